@@ -1,0 +1,17 @@
+"""Registry of endpoint kinds: the string in ``kind`` -> the plan that runs it."""
+
+from simulator.endpoints.binary import BinaryPlan
+
+KINDS = {"binary": BinaryPlan}
+
+
+def plan_for(config, endpoint, alpha=None):
+    """Build the plan of ``endpoint`` in ``config`` through the registry."""
+    try:
+        plan_class = KINDS[endpoint.kind]
+    except KeyError:
+        raise ValueError(f"unknown endpoint kind {endpoint.kind!r}; valid: {', '.join(KINDS)}") from None
+    return plan_class.from_config(config, endpoint, alpha)
+
+
+__all__ = ["KINDS", "BinaryPlan", "plan_for"]

@@ -1,0 +1,104 @@
+"""Command line: ``p3sim run | design``.
+
+Exit codes: 0 success; 2 bad input (one line on stderr naming the key or
+argument and what is allowed, no traceback); 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import traceback
+from pathlib import Path
+
+from simulator import __version__
+from simulator.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments in one line with exit code 2."""
+
+    def error(self, message):
+        raise InputError(f"argument error: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="p3sim", description="Phase 3 trial design simulator.")
+    parser.add_argument("--version", action="version", version=f"phase3-simulator {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    def common(sub):
+        sub.add_argument("config", help="TOML config file")
+        sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a dotted config key")
+
+    run = verbs.add_parser("run", help="simulate every scenario and write report.json and report.md")
+    common(run)
+    run.add_argument("--out", help="output folder (default reports/<config stem>/)")
+    run.add_argument("--sims", type=int, help="simulated trials per scenario (simulation.n_sims)")
+    run.add_argument("--seed", type=int, help="seed (simulation.seed)")
+    run.add_argument("--jobs", type=int, help="processes, 0 = all cores (simulation.jobs)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    design = verbs.add_parser("design", help="analytic design quantities, no simulation")
+    common(design)
+    design.add_argument("--json", metavar="FILE", help="write the design as JSON to FILE (- for stdout)")
+    return parser
+
+
+def _run(args, argv) -> int:
+    from simulator.report import summary_table
+    from simulator.runner.run import run
+
+    out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem
+    report = run(
+        args.config, args.set, n_sims=args.sims, seed=args.seed, jobs=args.jobs, out=out,
+        command=" ".join(["p3sim", *map(shlex.quote, argv)]),
+    )
+    if not args.quiet:
+        print(summary_table(report))
+        print(f"\nreport written to {out}/report.json and {out}/report.md ({report['meta']['runtime_s']:.1f} s)")
+    return 0
+
+
+def _design(args) -> int:
+    from simulator.runner.run import design
+    from simulator.report.design_text import design_table
+
+    result = design(args.config, args.set)
+    if args.json:
+        text = json.dumps(result, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            return 0
+        Path(args.json).write_text(text, encoding="utf-8")
+    print(design_table(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(argv)
+        if args.verb == "run":
+            for name in ("sims", "jobs"):
+                value = getattr(args, name)
+                if value is not None and value < (1 if name == "sims" else 0):
+                    raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
+            return _run(args, argv)
+        return _design(args)
+    except InputError as err:
+        print(f"p3sim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("p3sim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence
+        traceback.print_exc()
+        print(f"p3sim: internal error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

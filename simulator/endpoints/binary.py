@@ -1,0 +1,252 @@
+"""A two-arm binary endpoint: config -> oriented design -> engine and oracle.
+
+:class:`BinaryPlan` is everything the kernels need for one endpoint of one
+scenario, computed once: arm sizes per look, bounds, Fisher critical counts,
+true rates and priors, all oriented so that a higher rate is better (a harm
+with ``better = "lower"`` is analysed through its complement, 1 - p, which
+leaves every test unchanged and lets one kernel serve both directions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from simulator.config.schema import Config, BinaryEndpoint
+from simulator.design import exact, rates
+from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
+from simulator.engine.binary import allocate_outputs, simulate_binary
+from simulator.errors import InputError
+from simulator.priors import BetaMixture, binary_priors, prob_difference_above
+from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
+
+NO_BOUND = -np.inf
+
+
+@dataclass(frozen=True)
+class Looks:
+    """The analysis schedule of one endpoint in one scenario."""
+
+    planned_fractions: tuple[float, ...]
+    enrolled_c: np.ndarray  # patients randomised per arm at each look
+    enrolled_e: np.ndarray
+    evaluable_c: np.ndarray  # of whom have an outcome (after `missing`)
+    evaluable_e: np.ndarray
+
+    @property
+    def realised_fractions(self) -> tuple[float, ...]:
+        total = self.evaluable_c + self.evaluable_e
+        return tuple(float(v) for v in total / total[-1])
+
+    @property
+    def enrolled_total(self) -> np.ndarray:
+        return self.enrolled_c + self.enrolled_e
+
+
+def make_looks(config: Config) -> Looks:
+    """Whole patients per arm at each look, rounding half up, strictly increasing."""
+    trial, design = config.trial, config.design
+    n_c, n_e = split_total(trial.n_total, trial.allocation)
+    if design.look_sizes:
+        sizes = design.look_sizes
+        if sizes[-1] != trial.n_total:
+            raise InputError(
+                f"config key `design.look_sizes`: the last look must be trial.n_total = {trial.n_total}, got {sizes[-1]}"
+            )
+        fractions = tuple(s / trial.n_total for s in sizes)
+    elif isinstance(design.looks, int):
+        fractions = tuple((k + 1) / design.looks for k in range(design.looks))
+    else:
+        fractions = design.looks
+    enrolled_c = np.array([round_half_up(f * n_c) for f in fractions], dtype=np.int64)
+    enrolled_e = np.array([round_half_up(f * n_e) for f in fractions], dtype=np.int64)
+    keep = 1.0 - trial.missing
+    evaluable_c = np.array([round_half_up(n * keep) for n in enrolled_c], dtype=np.int64)
+    evaluable_e = np.array([round_half_up(n * keep) for n in enrolled_e], dtype=np.int64)
+    if np.any(np.diff(evaluable_c) <= 0) or np.any(np.diff(evaluable_e) <= 0) or min(evaluable_c[0], evaluable_e[0]) < 1:
+        raise InputError(
+            "config key `design.looks`: the looks must give strictly increasing whole numbers of evaluable "
+            f"patients in each arm (got control {evaluable_c.tolist()}, experimental {evaluable_e.tolist()}); "
+            "use fewer looks or a larger trial.n_total"
+        )
+    return Looks(fractions, enrolled_c, enrolled_e, evaluable_c, evaluable_e)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """z-scale bounds per look (oriented: large z favours the experimental arm)."""
+
+    efficacy: np.ndarray
+    unfavourable: np.ndarray
+    futility: np.ndarray
+    alpha_spent: tuple[float, ...]
+
+
+def fixed_bounds(alpha: float, sided: int) -> Bounds:
+    """Bounds of a fixed (single-look) design at level ``alpha``."""
+    critical = stats.norm.isf(alpha / sided)
+    return Bounds(
+        efficacy=np.array([critical]),
+        unfavourable=np.array([-critical if sided == 2 else NO_BOUND]),
+        futility=np.array([NO_BOUND]),
+        alpha_spent=(alpha,),
+    )
+
+
+@dataclass(frozen=True)
+class BinaryPlan:
+    """One binary endpoint of one scenario, ready for the kernels.
+
+    Build it with :meth:`from_config`.
+    """
+
+    endpoint: BinaryEndpoint
+    code: int
+    theta0: float
+    alpha: float
+    sided: int
+    looks: Looks
+    bounds: Bounds
+    truth: tuple[float, float] | None  # oriented (control, experimental)
+    prior: tuple[BetaMixture, BetaMixture] | None  # oriented
+    fisher: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
+
+    @classmethod
+    def from_config(cls, config: Config, endpoint: BinaryEndpoint, alpha: float | None = None) -> "BinaryPlan":
+        """Orient the endpoint and precompute what every simulated trial shares.
+
+        ``alpha`` overrides ``design.alpha`` (a Bonferroni share, say).
+        """
+        design = config.design
+        alpha = design.alpha if alpha is None else alpha
+        flip = endpoint.better == "lower"
+        orient = (lambda p: 1.0 - p) if flip else (lambda p: p)
+        truth = None
+        if endpoint.truth is not None:
+            truth = (orient(endpoint.truth.control), orient(endpoint.truth.experimental))
+        prior = None
+        if endpoint.prior is not None:
+            control, experimental = binary_priors(endpoint.prior)
+            prior = (control.flipped(), experimental.flipped()) if flip else (control, experimental)
+        looks = make_looks(config)
+        if len(looks.planned_fractions) > 1:
+            raise InputError(
+                "config key `design.looks`: group-sequential binary designs are not supported yet "
+                "in this version (use looks = 1)"
+            )
+        bounds = fixed_bounds(alpha, design.sided)
+        code = TEST_CODES[endpoint.test]
+        fisher = _fisher_tables(code, looks, bounds, design.sided)
+        return cls(endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher)
+
+    # ------------------------------------------------------------ truths
+    def null_truth(self) -> tuple[float, float]:
+        """Rates on the boundary of H0: control as assumed, experimental at control + theta0."""
+        if self.truth is not None:
+            control = self.truth[0]
+        else:
+            control = self.prior[0].mean()
+        return control, float(min(max(control + self.theta0, 0.0), 1.0))
+
+    def prior_p_benefit(self) -> float | None:
+        """Prior probability that H1 holds (p_E - p_C > theta0, oriented): the ceiling of assurance."""
+        if self.prior is None:
+            return None
+        return prob_difference_above(self.prior[0], self.prior[1], self.theta0)
+
+    # ------------------------------------------------------------ simulation
+    def simulate(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """Per-trial (stop_look, decision, true_c, true_e) for one chunk.
+
+        ``stream`` is ``"power"`` (fixed truth), ``"assurance"`` (prior when
+        given, else the fixed truth) or ``"type1"`` (the null boundary).
+        """
+        use_prior = stream == "assurance" and self.prior is not None
+        if stream == "type1":
+            p_c, p_e = self.null_truth()
+        elif use_prior:
+            p_c, p_e = 0.0, 0.0
+        else:
+            p_c, p_e = self.truth
+        prior_c, prior_e = (
+            (self.prior[0].as_kernel_array(), self.prior[1].as_kernel_array()) if use_prior else (np.zeros(5), np.zeros(5))
+        )
+        outputs = allocate_outputs(n_sims)
+        fav, unf, fut = self.fisher
+        simulate_binary(
+            rng, n_sims, self.looks.evaluable_c, self.looks.evaluable_e, self.code, self.theta0,
+            self.bounds.efficacy, self.bounds.unfavourable, self.bounds.futility, fav, unf, fut,
+            p_c, p_e, prior_c, prior_e, use_prior, *outputs,
+        )
+        return outputs
+
+    # ------------------------------------------------------------ analytic
+    def exact(self) -> dict:
+        """Exact power, size and assurance of the fixed design by enumeration."""
+        nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])
+        if (nc + 1) * (ne + 1) > exact.MAX_CELLS:
+            return {}
+        fav, unf, fut = self.fisher
+        grid = exact.decision_grid(
+            self.code, nc, ne, self.theta0, self.bounds.efficacy[-1], self.bounds.unfavourable[-1],
+            self.bounds.futility[-1], fav[-1], unf[-1], fut[-1],
+        )
+        out = {}
+        if self.truth is not None:
+            power, unfav = exact.rejection_probabilities(
+                grid, exact.binomial_pmf(nc, self.truth[0]), exact.binomial_pmf(ne, self.truth[1])
+            )
+            out["power_exact"], out["reject_unfavourable_exact"] = power, unfav
+        p_c0, p_e0 = self.null_truth()
+        out["size_exact"] = exact.rejection_probabilities(
+            grid, exact.binomial_pmf(nc, p_c0), exact.binomial_pmf(ne, p_e0)
+        )[0]
+        if self.prior is not None:
+            out["assurance_exact"] = exact.rejection_probabilities(
+                grid, self.prior[0].predictive_pmf(nc), self.prior[1].predictive_pmf(ne)
+            )[0]
+        return out
+
+    def analytic(self, config: Config) -> dict:
+        """Normal-approximation power at this size and the size for ``design.power``."""
+        if self.truth is None:
+            return {}
+        p_c, p_e = self.truth
+        nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])
+        out = {
+            "power": rates.power_rates(self.endpoint.test, p_c, p_e, nc, ne, self.alpha, self.sided, self.theta0)
+        }
+        if p_e - p_c > self.theta0:
+            evaluable = rates.sample_size_rates(
+                self.endpoint.test, p_c, p_e, self.alpha, self.sided, config.design.power,
+                config.trial.allocation, self.theta0,
+            )
+            enrolled = evaluable / (1.0 - config.trial.missing)
+            per_arm = round_up_per_arm(enrolled, config.trial.allocation)
+            out.update(n_total=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+        return out
+
+
+def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
+    """Fisher critical counts per look at each look's nominal level."""
+    n_looks = len(looks.planned_fractions)
+    if code != FISHER:
+        dummy = np.full((n_looks, 1), np.iinfo(np.int64).max, dtype=np.int64)
+        return dummy, np.full((n_looks, 1), -1, dtype=np.int64), np.full((n_looks, 1), -1, dtype=np.int64)
+    width = int(looks.evaluable_c[-1] + looks.evaluable_e[-1] + 1)
+    fav = np.zeros((n_looks, width), dtype=np.int64)
+    unf = np.full((n_looks, width), -1, dtype=np.int64)
+    fut = np.full((n_looks, width), -1, dtype=np.int64)
+    for k in range(n_looks):
+        nc, ne = int(looks.evaluable_c[k]), int(looks.evaluable_e[k])
+        level = sided * stats.norm.sf(bounds.efficacy[k])
+        f, u = fisher_thresholds(nc, ne, level, sided)
+        fav[k, : nc + ne + 1], unf[k, : nc + ne + 1] = f, u
+        if np.isfinite(bounds.futility[k]):
+            # Futility when the one-sided p-value exceeds that of the z bound:
+            # x_E below the favourable critical count at level sf(futility).
+            f_fut, _ = fisher_thresholds(nc, ne, float(stats.norm.sf(bounds.futility[k])), 1)
+            fut[k, : nc + ne + 1] = f_fut - 1
+    return fav, unf, fut

@@ -1,0 +1,104 @@
+"""Turn simulation counts into the contract's report.json structure.
+
+Every simulated probability leaves here with its Monte Carlo standard error,
+sqrt(p (1 - p) / n) for a proportion of ``n`` independent trials; expected
+sizes carry the standard error of a mean.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulator import __version__
+
+
+def proportion(count: int, n: int) -> tuple[float, float]:
+    """Estimate and Monte Carlo standard error of a proportion."""
+    p = count / n
+    return p, math.sqrt(p * (1.0 - p) / n)
+
+
+def finite_or_none(values) -> list:
+    """JSON has no infinity: an absent bound is ``null``."""
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Mean and its standard error of a variable taking ``values[k]`` ``weights[k]`` times."""
+    n = weights.sum()
+    mean = float((weights * values).sum() / n)
+    variance = float((weights * (values - mean) ** 2).sum() / max(n - 1, 1))
+    return mean, math.sqrt(variance / n)
+
+
+def endpoint_block(plan, streams: dict, config) -> dict:
+    """The report entry of one endpoint in one scenario."""
+    looks = plan.looks
+    block: dict = {
+        "kind": plan.endpoint.kind,
+        "test": plan.endpoint.test,
+        "role": plan.endpoint.role,
+        "better": plan.endpoint.better,
+        "margin": plan.endpoint.margin,
+        "alpha": plan.alpha,
+        "n_per_arm": [int(looks.enrolled_c[-1]), int(looks.enrolled_e[-1])],
+        "n_evaluable_per_arm": [int(looks.evaluable_c[-1]), int(looks.evaluable_e[-1])],
+    }
+    name = plan.endpoint.name
+    for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1")):
+        if stream not in streams:
+            continue
+        counts = streams[stream].endpoints[name]
+        n = streams[stream].n_sims
+        block[key], block[f"{key}_mcse"] = proportion(int(counts["reject"].sum()), n)
+        if stream == "power":
+            block["reject_unfavourable"], block["reject_unfavourable_mcse"] = proportion(
+                int(counts["reject_unfavourable"].sum()), n
+            )
+    block["prior_p_benefit"] = plan.prior_p_benefit()
+    block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
+    block["futility_bounds"] = finite_or_none(plan.bounds.futility)
+    block["alpha_spent"] = list(plan.bounds.alpha_spent)
+    block["planned_fractions"] = list(looks.planned_fractions)
+    block["realised_fractions"] = list(looks.realised_fractions)
+    reference = "power" if "power" in streams else "assurance"
+    counts = streams[reference].endpoints[name]
+    n = streams[reference].n_sims
+    block["per_look_under"] = "truth" if reference == "power" else "prior"
+    block["reject_per_look"] = [c / n for c in counts["reject"].tolist()]
+    block["futility_per_look"] = [c / n for c in counts["futility"].tolist()]
+    block["expected_n"], block["expected_n_mcse"] = mean_and_mcse(
+        counts["stopped"].astype(float), looks.enrolled_total.astype(float)
+    )
+    block["analytic"] = {**plan.analytic(config), **plan.exact()}
+    return block
+
+
+def scenario_block(bundle, streams: dict) -> dict:
+    """The report entry of one scenario: trial success and each endpoint."""
+    config = bundle.scenario.config
+    block: dict = {"params": bundle.scenario.params, "n_total": config.trial.n_total}
+    for stream in ("power", "assurance", "type1"):
+        if stream in streams:
+            block[stream], block[f"{stream}_mcse"] = proportion(streams[stream].success, streams[stream].n_sims)
+    block["endpoints"] = {plan.endpoint.name: endpoint_block(plan, streams, config) for plan in bundle.plans}
+    return block
+
+
+def build_report(raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int, n_sims: int) -> dict:
+    """The whole report.json document."""
+    return {
+        "meta": {
+            "version": __version__,
+            "config": raw,
+            "seed": seed,
+            "n_sims": n_sims,
+            "command": command,
+            "runtime_s": runtime_s,
+            "success_rule": bundles[0].scenario.config.success.rule,
+            "mcse": "sqrt(p (1 - p) / n_sims) for probabilities; sd / sqrt(n_sims) for means",
+        },
+        "scenarios": [scenario_block(bundle, streams) for bundle, streams in zip(bundles, results)],
+    }
