@@ -265,11 +265,10 @@ def test_non_binding_type1_ignores_futility(sided, futility):
     assert obeyed.reject_upper.sum() + obeyed.reject_lower.sum() < 0.025 - 1e-4
 
 
-@pytest.mark.parametrize("sided", [1, 2])
 @pytest.mark.parametrize("futility", ["bsOF", [-0.5, 0.2, 0.8]])
-def test_binding_type1_counts_futility(sided, futility):
-    binding = group_sequential_bounds(4, 0.025, sided, "asOF", futility=futility, binding=True, power=0.9)
-    loose = group_sequential_bounds(4, 0.025, sided, "asOF", futility=futility, binding=False, power=0.9)
+def test_binding_type1_counts_futility(futility):
+    binding = group_sequential_bounds(4, 0.025, 1, "asOF", futility=futility, binding=True, power=0.9)
+    loose = group_sequential_bounds(4, 0.025, 1, "asOF", futility=futility, binding=False, power=0.9)
     obeyed = binding.probabilities(0.0)
     assert obeyed.reject_upper.sum() + obeyed.reject_lower.sum() == pytest.approx(0.025, abs=1e-9)
     assert binding.alpha_spent[-1] == pytest.approx(0.025, abs=1e-9)
@@ -430,6 +429,7 @@ def test_five_look_beta_spending_design_is_fast():
         (dict(looks=3, efficacy="OF", futility="bsOF"), r"`design.futility` = 'bsOF' \(beta spending\) needs an alpha-spending efficacy"),
         (dict(looks=3, futility="bsKD", futility_param=0.0), r"`design.futility_param` \(rho\) must be > 0 for bsKD; got 0.0"),
         (dict(looks=3, futility="bsHSD", futility_param="a"), r"`design.futility_param` must be a number \(gamma"),
+        (dict(looks=3, sided=2, alpha=0.05, futility="bsOF", binding=True), r"`design.binding` = true needs `design.sided` = 1"),
         (dict(looks=10, alpha=0.001, efficacy="HP"), r"`design.efficacy`: HP interim bounds of 3.0 already spend"),
     ],
 )

@@ -28,6 +28,9 @@ Conventions (rpact's, see ``src/f_design_group_sequential.cpp``):
 * Non-binding futility: the efficacy bounds ignore the futility bounds (type I
   error computed as if the trial never stops for futility). Binding: the
   efficacy bounds are computed on the paths that the futility bounds let go on.
+  Binding futility is for one-sided designs only: a one-sided futility rule
+  would take type I error from the lower tail of a two-sided design and hand
+  it to the upper one, breaking the alpha/2 per tail of the contract.
 * Beta spending (``bs*``) needs the design's drift: the drift and the bounds are
   solved jointly so that the futility bounds spend ``beta(t_k)`` under the drift
   and the last futility bound meets the last efficacy bound, so that the power
@@ -307,7 +310,8 @@ def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetr
     if t.ndim != 1 or t.size == 0 or t[0] <= 0 or t[-1] > 1 or np.any(np.diff(t) <= 0):
         raise ValueError("`fractions` must increase strictly within (0, 1]")
     b = np.broadcast_to(np.asarray(upper, dtype=float), t.shape)
-    a = np.full(t.shape, -np.inf) if lower is None else np.broadcast_to(np.asarray(lower, dtype=float), t.shape)
+    lower = -np.inf if lower is None else lower
+    a = np.broadcast_to(np.asarray(lower, dtype=float), t.shape)
     rec = _Recursion(t, _as_means(t, drift), r)
     up, low, fut = np.zeros(t.size), np.zeros(t.size), np.zeros(t.size)
     for k in range(t.size):
@@ -350,12 +354,11 @@ def _futility_for_spend(rec, increment, upper, symmetric):
         return -math.inf
     if rec.below(upper) <= increment:
         return upper
+    if symmetric and rec.below(-upper) >= increment:  # -b alone already stops that much
+        return -math.inf
+    lo = min(upper, rec.mean) - _Z_FAR
     if symmetric:
-        if rec.below(-upper) >= increment:  # -b alone already stops that much
-            return -math.inf
-        lo = -upper
-    else:
-        lo = min(upper, rec.mean) - _Z_FAR
+        lo = max(lo, -upper)
     hi = min(upper, rec.mean + _Z_FAR)  # a look without efficacy bound has upper = inf
     return brentq(lambda a: rec.below(a) - increment, lo, hi, xtol=_XTOL)
 
@@ -388,8 +391,10 @@ def _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r):
     # Bonferroni over the K looks gives an upper end where at most alpha is spent.
     lo = -ndtri(alpha / sided)
     hi = np.max(-ndtri(alpha / (sided * t.size)) / shape)
-    c = brentq(lambda c: _total_alpha(t, c * shape, futility, symmetric, r) - alpha, lo, hi, xtol=_XTOL)
-    return c * shape
+    def excess(c):
+        return _total_alpha(t, c * shape, futility, symmetric, r) - alpha
+
+    return brentq(excess, lo, hi, xtol=_XTOL) * shape
 
 
 def _haybittle_peto_bounds(t, alpha, interim, futility, symmetric, r):
@@ -475,14 +480,30 @@ def _bracket_increasing(func, guess):
     slightly positive, hence the step down.
     """
     lo = guess
-    while func(lo) > 0.0:
+    for _ in range(50):
+        if func(lo) <= 0.0:
+            break
         lo *= 0.9
-    hi = lo * 1.25  # inflation factors stay below 1.25^2 for common designs
+    else:
+        lo = 0.0
+    hi = max(lo, 0.1) * 1.25  # inflation factors stay below 1.25^2 for common designs
     for _ in range(30):
         if func(hi) >= 0.0:
             return lo, hi
         lo, hi = hi, hi * 1.25
     raise InputError("`design.power`: no drift reaches the target power with these bounds.")
+
+
+def _efficacy_bounds(t, alpha, sided, code, param, futility, r):
+    """Efficacy bounds of one family, and its cumulative alpha when it spends alpha."""
+    symmetric = sided == 2
+    if code in ALPHA_SPENDING_CODES:
+        alpha_cum = get_spending_function(code).cumulative(t, alpha, param, sided)
+        return _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r), alpha_cum
+    if code == "HP":
+        return _haybittle_peto_bounds(t, alpha, HAYBITTLE_PETO_BOUND, futility, symmetric, r), None
+    delta = {"OF": 0.0, "P": 0.5}.get(code, param)
+    return _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r), None
 
 
 def fixed_design_drift(alpha, sided, power):
@@ -577,7 +598,12 @@ class GroupSequentialBounds:
         """
         drift = self.drift if drift is None else drift
         return sequential_probabilities(
-            self.fractions, self.efficacy, self.futility, drift, symmetric=self.sided == 2, r=self.grid_r
+            self.fractions,
+            self.efficacy,
+            self.futility,
+            drift,
+            symmetric=self.sided == 2,
+            r=self.grid_r,
         )
 
     def expected_fraction(self, drift):
@@ -628,7 +654,9 @@ def _check_scalars(alpha, sided, power, binding):
     if not _is_real(alpha) or not 0 < alpha < 0.5:
         raise InputError(f"`design.alpha` must be a number with 0 < alpha < 0.5; got {alpha!r}.")
     if not _is_real(power) or not alpha / sided < power < 1:
-        raise InputError(f"`design.power` must be a number with alpha/sided < power < 1; got {power!r}.")
+        raise InputError(
+            f"`design.power` must be a number with alpha/sided < power < 1; got {power!r}."
+        )
     if not isinstance(binding, (bool, np.bool_)):
         raise InputError(f"`design.binding` must be true or false; got {binding!r}.")
     return float(alpha), int(sided), float(power), bool(binding)
@@ -667,13 +695,16 @@ def _check_futility(code, param, n_looks, efficacy):
             )
         fn = get_spending_function(code, key)
         return code, fn.validate_param(param, "design.futility_param", n_looks), None
-    allowed = f"a list of {n_looks - 1} z values (numbers or -inf), one per interim look"
+    message = (
+        f"`{key}` must be one of {', '.join(FUTILITY_CODES)} or a list of {n_looks - 1} "
+        f"z values (numbers or -inf), one per interim look; got {code!r}."
+    )
     try:
         values = np.asarray(code, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(f"`{key}` must be one of {', '.join(FUTILITY_CODES)} or {allowed}; got {code!r}.") from None
-    if values.ndim != 1 or values.size != n_looks - 1 or np.any(np.isnan(values)) or np.any(values == np.inf):
-        raise InputError(f"`{key}` must be one of {', '.join(FUTILITY_CODES)} or {allowed}; got {code!r}.")
+        raise InputError(message) from None
+    if values.ndim != 1 or values.size != n_looks - 1 or np.any(np.isnan(values) | (values == np.inf)):
+        raise InputError(message)
     return "user", _frozen(values), np.append(values, -np.inf)
 
 
@@ -714,7 +745,8 @@ def group_sequential_bounds(
     futility_param : float, optional
         rho or gamma for ``bsKD`` / ``bsHSD``; ignored otherwise.
     binding : bool
-        Whether the efficacy bounds count on the futility stops.
+        Whether the efficacy bounds count on the futility stops (one-sided
+        designs only; two-sided designs take non-binding futility).
     power : float
         Target power; sets beta = 1 - power for beta spending and the drift
         behind the inflation factor and expected information.
@@ -742,22 +774,22 @@ def group_sequential_bounds(
     K, symmetric = t.size, sided == 2
     e_param = _check_efficacy(efficacy, efficacy_param, K, alpha)
     f_code, f_param, fixed_futility = _check_futility(futility, futility_param, K, efficacy)
+    if binding and sided == 2 and f_code != "none":
+        raise InputError(
+            "`design.binding` = true needs `design.sided` = 1: two-sided designs take "
+            "non-binding futility (set binding = false)."
+        )
     beta = 1.0 - power
     fixed_drift = fixed_design_drift(alpha, sided, power)
 
-    # Futility bounds that the efficacy search must respect (binding only).
-    h0_futility = fixed_futility if (binding and fixed_futility is not None) else np.full(K, -np.inf)
-    alpha_cum = None
-    if efficacy in ALPHA_SPENDING_CODES:
-        alpha_cum = get_spending_function(efficacy).cumulative(t, alpha, e_param, sided)
-        b = _alpha_spending_bounds(t, alpha_cum, h0_futility, symmetric, r)
-    elif efficacy == "HP":
-        b = _haybittle_peto_bounds(t, alpha, HAYBITTLE_PETO_BOUND, h0_futility, symmetric, r)
-    else:
-        delta = {"OF": 0.0, "P": 0.5}.get(efficacy, e_param)
-        b = _wang_tsiatis_bounds(t, alpha, delta, h0_futility, symmetric, r)
+    # Fixed futility bounds that the efficacy search must respect (binding only);
+    # beta-spending bounds depend on the efficacy bounds and are solved jointly below.
+    h0_futility = np.full(K, -np.inf)
+    if binding and fixed_futility is not None:
+        h0_futility = fixed_futility
+    b, alpha_cum = _efficacy_bounds(t, alpha, sided, efficacy, e_param, h0_futility, r)
 
-    beta_cum = beta_spent = None
+    beta_spent = None
     if fixed_futility is None:  # beta spending
         beta_cum = get_spending_function(f_code).cumulative(t, beta, f_param)
         b, a, drift, beta_spent = _solve_beta_spending(
@@ -773,8 +805,12 @@ def group_sequential_bounds(
             )
         drift = _drift_for_power(t, b, a, power, symmetric, fixed_drift, r)
 
+    # alpha_spent counts the futility stops only where the bounds rely on them.
     h0_lower = a if binding else np.full(K, -np.inf)
     p0 = sequential_probabilities(t, b, h0_lower, 0.0, symmetric=symmetric, r=r)
+    # Expected information assumes that the futility bounds are obeyed.
+    expected_h0 = sequential_probabilities(t, b, a, 0.0, symmetric=symmetric, r=r).expected_fraction
+    expected_h1 = sequential_probabilities(t, b, a, drift, symmetric=symmetric, r=r).expected_fraction
     return GroupSequentialBounds(
         fractions=_frozen(t),
         efficacy=_frozen(b),
@@ -792,7 +828,7 @@ def group_sequential_bounds(
         futility_param=f_param,
         drift=float(drift),
         inflation_factor=float((drift / fixed_drift) ** 2),
-        expected_fraction_h0=sequential_probabilities(t, b, a, 0.0, symmetric=symmetric, r=r).expected_fraction,
-        expected_fraction_h1=sequential_probabilities(t, b, a, drift, symmetric=symmetric, r=r).expected_fraction,
+        expected_fraction_h0=expected_h0,
+        expected_fraction_h1=expected_h1,
         grid_r=r,
     )

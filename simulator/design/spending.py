@@ -275,4 +275,5 @@ def get_spending_function(code, key="design.efficacy"):
         return SPENDING_FUNCTIONS[code]
     except (KeyError, TypeError):
         valid = ", ".join(ALPHA_SPENDING_CODES + BETA_SPENDING_CODES)
-        raise InputError(f"`{key}`: unknown spending function {code!r}; valid codes: {valid}.") from None
+        message = f"`{key}`: unknown spending function {code!r}; valid codes: {valid}."
+        raise InputError(message) from None

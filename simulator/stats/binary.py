@@ -166,6 +166,7 @@ def oriented_z(code, xc, nc, xe, ne, theta0):
     example no events in either arm) the result is 0.0 if the numerator is
     0 and +/-inf with the numerator's sign otherwise. An empty arm
     (``nc == 0`` or ``ne == 0``) carries no comparison and gives 0.0.
+    Counts must satisfy 0 <= x <= n (not checked).
 
     Examples
     --------
@@ -318,6 +319,8 @@ def fisher_pvalue(xc, nc, xe, ne, sided):
     -------
     float
         The p-value; 1.0 when a margin is 0 (a single possible table).
+        Counts must satisfy 0 <= x <= n; kernels do not check (they run
+        inside simulation loops), and ``sided`` other than 1 or 2 raises.
 
     Notes
     -----

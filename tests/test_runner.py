@@ -1,0 +1,138 @@
+"""End to end: the run job, report keys, seeds and reproducibility."""
+
+import json
+
+import pytest
+
+from simulator.cli import main
+from simulator.runner.run import run
+
+ENDPOINT_KEYS = {
+    "power", "power_mcse", "assurance", "assurance_mcse", "reject_unfavourable", "prior_p_benefit",
+    "efficacy_bounds", "futility_bounds", "planned_fractions", "realised_fractions", "reject_per_look",
+    "futility_per_look", "expected_n", "expected_n_mcse",
+}
+
+
+def _scenarios(report):
+    return report["scenarios"]
+
+
+def test_run_writes_contract_keys(small_config, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(small_config), "--out", str(out), "--sims", "3000", "--set", "simulation.null=true"]) == 0
+    printed = capsys.readouterr().out
+    assert "power ± MCSE" in printed and "report written" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert {"version", "config", "seed", "n_sims", "command", "runtime_s"} <= set(report["meta"])
+    assert report["meta"]["n_sims"] == 3000
+    scenario = report["scenarios"][0]
+    assert {"params", "n_total", "power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse"} <= set(scenario)
+    assert ENDPOINT_KEYS <= set(scenario["endpoints"]["resp"])
+    assert (out / "report.md").read_text().startswith("# small: simulation report")
+
+
+def test_jobs_do_not_change_results(small_config):
+    # 150 000 trials = 3 chunks, so two processes really share the work.
+    one = run(small_config, n_sims=150_000, jobs=1)
+    two = run(small_config, n_sims=150_000, jobs=2)
+    assert _scenarios(one) == _scenarios(two)
+
+
+def test_seed_changes_results_and_same_seed_repeats(small_config):
+    a = run(small_config, n_sims=5000, seed=1)
+    b = run(small_config, n_sims=5000, seed=1)
+    c = run(small_config, n_sims=5000, seed=2)
+    assert _scenarios(a) == _scenarios(b)
+    assert _scenarios(a)[0]["power"] != _scenarios(c)[0]["power"]
+
+
+def test_adding_a_scenario_leaves_others_unchanged(small_config):
+    alone = run(small_config, ["trial.n_total=[120]"], n_sims=5000)
+    with_other = run(small_config, ["trial.n_total=[200, 120]"], n_sims=5000)
+    assert _scenarios(alone)[0]["endpoints"] == _scenarios(with_other)[1]["endpoints"]
+    assert _scenarios(alone)[0]["power"] == _scenarios(with_other)[1]["power"]
+
+
+def test_sweep_grid_and_zip(small_config):
+    grid = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5]", "trial.n_total=[100, 140]"], n_sims=2000)
+    assert len(grid["scenarios"]) == 4
+    assert grid["scenarios"][0]["params"] == {"trial.n_total": 100, "endpoints.resp.truth.experimental": 0.4}
+    zipped = run(
+        small_config,
+        ['sweep.mode="zip"', "sweep.endpoints.resp.truth.experimental=[0.4, 0.5]", "sweep.endpoints.resp.truth.control=[0.2, 0.3]"],
+        n_sims=2000,
+    )
+    assert [s["params"] for s in zipped["scenarios"]] == [
+        {"endpoints.resp.truth.experimental": 0.4, "endpoints.resp.truth.control": 0.2},
+        {"endpoints.resp.truth.experimental": 0.5, "endpoints.resp.truth.control": 0.3},
+    ]
+
+
+def test_joint_success_of_independent_endpoints(tmp_path):
+    # With two independent endpoints, P(all succeed) = product of the marginals;
+    # the joint estimate and the product of the exact marginals agree within
+    # 4 MCSE of the joint estimate.
+    path = tmp_path / "two.toml"
+    path.write_text(
+        """
+[trial]
+n_total = 200
+[endpoints.a]
+kind = "binary"
+[endpoints.a.truth]
+control = 0.3
+experimental = 0.45
+[endpoints.b]
+kind = "binary"
+better = "lower"
+test = "fisher"
+[endpoints.b.truth]
+control = 0.4
+experimental = 0.25
+[simulation]
+n_sims = 100000
+jobs = 1
+""",
+        encoding="utf-8",
+    )
+    report = run(path)
+    scenario = report["scenarios"][0]
+    product = 1.0
+    for block in scenario["endpoints"].values():
+        product *= block["analytic"]["power_exact"]
+    assert abs(scenario["power"] - product) <= 4 * scenario["power_mcse"]
+    any_rule = run(path, ['success.rule="any"'])["scenarios"][0]
+    a, b = (e["analytic"]["power_exact"] for e in scenario["endpoints"].values())
+    assert abs(any_rule["power"] - (a + b - a * b)) <= 4 * any_rule["power_mcse"]
+
+
+def test_bonferroni_halves_alpha(small_config):
+    report = run(small_config, ['success.rule="any"', 'success.multiplicity="bonferroni"'], n_sims=1000)
+    assert report["scenarios"][0]["endpoints"]["resp"]["alpha"] == pytest.approx(0.025)  # one endpoint: alpha / 1
+
+
+def test_two_sided_reports_unfavourable_rejections(small_config):
+    # Truth reversed: experimental worse. Two-sided rejections in the wrong
+    # direction are reported apart and never count as power.
+    report = run(
+        small_config,
+        ["design.sided=2", "design.alpha=0.05", "endpoints.resp.truth.control=0.5", "endpoints.resp.truth.experimental=0.3"],
+        n_sims=20_000,
+    )
+    block = report["scenarios"][0]["endpoints"]["resp"]
+    assert block["power"] < 0.01
+    exact = block["analytic"]["reject_unfavourable_exact"]
+    assert abs(block["reject_unfavourable"] - exact) <= 4 * (exact * (1 - exact) / 20_000) ** 0.5
+
+
+def test_python_dash_m_is_the_same_program(small_config, tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "design", str(small_config), "--json", "-"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["scenarios"][0]["endpoints"]["resp"]["power_exact"] > 0.5
