@@ -9,30 +9,33 @@ call for the total number of trials.
 
 How one trial is simulated
 --------------------------
-Entry and outcome are generated *per arm*. With ``N`` entry times drawn iid
-from the accrual distribution and the fixed arm labels randomly permuted over
-them, the entries of each arm are themselves iid from the accrual distribution
-and the arms are independent; so each arm's entries are drawn directly, sorted,
-as uniform order statistics (cumulative exponential spacings, rescaled) mapped
-through the inverse accrual distribution.
+Nothing per patient is ever sorted:
 
-Event and exponential dropout hazards compete. The time to the first of the two,
-``Y``, has cumulative hazard ``H(t) = theta * Lambda_0(t) + dropout * t`` (piecewise
-linear; ``theta`` is the hazard ratio times the per-trial control multiplier, 1
-in the control arm), and given ``Y = y`` it is an event with probability
-``theta h_0(y) / (theta h_0(y) + dropout)``. This is exactly the law of
-``min(T, D)`` with independent event time ``T`` (inverted from the piecewise
-cumulative hazard) and dropout time ``D``. The ``Y`` of an arm are generated
-already sorted (Renyi's representation of exponential order statistics,
-inverted through ``H``) and then coupled to the arm's sorted entries by a random
-permutation. Nothing per patient is ever sorted.
+1. *Entries*, all ``N`` at once and already sorted: uniform order statistics
+   (cumulative exponential spacings, rescaled) mapped through the inverse of
+   the piecewise-linear accrual distribution.
+2. *Exits*, all ``N`` at once and already sorted. Event and exponential
+   dropout hazards compete, so each subject's exit (event or dropout) has
+   hazard ``theta h_0(t) + dropout`` (``theta`` = per-trial control
+   multiplier, times the hazard ratio in the experimental arm). The subjects
+   still under observation exit at the sum of their hazards; the next exit
+   is one exponential of that cumulative hazard away, and whose exit it is
+   (arm) and why (event or dropout) is drawn in proportion to the hazards.
+   This is exactly the order statistics of independent per-subject event and
+   dropout times (each an inversion of its piecewise cumulative hazard) with
+   the exact per-arm counts.
+3. *Coupling*: a uniform random permutation pairs the exit-ordered subjects
+   with the sorted entries. Entries are iid and independent of outcomes, so
+   this is the same as a random permutation of the fixed arm labels over the
+   entry order with outcomes drawn per subject.
 
 A look at ``d_k`` events is at the calendar time of the ``d_k``-th event
-(calendar time = entry + ``Y``), found by selection (expected linear time, no
-sort). At a cut ``C`` every enrolled subject leaves the risk set either at
-``Y`` (if entry + ``Y <= C``, ordered by ``Y``) or administratively at
-``C - entry`` (ordered by entry, descending): merging these two ordered lists
-gives the log-rank statistic in one linear pass per look.
+(calendar time = entry + exit), found by a bucket selection (expected linear
+time, no sort). At a cut ``C`` every enrolled subject leaves the risk set
+either at its exit (if entry + exit ``<= C``; these come in exit order) or
+administratively at ``C - entry`` (these come in descending entry order):
+merging the two ordered lists gives the log-rank statistic in one linear pass
+per look.
 
 Statistic and estimate
 ----------------------
