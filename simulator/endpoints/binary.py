@@ -17,6 +17,7 @@ from scipy import stats
 from simulator.config.schema import Config, BinaryEndpoint
 from simulator.design import exact, rates
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
+from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.engine.binary import allocate_outputs, simulate_binary
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
@@ -37,8 +38,14 @@ class Looks:
 
     @property
     def realised_fractions(self) -> tuple[float, ...]:
-        total = self.evaluable_c + self.evaluable_e
-        return tuple(float(v) for v in total / total[-1])
+        """Information fractions of the evaluable patients at each look.
+
+        The information about a risk difference is proportional to
+        1 / (1/n_C + 1/n_E), so with rounding per arm the fractions can differ
+        slightly from the planned ones; the bounds are computed at these.
+        """
+        information = 1.0 / (1.0 / self.evaluable_c + 1.0 / self.evaluable_e)
+        return tuple(float(v) for v in information / information[-1])
 
     @property
     def enrolled_total(self) -> np.ndarray:
@@ -76,12 +83,17 @@ def make_looks(config: Config) -> Looks:
 
 @dataclass(frozen=True)
 class Bounds:
-    """z-scale bounds per look (oriented: large z favours the experimental arm)."""
+    """z-scale bounds per look (oriented: large z favours the experimental arm).
+
+    ``sequential`` keeps the group-sequential design they came from (``None``
+    for a fixed design), for its analytic operating characteristics.
+    """
 
     efficacy: np.ndarray
     unfavourable: np.ndarray
     futility: np.ndarray
     alpha_spent: tuple[float, ...]
+    sequential: GroupSequentialBounds | None = None
 
 
 def fixed_bounds(alpha: float, sided: int) -> Bounds:
@@ -92,6 +104,27 @@ def fixed_bounds(alpha: float, sided: int) -> Bounds:
         unfavourable=np.array([-critical if sided == 2 else NO_BOUND]),
         futility=np.array([NO_BOUND]),
         alpha_spent=(alpha,),
+    )
+
+
+def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float) -> Bounds:
+    """Bounds at the given information fractions: fixed, or group-sequential."""
+    design = config.design
+    if len(fractions) == 1:
+        return fixed_bounds(alpha, design.sided)
+    sequential = group_sequential_bounds(
+        list(fractions), alpha=alpha, sided=design.sided, efficacy=design.efficacy,
+        efficacy_param=design.efficacy_param,
+        futility=list(design.futility) if isinstance(design.futility, tuple) else design.futility,
+        futility_param=design.futility_param, binding=design.binding, power=design.power,
+    )
+    efficacy = np.asarray(sequential.efficacy, dtype=float)
+    return Bounds(
+        efficacy=efficacy,
+        unfavourable=-efficacy if design.sided == 2 else np.full(efficacy.shape, NO_BOUND),
+        futility=np.asarray(sequential.futility, dtype=float),
+        alpha_spent=tuple(float(a) for a in sequential.alpha_spent),
+        sequential=sequential,
     )
 
 
@@ -112,6 +145,7 @@ class BinaryPlan:
     truth: tuple[float, float] | None  # oriented (control, experimental)
     prior: tuple[BetaMixture, BetaMixture] | None  # oriented
     fisher: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
+    planned_bounds: Bounds | None = None  # at the planned fractions (design output)
 
     @classmethod
     def from_config(cls, config: Config, endpoint: BinaryEndpoint, alpha: float | None = None) -> "BinaryPlan":
@@ -131,15 +165,13 @@ class BinaryPlan:
             control, experimental = binary_priors(endpoint.prior)
             prior = (control.flipped(), experimental.flipped()) if flip else (control, experimental)
         looks = make_looks(config)
-        if len(looks.planned_fractions) > 1:
-            raise InputError(
-                "config key `design.looks`: group-sequential binary designs are not supported yet "
-                "in this version (use looks = 1)"
-            )
-        bounds = fixed_bounds(alpha, design.sided)
+        bounds = design_bounds(config, looks.realised_fractions, alpha)
+        planned = bounds
+        if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
+            planned = design_bounds(config, looks.planned_fractions, alpha)
         code = TEST_CODES[endpoint.test]
         fisher = _fisher_tables(code, looks, bounds, design.sided)
-        return cls(endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher)
+        return cls(endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher, planned)
 
     # ------------------------------------------------------------ truths
     def null_truth(self) -> tuple[float, float]:
@@ -184,10 +216,17 @@ class BinaryPlan:
 
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:
-        """Exact power, size and assurance of the fixed design by enumeration."""
+        """Exact power, size and assurance by enumeration (the simulation's oracle).
+
+        Fixed designs get power, size and assurance (prior predictive,
+        beta-binomial); group-sequential designs get power and size with
+        their per-look probabilities (assurance is simulated only).
+        """
         nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])
         if (nc + 1) * (ne + 1) > exact.MAX_CELLS:
             return {}
+        if len(self.looks.planned_fractions) > 1:
+            return self._exact_sequential()
         fav, unf, fut = self.fisher
         grid = exact.decision_grid(
             self.code, nc, ne, self.theta0, self.bounds.efficacy[-1], self.bounds.unfavourable[-1],
@@ -209,21 +248,73 @@ class BinaryPlan:
             )[0]
         return out
 
+    def sequential_exact(self, p_c: float, p_e: float) -> dict:
+        """Exact per-look probabilities of a group-sequential design at given rates."""
+        fav, unf, fut = self.fisher
+        return exact.sequential_rejection(
+            self.code, self.theta0, self.looks.evaluable_c, self.looks.evaluable_e, self.bounds.efficacy,
+            self.bounds.unfavourable, self.bounds.futility, fav, unf, fut, p_c, p_e,
+        )
+
+    def _exact_sequential(self) -> dict:
+        out = {}
+        enrolled = self.looks.enrolled_total.astype(float)
+        if self.truth is not None:
+            probs = self.sequential_exact(*self.truth)
+            out["power_exact"] = float(probs["reject"].sum())
+            out["reject_unfavourable_exact"] = float(probs["reject_unfavourable"].sum())
+            out["reject_per_look_exact"] = probs["reject"].tolist()
+            out["futility_per_look_exact"] = probs["futility"].tolist()
+            out["expected_n_exact"] = float(probs["stopped"] @ enrolled)
+        null = self.sequential_exact(*self.null_truth())
+        out["size_exact"] = float(null["reject"].sum())
+        out["size_per_look_exact"] = null["reject"].tolist()
+        out["expected_n_h0_exact"] = float(null["stopped"] @ enrolled)
+        return out
+
     def analytic(self, config: Config) -> dict:
-        """Normal-approximation power at this size and the size for ``design.power``."""
+        """Normal-approximation power at this size and the size for ``design.power``.
+
+        Group-sequential designs scale the fixed design by the inflation
+        factor (rpact's method): the maximum size is the fixed size times the
+        inflation factor, the expected sizes under H0 and H1 follow from the
+        expected information fractions, and the power at the configured size
+        comes from the drift that gives the fixed design its power there.
+        """
         if self.truth is None:
             return {}
         p_c, p_e = self.truth
         nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])
-        out = {
-            "power": rates.power_rates(self.endpoint.test, p_c, p_e, nc, ne, self.alpha, self.sided, self.theta0)
-        }
+        fixed_power = rates.power_rates(self.endpoint.test, p_c, p_e, nc, ne, self.alpha, self.sided, self.theta0)
+        sequential = self.bounds.sequential
+        out = {"power": fixed_power}
+        if sequential is not None:
+            drift = fixed_design_drift(self.alpha, self.sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
+            probs = sequential.probabilities(drift)
+            enrolled = float(self.looks.enrolled_total[-1])
+            out.update(
+                power=float(probs.power),
+                power_fixed_design=fixed_power,
+                reject_per_look=np.asarray(probs.reject_upper).tolist(),
+                futility_per_look=np.asarray(probs.futility).tolist(),
+                expected_n_h1=enrolled * float(probs.expected_fraction),
+                expected_n_h0=enrolled * float(sequential.expected_fraction(0.0)),
+                inflation_factor=float(sequential.inflation_factor),
+            )
+        planned = self.planned_bounds.sequential if self.planned_bounds is not None else sequential
         if p_e - p_c > self.theta0:
             evaluable = rates.sample_size_rates(
                 self.endpoint.test, p_c, p_e, self.alpha, self.sided, config.design.power,
                 config.trial.allocation, self.theta0,
             )
             enrolled = evaluable / (1.0 - config.trial.missing)
+            if planned is not None:
+                # Sizing uses the planned fractions (rpact's maximum sample size).
+                out["n_total_fixed_design"] = enrolled
+                enrolled *= planned.inflation_factor
+                out["inflation_factor_planned"] = float(planned.inflation_factor)
+                out["expected_n_h1_at_n_total"] = enrolled * planned.expected_fraction_h1
+                out["expected_n_h0_at_n_total"] = enrolled * planned.expected_fraction_h0
             per_arm = round_up_per_arm(enrolled, config.trial.allocation)
             out.update(n_total=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
         return out

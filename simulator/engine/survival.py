@@ -156,7 +156,7 @@ def logrank(time, event, group):
 
 
 # --------------------------------------------------------------------------
-# Drawing entries and exit times of one arm
+# Drawing entries and exits
 # --------------------------------------------------------------------------
 
 

@@ -76,12 +76,14 @@ def design(config_path, overrides=()) -> dict:
         endpoints = {}
         for plan in bundle.plans:
             p_c, p_e = plan.truth if plan.truth is not None else (None, None)
+            planned = plan.planned_bounds or plan.bounds
             block = {
                 "test": plan.endpoint.test,
-                "efficacy_bounds": finite_or_none(plan.bounds.efficacy),
-                "futility_bounds": finite_or_none(plan.bounds.futility),
-                "alpha_spent": list(plan.bounds.alpha_spent),
-                "nominal_p": [float(_sf(b)) for b in plan.bounds.efficacy],
+                "efficacy_bounds": finite_or_none(planned.efficacy),
+                "futility_bounds": finite_or_none(planned.futility),
+                "alpha_spent": list(planned.alpha_spent),
+                "nominal_p": [float(_sf(b)) for b in planned.efficacy],
+                "efficacy_bounds_realised": finite_or_none(plan.bounds.efficacy),
                 "planned_fractions": list(plan.looks.planned_fractions),
                 "realised_fractions": list(plan.looks.realised_fractions),
                 "critical_effect": _critical_effects(plan),
