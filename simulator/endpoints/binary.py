@@ -22,8 +22,31 @@ from simulator.engine.binary import allocate_outputs, simulate_binary
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
+from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY
 
 NO_BOUND = -np.inf
+
+#: Bins of the true risk difference p_E - p_C for the assurance histograms.
+EFFECT_BINS = np.linspace(-1.0, 1.0, 401)
+
+
+def per_look_counts(stop_look: np.ndarray, decision: np.ndarray, n_looks: int) -> dict:
+    """Integer counts per look of each outcome (shared by every endpoint kind)."""
+    count = lambda mask: np.bincount(stop_look[mask], minlength=n_looks).astype(np.int64)  # noqa: E731
+    return {
+        "reject": count(decision == REJECT_FAVOURABLE),
+        "reject_unfavourable": count(decision == REJECT_UNFAVOURABLE),
+        "futility": count(decision == STOP_FUTILITY),
+        "stopped": count(np.ones(stop_look.shape, dtype=bool)),
+    }
+
+
+def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Mean and its standard error of a variable taking ``values[k]`` ``weights[k]`` times."""
+    n = weights.sum()
+    mean = float((weights * values).sum() / n)
+    variance = float((weights * (values - mean) ** 2).sum() / max(n - 1, 1))
+    return mean, float(np.sqrt(variance / n))
 
 
 @dataclass(frozen=True)
@@ -213,6 +236,28 @@ class BinaryPlan:
             p_c, p_e, prior_c, prior_e, use_prior, *outputs,
         )
         return outputs
+
+    def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
+        """Simulate one chunk; return per-trial success and summable counts.
+
+        Counts are integer arrays (per look, or per bin of the true effect),
+        so that chunks add up exactly and in any grouping.
+        """
+        stop_look, decision, true_c, true_e = self.simulate(rng, n_sims, stream)
+        success = decision == REJECT_FAVOURABLE
+        counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
+        if stream == "assurance" and self.prior is not None:
+            effect = true_e - true_c
+            if self.endpoint.better == "lower":
+                effect = -effect  # back to the natural scale: p_E - p_C
+            counts["effect_success"] = np.histogram(effect[success], bins=EFFECT_BINS)[0]
+            counts["effect_failure"] = np.histogram(effect[~success], bins=EFFECT_BINS)[0]
+        return success, counts
+
+    def expected_size(self, counts: dict) -> dict:
+        """Expected patients randomised at the stopping look, with its MCSE."""
+        mean, mcse = mean_and_mcse(counts["stopped"].astype(float), self.looks.enrolled_total.astype(float))
+        return {"expected_n": mean, "expected_n_mcse": mcse}
 
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:

@@ -109,7 +109,7 @@ def logrank(time, event, group):
     >>> t = np.array([1.0, 2.0, 3.0, 4.0])
     >>> z, *_ = logrank(t, np.array([1, 1, 1, 1]), np.array([0, 0, 1, 1]))
     >>> round(z, 4)
-    1.6475
+    1.6977
     """
     n = time.size
     order = np.argsort(time, kind="mergesort")

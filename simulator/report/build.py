@@ -25,12 +25,22 @@ def finite_or_none(values) -> list:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
-def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float]:
-    """Mean and its standard error of a variable taking ``values[k]`` ``weights[k]`` times."""
-    n = weights.sum()
-    mean = float((weights * values).sum() / n)
-    variance = float((weights * (values - mean) ** 2).sum() / max(n - 1, 1))
-    return mean, math.sqrt(variance / n)
+def effect_histogram(counts: dict) -> dict:
+    """The assurance run's true effects among successful and failed trials.
+
+    Trimmed to the bins that hold any trial, to keep report.json small.
+    """
+    from simulator.endpoints.binary import EFFECT_BINS
+
+    success, failure = counts["effect_success"], counts["effect_failure"]
+    used = np.nonzero(success + failure)[0]
+    lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 0)
+    return {
+        "scale": "p_E - p_C",
+        "edges": [round(float(e), 6) for e in EFFECT_BINS[lo : hi + 1]],
+        "success": success[lo:hi].tolist(),
+        "failure": failure[lo:hi].tolist(),
+    }
 
 
 def endpoint_block(plan, streams: dict, config) -> dict:
@@ -69,9 +79,9 @@ def endpoint_block(plan, streams: dict, config) -> dict:
     block["per_look_under"] = "truth" if reference == "power" else "prior"
     block["reject_per_look"] = [c / n for c in counts["reject"].tolist()]
     block["futility_per_look"] = [c / n for c in counts["futility"].tolist()]
-    block["expected_n"], block["expected_n_mcse"] = mean_and_mcse(
-        counts["stopped"].astype(float), looks.enrolled_total.astype(float)
-    )
+    block.update(plan.expected_size(counts))
+    if "assurance" in streams and "effect_success" in streams["assurance"].endpoints[name]:
+        block["true_effect_histogram"] = effect_histogram(streams["assurance"].endpoints[name])
     block["analytic"] = {**plan.analytic(config), **plan.exact()}
     return block
 

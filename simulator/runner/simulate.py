@@ -18,7 +18,6 @@ from joblib import Parallel, delayed
 from simulator.config.load import Scenario, scenario_digest
 from simulator.endpoints import plan_for
 from simulator.engine.seeding import chunk_generator, chunk_sizes
-from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY
 
 
 @dataclass
@@ -77,16 +76,8 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
     for plan in bundle.plans:
         name = plan.endpoint.name
         rng = chunk_generator(bundle.entropy, stream, name, chunk)
-        stop_look, decision, _, _ = plan.simulate(rng, n_sims, stream)
-        n_looks = len(plan.looks.planned_fractions)
-        success = decision == REJECT_FAVOURABLE
+        success, counts.endpoints[name] = plan.run_chunk(rng, n_sims, stream)
         joint = joint & success if rule == "all" else joint | success
-        counts.endpoints[name] = {
-            "reject": np.bincount(stop_look[success], minlength=n_looks).astype(np.int64),
-            "reject_unfavourable": np.bincount(stop_look[decision == REJECT_UNFAVOURABLE], minlength=n_looks).astype(np.int64),
-            "futility": np.bincount(stop_look[decision == STOP_FUTILITY], minlength=n_looks).astype(np.int64),
-            "stopped": np.bincount(stop_look, minlength=n_looks).astype(np.int64),
-        }
     counts.success = int(joint.sum())
     return counts
 

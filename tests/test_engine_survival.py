@@ -1,0 +1,431 @@
+"""Survival simulation kernels: log-rank, generators and operating characteristics.
+
+Stochastic checks use fixed seeds and tolerances in Monte Carlo standard
+errors (MCSE); 4 MCSE makes a false alarm about 1 in 16 000 per check.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulator.design.survival import (
+    accrual_pieces,
+    dropout_hazard,
+    hazards_from,
+    schoenfeld_events,
+    schoenfeld_power,
+    subjects_for_events,
+)
+from simulator.engine import survival as engine
+from simulator.engine.survival import logrank, simulate_patients, simulate_trials
+from simulator.errors import InputError
+
+MEDIAN_30 = hazards_from(median=30.0)
+PIECEWISE = hazards_from(times=[0, 12, 24], hazards=[0.03, 0.02, 0.015])
+UNIFORM_36 = accrual_pieces(duration=36.0)
+ASOF_3 = [3.710, 2.511, 1.993]  # rpact getDesignGroupSequential(kMax = 3, typeOfDesign = "asOF")
+
+
+# --------------------------------------------------------------------------
+# The log-rank function
+# --------------------------------------------------------------------------
+
+
+def logrank_plain(time, event, group):
+    """Textbook log-rank (Mantel-Haenszel, ties corrected), written plainly."""
+    score = variance = 0.0
+    for t in np.unique(time[event == 1]):
+        at_risk = time >= t
+        n, n_e = at_risk.sum(), (at_risk & (group == 1)).sum()
+        dead = (time == t) & (event == 1)
+        d, d_e = dead.sum(), (dead & (group == 1)).sum()
+        score += d * n_e / n - d_e
+        if n > 1:
+            variance += d * (n_e / n) * (1 - n_e / n) * (n - d) / (n - 1)
+    return score, variance
+
+
+def tied_data_sets(count, seed):
+    """Random two-arm data with many ties (times rounded to whole units)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(5, 120))
+        group = rng.integers(0, 2, n)
+        time = np.round(rng.exponential(np.where(group == 1, 14.0, 10.0)))
+        event = (rng.random(n) < 0.75).astype(np.int64)
+        yield time, event, group
+
+
+def test_logrank_matches_plain_implementation():
+    for time, event, group in tied_data_sets(200, seed=11):
+        z, score, variance, o_c, e_c, o_e, e_e = logrank(time, event, group)
+        ref_score, ref_variance = logrank_plain(time, event, group)
+        assert score == pytest.approx(ref_score, abs=1e-9)
+        assert variance == pytest.approx(ref_variance, rel=1e-12, abs=1e-12)
+        assert o_c + o_e == pytest.approx(e_c + e_e)
+        assert o_e == event[group == 1].sum()
+        if variance > 0:
+            assert z == pytest.approx(ref_score / np.sqrt(ref_variance))
+
+
+def test_logrank_matches_lifelines():
+    lifelines_stats = pytest.importorskip("lifelines.statistics")
+    for time, event, group in tied_data_sets(200, seed=12):
+        z, *_ = logrank(time, event, group)
+        ref = lifelines_stats.logrank_test(
+            time[group == 0], time[group == 1],
+            event_observed_A=event[group == 0], event_observed_B=event[group == 1])
+        assert z**2 == pytest.approx(ref.test_statistic, rel=1e-9, abs=1e-12)
+
+
+def test_logrank_orientation_and_bool_events():
+    # The experimental arm dies later: fewer events than expected, z > 0.
+    time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    group = np.array([0, 0, 0, 1, 1, 1])
+    z, score, *_ = logrank(time, np.ones(6, dtype=bool), group)
+    assert z > 0 and score > 0
+
+
+# --------------------------------------------------------------------------
+# One look of the kernel against logrank() on the same cut data
+# --------------------------------------------------------------------------
+
+
+def kernel_look(entry, exit_time, event, group, cut):
+    """Run the kernel's one-pass look on arbitrary (possibly tied) data."""
+    by_exit = np.argsort(exit_time, kind="stable")
+    by_entry = np.argsort(entry, kind="stable")
+    calendar = entry + exit_time
+    group_e = group[by_entry].astype(np.int64)
+    cum_exp = np.concatenate([[0], np.cumsum(group_e)])
+    at_cut = int(np.sum(event & (calendar <= cut)))
+    return engine._look(cut, entry.size, exit_time[by_exit], calendar[by_exit],
+                        event[by_exit], group[by_exit].astype(np.int64),
+                        entry[by_entry], calendar[by_entry], group_e, cum_exp, at_cut)
+
+
+def cut_data(entry, exit_time, event, group, cut):
+    enrolled = entry < cut
+    time = np.minimum(exit_time, cut - entry)[enrolled]
+    observed = (event & (entry + exit_time <= cut))[enrolled]
+    return time, observed, group[enrolled]
+
+
+@pytest.mark.parametrize("rounding", [None, 1.0])
+def test_kernel_look_equals_logrank_on_cut_data(rounding):
+    rng = np.random.default_rng(21)
+    for _ in range(100):
+        n = int(rng.integers(10, 200))
+        entry = rng.uniform(0, 24, n)
+        group = rng.integers(0, 2, n)
+        exit_time = rng.exponential(np.where(group == 1, 20.0, 14.0))
+        event = rng.random(n) < 0.9
+        if rounding:  # ties among exits, among censorings, and between them
+            entry, exit_time = np.round(entry), np.round(exit_time) + 1.0
+        cut = float(rng.uniform(5, 60))
+        z, hr, enrolled = kernel_look(entry, exit_time, event, group, cut)
+        ref = logrank(*cut_data(entry, exit_time, event, group, cut))
+        assert enrolled == np.sum(entry < cut)
+        assert z == pytest.approx(ref[0], abs=1e-12)
+        if ref[3] > 0 and ref[6] > 0:
+            assert hr == pytest.approx((ref[5] / ref[6]) / (ref[3] / ref[4]), rel=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Generators
+# --------------------------------------------------------------------------
+
+
+def test_exits_have_exact_arm_counts_sorted_and_a_permutation():
+    rng = np.random.default_rng(3)
+    n_c, n_e = 137, 211
+    n = n_c + n_e
+    exit_time, event = np.empty(n), np.empty(n, dtype=bool)
+    group, perm = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    engine._draw_exits(rng, n_c, n_e, *PIECEWISE, 1.0, 0.6, 0.01, 0.02,
+                       exit_time, event, group, perm)
+    assert np.sum(group == 0) == n_c and np.sum(group == 1) == n_e
+    assert np.all(np.diff(exit_time) >= 0)
+    assert np.array_equal(np.sort(perm), np.arange(n))
+
+
+def test_entries_sorted_and_follow_piecewise_accrual():
+    rng = np.random.default_rng(4)
+    edges, density = accrual_pieces(times=[0, 6, 18], rates=[1, 4])
+    cumulative = np.concatenate([[0], np.cumsum(density * np.diff(edges))])
+    entry = np.empty(20_000)
+    engine._draw_entries(rng, entry.size, edges, cumulative, entry)
+    assert np.all(np.diff(entry) >= 0) and entry[0] >= 0 and entry[-1] <= 18
+    cdf = lambda a: np.interp(a, edges, cumulative)  # noqa: E731
+    assert stats.kstest(entry, cdf).pvalue > 1e-3
+
+
+def kaplan_meier(time, event, landmarks):
+    """KM estimate and Greenwood standard error at landmarks (no ties)."""
+    order = np.argsort(time)
+    time, event = time[order], event[order]
+    at_risk = time.size - np.arange(time.size)
+    factors = np.where(event, 1.0 - 1.0 / at_risk, 1.0)
+    surv = np.cumprod(factors)
+    with np.errstate(divide="ignore"):
+        greenwood = np.cumsum(np.where(event, 1.0 / (at_risk * (at_risk - 1.0)), 0.0))
+    idx = np.searchsorted(time, landmarks, side="right") - 1
+    return surv[idx], surv[idx] * np.sqrt(greenwood[idx])
+
+
+def true_survival(t, times, hazards):
+    widths = np.diff(np.append(times, np.inf))
+    cum = np.sum(hazards * np.clip(np.asarray(t)[:, None] - times, 0.0, widths), axis=1)
+    return np.exp(-cum)
+
+
+@pytest.mark.parametrize("control, landmarks", [
+    (MEDIAN_30, [5.0, 15.0, 30.0, 60.0, 90.0]),
+    (PIECEWISE, [6.0, 12.0, 20.0, 30.0, 50.0]),
+])
+@pytest.mark.parametrize("multiplier", [1.0, 0.7])
+def test_kaplan_meier_of_simulated_patients(control, landmarks, multiplier):
+    rng = np.random.default_rng(5)
+    dropout = dropout_hazard(0.05, 12.0)
+    time, event = simulate_patients(200_000, control=control, hazard_multiplier=multiplier,
+                                    dropout=dropout, rng=rng)
+    landmarks = np.array(landmarks)
+    km, se = kaplan_meier(time, event, landmarks)
+    truth = true_survival(landmarks, control[0], multiplier * control[1])
+    assert np.all(np.abs(km - truth) <= 4 * se), (km, truth, se)
+    # Dropouts, seen as events with events as censorings: exponential.
+    km_d, se_d = kaplan_meier(time, ~event, landmarks)
+    assert np.all(np.abs(km_d - np.exp(-dropout * landmarks)) <= 4 * se_d)
+
+
+def test_patients_with_zero_hazard_never_exit():
+    time, event = simulate_patients(10, control=([0.0, 5.0], [0.2, 0.0]),
+                                    rng=np.random.default_rng(0))
+    assert np.all(time[np.isfinite(time)] <= 5.0)
+    assert not np.any(event[np.isinf(time)])
+
+
+# --------------------------------------------------------------------------
+# Operating characteristics
+# --------------------------------------------------------------------------
+
+
+def fixed_design(hazard_ratio, n_sims, seed, sided=1, alpha=0.025, events=None):
+    events = events or int(np.ceil(schoenfeld_events(0.7)))  # 247
+    d = dropout_hazard(0.05, 12.0)
+    n = int(np.ceil(subjects_for_events(events, follow_up=24.0, control=MEDIAN_30,
+                                        hazard_ratio=0.7, accrual=UNIFORM_36,
+                                        dropout=(d, d)) / 2))
+    bound = stats.norm.isf(alpha / sided)
+    res = simulate_trials(n_sims, n, n, accrual=UNIFORM_36, control=MEDIAN_30,
+                          hazard_ratio=hazard_ratio, look_events=[events],
+                          efficacy=[bound], sided=sided, dropout=(d, d),
+                          rng=np.random.default_rng(seed))
+    return res, events
+
+
+def test_power_matches_schoenfeld():
+    n_sims = 20_000
+    res, events = fixed_design(0.7, n_sims, seed=31)
+    power = np.mean(res.decision == 1)
+    analytic = schoenfeld_power(events, 0.7)
+    mcse = np.sqrt(analytic * (1 - analytic) / n_sims)
+    # 0.005 allows for the error of Schoenfeld's approximation itself.
+    assert abs(power - analytic) <= 4 * mcse + 0.005, (power, analytic)
+    assert np.all(res.events == events) and not res.events_short.any()
+    assert np.exp(np.median(np.log(res.hazard_ratio))) == pytest.approx(0.7, abs=0.01)
+
+
+def test_type_one_error_one_sided():
+    n_sims = 20_000
+    res, _ = fixed_design(1.0, n_sims, seed=32)
+    rate = np.mean(res.decision == 1)
+    assert abs(rate - 0.025) <= 4 * np.sqrt(0.025 * 0.975 / n_sims), rate
+    assert not np.any(res.decision == -1)
+
+
+def test_type_one_error_two_sided_splits_tails():
+    n_sims = 20_000
+    res, _ = fixed_design(1.0, n_sims, seed=33, sided=2, alpha=0.05)
+    mcse = np.sqrt(0.025 * 0.975 / n_sims)
+    assert abs(np.mean(res.decision == 1) - 0.025) <= 4 * mcse
+    assert abs(np.mean(res.decision == -1) - 0.025) <= 4 * mcse
+    assert np.all(res.z[res.decision == -1] <= -stats.norm.isf(0.025))
+
+
+def test_group_sequential_type_one_error_and_looks():
+    n_sims = 20_000
+    looks = [111, 223, 334]
+    res = simulate_trials(n_sims, 305, 305, accrual=UNIFORM_36, control=MEDIAN_30,
+                          hazard_ratio=1.0, look_events=looks, efficacy=ASOF_3,
+                          rng=np.random.default_rng(34))
+    rate = np.mean(res.decision == 1)
+    assert abs(rate - 0.025) <= 4 * np.sqrt(0.025 * 0.975 / n_sims), rate
+    # Without futility every non-rejecting trial runs to the last look.
+    assert np.all(res.stop_look[res.decision == 0] == 2)
+    assert np.array_equal(res.events, np.array(looks)[res.stop_look])
+    reached = np.arange(3) <= res.stop_look[:, None]
+    assert np.array_equal(np.isfinite(res.look_times), reached)
+    assert np.all(np.diff(res.look_times, axis=1)[reached[:, 1:]] > 0)
+    assert np.all(res.enrolled <= 610) and np.all(res.enrolled[res.duration > 36.0] == 610)
+    bound_at_stop = np.array(ASOF_3)[res.stop_look]
+    rejected = res.decision == 1
+    assert np.all(res.z[rejected] >= bound_at_stop[rejected])
+    assert np.all(res.z[~rejected] < bound_at_stop[~rejected])
+
+
+def test_futility_and_decision_codes():
+    res = simulate_trials(500, 100, 100, accrual=UNIFORM_36, control=MEDIAN_30,
+                          hazard_ratio=0.8, look_events=[50, 100], efficacy=[2.5, 2.0],
+                          futility=[np.inf, -np.inf], rng=np.random.default_rng(35))
+    # z <= inf always holds: every trial stops at look 0, for efficacy or futility.
+    assert np.all(res.stop_look == 0)
+    assert set(np.unique(res.decision)) <= {1, 2}
+    assert np.all((res.decision == 1) == (res.z >= 2.5))
+
+
+def test_unfavourable_only_when_two_sided():
+    kwargs = dict(accrual=UNIFORM_36, control=MEDIAN_30, hazard_ratio=1.6,
+                  look_events=[100], efficacy=[1.96])
+    two = simulate_trials(300, 100, 100, sided=2, rng=np.random.default_rng(36), **kwargs)
+    one = simulate_trials(300, 100, 100, sided=1, rng=np.random.default_rng(36), **kwargs)
+    assert np.mean(two.decision == -1) > 0.5
+    assert not np.any(one.decision == -1)
+    np.testing.assert_array_equal(one.z, two.z)
+
+
+# --------------------------------------------------------------------------
+# Running out of events
+# --------------------------------------------------------------------------
+
+
+def test_events_short_analyses_at_last_event_and_stops():
+    # Dropout hazard ten times the event hazard: ~9 % of 200 ever have the event.
+    res = simulate_trials(200, 100, 100, accrual=UNIFORM_36, control=([0.0], [0.01]),
+                          hazard_ratio=1.0, look_events=[5, 150], efficacy=[3.0, 2.0],
+                          dropout=(0.1, 0.1), rng=np.random.default_rng(37))
+    short = res.events_short
+    assert short.all()
+    assert np.all(res.stop_look[res.decision != 1] == 1)
+    assert np.all(res.events[res.stop_look == 1] < 150)
+    assert np.all(res.enrolled <= 200)
+    # The short look is at the last event, after the first look.
+    last = res.look_times[np.arange(200), res.stop_look]
+    assert np.all(last[res.stop_look == 1] > res.look_times[res.stop_look == 1, 0])
+
+
+def test_no_events_at_all():
+    res = simulate_trials(3, 10, 10, accrual=UNIFORM_36, control=([0.0], [0.0]),
+                          hazard_ratio=0.7, look_events=[5], efficacy=[1.96],
+                          rng=np.random.default_rng(38))
+    assert res.events_short.all() and np.all(res.events == 0)
+    assert np.all(res.z == 0) and np.all(np.isnan(res.hazard_ratio))
+    assert np.all(res.decision == 0)
+
+
+# --------------------------------------------------------------------------
+# Determinism, chunking, per-trial inputs
+# --------------------------------------------------------------------------
+
+GS = dict(accrual=UNIFORM_36, control=PIECEWISE, look_events=[60, 120, 180],
+          efficacy=ASOF_3, futility=[0.0, 0.5, -np.inf], dropout=(0.004, 0.006))
+
+
+def as_tuple(res):
+    return (res.stop_look, res.decision, res.z, res.hazard_ratio, res.events,
+            res.enrolled, res.events_short, res.look_times, res.z_looks)
+
+
+def test_same_seed_same_result_and_chunking_invariance():
+    hr = np.random.default_rng(0).lognormal(np.log(0.7), 0.15, 500)
+    whole = simulate_trials(500, 150, 150, hazard_ratio=hr, rng=np.random.default_rng(9), **GS)
+    again = simulate_trials(500, 150, 150, hazard_ratio=hr, rng=np.random.default_rng(9), **GS)
+    rng = np.random.default_rng(9)
+    first = simulate_trials(180, 150, 150, hazard_ratio=hr[:180], rng=rng, **GS)
+    second = simulate_trials(320, 150, 150, hazard_ratio=hr[180:], rng=rng, **GS)
+    for a, b, c, d in zip(as_tuple(whole), as_tuple(again), as_tuple(first), as_tuple(second)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, np.concatenate([c, d]))
+
+
+def test_scalar_and_per_trial_hazard_ratio_agree():
+    a = simulate_trials(100, 150, 150, hazard_ratio=0.7, rng=np.random.default_rng(1), **GS)
+    b = simulate_trials(100, 150, 150, hazard_ratio=np.full(100, 0.7),
+                        control_multiplier=np.ones(100), rng=np.random.default_rng(1), **GS)
+    for x, y in zip(as_tuple(a), as_tuple(b)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_control_multiplier_rescales_time():
+    # Hazards times m with accrual and dropout sped up by m is the same trial
+    # on a clock running m times faster: look times / m, same statistics.
+    m = 2.5
+    base = dict(control=MEDIAN_30, look_events=[80, 160], efficacy=[2.8, 1.98],
+                hazard_ratio=0.75)
+    slow = simulate_trials(200, 120, 120, accrual=accrual_pieces(duration=30.0),
+                           dropout=(0.01, 0.02), rng=np.random.default_rng(2), **base)
+    fast = simulate_trials(200, 120, 120, accrual=accrual_pieces(duration=30.0 / m),
+                           dropout=(0.01 * m, 0.02 * m), control_multiplier=m,
+                           rng=np.random.default_rng(2), **base)
+    np.testing.assert_allclose(fast.look_times * m, slow.look_times, rtol=1e-9)
+    np.testing.assert_allclose(fast.z_looks, slow.z_looks, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(fast.decision, slow.decision)
+
+
+def test_empty_run():
+    res = simulate_trials(0, 10, 10, hazard_ratio=0.7, rng=np.random.default_rng(0),
+                          accrual=UNIFORM_36, control=MEDIAN_30, look_events=[5],
+                          efficacy=[1.96])
+    assert res.z.shape == (0,) and res.look_times.shape == (0, 1)
+
+
+# --------------------------------------------------------------------------
+# Input validation
+# --------------------------------------------------------------------------
+
+GOOD = dict(n_sims=10, n_control=20, n_experimental=20, accrual=UNIFORM_36,
+            control=MEDIAN_30, hazard_ratio=0.7, look_events=[10, 20],
+            efficacy=[2.5, 2.0])
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n_control=0), "each arm must have >= 1 subject"),
+    (dict(rng=np.random.RandomState(0)), "`rng` must be a numpy.random.Generator"),
+    (dict(accrual=([0.0, 10.0, 5.0], [1.0, 1.0])), "`accrual` edges must start at 0"),
+    (dict(accrual=([0.0, 10.0], [1.0, 1.0])), "one more entry than rates"),
+    (dict(accrual=([0.0, 10.0], [0.0])), "must not all be 0"),
+    (dict(control=([1.0], [0.1])), "`control` times must start at 0"),
+    (dict(control=([0.0], [-0.1])), "`control` hazards must be finite and >= 0"),
+    (dict(hazard_ratio=np.ones(3)), "`hazard_ratio` must be a number or an array"),
+    (dict(hazard_ratio=0.0), "`hazard_ratio` must be finite and > 0"),
+    (dict(control_multiplier=-1.0), "`control_multiplier` must be finite and > 0"),
+    (dict(dropout=(-0.1, 0.0)), "`dropout` hazards must be finite and >= 0"),
+    (dict(look_events=[20, 10]), "`look_events` must increase strictly"),
+    (dict(look_events=[10, 41]), "`look_events` must increase strictly"),
+    (dict(look_events=[10.0, 20.0]), "`look_events` must be a non-empty list of integers"),
+    (dict(efficacy=[2.0]), "`efficacy` needs one z bound per look"),
+    (dict(futility=[0.0]), "`futility` needs one z bound per look"),
+    (dict(sided=3), "`sided` must be 1 or 2"),
+])
+def test_simulate_trials_messages(change, message):
+    kwargs = {**GOOD, "rng": np.random.default_rng(0), **change}
+    with pytest.raises(InputError, match=message):
+        simulate_trials(**kwargs)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n=0), "`n` must be >= 1"),
+    (dict(hazard_multiplier=0.0), "`hazard_multiplier` must be finite and > 0"),
+    (dict(dropout=-1.0), "`dropout` must be finite and >= 0"),
+])
+def test_simulate_patients_messages(change, message):
+    kwargs = {"n": 5, "control": MEDIAN_30, "rng": np.random.default_rng(0), **change}
+    with pytest.raises(InputError, match=message):
+        simulate_patients(**kwargs)
+
+
+def test_doctests():
+    import doctest
+
+    failures, _ = doctest.testmod(engine)
+    assert failures == 0
