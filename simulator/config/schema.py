@@ -116,3 +116,66 @@ class Config:
             if endpoint.name == name:
                 return endpoint
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class ControlSurvival:
+    """Control-arm survival as piecewise-constant hazards.
+
+    ``spec`` keeps the form the user wrote (``median``, ``hazard``,
+    ``survival``, ``pieces``) for reports.
+    """
+
+    times: tuple[float, ...]
+    hazards: tuple[float, ...]
+    spec: str
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """A log-normal distribution: log X ~ N(log_mean, log_sd^2)."""
+
+    log_mean: float
+    log_sd: float
+
+
+@dataclass(frozen=True)
+class SurvivalTruth:
+    """``[endpoints.NAME.truth]`` of a survival endpoint."""
+
+    control: ControlSurvival
+    hazard_ratio: float | None
+
+
+@dataclass(frozen=True)
+class SurvivalPrior:
+    """``[endpoints.NAME.prior]``: log-normal priors on the hazard ratio and control median."""
+
+    hazard_ratio: LogNormal
+    control_median: LogNormal | None
+
+
+@dataclass(frozen=True)
+class Accrual:
+    """Entry of subjects: piecewise-constant relative rates between ``edges``."""
+
+    edges: tuple[float, ...]
+    rates: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SurvivalEndpoint:
+    """A two-arm time-to-event endpoint analysed by the log-rank test."""
+
+    name: str
+    kind: str
+    test: str
+    role: str
+    truth: SurvivalTruth
+    prior: SurvivalPrior | None
+    accrual: Accrual
+    dropout: tuple[float, float]  # exponential hazards (control, experimental)
+    dropout_spec: tuple[float, float, float]  # probabilities (control, experimental) by time `at`
+    follow_up: float
+    better: str = "lower"  # a hazard ratio below 1 is favourable
+    margin: float = 0.0

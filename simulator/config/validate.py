@@ -226,11 +226,11 @@ def _endpoints(data: Any, arms: tuple[str, str], sided: int) -> tuple[BinaryEndp
             raise _fail(f"endpoints.{name}", "must be a table", table)
         kind = as_choice(table.get("kind"), f"endpoints.{name}.kind", ("binary", "survival"))
         if kind == "survival":
-            raise InputError(
-                f"config key `endpoints.{name}.kind`: survival endpoints are not supported yet "
-                '(this version simulates kind = "binary")'
-            )
-        endpoints.append(_binary_endpoint(name, table, arms, sided))
+            from simulator.config.survival import survival_endpoint
+
+            endpoints.append(survival_endpoint(name, table, arms))
+        else:
+            endpoints.append(_binary_endpoint(name, table, arms, sided))
     return tuple(endpoints)
 
 
