@@ -204,8 +204,10 @@ def test_accrual_pieces_forms():
     edges, _ = accrual_pieces(times=[0, 6], rates=[10, 20], n_subjects=300)
     assert edges.tolist() == [0.0, 6.0, 18.0]
     # ... and ending inside an earlier piece.
-    edges, _ = accrual_pieces(times=[0, 6], rates=[10, 20], n_subjects=30)
-    assert edges.tolist() == [0.0, 3.0]
+    edges, density = accrual_pieces(times=[0, 6], rates=[10, 20], n_subjects=30)
+    assert edges.tolist() == [0.0, 3.0] and density.tolist() == [1 / 3]
+    edges, density = accrual_pieces(times=[0, 6], rates=[10, 20], n_subjects=60)
+    assert edges.tolist() == [0.0, 6.0] and density.size == 1
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -198,6 +198,34 @@ def test_kaplan_meier_of_simulated_patients(control, landmarks, multiplier):
     assert np.all(np.abs(km_d - np.exp(-dropout * landmarks)) <= 4 * se_d)
 
 
+def test_two_arm_exits_follow_each_arms_hazards_and_are_independent_of_entry():
+    # The joint (both arms at once) generator, piecewise hazards, different
+    # dropout per arm: KM per arm against S_0(t)^theta.
+    rng = np.random.default_rng(6)
+    n_c = n_e = 100_000
+    n = n_c + n_e
+    hr, dropout = 0.6, (0.004, 0.012)
+    exit_time, event = np.empty(n), np.empty(n, dtype=bool)
+    group, perm = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    engine._draw_exits(rng, n_c, n_e, *PIECEWISE, 1.0, hr, *dropout,
+                       exit_time, event, group, perm)
+    landmarks = np.array([6.0, 12.0, 20.0, 30.0, 50.0])
+    for arm, theta in ((0, 1.0), (1, hr)):
+        mine = group == arm
+        km, se = kaplan_meier(exit_time[mine], event[mine], landmarks)
+        truth = true_survival(landmarks, PIECEWISE[0], theta * PIECEWISE[1])
+        assert np.all(np.abs(km - truth) <= 4 * se), (arm, km, truth)
+        km_d, se_d = kaplan_meier(exit_time[mine], ~event[mine], landmarks)
+        assert np.all(np.abs(km_d - np.exp(-dropout[arm] * landmarks)) <= 4 * se_d)
+    # Coupled with entries, exits carry no information on entry (or arm).
+    entry = np.sort(rng.uniform(0, 36, n))
+    entry_y = entry[perm]
+    rho = stats.spearmanr(entry_y, exit_time).statistic
+    assert abs(rho) <= 4 / np.sqrt(n)
+    assert abs(np.mean(entry_y[group == 1]) - np.mean(entry_y[group == 0])) <= 4 * np.sqrt(
+        2 * 36**2 / 12 / n_c)
+
+
 def test_patients_with_zero_hazard_never_exit():
     time, event = simulate_patients(10, control=([0.0, 5.0], [0.2, 0.0]),
                                     rng=np.random.default_rng(0))
@@ -309,9 +337,9 @@ def test_events_short_analyses_at_last_event_and_stops():
     assert np.all(res.stop_look[res.decision != 1] == 1)
     assert np.all(res.events[res.stop_look == 1] < 150)
     assert np.all(res.enrolled <= 200)
-    # The short look is at the last event, after the first look.
+    # The short look is at the last event, not before the first look.
     last = res.look_times[np.arange(200), res.stop_look]
-    assert np.all(last[res.stop_look == 1] > res.look_times[res.stop_look == 1, 0])
+    assert np.all(last[res.stop_look == 1] >= res.look_times[res.stop_look == 1, 0])
 
 
 def test_no_events_at_all():

@@ -194,12 +194,19 @@ def canonical(config: Config) -> dict:
     return data
 
 
-def scenario_digest(config: Config) -> list[int]:
+def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -> list[int]:
     """Four 32-bit words of a blake2b digest of the canonical scenario.
 
     Python's ``hash()`` is salted per process, so it would make results
     depend on the run; a cryptographic digest of sorted JSON does not.
+
+    ``exclude`` lists further ``(section, key)`` pairs to leave out: ``size``
+    passes ``(("trial", "n_total"),)`` so that every candidate size draws
+    from the same streams (common random numbers).
     """
-    text = json.dumps(canonical(config), sort_keys=True, default=str)
+    data = canonical(config)
+    for section, key in exclude:
+        data[section].pop(key, None)
+    text = json.dumps(data, sort_keys=True, default=str)
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
     return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]

@@ -16,7 +16,6 @@ from simulator.config.schema import (
     SurvivalTruth,
 )
 from simulator.config.validate import ROLES, SURVIVAL_TESTS, _fail, _Table, as_choice, as_float
-from simulator.errors import InputError
 
 POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
 

@@ -235,6 +235,7 @@ def accrual_pieces(*, duration=None, times=None, rates=None, n_subjects=None):
         edges = times
     elif times.size == rates.size:
         edges = _open_ended_edges(times, rates, n_subjects)
+        rates = rates[: edges.size - 1]  # pieces after the end are never reached
     else:
         raise InputError(
             "accrual `times` must have len(rates) + 1 entries (edges) or "
@@ -257,16 +258,14 @@ def _open_ended_edges(starts, rates, n_subjects):
     n_subjects = float(n_subjects)
     if starts[0] != 0.0 or np.any(np.diff(starts) <= 0):
         raise InputError("accrual `times` must start at 0 and increase strictly")
-    # Subjects entered by the start of each piece.
-    entered = np.concatenate([[0.0], np.cumsum(rates[:-1] * np.diff(starts))])
-    for i in range(starts.size):
-        inside = i + 1 < starts.size and entered[i + 1] >= n_subjects
-        if inside or i + 1 == starts.size:
-            if rates[i] <= 0:
-                raise InputError("accrual `rates` never reach `n_subjects`")
-            end = starts[i] + (n_subjects - entered[i]) / rates[i]
-            return np.concatenate([starts[: i + 1], [end]])
-    raise AssertionError("unreachable")
+    # Subjects entered by the end of each piece but the open-ended last one.
+    entered = np.cumsum(rates[:-1] * np.diff(starts))
+    piece = int(np.searchsorted(entered, n_subjects))  # the piece where N is reached
+    before = entered[piece - 1] if piece > 0 else 0.0
+    if rates[piece] <= 0:
+        raise InputError("accrual `rates` never reach `n_subjects`")
+    end = starts[piece] + (n_subjects - before) / rates[piece]
+    return np.concatenate([starts[: piece + 1], [end]])
 
 
 def _check_accrual(accrual):

@@ -17,36 +17,16 @@ from scipy import stats
 from simulator.config.schema import Config, BinaryEndpoint
 from simulator.design import exact, rates
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
-from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
+from simulator.design.boundaries import fixed_design_drift
+from simulator.endpoints.common import Bounds, design_bounds, mean_and_mcse, per_look_counts
 from simulator.engine.binary import allocate_outputs, simulate_binary
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
-from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY
-
-NO_BOUND = -np.inf
+from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Bins of the true risk difference p_E - p_C for the assurance histograms.
 EFFECT_BINS = np.linspace(-1.0, 1.0, 401)
-
-
-def per_look_counts(stop_look: np.ndarray, decision: np.ndarray, n_looks: int) -> dict:
-    """Integer counts per look of each outcome (shared by every endpoint kind)."""
-    count = lambda mask: np.bincount(stop_look[mask], minlength=n_looks).astype(np.int64)  # noqa: E731
-    return {
-        "reject": count(decision == REJECT_FAVOURABLE),
-        "reject_unfavourable": count(decision == REJECT_UNFAVOURABLE),
-        "futility": count(decision == STOP_FUTILITY),
-        "stopped": count(np.ones(stop_look.shape, dtype=bool)),
-    }
-
-
-def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float]:
-    """Mean and its standard error of a variable taking ``values[k]`` ``weights[k]`` times."""
-    n = weights.sum()
-    mean = float((weights * values).sum() / n)
-    variance = float((weights * (values - mean) ** 2).sum() / max(n - 1, 1))
-    return mean, float(np.sqrt(variance / n))
 
 
 @dataclass(frozen=True)
@@ -102,53 +82,6 @@ def make_looks(config: Config) -> Looks:
             "use fewer looks or a larger trial.n_total"
         )
     return Looks(fractions, enrolled_c, enrolled_e, evaluable_c, evaluable_e)
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """z-scale bounds per look (oriented: large z favours the experimental arm).
-
-    ``sequential`` keeps the group-sequential design they came from (``None``
-    for a fixed design), for its analytic operating characteristics.
-    """
-
-    efficacy: np.ndarray
-    unfavourable: np.ndarray
-    futility: np.ndarray
-    alpha_spent: tuple[float, ...]
-    sequential: GroupSequentialBounds | None = None
-
-
-def fixed_bounds(alpha: float, sided: int) -> Bounds:
-    """Bounds of a fixed (single-look) design at level ``alpha``."""
-    critical = stats.norm.isf(alpha / sided)
-    return Bounds(
-        efficacy=np.array([critical]),
-        unfavourable=np.array([-critical if sided == 2 else NO_BOUND]),
-        futility=np.array([NO_BOUND]),
-        alpha_spent=(alpha,),
-    )
-
-
-def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float) -> Bounds:
-    """Bounds at the given information fractions: fixed, or group-sequential."""
-    design = config.design
-    if len(fractions) == 1:
-        return fixed_bounds(alpha, design.sided)
-    sequential = group_sequential_bounds(
-        list(fractions), alpha=alpha, sided=design.sided, efficacy=design.efficacy,
-        efficacy_param=design.efficacy_param,
-        futility=list(design.futility) if isinstance(design.futility, tuple) else design.futility,
-        futility_param=design.futility_param, binding=design.binding, power=design.power,
-    )
-    efficacy = np.asarray(sequential.efficacy, dtype=float)
-    return Bounds(
-        efficacy=efficacy,
-        unfavourable=-efficacy if design.sided == 2 else np.full(efficacy.shape, NO_BOUND),
-        futility=np.asarray(sequential.futility, dtype=float),
-        alpha_spent=tuple(float(a) for a in sequential.alpha_spent),
-        sequential=sequential,
-    )
 
 
 @dataclass(frozen=True)

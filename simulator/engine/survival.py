@@ -407,9 +407,10 @@ def _look(cut, n_total, exit_y, cal_y, event_y, group_y, entry_e, cal_e,
                 expected_e += deaths * share
                 observed_e += deaths_e
                 observed += deaths
-                if at_risk > 1.0:
-                    variance += (deaths * share * (1.0 - share)
-                                 * (at_risk - deaths) / (at_risk - 1.0))
+                term = deaths * share * (1.0 - share)
+                if deaths > 1:  # the ties correction, 1 without ties
+                    term *= (at_risk - deaths) / (at_risk - 1.0)
+                variance += term
                 left -= deaths
             at_risk -= leaving
             at_risk_e -= leaving_e

@@ -1,0 +1,112 @@
+"""Measurements that need a fresh process: compile time, ``p3sim run`` wall time and memory.
+
+The peak resident set size of a child comes from ``os.wait4``, which returns
+the resource usage of that one child (``ru_maxrss``, KiB on Linux), not the
+running maximum over every child that ``getrusage(RUSAGE_CHILDREN)`` gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _designs
+
+HERE = Path(__file__).resolve().parent
+
+
+def p3sim_command() -> list[str]:
+    """``p3sim`` of this interpreter's environment (or ``python -m simulator``, the same program)."""
+    script = Path(sys.executable).parent / "p3sim"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "simulator"]
+
+
+def _run_measured(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run ``command``; return its exit code, wall seconds, peak RSS (MiB), stdout and stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it
+        out.seek(0)
+        err.seek(0)
+        return {
+            "returncode": child.returncode,
+            "wall_s": wall,
+            "max_rss_mib": usage.ru_maxrss / 1024.0,
+            "stdout": out.read().decode("utf-8", "replace"),
+            "stderr": err.read().decode("utf-8", "replace"),
+        }
+
+
+def compile_times(base: Path) -> dict:
+    """Cold compile and cached start of the binary kernel, each in a fresh interpreter.
+
+    Both probes share one temporary ``NUMBA_CACHE_DIR``: the first finds it
+    empty and compiles, the second loads what the first wrote.
+    """
+    result = {}
+    with tempfile.TemporaryDirectory(prefix="p3sim-numba-cache-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold", "cached"):
+            run = _run_measured([sys.executable, str(HERE / "_compile_probe.py"), str(base)], env=env, cwd=HERE)
+            if run["returncode"] != 0:
+                raise RuntimeError(f"compile probe failed:\n{run['stderr']}")
+            result[label] = {**json.loads(run["stdout"]), "process_wall_s": run["wall_s"]}
+    return result
+
+
+def p3sim_run(base: Path, design, n_sims: int, jobs: int, seed: int = 20250702) -> dict:
+    """Time one ``p3sim run`` of ``design`` as a subprocess.
+
+    Parameters
+    ----------
+    base : Path
+        The base TOML written by :func:`_designs.write_base`.
+    design : tuple
+        Overrides, passed as ``--set``.
+    n_sims, jobs, seed : int
+        ``--sims``, ``--jobs``, ``--seed``.
+
+    Returns
+    -------
+    dict
+        ``wall_s`` (the whole process: interpreter start, imports, cache
+        load, simulation, report), ``runtime_s`` (what the report records,
+        from config loading to the report), ``max_rss_mib`` of the main
+        process, and the power the run reported.
+    """
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-out-") as out:
+        command = [
+            *p3sim_command(), "run", str(base), *_designs.set_arguments(design),
+            "--sims", str(n_sims), "--jobs", str(jobs), "--seed", str(seed), "--out", out, "--quiet",
+        ]
+        run = _run_measured(command)
+        if run["returncode"] != 0:
+            raise RuntimeError(f"p3sim run failed ({run['returncode']}):\n{run['stderr']}")
+        report = json.loads((Path(out) / "report.json").read_text(encoding="utf-8"))
+    scenario = report["scenarios"][0]
+    return {
+        "n_sims": n_sims,
+        "jobs": jobs,
+        "wall_s": run["wall_s"],
+        "runtime_s": report["meta"]["runtime_s"],
+        "max_rss_mib": run["max_rss_mib"],
+        "trials_per_s_wall": n_sims / run["wall_s"],
+        "power": scenario["power"],
+        "power_mcse": scenario["power_mcse"],
+    }
+
+
+def best_p3sim_run(base: Path, design, n_sims: int, jobs: int, repeats: int) -> dict:
+    """The fastest of ``repeats`` identical runs (all wall times kept)."""
+    runs = [p3sim_run(base, design, n_sims, jobs) for _ in range(repeats)]
+    best = min(runs, key=lambda r: r["wall_s"])
+    return {**best, "repeats": repeats, "wall_s_all": [r["wall_s"] for r in runs],
+            "max_rss_mib_all": [r["max_rss_mib"] for r in runs]}

@@ -1,0 +1,163 @@
+"""What it takes to rerun a report: versions, the resolved config as TOML, the command.
+
+A report is reproducible when the same command (same config, same seed) in a
+fresh output folder writes the same bytes. Everything written here is
+therefore a pure function of the report, with one exception kept on a line of
+its own in every format: the runtime (``meta.runtime_s``), so that a
+comparison can drop exactly that line.
+
+The TOML writer below is deliberately small: the config is a tree of tables,
+scalars, arrays and inline tables (what :mod:`tomllib` returns for a config),
+and ``tomllib.loads(to_toml(raw)) == raw`` for every such tree.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+import re
+from importlib import metadata
+
+#: Packages whose versions are recorded (a result depends on the first four).
+ENVIRONMENT_PACKAGES = ("numpy", "scipy", "numba", "joblib", "matplotlib")
+
+#: Tables nested at least this deep whose values are all scalars or arrays are
+#: written inline (``control = { events = 14, n = 42 }``), as configs write them.
+_INLINE_DEPTH = 4
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def environment() -> dict:
+    """Python and package versions (``None`` for a package that is not installed).
+
+    Examples
+    --------
+    >>> env = environment()
+    >>> sorted(env)[:2]
+    ['joblib', 'matplotlib']
+    """
+    env: dict = {"python": platform.python_version()}
+    for name in ENVIRONMENT_PACKAGES:
+        try:
+            env[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            env[name] = None
+    return env
+
+
+# --------------------------------------------------------------------- TOML
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _is_table(value) -> bool:
+    return isinstance(value, dict)
+
+
+def _value(value) -> str:
+    """One TOML value: a scalar, an array or an inline table."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        text = repr(value)
+        return text if any(c in text for c in ".eE") else text + ".0"
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string (same escapes).
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _inline(value: dict, depth: int) -> bool:
+    return depth >= _INLINE_DEPTH and not any(_is_table(v) for v in value.values())
+
+
+def _table(lines: list[str], path: tuple[str, ...], table: dict) -> None:
+    plain = [(k, v) for k, v in table.items() if not _is_table(v) or _inline(v, len(path) + 1)]
+    nested = [(k, v) for k, v in table.items() if _is_table(v) and not _inline(v, len(path) + 1)]
+    if path and (plain or not nested):
+        lines.append("")
+        lines.append("[" + ".".join(_key(p) for p in path) + "]")
+    for key, value in plain:
+        lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in nested:
+        _table(lines, path + (key,), value)
+
+
+def to_toml(mapping: dict) -> str:
+    """Write a config tree as TOML that reads back to the same tree.
+
+    Top-level scalars come first, then one ``[table]`` per nested table, in
+    the order of the mapping; tables nested four deep or more with no tables
+    inside are written inline.
+
+    Examples
+    --------
+    >>> print(to_toml({"trial": {"n_total": [300, 358]}, "endpoints": {"m": {"prior": {
+    ...     "control": {"events": 14, "n": 42}}}}}), end="")
+    [trial]
+    n_total = [300, 358]
+    <BLANKLINE>
+    [endpoints.m.prior]
+    control = { events = 14, n = 42 }
+    """
+    lines: list[str] = []
+    _table(lines, (), mapping)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+# --------------------------------------------------------------------- blocks
+def _runtime_text(meta: dict) -> str:
+    runtime = meta.get("runtime_s")
+    return "-" if runtime is None else f"{runtime:.2f} s"
+
+
+def reproducibility_items(report: dict) -> list[tuple[str, str]]:
+    """(label, text) pairs of the reproducibility block, the runtime last."""
+    meta = report["meta"]
+    env = meta.get("environment") or environment()
+    versions = ", ".join(f"{name} {env[name]}" for name in ("python", *ENVIRONMENT_PACKAGES) if env.get(name))
+    items = [
+        ("phase3-simulator", str(meta.get("version", "-"))),
+        ("seed", str(meta.get("seed", "-"))),
+        ("simulated trials per stream", str(meta.get("n_sims", "-"))),
+        ("command", meta.get("command") or "(Python API: no command line)"),
+        ("versions", versions),
+        ("runtime", _runtime_text(meta)),
+    ]
+    return items
+
+
+def markdown_block(report: dict) -> list[str]:
+    """The Markdown lines of the reproducibility section (runtime on its own line)."""
+    out = ["## Reproducibility", ""]
+    for label, text in reproducibility_items(report):
+        value = f"`{text}`" if label == "command" else text
+        out.append(f"- {label[0].upper() + label[1:]}: {value}")
+    out += [
+        "",
+        "Rerunning the command with the resolved config below reproduces every file byte for byte,",
+        "except the runtime line.",
+        "",
+        "```toml",
+        to_toml(report["meta"].get("config", {})).rstrip("\n"),
+        "```",
+        "",
+    ]
+    return out

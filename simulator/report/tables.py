@@ -1,0 +1,194 @@
+"""The operating-characteristics tables, defined once for Markdown and HTML.
+
+Each table is a list of header labels and rows of :class:`Cell`; a cell knows
+the text it shows and, for numbers, where in report.json the number lives
+(a path of keys and indices), so that the HTML can carry it as a data
+attribute and a test can check every shown number against report.json.
+Columns for quantities that a report may or may not hold (type I error,
+expected events, expected duration, ...) appear only when some row has them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Digits of probabilities and their MCSE in every table.
+DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text, and the report.json paths of the numbers it shows."""
+
+    text: str
+    path: tuple | None = None  # the value
+    mcse_path: tuple | None = None  # its Monte Carlo standard error
+
+
+@dataclass(frozen=True)
+class Table:
+    """Header labels and rows; ``id`` names it in the HTML."""
+
+    id: str
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+def lookup(report: dict, path: tuple):
+    """The value at ``path`` (keys and indices) in report.json, ``None`` when absent."""
+    node = report
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _number(value, digits: int) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
+    """``value ± mcse`` where ``path[:-1] + (key + "_mcse",)`` holds the MCSE.
+
+    A per-look entry (``path`` ending in an index) takes its MCSE from the
+    list ``<key>_mcse`` at the same index.
+    """
+    value = lookup(report, path)
+    if value is None:
+        return Cell("-")
+    if isinstance(path[-1], int):
+        mcse_path = path[:-2] + (f"{path[-2]}_mcse", path[-1])
+    else:
+        mcse_path = path[:-1] + (f"{path[-1]}_mcse",)
+    mcse = lookup(report, mcse_path)
+    if mcse is None:
+        return Cell(_number(value, digits), path)
+    return Cell(f"{_number(value, digits)} ± {_number(mcse, digits)}", path, mcse_path)
+
+
+def plain(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
+    """A number without MCSE (analytic values, bounds, fractions)."""
+    value = lookup(report, path)
+    if value is None:
+        return Cell("-")
+    return Cell(_number(value, digits), path)
+
+
+def scenario_label(scenario: dict) -> str:
+    """What distinguishes a scenario: its varying parameters, else its size."""
+    params = scenario.get("params") or {}
+    if not params:
+        return f"n_total = {scenario['n_total']}"
+    return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in params.items())
+
+
+def _keep(columns, rows_data) -> list:
+    """Columns that are not optional, or that some row fills."""
+    return [c for c in columns if not c[2] or any(c[2](row) for row in rows_data)]
+
+
+def trial_table(report: dict) -> Table:
+    """Trial success (under ``[success]``) per scenario."""
+    scenarios = report["scenarios"]
+    columns = [
+        ("scenario", lambda i, s: Cell(scenario_label(s)), None),
+        ("n_total", lambda i, s: Cell(str(s["n_total"]), ("scenarios", i, "n_total")), None),
+        ("power", lambda i, s: estimate(report, ("scenarios", i, "power")), None),
+        ("assurance", lambda i, s: estimate(report, ("scenarios", i, "assurance")), None),
+        ("type I error", lambda i, s: estimate(report, ("scenarios", i, "type1")), None),
+    ]
+    rows = tuple(tuple(make(i, s) for _, make, _ in columns) for i, s in enumerate(scenarios))
+    return Table("oc-trial", "Trial success", tuple(label for label, _, _ in columns), rows)
+
+
+def endpoint_table(report: dict, i: int) -> Table:
+    """One row per endpoint of scenario ``i``: power, assurance, errors, sizes."""
+    scenario = report["scenarios"][i]
+    base = ("scenarios", i, "endpoints")
+
+    def has(key):
+        return lambda e: e.get(key) is not None
+
+    def test_text(e):
+        margin = e.get("margin") or 0
+        return e.get("test", "-") + (f" (margin {margin:g})" if margin else "")
+
+    def sizes(e):
+        if "n_per_arm" not in e:
+            return "-"
+        text = f"{e['n_per_arm'][0]} / {e['n_per_arm'][1]}"
+        if "n_evaluable_per_arm" in e:
+            text += f" ({e['n_evaluable_per_arm'][0]} / {e['n_evaluable_per_arm'][1]})"
+        return text
+
+    columns = [
+        ("endpoint", lambda n, e: Cell(n), None),
+        ("test", lambda n, e: Cell(test_text(e)), None),
+        ("n per arm (evaluable)", lambda n, e: Cell(sizes(e)), None),
+        ("power", lambda n, e: estimate(report, base + (n, "power")), None),
+        ("assurance", lambda n, e: estimate(report, base + (n, "assurance")), has("assurance")),
+        ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
+        ("reject unfavourable", lambda n, e: estimate(report, base + (n, "reject_unfavourable")), None),
+        ("type I error", lambda n, e: estimate(report, base + (n, "type1")), has("type1")),
+        ("expected n", lambda n, e: estimate(report, base + (n, "expected_n"), 1), None),
+        ("expected events", lambda n, e: estimate(report, base + (n, "expected_events"), 1), has("expected_events")),
+        ("expected duration", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),
+        ("exact power", lambda n, e: plain(report, base + (n, "analytic", "power_exact")),
+         lambda e: (e.get("analytic") or {}).get("power_exact") is not None),
+        ("analytic power", lambda n, e: plain(report, base + (n, "analytic", "power")),
+         lambda e: (e.get("analytic") or {}).get("power") is not None),
+    ]
+    endpoints = scenario["endpoints"]
+    kept = _keep(columns, list(endpoints.values()))
+    rows = tuple(tuple(make(name, e) for _, make, _ in kept) for name, e in endpoints.items())
+    return Table(f"oc-s{i}", f"Operating characteristics: {scenario_label(scenario)}",
+                 tuple(label for label, _, _ in kept), rows)
+
+
+def n_looks(endpoint: dict) -> int:
+    return len(endpoint.get("planned_fractions") or endpoint.get("efficacy_bounds") or [None])
+
+
+def look_table(report: dict, i: int) -> Table | None:
+    """One row per endpoint and look of scenario ``i`` (group-sequential designs only)."""
+    scenario = report["scenarios"][i]
+    endpoints = {n: e for n, e in scenario["endpoints"].items() if n_looks(e) > 1}
+    if not endpoints:
+        return None
+    base = ("scenarios", i, "endpoints")
+
+    def per_look(key):
+        return lambda e: isinstance(e.get(key), list)
+
+    columns = [
+        ("endpoint", lambda n, k, e: Cell(n), None),
+        ("look", lambda n, k, e: Cell(str(k + 1)), None),
+        ("information fraction (realised)", lambda n, k, e: plain(report, base + (n, "realised_fractions", k)), None),
+        ("efficacy bound (z)", lambda n, k, e: plain(report, base + (n, "efficacy_bounds", k), 3), None),
+        ("critical effect", lambda n, k, e: plain(report, base + (n, "critical_effect", k)), per_look("critical_effect")),
+        ("futility bound (z)", lambda n, k, e: plain(report, base + (n, "futility_bounds", k), 3), None),
+        ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
+        ("P(reject at look)", lambda n, k, e: estimate(report, base + (n, "reject_per_look", k)), None),
+        ("P(futility stop at look)", lambda n, k, e: estimate(report, base + (n, "futility_per_look", k)), None),
+    ]
+    kept = _keep(columns, list(endpoints.values()))
+    rows = []
+    for name, e in endpoints.items():
+        for k in range(n_looks(e)):
+            rows.append(tuple(make(name, k, e) for _, make, _ in kept))
+    under = {e.get("per_look_under", "truth") for e in endpoints.values()}
+    caption = f"Per look: {scenario_label(scenario)} (stopping probabilities under the {'/'.join(sorted(under))})"
+    return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
+
+
+def markdown_table(table: Table) -> list[str]:
+    """The table as Markdown lines."""
+    out = ["| " + " | ".join(table.headers) + " |", "|" + "---|" * len(table.headers)]
+    for row in table.rows:
+        out.append("| " + " | ".join(cell.text.replace("|", "\\|") for cell in row) + " |")
+    return out
