@@ -1,8 +1,9 @@
 """Registry of endpoint kinds: the string in ``kind`` -> the plan that runs it."""
 
 from simulator.endpoints.binary import BinaryPlan
+from simulator.endpoints.survival import SurvivalPlan
 
-KINDS = {"binary": BinaryPlan}
+KINDS = {"binary": BinaryPlan, "survival": SurvivalPlan}
 
 
 def plan_for(config, endpoint, alpha=None):
@@ -14,4 +15,4 @@ def plan_for(config, endpoint, alpha=None):
     return plan_class.from_config(config, endpoint, alpha)
 
 
-__all__ = ["KINDS", "BinaryPlan", "plan_for"]
+__all__ = ["KINDS", "BinaryPlan", "SurvivalPlan", "plan_for"]

@@ -192,6 +192,34 @@ class BinaryPlan:
         mean, mcse = mean_and_mcse(counts["stopped"].astype(float), self.looks.enrolled_total.astype(float))
         return {"expected_n": mean, "expected_n_mcse": mcse}
 
+    def describe(self) -> dict:
+        """Kind-specific facts for the report."""
+        looks = self.looks
+        return {
+            "better": self.endpoint.better,
+            "margin": self.endpoint.margin,
+            "n_per_arm": [int(looks.enrolled_c[-1]), int(looks.enrolled_e[-1])],
+            "n_evaluable_per_arm": [int(looks.evaluable_c[-1]), int(looks.evaluable_e[-1])],
+            "look_sizes": looks.enrolled_total.tolist(),
+            "effect_scale": "p_E - p_C",
+        }
+
+    effect_bins = EFFECT_BINS
+
+    def critical_effects(self) -> list:
+        """Smallest observed risk difference (natural scale) that rejects, per look.
+
+        Uses the unpooled standard error at the null boundary; a guide to
+        reading the bounds, not the decision rule itself (the test decides).
+        """
+        sign = -1.0 if self.endpoint.better == "lower" else 1.0
+        p_c, p_e = self.null_truth()
+        effects = []
+        for k, bound in enumerate(self.bounds.efficacy):
+            se = np.sqrt(p_c * (1 - p_c) / self.looks.evaluable_c[k] + p_e * (1 - p_e) / self.looks.evaluable_e[k])
+            effects.append(float(sign * (self.theta0 + bound * se)) if np.isfinite(bound) else None)
+        return effects
+
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:
         """Exact power, size and assurance by enumeration (the simulation's oracle).

@@ -12,6 +12,8 @@ import math
 import numpy as np
 
 from simulator import __version__
+from simulator.report.effects import effect_bounds
+from simulator.report.reproducibility import environment
 
 
 def proportion(count: int, n: int) -> tuple[float, float]:
@@ -25,19 +27,17 @@ def finite_or_none(values) -> list:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
-def effect_histogram(counts: dict) -> dict:
+def effect_histogram(counts: dict, edges: np.ndarray, scale: str) -> dict:
     """The assurance run's true effects among successful and failed trials.
 
     Trimmed to the bins that hold any trial, to keep report.json small.
     """
-    from simulator.endpoints.binary import EFFECT_BINS
-
     success, failure = counts["effect_success"], counts["effect_failure"]
     used = np.nonzero(success + failure)[0]
     lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 0)
     return {
-        "scale": "p_E - p_C",
-        "edges": [round(float(e), 6) for e in EFFECT_BINS[lo : hi + 1]],
+        "scale": scale,
+        "edges": [round(float(e), 6) for e in edges[lo : hi + 1]],
         "success": success[lo:hi].tolist(),
         "failure": failure[lo:hi].tolist(),
     }
@@ -50,11 +50,8 @@ def endpoint_block(plan, streams: dict, config) -> dict:
         "kind": plan.endpoint.kind,
         "test": plan.endpoint.test,
         "role": plan.endpoint.role,
-        "better": plan.endpoint.better,
-        "margin": plan.endpoint.margin,
         "alpha": plan.alpha,
-        "n_per_arm": [int(looks.enrolled_c[-1]), int(looks.enrolled_e[-1])],
-        "n_evaluable_per_arm": [int(looks.evaluable_c[-1]), int(looks.evaluable_e[-1])],
+        **plan.describe(),
     }
     name = plan.endpoint.name
     for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1")):
@@ -79,9 +76,15 @@ def endpoint_block(plan, streams: dict, config) -> dict:
     block["per_look_under"] = "truth" if reference == "power" else "prior"
     block["reject_per_look"] = [c / n for c in counts["reject"].tolist()]
     block["futility_per_look"] = [c / n for c in counts["futility"].tolist()]
+    # Reports (issue 6): per-look MCSEs and the bounds on the effect scale.
+    block["reject_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject"].tolist()]
+    block["futility_per_look_mcse"] = [proportion(c, n)[1] for c in counts["futility"].tolist()]
+    block.update(effect_bounds(plan))
     block.update(plan.expected_size(counts))
     if "assurance" in streams and "effect_success" in streams["assurance"].endpoints[name]:
-        block["true_effect_histogram"] = effect_histogram(streams["assurance"].endpoints[name])
+        block["true_effect_histogram"] = effect_histogram(
+            streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
+        )
     block["analytic"] = {**plan.analytic(config), **plan.exact()}
     return block
 
@@ -107,6 +110,7 @@ def build_report(raw: dict, bundles, results, *, command: str, runtime_s: float,
             "n_sims": n_sims,
             "command": command,
             "runtime_s": runtime_s,
+            "environment": environment(),
             "success_rule": bundles[0].scenario.config.success.rule,
             "mcse": "sqrt(p (1 - p) / n_sims) for probabilities; sd / sqrt(n_sims) for means",
         },

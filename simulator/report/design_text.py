@@ -40,6 +40,13 @@ def design_table(result: dict) -> str:
         ("expected_n_h1_at_n_total", "expected n under H1 at that size"),
         ("expected_n_h0_at_n_total", "expected n under H0 at that size"),
         ("n_per_arm", "n per arm (rounded up)"),
+        ("analysis_times_at_n_total", "expected look times at n_total"),
+        ("expected_events_h1", "expected events under H1"),
+        ("events", "events for design.power (unrounded)"),
+        ("events_rounded", "events (rounded up)"),
+        ("subjects", "subjects for design.power (unrounded)"),
+        ("subjects_per_arm", "subjects per arm (rounded up)"),
+        ("analysis_times", "expected look times at that size"),
         ("n_total_rounded", "n_total (rounded)"),
     )
     lines = []

@@ -73,9 +73,10 @@ def markdown(report: dict) -> str:
             approx = analytic.get("power")
             out.append(
                 f"| {name} | {e['test']}"
-                f"{' (margin ' + format(e['margin'], 'g') + ')' if e['margin'] else ''} | "
-                f"{e['n_per_arm'][0]} / {e['n_per_arm'][1]} ({e['n_evaluable_per_arm'][0]} / "
-                f"{e['n_evaluable_per_arm'][1]}) | {_pm(e, 'power')} | {_pm(e, 'assurance')} | {ppb} | "
+                f"{' (margin ' + format(e['margin'], 'g') + ')' if e.get('margin') else ''} | "
+                f"{e['n_per_arm'][0]} / {e['n_per_arm'][1]} "
+                f"({'/'.join(str(v) for v in e.get('n_evaluable_per_arm', e['n_per_arm']))}) | "
+                f"{_pm(e, 'power')} | {_pm(e, 'assurance')} | {ppb} | "
                 f"{_pm(e, 'reject_unfavourable')} | {_pm(e, 'type1')} | "
                 f"{'-' if exact is None else format(exact, '.4f')} | {'-' if approx is None else format(approx, '.4f')} | "
                 f"{e['expected_n']:.1f} |"

@@ -7,7 +7,7 @@ import math
 import time
 from pathlib import Path
 
-from simulator.config.load import load_scenarios
+from simulator.runner.events import load
 from simulator.report import build_report, markdown
 from simulator.runner.simulate import build_plans, simulate_scenarios
 from simulator.report.build import finite_or_none
@@ -47,7 +47,7 @@ def run(config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=Non
     True
     """
     start = time.perf_counter()
-    raw, scenarios = load_scenarios(config_path, _with_simulation_overrides(overrides, n_sims, seed, jobs))
+    raw, scenarios, derived = load(config_path, _with_simulation_overrides(overrides, n_sims, seed, jobs))
     bundles = [build_plans(s) for s in scenarios]
     jobs_used = scenarios[0].config.simulation.jobs
     results, _ = simulate_scenarios(bundles, jobs=jobs_used, progress=progress)
@@ -55,6 +55,7 @@ def run(config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=Non
     report = build_report(
         raw, bundles, results, command=command, runtime_s=time.perf_counter() - start, seed=first.seed, n_sims=first.n_sims
     )
+    report["meta"].update(derived)
     if out is not None:
         write_report(report, out)
     return report
@@ -69,13 +70,12 @@ def write_report(report: dict, out) -> None:
 
 def design(config_path, overrides=()) -> dict:
     """Analytic operating characteristics of every scenario (no simulation)."""
-    raw, scenarios = load_scenarios(config_path, overrides)
-    out = {"meta": {"config": raw}, "scenarios": []}
+    raw, scenarios, derived = load(config_path, overrides)
+    out = {"meta": {"config": raw, **derived}, "scenarios": []}
     for scenario in scenarios:
         bundle = build_plans(scenario)
         endpoints = {}
         for plan in bundle.plans:
-            p_c, p_e = plan.truth if plan.truth is not None else (None, None)
             planned = plan.planned_bounds or plan.bounds
             block = {
                 "test": plan.endpoint.test,
@@ -86,7 +86,7 @@ def design(config_path, overrides=()) -> dict:
                 "efficacy_bounds_realised": finite_or_none(plan.bounds.efficacy),
                 "planned_fractions": list(plan.looks.planned_fractions),
                 "realised_fractions": list(plan.looks.realised_fractions),
-                "critical_effect": _critical_effects(plan),
+                "critical_effect": plan.critical_effects(),
                 "prior_p_benefit": plan.prior_p_benefit(),
                 **plan.analytic(scenario.config),
                 **plan.exact(),
@@ -98,22 +98,3 @@ def design(config_path, overrides=()) -> dict:
 
 def _sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
-def _critical_effects(plan) -> list:
-    """Smallest observed risk difference (natural scale) that rejects, per look.
-
-    Uses the unpooled standard error at the null boundary; it is a guide to
-    reading the bounds, not the decision rule itself (the test decides).
-    """
-    effects = []
-    sign = -1.0 if plan.endpoint.better == "lower" else 1.0
-    for k, bound in enumerate(plan.bounds.efficacy):
-        if plan.truth is None and plan.prior is None:
-            effects.append(None)
-            continue
-        p_c, _ = plan.null_truth()
-        p_e = min(max(p_c + plan.theta0, 0.0), 1.0)
-        se = math.sqrt(p_c * (1 - p_c) / plan.looks.evaluable_c[k] + p_e * (1 - p_e) / plan.looks.evaluable_e[k])
-        effects.append(sign * (plan.theta0 + bound * se))
-    return effects

@@ -1,0 +1,302 @@
+"""A two-arm time-to-event endpoint: config -> event-driven design -> engine.
+
+:class:`SurvivalPlan` holds what every simulated trial of one scenario
+shares: subjects per arm, the events that trigger each look, the bounds, the
+control hazards, accrual and dropout. The kernel
+(:func:`simulator.engine.survival.simulate_trials`) simulates entry, event
+and dropout times per patient and analyses each look with the log-rank test
+at the calendar time the target number of events is reached.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from simulator.config.schema import Config, SurvivalEndpoint
+from simulator.design import survival as analytic_survival
+from simulator.design.allocation import round_half_up, split_total
+from simulator.design.boundaries import fixed_design_drift
+from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
+from simulator.engine.survival import simulate_trials
+from simulator.errors import InputError
+from simulator.stats.decision import REJECT_FAVOURABLE
+
+#: Bins of hazard ratios (true, among successes and failures under the prior;
+#: estimated, at the stopping analysis): log-spaced from 0.1 to 10.
+HR_BINS = np.exp(np.linspace(math.log(0.1), math.log(10.0), 401))
+
+
+def control_median(times, hazards) -> float:
+    """Median of a piecewise-exponential survival curve."""
+    target = math.log(2.0)
+    cumulative = 0.0
+    for k, hazard in enumerate(hazards):
+        end = times[k + 1] if k + 1 < len(times) else math.inf
+        span = end - times[k]
+        if hazard > 0 and cumulative + hazard * span >= target:
+            return times[k] + (target - cumulative) / hazard
+        cumulative += hazard * span if math.isfinite(span) else 0.0
+    return math.inf
+
+
+@dataclass(frozen=True)
+class SurvivalLooks:
+    """Events that trigger each analysis."""
+
+    planned_fractions: tuple[float, ...]
+    events: np.ndarray
+
+    @property
+    def realised_fractions(self) -> tuple[float, ...]:
+        return tuple(float(v) for v in self.events / self.events[-1])
+
+
+def make_survival_looks(config: Config, n_total: int) -> SurvivalLooks:
+    design = config.design
+    if design.look_events:
+        events = np.array(design.look_events, dtype=np.int64)
+        if design.events is not None and events[-1] != design.events:
+            raise InputError(
+                f"config key `design.look_events`: the last look must be design.events = {design.events}, got {events[-1]}"
+            )
+        fractions = tuple(float(e / events[-1]) for e in events)
+    else:
+        if design.events is None:
+            raise InputError("config key `design.events`: is required for a survival endpoint (or give design.look_events)")
+        if isinstance(design.looks, int):
+            fractions = tuple((k + 1) / design.looks for k in range(design.looks))
+        else:
+            fractions = design.looks
+        events = np.array([round_half_up(f * design.events) for f in fractions], dtype=np.int64)
+    if np.any(np.diff(events) <= 0) or events[0] < 1:
+        raise InputError(f"config key `design.looks`: the looks must give strictly increasing event counts, got {events.tolist()}")
+    if events[-1] > n_total:
+        raise InputError(
+            f"config key `design.events`: {int(events[-1])} events need at least as many patients, "
+            f"but trial.n_total = {n_total}"
+        )
+    return SurvivalLooks(fractions, events)
+
+
+@dataclass(frozen=True)
+class SurvivalPlan:
+    """One survival endpoint of one scenario, ready for the kernel."""
+
+    endpoint: SurvivalEndpoint
+    config: Config
+    alpha: float
+    sided: int
+    n_arms: tuple[int, int]
+    looks: SurvivalLooks
+    bounds: Bounds
+    planned_bounds: Bounds
+
+    @classmethod
+    def from_config(cls, config: Config, endpoint: SurvivalEndpoint, alpha: float | None = None) -> "SurvivalPlan":
+        alpha = config.design.alpha if alpha is None else alpha
+        n_arms = split_total(config.trial.n_total, config.trial.allocation)
+        looks = make_survival_looks(config, config.trial.n_total)
+        bounds = design_bounds(config, looks.realised_fractions, alpha)
+        planned = bounds
+        if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
+            planned = design_bounds(config, looks.planned_fractions, alpha)
+        return cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned)
+
+    # ------------------------------------------------------------ truths
+    @property
+    def truth(self):
+        """The fixed hazard ratio, or None when only a prior is given."""
+        return self.endpoint.truth.hazard_ratio
+
+    @property
+    def prior(self):
+        return self.endpoint.prior
+
+    def prior_p_benefit(self) -> float | None:
+        """P(HR < 1) under the log-normal prior: the ceiling of assurance."""
+        if self.prior is None:
+            return None
+        hr = self.prior.hazard_ratio
+        if hr.log_sd == 0:
+            return float(hr.log_mean < 0)
+        return float(stats.norm.cdf(-hr.log_mean / hr.log_sd))
+
+    def _draws(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """Per-trial (hazard ratio, control hazard multiplier) for a stream."""
+        if stream == "type1":
+            return 1.0, 1.0
+        if stream == "power" or self.prior is None:
+            return self.truth, 1.0
+        hr = self.prior.hazard_ratio
+        ratios = np.exp(hr.log_mean + hr.log_sd * rng.standard_normal(n_sims))
+        multiplier = 1.0
+        median_prior = self.prior.control_median
+        if median_prior is not None:
+            # Scaling every control hazard by c divides the median by c.
+            medians = np.exp(median_prior.log_mean + median_prior.log_sd * rng.standard_normal(n_sims))
+            control = self.endpoint.truth.control
+            multiplier = control_median(control.times, control.hazards) / medians
+        return ratios, multiplier
+
+    # ------------------------------------------------------------ simulation
+    def simulate(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """Per-trial results (:class:`simulator.engine.survival.SurvivalTrials`) and true HRs."""
+        ratios, multiplier = self._draws(rng, n_sims, stream)
+        control = self.endpoint.truth.control
+        accrual = self.endpoint.accrual
+        trials = simulate_trials(
+            n_sims, self.n_arms[0], self.n_arms[1],
+            accrual=(np.array(accrual.edges), np.array(accrual.rates)),
+            control=(np.array(control.times), np.array(control.hazards)),
+            hazard_ratio=ratios, look_events=self.looks.events,
+            efficacy=self.bounds.efficacy, futility=self.bounds.futility, sided=self.sided,
+            dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
+        )
+        return trials, ratios
+
+    def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
+        """Simulate one chunk; per-trial success and summable counts."""
+        trials, ratios = self.simulate(rng, n_sims, stream)
+        success = trials.decision == REJECT_FAVOURABLE
+        n_looks = len(self.looks.events)
+        counts = per_look_counts(trials.stop_look, trials.decision, n_looks)
+        duration = trials.duration
+        reached = ~np.isnan(trials.look_times)
+        counts.update(
+            events_sum=np.array([trials.events.sum()], dtype=np.int64),
+            events_sq=np.array([(trials.events.astype(np.float64) ** 2).sum()]),
+            enrolled_sum=np.array([trials.enrolled.sum()], dtype=np.int64),
+            enrolled_sq=np.array([(trials.enrolled.astype(np.float64) ** 2).sum()]),
+            duration_sum=np.array([duration.sum()]),
+            duration_sq=np.array([(duration**2).sum()]),
+            events_short=np.array([trials.events_short.sum()], dtype=np.int64),
+            look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
+            look_reached=reached.sum(axis=0).astype(np.int64),
+            hr_estimate=np.histogram(trials.hazard_ratio, bins=HR_BINS)[0],
+        )
+        if stream == "assurance" and self.prior is not None:
+            ratios = np.broadcast_to(ratios, (n_sims,))
+            counts["effect_success"] = np.histogram(ratios[success], bins=HR_BINS)[0]
+            counts["effect_failure"] = np.histogram(ratios[~success], bins=HR_BINS)[0]
+        return success, counts
+
+    def expected_size(self, counts: dict) -> dict:
+        """Expected subjects, events and duration at the stopping analysis, with MCSEs."""
+        n = int(counts["stopped"].sum())
+        out = {}
+        for key, label in (("enrolled", "expected_n"), ("events", "expected_events"), ("duration", "expected_duration")):
+            total, squares = float(counts[f"{key}_sum"][0]), float(counts[f"{key}_sq"][0])
+            mean = total / n
+            variance = max(squares / n - mean**2, 0.0) * n / max(n - 1, 1)
+            out[label], out[f"{label}_mcse"] = mean, math.sqrt(variance / n)
+        reached = counts["look_reached"]
+        out["expected_look_times"] = [
+            float(s / r) if r else None for s, r in zip(counts["look_time_sum"].tolist(), reached.tolist())
+        ]
+        out["look_reached"] = (reached / n).tolist()
+        out["events_short"] = float(counts["events_short"][0] / n)
+        out["events_short_note"] = (
+            "fraction of trials whose patients never produced a look's target events: "
+            "that look is analysed at the last event and the trial stops there"
+        )
+        out["hr_estimate_quantiles"] = _histogram_quantiles(counts["hr_estimate"], HR_BINS, (0.05, 0.25, 0.5, 0.75, 0.95))
+        return out
+
+    effect_bins = HR_BINS
+
+    def describe(self) -> dict:
+        """Kind-specific facts for the report."""
+        return {
+            "n_per_arm": list(self.n_arms),
+            "look_events": self.looks.events.tolist(),
+            "events": int(self.looks.events[-1]),
+            "effect_scale": "hazard ratio",
+        }
+
+    def critical_effects(self) -> list:
+        """Largest observed hazard ratio that rejects at each look (Schoenfeld's approximation)."""
+        control, experimental = self.config.trial.allocation
+        r = experimental / control
+        return [
+            float(math.exp(-bound * (1 + r) / math.sqrt(r * events))) if np.isfinite(bound) else None
+            for bound, events in zip(self.bounds.efficacy, self.looks.events)
+        ]
+
+    # ------------------------------------------------------------ analytic
+    def exact(self) -> dict:
+        return {}
+
+    def _model(self, hazard_ratio):
+        control = self.endpoint.truth.control
+        accrual = self.endpoint.accrual
+        return dict(
+            control=(np.array(control.times), np.array(control.hazards)),
+            hazard_ratio=hazard_ratio,
+            accrual=analytic_survival.accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
+            dropout=self.endpoint.dropout,
+            allocation=self.config.trial.allocation,
+        )
+
+    def analytic(self, config: Config) -> dict:
+        """Schoenfeld power at the configured events; events and subjects for ``design.power``."""
+        hr = self.truth
+        if hr is None:
+            return {}
+        design = config.design
+        sequential = self.bounds.sequential
+        planned = self.planned_bounds.sequential
+        events = float(self.looks.events[-1])
+        fixed_power = analytic_survival.schoenfeld_power(
+            events, hr, alpha=self.alpha, sided=self.sided, allocation=config.trial.allocation
+        )
+        out = {"power": float(fixed_power)}
+        if sequential is not None:
+            drift = fixed_design_drift(self.alpha, self.sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
+            probs = sequential.probabilities(drift)
+            out.update(
+                power=float(probs.power),
+                power_fixed_design=float(fixed_power),
+                reject_per_look=np.asarray(probs.reject_upper).tolist(),
+                futility_per_look=np.asarray(probs.futility).tolist(),
+                expected_events_h1=events * float(probs.expected_fraction),
+            )
+        model = self._model(hr)
+        try:
+            times = analytic_survival.time_for_events(self.looks.events.astype(float), float(config.trial.n_total), **model)
+            out["analysis_times_at_n_total"] = np.atleast_1d(times).tolist()
+        except InputError:
+            out["analysis_times_at_n_total"] = None  # the events are out of reach on average
+        if hr < 1:
+            size = analytic_survival.survival_sample_size(
+                hr, follow_up=self.endpoint.follow_up, alpha=self.alpha, power=design.power, sided=self.sided,
+                inflation=1.0 if planned is None else float(planned.inflation_factor),
+                fractions=self.looks.planned_fractions, **{k: v for k, v in model.items() if k != "hazard_ratio"},
+            )
+            per_arm = split_subjects(size.subjects, config.trial.allocation)
+            out.update(
+                events=float(size.events),
+                events_rounded=int(math.ceil(size.events - 1e-9)),
+                subjects=float(size.subjects),
+                subjects_per_arm=list(per_arm),
+                analysis_times=np.asarray(size.analysis_times).tolist(),
+            )
+        return out
+
+
+def split_subjects(subjects: float, allocation) -> tuple[int, int]:
+    from simulator.design.allocation import round_up_per_arm
+
+    return round_up_per_arm(subjects, allocation)
+
+
+def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels) -> dict:
+    """Quantiles from a histogram by linear interpolation within bins."""
+    total = counts.sum()
+    if total == 0:
+        return {}
+    cumulative = np.concatenate([[0.0], np.cumsum(counts) / total])
+    return {f"q{int(round(level * 100)):02d}": float(np.interp(level, cumulative, edges)) for level in levels}
