@@ -237,6 +237,8 @@ def test_hazards_from_messages(kwargs, message):
     (lambda: accrual_pieces(times=[0, 6, 9, 12], rates=[1, 2]), "len\\(rates\\) \\+ 1"),
     (lambda: accrual_pieces(times=[0, 6], rates=[1, 2]), "need `n_subjects`"),
     (lambda: accrual_pieces(times=[0, 6, 12], rates=[0, 0]), "not all 0"),
+    (lambda: accrual_pieces(times=[0, 6], rates=[10, 0], n_subjects=100),
+     "never reach `n_subjects`"),
     (lambda: schoenfeld_events(1.0), "`hazard_ratio` must be > 0 and != 1"),
     (lambda: schoenfeld_events(0.7, power=1.2), r"`power` must be in \(0, 1\)"),
     (lambda: schoenfeld_events(0.7, sided=3), "`sided` must be 1 or 2"),
