@@ -19,7 +19,7 @@ from simulator.design import exact, rates
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import fixed_design_drift
 from simulator.endpoints.common import Bounds, design_bounds, mean_and_mcse, per_look_counts
-from simulator.engine.binary import allocate_outputs, simulate_binary
+from simulator.engine.binary import decide_counts, draw_counts
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
@@ -102,12 +102,17 @@ class BinaryPlan:
     prior: tuple[BetaMixture, BetaMixture] | None  # oriented
     fisher: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
     planned_bounds: Bounds | None = None  # at the planned fractions (design output)
+    levels: tuple = ()  # (Bounds, Fisher tables) per significance level; level 0 = `alpha`
 
     @classmethod
-    def from_config(cls, config: Config, endpoint: BinaryEndpoint, alpha: float | None = None) -> "BinaryPlan":
+    def from_config(
+        cls, config: Config, endpoint: BinaryEndpoint, alpha: float | None = None, extra_levels: tuple = ()
+    ) -> "BinaryPlan":
         """Orient the endpoint and precompute what every simulated trial shares.
 
-        ``alpha`` overrides ``design.alpha`` (a Bonferroni share, say).
+        ``alpha`` overrides ``design.alpha`` (a Bonferroni share, say);
+        ``extra_levels`` are further significance levels at which the same
+        simulated trials are also analysed (Holm's alpha / j).
         """
         design = config.design
         alpha = design.alpha if alpha is None else alpha
@@ -127,7 +132,14 @@ class BinaryPlan:
             planned = design_bounds(config, looks.planned_fractions, alpha)
         code = TEST_CODES[endpoint.test]
         fisher = _fisher_tables(code, looks, bounds, design.sided)
-        return cls(endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher, planned)
+        levels = [(bounds, fisher)]
+        for level_alpha in extra_levels:
+            level_bounds = design_bounds(config, looks.realised_fractions, level_alpha)
+            levels.append((level_bounds, _fisher_tables(code, looks, level_bounds, design.sided)))
+        return cls(
+            endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher, planned,
+            tuple(levels),
+        )
 
     # ------------------------------------------------------------ truths
     def null_truth(self) -> tuple[float, float]:
@@ -145,8 +157,8 @@ class BinaryPlan:
         return prob_difference_above(self.prior[0], self.prior[1], self.theta0)
 
     # ------------------------------------------------------------ simulation
-    def simulate(self, rng: np.random.Generator, n_sims: int, stream: str):
-        """Per-trial (stop_look, decision, true_c, true_e) for one chunk.
+    def draw(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """Cumulative events per look and true rates of one chunk of trials.
 
         ``stream`` is ``"power"`` (fixed truth), ``"assurance"`` (prior when
         given, else the fixed truth) or ``"type1"`` (the null boundary).
@@ -161,30 +173,58 @@ class BinaryPlan:
         prior_c, prior_e = (
             (self.prior[0].as_kernel_array(), self.prior[1].as_kernel_array()) if use_prior else (np.zeros(5), np.zeros(5))
         )
-        outputs = allocate_outputs(n_sims)
-        fav, unf, fut = self.fisher
-        simulate_binary(
-            rng, n_sims, self.looks.evaluable_c, self.looks.evaluable_e, self.code, self.theta0,
-            self.bounds.efficacy, self.bounds.unfavourable, self.bounds.futility, fav, unf, fut,
-            p_c, p_e, prior_c, prior_e, use_prior, *outputs,
+        n_looks = len(self.looks.planned_fractions)
+        x_c = np.empty((n_sims, n_looks), dtype=np.int64)
+        x_e = np.empty((n_sims, n_looks), dtype=np.int64)
+        true_c = np.empty(n_sims)
+        true_e = np.empty(n_sims)
+        draw_counts(
+            rng, n_sims, self.looks.evaluable_c, self.looks.evaluable_e, p_c, p_e, prior_c, prior_e, use_prior,
+            x_c, x_e, true_c, true_e,
         )
-        return outputs
+        return x_c, x_e, true_c, true_e
+
+    def decide(self, x_c: np.ndarray, x_e: np.ndarray, level: int = 0):
+        """Stopping look and outcome of every trial at one significance level."""
+        bounds, (fav, unf, fut) = self.levels[level]
+        n_sims = x_c.shape[0]
+        n_c = np.broadcast_to(self.looks.evaluable_c, x_c.shape).copy()
+        n_e = np.broadcast_to(self.looks.evaluable_e, x_e.shape).copy()
+        stop_look = np.empty(n_sims, dtype=np.int8)
+        decision = np.empty(n_sims, dtype=np.int8)
+        decide_counts(
+            self.code, x_c, x_e, n_c, n_e, self.theta0, bounds.efficacy, bounds.unfavourable, bounds.futility,
+            fav, unf, fut, stop_look, decision,
+        )
+        return stop_look, decision
+
+    def simulate(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """Per-trial (stop_look, decision, true_c, true_e) at the endpoint's level."""
+        x_c, x_e, true_c, true_e = self.draw(rng, n_sims, stream)
+        stop_look, decision = self.decide(x_c, x_e)
+        return stop_look, decision, true_c, true_e
 
     def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """Simulate one chunk; return per-trial success and summable counts.
 
-        Counts are integer arrays (per look, or per bin of the true effect),
+        Success is a boolean array of the trials, or of shape (levels, trials)
+        when the plan has extra levels. Counts (at level 0) are integer arrays (per look, or per bin of the true effect),
         so that chunks add up exactly and in any grouping.
         """
-        stop_look, decision, true_c, true_e = self.simulate(rng, n_sims, stream)
+        x_c, x_e, true_c, true_e = self.draw(rng, n_sims, stream)
+        stop_look, decision = self.decide(x_c, x_e)
         success = decision == REJECT_FAVOURABLE
+        if len(self.levels) > 1:
+            success = np.vstack([success] + [self.decide(x_c, x_e, level)[1] == REJECT_FAVOURABLE
+                                             for level in range(1, len(self.levels))])
         counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
         if stream == "assurance" and self.prior is not None:
             effect = true_e - true_c
             if self.endpoint.better == "lower":
                 effect = -effect  # back to the natural scale: p_E - p_C
-            counts["effect_success"] = np.histogram(effect[success], bins=EFFECT_BINS)[0]
-            counts["effect_failure"] = np.histogram(effect[~success], bins=EFFECT_BINS)[0]
+            first = success if success.ndim == 1 else success[0]
+            counts["effect_success"] = np.histogram(effect[first], bins=EFFECT_BINS)[0]
+            counts["effect_failure"] = np.histogram(effect[~first], bins=EFFECT_BINS)[0]
         return success, counts
 
     def expected_size(self, counts: dict) -> dict:

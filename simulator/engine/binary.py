@@ -1,17 +1,18 @@
-"""Numba kernel that simulates two-arm binary trials on sufficient statistics.
+"""Numba kernels that simulate two-arm binary trials on sufficient statistics.
 
-Each simulated trial draws its true rates (fixed, or from the prior), then,
-look by look, the binomial number of events among the newly evaluable
-patients of each arm, and applies the look's decision.  Only counts are
-simulated: for a binary endpoint analysed by these tests they are sufficient,
-and drawing them costs two binomial variates per look instead of one Bernoulli
-per patient.
+Simulation is split in two passes. :func:`draw_counts` draws, per simulated
+trial, its true rates (fixed, or from the prior) and the binomial number of
+events among the newly evaluable patients of each arm at every look.
+:func:`decide_counts` then applies a test and its bounds look by look and
+records where each trial stops. Keeping the data apart from the decisions
+lets the same simulated trials be analysed at several significance levels
+(Holm's procedure needs alpha / m, ..., alpha) and lets a joint per-patient
+kernel reuse the decision pass.
 
 Everything is on the oriented scale (higher rate = better for the
 experimental arm); the endpoint layer flips harms before calling.
 """
 
-import numpy as np
 
 from simulator._jit import kernel
 from simulator.stats.decision import decide
@@ -26,30 +27,8 @@ def draw_rate(rng, prior):
 
 
 @kernel
-def simulate_binary(
-    rng,
-    n_sims,
-    n_c,
-    n_e,
-    code,
-    theta0,
-    efficacy,
-    unfavourable,
-    futility,
-    fav_table,
-    unf_table,
-    fut_table,
-    p_c,
-    p_e,
-    prior_c,
-    prior_e,
-    use_prior,
-    stop_look,
-    decision,
-    true_c,
-    true_e,
-):
-    """Simulate ``n_sims`` trials and write per-trial outcomes into the outputs.
+def draw_counts(rng, n_sims, n_c, n_e, p_c, p_e, prior_c, prior_e, use_prior, x_c, x_e, true_c, true_e):
+    """Cumulative events per arm at every look for ``n_sims`` trials.
 
     Parameters
     ----------
@@ -59,24 +38,18 @@ def simulate_binary(
         Number of trials.
     n_c, n_e : int64 arrays (K,)
         Cumulative evaluable patients per arm at each look.
-    code : int
-        Test code.
-    theta0 : float
-        Null risk difference.
-    efficacy, unfavourable, futility : float64 arrays (K,)
-        z bounds per look (see :func:`simulator.stats.decision.decide`).
-    fav_table, unf_table, fut_table : int64 arrays (K, M)
-        Fisher critical counts per look (dummy ``(K, 1)`` for other tests).
     p_c, p_e : float
         True rates when ``use_prior`` is false.
     prior_c, prior_e : float64 arrays (5,)
         Prior mixtures per arm when ``use_prior`` is true.
     use_prior : bool
         Draw each trial's true rates from the priors.
-    stop_look, decision : int8 arrays (n_sims,)
-        Output: the look at which the trial stopped and its outcome code.
+    x_c, x_e : int64 arrays (n_sims, K)
+        Output: cumulative events per arm at each look. Every look is drawn,
+        also after a trial would have stopped, so that the random stream
+        does not depend on the bounds.
     true_c, true_e : float64 arrays (n_sims,)
-        Output: the true rates the trial was simulated under.
+        Output: the true rates each trial was simulated under.
     """
     n_looks = n_c.shape[0]
     for i in range(n_sims):
@@ -95,8 +68,41 @@ def simulate_binary(
             xe += rng.binomial(n_e[k] - previous_e, pe)
             previous_c = n_c[k]
             previous_e = n_e[k]
+            x_c[i, k] = xc
+            x_e[i, k] = xe
+        true_c[i] = pc
+        true_e[i] = pe
+
+
+@kernel
+def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futility,
+                  fav_table, unf_table, fut_table, stop_look, decision):
+    """Apply one test and its bounds look by look; record where each trial stops.
+
+    Parameters
+    ----------
+    code : int
+        Test code.
+    x_c, x_e : int64 arrays (n_sims, K)
+        Cumulative events per arm at each look.
+    n_c, n_e : int64 arrays (n_sims, K)
+        Cumulative evaluable patients per arm at each look (per trial, so
+        that looks at calendar times with random numbers of patients work).
+    theta0 : float
+        Null risk difference.
+    efficacy, unfavourable, futility : float64 arrays (K,)
+        z bounds per look (see :func:`simulator.stats.decision.decide`).
+    fav_table, unf_table, fut_table : int64 arrays (K, M)
+        Fisher critical counts per look (dummy ``(K, 1)`` for other tests;
+        for Fisher they must match ``n_c``, ``n_e`` of every trial).
+    stop_look, decision : int8 arrays (n_sims,)
+        Output: the look at which the trial stopped and its outcome code.
+    """
+    n_sims, n_looks = x_c.shape
+    for i in range(n_sims):
+        for k in range(n_looks):
             outcome = decide(
-                code, xc, n_c[k], xe, n_e[k], theta0,
+                code, x_c[i, k], n_c[i, k], x_e[i, k], n_e[i, k], theta0,
                 efficacy[k], unfavourable[k], futility[k],
                 fav_table[k], unf_table[k], fut_table[k],
             )
@@ -104,15 +110,3 @@ def simulate_binary(
                 stop_look[i] = k
                 decision[i] = outcome
                 break
-        true_c[i] = pc
-        true_e[i] = pe
-
-
-def allocate_outputs(n_sims):
-    """Fresh per-trial output arrays for :func:`simulate_binary`."""
-    return (
-        np.empty(n_sims, dtype=np.int8),
-        np.empty(n_sims, dtype=np.int8),
-        np.empty(n_sims, dtype=np.float64),
-        np.empty(n_sims, dtype=np.float64),
-    )
