@@ -85,18 +85,28 @@ def throughput(plan, n_sims: int, stream: str = "power", repeats: int = 3, seed:
         last["out"] = plan.simulate(np.random.default_rng([seed, r]), n_sims, stream)
 
     result = _timing(n_sims, _best_of(run, repeats))
-    success = float(np.mean(last["out"][1] == REJECT_FAVOURABLE))
-    result.update(estimate=success, mcse=math.sqrt(success * (1.0 - success) / n_sims))
+    stop_look, decision = last["out"][0], last["out"][1]
+    success = float(np.mean(decision == REJECT_FAVOURABLE))
+    result.update(
+        estimate=success,
+        mcse=math.sqrt(success * (1.0 - success) / n_sims),
+        mean_looks=float(np.mean(stop_look) + 1.0),
+    )
     return result
 
 
 # ---------------------------------------------------------------- the floor
 @numba.njit(cache=False)
-def _binomials(rng, n_sims, n_c, n_e, p_c, p_e):
-    """Two binomial draws per trial and nothing else (the sum keeps them alive)."""
+def _binomials(rng, n_sims, new_c, new_e, p_c, p_e):
+    """Two binomial draws per trial and look, nothing else (the sum keeps them alive).
+
+    ``new_c``, ``new_e``: patients added per arm at each look (one entry for
+    a fixed design).
+    """
     total = 0
     for _ in range(n_sims):
-        total += rng.binomial(n_e, p_e) - rng.binomial(n_c, p_c)
+        for k in range(new_c.shape[0]):
+            total += rng.binomial(new_e[k], p_e) - rng.binomial(new_c[k], p_c)
     return total
 
 
@@ -111,34 +121,50 @@ def _betas_and_binomials(rng, n_sims, n_c, n_e, a_c, b_c, a_e, b_e):
     return total
 
 
-def random_number_floor(plan, n_sims: int, repeats: int = 3, seed: int = 2) -> dict:
-    """The cost of the random numbers alone for ``plan``'s power and assurance streams.
+def floor_call(plan, stream: str):
+    """A function ``rng, n_sims -> int`` that draws only what ``plan``'s kernel draws.
 
-    Uses the plan's final arm sizes, oriented true rates and (first
-    component of the) oriented priors, so that the binomial draws have the
-    same parameters, hence the same sampling algorithm, as in the engine.
+    Uses the plan's arm sizes, oriented true rates and (first component of
+    the) oriented priors, so that every draw has the same parameters, hence
+    the same sampling algorithm, as in the engine. Power: two binomials per
+    look, every look drawn (the engine also draws every look). Assurance
+    (fixed designs): two beta rates and two binomials at those rates.
+    """
+    new_c = np.diff(plan.looks.evaluable_c, prepend=0).astype(np.int64)
+    new_e = np.diff(plan.looks.evaluable_e, prepend=0).astype(np.int64)
+    if stream == "power":
+        p_c, p_e = plan.truth
+        return lambda rng, n: _binomials(rng, n, new_c, new_e, p_c, p_e)
+    if stream == "assurance" and plan.prior is not None and len(new_c) == 1:
+        control, experimental = plan.prior
+        args = (int(new_c[0]), int(new_e[0]), control.a[0], control.b[0], experimental.a[0], experimental.b[0])
+        return lambda rng, n: _betas_and_binomials(rng, n, *args)
+    raise ValueError(f"no floor for stream {stream!r} of this plan")
+
+
+def engine_vs_floor(plan, stream: str, n_sims: int, repeats: int = 3, seed: int = 2) -> dict:
+    """The engine and its random numbers alone, timed in alternation.
+
+    Alternating the two calls exposes both to the same load from other
+    processes, so that their ratio means something on a shared machine.
 
     Returns
     -------
     dict
-        ``{"power": timing, "assurance": timing}`` (assurance only when the
-        plan has a prior).
+        ``floor`` and ``engine`` timings (see :func:`_timing`), the ratio of
+        their best times per trial and the engine's extra ns per trial.
     """
-    n_c, n_e = int(plan.looks.evaluable_c[-1]), int(plan.looks.evaluable_e[-1])
-    p_c, p_e = plan.truth
-    _binomials(np.random.default_rng(seed), WARM_UP, n_c, n_e, p_c, p_e)
-    out = {
-        "power": _timing(
-            n_sims,
-            _best_of(lambda r: _binomials(np.random.default_rng([seed, r]), n_sims, n_c, n_e, p_c, p_e), repeats),
-        )
+    floor = floor_call(plan, stream)
+    floor(np.random.default_rng(seed), WARM_UP)
+    plan.simulate(np.random.default_rng(seed), WARM_UP, stream)
+    engine_times, floor_times = [], []
+    for r in range(repeats):
+        engine_times += _best_of(lambda _: plan.simulate(np.random.default_rng([seed, r]), n_sims, stream), 1)
+        floor_times += _best_of(lambda _: floor(np.random.default_rng([seed, r]), n_sims), 1)
+    engine, floor_timing = _timing(n_sims, engine_times), _timing(n_sims, floor_times)
+    return {
+        "floor": floor_timing,
+        "engine": engine,
+        "engine_over_floor": engine["ns_per_trial"] / floor_timing["ns_per_trial"],
+        "overhead_ns_per_trial": engine["ns_per_trial"] - floor_timing["ns_per_trial"],
     }
-    if plan.prior is not None:
-        control, experimental = plan.prior
-        args = (n_c, n_e, control.a[0], control.b[0], experimental.a[0], experimental.b[0])
-        _betas_and_binomials(np.random.default_rng(seed), WARM_UP, *args)
-        out["assurance"] = _timing(
-            n_sims,
-            _best_of(lambda r: _betas_and_binomials(np.random.default_rng([seed, r]), n_sims, *args), repeats),
-        )
-    return out

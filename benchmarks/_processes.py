@@ -1,8 +1,9 @@
 """Measurements that need a fresh process: compile time, ``p3sim run`` wall time and memory.
 
-The peak resident set size of a child comes from ``os.wait4``, which returns
-the resource usage of that one child (``ru_maxrss``, KiB on Linux), not the
-running maximum over every child that ``getrusage(RUSAGE_CHILDREN)`` gives.
+Every command runs under :mod:`_launch`, a small parent that times it and
+takes its peak resident set size from ``os.wait4`` (``ru_maxrss`` of that one
+child, KiB on Linux). Forking it from this large benchmark process instead
+would report this process's resident set as the child's peak.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import _designs
@@ -27,22 +27,21 @@ def p3sim_command() -> list[str]:
 
 
 def _run_measured(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
-    """Run ``command``; return its exit code, wall seconds, peak RSS (MiB), stdout and stderr."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it
-        out.seek(0)
-        err.seek(0)
-        return {
-            "returncode": child.returncode,
-            "wall_s": wall,
-            "max_rss_mib": usage.ru_maxrss / 1024.0,
-            "stdout": out.read().decode("utf-8", "replace"),
-            "stderr": err.read().decode("utf-8", "replace"),
-        }
+    """Run ``command`` under :mod:`_launch`; return its exit code, wall seconds, peak RSS (MiB), output."""
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-run-") as folder:
+        report = Path(folder) / "usage.json"
+        launcher = [sys.executable, str(HERE / "_launch.py"), str(report)]
+        done = subprocess.run([*launcher, *command], capture_output=True, text=True, env=env, cwd=cwd)
+        if not report.exists():
+            raise RuntimeError(f"launcher failed ({done.returncode}):\n{done.stderr}")
+        usage = json.loads(report.read_text(encoding="utf-8"))
+    return {
+        "returncode": usage["returncode"],
+        "wall_s": usage["wall_s"],
+        "max_rss_mib": usage["max_rss_kib"] / 1024.0,
+        "stdout": done.stdout,
+        "stderr": done.stderr,
+    }
 
 
 def compile_times(base: Path) -> dict:
@@ -60,6 +59,11 @@ def compile_times(base: Path) -> dict:
                 raise RuntimeError(f"compile probe failed:\n{run['stderr']}")
             result[label] = {**json.loads(run["stdout"]), "process_wall_s": run["wall_s"]}
     return result
+
+
+def run_script(script: Path, *args: str) -> dict:
+    """Run a Python script of this environment (exit code, wall time, peak RSS, output)."""
+    return _run_measured([sys.executable, str(script), *args], cwd=script.parent)
 
 
 def p3sim_run(base: Path, design, n_sims: int, jobs: int, seed: int = 20250702) -> dict:
@@ -82,6 +86,8 @@ def p3sim_run(base: Path, design, n_sims: int, jobs: int, seed: int = 20250702) 
         from config loading to the report), ``max_rss_mib`` of the main
         process, and the power the run reported.
     """
+    # A fresh output folder per run: p3sim resumes finished scenarios from
+    # OUT/checkpoints, which would time a file read instead of a simulation.
     with tempfile.TemporaryDirectory(prefix="p3sim-bench-out-") as out:
         command = [
             *p3sim_command(), "run", str(base), *_designs.set_arguments(design),

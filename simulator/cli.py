@@ -1,7 +1,8 @@
-"""Command line: ``p3sim run | design``.
+"""Command line: ``p3sim run | design | size`` (docs/cli.md documents every option).
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming the key or
-argument and what is allowed, no traceback); 1 an internal error.
+argument and what is allowed, no traceback; also an unreachable ``size``
+target); 1 an internal error; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -33,13 +34,27 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("config", help="TOML config file")
         sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a dotted config key")
 
-    run = verbs.add_parser("run", help="simulate every scenario and write report.json and report.md")
+    def simulation(sub):
+        sub.add_argument("--sims", type=int, help="simulated trials per scenario (simulation.n_sims)")
+        sub.add_argument("--seed", type=int, help="seed (simulation.seed)")
+        sub.add_argument("--jobs", type=int, help="processes, 0 = all cores (simulation.jobs)")
+        sub.add_argument("--backend", default="loky", help="where chunks run: loky (local processes, default) or dask")
+        sub.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
+        sub.add_argument("--quiet", action="store_true", help="print nothing but errors")
+        sub.add_argument("--progress", action="store_true", help="print progress lines on stderr even when it is not a terminal")
+
+    run = verbs.add_parser("run", help="simulate every scenario and write report.json, report.md and results.csv")
     common(run)
     run.add_argument("--out", help="output folder (default reports/<config stem>/)")
-    run.add_argument("--sims", type=int, help="simulated trials per scenario (simulation.n_sims)")
-    run.add_argument("--seed", type=int, help="seed (simulation.seed)")
-    run.add_argument("--jobs", type=int, help="processes, 0 = all cores (simulation.jobs)")
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    simulation(run)
+    run.add_argument("--no-resume", action="store_true", help="recompute every scenario, ignoring DIR/checkpoints/")
+
+    size = verbs.add_parser("size", help="smallest n_total reaching a power or assurance target, by simulation")
+    common(size)
+    size.add_argument("--target", default="power", help="power (default) or assurance")
+    size.add_argument("--level", type=float, help="the target, in (0, 1) (default design.power)")
+    size.add_argument("--out", help="output folder (default reports/<config stem>/size/)")
+    simulation(size)
 
     design = verbs.add_parser("design", help="analytic design quantities, no simulation")
     common(design)
@@ -51,14 +66,47 @@ def _run(args, argv) -> int:
     from simulator.report import summary_table
     from simulator.runner.run import run
 
+    from simulator.runner.progress import ProgressHook, StderrProgress
+
     out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem
-    report = run(
-        args.config, args.set, n_sims=args.sims, seed=args.seed, jobs=args.jobs, out=out,
+    progress = ProgressHook() if args.quiet else StderrProgress(force=args.progress)
+    try:
+        report = run(
+            args.config, args.set, n_sims=args.sims, seed=args.seed, jobs=args.jobs, out=out,
+            command=" ".join(["p3sim", *map(shlex.quote, argv)]), progress=progress,
+            backend=args.backend, scheduler=args.scheduler, resume=not args.no_resume,
+        )
+    except KeyboardInterrupt:
+        if isinstance(progress, StderrProgress) and progress.tty:
+            sys.stderr.write("\n")
+        print(
+            f"p3sim: interrupted; finished scenarios are kept in {out}/checkpoints/, "
+            "run the same command again to resume", file=sys.stderr,
+        )
+        return 130
+    if not args.quiet:
+        print(summary_table(report))
+        print(
+            f"\nreport written to {out}/report.json, report.md and results.csv "
+            f"({report['meta']['runtime_s']:.1f} s)"
+        )
+    return 0
+
+
+def _size(args, argv) -> int:
+    from simulator.runner.size import size, summary
+
+    out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem / "size"
+    tty = sys.stderr.isatty()
+    log = None if args.quiet or not (tty or args.progress) else (lambda line: print(line, file=sys.stderr, flush=True))
+    report = size(
+        args.config, args.set, target=args.target, level=args.level, n_sims=args.sims, seed=args.seed,
+        jobs=args.jobs, out=out, backend=args.backend, scheduler=args.scheduler, log=log,
         command=" ".join(["p3sim", *map(shlex.quote, argv)]),
     )
     if not args.quiet:
-        print(summary_table(report))
-        print(f"\nreport written to {out}/report.json and {out}/report.md ({report['meta']['runtime_s']:.1f} s)")
+        print(summary(report))
+        print(f"\nreport written to {out}/report.json ({report['meta']['runtime_s']:.1f} s)")
     return 0
 
 
@@ -81,12 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = _parser().parse_args(argv)
-        if args.verb == "run":
+        if args.verb in ("run", "size"):
             for name in ("sims", "jobs"):
                 value = getattr(args, name)
                 if value is not None and value < (1 if name == "sims" else 0):
                     raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
-            return _run(args, argv)
+            return _run(args, argv) if args.verb == "run" else _size(args, argv)
         return _design(args)
     except InputError as err:
         print(f"p3sim: error: {err}", file=sys.stderr)

@@ -61,6 +61,7 @@ class BinaryEndpoint:
     role: str
     truth: BinaryTruth | None
     prior: BinaryPrior | None
+    delay: float = 0.0  # months from entry until the outcome is known (survival looks)
 
 
 @dataclass(frozen=True)

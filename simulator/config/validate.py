@@ -12,6 +12,8 @@ import difflib
 import math
 from typing import Any
 
+import numpy as np
+
 from simulator.config.schema import (
     ArmCounts,
     BinaryEndpoint,
@@ -183,6 +185,7 @@ def _binary_endpoint(name: str, data: Any, arms: tuple[str, str], sided: int) ->
     if margin > 0 and sided != 1:
         raise _fail(f"{path}.margin", "a margin > 0 needs design.sided = 1 (non-inferiority is one-sided)", margin)
     role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
+    delay = as_float(t.take("delay", 0.0), f"{path}.delay", allowed=">= 0 (months)", check=lambda v: v >= 0)
 
     truth = None
     if t.has("truth"):
@@ -214,7 +217,7 @@ def _binary_endpoint(name: str, data: Any, arms: tuple[str, str], sided: int) ->
     if truth is None and prior is None:
         raise _fail(path, "needs a `truth` table (for power) or a `prior` table (for assurance), or both", show_value=False)
     t.finish()
-    return BinaryEndpoint(name, kind, better, test, margin, role, truth, prior)
+    return BinaryEndpoint(name, kind, better, test, margin, role, truth, prior, delay)
 
 
 def _endpoints(data: Any, arms: tuple[str, str], sided: int) -> tuple[BinaryEndpoint, ...]:
@@ -334,21 +337,95 @@ def _success(data: Any, names: tuple[str, ...]) -> Success:
 
 
 def _correlation(data: Any, names: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """``[correlation]``: ``"a.b" = r`` in (-1, 1); the matrix over all endpoints must be positive definite.
+
+    Pairs not given are 0. A latent correlation matrix that is not positive
+    definite has no Gaussian copula (no Cholesky factor), so it is rejected
+    here rather than failing inside a worker.
+    """
     t = _Table(data, "correlation")
     pairs = []
+    seen: dict[frozenset, str] = {}
     for key in list(t.data):
         value = as_float(t.take(key), f"correlation.{key}", allowed="in (-1, 1)", check=lambda v: -1 < v < 1)
         parts = key.split(".")
         if len(parts) != 2 or any(p not in names for p in parts):
             raise _fail(f"correlation.{key}", f'keys must be "a.b" with endpoint names ({", ".join(names)})', key)
-        if value != 0.0:
-            raise _fail(
-                f"correlation.{key}",
-                "must be 0 in this version (correlated endpoints are not supported yet)",
-                value,
-            )
+        if parts[0] == parts[1]:
+            raise _fail(f"correlation.{key}", "must pair two different endpoints (an endpoint's own correlation is 1)", key)
+        pair = frozenset(parts)
+        if pair in seen:
+            raise _fail(f"correlation.{key}", f"gives the same pair as `correlation.{seen[pair]}`; give it once", key)
+        seen[pair] = key
         pairs.append((key, value))
+    matrix = correlation_matrix(names, tuple(pairs))
+    smallest = float(np.linalg.eigvalsh(matrix)[0])
+    if smallest <= 1e-10:
+        raise InputError(
+            f"config key `correlation`: the correlation matrix of the endpoints ({', '.join(names)}) must be "
+            f"positive definite, but its smallest eigenvalue is {smallest:.4g}; make the pairwise correlations "
+            "mutually consistent (e.g. smaller in size)"
+        )
     return tuple(pairs)
+
+
+def correlation_matrix(names: tuple[str, ...], pairs: tuple[tuple[str, float], ...]) -> np.ndarray:
+    """The latent correlation matrix over ``names`` (in that order) from ``"a.b" = r`` pairs.
+
+    Examples
+    --------
+    >>> correlation_matrix(("a", "b"), (("b.a", 0.3),)).tolist()
+    [[1.0, 0.3], [0.3, 1.0]]
+    """
+    matrix = np.eye(len(names))
+    index = {name: i for i, name in enumerate(names)}
+    for key, value in pairs:
+        a, b = key.split(".")
+        matrix[index[a], index[b]] = matrix[index[b], index[a]] = value
+    return matrix
+
+
+def simulated_jointly(endpoints, correlation) -> bool:
+    """Whether a trial's endpoints are simulated per patient (see docs/multiple_endpoints.md).
+
+    Yes when any correlation is non-zero, or when binary endpoints share a
+    trial with a survival endpoint (they are then analysed at the survival
+    looks' calendar times). Otherwise each endpoint keeps its own
+    sufficient-statistic kernel.
+    """
+    kinds = {e.kind for e in endpoints}
+    return any(value != 0.0 for _, value in correlation) or kinds == {"binary", "survival"}
+
+
+def _joint(endpoints, correlation, design: Design) -> None:
+    """What a joint (per-patient) simulation cannot do, named by its key."""
+    if not simulated_jointly(endpoints, correlation):
+        return
+    survival = [e.name for e in endpoints if e.kind == "survival"]
+    if len(survival) > 1:
+        raise InputError(
+            f"config key `endpoints.{survival[1]}.kind`: endpoints simulated jointly (a non-zero [correlation], "
+            "or binary endpoints with a survival endpoint) allow at most one survival endpoint, "
+            f"got {', '.join(survival)}"
+        )
+    if not survival:
+        return
+    for endpoint in endpoints:
+        if endpoint.kind == "binary" and endpoint.test == "fisher":
+            raise _fail(
+                f"endpoints.{endpoint.name}.test",
+                "cannot be \"fisher\" for a binary endpoint analysed at survival looks (its evaluable patients "
+                "per look are random, and Fisher's critical counts are tabulated for fixed sizes); use "
+                "z_pooled, z_unpooled, chi2_yates or farrington_manning",
+                endpoint.test,
+            )
+    if design.look_sizes:
+        raise _fail(
+            "design.look_sizes",
+            "is not used when binary endpoints are analysed at the survival endpoint's looks; "
+            "give the looks by design.looks or design.look_events",
+            list(design.look_sizes),
+        )
 
 
 def validate(raw: dict) -> Config:
@@ -379,4 +456,5 @@ def validate(raw: dict) -> Config:
     simulation = _simulation(raw.get("simulation", {}))
     success = _success(raw.get("success", {}), names)
     correlation = _correlation(raw.get("correlation", {}), names)
+    _joint(endpoints, correlation, design)
     return Config(trial, endpoints, design, simulation, success, correlation)

@@ -134,7 +134,7 @@ def reproducibility_items(report: dict) -> list[tuple[str, str]]:
     env = meta.get("environment") or environment()
     versions = ", ".join(f"{name} {env[name]}" for name in ("python", *ENVIRONMENT_PACKAGES) if env.get(name))
     items = [
-        ("phase3-simulator", str(meta.get("version", "-"))),
+        ("version", f"phase3-simulator {meta.get('version', '-')}"),
         ("seed", str(meta.get("seed", "-"))),
         ("simulated trials per stream", str(meta.get("n_sims", "-"))),
         ("command", meta.get("command") or "(Python API: no command line)"),

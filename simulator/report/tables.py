@@ -46,8 +46,12 @@ def lookup(report: dict, path: tuple):
     return node
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _number(value, digits: int) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return str(value)
     return f"{value:.{digits}f}"
 
@@ -59,14 +63,14 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     list ``<key>_mcse`` at the same index.
     """
     value = lookup(report, path)
-    if value is None:
+    if not _is_number(value):
         return Cell("-")
     if isinstance(path[-1], int):
         mcse_path = path[:-2] + (f"{path[-2]}_mcse", path[-1])
     else:
         mcse_path = path[:-1] + (f"{path[-1]}_mcse",)
     mcse = lookup(report, mcse_path)
-    if mcse is None:
+    if not _is_number(mcse):
         return Cell(_number(value, digits), path)
     return Cell(f"{_number(value, digits)} ± {_number(mcse, digits)}", path, mcse_path)
 
@@ -74,7 +78,7 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
 def plain(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     """A number without MCSE (analytic values, bounds, fractions)."""
     value = lookup(report, path)
-    if value is None:
+    if not _is_number(value):
         return Cell("-")
     return Cell(_number(value, digits), path)
 
@@ -98,12 +102,13 @@ def trial_table(report: dict) -> Table:
     columns = [
         ("scenario", lambda i, s: Cell(scenario_label(s)), None),
         ("n_total", lambda i, s: Cell(str(s["n_total"]), ("scenarios", i, "n_total")), None),
-        ("power", lambda i, s: estimate(report, ("scenarios", i, "power")), None),
-        ("assurance", lambda i, s: estimate(report, ("scenarios", i, "assurance")), None),
-        ("type I error", lambda i, s: estimate(report, ("scenarios", i, "type1")), None),
+        ("power", lambda i, s: estimate(report, ("scenarios", i, "power")), lambda s: s.get("power") is not None),
+        ("assurance", lambda i, s: estimate(report, ("scenarios", i, "assurance")), lambda s: s.get("assurance") is not None),
+        ("type I error", lambda i, s: estimate(report, ("scenarios", i, "type1")), lambda s: s.get("type1") is not None),
     ]
-    rows = tuple(tuple(make(i, s) for _, make, _ in columns) for i, s in enumerate(scenarios))
-    return Table("oc-trial", "Trial success", tuple(label for label, _, _ in columns), rows)
+    kept = _keep(columns, scenarios)
+    rows = tuple(tuple(make(i, s) for _, make, _ in kept) for i, s in enumerate(scenarios))
+    return Table("oc-trial", "Trial success", tuple(label for label, _, _ in kept), rows)
 
 
 def endpoint_table(report: dict, i: int) -> Table:
@@ -130,7 +135,7 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("endpoint", lambda n, e: Cell(n), None),
         ("test", lambda n, e: Cell(test_text(e)), None),
         ("n per arm (evaluable)", lambda n, e: Cell(sizes(e)), None),
-        ("power", lambda n, e: estimate(report, base + (n, "power")), None),
+        ("power", lambda n, e: estimate(report, base + (n, "power")), has("power")),
         ("assurance", lambda n, e: estimate(report, base + (n, "assurance")), has("assurance")),
         ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
         ("reject unfavourable", lambda n, e: estimate(report, base + (n, "reject_unfavourable")), None),
@@ -172,7 +177,10 @@ def look_table(report: dict, i: int) -> Table | None:
         ("efficacy bound (z)", lambda n, k, e: plain(report, base + (n, "efficacy_bounds", k), 3), None),
         ("critical effect", lambda n, k, e: plain(report, base + (n, "critical_effect", k)), per_look("critical_effect")),
         ("futility bound (z)", lambda n, k, e: plain(report, base + (n, "futility_bounds", k), 3), None),
+        ("futility effect", lambda n, k, e: plain(report, base + (n, "futility_effect", k)), per_look("futility_effect")),
         ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
+        ("mean analysis time", lambda n, k, e: plain(report, base + (n, "expected_look_times", k), 1),
+         per_look("expected_look_times")),
         ("P(reject at look)", lambda n, k, e: estimate(report, base + (n, "reject_per_look", k)), None),
         ("P(futility stop at look)", lambda n, k, e: estimate(report, base + (n, "futility_per_look", k)), None),
     ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from simulator.report import tables
+from simulator.report.reproducibility import markdown_block
+
 
 def _pm(block: dict, key: str, digits: int = 4) -> str:
     if key not in block or block[key] is None:
@@ -36,50 +39,32 @@ def summary_table(report: dict) -> str:
 
 
 def markdown(report: dict) -> str:
-    """report.md: what was run, then a table per scenario."""
+    """report.md: what was run, the operating characteristics, how to rerun it.
+
+    The tables are those of report.html (:mod:`simulator.report.tables`);
+    the runtime is on a line of its own in the reproducibility section, the
+    only line that differs between two identical runs.
+    """
     meta = report["meta"]
     out = [
         f"# {meta['config'].get('trial', {}).get('name', 'Trial')}: simulation report",
         "",
         f"phase3-simulator {meta['version']}; seed {meta['seed']}; {meta['n_sims']} simulated trials per "
-        f"stream; success rule: {meta['success_rule']}; runtime {meta['runtime_s']:.2f} s.",
-        "",
-        f"Command: `{meta['command']}`",
+        f"stream; success rule: {meta['success_rule']}.",
         "",
         "Every probability is a Monte Carlo estimate ± its Monte Carlo standard error. Power is",
         "trial success under the fixed `truth`; assurance is trial success when the true rates",
-        "are drawn from the `prior` (phase 2 data); type I error is rejection on the null boundary.",
+        "are drawn from the `prior` (phase 2 data), and cannot exceed the prior probability of",
+        "benefit (prior P(benefit)); type I error is rejection on the null boundary.",
         "",
         "## Trial success",
         "",
-        "| scenario | n_total | power | assurance | type I error |",
-        "|---|---|---|---|---|",
+        *tables.markdown_table(tables.trial_table(report)),
     ]
-    for s in report["scenarios"]:
-        out.append(f"| {_label(s)} | {s['n_total']} | {_pm(s, 'power')} | {_pm(s, 'assurance')} | {_pm(s, 'type1')} |")
-    for s in report["scenarios"]:
-        out += [
-            "",
-            f"## Scenario: {_label(s)}",
-            "",
-            "| endpoint | test | n per arm (evaluable) | power | assurance | prior P(benefit) | "
-            "reject unfavourable | type I error | exact power | analytic power | expected n |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for name, e in s["endpoints"].items():
-            analytic = e.get("analytic", {})
-            ppb = "-" if e.get("prior_p_benefit") is None else f"{e['prior_p_benefit']:.4f}"
-            exact = analytic.get("power_exact")
-            approx = analytic.get("power")
-            out.append(
-                f"| {name} | {e['test']}"
-                f"{' (margin ' + format(e['margin'], 'g') + ')' if e.get('margin') else ''} | "
-                f"{e['n_per_arm'][0]} / {e['n_per_arm'][1]} "
-                f"({'/'.join(str(v) for v in e.get('n_evaluable_per_arm', e['n_per_arm']))}) | "
-                f"{_pm(e, 'power')} | {_pm(e, 'assurance')} | {ppb} | "
-                f"{_pm(e, 'reject_unfavourable')} | {_pm(e, 'type1')} | "
-                f"{'-' if exact is None else format(exact, '.4f')} | {'-' if approx is None else format(approx, '.4f')} | "
-                f"{e['expected_n']:.1f} |"
-            )
-    out.append("")
+    for i, s in enumerate(report["scenarios"]):
+        out += ["", f"## Scenario: {_label(s)}", "", *tables.markdown_table(tables.endpoint_table(report, i))]
+        looks = tables.look_table(report, i)
+        if looks is not None:
+            out += ["", f"{looks.caption}:", "", *tables.markdown_table(looks)]
+    out += ["", *markdown_block(report)]
     return "\n".join(out)

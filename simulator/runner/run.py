@@ -9,6 +9,10 @@ from pathlib import Path
 
 from simulator.runner.events import load
 from simulator.report import build_report, markdown
+from simulator.report.html import write_html
+from simulator.report.csv import write_csv
+from simulator.runner.backends import check_backend
+from simulator.runner.checkpoint import CheckpointStore
 from simulator.runner.simulate import build_plans, simulate_scenarios
 from simulator.report.build import finite_or_none
 
@@ -21,8 +25,11 @@ def _with_simulation_overrides(overrides, n_sims, seed, jobs):
     return extra
 
 
-def run(config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=None, command="", progress=None) -> dict:
-    """Simulate every scenario of a config and write report.json and report.md.
+def run(
+    config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=None, command="", progress=None,
+    backend="loky", scheduler=None, resume=True,
+) -> dict:
+    """Simulate every scenario of a config and write report.json, report.md and results.csv.
 
     Parameters
     ----------
@@ -33,7 +40,16 @@ def run(config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=Non
     n_sims, seed, jobs : int, optional
         Shortcuts for ``simulation.n_sims``, ``simulation.seed``, ``simulation.jobs``.
     out : str or Path, optional
-        Output folder; ``None`` writes nothing.
+        Output folder; ``None`` writes nothing (and keeps no checkpoints).
+    progress : ProgressHook, optional
+        Told about finished chunks and scenarios (:mod:`simulator.runner.progress`).
+    backend, scheduler : str, optional
+        ``"loky"`` (local processes) or ``"dask"`` with the scheduler address
+        (:mod:`simulator.runner.backends`); never changes a result.
+    resume : bool
+        Take finished scenarios from ``out/checkpoints/`` (written as each
+        scenario finishes, :mod:`simulator.runner.checkpoint`); ``False``
+        recomputes everything (``--no-resume``).
 
     Returns
     -------
@@ -47,10 +63,15 @@ def run(config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=Non
     True
     """
     start = time.perf_counter()
+    check_backend(backend, scheduler)
     raw, scenarios, derived = load(config_path, _with_simulation_overrides(overrides, n_sims, seed, jobs))
     bundles = [build_plans(s) for s in scenarios]
     jobs_used = scenarios[0].config.simulation.jobs
-    results, _ = simulate_scenarios(bundles, jobs=jobs_used, progress=progress)
+    store = CheckpointStore(Path(out) / "checkpoints") if out is not None else None
+    results, _ = simulate_scenarios(
+        bundles, jobs=jobs_used, progress=progress, backend=backend, scheduler=scheduler,
+        checkpoints=store, resume=resume,
+    )
     first = scenarios[0].config.simulation
     report = build_report(
         raw, bundles, results, command=command, runtime_s=time.perf_counter() - start, seed=first.seed, n_sims=first.n_sims
@@ -66,6 +87,8 @@ def write_report(report: dict, out) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     (folder / "report.md").write_text(markdown(report), encoding="utf-8")
+    write_html(report, folder / "report.html")  # plots need matplotlib; a note on stderr without it
+    write_csv(report, folder / "results.csv")
 
 
 def design(config_path, overrides=()) -> dict:

@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
-
 from simulator.config.load import Scenario, scenario_digest
 from simulator.endpoints import plan_for
+from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import chunk_generator, chunk_sizes
+from simulator.runner.backends import effective_jobs, execute  # noqa: F401 - effective_jobs re-exported
+from simulator.runner.progress import ProgressHook
 
 
 @dataclass
@@ -44,6 +45,8 @@ class ScenarioPlans:
     scenario: Scenario
     plans: tuple
     entropy: list[int]
+    only: tuple[str, ...] | None = None  # restrict to these streams (``size`` simulates one)
+    units: tuple = ()  # what run_chunk simulates: plans, or JointPlans of endpoints on the same patients
 
     @property
     def streams(self) -> list[str]:
@@ -54,18 +57,28 @@ class ScenarioPlans:
             streams.append("assurance")
         if self.scenario.config.simulation.null:
             streams.append("type1")
+        if self.only is not None:
+            streams = [s for s in streams if s in self.only]
         return streams
 
 
-def build_plans(scenario: Scenario) -> ScenarioPlans:
-    """Plans for every endpoint, with Bonferroni shares of alpha when asked for."""
+def build_plans(scenario: Scenario, *, digest_exclude: tuple = (), only: tuple[str, ...] | None = None) -> ScenarioPlans:
+    """Plans for every endpoint, with Bonferroni shares of alpha when asked for.
+
+    ``digest_exclude`` leaves further ``(section, key)`` pairs out of the seed
+    digest (``size`` leaves out ``trial.n_total`` for common random numbers);
+    ``only`` restricts the streams simulated.
+    """
     config = scenario.config
     alpha = config.design.alpha
     if config.success.multiplicity == "bonferroni":
         alpha = alpha / len(config.endpoints)
     plans = tuple(plan_for(config, endpoint, alpha) for endpoint in config.endpoints)
-    entropy = [config.simulation.seed, *scenario_digest(config)]
-    return ScenarioPlans(scenario, plans, entropy)
+    # Correlated endpoints, or binary endpoints read at survival looks, are
+    # simulated together per patient; ``plans`` stay the members (reports).
+    plans, units = joint_units(config, plans, alpha)
+    entropy = [config.simulation.seed, *scenario_digest(config, digest_exclude)]
+    return ScenarioPlans(scenario, plans, entropy, only, units)
 
 
 def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> StreamCounts:
@@ -73,34 +86,78 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
     rule = bundle.scenario.config.success.rule
     joint = np.ones(n_sims, dtype=bool) if rule == "all" else np.zeros(n_sims, dtype=bool)
     counts = StreamCounts(n_sims=n_sims)
+    results = {}
+    for unit in bundle.units or bundle.plans:
+        if isinstance(unit, JointPlan):
+            rng = chunk_generator(bundle.entropy, stream, unit.stream_name, chunk)
+            results.update(unit.run_chunk(rng, n_sims, stream))
+        else:
+            rng = chunk_generator(bundle.entropy, stream, unit.endpoint.name, chunk)
+            results[unit.endpoint.name] = unit.run_chunk(rng, n_sims, stream)
     for plan in bundle.plans:
-        name = plan.endpoint.name
-        rng = chunk_generator(bundle.entropy, stream, name, chunk)
-        success, counts.endpoints[name] = plan.run_chunk(rng, n_sims, stream)
+        success, counts.endpoints[plan.endpoint.name] = results[plan.endpoint.name]
         joint = joint & success if rule == "all" else joint | success
     counts.success = int(joint.sum())
     return counts
 
 
-def _tasks(bundles: list[ScenarioPlans]):
-    for index, bundle in enumerate(bundles):
+def _tasks(bundles: list[ScenarioPlans], indices) -> list[tuple[int, str, int, int]]:
+    """``(scenario, stream, chunk, n_sims)`` for every chunk of the given scenarios."""
+    tasks = []
+    for index in indices:
+        bundle = bundles[index]
         sizes = chunk_sizes(bundle.scenario.config.simulation.n_sims)
         for stream in bundle.streams:
             for chunk, n in enumerate(sizes):
-                yield index, stream, chunk, n
+                tasks.append((index, stream, chunk, n))
+    return tasks
 
 
-def effective_jobs(jobs: int, n_tasks: int) -> int:
-    """``jobs = 0`` means all cores; never more processes than tasks."""
-    import os
-
-    cores = os.cpu_count() or 1
-    wanted = cores if jobs <= 0 else jobs
-    return max(1, min(wanted, n_tasks))
+def _run_task(task_id: int, bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> tuple[int, StreamCounts]:
+    # Results come back in any order; the id says where they belong.
+    return task_id, run_chunk(bundle, stream, chunk, n_sims)
 
 
-def simulate_scenarios(bundles: list[ScenarioPlans], jobs: int = 0, progress=None):
-    """Simulate every stream of every scenario.
+def _sum_in_chunk_order(chunks: dict) -> dict:
+    """Stream -> the chunk counts added in chunk order (the same sums every time)."""
+    streams = {}
+    for stream, per_chunk in chunks.items():
+        total = StreamCounts()
+        for counts in per_chunk:
+            total.add(counts)
+        streams[stream] = total
+    return streams
+
+
+def simulate_scenarios(
+    bundles: list[ScenarioPlans],
+    jobs: int = 0,
+    progress=None,
+    *,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    checkpoints=None,
+    resume: bool = True,
+):
+    """Simulate every stream of every scenario, resuming from checkpoints.
+
+    Parameters
+    ----------
+    bundles : list of ScenarioPlans
+        The scenarios.
+    jobs : int
+        Processes (``0`` = all cores); never changes a result.
+    progress : ProgressHook, optional
+        Told about started work, finished chunks and finished scenarios.
+    backend, scheduler : str
+        ``"loky"`` (local processes) or ``"dask"`` with the scheduler's
+        address; see :mod:`simulator.runner.backends`.
+    checkpoints : CheckpointStore, optional
+        Where finished scenarios are looked up before and written after
+        simulating (see :mod:`simulator.runner.checkpoint`).
+    resume : bool
+        Use the checkpoints found; ``False`` recomputes every scenario (and
+        still writes its checkpoint).
 
     Returns
     -------
@@ -108,19 +165,45 @@ def simulate_scenarios(bundles: list[ScenarioPlans], jobs: int = 0, progress=Non
         Per scenario, stream name -> :class:`StreamCounts`.
     float
         Wall time in seconds.
+
+    Notes
+    -----
+    Chunks finish in any order; a scenario's chunk counts are kept until all
+    of them are in and then added in chunk order, so the sums are the same
+    whichever process ran which chunk, and the same as a checkpoint's.
     """
-    tasks = list(_tasks(bundles))
-    n_jobs = effective_jobs(jobs, len(tasks))
+    progress = ProgressHook() if progress is None else progress
     start = time.perf_counter()
-    results = [{stream: StreamCounts() for stream in bundle.streams} for bundle in bundles]
-    if n_jobs == 1:
-        outputs = (run_chunk(bundles[i], stream, chunk, n) for i, stream, chunk, n in tasks)
-    else:
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)
-        outputs = parallel(delayed(run_chunk)(bundles[i], stream, chunk, n) for i, stream, chunk, n in tasks)
-    # The generator yields in task order, so sums are formed in chunk order.
-    for (i, stream, _, n), counts in zip(tasks, outputs):
-        results[i][stream].add(counts)
-        if progress is not None:
-            progress(n)
+    results: list = [None] * len(bundles)
+    resumed = []
+    for index, bundle in enumerate(bundles):
+        cached = checkpoints.load(bundle) if checkpoints is not None and resume else None
+        if cached is not None:
+            results[index] = cached
+            resumed.append(index)
+    todo = [i for i in range(len(bundles)) if results[i] is None]
+    tasks = _tasks(bundles, todo)
+    progress.start(len(bundles), sum(task[3] for task in tasks))
+    for index in resumed:
+        progress.scenario_done(index, True)
+    pending = {i: 0 for i in todo}
+    chunks = {i: {s: [None] * len(chunk_sizes(bundles[i].scenario.config.simulation.n_sims)) for s in bundles[i].streams} for i in todo}
+    for index, *_ in tasks:
+        pending[index] += 1
+    for index in todo:
+        if pending[index] == 0:  # a scenario with no stream to simulate
+            results[index] = {}
+            progress.scenario_done(index, False)
+    arguments = [(task_id, bundles[i], stream, chunk, n) for task_id, (i, stream, chunk, n) in enumerate(tasks)]
+    for task_id, counts in execute(_run_task, arguments, jobs=jobs, backend=backend, scheduler=scheduler):
+        index, stream, chunk, n = tasks[task_id]
+        chunks[index][stream][chunk] = counts
+        progress.advance(n)
+        pending[index] -= 1
+        if pending[index] == 0:
+            results[index] = _sum_in_chunk_order(chunks.pop(index))
+            if checkpoints is not None:
+                checkpoints.save(bundles[index], results[index])
+            progress.scenario_done(index, False)
+    progress.finish()
     return results, time.perf_counter() - start

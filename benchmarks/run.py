@@ -1,0 +1,461 @@
+"""Speed, scaling and memory of the simulator, with rpact side by side.
+
+Usage::
+
+    python benchmarks/run.py [--quick] [--out benchmarks/results]
+
+Writes ``OUT/results.json`` (every measurement, with the machine) and
+``OUT/results.md`` (one Markdown table, also printed). What it measures:
+
+1. the binary kernel in this process, one core, after compilation: trials/s of
+   the fixed design (N = 600, 0.33 vs 0.22, lower is better) with the pooled
+   z test, Fisher, Farrington-Manning and the assurance stream; scaling in
+   trials and in patients; the floor set by the random numbers alone;
+   compile time apart, in fresh interpreters with an empty Numba cache;
+2. ``p3sim run`` end to end for 10^7 trials with ``--jobs 1`` and ``--jobs 2``
+   (and for 10^8 trials without ``--quick``);
+3. the peak RSS of ``p3sim run`` for 10^6 and 10^8 trials (10^7 with ``--quick``);
+4. ``benchmarks/bench_survival_kernel.py`` when present, and the binary
+   group-sequential design (3 looks, asOF, N = 458, 0.50 vs 0.35);
+5. rpact's ``getSimulationRates`` / ``getPowerRates`` / ``getSampleSizeRates``
+   on the same designs when ``Rscript`` can load rpact.
+
+Sections that cannot run say why in the results instead of failing the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _designs  # noqa: E402
+import _kernels  # noqa: E402
+import _machine  # noqa: E402
+import _processes  # noqa: E402
+import _rpact  # noqa: E402
+from simulator.errors import InputError  # noqa: E402
+
+#: The contract's speed target for the fixed binary design on one core.
+TARGET_TRIALS_PER_S = 2e6
+#: The contract's memory budget: 10^8 trials may use at most this much more than 10^6.
+RSS_BUDGET_MIB = 64.0
+SURVIVAL_MODULE = HERE / "bench_survival_kernel.py"
+SURVIVAL_ENTRY_POINTS = ("benchmark", "measure", "run_benchmark", "bench", "run")
+
+
+def settings(quick: bool) -> dict:
+    """Sizes and repeats of every measurement (``--quick`` keeps the whole run near a minute)."""
+    return {
+        "quick": quick,
+        "repeats": 2 if quick else 5,
+        "kernel_trials": 10**6,
+        "scaling_trials": [10**5, 10**6, 10**7],
+        "scaling_patients": [100, 600, 2000, 10000],
+        "end_to_end_trials": 10**7,
+        "end_to_end_repeats": 1 if quick else 2,
+        "memory_trials": [10**6, 10**7 if quick else 10**8],
+        "rpact_iterations": 50_000 if quick else 100_000,
+    }
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ sections
+def bench_kernels(base: Path, cfg: dict) -> tuple[dict, dict]:
+    """Trials/s of the fixed design per test and for assurance; returns (results, plans)."""
+    variants = {
+        "z_pooled": (_designs.Z_POOLED, "power"),
+        "fisher": (_designs.FISHER, "power"),
+        "farrington_manning": (_designs.FARRINGTON_MANNING, "power"),
+        "assurance": (_designs.PRIOR, "assurance"),
+    }
+    results, plans = {}, {}
+    for name, (design, stream) in variants.items():
+        log(f"kernel: {name}")
+        config, plan = _designs.make_plan(base, design)
+        plans[name] = (config, plan)
+        result = _kernels.throughput(plan, cfg["kernel_trials"], stream, cfg["repeats"])
+        result["stream"] = stream
+        result["meets_target"] = result["trials_per_s"] >= TARGET_TRIALS_PER_S
+        results[name] = result
+    return results, plans
+
+
+def bench_floor(plans: dict, cfg: dict) -> dict:
+    """Random numbers alone, and how far the engine is from them (fixed design)."""
+    log("floor: random numbers alone, alternating with the engine")
+    _, plan = plans["assurance"]  # the base design with the priors: truth and prior both
+    return {stream: _kernels.engine_vs_floor(plan, stream, cfg["kernel_trials"], cfg["repeats"])
+            for stream in ("power", "assurance")}
+
+
+def bench_scaling_trials(plans: dict, cfg: dict) -> list[dict]:
+    """Trials/s of the fixed z_pooled design as the number of trials grows."""
+    _, plan = plans["z_pooled"]
+    rows = []
+    for n in cfg["scaling_trials"]:
+        log(f"scaling in trials: {_count(n)}")
+        repeats = max(1, cfg["repeats"] if n < 10**7 else cfg["repeats"] // 2)
+        rows.append(_kernels.throughput(plan, n, "power", repeats))
+    return rows
+
+
+def bench_scaling_patients(base: Path, cfg: dict) -> list[dict]:
+    """Trials/s of the fixed z_pooled design as the trial size grows."""
+    rows = []
+    for n_total in cfg["scaling_patients"]:
+        log(f"scaling in patients: N = {n_total}")
+        _, plan = _designs.make_plan(base, _designs.with_size(_designs.Z_POOLED, n_total))
+        rows.append({"n_total": n_total, **_kernels.throughput(plan, cfg["kernel_trials"], "power", cfg["repeats"])})
+    return rows
+
+
+def bench_end_to_end(base: Path, cfg: dict) -> dict:
+    """``p3sim run`` wall time with one and two processes."""
+    n = cfg["end_to_end_trials"]
+    log("end to end: warm-up (fills the Numba cache of the p3sim processes)")
+    _processes.p3sim_run(base, _designs.Z_POOLED, 1000, jobs=1)
+    result = {}
+    for jobs in (1, 2):
+        log(f"end to end: p3sim run --sims {n} --jobs {jobs}")
+        result[f"jobs{jobs}"] = _processes.best_p3sim_run(base, _designs.Z_POOLED, n, jobs, cfg["end_to_end_repeats"])
+    one, two = result["jobs1"], result["jobs2"]
+    result["speedup_wall"] = one["wall_s"] / two["wall_s"]
+    result["speedup_runtime"] = one["runtime_s"] / two["runtime_s"]
+    result["same_power"] = one["power"] == two["power"]  # the contract: results never depend on jobs
+    return result
+
+
+def bench_memory(base: Path, cfg: dict, end_to_end: dict) -> dict:
+    """Peak RSS of ``p3sim run --jobs 1`` at a small and a large number of trials."""
+    runs = []
+    for n in cfg["memory_trials"]:
+        if n == end_to_end["jobs1"]["n_sims"]:
+            runs.append(end_to_end["jobs1"])  # already measured
+            continue
+        log(f"memory: p3sim run --sims {n} --jobs 1")
+        runs.append(_processes.p3sim_run(base, _designs.Z_POOLED, n, jobs=1))
+    small, large = runs
+    growth = large["max_rss_mib"] - small["max_rss_mib"]
+    return {
+        "runs": [{k: r[k] for k in ("n_sims", "max_rss_mib", "wall_s", "runtime_s", "power")} for r in runs],
+        "growth_mib": growth,
+        "budget_mib": RSS_BUDGET_MIB,
+        "within_budget": growth <= RSS_BUDGET_MIB,
+        "note": None if large["n_sims"] >= 10**8 else "--quick: 10^7 trials stand in for the contract's 10^8",
+    }
+
+
+def bench_large_speedup(base: Path, memory: dict) -> dict:
+    """``--jobs 2`` against the ``--jobs 1`` memory run at 10^8 trials (not with ``--quick``).
+
+    At 10^7 trials the two worker processes' start (imports, kernel cache
+    load) weighs as much as the work; at 10^8 it should not.
+    """
+    one = memory["runs"][-1]
+    if one["n_sims"] < 10**8:
+        return {"skipped": "--quick (no 10^8 run)"}
+    log(f"end to end: p3sim run --sims {one['n_sims']} --jobs 2")
+    two = _processes.p3sim_run(base, _designs.Z_POOLED, one["n_sims"], jobs=2)
+    return {"n_sims": one["n_sims"], "jobs1_wall_s": one["wall_s"], "jobs2_wall_s": two["wall_s"],
+            "jobs1_runtime_s": one["runtime_s"], "jobs2_runtime_s": two["runtime_s"],
+            "speedup_wall": one["wall_s"] / two["wall_s"], "speedup_runtime": one["runtime_s"] / two["runtime_s"],
+            "same_power": one["power"] == two["power"]}
+
+
+def bench_survival(cfg: dict) -> dict:
+    """Report the figure of ``bench_survival_kernel.py`` (another benchmark), if present.
+
+    A function from :data:`SURVIVAL_ENTRY_POINTS` is called in this process;
+    a script with only a command-line ``main()`` is run as a subprocess (it
+    may parse arguments or pin the process to a core) and its output kept.
+    """
+    if not SURVIVAL_MODULE.exists():
+        return {"skipped": f"{SURVIVAL_MODULE.name} is not present"}
+    log(f"survival: {SURVIVAL_MODULE.name}")
+    try:
+        spec = importlib.util.spec_from_file_location("bench_survival_kernel", SURVIVAL_MODULE)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except Exception as err:  # noqa: BLE001 - another worker's file: report, do not fail
+        return {"skipped": f"{SURVIVAL_MODULE.name} failed to import: {type(err).__name__}: {err}"}
+    entry = next((getattr(module, name) for name in SURVIVAL_ENTRY_POINTS if callable(getattr(module, name, None))), None)
+    if entry is None:
+        if not callable(getattr(module, "main", None)):
+            return {"skipped": f"{SURVIVAL_MODULE.name} exposes no function ({', '.join(SURVIVAL_ENTRY_POINTS)} or main)"}
+        run = _processes.run_script(SURVIVAL_MODULE)
+        if run["returncode"] != 0:
+            return {"skipped": f"{SURVIVAL_MODULE.name} exited {run['returncode']}: {run['stderr'].strip()[-300:]}"}
+        return {"function": "main (as a subprocess)", "result": {"output": run["stdout"].strip().splitlines()}}
+    kwargs = {"quick": cfg["quick"]} if "quick" in inspect.signature(entry).parameters else {}
+    try:
+        figure = entry(**kwargs)
+    except Exception as err:  # noqa: BLE001
+        return {"skipped": f"{SURVIVAL_MODULE.name}:{entry.__name__}() raised {type(err).__name__}: {err}"}
+    figure = figure if isinstance(figure, dict) else {"value": figure}
+    return {"function": entry.__name__, "result": json.loads(json.dumps(figure, default=str))}
+
+
+def bench_group_sequential(base: Path, cfg: dict) -> tuple[dict, tuple | None]:
+    """Trials/s of the 3-look asOF design, checked against exact enumeration."""
+    log("group sequential: looks = 3, asOF, N = 458")
+    try:
+        config, plan = _designs.make_plan(base, _designs.GROUP_SEQUENTIAL)
+    except InputError as err:
+        return {"skipped": f"p3sim rejects the design (exit 2): {err}"}, None
+    result = _kernels.throughput(plan, cfg["kernel_trials"], "power", cfg["repeats"])
+    exact = plan.exact().get("power_exact")
+    if exact is not None:
+        result["power_exact"] = exact
+        result["z_vs_exact"] = (result["estimate"] - exact) / result["mcse"]
+    result["subjects_per_look"] = [int(n) for n in plan.looks.enrolled_total]
+    result["floor"] = _kernels.engine_vs_floor(plan, "power", cfg["kernel_trials"], cfg["repeats"])
+    return result, (config, plan)
+
+
+def bench_rpact(plans: dict, kernel: dict, group_sequential, cfg: dict) -> dict:
+    """rpact's timing and values on the fixed design (z and Fisher) and the group-sequential one."""
+    reason = _rpact.availability()
+    if reason is not None:
+        return {"skipped": reason}
+    result = {"orientation": "harm 0.33 (control) vs 0.22 (experimental) passed as pi1 = 0.78 (treatment), "
+                             "pi2 = 0.67 (control), higher is better"}
+    cases = [("z_pooled", *plans["z_pooled"], kernel["z_pooled"], False),
+             ("fisher", *plans["fisher"], kernel["fisher"], True)]
+    if group_sequential is not None:
+        gs_result, (config, plan) = group_sequential
+        cases.append(("group_sequential", config, plan, gs_result, False))
+    for name, config, plan, ours, exact in cases:
+        log(f"rpact: {name}")
+        try:
+            result[name] = _rpact.side_by_side(plan, config, ours, cfg["rpact_iterations"], exact, cfg["repeats"])
+        except Exception as err:  # noqa: BLE001 - R failing is reported, not fatal
+            result[name] = {"skipped": f"{type(err).__name__}: {err}"}
+    return result
+
+
+# ------------------------------------------------------------------ table
+def _count(n: int) -> str:
+    """``10^6`` for powers of ten, ``131,072`` otherwise."""
+    exponent = round(math.log10(n)) if n > 0 else 0
+    return f"10^{exponent}" if 10**exponent == n else f"{n:,}"
+
+
+def _rate(x: float) -> str:
+    return f"{x / 1e6:.2f} M trials/s" if x >= 1e5 else f"{x / 1e3:.1f} k trials/s"
+
+
+def _pm(estimate: float, se: float) -> str:
+    return f"{estimate:.4f} ± {se:.4f}"
+
+
+def _agreement(check: dict) -> str:
+    if "agrees" not in check:
+        return "n/a"
+    if "z" in check:
+        return (f"ours {_pm(check['ours'], check['ours_mcse'])} vs rpact {_pm(check['rpact'], check['rpact_mcse'])}: "
+                f"z = {check['z']:+.2f} ({'agree' if check['agrees'] else 'DISAGREE'} within 4 joint MCSE)")
+    return (f"ours {check.get('ours_printed', check['ours'])} vs rpact {check['rpact_printed']} "
+            f"({'same' if check['agrees'] else 'DIFFERENT'} to rpact's printed digits)")
+
+
+def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """(measurement, setting, result, note) rows of the Markdown table."""
+    rows = []
+    comp = results["compile"]
+    rows.append(("Compile binary kernel (cold)", "fresh interpreter, empty NUMBA_CACHE_DIR",
+                 f"{comp['cold']['first_call_s']:.2f} s", f"imports {comp['cold']['import_s']:.2f} s"))
+    rows.append(("Load binary kernel (cached)", "fresh interpreter, filled cache",
+                 f"{comp['cached']['first_call_s']:.2f} s", f"imports {comp['cached']['import_s']:.2f} s"))
+    labels = {"z_pooled": "Fixed, z_pooled, power", "fisher": "Fixed, Fisher, power",
+              "farrington_manning": "Fixed, Farrington-Manning (margin 0.10), power",
+              "assurance": "Fixed, z_pooled, assurance (Beta priors 14/42, 8/37)"}
+    for name, label in labels.items():
+        k = results["kernel"][name]
+        target = "" if name == "farrington_manning" else f"; target 2 M/s {'met' if k['meets_target'] else 'NOT met'}"
+        rows.append((label, f"N = 600, {_count(k['n_sims'])} trials, 1 core", _rate(k["trials_per_s"]),
+                     f"{k['ns_per_trial']:.0f} ns/trial; estimate {_pm(k['estimate'], k['mcse'])}{target}"))
+    for stream, what in (("power", "2 binomials"), ("assurance", "2 betas + 2 binomials")):
+        rows.append(_floor_row(f"Floor: random numbers alone ({what})", "N = 600, numba loop, numpy Generator",
+                               results["floor"][stream]))
+    for r in results["scaling_trials"]:
+        rows.append(("Scaling in trials (z_pooled)", f"N = 600, {_count(r['n_sims'])} trials", _rate(r["trials_per_s"]),
+                     f"{r['best_s']:.3f} s"))
+    for r in results["scaling_patients"]:
+        rows.append(("Scaling in patients (z_pooled)", f"N = {r['n_total']}, {_count(r['n_sims'])} trials",
+                     _rate(r["trials_per_s"]), f"{r['ns_per_trial']:.0f} ns/trial"))
+    e2e = results["end_to_end"]
+    for jobs in (1, 2):
+        r = e2e[f"jobs{jobs}"]
+        rows.append((f"p3sim run --jobs {jobs}", f"{_count(r['n_sims'])} trials, one scenario", f"{r['wall_s']:.2f} s wall",
+                     f"in-process runtime {r['runtime_s']:.2f} s; {_rate(r['trials_per_s_wall'])} wall; "
+                     f"peak RSS {r['max_rss_mib']:.0f} MiB"))
+    rows.append(("p3sim run speedup, 2 jobs vs 1", f"{_count(e2e['jobs1']['n_sims'])} trials",
+                 f"{e2e['speedup_wall']:.2f}x wall", f"{e2e['speedup_runtime']:.2f}x runtime; "
+                 f"same power: {e2e['same_power']}"))
+    large = results["end_to_end_large"]
+    if "skipped" not in large:
+        rows.append(("p3sim run speedup, 2 jobs vs 1", f"{_count(large['n_sims'])} trials",
+                     f"{large['speedup_wall']:.2f}x wall", f"{large['jobs1_wall_s']:.1f} s vs {large['jobs2_wall_s']:.1f} s; "
+                     f"{large['speedup_runtime']:.2f}x runtime; same power: {large['same_power']}"))
+    mem = results["memory"]
+    for r in mem["runs"]:
+        rows.append(("Peak RSS, p3sim run --jobs 1", f"{_count(r['n_sims'])} trials", f"{r['max_rss_mib']:.1f} MiB",
+                     f"{r['wall_s']:.1f} s wall"))
+    rows.append(("RSS growth, large vs small", " vs ".join(f"{_count(r['n_sims'])}" for r in mem["runs"][::-1]),
+                 f"{mem['growth_mib']:+.1f} MiB",
+                 f"budget {mem['budget_mib']:.0f} MiB: {'within' if mem['within_budget'] else 'EXCEEDED'}"
+                 + (f"; {mem['note']}" if mem["note"] else "")))
+    rows.append(_survival_row(results["survival"]))
+    gs = results["group_sequential"]
+    if "skipped" in gs:
+        rows.append(("Group-sequential, 3 looks asOF", "N = 458, 0.50 vs 0.35", "skipped", gs["skipped"]))
+    else:
+        exact = f"; exact {gs['power_exact']:.4f} (z = {gs['z_vs_exact']:+.2f})" if "power_exact" in gs else ""
+        rows.append(("Group-sequential, 3 looks asOF, power", f"N = 458, 0.50 vs 0.35, {_count(gs['n_sims'])} trials",
+                     _rate(gs["trials_per_s"]), f"{gs['ns_per_trial']:.0f} ns/trial; estimate "
+                     f"{_pm(gs['estimate'], gs['mcse'])}{exact}; mean looks {gs['mean_looks']:.2f}"))
+        rows.append(_floor_row("Floor: random numbers alone, 3 looks (2 binomials per look)",
+                               "N = 458, every look drawn", gs["floor"]))
+    rows.extend(_rpact_rows(results["rpact"]))
+    return rows
+
+
+def _floor_row(label: str, setting: str, pair: dict) -> tuple[str, str, str, str]:
+    floor, engine = pair["floor"], pair["engine"]
+    return (label, setting, _rate(floor["trials_per_s"]),
+            f"{floor['ns_per_trial']:.0f} ns/trial; engine in alternation {engine['ns_per_trial']:.0f} ns/trial = "
+            f"{pair['engine_over_floor']:.2f}x the floor ({pair['overhead_ns_per_trial']:+.0f} ns/trial)")
+
+
+def _survival_row(survival: dict) -> tuple[str, str, str, str]:
+    if "skipped" in survival:
+        return ("Survival kernel", "benchmarks/bench_survival_kernel.py", "skipped", survival["skipped"])
+    figure = survival["result"]
+    if "output" in figure:  # a script's printed lines: show the one with the timing
+        lines = figure["output"]
+        timing = next((line for line in lines if "best" in line), lines[-1] if lines else "")
+        return ("Survival kernel", f"bench_survival_kernel.py {survival['function']}", timing, "; ".join(
+            line for line in lines if line != timing))
+    value = figure.get("trials_per_s")
+    shown = _rate(value) if isinstance(value, (int, float)) else json.dumps(figure)[:80]
+    return ("Survival kernel", f"bench_survival_kernel.{survival['function']}()", shown, json.dumps(figure)[:200])
+
+
+def _rpact_rows(rpact: dict) -> list[tuple[str, str, str, str]]:
+    if "skipped" in rpact:
+        return [("rpact side by side", "getSimulationRates", "skipped", rpact["skipped"])]
+    rows = []
+    labels = {"z_pooled": "fixed N = 600, normal approximation", "fisher": "fixed N = 600, exact (Fisher)",
+              "group_sequential": "3 looks asOF, N = 458"}
+    for name, label in labels.items():
+        r = rpact.get(name)
+        if r is None:
+            continue
+        if "skipped" in r:
+            rows.append((f"rpact {label}", "", "skipped", r["skipped"]))
+            continue
+        rows.append((f"rpact getSimulationRates, {label}", f"{_count(r['rpact_iterations'])} iterations, best of "
+                     f"{r['rpact_repeats']}, rpact {r['rpact_version']}", _rate(r["rpact_trials_per_s"]),
+                     f"ours {_rate(r['ours_trials_per_s'])}: {r['speed_ratio']:.0f}x faster"))
+        rows.append((f"Power agreement, {label}", "simulated vs simulated", "agree" if r["power_simulated"]["agrees"]
+                     else "DISAGREE", _agreement(r["power_simulated"])))
+        for key, what in (("power_analytic", "analytic power (getPowerRates)"),
+                          ("n_for_power_analytic", "analytic N for 80 % power (getSampleSizeRates)"),
+                          ("expected_n_analytic", "analytic expected N under H1 (getPowerRates)")):
+            if key in r:
+                rows.append((f"rpact {what}", label, "same" if r[key]["agrees"] else "DIFFERENT", _agreement(r[key])))
+    return rows
+
+
+def markdown(results: dict) -> str:
+    """The results as one Markdown table with a line on the machine."""
+    m = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    lines = [
+        f"Measured {results['meta']['date']} on {m['cpu_model']} ({m['cpus_available']} CPUs available), "
+        f"Python {m['python']}, {versions}; `{results['meta']['command']}`"
+        + (" (quick)" if results["meta"]["quick"] else "") + ".",
+        "",
+        "| Measurement | Setting | Result | Note |",
+        "|---|---|---|---|",
+    ]
+    for row in results["table"]:
+        lines.append("| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ main
+def run(quick: bool, out: Path) -> dict:
+    """Run every measurement and write ``out/results.json`` and ``out/results.md``."""
+    started = time.perf_counter()
+    cfg = settings(quick)
+    results = {
+        "meta": {
+            "command": "python benchmarks/run.py" + (" --quick" if quick else ""),
+            "quick": quick,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "settings": cfg,
+            "timing": "best of the repeats (all kept); kernels after a warm-up call, in one process, one core",
+        },
+        "machine": _machine.describe(),
+    }
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
+        base = _designs.write_base(Path(folder))
+        log("compile time: two fresh interpreters sharing one empty NUMBA_CACHE_DIR")
+        results["compile"] = _processes.compile_times(base)
+        results["kernel"], plans = bench_kernels(base, cfg)
+        results["floor"] = bench_floor(plans, cfg)
+        results["scaling_trials"] = bench_scaling_trials(plans, cfg)
+        results["scaling_patients"] = bench_scaling_patients(base, cfg)
+        results["end_to_end"] = bench_end_to_end(base, cfg)
+        results["memory"] = bench_memory(base, cfg, results["end_to_end"])
+        results["end_to_end_large"] = bench_large_speedup(base, results["memory"])
+        results["survival"] = bench_survival(cfg)
+        gs_result, gs_plan = bench_group_sequential(base, cfg)
+        results["group_sequential"] = gs_result
+        results["rpact"] = bench_rpact(plans, results["kernel"], (gs_result, gs_plan) if gs_plan else None, cfg)
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    results["meta"]["duration_s"] = time.perf_counter() - started
+    results["table"] = table_rows(results)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    return results
+
+
+def _json_default(value):
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs, no 10^8 memory run (about a minute)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="output folder (default benchmarks/results)")
+    args = parser.parse_args(argv)
+    results = run(args.quick, args.out)
+    print(markdown(results))
+    log(f"done in {results['meta']['duration_s']:.0f} s; wrote {args.out}/results.json and results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""results.csv: the scenarios of a report as one flat table.
+
+Layout (long format, one header line, comma-separated, UTF-8):
+
+- one row per scenario with ``level = trial``: trial success under
+  ``[success]`` (``power``, ``assurance``, ``type1`` with their MCSEs); the
+  endpoint columns are empty;
+- then one row per endpoint of that scenario with ``level = endpoint`` and
+  ``endpoint`` = its name.
+
+Columns, in order: ``scenario`` (index in report.json, from 0), one column
+per swept key (the dotted key as header, in the order of the config), then
+:data:`COLUMNS`, then the optional columns of :data:`OPTIONAL` that some row
+has.  An absent value (no prior, no null run, a trial row's endpoint fields)
+is an empty cell.  Floats are written with Python's shortest round-trip
+repr, so the CSV holds exactly the numbers in report.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+#: Columns of every results.csv after ``scenario`` and the swept keys.
+COLUMNS = (
+    "n_total", "level", "endpoint", "kind", "test",
+    "power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse",
+    "reject_unfavourable", "reject_unfavourable_mcse",
+    "expected_n", "expected_n_mcse", "prior_p_benefit", "power_exact", "power_analytic",
+)
+
+#: Columns written only when some endpoint reports them (survival endpoints).
+OPTIONAL = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
+
+_TRIAL_KEYS = ("power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return json.dumps(value)
+
+
+def rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of results.csv for a report.json document.
+
+    Examples
+    --------
+    >>> report = {"scenarios": [{"params": {"trial.n_total": 100}, "n_total": 100, "power": 0.5,
+    ...            "power_mcse": 0.01, "endpoints": {"resp": {"kind": "binary", "power": 0.5}}}]}
+    >>> header, body = rows(report)
+    >>> header[:4], body[1][:4]
+    (['scenario', 'trial.n_total', 'n_total', 'level'], ['0', '100', '100', 'endpoint'])
+    """
+    scenarios = report["scenarios"]
+    params: list[str] = []
+    for scenario in scenarios:
+        for key in scenario.get("params", {}):
+            if key not in params:
+                params.append(key)
+    endpoint_blocks = [e for s in scenarios for e in s.get("endpoints", {}).values()]
+    optional = [c for c in OPTIONAL if any(c in e for e in endpoint_blocks)]
+    header = ["scenario", *params, *COLUMNS, *optional]
+    body = []
+    for index, scenario in enumerate(scenarios):
+        lead = [str(index), *(_cell(scenario.get("params", {}).get(k)) for k in params)]
+        trial = {"n_total": scenario.get("n_total"), "level": "trial", **{k: scenario.get(k) for k in _TRIAL_KEYS}}
+        body.append(lead + [_cell(trial.get(c)) for c in (*COLUMNS, *optional)])
+        for name, block in scenario.get("endpoints", {}).items():
+            analytic = block.get("analytic", {}) or {}
+            values = {
+                **block, "n_total": scenario.get("n_total"), "level": "endpoint", "endpoint": name,
+                "power_exact": analytic.get("power_exact"), "power_analytic": analytic.get("power"),
+            }
+            body.append(lead + [_cell(values.get(c)) for c in (*COLUMNS, *optional)])
+    return header, body
+
+
+def to_csv(report: dict) -> str:
+    """results.csv as text."""
+    header, body = rows(report)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(body)
+    return buffer.getvalue()
+
+
+def write_csv(report: dict, path) -> Path:
+    """Write results.csv for ``report`` to ``path``."""
+    path = Path(path)
+    path.write_text(to_csv(report), encoding="utf-8")
+    return path

@@ -1,0 +1,131 @@
+"""Checkpoints: an interrupted sweep resumes, recomputing only unfinished scenarios."""
+
+import json
+
+import numpy as np
+import pytest
+
+from simulator.cli import main
+from simulator.runner import run as run_module
+from simulator.runner.checkpoint import CheckpointStore
+from simulator.runner.progress import ProgressHook
+from simulator.runner.run import run
+from simulator.runner.simulate import StreamCounts
+
+SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.35, 0.4, 0.45, 0.5, 0.55, 0.6]", "simulation.null=true"]
+
+
+class Interrupt(Exception):
+    """Stands in for Ctrl-C or a killed run."""
+
+
+class Counter(ProgressHook):
+    """Counts computed and resumed scenarios; raises after ``stop_after`` computed ones."""
+
+    def __init__(self, stop_after=None):
+        self.computed, self.resumed, self.stop_after = [], [], stop_after
+
+    def scenario_done(self, index, resumed):
+        (self.resumed if resumed else self.computed).append(index)
+        if self.stop_after is not None and len(self.computed) >= self.stop_after:
+            raise Interrupt
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_killed_sweep_resumes_to_the_uninterrupted_report(small_config, tmp_path, jobs):
+    # 70 000 trials = 2 chunks per stream: with jobs = 2 chunks of several
+    # scenarios are in flight when the run stops.
+    whole = run(small_config, SWEEP, n_sims=70_000, jobs=jobs, out=tmp_path / "whole")
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupt):
+        run(small_config, SWEEP, n_sims=70_000, jobs=jobs, out=out, progress=Counter(stop_after=3))
+    assert len(list((out / "checkpoints").glob("*.json"))) == 3
+    assert not list((out / "checkpoints").glob("*.tmp"))
+    again = Counter()
+    resumed = run(small_config, SWEEP, n_sims=70_000, jobs=jobs, out=out, progress=again)
+    assert len(again.resumed) == 3 and len(again.computed) == 3
+    assert sorted(again.resumed + again.computed) == list(range(6))
+    assert resumed["scenarios"] == whole["scenarios"]
+    assert (out / "results.csv").read_text() == (tmp_path / "whole" / "results.csv").read_text()
+
+
+def test_rerun_recomputes_nothing_and_no_resume_recomputes_all(small_config, tmp_path):
+    first = run(small_config, SWEEP, n_sims=3000, out=tmp_path)
+    again = Counter()
+    assert run(small_config, SWEEP, n_sims=3000, out=tmp_path, progress=again)["scenarios"] == first["scenarios"]
+    assert again.computed == [] and len(again.resumed) == 6
+    fresh = Counter()
+    assert run(small_config, SWEEP, n_sims=3000, out=tmp_path, progress=fresh, resume=False)["scenarios"] == first["scenarios"]
+    assert len(fresh.computed) == 6 and fresh.resumed == []
+
+
+def test_config_change_invalidates_only_what_changed(small_config, tmp_path):
+    run(small_config, SWEEP, n_sims=3000, out=tmp_path)
+    changed = Counter()
+    # One new sweep value: the five others are found; the new one is computed.
+    run(small_config, [SWEEP[0].replace("0.6]", "0.65]"), SWEEP[1]], n_sims=3000, out=tmp_path, progress=changed)
+    assert len(changed.computed) == 1 and len(changed.resumed) == 5
+    for override in (["simulation.seed=8"], ["simulation.n_sims=3001"], ["design.alpha=0.05"]):
+        recount = Counter()
+        run(small_config, [*SWEEP, *override], n_sims=None if "n_sims" in override[0] else 3000, out=tmp_path, progress=recount)
+        assert recount.resumed == [], override
+
+
+def test_adding_a_scenario_resumes_the_others_unchanged(small_config, tmp_path):
+    three = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]"], n_sims=3000, out=tmp_path)
+    counter = Counter()
+    four = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.4, 0.45, 0.5, 0.6]"], n_sims=3000,
+               out=tmp_path, progress=counter)
+    assert counter.computed == [1] and counter.resumed == [0, 2, 3]
+    assert [four["scenarios"][i] for i in (0, 2, 3)] == three["scenarios"]
+
+
+def test_checkpoint_round_trip_is_bit_identical(small_config, tmp_path):
+    from simulator.config.load import load_scenarios
+    from simulator.runner.simulate import build_plans
+
+    _, scenarios = load_scenarios(small_config)
+    bundle = build_plans(scenarios[0])
+    floats = np.array([0.1, 1 / 3, np.pi * 1e-300, 2.0**-1074, 1e308])
+    counts = StreamCounts(n_sims=7, success=3, endpoints={"resp": {"reject": np.array([3], dtype=np.int64), "x": floats}})
+    store = CheckpointStore(tmp_path)
+    store.save(bundle, {"power": counts, "assurance": counts})
+    back = store.load(bundle)
+    for stream in ("power", "assurance"):
+        got = back[stream].endpoints["resp"]
+        assert got["x"].dtype == floats.dtype and got["x"].tobytes() == floats.tobytes()
+        assert got["reject"].dtype == np.int64 and got["reject"].tolist() == [3]
+        assert (back[stream].n_sims, back[stream].success) == (7, 3)
+
+
+def test_unusable_checkpoints_are_ignored(small_config, tmp_path):
+    first = run(small_config, n_sims=3000, out=tmp_path)
+    (path,) = (tmp_path / "checkpoints").glob("*.json")
+    for text in ("{not json", json.dumps({**json.loads(path.read_text()), "version": "0.0.0"})):
+        path.write_text(text)
+        counter = Counter()
+        assert run(small_config, n_sims=3000, out=tmp_path, progress=counter)["scenarios"] == first["scenarios"]
+        assert counter.computed == [0]
+
+
+def test_cli_interrupt_exits_130_and_says_how_to_resume(small_config, tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "simulate_scenarios", interrupted)
+    assert main(["run", str(small_config), "--out", str(tmp_path), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "checkpoints" in err and "resume" in err
+
+
+def test_cli_no_resume(small_config, tmp_path, monkeypatch):
+    seen = {}
+    original = run_module.simulate_scenarios
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "simulate_scenarios", spy)
+    assert main(["run", str(small_config), "--out", str(tmp_path), "--quiet", "--no-resume"]) == 0
+    assert seen["resume"] is False

@@ -1,0 +1,123 @@
+"""Backends and seeds: results never depend on jobs, backend or scenario order."""
+
+import io
+import sys
+
+import pytest
+
+from simulator.cli import main
+from simulator.runner.progress import StderrProgress
+from simulator.runner.run import run
+
+SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]", "simulation.null=true"]
+
+
+def _by_params(report):
+    return {tuple(sorted(s["params"].items())): s for s in report["scenarios"]}
+
+
+def test_jobs_1_and_2_are_bit_identical(small_config, tmp_path):
+    # 70 000 trials = 2 chunks per stream, 3 streams, 3 scenarios: 18 tasks
+    # that two processes share and finish in any order.
+    one = run(small_config, SWEEP, n_sims=70_000, jobs=1, out=tmp_path / "one")
+    two = run(small_config, SWEEP, n_sims=70_000, jobs=2, out=tmp_path / "two")
+    assert one["scenarios"] == two["scenarios"]
+    assert (tmp_path / "one" / "results.csv").read_text() == (tmp_path / "two" / "results.csv").read_text()
+
+
+def test_dask_backend_is_bit_identical_to_local(small_config):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    local = run(small_config, SWEEP, n_sims=70_000, jobs=1)
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = run(small_config, SWEEP, n_sims=70_000, backend="dask", scheduler=cluster.scheduler_address)
+    assert remote["scenarios"] == local["scenarios"]
+
+
+def test_dask_missing_exits_2_with_install_hint(small_config, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    assert main(["run", str(small_config), "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "phase3-simulator[dask]"' in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--backend", "threads"], "argument `--backend`: must be one of loky, dask, got 'threads'"),
+        (["--backend", "dask"], "argument `--scheduler`: required with `--backend dask`"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "argument `--scheduler`: only used with `--backend dask`"),
+    ],
+)
+def test_bad_backend_arguments_exit_2(small_config, tmp_path, capsys, args, message):
+    assert main(["run", str(small_config), "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_reordering_scenarios_leaves_each_unchanged(small_config):
+    # Each scenario is seeded by (seed, digest of its own resolved config),
+    # so its place in the sweep does not matter.
+    forward = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]"], n_sims=5000)
+    backward = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.6, 0.4, 0.5]"], n_sims=5000)
+    assert [s["params"] for s in forward["scenarios"]] != [s["params"] for s in backward["scenarios"]]
+    assert _by_params(forward) == _by_params(backward)
+
+
+def test_adding_a_scenario_to_the_sweep_leaves_the_others_unchanged(small_config):
+    three = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]"], n_sims=5000)
+    four = run(small_config, ["sweep.endpoints.resp.truth.experimental=[0.4, 0.45, 0.5, 0.6]"], n_sims=5000)
+    both = _by_params(four)
+    for key, scenario in _by_params(three).items():
+        assert both[key] == scenario
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_is_silent_off_a_terminal_unless_forced():
+    quiet = io.StringIO()
+    progress = StderrProgress(quiet)
+    progress.start(2, 100)
+    progress.advance(100)
+    progress.scenario_done(0, False)
+    progress.finish()
+    assert quiet.getvalue() == ""
+
+
+def test_progress_lines_are_rate_limited_and_report_rate_and_eta():
+    out, clock = io.StringIO(), _Clock()
+    progress = StderrProgress(out, force=True, plain_interval=5.0, clock=clock)
+    progress.start(4, 4000)
+    for step in range(1, 5):  # one chunk of 1000 trials a second
+        clock.now = float(step)
+        progress.advance(1000)
+        progress.scenario_done(step - 1, False)
+    progress.finish()
+    lines = out.getvalue().splitlines()
+    # At t = 1 (first update), then no more until 5 s later; finish adds the last.
+    assert lines == [
+        "p3sim: scenarios 0/4, 1,000 trials/s, ETA 0:03",
+        "p3sim: scenarios 4/4, 1,000 trials/s, ETA 0:00",
+    ]
+
+
+def test_progress_on_a_terminal_redraws_one_line():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    out, clock = Tty(), _Clock()
+    progress = StderrProgress(out, clock=clock)
+    progress.start(1, 10)
+    clock.now = 1.0
+    progress.advance(10)
+    progress.scenario_done(0, True)
+    progress.finish()
+    text = out.getvalue()
+    assert text.startswith("\rp3sim: scenarios 0/1") and text.endswith("\n") and text.count("\n") == 1

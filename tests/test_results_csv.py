@@ -1,0 +1,33 @@
+"""results.csv: one trial row and one row per endpoint per scenario, the numbers of report.json."""
+
+import csv
+
+from simulator.report.csv import COLUMNS
+from simulator.runner.run import run
+
+
+def test_results_csv_layout_and_values(small_config, tmp_path):
+    report = run(
+        small_config,
+        ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5]", "trial.n_total=[100, 140]", "simulation.null=true"],
+        n_sims=2000, out=tmp_path,
+    )
+    with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    header = list(rows[0])
+    assert header[:3] == ["scenario", "trial.n_total", "endpoints.resp.truth.experimental"]
+    assert header[3 : 3 + len(COLUMNS)] == list(COLUMNS)
+    assert len(rows) == 2 * len(report["scenarios"])
+    for index, scenario in enumerate(report["scenarios"]):
+        trial, endpoint = rows[2 * index], rows[2 * index + 1]
+        assert trial["scenario"] == endpoint["scenario"] == str(index)
+        assert (trial["level"], trial["endpoint"], endpoint["level"], endpoint["endpoint"]) == ("trial", "", "endpoint", "resp")
+        assert float(trial["endpoints.resp.truth.experimental"]) == scenario["params"]["endpoints.resp.truth.experimental"]
+        assert int(trial["n_total"]) == scenario["n_total"]
+        for key in ("power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse"):
+            assert float(trial[key]) == scenario[key]  # exact: shortest round-trip repr
+        block = scenario["endpoints"]["resp"]
+        for key in ("power", "power_mcse", "assurance_mcse", "expected_n", "prior_p_benefit"):
+            assert float(endpoint[key]) == block[key]
+        assert float(endpoint["power_exact"]) == block["analytic"]["power_exact"]
+        assert trial["expected_n"] == ""

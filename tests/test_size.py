@@ -1,0 +1,175 @@
+"""``p3sim size``: the smallest size reaching a target, checked against exact enumeration."""
+
+import json
+
+import pytest
+
+from simulator.cli import main
+from simulator.config.load import load_scenarios
+from simulator.runner import size as size_module
+from simulator.runner.simulate import build_plans
+from simulator.runner.size import size
+
+# A fixed design, 1:2 allocation (grid steps of 3 patients), z test: exact
+# power by enumeration (BinaryPlan.exact) is the independent reference.
+CONFIG = """
+[trial]
+name = "sizing"
+allocation = [1, 2]
+n_total = 120
+[endpoints.resp]
+kind = "binary"
+test = "z_pooled"
+[endpoints.resp.truth]
+control = 0.30
+experimental = 0.50
+[endpoints.resp.prior]
+control = { events = 9, n = 30 }
+experimental = { events = 15, n = 30 }
+[simulation]
+n_sims = 20000
+seed = 11
+jobs = 1
+"""
+
+
+@pytest.fixture
+def sizing_config(tmp_path):
+    path = tmp_path / "sizing.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def _exact(path, n_total, key="power_exact", overrides=()):
+    _, scenarios = load_scenarios(path, [f"trial.n_total={n_total}", *overrides])
+    return build_plans(scenarios[0]).plans[0].exact()[key]
+
+
+def _evaluated(block):
+    return {e["n_total"]: e for e in block["evaluated"]}
+
+
+def test_power_size_agrees_with_exact_power(sizing_config, tmp_path):
+    report = size(sizing_config, level=0.8, out=tmp_path / "out")
+    block = report["size"]
+    n, step = block["n_total"], 3
+    assert block["grid_step"] == step and n % step == 0
+    assert block["n_per_arm"] == [n // 3, 2 * n // 3]
+    below = _evaluated(block)[n - step]
+    # The answer reaches the level and the size one step below does not, up
+    # to Monte Carlo error: 2 MCSE of the estimate at each size (a one-sided
+    # 2.3% chance per comparison for an unbiased estimate).
+    assert _exact(sizing_config, n) >= 0.8 - 2 * block["power_mcse"]
+    assert _exact(sizing_config, n - step) < 0.8 + 2 * below["mcse"]
+    assert block["power"] >= 0.8 > below["estimate"]
+    lo, hi = block["interval"]
+    assert lo <= n <= hi
+    # rpact's formula (normal approximation) is near but not the answer.
+    assert abs(block["analytic_n_total"] - n) <= 30
+    on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {"target", "level", "n_total", "n_per_arm", "interval", "power", "power_mcse", "analytic_n_total",
+            "evaluated"} <= set(on_disk["size"])
+    assert on_disk["scenarios"][0]["n_total"] == n
+
+
+def test_fisher_sawtooth_size_agrees_with_exact_power(sizing_config):
+    # Fisher's exact test is the most saw-toothed in n; same check as above.
+    overrides = ['endpoints.resp.test="fisher"']
+    block = size(sizing_config, overrides, level=0.7)["size"]
+    n = block["n_total"]
+    below = _evaluated(block)[n - 3]
+    # 2 MCSE, as above.
+    assert _exact(sizing_config, n, overrides=overrides) >= 0.7 - 2 * block["power_mcse"]
+    assert _exact(sizing_config, n - 3, overrides=overrides) < 0.7 + 2 * below["mcse"]
+
+
+def test_assurance_size_agrees_with_exact_assurance(sizing_config):
+    block = size(sizing_config, target="assurance", level=0.65)["size"]
+    n = block["n_total"]
+    below = _evaluated(block)[n - 3]
+    assert block["analytic_n_total"] is None and block["ceiling"] == pytest.approx(0.9402, abs=1e-4)
+    # Exact prior-predictive assurance (beta-binomial enumeration); 2 MCSE as above.
+    assert _exact(sizing_config, n, "assurance_exact") >= 0.65 - 2 * block["assurance_mcse"]
+    assert _exact(sizing_config, n - 3, "assurance_exact") < 0.65 + 2 * below["mcse"]
+
+
+def test_common_random_numbers_make_estimates_depend_on_size_only(sizing_config):
+    # Every size draws from the same streams whatever the search around it:
+    # two searches for different levels give identical estimates where they
+    # meet.  (Assurance: a power level also sets design.power, which is part
+    # of the scenario and so of the seed digest.)
+    a = _evaluated(size(sizing_config, target="assurance", level=0.65)["size"])
+    b = _evaluated(size(sizing_config, target="assurance", level=0.6)["size"])
+    common = set(a) & set(b)
+    assert len(common) >= 3
+    assert all(a[n]["estimate"] == b[n]["estimate"] for n in common)
+
+
+def test_size_is_the_same_for_any_jobs(sizing_config):
+    one = size(sizing_config, level=0.8, n_sims=70_000, jobs=1)["size"]
+    two = size(sizing_config, level=0.8, n_sims=70_000, jobs=2)["size"]
+    assert one == two
+
+
+def test_cli_size_prints_summary(sizing_config, tmp_path, capsys):
+    assert main(["size", str(sizing_config), "--level", "0.8", "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["size", str(sizing_config), "--out", str(tmp_path / "o")]) == 0  # level = design.power = 0.8
+    printed = capsys.readouterr().out
+    assert "smallest n_total with power >= 0.8" in printed and "report written" in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--level", "1.5"], r"argument `--level`: must be in \(0, 1\), got 1.5"),
+        (["--level", "0"], r"argument `--level`: must be in \(0, 1\), got 0.0"),
+        (["--target", "size"], r"argument `--target`: must be one of power, assurance, got 'size'"),
+        (["--target", "assurance", "--level", "0.95"], r"assurance 0.95 is unreachable: its ceiling is 0.9402"),
+        (["--set", "endpoints.resp.truth.experimental=0.3"], r"endpoint `resp` shows no benefit"),
+        (["--set", "sweep.endpoints.resp.truth.experimental=[0.4, 0.5]"], r"config key `sweep`: `size` searches one scenario"),
+        (["--sims", "0"], r"argument `--sims`: must be a positive integer"),
+        (["--set", "design.look_sizes=[60, 120]"], r"config key `design.look_sizes`: fixes absolute look sizes"),
+    ],
+)
+def test_bad_size_input_exits_2(sizing_config, tmp_path, capsys, args, message):
+    import re
+
+    assert main(["size", str(sizing_config), "--out", str(tmp_path / "o"), *args]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert err.count("\n") == 1
+
+
+def test_unreachable_within_max_size_exits_2(sizing_config, monkeypatch, capsys):
+    # A small cap stands in for 10^6 so that the test is fast.
+    monkeypatch.setattr(size_module, "MAX_N_TOTAL", 90)
+    assert main(["size", str(sizing_config), "--level", "0.8", "--quiet"]) == 2
+    assert "is not reached by any n_total up to 90; at n_total = 90 it is" in capsys.readouterr().err
+
+
+def test_size_of_a_two_arm_ratio_with_common_factor(sizing_config):
+    # allocation [2, 4] is 1:2: steps of 3, not 6.
+    block = size(sizing_config, ["trial.allocation=[2, 4]"], level=0.6, n_sims=5000)["size"]
+    assert block["grid_step"] == 3
+
+
+def test_group_sequential_power_size(sizing_config):
+    # Two looks (asOF): the answer reaches the level, one step below does not.
+    overrides = ["design.looks=2"]
+    block = size(sizing_config, overrides, level=0.8, n_sims=10_000)["size"]
+    n = block["n_total"]
+    below = _evaluated(block)[n - 3]
+    # Exact group-sequential power (recursive enumeration); 2 MCSE as above.
+    assert _exact(sizing_config, n, overrides=overrides) >= 0.8 - 2 * block["power_mcse"]
+    assert _exact(sizing_config, n - 3, overrides=overrides) < 0.8 + 2 * below["mcse"]
+
+
+def test_size_dask_backend_matches_local(sizing_config):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    local = size(sizing_config, level=0.8, n_sims=5000)["size"]
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = size(sizing_config, level=0.8, n_sims=5000, backend="dask", scheduler=cluster.scheduler_address)["size"]
+    assert remote == local
