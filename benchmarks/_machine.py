@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -65,3 +67,42 @@ def describe() -> dict:
         },
         "git_commit": _git_commit(),
     }
+
+
+#: Iterations of the pure-Python loop that :func:`parallel_capacity` times (about 0.5 s).
+BURN_LOOPS = 15_000_000
+
+
+def _burn() -> float:
+    """Seconds of a CPU-bound pure-Python loop (no allocation, no I/O)."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(BURN_LOOPS):
+        total += i
+    return time.perf_counter() - start
+
+
+def _burn_worker(barrier, results) -> None:
+    barrier.wait()  # start together, so that the loops overlap
+    results.put(_burn())
+
+
+def parallel_capacity(processes: int = 2) -> dict:
+    """How many CPUs' worth of work ``processes`` CPU-bound processes get right now.
+
+    Times the same loop alone, then in ``processes`` processes at once:
+    capacity = sum(alone / together_i), about ``processes`` on an idle machine
+    with that many cores and about 1 when other work leaves a single core
+    free. It says how to read a ``--jobs 2`` speedup measured at the same time.
+    """
+    context = multiprocessing.get_context("fork")  # the children only run _burn
+    alone = _burn()
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_burn_worker, args=(barrier, results)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    together = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return {"processes": processes, "alone_s": alone, "together_s": together,
+            "capacity_cpus": sum(alone / t for t in together)}

@@ -129,7 +129,8 @@ def bench_end_to_end(base: Path, cfg: dict) -> dict:
     n = cfg["end_to_end_trials"]
     log("end to end: warm-up (fills the Numba cache of the p3sim processes)")
     _processes.p3sim_run(base, _designs.Z_POOLED, 1000, jobs=1)
-    result = {}
+    log("end to end: CPU capacity of two processes right now")
+    result = {"capacity": _machine.parallel_capacity(2)}
     for jobs in (1, 2):
         log(f"end to end: p3sim run --sims {n} --jobs {jobs}")
         result[f"jobs{jobs}"] = _processes.best_p3sim_run(base, _designs.Z_POOLED, n, jobs, cfg["end_to_end_repeats"])
@@ -169,9 +170,10 @@ def bench_large_speedup(base: Path, memory: dict) -> dict:
     one = memory["runs"][-1]
     if one["n_sims"] < 10**8:
         return {"skipped": "--quick (no 10^8 run)"}
+    capacity = _machine.parallel_capacity(2)
     log(f"end to end: p3sim run --sims {one['n_sims']} --jobs 2")
     two = _processes.p3sim_run(base, _designs.Z_POOLED, one["n_sims"], jobs=2)
-    return {"n_sims": one["n_sims"], "jobs1_wall_s": one["wall_s"], "jobs2_wall_s": two["wall_s"],
+    return {"n_sims": one["n_sims"], "capacity": capacity, "jobs1_wall_s": one["wall_s"], "jobs2_wall_s": two["wall_s"],
             "jobs1_runtime_s": one["runtime_s"], "jobs2_runtime_s": two["runtime_s"],
             "speedup_wall": one["wall_s"] / two["wall_s"], "speedup_runtime": one["runtime_s"] / two["runtime_s"],
             "same_power": one["power"] == two["power"]}
@@ -232,8 +234,9 @@ def bench_rpact(plans: dict, kernel: dict, group_sequential, cfg: dict) -> dict:
     reason = _rpact.availability()
     if reason is not None:
         return {"skipped": reason}
-    result = {"orientation": "harm 0.33 (control) vs 0.22 (experimental) passed as pi1 = 0.78 (treatment), "
-                             "pi2 = 0.67 (control), higher is better"}
+    result = {"orientation": "rates passed oriented (higher is better), pi1 = treatment: the harm 0.33 (control) "
+                             "vs 0.22 (experimental) as pi1 = 0.78, pi2 = 0.67; the group-sequential design "
+                             "as pi1 = 0.50, pi2 = 0.35"}
     cases = [("z_pooled", *plans["z_pooled"], kernel["z_pooled"], False),
              ("fisher", *plans["fisher"], kernel["fisher"], True)]
     if group_sequential is not None:
@@ -307,11 +310,15 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     rows.append(("p3sim run speedup, 2 jobs vs 1", f"{_count(e2e['jobs1']['n_sims'])} trials",
                  f"{e2e['speedup_wall']:.2f}x wall", f"{e2e['speedup_runtime']:.2f}x runtime; "
                  f"same power: {e2e['same_power']}"))
+    rows.append(("CPU capacity for 2 processes", "pure-Python loop alone vs 2 at once, just before",
+                 f"{e2e['capacity']['capacity_cpus']:.2f} CPUs", "2 on an idle 2-core machine; ~1 when other work "
+                 "holds a core (then --jobs 2 cannot gain)"))
     large = results["end_to_end_large"]
     if "skipped" not in large:
         rows.append(("p3sim run speedup, 2 jobs vs 1", f"{_count(large['n_sims'])} trials",
                      f"{large['speedup_wall']:.2f}x wall", f"{large['jobs1_wall_s']:.1f} s vs {large['jobs2_wall_s']:.1f} s; "
-                     f"{large['speedup_runtime']:.2f}x runtime; same power: {large['same_power']}"))
+                     f"{large['speedup_runtime']:.2f}x runtime; same power: {large['same_power']}; CPU capacity "
+                     f"for 2 processes just before: {large['capacity']['capacity_cpus']:.2f}"))
     mem = results["memory"]
     for r in mem["runs"]:
         rows.append(("Peak RSS, p3sim run --jobs 1", f"{_count(r['n_sims'])} trials", f"{r['max_rss_mib']:.1f} MiB",
@@ -388,8 +395,9 @@ def markdown(results: dict) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     lines = [
         f"Measured {results['meta']['date']} on {m['cpu_model']} ({m['cpus_available']} CPUs available), "
-        f"Python {m['python']}, {versions}; `{results['meta']['command']}`"
-        + (" (quick)" if results["meta"]["quick"] else "") + ".",
+        f"Python {m['python']}, {versions}; `{results['meta']['command']}`; load average (1 min) "
+        f"{m['load_average_at_start'][0]:.1f} at start, {m['load_average_at_end'][0]:.1f} at end "
+        "(other processes share these CPUs: read speedups with that in mind).",
         "",
         "| Measurement | Setting | Result | Note |",
         "|---|---|---|---|",

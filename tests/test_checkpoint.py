@@ -101,7 +101,9 @@ def test_checkpoint_round_trip_is_bit_identical(small_config, tmp_path):
 def test_unusable_checkpoints_are_ignored(small_config, tmp_path):
     first = run(small_config, n_sims=3000, out=tmp_path)
     (path,) = (tmp_path / "checkpoints").glob("*.json")
-    for text in ("{not json", json.dumps({**json.loads(path.read_text()), "version": "0.0.0"})):
+    data = json.loads(path.read_text())
+    # Unreadable; another version; another engine (a source file changed).
+    for text in ("{not json", json.dumps({**data, "version": "0.0.0"}), json.dumps({**data, "code": "0" * 32})):
         path.write_text(text)
         counter = Counter()
         assert run(small_config, n_sims=3000, out=tmp_path, progress=counter)["scenarios"] == first["scenarios"]

@@ -106,7 +106,10 @@ class JointPlan:
             of the trials (favourable rejection at some look), counts with
             the keys the member plan's own ``run_chunk`` produces (binary
             members at calendar looks also ``enrolled_sum``, ``enrolled_sq``,
-            ``fraction_sum`` and ``evaluable_sum``).
+            ``fraction_sum`` and ``evaluable_sum``). A binary member with
+            extra significance levels (Holm) gives success of shape
+            (levels, trials), as :meth:`BinaryPlan.run_chunk`; counts are at
+            level 0. The survival member has one level.
         """
         binaries = [self.members[i] for i in self.binary]
         truths = [_binary_truth(plan, rng, n_sims, stream) for plan in binaries]
@@ -129,8 +132,13 @@ class JointPlan:
                 xc, xe = looks.evaluable_c - xc, looks.evaluable_e - xe
             # The member's own decision pass: the same bounds and Fisher tables
             # as the independent engine, so only the copula differs.
-            stop, decision = plan.decide(np.ascontiguousarray(xc), np.ascontiguousarray(xe))
-            out[plan.endpoint.name] = _binary_result(plan, stop, decision, truths[b], stream)
+            xc, xe = np.ascontiguousarray(xc), np.ascontiguousarray(xe)
+            stop, decision = plan.decide(xc, xe)
+            success, counts = _binary_result(plan, stop, decision, truths[b], stream)
+            if len(plan.levels) > 1:  # the same trials at further levels (Holm)
+                success = np.vstack([success] + [plan.decide(xc, xe, level)[1] == REJECT_FAVOURABLE
+                                                 for level in range(1, len(plan.levels))])
+            out[plan.endpoint.name] = (success, counts)
         return out
 
     def _calendar(self, rng, n_sims, stream, binaries, truths, thresholds) -> dict:
@@ -154,6 +162,11 @@ class JointPlan:
                 xc, xe = nc - xc, ne - xe
             stop, decision, fractions = self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look)
             success, counts = _binary_result(member, stop, decision, truths[b], stream)
+            if len(member.levels) > 1:  # the same trials at further levels (Holm)
+                success = np.vstack([success] + [
+                    self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look, _level_alpha(bounds))[1]
+                    == REJECT_FAVOURABLE for bounds, _ in member.levels[1:]
+                ])
             enrolled = trials.enrolled[rows, stop].astype(np.float64)
             counts.update(
                 enrolled_sum=np.array([enrolled.sum()]),
@@ -167,7 +180,7 @@ class JointPlan:
         return out
 
     # ------------------------------------------------------------ binary bounds at calendar looks
-    def _calendar_decisions(self, plan: BinaryPlan, x_c, x_e, n_c, n_e, last_look):
+    def _calendar_decisions(self, plan: BinaryPlan, x_c, x_e, n_c, n_e, last_look, alpha: float | None = None):
         """Decisions of a binary member at calendar looks, with bounds at each trial's fractions.
 
         A look is tested only if it adds information (1 / (1/n_C + 1/n_E)
@@ -177,9 +190,11 @@ class JointPlan:
         their rounded fractions and each group is decided by
         :func:`~simulator.engine.binary.decide_counts` with its own bounds.
 
-        Returns ``(stop_look, decision, fractions)``, fractions of shape
-        (n_sims, K) (0 at looks not tested).
+        ``alpha`` is the level (default: the member's ``alpha``). Returns
+        ``(stop_look, decision, fractions)``, fractions of shape (n_sims, K)
+        (0 at looks not tested).
         """
+        alpha = plan.alpha if alpha is None else alpha
         n_sims, n_looks = x_c.shape
         with np.errstate(divide="ignore"):
             info = np.where((n_c > 0) & (n_e > 0), 1.0 / (1.0 / np.maximum(n_c, 1) + 1.0 / np.maximum(n_e, 1)), 0.0)
@@ -216,7 +231,7 @@ class JointPlan:
             if looks.size == 0:
                 continue  # no outcome known at any look: no test, no rejection
             rows = order[starts[g] : starts[g + 1]]
-            bounds = self._group_bounds(plan, tuple(int(v) for v in key[looks]), grid)
+            bounds = self._group_bounds(alpha, tuple(int(v) for v in key[looks]), grid)
             sub = np.ix_(rows, looks)
             local_stop = np.empty(rows.size, dtype=np.int8)
             local_decision = np.empty(rows.size, dtype=np.int8)
@@ -231,12 +246,13 @@ class JointPlan:
             decision[rows] = local_decision
         return stop, decision, fractions
 
-    def _group_bounds(self, plan: BinaryPlan, codes: tuple[int, ...], grid: int) -> Bounds:
-        key = (plan.endpoint.name, plan.alpha, grid, codes)
+    def _group_bounds(self, alpha: float, codes: tuple[int, ...], grid: int) -> Bounds:
+        # Bounds depend on the design, the level and the fractions only, so
+        # every binary member shares the cache.
+        key = (alpha, grid, codes)
         bounds = self._bounds.get(key)
         if bounds is None:
-            fractions = tuple(c / grid for c in codes)
-            bounds = design_bounds(self.config, fractions, plan.alpha)
+            bounds = design_bounds(self.config, tuple(c / grid for c in codes), alpha)
             self._bounds[key] = bounds
         return bounds
 
@@ -256,8 +272,14 @@ def _on_survival_looks(config: Config, plans: tuple, binary: tuple[int, ...], su
     on_events = dataclasses.replace(config, design=dataclasses.replace(config.design, looks=looks))
     rebuilt = list(plans)
     for i in binary:
-        rebuilt[i] = BinaryPlan.from_config(on_events, plans[i].endpoint, plans[i].alpha)
+        extra = tuple(_level_alpha(bounds) for bounds, _ in plans[i].levels[1:])
+        rebuilt[i] = BinaryPlan.from_config(on_events, plans[i].endpoint, plans[i].alpha, extra)
     return tuple(rebuilt)
+
+
+def _level_alpha(bounds: Bounds) -> float:
+    """The significance level a member's bounds were computed for (all of it is spent by the last look)."""
+    return float(bounds.alpha_spent[-1])
 
 
 def _draw_mixture(rng: np.random.Generator, prior, n: int) -> np.ndarray:
@@ -372,7 +394,7 @@ def statistic_correlation(first, second, rho: float, n_c: float, n_e: float, bet
     --------
     >>> out = statistic_correlation((0.3, 0.4), (0.3, 0.4), 0.5, 400, 400)
     >>> [round(v, 3) for v in out["phi"]], round(out["correlation"], 3)
-    ([0.324, 0.33], 0.327)
+    ([0.318, 0.33], 0.324)
     """
     phis, cov, var1, var2 = [], 0.0, 0.0, 0.0
     for arm, n in ((0, n_c), (1, n_e)):

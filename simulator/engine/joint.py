@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.survival import _accrual_iv, _draw_entries, _pieces_iv, logrank
+from simulator.engine.survival import _accrual_iv, _cuts, _draw_entries, _pieces_iv
 from simulator.errors import InputError
 
 __all__ = [
@@ -167,11 +167,74 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
 
 
 @kernel
+def _logrank_cut(cut, enrolled, entry, exit_time, is_event, group, cum_e, a_index, n_a, events_at_cut):
+    """Log-rank statistic at calendar time ``cut`` in one linear pass.
+
+    The same statistic as :func:`simulator.engine.survival.logrank` on the
+    data cut (every subject entered by ``cut``, censored there), without a
+    sort per look: subjects whose exit (event or dropout) falls by the cut
+    come in exit order (``a_index[:n_a]``, sorted once per trial); the others
+    are censored at ``cut - entry``, which is ascending in descending entry
+    order. As in ``logrank``, subjects censored at an event time are still
+    at risk at it. The pass stops after the cut's last event.
+
+    Returns ``(z, observed_c, expected_c, observed_e, expected_e)``.
+    """
+    at_risk = float(enrolled)
+    at_risk_e = float(cum_e[enrolled])
+    ib = enrolled - 1
+    variance = 0.0
+    observed = 0.0
+    observed_e = 0.0
+    expected_e = 0.0
+    left = events_at_cut
+    i = 0
+    while i < n_a and left > 0:
+        p = a_index[i]
+        if entry[p] + exit_time[p] > cut:
+            i += 1
+            continue
+        t = exit_time[p]
+        while ib >= 0 and cut - entry[ib] < t:
+            # Censored at the cut before t (subjects that exit by the cut leave in stream A).
+            if entry[ib] + exit_time[ib] > cut:
+                at_risk -= 1.0
+                at_risk_e -= group[ib]
+            ib -= 1
+        deaths = 0.0
+        deaths_e = 0.0
+        leaving = 0.0
+        leaving_e = 0.0
+        while i < n_a and exit_time[a_index[i]] == t:
+            p = a_index[i]
+            i += 1
+            if entry[p] + exit_time[p] > cut:
+                continue
+            leaving += 1.0
+            leaving_e += group[p]
+            if is_event[p]:
+                deaths += 1.0
+                deaths_e += group[p]
+        if deaths > 0.0:
+            share = at_risk_e / at_risk
+            expected_e += deaths * share
+            observed_e += deaths_e
+            observed += deaths
+            if at_risk > 1.0:
+                variance += deaths * share * (1.0 - share) * (at_risk - deaths) / (at_risk - 1.0)
+            left -= int(deaths)
+        at_risk -= leaving
+        at_risk_e -= leaving_e
+    z = (expected_e - observed_e) / np.sqrt(variance) if variance > 0.0 else 0.0
+    return z, observed - observed_e, observed - expected_e, observed_e, expected_e
+
+
+@kernel
 def _calendar_trial(rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative,
                     times, hazards, cumulative, theta_c, theta_e, dropout_c, dropout_e, chol,
                     thresholds, delays, look_events,
                     entry, label, exit_time, is_event, binary_event, calendar, e, z,
-                    time_buf, event_buf, group_buf,
+                    time_buf, a_index, group_buf, cum_e, bucket, counts, buffer, cuts, at_cuts,
                     x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short):
     """Simulate trial ``i``; write its per-look results. Returns the last look analysed.
 
@@ -220,44 +283,68 @@ def _calendar_trial(rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_c
         else:
             exit_time[p] = drop_time
             is_event[p] = False
-    ordered = np.sort(calendar[:n_events])
+    # Look times by selection, not sorting (expected linear time).
+    reachable = 0
+    while reachable < n_looks and look_events[reachable] <= n_events:
+        reachable += 1
+    if reachable > 0:
+        _cuts(calendar, n_events, look_events[:reachable], bucket, counts, buffer, cuts, at_cuts)
+    last_event = entry[n - 1]  # no event at all: analyse at the last entry
+    if n_events > 0:
+        last_event = calendar[0]
+        for j in range(1, n_events):
+            last_event = max(last_event, calendar[j])
+
+    # Subjects who exit by the last possible cut, in exit order: sorted once,
+    # every look's log-rank pass reads them in this order.
+    final_cut = cuts[n_looks - 1] if reachable == n_looks else last_event
+    n_a = 0
+    for p in range(n):
+        group_buf[p] = 1 if label[p] >= 2 else 0
+        cum_e[p + 1] = cum_e[p] + group_buf[p]
+        if entry[p] + exit_time[p] <= final_cut:
+            a_index[n_a] = p
+            time_buf[n_a] = exit_time[p]
+            n_a += 1
+    order = np.argsort(time_buf[:n_a])
+    for j in range(n_a):
+        order[j] = a_index[order[j]]
+    for j in range(n_a):
+        a_index[j] = order[j]
 
     last = n_looks - 1
     for k in range(n_looks):
-        short[i, k] = look_events[k] > n_events
+        short[i, k] = k >= reachable
         if not short[i, k]:
-            cut = ordered[look_events[k] - 1]
-        elif n_events > 0:
-            cut = ordered[n_events - 1]  # too few events ever: analyse at the last one
+            cut = cuts[k]
+            at_cut = at_cuts[k]
         else:
-            cut = entry[n - 1]
+            cut = last_event  # too few events ever: analyse at the last one
+            at_cut = n_events
         m = 0
         while m < n and entry[m] <= cut:
             m += 1
-        for p in range(m):
-            follow = cut - entry[p]
-            time_buf[p] = min(exit_time[p], follow)
-            # The same sum as the event's calendar time, so the look's own event counts.
-            event_buf[p] = is_event[p] and entry[p] + exit_time[p] <= cut
-            group_buf[p] = 1 if label[p] >= 2 else 0
-        zk, _, _, o_c, e_c, o_e, e_e = logrank(time_buf[:m], event_buf[:m], group_buf[:m])
+        zk, o_c, e_c, o_e, e_e = _logrank_cut(cut, m, entry, exit_time, is_event, group_buf, cum_e, a_index, n_a,
+                                              at_cut)
         z_looks[i, k] = zk
         hr_looks[i, k] = (o_e / e_e) / (o_c / e_c) if o_c > 0.0 and e_e > 0.0 else np.nan
         look_times[i, k] = cut
         events[i, k] = int(o_c + o_e + 0.5)
         enrolled[i, k] = m
         for b in range(n_binary):
+            # Entries are sorted: the known outcomes are a prefix.
+            known = 0
+            while known < m and entry[known] + delays[b] <= cut:
+                known += 1
             xc = 0
             xe = 0
             nc = 0
             ne = 0
-            for p in range(m):
-                if entry[p] + delays[b] > cut or label[p] == 1 or label[p] == 3:
-                    continue
+            for p in range(known):
                 if label[p] == 0:
                     nc += 1
                     xc += binary_event[p, b]
-                else:
+                elif label[p] == 2:
                     ne += 1
                     xe += binary_event[p, b]
             x_c[b, i, k] = xc
@@ -299,16 +386,23 @@ def _calendar(rng, n_sims, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cu
     e = np.empty(chol.shape[0])
     z = np.empty(chol.shape[0])
     time_buf = np.empty(n)
-    event_buf = np.empty(n, dtype=np.bool_)
+    a_index = np.empty(n, dtype=np.int64)
     group_buf = np.empty(n, dtype=np.int64)
+    cum_e = np.zeros(n + 1, dtype=np.int64)
+    bucket = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    buffer = np.empty(n)
+    cuts = np.empty(look_events.size)
+    at_cuts = np.empty(look_events.size, dtype=np.int64)
     for i in range(n_sims):
         theta_c = multiplier[i]
         theta_e = multiplier[i] * hazard_ratio[i]
         last_look[i] = _calendar_trial(
             rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative, times, hazards,
             cumulative, theta_c, theta_e, dropout_c, dropout_e, chol, thresholds, delays, look_events,
-            entry, label, exit_time, is_event, binary_event, calendar, e, z, time_buf, event_buf,
-            group_buf, x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short,
+            entry, label, exit_time, is_event, binary_event, calendar, e, z, time_buf, a_index,
+            group_buf, cum_e, bucket, counts, buffer, cuts, at_cuts, x_c, x_e, m_c, m_e, z_looks, hr_looks,
+            look_times, events, enrolled, short,
         )
 
 
@@ -323,13 +417,20 @@ def _calendar_patients(rng, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_c
     e = np.empty(chol.shape[0])
     z = np.empty(chol.shape[0])
     time_buf = np.empty(n)
-    event_buf = np.empty(n, dtype=np.bool_)
+    a_index = np.empty(n, dtype=np.int64)
     group_buf = np.empty(n, dtype=np.int64)
+    cum_e = np.zeros(n + 1, dtype=np.int64)
+    bucket = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    buffer = np.empty(n)
+    cuts = np.empty(look_events.size)
+    at_cuts = np.empty(look_events.size, dtype=np.int64)
     return _calendar_trial(
         rng, 0, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative, times, hazards,
         cumulative, multiplier[0], multiplier[0] * hazard_ratio[0], dropout_c, dropout_e, chol,
         thresholds, delays, look_events, entry, label, exit_time, is_event, binary_event, calendar, e, z,
-        time_buf, event_buf, group_buf, x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events,
+        time_buf, a_index, group_buf, cum_e, bucket, counts, buffer, cuts, at_cuts, x_c, x_e, m_c, m_e, z_looks,
+        hr_looks, look_times, events,
         enrolled, short,
     )
 

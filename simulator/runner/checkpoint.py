@@ -14,8 +14,10 @@ that seeds it: every key that changes a result, including ``seed`` and
 therefore gives new names and stale files are simply not looked up.  They are
 left in place, so that going back to an earlier config resumes too; delete
 the folder to reclaim the space.  A file is used only if its package version,
-seed entropy and streams match the scenario; otherwise it is ignored and
-overwritten when the scenario has been recomputed.
+code fingerprint (a digest of the simulator's source files, so that a
+changed engine never resumes stale counts), seed entropy and streams match
+the scenario; otherwise it is ignored and overwritten when the scenario has
+been recomputed.
 
 Counts are stored as lists with their dtype; JSON keeps integers exact and
 Python writes floats with the shortest repr that reads back to the same
@@ -24,6 +26,8 @@ double, so a resumed scenario is bit for bit the computed one.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import tempfile
@@ -35,6 +39,17 @@ from simulator import __version__
 from simulator.config.load import scenario_digest
 
 FORMAT = 1
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A digest of every source file of the ``simulator`` package (computed once per process)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def digest_hex(config) -> str:
@@ -102,6 +117,7 @@ class CheckpointStore:
         if (
             data.get("format") != FORMAT
             or data.get("version") != __version__
+            or data.get("code") != code_fingerprint()
             or data.get("entropy") != [int(v) for v in bundle.entropy]
             or sorted(data.get("streams", {})) != sorted(bundle.streams)
         ):
@@ -118,6 +134,7 @@ class CheckpointStore:
         data = {
             "format": FORMAT,
             "version": __version__,
+            "code": code_fingerprint(),
             "digest": digest_hex(bundle.scenario.config),
             "seed": sim.seed,
             "n_sims": sim.n_sims,

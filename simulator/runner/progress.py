@@ -96,7 +96,8 @@ class StderrProgress(ProgressHook):
 
     def scenario_done(self, index: int, resumed: bool) -> None:
         self.done_scenarios += 1
-        self._maybe_show()
+        if not resumed:  # resumed ones arrive all at once, before any work: shown with the first chunk
+            self._maybe_show()
 
     def finish(self) -> None:
         if not self.enabled:

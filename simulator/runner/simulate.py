@@ -118,15 +118,24 @@ def _run_task(task_id: int, bundle: ScenarioPlans, stream: str, chunk: int, n_si
     return task_id, run_chunk(bundle, stream, chunk, n_sims)
 
 
-def _sum_in_chunk_order(chunks: dict) -> dict:
-    """Stream -> the chunk counts added in chunk order (the same sums every time)."""
-    streams = {}
-    for stream, per_chunk in chunks.items():
-        total = StreamCounts()
-        for counts in per_chunk:
-            total.add(counts)
-        streams[stream] = total
-    return streams
+class _InOrderSum:
+    """Adds one stream's chunk counts in chunk order, whatever order they arrive in.
+
+    A chunk that arrives early waits until every chunk before it has been
+    added, so the sums are the same every time while at most the chunks in
+    flight are held in memory.
+    """
+
+    def __init__(self):
+        self.total = StreamCounts()
+        self.next = 0
+        self.waiting: dict = {}
+
+    def put(self, chunk: int, counts: StreamCounts) -> None:
+        self.waiting[chunk] = counts
+        while self.next in self.waiting:
+            self.total.add(self.waiting.pop(self.next))
+            self.next += 1
 
 
 def simulate_scenarios(
@@ -168,9 +177,10 @@ def simulate_scenarios(
 
     Notes
     -----
-    Chunks finish in any order; a scenario's chunk counts are kept until all
-    of them are in and then added in chunk order, so the sums are the same
-    whichever process ran which chunk, and the same as a checkpoint's.
+    Chunks finish in any order; each stream's chunk counts are added in chunk
+    order (a chunk that finishes early waits for those before it), so the
+    sums are the same whichever process ran which chunk, and the same as a
+    checkpoint's.
     """
     progress = ProgressHook() if progress is None else progress
     start = time.perf_counter()
@@ -187,7 +197,7 @@ def simulate_scenarios(
     for index in resumed:
         progress.scenario_done(index, True)
     pending = {i: 0 for i in todo}
-    chunks = {i: {s: [None] * len(chunk_sizes(bundles[i].scenario.config.simulation.n_sims)) for s in bundles[i].streams} for i in todo}
+    sums = {i: {stream: _InOrderSum() for stream in bundles[i].streams} for i in todo}
     for index, *_ in tasks:
         pending[index] += 1
     for index in todo:
@@ -197,11 +207,11 @@ def simulate_scenarios(
     arguments = [(task_id, bundles[i], stream, chunk, n) for task_id, (i, stream, chunk, n) in enumerate(tasks)]
     for task_id, counts in execute(_run_task, arguments, jobs=jobs, backend=backend, scheduler=scheduler):
         index, stream, chunk, n = tasks[task_id]
-        chunks[index][stream][chunk] = counts
+        sums[index][stream].put(chunk, counts)
         progress.advance(n)
         pending[index] -= 1
         if pending[index] == 0:
-            results[index] = _sum_in_chunk_order(chunks.pop(index))
+            results[index] = {stream: adder.total for stream, adder in sums.pop(index).items()}
             if checkpoints is not None:
                 checkpoints.save(bundles[index], results[index])
             progress.scenario_done(index, False)

@@ -1,0 +1,302 @@
+"""Endpoints on the same patients: copula, calendar looks with delays, joint success.
+
+Tolerances are in Monte Carlo standard errors (MCSE) of the simulated
+quantity, 4 MCSE unless said otherwise: with a handful of comparisons per
+test, a correct implementation fails one by chance with probability well
+under 1e-3, while the effects the tests look for (a joint probability 18
+MCSE above the product of the marginals, a wrong look size) are far larger.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulator.cli import main
+from simulator.config.load import load_scenarios
+from simulator.endpoints.joint import JointPlan, phi_coefficient, statistic_correlation
+from simulator.engine.joint import calendar_trial_patients, simulate_calendar
+from simulator.engine.seeding import chunk_generator
+from simulator.engine.survival import logrank
+from simulator.runner.run import run
+from simulator.runner.simulate import build_plans, run_chunk
+
+TWO_BINARY = """
+[trial]
+n_total = 800
+[endpoints.a]
+kind = "binary"
+[endpoints.a.truth]
+control = 0.30
+experimental = 0.40
+[endpoints.b]
+kind = "binary"
+[endpoints.b.truth]
+control = 0.50
+experimental = 0.59
+[correlation]
+"a.b" = 0.5
+[simulation]
+n_sims = 100000
+seed = 11
+jobs = 1
+"""
+
+SURVIVAL_AND_BINARY = """
+[trial]
+n_total = 240
+missing = 0.05
+[endpoints.os]
+kind = "survival"
+[endpoints.os.truth]
+control = { median = 24.0 }
+hazard_ratio = 0.65
+[endpoints.os.accrual]
+duration = 24.0
+[endpoints.resp]
+kind = "binary"
+delay = 2.0
+[endpoints.resp.truth]
+control = 0.30
+experimental = 0.45
+[design]
+events = 120
+[simulation]
+n_sims = 40000
+seed = 5
+jobs = 1
+"""
+
+
+def _write(tmp_path, text, name="joint.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _bundle(path, overrides=()):
+    _, scenarios = load_scenarios(path, list(overrides))
+    return build_plans(scenarios[0])
+
+
+def _rate(counts, n):
+    return int(counts["reject"].sum()) / n
+
+
+def test_zero_correlation_joint_success_is_the_product_of_the_marginals(tmp_path):
+    # A survival and a binary endpoint are simulated jointly (calendar looks)
+    # even with no correlation; then success on both is independent.
+    bundle = _bundle(_write(tmp_path, SURVIVAL_AND_BINARY))
+    assert isinstance(bundle.units[0], JointPlan)
+    n = 40000
+    counts = run_chunk(bundle, "power", 0, n)
+    p_os, p_resp = _rate(counts.endpoints["os"], n), _rate(counts.endpoints["resp"], n)
+    joint = counts.success / n
+    # Under independence p12 - p1 p2 has variance p1 q1 p2 q2 / n (delta method).
+    mcse = math.sqrt(p_os * (1 - p_os) * p_resp * (1 - p_resp) / n)
+    assert abs(joint - p_os * p_resp) < 4 * mcse
+
+    # Every patient's outcome is known at the final look here (last entry at
+    # 24 + 2 months, long before the 120th event), so the binary endpoint is
+    # the fixed-size test on 114 + 114 patients: exact enumeration applies.
+    resp = bundle.plans[1]
+    assert counts.endpoints["resp"]["evaluable_sum"][-1] == n * 228
+    exact = resp.exact()["power_exact"]
+    assert abs(p_resp - exact) < 4 * math.sqrt(exact * (1 - exact) / n)
+
+    # The survival marginal matches the independent survival kernel (its own
+    # stream): the difference of two estimates has sd sqrt(2) * MCSE.
+    survival = bundle.plans[0]
+    alone, _ = survival.run_chunk(np.random.default_rng(123), n, "power")
+    p_alone = alone.mean()
+    assert abs(p_os - p_alone) < 4 * math.sqrt(2 * p_alone * (1 - p_alone) / n)
+
+
+def test_positive_correlation_matches_the_bivariate_normal(tmp_path):
+    bundle = _bundle(_write(tmp_path, TWO_BINARY))
+    n = 100_000
+    counts = run_chunk(bundle, "power", 0, n)
+    a, b = bundle.plans
+    power_a, power_b = a.exact()["power_exact"], b.exact()["power_exact"]
+    joint = counts.success / n
+    mcse = math.sqrt(joint * (1 - joint) / n)
+    # Reference: the z statistics as bivariate normal with the derived
+    # correlation, calibrated to the exact marginal powers (so that only the
+    # dependence is approximated): P = Phi2(Phi^-1(pi_a), Phi^-1(pi_b); r).
+    r = statistic_correlation((0.30, 0.40), (0.50, 0.59), 0.5, 400, 400)["correlation"]
+    reference = stats.multivariate_normal.cdf(
+        [stats.norm.ppf(power_a), stats.norm.ppf(power_b)], mean=[0, 0], cov=[[1, r], [r, 1]]
+    )
+    assert abs(joint - reference) < 4 * mcse
+    assert joint - power_a * power_b > 10 * mcse  # clearly above independence (about 18 MCSE)
+    for name, exact in (("a", power_a), ("b", power_b)):
+        assert abs(_rate(counts.endpoints[name], n) - exact) < 4 * math.sqrt(exact * (1 - exact) / n)
+
+
+def test_copula_marginals_are_exact_group_sequential_harm_and_fisher(tmp_path):
+    # A harm tested for non-inferiority and a response tested by Fisher's exact
+    # test, negatively correlated, two looks: each endpoint's per-look
+    # rejection probabilities equal the independent engine's exact enumeration.
+    text = """
+[trial]
+n_total = 200
+[endpoints.harm]
+kind = "binary"
+better = "lower"
+test = "farrington_manning"
+margin = 0.1
+[endpoints.harm.truth]
+control = 0.30
+experimental = 0.25
+[endpoints.resp]
+kind = "binary"
+test = "fisher"
+[endpoints.resp.truth]
+control = 0.40
+experimental = 0.60
+[design]
+looks = [0.5, 1.0]
+[correlation]
+"harm.resp" = -0.6
+[simulation]
+seed = 3
+jobs = 1
+"""
+    bundle = _bundle(_write(tmp_path, text))
+    n = 40000
+    counts = run_chunk(bundle, "power", 0, n)
+    for plan in bundle.plans:
+        exact = plan.exact()
+        simulated = counts.endpoints[plan.endpoint.name]["reject"] / n
+        for p_sim, p_exact in zip(simulated, exact["reject_per_look_exact"]):
+            assert abs(p_sim - p_exact) < 4 * math.sqrt(p_exact * (1 - p_exact) / n)
+
+
+def test_delayed_binary_outcome_counts_only_known_patients():
+    corr = np.array([[1.0, 0.3, 0.2], [0.3, 1.0, 0.0], [0.2, 0.0, 1.0]])
+    thresholds = stats.norm.ppf(np.array([[[0.3, 0.2], [0.8, 0.85]]]))
+    kwargs = dict(
+        missing=(3, 4), accrual=([0.0, 10.0, 30.0], [1.0, 3.0]), control=([0.0, 12.0], [0.05, 0.02]),
+        hazard_ratio=0.7, dropout=(0.01, 0.02), cholesky=np.linalg.cholesky(corr), delays=[5.0, 2.0],
+        look_events=[30, 60, 90],
+    )
+    checked = 0
+    for seed in range(40):
+        trial, patients = calendar_trial_patients(np.random.default_rng(seed), 60, 70, thresholds=thresholds, **kwargs)
+        entry, arm = patients["entry"], patients["arm"]
+        assert np.all(np.diff(entry) >= 0) and arm.sum() == 70 and (~patients["evaluable"]).sum() == 7
+        for k in range(3):
+            cut = trial.look_times[0, k]
+            if np.isnan(cut):
+                continue
+            enrolled = entry <= cut
+            for b, delay in enumerate([5.0, 2.0]):
+                known = enrolled & patients["evaluable"] & (entry + delay <= cut)
+                assert trial.n_c[b, 0, k] == (known & (arm == 0)).sum()
+                assert trial.n_e[b, 0, k] == (known & (arm == 1)).sum()
+                assert trial.x_e[b, 0, k] == (known & (arm == 1) & patients["binary_event"][:, b]).sum()
+                checked += 1
+            # The one-pass log-rank equals the textbook one on the cut data.
+            time = np.minimum(patients["exit_time"], cut - entry)[enrolled]
+            event = (patients["is_event"] & (entry + patients["exit_time"] <= cut))[enrolled]
+            assert event.sum() == trial.events[0, k]
+            assert trial.z[0, k] == pytest.approx(logrank(time, event, arm[enrolled])[0], abs=1e-12)
+    assert checked > 100
+    # The many-trial kernel draws the same first trial from the same state.
+    many = simulate_calendar(np.random.default_rng(7), 60, 70, thresholds=np.repeat(thresholds, 3, axis=0), **kwargs)
+    one, _ = calendar_trial_patients(np.random.default_rng(7), 60, 70, thresholds=thresholds, **kwargs)
+    np.testing.assert_array_equal(many.n_c[:, :1], one.n_c)
+    np.testing.assert_array_equal(many.z[:1], one.z)
+
+
+def test_binary_at_calendar_looks_keeps_its_level(tmp_path):
+    # Two looks at half and all of the survival events; the binary endpoint's
+    # bounds are spent at each trial's own information fractions, so its type
+    # I error (boundary of H0, both arms 0.30) stays at alpha = 0.025.
+    path = _write(tmp_path, SURVIVAL_AND_BINARY.replace("n_total = 240", "n_total = 400").replace(
+        "[design]\nevents = 120", "[design]\nevents = 200\nlooks = [0.5, 1.0]"))
+    bundle = _bundle(path)
+    n = 40000
+    counts = run_chunk(bundle, "type1", 0, n)
+    size = _rate(counts.endpoints["resp"], n)
+    assert abs(size - 0.025) < 4 * math.sqrt(0.025 * 0.975 / n)
+    fractions = counts.endpoints["resp"]["fraction_sum"] / n
+    # Mean fractions: the interim sees part of the information; the final look
+    # all of it, except in the few trials where every outcome was already
+    # known at the interim (which is then their final analysis).
+    assert 0.5 < fractions[0] < 1.0 and 0.99 < fractions[1] <= 1.0
+
+
+def test_extra_levels_for_holm_are_the_member_tests_at_those_levels(tmp_path):
+    # Holm analyses the same trials at alpha / j: a joint trial returns
+    # success per level, and each level is the member's test at that level.
+    from simulator.endpoints.binary import BinaryPlan
+
+    bundle = _bundle(_write(tmp_path, TWO_BINARY.replace("n_total = 800", "n_total = 200")))
+    config = bundle.scenario.config
+    members = tuple(BinaryPlan.from_config(config, e, 0.025, (0.0125,)) for e in config.endpoints)
+    unit = JointPlan.from_config(config, members)
+    n = 40000
+    out = unit.run_chunk(np.random.default_rng(9), n, "power")
+    for endpoint in config.endpoints:
+        success, _ = out[endpoint.name]
+        assert success.shape == (2, n) and not np.any(success[1] & ~success[0])
+        exact = BinaryPlan.from_config(config, endpoint, 0.0125).exact()["power_exact"]
+        assert abs(success[1].mean() - exact) < 4 * math.sqrt(exact * (1 - exact) / n)
+
+
+def test_phi_coefficient_sheppard():
+    # For p = 1/2 the phi coefficient of a dichotomised bivariate normal is
+    # 2 asin(rho) / pi (Sheppard's formula), an independent check of Phi2.
+    for rho in (-0.7, 0.2, 0.5, 0.9):
+        assert phi_coefficient(0.5, 0.5, rho) == pytest.approx(2 * math.asin(rho) / math.pi, abs=1e-7)
+    assert phi_coefficient(0.2, 0.7, 0.0) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_joint_results_do_not_depend_on_jobs(tmp_path):
+    path = _write(tmp_path, TWO_BINARY.replace("n_total = 800", "n_total = 100"))
+    one = run(path, n_sims=70_000, jobs=1)  # two chunks
+    two = run(path, n_sims=70_000, jobs=2)
+    assert one["scenarios"] == two["scenarios"]
+
+
+def test_joint_stream_is_keyed_by_the_member_names(tmp_path):
+    bundle = _bundle(_write(tmp_path, TWO_BINARY))
+    unit = bundle.units[0]
+    assert unit.stream_name == "joint:a+b"
+    again = unit.run_chunk(chunk_generator(bundle.entropy, "power", unit.stream_name, 0), 500, "power")
+    counts = run_chunk(bundle, "power", 0, 500)
+    np.testing.assert_array_equal(again["a"][1]["reject"], counts.endpoints["a"]["reject"])
+
+
+BAD = [
+    (TWO_BINARY, ['correlation.a.b=1.2'], r"`correlation\.a\.b`: must be a number in \(-1, 1\)"),
+    (TWO_BINARY, ['correlation.a.a=0.2'], r"`correlation\.a\.a`: must pair two different endpoints"),
+    (TWO_BINARY, ['correlation.b.a=0.2'], r"`correlation\.b\.a`: gives the same pair as `correlation\.a\.b`"),
+    (
+        TWO_BINARY + '[endpoints.c]\nkind = "binary"\n[endpoints.c.truth]\ncontrol = 0.2\nexperimental = 0.3\n',
+        ["correlation.a.b=0.9", "correlation.a.c=0.9", "correlation.b.c=-0.9"],
+        r"`correlation`: the correlation matrix .* must be positive definite",
+    ),
+    (
+        SURVIVAL_AND_BINARY + '[endpoints.pfs]\nkind = "survival"\n[endpoints.pfs.truth]\n'
+        'control = { median = 12.0 }\nhazard_ratio = 0.7\n[endpoints.pfs.accrual]\nduration = 24.0\n',
+        [],
+        r"`endpoints\.pfs\.kind`: .*at most one survival endpoint",
+    ),
+    (SURVIVAL_AND_BINARY, ['endpoints.resp.test="fisher"'], r'`endpoints\.resp\.test`: cannot be "fisher"'),
+    (SURVIVAL_AND_BINARY, ["endpoints.resp.delay=-1"], r"`endpoints\.resp\.delay`: must be a number >= 0"),
+    (SURVIVAL_AND_BINARY, ["design.look_sizes=[100, 240]"], r"`design\.look_sizes`: is not used"),
+]
+
+
+@pytest.mark.parametrize("text, overrides, pattern", BAD)
+def test_bad_joint_input_exits_2_naming_the_key(tmp_path, capsys, text, overrides, pattern):
+    argv = ["design", str(_write(tmp_path, text))]
+    for override in overrides:
+        argv += ["--set", override]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and re.search(pattern, lines[0]), lines
