@@ -94,9 +94,13 @@ class SurvivalPlan:
     looks: SurvivalLooks
     bounds: Bounds
     planned_bounds: Bounds
+    levels: tuple = ()  # Bounds per significance level; level 0 = `alpha`
 
     @classmethod
-    def from_config(cls, config: Config, endpoint: SurvivalEndpoint, alpha: float | None = None) -> "SurvivalPlan":
+    def from_config(
+        cls, config: Config, endpoint: SurvivalEndpoint, alpha: float | None = None, extra_levels: tuple = ()
+    ) -> "SurvivalPlan":
+        """Events per look and bounds; ``extra_levels`` as for binary plans (fixed designs only)."""
         alpha = config.design.alpha if alpha is None else alpha
         n_arms = split_total(config.trial.n_total, config.trial.allocation)
         looks = make_survival_looks(config, config.trial.n_total)
@@ -104,7 +108,13 @@ class SurvivalPlan:
         planned = bounds
         if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
             planned = design_bounds(config, looks.planned_fractions, alpha)
-        return cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned)
+        if extra_levels and len(looks.events) > 1:
+            raise InputError(
+                'config key `success.multiplicity`: "holm" with a group-sequential survival endpoint is not '
+                'supported yet (use looks = 1, or "bonferroni" / "fixed_sequence")'
+            )
+        levels = (bounds,) + tuple(design_bounds(config, looks.realised_fractions, a) for a in extra_levels)
+        return cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned, levels)
 
     # ------------------------------------------------------------ truths
     @property
@@ -162,6 +172,9 @@ class SurvivalPlan:
         """Simulate one chunk; per-trial success and summable counts."""
         trials, ratios = self.simulate(rng, n_sims, stream)
         success = trials.decision == REJECT_FAVOURABLE
+        if len(self.levels) > 1:
+            # A fixed design: the final z decides at every level.
+            success = np.vstack([success] + [trials.z >= bounds.efficacy[-1] for bounds in self.levels[1:]])
         n_looks = len(self.looks.events)
         counts = per_look_counts(trials.stop_look, trials.decision, n_looks)
         duration = trials.duration
@@ -180,8 +193,9 @@ class SurvivalPlan:
         )
         if stream == "assurance" and self.prior is not None:
             ratios = np.broadcast_to(ratios, (n_sims,))
-            counts["effect_success"] = np.histogram(ratios[success], bins=HR_BINS)[0]
-            counts["effect_failure"] = np.histogram(ratios[~success], bins=HR_BINS)[0]
+            first = success if success.ndim == 1 else success[0]
+            counts["effect_success"] = np.histogram(ratios[first], bins=HR_BINS)[0]
+            counts["effect_failure"] = np.histogram(ratios[~first], bins=HR_BINS)[0]
         return success, counts
 
     def expected_size(self, counts: dict) -> dict:

@@ -60,6 +60,9 @@ def endpoint_block(plan, streams: dict, config) -> dict:
         counts = streams[stream].endpoints[name]
         n = streams[stream].n_sims
         block[key], block[f"{key}_mcse"] = proportion(int(counts["reject"].sum()), n)
+        if config.success.multiplicity in ("holm", "fixed_sequence"):
+            # Success of this endpoint after the multiplicity adjustment.
+            block[f"{key}_adjusted"], block[f"{key}_adjusted_mcse"] = proportion(int(counts["success_adjusted"][0]), n)
         if stream == "power":
             block["reject_unfavourable"], block["reject_unfavourable_mcse"] = proportion(
                 int(counts["reject_unfavourable"].sum()), n

@@ -17,6 +17,7 @@ from simulator.config.load import Scenario, scenario_digest
 from simulator.endpoints import plan_for
 from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import chunk_generator, chunk_sizes
+from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
 from simulator.runner.backends import effective_jobs, execute  # noqa: F401 - effective_jobs re-exported
 from simulator.runner.progress import ProgressHook
 
@@ -70,10 +71,8 @@ def build_plans(scenario: Scenario, *, digest_exclude: tuple = (), only: tuple[s
     ``only`` restricts the streams simulated.
     """
     config = scenario.config
-    alpha = config.design.alpha
-    if config.success.multiplicity == "bonferroni":
-        alpha = alpha / len(config.endpoints)
-    plans = tuple(plan_for(config, endpoint, alpha) for endpoint in config.endpoints)
+    alpha, extra_levels = endpoint_levels(config.design.alpha, len(config.endpoints), config.success.multiplicity)
+    plans = tuple(plan_for(config, endpoint, alpha, extra_levels) for endpoint in config.endpoints)
     # Correlated endpoints, or binary endpoints read at survival looks, are
     # simulated together per patient; ``plans`` stay the members (reports).
     plans, units = joint_units(config, plans, alpha)
@@ -83,8 +82,7 @@ def build_plans(scenario: Scenario, *, digest_exclude: tuple = (), only: tuple[s
 
 def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> StreamCounts:
     """Simulate one chunk of one stream for every endpoint and count outcomes."""
-    rule = bundle.scenario.config.success.rule
-    joint = np.ones(n_sims, dtype=bool) if rule == "all" else np.zeros(n_sims, dtype=bool)
+    success_rules = bundle.scenario.config.success
     counts = StreamCounts(n_sims=n_sims)
     results = {}
     for unit in bundle.units or bundle.plans:
@@ -94,10 +92,14 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
         else:
             rng = chunk_generator(bundle.entropy, stream, unit.endpoint.name, chunk)
             results[unit.endpoint.name] = unit.run_chunk(rng, n_sims, stream)
+    success = {}
     for plan in bundle.plans:
-        success, counts.endpoints[plan.endpoint.name] = results[plan.endpoint.name]
-        joint = joint & success if rule == "all" else joint | success
-    counts.success = int(joint.sum())
+        name = plan.endpoint.name
+        success[name], counts.endpoints[name] = results[name]
+    adjusted = adjusted_success(success, success_rules.multiplicity, success_rules.order)
+    for name, value in adjusted.items():
+        counts.endpoints[name]["success_adjusted"] = np.array([int(value.sum())], dtype=np.int64)
+    counts.success = int(trial_success(adjusted, success_rules.rule).sum())
     return counts
 
 
