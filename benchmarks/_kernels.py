@@ -26,7 +26,7 @@ from simulator.stats.decision import REJECT_FAVOURABLE
 WARM_UP = 1000
 
 
-def _best_of(run, repeats: int) -> list[float]:
+def _times(run, repeats: int) -> list[float]:
     """Seconds taken by ``repeats`` calls of ``run(repeat_index)``."""
     times = []
     for r in range(repeats):
@@ -84,7 +84,7 @@ def throughput(plan, n_sims: int, stream: str = "power", repeats: int = 3, seed:
     def run(r):
         last["out"] = plan.simulate(np.random.default_rng([seed, r]), n_sims, stream)
 
-    result = _timing(n_sims, _best_of(run, repeats))
+    result = _timing(n_sims, _times(run, repeats))
     stop_look, decision = last["out"][0], last["out"][1]
     success = float(np.mean(decision == REJECT_FAVOURABLE))
     result.update(
@@ -159,8 +159,8 @@ def engine_vs_floor(plan, stream: str, n_sims: int, repeats: int = 3, seed: int 
     plan.simulate(np.random.default_rng(seed), WARM_UP, stream)
     engine_times, floor_times = [], []
     for r in range(repeats):
-        engine_times += _best_of(lambda _: plan.simulate(np.random.default_rng([seed, r]), n_sims, stream), 1)
-        floor_times += _best_of(lambda _: floor(np.random.default_rng([seed, r]), n_sims), 1)
+        engine_times += _times(lambda _: plan.simulate(np.random.default_rng([seed, r]), n_sims, stream), 1)
+        floor_times += _times(lambda _: floor(np.random.default_rng([seed, r]), n_sims), 1)
     engine, floor_timing = _timing(n_sims, engine_times), _timing(n_sims, floor_times)
     return {
         "floor": floor_timing,

@@ -87,7 +87,7 @@ def _run(args, argv) -> int:
     if not args.quiet:
         print(summary_table(report))
         print(
-            f"\nreport written to {out}/report.json, report.md and results.csv "
+            f"\nreport written to {out}/report.json, report.md, report.html and results.csv "
             f"({report['meta']['runtime_s']:.1f} s)"
         )
     return 0
