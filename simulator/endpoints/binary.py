@@ -188,8 +188,10 @@ class BinaryPlan:
         """Stopping look and outcome of every trial at one significance level."""
         bounds, (fav, unf, fut) = self.levels[level]
         n_sims = x_c.shape[0]
-        n_c = np.broadcast_to(self.looks.evaluable_c, x_c.shape).copy()
-        n_e = np.broadcast_to(self.looks.evaluable_e, x_e.shape).copy()
+        # Fixed looks: every trial has the same sizes, so a read-only
+        # broadcast view (stride 0) serves without a per-trial copy.
+        n_c = np.broadcast_to(self.looks.evaluable_c, x_c.shape)
+        n_e = np.broadcast_to(self.looks.evaluable_e, x_e.shape)
         stop_look = np.empty(n_sims, dtype=np.int8)
         decision = np.empty(n_sims, dtype=np.int8)
         decide_counts(
