@@ -436,3 +436,12 @@ def test_five_look_beta_spending_design_is_fast():
 def test_input_errors_name_the_key(kwargs, message):
     with pytest.raises(InputError, match=message):
         group_sequential_bounds(**kwargs)
+
+
+def test_five_looks_with_beta_spending_futility_matches_rpact():
+    # rpact 3.3.4: getDesignGroupSequential(kMax = 5, alpha = 0.025, beta = 0.2,
+    # typeOfDesign = "asOF", typeBetaSpending = "bsOF", bindingFutility = FALSE)
+    # $criticalValues and $futilityBounds, printed to 6 decimals.
+    d = group_sequential_bounds(5, alpha=0.025, sided=1, efficacy="asOF", futility="bsOF", power=0.8)
+    np.testing.assert_allclose(d.efficacy, [4.876885, 3.357012, 2.680280, 2.289817, 2.031032], atol=1e-6)
+    np.testing.assert_allclose(d.futility[:-1], [-1.292147, 0.169704, 0.962505, 1.526493], atol=1e-6)
