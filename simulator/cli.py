@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     simulation(run)
     run.add_argument("--no-resume", action="store_true", help="recompute every scenario, ignoring DIR/checkpoints/")
 
-    size = verbs.add_parser("size", help="smallest n_total reaching a power or assurance target, by simulation")
+    size = verbs.add_parser("size", help="smallest n_total (binary) or events (survival) reaching a power or assurance target, by simulation")
     common(size)
     size.add_argument("--target", default="power", help="power (default) or assurance")
     size.add_argument("--level", type=float, help="the target, in (0, 1) (default design.power)")

@@ -1,6 +1,7 @@
 """``p3sim size``: the smallest size reaching a target, checked against exact enumeration."""
 
 import json
+import math
 
 import pytest
 
@@ -173,3 +174,150 @@ def test_size_dask_backend_matches_local(sizing_config):
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:
         remote = size(sizing_config, level=0.8, n_sims=5000, backend="dask", scheduler=cluster.scheduler_address)["size"]
     assert remote == local
+
+
+# ---------------------------------------------------------------- survival: events are searched
+
+# 1:1, HR 0.7, one-sided 0.025, power 0.8: Schoenfeld's events are
+# 4 (z_0.975 + z_0.8)^2 / log(0.7)^2 = 246.787.  1000 subjects (accrual 24
+# months, control median 30) can produce far more events than that, so
+# only the events at the final look limit power.
+SURVIVAL_CONFIG = """
+[trial]
+name = "events sizing"
+n_total = 1000
+[endpoints.os]
+kind = "survival"
+[endpoints.os.truth]
+control = { median = 30.0 }
+hazard_ratio = 0.7
+[endpoints.os.prior]
+hazard_ratio = { estimate = 0.7, lower = 0.5, upper = 0.98, level = 0.95 }
+[endpoints.os.accrual]
+duration = 24.0
+[design]
+alpha = 0.025
+sided = 1
+power = 0.8
+[simulation]
+n_sims = 10000
+seed = 5
+jobs = 1
+"""
+SCHOENFELD_EVENTS = 246.787
+
+
+@pytest.fixture
+def survival_config(tmp_path):
+    path = tmp_path / "events.toml"
+    path.write_text(SURVIVAL_CONFIG, encoding="utf-8")
+    return path
+
+
+def _power_slope_in_events(events, hazard_ratio=0.7, alpha=0.025, power=0.8):
+    """d power / d events for Schoenfeld's power Phi(sqrt(E) |log HR| / 2 - z_alpha), 1:1."""
+    from scipy import stats
+
+    z_beta = stats.norm.ppf(power)
+    return stats.norm.pdf(z_beta) * abs(math.log(hazard_ratio)) / (4 * math.sqrt(events))
+
+
+def test_survival_power_size_searches_events_near_schoenfeld(survival_config, tmp_path):
+    from simulator.runner.run import run
+
+    block = size(survival_config, level=0.8, out=tmp_path / "out")["size"]
+    events = block["events"]
+    assert block["axis"] == "events" and block["grid_step"] == 1 and "n_total" not in block
+    assert block["subjects"] == 1000 and block["subjects_per_arm"] == [500, 500]
+    assert block["analytic_events"] == 247
+    assert block["analytic_events_unrounded"] == pytest.approx(SCHOENFELD_EVENTS, abs=1e-3)
+    # How far the answer may fall from Schoenfeld's events.  Near 247 events
+    # power rises by phi(z_0.8) |log 0.7| / (4 sqrt(247)) = 0.00159 per
+    # event, so an error of one MCSE in the estimated power curve (0.004 at
+    # 10^4 trials) moves its crossing of 0.8 by about 2.5 events; allow 3
+    # MCSE of that, plus 3 events for the integer rounding and for
+    # Schoenfeld's approximation itself (the log-rank test's simulated power
+    # at 247 events is 0.7977 ± 0.0009, 2*10^5 trials: about 1.5 events short).
+    slope = _power_slope_in_events(SCHOENFELD_EVENTS)
+    assert slope == pytest.approx(0.00159, abs=1e-5)
+    tolerance = 3 * block["power_mcse"] / slope + 3
+    assert abs(events - SCHOENFELD_EVENTS) <= tolerance, (events, tolerance)
+    # The answer reaches the level and one event fewer does not (the estimates
+    # of the search), and an independent simulation (other seed) agrees up to
+    # 2 MCSE of the difference of the two estimates.
+    found = {e["events"]: e for e in block["evaluated"]}
+    assert block["power"] >= 0.8 > found[events - 1]["estimate"]
+    for e, check in ((events, lambda p, sd: p >= 0.8 - 2 * sd), (events - 1, lambda p, sd: p < 0.8 + 2 * sd)):
+        scenario = run(survival_config, [f"design.events={e}"], n_sims=20_000, seed=777)["scenarios"][0]
+        sd = math.hypot(scenario["power_mcse"], found[e]["mcse"])
+        assert check(scenario["power"], sd), (e, scenario["power"], sd)
+    lo, hi = block["interval"]
+    assert lo <= events <= hi
+    # Reference: the analytic subjects for those events under the configured
+    # accrual (no minimum follow-up: the analysis at the end of accrual), and
+    # when the 1000 subjects are expected to reach them.
+    assert block["analytic_subjects"] > events and block["analysis_time"] < 24.0 + 12.0
+    on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {"target", "level", "events", "interval", "power", "power_mcse", "analytic_events", "subjects",
+            "analytic_subjects", "evaluated"} <= set(on_disk["size"])
+    assert on_disk["scenarios"][0]["endpoints"]["os"]["events"] == events
+
+
+def test_survival_candidates_share_their_random_numbers(survival_config):
+    # Common random numbers: design.events is left out of the seed digest,
+    # so every candidate simulates the very same patients.
+    from simulator.runner.size import EventAxis, load_size_scenario, size_axis
+    from simulator.config.load import Scenario
+    from simulator.config.validate import validate
+
+    _, mapping, config = load_size_scenario(survival_config)
+    axis = size_axis(config)
+    assert axis == EventAxis(1000) and axis.max_size == 1000
+    entropies = set()
+    for events in (200, 247, 300):
+        applied = axis.apply(mapping, events)
+        bundle = build_plans(Scenario(0, {}, applied, validate(applied)), digest_exclude=axis.digest_exclude)
+        assert bundle.plans[0].looks.events.tolist() == [events]
+        entropies.add(tuple(bundle.entropy))
+    assert len(entropies) == 1
+
+
+def test_survival_with_binary_endpoints_searches_events():
+    # CAIRO6: OS with two binary endpoints read at its looks: events are
+    # searched, the configured (first) n_total is simulated.
+    from simulator.runner.size import EventAxis, load_size_scenario, size_axis
+
+    _, _, config = load_size_scenario("configs/cairo6.toml")
+    assert size_axis(config) == EventAxis(300)
+
+
+def test_survival_assurance_above_the_ceiling_exits_2(survival_config, capsys):
+    # P(HR < 1) under the log-normal prior through 0.7 (0.5, 0.98): Phi(2.0777) = 0.9811.
+    assert main(["size", str(survival_config), "--target", "assurance", "--level", "0.99", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "assurance 0.99 is unreachable: its ceiling is 0.9811" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "design.look_events=[100, 200]"], r"config key `design.look_events`: fixes absolute look events"),
+        (["--set", "trial.n_total=150", "--sims", "2000"],
+         r"power 0.8 is not reached by any events up to 150 \(trial.n_total: .*\); at events = 150 it is 0\.\d+"),
+        (["--set", "endpoints.os.truth.hazard_ratio=1.0"], r"endpoint `os` shows no benefit"),
+    ],
+)
+def test_bad_survival_size_input_exits_2(survival_config, capsys, args, message):
+    import re
+
+    assert main(["size", str(survival_config), "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert err.count("\n") == 1
+
+
+def test_cli_size_prints_events_summary(survival_config, tmp_path, capsys):
+    assert main(["size", str(survival_config), "--sims", "2000", "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "smallest events (final look) with power >= 0.8" in printed and "1000 subjects simulated" in printed
+    assert "analytic (Schoenfeld): 247" in printed

@@ -2,27 +2,49 @@
 
 How ``size`` decides (docs/cli.md repeats this for users)
 ---------------------------------------------------------
-The **grid** is the sizes with whole patients in the exact allocation ratio:
-``n_total = m * unit`` with ``unit`` the sum of the reduced ratio (1:1 -> 2,
-1:2 -> 3), ``m = 1, 2, ...`` up to :data:`MAX_N_TOTAL`.
+**What is searched** (:data:`SIZE_AXES`, :func:`size_axis`): with binary
+endpoints only, ``trial.n_total`` (:class:`PatientAxis`); as soon as there is
+a survival endpoint, the events at the final look, ``design.events``
+(:class:`EventAxis`), with ``trial.n_total`` held at its configured value
+(the subjects simulated).  A mix of survival and binary endpoints searches
+events too: in a joint trial the survival endpoint's events fix the calendar
+times of every look, so the binary endpoints are read at those times and
+their information grows with the events until every configured patient's
+outcome is known; the configured ``n_total`` caps what they can reach.
+
+The **grid**: for patients, the sizes with whole patients in the exact
+allocation ratio, ``n_total = m * unit`` with ``unit`` the sum of the
+reduced ratio (1:1 -> 2, 1:2 -> 3), ``m = 1, 2, ...`` up to
+:data:`MAX_N_TOTAL`; for events, every integer ``E = 1, 2, ...`` up to the
+configured ``trial.n_total`` (no more events than subjects; an event count
+too small for the looks, or above ``n_total``, is not a valid design).  The
+looks are ``design.looks`` (a count or fractions) of the candidate size;
+absolute ``design.look_sizes`` / ``design.look_events`` cannot scale and are
+bad input.
 
 Every candidate is simulated with ``simulation.n_sims`` trials and **common
 random numbers**: the seed entropy is ``(seed, digest of the scenario
-without trial.n_total)``, so every candidate size draws from the same
-streams and the differences between neighbouring sizes are less noisy than
-independent runs would make them.  (A ``run`` at the same size uses the
-digest *with* ``n_total`` and so other numbers, equally valid.)
+without the searched key)`` (``trial.n_total`` or ``design.events``), so
+every candidate draws from the same streams and the differences between
+neighbouring sizes are less noisy than independent runs would make them.
+For events the simulated patients are then the very same at every
+candidate; only the looks move.  (A ``run`` at the same size uses the
+digest *with* that key and so other numbers, equally valid.)
 
-1. **Start**: for power, the largest of the endpoints' analytic sizes
-   (rpact's formulas, ``analytic()["n_total"]``; the smallest with rule
-   ``any``), rounded up onto the grid; for assurance there is no closed form:
-   the same analytic size where every endpoint has a truth, else the
-   configured ``trial.n_total``.
+1. **Start**: for power, the largest of the endpoints' analytic sizes (the
+   smallest with rule ``any``): rpact's formulas, ``analytic()["n_total"]``
+   rounded up onto the grid, or for events Schoenfeld's events times the
+   group-sequential inflation, ``analytic()["events"]`` rounded up, over the
+   survival endpoints; for assurance there is no closed form: the same
+   analytic size where every endpoint has a truth, else the configured
+   ``trial.n_total`` (patients) or ``design.events`` (events; when not
+   given, Schoenfeld's events at the prior median hazard ratio, else half
+   of ``trial.n_total``).
 2. **Bracket**: from the start, step down (if the start reaches the level)
    or up (if not) by a factor that squares at each step (1.1, 1.21, 1.46, ...
    for power; 1.5, 2.25, ... for assurance) until the level is crossed.
-   Reaching ``MAX_N_TOTAL`` without reaching the level is an unreachable
-   target (exit 2).
+   Reaching the largest grid size without reaching the level is an
+   unreachable target (exit 2).
 3. **Bisect** on the grid between the last size below and the first size
    reaching the level until they are one grid step apart.
 4. **Scan down** from there in blocks of :data:`SCAN_BLOCK` grid sizes until
@@ -31,19 +53,15 @@ digest *with* ``n_total`` and so other numbers, equally valid.)
    roughly monotone in n (a sawtooth), so a size below the bisection's
    crossing may reach the level; the scan finds it.
 
-**The answer** ``n_total`` is the smallest evaluated size whose estimate is
-``>= level``.  The size one grid step below it was always evaluated and is
-below the level (unless ``n_total`` is the smallest grid size).
+**The answer** (``n_total``, or ``events``) is the smallest evaluated size
+whose estimate is ``>= level``.  The size one grid step below it was always
+evaluated and is below the level (unless it is the smallest grid size).
 
 **The interval** (MC error in view, ``z = 2``): from the smallest evaluated
 size whose estimate + 2 MCSE reaches the level (sizes that may reach it) to
-the smallest evaluated size at or above ``n_total`` whose estimate - 2 MCSE
-reaches it (sizes that surely do); the search scans up from ``n_total`` for
+the smallest evaluated size at or above the answer whose estimate - 2 MCSE
+reaches it (sizes that surely do); the search scans up from the answer for
 the latter, at most :data:`MAX_UP_BLOCKS` blocks (``null`` if not found).
-
-Survival endpoints will search events instead of patients: the endpoint
-kind names its *size axis* (:data:`SIZE_AXES`); only ``n_total`` (binary)
-is implemented now.
 """
 
 from __future__ import annotations
@@ -57,11 +75,14 @@ from pathlib import Path
 from simulator.config.load import Scenario, expand, load_raw
 from simulator.config.validate import validate
 from simulator.design.allocation import split_total
+from simulator.design.survival import schoenfeld_events, subjects_for_events, time_for_events
 from simulator.errors import InputError
+from simulator.endpoints.survival import split_subjects
 from simulator.report.build import proportion
 from simulator.runner.simulate import build_plans, simulate_scenarios
 
-#: Largest size searched; a target not reached there is unreachable.
+#: Largest n_total searched; a target not reached there is unreachable.
+#: (Events are searched up to the configured trial.n_total.)
 MAX_N_TOTAL = 1_000_000
 #: Grid sizes per block of the downward and upward scans.
 SCAN_BLOCK = 8
@@ -69,10 +90,12 @@ SCAN_BLOCK = 8
 MAX_UP_BLOCKS = 8
 #: Monte Carlo standard errors that make a size clearly below / above the level.
 Z = 2.0
-#: The size axis of each endpoint kind (survival will search "events").
-SIZE_AXES = {"binary": "n_total"}
+#: The size axis of each endpoint kind; any survival endpoint makes it "events".
+SIZE_AXES = {"binary": "n_total", "survival": "events"}
 #: The seed digest leaves the searched key out: common random numbers.
 DIGEST_EXCLUDE = (("trial", "n_total"),)
+#: The same for the events axis.
+EVENTS_DIGEST_EXCLUDE = (("design", "events"),)
 TARGETS = ("power", "assurance")
 
 
@@ -83,6 +106,8 @@ class PatientAxis:
     allocation: tuple[int, int]
 
     name = "n_total"
+    key = "trial.n_total"
+    digest_exclude = DIGEST_EXCLUDE
 
     @property
     def unit(self) -> int:
@@ -91,8 +116,19 @@ class PatientAxis:
         g = math.gcd(a, b)
         return a // g + b // g
 
+    @property
+    def max_size(self) -> int:
+        return MAX_N_TOTAL
+
+    def limit(self) -> str:
+        return f"any n_total up to {MAX_N_TOTAL}"
+
     def per_arm(self, n_total: int) -> list[int]:
         return list(split_total(n_total, self.allocation))
+
+    def fields(self, n_total: int) -> dict:
+        """What ``evaluated`` shows of a size."""
+        return {"n_total": n_total, "n_per_arm": self.per_arm(n_total)}
 
     def apply(self, mapping: dict, n_total: int) -> dict:
         out = copy.deepcopy(mapping)
@@ -100,24 +136,56 @@ class PatientAxis:
         return out
 
 
-def size_axis(config) -> PatientAxis:
-    """The axis that ``size`` searches for this scenario's endpoints."""
-    axes = {SIZE_AXES.get(e.kind) for e in config.endpoints}
-    if axes == {"n_total"}:
-        return PatientAxis(tuple(config.trial.allocation))
-    kinds = sorted({e.kind for e in config.endpoints if e.kind not in SIZE_AXES})
-    raise InputError(
-        f"`size`: endpoints of kind {', '.join(kinds)} are not supported yet (searching events); "
-        f"supported kinds: {', '.join(SIZE_AXES)}"
-    )
+@dataclass(frozen=True)
+class EventAxis:
+    """``design.events`` (events at the final look) on the integers, subjects fixed.
+
+    ``n_total`` is the configured number of subjects, simulated at every
+    candidate; no more events than that can be asked for.
+    """
+
+    n_total: int
+
+    name = "events"
+    key = "design.events"
+    unit = 1
+    digest_exclude = EVENTS_DIGEST_EXCLUDE
+
+    @property
+    def max_size(self) -> int:
+        return self.n_total
+
+    def limit(self) -> str:
+        return (
+            f"any events up to {self.n_total} (trial.n_total: the subjects simulated, which cap the events; "
+            "raise trial.n_total to allow more)"
+        )
+
+    def fields(self, events: int) -> dict:
+        return {"events": events}
+
+    def apply(self, mapping: dict, events: int) -> dict:
+        out = copy.deepcopy(mapping)
+        design = out.setdefault("design", {})
+        design["events"] = events
+        design.pop("look_events", None)  # refused before the search; the looks are fractions of `events`
+        return out
+
+
+def size_axis(config) -> PatientAxis | EventAxis:
+    """The axis that ``size`` searches for this scenario's endpoints (see the module docstring)."""
+    axes = {SIZE_AXES[e.kind] for e in config.endpoints}
+    if "events" in axes:
+        return EventAxis(int(config.trial.n_total))
+    return PatientAxis(tuple(config.trial.allocation))
 
 
 @dataclass
 class Evaluation:
     """One simulated candidate size (``estimate`` is None if the design is invalid there)."""
 
-    n_total: int
-    n_per_arm: list | None
+    size: int
+    fields: dict
     estimate: float | None
     mcse: float | None
     bundle: object = field(default=None, repr=False)
@@ -133,7 +201,7 @@ class Evaluation:
         return self.estimate is not None and self.estimate - Z * self.mcse >= level
 
     def as_dict(self) -> dict:
-        return {"n_total": self.n_total, "n_per_arm": self.n_per_arm, "estimate": self.estimate, "mcse": self.mcse}
+        return {**self.fields, "estimate": self.estimate, "mcse": self.mcse}
 
 
 @dataclass
@@ -153,7 +221,7 @@ class SizeSearch:
     def __post_init__(self):
         self.axis = size_axis(self.config)
         self.unit = self.axis.unit
-        self.m_max = MAX_N_TOTAL // self.unit
+        self.m_max = self.axis.max_size // self.unit
 
     # ------------------------------------------------------------ simulation
     def evaluate(self, ms) -> None:
@@ -164,12 +232,13 @@ class SizeSearch:
             n = m * self.unit
             try:
                 mapping = self.axis.apply(self.mapping, n)
-                scenario = Scenario(0, {"trial.n_total": n}, mapping, validate(mapping))
-                bundles.append(build_plans(scenario, digest_exclude=DIGEST_EXCLUDE, only=(self.target,)))
+                scenario = Scenario(0, {self.axis.key: n}, mapping, validate(mapping))
+                bundles.append(build_plans(scenario, digest_exclude=self.axis.digest_exclude, only=(self.target,)))
                 feasible.append(m)
             except InputError:
-                # Too small for the looks or the allocation: not a valid design.
-                self.evaluated[m] = Evaluation(n, None, None, None)
+                # Too small for the looks or the allocation, or (events) more
+                # events than subjects: not a valid design.
+                self.evaluated[m] = Evaluation(n, self.axis.fields(n), None, None)
         if not bundles:
             return
         results, _ = simulate_scenarios(bundles, jobs=self.jobs, backend=self.backend, scheduler=self.scheduler)
@@ -177,9 +246,9 @@ class SizeSearch:
             counts = streams[self.target]
             estimate, mcse = proportion(counts.success, counts.n_sims)
             n = m * self.unit
-            self.evaluated[m] = Evaluation(n, self.axis.per_arm(n), estimate, mcse, bundle, streams)
+            self.evaluated[m] = Evaluation(n, self.axis.fields(n), estimate, mcse, bundle, streams)
             if self.log is not None:
-                self.log(f"size: n_total {n}: {self.target} {estimate:.4f} ± {mcse:.4f}")
+                self.log(f"size: {self.axis.name} {n}: {self.target} {estimate:.4f} ± {mcse:.4f}")
 
     def reaches(self, m: int) -> bool:
         return m >= 1 and self.evaluated[m].reaches(self.level)
@@ -243,14 +312,13 @@ class SizeSearch:
 
     def _unreachable(self):
         top = self.evaluated.get(self.m_max)
-        where = f"; at n_total = {top.n_total} it is {top.estimate:.4f} ± {top.mcse:.4f}" if top and top.estimate is not None else ""
-        raise InputError(
-            f"argument `--level`: {self.target} {self.level} is not reached by any n_total up to {MAX_N_TOTAL}{where}"
-        )
+        name = self.axis.name
+        where = f"; at {name} = {top.size} it is {top.estimate:.4f} ± {top.mcse:.4f}" if top and top.estimate is not None else ""
+        raise InputError(f"argument `--level`: {self.target} {self.level} is not reached by {self.axis.limit()}{where}")
 
-    def run(self, start_n: int | None, factor: float) -> dict:
-        """Search and return the ``size`` block (see the module docstring)."""
-        start_m = math.ceil((start_n if start_n else self.config.trial.n_total) / self.unit)
+    def run(self, start: int, factor: float) -> dict:
+        """Search from the size ``start`` and return the ``size`` block (see the module docstring)."""
+        start_m = math.ceil(start / self.unit)
         lo, hi = self.bracket(start_m, factor)
         hi = self.bisect(lo, hi)
         self.scan_down(hi)
@@ -261,8 +329,7 @@ class SizeSearch:
         return {
             "target": self.target,
             "level": self.level,
-            "n_total": best.n_total,
-            "n_per_arm": best.n_per_arm,
+            **best.fields,
             "interval": [lower * self.unit, None if upper is None else upper * self.unit],
             self.target: best.estimate,
             f"{self.target}_mcse": best.mcse,
@@ -290,22 +357,105 @@ def load_size_scenario(config_path, overrides=()) -> tuple[dict, dict, object]:
     return raw, mapping, validate(mapping)
 
 
-def analytic_start(bundle, config, rule: str) -> int | None:
+def _axis_plans(bundle, axis: str) -> list:
+    """The plans whose analytic size is on the searched axis (events: the survival endpoints)."""
+    return [p for p in bundle.plans if axis == "n_total" or SIZE_AXES[p.endpoint.kind] == axis]
+
+
+def analytic_start(bundle, config, rule: str, axis: str = "n_total") -> int | None:
     """The analytic size for the power target: largest over endpoints (smallest for rule ``any``).
 
-    ``None`` when some endpoint has no truth or no size (no benefit under it).
+    ``axis = "n_total"``: rpact's ``n_total_rounded``; ``"events"``:
+    Schoenfeld's events (times the inflation factor) rounded up,
+    ``events_rounded``, over the survival endpoints only (binary endpoints
+    sharing the trial are read at its looks).  ``None`` when some endpoint
+    has no truth or no size (no benefit under it).
     """
+    key = "events_rounded" if axis == "events" else "n_total_rounded"
     sizes = []
-    for plan in bundle.plans:
+    for plan in _axis_plans(bundle, axis):
         block = plan.analytic(config) if plan.truth is not None else {}
-        size = block.get("n_total_rounded")
-        sizes.append(size)
+        sizes.append(block.get(key))
     known = [s for s in sizes if s is not None]
     if not known:
         return None
     if rule == "all":
         return max(known) if len(known) == len(sizes) else None
     return min(known)
+
+
+def analytic_events_unrounded(bundle, config, rounded: int | None) -> float | None:
+    """Schoenfeld's events (unrounded) of the survival endpoint that gave the rounded start."""
+    for plan in _axis_plans(bundle, "events"):
+        block = plan.analytic(config) if plan.truth is not None else {}
+        if block.get("events_rounded") == rounded:
+            return block["events"]
+    return None
+
+
+def _reference_hazard_ratio(plan) -> float | None:
+    """The truth's hazard ratio, else the prior median's."""
+    if plan.truth is not None:
+        return float(plan.truth)
+    if plan.prior is not None:
+        return float(math.exp(plan.prior.hazard_ratio.log_mean))
+    return None
+
+
+def events_start(bundle, config) -> int:
+    """Where an events search starts without an analytic power size (assurance).
+
+    The configured ``design.events``; else Schoenfeld's events for
+    ``design.power`` at the prior median hazard ratio (times the inflation
+    factor; the largest over survival endpoints); else half of
+    ``trial.n_total``.
+    """
+    if config.design.events is not None:
+        return min(int(config.design.events), int(config.trial.n_total))
+    design, starts = config.design, []
+    for plan in _axis_plans(bundle, "events"):
+        hr = _reference_hazard_ratio(plan)
+        if hr is not None and hr < 1:
+            planned = plan.planned_bounds.sequential
+            events = schoenfeld_events(
+                hr, alpha=plan.alpha, power=design.power, sided=plan.sided, allocation=config.trial.allocation,
+                inflation=1.0 if planned is None else float(planned.inflation_factor),
+            )
+            starts.append(int(math.ceil(events - 1e-9)))
+    return max(starts) if starts else max(1, int(config.trial.n_total) // 2)
+
+
+def subjects_reference(bundle, config, events: int) -> dict:
+    """Analytic subjects for ``events`` and the expected time of the final look, for reference.
+
+    Under each survival endpoint's accrual, dropout and minimum follow-up, at
+    its true hazard ratio (else the prior median): the subjects whose
+    expected events at the end of accrual plus follow-up are ``events``
+    (:func:`~simulator.design.survival.subjects_for_events`, rpact's
+    convention), and the calendar time at which the configured
+    ``trial.n_total`` subjects are expected to reach ``events``
+    (``None`` if they are not, on average).  Largest over survival endpoints.
+    """
+    subjects, times = [], []
+    for plan in _axis_plans(bundle, "events"):
+        hr = _reference_hazard_ratio(plan)
+        if hr is None:
+            continue
+        model = plan._model(hr)
+        try:
+            subjects.append(subjects_for_events(float(events), follow_up=plan.endpoint.follow_up, **model))
+        except InputError:
+            pass
+        try:
+            times.append(float(time_for_events(float(events), float(config.trial.n_total), **model)))
+        except InputError:
+            times.append(None)
+    analytic = max(subjects) if subjects else None
+    return {
+        "analytic_subjects": analytic,
+        "analytic_subjects_per_arm": None if analytic is None else list(split_subjects(analytic, config.trial.allocation)),
+        "analysis_time": None if not times or None in times else max(times),
+    }
 
 
 def check_reachable(bundle, target: str, level: float, rule: str) -> float | None:
@@ -322,7 +472,8 @@ def check_reachable(bundle, target: str, level: float, rule: str) -> float | Non
         missing = [p.endpoint.name for p in plans if p.truth is None]
         if missing:
             raise InputError(f"argument `--target power`: endpoint `{missing[0]}` has no [truth]; use --target assurance or add one")
-        no_gain = [p.endpoint.name for p in plans if "n_total" not in p.analytic(bundle.scenario.config)]
+        # Binary plans give an analytic "n_total", survival plans "events", only under a benefit.
+        no_gain = [p.endpoint.name for p in plans if SIZE_AXES[p.endpoint.kind] not in p.analytic(bundle.scenario.config)]
         if no_gain and (rule == "all" or len(no_gain) == len(plans)):
             raise InputError(
                 f"argument `--level`: endpoint `{no_gain[0]}` shows no benefit over the null under its truth, "
@@ -355,12 +506,15 @@ def size(
     config_path, overrides=(), *, target="power", level=None, n_sims=None, seed=None, jobs=None, out=None,
     backend="loky", scheduler=None, command="", log=None,
 ) -> dict:
-    """Search the smallest ``n_total`` whose power or assurance reaches ``level``.
+    """Search the smallest ``n_total`` (binary) or ``design.events`` (survival) whose power or assurance reaches ``level``.
 
     Parameters
     ----------
     config_path : str or Path
-        TOML config (one scenario; ``trial.n_total`` is what is searched).
+        TOML config (one scenario).  With binary endpoints only,
+        ``trial.n_total`` is searched; with a survival endpoint, the events
+        at the final look (``design.events``), ``trial.n_total`` being the
+        subjects simulated at every candidate.
     overrides : sequence of str
         ``KEY=VALUE`` overrides (``--set``).
     target : {"power", "assurance"}
@@ -389,6 +543,7 @@ def size(
     >>> report = size("configs/cairo6.toml", level=0.8, n_sims=20_000)  # doctest: +SKIP
     >>> report["size"]["power"] >= 0.8                                     # doctest: +SKIP
     True
+    >>> size("configs/cairo6_os.toml", level=0.8)["size"]["events"]       # doctest: +SKIP
     """
     import time
 
@@ -405,36 +560,62 @@ def size(
     raw, mapping, config = load_size_scenario(config_path, extra)
     level = config.design.power if level is None else float(level)
     axis = size_axis(config)
+    events = isinstance(axis, EventAxis)
     if config.design.look_sizes:
         raise InputError(
             "config key `design.look_sizes`: fixes absolute look sizes, which `size` cannot scale with n_total; "
             "give the looks as design.looks (a count or fractions)"
         )
-    base = build_plans(Scenario(0, {}, mapping, config), digest_exclude=DIGEST_EXCLUDE, only=(target,))
+    if events and config.design.look_events:
+        raise InputError(
+            "config key `design.look_events`: fixes absolute look events, which `size` cannot scale with "
+            "design.events (what it searches); give the looks as design.looks (a count or fractions)"
+        )
+    # The base plans (ceilings, analytic sizes) need events; the analytic
+    # events do not depend on them, so any valid count does: the most there can be.
+    base_mapping = axis.apply(mapping, axis.max_size) if events else mapping
+    base_config = validate(base_mapping)
+    base = build_plans(Scenario(0, {}, base_mapping, base_config), digest_exclude=axis.digest_exclude, only=(target,))
     rule = config.success.rule
     ceiling = check_reachable(base, target, level, rule)
-    analytic = analytic_start(base, config, rule) if all(p.truth is not None for p in base.plans) else None
+    analytic = analytic_start(base, base_config, rule, axis.name) if all(p.truth is not None for p in base.plans) else None
+    if analytic is not None:
+        start = analytic
+    else:
+        start = events_start(base, config) if events else config.trial.n_total
     search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log)
     # From an analytic start the answer is near: small steps; without one, larger.
     factor = 1.1 if analytic is not None and target == "power" else 1.5
     with session(backend, scheduler):
-        block = search.run(analytic, factor)
+        block = search.run(start, factor)
+    name = axis.name
+    block[f"analytic_{name}"] = analytic if target == "power" else None
+    if events:
+        block["analytic_events_unrounded"] = (
+            analytic_events_unrounded(base, base_config, analytic) if target == "power" and analytic is not None else None
+        )
+    block[f"start_{name}"] = start
+    best = next(e for e in search.evaluated.values() if e.size == block[name])
+    if events:
+        block.update(
+            subjects=config.trial.n_total,
+            subjects_per_arm=list(split_total(config.trial.n_total, config.trial.allocation)),
+            **subjects_reference(best.bundle, best.bundle.scenario.config, block["events"]),
+        )
     block.update(
-        analytic_n_total=analytic if target == "power" else None,
-        start_n_total=analytic if analytic is not None else config.trial.n_total,
         ceiling=ceiling,
-        axis=axis.name,
+        axis=name,
         n_sims=config.simulation.n_sims,
         seed=config.simulation.seed,
-        common_random_numbers="every size uses the seed entropy (seed, digest of the scenario without trial.n_total)",
+        common_random_numbers=f"every size uses the seed entropy (seed, digest of the scenario without {axis.key})",
         rule=(
-            "smallest evaluated grid size whose estimate >= level; grid = multiples of grid_step; "
-            f"bracket from the start, bisection, then a downward scan in blocks of {SCAN_BLOCK} until a block "
+            "smallest evaluated grid size whose estimate >= level; grid = multiples of grid_step"
+            + (f" up to trial.n_total = {config.trial.n_total}" if events else "")
+            + f"; bracket from the start, bisection, then a downward scan in blocks of {SCAN_BLOCK} until a block "
             f"is clearly below (estimate + {Z:g} MCSE < level); interval = [smallest size with estimate + {Z:g} MCSE "
-            f">= level, smallest size >= n_total with estimate - {Z:g} MCSE >= level]"
+            f">= level, smallest size >= the answer with estimate - {Z:g} MCSE >= level]"
         ),
     )
-    best = next(e for e in search.evaluated.values() if e.n_total == block["n_total"])
     report = build_report(
         raw, [best.bundle], [best.streams], command=command, runtime_s=time.perf_counter() - started,
         seed=config.simulation.seed, n_sims=config.simulation.n_sims,
@@ -452,14 +633,28 @@ def summary(report: dict) -> str:
     b = report["size"]
     target = b["target"]
     lo, hi = b["interval"]
-    per_arm = " / ".join(str(n) for n in b["n_per_arm"])
-    lines = [
-        f"smallest n_total with {target} >= {b['level']}: {b['n_total']} ({per_arm} per arm, steps of {b['grid_step']})",
-        f"{target} at {b['n_total']}: {b[target]:.4f} ± {b[target + '_mcse']:.4f} (MCSE, {b['n_sims']} simulated trials)",
-        f"sizes consistent with the target within {Z:g} MCSE: {lo} to {'?' if hi is None else hi}",
+    name = b["axis"]
+    answer = b[name]
+    if name == "events":
+        per_arm = " / ".join(str(n) for n in b["subjects_per_arm"])
+        lines = [
+            f"smallest events (final look) with {target} >= {b['level']}: {answer} "
+            f"({b['subjects']} subjects simulated, {per_arm} per arm)",
+        ]
+    else:
+        per_arm = " / ".join(str(n) for n in b["n_per_arm"])
+        lines = [f"smallest n_total with {target} >= {b['level']}: {answer} ({per_arm} per arm, steps of {b['grid_step']})"]
+    lines += [
+        f"{target} at {answer}: {b[target]:.4f} ± {b[target + '_mcse']:.4f} (MCSE, {b['n_sims']} simulated trials)",
+        f"{'events' if name == 'events' else 'sizes'} consistent with the target within {Z:g} MCSE: {lo} to {'?' if hi is None else hi}",
     ]
-    if b.get("analytic_n_total") is not None:
-        lines.append(f"analytic (normal approximation): {b['analytic_n_total']}")
+    if b.get(f"analytic_{name}") is not None:
+        lines.append(f"analytic ({'Schoenfeld' if name == 'events' else 'normal approximation'}): {b[f'analytic_{name}']}")
+    if name == "events" and b.get("analytic_subjects") is not None:
+        time_text = "" if b.get("analysis_time") is None else f"; {b['subjects']} subjects reach them at about {b['analysis_time']:.1f}"
+        lines.append(
+            f"analytic subjects for {answer} events (accrual + minimum follow-up): {math.ceil(b['analytic_subjects'] - 1e-9)}{time_text}"
+        )
     if b.get("ceiling") is not None:
         lines.append(f"assurance ceiling (prior probability of benefit): {b['ceiling']:.4f}")
     lines.append(f"{len(b['evaluated'])} sizes evaluated with common random numbers")
