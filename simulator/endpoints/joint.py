@@ -337,11 +337,17 @@ def _survival_result(plan: SurvivalPlan, trials, stop, decision, ratios, stream)
         look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
         look_reached=reached.sum(axis=0).astype(np.int64),
         hr_estimate=np.histogram(trials.hazard_ratio[rows, stop], bins=HR_BINS)[0],
+        **plan.look_time_counts(np.where(reached, trials.look_times, np.nan)),
     )
     if stream == "assurance" and plan.prior is not None:
         ratios = np.broadcast_to(ratios, (n_sims,))
         counts["effect_success"] = np.histogram(ratios[success], bins=HR_BINS)[0]
         counts["effect_failure"] = np.histogram(ratios[~success], bins=HR_BINS)[0]
+    if len(plan.levels) > 1:
+        # Holm: a fixed design (SurvivalPlan refuses sequential ones), so the
+        # final z decides at every further level.
+        z = trials.z[rows, stop]
+        success = np.vstack([success] + [z >= bounds.efficacy[-1] for bounds in plan.levels[1:]])
     return success, counts
 
 

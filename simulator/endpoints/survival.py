@@ -21,6 +21,7 @@ from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, split_total
 from simulator.design.boundaries import fixed_design_drift
 from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
+from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
@@ -190,6 +191,7 @@ class SurvivalPlan:
             look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
             look_reached=reached.sum(axis=0).astype(np.int64),
             hr_estimate=np.histogram(trials.hazard_ratio, bins=HR_BINS)[0],
+            **self.look_time_counts(trials.look_times),
         )
         if stream == "assurance" and self.prior is not None:
             ratios = np.broadcast_to(ratios, (n_sims,))
@@ -197,6 +199,34 @@ class SurvivalPlan:
             counts["effect_success"] = np.histogram(ratios[first], bins=HR_BINS)[0]
             counts["effect_failure"] = np.histogram(ratios[~first], bins=HR_BINS)[0]
         return success, counts
+
+    @property
+    def time_edges(self) -> np.ndarray:
+        """Fixed bins of the calendar time of a look (:func:`simulator.endpoints.km.analysis_time_edges`)."""
+        return analysis_time_edges(self.endpoint)
+
+    def look_time_counts(self, look_times: np.ndarray) -> dict:
+        """Summable histogram counts of the calendar time of each look reached.
+
+        ``look_times`` has one row per trial and one column per look (NaN
+        for looks not reached). ``look_time_hist[k]`` counts the trials
+        whose look ``k`` falls in each bin of :attr:`time_edges`;
+        ``look_time_over[k]`` those past the last edge.
+        """
+        edges = self.time_edges
+        look_times = np.asarray(look_times, dtype=float).reshape(-1, len(self.looks.events))
+        hist = np.zeros((look_times.shape[1], edges.size - 1), dtype=np.int64)
+        over = np.zeros(look_times.shape[1], dtype=np.int64)
+        for k in range(look_times.shape[1]):
+            column = look_times[:, k]
+            column = column[~np.isnan(column)]
+            hist[k] = np.histogram(column, bins=edges)[0]
+            over[k] = int((column > edges[-1]).sum())
+        return {"look_time_hist": hist, "look_time_over": over}
+
+    def km_bands(self) -> dict | None:
+        """Simulated Kaplan-Meier bands per arm at the final analysis (:func:`simulator.endpoints.km.km_bands`)."""
+        return km_bands(self)
 
     def expected_size(self, counts: dict) -> dict:
         """Expected subjects, events and duration at the stopping analysis, with MCSEs."""
@@ -218,6 +248,15 @@ class SurvivalPlan:
             "that look is analysed at the last event and the trial stops there"
         )
         out["hr_estimate_quantiles"] = _histogram_quantiles(counts["hr_estimate"], HR_BINS, (0.05, 0.25, 0.5, 0.75, 0.95))
+        if "look_time_hist" in counts:
+            out["analysis_time_histogram"] = {
+                "edges": self.time_edges.tolist(),
+                "counts": np.asarray(counts["look_time_hist"]).tolist(),
+                "overflow": np.asarray(counts["look_time_over"]).tolist(),
+            }
+        bands = self.km_bands()
+        if bands is not None:
+            out["km_bands"] = bands
         return out
 
     effect_bins = HR_BINS

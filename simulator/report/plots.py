@@ -154,13 +154,14 @@ def _size_search_figure(size: dict):
     if isinstance(interval, (list, tuple)) and len(interval) == 2 and isinstance(interval[0], (int, float)):
         upper = interval[1] if isinstance(interval[1], (int, float)) else max(series.n_total)  # open: not yet clear
         ax.axvspan(interval[0], upper, color=COLOURS["target"], alpha=0.12, label="sizes consistent with target")
-    chosen = size.get("n_total")
+    axis = size.get("axis") if size.get("axis") in ("n_total", "events") else "n_total"  # events: survival
+    chosen = size.get(axis)
     if isinstance(chosen, (int, float)):
-        ax.axvline(chosen, color="black", linewidth=1, label=f"chosen n_total = {chosen}")
-    analytic = size.get("analytic_n_total")
+        ax.axvline(chosen, color="black", linewidth=1, label=f"chosen {axis} = {chosen}")
+    analytic = size.get(f"analytic_{axis}")
     if isinstance(analytic, (int, float)):
         ax.axvline(analytic, color="black", linestyle=":", linewidth=1, label=f"analytic {analytic:.0f}")
-    ax.set_xlabel("n_total")
+    ax.set_xlabel("events at the final look" if axis == "events" else "n_total")
     ax.set_ylabel(f"{size.get('target', 'power')} (±2 MCSE)")
     low = min(min(np.subtract(series.estimate, 2 * np.asarray(series.mcse))), level if isinstance(level, (int, float)) else 1.0)
     high = max(max(np.add(series.estimate, 2 * np.asarray(series.mcse))), level if isinstance(level, (int, float)) else 0.0)
@@ -466,7 +467,7 @@ def _survival_figure(report: dict, name: str, configs: list):
                 continue
             if band.get("lower") is not None and band.get("upper") is not None:
                 ax_km.fill_between(times, band["lower"], band["upper"], step="post", color=COLOURS[role], alpha=0.25,
-                                   label=f"{role}: simulated KM {bands.get('level', 0.9):g} band")
+                                   label=f"{role}: simulated KM {bands.get('level', 0.95):.0%} band")
             if band.get("median") is not None:
                 ax_km.step(times, band["median"], where="post", color=COLOURS[role], linewidth=1,
                            label=f"{role}: median KM")
@@ -477,21 +478,40 @@ def _survival_figure(report: dict, name: str, configs: list):
             horizon = max(looks) if looks else 60.0
         grid = np.linspace(0.0, horizon, 301)
         curves = derived.configured_survival(endpoint, grid) or {}
-        for role, curve in curves.items():
-            ax_km.plot(grid, curve, color=COLOURS[role], linestyle="--", linewidth=1.2, label=f"{role}: configured")
+        for k, (role, curve) in enumerate(curves.items()):
+            if horizon is not None and bands is not None:
+                # Over the bands, in black so that they show on the median KM.
+                ax_km.plot(grid, curve, color="black", linestyle="--", linewidth=0.9, zorder=3,
+                           label="configured S(t) per arm" if k == 0 else None)
+            else:
+                ax_km.plot(grid, curve, color=COLOURS[role], linestyle="--", linewidth=1.2, label=f"{role}: configured")
     ax_km.set_ylim(0, 1)
     ax_km.set_xlabel("time since randomisation")
     ax_km.set_ylabel("survival probability")
-    ax_km.set_title(f"{name}: survival per arm")
+    title = f"{name}: survival per arm"
+    if bands is not None and bands.get("replicates"):
+        title += f" ({bands['replicates']} simulated trials, {bands.get('analysis', 'final')} analysis)"
+    ax_km.set_title(title)
     if ax_km.has_data():
-        ax_km.legend(loc="upper right")
+        ax_km.legend(loc="lower left", fontsize="small")
 
     if histogram is not None and histogram.get("edges"):
         edges = np.asarray(histogram["edges"], dtype=float)
         per_look = histogram.get("counts") or []
         per_look = per_look if per_look and isinstance(per_look[0], list) else [per_look]
+        used = np.zeros(edges.size - 1, dtype=bool)
         for k, counts in enumerate(per_look):
-            ax_times.stairs(counts, edges, label=f"look {k + 1}")
+            counts = np.asarray(counts, dtype=float)
+            used |= counts > 0
+            overflow = (histogram.get("overflow") or [])[k:k + 1]
+            label = f"look {k + 1}" + (f" ({overflow[0]} past {edges[-1]:g})" if overflow and overflow[0] else "")
+            ax_times.stairs(counts, edges, fill=True, alpha=0.35, color=f"C{k}", label=label)
+            ax_times.stairs(counts, edges, linewidth=1, color=f"C{k}")
+        if used.any():  # the fixed bins are wide; show the occupied range
+            first, last = np.flatnonzero(used)[[0, -1]]
+            pad = 2 * (edges[1] - edges[0])
+            ax_times.set_xlim(max(edges[0], edges[first] - pad), min(edges[-1], edges[last + 1] + pad))
+        ax_times.set_xlabel("calendar time of the analysis (from the start of accrual)")
         ax_times.set_ylabel("simulated trials")
     elif has_times:
         for i, s in scenarios:
@@ -568,7 +588,9 @@ def build_plots(report: dict) -> list[Plot]:
             "trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
             _true_effect_figure, report, name)
         add(f"plot-survival-{slug(name)}", f"Survival: {name}",
-            "Left: simulated Kaplan-Meier bands per arm (when recorded) against the configured curves (dashed). "
-            "Right: when the analyses happen (calendar time, simulated and analytic).",
+            "Left: the median and the pointwise 2.5 % to 97.5 % range of the Kaplan-Meier curves per arm of trials "
+            "simulated under the truth, read at the final analysis (when recorded), against the configured survival "
+            "curves (dashed). Right: when the analyses happen: the calendar time of each look across the simulated "
+            "trials that reached it (or the mean times, simulated and analytic).",
             _survival_figure, report, name, configs)
     return plots

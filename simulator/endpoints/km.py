@@ -1,0 +1,297 @@
+"""Report helpers for survival endpoints: Kaplan-Meier bands and analysis-time bins.
+
+Simulated Kaplan-Meier bands
+----------------------------
+The trial kernel (:mod:`simulator.engine.survival`) returns per-trial
+results only, so the bands are computed from a modest number of separately
+simulated trials (:data:`KM_REPLICATES`), in plain numpy:
+
+1. per trial, ``n_control`` and ``n_experimental`` patients (exact counts);
+   entry times iid from the piecewise-constant accrual intensity (inverse of
+   its piecewise-linear distribution function); event times by inversion of
+   the piecewise-constant control cumulative hazard (times the hazard ratio
+   in the experimental arm); exponential dropout times per arm; the exit is
+   the earlier of event and dropout;
+2. the final analysis is at the calendar time (entry + exit) of the
+   ``events``-th event, as in the kernel (when the events run out: at the last
+   event; with no event at all: at the last entry). The final analysis is
+   taken whether or not a group-sequential trial would have stopped earlier:
+   the bands show what the data look like at the planned final analysis;
+3. at that cut, patients not yet enrolled are left out, the others are
+   followed to their exit or administratively censored at ``cut - entry``;
+4. the Kaplan-Meier estimate of each arm is read on a time grid (right
+   continuous; flat after the last observation), and the pointwise 2.5 %,
+   50 % and 97.5 % quantiles across the trials are the band.
+
+The grid is ``0, step, 2 step, ...`` up to the horizon where, in 97.5 % of
+the simulated trials, each arm still has at least :data:`MIN_AT_RISK`
+patients at risk (beyond it a Kaplan-Meier curve rests on a handful of
+patients), with ``step`` a round number giving 50 to 101 points.
+
+These trials are simulated under the ``truth`` (control survival and hazard
+ratio; no prior), from a generator of their own::
+
+    SeedSequence([simulation.seed, *scenario_digest(config without simulation.n_sims)],
+                 spawn_key=(name_key("km_bands"), name_key(endpoint name)))
+
+so the bands depend only on the scenario's config and seed: not on
+``--jobs``, the backend, the chunking, nor the number of simulated trials.
+
+Analysis-time bins
+------------------
+:func:`analysis_time_edges` gives fixed histogram bins for the calendar time
+of each look, from 0 to ``accrual end + 3 max(follow-up minimum, control
+median)`` with a round bin width; times past the last edge are counted
+separately (``overflow``), so nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulator.config.load import scenario_digest
+from simulator.engine.seeding import name_key
+
+__all__ = [
+    "KM_LEVEL",
+    "KM_REPLICATES",
+    "MIN_AT_RISK",
+    "analysis_time_edges",
+    "final_analysis_data",
+    "kaplan_meier",
+    "km_bands",
+    "km_generator",
+    "nice_step",
+]
+
+#: Trials simulated for the Kaplan-Meier bands of one endpoint in one scenario.
+KM_REPLICATES = 1000
+#: Coverage of the pointwise band (quantiles 2.5 % and 97.5 %).
+KM_LEVEL = 0.95
+#: The grid ends where fewer patients than this may be at risk in an arm.
+MIN_AT_RISK = 10
+
+
+def nice_step(width: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= ``width``.
+
+    >>> nice_step(1.56), nice_step(0.7), nice_step(23.0)
+    (2.0, 1.0, 25.0)
+    """
+    if not (width > 0 and math.isfinite(width)):
+        raise ValueError(f"width must be finite and > 0, got {width}")
+    power = 10.0 ** math.floor(math.log10(width))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if factor * power >= width * (1 - 1e-12):
+            return factor * power
+    return 10.0 * power  # pragma: no cover - the loop always returns
+
+
+def analysis_time_edges(endpoint, bins: int = 100) -> np.ndarray:
+    """Fixed bin edges for the calendar times of the analyses of a survival endpoint.
+
+    From 0 to ``accrual end + 3 max(follow_up.minimum, control median)``
+    (the control median under ``truth``), in at most ``bins`` bins of a
+    round width (:func:`nice_step`). They depend on the config only.
+    """
+    from simulator.endpoints.survival import control_median  # survival.py imports this module
+
+    accrual_end = float(endpoint.accrual.edges[-1])
+    control = endpoint.truth.control
+    scale = max(float(endpoint.follow_up), control_median(control.times, control.hazards))
+    if not math.isfinite(scale) or scale <= 0:
+        scale = accrual_end
+    upper = accrual_end + 3.0 * scale
+    step = nice_step(upper / bins)
+    count = int(math.ceil(upper / step - 1e-9))
+    return np.round(step * np.arange(count + 1), 10)
+
+
+def km_generator(config, endpoint_name: str) -> np.random.Generator:
+    """The generator of the Kaplan-Meier trials of one endpoint (see the module docstring)."""
+    entropy = [config.simulation.seed, *scenario_digest(config, (("simulation", "n_sims"),))]
+    sequence = np.random.SeedSequence(entropy, spawn_key=(name_key("km_bands"), name_key(endpoint_name)))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
+# ---------------------------------------------------------------- simulation
+def _entries(rng, shape, edges, rates) -> np.ndarray:
+    """Entry times iid from the piecewise-constant accrual intensity."""
+    edges = np.asarray(edges, dtype=float)
+    mass = np.concatenate([[0.0], np.cumsum(np.asarray(rates, dtype=float) * np.diff(edges))])
+    cumulative = mass / mass[-1]
+    u = rng.random(shape)
+    # The piece of each uniform; pieces of zero mass are never chosen.
+    piece = np.clip(np.searchsorted(cumulative, u, side="right") - 1, 0, len(edges) - 2)
+    width = cumulative[piece + 1] - cumulative[piece]
+    step = np.divide(u - cumulative[piece], width, out=np.zeros_like(u), where=width > 0)
+    return edges[piece] + np.minimum(step, 1.0) * (edges[piece + 1] - edges[piece])
+
+
+def _event_times(exposure, times, hazards) -> np.ndarray:
+    """Invert the piecewise-linear cumulative hazard at ``exposure`` (``inf`` past its end)."""
+    starts = np.asarray(times, dtype=float)
+    rates = np.asarray(hazards, dtype=float)
+    at_start = np.concatenate([[0.0], np.cumsum(rates[:-1] * np.diff(starts))])
+    piece = np.searchsorted(at_start, exposure, side="right") - 1
+    rate = rates[piece]
+    out = np.full(exposure.shape, np.inf)
+    positive = rate > 0
+    out[positive] = starts[piece[positive]] + (exposure[positive] - at_start[piece[positive]]) / rate[positive]
+    return out
+
+
+def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout, events, replicates):
+    """Patients of ``replicates`` trials as seen at the final analysis.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_arms : (int, int)
+        Patients per arm (control, experimental).
+    accrual : (edges, rates)
+    control : (times, hazards)
+        Piecewise-constant control hazard.
+    hazard_ratio : float
+    dropout : (float, float)
+        Exponential dropout hazards per arm.
+    events : int
+        Events that trigger the final analysis.
+    replicates : int
+
+    Returns
+    -------
+    time : ndarray, shape (replicates, N)
+        Follow-up at the cut (``inf`` for patients not yet enrolled).
+    event : ndarray of bool, shape (replicates, N)
+    group : ndarray of int, shape (N,)
+        0 control, 1 experimental (the first ``n_arms[0]`` columns are control).
+    cut : ndarray, shape (replicates,)
+        Calendar time of the final analysis.
+    """
+    n_c, n_e = (int(n) for n in n_arms)
+    n = n_c + n_e
+    group = np.repeat(np.array([0, 1]), [n_c, n_e])
+    shape = (int(replicates), n)
+    entry = _entries(rng, shape, *accrual)
+    multiplier = np.where(group == 1, float(hazard_ratio), 1.0)
+    event_time = _event_times(rng.standard_exponential(shape) / multiplier, *control)
+    drop = np.where(group == 1, float(dropout[1]), float(dropout[0]))
+    with np.errstate(divide="ignore"):
+        dropout_time = rng.standard_exponential(shape) / drop
+    exit_time = np.minimum(event_time, dropout_time)
+    is_event = event_time <= dropout_time
+    calendar = np.where(is_event, entry + exit_time, np.inf)
+    target = min(int(events), n)
+    cut = np.partition(calendar, target - 1, axis=1)[:, target - 1]
+    short = ~np.isfinite(cut)
+    if short.any():
+        # Too few events ever: the last event, or the last entry with none.
+        finite = np.where(np.isfinite(calendar[short]), calendar[short], -np.inf).max(axis=1)
+        cut[short] = np.where(np.isfinite(finite), finite, entry[short].max(axis=1))
+    cut_col = cut[:, None]
+    enrolled = entry <= cut_col
+    seen = enrolled & (entry + exit_time <= cut_col)
+    time = np.where(enrolled, np.where(seen, exit_time, cut_col - entry), np.inf)
+    event = seen & is_event
+    return time, event, group, cut
+
+
+def kaplan_meier(time, event, grid) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier estimates and numbers at risk on ``grid``, one sample per row.
+
+    ``time`` and ``event`` have shape ``(samples, n)`` (or ``(n,)`` for one
+    sample); ``inf`` in ``time`` leaves a subject out. The estimate is right
+    continuous (``S(t)`` includes the events at ``t``) and flat after the
+    last observation; ``at_risk[..., j]`` counts subjects with time
+    ``>= grid[j]``. Tied times are handled with the events before the
+    censorings. Returns arrays of shape ``(samples, len(grid))`` (or
+    ``(len(grid),)``).
+
+    >>> km, at_risk = kaplan_meier(np.array([1.0, 2.0, 3.0, 4.0]), np.array([True, False, True, True]), [0, 2, 3.5])
+    >>> km.round(4).tolist(), at_risk.tolist()
+    ([1.0, 0.75, 0.375], [4, 3, 1])
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    single = time.ndim == 1
+    time, event = np.atleast_2d(time), np.atleast_2d(event)
+    rows = np.arange(time.shape[0])[:, None]
+    # By time, events first among ties; left-out subjects (inf) last.
+    order = np.lexsort((~event, time), axis=-1)
+    t, d = time[rows, order], event[rows, order]
+    m = np.isfinite(t).sum(axis=1, keepdims=True)
+    at_risk_sorted = m - np.arange(t.shape[1])[None, :]
+    factors = np.where(d & (at_risk_sorted > 0), 1.0 - 1.0 / np.maximum(at_risk_sorted, 1), 1.0)
+    survival = np.concatenate([np.ones((t.shape[0], 1)), np.cumprod(factors, axis=1)], axis=1)
+    grid = np.asarray(grid, dtype=float)
+    # Observations at or before each grid time, and strictly before it.
+    upto = np.array([np.searchsorted(row, grid, side="right") for row in t]).reshape(t.shape[0], grid.size)
+    before = np.array([np.searchsorted(row, grid, side="left") for row in t]).reshape(t.shape[0], grid.size)
+    km = np.take_along_axis(survival, upto, axis=1)
+    at_risk = m - before
+    return (km[0], at_risk[0]) if single else (km, at_risk)
+
+
+def _horizon(time, group, fraction=0.025) -> float:
+    """The time up to which, in 1 - ``fraction`` of the trials, each arm has MIN_AT_RISK at risk."""
+    limits = []
+    for arm in (0, 1):
+        columns = time[:, group == arm]
+        sorted_times = np.sort(columns, axis=1)  # inf (not enrolled) last
+        enrolled = np.isfinite(sorted_times).sum(axis=1)
+        index = np.clip(enrolled - MIN_AT_RISK, 0, None)
+        last = sorted_times[np.arange(sorted_times.shape[0]), index]
+        last = np.where(enrolled > 0, last, 0.0)
+        limits.append(float(np.quantile(last, fraction)))
+    return min(limits)
+
+
+def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> dict | None:
+    """Pointwise quantiles of simulated Kaplan-Meier curves per arm (report key ``km_bands``).
+
+    ``plan`` is a :class:`~simulator.endpoints.survival.SurvivalPlan`. None
+    when the endpoint has no fixed ``truth.hazard_ratio``. ``times`` (a grid)
+    and ``rng`` default as described in the module docstring.
+    """
+    endpoint = plan.endpoint
+    hr = endpoint.truth.hazard_ratio
+    if hr is None:
+        return None
+    rng = km_generator(plan.config, endpoint.name) if rng is None else rng
+    control = endpoint.truth.control
+    time, event, group, cut = final_analysis_data(
+        rng, plan.n_arms,
+        accrual=(endpoint.accrual.edges, endpoint.accrual.rates),
+        control=(control.times, control.hazards), hazard_ratio=hr,
+        dropout=endpoint.dropout, events=int(plan.looks.events[-1]), replicates=replicates,
+    )
+    if times is None:
+        horizon = _horizon(time, group)
+        if not horizon > 0:
+            return None
+        step = nice_step(horizon / 100)
+        count = int(math.floor(horizon / step + 1e-9))
+        if count < 50:  # the rounding up of the step left too few points
+            step = horizon / 100
+            count = 100
+        grid = np.round(step * np.arange(count + 1), 10)
+    else:
+        grid = np.asarray(times, dtype=float)
+    low, high = (1 - KM_LEVEL) / 2, 1 - (1 - KM_LEVEL) / 2
+    out: dict = {
+        "times": grid.tolist(),
+        "level": KM_LEVEL,
+        "replicates": int(replicates),
+        "analysis": "final",
+        "cut_time_median": float(np.median(cut)),
+    }
+    for arm, role in ((0, "control"), (1, "experimental")):
+        columns = group == arm
+        curves = kaplan_meier(time[:, columns], event[:, columns], grid)[0]
+        lower, median, upper = np.quantile(curves, [low, 0.5, high], axis=0)
+        out[role] = {key: np.round(values, 6).tolist() for key, values in
+                     (("lower", lower), ("median", median), ("upper", upper))}
+    return out
