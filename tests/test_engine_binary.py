@@ -57,6 +57,7 @@ def within(estimate, exact, n, k=4.0):
     return abs(estimate - exact) <= k * mcse + 1e-12, mcse
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sided", [1, 2])
 @pytest.mark.parametrize("allocation", ALLOCATIONS)
 @pytest.mark.parametrize("test", TESTS)

@@ -54,6 +54,7 @@ def per_look(plan, p_c, p_e, seed):
 CASES = [(d, t, m) for d in range(len(DESIGNS)) for t, m in TESTS if not (m and DESIGNS[d].get("sided", 1) == 2)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("design_index, test, margin", CASES)
 def test_per_look_probabilities_match_enumeration(design_index, test, margin):
     design = dict(DESIGNS[design_index])

@@ -222,6 +222,7 @@ def _power_slope_in_events(events, hazard_ratio=0.7, alpha=0.025, power=0.8):
     return stats.norm.pdf(z_beta) * abs(math.log(hazard_ratio)) / (4 * math.sqrt(events))
 
 
+@pytest.mark.slow
 def test_survival_power_size_searches_events_near_schoenfeld(survival_config, tmp_path):
     from simulator.runner.run import run
 
