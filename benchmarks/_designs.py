@@ -132,3 +132,41 @@ def make_plan(base: Path, design: Design):
     _, scenarios = load_scenarios(base, overrides(design))
     config = scenarios[0].config
     return config, plan_for(config, config.endpoints[0])
+
+
+#: A small binary design for the size search (``p3sim size``): 0.30 (control)
+#: vs 0.50 (experimental), higher is better, 1:1, pooled z test, one-sided
+#: alpha 0.025, target power 0.8. ``trial.n_total`` is only the start.
+SIZE_TOML = """\
+# Written by benchmarks/run.py: the size-search benchmark design.
+[trial]
+name = "size benchmark"
+arms = ["control", "experimental"]
+allocation = [1, 1]
+n_total = 200
+
+[endpoints.response]
+kind = "binary"
+better = "higher"
+test = "z_pooled"
+
+[endpoints.response.truth]
+control = 0.30
+experimental = 0.50
+
+[design]
+alpha = 0.025
+sided = 1
+power = 0.8
+
+[simulation]
+seed = 20250702
+jobs = 1
+"""
+
+
+def write_size_config(folder: Path) -> Path:
+    """Write :data:`SIZE_TOML` into ``folder`` and return its path."""
+    path = Path(folder) / "size.toml"
+    path.write_text(SIZE_TOML, encoding="utf-8")
+    return path

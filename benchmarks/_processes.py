@@ -116,3 +116,31 @@ def best_p3sim_run(base: Path, design, n_sims: int, jobs: int, repeats: int) -> 
     best = min(runs, key=lambda r: r["wall_s"])
     return {**best, "repeats": repeats, "wall_s_all": [r["wall_s"] for r in runs],
             "max_rss_mib_all": [r["max_rss_mib"] for r in runs]}
+
+
+def p3sim_size(config: Path, n_sims: int, jobs: int = 1, seed: int = 20250702) -> dict:
+    """Time one ``p3sim size`` (power target, ``design.power``) as a subprocess.
+
+    Returns
+    -------
+    dict
+        ``wall_s`` of the whole process, ``runtime_s`` as the report records
+        it, the size found (``n_total``, per arm, its simulated power and
+        MCSE, the sizes consistent with the target), how many sizes were
+        simulated, and the analytic (normal-approximation) size.
+    """
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-size-") as out:
+        command = [*p3sim_command(), "size", str(config), "--sims", str(n_sims), "--jobs", str(jobs),
+                   "--seed", str(seed), "--out", out, "--quiet"]
+        run = _run_measured(command)
+        if run["returncode"] != 0:
+            raise RuntimeError(f"p3sim size failed ({run['returncode']}):\n{run['stderr']}")
+        report = json.loads((Path(out) / "report.json").read_text(encoding="utf-8"))
+    size = report["size"]
+    analytic = next(iter(report["scenarios"][0]["endpoints"].values())).get("analytic", {})
+    return {
+        "n_sims": n_sims, "jobs": jobs, "wall_s": run["wall_s"], "runtime_s": report["meta"]["runtime_s"],
+        "max_rss_mib": run["max_rss_mib"], "n_total": size["n_total"], "n_per_arm": size["n_per_arm"],
+        "power": size["power"], "power_mcse": size["power_mcse"], "interval": size["interval"],
+        "evaluated": len(size["evaluated"]), "analytic_n_total": analytic.get("n_total_rounded"),
+    }

@@ -18,7 +18,15 @@ Writes ``OUT/results.json`` (every measurement, with the machine) and
 4. ``benchmarks/bench_survival_kernel.py`` when present, and the binary
    group-sequential design (3 looks, asOF, N = 458, 0.50 vs 0.35);
 5. rpact's ``getSimulationRates`` / ``getPowerRates`` / ``getSampleSizeRates``
-   on the same designs when ``Rscript`` can load rpact.
+   on the same designs when ``Rscript`` can load rpact;
+6. survival through ``SurvivalPlan.simulate`` (one core, after compilation):
+   N = 610, HR 0.7, control median 30 months, accrual 36 months, a fixed
+   design at 334 events and 3 looks (asOF) at 111/223/334 events, power and
+   assurance (log-normal prior on the HR); ``p3sim run`` end to end on the
+   3-look design; rpact's ``getSimulationSurvival`` / ``getPowerSurvival`` /
+   ``getSampleSizeSurvival`` on the fixed and 3-look designs;
+7. ``p3sim size`` on a small binary design (0.30 vs 0.50, power 0.8) and
+   ``benchmarks/bench_sweep.py`` (8 scenarios, ``--jobs 1`` and ``2``).
 
 Sections that cannot run say why in the results instead of failing the run.
 """
@@ -45,6 +53,7 @@ import _kernels  # noqa: E402
 import _machine  # noqa: E402
 import _processes  # noqa: E402
 import _rpact  # noqa: E402
+import _survival  # noqa: E402
 from simulator.errors import InputError  # noqa: E402
 
 #: The contract's speed target for the fixed binary design on one core.
@@ -53,6 +62,10 @@ TARGET_TRIALS_PER_S = 2e6
 RSS_BUDGET_MIB = 64.0
 SURVIVAL_MODULE = HERE / "bench_survival_kernel.py"
 SURVIVAL_ENTRY_POINTS = ("benchmark", "measure", "run_benchmark", "bench", "run")
+SWEEP_SCRIPT = HERE / "bench_sweep.py"
+#: Simulated survival power against Schoenfeld's: 4 MCSE plus this (Schoenfeld's
+#: approximation is off by a few thousandths; the tolerance of docs/validation.md).
+SCHOENFELD_SLACK = 0.005
 
 
 def settings(quick: bool) -> dict:
@@ -67,6 +80,15 @@ def settings(quick: bool) -> dict:
         "end_to_end_repeats": 1 if quick else 2,
         "memory_trials": [10**6, 10**7 if quick else 10**8],
         "rpact_iterations": 50_000 if quick else 100_000,
+        # survival: trials per timed call of SurvivalPlan.simulate (the estimate pools the repeats)
+        "survival_trials": 20_000 if quick else 50_000,
+        "survival_end_to_end_trials": 20_000 if quick else 100_000,
+        "rpact_survival_iterations": 2_000 if quick else 10_000,
+        "rpact_survival_repeats": 1 if quick else 2,
+        "size_sims": 20_000,
+        "size_repeats": 1 if quick else 3,
+        "sweep_sims": 1 << 17 if quick else 1 << 20,
+        "sweep_repeats": 1 if quick else 2,
     }
 
 
@@ -251,6 +273,96 @@ def bench_rpact(plans: dict, kernel: dict, group_sequential, cfg: dict) -> dict:
     return result
 
 
+def bench_survival_designs(cfg: dict) -> tuple[dict, dict]:
+    """Trials/s of ``SurvivalPlan.simulate``: fixed and 3-look power, 3-look assurance."""
+    results, plans = {}, {}
+    for name in ("fixed", "group_sequential", "assurance"):
+        log(f"survival: {_survival.LABELS[name]}")
+        try:
+            config, plan = _survival.make_plan(name)
+        except InputError as err:
+            results[name] = {"skipped": f"p3sim rejects the design (exit 2): {err}"}
+            continue
+        stream = "assurance" if name == "assurance" else "power"
+        result = _survival.throughput(plan, cfg["survival_trials"], stream, cfg["repeats"])
+        reference = plan.analytic(config)["power"] if stream == "power" else _survival.prior_assurance(plan)
+        difference = result["estimate"] - reference
+        result.update(
+            schoenfeld=reference, z_vs_schoenfeld=difference / result["mcse"],
+            agrees_with_schoenfeld=abs(difference) <= 4 * result["mcse"] + SCHOENFELD_SLACK,
+            bounds=[float(b) for b in plan.bounds.efficacy], look_events=plan.looks.events.tolist(),
+        )
+        if stream == "assurance":
+            result["prior"] = dict(_survival.PRIOR)
+            result["prior_p_benefit"] = plan.prior_p_benefit()
+        results[name] = result
+        plans[name] = (config, plan)
+    return results, plans
+
+
+def bench_survival_end_to_end(folder: Path, cfg: dict) -> dict:
+    """``p3sim run --jobs 1`` of the 3-look survival design (after the in-process calls filled the cache)."""
+    n = cfg["survival_end_to_end_trials"]
+    log(f"survival: p3sim run --sims {n} --jobs 1 (3 looks)")
+    try:
+        return _processes.p3sim_run(_survival.write_config(folder, "group_sequential"), (), n, jobs=1)
+    except RuntimeError as err:
+        return {"skipped": str(err).strip()[-300:]}
+
+
+def bench_survival_rpact(plans: dict, designs: dict, cfg: dict) -> dict:
+    """rpact's getSimulationSurvival / getPowerSurvival / getSampleSizeSurvival next to ours."""
+    reason = _rpact.availability()
+    if reason is not None:
+        return {"skipped": reason}
+    result = {"direction": "hazardRatio = 0.7 is treatment / control (ours: experimental / control); "
+                           "directionUpper = FALSE (a benefit is HR < 1; rpact 3.3.4's simulation defaults "
+                           "to TRUE and then rejects for HR > 1)"}
+    for name in ("fixed", "group_sequential"):
+        if name not in plans:
+            result[name] = {"skipped": designs[name].get("skipped", "no plan")}
+            continue
+        config, plan = plans[name]
+        log(f"rpact: survival, {_survival.LABELS[name]}")
+        try:
+            result[name] = _rpact.survival_side_by_side(
+                plan, config, designs[name], _survival.analytic(plan, config),
+                cfg["rpact_survival_iterations"], cfg["rpact_survival_repeats"])
+        except Exception as err:  # noqa: BLE001 - R failing is reported, not fatal
+            result[name] = {"skipped": f"{type(err).__name__}: {err}"}
+    return result
+
+
+def bench_size_search(folder: Path, cfg: dict) -> dict:
+    """Wall time of ``p3sim size`` on a small binary design, one process."""
+    config = _designs.write_size_config(folder)
+    log(f"size search: p3sim size --sims {cfg['size_sims']} --jobs 1")
+    try:
+        runs = [_processes.p3sim_size(config, cfg["size_sims"], jobs=1) for _ in range(cfg["size_repeats"])]
+    except RuntimeError as err:
+        return {"skipped": str(err).strip()[-300:]}
+    best = min(runs, key=lambda r: r["wall_s"])
+    return {**best, "repeats": len(runs), "wall_s_all": [r["wall_s"] for r in runs]}
+
+
+def bench_sweep(cfg: dict) -> dict:
+    """``benchmarks/bench_sweep.py`` (8 scenarios, --jobs 1 and 2) with the CPU capacity just before."""
+    if not SWEEP_SCRIPT.exists():
+        return {"skipped": f"{SWEEP_SCRIPT.name} is not present"}
+    log("sweep: CPU capacity of two processes right now")
+    capacity = _machine.parallel_capacity(2)
+    log(f"sweep: {SWEEP_SCRIPT.name} --sims {cfg['sweep_sims']} --repeats {cfg['sweep_repeats']}")
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-sweep-") as folder:
+        report = Path(folder) / "sweep.json"
+        run = _processes.run_script(SWEEP_SCRIPT, "--sims", str(cfg["sweep_sims"]),
+                                    "--repeats", str(cfg["sweep_repeats"]), "--json", str(report))
+        if run["returncode"] != 0 or not report.exists():
+            return {"skipped": f"{SWEEP_SCRIPT.name} exited {run['returncode']}: {run['stderr'].strip()[-300:]}",
+                    "capacity": capacity}
+        figures = json.loads(report.read_text(encoding="utf-8"))
+    return {**figures, "capacity": capacity, "process_wall_s": run["wall_s"]}
+
+
 # ------------------------------------------------------------------ table
 def _count(n: int) -> str:
     """``10^6`` for powers of ten, ``131,072`` otherwise."""
@@ -339,7 +451,93 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
         rows.append(_floor_row("Floor: random numbers alone, 3 looks (2 binomials per look)",
                                "N = 458, every look drawn", gs["floor"]))
     rows.extend(_rpact_rows(results["rpact"]))
+    rows.extend(_survival_rows(results))
+    rows.append(_size_row(results["size_search"]))
+    rows.append(_sweep_row(results["sweep"]))
     return rows
+
+
+def _survival_rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """SurvivalPlan timings, p3sim run end to end, and rpact side by side."""
+    rows = []
+    setting = "N = 610, HR 0.7, median 30, accrual 36"
+    for name, r in results["survival_designs"].items():
+        label = f"Survival, {_survival.LABELS[name]}, {'assurance' if name == 'assurance' else 'power'}"
+        if "skipped" in r:
+            rows.append((label, setting, "skipped", r["skipped"]))
+            continue
+        reference = "Schoenfeld over the prior" if name == "assurance" else "Schoenfeld"
+        extra = (f"; prior log-normal, 95 % {r['prior']['lower']:.2f} to {r['prior']['upper']:.2f} around "
+                 f"{r['prior']['estimate']:.2f}, P(HR < 1) = {r['prior_p_benefit']:.3f}" if name == "assurance" else "")
+        rows.append((label, f"{setting}, {_count(r['n_sims'])} trials per call, 1 core", _rate(r["trials_per_s"]),
+                     f"{r['us_per_trial']:.1f} µs/trial; estimate {_pm(r['estimate'], r['mcse'])} "
+                     f"({_count(r['pooled_sims'])} trials pooled); {reference} {r['schoenfeld']:.4f} "
+                     f"(difference {r['estimate'] - r['schoenfeld']:+.4f}: "
+                     f"{'within' if r['agrees_with_schoenfeld'] else 'OUTSIDE'} 4 MCSE + {SCHOENFELD_SLACK}); "
+                     f"mean looks {r['mean_looks']:.2f}, "
+                     f"mean events {r['mean_events']:.1f}{extra}"))
+    e2e = results["survival_end_to_end"]
+    if "skipped" in e2e:
+        rows.append(("p3sim run --jobs 1, survival 3 looks", setting, "skipped", e2e["skipped"]))
+    else:
+        rows.append(("p3sim run --jobs 1, survival 3 looks", f"{setting}, {_count(e2e['n_sims'])} trials",
+                     f"{e2e['wall_s']:.2f} s wall", f"in-process runtime {e2e['runtime_s']:.2f} s "
+                     f"({_rate(e2e['n_sims'] / e2e['runtime_s'])}); {_rate(e2e['trials_per_s_wall'])} wall; "
+                     f"power {_pm(e2e['power'], e2e['power_mcse'])}; peak RSS {e2e['max_rss_mib']:.0f} MiB"))
+    rpact = results["survival_rpact"]
+    if "skipped" in rpact:
+        rows.append(("rpact side by side, survival", "getSimulationSurvival", "skipped", rpact["skipped"]))
+        return rows
+    for name in ("fixed", "group_sequential"):
+        r, label = rpact.get(name), _survival.LABELS[name]
+        if r is None:
+            continue
+        if "skipped" in r:
+            rows.append((f"rpact survival, {label}", "", "skipped", r["skipped"]))
+            continue
+        bounds = r["bounds"]
+        rows.append((f"rpact getSimulationSurvival, {label}", f"{_count(r['rpact_iterations'])} iterations, best of "
+                     f"{r['rpact_repeats']}, rpact {r['rpact_version']}", _rate(r["rpact_trials_per_s"]),
+                     f"{r['rpact_seconds']:.2f} s; ours {_rate(r['ours_trials_per_s'])}: "
+                     f"{r['speed_ratio']:.0f}x faster; bounds "
+                     f"{', '.join(f'{b:.6f}' for b in bounds['rpact'])} (ours differ by at most "
+                     f"{bounds['max_abs_difference']:.1e})"))
+        rows.append((f"Power agreement, survival {label}", "simulated vs simulated",
+                     "agree" if r["power_simulated"]["agrees"] else "DISAGREE", _agreement(r["power_simulated"])))
+        for function, groups in r["analytic"].items():
+            parts = []
+            for group in groups:
+                ours = "/".join(c.get("ours_printed", str(c["ours"])) for c in group["checks"])
+                theirs = "/".join(c["rpact_printed"] for c in group["checks"])
+                parts.append(f"{group['what']} {ours} vs {theirs}")
+            same = all(group["agrees"] for group in groups)
+            rows.append((f"rpact {function}", f"{label}, N = 610", "same" if same else "DIFFERENT",
+                         "; ".join(parts) + " (ours vs rpact, to rpact's printed digits)"))
+    return rows
+
+
+def _size_row(size: dict) -> tuple[str, str, str, str]:
+    label, setting = "p3sim size (power 0.8)", "binary 0.30 vs 0.50, 1:1, z_pooled, --jobs 1"
+    if "skipped" in size:
+        return (label, setting, "skipped", size["skipped"])
+    return (label, f"{setting}, --sims {size['n_sims']:,}", f"{size['wall_s']:.2f} s wall",
+            f"best of {size['repeats']}; in-process runtime {size['runtime_s']:.2f} s; n_total = {size['n_total']} "
+            f"({size['n_per_arm'][0]} + {size['n_per_arm'][1]}), power {_pm(size['power'], size['power_mcse'])}; "
+            f"{size['evaluated']} sizes simulated; consistent within 2 MCSE: {size['interval'][0]} to "
+            f"{size['interval'][1]}; analytic {size['analytic_n_total']}")
+
+
+def _sweep_row(sweep: dict) -> tuple[str, str, str, str]:
+    label = "Sweep, 8 scenarios x (power, assurance)"
+    if "skipped" in sweep:
+        return (label, "benchmarks/bench_sweep.py", "skipped", sweep["skipped"])
+    best = sweep["best_s"]
+    return (label, f"binary N = 600, {sweep['sims_per_stream']:,} trials per stream ({sweep['trials']:,} in all)",
+            f"{best['1']:.2f} s (--jobs 1) / {best['2']:.2f} s (--jobs 2)",
+            f"best of {len(sweep['seconds']['1'])}; {_rate(sweep['trials_per_s']['1'])} with 1 job; "
+            f"speed-up {sweep['speedup_best']:.2f}x (target {sweep['target']}x on 2 free cores); CPU capacity "
+            f"for 2 processes just before: {sweep['capacity']['capacity_cpus']:.2f}; load average "
+            f"{sweep['load_average_before'][0]:.1f} before, {sweep['load_average_after'][0]:.1f} after")
 
 
 def _floor_row(label: str, setting: str, pair: dict) -> tuple[str, str, str, str]:
@@ -437,6 +635,11 @@ def run(quick: bool, out: Path) -> dict:
         gs_result, gs_plan = bench_group_sequential(base, cfg)
         results["group_sequential"] = gs_result
         results["rpact"] = bench_rpact(plans, results["kernel"], (gs_result, gs_plan) if gs_plan else None, cfg)
+        results["survival_designs"], survival_plans = bench_survival_designs(cfg)
+        results["survival_end_to_end"] = bench_survival_end_to_end(Path(folder), cfg)
+        results["survival_rpact"] = bench_survival_rpact(survival_plans, results["survival_designs"], cfg)
+        results["size_search"] = bench_size_search(Path(folder), cfg)
+        results["sweep"] = bench_sweep(cfg)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["meta"]["duration_s"] = time.perf_counter() - started
     results["table"] = table_rows(results)
