@@ -1,4 +1,4 @@
-"""Speed-up of a sweep from 1 to 2 processes (``--jobs 1`` -> ``--jobs 2``).
+"""Speed-up of a sweep from 1 to 2 jobs (``--jobs 1`` -> ``--jobs 2``; threads by default, ``--backend loky`` for processes).
 
 Scenario: the binary fixed design of ``SMALL`` (N = 600, 0.33 vs 0.22, lower
 is better, pooled z test, a phase 2 prior), swept over 8 experimental rates,
@@ -47,26 +47,27 @@ experimental = { events = 8, n = 37 }
 TARGET = 1.8
 
 
-def measure(sims: int, repeats: int) -> dict:
+def measure(sims: int, repeats: int, backend: str = "threads") -> dict:
     """Best and median wall times for 1 and 2 jobs, and the speed-up."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "bench_sweep.toml"
         config.write_text(SMALL, encoding="utf-8")
-        run(config, n_sims=1 << 16, jobs=2)  # warm-up: workers started, kernels loaded
-        run(config, n_sims=1 << 16, jobs=1)
+        run(config, n_sims=1 << 16, jobs=2, backend=backend)  # warm-up: workers started, kernels loaded
+        run(config, n_sims=1 << 16, jobs=1, backend=backend)
         load_before = os.getloadavg()
         times: dict[int, list[float]] = {1: [], 2: []}
         reports = {}
         for _ in range(repeats):
             for jobs in (1, 2):
                 start = time.perf_counter()
-                reports[jobs] = run(config, n_sims=sims, jobs=jobs)
+                reports[jobs] = run(config, n_sims=sims, jobs=jobs, backend=backend)
                 times[jobs].append(time.perf_counter() - start)
         load_after = os.getloadavg()
     assert reports[1]["scenarios"] == reports[2]["scenarios"], "jobs changed a result"
     trials = 8 * 2 * sims
     best = {jobs: min(t) for jobs, t in times.items()}
     return {
+        "backend": backend,
         "scenarios": 8,
         "streams": 2,
         "sims_per_stream": sims,
@@ -89,8 +90,9 @@ def main() -> None:
     parser.add_argument("--sims", type=int, default=1 << 20, help="trials per stream and scenario")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--backend", default="threads", choices=["threads", "loky"], help="local backend")
     args = parser.parse_args()
-    result = measure(args.sims, args.repeats)
+    result = measure(args.sims, args.repeats, args.backend)
     print(
         f"sweep of 8 scenarios x 2 streams x {args.sims} trials ({result['trials']:,} trials), "
         f"{result['cpus']} logical CPUs, load average {result['load_average_before'][0]:.2f} before / "

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--sims", type=int, help="simulated trials per scenario (simulation.n_sims)")
         sub.add_argument("--seed", type=int, help="seed (simulation.seed)")
         sub.add_argument("--jobs", type=int, help="processes, 0 = all cores (simulation.jobs)")
-        sub.add_argument("--backend", default="loky", help="where chunks run: loky (local processes, default) or dask")
+        sub.add_argument("--backend", default="threads", help="where chunks run: threads (this process, default), loky (local processes) or dask")
         sub.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
         sub.add_argument("--quiet", action="store_true", help="print nothing but errors")
         sub.add_argument("--progress", action="store_true", help="print progress lines on stderr even when it is not a terminal")

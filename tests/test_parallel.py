@@ -25,6 +25,20 @@ def test_jobs_1_and_2_are_bit_identical(small_config, tmp_path):
     assert (tmp_path / "one" / "results.csv").read_text() == (tmp_path / "two" / "results.csv").read_text()
 
 
+def test_threads_backend_is_bit_identical_to_processes(small_config, tmp_path):
+    # Two threads share 18 tasks (finishing in any order) in this process.
+    processes = run(small_config, SWEEP, n_sims=70_000, jobs=2, backend="loky", out=tmp_path / "p")
+    threads = run(small_config, SWEEP, n_sims=70_000, jobs=2, backend="threads", out=tmp_path / "t")
+    assert threads["scenarios"] == processes["scenarios"]
+
+
+def test_threads_backend_on_a_joint_survival_trial(tmp_path):
+    # Per-patient (joint) kernels also give the same numbers in threads.
+    one = run("configs/cairo6.toml", ["trial.n_total=358"], n_sims=3000, jobs=1)
+    two = run("configs/cairo6.toml", ["trial.n_total=358"], n_sims=3000, jobs=2, backend="threads")
+    assert one["scenarios"] == two["scenarios"]
+
+
 def test_dask_backend_is_bit_identical_to_local(small_config):
     pytest.importorskip("distributed")
     from distributed import LocalCluster
@@ -45,7 +59,7 @@ def test_dask_missing_exits_2_with_install_hint(small_config, monkeypatch, capsy
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "threads"], "argument `--backend`: must be one of loky, dask, got 'threads'"),
+        (["--backend", "spark"], "argument `--backend`: must be one of loky, threads, dask, got 'spark'"),
         (["--backend", "dask"], "argument `--scheduler`: required with `--backend dask`"),
         (["--scheduler", "tcp://127.0.0.1:1"], "argument `--scheduler`: only used with `--backend dask`"),
     ],

@@ -35,7 +35,9 @@ def test_run_writes_contract_keys(small_config, tmp_path, capsys):
 def test_jobs_do_not_change_results(small_config):
     # 150 000 trials = 3 chunks, so two processes really share the work.
     one = run(small_config, n_sims=150_000, jobs=1)
-    two = run(small_config, n_sims=150_000, jobs=2)
+    two = run(small_config, n_sims=150_000, jobs=2)  # threads (the default)
+    processes = run(small_config, n_sims=150_000, jobs=2, backend="loky")
+    assert _scenarios(one) == _scenarios(processes)
     assert _scenarios(one) == _scenarios(two)
 
 

@@ -27,7 +27,7 @@ def _with_simulation_overrides(overrides, n_sims, seed, jobs):
 
 def run(
     config_path, overrides=(), *, n_sims=None, seed=None, jobs=None, out=None, command="", progress=None,
-    backend="loky", scheduler=None, resume=True,
+    backend="threads", scheduler=None, resume=True,
 ) -> dict:
     """Simulate every scenario of a config and write report.json, report.md and results.csv.
 

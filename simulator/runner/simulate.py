@@ -145,7 +145,7 @@ def simulate_scenarios(
     jobs: int = 0,
     progress=None,
     *,
-    backend: str = "loky",
+    backend: str = "threads",
     scheduler: str | None = None,
     checkpoints=None,
     resume: bool = True,

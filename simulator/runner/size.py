@@ -213,7 +213,7 @@ class SizeSearch:
     target: str
     level: float
     jobs: int = 0
-    backend: str = "loky"
+    backend: str = "threads"
     scheduler: str | None = None
     log: object = None
     evaluated: dict = field(default_factory=dict)  # grid index m -> Evaluation
@@ -504,7 +504,7 @@ def check_level(target: str, level) -> None:
 
 def size(
     config_path, overrides=(), *, target="power", level=None, n_sims=None, seed=None, jobs=None, out=None,
-    backend="loky", scheduler=None, command="", log=None,
+    backend="threads", scheduler=None, command="", log=None,
 ) -> dict:
     """Search the smallest ``n_total`` (binary) or ``design.events`` (survival) whose power or assurance reaches ``level``.
 
