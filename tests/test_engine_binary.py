@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import stats
 
 from simulator.config.validate import validate
 from simulator.endpoints.binary import BinaryPlan

@@ -16,7 +16,7 @@ import pytest
 
 from simulator.config.load import Scenario
 from simulator.config.validate import validate
-from simulator.runner.simulate import build_plans, run_chunk
+from simulator.runner.simulate import build_plans
 
 N_SIMS = 40_000
 

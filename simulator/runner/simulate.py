@@ -18,7 +18,7 @@ from simulator.endpoints import plan_for
 from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import chunk_generator, chunk_sizes
 from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
-from simulator.runner.backends import effective_jobs, execute  # noqa: F401 - effective_jobs re-exported
+from simulator.runner.backends import execute
 from simulator.runner.progress import ProgressHook
 
 
