@@ -374,14 +374,11 @@ def _calendar_trial(rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_c
 def _calendar(rng, n_sims, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative,
               times, hazards, cumulative, hazard_ratio, multiplier, dropout_c, dropout_e, chol,
               thresholds, delays, look_events,
-              x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short, last_look):
+              x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short, last_look,
+              entry, label, exit_time, is_event, binary_event):
+    """Simulate ``n_sims`` trials; the per-patient arrays (length n) are reused
+    from trial to trial and hold the last trial's patients on return."""
     n = n_c + n_e
-    n_binary = thresholds.shape[1]
-    entry = np.empty(n)
-    label = np.empty(n, dtype=np.int64)
-    exit_time = np.empty(n)
-    is_event = np.empty(n, dtype=np.bool_)
-    binary_event = np.empty((n, n_binary), dtype=np.int64)
     calendar = np.empty(n)
     e = np.empty(chol.shape[0])
     z = np.empty(chol.shape[0])
@@ -406,32 +403,11 @@ def _calendar(rng, n_sims, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cu
         )
 
 
-@kernel
-def _calendar_patients(rng, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative,
-                       times, hazards, cumulative, hazard_ratio, multiplier, dropout_c, dropout_e, chol,
-                       thresholds, delays, look_events,
-                       x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short,
-                       entry, label, exit_time, is_event, binary_event):
-    n = n_c + n_e
-    calendar = np.empty(n)
-    e = np.empty(chol.shape[0])
-    z = np.empty(chol.shape[0])
-    time_buf = np.empty(n)
-    a_index = np.empty(n, dtype=np.int64)
-    group_buf = np.empty(n, dtype=np.int64)
-    cum_e = np.zeros(n + 1, dtype=np.int64)
-    bucket = np.empty(n, dtype=np.int64)
-    counts = np.empty(n, dtype=np.int64)
-    buffer = np.empty(n)
-    cuts = np.empty(look_events.size)
-    at_cuts = np.empty(look_events.size, dtype=np.int64)
-    return _calendar_trial(
-        rng, 0, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative, times, hazards,
-        cumulative, multiplier[0], multiplier[0] * hazard_ratio[0], dropout_c, dropout_e, chol,
-        thresholds, delays, look_events, entry, label, exit_time, is_event, binary_event, calendar, e, z,
-        time_buf, a_index, group_buf, cum_e, bucket, counts, buffer, cuts, at_cuts, x_c, x_e, m_c, m_e, z_looks,
-        hr_looks, look_times, events,
-        enrolled, short,
+def _patient_arrays(n, n_binary):
+    """Per-patient work arrays of :func:`_calendar` (entry, label, exit, event flags)."""
+    return (
+        np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.bool_),
+        np.empty((n, n_binary), dtype=np.int64),
     )
 
 
@@ -571,7 +547,7 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     n_sims, n_binary, n_looks = args[0], args[15].shape[1], args[17].size
     outputs = _calendar_outputs(n_sims, n_binary, n_looks)
     last_look = np.zeros(n_sims, dtype=np.int64)
-    _calendar(rng, *args, *outputs, last_look)
+    _calendar(rng, *args, *outputs, last_look, *_patient_arrays(args[1] + args[2], n_binary))
     return CalendarTrials(*outputs, last_look)
 
 
@@ -596,13 +572,11 @@ def calendar_trial_patients(rng, n_control, n_experimental, **kwargs):
     n_sims, n_binary, n_looks = args[0], args[15].shape[1], args[17].size
     if n_sims != 1:
         raise InputError("`thresholds` must describe one trial: shape (1, B, 2)")
-    n = args[1] + args[2]
     outputs = _calendar_outputs(1, n_binary, n_looks)
-    entry, label = np.empty(n), np.empty(n, dtype=np.int64)
-    exit_time, is_event = np.empty(n), np.empty(n, dtype=np.bool_)
-    binary_event = np.empty((n, n_binary), dtype=np.int64)
-    last = _calendar_patients(rng, *args[1:], *outputs, entry, label, exit_time, is_event, binary_event)
-    trial = CalendarTrials(*outputs, np.array([last], dtype=np.int64))
+    last_look = np.zeros(1, dtype=np.int64)
+    entry, label, exit_time, is_event, binary_event = arrays = _patient_arrays(args[1] + args[2], n_binary)
+    _calendar(rng, *args, *outputs, last_look, *arrays)
+    trial = CalendarTrials(*outputs, last_look)
     patients = dict(entry=entry, arm=(label >= 2).astype(np.int64), evaluable=(label % 2 == 0), exit_time=exit_time,
                     is_event=is_event, binary_event=binary_event.astype(bool))
     return trial, patients
