@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.survival import _accrual_iv, _cuts, _draw_entries, _pieces_iv
+from simulator.engine.survival import _accrual_iv, _cuts, _draw_entries, _pieces_iv, logrank_terms
 from simulator.errors import InputError
 
 __all__ = [
@@ -216,12 +216,11 @@ def _logrank_cut(cut, enrolled, entry, exit_time, is_event, group, cum_e, a_inde
                 deaths += 1.0
                 deaths_e += group[p]
         if deaths > 0.0:
-            share = at_risk_e / at_risk
-            expected_e += deaths * share
+            mean, var = logrank_terms(at_risk, at_risk_e, deaths)
+            expected_e += mean
+            variance += var
             observed_e += deaths_e
             observed += deaths
-            if at_risk > 1.0:
-                variance += deaths * share * (1.0 - share) * (at_risk - deaths) / (at_risk - 1.0)
             left -= int(deaths)
         at_risk -= leaving
         at_risk_e -= leaving_e

@@ -76,6 +76,23 @@ NONE, EFFICACY, UNFAVOURABLE, FUTILITY = 0, 1, -1, 2
 
 
 @kernel
+def logrank_terms(at_risk, at_risk_e, deaths):
+    """Expected experimental deaths and their variance at one event time.
+
+    Hypergeometric moments of the experimental deaths among ``deaths`` tied
+    deaths with ``at_risk`` subjects at risk, ``at_risk_e`` of them
+    experimental: mean d s and variance d s (1 - s) (n - d) / (n - 1), with
+    s = at_risk_e / at_risk (the ties correction is 1 for a single death).
+    One place for every log-rank pass of the package.
+    """
+    share = at_risk_e / at_risk
+    variance = deaths * share * (1.0 - share)
+    if deaths > 1:
+        variance *= (at_risk - deaths) / (at_risk - 1.0)
+    return deaths * share, variance
+
+
+@kernel
 def logrank(time, event, group):
     """Log-rank test of experimental (``group == 1``) vs control (``group == 0``).
 
@@ -140,13 +157,11 @@ def logrank(time, event, group):
             leaving_e += is_e
             i += 1
         if deaths > 0.0:
-            share = at_risk_e / at_risk
-            expected_e += deaths * share
+            mean, var = logrank_terms(at_risk, at_risk_e, deaths)
+            expected_e += mean
+            variance += var
             observed_e += deaths_e
             observed += deaths
-            if at_risk > 1.0:
-                variance += (deaths * share * (1.0 - share)
-                             * (at_risk - deaths) / (at_risk - 1.0))
         at_risk -= leaving
         at_risk_e -= leaving_e
     score = expected_e - observed_e
@@ -403,14 +418,11 @@ def _look(cut, n_total, exit_y, cal_y, event_y, group_y, entry_e, cal_e,
             t = np.inf  # flush the last group
         if t != time:
             if deaths > 0:
-                share = at_risk_e / at_risk
-                expected_e += deaths * share
+                mean, var = logrank_terms(at_risk, at_risk_e, deaths)
+                expected_e += mean
+                variance += var
                 observed_e += deaths_e
                 observed += deaths
-                term = deaths * share * (1.0 - share)
-                if deaths > 1:  # the ties correction, 1 without ties
-                    term *= (at_risk - deaths) / (at_risk - 1.0)
-                variance += term
                 left -= deaths
             at_risk -= leaving
             at_risk_e -= leaving_e
