@@ -127,6 +127,22 @@ def mc_agreement(ours: float, ours_n: int, theirs: float, theirs_n: int) -> dict
     }
 
 
+def _timing_and_power(rpact: dict, ours: dict, ours_sims: int, repeats: int) -> dict:
+    """rpact's throughput beside ours, and the agreement of the simulated powers."""
+    rpact_rate = rpact["sim_iterations"] / rpact["sim_seconds"] if rpact["sim_seconds"] > 0 else math.inf
+    return {
+        "rpact_version": rpact["rpact_version"],
+        "r_version": rpact["r_version"],
+        "rpact_trials_per_s": rpact_rate,
+        "rpact_seconds": rpact["sim_seconds"],
+        "rpact_iterations": rpact["sim_iterations"],
+        "rpact_repeats": repeats,
+        "ours_trials_per_s": ours["trials_per_s"],
+        "speed_ratio": ours["trials_per_s"] / rpact_rate,
+        "power_simulated": mc_agreement(ours["estimate"], ours_sims, rpact["sim_power"], rpact["sim_iterations"]),
+    }
+
+
 def side_by_side(plan, config, ours: dict, iterations: int, exact: bool = False, repeats: int = 1) -> dict:
     """rpact's timing and estimates next to ours for one design.
 
@@ -145,18 +161,7 @@ def side_by_side(plan, config, ours: dict, iterations: int, exact: bool = False,
         rpact's timed simulations (the fastest counts).
     """
     rpact = run_rpact(plan, config, iterations, exact, repeats)
-    rpact_rate = rpact["sim_iterations"] / rpact["sim_seconds"] if rpact["sim_seconds"] > 0 else math.inf
-    result = {
-        "rpact_version": rpact["rpact_version"],
-        "r_version": rpact["r_version"],
-        "rpact_trials_per_s": rpact_rate,
-        "rpact_seconds": rpact["sim_seconds"],
-        "rpact_iterations": rpact["sim_iterations"],
-        "rpact_repeats": repeats,
-        "ours_trials_per_s": ours["trials_per_s"],
-        "speed_ratio": ours["trials_per_s"] / rpact_rate,
-        "power_simulated": mc_agreement(ours["estimate"], ours["n_sims"], rpact["sim_power"], rpact["sim_iterations"]),
-    }
+    result = _timing_and_power(rpact, ours, ours["n_sims"], repeats)
     if not exact:
         analytic = plan.analytic(config)
         result["power_analytic"] = agrees_as_printed(analytic["power"], rpact["power_printed"])
@@ -229,19 +234,9 @@ def survival_side_by_side(plan, config, ours: dict, ours_analytic: dict, iterati
         rpact's simulated trials and timed simulations.
     """
     rpact = run_rpact_survival(plan, config, iterations, repeats)
-    rpact_rate = rpact["sim_iterations"] / rpact["sim_seconds"] if rpact["sim_seconds"] > 0 else math.inf
     ours_bounds = [float(b) for b in plan.bounds.efficacy]
     result = {
-        "rpact_version": rpact["rpact_version"],
-        "r_version": rpact["r_version"],
-        "rpact_trials_per_s": rpact_rate,
-        "rpact_seconds": rpact["sim_seconds"],
-        "rpact_iterations": rpact["sim_iterations"],
-        "rpact_repeats": repeats,
-        "ours_trials_per_s": ours["trials_per_s"],
-        "speed_ratio": ours["trials_per_s"] / rpact_rate,
-        "power_simulated": mc_agreement(ours["estimate"], ours["pooled_sims"], rpact["sim_power"],
-                                        rpact["sim_iterations"]),
+        **_timing_and_power(rpact, ours, ours["pooled_sims"], repeats),
         "rpact_sim_expected_events": rpact["sim_expected_events"],
         "rpact_sim_reject_per_stage": rpact["sim_reject_per_stage"],
         "rpact_sim_analysis_times": rpact["sim_analysis_times"],
