@@ -110,8 +110,20 @@ jobs = 1
 
 
 def test_bonferroni_halves_alpha(small_config):
-    report = run(small_config, ['success.rule="any"', 'success.multiplicity="bonferroni"'], n_sims=1000)
-    assert report["scenarios"][0]["endpoints"]["resp"]["alpha"] == pytest.approx(0.025)  # one endpoint: alpha / 1
+    # A second endpoint (a copy of the first under another name): each is
+    # tested at alpha / 2, and its exact power drops to the alpha / 2 value.
+    copy = [
+        'endpoints.resp2.kind="binary"', "endpoints.resp2.truth.control=0.30",
+        "endpoints.resp2.truth.experimental=0.50",
+    ]
+    rules = ['success.rule="any"', 'success.multiplicity="bonferroni"']
+    report = run(small_config, copy + rules, n_sims=1000)
+    plain = run(small_config, copy + ['success.rule="any"'], n_sims=1000)
+    for name in ("resp", "resp2"):
+        block = report["scenarios"][0]["endpoints"][name]
+        assert block["alpha"] == pytest.approx(0.0125)
+        assert block["efficacy_bounds"][0] == pytest.approx(2.241403, abs=1e-6)  # z_{1 - 0.0125}
+        assert block["analytic"]["power_exact"] < plain["scenarios"][0]["endpoints"][name]["analytic"]["power_exact"]
 
 
 def test_two_sided_reports_unfavourable_rejections(small_config):
