@@ -62,19 +62,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args, argv) -> int:
-    from simulator.report import summary_table
-    from simulator.runner.run import run
+def _trial(args):
+    from simulator.api import Trial
 
+    return Trial.from_toml(args.config).override(args.set)
+
+
+def _run(args, argv) -> int:
     from simulator.runner.progress import ProgressHook, StderrProgress
 
     out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem
     progress = ProgressHook() if args.quiet else StderrProgress(force=args.progress)
+    trial = _trial(args)
     try:
-        report = run(
-            args.config, args.set, n_sims=args.sims, seed=args.seed, jobs=args.jobs, out=out,
-            command=" ".join(["p3sim", *map(shlex.quote, argv)]), progress=progress,
-            backend=args.backend, scheduler=args.scheduler, resume=not args.no_resume,
+        result = trial.simulate(
+            args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler, progress=progress,
+            checkpoints=out / "checkpoints", resume=not args.no_resume,
+            command=" ".join(["p3sim", *map(shlex.quote, argv)]),
         )
     except KeyboardInterrupt:
         if isinstance(progress, StderrProgress) and progress.tty:
@@ -84,44 +88,40 @@ def _run(args, argv) -> int:
             "run the same command again to resume", file=sys.stderr,
         )
         return 130
+    result.save(out)
     if not args.quiet:
-        print(summary_table(report))
+        print(result.summary())
         print(
             f"\nreport written to {out}/report.json, report.md, report.html and results.csv "
-            f"({report['meta']['runtime_s']:.1f} s)"
+            f"({result.meta['runtime_s']:.1f} s)"
         )
     return 0
 
 
 def _size(args, argv) -> int:
-    from simulator.runner.size import size, summary
-
     out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem / "size"
     tty = sys.stderr.isatty()
     log = None if args.quiet or not (tty or args.progress) else (lambda line: print(line, file=sys.stderr, flush=True))
-    report = size(
-        args.config, args.set, target=args.target, level=args.level, n_sims=args.sims, seed=args.seed,
-        jobs=args.jobs, out=out, backend=args.backend, scheduler=args.scheduler, log=log,
-        command=" ".join(["p3sim", *map(shlex.quote, argv)]),
+    result = _trial(args).size(
+        args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
+        log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]),
     )
+    result.save(out)
     if not args.quiet:
-        print(summary(report))
-        print(f"\nreport written to {out}/report.json ({report['meta']['runtime_s']:.1f} s)")
+        print(result.summary())
+        print(f"\nreport written to {out}/report.json ({result.meta['runtime_s']:.1f} s)")
     return 0
 
 
 def _design(args) -> int:
-    from simulator.runner.run import design
-    from simulator.report.design_text import design_table
-
-    result = design(args.config, args.set)
+    result = _trial(args).design()
     if args.json:
-        text = json.dumps(result, indent=2) + "\n"
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
         if args.json == "-":
             sys.stdout.write(text)
             return 0
         Path(args.json).write_text(text, encoding="utf-8")
-    print(design_table(result))
+    print(result.table())
     return 0
 
 

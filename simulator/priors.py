@@ -15,9 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, stats
 
-from simulator.config.schema import ArmCounts, BinaryPrior
-
 VAGUE = (1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ArmCounts:
+    """Phase 2 data of one arm: ``events`` out of ``n`` patients."""
+
+    events: float
+    n: float
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,6 @@ def beta_from_counts(counts: ArmCounts, base: tuple[float, float], discount: flo
 
     Examples
     --------
-    >>> from simulator.config.schema import ArmCounts
     >>> beta_from_counts(ArmCounts(8, 37), (1.0, 1.0), 1.0, 0.0)
     BetaMixture(weights=(1.0,), a=(9.0,), b=(30.0,))
     """
@@ -87,8 +92,12 @@ def beta_from_counts(counts: ArmCounts, base: tuple[float, float], discount: flo
     return BetaMixture((1.0 - robust_weight, robust_weight), (a, VAGUE[0]), (b, VAGUE[1]))
 
 
-def binary_priors(prior: BinaryPrior) -> tuple[BetaMixture, BetaMixture]:
-    """(control, experimental) prior mixtures on the natural scale."""
+def binary_priors(prior) -> tuple[BetaMixture, BetaMixture]:
+    """(control, experimental) prior mixtures on the natural scale.
+
+    ``prior`` is a binary endpoint's validated prior
+    (:class:`simulator.endpoints.binary_spec.BinaryPrior`).
+    """
     make = lambda counts: beta_from_counts(counts, prior.base, prior.discount, prior.robust_weight)  # noqa: E731
     return make(prior.control), make(prior.experimental)
 

@@ -7,22 +7,18 @@ The whole path from a file name to a list of validated scenarios is one call,
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import hashlib
-import itertools
-import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from simulator.config.schema import Config
+from simulator.config.toml import expand, parse_override, read_toml, set_dotted
 from simulator.config.validate import validate
+from simulator.endpoints import get_kind, kind_names
 from simulator.errors import InputError
 
-#: Keys that never change a result and so never enter the seed digest.
-_NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs")}
+from simulator.config.digest import scenario_digest
+
+__all__ = ["Scenario", "load", "load_raw", "load_scenarios", "scenario_digest", "scenarios_from_mapping"]
 
 
 @dataclass(frozen=True)
@@ -35,111 +31,6 @@ class Scenario:
     config: Config
 
 
-def read_toml(path: str | Path) -> dict:
-    """Parse a TOML file, turning a missing file or bad syntax into InputError."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"config file `{path}`: not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"config file `{path}`: cannot be read ({err.strerror})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"config file `{path}`: malformed TOML ({err})") from None
-
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split ``KEY=VALUE`` and parse VALUE as a TOML value.
-
-    A bare word that is not valid TOML (``fisher``) is taken as a string, since
-    that is what a user typing it on a command line means.
-    """
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise InputError(f"argument `--set {text}`: must be KEY=VALUE with a dotted KEY")
-    try:
-        parsed = tomllib.loads(f"value = {value.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
-        stripped = value.strip()
-        if stripped and all(c.isalnum() or c in "_-" for c in stripped):
-            parsed = stripped
-        else:
-            raise InputError(f"argument `--set {text}`: VALUE must be a TOML value (a number, a string, a list)") from None
-    return key, parsed
-
-
-def set_dotted(mapping: dict, key: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested tables, keeping dotted endpoint pairs whole.
-
-    Tables whose keys themselves contain a dot (``[correlation]`` and
-    ``[sweep]``) take the rest of the path as one key.
-    """
-    parts = key.split(".")
-    table = mapping
-    for i, part in enumerate(parts[:-1]):
-        if part in ("correlation", "sweep") and i == 0:
-            table = table.setdefault(part, {})
-            table[".".join(parts[1:])] = value
-            return
-        child = table.get(part)
-        if child is None:
-            child = table[part] = {}
-        elif not isinstance(child, dict):
-            raise InputError(f"config key `{'.'.join(parts[: i + 1])}`: is a value, not a table, so `{key}` cannot be set")
-        table = child
-    table[parts[-1]] = value
-
-
-def expand(raw: dict) -> list[tuple[dict, dict]]:
-    """Expand list-valued ``trial.n_total`` and ``[sweep]`` into scenarios.
-
-    Returns a list of ``(params, scenario_mapping)``; ``params`` maps each
-    dotted key that varies to its value in that scenario.
-    """
-    base = copy.deepcopy(raw)
-    sweep = base.pop("sweep", {}) or {}
-    if not isinstance(sweep, dict):
-        raise InputError("config key `sweep`: must be a table of dotted keys -> lists of values")
-    sweep = dict(sweep)
-    mode = sweep.pop("mode", "grid")
-    if mode not in ("grid", "zip"):
-        raise InputError(f'config key `sweep.mode`: must be "grid" or "zip", got {mode!r}')
-    axes: list[tuple[str, list]] = []
-    n_total = base.get("trial", {}).get("n_total") if isinstance(base.get("trial"), dict) else None
-    if isinstance(n_total, list):
-        if not n_total:
-            raise InputError("config key `trial.n_total`: must be a positive integer or a non-empty list of them")
-        axes.append(("trial.n_total", n_total))
-    sweep_axes = []
-    for key, values in sweep.items():
-        if not isinstance(values, list) or not values:
-            raise InputError(f"config key `sweep.{key}`: must be a non-empty list of values")
-        sweep_axes.append((key, values))
-    if mode == "zip" and sweep_axes:
-        lengths = {len(v) for _, v in sweep_axes}
-        if len(lengths) > 1:
-            raise InputError("config key `sweep`: with mode = \"zip\" every list must have the same length")
-        zipped = [tuple(zip([k for k, _ in sweep_axes], combo)) for combo in zip(*[v for _, v in sweep_axes])]
-    else:
-        axes.extend(sweep_axes)
-        sweep_axes = []
-        zipped = [()]
-    grid = [tuple(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
-    scenarios = []
-    for fixed in grid:
-        for zipped_point in zipped:
-            params = dict(fixed + zipped_point)
-            scenario = copy.deepcopy(base)
-            for key, value in params.items():
-                set_dotted(scenario, key, value)
-            scenarios.append((params, scenario))
-    return scenarios
-
-
 def load_raw(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict:
     """Read ``path`` and apply ``--set`` overrides, in order."""
     raw = read_toml(path)
@@ -149,30 +40,20 @@ def load_raw(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> d
     return raw
 
 
-def load_scenarios(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[dict, list[Scenario]]:
-    """Load a config file into validated scenarios.
+def scenarios_from_mapping(raw: dict) -> tuple[list[Scenario], dict]:
+    """Expand, validate and complete the scenarios of a config mapping (after overrides).
 
-    Parameters
-    ----------
-    path : str or Path
-        TOML config file.
-    overrides : sequence of str
-        ``KEY=VALUE`` strings as given to ``--set``.
+    Every entry point (``run``, ``design``, ``size``, the Python API) goes
+    through here, so they see the same rules and the same errors.
 
     Returns
     -------
-    raw : dict
-        The mapping after overrides (what ``meta.config`` reports).
     scenarios : list of Scenario
         One validated scenario per size and sweep point.
-
-    Examples
-    --------
-    >>> raw, scenarios = load_scenarios("configs/cairo6.toml", ["simulation.n_sims=1000"])
-    >>> scenarios[0].config.simulation.n_sims
-    1000
+    derived : dict
+        What the endpoint kinds derived once for the whole run (survival:
+        ``design.events``), for ``meta``.
     """
-    raw = load_raw(path, overrides)
     scenarios = []
     for index, (params, mapping) in enumerate(expand(raw)):
         try:
@@ -183,30 +64,32 @@ def load_scenarios(path: str | Path, overrides: list[str] | tuple[str, ...] = ()
                 raise InputError(f"{err} (in the scenario {where})") from None
             raise
         scenarios.append(Scenario(index, params, mapping, config))
-    return raw, scenarios
+    derived: dict = {}
+    for name in kind_names():
+        scenarios, meta = get_kind(name).complete(raw, scenarios, validate)
+        derived.update(meta)
+    return scenarios, derived
 
 
-def canonical(config: Config) -> dict:
-    """The config as plain data, without the keys that never change a result."""
-    data = dataclasses.asdict(config)
-    for section, key in _NOT_IN_DIGEST:
-        data[section].pop(key, None)
-    return data
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[dict, list[Scenario], dict]:
+    """Read a config file, apply ``--set`` overrides and return ``(raw, scenarios, derived)``.
 
-
-def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -> list[int]:
-    """Four 32-bit words of a blake2b digest of the canonical scenario.
-
-    Python's ``hash()`` is salted per process, so it would make results
-    depend on the run; a cryptographic digest of sorted JSON does not.
-
-    ``exclude`` lists further ``(section, key)`` pairs to leave out: ``size``
-    passes ``(("trial", "n_total"),)`` so that every candidate size draws
-    from the same streams (common random numbers).
+    ``raw`` is the mapping after overrides (what ``meta.config`` reports);
+    see :func:`scenarios_from_mapping` for the rest.
     """
-    data = canonical(config)
-    for section, key in exclude:
-        data[section].pop(key, None)
-    text = json.dumps(data, sort_keys=True, default=str)
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+    raw = load_raw(path, overrides)
+    scenarios, derived = scenarios_from_mapping(raw)
+    return raw, scenarios, derived
+
+
+def load_scenarios(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[dict, list[Scenario]]:
+    """Load a config file into validated, completed scenarios: ``(raw, scenarios)``.
+
+    Examples
+    --------
+    >>> raw, scenarios = load_scenarios("configs/cairo6.toml", ["simulation.n_sims=1000"])
+    >>> scenarios[0].config.simulation.n_sims
+    1000
+    """
+    raw, scenarios, _ = load(path, overrides)
+    return raw, scenarios

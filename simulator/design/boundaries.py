@@ -70,6 +70,7 @@ __all__ = [
     "GroupSequentialBounds",
     "sequential_probabilities",
     "group_sequential_bounds",
+    "check_design",
     "fixed_design_drift",
 ]
 
@@ -406,7 +407,7 @@ def _haybittle_peto_bounds(t, alpha, interim, futility, symmetric, r):
         rec.advance(_continuation_floor(b[k], futility[k], symmetric), b[k])
     if spent >= alpha:
         raise InputError(
-            f"`design.efficacy`: HP interim bounds of {interim} already spend "
+            f"config key `design.efficacy`: HP interim bounds of {interim} already spend "
             f"{spent:.4g} >= alpha = {alpha}; use fewer looks or a larger alpha."
         )
     b[-1] = _efficacy_for_spend(rec, alpha - spent, symmetric)
@@ -491,7 +492,7 @@ def _bracket_increasing(func, guess):
         if func(hi) >= 0.0:
             return lo, hi
         lo, hi = hi, hi * 1.25
-    raise InputError("`design.power`: no drift reaches the target power with these bounds.")
+    raise InputError("config key `design.power`: no drift reaches the target power with these bounds.")
 
 
 def _efficacy_bounds(t, alpha, sided, code, param, futility, r):
@@ -626,15 +627,15 @@ def _check_fractions(looks):
         "increasing information fractions in (0, 1] ending at 1.0"
     )
     if isinstance(looks, bool):
-        raise InputError(f"`{key}` must be {allowed}; got {looks!r}.")
+        raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}")
     if isinstance(looks, (int, np.integer)):
         if not 1 <= looks <= MAX_LOOKS:
-            raise InputError(f"`{key}` must be {allowed}; got {looks!r}.")
+            raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}")
         return np.arange(1, looks + 1) / looks
     try:
         t = np.asarray(looks, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(f"`{key}` must be {allowed}; got {looks!r}.") from None
+        raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}") from None
     if (
         t.ndim != 1
         or not 1 <= t.size <= MAX_LOOKS
@@ -643,33 +644,33 @@ def _check_fractions(looks):
         or np.any(np.diff(t) <= 0)
         or abs(t[-1] - 1.0) > 1e-12
     ):
-        raise InputError(f"`{key}` must be {allowed}; got {looks!r}.")
+        raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}")
     t[-1] = 1.0
     return t
 
 
 def _check_scalars(alpha, sided, power, binding):
     if isinstance(sided, bool) or sided not in (1, 2):
-        raise InputError(f"`design.sided` must be 1 or 2; got {sided!r}.")
+        raise InputError(f"config key `design.sided`: must be 1 or 2, got {sided!r}")
     if not _is_real(alpha) or not 0 < alpha < 0.5:
-        raise InputError(f"`design.alpha` must be a number with 0 < alpha < 0.5; got {alpha!r}.")
+        raise InputError(f"config key `design.alpha`: must be a number in (0, 0.5), got {alpha!r}")
     if not _is_real(power) or not alpha / sided < power < 1:
         raise InputError(
-            f"`design.power` must be a number with alpha/sided < power < 1; got {power!r}."
+            f"config key `design.power`: must be a number with alpha/sided < power < 1, got {power!r}"
         )
     if not isinstance(binding, (bool, np.bool_)):
-        raise InputError(f"`design.binding` must be true or false; got {binding!r}.")
+        raise InputError(f"config key `design.binding`: must be true or false, got {binding!r}")
     return float(alpha), int(sided), float(power), bool(binding)
 
 
 def _check_efficacy(code, param, n_looks, alpha):
     key = "design.efficacy"
     if code not in EFFICACY_CODES:
-        raise InputError(f"`{key}` must be one of {', '.join(EFFICACY_CODES)}; got {code!r}.")
+        raise InputError(f"config key `{key}`: must be one of {', '.join(EFFICACY_CODES)}, got {code!r}")
     if code == "WT":
         allowed = "Delta, a number with -0.5 <= Delta <= 1"
         if not _is_real(param) or not -0.5 <= param <= 1:
-            raise InputError(f"`design.efficacy_param` must be {allowed} for WT; got {param!r}.")
+            raise InputError(f"config key `design.efficacy_param`: must be {allowed} for WT, got {param!r}")
         return float(param)
     if code in ALPHA_SPENDING_CODES:
         fn = get_spending_function(code, key)
@@ -683,21 +684,21 @@ def _check_futility(code, param, n_looks, efficacy):
     if isinstance(code, str):
         if code not in FUTILITY_CODES:
             raise InputError(
-                f"`{key}` must be one of {', '.join(FUTILITY_CODES)} or a list of "
-                f"{n_looks - 1} z values (one per interim); got {code!r}."
+                f"config key `{key}`: must be one of {', '.join(FUTILITY_CODES)} or a list of "
+                f"{n_looks - 1} z values (one per interim), got {code!r}"
             )
         if code == "none":
             return "none", None, np.full(n_looks, -np.inf)
         if efficacy not in ALPHA_SPENDING_CODES:
             raise InputError(
-                f"`{key}` = {code!r} (beta spending) needs an alpha-spending efficacy "
-                f"(`design.efficacy` one of {', '.join(ALPHA_SPENDING_CODES)}); got {efficacy!r}."
+                f"config key `{key}`: {code!r} (beta spending) needs an alpha-spending efficacy "
+                f"(`design.efficacy` one of {', '.join(ALPHA_SPENDING_CODES)}), got {efficacy!r}"
             )
         fn = get_spending_function(code, key)
         return code, fn.validate_param(param, "design.futility_param", n_looks), None
     message = (
-        f"`{key}` must be one of {', '.join(FUTILITY_CODES)} or a list of {n_looks - 1} "
-        f"z values (numbers or -inf), one per interim look; got {code!r}."
+        f"config key `{key}`: must be one of {', '.join(FUTILITY_CODES)} or a list of {n_looks - 1} "
+        f"z values (numbers or -inf), one per interim look, got {code!r}"
     )
     try:
         values = np.asarray(code, dtype=float)
@@ -706,6 +707,31 @@ def _check_futility(code, param, n_looks, efficacy):
     if values.ndim != 1 or values.size != n_looks - 1 or np.any(np.isnan(values) | (values == np.inf)):
         raise InputError(message)
     return "user", _frozen(values), np.append(values, -np.inf)
+
+
+def _checked(looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding):
+    t = _check_fractions(looks)
+    alpha, sided, power, binding = _check_scalars(alpha, sided, power, binding)
+    e_param = _check_efficacy(efficacy, efficacy_param, t.size, alpha)
+    futility_checked = _check_futility(futility, futility_param, t.size, efficacy)
+    if binding and sided == 2 and futility_checked[0] != "none":
+        raise InputError(
+            "config key `design.binding`: true needs `design.sided` = 1: two-sided designs take "
+            "non-binding futility (set binding = false)."
+        )
+    return t, alpha, sided, power, binding, e_param, futility_checked
+
+
+def check_design(
+    looks, *, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding
+) -> None:
+    """Raise the InputError that :func:`group_sequential_bounds` would raise for these parameters.
+
+    The config layer calls this once, when it validates ``[design]``, so a
+    bad boundary parameter is reported there (with the config key) and not
+    later, when a plan is built.
+    """
+    _checked(looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding)
 
 
 def group_sequential_bounds(
@@ -769,16 +795,10 @@ def group_sequential_bounds(
     >>> bool(d.futility[0] < d.efficacy[0])
     True
     """
-    t = _check_fractions(looks)
-    alpha, sided, power, binding = _check_scalars(alpha, sided, power, binding)
+    t, alpha, sided, power, binding, e_param, (f_code, f_param, fixed_futility) = _checked(
+        looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding
+    )
     K, symmetric = t.size, sided == 2
-    e_param = _check_efficacy(efficacy, efficacy_param, K, alpha)
-    f_code, f_param, fixed_futility = _check_futility(futility, futility_param, K, efficacy)
-    if binding and sided == 2 and f_code != "none":
-        raise InputError(
-            "`design.binding` = true needs `design.sided` = 1: two-sided designs take "
-            "non-binding futility (set binding = false)."
-        )
     beta = 1.0 - power
     fixed_drift = fixed_design_drift(alpha, sided, power)
 
@@ -800,7 +820,7 @@ def group_sequential_bounds(
         if np.any(a[:-1] >= b[:-1]):
             k = int(np.argmax(a[:-1] >= b[:-1]))
             raise InputError(
-                f"`design.futility`: the bound at look {k + 1} ({a[k]:g}) must lie below "
+                f"config key `design.futility`: the bound at look {k + 1} ({a[k]:g}) must lie below "
                 f"the efficacy bound there ({b[k]:.4f})."
             )
         drift = _drift_for_power(t, b, a, power, symmetric, fixed_drift, r)

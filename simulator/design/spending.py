@@ -169,17 +169,17 @@ def _user_shape(t, level, values):
 
 def _require_number(code, param, key, what):
     if isinstance(param, bool) or not isinstance(param, numbers.Real):
-        raise InputError(f"`{key}` must be a number ({what}) for {code}; got {param!r}.")
+        raise InputError(f"config key `{key}`: must be a number ({what}) for {code}, got {param!r}")
     value = float(param)
     if not math.isfinite(value):
-        raise InputError(f"`{key}` must be a finite number ({what}) for {code}; got {param!r}.")
+        raise InputError(f"config key `{key}`: must be a finite number ({what}) for {code}, got {param!r}")
     return value
 
 
 def _validate_rho(code, param, key, n_looks, level):
     rho = _require_number(code, param, key, "rho > 0")
     if rho <= 0:
-        raise InputError(f"`{key}` (rho) must be > 0 for {code}; got {param!r}.")
+        raise InputError(f"config key `{key}` (rho): must be > 0 for {code}, got {param!r}")
     return rho
 
 
@@ -187,7 +187,7 @@ def _validate_gamma(code, param, key, n_looks, level):
     gamma = _require_number(code, param, key, "gamma, -30 <= gamma <= 30")
     # Beyond |gamma| = 30 the family is numerically a step at t = 0 or t = 1.
     if abs(gamma) > 30:
-        raise InputError(f"`{key}` (gamma) must lie in [-30, 30] for {code}; got {param!r}.")
+        raise InputError(f"config key `{key}` (gamma): must lie in [-30, 30] for {code}, got {param!r}")
     return gamma
 
 
@@ -197,23 +197,23 @@ def _validate_cumulative(code, param, key, n_looks, level):
         f"the last equal to alpha = {level}"
     )
     if isinstance(param, (str, bytes)) or not hasattr(param, "__len__"):
-        raise InputError(f"`{key}` must be {allowed} for {code}; got {param!r}.")
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {param!r}")
     try:
         values = np.asarray(param, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(f"`{key}` must be {allowed} for {code}; got {param!r}.") from None
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {param!r}") from None
     if values.ndim != 1 or values.size != n_looks:
-        raise InputError(f"`{key}` must be {allowed} for {code}; got {len(param)} values.")
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}; got {len(param)} values.")
     if (
         not np.all(np.isfinite(values))
         or np.any(values < 0)
         or np.any(np.diff(values) < 0)
         or values[-1] > level * (1 + 1e-9)
     ):
-        raise InputError(f"`{key}` must be {allowed} for {code}; got {list(param)!r}.")
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {list(param)!r}")
     if abs(values[-1] - level) > 1e-9 * level:
         raise InputError(
-            f"`{key}` must be {allowed} for {code}; its last value {values[-1]!r} "
+            f"config key `{key}`: must be {allowed} for {code}; its last value {values[-1]!r} "
             f"differs from alpha."
         )
     values[-1] = level
@@ -275,5 +275,5 @@ def get_spending_function(code, key="design.efficacy"):
         return SPENDING_FUNCTIONS[code]
     except (KeyError, TypeError):
         valid = ", ".join(ALPHA_SPENDING_CODES + BETA_SPENDING_CODES)
-        message = f"`{key}`: unknown spending function {code!r}; valid codes: {valid}."
+        message = f"config key `{key}`: unknown spending function {code!r}; valid codes: {valid}."
         raise InputError(message) from None

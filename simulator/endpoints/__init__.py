@@ -1,22 +1,32 @@
-"""Registry of endpoint kinds: the string in ``kind`` -> the plan that runs it."""
+"""Endpoint kinds: one module (or a few) per kind, one registry for all.
 
-from simulator.endpoints.binary import BinaryPlan
-from simulator.endpoints.survival import SurvivalPlan
+Each kind implements :class:`~simulator.endpoints.registry.EndpointKind`
+(its parser, plan, size axis, report fields and figures) and is registered
+here, once. Everything above this layer finds kinds through
+:func:`get_kind` / :func:`kind_of` and plans through :func:`plan_for`.
+"""
 
-KINDS = {"binary": BinaryPlan, "survival": SurvivalPlan}
+from simulator.endpoints import binary, survival
+from simulator.endpoints.registry import (
+    EndpointKind,
+    EndpointPlan,
+    get_kind,
+    kind_names,
+    kind_of,
+    register,
+)
+
+register(binary.KIND)
+register(survival.KIND)
 
 
-def plan_for(config, endpoint, alpha=None, extra_levels=()):
-    """Build the plan of ``endpoint`` in ``config`` through the registry.
+def plan_for(config, endpoint, alpha=None, extra_levels=()) -> EndpointPlan:
+    """Build the plan of ``endpoint`` in ``config`` through its kind.
 
     ``alpha`` overrides ``design.alpha``; ``extra_levels`` are further levels
     at which the same simulated trials are analysed (Holm).
     """
-    try:
-        plan_class = KINDS[endpoint.kind]
-    except KeyError:
-        raise ValueError(f"unknown endpoint kind {endpoint.kind!r}; valid: {', '.join(KINDS)}") from None
-    return plan_class.from_config(config, endpoint, alpha, extra_levels)
+    return kind_of(endpoint).plan(config, endpoint, alpha, extra_levels)
 
 
-__all__ = ["KINDS", "BinaryPlan", "SurvivalPlan", "plan_for"]
+__all__ = ["EndpointKind", "EndpointPlan", "get_kind", "kind_names", "kind_of", "plan_for", "register"]

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from simulator.config.schema import Config, BinaryEndpoint
+from simulator.config.schema import Config
 from simulator.design import exact, rates
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import fixed_design_drift
-from simulator.endpoints.common import Bounds, design_bounds, mean_and_mcse, per_look_counts
+from simulator.endpoints import binary_spec
+from simulator.endpoints.binary_spec import BinaryEndpoint
+from simulator.endpoints.common import Bounds, PatientAxis, design_bounds, mean_and_mcse, per_look_counts
 from simulator.engine.binary import decide_counts, draw_counts
+from simulator.config.fields import fail
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
@@ -253,6 +256,10 @@ class BinaryPlan:
             )
         return out
 
+    def side_results(self) -> dict:
+        """Nothing beyond the simulated counts (see :meth:`SurvivalPlan.side_results`)."""
+        return {}
+
     def describe(self) -> dict:
         """Kind-specific facts for the report."""
         looks = self.looks
@@ -280,6 +287,24 @@ class BinaryPlan:
             se = np.sqrt(p_c * (1 - p_c) / self.looks.evaluable_c[k] + p_e * (1 - p_e) / self.looks.evaluable_e[k])
             effects.append(float(sign * (self.theta0 + bound * se)) if np.isfinite(bound) else None)
         return effects
+
+    def effect_bounds(self) -> dict:
+        """``critical_effect`` and ``futility_effect`` per look (``None`` where no bound).
+
+        The observed risk difference p_E - p_C (natural scale) at each z
+        bound, with the unpooled standard error at the null boundary (a guide
+        to reading the bounds; the test decides).
+        """
+        sign = -1.0 if self.endpoint.better == "lower" else 1.0
+        p_c, p_e = self.null_truth()
+        out = []
+        for k, bound in enumerate(self.bounds.futility):
+            if not np.isfinite(bound):
+                out.append(None)
+                continue
+            se = np.sqrt(p_c * (1 - p_c) / self.looks.evaluable_c[k] + p_e * (1 - p_e) / self.looks.evaluable_e[k])
+            out.append(float(sign * (self.theta0 + float(bound) * se)))
+        return {"critical_effect": self.critical_effects(), "futility_effect": out}
 
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:
@@ -408,3 +433,42 @@ def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
             f_fut, _ = fisher_thresholds(nc, ne, float(stats.norm.sf(bounds.futility[k])), 1)
             fut[k, : nc + ne + 1] = f_fut - 1
     return fav, unf, fut
+
+
+class BinaryKind:
+    """``kind = "binary"``: two-arm binary endpoints (:class:`BinaryPlan`)."""
+
+    name = "binary"
+    tests = binary_spec.BINARY_TESTS
+    sets_calendar = False
+    csv_columns: tuple[str, ...] = ()
+
+    def parse(self, name, table, context) -> BinaryEndpoint:
+        return binary_spec.parse(name, table, context)
+
+    def plan(self, config, endpoint, alpha=None, extra_levels=()) -> BinaryPlan:
+        return BinaryPlan.from_config(config, endpoint, alpha, extra_levels)
+
+    def size_axis(self, config) -> PatientAxis:
+        return PatientAxis(tuple(config.trial.allocation))
+
+    def complete(self, raw, scenarios, validate):
+        return scenarios, {}
+
+    def figures(self, name, report, scenarios) -> list:
+        from simulator.endpoints.binary_figures import figures
+
+        return figures(name, report, scenarios)
+
+    def check_in_joint(self, endpoint, calendar: bool) -> None:
+        if calendar and endpoint.test == "fisher":
+            raise fail(
+                f"endpoints.{endpoint.name}.test",
+                "cannot be \"fisher\" for a binary endpoint analysed at survival looks (its evaluable patients "
+                "per look are random, and Fisher's critical counts are tabulated for fixed sizes); use "
+                "z_pooled, z_unpooled, chi2_yates or farrington_manning",
+                endpoint.test,
+            )
+
+
+KIND = BinaryKind()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 from simulator.config.schema import Config
+from simulator.design.allocation import split_total
 from simulator.design.boundaries import GroupSequentialBounds, group_sequential_bounds
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY
 
 NO_BOUND = -np.inf
+#: Largest n_total that ``size`` searches; a target not reached there is unreachable.
+MAX_N_TOTAL = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,11 @@ def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float) ->
     )
 
 
+def finite_or_none(values) -> list:
+    """Bounds for JSON, which has no infinity: an absent bound is ``null``."""
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
 def per_look_counts(stop_look: np.ndarray, decision: np.ndarray, n_looks: int) -> dict:
     """Integer counts per look of each outcome (shared by every endpoint kind)."""
     count = lambda mask: np.bincount(stop_look[mask], minlength=n_looks).astype(np.int64)  # noqa: E731
@@ -78,3 +88,79 @@ def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float
     mean = float((weights * values).sum() / n)
     variance = float((weights * (values - mean) ** 2).sum() / max(n - 1, 1))
     return mean, float(np.sqrt(variance / n))
+
+
+@dataclass(frozen=True)
+class PatientAxis:
+    """``trial.n_total`` on the grid of whole allocation units (what ``size`` searches for patients).
+
+    The search itself (:mod:`simulator.runner.size`) is the same for every
+    axis; an axis says what it moves, its grid and its bounds, where to
+    start, and what the size block reports besides the size.
+    """
+
+    allocation: tuple[int, int]
+
+    name = "n_total"
+    key = "trial.n_total"
+    digest_exclude = (("trial", "n_total"),)
+    priority = 0  # the axis of the endpoint with the highest priority is searched
+
+    @property
+    def unit(self) -> int:
+        """Patients in one allocation unit (1:2 -> 3)."""
+        a, b = self.allocation
+        g = math.gcd(a, b)
+        return a // g + b // g
+
+    @property
+    def max_size(self) -> int:
+        return MAX_N_TOTAL
+
+    def limit(self) -> str:
+        return f"any n_total up to {MAX_N_TOTAL}"
+
+    def per_arm(self, n_total: int) -> list[int]:
+        return list(split_total(n_total, self.allocation))
+
+    def fields(self, n_total: int) -> dict:
+        """What ``evaluated`` shows of a size."""
+        return {"n_total": n_total, "n_per_arm": self.per_arm(n_total)}
+
+    def apply(self, mapping: dict, n_total: int) -> dict:
+        out = copy.deepcopy(mapping)
+        out.setdefault("trial", {})["n_total"] = n_total
+        return out
+
+    def base_mapping(self, mapping: dict) -> dict:
+        """The mapping the base plans (ceilings, analytic sizes) are built from."""
+        return mapping
+
+    def check(self, config) -> None:
+        """Refuse designs whose looks cannot scale with the searched size."""
+        from simulator.errors import InputError
+
+        if config.design.look_sizes:
+            raise InputError(
+                "config key `design.look_sizes`: fixes absolute look sizes, which `size` cannot scale with "
+                "n_total; give the looks as design.looks (a count or fractions)"
+            )
+
+    def analytic_key(self) -> str:
+        """The key of an endpoint's ``analytic()`` block that holds its size on this axis."""
+        return "n_total_rounded"
+
+    def fallback_start(self, bundle, config) -> int:
+        """Where to start without an analytic size (assurance): the configured size."""
+        return int(config.trial.n_total)
+
+    def report(self, base, best, config, analytic, target) -> dict:
+        """Further fields of the size block (none for patients)."""
+        return {}
+
+    def summary_lines(self, block: dict) -> list[str]:
+        per_arm = " / ".join(str(n) for n in block["n_per_arm"])
+        return [
+            f"smallest n_total with {block['target']} >= {block['level']}: {block['n_total']} "
+            f"({per_arm} per arm, steps of {block['grid_step']})"
+        ]

@@ -16,13 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from simulator.config.schema import Config, SurvivalEndpoint
+from simulator.config.schema import Config
 from simulator.design import survival as analytic_survival
-from simulator.design.allocation import round_half_up, split_total
+from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import fixed_design_drift
+from simulator.endpoints import survival_spec
 from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
 from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.engine.survival import simulate_trials
+from simulator.endpoints.survival_axis import EventAxis, derive_events
+from simulator.endpoints.survival_spec import SurvivalEndpoint
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
 
@@ -224,6 +227,16 @@ class SurvivalPlan:
             over[k] = int((column > edges[-1]).sum())
         return {"look_time_hist": hist, "look_time_over": over}
 
+    def side_results(self) -> dict:
+        """Results from the documented side sample, computed once per scenario during the run.
+
+        The Kaplan-Meier bands (:func:`simulator.endpoints.km.km_bands`): a
+        fixed number of trials under the truth from a seed stream of their
+        own, so they do not depend on n_sims, jobs or chunking.
+        """
+        bands = self.km_bands()
+        return {} if bands is None else {"km_bands": bands}
+
     def km_bands(self) -> dict | None:
         """Simulated Kaplan-Meier bands per arm at the final analysis (:func:`simulator.endpoints.km.km_bands`)."""
         return km_bands(self)
@@ -254,9 +267,6 @@ class SurvivalPlan:
                 "counts": np.asarray(counts["look_time_hist"]).tolist(),
                 "overflow": np.asarray(counts["look_time_over"]).tolist(),
             }
-        bands = self.km_bands()
-        if bands is not None:
-            out["km_bands"] = bands
         return out
 
     effect_bins = HR_BINS
@@ -269,6 +279,22 @@ class SurvivalPlan:
             "events": int(self.looks.events[-1]),
             "effect_scale": "hazard ratio",
         }
+
+    def effect_bounds(self) -> dict:
+        """``critical_effect`` and ``futility_effect``: the observed hazard ratio at each bound.
+
+        Schoenfeld's approximation, log HR ~ N(log HR, (1 + r)^2 / (r d)) with
+        r = experimental / control allocation and d the events at the look
+        (a guide to reading the bounds; the log-rank test decides).
+        """
+        control, experimental = self.config.trial.allocation
+        r = experimental / control
+        futility = [
+            float(math.exp(-float(bound) * (1.0 + r) / math.sqrt(r * float(events))))
+            if np.isfinite(bound) and events > 0 else None
+            for bound, events in zip(self.bounds.futility, self.looks.events)
+        ]
+        return {"critical_effect": self.critical_effects(), "futility_effect": futility}
 
     def critical_effects(self) -> list:
         """Largest observed hazard ratio that rejects at each look (Schoenfeld's approximation)."""
@@ -283,7 +309,8 @@ class SurvivalPlan:
     def exact(self) -> dict:
         return {}
 
-    def _model(self, hazard_ratio):
+    def model(self, hazard_ratio) -> dict:
+        """Keyword arguments of :mod:`simulator.design.survival` for this endpoint at ``hazard_ratio``."""
         control = self.endpoint.truth.control
         accrual = self.endpoint.accrual
         return dict(
@@ -317,7 +344,7 @@ class SurvivalPlan:
                 futility_per_look=np.asarray(probs.futility).tolist(),
                 expected_events_h1=events * float(probs.expected_fraction),
             )
-        model = self._model(hr)
+        model = self.model(hr)
         try:
             times = analytic_survival.time_for_events(self.looks.events.astype(float), float(config.trial.n_total), **model)
             out["analysis_times_at_n_total"] = np.atleast_1d(times).tolist()
@@ -329,7 +356,7 @@ class SurvivalPlan:
                 inflation=1.0 if planned is None else float(planned.inflation_factor),
                 fractions=self.looks.planned_fractions, **{k: v for k, v in model.items() if k != "hazard_ratio"},
             )
-            per_arm = split_subjects(size.subjects, config.trial.allocation)
+            per_arm = round_up_per_arm(size.subjects, config.trial.allocation)
             out.update(
                 events=float(size.events),
                 events_rounded=int(math.ceil(size.events - 1e-9)),
@@ -340,12 +367,6 @@ class SurvivalPlan:
         return out
 
 
-def split_subjects(subjects: float, allocation) -> tuple[int, int]:
-    from simulator.design.allocation import round_up_per_arm
-
-    return round_up_per_arm(subjects, allocation)
-
-
 def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels) -> dict:
     """Quantiles from a histogram by linear interpolation within bins."""
     total = counts.sum()
@@ -353,3 +374,35 @@ def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels) -> dict:
         return {}
     cumulative = np.concatenate([[0.0], np.cumsum(counts) / total])
     return {f"q{int(round(level * 100)):02d}": float(np.interp(level, cumulative, edges)) for level in levels}
+
+
+class SurvivalKind:
+    """``kind = "survival"``: two-arm time-to-event endpoints (:class:`SurvivalPlan`)."""
+
+    name = "survival"
+    tests = survival_spec.SURVIVAL_TESTS
+    sets_calendar = True
+    csv_columns = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
+
+    def parse(self, name, table, context) -> SurvivalEndpoint:
+        return survival_spec.parse(name, table, context)
+
+    def plan(self, config, endpoint, alpha=None, extra_levels=()) -> SurvivalPlan:
+        return SurvivalPlan.from_config(config, endpoint, alpha, extra_levels)
+
+    def size_axis(self, config) -> EventAxis:
+        return EventAxis(int(config.trial.n_total))
+
+    def complete(self, raw, scenarios, validate):
+        return derive_events(raw, scenarios, validate)
+
+    def figures(self, name, report, scenarios) -> list:
+        from simulator.endpoints.survival_figures import figures
+
+        return figures(name, report, scenarios)
+
+    def check_in_joint(self, endpoint, calendar: bool) -> None:
+        return None
+
+
+KIND = SurvivalKind()

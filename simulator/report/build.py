@@ -7,24 +7,12 @@ sizes carry the standard error of a mean.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from simulator import __version__
-from simulator.report.effects import effect_bounds
+from simulator.endpoints.common import finite_or_none
+from simulator.estimate import proportion
 from simulator.report.reproducibility import environment
-
-
-def proportion(count: int, n: int) -> tuple[float, float]:
-    """Estimate and Monte Carlo standard error of a proportion."""
-    p = count / n
-    return p, math.sqrt(p * (1.0 - p) / n)
-
-
-def finite_or_none(values) -> list:
-    """JSON has no infinity: an absent bound is ``null``."""
-    return [float(v) if np.isfinite(v) else None for v in values]
 
 
 def effect_histogram(counts: dict, edges: np.ndarray, scale: str) -> dict:
@@ -43,7 +31,7 @@ def effect_histogram(counts: dict, edges: np.ndarray, scale: str) -> dict:
     }
 
 
-def endpoint_block(plan, streams: dict, config) -> dict:
+def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dict:
     """The report entry of one endpoint in one scenario."""
     looks = plan.looks
     block: dict = {
@@ -82,8 +70,9 @@ def endpoint_block(plan, streams: dict, config) -> dict:
     # Reports (issue 6): per-look MCSEs and the bounds on the effect scale.
     block["reject_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject"].tolist()]
     block["futility_per_look_mcse"] = [proportion(c, n)[1] for c in counts["futility"].tolist()]
-    block.update(effect_bounds(plan))
+    block.update(plan.effect_bounds())
     block.update(plan.expected_size(counts))
+    block.update(side or {})
     if "assurance" in streams and "effect_success" in streams["assurance"].endpoints[name]:
         block["true_effect_histogram"] = effect_histogram(
             streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
@@ -92,20 +81,33 @@ def endpoint_block(plan, streams: dict, config) -> dict:
     return block
 
 
-def scenario_block(bundle, streams: dict) -> dict:
+def scenario_block(bundle, streams: dict, side: dict | None = None) -> dict:
     """The report entry of one scenario: trial success and each endpoint."""
     config = bundle.scenario.config
     block: dict = {"params": bundle.scenario.params, "n_total": config.trial.n_total}
     for stream in ("power", "assurance", "type1"):
         if stream in streams:
             block[stream], block[f"{stream}_mcse"] = proportion(streams[stream].success, streams[stream].n_sims)
-    block["endpoints"] = {plan.endpoint.name: endpoint_block(plan, streams, config) for plan in bundle.plans}
+    side = side or {}
+    block["endpoints"] = {
+        plan.endpoint.name: endpoint_block(plan, streams, config, side.get(plan.endpoint.name))
+        for plan in bundle.plans
+    }
     return block
 
 
-def build_report(raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int, n_sims: int) -> dict:
-    """The whole report.json document."""
-    return {
+def build_report(
+    raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int, n_sims: int,
+    derived: dict | None = None, side: list | None = None,
+) -> dict:
+    """The whole report.json document.
+
+    ``bundles`` are the scenarios' plans (:class:`simulator.runner.simulate.ScenarioPlans`),
+    ``results`` their summed stream counts, ``derived`` what the endpoint
+    kinds derived once for the run (it goes into ``meta``), ``side`` per
+    scenario the endpoints' side-sample results (``plan.side_results()``).
+    """
+    report = {
         "meta": {
             "version": __version__,
             "config": raw,
@@ -117,5 +119,10 @@ def build_report(raw: dict, bundles, results, *, command: str, runtime_s: float,
             "success_rule": bundles[0].scenario.config.success.rule,
             "mcse": "sqrt(p (1 - p) / n_sims) for probabilities; sd / sqrt(n_sims) for means",
         },
-        "scenarios": [scenario_block(bundle, streams) for bundle, streams in zip(bundles, results)],
+        "scenarios": [
+            scenario_block(bundle, streams, (side or [None] * len(bundles))[i])
+            for i, (bundle, streams) in enumerate(zip(bundles, results))
+        ],
     }
+    report["meta"].update(derived or {})
+    return report

@@ -10,8 +10,8 @@ Layout (long format, one header line, comma-separated, UTF-8):
 
 Columns, in order: ``scenario`` (index in report.json, from 0), one column
 per swept key (the dotted key as header, in the order of the config), then
-:data:`COLUMNS`, then the optional columns of :data:`OPTIONAL` that some row
-has.  An absent value (no prior, no null run, a trial row's endpoint fields)
+:data:`COLUMNS`, then the optional columns (:func:`optional_columns`, declared
+by the endpoint kinds) that some row has.  An absent value (no prior, no null run, a trial row's endpoint fields)
 is an empty cell.  Floats are written with Python's shortest round-trip
 repr, so the CSV holds exactly the numbers in report.json.
 """
@@ -23,6 +23,8 @@ import io
 import json
 from pathlib import Path
 
+from simulator.endpoints import get_kind, kind_names
+
 #: Columns of every results.csv after ``scenario`` and the swept keys.
 COLUMNS = (
     "n_total", "level", "endpoint", "kind", "test",
@@ -31,8 +33,14 @@ COLUMNS = (
     "expected_n", "expected_n_mcse", "prior_p_benefit", "power_exact", "power_analytic",
 )
 
-#: Columns written only when some endpoint reports them (survival endpoints).
-OPTIONAL = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
+
+
+def optional_columns() -> tuple[str, ...]:
+    """Columns written only when some endpoint reports them: each kind's ``csv_columns``, in registry order."""
+    columns: list[str] = []
+    for name in kind_names():
+        columns += [c for c in get_kind(name).csv_columns if c not in columns]
+    return tuple(columns)
 
 _TRIAL_KEYS = ("power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse")
 
@@ -65,7 +73,7 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
             if key not in params:
                 params.append(key)
     endpoint_blocks = [e for s in scenarios for e in s.get("endpoints", {}).values()]
-    optional = [c for c in OPTIONAL if any(c in e for e in endpoint_blocks)]
+    optional = [c for c in optional_columns() if any(c in e for e in endpoint_blocks)]
     header = ["scenario", *params, *COLUMNS, *optional]
     body = []
     for index, scenario in enumerate(scenarios):

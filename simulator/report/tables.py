@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.figures import scenario_label
+
 #: Digits of probabilities and their MCSE in every table.
 DIGITS = 4
 
@@ -81,14 +83,6 @@ def plain(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     if not _is_number(value):
         return Cell("-")
     return Cell(_number(value, digits), path)
-
-
-def scenario_label(scenario: dict) -> str:
-    """What distinguishes a scenario: its varying parameters, else its size."""
-    params = scenario.get("params") or {}
-    if not params:
-        return f"n_total = {scenario['n_total']}"
-    return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in params.items())
 
 
 def _keep(columns, rows_data) -> list:

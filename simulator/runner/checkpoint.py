@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator import __version__
-from simulator.config.load import scenario_digest
+from simulator.config.digest import scenario_digest
 
 FORMAT = 1
 

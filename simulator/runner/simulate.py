@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from simulator.config.load import Scenario, scenario_digest
+from simulator.config.digest import scenario_digest
+from simulator.config.load import Scenario
 from simulator.endpoints import plan_for
 from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import chunk_generator, chunk_sizes

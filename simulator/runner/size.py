@@ -2,7 +2,7 @@
 
 How ``size`` decides (docs/cli.md repeats this for users)
 ---------------------------------------------------------
-**What is searched** (:data:`SIZE_AXES`, :func:`size_axis`): with binary
+**What is searched** (:func:`size_axis`, from each kind's axis): with binary
 endpoints only, ``trial.n_total`` (:class:`PatientAxis`); as soon as there is
 a survival endpoint, the events at the final look, ``design.events``
 (:class:`EventAxis`), with ``trial.n_total`` held at its configured value
@@ -67,117 +67,37 @@ the latter, at most :data:`MAX_UP_BLOCKS` blocks (``null`` if not found).
 from __future__ import annotations
 
 import copy
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from simulator.config.load import Scenario, expand, load_raw
+from simulator.config.load import Scenario
+from simulator.config.schema import Config
+from simulator.config.toml import expand
 from simulator.config.validate import validate
-from simulator.design.allocation import split_total
-from simulator.design.survival import schoenfeld_events, subjects_for_events, time_for_events
+from simulator.endpoints import kind_of
 from simulator.errors import InputError
-from simulator.endpoints.survival import split_subjects
-from simulator.report.build import proportion
-from simulator.runner.simulate import build_plans, simulate_scenarios
+from simulator.estimate import proportion
+from simulator.runner.backends import check_backend, session
+from simulator.runner.simulate import ScenarioPlans, build_plans, simulate_scenarios
 
-#: Largest n_total searched; a target not reached there is unreachable.
-#: (Events are searched up to the configured trial.n_total.)
-MAX_N_TOTAL = 1_000_000
 #: Grid sizes per block of the downward and upward scans.
 SCAN_BLOCK = 8
 #: Blocks scanned upwards at most for the interval's upper end.
 MAX_UP_BLOCKS = 8
 #: Monte Carlo standard errors that make a size clearly below / above the level.
 Z = 2.0
-#: The size axis of each endpoint kind; any survival endpoint makes it "events".
-SIZE_AXES = {"binary": "n_total", "survival": "events"}
-#: The seed digest leaves the searched key out: common random numbers.
-DIGEST_EXCLUDE = (("trial", "n_total"),)
-#: The same for the events axis.
-EVENTS_DIGEST_EXCLUDE = (("design", "events"),)
 TARGETS = ("power", "assurance")
 
 
-@dataclass(frozen=True)
-class PatientAxis:
-    """``trial.n_total`` on the grid of whole allocation units."""
+def size_axis(config):
+    """The axis that ``size`` searches: the one of highest priority among the endpoints' kinds.
 
-    allocation: tuple[int, int]
-
-    name = "n_total"
-    key = "trial.n_total"
-    digest_exclude = DIGEST_EXCLUDE
-
-    @property
-    def unit(self) -> int:
-        """Patients in one allocation unit (1:2 -> 3)."""
-        a, b = self.allocation
-        g = math.gcd(a, b)
-        return a // g + b // g
-
-    @property
-    def max_size(self) -> int:
-        return MAX_N_TOTAL
-
-    def limit(self) -> str:
-        return f"any n_total up to {MAX_N_TOTAL}"
-
-    def per_arm(self, n_total: int) -> list[int]:
-        return list(split_total(n_total, self.allocation))
-
-    def fields(self, n_total: int) -> dict:
-        """What ``evaluated`` shows of a size."""
-        return {"n_total": n_total, "n_per_arm": self.per_arm(n_total)}
-
-    def apply(self, mapping: dict, n_total: int) -> dict:
-        out = copy.deepcopy(mapping)
-        out.setdefault("trial", {})["n_total"] = n_total
-        return out
-
-
-@dataclass(frozen=True)
-class EventAxis:
-    """``design.events`` (events at the final look) on the integers, subjects fixed.
-
-    ``n_total`` is the configured number of subjects, simulated at every
-    candidate; no more events than that can be asked for.
+    Binary endpoints only: :class:`~simulator.endpoints.common.PatientAxis`
+    (``trial.n_total``); any survival endpoint:
+    :class:`~simulator.endpoints.survival_axis.EventAxis` (``design.events``).
     """
-
-    n_total: int
-
-    name = "events"
-    key = "design.events"
-    unit = 1
-    digest_exclude = EVENTS_DIGEST_EXCLUDE
-
-    @property
-    def max_size(self) -> int:
-        return self.n_total
-
-    def limit(self) -> str:
-        return (
-            f"any events up to {self.n_total} (trial.n_total: the subjects simulated, which cap the events; "
-            "raise trial.n_total to allow more)"
-        )
-
-    def fields(self, events: int) -> dict:
-        return {"events": events}
-
-    def apply(self, mapping: dict, events: int) -> dict:
-        out = copy.deepcopy(mapping)
-        design = out.setdefault("design", {})
-        design["events"] = events
-        design.pop("look_events", None)  # refused before the search; the looks are fractions of `events`
-        return out
-
-
-def size_axis(config) -> PatientAxis | EventAxis:
-    """The axis that ``size`` searches for this scenario's endpoints (see the module docstring)."""
-    axes = {SIZE_AXES[e.kind] for e in config.endpoints}
-    if "events" in axes:
-        return EventAxis(int(config.trial.n_total))
-    return PatientAxis(tuple(config.trial.allocation))
+    axes = [kind_of(e).size_axis(config) for e in config.endpoints]
+    return max(axes, key=lambda axis: axis.priority)
 
 
 @dataclass
@@ -338,44 +258,37 @@ class SizeSearch:
         }
 
 
-def load_size_scenario(config_path, overrides=()) -> tuple[dict, dict, object]:
-    """The one scenario that ``size`` searches: ``(raw, mapping, config)``.
+def size_scenario(raw: dict) -> tuple[dict, Config]:
+    """The one scenario that ``size`` searches: ``(mapping, config)`` from the config mapping.
 
     A list-valued ``trial.n_total`` is reduced to its first value (the size is
     what is searched); a ``[sweep]`` is bad input, since ``size`` answers
     for one scenario.
     """
-    raw = load_raw(config_path, overrides)
+    raw = copy.deepcopy(raw)
     trial = raw.get("trial")
     if isinstance(trial, dict) and isinstance(trial.get("n_total"), list) and trial["n_total"]:
         trial["n_total"] = trial["n_total"][0]
-    sweep = {k: v for k, v in (raw.get("sweep") or {}).items() if k != "mode"} if isinstance(raw.get("sweep"), dict) else raw.get("sweep")
-    if sweep:
+    sweep = raw.get("sweep")
+    swept = {k: v for k, v in sweep.items() if k != "mode"} if isinstance(sweep, dict) else sweep
+    if swept:
         raise InputError("config key `sweep`: `size` searches one scenario; fix the swept keys with --set or remove [sweep]")
     raw.pop("sweep", None)
-    (_, mapping), = expand(raw)
-    return raw, mapping, validate(mapping)
+    ((_, mapping),) = expand(raw)
+    return mapping, validate(mapping)
 
 
-def _axis_plans(bundle, axis: str) -> list:
-    """The plans whose analytic size is on the searched axis (events: the survival endpoints)."""
-    return [p for p in bundle.plans if axis == "n_total" or SIZE_AXES[p.endpoint.kind] == axis]
-
-
-def analytic_start(bundle, config, rule: str, axis: str = "n_total") -> int | None:
+def analytic_start(bundle: ScenarioPlans, config: Config, rule: str, axis) -> int | None:
     """The analytic size for the power target: largest over endpoints (smallest for rule ``any``).
 
-    ``axis = "n_total"``: rpact's ``n_total_rounded``; ``"events"``:
-    Schoenfeld's events (times the inflation factor) rounded up,
-    ``events_rounded``, over the survival endpoints only (binary endpoints
-    sharing the trial are read at its looks).  ``None`` when some endpoint
+    Each plan on the searched axis gives its size in ``analytic()[axis.analytic_key()]``
+    (patients: rpact's ``n_total_rounded``; events: Schoenfeld's events times
+    the inflation factor, ``events_rounded``).  ``None`` when some endpoint
     has no truth or no size (no benefit under it).
     """
-    key = "events_rounded" if axis == "events" else "n_total_rounded"
-    sizes = []
-    for plan in _axis_plans(bundle, axis):
-        block = plan.analytic(config) if plan.truth is not None else {}
-        sizes.append(block.get(key))
+    key = axis.analytic_key()
+    plans = [p for p in bundle.plans if axis.priority == 0 or kind_of(p.endpoint).size_axis(config).name == axis.name]
+    sizes = [(p.analytic(config) if p.truth is not None else {}).get(key) for p in plans]
     known = [s for s in sizes if s is not None]
     if not known:
         return None
@@ -384,96 +297,26 @@ def analytic_start(bundle, config, rule: str, axis: str = "n_total") -> int | No
     return min(known)
 
 
-def analytic_events_unrounded(bundle, config, rounded: int | None) -> float | None:
-    """Schoenfeld's events (unrounded) of the survival endpoint that gave the rounded start."""
-    for plan in _axis_plans(bundle, "events"):
-        block = plan.analytic(config) if plan.truth is not None else {}
-        if block.get("events_rounded") == rounded:
-            return block["events"]
-    return None
-
-
-def _reference_hazard_ratio(plan) -> float | None:
-    """The truth's hazard ratio, else the prior median's."""
-    if plan.truth is not None:
-        return float(plan.truth)
-    if plan.prior is not None:
-        return float(math.exp(plan.prior.hazard_ratio.log_mean))
-    return None
-
-
-def events_start(bundle, config) -> int:
-    """Where an events search starts without an analytic power size (assurance).
-
-    The configured ``design.events``; else Schoenfeld's events for
-    ``design.power`` at the prior median hazard ratio (times the inflation
-    factor; the largest over survival endpoints); else half of
-    ``trial.n_total``.
-    """
-    if config.design.events is not None:
-        return min(int(config.design.events), int(config.trial.n_total))
-    design, starts = config.design, []
-    for plan in _axis_plans(bundle, "events"):
-        hr = _reference_hazard_ratio(plan)
-        if hr is not None and hr < 1:
-            planned = plan.planned_bounds.sequential
-            events = schoenfeld_events(
-                hr, alpha=plan.alpha, power=design.power, sided=plan.sided, allocation=config.trial.allocation,
-                inflation=1.0 if planned is None else float(planned.inflation_factor),
-            )
-            starts.append(int(math.ceil(events - 1e-9)))
-    return max(starts) if starts else max(1, int(config.trial.n_total) // 2)
-
-
-def subjects_reference(bundle, config, events: int) -> dict:
-    """Analytic subjects for ``events`` and the expected time of the final look, for reference.
-
-    Under each survival endpoint's accrual, dropout and minimum follow-up, at
-    its true hazard ratio (else the prior median): the subjects whose
-    expected events at the end of accrual plus follow-up are ``events``
-    (:func:`~simulator.design.survival.subjects_for_events`, rpact's
-    convention), and the calendar time at which the configured
-    ``trial.n_total`` subjects are expected to reach ``events``
-    (``None`` if they are not, on average).  Largest over survival endpoints.
-    """
-    subjects, times = [], []
-    for plan in _axis_plans(bundle, "events"):
-        hr = _reference_hazard_ratio(plan)
-        if hr is None:
-            continue
-        model = plan._model(hr)
-        try:
-            subjects.append(subjects_for_events(float(events), follow_up=plan.endpoint.follow_up, **model))
-        except InputError:
-            pass
-        try:
-            times.append(float(time_for_events(float(events), float(config.trial.n_total), **model)))
-        except InputError:
-            times.append(None)
-    analytic = max(subjects) if subjects else None
-    return {
-        "analytic_subjects": analytic,
-        "analytic_subjects_per_arm": None if analytic is None else list(split_subjects(analytic, config.trial.allocation)),
-        "analysis_time": None if not times or None in times else max(times),
-    }
-
-
-def check_reachable(bundle, target: str, level: float, rule: str) -> float | None:
+def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str, axis) -> float | None:
     """Refuse targets that no size reaches; return the assurance ceiling (or None).
 
     Power: every endpoint needs a truth, and (rule ``all``) every endpoint, or
-    (rule ``any``) some endpoint, must have a benefit under it.  Assurance: the
-    ceiling is the prior probability of benefit, the minimum over endpoints for
-    rule ``all`` (the joint probability is at most that) and at most the sum
-    for ``any``; a level at or above it is unreachable.
+    (rule ``any``) some endpoint, must have a benefit under it (an analytic
+    size on its own axis).  Assurance: the ceiling is the prior probability of
+    benefit, the minimum over endpoints for rule ``all`` (the joint
+    probability is at most that) and at most the sum for ``any``; a level at
+    or above it is unreachable.
     """
     plans = bundle.plans
+    config = bundle.scenario.config
     if target == "power":
         missing = [p.endpoint.name for p in plans if p.truth is None]
         if missing:
             raise InputError(f"argument `--target power`: endpoint `{missing[0]}` has no [truth]; use --target assurance or add one")
-        # Binary plans give an analytic "n_total", survival plans "events", only under a benefit.
-        no_gain = [p.endpoint.name for p in plans if SIZE_AXES[p.endpoint.kind] not in p.analytic(bundle.scenario.config)]
+        no_gain = [
+            p.endpoint.name for p in plans
+            if kind_of(p.endpoint).size_axis(config).analytic_key() not in p.analytic(config)
+        ]
         if no_gain and (rule == "all" or len(no_gain) == len(plans)):
             raise InputError(
                 f"argument `--level`: endpoint `{no_gain[0]}` shows no benefit over the null under its truth, "
@@ -498,110 +341,65 @@ def check_level(target: str, level) -> None:
     """Validate ``--target`` and ``--level``."""
     if target not in TARGETS:
         raise InputError(f"argument `--target`: must be one of {', '.join(TARGETS)}, got {target!r}")
-    if level is not None and not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
+    if level is not None and (isinstance(level, bool) or not (isinstance(level, (int, float)) and 0.0 < level < 1.0)):
         raise InputError(f"argument `--level`: must be in (0, 1), got {level}")
 
 
-def size(
-    config_path, overrides=(), *, target="power", level=None, n_sims=None, seed=None, jobs=None, out=None,
-    backend="threads", scheduler=None, command="", log=None,
-) -> dict:
-    """Search the smallest ``n_total`` (binary) or ``design.events`` (survival) whose power or assurance reaches ``level``.
+@dataclass(frozen=True)
+class SizeOutcome:
+    """What a size search found: the ``size`` block and the simulated scenario at the answer."""
+
+    block: dict
+    bundle: ScenarioPlans
+    streams: dict
+
+
+def search(
+    raw: dict, *, target: str = "power", level: float | None = None, backend: str = "threads",
+    scheduler: str | None = None, log=None,
+) -> SizeOutcome:
+    """Search the smallest size whose power or assurance reaches ``level`` (see the module docstring).
 
     Parameters
     ----------
-    config_path : str or Path
-        TOML config (one scenario).  With binary endpoints only,
-        ``trial.n_total`` is searched; with a survival endpoint, the events
-        at the final look (``design.events``), ``trial.n_total`` being the
-        subjects simulated at every candidate.
-    overrides : sequence of str
-        ``KEY=VALUE`` overrides (``--set``).
+    raw : dict
+        The config mapping after overrides (one scenario; ``simulation.*``
+        set).  For a power target with a ``level``, the caller has also set
+        ``design.power = level`` (what the analytic start and any
+        beta-spending futility bound are planned for).
     target : {"power", "assurance"}
         Trial success under ``truth`` or under ``prior``.
     level : float, optional
-        The target, in (0, 1); default ``design.power``.  For a power target
-        it also sets ``design.power`` (what the analytic start and any
-        beta-spending futility bound are planned for).
-    n_sims, seed, jobs : int, optional
-        Shortcuts for ``simulation.n_sims``, ``simulation.seed``, ``simulation.jobs``.
-    out : str or Path, optional
-        Folder for report.json; ``None`` writes nothing.
+        The target, in (0, 1); default ``design.power``.
     backend, scheduler : str, optional
         Where the chunks run (see :mod:`simulator.runner.backends`).
     log : callable, optional
         Called with one line per evaluated size.
-
-    Returns
-    -------
-    dict
-        report.json: ``meta``, ``size`` (the block of the contract) and
-        ``scenarios`` (the scenario at the answer, target stream only).
-
-    Examples
-    --------
-    >>> report = size("configs/cairo6.toml", level=0.8, n_sims=20_000)  # doctest: +SKIP
-    >>> report["size"]["power"] >= 0.8                                     # doctest: +SKIP
-    True
-    >>> size("configs/cairo6_os.toml", level=0.8)["size"]["events"]       # doctest: +SKIP
     """
-    import time
-
-    from simulator.report.build import build_report
-    from simulator.runner.backends import check_backend, session
-    from simulator.runner.run import _with_simulation_overrides
-
-    started = time.perf_counter()
     check_level(target, level)
     check_backend(backend, scheduler)
-    extra = _with_simulation_overrides(overrides, n_sims, seed, jobs)
-    if level is not None and target == "power":
-        extra.append(f"design.power={level}")
-    raw, mapping, config = load_size_scenario(config_path, extra)
+    mapping, config = size_scenario(raw)
     level = config.design.power if level is None else float(level)
     axis = size_axis(config)
-    events = isinstance(axis, EventAxis)
-    if config.design.look_sizes:
-        raise InputError(
-            "config key `design.look_sizes`: fixes absolute look sizes, which `size` cannot scale with n_total; "
-            "give the looks as design.looks (a count or fractions)"
-        )
-    if events and config.design.look_events:
-        raise InputError(
-            "config key `design.look_events`: fixes absolute look events, which `size` cannot scale with "
-            "design.events (what it searches); give the looks as design.looks (a count or fractions)"
-        )
-    # The base plans (ceilings, analytic sizes) need events; the analytic
-    # events do not depend on them, so any valid count does: the most there can be.
-    base_mapping = axis.apply(mapping, axis.max_size) if events else mapping
+    axis.check(config)
+    base_mapping = axis.base_mapping(mapping)
     base_config = validate(base_mapping)
     base = build_plans(Scenario(0, {}, base_mapping, base_config), digest_exclude=axis.digest_exclude, only=(target,))
     rule = config.success.rule
-    ceiling = check_reachable(base, target, level, rule)
-    analytic = analytic_start(base, base_config, rule, axis.name) if all(p.truth is not None for p in base.plans) else None
-    if analytic is not None:
-        start = analytic
-    else:
-        start = events_start(base, config) if events else config.trial.n_total
+    ceiling = check_reachable(base, target, level, rule, axis)
+    analytic = analytic_start(base, base_config, rule, axis) if all(p.truth is not None for p in base.plans) else None
+    start = analytic if analytic is not None else axis.fallback_start(base, config)
     search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log)
     # From an analytic start the answer is near: small steps; without one, larger.
     factor = 1.1 if analytic is not None and target == "power" else 1.5
     with session(backend, scheduler):
         block = search.run(start, factor)
     name = axis.name
-    block[f"analytic_{name}"] = analytic if target == "power" else None
-    if events:
-        block["analytic_events_unrounded"] = (
-            analytic_events_unrounded(base, base_config, analytic) if target == "power" and analytic is not None else None
-        )
-    block[f"start_{name}"] = start
     best = next(e for e in search.evaluated.values() if e.size == block[name])
-    if events:
-        block.update(
-            subjects=config.trial.n_total,
-            subjects_per_arm=list(split_total(config.trial.n_total, config.trial.allocation)),
-            **subjects_reference(best.bundle, best.bundle.scenario.config, block["events"]),
-        )
+    block[f"analytic_{name}"] = analytic if target == "power" else None
+    block.update(axis.report(base, best, config, analytic, target))
+    block[f"start_{name}"] = start
+    events_cap = f" up to trial.n_total = {config.trial.n_total}" if axis.priority > 0 else ""
     block.update(
         ceiling=ceiling,
         axis=name,
@@ -610,51 +408,29 @@ def size(
         common_random_numbers=f"every size uses the seed entropy (seed, digest of the scenario without {axis.key})",
         rule=(
             "smallest evaluated grid size whose estimate >= level; grid = multiples of grid_step"
-            + (f" up to trial.n_total = {config.trial.n_total}" if events else "")
+            + events_cap
             + f"; bracket from the start, bisection, then a downward scan in blocks of {SCAN_BLOCK} until a block "
             f"is clearly below (estimate + {Z:g} MCSE < level); interval = [smallest size with estimate + {Z:g} MCSE "
             f">= level, smallest size >= the answer with estimate - {Z:g} MCSE >= level]"
         ),
     )
-    report = build_report(
-        raw, [best.bundle], [best.streams], command=command, runtime_s=time.perf_counter() - started,
-        seed=config.simulation.seed, n_sims=config.simulation.n_sims,
-    )
-    report["size"] = block
-    if out is not None:
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return report
+    return SizeOutcome(block, best.bundle, best.streams)
 
 
-def summary(report: dict) -> str:
-    """The few lines ``p3sim size`` prints."""
-    b = report["size"]
+def summary(b: dict, axis) -> str:
+    """The few lines ``p3sim size`` prints for the ``size`` block ``b`` searched on ``axis``."""
     target = b["target"]
     lo, hi = b["interval"]
     name = b["axis"]
     answer = b[name]
-    if name == "events":
-        per_arm = " / ".join(str(n) for n in b["subjects_per_arm"])
-        lines = [
-            f"smallest events (final look) with {target} >= {b['level']}: {answer} "
-            f"({b['subjects']} subjects simulated, {per_arm} per arm)",
-        ]
-    else:
-        per_arm = " / ".join(str(n) for n in b["n_per_arm"])
-        lines = [f"smallest n_total with {target} >= {b['level']}: {answer} ({per_arm} per arm, steps of {b['grid_step']})"]
-    lines += [
+    lines = axis.summary_lines(b)
+    lines[1:1] = [
         f"{target} at {answer}: {b[target]:.4f} ± {b[target + '_mcse']:.4f} (MCSE, {b['n_sims']} simulated trials)",
-        f"{'events' if name == 'events' else 'sizes'} consistent with the target within {Z:g} MCSE: {lo} to {'?' if hi is None else hi}",
+        f"{'events' if name == 'events' else 'sizes'} consistent with the target within {Z:g} MCSE: "
+        f"{lo} to {'?' if hi is None else hi}",
     ]
     if b.get(f"analytic_{name}") is not None:
         lines.append(f"analytic ({'Schoenfeld' if name == 'events' else 'normal approximation'}): {b[f'analytic_{name}']}")
-    if name == "events" and b.get("analytic_subjects") is not None:
-        time_text = "" if b.get("analysis_time") is None else f"; {b['subjects']} subjects reach them at about {b['analysis_time']:.1f}"
-        lines.append(
-            f"analytic subjects for {answer} events (accrual + minimum follow-up): {math.ceil(b['analytic_subjects'] - 1e-9)}{time_text}"
-        )
     if b.get("ceiling") is not None:
         lines.append(f"assurance ceiling (prior probability of benefit): {b['ceiling']:.4f}")
     lines.append(f"{len(b['evaluated'])} sizes evaluated with common random numbers")

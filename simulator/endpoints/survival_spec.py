@@ -1,21 +1,88 @@
-"""Validation of ``kind = "survival"`` endpoints (see docs/config.md)."""
+"""``kind = "survival"``: the config table of a two-arm time-to-event endpoint.
+
+:func:`parse` is the survival kind's part of the validation layer: it reads
+one ``[endpoints.NAME]`` table with the readers of
+:mod:`simulator.config.fields` into a frozen :class:`SurvivalEndpoint`.
+docs/config.md lists the keys.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from scipy import stats
 
-from simulator.config.schema import (
-    Accrual,
-    ControlSurvival,
-    LogNormal,
-    SurvivalEndpoint,
-    SurvivalPrior,
-    SurvivalTruth,
-)
-from simulator.config.validate import ROLES, SURVIVAL_TESTS, _fail, _Table, as_choice, as_float
+from simulator.config.fields import Table, as_choice, as_float, fail
+from simulator.config.schema import ROLES, ParseContext
+
+#: The survival tests, by config name.
+SURVIVAL_TESTS = ("logrank",)
+
+
+@dataclass(frozen=True)
+class ControlSurvival:
+    """Control-arm survival as piecewise-constant hazards.
+
+    ``spec`` keeps the form the user wrote (``median``, ``hazard``,
+    ``survival``, ``pieces``) for reports.
+    """
+
+    times: tuple[float, ...]
+    hazards: tuple[float, ...]
+    spec: str
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """A log-normal distribution: log X ~ N(log_mean, log_sd^2)."""
+
+    log_mean: float
+    log_sd: float
+
+
+@dataclass(frozen=True)
+class SurvivalTruth:
+    """``[endpoints.NAME.truth]`` of a survival endpoint."""
+
+    control: ControlSurvival
+    hazard_ratio: float | None
+
+
+@dataclass(frozen=True)
+class SurvivalPrior:
+    """``[endpoints.NAME.prior]``: log-normal priors on the hazard ratio and control median."""
+
+    hazard_ratio: LogNormal
+    control_median: LogNormal | None
+
+
+@dataclass(frozen=True)
+class Accrual:
+    """Entry of subjects: piecewise-constant relative rates between ``edges``."""
+
+    edges: tuple[float, ...]
+    rates: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SurvivalEndpoint:
+    """A two-arm time-to-event endpoint analysed by the log-rank test."""
+
+    name: str
+    kind: str
+    test: str
+    role: str
+    truth: SurvivalTruth
+    prior: SurvivalPrior | None
+    accrual: Accrual
+    dropout: tuple[float, float]  # exponential hazards (control, experimental)
+    dropout_spec: tuple[float, float, float]  # probabilities (control, experimental) by time `at`
+    follow_up: float
+    better: str = "lower"  # a hazard ratio below 1 is favourable
+    margin: float = 0.0
+
 
 POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
 
@@ -26,20 +93,20 @@ def _positive(value: Any, key: str) -> float:
 
 def _number_list(value: Any, key: str, *, allowed: str, check) -> tuple[float, ...]:
     if not isinstance(value, list) or not value:
-        raise _fail(key, f"must be a non-empty list of numbers {allowed}", value)
+        raise fail(key, f"must be a non-empty list of numbers {allowed}", value)
     return tuple(as_float(v, key, allowed=allowed, check=check) for v in value)
 
 
 def _increasing_from_zero(times: tuple[float, ...], key: str) -> None:
     if times[0] != 0.0 or any(b <= a for a, b in zip(times, times[1:])):
-        raise _fail(key, "must start at 0 and increase strictly (the start of each piece)", list(times))
+        raise fail(key, "must start at 0 and increase strictly (the start of each piece)", list(times))
 
 
 def _control(value: Any, key: str) -> ControlSurvival:
-    t = _Table(value, key)
+    t = Table(value, key)
     forms = [name for name in ("median", "hazard", "survival", "times") if t.has(name)]
     if len(forms) != 1:
-        raise _fail(
+        raise fail(
             key,
             "must be exactly one of { median = m }, { hazard = h }, { survival = s, at = t } "
             "or { times = [0, ...], hazards = [...] }",
@@ -54,17 +121,17 @@ def _control(value: Any, key: str) -> ControlSurvival:
     elif form == "survival":
         survival = as_float(t.take("survival"), f"{key}.survival", allowed="in (0, 1)", check=lambda v: 0 < v < 1)
         if not t.has("at"):
-            raise _fail(f"{key}.at", "is required with `survival` (the landmark time, > 0)", show_value=False)
+            raise fail(f"{key}.at", "is required with `survival` (the landmark time, > 0)", show_value=False)
         at = _positive(t.take("at"), f"{key}.at")
         times, hazards = (0.0,), (-math.log(survival) / at,)
     else:
         times = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
         _increasing_from_zero(times, f"{key}.times")
         if not t.has("hazards"):
-            raise _fail(f"{key}.hazards", "is required with `times` (one hazard > 0 per piece)", show_value=False)
+            raise fail(f"{key}.hazards", "is required with `times` (one hazard > 0 per piece)", show_value=False)
         hazards = _number_list(t.take("hazards"), f"{key}.hazards", **POSITIVE)
         if len(hazards) != len(times):
-            raise _fail(f"{key}.hazards", f"must have one value per piece ({len(times)})", list(hazards))
+            raise fail(f"{key}.hazards", f"must have one value per piece ({len(times)})", list(hazards))
         form = "pieces"
     t.finish()
     return ControlSurvival(times, hazards, form)
@@ -72,14 +139,14 @@ def _control(value: Any, key: str) -> ControlSurvival:
 
 def _log_normal(value: Any, key: str) -> LogNormal:
     """{ estimate, lower, upper, level } (a confidence interval) or { log_mean, log_sd }."""
-    t = _Table(value, key)
+    t = Table(value, key)
     if t.has("log_mean") or t.has("log_sd"):
         log_mean = as_float(t.take("log_mean"), f"{key}.log_mean", allowed="(finite)", check=lambda v: True)
         log_sd = as_float(t.take("log_sd"), f"{key}.log_sd", allowed=">= 0", check=lambda v: v >= 0)
     else:
         for name in ("estimate", "lower", "upper"):
             if not t.has(name):
-                raise _fail(
+                raise fail(
                     key, "must be { estimate, lower, upper, level } or { log_mean, log_sd }", value
                 )
         estimate = _positive(t.take("estimate"), f"{key}.estimate")
@@ -87,7 +154,7 @@ def _log_normal(value: Any, key: str) -> LogNormal:
         upper = _positive(t.take("upper"), f"{key}.upper")
         level = as_float(t.take("level", 0.95), f"{key}.level", allowed="in (0, 1)", check=lambda v: 0 < v < 1)
         if not lower < estimate < upper:
-            raise _fail(key, "needs lower < estimate < upper", value)
+            raise fail(key, "needs lower < estimate < upper", value)
         log_mean = math.log(estimate)
         # The interval is taken as symmetric on the log scale around its
         # geometric centre; its width gives the sd.
@@ -97,29 +164,29 @@ def _log_normal(value: Any, key: str) -> LogNormal:
 
 
 def _accrual(value: Any, key: str) -> Accrual:
-    t = _Table(value, key)
+    t = Table(value, key)
     if t.has("duration"):
         duration = _positive(t.take("duration"), f"{key}.duration")
         t.finish()
         return Accrual((0.0, duration), (1.0,))
     if not (t.has("times") and t.has("rates")):
-        raise _fail(key, "needs `duration` (uniform) or `times` (edges, from 0) with `rates` (one per piece)", value)
+        raise fail(key, "needs `duration` (uniform) or `times` (edges, from 0) with `rates` (one per piece)", value)
     times = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
     _increasing_from_zero(times, f"{key}.times")
     rates = _number_list(t.take("rates"), f"{key}.rates", allowed=">= 0", check=lambda v: v >= 0)
     if len(times) != len(rates) + 1:
-        raise _fail(f"{key}.times", f"must be the {len(rates) + 1} edges of the {len(rates)} pieces of `rates`", list(times))
+        raise fail(f"{key}.times", f"must be the {len(rates) + 1} edges of the {len(rates)} pieces of `rates`", list(times))
     if sum(rates) <= 0:
-        raise _fail(f"{key}.rates", "must not all be 0", list(rates))
+        raise fail(f"{key}.rates", "must not all be 0", list(rates))
     t.finish()
     return Accrual(times, rates)
 
 
 def _dropout(value: Any, key: str, arms: tuple[str, str]):
-    t = _Table(value, key)
+    t = Table(value, key)
     probability = t.take("probability", 0.0)
     if isinstance(probability, dict):
-        pt = _Table(probability, f"{key}.probability")
+        pt = Table(probability, f"{key}.probability")
         values = []
         for arm in arms:
             values.append(as_float(pt.take(arm, 0.0), f"{key}.probability.{arm}", allowed="in [0, 1)", check=lambda v: 0 <= v < 1))
@@ -133,22 +200,22 @@ def _dropout(value: Any, key: str, arms: tuple[str, str]):
     return hazards, (values[0], values[1], at)
 
 
-def survival_endpoint(name: str, data: Any, arms: tuple[str, str]) -> SurvivalEndpoint:
+def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     """Validate one ``[endpoints.NAME]`` table with ``kind = "survival"``."""
     path = f"endpoints.{name}"
-    t = _Table(data, path)
+    t = Table(data, path)
     kind = t.take("kind")
     test = as_choice(t.take("test", "logrank"), f"{path}.test", SURVIVAL_TESTS)
     role = as_choice(t.take("role", "efficacy"), f"{path}.role", ROLES)
     if t.has("better") and t.take("better") != "lower":
-        raise _fail(f"{path}.better", 'must be "lower" (a hazard ratio below 1 is favourable) or absent', data.get("better"))
+        raise fail(f"{path}.better", 'must be "lower" (a hazard ratio below 1 is favourable) or absent', data.get("better"))
     if t.has("margin") and t.take("margin") != 0:
-        raise _fail(f"{path}.margin", "must be 0: non-inferiority on a hazard ratio is not supported yet", data.get("margin"))
+        raise fail(f"{path}.margin", "must be 0: non-inferiority on a hazard ratio is not supported yet", data.get("margin"))
     if not t.has("truth"):
-        raise _fail(f"{path}.truth", "is required: the control survival (and the hazard ratio, for power)", show_value=False)
-    tt = _Table(t.take("truth"), f"{path}.truth")
+        raise fail(f"{path}.truth", "is required: the control survival (and the hazard ratio, for power)", show_value=False)
+    tt = Table(t.take("truth"), f"{path}.truth")
     if not tt.has("control"):
-        raise _fail(f"{path}.truth.control", "is required: { median = m } | { hazard = h } | { survival = s, at = t } | { times, hazards }", show_value=False)
+        raise fail(f"{path}.truth.control", "is required: { median = m } | { hazard = h } | { survival = s, at = t } | { times, hazards }", show_value=False)
     control = _control(tt.take("control"), f"{path}.truth.control")
     hazard_ratio = tt.take("hazard_ratio")
     if hazard_ratio is not None:
@@ -156,9 +223,9 @@ def survival_endpoint(name: str, data: Any, arms: tuple[str, str]) -> SurvivalEn
     tt.finish()
     prior = None
     if t.has("prior"):
-        pt = _Table(t.take("prior"), f"{path}.prior")
+        pt = Table(t.take("prior"), f"{path}.prior")
         if not pt.has("hazard_ratio"):
-            raise _fail(f"{path}.prior.hazard_ratio", "is required in a survival prior", show_value=False)
+            raise fail(f"{path}.prior.hazard_ratio", "is required in a survival prior", show_value=False)
         hr_prior = _log_normal(pt.take("hazard_ratio"), f"{path}.prior.hazard_ratio")
         median_prior = None
         if pt.has("control_median"):
@@ -166,12 +233,12 @@ def survival_endpoint(name: str, data: Any, arms: tuple[str, str]) -> SurvivalEn
         pt.finish()
         prior = SurvivalPrior(hr_prior, median_prior)
     if hazard_ratio is None and prior is None:
-        raise _fail(f"{path}.truth.hazard_ratio", "is required unless a `prior` is given", show_value=False)
+        raise fail(f"{path}.truth.hazard_ratio", "is required unless a `prior` is given", show_value=False)
     if not t.has("accrual"):
-        raise _fail(f"{path}.accrual", "is required: { duration = months } or { times = [...], rates = [...] }", show_value=False)
+        raise fail(f"{path}.accrual", "is required: { duration = months } or { times = [...], rates = [...] }", show_value=False)
     accrual = _accrual(t.take("accrual"), f"{path}.accrual")
-    dropout, dropout_spec = _dropout(t.take("dropout", {}), f"{path}.dropout", arms)
-    ft = _Table(t.take("follow_up", {}), f"{path}.follow_up")
+    dropout, dropout_spec = _dropout(t.take("dropout", {}), f"{path}.dropout", context.arms)
+    ft = Table(t.take("follow_up", {}), f"{path}.follow_up")
     follow_up = as_float(ft.take("minimum", 0.0), f"{path}.follow_up.minimum", allowed=">= 0", check=lambda v: v >= 0)
     ft.finish()
     t.finish()

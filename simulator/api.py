@@ -1,0 +1,179 @@
+"""The public Python API: a :class:`Trial` and what it computes.
+
+>>> import simulator as p3
+>>> trial = p3.Trial.from_toml("configs/rates_group_sequential.toml")
+>>> trial.override({"trial.n_total": 400}).scenarios[0].config.trial.n_total
+400
+
+docs/api.md has a worked example. The command line (:mod:`simulator.cli`)
+is a thin shell over this module: the same seed gives the same numbers from
+both, and bad input raises :class:`simulator.InputError` with the message
+the command line prints.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from simulator.config.load import Scenario, scenarios_from_mapping
+from simulator.config.toml import parse_override, read_toml, set_dotted
+from simulator.errors import InputError
+from simulator.results import DesignResult, SimulationResult, SizeResult
+from simulator.runner.progress import ProgressHook
+from simulator.runner.run import design_blocks, simulate
+from simulator.runner.size import search, size_axis, size_scenario
+
+__all__ = ["Trial"]
+
+
+def _check_count(value: Any, name: str, low: int) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise InputError(f"argument `{name}`: must be {what}, got {value!r}")
+
+
+class Trial:
+    """A validated trial configuration: every scenario of one TOML config.
+
+    Build it with :meth:`from_toml` or :meth:`from_dict` (the same keys as
+    the TOML file, docs/config.md). The config is validated when the Trial
+    is built, so a bad key raises :class:`simulator.InputError` at once.
+    A Trial never changes: :meth:`override` returns a new one.
+    """
+
+    def __init__(self, mapping: Mapping[str, Any], *, source: str | None = None):
+        if not isinstance(mapping, Mapping):
+            raise InputError(f"config: must be a mapping of TOML tables, got {type(mapping).__name__}")
+        self._raw: dict = copy.deepcopy(dict(mapping))
+        self.source = source
+        self._scenarios, self._derived = scenarios_from_mapping(self._raw)
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Trial:
+        """Read and validate a TOML config file."""
+        return cls(read_toml(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> Trial:
+        """Validate a config given as a dict with the TOML file's keys and tables."""
+        return cls(mapping)
+
+    def override(self, changes: Mapping[str, Any] | Iterable[str]) -> Trial:
+        """A new Trial with dotted keys set, as ``--set KEY=VALUE`` does.
+
+        ``changes`` is a mapping ``{"trial.n_total": 400}`` or a list of
+        ``"KEY=VALUE"`` strings (VALUE parsed as TOML, as on the command line).
+        """
+        raw = copy.deepcopy(self._raw)
+        items = changes.items() if isinstance(changes, Mapping) else (parse_override(text) for text in changes)
+        for key, value in items:
+            if not isinstance(key, str) or not key:
+                raise InputError(f"argument `override`: keys must be dotted config keys, got {key!r}")
+            set_dotted(raw, key, copy.deepcopy(value))
+        return type(self)(raw, source=self.source)
+
+    # ------------------------------------------------------------ views
+    @property
+    def scenarios(self) -> list[Scenario]:
+        """The validated scenarios (one per size and sweep point)."""
+        return list(self._scenarios)
+
+    @property
+    def derived(self) -> dict:
+        """What was derived once for all scenarios (survival: ``design.events``)."""
+        return dict(self._derived)
+
+    def to_dict(self) -> dict:
+        """The config mapping (what report.json's ``meta.config`` holds)."""
+        return copy.deepcopy(self._raw)
+
+    def __repr__(self) -> str:
+        name = self._scenarios[0].config.trial.name
+        endpoints = ", ".join(f"{e.name} ({e.kind})" for e in self._scenarios[0].config.endpoints)
+        where = f" from {self.source}" if self.source else ""
+        return f"Trial {name!r}{where}: {len(self._scenarios)} scenario(s); endpoints {endpoints}"
+
+    # ------------------------------------------------------------ jobs
+    def _with_simulation(self, n_sims: int | None, seed: int | None, jobs: int | None) -> Trial:
+        _check_count(n_sims, "n_sims", 1)
+        _check_count(seed, "seed", 0)
+        _check_count(jobs, "jobs", 0)
+        changes = {f"simulation.{k}": v for k, v in (("n_sims", n_sims), ("seed", seed), ("jobs", jobs)) if v is not None}
+        return self.override(changes) if changes else self
+
+    def design(self) -> DesignResult:
+        """Analytic operating characteristics of every scenario (no simulation)."""
+        return DesignResult(self._raw, design_blocks(self._scenarios), self._derived)
+
+    def simulate(
+        self,
+        n_sims: int | None = None,
+        seed: int | None = None,
+        jobs: int | None = None,
+        *,
+        backend: str = "threads",
+        scheduler: str | None = None,
+        progress: ProgressHook | None = None,
+        checkpoints: str | Path | None = None,
+        resume: bool = True,
+        command: str = "",
+    ) -> SimulationResult:
+        """Simulate every scenario: power, assurance (and type I error) with their MCSEs.
+
+        Parameters
+        ----------
+        n_sims, seed, jobs : int, optional
+            Set ``simulation.n_sims``, ``simulation.seed``, ``simulation.jobs``
+            (as ``--sims``, ``--seed``, ``--jobs``); ``jobs`` never changes a result.
+        backend, scheduler : str, optional
+            ``"threads"`` (default), ``"loky"`` or ``"dask"`` with a scheduler address.
+        progress : ProgressHook, optional
+            Told about finished chunks and scenarios.
+        checkpoints : path, optional
+            Folder for per-scenario checkpoints; a rerun resumes from it (``resume``).
+        command : str
+            Recorded as ``meta.command`` (the command line, for reports).
+        """
+        started = time.perf_counter()
+        trial = self._with_simulation(n_sims, seed, jobs)
+        first = trial._scenarios[0].config.simulation
+        bundles, streams, side, _ = simulate(
+            trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,
+            checkpoints=checkpoints, resume=resume,
+        )
+        return SimulationResult(
+            trial._raw, trial._scenarios, bundles, streams, side, trial._derived,
+            command=command, runtime_s=time.perf_counter() - started,
+        )
+
+    def size(
+        self,
+        target: str = "power",
+        level: float | None = None,
+        n_sims: int | None = None,
+        seed: int | None = None,
+        jobs: int | None = None,
+        *,
+        backend: str = "threads",
+        scheduler: str | None = None,
+        log: Callable[[str], None] | None = None,
+        command: str = "",
+    ) -> SizeResult:
+        """The smallest size (patients, or events with a survival endpoint) whose simulated
+        ``target`` ("power" or "assurance") reaches ``level`` (default ``design.power``).
+
+        See docs/cli.md (``p3sim size``) for the search and what the result reports.
+        """
+        started = time.perf_counter()
+        trial = self._with_simulation(n_sims, seed, jobs)
+        raw = trial._raw
+        if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, (int, float)):
+            raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
+        outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
+        axis = size_axis(size_scenario(raw)[1])
+        return SizeResult(raw, outcome, axis, {}, command=command, runtime_s=time.perf_counter() - started)

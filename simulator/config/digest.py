@@ -1,0 +1,42 @@
+"""The seed digest of a validated scenario.
+
+Every random stream of a scenario is keyed by ``(seed, digest)``, so that a
+result depends only on the config and the seed (docs/conventions.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from simulator.config.schema import Config
+
+#: Keys that never change a result and so never enter the seed digest.
+_NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs")}
+
+
+def canonical(config: Config) -> dict:
+    """The config as plain data, without the keys that never change a result."""
+    data = dataclasses.asdict(config)
+    for section, key in _NOT_IN_DIGEST:
+        data[section].pop(key, None)
+    return data
+
+
+def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -> list[int]:
+    """Four 32-bit words of a blake2b digest of the canonical scenario.
+
+    Python's ``hash()`` is salted per process, so it would make results
+    depend on the run; a cryptographic digest of sorted JSON does not.
+
+    ``exclude`` lists further ``(section, key)`` pairs to leave out: ``size``
+    passes ``(("trial", "n_total"),)`` so that every candidate size draws
+    from the same streams (common random numbers).
+    """
+    data = canonical(config)
+    for section, key in exclude:
+        data[section].pop(key, None)
+    text = json.dumps(data, sort_keys=True, default=str)
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]

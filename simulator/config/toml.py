@@ -1,0 +1,121 @@
+"""TOML text -> mappings: reading files, ``--set`` overrides and scenario expansion.
+
+Nothing here knows about endpoint kinds or validates values (that is
+:mod:`simulator.config.validate`); it only turns text into the mappings that
+are validated.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from simulator.errors import InputError
+
+
+def read_toml(path: str | Path) -> dict:
+    """Parse a TOML file, turning a missing file or bad syntax into InputError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"config file `{path}`: not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InputError(f"config file `{path}`: cannot be read ({err.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"config file `{path}`: malformed TOML ({err})") from None
+
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``KEY=VALUE`` and parse VALUE as a TOML value.
+
+    A bare word that is not valid TOML (``fisher``) is taken as a string, since
+    that is what a user typing it on a command line means.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError(f"argument `--set {text}`: must be KEY=VALUE with a dotted KEY")
+    try:
+        parsed = tomllib.loads(f"value = {value.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        stripped = value.strip()
+        if stripped and all(c.isalnum() or c in "_-" for c in stripped):
+            parsed = stripped
+        else:
+            raise InputError(f"argument `--set {text}`: VALUE must be a TOML value (a number, a string, a list)") from None
+    return key, parsed
+
+
+def set_dotted(mapping: dict, key: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested tables, keeping dotted endpoint pairs whole.
+
+    Tables whose keys themselves contain a dot (``[correlation]`` and
+    ``[sweep]``) take the rest of the path as one key.
+    """
+    parts = key.split(".")
+    table = mapping
+    for i, part in enumerate(parts[:-1]):
+        if part in ("correlation", "sweep") and i == 0:
+            table = table.setdefault(part, {})
+            table[".".join(parts[1:])] = value
+            return
+        child = table.get(part)
+        if child is None:
+            child = table[part] = {}
+        elif not isinstance(child, dict):
+            raise InputError(f"config key `{'.'.join(parts[: i + 1])}`: is a value, not a table, so `{key}` cannot be set")
+        table = child
+    table[parts[-1]] = value
+
+
+def expand(raw: dict) -> list[tuple[dict, dict]]:
+    """Expand list-valued ``trial.n_total`` and ``[sweep]`` into scenarios.
+
+    Returns a list of ``(params, scenario_mapping)``; ``params`` maps each
+    dotted key that varies to its value in that scenario.
+    """
+    base = copy.deepcopy(raw)
+    sweep = base.pop("sweep", {}) or {}
+    if not isinstance(sweep, dict):
+        raise InputError("config key `sweep`: must be a table of dotted keys -> lists of values")
+    sweep = dict(sweep)
+    mode = sweep.pop("mode", "grid")
+    if mode not in ("grid", "zip"):
+        raise InputError(f'config key `sweep.mode`: must be "grid" or "zip", got {mode!r}')
+    axes: list[tuple[str, list]] = []
+    n_total = base.get("trial", {}).get("n_total") if isinstance(base.get("trial"), dict) else None
+    if isinstance(n_total, list):
+        if not n_total:
+            raise InputError("config key `trial.n_total`: must be a positive integer or a non-empty list of them")
+        axes.append(("trial.n_total", n_total))
+    sweep_axes = []
+    for key, values in sweep.items():
+        if not isinstance(values, list) or not values:
+            raise InputError(f"config key `sweep.{key}`: must be a non-empty list of values")
+        sweep_axes.append((key, values))
+    if mode == "zip" and sweep_axes:
+        lengths = {len(v) for _, v in sweep_axes}
+        if len(lengths) > 1:
+            raise InputError("config key `sweep`: with mode = \"zip\" every list must have the same length")
+        zipped = [tuple(zip([k for k, _ in sweep_axes], combo)) for combo in zip(*[v for _, v in sweep_axes])]
+    else:
+        axes.extend(sweep_axes)
+        sweep_axes = []
+        zipped = [()]
+    grid = [tuple(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
+    scenarios = []
+    for fixed in grid:
+        for zipped_point in zipped:
+            params = dict(fixed + zipped_point)
+            scenario = copy.deepcopy(base)
+            for key, value in params.items():
+                set_dotted(scenario, key, value)
+            scenarios.append((params, scenario))
+    return scenarios

@@ -1,0 +1,121 @@
+"""``kind = "binary"``: the config table of a two-arm binary endpoint.
+
+:func:`parse` is the binary kind's part of the validation layer: it reads
+one ``[endpoints.NAME]`` table with the readers of
+:mod:`simulator.config.fields` into a frozen :class:`BinaryEndpoint`, so that
+every later layer can trust its values. docs/config.md lists the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.config.fields import Table, as_choice, as_float, as_rate, fail
+from simulator.config.schema import ROLES, ParseContext
+from simulator.priors import ArmCounts
+from simulator.stats.binary import TEST_CODES
+
+#: The binary tests, by config name (the codes live in :mod:`simulator.stats.binary`).
+BINARY_TESTS = tuple(TEST_CODES)
+
+
+@dataclass(frozen=True)
+class BinaryPrior:
+    """``[endpoints.NAME.prior]`` of a binary endpoint (natural scale)."""
+
+    control: ArmCounts
+    experimental: ArmCounts
+    base: tuple[float, float]
+    discount: float
+    robust_weight: float
+
+
+@dataclass(frozen=True)
+class BinaryTruth:
+    """``[endpoints.NAME.truth]`` of a binary endpoint (natural scale)."""
+
+    control: float
+    experimental: float
+
+
+@dataclass(frozen=True)
+class BinaryEndpoint:
+    """A two-arm binary endpoint and the test that analyses it."""
+
+    name: str
+    kind: str
+    better: str
+    test: str
+    margin: float
+    role: str
+    truth: BinaryTruth | None
+    prior: BinaryPrior | None
+    delay: float = 0.0  # months from entry until the outcome is known (survival looks)
+
+
+def arm_table(data: Any, key: str, arms: tuple[str, str], reader) -> tuple[Table, list]:
+    """Read one value per arm (keys = the arm names) from a table."""
+    t = Table(data, key)
+    values = []
+    for arm in arms:
+        if not t.has(arm):
+            raise fail(f"{key}.{arm}", f"is required (one entry per arm: {arms[0]}, {arms[1]})", show_value=False)
+        values.append(reader(t.take(arm), f"{key}.{arm}"))
+    return t, values
+
+
+def _counts(value: Any, key: str) -> ArmCounts:
+    t = Table(value, key)
+    if not (t.has("events") and t.has("n")):
+        raise fail(key, "must be { events = x, n = n } with phase 2 counts", value)
+    n = as_float(t.take("n"), f"{key}.n", allowed="> 0", check=lambda v: v > 0)
+    events = as_float(t.take("events"), f"{key}.events", allowed=f"in [0, n = {n:g}]", check=lambda v: 0 <= v <= n)
+    t.finish()
+    return ArmCounts(events=events, n=n)
+
+
+def _prior(data: Any, path: str, arms: tuple[str, str]) -> BinaryPrior:
+    pt, (control, experimental) = arm_table(data, path, arms, _counts)
+    base = pt.take("base", [1.0, 1.0])
+    if not isinstance(base, list) or len(base) != 2:
+        raise fail(f"{path}.base", "must be [a, b], two positive numbers (Beta(a, b))", base)
+    a, b = (as_float(v, f"{path}.base", allowed="> 0", check=lambda v: v > 0) for v in base)
+    discount = as_float(pt.take("discount", 1.0), f"{path}.discount", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1)
+    robust = as_float(
+        pt.take("robust_weight", 0.0), f"{path}.robust_weight", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1
+    )
+    pt.finish()
+    return BinaryPrior(control, experimental, (a, b), discount, robust)
+
+
+def parse(name: str, data: Any, context: ParseContext) -> BinaryEndpoint:
+    """Validate one ``[endpoints.NAME]`` table with ``kind = "binary"``.
+
+    Raises
+    ------
+    InputError
+        Naming the first offending key and what is allowed.
+    """
+    path = f"endpoints.{name}"
+    t = Table(data, path)
+    kind = t.take("kind")
+    better = as_choice(t.take("better", "higher"), f"{path}.better", ("higher", "lower"))
+    test = as_choice(t.take("test", "z_pooled"), f"{path}.test", BINARY_TESTS)
+    margin = as_float(t.take("margin", 0.0), f"{path}.margin", allowed="in [0, 1)", check=lambda v: 0 <= v < 1)
+    if margin > 0 and test != "farrington_manning":
+        raise fail(f"{path}.margin", 'a margin > 0 needs test = "farrington_manning"', margin)
+    if margin > 0 and context.sided != 1:
+        raise fail(f"{path}.margin", "a margin > 0 needs design.sided = 1 (non-inferiority is one-sided)", margin)
+    role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
+    delay = as_float(t.take("delay", 0.0), f"{path}.delay", allowed=">= 0 (months)", check=lambda v: v >= 0)
+    truth = None
+    if t.has("truth"):
+        tt, (control, experimental) = arm_table(t.take("truth"), f"{path}.truth", context.arms, as_rate)
+        tt.finish()
+        truth = BinaryTruth(control=control, experimental=experimental)
+    prior = _prior(t.take("prior"), f"{path}.prior", context.arms) if t.has("prior") else None
+    if truth is None and prior is None:
+        raise fail(path, "needs a `truth` table (for power) or a `prior` table (for assurance), or both", show_value=False)
+    t.finish()
+    return BinaryEndpoint(name, kind, better, test, margin, role, truth, prior, delay)

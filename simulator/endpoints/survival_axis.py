@@ -1,0 +1,253 @@
+"""Survival sizes: the events axis that ``size`` searches, and events derived once per run.
+
+Events searched (:class:`EventAxis`)
+------------------------------------
+With a survival endpoint, ``size`` searches the events at the final look,
+``design.events``, with ``trial.n_total`` held at its configured value (the
+subjects simulated at every candidate; no more events than subjects). In a
+joint trial the survival endpoint's events fix the calendar times of every
+look, so binary endpoints are read at those times too.
+
+Events derived once (:func:`derive_events`)
+-------------------------------------------
+When ``design.events`` is not given, it is computed once, from the unswept
+base config (Schoenfeld's formula for ``design.power`` at the base hazard
+ratio, times the group-sequential inflation factor), and written into every
+scenario. Holding it fixed is what lets a sweep over the true hazard ratio
+show power moving; recomputing it per scenario would keep power at target.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from simulator.design.allocation import round_up_per_arm, split_total
+from simulator.design.survival import schoenfeld_events, subjects_for_events, time_for_events
+from simulator.endpoints.common import design_bounds
+from simulator.errors import InputError
+
+
+def reference_hazard_ratio(plan) -> float | None:
+    """The truth's hazard ratio, else the prior median's."""
+    if plan.truth is not None:
+        return float(plan.truth)
+    if plan.prior is not None:
+        return float(math.exp(plan.prior.hazard_ratio.log_mean))
+    return None
+
+
+def _survival_plans(bundle) -> list:
+    return [p for p in bundle.plans if p.endpoint.kind == "survival"]
+
+
+@dataclass(frozen=True)
+class EventAxis:
+    """``design.events`` (events at the final look) on the integers, subjects fixed.
+
+    ``n_total`` is the configured number of subjects, simulated at every
+    candidate; no more events than that can be asked for.
+    """
+
+    n_total: int
+
+    name = "events"
+    key = "design.events"
+    unit = 1
+    digest_exclude = (("design", "events"),)
+    priority = 1  # any survival endpoint makes the whole search one over events
+
+    @property
+    def max_size(self) -> int:
+        return self.n_total
+
+    def limit(self) -> str:
+        return (
+            f"any events up to {self.n_total} (trial.n_total: the subjects simulated, which cap the events; "
+            "raise trial.n_total to allow more)"
+        )
+
+    def fields(self, events: int) -> dict:
+        return {"events": events}
+
+    def apply(self, mapping: dict, events: int) -> dict:
+        out = copy.deepcopy(mapping)
+        design = out.setdefault("design", {})
+        design["events"] = events
+        design.pop("look_events", None)  # refused before the search; the looks are fractions of `events`
+        return out
+
+    def base_mapping(self, mapping: dict) -> dict:
+        """The base plans need events; the analytic events do not depend on them: the most there can be."""
+        return self.apply(mapping, self.max_size)
+
+    def check(self, config) -> None:
+        if config.design.look_sizes:
+            raise InputError(
+                "config key `design.look_sizes`: fixes absolute look sizes, which `size` cannot scale with "
+                "n_total; give the looks as design.looks (a count or fractions)"
+            )
+        if config.design.look_events:
+            raise InputError(
+                "config key `design.look_events`: fixes absolute look events, which `size` cannot scale with "
+                "design.events (what it searches); give the looks as design.looks (a count or fractions)"
+            )
+
+    def analytic_key(self) -> str:
+        return "events_rounded"
+
+    def fallback_start(self, bundle, config) -> int:
+        """Where an events search starts without an analytic power size (assurance).
+
+        The configured ``design.events``; else Schoenfeld's events for
+        ``design.power`` at the prior median hazard ratio (times the inflation
+        factor; the largest over survival endpoints); else half of
+        ``trial.n_total``.
+        """
+        if config.design.events is not None:
+            return min(int(config.design.events), int(config.trial.n_total))
+        design, starts = config.design, []
+        for plan in _survival_plans(bundle):
+            hr = reference_hazard_ratio(plan)
+            if hr is not None and hr < 1:
+                planned = plan.planned_bounds.sequential
+                events = schoenfeld_events(
+                    hr, alpha=plan.alpha, power=design.power, sided=plan.sided, allocation=config.trial.allocation,
+                    inflation=1.0 if planned is None else float(planned.inflation_factor),
+                )
+                starts.append(int(math.ceil(events - 1e-9)))
+        return max(starts) if starts else max(1, int(config.trial.n_total) // 2)
+
+    def report(self, base, best, config, analytic, target) -> dict:
+        """Subjects simulated and, for reference, the analytic subjects and time of the final look."""
+        unrounded = None
+        if target == "power" and analytic is not None:
+            for plan in _survival_plans(base):
+                block = plan.analytic(base.scenario.config) if plan.truth is not None else {}
+                if block.get("events_rounded") == analytic:
+                    unrounded = block["events"]
+                    break
+        return {
+            "analytic_events_unrounded": unrounded,
+            "subjects": config.trial.n_total,
+            "subjects_per_arm": list(split_total(config.trial.n_total, config.trial.allocation)),
+            **subjects_reference(best.bundle, best.bundle.scenario.config, best.size),
+        }
+
+    def summary_lines(self, block: dict) -> list[str]:
+        per_arm = " / ".join(str(n) for n in block["subjects_per_arm"])
+        lines = [
+            f"smallest events (final look) with {block['target']} >= {block['level']}: {block['events']} "
+            f"({block['subjects']} subjects simulated, {per_arm} per arm)",
+        ]
+        if block.get("analytic_subjects") is not None:
+            time_text = (
+                "" if block.get("analysis_time") is None
+                else f"; {block['subjects']} subjects reach them at about {block['analysis_time']:.1f}"
+            )
+            lines.append(
+                f"analytic subjects for {block['events']} events (accrual + minimum follow-up): "
+                f"{math.ceil(block['analytic_subjects'] - 1e-9)}{time_text}"
+            )
+        return lines
+
+
+def subjects_reference(bundle, config, events: int) -> dict:
+    """Analytic subjects for ``events`` and the expected time of the final look, for reference.
+
+    Under each survival endpoint's accrual, dropout and minimum follow-up, at
+    its true hazard ratio (else the prior median): the subjects whose
+    expected events at the end of accrual plus follow-up are ``events``
+    (:func:`~simulator.design.survival.subjects_for_events`, rpact's
+    convention), and the calendar time at which the configured
+    ``trial.n_total`` subjects are expected to reach ``events``
+    (``None`` if they are not, on average).  Largest over survival endpoints.
+    """
+    subjects, times = [], []
+    for plan in _survival_plans(bundle):
+        hr = reference_hazard_ratio(plan)
+        if hr is None:
+            continue
+        model = plan.model(hr)
+        try:
+            subjects.append(subjects_for_events(float(events), follow_up=plan.endpoint.follow_up, **model))
+        except InputError:
+            pass
+        try:
+            times.append(float(time_for_events(float(events), float(config.trial.n_total), **model)))
+        except InputError:
+            times.append(None)
+    analytic = max(subjects) if subjects else None
+    return {
+        "analytic_subjects": analytic,
+        "analytic_subjects_per_arm": None if analytic is None else list(round_up_per_arm(analytic, config.trial.allocation)),
+        "analysis_time": None if not times or None in times else max(times),
+    }
+
+
+def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
+    """Fill ``design.events`` for survival scenarios that lack it (see the module docstring).
+
+    ``validate`` is the config validator (passed in: it lives in a higher
+    layer). Returns the scenarios (unchanged when nothing is derived) and a
+    dict for ``meta`` describing what was derived.
+    """
+    needs = [
+        s for s in scenarios
+        if s.config.design.events is None and not s.config.design.look_events
+        and any(e.kind == "survival" for e in s.config.endpoints)
+    ]
+    if not needs:
+        return scenarios, {}
+    base = _base_config(raw, validate)
+    endpoint = next(e for e in base.endpoints if e.kind == "survival")
+    hazard_ratio = endpoint.truth.hazard_ratio
+    source = "truth.hazard_ratio"
+    if hazard_ratio is None:
+        hazard_ratio = math.exp(endpoint.prior.hazard_ratio.log_mean)
+        source = "prior.hazard_ratio (its median)"
+    if hazard_ratio >= 1:
+        raise InputError(
+            f"config key `design.events`: cannot be derived from a hazard ratio of {hazard_ratio:g} "
+            "(no benefit to power for); give design.events"
+        )
+    design = base.design
+    fractions = (1.0,) if design.looks == 1 else (
+        tuple((k + 1) / design.looks for k in range(design.looks)) if isinstance(design.looks, int) else design.looks
+    )
+    bounds = design_bounds(base, fractions, design.alpha)
+    inflation = 1.0 if bounds.sequential is None else float(bounds.sequential.inflation_factor)
+    events = schoenfeld_events(
+        hazard_ratio, alpha=design.alpha, power=design.power, sided=design.sided,
+        allocation=base.trial.allocation, inflation=inflation,
+    )
+    rounded = int(math.ceil(events - 1e-9))
+    fixed = []
+    for scenario in scenarios:
+        if scenario in needs:
+            config = dataclasses.replace(scenario.config, design=dataclasses.replace(scenario.config.design, events=rounded))
+            scenario = dataclasses.replace(scenario, config=config)
+        fixed.append(scenario)
+    meta = {
+        "events": rounded,
+        "events_unrounded": events,
+        "events_derivation": (
+            f"Schoenfeld events for design.power = {design.power} at hazard ratio {hazard_ratio:g} "
+            f"({endpoint.name}.{source}) x inflation factor {inflation:.6f}, rounded up; held fixed across scenarios"
+        ),
+    }
+    return fixed, meta
+
+
+def _base_config(raw: dict, validate):
+    """The unswept base scenario: the first size of a list-valued n_total, no [sweep]."""
+    from simulator.config.toml import expand
+
+    base = copy.deepcopy(raw)
+    base.pop("sweep", None)
+    trial = base.get("trial", {})
+    if isinstance(trial.get("n_total"), list):
+        trial["n_total"] = trial["n_total"][0]
+    return validate(expand(base)[0][1])

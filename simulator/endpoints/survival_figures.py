@@ -1,0 +1,193 @@
+"""The survival kind's figures: the hazard-ratio prior, true effects, Kaplan-Meier bands and analysis times.
+
+Drawn with the helpers of :mod:`simulator.figures` (matplotlib, lazily).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import numpy as np
+
+from simulator.figures import (
+    COLOURS,
+    FigureSpec,
+    integer_locator,
+    log_ratio_axis,
+    new_figure,
+    scenario_label,
+    slug,
+    true_effect_figure,
+)
+
+
+def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
+    """The survival endpoint ``name``'s figures (``scenarios``: the result's validated scenarios)."""
+    return [
+        FigureSpec(
+            f"plot-prior-{slug(name)}", f"Prior of the hazard ratio: {name}",
+            "The design prior of the hazard ratio (log-normal), its favourable part (HR < 1) shaded: the prior "
+            "P(benefit), the ceiling of assurance; the dashed line is the truth used for power.",
+            _prior_figure, (report, name, scenarios),
+        ),
+        FigureSpec(
+            f"plot-true-effect-{slug(name)}", f"True effect in successful and failed trials: {name}",
+            "The true effects drawn from the prior in the assurance simulation, split by whether the simulated "
+            "trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
+            partial(true_effect_figure, null=1.0, log_axis=True), (report, name),
+        ),
+        FigureSpec(
+            f"plot-survival-{slug(name)}", f"Survival: {name}",
+            "Left: the median and the pointwise 2.5 % to 97.5 % range of the Kaplan-Meier curves per arm of trials "
+            "simulated under the truth, read at the final analysis (when recorded), against the configured survival "
+            "curves (dashed). Right: when the analyses happen: the calendar time of each look across the simulated "
+            "trials that reached it (or the mean times, simulated and analytic).",
+            _survival_figure, (report, name, [s.config for s in scenarios]),
+        ),
+    ]
+
+
+def _prior_figure(report: dict, name: str, scenarios: list):
+    index = next((i for i, s in enumerate(scenarios) if s.config.endpoint(name).prior is not None), None)
+    if index is None:
+        return None
+    endpoint = scenarios[index].config.endpoint(name)
+    return _survival_prior_figure(report, name, endpoint, report["scenarios"][index]["endpoints"][name], index)
+
+
+def _survival_prior_figure(report, name, endpoint, e, index):
+    prior = endpoint.prior.hazard_ratio
+    figure = new_figure(6.0, 3.3)
+    ax = figure.subplots()
+    hr = np.exp(np.linspace(prior.log_mean - 4 * prior.log_sd, prior.log_mean + 4 * prior.log_sd, 801))
+    density = np.exp(-0.5 * ((np.log(hr) - prior.log_mean) / prior.log_sd) ** 2) / (hr * prior.log_sd * math.sqrt(2 * math.pi))
+    ax.plot(hr, density, color="black", label="prior density of the hazard ratio")
+    mask = hr < 1.0
+    ax.fill_between(hr[mask], density[mask], color=COLOURS["success"], alpha=0.25,
+                    label=f"HR < 1: prior P(benefit) = {e.get('prior_p_benefit', float('nan')):.3f}")
+    truth = getattr(endpoint.truth, "hazard_ratio", None)
+    if truth is not None:
+        ax.axvline(truth, color="black", linestyle="--", linewidth=1, label=f"truth {truth:g}")
+    log_ratio_axis(ax)
+    ax.set_xlabel("true hazard ratio (experimental / control)")
+    ax.set_ylabel("density")
+    ax.set_title(f"{name}: prior of the effect")
+    ax.legend(loc="upper right")
+    return figure
+
+
+def _survival_figure(report: dict, name: str, configs: list):
+    scenarios = [(i, s) for i, s in enumerate(report["scenarios"]) if (s["endpoints"].get(name) or {}).get("kind") == "survival"]
+    if not scenarios:
+        return None
+    index, scenario = scenarios[0]
+    e = scenario["endpoints"][name]
+    bands = e.get("km_bands") if isinstance(e.get("km_bands"), dict) else None
+    config = configs[index]
+    endpoint = None if config is None else next((x for x in config.endpoints if x.name == name), None)
+    has_times = any(isinstance((s["endpoints"][name]).get(k), list) for _, s in scenarios
+                    for k in ("expected_look_times", "analysis_times"))
+    histogram = e.get("analysis_time_histogram") if isinstance(e.get("analysis_time_histogram"), dict) else None
+    if bands is None and endpoint is None and not has_times:
+        return None
+    figure = new_figure(11.0, 3.4)
+    ax_km, ax_times = figure.subplots(1, 2)
+    horizon = None
+    if bands is not None and bands.get("times"):
+        times = np.asarray(bands["times"], dtype=float)
+        horizon = float(times[-1])
+        for role in ("control", "experimental"):
+            band = bands.get(role)
+            if not isinstance(band, dict):
+                continue
+            if band.get("lower") is not None and band.get("upper") is not None:
+                ax_km.fill_between(times, band["lower"], band["upper"], step="post", color=COLOURS[role], alpha=0.25,
+                                   label=f"{role}: simulated KM {bands.get('level', 0.95):.0%} band")
+            if band.get("median") is not None:
+                ax_km.step(times, band["median"], where="post", color=COLOURS[role], linewidth=1,
+                           label=f"{role}: median KM")
+    if endpoint is not None:
+        if horizon is None:
+            looks = (e.get("analytic") or {}).get("analysis_times_at_n_total") or e.get("expected_look_times") or []
+            looks = [t for t in looks if isinstance(t, (int, float))]
+            horizon = max(looks) if looks else 60.0
+        grid = np.linspace(0.0, horizon, 301)
+        curves = configured_survival(endpoint, grid) or {}
+        for k, (role, curve) in enumerate(curves.items()):
+            if horizon is not None and bands is not None:
+                # Over the bands, in black so that they show on the median KM.
+                ax_km.plot(grid, curve, color="black", linestyle="--", linewidth=0.9, zorder=3,
+                           label="configured S(t) per arm" if k == 0 else None)
+            else:
+                ax_km.plot(grid, curve, color=COLOURS[role], linestyle="--", linewidth=1.2, label=f"{role}: configured")
+    ax_km.set_ylim(0, 1)
+    ax_km.set_xlabel("time since randomisation")
+    ax_km.set_ylabel("survival probability")
+    title = f"{name}: survival per arm"
+    if bands is not None and bands.get("replicates"):
+        title += f" ({bands['replicates']} simulated trials, {bands.get('analysis', 'final')} analysis)"
+    ax_km.set_title(title)
+    if ax_km.has_data():
+        ax_km.legend(loc="lower left", fontsize="small")
+
+    if histogram is not None and histogram.get("edges"):
+        edges = np.asarray(histogram["edges"], dtype=float)
+        per_look = histogram.get("counts") or []
+        per_look = per_look if per_look and isinstance(per_look[0], list) else [per_look]
+        used = np.zeros(edges.size - 1, dtype=bool)
+        for k, counts in enumerate(per_look):
+            counts = np.asarray(counts, dtype=float)
+            used |= counts > 0
+            overflow = (histogram.get("overflow") or [])[k:k + 1]
+            label = f"look {k + 1}" + (f" ({overflow[0]} past {edges[-1]:g})" if overflow and overflow[0] else "")
+            ax_times.stairs(counts, edges, fill=True, alpha=0.35, color=f"C{k}", label=label)
+            ax_times.stairs(counts, edges, linewidth=1, color=f"C{k}")
+        if used.any():  # the fixed bins are wide; show the occupied range
+            first, last = np.flatnonzero(used)[[0, -1]]
+            pad = 2 * (edges[1] - edges[0])
+            ax_times.set_xlim(max(edges[0], edges[first] - pad), min(edges[-1], edges[last + 1] + pad))
+        ax_times.set_xlabel("calendar time of the analysis (from the start of accrual)")
+        ax_times.set_ylabel("simulated trials")
+    elif has_times:
+        for i, s in scenarios:
+            block = s["endpoints"][name]
+            times = block.get("expected_look_times") or block.get("analysis_times") or []
+            ys = [t if isinstance(t, (int, float)) else np.nan for t in times]
+            ax_times.plot(np.arange(1, len(ys) + 1), ys, marker="o", label=f"simulated mean, {scenario_label(s)}")
+            analytic = (block.get("analytic") or {}).get("analysis_times_at_n_total")
+            if isinstance(analytic, list):
+                ax_times.plot(np.arange(1, len(analytic) + 1), analytic, marker="x", linestyle=":", color="black",
+                              label="analytic (expected events)" if i == scenarios[0][0] else None)
+        ax_times.set_xlabel("look")
+        ax_times.xaxis.set_major_locator(integer_locator())
+        ax_times.set_ylabel("calendar time of the analysis")
+    if ax_times.has_data():
+        ax_times.set_title(f"{name}: analysis times")
+        ax_times.legend(loc="upper left")
+    else:
+        ax_times.set_visible(False)
+    return figure
+
+
+def survival_curve(times: np.ndarray, piece_starts, hazards, multiplier: float = 1.0) -> np.ndarray:
+    """S(t) of piecewise-constant hazards (``piece_starts[0] = 0``), times a hazard multiplier."""
+    starts = np.asarray(piece_starts, dtype=float)
+    rates = np.asarray(hazards, dtype=float) * multiplier
+    ends = np.append(starts[1:], np.inf)
+    t = np.asarray(times, dtype=float)[:, None]
+    exposure = np.clip(np.minimum(t, ends) - starts, 0.0, None)
+    return np.exp(-(exposure * rates).sum(axis=1))
+
+
+def configured_survival(endpoint, times) -> dict | None:
+    """The configured (truth) survival curves of a survival endpoint, per arm."""
+    truth = getattr(endpoint, "truth", None)
+    control = getattr(truth, "control", None)
+    if control is None or not hasattr(control, "hazards"):
+        return None
+    hr = getattr(truth, "hazard_ratio", None)
+    curves = {"control": survival_curve(times, control.times, control.hazards)}
+    if hr is not None:
+        curves["experimental"] = survival_curve(times, control.times, control.hazards, hr)
+    return curves

@@ -1,0 +1,235 @@
+"""Drawing helpers shared by every figure of report.html (matplotlib, optional).
+
+matplotlib is imported lazily, inside the functions, and used without
+pyplot: each figure is a :class:`matplotlib.figure.Figure` on an Agg canvas,
+so building a report never changes the backend or the global state of the
+caller's matplotlib. The SVG is byte-for-byte reproducible: the hash salt
+that names clip paths is fixed per figure, the date metadata is dropped and
+text is written as text (``svg.fonttype = "none"``).
+
+The report layer (:mod:`simulator.report.plots`) draws the figures every
+trial has; each endpoint kind draws its own through ``EndpointKind.figures``
+(returning :class:`FigureSpec` objects), with these helpers.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+COLOURS = {
+    "control": "#0072B2",
+    "experimental": "#D55E00",
+    "power": "#0072B2",
+    "assurance": "#009E73",
+    "success": "#009E73",
+    "failure": "#BBBBBB",
+    "efficacy": "#009E73",
+    "futility": "#CC79A7",
+    "target": "#555555",
+}
+
+RC = {
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure of the report: an id for the HTML anchor, a title, a caption, the SVG."""
+
+    id: str
+    title: str
+    caption: str
+    svg: str
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure to draw: its HTML id, title, caption and the builder called with ``args``.
+
+    The builder returns a matplotlib Figure, or ``None`` when its data are
+    absent (the figure is then left out).
+    """
+
+    id: str
+    title: str
+    caption: str
+    builder: Callable
+    args: tuple
+
+
+def matplotlib_available() -> bool:
+    """Whether matplotlib can be imported (the ``plots`` extra)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    return matplotlib is not None
+
+
+def slug(text: str) -> str:
+    """A name usable in an HTML id."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def new_figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def svg(figure, salt: str) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"p3sim-{salt}"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    # Inline SVG: drop the XML prolog, doctype and comments.
+    text = re.sub(r"<\?xml[^>]*\?>\s*", "", text)
+    text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
+    text = re.sub(r"<!--.*?-->\s*", "", text, flags=re.S)
+    return text.strip()
+
+
+def draw(builder, plot_id: str, *args) -> str | None:
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        figure = builder(*args)
+        if figure is None:
+            return None
+        return svg(figure, plot_id)
+
+
+def figure_legend(figure, axes) -> None:
+    """One legend under the figure for every labelled artist (none hides data)."""
+    seen: dict = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if not label.startswith("_"):
+                seen.setdefault(label, handle)
+    if seen:
+        figure.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=min(len(seen), 4))
+
+
+def visible(x, density, mass=0.99999, points=600):
+    """The part of a density curve worth drawing, thinned to about ``points`` points (smaller SVG)."""
+    cumulative = np.cumsum(density)
+    cumulative = cumulative / cumulative[-1]
+    lo = np.searchsorted(cumulative, (1 - mass) / 2)
+    hi = min(np.searchsorted(cumulative, 1 - (1 - mass) / 2) + 1, len(x))
+    step = max(1, (hi - lo) // points)
+    return x[lo:hi:step], density[lo:hi:step]
+
+
+def log_ratio_axis(ax) -> None:
+    """A log axis for ratios labelled 0.5, 0.7, 1 rather than 5 x 10^-1."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0]))
+    formatter = ScalarFormatter()
+    formatter.set_scientific(False)
+    ax.xaxis.set_major_formatter(formatter)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def zoom(ax, x, density, mass=0.9995):
+    """Limit the x axis to where the density has its mass."""
+    cumulative = np.cumsum(density)
+    cumulative = cumulative / cumulative[-1]
+    lo = x[np.searchsorted(cumulative, (1 - mass) / 2)]
+    hi = x[min(np.searchsorted(cumulative, 1 - (1 - mass) / 2), len(x) - 1)]
+    pad = 0.1 * (hi - lo)
+    ax.set_xlim(lo - pad, hi + pad)
+
+
+def rebin(edges, *counts, max_bins: int = 80):
+    """Merge neighbouring bins so that at most ``max_bins`` remain (for display)."""
+    edges = np.asarray(edges, dtype=float)
+    counts = [np.asarray(c, dtype=float) for c in counts]
+    n = len(edges) - 1
+    if n <= max_bins:
+        return (edges, *counts)
+    step = math.ceil(n / max_bins)
+    keep = np.arange(0, n, step)
+    new_edges = np.append(edges[keep], edges[-1])
+    return (new_edges, *[np.add.reduceat(c, keep) for c in counts])
+
+
+
+def scenario_label(scenario: dict) -> str:
+    """The label of a scenario in figure titles (its swept values, or its size)."""
+    params = scenario.get("params") or {}
+    if not params:
+        return f"n_total = {scenario.get('n_total')}"
+    return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in params.items())
+
+
+def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool = False, boundary: float | None = None):
+    """The assurance run's true effects among successful and failed trials, per scenario.
+
+    ``null`` is the no-effect value of the kind's effect scale, ``log_axis``
+    draws a ratio scale, ``boundary`` marks the H0 boundary when it is not
+    the null (a non-inferiority margin).
+    """
+    scenarios = [(i, s) for i, s in enumerate(report["scenarios"]) if (s["endpoints"].get(name) or {}).get("true_effect_histogram")]
+    if not scenarios:
+        return None
+    columns = min(3, len(scenarios))
+    rows = math.ceil(len(scenarios) / columns)
+    figure = new_figure(3.7 * columns, 2.9 * rows)
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True).ravel()
+    for ax, (i, scenario) in zip(axes, scenarios):
+        e = scenario["endpoints"][name]
+        histogram = e["true_effect_histogram"]
+        edges, success, failure = rebin(histogram["edges"], histogram["success"], histogram["failure"])
+        total = success.sum() + failure.sum()
+        widths = np.diff(edges)
+        ax.stairs(success / (total * widths), edges, fill=True, color=COLOURS["success"], label="successful trials")
+        ax.stairs((success + failure) / (total * widths), edges, baseline=success / (total * widths), fill=True,
+                  color=COLOURS["failure"], label="failed trials")
+        scale = histogram.get("scale", "")
+        ax.axvline(null, color="black", linewidth=0.6)
+        if log_axis:
+            log_ratio_axis(ax)
+        if boundary is not None:
+            ax.axvline(boundary, color="black", linestyle=":", linewidth=0.8, label="H0 boundary")
+        assurance = e.get("assurance")
+        ppb = e.get("prior_p_benefit")
+        title = scenario_label(scenario)
+        if assurance is not None:
+            title += f"\nassurance {assurance:.3f}" + ("" if ppb is None else f" of prior P(benefit) {ppb:.3f}")
+        ax.set_title(title)
+        ax.set_xlabel(f"true effect {scale}")
+    for ax in axes[len(scenarios):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel("density (area = share of trials)")
+    axes[0].legend(loc="upper left")
+    return figure
+
+

@@ -1,0 +1,346 @@
+"""Result objects of the Python API: what ``design``, ``simulate`` and ``size`` return.
+
+Each result keeps the validated scenarios and plans it came from, so the
+report writers and plots read configs from the result, never rebuild them
+from report.json. ``to_dict()`` is exactly the report.json content;
+``save(folder)`` writes what ``p3sim`` writes there.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator.config.load import Scenario
+from simulator.estimate import Estimate
+from simulator.report import build_report, markdown
+from simulator.report.csv import rows, write_csv
+from simulator.report.html import render_html, table_html
+from simulator.report.plots import build_plots, matplotlib_available
+from simulator.report.tables import endpoint_table, trial_table
+from simulator.runner.simulate import ScenarioPlans
+
+_STREAMS = ("power", "assurance", "type1")
+
+
+def _estimate(block: dict, key: str) -> Estimate | None:
+    if block.get(key) is None:
+        return None
+    return Estimate(float(block[key]), float(block[f"{key}_mcse"]))
+
+
+def _json_roundtrip(data: dict) -> dict:
+    """The data as report.json holds it (tuples -> lists, numpy scalars -> numbers)."""
+    return json.loads(json.dumps(data))
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    """One endpoint of one simulated scenario.
+
+    ``power``, ``assurance`` and ``type1`` are this endpoint's rejection
+    probabilities (before any multiplicity adjustment), ``None`` where the
+    stream was not simulated; ``data`` is its report.json entry.
+    """
+
+    name: str
+    kind: str
+    plan: Any = field(repr=False)
+    data: dict = field(repr=False)
+
+    @property
+    def power(self) -> Estimate | None:
+        return _estimate(self.data, "power")
+
+    @property
+    def assurance(self) -> Estimate | None:
+        return _estimate(self.data, "assurance")
+
+    @property
+    def type1(self) -> Estimate | None:
+        return _estimate(self.data, "type1")
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Trial success and the endpoints of one scenario (one size, one sweep point)."""
+
+    index: int
+    params: dict
+    n_total: int
+    scenario: Scenario = field(repr=False)
+    endpoints: dict[str, EndpointResult] = field(repr=False)
+    data: dict = field(repr=False)
+
+    @property
+    def config(self):
+        """The validated config of this scenario."""
+        return self.scenario.config
+
+    @property
+    def power(self) -> Estimate | None:
+        """Trial success under the truth."""
+        return _estimate(self.data, "power")
+
+    @property
+    def assurance(self) -> Estimate | None:
+        """Trial success with the effects drawn from the prior."""
+        return _estimate(self.data, "assurance")
+
+    @property
+    def type1(self) -> Estimate | None:
+        """Trial success on the null boundary (``simulation.null = true``)."""
+        return _estimate(self.data, "type1")
+
+
+def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], report: dict) -> list[ScenarioResult]:
+    out = []
+    for i, (scenario, bundle, block) in enumerate(zip(scenarios, bundles, report["scenarios"])):
+        endpoints = {
+            plan.endpoint.name: EndpointResult(
+                plan.endpoint.name, plan.endpoint.kind, plan, block["endpoints"][plan.endpoint.name]
+            )
+            for plan in bundle.plans
+        }
+        out.append(ScenarioResult(i, dict(scenario.params), scenario.config.trial.n_total, scenario, endpoints, block))
+    return out
+
+
+class _Reported:
+    """What every simulated result shares: a report dict, scenarios, writers."""
+
+    _report: dict
+    scenarios: list[ScenarioResult]
+
+    def _single(self, key: str) -> Estimate | None:
+        if len(self.scenarios) != 1:
+            raise ValueError(
+                f"this result has {len(self.scenarios)} scenarios, so `{key}` is ambiguous: "
+                f"use res.scenarios[i].{key} (i = 0..{len(self.scenarios) - 1}; res.scenarios[i].params says which)"
+            )
+        return getattr(self.scenarios[0], key)
+
+    @property
+    def power(self) -> Estimate | None:
+        """Trial success under the truth, for a one-scenario result (else see ``scenarios``)."""
+        return self._single("power")
+
+    @property
+    def assurance(self) -> Estimate | None:
+        """Trial success under the prior, for a one-scenario result (else see ``scenarios``)."""
+        return self._single("assurance")
+
+    @property
+    def type1(self) -> Estimate | None:
+        """Type I error of trial success, for a one-scenario result (else see ``scenarios``)."""
+        return self._single("type1")
+
+    def to_dict(self) -> dict:
+        """Exactly the content of report.json (a fresh copy)."""
+        return copy.deepcopy(self._report)
+
+    def to_frame(self):
+        """The rows of results.csv as a pandas DataFrame (pandas is an optional extra)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_frame() needs pandas, which is optional: pip install 'phase3-simulator[pandas]' "
+                "(or use res.to_dict(), or the results.csv that res.save() writes)"
+            ) from None
+        header, body = rows(self._report)
+        frame = pd.DataFrame(body, columns=header)
+        return frame.replace("", None).apply(_numeric)
+
+    def summary(self) -> str:
+        """The table ``p3sim run`` prints: one line per scenario."""
+        from simulator.report import summary_table
+
+        return summary_table(self._report)
+
+    def _repr_html_(self) -> str:
+        parts = [table_html(self._report, trial_table(self._report), caption=False)]
+        for i in range(len(self.scenarios)):
+            parts.append(table_html(self._report, endpoint_table(self._report, i), caption=False))
+        return "\n".join(parts)
+
+
+def _numeric(column):
+    import pandas as pd
+
+    converted = pd.to_numeric(column, errors="coerce")
+    return converted if converted.notna().sum() == column.notna().sum() else column
+
+
+class SimulationResult(_Reported):
+    """What :meth:`simulator.api.Trial.simulate` returns.
+
+    Attributes
+    ----------
+    scenarios : list of ScenarioResult
+        One per size and sweep point, in config order.
+    meta : dict
+        ``meta`` of report.json (version, config, seed, n_sims, command, runtime, environment).
+    """
+
+    def __init__(self, raw: dict, scenarios: list[Scenario], bundles: list[ScenarioPlans], streams: list[dict],
+                 side: list[dict], derived: dict, *, command: str, runtime_s: float):
+        first = scenarios[0].config.simulation
+        report = build_report(
+            raw, bundles, streams, command=command, runtime_s=runtime_s, seed=first.seed, n_sims=first.n_sims,
+            derived=derived, side=side,
+        )
+        self._report = _json_roundtrip(report)
+        self.bundles = bundles
+        self.scenarios = _scenario_results(scenarios, bundles, self._report)
+
+    @property
+    def meta(self) -> dict:
+        return self._report["meta"]
+
+    def save(self, out: str | Path, *, plots: bool = True) -> Path:
+        """Write report.json, report.md, results.csv and report.html into the folder ``out``.
+
+        ``plots=False`` writes report.html without figures (faster; the
+        page says so). Without matplotlib the page has a note instead of the
+        figures, and one line on stderr says how to get them.
+        """
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.json").write_text(json.dumps(self._report, indent=2) + "\n", encoding="utf-8")
+        (folder / "report.md").write_text(markdown(self._report), encoding="utf-8")
+        figures = None
+        if plots and matplotlib_available():
+            figures = build_plots(self._report, [s.scenario for s in self.scenarios])
+        elif plots:
+            print("p3sim: note: matplotlib is not installed, so report.html has no plots "
+                  "(pip install 'phase3-simulator[plots]')", file=sys.stderr)
+        (folder / "report.html").write_text(render_html(self._report, figures), encoding="utf-8")
+        write_csv(self._report, folder / "results.csv")
+        return folder
+
+    def __repr__(self) -> str:
+        lines = [f"SimulationResult: {len(self.scenarios)} scenario(s), seed {self.meta['seed']}, "
+                 f"{self.meta['n_sims']} trials per stream"]
+        for s in self.scenarios:
+            label = ", ".join(f"{k} = {v}" for k, v in s.params.items()) or f"n_total = {s.n_total}"
+            values = [f"{key} {getattr(s, key)}" for key in _STREAMS if getattr(s, key) is not None]
+            lines.append(f"  [{s.index}] {label}: " + "; ".join(values))
+        return "\n".join(lines)
+
+
+class DesignResult:
+    """What :meth:`simulator.api.Trial.design` returns: analytic values, no simulation.
+
+    ``scenarios[i]["endpoints"][name]`` holds the bounds (planned and at the
+    realised fractions), nominal p-values, alpha spent, critical effects,
+    analytic power and size, exact values where the kind has them
+    (docs/reports.md lists the keys).
+    """
+
+    def __init__(self, raw: dict, blocks: list[dict], derived: dict):
+        self._data = _json_roundtrip({"meta": {"config": raw, **derived}, "scenarios": blocks})
+
+    @property
+    def scenarios(self) -> list[dict]:
+        return self._data["scenarios"]
+
+    @property
+    def meta(self) -> dict:
+        return self._data["meta"]
+
+    def to_dict(self) -> dict:
+        """What ``p3sim design --json`` writes (a fresh copy)."""
+        return copy.deepcopy(self._data)
+
+    def table(self) -> str:
+        """The table ``p3sim design`` prints."""
+        from simulator.report.design_text import design_table
+
+        return design_table(self._data)
+
+    def __repr__(self) -> str:
+        return "DesignResult\n" + self.table()
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.table())}</pre>"
+
+
+class SizeResult(_Reported):
+    """What :meth:`simulator.api.Trial.size` returns.
+
+    Attributes
+    ----------
+    axis : str
+        ``"n_total"`` (patients searched) or ``"events"`` (events at the final look).
+    n_total, events : int or None
+        The answer on the searched axis (the other one is the configured value, or ``None``).
+    evaluated : list of dict
+        Every size evaluated, with its estimate and MCSE.
+    block : dict
+        The ``size`` block of report.json (docs/cli.md explains each key).
+    scenarios : list of ScenarioResult
+        The scenario simulated at the answer (target stream only).
+    """
+
+    def __init__(self, raw: dict, outcome, axis, derived: dict, *, command: str, runtime_s: float):
+        config = outcome.bundle.scenario.config
+        report = build_report(
+            raw, [outcome.bundle], [outcome.streams], command=command, runtime_s=runtime_s,
+            seed=config.simulation.seed, n_sims=config.simulation.n_sims, derived=derived,
+        )
+        report["size"] = outcome.block
+        self._report = _json_roundtrip(report)
+        self._axis = axis
+        self.bundles = [outcome.bundle]
+        self.scenarios = _scenario_results([outcome.bundle.scenario], self.bundles, self._report)
+
+    @property
+    def block(self) -> dict:
+        return self._report["size"]
+
+    @property
+    def axis(self) -> str:
+        return self.block["axis"]
+
+    @property
+    def n_total(self) -> int:
+        """Patients: the answer when patients were searched, else the configured (simulated) subjects."""
+        return int(self.block.get("n_total", self.scenarios[0].n_total))
+
+    @property
+    def events(self) -> int | None:
+        """Events at the final look: the answer when events were searched, else ``None``."""
+        return self.block.get("events")
+
+    @property
+    def estimate(self) -> Estimate:
+        """The target's estimate at the answer."""
+        target = self.block["target"]
+        return Estimate(self.block[target], self.block[f"{target}_mcse"])
+
+    @property
+    def evaluated(self) -> list[dict]:
+        return self.block["evaluated"]
+
+    def summary(self) -> str:
+        """The lines ``p3sim size`` prints."""
+        from simulator.runner.size import summary
+
+        return summary(self.block, self._axis)
+
+    def save(self, out: str | Path) -> Path:
+        """Write report.json (with its ``size`` block) into the folder ``out``."""
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.json").write_text(json.dumps(self._report, indent=2) + "\n", encoding="utf-8")
+        return folder
+
+    def __repr__(self) -> str:
+        return "SizeResult\n" + self.summary()
