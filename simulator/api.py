@@ -50,7 +50,24 @@ class Trial:
             raise InputError(f"config: must be a mapping of TOML tables, got {type(mapping).__name__}")
         self._raw: dict = copy.deepcopy(dict(mapping))
         self.source = source
-        self._scenarios, self._derived = scenarios_from_mapping(self._raw)
+        # Validated now (bad input raises at once); completed (values derived
+        # once per run, such as survival events) when first needed, since
+        # `size` searches what completion would derive.
+        self._validated, _ = scenarios_from_mapping(self._raw, complete=False)
+        self._completed: tuple[list[Scenario], dict] | None = None
+
+    @property
+    def _scenarios(self) -> list[Scenario]:
+        return self._complete()[0]
+
+    @property
+    def _derived(self) -> dict:
+        return self._complete()[1]
+
+    def _complete(self) -> tuple[list[Scenario], dict]:
+        if self._completed is None:
+            self._completed = scenarios_from_mapping(self._raw)
+        return self._completed
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -93,10 +110,10 @@ class Trial:
         return copy.deepcopy(self._raw)
 
     def __repr__(self) -> str:
-        name = self._scenarios[0].config.trial.name
-        endpoints = ", ".join(f"{e.name} ({e.kind})" for e in self._scenarios[0].config.endpoints)
+        name = self._validated[0].config.trial.name
+        endpoints = ", ".join(f"{e.name} ({e.kind})" for e in self._validated[0].config.endpoints)
         where = f" from {self.source}" if self.source else ""
-        return f"Trial {name!r}{where}: {len(self._scenarios)} scenario(s); endpoints {endpoints}"
+        return f"Trial {name!r}{where}: {len(self._validated)} scenario(s); endpoints {endpoints}"
 
     # ------------------------------------------------------------ jobs
     def _with_simulation(self, n_sims: int | None, seed: int | None, jobs: int | None) -> Trial:

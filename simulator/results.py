@@ -139,6 +139,11 @@ class _Reported:
         """Type I error of trial success, for a one-scenario result (else see ``scenarios``)."""
         return self._single("type1")
 
+    @property
+    def meta(self) -> dict:
+        """``meta`` of report.json (version, config, seed, n_sims, command, runtime, environment)."""
+        return self._report["meta"]
+
     def to_dict(self) -> dict:
         """Exactly the content of report.json (a fresh copy)."""
         return copy.deepcopy(self._report)
@@ -197,10 +202,6 @@ class SimulationResult(_Reported):
         self._report = _json_roundtrip(report)
         self.bundles = bundles
         self.scenarios = _scenario_results(scenarios, bundles, self._report)
-
-    @property
-    def meta(self) -> dict:
-        return self._report["meta"]
 
     def save(self, out: str | Path, *, plots: bool = True) -> Path:
         """Write report.json, report.md, results.csv and report.html into the folder ``out``.

@@ -9,7 +9,7 @@ from simulator.cli import main
 from simulator.runner import run as run_module
 from simulator.runner.checkpoint import CheckpointStore
 from simulator.runner.progress import ProgressHook
-from simulator.runner.run import run
+from _runs import run
 from simulator.runner.simulate import StreamCounts
 
 SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.35, 0.4, 0.45, 0.5, 0.55, 0.6]", "simulation.null=true"]

@@ -1,5 +1,7 @@
 """Bad input: exit code 2, one line naming the key and what is allowed, no traceback."""
 
+import re
+
 import pytest
 
 from simulator.cli import main
@@ -12,17 +14,24 @@ CASES = [
     (["trial.n_total=0"], r"`trial\.n_total`: must be an integer in \[2, 10000000\], got 0"),
     (["trial.n_total=12.5"], r"`trial\.n_total`: must be an integer"),
     (["trial.n_total=-40"], r"`trial\.n_total`: must be an integer"),
-    (["endpoints.resp.truth.control=1.2"], r"`endpoints\.resp\.truth\.control`: must be a number in \[0, 1\], got 1\.2"),
+    (
+        ["endpoints.resp.truth.control=1.2"],
+        r"`endpoints\.resp\.truth\.control`: must be a number in \[0, 1\], got 1\.2",
+    ),
     (['endpoints.resp.truth.control="high"'], r"`endpoints\.resp\.truth\.control`: must be a number in \[0, 1\]"),
-    (["endpoints.resp.prior.control={events=40, n=30}"], r"`endpoints\.resp\.prior\.control\.events`: must be a number in \[0, n = 30\]"),
+    (
+        ["endpoints.resp.prior.control={events=40, n=30}"],
+        r"`endpoints\.resp\.prior\.control\.events`: must be a number in \[0, n = 30\]",
+    ),
     (['endpoints.resp.test="fishr"'], r'`endpoints\.resp\.test`: must be one of .*"fisher".*did you mean "fisher"'),
     (["endpoints.resp.margin=0.1"], r'`endpoints\.resp\.margin`: a margin > 0 needs test = "farrington_manning"'),
     (
         ['endpoints.resp.test="farrington_manning"', "endpoints.resp.margin=0.1", "design.sided=2"],
         r"`endpoints\.resp\.margin`: a margin > 0 needs design\.sided = 1",
     ),
-    (["design.alpha=0.7"], r"`design\.alpha`: must be a number in \(0, 0\.5\], got 0\.7"),
-    (["design.alpha=0"], r"`design\.alpha`: must be a number in \(0, 0\.5\]"),
+    (["design.alpha=0.7"], r"`design\.alpha`: must be a number in \(0, 0\.5\), got 0\.7"),
+    (["design.alpha=0.5"], r"`design\.alpha`: must be a number in \(0, 0\.5\), got 0\.5"),
+    (["design.alpha=0"], r"`design\.alpha`: must be a number in \(0, 0\.5\)"),
     (["design.sided=3"], r"`design\.sided`: must be 1 or 2, got 3"),
     (["trial.missing=1.0"], r"`trial\.missing`: must be a number in \[0, 1\)"),
     (["trial.allocation=[1]"], r"`trial\.allocation`: must be \[control, experimental\]"),
@@ -44,8 +53,6 @@ def _one_line_error(capsys, argv, pattern):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
     assert "Traceback" not in captured.err
-    import re
-
     assert re.search(pattern, lines[0]), lines[0]
     return lines[0]
 
@@ -84,16 +91,14 @@ def test_endpoint_needs_truth_or_prior(capsys, tmp_path):
 
 def test_bad_arguments(small_config, capsys):
     _one_line_error(capsys, ["run", str(small_config), "--sims", "0"], r"argument `--sims`: must be a positive integer")
-    _one_line_error(capsys, ["run", str(small_config), "--set", "novalue"], r"argument `--set novalue`: must be KEY=VALUE")
+    _one_line_error(
+        capsys, ["run", str(small_config), "--set", "novalue"], r"argument `--set novalue`: must be KEY=VALUE"
+    )
     _one_line_error(capsys, ["frobnicate"], r"argument error: .*invalid choice")
 
 
 def test_sweep_zip_needs_equal_lengths(small_config, capsys):
-    argv = [
-        "design", str(small_config), "--set", 'sweep.mode="zip"',
-        "--set", 'sweep."endpoints.resp.truth.control"=[0.2, 0.3]',
-    ]
-    # set_dotted keeps the rest of a sweep key whole, quotes included, so use a plain key:
+    # set_dotted keeps the rest of a sweep key whole, quotes included, so the keys are written plain.
     argv = [
         "design", str(small_config), "--set", 'sweep.mode="zip"',
         "--set", "sweep.endpoints.resp.truth.control=[0.2, 0.3]",

@@ -17,10 +17,11 @@ from scipy import stats
 from simulator.cli import main
 from simulator.config.load import load_scenarios
 from simulator.endpoints.joint import JointPlan, phi_coefficient, statistic_correlation
-from simulator.engine.joint import calendar_trial_patients, simulate_calendar
+from simulator.engine import joint as joint_engine
+from simulator.engine.joint import simulate_calendar
 from simulator.engine.seeding import chunk_generator
 from simulator.engine.survival import logrank
-from simulator.runner.run import run
+from _runs import run
 from simulator.runner.simulate import build_plans, run_chunk
 
 TWO_BINARY = """
@@ -83,6 +84,19 @@ def _bundle(path, overrides=()):
 
 def _rate(counts, n):
     return int(counts["reject"].sum()) / n
+
+
+def calendar_trial_patients(rng, n_control, n_experimental, **kwargs):
+    """One trial of ``simulate_calendar`` (thresholds of shape (1, B, 2)) with its patients.
+
+    The same numbers as the first trial of ``simulate_calendar`` on the same
+    generator, so that every look can be recomputed from the patients.
+    """
+    trial, pts, binary_event = joint_engine._run_calendar(rng, n_control, n_experimental, **kwargs)
+    assert trial.z.shape[0] == 1
+    patients = dict(entry=pts.entry, arm=(pts.label >= 2).astype(np.int64), evaluable=(pts.label % 2 == 0),
+                    exit_time=pts.exit_time, is_event=pts.is_event, binary_event=binary_event.astype(bool))
+    return trial, patients
 
 
 def test_zero_correlation_joint_success_is_the_product_of_the_marginals(tmp_path):

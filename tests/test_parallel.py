@@ -7,7 +7,7 @@ import pytest
 
 from simulator.cli import main
 from simulator.runner.progress import StderrProgress
-from simulator.runner.run import run
+from _runs import run
 
 SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]", "simulation.null=true"]
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from simulator.cli import main
-from simulator.runner.run import run
+from _runs import run
 
 ENDPOINT_KEYS = {
     "power", "power_mcse", "assurance", "assurance_mcse", "reject_unfavourable", "prior_p_benefit",

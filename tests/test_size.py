@@ -7,9 +7,9 @@ import pytest
 
 from simulator.cli import main
 from simulator.config.load import load_scenarios
-from simulator.runner import size as size_module
+from simulator.endpoints import common
 from simulator.runner.simulate import build_plans
-from simulator.runner.size import size
+from _runs import size
 
 # A fixed design, 1:2 allocation (grid steps of 3 patients), z test: exact
 # power by enumeration (BinaryPlan.exact) is the independent reference.
@@ -144,7 +144,7 @@ def test_bad_size_input_exits_2(sizing_config, tmp_path, capsys, args, message):
 
 def test_unreachable_within_max_size_exits_2(sizing_config, monkeypatch, capsys):
     # A small cap stands in for 10^6 so that the test is fast.
-    monkeypatch.setattr(size_module, "MAX_N_TOTAL", 90)
+    monkeypatch.setattr(common, "MAX_N_TOTAL", 90)
     assert main(["size", str(sizing_config), "--level", "0.8", "--quiet"]) == 2
     assert "is not reached by any n_total up to 90; at n_total = 90 it is" in capsys.readouterr().err
 
@@ -224,7 +224,7 @@ def _power_slope_in_events(events, hazard_ratio=0.7, alpha=0.025, power=0.8):
 
 @pytest.mark.slow
 def test_survival_power_size_searches_events_near_schoenfeld(survival_config, tmp_path):
-    from simulator.runner.run import run
+    from _runs import run
 
     block = size(survival_config, level=0.8, out=tmp_path / "out")["size"]
     events = block["events"]
@@ -267,11 +267,12 @@ def test_survival_power_size_searches_events_near_schoenfeld(survival_config, tm
 def test_survival_candidates_share_their_random_numbers(survival_config):
     # Common random numbers: design.events is left out of the seed digest,
     # so every candidate simulates the very same patients.
-    from simulator.runner.size import EventAxis, load_size_scenario, size_axis
-    from simulator.config.load import Scenario
+    from simulator.config.load import Scenario, load_raw
     from simulator.config.validate import validate
+    from simulator.endpoints.survival_axis import EventAxis
+    from simulator.runner.size import size_axis, size_scenario
 
-    _, mapping, config = load_size_scenario(survival_config)
+    mapping, config = size_scenario(load_raw(survival_config))
     axis = size_axis(config)
     assert axis == EventAxis(1000) and axis.max_size == 1000
     entropies = set()
@@ -286,9 +287,11 @@ def test_survival_candidates_share_their_random_numbers(survival_config):
 def test_survival_with_binary_endpoints_searches_events():
     # CAIRO6: OS with two binary endpoints read at its looks: events are
     # searched, the configured (first) n_total is simulated.
-    from simulator.runner.size import EventAxis, load_size_scenario, size_axis
+    from simulator.config.load import load_raw
+    from simulator.endpoints.survival_axis import EventAxis
+    from simulator.runner.size import size_axis, size_scenario
 
-    _, _, config = load_size_scenario("configs/cairo6.toml")
+    _, config = size_scenario(load_raw("configs/cairo6.toml"))
     assert size_axis(config) == EventAxis(300)
 
 

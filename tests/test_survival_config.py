@@ -4,8 +4,8 @@ import re
 
 import pytest
 
+from _runs import design, run
 from simulator.cli import main
-from simulator.runner.run import design, run
 
 CONFIG = """
 [trial]
@@ -38,15 +38,30 @@ def os_config(tmp_path):
 BAD = [
     (["endpoints.os.truth.control={hazard=-0.1}"], r"`endpoints\.os\.truth\.control\.hazard`: must be a number > 0"),
     (["endpoints.os.truth.control={hazard=0}"], r"`endpoints\.os\.truth\.control\.hazard`: must be a number > 0"),
-    (["endpoints.os.truth.control={survival=1.2, at=36}"], r"`endpoints\.os\.truth\.control\.survival`: must be a number in \(0, 1\)"),
+    (
+        ["endpoints.os.truth.control={survival=1.2, at=36}"],
+        r"`endpoints\.os\.truth\.control\.survival`: must be a number in \(0, 1\)",
+    ),
     (["endpoints.os.truth.control={survival=0.5}"], r"`endpoints\.os\.truth\.control\.at`: is required"),
-    (["endpoints.os.truth.control={times=[0, 24, 12], hazards=[0.03, 0.02, 0.01]}"], r"`endpoints\.os\.truth\.control\.times`: must start at 0 and increase strictly"),
-    (["endpoints.os.truth.control={times=[0, 12], hazards=[0.03]}"], r"`endpoints\.os\.truth\.control\.hazards`: must have one value per piece"),
+    (
+        ["endpoints.os.truth.control={times=[0, 24, 12], hazards=[0.03, 0.02, 0.01]}"],
+        r"`endpoints\.os\.truth\.control\.times`: must start at 0 and increase strictly",
+    ),
+    (
+        ["endpoints.os.truth.control={times=[0, 12], hazards=[0.03]}"],
+        r"`endpoints\.os\.truth\.control\.hazards`: must have one value per piece",
+    ),
     (["endpoints.os.truth.hazard_ratio=0"], r"`endpoints\.os\.truth\.hazard_ratio`: must be a number > 0"),
     (["endpoints.os.dropout.probability=1.0"], r"`endpoints\.os\.dropout\.probability`: must be a number in \[0, 1\)"),
     (["design.events=400"], r"`design\.events`: 400 events need at least as many patients, but trial\.n_total = 300"),
-    (["endpoints.os.accrual={times=[0, 12, 6], rates=[1, 2]}"], r"`endpoints\.os\.accrual\.times`: must start at 0 and increase strictly"),
-    (["endpoints.os.prior={hazard_ratio={estimate=0.7, lower=0.8, upper=0.9}}"], r"`endpoints\.os\.prior\.hazard_ratio`: needs lower < estimate < upper"),
+    (
+        ["endpoints.os.accrual={times=[0, 12, 6], rates=[1, 2]}"],
+        r"`endpoints\.os\.accrual\.times`: must start at 0 and increase strictly",
+    ),
+    (
+        ["endpoints.os.prior={hazard_ratio={estimate=0.7, lower=0.8, upper=0.9}}"],
+        r"`endpoints\.os\.prior\.hazard_ratio`: needs lower < estimate < upper",
+    ),
     (['endpoints.os.test="wilcoxon"'], r'`endpoints\.os\.test`: must be one of "logrank"'),
     (["endpoints.os.truth.medain=3"], r"`endpoints\.os\.truth\.medain`: unknown key"),
 ]

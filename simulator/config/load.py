@@ -40,7 +40,7 @@ def load_raw(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> d
     return raw
 
 
-def scenarios_from_mapping(raw: dict) -> tuple[list[Scenario], dict]:
+def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Scenario], dict]:
     """Expand, validate and complete the scenarios of a config mapping (after overrides).
 
     Every entry point (``run``, ``design``, ``size``, the Python API) goes
@@ -52,7 +52,8 @@ def scenarios_from_mapping(raw: dict) -> tuple[list[Scenario], dict]:
         One validated scenario per size and sweep point.
     derived : dict
         What the endpoint kinds derived once for the whole run (survival:
-        ``design.events``), for ``meta``.
+        ``design.events``), for ``meta``; empty with ``complete=False``
+        (validation only: ``size`` searches what would be derived).
     """
     scenarios = []
     for index, (params, mapping) in enumerate(expand(raw)):
@@ -65,7 +66,7 @@ def scenarios_from_mapping(raw: dict) -> tuple[list[Scenario], dict]:
             raise
         scenarios.append(Scenario(index, params, mapping, config))
     derived: dict = {}
-    for name in kind_names():
+    for name in kind_names() if complete else ():
         scenarios, meta = get_kind(name).complete(raw, scenarios, validate)
         derived.update(meta)
     return scenarios, derived

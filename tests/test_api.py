@@ -1,0 +1,137 @@
+"""The public Python API: docs/api.md runs as written, results equal the CLI's files."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import simulator as p3
+from simulator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = """
+[trial]
+name = "small"
+n_total = 200
+
+[endpoints.resp]
+kind = "binary"
+test = "z_pooled"
+truth = { control = 0.3, experimental = 0.5 }
+prior = { control = { events = 9, n = 30 }, experimental = { events = 15, n = 30 } }
+
+[design]
+looks = 2
+
+[simulation]
+null = true
+"""
+
+
+def _python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_docs_api_example_runs(monkeypatch):
+    # Every python block of docs/api.md, in order, in one namespace, from the repository root.
+    blocks = _python_blocks((ROOT / "docs" / "api.md").read_text(encoding="utf-8"))
+    assert len(blocks) == 3
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102 - the documented example
+    assert isinstance(namespace["res"], p3.SimulationResult)
+    assert isinstance(namespace["sz"], p3.SizeResult)
+
+
+def test_to_dict_equals_the_cli_report(tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--sims", "3000", "--seed", "5", "--jobs", "1", "--quiet"]) == 0
+    from_cli = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    res = p3.Trial.from_toml(config).simulate(n_sims=3000, seed=5, jobs=2)  # jobs never changes a result
+    mine = res.to_dict()
+    for report in (from_cli, mine):
+        report["meta"].pop("runtime_s")
+        report["meta"].pop("command")
+        report["meta"]["config"]["simulation"].pop("jobs")
+    assert mine == from_cli
+    # A dict config with the same keys gives the same numbers.
+    same = p3.Trial.from_dict(p3.Trial.from_toml(config).to_dict()).simulate(n_sims=3000, seed=5, jobs=1)
+    assert same.power == res.power and same.assurance == res.assurance
+
+
+def test_estimates_and_single_scenario_accessors(tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    res = p3.Trial.from_toml(config).simulate(n_sims=2000, seed=1)
+    block = res.to_dict()["scenarios"][0]
+    assert res.power == p3.Estimate(block["power"], block["power_mcse"])
+    assert res.type1 == p3.Estimate(block["type1"], block["type1_mcse"])
+    assert res.scenarios[0].endpoints["resp"].assurance.value == block["endpoints"]["resp"]["assurance"]
+    assert "SimulationResult" in repr(res) and "<table" in res._repr_html_()
+    two = p3.Trial.from_toml(config).override({"trial.n_total": [200, 300]}).simulate(n_sims=500, seed=1)
+    with pytest.raises(ValueError, match=r"res\.scenarios\[i\]"):
+        _ = two.assurance
+
+
+def test_estimate_digits_follow_the_mcse():
+    assert str(p3.Estimate(0.81234, 0.0039)) == "0.812 ± 0.004"
+    assert str(p3.Estimate(0.02512, 0.00049)) == "0.0251 ± 0.0005"
+    assert str(p3.Estimate(0.5, 0.012)) == "0.50 ± 0.01"
+    assert f"{p3.Estimate(0.5, 0.012)}" == "0.50 ± 0.01"
+
+
+def test_bad_input_raises_the_cli_message(tmp_path, capsys):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    with pytest.raises(p3.InputError) as caught:
+        p3.Trial.from_toml(config).override({"design.alpha": 0.5})
+    assert main(["design", str(config), "--set", "design.alpha=0.5"]) == 2
+    assert capsys.readouterr().err.strip() == f"p3sim: error: {caught.value}"
+    assert "config key `design.alpha`: must be a number in (0, 0.5)" in str(caught.value)
+    with pytest.raises(p3.InputError, match="argument `n_sims`: must be a positive integer"):
+        p3.Trial.from_toml(config).simulate(n_sims=0)
+
+
+def test_to_frame_without_pandas_says_how_to_get_it(tmp_path, monkeypatch):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    res = p3.Trial.from_toml(config).simulate(n_sims=500, seed=1)
+    real_import = builtins.__import__
+
+    def no_pandas(name, *args, **kwargs):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("No module named 'pandas'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    with pytest.raises(ImportError, match=r"pip install 'phase3-simulator\[pandas\]'"):
+        res.to_frame()
+
+
+def test_to_frame_holds_the_csv_rows(tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    res = p3.Trial.from_toml(config).simulate(n_sims=500, seed=1)
+    frame = res.to_frame()
+    assert list(frame["level"]) == ["trial", "endpoint"]
+    assert frame.loc[0, "power"] == res.power.value
+    assert frame.loc[1, "assurance"] == res.scenarios[0].endpoints["resp"].assurance.value
+
+
+def test_design_and_size_objects(tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    trial = p3.Trial.from_toml(config)
+    d = trial.design()
+    assert d.to_dict()["scenarios"][0]["endpoints"]["resp"]["efficacy_bounds"] == d.scenarios[0]["endpoints"]["resp"]["efficacy_bounds"]
+    assert "resp" in d.table()
+    sz = trial.size("power", 0.8, n_sims=2000, seed=2)
+    assert sz.axis == "n_total" and sz.events is None
+    assert sz.block["n_total"] == sz.n_total and sz.estimate.value >= 0.8
