@@ -1,4 +1,6 @@
-"""Speed-up of a sweep from 1 to 2 jobs (``--jobs 1`` -> ``--jobs 2``; threads by default, ``--backend loky`` for processes).
+"""Speed-up of a sweep from 1 to 2 jobs (``--jobs 1`` -> ``--jobs 2``).
+
+Threads by default, ``--backend loky`` for processes.
 
 Scenario: the binary fixed design of ``SMALL`` (N = 600, 0.33 vs 0.22, lower
 is better, pooled z test, a phase 2 prior), swept over 8 experimental rates,
@@ -24,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulator.runner.run import run
+from simulator.api import Trial
 
 SMALL = """
 [trial]
@@ -47,20 +49,25 @@ experimental = { events = 8, n = 37 }
 TARGET = 1.8
 
 
+
+def _run(config, *, n_sims, jobs, backend) -> dict:
+    """Simulate a config through the public API; the report.json content."""
+    return Trial.from_toml(config).simulate(n_sims, None, jobs, backend=backend).to_dict()
+
 def measure(sims: int, repeats: int, backend: str = "threads") -> dict:
     """Best and median wall times for 1 and 2 jobs, and the speed-up."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "bench_sweep.toml"
         config.write_text(SMALL, encoding="utf-8")
-        run(config, n_sims=1 << 16, jobs=2, backend=backend)  # warm-up: workers started, kernels loaded
-        run(config, n_sims=1 << 16, jobs=1, backend=backend)
+        _run(config, n_sims=1 << 16, jobs=2, backend=backend)  # warm-up: workers started, kernels loaded
+        _run(config, n_sims=1 << 16, jobs=1, backend=backend)
         load_before = os.getloadavg()
         times: dict[int, list[float]] = {1: [], 2: []}
         reports = {}
         for _ in range(repeats):
             for jobs in (1, 2):
                 start = time.perf_counter()
-                reports[jobs] = run(config, n_sims=sims, jobs=jobs, backend=backend)
+                reports[jobs] = _run(config, n_sims=sims, jobs=jobs, backend=backend)
                 times[jobs].append(time.perf_counter() - start)
         load_after = os.getloadavg()
     assert reports[1]["scenarios"] == reports[2]["scenarios"], "jobs changed a result"
