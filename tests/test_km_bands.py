@@ -17,8 +17,8 @@ import pytest
 from simulator.endpoints import km
 from simulator.endpoints.survival import SurvivalPlan
 from simulator.engine.survival import simulate_trials
-from simulator.report.derived import survival_curve
-from simulator.runner.events import load
+from simulator.config.load import load
+from simulator.endpoints.survival_figures import survival_curve
 from simulator.runner.simulate import StreamCounts, build_plans
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,20 +131,26 @@ def test_median_km_follows_piecewise_survival_with_dropout_and_uneven_accrual(pi
     _median_check(piecewise, [3.0, 6.0, 9.0, 18.0, 24.0], replicates=4000, seed=2)
 
 
-def test_final_analysis_cut_matches_the_trial_kernel(piecewise):
-    """The numpy trials of the bands reach the final analysis when the kernel's trials do."""
+def test_final_analysis_trials_are_the_trial_kernels_trials(piecewise):
+    """The bands' trials are drawn by the engine's kernels: same generator, same final analyses."""
     plan, endpoint = piecewise, piecewise.endpoint
     control = endpoint.truth.control
     common = dict(accrual=(endpoint.accrual.edges, endpoint.accrual.rates), control=(control.times, control.hazards),
                   hazard_ratio=plan.truth, dropout=endpoint.dropout)
     events = int(plan.looks.events[-1])
-    *_, cut = km.final_analysis_data(np.random.default_rng(3), plan.n_arms, events=events, replicates=4000, **common)
-    kernel = simulate_trials(4000, *plan.n_arms, look_events=[events], efficacy=[np.inf],
-                             rng=np.random.default_rng(4), **common).look_times[:, -1]
-    difference = cut.mean() - kernel.mean()
-    mcse = math.sqrt(cut.var(ddof=1) / cut.size + kernel.var(ddof=1) / kernel.size)
-    assert abs(difference) < 4 * mcse, (cut.mean(), kernel.mean(), mcse)
-    assert abs(cut.std() / kernel.std() - 1) < 0.1
+    time, event, group, cut = km.final_analysis_data(np.random.default_rng(3), plan.n_arms, events=events,
+                                                     replicates=500, **common)
+    kernel = simulate_trials(500, *plan.n_arms, look_events=[events], efficacy=[np.inf],
+                             rng=np.random.default_rng(3), **common)
+    np.testing.assert_array_equal(cut, kernel.look_times[:, -1])
+    np.testing.assert_array_equal(event.sum(axis=1), kernel.events)
+    np.testing.assert_array_equal(np.isfinite(time).sum(axis=1), kernel.enrolled)
+    # The log-rank z of each sample at its cut is the kernel's.
+    from simulator.engine.survival import logrank
+
+    for r in range(20):
+        seen = np.isfinite(time[r])
+        assert logrank(time[r][seen], event[r][seen], group[seen])[0] == pytest.approx(kernel.z[r], abs=1e-12)
 
 
 def test_band_shape_grid_and_coverage(cairo6_os):
@@ -222,9 +228,9 @@ def test_look_time_counts_are_summable_and_exact(cairo6_os):
 # ---------------------------------------------------------------- the report
 def test_report_holds_both_and_the_html_plots_them(tmp_path):
     pytest.importorskip("matplotlib")
-    from simulator.runner.run import run
+    from _runs import run
 
-    run(CAIRO6_OS, ["simulation.n_sims=400", "simulation.jobs=1"], out=tmp_path / "out")
+    run(CAIRO6_OS, ["simulation.n_sims=400", "simulation.jobs=1"], out=tmp_path / "out", plots=True)
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     block = report["scenarios"][0]["endpoints"]["os"]
     hist = block["analysis_time_histogram"]

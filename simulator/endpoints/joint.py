@@ -22,13 +22,13 @@ import numpy as np
 from scipy import stats
 
 from simulator.config.schema import Config
-from simulator.config.validate import correlation_matrix, simulated_jointly
+from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
 from simulator.design.allocation import round_half_up
 from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
 from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
 from simulator.endpoints.survival import HR_BINS, SurvivalPlan
 from simulator.engine.binary import decide_counts
-from simulator.engine.joint import decide_z, simulate_calendar, simulate_entry_order
+from simulator.engine.joint import simulate_calendar, simulate_entry_order
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Binary bounds at calendar looks are computed at each trial's information
@@ -153,6 +153,7 @@ class JointPlan:
             control=(np.array(endpoint.truth.control.times), np.array(endpoint.truth.control.hazards)),
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], look_events=plan.looks.events,
+            efficacy=plan.bounds.efficacy, futility=plan.bounds.futility, sided=plan.sided,
         )
         out = {}
         rows = np.arange(n_sims)
@@ -175,8 +176,8 @@ class JointPlan:
                 evaluable_sum=(nc + ne).sum(axis=0).astype(np.int64),
             )
             out[member.endpoint.name] = (success, counts)
-        stop, decision = decide_z(trials.z, plan.bounds.efficacy, plan.bounds.futility, plan.sided, trials.last_look)
-        out[endpoint.name] = _survival_result(plan, trials, stop, decision, ratios, stream)
+        # The survival decision was taken in the kernel (simulator.stats.decision.decide_z).
+        out[endpoint.name] = _survival_result(plan, trials, trials.stop_look, trials.decision, ratios, stream)
         return out
 
     # ------------------------------------------------------------ binary bounds at calendar looks

@@ -2,21 +2,22 @@
 
 Simulated Kaplan-Meier bands
 ----------------------------
-The trial kernel (:mod:`simulator.engine.survival`) returns per-trial
-results only, so the bands are computed from a modest number of separately
-simulated trials (:data:`KM_REPLICATES`), in plain numpy:
+The bands come from a side sample: a fixed number (:data:`KM_REPLICATES`)
+of trials simulated apart from the operating characteristics, by the
+survival engine's own compiled kernels (:mod:`simulator.engine.patients`:
+the same entries, exits by inverse hazard, cut selection and rule for
+running out of events; no second implementation). It is a side sample of
+fixed size with a seed stream of its own (below), so it does not depend on
+``n_sims`` and its memory does not grow with it:
 
-1. per trial, ``n_control`` and ``n_experimental`` patients (exact counts);
-   entry times iid from the piecewise-constant accrual intensity (inverse of
-   its piecewise-linear distribution function); event times by inversion of
-   the piecewise-constant control cumulative hazard (times the hazard ratio
-   in the experimental arm); exponential dropout times per arm; the exit is
-   the earlier of event and dropout;
+1. per trial, ``n_control`` and ``n_experimental`` patients (exact counts),
+   drawn as the survival engine draws them (:func:`~simulator.engine.patients.draw_patients`);
 2. the final analysis is at the calendar time (entry + exit) of the
-   ``events``-th event, as in the kernel (when the events run out: at the last
-   event; with no event at all: at the last entry). The final analysis is
-   taken whether or not a group-sequential trial would have stopped earlier:
-   the bands show what the data look like at the planned final analysis;
+   ``events``-th event, as in the engine (when the events run out: at the
+   last event; with no event at all: at the last entry). The final analysis
+   is taken whether or not a group-sequential trial would have stopped
+   earlier: the bands show what the data look like at the planned final
+   analysis;
 3. at that cut, patients not yet enrolled are left out, the others are
    followed to their exit or administratively censored at ``cut - entry``;
 4. the Kaplan-Meier estimate of each arm is read on a time grid (right
@@ -51,8 +52,10 @@ import math
 
 import numpy as np
 
-from simulator.config.load import scenario_digest
+from simulator.config.digest import scenario_digest
+from simulator.engine.patients import final_analysis_sample, patients, survival_design, workspace
 from simulator.engine.seeding import name_key
+from simulator.errors import InputError
 
 __all__ = [
     "KM_LEVEL",
@@ -117,34 +120,13 @@ def km_generator(config, endpoint_name: str) -> np.random.Generator:
 
 
 # ---------------------------------------------------------------- simulation
-def _entries(rng, shape, edges, rates) -> np.ndarray:
-    """Entry times iid from the piecewise-constant accrual intensity."""
-    edges = np.asarray(edges, dtype=float)
-    mass = np.concatenate([[0.0], np.cumsum(np.asarray(rates, dtype=float) * np.diff(edges))])
-    cumulative = mass / mass[-1]
-    u = rng.random(shape)
-    # The piece of each uniform; pieces of zero mass are never chosen.
-    piece = np.clip(np.searchsorted(cumulative, u, side="right") - 1, 0, len(edges) - 2)
-    width = cumulative[piece + 1] - cumulative[piece]
-    step = np.divide(u - cumulative[piece], width, out=np.zeros_like(u), where=width > 0)
-    return edges[piece] + np.minimum(step, 1.0) * (edges[piece + 1] - edges[piece])
-
-
-def _event_times(exposure, times, hazards) -> np.ndarray:
-    """Invert the piecewise-linear cumulative hazard at ``exposure`` (``inf`` past its end)."""
-    starts = np.asarray(times, dtype=float)
-    rates = np.asarray(hazards, dtype=float)
-    at_start = np.concatenate([[0.0], np.cumsum(rates[:-1] * np.diff(starts))])
-    piece = np.searchsorted(at_start, exposure, side="right") - 1
-    rate = rates[piece]
-    out = np.full(exposure.shape, np.inf)
-    positive = rate > 0
-    out[positive] = starts[piece[positive]] + (exposure[positive] - at_start[piece[positive]]) / rate[positive]
-    return out
-
-
 def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout, events, replicates):
     """Patients of ``replicates`` trials as seen at the final analysis.
+
+    The trials are those of the survival engine: the shared patient and cut
+    kernels of :mod:`simulator.engine.patients`
+    (:func:`~simulator.engine.patients.final_analysis_sample`), one look at
+    ``events`` (with the engine's rule when the events run out).
 
     Parameters
     ----------
@@ -173,29 +155,17 @@ def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout,
     """
     n_c, n_e = (int(n) for n in n_arms)
     n = n_c + n_e
+    design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout,
+                             look_events=np.array([min(int(events), n)]))
+    hazard_ratio = float(hazard_ratio)
+    if not (math.isfinite(hazard_ratio) and hazard_ratio > 0):
+        raise InputError("`hazard_ratio` must be finite and > 0")
+    replicates = int(replicates)
+    time = np.empty((replicates, n))
+    event = np.empty((replicates, n), dtype=np.bool_)
+    cut = np.empty(replicates)
+    final_analysis_sample(rng, design, 1.0, hazard_ratio, patients(n), workspace(n, 1), time, event, cut)
     group = np.repeat(np.array([0, 1]), [n_c, n_e])
-    shape = (int(replicates), n)
-    entry = _entries(rng, shape, *accrual)
-    multiplier = np.where(group == 1, float(hazard_ratio), 1.0)
-    event_time = _event_times(rng.standard_exponential(shape) / multiplier, *control)
-    drop = np.where(group == 1, float(dropout[1]), float(dropout[0]))
-    with np.errstate(divide="ignore"):
-        dropout_time = rng.standard_exponential(shape) / drop
-    exit_time = np.minimum(event_time, dropout_time)
-    is_event = event_time <= dropout_time
-    calendar = np.where(is_event, entry + exit_time, np.inf)
-    target = min(int(events), n)
-    cut = np.partition(calendar, target - 1, axis=1)[:, target - 1]
-    short = ~np.isfinite(cut)
-    if short.any():
-        # Too few events ever: the last event, or the last entry with none.
-        finite = np.where(np.isfinite(calendar[short]), calendar[short], -np.inf).max(axis=1)
-        cut[short] = np.where(np.isfinite(finite), finite, entry[short].max(axis=1))
-    cut_col = cut[:, None]
-    enrolled = entry <= cut_col
-    seen = enrolled & (entry + exit_time <= cut_col)
-    time = np.where(enrolled, np.where(seen, exit_time, cut_col - entry), np.inf)
-    event = seen & is_event
     return time, event, group, cut
 
 

@@ -42,13 +42,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.survival import _accrual_iv, _cuts, _draw_entries, _pieces_iv, logrank_terms
+from simulator.engine.patients import (
+    analyse_looks,
+    draw_arms,
+    draw_entries,
+    look_results,
+    patient_exit,
+    patients,
+    survival_design,
+    workspace,
+)
 from simulator.errors import InputError
+from simulator.stats.decision import z_bounds
 
 __all__ = [
     "CalendarTrials",
-    "calendar_trial_patients",
-    "decide_z",
     "simulate_calendar",
     "simulate_entry_order",
 ]
@@ -72,18 +80,6 @@ def _latent(rng, chol, e, z):
         for k in range(j + 1):
             total += chol[j, k] * e[k]
         z[j] = total
-
-
-@kernel
-def _inverse_cumulative_hazard(target, times, hazards, cumulative):
-    """Time at which the piecewise-constant cumulative hazard reaches ``target``."""
-    last = times.size - 1
-    piece = 0
-    while piece < last and cumulative[piece + 1] <= target:
-        piece += 1
-    if hazards[piece] <= 0.0:
-        return np.inf
-    return times[piece] + (target - cumulative[piece]) / hazards[piece]
 
 
 # --------------------------------------------------------------------------
@@ -167,200 +163,71 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
 
 
 @kernel
-def _logrank_cut(cut, enrolled, entry, exit_time, is_event, group, cum_e, a_index, n_a, events_at_cut):
-    """Log-rank statistic at calendar time ``cut`` in one linear pass.
-
-    The same statistic as :func:`simulator.engine.survival.logrank` on the
-    data cut (every subject entered by ``cut``, censored there), without a
-    sort per look: subjects whose exit (event or dropout) falls by the cut
-    come in exit order (``a_index[:n_a]``, sorted once per trial); the others
-    are censored at ``cut - entry``, which is ascending in descending entry
-    order. As in ``logrank``, subjects censored at an event time are still
-    at risk at it. The pass stops after the cut's last event.
-
-    Returns ``(z, observed_c, expected_c, observed_e, expected_e)``.
-    """
-    at_risk = float(enrolled)
-    at_risk_e = float(cum_e[enrolled])
-    ib = enrolled - 1
-    variance = 0.0
-    observed = 0.0
-    observed_e = 0.0
-    expected_e = 0.0
-    left = events_at_cut
-    i = 0
-    while i < n_a and left > 0:
-        p = a_index[i]
-        if entry[p] + exit_time[p] > cut:
-            i += 1
-            continue
-        t = exit_time[p]
-        while ib >= 0 and cut - entry[ib] < t:
-            # Censored at the cut before t (subjects that exit by the cut leave in stream A).
-            if entry[ib] + exit_time[ib] > cut:
-                at_risk -= 1.0
-                at_risk_e -= group[ib]
-            ib -= 1
-        deaths = 0.0
-        deaths_e = 0.0
-        leaving = 0.0
-        leaving_e = 0.0
-        while i < n_a and exit_time[a_index[i]] == t:
-            p = a_index[i]
-            i += 1
-            if entry[p] + exit_time[p] > cut:
-                continue
-            leaving += 1.0
-            leaving_e += group[p]
-            if is_event[p]:
-                deaths += 1.0
-                deaths_e += group[p]
-        if deaths > 0.0:
-            mean, var = logrank_terms(at_risk, at_risk_e, deaths)
-            expected_e += mean
-            variance += var
-            observed_e += deaths_e
-            observed += deaths
-            left -= int(deaths)
-        at_risk -= leaving
-        at_risk_e -= leaving_e
-    z = (expected_e - observed_e) / np.sqrt(variance) if variance > 0.0 else 0.0
-    return z, observed - observed_e, observed - expected_e, observed_e, expected_e
-
-
-@kernel
-def _calendar_trial(rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative,
-                    times, hazards, cumulative, theta_c, theta_e, dropout_c, dropout_e, chol,
-                    thresholds, delays, look_events,
-                    entry, label, exit_time, is_event, binary_event, calendar, e, z,
-                    time_buf, a_index, group_buf, cum_e, bucket, counts, buffer, cuts, at_cuts,
-                    x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short):
+def _calendar_trial(rng, i, design, bounds, chol, thresholds, delays, theta_c, theta_e, pts, binary_event, e, z,
+                    work, out, x_c, x_e, m_c, m_e):
     """Simulate trial ``i``; write its per-look results. Returns the last look analysed.
 
-    ``label`` codes each patient (in entry order): 0 control evaluable,
-    1 control without a binary outcome (``missing``), 2 experimental
-    evaluable, 3 experimental missing. A uniform shuffle of the exact counts
-    is randomisation with fixed arm sizes and a missing subset of fixed size
-    per arm, independent of entry time and outcomes.
+    Entries and arms (with a missing subset of fixed size per arm) are
+    :func:`~simulator.engine.patients.draw_entries` and
+    :func:`~simulator.engine.patients.draw_arms`; per patient the latent
+    vector gives the binary outcomes and the unit exponential of the
+    survival exit (:func:`~simulator.engine.patients.patient_exit`); the
+    looks are :func:`~simulator.engine.patients.analyse_looks`, every look up
+    to the last one analysed (the binary endpoints need them all).
     """
-    n = n_c + n_e
+    n = design.n_c + design.n_e
     n_binary = thresholds.shape[1]
-    n_looks = look_events.size
+    n_looks = design.look_events.size
     survival = chol.shape[0] - 1  # the latent component of the survival endpoint
 
-    _draw_entries(rng, n, acc_edges, acc_cumulative, entry)
-    for p in range(n):
-        if p < evaluable_c:
-            label[p] = 0
-        elif p < n_c:
-            label[p] = 1
-        elif p < n_c + evaluable_e:
-            label[p] = 2
-        else:
-            label[p] = 3
-    for p in range(n - 1, 0, -1):
-        q = int(rng.random() * (p + 1))
-        label[p], label[q] = label[q], label[p]
-
+    draw_entries(rng, n, design.acc_edges, design.acc_cumulative, pts.entry)
+    draw_arms(rng, design, pts.label)
     n_events = 0
     for p in range(n):
-        arm = 1 if label[p] >= 2 else 0
+        arm = 1 if pts.label[p] >= 2 else 0
         _latent(rng, chol, e, z)
         for b in range(n_binary):
             binary_event[p, b] = z[b] < thresholds[i, b, arm]
         # -log(1 - Phi(z)) = -log(Phi(-z)): accurate for large z too.
         unit = -math.log(0.5 * math.erfc(z[survival] * _SQRT_HALF))
         theta = theta_e if arm == 1 else theta_c
-        event_time = _inverse_cumulative_hazard(unit / theta, times, hazards, cumulative)
-        rate = dropout_e if arm == 1 else dropout_c
-        drop_time = rng.exponential() / rate if rate > 0.0 else np.inf
-        if event_time <= drop_time and event_time < np.inf:
-            exit_time[p] = event_time
-            is_event[p] = True
-            calendar[n_events] = entry[p] + event_time
+        dropout = design.dropout_e if arm == 1 else design.dropout_c
+        exit_time, is_event = patient_exit(rng, unit, theta, dropout, design)
+        pts.exit_time[p] = exit_time
+        pts.is_event[p] = is_event
+        if is_event:
+            work.calendar[n_events] = pts.entry[p] + exit_time
             n_events += 1
-        else:
-            exit_time[p] = drop_time
-            is_event[p] = False
-    # Look times by selection, not sorting (expected linear time).
-    reachable = 0
-    while reachable < n_looks and look_events[reachable] <= n_events:
-        reachable += 1
-    if reachable > 0:
-        _cuts(calendar, n_events, look_events[:reachable], bucket, counts, buffer, cuts, at_cuts)
-    last_event = entry[n - 1]  # no event at all: analyse at the last entry
-    if n_events > 0:
-        last_event = calendar[0]
-        for j in range(1, n_events):
-            last_event = max(last_event, calendar[j])
+    last = analyse_looks(i, n_events, design, bounds, pts, work, out, True)
 
-    # Subjects who exit by the last possible cut, in exit order: sorted once,
-    # every look's log-rank pass reads them in this order.
-    final_cut = cuts[n_looks - 1] if reachable == n_looks else last_event
-    n_a = 0
-    for p in range(n):
-        group_buf[p] = 1 if label[p] >= 2 else 0
-        cum_e[p + 1] = cum_e[p] + group_buf[p]
-        if entry[p] + exit_time[p] <= final_cut:
-            a_index[n_a] = p
-            time_buf[n_a] = exit_time[p]
-            n_a += 1
-    order = np.argsort(time_buf[:n_a])
-    for j in range(n_a):
-        order[j] = a_index[order[j]]
-    for j in range(n_a):
-        a_index[j] = order[j]
-
-    last = n_looks - 1
-    for k in range(n_looks):
-        short[i, k] = k >= reachable
-        if not short[i, k]:
-            cut = cuts[k]
-            at_cut = at_cuts[k]
-        else:
-            cut = last_event  # too few events ever: analyse at the last one
-            at_cut = n_events
-        m = 0
-        while m < n and entry[m] <= cut:
-            m += 1
-        zk, o_c, e_c, o_e, e_e = _logrank_cut(cut, m, entry, exit_time, is_event, group_buf, cum_e, a_index, n_a,
-                                              at_cut)
-        z_looks[i, k] = zk
-        hr_looks[i, k] = (o_e / e_e) / (o_c / e_c) if o_c > 0.0 and e_e > 0.0 else np.nan
-        look_times[i, k] = cut
-        events[i, k] = int(o_c + o_e + 0.5)
-        enrolled[i, k] = m
+    for k in range(last + 1):
+        cut = out.look_times[i, k]
+        m = out.enrolled[i, k]
         for b in range(n_binary):
             # Entries are sorted: the known outcomes are a prefix.
             known = 0
-            while known < m and entry[known] + delays[b] <= cut:
+            while known < m and pts.entry[known] + delays[b] <= cut:
                 known += 1
             xc = 0
             xe = 0
             nc = 0
             ne = 0
             for p in range(known):
-                if label[p] == 0:
+                if pts.label[p] == 0:
                     nc += 1
                     xc += binary_event[p, b]
-                elif label[p] == 2:
+                elif pts.label[p] == 2:
                     ne += 1
                     xe += binary_event[p, b]
             x_c[b, i, k] = xc
             x_e[b, i, k] = xe
             m_c[b, i, k] = nc
             m_e[b, i, k] = ne
-        if short[i, k]:
-            last = k
-            break
     # Looks never reached repeat the last one's data (decisions stop there).
     for k in range(last + 1, n_looks):
-        z_looks[i, k] = np.nan
-        hr_looks[i, k] = np.nan
-        look_times[i, k] = np.nan
-        events[i, k] = events[i, last]
-        enrolled[i, k] = enrolled[i, last]
-        short[i, k] = True
+        out.events[i, k] = out.events[i, last]
+        out.enrolled[i, k] = out.enrolled[i, last]
+        out.short[i, k] = True
         for b in range(n_binary):
             x_c[b, i, k] = x_c[b, i, last]
             x_e[b, i, k] = x_e[b, i, last]
@@ -370,44 +237,17 @@ def _calendar_trial(rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_c
 
 
 @kernel
-def _calendar(rng, n_sims, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative,
-              times, hazards, cumulative, hazard_ratio, multiplier, dropout_c, dropout_e, chol,
-              thresholds, delays, look_events,
-              x_c, x_e, m_c, m_e, z_looks, hr_looks, look_times, events, enrolled, short, last_look,
-              entry, label, exit_time, is_event, binary_event):
-    """Simulate ``n_sims`` trials; the per-patient arrays (length n) are reused
-    from trial to trial and hold the last trial's patients on return."""
-    n = n_c + n_e
-    calendar = np.empty(n)
+def _calendar(rng, n_sims, design, bounds, hazard_ratio, multiplier, chol, thresholds, delays, pts, binary_event,
+              work, out, x_c, x_e, m_c, m_e):
+    """Simulate ``n_sims`` trials; the patient arrays are reused from trial to
+    trial and hold the last trial's patients on return."""
     e = np.empty(chol.shape[0])
     z = np.empty(chol.shape[0])
-    time_buf = np.empty(n)
-    a_index = np.empty(n, dtype=np.int64)
-    group_buf = np.empty(n, dtype=np.int64)
-    cum_e = np.zeros(n + 1, dtype=np.int64)
-    bucket = np.empty(n, dtype=np.int64)
-    counts = np.empty(n, dtype=np.int64)
-    buffer = np.empty(n)
-    cuts = np.empty(look_events.size)
-    at_cuts = np.empty(look_events.size, dtype=np.int64)
     for i in range(n_sims):
         theta_c = multiplier[i]
         theta_e = multiplier[i] * hazard_ratio[i]
-        last_look[i] = _calendar_trial(
-            rng, i, n_c, n_e, evaluable_c, evaluable_e, acc_edges, acc_cumulative, times, hazards,
-            cumulative, theta_c, theta_e, dropout_c, dropout_e, chol, thresholds, delays, look_events,
-            entry, label, exit_time, is_event, binary_event, calendar, e, z, time_buf, a_index,
-            group_buf, cum_e, bucket, counts, buffer, cuts, at_cuts, x_c, x_e, m_c, m_e, z_looks, hr_looks,
-            look_times, events, enrolled, short,
-        )
-
-
-def _patient_arrays(n, n_binary):
-    """Per-patient work arrays of :func:`_calendar` (entry, label, exit, event flags)."""
-    return (
-        np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.bool_),
-        np.empty((n, n_binary), dtype=np.int64),
-    )
+        _calendar_trial(rng, i, design, bounds, chol, thresholds, delays, theta_c, theta_e, pts, binary_event, e, z,
+                        work, out, x_c, x_e, m_c, m_e)
 
 
 @dataclass(frozen=True)
@@ -416,9 +256,12 @@ class CalendarTrials:
 
     Binary arrays have shape ``(B, n_sims, K)`` (natural-scale events ``x_*``
     and evaluable patients with a known outcome ``n_*`` per arm); the others
-    ``(n_sims, K)``. Looks after ``last_look`` (the events ran out at
-    ``last_look``) have NaN ``z``, ``hazard_ratio`` and ``look_times`` and
-    repeat the counts of ``last_look``.
+    ``(n_sims, K)``, except the survival decision ``stop_look`` and
+    ``decision`` (per trial; :func:`simulator.stats.decision.decide_z` at the
+    looks, stopping at ``last_look`` at the latest). Looks after
+    ``last_look`` (the events ran out at ``last_look``) have NaN ``z``,
+    ``hazard_ratio`` and ``look_times`` and repeat the counts of
+    ``last_look``.
     """
 
     x_c: np.ndarray
@@ -432,6 +275,8 @@ class CalendarTrials:
     enrolled: np.ndarray
     short: np.ndarray
     last_look: np.ndarray
+    stop_look: np.ndarray
+    decision: np.ndarray
 
 
 def _copula_iv(cholesky, thresholds):
@@ -444,17 +289,12 @@ def _copula_iv(cholesky, thresholds):
     return chol, thresholds
 
 
-def _calendar_iv(n_c, n_e, missing=(0, 0), *, accrual, control, hazard_ratio, multiplier=1.0, dropout=(0.0, 0.0),
-                 cholesky, thresholds, delays, look_events):
-    n_c, n_e = int(n_c), int(n_e)
-    if n_c < 1 or n_e < 1:
-        raise InputError("each arm must have >= 1 subject")
-    missing_c, missing_e = (int(v) for v in missing)
-    if not (0 <= missing_c <= n_c and 0 <= missing_e <= n_e):
-        raise InputError("`missing` must be per-arm counts between 0 and the arm's size")
-    edges, acc_cumulative = _accrual_iv(accrual)
-    times, hazards = _pieces_iv(control)
-    cumulative = np.concatenate([[0.0], np.cumsum(hazards[:-1] * np.diff(times))])
+def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
+                  multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
+                  futility=None, sided=1):
+    """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
+    design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
+                             look_events=look_events, missing=missing)
     chol, thresholds = _copula_iv(cholesky, thresholds)
     n_sims, n_binary = thresholds.shape[:2]
     if chol.shape[0] != n_binary + 1:
@@ -465,39 +305,39 @@ def _calendar_iv(n_c, n_e, missing=(0, 0), *, accrual, control, hazard_ratio, mu
         if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
             raise InputError(f"`{name}` must be finite and > 0")
         per_trial.append(arr)
-    drop_c, drop_e = (float(v) for v in dropout)
-    if not (drop_c >= 0 and drop_e >= 0 and math.isfinite(drop_c + drop_e)):
-        raise InputError("`dropout` hazards must be finite and >= 0")
     delays = np.ascontiguousarray(delays, dtype=float)
     if delays.shape != (n_binary,) or np.any(delays < 0) or not np.all(np.isfinite(delays)):
         raise InputError("`delays` must be one finite delay >= 0 per binary endpoint")
-    looks = np.asarray(look_events)
-    if looks.ndim != 1 or looks.size == 0 or not np.issubdtype(looks.dtype, np.integer) \
-            or looks[0] < 1 or np.any(np.diff(looks) <= 0):
-        raise InputError("`look_events` must be strictly increasing integers >= 1")
-    return (n_sims, n_c, n_e, n_c - missing_c, n_e - missing_e, edges, acc_cumulative, times, hazards, cumulative,
-            per_trial[0], per_trial[1], drop_c, drop_e, chol, thresholds, delays, looks.astype(np.int64))
-
-
-def _calendar_outputs(n_sims, n_binary, n_looks):
+    n_looks = design.look_events.size
+    if efficacy is None:
+        efficacy = np.full(n_looks, np.inf)
+    bounds = z_bounds(efficacy, futility, sided)
+    if bounds.efficacy.shape != (n_looks,) or bounds.futility.shape != (n_looks,):
+        raise InputError("`efficacy` and `futility` need one z bound per look")
+    n = design.n_c + design.n_e
+    pts = patients(n)
+    binary_event = np.empty((n, n_binary), dtype=np.int64)
+    out = look_results(n_sims, n_looks)
     binary = [np.zeros((n_binary, n_sims, n_looks), dtype=np.int64) for _ in range(4)]
-    z = np.full((n_sims, n_looks), np.nan)
-    hr = np.full((n_sims, n_looks), np.nan)
-    look_times = np.full((n_sims, n_looks), np.nan)
-    events = np.zeros((n_sims, n_looks), dtype=np.int64)
-    enrolled = np.zeros((n_sims, n_looks), dtype=np.int64)
-    short = np.zeros((n_sims, n_looks), dtype=np.bool_)
-    return (*binary, z, hr, look_times, events, enrolled, short)
+    _calendar(rng, n_sims, design, bounds, per_trial[0], per_trial[1], chol, thresholds, delays, pts, binary_event,
+              workspace(n, n_looks), out, *binary)
+    trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,
+                            events=out.events, enrolled=out.enrolled, short=out.short, last_look=out.last_look,
+                            stop_look=out.stop_look, decision=out.decision)
+    return trials, pts, binary_event
 
 
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
-                      multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events):
+                      multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
+                      efficacy=None, futility=None, sided=1):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
     (entry + event time). There the log-rank statistic uses every subject
     entered by then, censored at the look; each binary endpoint counts the
     evaluable patients whose outcome is known: ``entry + delay <= look time``.
+    The patients, cuts, log-rank and decisions are the shared kernels of
+    :mod:`simulator.engine.patients`.
 
     Parameters
     ----------
@@ -526,6 +366,10 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
         Months from entry until each binary outcome is known.
     look_events : array_like of int, shape (K,)
         Events that trigger each look.
+    efficacy, futility : array_like of float, shape (K,), optional
+        z bounds of the survival endpoint (:func:`simulator.stats.decision.z_bounds`);
+        by default none, so ``decision`` is 0 and ``stop_look`` the last look.
+    sided : {1, 2}
 
     Returns
     -------
@@ -540,88 +384,7 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     >>> out.z.shape, bool(np.all(out.events[:, 1] == 120))
     ((50, 2), True)
     """
-    args = _calendar_iv(n_control, n_experimental, missing, accrual=accrual, control=control,
-                        hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
-                        thresholds=thresholds, delays=delays, look_events=look_events)
-    n_sims, n_binary, n_looks = args[0], args[15].shape[1], args[17].size
-    outputs = _calendar_outputs(n_sims, n_binary, n_looks)
-    last_look = np.zeros(n_sims, dtype=np.int64)
-    _calendar(rng, *args, *outputs, last_look, *_patient_arrays(args[1] + args[2], n_binary))
-    return CalendarTrials(*outputs, last_look)
-
-
-def calendar_trial_patients(rng, n_control, n_experimental, **kwargs):
-    """One trial of :func:`simulate_calendar` together with its patients.
-
-    Takes the same arguments (``thresholds`` of shape ``(1, B, 2)``) and
-    draws the same numbers as the first trial of :func:`simulate_calendar`
-    on the same generator, so tests can recompute every look from the
-    patients.
-
-    Returns
-    -------
-    trial : CalendarTrials
-        With ``n_sims = 1``.
-    patients : dict
-        ``entry`` (sorted), ``arm`` (0 control, 1 experimental), ``evaluable``
-        (has a binary outcome), ``exit_time`` (event or dropout, from entry),
-        ``is_event`` and ``binary_event`` (shape ``(n, B)``, natural scale).
-    """
-    args = _calendar_iv(n_control, n_experimental, **kwargs)
-    n_sims, n_binary, n_looks = args[0], args[15].shape[1], args[17].size
-    if n_sims != 1:
-        raise InputError("`thresholds` must describe one trial: shape (1, B, 2)")
-    outputs = _calendar_outputs(1, n_binary, n_looks)
-    last_look = np.zeros(1, dtype=np.int64)
-    entry, label, exit_time, is_event, binary_event = arrays = _patient_arrays(args[1] + args[2], n_binary)
-    _calendar(rng, *args, *outputs, last_look, *arrays)
-    trial = CalendarTrials(*outputs, last_look)
-    patients = dict(entry=entry, arm=(label >= 2).astype(np.int64), evaluable=(label % 2 == 0), exit_time=exit_time,
-                    is_event=is_event, binary_event=binary_event.astype(bool))
-    return trial, patients
-
-
-# --------------------------------------------------------------------------
-# Decisions on z statistics (the survival endpoint)
-# --------------------------------------------------------------------------
-
-
-def decide_z(z, efficacy, futility, sided, last_look):
-    """Stopping look and outcome per trial from z per look (vectorised over trials).
-
-    The rules of :func:`simulator.engine.survival.simulate_trials`: at look
-    ``k`` reject favourably at ``z >= efficacy[k]``, unfavourably at
-    ``z <= -efficacy[k]`` when two-sided, stop for futility at
-    ``z <= futility[k]`` before the last look; a trial also stops at its
-    ``last_look`` (the events ran out) whatever the outcome.
-
-    Returns
-    -------
-    stop_look : ndarray of int64
-    decision : ndarray of int8
-        +1 favourable, -1 unfavourable, 2 futility, 0 none.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> z = np.array([[3.0, 0.0], [1.0, 2.5], [-1.0, 0.0]])
-    >>> decide_z(z, [2.8, 1.97], [-0.5, -np.inf], 1, np.array([1, 1, 1]))
-    (array([0, 1, 0]), array([1, 1, 2], dtype=int8))
-    """
-    z = np.asarray(z, dtype=float)
-    n_sims, n_looks = z.shape
-    stop = np.full(n_sims, n_looks - 1, dtype=np.int64)
-    decision = np.zeros(n_sims, dtype=np.int8)
-    open_ = np.ones(n_sims, dtype=bool)
-    for k in range(n_looks):
-        zk = z[:, k]
-        efficacy_k = open_ & (zk >= efficacy[k])
-        unfavourable = open_ & ~efficacy_k & (sided == 2) & (zk <= -efficacy[k])
-        futile = open_ & ~efficacy_k & ~unfavourable & (k < n_looks - 1) & (zk <= futility[k])
-        decision[efficacy_k] = 1
-        decision[unfavourable] = -1
-        decision[futile] = 2
-        ends = open_ & (efficacy_k | unfavourable | futile | (last_look == k))
-        stop[ends] = k
-        open_ &= ~ends
-    return stop, decision
+    return _run_calendar(rng, n_control, n_experimental, missing=missing, accrual=accrual, control=control,
+                         hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
+                         thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
+                         futility=futility, sided=sided)[0]

@@ -1,9 +1,28 @@
-"""The decision at one analysis, shared by the simulation and the enumeration.
+"""The decision at one analysis: one function for every endpoint kind.
 
-Both the Monte Carlo engine and the exact enumeration call :func:`decide`, so
-they can only disagree through the random numbers, which is what the tests
-comparing them are meant to check.
+:func:`decide_z` is the only place where a z statistic meets its bounds. The
+binary kernels (:func:`decide`, through it for every z-type test), the
+exact enumeration (which calls :func:`decide`), the survival engine and the
+joint engine (through :func:`simulator.engine.patients.analyse_looks`) all
+use it, so they can only disagree through the random numbers, which is what
+the tests comparing them are meant to check.
+
+The comparisons (docs/conventions.md, "Decisions at a look"): at look ``k``
+with efficacy bound ``b_k``, unfavourable bound ``u_k`` (``-b_k`` in a
+two-sided design, ``-inf`` otherwise) and futility bound ``a_k``:
+
+* reject favourably when ``z >= b_k``;
+* else reject unfavourably when ``z <= u_k``;
+* else stop for futility when ``z < a_k``, **strictly below** the bound (a z
+  exactly on ``a_k`` continues), as in the boundary computations
+  (:mod:`simulator.design.boundaries`); ``a_k = -inf`` means no futility
+  stop, and the final look has none;
+* else continue.
 """
+
+from collections import namedtuple
+
+import numpy as np
 
 from simulator._jit import kernel
 from simulator.stats.binary import FISHER, oriented_z
@@ -14,15 +33,59 @@ REJECT_FAVOURABLE = 1
 REJECT_UNFAVOURABLE = -1
 STOP_FUTILITY = 2
 
+#: z bounds per look (float arrays of length K) for :func:`decide_z`.
+ZBounds = namedtuple("ZBounds", ["efficacy", "unfavourable", "futility"])
+
+
+def z_bounds(efficacy, futility=None, sided=1) -> ZBounds:
+    """:class:`ZBounds` from efficacy and futility bounds per look.
+
+    The unfavourable bound is ``-efficacy`` when ``sided == 2`` and ``-inf``
+    otherwise; the final look's futility bound is replaced by ``-inf`` (no
+    futility stop at the final analysis); ``futility=None`` means none.
+
+    >>> z_bounds([2.8, 1.98], [0.0, 1.0], sided=2).futility.tolist()
+    [0.0, -inf]
+    """
+    efficacy = np.ascontiguousarray(efficacy, dtype=float)
+    futility = np.full(efficacy.shape, -np.inf) if futility is None else np.array(futility, dtype=float)
+    futility[-1:] = -np.inf
+    unfavourable = -efficacy if sided == 2 else np.full(efficacy.shape, -np.inf)
+    return ZBounds(efficacy, np.ascontiguousarray(unfavourable), np.ascontiguousarray(futility))
+
+
+@kernel
+def decide_z(z, efficacy, unfavourable, futility):
+    """Outcome of one analysis from its z statistic and bounds (module docstring).
+
+    Reject favourably at ``z >= efficacy``, else unfavourably at
+    ``z <= unfavourable``, else stop for futility at ``z < futility``
+    (strictly: ``z == futility`` continues), else continue.
+
+    >>> decide_z(0.0, 1.96, -np.inf, 0.0), decide_z(-1e-12, 1.96, -np.inf, 0.0)
+    (0, 2)
+    """
+    if z >= efficacy:
+        return REJECT_FAVOURABLE
+    if z <= unfavourable:
+        return REJECT_UNFAVOURABLE
+    if z < futility:
+        return STOP_FUTILITY
+    return CONTINUE
+
 
 @kernel
 def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row):
     """Outcome of one analysis of a two-arm binary endpoint (oriented counts).
 
-    z-type tests compare the oriented statistic with the z bounds; Fisher's
-    exact test compares ``xe`` with precomputed critical counts for the total
-    number of events ``m = xc + xe`` (rows of :func:`fisher_thresholds`), since
-    its p-value has no closed form.
+    z-type tests compute the oriented statistic and call :func:`decide_z`.
+    Fisher's exact test compares ``xe`` with precomputed critical counts for
+    the total number of events ``m = xc + xe`` (rows of :func:`fisher_thresholds`),
+    since its p-value has no closed form; they apply the same comparisons on
+    the p-value scale: favourable when ``p <= sf(efficacy)`` (``z >= b``),
+    futility when the one-sided ``p > sf(futility)``, i.e. its z equivalent
+    strictly below the futility bound (``fut_row[m]`` is one below the
+    critical count at level ``sf(futility)``).
 
     Parameters
     ----------
@@ -48,11 +111,4 @@ def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_r
         if xe <= fut_row[m]:
             return STOP_FUTILITY
         return CONTINUE
-    z = oriented_z(code, xc, nc, xe, ne, theta0)
-    if z >= efficacy:
-        return REJECT_FAVOURABLE
-    if z <= unfavourable:
-        return REJECT_UNFAVOURABLE
-    if z < futility:
-        return STOP_FUTILITY
-    return CONTINUE
+    return decide_z(oriented_z(code, xc, nc, xe, ne, theta0), efficacy, unfavourable, futility)

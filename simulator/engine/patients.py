@@ -1,0 +1,685 @@
+"""The one survival patient model: compiled kernels shared by every survival simulation.
+
+The survival engine (:mod:`simulator.engine.survival`), the joint engine
+(:mod:`simulator.engine.joint`) and the Kaplan-Meier side sample
+(:mod:`simulator.endpoints.km`) all draw and analyse their patients with the
+kernels of this module; nothing here is written twice elsewhere.
+
+The model of one trial
+----------------------
+``N = n_c + n_e`` patients (exact counts per arm).
+
+1. *Entries* (:func:`draw_entries`): ``N`` entry times, already sorted, as
+   uniform order statistics (normalised cumulative exponential spacings)
+   mapped through the inverse of the piecewise-linear accrual distribution.
+   Arms (and, for the joint engine, which patients have no binary outcome)
+   are a uniform shuffle of the exact per-arm labels over the entry order
+   (:func:`draw_arms`): randomisation with fixed arm sizes, independent of
+   entry time and outcome. Patients are kept in entry order from then on.
+2. *Exits by inverse hazard* (:func:`patient_exit`): per patient, a unit
+   exponential ``E`` (drawn directly by the survival engine and the side
+   sample, ``E = -log(1 - Phi(Z_s))`` from the latent normal in the joint
+   engine) gives the event time ``H^-1(E / theta)``, ``H`` the piecewise
+   linear control cumulative hazard and ``theta`` the trial's control
+   multiplier (times the hazard ratio in the experimental arm); dropout is
+   an independent exponential time at the arm's dropout hazard; the exit is
+   the earlier of the two, an event if it is the event time. A hazard of 0
+   in the last piece can leave a patient without an exit (``inf``).
+3. *Cut selection* (:func:`select_cuts`): look ``k`` is at the calendar time
+   (entry + exit) of the ``look_events[k]``-th event, found by a bucket
+   selection in expected linear time.
+
+When the events run out
+~~~~~~~~~~~~~~~~~~~~~~~
+The one rule, for every engine: a look whose target number of events is
+never reached (too much dropout, or a hazard of 0 in the last piece) is
+analysed at the calendar time of the last event with all the events there
+are, and the trial stops there whatever the outcome (``short``); with no
+event at all the look is at the last entry, ``z = 0`` and the hazard-ratio
+estimate is NaN.
+
+The log-rank test at a data cut
+-------------------------------
+:func:`logrank_at_cut` is the only log-rank pass of the package. At a cut
+``C`` every patient entered by ``C`` (``entry <= C``) leaves the risk set
+either at its exit, if ``entry + exit <= C`` (stream A, in exit order), or
+administratively at ``C - entry`` (stream B, in descending entry order).
+Merging the two ordered streams gives the statistic in one linear pass per
+look; subjects censored at an event time are still at risk at it (the usual
+ties convention). The order of stream A is set once per trial
+(:func:`prepare_cuts`): the patients who exit by the last cut, sorted by
+exit time with a bucket sort (expected linear time) and an insertion pass.
+
+The score is ``U = E_e - O_e`` (expected minus observed experimental
+events), its variance the Mantel-Haenszel hypergeometric variance with the
+ties correction (:func:`logrank_terms`), ``z = U / sqrt(V)`` (0 when
+``V = 0``): positive ``z`` is evidence for a hazard ratio below 1. The
+hazard-ratio estimate is Pike's ``(O_e / E_e) / (O_c / E_c)``.
+
+Arguments are grouped in named tuples: :class:`SurvivalDesign` (what every
+trial of a scenario shares), :class:`Patients` (one trial's patients in
+entry order), :class:`Workspace` (scratch) and :class:`LookResults` (per
+trial and look outputs); decisions take
+:class:`simulator.stats.decision.ZBounds`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from simulator._jit import kernel
+from simulator.errors import InputError
+from simulator.stats.decision import CONTINUE, decide_z
+
+__all__ = [
+    "LookResults",
+    "Patients",
+    "SurvivalDesign",
+    "Workspace",
+    "analyse_looks",
+    "draw_arms",
+    "draw_entries",
+    "draw_patients",
+    "final_analysis_sample",
+    "logrank_at_cut",
+    "logrank_terms",
+    "look_results",
+    "patient_exit",
+    "patients",
+    "prepare_cuts",
+    "select_cuts",
+    "survival_design",
+    "workspace",
+]
+
+#: What every trial of one scenario shares. ``n_c``, ``n_e``: patients per
+#: arm; ``evaluable_c``, ``evaluable_e``: those with a binary outcome (joint
+#: engine; ``n_c``, ``n_e`` otherwise); accrual ``acc_edges`` and its
+#: distribution function ``acc_cumulative`` at the edges (0 to 1); control
+#: hazard pieces ``times`` (starts, first 0), ``hazards`` and the cumulative
+#: hazard at each start ``cumulative``; dropout hazards; ``look_events``.
+SurvivalDesign = namedtuple("SurvivalDesign", [
+    "n_c", "n_e", "evaluable_c", "evaluable_e", "acc_edges", "acc_cumulative", "times", "hazards",
+    "cumulative", "dropout_c", "dropout_e", "look_events",
+])
+
+#: One trial's patients in entry order: ``entry`` (sorted), ``label`` (0
+#: control, 1 control without a binary outcome, 2 experimental, 3
+#: experimental without a binary outcome), ``exit_time`` (from entry; event
+#: or dropout) and ``is_event``.
+Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
+
+#: Scratch arrays of one trial (see :func:`workspace`).
+Workspace = namedtuple("Workspace", [
+    "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
+    "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e",
+])
+
+#: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
+#: ``look_times``, ``events``, ``enrolled``, ``short`` (the events ran out at
+#: that look); per trial: ``stop_look``, ``decision`` and ``last_look`` (the
+#: last look analysed). Looks not analysed keep their initial values.
+LookResults = namedtuple("LookResults", [
+    "z", "hazard_ratio", "look_times", "events", "enrolled", "short", "stop_look", "decision", "last_look",
+])
+
+
+# --------------------------------------------------------------------------
+# Building the named tuples (validating)
+# --------------------------------------------------------------------------
+
+
+def pieces_iv(control):
+    """``(times, hazards)`` of a piecewise-constant hazard as float arrays, validated."""
+    try:
+        times, hazards = (np.asarray(a, dtype=float).ravel() for a in control)
+    except (TypeError, ValueError):
+        raise InputError("`control` must be a pair (times, hazards)") from None
+    if times.size == 0 or times.size != hazards.size:
+        raise InputError("`control` times and hazards must have the same length >= 1")
+    if times[0] != 0.0 or np.any(np.diff(times) <= 0) or not np.all(np.isfinite(times)):
+        raise InputError("`control` times must start at 0 and increase strictly")
+    if np.any(hazards < 0) or not np.all(np.isfinite(hazards)):
+        raise InputError("`control` hazards must be finite and >= 0")
+    return times, hazards
+
+
+def accrual_iv(accrual):
+    """``(edges, cumulative)`` of a piecewise-constant accrual intensity, validated."""
+    try:
+        edges, rates = (np.asarray(a, dtype=float).ravel() for a in accrual)
+    except (TypeError, ValueError):
+        raise InputError("`accrual` must be a pair (edges, rates)") from None
+    if edges.size != rates.size + 1 or rates.size == 0:
+        raise InputError("`accrual` edges must have one more entry than rates")
+    if edges[0] != 0.0 or np.any(np.diff(edges) <= 0) or not np.all(np.isfinite(edges)):
+        raise InputError("`accrual` edges must start at 0 and increase strictly")
+    if np.any(rates < 0) or not np.all(np.isfinite(rates)):
+        raise InputError("`accrual` rates must be finite and >= 0")
+    mass = np.concatenate([[0.0], np.cumsum(rates * np.diff(edges))])
+    if mass[-1] <= 0:
+        raise InputError("`accrual` rates must not all be 0")
+    cumulative = mass / mass[-1]
+    cumulative[-1] = 1.0
+    return edges, cumulative
+
+
+def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_events, missing=(0, 0)):
+    """A validated :class:`SurvivalDesign` (look events: increasing integers >= 1)."""
+    n_c, n_e = int(n_c), int(n_e)
+    if n_c < 1 or n_e < 1:
+        raise InputError("each arm must have >= 1 subject")
+    missing_c, missing_e = (int(v) for v in missing)
+    if not (0 <= missing_c <= n_c and 0 <= missing_e <= n_e):
+        raise InputError("`missing` must be per-arm counts between 0 and the arm's size")
+    edges, acc_cumulative = accrual_iv(accrual)
+    times, hazards = pieces_iv(control)
+    cumulative = np.concatenate([[0.0], np.cumsum(hazards[:-1] * np.diff(times))])
+    drop_c, drop_e = (float(v) for v in dropout)
+    if not (drop_c >= 0 and drop_e >= 0 and math.isfinite(drop_c + drop_e)):
+        raise InputError("`dropout` hazards must be finite and >= 0")
+    looks = np.asarray(look_events)
+    if looks.ndim != 1 or looks.size == 0 or not np.issubdtype(looks.dtype, np.integer) \
+            or looks[0] < 1 or np.any(np.diff(looks) <= 0):
+        raise InputError("`look_events` must be strictly increasing integers >= 1")
+    return SurvivalDesign(n_c, n_e, n_c - missing_c, n_e - missing_e, edges, acc_cumulative, times, hazards,
+                          cumulative, drop_c, drop_e, np.ascontiguousarray(looks, dtype=np.int64))
+
+
+def patients(n):
+    """Empty :class:`Patients` arrays for ``n`` patients."""
+    return Patients(np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.bool_))
+
+
+def workspace(n, n_looks):
+    """Scratch arrays for trials of ``n`` patients and ``n_looks`` looks."""
+    return Workspace(
+        calendar=np.empty(n), bucket=np.empty(n, dtype=np.int64), counts=np.empty(n + 1, dtype=np.int64),
+        buffer=np.empty(n), cuts=np.empty(n_looks), at_cuts=np.empty(n_looks, dtype=np.int64),
+        keys=np.empty(n), index=np.empty(n, dtype=np.int64), exit_y=np.empty(n), cal_y=np.empty(n),
+        event_y=np.empty(n, dtype=np.bool_), group_y=np.empty(n, dtype=np.int64), cal_e=np.empty(n),
+        group_e=np.empty(n, dtype=np.int64), cum_e=np.zeros(n + 1, dtype=np.int64),
+    )
+
+
+def look_results(n_sims, n_looks):
+    """Output arrays: NaN floats, 0 counts, ``short`` False."""
+    return LookResults(
+        z=np.full((n_sims, n_looks), np.nan), hazard_ratio=np.full((n_sims, n_looks), np.nan),
+        look_times=np.full((n_sims, n_looks), np.nan), events=np.zeros((n_sims, n_looks), dtype=np.int64),
+        enrolled=np.zeros((n_sims, n_looks), dtype=np.int64), short=np.zeros((n_sims, n_looks), dtype=np.bool_),
+        stop_look=np.zeros(n_sims, dtype=np.int64), decision=np.zeros(n_sims, dtype=np.int8),
+        last_look=np.zeros(n_sims, dtype=np.int64),
+    )
+
+
+# --------------------------------------------------------------------------
+# Entries
+# --------------------------------------------------------------------------
+
+
+@kernel
+def draw_entries(rng, n, edges, cumulative, out):
+    """Write ``n`` sorted entry times into ``out[:n]``.
+
+    Uniform order statistics as normalised partial sums of ``n + 1``
+    exponential spacings, mapped through the inverse of the piecewise-linear
+    accrual distribution (``cumulative`` at ``edges``, from 0 to 1). Walking
+    the pieces forward works because the uniforms come sorted.
+    """
+    total = 0.0
+    for k in range(n):
+        total += rng.exponential()
+        out[k] = total
+    scale = 1.0 / (total + rng.exponential())
+    piece = 0
+    last = edges.size - 2
+    for k in range(n):
+        u = out[k] * scale
+        while piece < last and u > cumulative[piece + 1]:
+            piece += 1
+        mass = cumulative[piece + 1] - cumulative[piece]
+        width = edges[piece + 1] - edges[piece]
+        step = (u - cumulative[piece]) / mass if mass > 0.0 else 0.0
+        out[k] = edges[piece] + min(step, 1.0) * width
+
+
+@kernel
+def draw_arms(rng, design, label):
+    """Labels of the patients in entry order: a uniform shuffle of the exact counts.
+
+    0 control, 1 control without a binary outcome, 2 experimental, 3
+    experimental without a binary outcome (Fisher-Yates, one uniform per
+    patient).
+    """
+    n = design.n_c + design.n_e
+    for p in range(n):
+        if p < design.evaluable_c:
+            label[p] = 0
+        elif p < design.n_c:
+            label[p] = 1
+        elif p < design.n_c + design.evaluable_e:
+            label[p] = 2
+        else:
+            label[p] = 3
+    for p in range(n - 1, 0, -1):
+        q = int(rng.random() * (p + 1))
+        label[p], label[q] = label[q], label[p]
+
+
+# --------------------------------------------------------------------------
+# Exits by inverse hazard
+# --------------------------------------------------------------------------
+
+
+@kernel
+def inverse_cumulative_hazard(target, design):
+    """Time at which the control cumulative hazard reaches ``target`` (``inf`` if never)."""
+    times, hazards, cumulative = design.times, design.hazards, design.cumulative
+    last = times.size - 1
+    piece = 0
+    while piece < last and cumulative[piece + 1] <= target:
+        piece += 1
+    if hazards[piece] <= 0.0:
+        return np.inf
+    return times[piece] + (target - cumulative[piece]) / hazards[piece]
+
+
+@kernel
+def patient_exit(rng, unit, theta, dropout, design):
+    """One patient's exit ``(time from entry, is_event)``.
+
+    Event time ``H^-1(unit / theta)`` for the unit exponential ``unit``;
+    dropout time an exponential at hazard ``dropout`` drawn from ``rng``
+    (none when 0); the exit is the earlier one.
+    """
+    event_time = inverse_cumulative_hazard(unit / theta, design)
+    drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+    if event_time <= drop_time and event_time < np.inf:
+        return event_time, True
+    return drop_time, False
+
+
+@kernel
+def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
+    """Entries, arms and exits of one trial (unit exponentials drawn directly).
+
+    Fills ``patients`` (entry order) and the calendar times of the events
+    into ``calendar`` (entry order); returns the number of events.
+    """
+    n = design.n_c + design.n_e
+    draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
+    draw_arms(rng, design, patients.label)
+    n_events = 0
+    for p in range(n):
+        experimental = patients.label[p] >= 2
+        theta = theta_e if experimental else theta_c
+        dropout = design.dropout_e if experimental else design.dropout_c
+        exit_time, is_event = patient_exit(rng, rng.exponential(), theta, dropout, design)
+        patients.exit_time[p] = exit_time
+        patients.is_event[p] = is_event
+        if is_event:
+            calendar[n_events] = patients.entry[p] + exit_time
+            n_events += 1
+    return n_events
+
+
+# --------------------------------------------------------------------------
+# Cut selection
+# --------------------------------------------------------------------------
+
+
+@kernel
+def _select(values, lo, hi, k):
+    """Rearrange ``values[lo:hi]`` so that ``values[k]`` is in sorted place.
+
+    Hoare quickselect with a median-of-three pivot; afterwards everything in
+    ``[lo, k)`` is ``<=`` and everything in ``(k, hi)`` is ``>=`` ``values[k]``.
+    """
+    hi -= 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        a, b, c = values[lo], values[mid], values[hi]
+        pivot = max(min(a, b), min(max(a, b), c))
+        i, j = lo, hi
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return values[k]
+
+
+@kernel
+def _bucket_select(calendar, m, look_events, reachable, work):
+    """Cuts at the ``look_events[k]``-th smallest of ``calendar[:m]``, ``k < reachable``.
+
+    A bucket selection in expected linear time: ``m`` equal-width buckets over
+    the range, counts, then a quickselect inside the one bucket that holds
+    each wanted rank. ``at_cuts[k]`` counts the events at or before
+    ``cuts[k]`` (more than ``look_events[k]`` only when calendar times tie
+    exactly).
+    """
+    bucket, counts, buffer = work.bucket, work.counts, work.buffer
+    low = calendar[0]
+    high = calendar[0]
+    for i in range(1, m):
+        low = min(low, calendar[i])
+        high = max(high, calendar[i])
+    scale = m / (high - low) if high > low else 0.0
+    for b in range(m):
+        counts[b] = 0
+    for i in range(m):
+        b = min(int((calendar[i] - low) * scale), m - 1)
+        bucket[i] = b
+        counts[b] += 1
+    b = 0
+    before = 0  # values in buckets < b
+    for k in range(reachable):
+        while before + counts[b] < look_events[k]:
+            before += counts[b]
+            b += 1
+        filled = 0
+        for i in range(m):
+            if bucket[i] == b:
+                buffer[filled] = calendar[i]
+                filled += 1
+        cut = _select(buffer, 0, filled, look_events[k] - before - 1)
+        work.cuts[k] = cut
+        work.at_cuts[k] = before
+        for i in range(filled):
+            if buffer[i] <= cut:
+                work.at_cuts[k] += 1
+
+
+@kernel
+def select_cuts(n_events, last_entry, look_events, work):
+    """Calendar time and events of every look; returns how many looks reach their target.
+
+    ``work.calendar[:n_events]`` holds the event calendar times. Looks
+    ``k < reachable`` are at their ``look_events[k]``-th event; the others
+    follow the rule for running out of events (module docstring): at the
+    last event with all ``n_events`` events, or at ``last_entry`` with none.
+    """
+    n_looks = look_events.size
+    reachable = 0
+    while reachable < n_looks and look_events[reachable] <= n_events:
+        reachable += 1
+    if reachable > 0:
+        _bucket_select(work.calendar, n_events, look_events, reachable, work)
+    if reachable < n_looks:
+        last = last_entry
+        if n_events > 0:
+            last = work.calendar[0]
+            for j in range(1, n_events):
+                last = max(last, work.calendar[j])
+        for k in range(reachable, n_looks):
+            work.cuts[k] = last
+            work.at_cuts[k] = n_events
+    return reachable
+
+
+# --------------------------------------------------------------------------
+# The log-rank statistic at a cut
+# --------------------------------------------------------------------------
+
+
+@kernel
+def logrank_terms(at_risk, at_risk_e, deaths):
+    """Expected experimental deaths and their variance at one event time.
+
+    Hypergeometric moments of the experimental deaths among ``deaths`` tied
+    deaths with ``at_risk`` subjects at risk, ``at_risk_e`` of them
+    experimental: mean d s and variance d s (1 - s) (n - d) / (n - 1), with
+    s = at_risk_e / at_risk (the ties correction is 1 for a single death).
+    """
+    share = at_risk_e / at_risk
+    variance = deaths * share * (1.0 - share)
+    if deaths > 1:
+        variance *= (at_risk - deaths) / (at_risk - 1.0)
+    return deaths * share, variance
+
+
+@kernel
+def prepare_cuts(patients, final_cut, work):
+    """Per-trial orderings for :func:`logrank_at_cut`; returns the length of stream A.
+
+    Fills the entry-ordered calendar exits, arms and running count of
+    experimental patients, and, in exit order, the patients whose calendar
+    exit is at or before ``final_cut`` (no later cut can see the others
+    exit): a bucket sort on the exit time (equal-width buckets over the
+    finite range, ``inf`` last) then an insertion pass, which only moves
+    values within a bucket: expected linear time.
+    """
+    entry, exit_time = patients.entry, patients.exit_time
+    n = entry.size
+    keys, index, counts, bucket = work.keys, work.index, work.counts, work.bucket
+    work.cum_e[0] = 0
+    n_a = 0
+    high = 0.0
+    for p in range(n):
+        g = np.int64(patients.label[p] >= 2)
+        cal = entry[p] + exit_time[p]
+        work.group_e[p] = g
+        work.cal_e[p] = cal
+        work.cum_e[p + 1] = work.cum_e[p] + g
+        if cal <= final_cut:
+            work.buffer[n_a] = exit_time[p]
+            bucket[n_a] = p
+            n_a += 1
+            if exit_time[p] < np.inf:
+                high = max(high, exit_time[p])
+    scale = n_a / high if high > 0.0 else 0.0
+    for b in range(n_a + 1):
+        counts[b] = 0
+    for j in range(n_a):
+        t = work.buffer[j]
+        b = min(int(t * scale), n_a - 1) if t < np.inf else n_a - 1
+        index[j] = b
+        counts[b + 1] += 1
+    for b in range(n_a):
+        counts[b + 1] += counts[b]
+    for j in range(n_a):
+        b = index[j]
+        position = counts[b]
+        counts[b] += 1
+        keys[position] = work.buffer[j]
+        work.group_y[position] = bucket[j]  # patient index for now
+    for j in range(1, n_a):
+        t = keys[j]
+        p = work.group_y[j]
+        i = j - 1
+        while i >= 0 and keys[i] > t:
+            keys[i + 1] = keys[i]
+            work.group_y[i + 1] = work.group_y[i]
+            i -= 1
+        keys[i + 1] = t
+        work.group_y[i + 1] = p
+    for j in range(n_a):
+        p = work.group_y[j]
+        work.exit_y[j] = keys[j]
+        work.cal_y[j] = work.cal_e[p]
+        work.event_y[j] = patients.is_event[p]
+        work.group_y[j] = work.group_e[p]
+    return n_a
+
+
+@kernel
+def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
+    """Log-rank statistic of the data cut at calendar time ``cut``.
+
+    Needs :func:`prepare_cuts` for a final cut at or after ``cut``.
+    ``events_at_cut`` (the events with calendar time ``<= cut``) lets the
+    pass end after the last of them. See the module docstring for the two
+    streams.
+
+    Returns ``(z, score, variance, observed_c, expected_c, observed_e,
+    expected_e, enrolled)``: ``score = E_e - O_e`` (summed per event time),
+    ``enrolled`` = patients with ``entry <= cut``.
+    """
+    entry = patients.entry
+    exit_y, cal_y, event_y, group_y = work.exit_y, work.cal_y, work.event_y, work.group_y
+    cal_e, group_e = work.cal_e, work.group_e
+    enrolled = np.searchsorted(entry, cut, side="right")
+    at_risk = float(enrolled)
+    at_risk_e = float(work.cum_e[enrolled])
+    ib = enrolled - 1
+    left = events_at_cut
+    score = 0.0
+    variance = 0.0
+    observed_e = 0.0
+    expected_e = 0.0
+    observed = 0.0
+    time = -1.0
+    deaths = 0
+    deaths_e = 0
+    leaving = 0
+    leaving_e = 0
+    for ia in range(n_a + 1):
+        if ia < n_a:
+            if cal_y[ia] > cut:
+                continue
+            t = exit_y[ia]
+        else:
+            t = np.inf  # flush the last group
+        if t != time:
+            if deaths > 0:
+                mean, var = logrank_terms(at_risk, at_risk_e, deaths)
+                score += mean - deaths_e  # per time: less cancellation than E_e - O_e
+                expected_e += mean
+                variance += var
+                observed_e += deaths_e
+                observed += deaths
+                left -= deaths
+            at_risk -= leaving
+            at_risk_e -= leaving_e
+            deaths = 0
+            deaths_e = 0
+            leaving = 0
+            leaving_e = 0
+            if left <= 0 or ia == n_a:
+                break
+            while ib >= 0 and cut - entry[ib] < t:
+                # Branch-free: stream A subjects met here have left already.
+                censored = cal_e[ib] > cut
+                at_risk -= censored
+                at_risk_e -= censored * group_e[ib]
+                ib -= 1
+            time = t
+        g = group_y[ia]
+        leaving += 1
+        leaving_e += g
+        if event_y[ia]:
+            deaths += 1
+            deaths_e += g
+    z = score / np.sqrt(variance) if variance > 0.0 else 0.0
+    return z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled
+
+
+# --------------------------------------------------------------------------
+# The looks of one trial
+# --------------------------------------------------------------------------
+
+
+@kernel
+def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
+    """Cuts, log-rank and decision at each look of trial ``i``; returns the last look analysed.
+
+    ``work.calendar[:n_events]`` holds the event calendar times. The
+    decision at look ``k`` is :func:`simulator.stats.decision.decide_z` with
+    the bounds of ``bounds`` (a :class:`~simulator.stats.decision.ZBounds`);
+    the trial stops at the first look that decides, or at the last look
+    analysed (the final look, or the look at which the events ran out).
+    With ``all_looks`` the looks after a stop are analysed too, up to the
+    last one (the joint engine needs them for its binary endpoints);
+    otherwise the pass ends at the stop. Writes row ``i`` of ``out``.
+    """
+    looks = design.look_events
+    n_looks = looks.size
+    n = patients.entry.size
+    reachable = select_cuts(n_events, patients.entry[n - 1], looks, work)
+    last = min(reachable, n_looks - 1)
+    n_a = prepare_cuts(patients, work.cuts[last], work)
+    out.stop_look[i] = last
+    out.decision[i] = CONTINUE
+    out.last_look[i] = last
+    decided = False
+    for k in range(last + 1):
+        cut = work.cuts[k]
+        at_cut = work.at_cuts[k]
+        z, _, _, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, patients, work, n_a)
+        out.z[i, k] = z
+        out.hazard_ratio[i, k] = (o_e / e_e) / (o_c / e_c) if at_cut > 0 else np.nan
+        out.look_times[i, k] = cut
+        out.events[i, k] = at_cut
+        out.enrolled[i, k] = enrolled
+        out.short[i, k] = k >= reachable
+        if not decided:
+            outcome = decide_z(z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k])
+            if outcome != CONTINUE or k == last:
+                out.stop_look[i] = k
+                out.decision[i] = outcome
+                decided = True
+                if not all_looks:
+                    break
+    return last
+
+
+# --------------------------------------------------------------------------
+# The Kaplan-Meier side sample
+# --------------------------------------------------------------------------
+
+
+@kernel
+def final_analysis_sample(rng, design, theta_c, theta_e, patients, work, time_out, event_out, cut_out):
+    """Trials as seen at their final analysis, one per row of ``time_out``.
+
+    The trials of :func:`draw_patients` cut at the last entry of
+    ``design.look_events`` by :func:`select_cuts`; per row, the control
+    patients fill the first ``n_c`` columns and the experimental ones the
+    rest (in entry order). ``time_out``: follow-up at the cut (exit, or
+    ``cut - entry`` if censored there; ``inf`` if not yet enrolled);
+    ``event_out``: an event by the cut; ``cut_out``: the cut.
+    """
+    n_c = design.n_c
+    n = n_c + design.n_e
+    looks = design.look_events
+    final = looks.size - 1
+    for r in range(time_out.shape[0]):
+        n_events = draw_patients(rng, design, theta_c, theta_e, patients, work.calendar)
+        select_cuts(n_events, patients.entry[n - 1], looks, work)
+        cut = work.cuts[final]
+        cut_out[r] = cut
+        column_c = 0
+        column_e = n_c
+        for p in range(n):
+            if patients.label[p] >= 2:
+                column = column_e
+                column_e += 1
+            else:
+                column = column_c
+                column_c += 1
+            entry = patients.entry[p]
+            exit_time = patients.exit_time[p]
+            if entry > cut:
+                time_out[r, column] = np.inf
+                event_out[r, column] = False
+            elif entry + exit_time <= cut:
+                time_out[r, column] = exit_time
+                event_out[r, column] = patients.is_event[p]
+            else:
+                time_out[r, column] = cut - entry
+                event_out[r, column] = False
