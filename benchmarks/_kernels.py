@@ -159,8 +159,9 @@ def engine_vs_floor(plan, stream: str, n_sims: int, repeats: int = 3, seed: int 
     plan.simulate(np.random.default_rng(seed), WARM_UP, stream)
     engine_times, floor_times = [], []
     for r in range(repeats):
-        engine_times += _times(lambda _: plan.simulate(np.random.default_rng([seed, r]), n_sims, stream), 1)
-        floor_times += _times(lambda _: floor(np.random.default_rng([seed, r]), n_sims), 1)
+        # Each lambda is called (once) before the loop moves on; r is bound anyway.
+        engine_times += _times(lambda _, r=r: plan.simulate(np.random.default_rng([seed, r]), n_sims, stream), 1)
+        floor_times += _times(lambda _, r=r: floor(np.random.default_rng([seed, r]), n_sims), 1)
     engine, floor_timing = _timing(n_sims, engine_times), _timing(n_sims, floor_times)
     return {
         "floor": floor_timing,

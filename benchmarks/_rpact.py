@@ -25,7 +25,7 @@ SURVIVAL_SCRIPT = Path(__file__).resolve().parent / "rpact_survival.R"
 MC_TOLERANCE = 4.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def availability() -> str | None:
     """``None`` when Rscript can load rpact, else the reason to skip (probed once per process)."""
     if shutil.which("Rscript") is None:
@@ -241,11 +241,13 @@ def survival_side_by_side(plan, config, ours: dict, ours_analytic: dict, iterati
         "rpact_sim_reject_per_stage": rpact["sim_reject_per_stage"],
         "rpact_sim_analysis_times": rpact["sim_analysis_times"],
         "bounds": {"ours": ours_bounds, "rpact": rpact["critical_values"],
-                   "max_abs_difference": max(abs(a - b) for a, b in zip(ours_bounds, rpact["critical_values"]))},
+                   "max_abs_difference": max(abs(a - b)
+                                             for a, b in zip(ours_bounds, rpact["critical_values"], strict=True))},
         "analytic": {},
     }
     for pattern, function, what in SURVIVAL_ANALYTIC:
-        keys = sorted(k for k in ours_analytic if k == pattern or (pattern.endswith("*") and k.startswith(pattern[:-1])))
+        wildcard = pattern.endswith("*")
+        keys = sorted(k for k in ours_analytic if k == pattern or (wildcard and k.startswith(pattern[:-1])))
         checks = [
             {"key": key, **agrees_as_printed(ours_analytic[key], rpact[f"{key}_printed"]),
              "rpact_value": rpact[f"{key}_value"]}

@@ -42,7 +42,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -217,10 +217,13 @@ def bench_survival(cfg: dict) -> dict:
         spec.loader.exec_module(module)
     except Exception as err:  # noqa: BLE001 - another worker's file: report, do not fail
         return {"skipped": f"{SURVIVAL_MODULE.name} failed to import: {type(err).__name__}: {err}"}
-    entry = next((getattr(module, name) for name in SURVIVAL_ENTRY_POINTS if callable(getattr(module, name, None))), None)
+    entry = next(
+        (getattr(module, name) for name in SURVIVAL_ENTRY_POINTS if callable(getattr(module, name, None))), None
+    )
     if entry is None:
         if not callable(getattr(module, "main", None)):
-            return {"skipped": f"{SURVIVAL_MODULE.name} exposes no function ({', '.join(SURVIVAL_ENTRY_POINTS)} or main)"}
+            names = ", ".join(SURVIVAL_ENTRY_POINTS)
+            return {"skipped": f"{SURVIVAL_MODULE.name} exposes no function ({names} or main)"}
         run = _processes.run_script(SURVIVAL_MODULE)
         if run["returncode"] != 0:
             return {"skipped": f"{SURVIVAL_MODULE.name} exited {run['returncode']}: {run['stderr'].strip()[-300:]}"}
@@ -416,7 +419,8 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     e2e = results["end_to_end"]
     for jobs in (1, 2):
         r = e2e[f"jobs{jobs}"]
-        rows.append((f"p3sim run --jobs {jobs}", f"{_count(r['n_sims'])} trials, one scenario", f"{r['wall_s']:.2f} s wall",
+        rows.append((f"p3sim run --jobs {jobs}", f"{_count(r['n_sims'])} trials, one scenario",
+                     f"{r['wall_s']:.2f} s wall",
                      f"in-process runtime {r['runtime_s']:.2f} s; {_rate(r['trials_per_s_wall'])} wall; "
                      f"peak RSS {r['max_rss_mib']:.0f} MiB"))
     rows.append(("p3sim run speedup, 2 jobs vs 1", f"{_count(e2e['jobs1']['n_sims'])} trials",
@@ -428,7 +432,8 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     large = results["end_to_end_large"]
     if "skipped" not in large:
         rows.append(("p3sim run speedup, 2 jobs vs 1", f"{_count(large['n_sims'])} trials",
-                     f"{large['speedup_wall']:.2f}x wall", f"{large['jobs1_wall_s']:.1f} s vs {large['jobs2_wall_s']:.1f} s; "
+                     f"{large['speedup_wall']:.2f}x wall",
+                     f"{large['jobs1_wall_s']:.1f} s vs {large['jobs2_wall_s']:.1f} s; "
                      f"{large['speedup_runtime']:.2f}x runtime; same power: {large['same_power']}; CPU capacity "
                      f"for 2 processes just before: {large['capacity']['capacity_cpus']:.2f}"))
     mem = results["memory"]
@@ -614,7 +619,7 @@ def run(quick: bool, out: Path) -> dict:
         "meta": {
             "command": "python benchmarks/run.py" + (" --quick" if quick else ""),
             "quick": quick,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "settings": cfg,
             "timing": "best of the repeats (all kept); kernels after a warm-up call, in one process, one core",
         },

@@ -93,6 +93,8 @@ ROUND_TRIPS = [
     for case in CASES
     if test == "farrington_manning" or (case[-1] == 0.0 and case[1] > case[0])
 ]
+# Every case with Farrington-Manning, the three superiority cases with each of the four other tests.
+assert len(ROUND_TRIPS) == len(CASES) + 3 * (len(TEST_CODES) - 1)
 
 
 @pytest.mark.parametrize("test, p_c, p_e, alpha, sided, power, allocation, theta0", ROUND_TRIPS)

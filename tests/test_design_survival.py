@@ -107,7 +107,7 @@ def _quad_cdf(t, times, hazards, dropout):
 
 def _quad_fraction(T, times, hazards, dropout, edges, density):
     total = 0.0
-    for a0, a1, rho in zip(edges[:-1], edges[1:], density):
+    for a0, a1, rho in zip(edges[:-1], edges[1:], density, strict=True):
         hi = min(a1, T)
         if hi > a0:
             total += rho * integrate.quad(

@@ -26,7 +26,9 @@ RATE_PAIRS = [(0.03, 0.10, "higher"), (0.30, 0.45, "higher"), (0.95, 0.85, "lowe
 N_SIMS = 20_000
 
 
-def make_plan(test, n_c, allocation, p_c, p_e, better="higher", sided=1, margin=0.0, alpha=0.025, prior=None, missing=0.0):
+def make_plan(
+    test, n_c, allocation, p_c, p_e, better="higher", sided=1, margin=0.0, alpha=0.025, prior=None, missing=0.0
+):
     n_total = n_c + round(n_c * allocation[1] / allocation[0])
     raw = {
         "trial": {"n_total": n_total, "allocation": list(allocation), "missing": missing},
@@ -145,7 +147,9 @@ def quadrature_assurance(plan, nodes=120):
 
 
 @pytest.mark.parametrize("prior", PRIORS)
-@pytest.mark.parametrize("test,better,margin", [("z_pooled", "lower", 0.0), ("farrington_manning", "higher", 0.1), ("fisher", "higher", 0.0)])
+@pytest.mark.parametrize(
+    "test,better,margin", [("z_pooled", "lower", 0.0), ("farrington_manning", "higher", 0.1), ("fisher", "higher", 0.0)]
+)
 def test_assurance_matches_integration_over_the_prior(prior, test, better, margin):
     plan = make_plan(test, 40, (1, 1), 0.3, 0.4, better=better, margin=margin, prior=prior)
     exact = plan.exact()["assurance_exact"]
@@ -179,6 +183,6 @@ def test_robust_mixture_draws():
     _, _, true_c, _ = plan.simulate(rng, 200_000, "assurance")
     mix = plan.prior[0]
     mean = mix.mean()
-    second = sum(w * a * (a + 1) / ((a + b) * (a + b + 1)) for w, a, b in zip(mix.weights, mix.a, mix.b))
+    second = sum(w * a * (a + 1) / ((a + b) * (a + b + 1)) for w, a, b in zip(mix.weights, mix.a, mix.b, strict=True))
     sd = math.sqrt(second - mean**2)
     assert abs(true_c.mean() - mean) < 4 * sd / math.sqrt(200_000)

@@ -2,8 +2,8 @@
 
 import csv
 
+from _runs import run
 from simulator.report.csv import COLUMNS
-from simulator.runner.run import run
 
 
 def test_results_csv_layout_and_values(small_config, tmp_path):
@@ -21,8 +21,10 @@ def test_results_csv_layout_and_values(small_config, tmp_path):
     for index, scenario in enumerate(report["scenarios"]):
         trial, endpoint = rows[2 * index], rows[2 * index + 1]
         assert trial["scenario"] == endpoint["scenario"] == str(index)
-        assert (trial["level"], trial["endpoint"], endpoint["level"], endpoint["endpoint"]) == ("trial", "", "endpoint", "resp")
-        assert float(trial["endpoints.resp.truth.experimental"]) == scenario["params"]["endpoints.resp.truth.experimental"]
+        assert (trial["level"], trial["endpoint"]) == ("trial", "")
+        assert (endpoint["level"], endpoint["endpoint"]) == ("endpoint", "resp")
+        swept = "endpoints.resp.truth.experimental"
+        assert float(trial[swept]) == scenario["params"][swept]
         assert int(trial["n_total"]) == scenario["n_total"]
         for key in ("power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse"):
             assert float(trial[key]) == scenario[key]  # exact: shortest round-trip repr

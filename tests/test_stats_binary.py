@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy import optimize, stats
+
 # Imported as a module: pytest would collect a bare `test_proportions_2indep`.
 from statsmodels.stats import proportion as sm_prop
 
@@ -231,21 +232,30 @@ def test_fisher_bad_sided_raises():
 
 
 def nondegenerate(tables, se):
-    return [t for t in tables if se(*t) > 0]
+    """The tables whose standard error is positive: at least 95% of them, so a test over them is not vacuous."""
+    kept = [t for t in tables if se(*t) > 0]
+    assert len(kept) >= 0.95 * len(tables), (len(kept), len(tables))
+    return kept
 
 
 def test_yates_matches_scipy_chi2_contingency():
-    for xc, nc, xe, ne in random_tables(seed=3):
+    tables = random_tables(seed=3)
+    # scipy refuses zero expected counts (no events at all, or only events): there z is 0.
+    degenerate = [t for t in tables if t[0] + t[2] in (0, t[1] + t[3])]
+    assert 0 < len(degenerate) < 0.05 * len(tables)
+    for t in degenerate:
+        assert oriented_z(CHI2_YATES, *t, 0.0) == 0.0
+    signed = 0
+    for xc, nc, xe, ne in (t for t in tables if t not in degenerate):
         z = oriented_z(CHI2_YATES, xc, nc, xe, ne, 0.0)
-        m = xc + xe
-        if m == 0 or m == nc + ne:
-            assert z == 0.0  # scipy refuses zero expected counts
-            continue
         table = [[xe, ne - xe], [xc, nc - xc]]
         chi2 = stats.chi2_contingency(table, correction=True)[0]
         assert z * z == pytest.approx(chi2, rel=Z_RTOL, abs=1e-12)
+        # The sign is the direction of the difference; a statistic of 0 has none to check.
         if chi2 > 0:
             assert math.copysign(1.0, z) == np.sign(xe / ne - xc / nc)
+            signed += 1
+    assert signed >= 0.9 * len(tables)
 
 
 def test_yates_correction_caps_at_zero():
@@ -330,9 +340,9 @@ def test_farrington_manning_versus_statsmodels():
     # named, but its constrained MLE is off for value != 0 (see
     # fm_reference). Check instead that our restricted estimates reach at
     # least statsmodels' likelihood on every table, and that the statistics
-    # coincide whenever statsmodels' estimate is the maximiser (value = 0,
-    # or a statsmodels release with the fix).
+    # coincide at value = 0, where statsmodels' estimate is the maximiser.
     rng = np.random.default_rng(9)
+    at_zero = likelihood_compared = 0
     for xc, nc, xe, ne in random_tables(seed=6, count=300):
         theta0 = rng.uniform(-0.2, 0.0) if rng.random() < 0.8 else 0.0
         with warnings.catch_warnings():
@@ -346,12 +356,18 @@ def test_farrington_manning_versus_statsmodels():
         ours = restricted_loglik(xc, nc, xe, ne, pc_t, pe_t)
         with np.errstate(all="ignore"):
             theirs = restricted_loglik(xc, nc, xe, ne, sm_pc, sm_pe)
-        if not np.isfinite(theirs):
-            continue  # statsmodels' root left [0, 1]
-        assert ours >= theirs - 1e-9
-        if abs(pc_t - sm_pc) < 1e-10:
+        if theta0 == 0.0:
+            # No bug to work around: same estimate, same statistic, on every table.
+            assert pc_t == pytest.approx(sm_pc, abs=1e-10)
             z = oriented_z(FARRINGTON_MANNING, xc, nc, xe, ne, theta0)
             assert z == pytest.approx(res.statistic, rel=1e-9, abs=1e-9)
+            at_zero += 1
+        if np.isfinite(theirs):  # else statsmodels' root left [0, 1]: nothing to compare
+            assert ours >= theirs - 1e-9
+            likelihood_compared += 1
+    # About a fifth of the 300 tables have value = 0; statsmodels' root leaves [0, 1] on a few.
+    assert at_zero >= 40
+    assert likelihood_compared >= 280
 
 
 def test_farrington_manning_with_zero_margin_is_pooled():
@@ -367,18 +383,17 @@ def test_restricted_mle_maximises_constrained_likelihood():
     # along p_E = p_C + theta0 numerically.
     cases = [(12, 40, 9, 35, -0.1), (0, 20, 0, 30, -0.15), (20, 20, 5, 25, -0.05),
              (3, 50, 30, 50, -0.2), (7, 10, 1, 90, 0.1)]
+
+    def negloglik(pc, xc, nc, xe, ne, d):
+        return -(stats.binom.logpmf(xc, nc, pc) + stats.binom.logpmf(xe, ne, pc + d))
+
     for xc, nc, xe, ne, d in cases:
         pc_t, pe_t = restricted_mle(xc / nc, xe / ne, float(nc), float(ne), d)
         assert pe_t - pc_t == pytest.approx(d, abs=1e-12)
-
-        def negloglik(pc):
-            pe = pc + d
-            return -(stats.binom.logpmf(xc, nc, pc) + stats.binom.logpmf(xe, ne, pe))
-
         lo, hi = max(0.0, -d), min(1.0, 1.0 - d)
         best = optimize.minimize_scalar(
             negloglik, bounds=(lo + 1e-12, hi - 1e-12), method="bounded",
-            options={"xatol": 1e-10},
+            args=(xc, nc, xe, ne, d), options={"xatol": 1e-10},
         )
         # The bounded search stops within ~1e-9 of the optimum.
         assert pc_t == pytest.approx(best.x, abs=1e-6)
