@@ -14,9 +14,9 @@ schema, TOML) -> ``stats``, ``design``, ``priors``, ``engine`` (numerics) ->
 
 __version__ = "0.2.0"
 
+from simulator.api import Trial  # noqa: E402
 from simulator.errors import InputError  # noqa: E402
 from simulator.estimate import Estimate  # noqa: E402
-from simulator.api import Trial  # noqa: E402
 from simulator.results import DesignResult, EndpointResult, ScenarioResult, SimulationResult, SizeResult  # noqa: E402
 
 __all__ = [

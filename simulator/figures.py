@@ -204,7 +204,7 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
     rows = math.ceil(len(scenarios) / columns)
     figure = new_figure(3.7 * columns, 2.9 * rows)
     axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True).ravel()
-    for ax, (i, scenario) in zip(axes, scenarios):
+    for ax, (_, scenario) in zip(axes, scenarios):
         e = scenario["endpoints"][name]
         histogram = e["true_effect_histogram"]
         edges, success, failure = rebin(histogram["edges"], histogram["success"], histogram["failure"])

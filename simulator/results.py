@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.config.load import Scenario
+from simulator.config.schema import Config
 from simulator.estimate import Estimate
 from simulator.report import build_report, markdown
 from simulator.report.csv import rows, write_csv
@@ -23,6 +24,7 @@ from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
 from simulator.report.tables import endpoint_table, trial_table
 from simulator.runner.simulate import ScenarioPlans
+from simulator.runner.size import SizeOutcome
 
 _STREAMS = ("power", "assurance", "type1")
 
@@ -77,7 +79,7 @@ class ScenarioResult:
     data: dict = field(repr=False)
 
     @property
-    def config(self):
+    def config(self) -> Config:
         """The validated config of this scenario."""
         return self.scenario.config
 
@@ -148,7 +150,7 @@ class _Reported:
         """Exactly the content of report.json (a fresh copy)."""
         return copy.deepcopy(self._report)
 
-    def to_frame(self):
+    def to_frame(self) -> Any:
         """The rows of results.csv as a pandas DataFrame (pandas is an optional extra)."""
         try:
             import pandas as pd
@@ -174,7 +176,7 @@ class _Reported:
         return "\n".join(parts)
 
 
-def _numeric(column):
+def _numeric(column: Any) -> Any:
     import pandas as pd
 
     converted = pd.to_numeric(column, errors="coerce")
@@ -290,7 +292,7 @@ class SizeResult(_Reported):
         The scenario simulated at the answer (target stream only).
     """
 
-    def __init__(self, raw: dict, outcome, axis, derived: dict, *, command: str, runtime_s: float):
+    def __init__(self, raw: dict, outcome: SizeOutcome, axis: Any, derived: dict, *, command: str, runtime_s: float):
         config = outcome.bundle.scenario.config
         report = build_report(
             raw, [outcome.bundle], [outcome.streams], command=command, runtime_s=runtime_s,

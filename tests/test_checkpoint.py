@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from _runs import run
 from simulator.cli import main
 from simulator.runner import run as run_module
 from simulator.runner.checkpoint import CheckpointStore
 from simulator.runner.progress import ProgressHook
-from _runs import run
 from simulator.runner.simulate import StreamCounts
 
 SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.35, 0.4, 0.45, 0.5, 0.55, 0.6]", "simulation.null=true"]

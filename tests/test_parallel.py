@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
+from _runs import run
 from simulator.cli import main
 from simulator.runner.progress import StderrProgress
-from _runs import run
 
 SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]", "simulation.null=true"]
 

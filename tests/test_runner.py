@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from simulator.cli import main
 from _runs import run
+from simulator.cli import main
 
 ENDPOINT_KEYS = {
     "power", "power_mcse", "assurance", "assurance_mcse", "reject_unfavourable", "prior_p_benefit",

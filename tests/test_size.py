@@ -5,11 +5,11 @@ import math
 
 import pytest
 
+from _runs import size
 from simulator.cli import main
 from simulator.config.load import load_scenarios
 from simulator.endpoints import common
 from simulator.runner.simulate import build_plans
-from _runs import size
 
 # A fixed design, 1:2 allocation (grid steps of 3 patients), z test: exact
 # power by enumeration (BinaryPlan.exact) is the independent reference.

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.config.digest import scenario_digest
 from simulator.config.schema import Config
 from simulator.config.toml import expand, parse_override, read_toml, set_dotted
 from simulator.config.validate import validate
 from simulator.endpoints import get_kind, kind_names
 from simulator.errors import InputError
-
-from simulator.config.digest import scenario_digest
 
 __all__ = ["Scenario", "load", "load_raw", "load_scenarios", "scenario_digest", "scenarios_from_mapping"]
 

@@ -31,6 +31,7 @@ exactly, piece by piece, so no numerical quadrature is involved.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from scipy import optimize, stats
 from simulator.errors import InputError
 
 __all__ = [
+    "control_median",
     "SurvivalSize",
     "accrual_pieces",
     "dropout_hazard",
@@ -733,3 +735,16 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
     return SurvivalSize(events=events, subjects=subjects,
                         event_fraction=events / subjects,
                         analysis_times=times, events_per_look=per_look)
+
+
+def control_median(times, hazards) -> float:
+    """Median of a piecewise-exponential survival curve."""
+    target = math.log(2.0)
+    cumulative = 0.0
+    for k, hazard in enumerate(hazards):
+        end = times[k + 1] if k + 1 < len(times) else math.inf
+        span = end - times[k]
+        if hazard > 0 and cumulative + hazard * span >= target:
+            return times[k] + (target - cumulative) / hazard
+        cumulative += hazard * span if math.isfinite(span) else 0.0
+    return math.inf

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from simulator.config.fields import fail
 from simulator.config.schema import Config
 from simulator.design import exact, rates
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
@@ -22,7 +23,6 @@ from simulator.endpoints import binary_spec
 from simulator.endpoints.binary_spec import BinaryEndpoint
 from simulator.endpoints.common import Bounds, PatientAxis, design_bounds, mean_and_mcse, per_look_counts
 from simulator.engine.binary import decide_counts, draw_counts
-from simulator.config.fields import fail
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
@@ -110,7 +110,7 @@ class BinaryPlan:
     @classmethod
     def from_config(
         cls, config: Config, endpoint: BinaryEndpoint, alpha: float | None = None, extra_levels: tuple = ()
-    ) -> "BinaryPlan":
+    ) -> BinaryPlan:
         """Orient the endpoint and precompute what every simulated trial shares.
 
         ``alpha`` overrides ``design.alpha`` (a Bonferroni share, say);

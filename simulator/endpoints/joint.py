@@ -22,10 +22,10 @@ import numpy as np
 from scipy import stats
 
 from simulator.config.schema import Config
-from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
 from simulator.design.allocation import round_half_up
 from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
 from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
+from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
 from simulator.endpoints.survival import HR_BINS, SurvivalPlan
 from simulator.engine.binary import decide_counts
 from simulator.engine.joint import simulate_calendar, simulate_entry_order
@@ -72,7 +72,7 @@ class JointPlan:
     _bounds: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_config(cls, config: Config, plans: tuple, alpha: float | None = None) -> "JointPlan":
+    def from_config(cls, config: Config, plans: tuple, alpha: float | None = None) -> JointPlan:
         """Group the member plans and factor the latent correlation matrix."""
         binary = tuple(i for i, plan in enumerate(plans) if isinstance(plan, BinaryPlan))
         survival = [i for i, plan in enumerate(plans) if isinstance(plan, SurvivalPlan)]

@@ -53,6 +53,7 @@ import math
 import numpy as np
 
 from simulator.config.digest import scenario_digest
+from simulator.design.survival import control_median
 from simulator.engine.patients import final_analysis_sample, patients, survival_design, workspace
 from simulator.engine.seeding import name_key
 from simulator.errors import InputError
@@ -99,7 +100,6 @@ def analysis_time_edges(endpoint, bins: int = 100) -> np.ndarray:
     (the control median under ``truth``), in at most ``bins`` bins of a
     round width (:func:`nice_step`). They depend on the config only.
     """
-    from simulator.endpoints.survival import control_median  # survival.py imports this module
 
     accrual_end = float(endpoint.accrual.edges[-1])
     control = endpoint.truth.control

@@ -20,31 +20,19 @@ from simulator.config.schema import Config
 from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import fixed_design_drift
+from simulator.design.survival import control_median
 from simulator.endpoints import survival_spec
 from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
 from simulator.endpoints.km import analysis_time_edges, km_bands
-from simulator.engine.survival import simulate_trials
 from simulator.endpoints.survival_axis import EventAxis, derive_events
 from simulator.endpoints.survival_spec import SurvivalEndpoint
+from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Bins of hazard ratios (true, among successes and failures under the prior;
 #: estimated, at the stopping analysis): log-spaced from 0.1 to 10.
 HR_BINS = np.exp(np.linspace(math.log(0.1), math.log(10.0), 401))
-
-
-def control_median(times, hazards) -> float:
-    """Median of a piecewise-exponential survival curve."""
-    target = math.log(2.0)
-    cumulative = 0.0
-    for k, hazard in enumerate(hazards):
-        end = times[k + 1] if k + 1 < len(times) else math.inf
-        span = end - times[k]
-        if hazard > 0 and cumulative + hazard * span >= target:
-            return times[k] + (target - cumulative) / hazard
-        cumulative += hazard * span if math.isfinite(span) else 0.0
-    return math.inf
 
 
 @dataclass(frozen=True)
@@ -103,7 +91,7 @@ class SurvivalPlan:
     @classmethod
     def from_config(
         cls, config: Config, endpoint: SurvivalEndpoint, alpha: float | None = None, extra_levels: tuple = ()
-    ) -> "SurvivalPlan":
+    ) -> SurvivalPlan:
         """Events per look and bounds; ``extra_levels`` as for binary plans (fixed designs only)."""
         alpha = config.design.alpha if alpha is None else alpha
         n_arms = split_total(config.trial.n_total, config.trial.allocation)

@@ -197,7 +197,7 @@ def patients(n):
 def workspace(n, n_looks):
     """Scratch arrays for trials of ``n`` patients and ``n_looks`` looks."""
     return Workspace(
-        calendar=np.empty(n), bucket=np.empty(n, dtype=np.int64), counts=np.empty(n + 1, dtype=np.int64),
+        calendar=np.empty(n), bucket=np.empty(n, dtype=np.int64), counts=np.empty(2 * n + 1, dtype=np.int64),
         buffer=np.empty(n), cuts=np.empty(n_looks), at_cuts=np.empty(n_looks, dtype=np.int64),
         keys=np.empty(n), index=np.empty(n, dtype=np.int64), exit_y=np.empty(n), cal_y=np.empty(n),
         event_y=np.empty(n, dtype=np.bool_), group_y=np.empty(n, dtype=np.int64), cal_e=np.empty(n),
@@ -460,60 +460,66 @@ def prepare_cuts(patients, final_cut, work):
     Fills the entry-ordered calendar exits, arms and running count of
     experimental patients, and, in exit order, the patients whose calendar
     exit is at or before ``final_cut`` (no later cut can see the others
-    exit): a bucket sort on the exit time (equal-width buckets over the
-    finite range, ``inf`` last) then an insertion pass, which only moves
-    values within a bucket: expected linear time.
+    exit): a bucket sort on the exit time (twice as many equal-width
+    buckets as values over the finite range, ``inf`` last) then an insertion
+    pass, which only moves values within a bucket: expected linear time.
     """
     entry, exit_time = patients.entry, patients.exit_time
     n = entry.size
-    keys, index, counts, bucket = work.keys, work.index, work.counts, work.bucket
-    work.cum_e[0] = 0
+    keys, index, counts, bucket, buffer = work.keys, work.index, work.counts, work.bucket, work.buffer
+    cal_e, group_e, cum_e, order = work.cal_e, work.group_e, work.cum_e, work.group_y
+    cum_e[0] = 0
     n_a = 0
     high = 0.0
     for p in range(n):
+        # Branch-free: whether a patient is in stream A is a coin toss for the CPU.
         g = np.int64(patients.label[p] >= 2)
-        cal = entry[p] + exit_time[p]
-        work.group_e[p] = g
-        work.cal_e[p] = cal
-        work.cum_e[p + 1] = work.cum_e[p] + g
-        if cal <= final_cut:
-            work.buffer[n_a] = exit_time[p]
-            bucket[n_a] = p
-            n_a += 1
-            if exit_time[p] < np.inf:
-                high = max(high, exit_time[p])
-    scale = n_a / high if high > 0.0 else 0.0
-    for b in range(n_a + 1):
+        exit_p = exit_time[p]
+        cal = entry[p] + exit_p
+        group_e[p] = g
+        cal_e[p] = cal
+        cum_e[p + 1] = cum_e[p] + g
+        buffer[n_a] = exit_p
+        bucket[n_a] = p
+        selected = cal <= final_cut
+        high = max(high, exit_p if selected and exit_p < np.inf else 0.0)
+        n_a += selected
+    # Twice as many buckets as values: few share a bucket, so the insertion
+    # pass rarely moves anything.
+    n_buckets = 2 * n_a
+    scale = n_buckets / high if high > 0.0 else 0.0
+    for b in range(n_buckets + 1):
         counts[b] = 0
     for j in range(n_a):
-        t = work.buffer[j]
-        b = min(int(t * scale), n_a - 1) if t < np.inf else n_a - 1
+        t = buffer[j]
+        b = min(int(t * scale), n_buckets - 1) if t < np.inf else n_buckets - 1
         index[j] = b
         counts[b + 1] += 1
-    for b in range(n_a):
+    for b in range(n_buckets):
         counts[b + 1] += counts[b]
     for j in range(n_a):
         b = index[j]
         position = counts[b]
-        counts[b] += 1
-        keys[position] = work.buffer[j]
-        work.group_y[position] = bucket[j]  # patient index for now
+        counts[b] = position + 1
+        keys[position] = buffer[j]
+        order[position] = bucket[j]
     for j in range(1, n_a):
         t = keys[j]
-        p = work.group_y[j]
-        i = j - 1
-        while i >= 0 and keys[i] > t:
-            keys[i + 1] = keys[i]
-            work.group_y[i + 1] = work.group_y[i]
-            i -= 1
-        keys[i + 1] = t
-        work.group_y[i + 1] = p
+        if keys[j - 1] > t:
+            p = order[j]
+            i = j - 1
+            while i >= 0 and keys[i] > t:
+                keys[i + 1] = keys[i]
+                order[i + 1] = order[i]
+                i -= 1
+            keys[i + 1] = t
+            order[i + 1] = p
     for j in range(n_a):
-        p = work.group_y[j]
+        p = order[j]
         work.exit_y[j] = keys[j]
-        work.cal_y[j] = work.cal_e[p]
+        work.cal_y[j] = cal_e[p]
         work.event_y[j] = patients.is_event[p]
-        work.group_y[j] = work.group_e[p]
+        order[j] = group_e[p]  # order is group_y: from patient index to arm
     return n_a
 
 

@@ -109,7 +109,7 @@ def _sequential_figure(report: dict, i: int):
         sizes = e.get("look_sizes") or e.get("look_events")
         ticks = [f"{k}\n{f:.2f}" + (f"\n({sizes[k - 1]})" if sizes else "") for k, f in zip(looks, fractions)]
 
-        def bound_line(ax, values, key, label, marker):
+        def bound_line(ax, values, key, label, marker, fractions=fractions):
             y = np.array([np.nan if v is None else v for v in values], dtype=float)
             if np.any(np.isfinite(y)):
                 ax.plot(fractions, y, marker=marker, color=COLOURS[key], label=label)

@@ -13,14 +13,15 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from simulator.config.digest import scenario_digest
 from simulator.config.load import Scenario
 from simulator.endpoints import plan_for
 from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import chunk_generator, chunk_sizes
-from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
 from simulator.runner.backends import execute
 from simulator.runner.progress import ProgressHook
+from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
 
 
 @dataclass
@@ -31,7 +32,7 @@ class StreamCounts:
     success: int = 0
     endpoints: dict = field(default_factory=dict)  # name -> dict of per-look count arrays
 
-    def add(self, other: "StreamCounts") -> None:
+    def add(self, other: StreamCounts) -> None:
         self.n_sims += other.n_sims
         self.success += other.success
         for name, counts in other.endpoints.items():
