@@ -7,6 +7,7 @@ errors (MCSE); 4 MCSE makes a false alarm about 1 in 16 000 per check.
 import numpy as np
 import pytest
 from scipy import stats
+from statsmodels.duration.survfunc import survdiff
 
 from simulator.design.survival import (
     accrual_pieces,
@@ -16,8 +17,6 @@ from simulator.design.survival import (
     schoenfeld_power,
     subjects_for_events,
 )
-from statsmodels.duration.survfunc import survdiff
-
 from simulator.engine import patients as shared
 from simulator.engine import survival as engine
 from simulator.engine.survival import logrank, simulate_trials

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from _runs import run
 from simulator.cli import main
 from simulator.config.load import load_scenarios
 from simulator.endpoints.joint import JointPlan, phi_coefficient, statistic_correlation
@@ -21,7 +22,6 @@ from simulator.engine import joint as joint_engine
 from simulator.engine.joint import simulate_calendar
 from simulator.engine.seeding import chunk_generator
 from simulator.engine.survival import logrank
-from _runs import run
 from simulator.runner.simulate import build_plans, run_chunk
 
 TWO_BINARY = """

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simulator.config.load import load
 from simulator.endpoints import km
 from simulator.endpoints.survival import SurvivalPlan
-from simulator.engine.survival import simulate_trials
-from simulator.config.load import load
 from simulator.endpoints.survival_figures import survival_curve
+from simulator.engine.survival import simulate_trials
 from simulator.runner.simulate import StreamCounts, build_plans
 
 ROOT = Path(__file__).resolve().parents[1]
