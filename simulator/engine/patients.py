@@ -493,7 +493,7 @@ def prepare_cuts(patients, final_cut, work):
     # (about 2.5 times slower here).
     for j in range(n_a):
         t = buffer[j]
-        index[j] = min(int(t * scale), n_buckets - 1) if t < np.inf else n_buckets - 1
+        index[j] = min(max(int(t * scale), 0), n_buckets - 1) if t < np.inf else n_buckets - 1
     for b in range(n_buckets + 1):
         counts[b] = 0
     for j in range(n_a):
@@ -553,7 +553,7 @@ def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
     observed_e = 0.0
     expected_e = 0.0
     observed = 0.0
-    time = -1.0
+    time = np.nan  # no group yet
     deaths = 0
     deaths_e = 0
     leaving = 0
