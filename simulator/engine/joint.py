@@ -37,6 +37,7 @@ the ``numpy.random.Generator`` passed in.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,14 @@ __all__ = [
 ]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
+
+#: The Gaussian copula of :func:`simulate_calendar`: lower Cholesky factor
+#: (binary endpoints first, survival last), ``Phi^-1(p)`` thresholds per
+#: trial, binary endpoint and arm, and the delay of each binary outcome.
+Copula = namedtuple("Copula", ["cholesky", "thresholds", "delays"])
+#: Binary counts per endpoint, trial and look (``(B, n_sims, K)``): events
+#: and evaluable patients with a known outcome, per arm.
+BinaryCounts = namedtuple("BinaryCounts", ["x_c", "x_e", "n_c", "n_e"])
 
 
 # --------------------------------------------------------------------------
@@ -163,8 +172,7 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
 
 
 @kernel
-def _calendar_trial(rng, i, design, bounds, chol, thresholds, delays, theta_c, theta_e, pts, binary_event, e, z,
-                    work, out, x_c, x_e, m_c, m_e):
+def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binary_event, e, z, work, out, counts):
     """Simulate trial ``i``; write its per-look results. Returns the last look analysed.
 
     Entries and arms (with a missing subset of fixed size per arm) are
@@ -176,6 +184,8 @@ def _calendar_trial(rng, i, design, bounds, chol, thresholds, delays, theta_c, t
     to the last one analysed (the binary endpoints need them all).
     """
     n = design.n_c + design.n_e
+    chol, thresholds, delays = copula
+    x_c, x_e, m_c, m_e = counts
     n_binary = thresholds.shape[1]
     n_looks = design.look_events.size
     survival = chol.shape[0] - 1  # the latent component of the survival endpoint
@@ -237,17 +247,15 @@ def _calendar_trial(rng, i, design, bounds, chol, thresholds, delays, theta_c, t
 
 
 @kernel
-def _calendar(rng, n_sims, design, bounds, hazard_ratio, multiplier, chol, thresholds, delays, pts, binary_event,
-              work, out, x_c, x_e, m_c, m_e):
+def _calendar(rng, n_sims, design, bounds, copula, hazard_ratio, multiplier, pts, binary_event, work, out, counts):
     """Simulate ``n_sims`` trials; the patient arrays are reused from trial to
     trial and hold the last trial's patients on return."""
-    e = np.empty(chol.shape[0])
-    z = np.empty(chol.shape[0])
+    e = np.empty(copula.cholesky.shape[0])
+    z = np.empty(copula.cholesky.shape[0])
     for i in range(n_sims):
         theta_c = multiplier[i]
         theta_e = multiplier[i] * hazard_ratio[i]
-        _calendar_trial(rng, i, design, bounds, chol, thresholds, delays, theta_c, theta_e, pts, binary_event, e, z,
-                        work, out, x_c, x_e, m_c, m_e)
+        _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binary_event, e, z, work, out, counts)
 
 
 @dataclass(frozen=True)
@@ -318,9 +326,9 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     pts = patients(n)
     binary_event = np.empty((n, n_binary), dtype=np.int64)
     out = look_results(n_sims, n_looks)
-    binary = [np.zeros((n_binary, n_sims, n_looks), dtype=np.int64) for _ in range(4)]
-    _calendar(rng, n_sims, design, bounds, per_trial[0], per_trial[1], chol, thresholds, delays, pts, binary_event,
-              workspace(n, n_looks), out, *binary)
+    binary = BinaryCounts(*(np.zeros((n_binary, n_sims, n_looks), dtype=np.int64) for _ in range(4)))
+    _calendar(rng, n_sims, design, bounds, Copula(chol, thresholds, delays), per_trial[0], per_trial[1], pts,
+              binary_event, workspace(n, n_looks), out, binary)
     trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,
                             events=out.events, enrolled=out.enrolled, short=out.short, last_look=out.last_look,
                             stop_look=out.stop_look, decision=out.decision)
