@@ -6,7 +6,7 @@ here, once. Everything above this layer finds kinds through
 :func:`get_kind` / :func:`kind_of` and plans through :func:`plan_for`.
 """
 
-from simulator.endpoints import binary, survival
+from simulator.endpoints import binary, continuous, survival
 from simulator.endpoints.registry import (
     EndpointKind,
     EndpointPlan,
@@ -18,6 +18,7 @@ from simulator.endpoints.registry import (
 
 register(binary.KIND)
 register(survival.KIND)
+register(continuous.KIND)
 
 
 def plan_for(config, endpoint, alpha=None, extra_levels=()) -> EndpointPlan:

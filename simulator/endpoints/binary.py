@@ -16,75 +16,27 @@ from scipy import stats
 
 from simulator.config.fields import fail
 from simulator.config.schema import Config
-from simulator.design import exact, rates
-from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
+from simulator.design import critical, exact, rates
+from simulator.design.allocation import round_half_up, round_up_per_arm
 from simulator.design.boundaries import fixed_design_drift
 from simulator.endpoints import binary_spec
 from simulator.endpoints.binary_spec import BinaryEndpoint
-from simulator.endpoints.common import Bounds, PatientAxis, design_bounds, mean_and_mcse, per_look_counts
+from simulator.endpoints.common import (
+    Bounds,
+    Looks,
+    PatientAxis,
+    design_bounds,
+    make_looks,
+    mean_and_mcse,
+    per_look_counts,
+)
 from simulator.engine.binary import decide_counts, draw_counts
-from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Bins of the true risk difference p_E - p_C for the assurance histograms.
 EFFECT_BINS = np.linspace(-1.0, 1.0, 401)
-
-
-@dataclass(frozen=True)
-class Looks:
-    """The analysis schedule of one endpoint in one scenario."""
-
-    planned_fractions: tuple[float, ...]
-    enrolled_c: np.ndarray  # patients randomised per arm at each look
-    enrolled_e: np.ndarray
-    evaluable_c: np.ndarray  # of whom have an outcome (after `missing`)
-    evaluable_e: np.ndarray
-
-    @property
-    def realised_fractions(self) -> tuple[float, ...]:
-        """Information fractions of the evaluable patients at each look.
-
-        The information about a risk difference is proportional to
-        1 / (1/n_C + 1/n_E), so with rounding per arm the fractions can differ
-        slightly from the planned ones; the bounds are computed at these.
-        """
-        information = 1.0 / (1.0 / self.evaluable_c + 1.0 / self.evaluable_e)
-        return tuple(float(v) for v in information / information[-1])
-
-    @property
-    def enrolled_total(self) -> np.ndarray:
-        return self.enrolled_c + self.enrolled_e
-
-
-def make_looks(config: Config) -> Looks:
-    """Whole patients per arm at each look, rounding half up, strictly increasing."""
-    trial, design = config.trial, config.design
-    n_c, n_e = split_total(trial.n_total, trial.allocation)
-    if design.look_sizes:
-        sizes = design.look_sizes
-        if sizes[-1] != trial.n_total:
-            raise InputError(
-                f"config key `design.look_sizes`: the last look must be trial.n_total = {trial.n_total}, got {sizes[-1]}"
-            )
-        fractions = tuple(s / trial.n_total for s in sizes)
-    elif isinstance(design.looks, int):
-        fractions = tuple((k + 1) / design.looks for k in range(design.looks))
-    else:
-        fractions = design.looks
-    enrolled_c = np.array([round_half_up(f * n_c) for f in fractions], dtype=np.int64)
-    enrolled_e = np.array([round_half_up(f * n_e) for f in fractions], dtype=np.int64)
-    keep = 1.0 - trial.missing
-    evaluable_c = np.array([round_half_up(n * keep) for n in enrolled_c], dtype=np.int64)
-    evaluable_e = np.array([round_half_up(n * keep) for n in enrolled_e], dtype=np.int64)
-    if np.any(np.diff(evaluable_c) <= 0) or np.any(np.diff(evaluable_e) <= 0) or min(evaluable_c[0], evaluable_e[0]) < 1:
-        raise InputError(
-            "config key `design.looks`: the looks must give strictly increasing whole numbers of evaluable "
-            f"patients in each arm (got control {evaluable_c.tolist()}, experimental {evaluable_e.tolist()}); "
-            "use fewer looks or a larger trial.n_total"
-        )
-    return Looks(fractions, enrolled_c, enrolled_e, evaluable_c, evaluable_e)
 
 
 @dataclass(frozen=True)
@@ -275,36 +227,109 @@ class BinaryPlan:
     effect_bins = EFFECT_BINS
 
     def critical_effects(self) -> list:
-        """Smallest observed risk difference (natural scale) that rejects, per look.
-
-        Uses the unpooled standard error at the null boundary; a guide to
-        reading the bounds, not the decision rule itself (the test decides).
-        """
-        sign = -1.0 if self.endpoint.better == "lower" else 1.0
-        p_c, p_e = self.null_truth()
-        effects = []
-        for k, bound in enumerate(self.bounds.efficacy):
-            se = np.sqrt(p_c * (1 - p_c) / self.looks.evaluable_c[k] + p_e * (1 - p_e) / self.looks.evaluable_e[k])
-            effects.append(float(sign * (self.theta0 + bound * se)) if np.isfinite(bound) else None)
-        return effects
+        """``critical_effect`` of :meth:`effect_bounds`: the observed p_E - p_C that rejects, per look."""
+        return self.effect_bounds()["critical_effect"]
 
     def effect_bounds(self) -> dict:
-        """``critical_effect`` and ``futility_effect`` per look (``None`` where no bound).
+        """The bounds on the scale of the data, per look (``None`` where a look has no bound).
 
-        The observed risk difference p_E - p_C (natural scale) at each z
-        bound, with the unpooled standard error at the null boundary (a guide
-        to reading the bounds; the test decides).
+        - ``critical_effect``, ``futility_effect``: the observed risk
+          difference p_E - p_C (natural scale: negative favours the
+          experimental arm when ``better = "lower"``) at which the test's own
+          statistic equals the efficacy or futility z bound, with the observed
+          control rate held at the assumed one (``truth.control``, or the
+          prior mean) and the look's evaluable patients, solved on the
+          continuous scale (:mod:`simulator.design.critical`): pooled,
+          unpooled or Farrington-Manning variance with the margin, Yates with
+          the counts as real numbers. A trial rejects at or above (below, for
+          ``"lower"``) the critical effect and stops for futility strictly
+          beyond the futility effect on the unfavourable side. Fisher's test
+          has no continuous statistic: its effects are read off the counts
+          below, ``x_E / n_E - x_C / n_C`` at the critical count and at the
+          first count that does not stop for futility.
+        - ``critical_count``: at the expected control count ``n_C p_C``
+          rounded to the nearest integer (halves up), the smallest number of
+          experimental responders that rejects (``"lower"``: the largest
+          number of experimental events that still rejects), by the decision
+          rule of the simulation; ``futility_count``: the largest number that
+          stops for futility (``"lower"``: the smallest number of events that
+          stops).
+        - ``effect_note``, only when a value had to be clipped: no observed
+          rate reaches a bound (or every one does), so the effect is set to
+          the end of the feasible range of p_E - p_C, or a count does not
+          exist.
         """
-        sign = -1.0 if self.endpoint.better == "lower" else 1.0
-        p_c, p_e = self.null_truth()
-        out = []
-        for k, bound in enumerate(self.bounds.futility):
-            if not np.isfinite(bound):
-                out.append(None)
-                continue
-            se = np.sqrt(p_c * (1 - p_c) / self.looks.evaluable_c[k] + p_e * (1 - p_e) / self.looks.evaluable_e[k])
-            out.append(float(sign * (self.theta0 + float(bound) * se)))
-        return {"critical_effect": self.critical_effects(), "futility_effect": out}
+        flip = self.endpoint.better == "lower"
+        sign = -1.0 if flip else 1.0
+        p_c = self.null_truth()[0]  # oriented
+        p_c_natural = 1.0 - p_c if flip else p_c
+        fav, unf, fut = self.fisher
+        looks, bounds = self.looks, self.bounds
+        out: dict = {"critical_effect": [], "futility_effect": [], "critical_count": [], "futility_count": []}
+        notes: list[str] = []
+
+        def natural_count(x: int | None, n_e: int) -> int | None:
+            return None if x is None else (n_e - x if flip else x)
+
+        def note(k: int, which: str, bound: float, clipped: str, value: float) -> None:
+            reach = "no experimental rate reaches" if clipped == "above" else "every experimental rate reaches"
+            end = clipped == "above"
+            rate = (0 if end else 1) if flip else (1 if end else 0)
+            notes.append(
+                f"look {k + 1}: {reach} the {which} bound (z = {bound:.4g}) with the control rate at "
+                f"{p_c_natural:.4g} ({self.endpoint.test}); {which.replace('efficacy', 'critical')}_effect clipped "
+                f"to {value:.4g}, an experimental rate of {rate}"
+            )
+
+        for k in range(len(looks.planned_fractions)):
+            n_c, n_e = int(looks.evaluable_c[k]), int(looks.evaluable_e[k])
+            x_c_natural = round_half_up(n_c * p_c_natural)
+            x_c = n_c - x_c_natural if flip else x_c_natural
+            efficacy, futility = float(bounds.efficacy[k]), float(bounds.futility[k])
+            counts = critical.counts_at_bound(
+                self.code, x_c, n_c, n_e, self.theta0, efficacy, float(bounds.unfavourable[k]), futility,
+                fav[k], unf[k], fut[k],
+            )
+            if self.code == FISHER:
+                # No continuous statistic: the effects at the count boundaries.
+                reject_at = None if counts.critical is None else counts.critical / n_e - x_c / n_c
+                if counts.futility is None:
+                    continue_at = critical.Crossing(-x_c / n_c, "below")  # no count stops
+                elif counts.first_continue is None:
+                    continue_at = critical.Crossing(1.0 - x_c / n_c, "above")  # every count stops
+                else:
+                    continue_at = critical.Crossing(counts.first_continue / n_e - x_c / n_c)
+                crossings = {
+                    "efficacy": critical.Crossing(1.0 - x_c / n_c, "above") if reject_at is None
+                    else critical.Crossing(reject_at),
+                    "futility": continue_at,
+                }
+            for which, bound in (("efficacy", efficacy), ("futility", futility)):
+                key = "critical_effect" if which == "efficacy" else "futility_effect"
+                if not np.isfinite(bound):
+                    out[key].append(None)
+                    continue
+                if self.code == FISHER:
+                    crossing = crossings[which]
+                else:
+                    crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0)
+                value = float(sign * crossing.effect)
+                out[key].append(value)
+                if crossing.clipped is not None:
+                    note(k, which, bound, crossing.clipped, value)
+            if np.isfinite(efficacy):
+                out["critical_count"].append(natural_count(counts.critical, n_e))
+                if counts.critical is None:
+                    notes.append(
+                        f"look {k + 1}: no experimental count rejects with {x_c_natural} of {n_c} control events; "
+                        "critical_count is null"
+                    )
+            else:
+                out["critical_count"].append(None)
+            out["futility_count"].append(natural_count(counts.futility, n_e) if np.isfinite(futility) else None)
+        if notes:
+            out["effect_note"] = "; ".join(notes)
+        return out
 
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:

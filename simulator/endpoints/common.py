@@ -10,8 +10,9 @@ import numpy as np
 from scipy import stats
 
 from simulator.config.schema import Config
-from simulator.design.allocation import split_total
+from simulator.design.allocation import round_half_up, split_total
 from simulator.design.boundaries import GroupSequentialBounds, group_sequential_bounds
+from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY
 
 NO_BOUND = -np.inf
@@ -32,6 +33,61 @@ class Bounds:
     futility: np.ndarray
     alpha_spent: tuple[float, ...]
     sequential: GroupSequentialBounds | None = None
+
+
+@dataclass(frozen=True)
+class Looks:
+    """The analysis schedule of one endpoint in one scenario."""
+
+    planned_fractions: tuple[float, ...]
+    enrolled_c: np.ndarray  # patients randomised per arm at each look
+    enrolled_e: np.ndarray
+    evaluable_c: np.ndarray  # of whom have an outcome (after `missing`)
+    evaluable_e: np.ndarray
+
+    @property
+    def realised_fractions(self) -> tuple[float, ...]:
+        """Information fractions of the evaluable patients at each look.
+
+        The information about a risk difference is proportional to
+        1 / (1/n_C + 1/n_E), so with rounding per arm the fractions can differ
+        slightly from the planned ones; the bounds are computed at these.
+        """
+        information = 1.0 / (1.0 / self.evaluable_c + 1.0 / self.evaluable_e)
+        return tuple(float(v) for v in information / information[-1])
+
+    @property
+    def enrolled_total(self) -> np.ndarray:
+        return self.enrolled_c + self.enrolled_e
+
+
+def make_looks(config: Config) -> Looks:
+    """Whole patients per arm at each look, rounding half up, strictly increasing."""
+    trial, design = config.trial, config.design
+    n_c, n_e = split_total(trial.n_total, trial.allocation)
+    if design.look_sizes:
+        sizes = design.look_sizes
+        if sizes[-1] != trial.n_total:
+            raise InputError(
+                f"config key `design.look_sizes`: the last look must be trial.n_total = {trial.n_total}, got {sizes[-1]}"
+            )
+        fractions = tuple(s / trial.n_total for s in sizes)
+    elif isinstance(design.looks, int):
+        fractions = tuple((k + 1) / design.looks for k in range(design.looks))
+    else:
+        fractions = design.looks
+    enrolled_c = np.array([round_half_up(f * n_c) for f in fractions], dtype=np.int64)
+    enrolled_e = np.array([round_half_up(f * n_e) for f in fractions], dtype=np.int64)
+    keep = 1.0 - trial.missing
+    evaluable_c = np.array([round_half_up(n * keep) for n in enrolled_c], dtype=np.int64)
+    evaluable_e = np.array([round_half_up(n * keep) for n in enrolled_e], dtype=np.int64)
+    if np.any(np.diff(evaluable_c) <= 0) or np.any(np.diff(evaluable_e) <= 0) or min(evaluable_c[0], evaluable_e[0]) < 1:
+        raise InputError(
+            "config key `design.looks`: the looks must give strictly increasing whole numbers of evaluable "
+            f"patients in each arm (got control {evaluable_c.tolist()}, experimental {evaluable_e.tolist()}); "
+            "use fewer looks or a larger trial.n_total"
+        )
+    return Looks(fractions, enrolled_c, enrolled_e, evaluable_c, evaluable_e)
 
 
 def fixed_bounds(alpha: float, sided: int) -> Bounds:

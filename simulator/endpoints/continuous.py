@@ -1,0 +1,402 @@
+"""``kind = "continuous"``: two arms compared by the difference of their means.
+
+:class:`ContinuousPlan` holds what every simulated trial of one scenario
+shares: patients per arm at each look, bounds (on the z scale, and for the
+t test on its own scale at each look's degrees of freedom), the truth and
+the prior. Trials are simulated by their sufficient statistics
+(:mod:`simulator.engine.continuous`), exactly for normal outcomes.
+
+Orientation: the effect is ``mean_E - mean_C`` on the natural scale; with
+``better = "lower"`` it is analysed as ``-(mean_E - mean_C)``, so that a
+large statistic always favours the experimental arm. ``theta0 = -margin``
+is the null value of the oriented effect. With a baseline covariate
+(``rho``) the outcome SD is multiplied by ``sqrt(1 - rho^2)`` (the ANCOVA
+residual SD) and the t test loses one degree of freedom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, special, stats
+
+from simulator.config.schema import Config
+from simulator.design import means
+from simulator.design.allocation import round_up_per_arm
+from simulator.design.boundaries import fixed_design_drift
+from simulator.endpoints import continuous_spec
+from simulator.endpoints.common import (
+    Bounds,
+    Looks,
+    PatientAxis,
+    design_bounds,
+    make_looks,
+    mean_and_mcse,
+    per_look_counts,
+)
+from simulator.endpoints.continuous_spec import ContinuousEndpoint
+from simulator.engine.continuous import TEST_CODES, WELCH, draw_statistics, sequential_decisions, statistics
+from simulator.errors import InputError
+from simulator.stats.decision import REJECT_FAVOURABLE
+
+#: Bins of the true effect histograms, in prior standard deviations around the prior mean.
+_HISTOGRAM_WIDTH = 6.0
+_HISTOGRAM_BINS = 400
+
+
+@dataclass(frozen=True)
+class Truth:
+    """True means and SDs per arm (SDs after the covariate reduction)."""
+
+    mean_c: float
+    mean_e: float
+    sd_c: float
+    sd_e: float
+
+
+@dataclass(frozen=True)
+class ContinuousPlan:
+    """One continuous endpoint of one scenario, ready for the kernels. Build it with :meth:`from_config`."""
+
+    endpoint: ContinuousEndpoint
+    config: Config
+    code: int
+    sign: float
+    theta0: float
+    alpha: float
+    sided: int
+    looks: Looks
+    bounds: Bounds
+    planned_bounds: Bounds
+    levels: tuple
+    reduction: float  # sqrt(1 - rho^2)
+    effect_bins: np.ndarray
+
+    @classmethod
+    def from_config(
+        cls, config: Config, endpoint: ContinuousEndpoint, alpha: float | None = None, extra_levels: tuple = ()
+    ) -> ContinuousPlan:
+        alpha = config.design.alpha if alpha is None else alpha
+        looks = make_looks(config)
+        if min(looks.evaluable_c[0], looks.evaluable_e[0]) < 2 + (endpoint.rho != 0):
+            raise InputError(
+                "config key `trial.n_total`: a continuous endpoint needs at least "
+                f"{2 + (endpoint.rho != 0)} evaluable patients per arm at the first look (a variance to estimate), "
+                f"got {[int(looks.evaluable_c[0]), int(looks.evaluable_e[0])]}"
+            )
+        bounds = design_bounds(config, looks.realised_fractions, alpha)
+        planned = bounds
+        if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
+            planned = design_bounds(config, looks.planned_fractions, alpha)
+        levels = (bounds,) + tuple(design_bounds(config, looks.realised_fractions, a) for a in extra_levels)
+        sign = -1.0 if endpoint.better == "lower" else 1.0
+        reduction = math.sqrt(1.0 - endpoint.rho**2)
+        plan = cls(
+            endpoint, config, TEST_CODES[endpoint.test], sign, -endpoint.margin, alpha, config.design.sided,
+            looks, bounds, planned, levels, reduction, np.zeros(1),
+        )
+        object.__setattr__(plan, "effect_bins", plan._effect_bins())
+        return plan
+
+    # ------------------------------------------------------------ truths and priors
+    @property
+    def truth(self) -> Truth | None:
+        if self.endpoint.truth is None:
+            return None
+        c, e = self.endpoint.truth
+        return Truth(c.mean, e.mean, c.sd * self.reduction, e.sd * self.reduction)
+
+    @property
+    def prior(self):
+        return self.endpoint.prior
+
+    def _reference_sds(self) -> tuple[float, float]:
+        """SDs used where the prior does not draw them: the truth's, else the phase 2 ones."""
+        if self.endpoint.truth is not None:
+            c, e = self.endpoint.truth
+            return c.sd * self.reduction, e.sd * self.reduction
+        p = self.endpoint.prior
+        return p.control.sd * self.reduction, p.experimental.sd * self.reduction
+
+    def _prior_difference(self) -> tuple[float, float]:
+        """Mean and SD of the informative normal prior of ``mean_E - mean_C`` (natural scale)."""
+        p = self.endpoint.prior
+        a0 = p.discount
+        variance = p.control.sd**2 / (a0 * p.control.n) + p.experimental.sd**2 / (a0 * p.experimental.n)
+        return p.experimental.mean - p.control.mean, math.sqrt(variance)
+
+    def _vague_sd(self) -> float:
+        """SD of the robust component: unit information, ``sqrt(2 sigma^2)`` with sigma^2 the mean variance."""
+        sd_c, sd_e = self._reference_sds()
+        return math.sqrt(sd_c**2 + sd_e**2)
+
+    def prior_p_benefit(self) -> float | None:
+        """Prior probability that the oriented effect exceeds its null value: the ceiling of assurance."""
+        p = self.endpoint.prior
+        if p is None:
+            return None
+        w = p.robust_weight
+        vague = stats.norm.sf(self.theta0, loc=0.0, scale=self._vague_sd())
+        if p.model == "normal":
+            mean, sd = self._prior_difference()
+            informative = stats.norm.sf(self.theta0, loc=self.sign * mean, scale=sd)
+        else:
+            informative = self._nig_p_benefit()
+        return float((1.0 - w) * informative + w * vague)
+
+    def _nig_marginals(self):
+        """Marginal (scaled t) priors of the two means under the normal-inverse-gamma model."""
+        p = self.endpoint.prior
+        out = []
+        for arm in (p.control, p.experimental):
+            nu = p.discount * (arm.n - 1.0)
+            out.append(stats.t(df=nu, loc=arm.mean, scale=arm.sd / math.sqrt(p.discount * arm.n)))
+        return out
+
+    def _nig_p_benefit(self) -> float:
+        control, experimental = self._nig_marginals()
+        # P(sign (mu_E - mu_C) > theta0) = E_C[P(sign mu_E > sign mu_C + theta0)].
+        if self.sign > 0:
+            tail = lambda x: experimental.sf(x + self.theta0) * control.pdf(x)  # noqa: E731
+        else:
+            tail = lambda x: experimental.cdf(x - self.theta0) * control.pdf(x)  # noqa: E731
+        lo, hi = control.ppf(1e-12), control.ppf(1 - 1e-12)
+        return float(integrate.quad(tail, lo, hi, limit=200)[0])
+
+    def draw(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """True (mean_c, mean_e, sd_c, sd_e) per trial for a stream (arrays of length 1 when shared)."""
+        if stream == "type1":
+            t = self.truth or self._prior_reference()
+            # The null boundary: oriented effect theta0, the truth's SDs.
+            mean_e = t.mean_c + self.sign * self.theta0
+            return _arrays(t.mean_c, mean_e, t.sd_c, t.sd_e)
+        if stream == "power" or self.endpoint.prior is None:
+            t = self.truth
+            return _arrays(t.mean_c, t.mean_e, t.sd_c, t.sd_e)
+        p = self.endpoint.prior
+        vague = rng.random(n_sims) < p.robust_weight if p.robust_weight > 0 else np.zeros(n_sims, dtype=bool)
+        if p.model == "normal":
+            reference = self.truth or self._prior_reference()
+            mean, sd = self._prior_difference()
+            diff = mean + sd * rng.standard_normal(n_sims)
+            diff = np.where(vague, self._vague_sd() * rng.standard_normal(n_sims), diff)
+            mean_c = np.full(n_sims, reference.mean_c)
+            return mean_c, mean_c + diff, np.array([reference.sd_c]), np.array([reference.sd_e])
+        draws = []
+        for arm in (p.control, p.experimental):
+            nu = p.discount * (arm.n - 1.0)
+            variance = nu * arm.sd**2 / rng.chisquare(nu, n_sims)
+            mean = arm.mean + np.sqrt(variance / (p.discount * arm.n)) * rng.standard_normal(n_sims)
+            draws.append((mean, variance))
+        (mean_c, var_c), (mean_e, var_e) = draws
+        mean_e = np.where(vague, mean_c + np.sqrt(var_c + var_e) * rng.standard_normal(n_sims), mean_e)
+        return mean_c, mean_e, np.sqrt(var_c) * self.reduction, np.sqrt(var_e) * self.reduction
+
+    def _prior_reference(self) -> Truth:
+        p = self.endpoint.prior
+        sd_c, sd_e = self._reference_sds()
+        return Truth(p.control.mean, p.experimental.mean, sd_c, sd_e)
+
+    # ------------------------------------------------------------ simulation
+    def _statistics(self, rng, n_sims, stream):
+        mean_c, mean_e, sd_c, sd_e = (np.ascontiguousarray(v, dtype=float) for v in self.draw(rng, n_sims, stream))
+        n_looks = len(self.looks.planned_fractions)
+        inc_c = np.diff(self.looks.evaluable_c, prepend=0).astype(np.int64)
+        inc_e = np.diff(self.looks.evaluable_e, prepend=0).astype(np.int64)
+        out = [np.empty((n_sims, n_looks)) for _ in range(4)]
+        draw_statistics(rng, inc_c, inc_e, mean_c, mean_e, sd_c, sd_e, *out)
+        stat, df = np.empty((n_sims, n_looks)), np.empty((n_sims, n_looks))
+        statistics(
+            self.code, self.sign, self.theta0, self.looks.evaluable_c.astype(float), self.looks.evaluable_e.astype(float),
+            *out, sd_c, sd_e, int(self.endpoint.rho != 0), stat, df,
+        )
+        return stat, df, mean_c, mean_e
+
+    def decide(self, stat: np.ndarray, df: np.ndarray, level: int = 0):
+        """Stopping look and outcome per trial at one significance level (z bounds, or their t equivalents)."""
+        bounds = self.levels[level]
+        n_sims = stat.shape[0]
+        efficacy, unfavourable, futility = (np.atleast_2d(b) for b in (bounds.efficacy, bounds.unfavourable, bounds.futility))
+        if self.code == WELCH:
+            # The statistic's one-sided p-value, as a z: compared with the z bounds.
+            stat = special.ndtri(special.stdtr(df, stat))
+        elif math.isfinite(df[0, 0]):
+            # Student's t: each look's df is the same in every trial, so the bounds move to the t scale once.
+            # (Infinite bounds stay as they are: stdtrit(df, 0) is +inf, not -inf.)
+            with np.errstate(invalid="ignore"):
+                to_t = lambda b: np.where(np.isfinite(b), special.stdtrit(df[:1], special.ndtr(b)), b)  # noqa: E731
+                efficacy, unfavourable, futility = to_t(efficacy), to_t(unfavourable), to_t(futility)
+        stop_look = np.empty(n_sims, dtype=np.int8)
+        decision = np.empty(n_sims, dtype=np.int8)
+        sequential_decisions(
+            np.ascontiguousarray(stat), np.ascontiguousarray(efficacy), np.ascontiguousarray(unfavourable),
+            np.ascontiguousarray(futility), stop_look, decision,
+        )
+        return stop_look, decision
+
+    def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
+        """Simulate one chunk; per-trial success and summable counts (as the other kinds)."""
+        stat, df, mean_c, mean_e = self._statistics(rng, n_sims, stream)
+        stop_look, decision = self.decide(stat, df)
+        success = decision == REJECT_FAVOURABLE
+        if len(self.levels) > 1:
+            success = np.vstack([success] + [self.decide(stat, df, level)[1] == REJECT_FAVOURABLE
+                                             for level in range(1, len(self.levels))])
+        counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
+        if stream == "assurance" and self.endpoint.prior is not None:
+            effect = np.broadcast_to(mean_e - mean_c, (n_sims,))
+            first = success if success.ndim == 1 else success[0]
+            counts["effect_success"] = np.histogram(effect[first], bins=self.effect_bins)[0]
+            counts["effect_failure"] = np.histogram(effect[~first], bins=self.effect_bins)[0]
+        return success, counts
+
+    def _effect_bins(self) -> np.ndarray:
+        if self.endpoint.prior is None:
+            return np.linspace(-1.0, 1.0, _HISTOGRAM_BINS + 1)
+        mean, sd = self._prior_difference()
+        half = _HISTOGRAM_WIDTH * max(sd, self._vague_sd() if self.endpoint.prior.robust_weight > 0 else 0.0)
+        centre = mean if self.endpoint.prior.robust_weight == 0 else 0.5 * mean
+        return np.linspace(centre - half - abs(mean) * 0.5, centre + half + abs(mean) * 0.5, _HISTOGRAM_BINS + 1)
+
+    # ------------------------------------------------------------ report fields
+    def side_results(self) -> dict:
+        return {}
+
+    def expected_size(self, counts: dict) -> dict:
+        """Expected patients randomised at the stopping look, with its MCSE."""
+        mean, mcse = mean_and_mcse(counts["stopped"].astype(float), self.looks.enrolled_total.astype(float))
+        return {"expected_n": mean, "expected_n_mcse": mcse}
+
+    def describe(self) -> dict:
+        looks = self.looks
+        return {
+            "better": self.endpoint.better,
+            "margin": self.endpoint.margin,
+            "rho": self.endpoint.rho,
+            "n_per_arm": [int(looks.enrolled_c[-1]), int(looks.enrolled_e[-1])],
+            "n_evaluable_per_arm": [int(looks.evaluable_c[-1]), int(looks.evaluable_e[-1])],
+            "look_sizes": looks.enrolled_total.tolist(),
+            "effect_scale": "mean_E - mean_C",
+        }
+
+    def _effects_at(self, bounds) -> list:
+        """The observed mean difference (natural scale) at which the statistic equals each bound.
+
+        With the SDs of the truth (else the phase 2 SDs) as the standard
+        deviations the statistic would estimate; for the t test the bound is
+        first moved to the t scale at the look's df.
+        """
+        sd_c, sd_e = (self.truth.sd_c, self.truth.sd_e) if self.truth is not None else self._reference_sds()
+        out = []
+        for k, bound in enumerate(bounds):
+            if not np.isfinite(bound):
+                out.append(None)
+                continue
+            n_c, n_e = float(self.looks.evaluable_c[k]), float(self.looks.evaluable_e[k])
+            df = means.degrees_of_freedom(self.endpoint.test, n_c, n_e, sd_c, sd_e, self.endpoint.rho != 0)
+            scaled = float(bound) if math.isinf(df) else float(stats.t.ppf(stats.norm.cdf(bound), df))
+            se = math.sqrt(sd_c**2 / n_c + sd_e**2 / n_e)
+            out.append(float(self.sign * (self.theta0 + scaled * se)))
+        return out
+
+    def effect_bounds(self) -> dict:
+        return {"critical_effect": self._effects_at(self.bounds.efficacy), "futility_effect": self._effects_at(self.bounds.futility)}
+
+    # ------------------------------------------------------------ analytic
+    def exact(self) -> dict:
+        """Exact power and size of a fixed Student-t design with equal SDs (noncentral t)."""
+        truth = self.truth
+        if (truth is None or self.endpoint.test != "t" or len(self.looks.planned_fractions) > 1
+                or not math.isclose(truth.sd_c, truth.sd_e)):
+            return {}
+        n_c, n_e = float(self.looks.evaluable_c[-1]), float(self.looks.evaluable_e[-1])
+        delta = self.sign * (truth.mean_e - truth.mean_c) - self.theta0
+        covariate = self.endpoint.rho != 0
+        return {
+            "power_exact": means.power_means("t", delta, truth.sd_c, truth.sd_e, n_c, n_e, self.alpha, self.sided, covariate),
+            "size_exact": means.power_means("t", 0.0, truth.sd_c, truth.sd_e, n_c, n_e, self.alpha, self.sided, covariate),
+        }
+
+    def analytic(self, config: Config) -> dict:
+        """Power at this size and the size for ``design.power`` (rpact's formulas; group-sequential by the inflation factor)."""
+        truth = self.truth
+        if truth is None:
+            return {}
+        test, covariate = self.endpoint.test, self.endpoint.rho != 0
+        delta = self.sign * (truth.mean_e - truth.mean_c) - self.theta0
+        n_c, n_e = float(self.looks.evaluable_c[-1]), float(self.looks.evaluable_e[-1])
+        fixed_power = means.power_means(test, delta, truth.sd_c, truth.sd_e, n_c, n_e, self.alpha, self.sided, covariate)
+        out: dict = {"power": fixed_power}
+        sequential = self.bounds.sequential
+        if sequential is not None:
+            drift = fixed_design_drift(self.alpha, self.sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
+            probs = sequential.probabilities(drift)
+            enrolled = float(self.looks.enrolled_total[-1])
+            out.update(
+                power=float(probs.power), power_fixed_design=fixed_power,
+                reject_per_look=np.asarray(probs.reject_upper).tolist(),
+                futility_per_look=np.asarray(probs.futility).tolist(),
+                expected_n_h1=enrolled * float(probs.expected_fraction),
+                expected_n_h0=enrolled * float(sequential.expected_fraction(0.0)),
+                inflation_factor=float(sequential.inflation_factor),
+            )
+        if delta > 0:
+            evaluable = means.sample_size_means(
+                test, delta, truth.sd_c, truth.sd_e, self.alpha, self.sided, config.design.power,
+                config.trial.allocation, covariate,
+            )
+            enrolled = evaluable / (1.0 - config.trial.missing)
+            planned = self.planned_bounds.sequential
+            if planned is not None:
+                out["n_total_fixed_design"] = enrolled
+                enrolled *= planned.inflation_factor
+                out["inflation_factor_planned"] = float(planned.inflation_factor)
+            per_arm = round_up_per_arm(enrolled, config.trial.allocation)
+            out.update(n_total=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+        return out
+
+
+def _arrays(mean_c: float, mean_e: float, sd_c: float, sd_e: float):
+    return np.array([mean_c]), np.array([mean_e]), np.array([sd_c]), np.array([sd_e])
+
+
+class ContinuousKind:
+    """``kind = "continuous"``: two-arm endpoints compared by their means (:class:`ContinuousPlan`)."""
+
+    name = "continuous"
+    tests = continuous_spec.CONTINUOUS_TESTS
+    sets_calendar = False
+    csv_columns: tuple[str, ...] = ()
+
+    def parse(self, name, table, context) -> ContinuousEndpoint:
+        return continuous_spec.parse(name, table, context)
+
+    def plan(self, config, endpoint, alpha=None, extra_levels=()) -> ContinuousPlan:
+        return ContinuousPlan.from_config(config, endpoint, alpha, extra_levels)
+
+    def size_axis(self, config) -> PatientAxis:
+        return PatientAxis(tuple(config.trial.allocation))
+
+    def complete(self, raw, scenarios, validate):
+        return scenarios, {}
+
+    def figures(self, name, report, scenarios) -> list:
+        from simulator.endpoints.continuous_figures import figures
+
+        return figures(name, report, scenarios)
+
+    def check_in_joint(self, endpoint, calendar: bool) -> None:
+        from simulator.config.fields import fail
+
+        raise fail(
+            f"endpoints.{endpoint.name}.kind",
+            "\"continuous\" endpoints cannot yet be simulated jointly with other endpoints (a non-zero "
+            "[correlation], or a survival endpoint in the trial); give them zero correlation in a trial "
+            "without a survival endpoint",
+            endpoint.kind,
+        )
+
+
+KIND = ContinuousKind()

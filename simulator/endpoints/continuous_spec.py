@@ -1,0 +1,156 @@
+"""``kind = "continuous"``: the config table of a two-arm endpoint compared by its means.
+
+:func:`parse` is the continuous kind's part of the validation layer: it reads
+one ``[endpoints.NAME]`` table with the readers of
+:mod:`simulator.config.fields` into a frozen :class:`ContinuousEndpoint`.
+docs/config.md lists the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.config.fields import Table, as_choice, as_float, fail
+from simulator.config.schema import ROLES, ParseContext
+
+#: The tests of a difference of means, by config name.
+CONTINUOUS_TESTS = ("t", "welch", "z")
+#: Prior models (docs/config.md).
+PRIOR_MODELS = ("normal", "nig")
+
+
+@dataclass(frozen=True)
+class ArmNormal:
+    """Mean and standard deviation of the outcome in one arm."""
+
+    mean: float
+    sd: float
+
+
+@dataclass(frozen=True)
+class ArmSample:
+    """Phase 2 data of one arm: mean, standard deviation and patients."""
+
+    mean: float
+    sd: float
+    n: float
+
+
+@dataclass(frozen=True)
+class ContinuousPrior:
+    """``[endpoints.NAME.prior]`` of a continuous endpoint (natural scale)."""
+
+    control: ArmSample
+    experimental: ArmSample
+    model: str
+    discount: float
+    robust_weight: float
+
+
+@dataclass(frozen=True)
+class ContinuousEndpoint:
+    """A two-arm continuous endpoint and the test that compares its means."""
+
+    name: str
+    kind: str
+    better: str
+    test: str
+    margin: float
+    role: str
+    rho: float
+    truth: tuple[ArmNormal, ArmNormal] | None
+    prior: ContinuousPrior | None
+    delay: float = 0.0
+
+
+def _positive(value: Any, key: str) -> float:
+    return as_float(value, key, allowed="> 0", check=lambda v: v > 0)
+
+
+def _finite(value: Any, key: str) -> float:
+    return as_float(value, key, allowed="(finite)", check=lambda v: True)
+
+
+def _truth(data: Any, path: str, arms: tuple[str, str]) -> tuple[ArmNormal, ArmNormal]:
+    t = Table(data, path)
+    common = _positive(t.take("sd"), f"{path}.sd") if t.has("sd") else None
+    out = []
+    for arm in arms:
+        key = f"{path}.{arm}"
+        if not t.has(arm):
+            raise fail(key, "is required: { mean = m } (with a common `sd`) or { mean = m, sd = s }", show_value=False)
+        at = Table(t.take(arm), key)
+        if not at.has("mean"):
+            raise fail(f"{key}.mean", "is required (the true mean of the outcome in this arm)", show_value=False)
+        mean = _finite(at.take("mean"), f"{key}.mean")
+        if at.has("sd"):
+            sd = _positive(at.take("sd"), f"{key}.sd")
+        elif common is not None:
+            sd = common
+        else:
+            raise fail(f"{key}.sd", f"is required unless a common `{path}.sd` is given", show_value=False)
+        at.finish()
+        out.append(ArmNormal(mean, sd))
+    t.finish()
+    return out[0], out[1]
+
+
+def _sample(data: Any, key: str) -> ArmSample:
+    t = Table(data, key)
+    for name in ("mean", "sd", "n"):
+        if not t.has(name):
+            raise fail(key, "must be { mean = m, sd = s, n = n } with the phase 2 results of the arm", data)
+    mean = _finite(t.take("mean"), f"{key}.mean")
+    sd = _positive(t.take("sd"), f"{key}.sd")
+    n = as_float(t.take("n"), f"{key}.n", allowed=">= 2", check=lambda v: v >= 2)
+    t.finish()
+    return ArmSample(mean, sd, n)
+
+
+def _prior(data: Any, path: str, arms: tuple[str, str]) -> ContinuousPrior:
+    t = Table(data, path)
+    samples = []
+    for arm in arms:
+        if not t.has(arm):
+            raise fail(f"{path}.{arm}", "is required: { mean, sd, n } from phase 2", show_value=False)
+        samples.append(_sample(t.take(arm), f"{path}.{arm}"))
+    model = as_choice(t.take("model", "normal"), f"{path}.model", PRIOR_MODELS)
+    discount = as_float(t.take("discount", 1.0), f"{path}.discount", allowed="in (0, 1]", check=lambda v: 0 < v <= 1)
+    robust = as_float(
+        t.take("robust_weight", 0.0), f"{path}.robust_weight", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1
+    )
+    t.finish()
+    return ContinuousPrior(samples[0], samples[1], model, discount, robust)
+
+
+def parse(name: str, data: Any, context: ParseContext) -> ContinuousEndpoint:
+    """Validate one ``[endpoints.NAME]`` table with ``kind = "continuous"``.
+
+    Raises
+    ------
+    InputError
+        Naming the first offending key and what is allowed.
+    """
+    path = f"endpoints.{name}"
+    t = Table(data, path)
+    kind = t.take("kind")
+    better = as_choice(t.take("better", "higher"), f"{path}.better", ("higher", "lower"))
+    test = as_choice(t.take("test", "t"), f"{path}.test", CONTINUOUS_TESTS)
+    margin = as_float(
+        t.take("margin", 0.0), f"{path}.margin",
+        allowed=">= 0 (the non-inferiority margin, in the favourable direction, on the mean scale)",
+        check=lambda v: v >= 0,
+    )
+    if margin > 0 and context.sided != 1:
+        raise fail(f"{path}.margin", "a margin > 0 needs design.sided = 1 (non-inferiority is one-sided)", margin)
+    role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
+    rho = as_float(t.take("rho", 0.0), f"{path}.rho", allowed="in (-1, 1) (baseline correlation, ANCOVA)",
+                   check=lambda v: -1 < v < 1)
+    delay = as_float(t.take("delay", 0.0), f"{path}.delay", allowed=">= 0 (months)", check=lambda v: v >= 0)
+    truth = _truth(t.take("truth"), f"{path}.truth", context.arms) if t.has("truth") else None
+    prior = _prior(t.take("prior"), f"{path}.prior", context.arms) if t.has("prior") else None
+    if truth is None and prior is None:
+        raise fail(path, "needs a `truth` table (for power) or a `prior` table (for assurance), or both", show_value=False)
+    t.finish()
+    return ContinuousEndpoint(name, kind, better, test, margin, role, rho, truth, prior, delay)
