@@ -10,7 +10,7 @@ CASES = [
     # (overrides, pattern the single stderr line must match)
     (["design.alpah=0.05"], r"`design\.alpah`: unknown key; did you mean `alpha`\?"),
     (["trial.n_totl=100"], r"`trial\.n_totl`: unknown key; did you mean `n_total`\?"),
-    (['trial.n_total="many"'], r"`trial\.n_total`: must be an integer in \[2, 10000000\], got 'many'"),
+    (['trial.n_total="many"'], r"`trial\.n_total`: must be an integer in \[2, 10000000\], got \"many\""),
     (["trial.n_total=0"], r"`trial\.n_total`: must be an integer in \[2, 10000000\], got 0"),
     (["trial.n_total=12.5"], r"`trial\.n_total`: must be an integer"),
     (["trial.n_total=-40"], r"`trial\.n_total`: must be an integer"),

@@ -9,15 +9,58 @@ command line prints). The whole-config validator
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import json
 import math
+import re
 from typing import Any
 
 from simulator.errors import InputError
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as the user would write it in TOML, for error messages.
+
+    Strings in double quotes, ``true``/``false``, arrays as ``[a, b]``,
+    tables as ``{ k = v }``; ``None`` (a key that is absent) as ``nothing``.
+
+    Examples
+    --------
+    >>> toml_value({"estimate": 0.8, "name": "os", "flags": [True, 2]})
+    '{ estimate = 0.8, name = "os", flags = [true, 2] }'
+    """
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = (f"{k if _BARE_KEY.match(str(k)) else json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + ", ".join(items) + " }"
+    return str(value)
+
 
 def fail(key: str, allowed: str, value: Any = None, *, show_value: bool = True) -> InputError:
-    got = f", got {value!r}" if show_value else ""
+    """The one message format: ``config key `KEY`: ALLOWED, got VALUE`` (VALUE written as TOML)."""
+    got = f", got {toml_value(value)}" if show_value else ""
     return InputError(f"config key `{key}`: {allowed}{got}")
 
 
@@ -40,6 +83,37 @@ class Table:
 
     def has(self, name: str) -> bool:
         return name in self.data
+
+    def require(self, name: str, allowed: str, *, valid: tuple[str, ...] = ()) -> Any:
+        """Take the required key ``name``; if absent, ``is required: ALLOWED``.
+
+        A key left in the table that is close to ``name`` (``n_totl`` for
+        ``n_total``) is most likely it, misspelt: that key is reported as
+        unknown, with its did-you-mean, rather than ``name`` as missing.
+        ``valid`` names the table's other keys not read yet (never taken for
+        a misspelling).
+        """
+        if name not in self.data:
+            self.check_misspelt(name, valid=valid)
+            raise fail(self.key(name), f"is required: {allowed}", show_value=False)
+        return self.take(name)
+
+    def check_misspelt(self, *names: str, valid: tuple[str, ...] = ()) -> None:
+        """Raise the unknown-key error for a key left here that is close to one of the absent ``names``.
+
+        Call it before reporting a required key as missing (:meth:`require`
+        does). ``valid``: keys of this table that are allowed but not read yet.
+        """
+        left = [k for k in self.data if k not in names and k not in valid]
+        for name in names:
+            if name in self.data:
+                continue
+            close = difflib.get_close_matches(name, left, n=1, cutoff=0.6)
+            if close:
+                raise InputError(
+                    f"config key `{self.key(close[0])}`: unknown key; did you mean `{name}`? "
+                    f"(`{self.key(name)}` is required)"
+                )
 
     def finish(self) -> None:
         for name in self.data:

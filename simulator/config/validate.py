@@ -17,7 +17,7 @@ import numpy as np
 from simulator.config.fields import Table, as_bool, as_choice, as_float, as_int, fail, unknown_key
 from simulator.config.schema import DEFAULT_SEED, Config, Design, ParseContext, Simulation, Success, Trial
 from simulator.design.boundaries import EFFICACY_CODES, FUTILITY_CODES, MAX_LOOKS, check_design
-from simulator.endpoints import get_kind
+from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
 from simulator.errors import InputError
 
@@ -43,9 +43,8 @@ def _trial(data: Any) -> Trial:
     if not isinstance(allocation, list) or len(allocation) != 2:
         raise fail("trial.allocation", "must be [control, experimental], two positive integers", allocation)
     allocation = tuple(as_int(a, "trial.allocation", low=1, high=100) for a in allocation)
-    if not t.has("n_total"):
-        raise fail("trial.n_total", "is required: the total number of patients (a positive integer)", show_value=False)
-    n_total = as_int(t.take("n_total"), "trial.n_total", low=2, high=10_000_000)
+    n_total = t.require("n_total", "the total number of patients (a positive integer)", valid=("missing",))
+    n_total = as_int(n_total, "trial.n_total", low=2, high=10_000_000)
     missing = as_float(
         t.take("missing", 0.0), "trial.missing", allowed="in [0, 1)", check=lambda v: 0.0 <= v < 1.0
     )
@@ -60,6 +59,9 @@ def _endpoints(data: Any, context: ParseContext) -> tuple[Any, ...]:
     for name, table in data.items():
         if not isinstance(table, dict):
             raise fail(f"endpoints.{name}", "must be a table", table)
+        if "kind" not in table:
+            kinds = ", ".join(f'"{k}"' for k in kind_names())
+            Table(table, f"endpoints.{name}").require("kind", f"one of {kinds}")
         kind = get_kind(table.get("kind"), f"endpoints.{name}.kind")
         endpoints.append(kind.parse(name, table, context))
     return tuple(endpoints)

@@ -14,7 +14,7 @@ from typing import Any
 
 from scipy import stats
 
-from simulator.config.fields import Table, as_choice, as_float, fail
+from simulator.config.fields import Table, as_choice, as_float, fail, toml_value
 from simulator.config.schema import ROLES, ParseContext
 
 #: The survival tests, by config name.
@@ -138,26 +138,51 @@ def _control(value: Any, key: str) -> ControlSurvival:
 
 
 def _log_normal(value: Any, key: str) -> LogNormal:
-    """{ estimate, lower, upper, level } (a confidence interval) or { log_mean, log_sd }."""
+    """{ lower, upper, level } (a confidence interval, ``estimate`` optional) or { log_mean, log_sd }.
+
+    The interval is taken as symmetric on the log scale: its geometric
+    midpoint sqrt(lower x upper) is the median and its width gives the sd.
+    An ``estimate`` more than 1 % (relative) from that midpoint would imply
+    another interval, so it is rejected; within 1 % (a rounded published
+    interval) it is the median.
+    """
     t = Table(value, key)
     if t.has("log_mean") or t.has("log_sd"):
-        log_mean = as_float(t.take("log_mean"), f"{key}.log_mean", allowed="(finite)", check=lambda v: True)
-        log_sd = as_float(t.take("log_sd"), f"{key}.log_sd", allowed=">= 0", check=lambda v: v >= 0)
+        log_mean = as_float(
+            t.require("log_mean", "the mean of the log (with `log_sd`)"), f"{key}.log_mean",
+            allowed="(finite)", check=lambda v: True,
+        )
+        log_sd = as_float(
+            t.require("log_sd", "the sd of the log, >= 0 (with `log_mean`)"), f"{key}.log_sd",
+            allowed=">= 0", check=lambda v: v >= 0,
+        )
     else:
-        for name in ("estimate", "lower", "upper"):
-            if not t.has(name):
-                raise fail(
-                    key, "must be { estimate, lower, upper, level } or { log_mean, log_sd }", value
-                )
-        estimate = _positive(t.take("estimate"), f"{key}.estimate")
-        lower = _positive(t.take("lower"), f"{key}.lower")
-        upper = _positive(t.take("upper"), f"{key}.upper")
+        form = "{ lower, upper } (a confidence interval; `estimate` and `level` = 0.95 optional) or { log_mean, log_sd }"
+        if not any(t.has(name) for name in ("lower", "upper", "estimate")):
+            t.check_misspelt("lower", "upper", "log_mean", "log_sd", valid=("estimate", "level"))
+            raise fail(key, f"must be {form}", value)
+        lower = _positive(t.require("lower", form, valid=("estimate", "upper", "level")), f"{key}.lower")
+        upper = _positive(t.require("upper", form, valid=("estimate", "level")), f"{key}.upper")
         level = as_float(t.take("level", 0.95), f"{key}.level", allowed="in (0, 1)", check=lambda v: 0 < v < 1)
-        if not lower < estimate < upper:
-            raise fail(key, "needs lower < estimate < upper", value)
+        if not lower < upper:
+            raise fail(key, "needs lower < upper", value)
+        midpoint = math.sqrt(lower * upper)
+        estimate = midpoint
+        if t.has("estimate"):
+            estimate = _positive(t.take("estimate"), f"{key}.estimate")
+            if not lower < estimate < upper:
+                raise fail(key, "needs lower < estimate < upper", value)
+            if abs(estimate / midpoint - 1.0) > 0.01:
+                spread = math.sqrt(upper / lower)
+                raise fail(
+                    f"{key}.estimate",
+                    f"must be within 1 % of the geometric midpoint of {toml_value(lower)}-{toml_value(upper)}, "
+                    f"sqrt(lower x upper) = {midpoint:.4g} (the prior is symmetric on the log scale; this estimate "
+                    f"with this width implies {estimate / spread:.2f}-{estimate * spread:.2f}); "
+                    "leave `estimate` out to use the midpoint",
+                    estimate,
+                )
         log_mean = math.log(estimate)
-        # The interval is taken as symmetric on the log scale around its
-        # geometric centre; its width gives the sd.
         log_sd = (math.log(upper) - math.log(lower)) / (2.0 * stats.norm.isf((1.0 - level) / 2.0))
     t.finish()
     return LogNormal(log_mean, log_sd)

@@ -1,0 +1,120 @@
+"""What a first user tripped on (issue 12, section 3): each test failed before its fix."""
+
+import math
+import re
+
+import pytest
+
+from simulator.cli import main
+from simulator.config.fields import fail
+from simulator.endpoints.survival_spec import _log_normal
+
+BINARY = """
+[trial]
+{trial}
+[endpoints.resp]
+kind = "binary"
+[endpoints.resp.truth]
+control = 0.30
+experimental = 0.50
+[simulation]
+n_sims = 400
+jobs = 1
+"""
+
+SURVIVAL = """
+[trial]
+n_total = 300
+[endpoints.os]
+kind = "survival"
+[endpoints.os.truth]
+control = {{ median = 30.0 }}
+hazard_ratio = 0.7
+[endpoints.os.prior]
+hazard_ratio = {prior}
+[endpoints.os.accrual]
+duration = 36.0
+[simulation]
+n_sims = 400
+jobs = 1
+"""
+
+
+def _error_line(capsys, argv) -> str:
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+# ------------------------------------------------------------------ item 1
+def test_misspelt_required_key_is_reported_as_unknown_with_did_you_mean(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text(BINARY.format(trial="n_totl = 200"), encoding="utf-8")
+    line = _error_line(capsys, ["design", str(path)])
+    assert re.search(r"config key `trial\.n_totl`: unknown key; did you mean `n_total`\?", line), line
+
+
+def test_missing_required_key_without_a_near_miss_is_still_required(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text(BINARY.format(trial='name = "x"'), encoding="utf-8")
+    line = _error_line(capsys, ["design", str(path)])
+    assert "`trial.n_total`: is required" in line, line
+
+
+def test_misspelt_endpoint_kind_is_reported_as_unknown(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text(BINARY.format(trial="n_total = 200").replace('kind = "binary"', 'knd = "binary"'), encoding="utf-8")
+    line = _error_line(capsys, ["design", str(path)])
+    assert "`endpoints.resp.knd`: unknown key; did you mean `kind`?" in line, line
+
+
+def test_misspelt_interval_bound_of_a_log_normal_prior(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text(SURVIVAL.format(prior="{ lower = 0.5, uper = 0.98 }"), encoding="utf-8")
+    line = _error_line(capsys, ["design", str(path)])
+    assert "`endpoints.os.prior.hazard_ratio.uper`: unknown key; did you mean `upper`?" in line, line
+
+
+# ------------------------------------------------------------------ item 2
+def test_log_normal_prior_from_an_interval_alone(tmp_path):
+    prior = _log_normal({"lower": 0.50, "upper": 0.98}, "p")
+    assert math.exp(prior.log_mean) == pytest.approx(math.sqrt(0.50 * 0.98))
+    assert prior.log_sd == pytest.approx((math.log(0.98) - math.log(0.50)) / (2 * 1.959963984540054))
+    # and through the command line
+    path = tmp_path / "c.toml"
+    path.write_text(SURVIVAL.format(prior="{ lower = 0.50, upper = 0.98 }"), encoding="utf-8")
+    assert main(["design", str(path)]) == 0
+
+
+def test_estimate_off_the_geometric_midpoint_is_rejected_naming_the_key(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text(SURVIVAL.format(prior="{ estimate = 0.8, lower = 0.5, upper = 0.98 }"), encoding="utf-8")
+    line = _error_line(capsys, ["design", str(path)])
+    assert "config key `endpoints.os.prior.hazard_ratio.estimate`:" in line, line
+    assert "0.57-1.12" in line and line.endswith("got 0.8"), line
+
+
+def test_rounded_published_interval_passes():
+    # CAIRO6: HR 0.62 (0.40-0.96); geometric midpoint 0.6197.
+    prior = _log_normal({"estimate": 0.62, "lower": 0.40, "upper": 0.96}, "p")
+    assert math.exp(prior.log_mean) == pytest.approx(0.62)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("many", '"many"'),
+        (True, "true"),
+        ([0.5, 1], "[0.5, 1]"),
+        ({"estimate": 0.8, "name": "os"}, '{ estimate = 0.8, name = "os" }'),
+        ({"a": {"b": [False]}}, "{ a = { b = [false] } }"),
+    ],
+)
+def test_error_messages_show_values_as_toml(value, shown):
+    assert str(fail("k", "must be x", value)) == f"config key `k`: must be x, got {shown}"
+
+
+def test_cli_error_shows_a_string_in_double_quotes(small_config, capsys):
+    line = _error_line(capsys, ["design", str(small_config), "--set", 'trial.n_total="many"'])
+    assert line.endswith('got "many"'), line
