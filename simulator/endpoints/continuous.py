@@ -37,7 +37,8 @@ from simulator.endpoints.common import (
     per_look_counts,
 )
 from simulator.endpoints.continuous_spec import ContinuousEndpoint
-from simulator.engine.continuous import TEST_CODES, WELCH, draw_statistics, sequential_decisions, statistics
+from simulator.engine.continuous import TEST_CODES, WELCH, sequential_decisions, simulate_statistics
+from simulator.engine.continuous import design as engine_design
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
 
@@ -203,16 +204,17 @@ class ContinuousPlan:
     def _statistics(self, rng, n_sims, stream):
         mean_c, mean_e, sd_c, sd_e = (np.ascontiguousarray(v, dtype=float) for v in self.draw(rng, n_sims, stream))
         n_looks = len(self.looks.planned_fractions)
-        inc_c = np.diff(self.looks.evaluable_c, prepend=0).astype(np.int64)
-        inc_e = np.diff(self.looks.evaluable_e, prepend=0).astype(np.int64)
-        out = [np.empty((n_sims, n_looks)) for _ in range(4)]
-        draw_statistics(rng, inc_c, inc_e, mean_c, mean_e, sd_c, sd_e, *out)
         stat, df = np.empty((n_sims, n_looks)), np.empty((n_sims, n_looks))
-        statistics(
-            self.code, self.sign, self.theta0, self.looks.evaluable_c.astype(float), self.looks.evaluable_e.astype(float),
-            *out, sd_c, sd_e, int(self.endpoint.rho != 0), stat, df,
-        )
+        simulate_statistics(rng, self.kernel_design, mean_c, mean_e, sd_c, sd_e, stat, df)
         return stat, df, mean_c, mean_e
+
+    @property
+    def kernel_design(self):
+        """The kernel's :data:`simulator.engine.continuous.Design` of this plan."""
+        return engine_design(
+            np.diff(self.looks.evaluable_c, prepend=0), np.diff(self.looks.evaluable_e, prepend=0),
+            test=self.endpoint.test, sign=self.sign, theta0=self.theta0, covariate=self.endpoint.rho != 0,
+        )
 
     def decide(self, stat: np.ndarray, df: np.ndarray, level: int = 0):
         """Stopping look and outcome per trial at one significance level (z bounds, or their t equivalents)."""

@@ -14,6 +14,7 @@ from the ``numpy.random.Generator`` passed in.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -25,63 +26,90 @@ T_POOLED, WELCH, Z_KNOWN = 0, 1, 2
 TEST_CODES = {"t": T_POOLED, "welch": WELCH, "z": Z_KNOWN}
 
 
-@kernel
-def _arm(rng, mu, sd, increments, means, squares):
-    """Cumulative mean and sum of squares of one arm at each look (one trial)."""
-    n_prev, mean_prev, ss_prev = 0, 0.0, 0.0
-    for k in range(increments.size):
-        m = increments[k]
-        x = mu + sd / math.sqrt(m) * rng.standard_normal()
-        ss = sd * sd * 2.0 * rng.standard_gamma(0.5 * (m - 1)) if m > 1 else 0.0
-        n = n_prev + m
-        mean = (n_prev * mean_prev + m * x) / n
-        ss_total = ss_prev + ss + n_prev * m / n * (x - mean_prev) ** 2
-        means[k], squares[k] = mean, ss_total
-        n_prev, mean_prev, ss_prev = n, mean, ss_total
+Design = namedtuple("Design", ["inc_c", "inc_e", "n_c", "n_e", "code", "sign", "theta0", "covariate"])
+"""What every trial of a plan shares: new and cumulative patients per arm and look, the
+test code, the orientation (+1: higher is better), the oriented null ``-margin``, and
+1 with a baseline covariate (ANCOVA: one df less)."""
+
+
+def design(inc_c, inc_e, *, test, sign, theta0, covariate) -> Design:
+    """A :data:`Design` from the patients added per arm at each look."""
+    inc_c = np.ascontiguousarray(inc_c, dtype=np.int64)
+    inc_e = np.ascontiguousarray(inc_e, dtype=np.int64)
+    return Design(
+        inc_c, inc_e, np.cumsum(inc_c).astype(np.float64), np.cumsum(inc_e).astype(np.float64),
+        TEST_CODES[test], float(sign), float(theta0), int(covariate),
+    )
 
 
 @kernel
-def draw_statistics(rng, inc_c, inc_e, mu_c, mu_e, sd_c, sd_e, mean_c, mean_e, ss_c, ss_e):
-    """Cumulative means and sums of squares per arm and look for every trial.
-
-    ``mu_*`` and ``sd_*`` hold one value per trial, or a single value that
-    every trial shares. Outputs have shape (trials, looks).
-    """
-    n_sims = mean_c.shape[0]
-    for i in range(n_sims):
-        j_mu = i if mu_c.size > 1 else 0
-        j_sd = i if sd_c.size > 1 else 0
-        _arm(rng, mu_c[j_mu], sd_c[j_sd], inc_c, mean_c[i], ss_c[i])
-        _arm(rng, mu_e[j_mu], sd_e[j_sd], inc_e, mean_e[i], ss_e[i])
+def _chi2(rng, df):
+    return 2.0 * rng.standard_gamma(0.5 * df) if df > 0 else 0.0
 
 
 @kernel
-def statistics(code, sign, theta0, n_c, n_e, mean_c, mean_e, ss_c, ss_e, known_c, known_e, covariate, stat, df):
+def _statistic(d, diff, ss_c, ss_e, var_c, var_e, nc, ne, out, k):
+    """Write the oriented statistic and its df at look ``k`` into ``out`` (stat, df rows)."""
+    code = d.code
+    if code == Z_KNOWN:
+        se = math.sqrt(var_c / nc + var_e / ne)
+        dof = np.inf
+    elif code == T_POOLED:
+        dof = nc + ne - 2.0 - d.covariate
+        se = math.sqrt((ss_c + ss_e) / dof * (1.0 / nc + 1.0 / ne))
+    else:
+        v_c = ss_c / (nc - 1.0) / nc
+        v_e = ss_e / (ne - 1.0) / ne
+        se = math.sqrt(v_c + v_e)
+        dof = (v_c + v_e) ** 2 / (v_c * v_c / (nc - 1.0) + v_e * v_e / (ne - 1.0)) - d.covariate
+    z = d.sign * diff - d.theta0
+    out[0, k] = z / se if se > 0 else (np.inf if z > 0 else (-np.inf if z < 0 else 0.0))
+    out[1, k] = dof
+
+
+@kernel
+def simulate_statistics(rng, d, mu_c, mu_e, sd_c, sd_e, stat, df):
     """The test statistic (oriented: large favours the experimental arm) and its df per trial and look.
 
-    ``sign`` is +1 when a higher mean is better, -1 when lower; ``theta0``
-    the oriented null difference (``-margin``); ``known_*`` the true SDs
-    (the z test). ``df`` is ``inf`` for the z test.
+    ``mu_*`` and ``sd_*`` hold one value per trial, or a single value that
+    every trial shares. Exact for normal outcomes. Fewest draws where the
+    model allows: with equal SDs and Student's t (or z), the difference of
+    the arms' means and the pooled sum of squares (one chi-square with the
+    pooled df) suffice at a single look; otherwise each arm draws each
+    look's block mean and sum of squares and the cumulative ones follow by
+    the pooled-sum rule.
     """
-    n_sims, n_looks = mean_c.shape
+    n_sims, n_looks = stat.shape
+    out = np.empty((2, n_looks))
     for i in range(n_sims):
+        jm = i if mu_c.size > 1 else 0
+        js = i if sd_c.size > 1 else 0
+        m_c, m_e, s_c, s_e = mu_c[jm], mu_e[jm], sd_c[js], sd_e[js]
+        if n_looks == 1 and s_c == s_e and d.code != WELCH:
+            nc, ne = d.n_c[0], d.n_e[0]
+            diff = m_e - m_c + s_c * math.sqrt(1.0 / nc + 1.0 / ne) * rng.standard_normal()
+            ss = s_c * s_c * _chi2(rng, nc + ne - 2.0 - d.covariate) if d.code == T_POOLED else 0.0
+            _statistic(d, diff, ss, 0.0, s_c * s_c, s_e * s_e, nc, ne, out, 0)
+        else:
+            n_prev_c = n_prev_e = 0.0
+            mean_c = mean_e = ss_c = ss_e = 0.0
+            for k in range(n_looks):
+                a, b = float(d.inc_c[k]), float(d.inc_e[k])
+                x_c = m_c + s_c / math.sqrt(a) * rng.standard_normal()
+                x_e = m_e + s_e / math.sqrt(b) * rng.standard_normal()
+                if d.code != Z_KNOWN:
+                    ss_c += s_c * s_c * _chi2(rng, a - 1.0)
+                    ss_e += s_e * s_e * _chi2(rng, b - 1.0)
+                nc, ne = n_prev_c + a, n_prev_e + b
+                ss_c += n_prev_c * a / nc * (x_c - mean_c) ** 2
+                ss_e += n_prev_e * b / ne * (x_e - mean_e) ** 2
+                mean_c = (n_prev_c * mean_c + a * x_c) / nc
+                mean_e = (n_prev_e * mean_e + b * x_e) / ne
+                _statistic(d, mean_e - mean_c, ss_c, ss_e, s_c * s_c, s_e * s_e, nc, ne, out, k)
+                n_prev_c, n_prev_e = nc, ne
         for k in range(n_looks):
-            nc, ne = n_c[k], n_e[k]
-            diff = sign * (mean_e[i, k] - mean_c[i, k]) - theta0
-            if code == Z_KNOWN:
-                j = i if known_c.size > 1 else 0
-                se = math.sqrt(known_c[j] ** 2 / nc + known_e[j] ** 2 / ne)
-                d = np.inf
-            elif code == T_POOLED:
-                d = nc + ne - 2 - covariate
-                se = math.sqrt((ss_c[i, k] + ss_e[i, k]) / d * (1.0 / nc + 1.0 / ne))
-            else:
-                v_c = ss_c[i, k] / (nc - 1) / nc
-                v_e = ss_e[i, k] / (ne - 1) / ne
-                se = math.sqrt(v_c + v_e)
-                d = (v_c + v_e) ** 2 / (v_c * v_c / (nc - 1) + v_e * v_e / (ne - 1)) - covariate
-            stat[i, k] = diff / se if se > 0 else (np.inf if diff > 0 else (-np.inf if diff < 0 else 0.0))
-            df[i, k] = d
+            stat[i, k] = out[0, k]
+            df[i, k] = out[1, k]
 
 
 @kernel
