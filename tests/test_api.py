@@ -135,3 +135,16 @@ def test_design_and_size_objects(tmp_path):
     sz = trial.size("power", 0.8, n_sims=2000, seed=2)
     assert sz.axis == "n_total" and sz.events is None
     assert sz.block["n_total"] == sz.n_total and sz.estimate.value >= 0.8
+
+
+def test_public_modules_doctests(monkeypatch):
+    import doctest
+
+    import simulator.api
+    import simulator.design.means
+    import simulator.estimate
+
+    monkeypatch.chdir(ROOT)  # the API's example reads configs/
+    for module in (simulator.estimate, simulator.design.means, simulator.api):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
