@@ -2,13 +2,16 @@
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming the key or
 argument and what is allowed, no traceback; also an unreachable ``size``
-target); 1 an internal error; 130 interrupted (Ctrl-C).
+target); 1 an internal error; 130 interrupted (Ctrl-C); 141 the reader of
+stdout (or stderr) went away, as in ``p3sim run ... | head -1``: nothing more
+is printed, as a tool killed by SIGPIPE (128 + 13) would.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import traceback
@@ -125,6 +128,20 @@ def _design(args) -> int:
     return 0
 
 
+#: The exit code when the reader of our output has gone (128 + SIGPIPE), as a tool killed by SIGPIPE reports.
+EXIT_BROKEN_PIPE = 141
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit cannot fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's stream)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -134,8 +151,16 @@ def main(argv: list[str] | None = None) -> int:
                 value = getattr(args, name)
                 if value is not None and value < (1 if name == "sims" else 0):
                     raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
-            return _run(args, argv) if args.verb == "run" else _size(args, argv)
-        return _design(args)
+            code = _run(args, argv) if args.verb == "run" else _size(args, argv)
+        else:
+            code = _design(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # `p3sim run ... | head -1`: the reader has gone; close quietly. `run` and
+        # `size` write their reports before printing anything on stdout.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except InputError as err:
         print(f"p3sim: error: {err}", file=sys.stderr)
         return 2

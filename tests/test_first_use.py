@@ -2,6 +2,8 @@
 
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -118,3 +120,30 @@ def test_error_messages_show_values_as_toml(value, shown):
 def test_cli_error_shows_a_string_in_double_quotes(small_config, capsys):
     line = _error_line(capsys, ["design", str(small_config), "--set", 'trial.n_total="many"'])
     assert line.endswith('got "many"'), line
+
+
+# ------------------------------------------------------------------ item 3
+def test_closed_stdout_pipe_exits_quietly(small_config, tmp_path):
+    # `p3sim design CONFIG | head -0`: the reader is gone before anything is written.
+    command = [sys.executable, "-m", "simulator", "design", str(small_config)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the program has imported numpy and written its table
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141
+    assert err.decode() == ""
+
+
+def test_broken_pipe_in_main_returns_141_without_traceback(small_config, tmp_path, capsys, monkeypatch):
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    code = main(["run", str(small_config), "--out", str(tmp_path / "out"), "--sims", "200"])
+    err = capsys.readouterr().err
+    assert code == 141
+    assert "Traceback" not in err and "internal error" not in err
+    assert (tmp_path / "out" / "report.json").exists()  # the report is written before the summary is printed
