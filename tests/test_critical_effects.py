@@ -387,3 +387,28 @@ def test_effect_bounds_keys():
     out = make_plan("z_pooled", **GS).effect_bounds()
     assert set(out) == {"critical_effect", "futility_effect", "critical_count", "futility_count"}
     assert make_plan("z_pooled", **GS).critical_effects() == out["critical_effect"]
+
+
+# ---------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------
+
+
+def test_look_table_and_sequential_figure_show_counts_and_the_note():
+    from simulator.figures import draw
+    from simulator.report import plots, tables
+
+    plan = make_plan("farrington_manning", n_total=198, p_c=0.95, p_e=0.96, margin=0.1, **GS)
+    block = {"test": "farrington_manning", "planned_fractions": list(plan.looks.planned_fractions),
+             "realised_fractions": list(plan.looks.realised_fractions), "efficacy_bounds": plan.bounds.efficacy.tolist(),
+             "futility_bounds": [-0.69, 1.0, None], "reject_per_look": [0.0, 0.5, 0.3],
+             "futility_per_look": [0.1, 0.05, 0.0], "effect_scale": "p_E - p_C", "better": "higher", "margin": 0.1,
+             "look_sizes": plan.looks.enrolled_total.tolist(), **plan.effect_bounds()}
+    report = {"meta": {"n_sims": 1000}, "scenarios": [{"params": {}, "n_total": 198, "endpoints": {"ni": block}}]}
+    table = tables.look_table(report, 0)
+    counts = [row[table.headers.index("critical count")].text for row in table.rows]
+    assert counts == ["-", "64", "92"]
+    assert [row[table.headers.index("futility count")].text for row in table.rows] == ["25", "59", "-"]
+    assert "Clipped effects: ni: look 1: no experimental rate reaches the efficacy bound" in table.caption
+    svg = draw(plots._sequential_figure, "plot-sequential-s0", report, 0)
+    assert "effect_note" in svg

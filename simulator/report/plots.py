@@ -134,6 +134,10 @@ def _sequential_figure(report: dict, i: int):
             if margin and scale != "hazard ratio":
                 boundary = margin if e.get("better") == "lower" else -margin
                 ax.axhline(boundary, color="black", linestyle=":", linewidth=0.8, label="H0 boundary (margin)")
+            if e.get("effect_note"):
+                # A bound no observed rate reaches: the value sits at the end of the feasible range.
+                ax.text(0.02, 0.03, "some values clipped to the feasible range\n(report.json: effect_note)",
+                        transform=ax.transAxes, va="bottom", fontsize=7)
             ax.set_title(f"{name}: bounds, effect scale")
             ax.set_ylabel(scale)
         else:

@@ -172,6 +172,8 @@ def look_table(report: dict, i: int) -> Table | None:
         ("critical effect", lambda n, k, e: plain(report, base + (n, "critical_effect", k)), per_look("critical_effect")),
         ("futility bound (z)", lambda n, k, e: plain(report, base + (n, "futility_bounds", k), 3), None),
         ("futility effect", lambda n, k, e: plain(report, base + (n, "futility_effect", k)), per_look("futility_effect")),
+        ("critical count", lambda n, k, e: plain(report, base + (n, "critical_count", k)), per_look("critical_count")),
+        ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
         ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
         ("mean analysis time", lambda n, k, e: plain(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
@@ -185,6 +187,9 @@ def look_table(report: dict, i: int) -> Table | None:
             rows.append(tuple(make(name, k, e) for _, make, _ in kept))
     under = {e.get("per_look_under", "truth") for e in endpoints.values()}
     caption = f"Per look: {scenario_label(scenario)} (stopping probabilities under the {'/'.join(sorted(under))})"
+    notes = [f"{name}: {e['effect_note']}" for name, e in endpoints.items() if e.get("effect_note")]
+    if notes:
+        caption += ". Clipped effects: " + "; ".join(notes)
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
 
 
