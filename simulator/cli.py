@@ -98,6 +98,13 @@ def _run(args, argv) -> int:
             f"\nreport written to {out}/report.json, report.md, report.html and results.csv "
             f"({result.meta['runtime_s']:.1f} s)"
         )
+        resumed = getattr(progress, "resumed_scenarios", 0)
+        if resumed:
+            sys.stdout.flush()  # after the summary, also when both go to one terminal or file
+            print(
+                f"p3sim: {resumed} of {len(result.scenarios)} scenarios resumed from checkpoints in "
+                f"{out}/checkpoints/ (--no-resume recomputes them)", file=sys.stderr,
+            )
     return 0
 
 

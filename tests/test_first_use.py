@@ -147,3 +147,19 @@ def test_broken_pipe_in_main_returns_141_without_traceback(small_config, tmp_pat
     assert code == 141
     assert "Traceback" not in err and "internal error" not in err
     assert (tmp_path / "out" / "report.json").exists()  # the report is written before the summary is printed
+
+
+# ------------------------------------------------------------------ item 4
+def test_resumed_run_says_how_many_scenarios_came_from_checkpoints(small_config, tmp_path, capsys):
+    argv = ["run", str(small_config), "--out", str(tmp_path / "out"), "--sims", "300",
+            "--set", "trial.n_total=[100, 120, 140]"]
+    assert main(argv) == 0
+    assert "resumed from checkpoints" not in capsys.readouterr().err
+    assert main([*argv[:-2], "--set", "trial.n_total=[100, 120, 160]"]) == 0
+    captured = capsys.readouterr()
+    assert "2 of 3 scenarios resumed from checkpoints" in captured.err
+    assert "resumed from checkpoints" not in captured.out
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main([*argv, "--no-resume"]) == 0
+    assert "resumed from checkpoints" not in capsys.readouterr().err

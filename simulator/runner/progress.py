@@ -12,7 +12,9 @@ one the command line uses:
 - ``--quiet`` silences it in both cases.
 
 Scenarios taken from checkpoints count as done but not towards the rate of
-simulated trials, so the ETA describes the work left, not the work skipped.
+simulated trials, so the ETA describes the work left, not the work skipped;
+:class:`StderrProgress` counts them (``resumed_scenarios``) so that the
+command line can say at the end how many were resumed.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class StderrProgress(ProgressHook):
         self.interval = min_interval if self.tty else plain_interval
         self.clock = clock
         self.n_scenarios = self.n_trials = self.done_scenarios = self.done_trials = 0
+        self.resumed_scenarios = 0  # of done_scenarios, those taken from checkpoints
         self.started = self.last = 0.0
         self.width = 0
 
@@ -96,6 +99,7 @@ class StderrProgress(ProgressHook):
 
     def scenario_done(self, index: int, resumed: bool) -> None:
         self.done_scenarios += 1
+        self.resumed_scenarios += resumed
         if not resumed:  # resumed ones arrive all at once, before any work: shown with the first chunk
             self._maybe_show()
 
