@@ -30,3 +30,41 @@ def small_config(tmp_path: Path) -> Path:
     path = tmp_path / "small.toml"
     path.write_text(SMALL_CONFIG, encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- report.json schema
+_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "report.schema.json"
+
+
+@pytest.fixture(scope="session")
+def report_validator():
+    """A validator of docs/report.schema.json (JSON Schema 2020-12)."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.fixture(autouse=True)
+def _every_written_report_matches_the_schema(request, tmp_path_factory, report_validator):
+    """Every report.json a test writes (anywhere under pytest's temporary folders) is valid against the schema."""
+    import json
+    import time
+
+    started = time.time()
+    yield
+    base = tmp_path_factory.getbasetemp()
+    for path in base.rglob("report.json"):
+        if path.stat().st_mtime < started - 1.0:
+            continue
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            continue  # tests of corrupted files write these on purpose
+        errors = sorted(report_validator.iter_errors(report), key=lambda e: list(e.absolute_path))
+        assert not errors, f"{path}: " + "; ".join(
+            f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]
+        )

@@ -148,3 +148,16 @@ def test_public_modules_doctests(monkeypatch):
     for module in (simulator.estimate, simulator.design.means, simulator.api):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_report_schema_accepts_reports_and_rejects_broken_ones(tmp_path, report_validator):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    report = p3.Trial.from_toml(config).simulate(n_sims=500, seed=1).to_dict()
+    assert list(report_validator.iter_errors(report)) == []
+    broken = json.loads(json.dumps(report))
+    broken["scenarios"][0]["power"] = 1.5
+    del broken["scenarios"][0]["endpoints"]["resp"]["critical_effect"]
+    broken["meta"]["success_rule"] = "most"
+    messages = [e.message for e in report_validator.iter_errors(broken)]
+    assert len(messages) == 3, messages
