@@ -119,7 +119,7 @@ def _size(args, argv) -> int:
     result.save(out)
     if not args.quiet:
         print(result.summary())
-        print(f"\nreport written to {out}/report.json ({result.meta['runtime_s']:.1f} s)")
+        print(f"\nreport written to {out}/report.json, report.md and report.html ({result.meta['runtime_s']:.1f} s)")
     return 0
 
 

@@ -169,6 +169,21 @@ class _Reported:
 
         return summary_table(self._report)
 
+    def _write_reports(self, out: str | Path, *, plots: bool) -> Path:
+        """Write report.json, report.md and report.html into the folder ``out`` (created if needed)."""
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.json").write_text(json.dumps(self._report, indent=2) + "\n", encoding="utf-8")
+        (folder / "report.md").write_text(markdown(self._report), encoding="utf-8")
+        figures = None
+        if plots and matplotlib_available():
+            figures = build_plots(self._report, [s.scenario for s in self.scenarios])
+        elif plots:
+            print("p3sim: note: matplotlib is not installed, so report.html has no plots "
+                  "(pip install 'phase3-simulator[plots]')", file=sys.stderr)
+        (folder / "report.html").write_text(render_html(self._report, figures), encoding="utf-8")
+        return folder
+
     def _repr_html_(self) -> str:
         parts = [table_html(self._report, trial_table(self._report), caption=False)]
         for i in range(len(self.scenarios)):
@@ -212,17 +227,7 @@ class SimulationResult(_Reported):
         page says so). Without matplotlib the page has a note instead of the
         figures, and one line on stderr says how to get them.
         """
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.json").write_text(json.dumps(self._report, indent=2) + "\n", encoding="utf-8")
-        (folder / "report.md").write_text(markdown(self._report), encoding="utf-8")
-        figures = None
-        if plots and matplotlib_available():
-            figures = build_plots(self._report, [s.scenario for s in self.scenarios])
-        elif plots:
-            print("p3sim: note: matplotlib is not installed, so report.html has no plots "
-                  "(pip install 'phase3-simulator[plots]')", file=sys.stderr)
-        (folder / "report.html").write_text(render_html(self._report, figures), encoding="utf-8")
+        folder = self._write_reports(out, plots=plots)
         write_csv(self._report, folder / "results.csv")
         return folder
 
@@ -338,12 +343,14 @@ class SizeResult(_Reported):
 
         return summary(self.block, self._axis)
 
-    def save(self, out: str | Path) -> Path:
-        """Write report.json (with its ``size`` block) into the folder ``out``."""
-        folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.json").write_text(json.dumps(self._report, indent=2) + "\n", encoding="utf-8")
-        return folder
+    def save(self, out: str | Path, *, plots: bool = True) -> Path:
+        """Write report.json (with its ``size`` block), report.md and report.html into the folder ``out``.
+
+        report.html has the size-search plot (``plot-size-search``) and the
+        figures of the scenario at the answer; ``plots=False`` leaves the
+        figures out, as for :meth:`SimulationResult.save`.
+        """
+        return self._write_reports(out, plots=plots)
 
     def __repr__(self) -> str:
         return "SizeResult\n" + self.summary()

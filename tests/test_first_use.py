@@ -163,3 +163,14 @@ def test_resumed_run_says_how_many_scenarios_came_from_checkpoints(small_config,
     assert capsys.readouterr().err == ""
     assert main([*argv, "--no-resume"]) == 0
     assert "resumed from checkpoints" not in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ item 5
+def test_size_writes_markdown_and_html_with_the_size_search_plot(small_config, tmp_path):
+    out = tmp_path / "size"
+    assert main(["size", str(small_config), "--out", str(out), "--sims", "1000", "--quiet"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="plot-size-search"' in page and "<svg" in page
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Size search" in md and "| n_total | power ± MCSE |" in md
+    assert (out / "report.json").exists()

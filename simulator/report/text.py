@@ -38,6 +38,37 @@ def summary_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _size_value(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_size_value(v) for v in value)
+    return str(value)
+
+
+def _size_section(report: dict) -> list[str]:
+    """``## Size search`` (``p3sim size``): the ``size`` block and every size evaluated."""
+    size = report.get("size")
+    if not isinstance(size, dict):
+        return []
+    out = ["", "## Size search", "", "| key | value |", "|---|---|"]
+    for key, value in size.items():
+        if key != "evaluated":
+            out.append(f"| {key} | {_size_value(value).replace('|', chr(92) + '|')} |")
+    evaluated = size.get("evaluated") or []
+    if evaluated:
+        axis = size.get("axis", "n_total")
+        out += ["", "Every size evaluated (the plot `plot-size-search` of report.html draws them):", "",
+                f"| {axis} | {size.get('target', 'estimate')} ± MCSE |", "|---|---|"]
+        for entry in evaluated:
+            estimate = entry.get("estimate")
+            text = "-" if estimate is None else f"{estimate:.4f} ± {entry.get('mcse', 0.0):.4f}"
+            out.append(f"| {entry.get(axis, '-')} | {text} |")
+    return out
+
+
 def markdown(report: dict) -> str:
     """report.md: what was run, the operating characteristics, how to rerun it.
 
@@ -46,8 +77,9 @@ def markdown(report: dict) -> str:
     only line that differs between two identical runs.
     """
     meta = report["meta"]
+    kind = "size search" if isinstance(report.get("size"), dict) else "simulation report"
     out = [
-        f"# {meta['config'].get('trial', {}).get('name', 'Trial')}: simulation report",
+        f"# {meta['config'].get('trial', {}).get('name', 'Trial')}: {kind}",
         "",
         f"phase3-simulator {meta['version']}; seed {meta['seed']}; {meta['n_sims']} simulated trials per "
         f"stream; success rule: {meta['success_rule']}.",
@@ -66,5 +98,6 @@ def markdown(report: dict) -> str:
         looks = tables.look_table(report, i)
         if looks is not None:
             out += ["", f"{looks.caption}:", "", *tables.markdown_table(looks)]
+    out += _size_section(report)
     out += ["", *markdown_block(report)]
     return "\n".join(out)
