@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import shutil
+import statistics
 import subprocess
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parent / "rpact_rates.R"
 SURVIVAL_SCRIPT = Path(__file__).resolve().parent / "rpact_survival.R"
+MEANS_SCRIPT = Path(__file__).resolve().parent / "rpact_means.R"
 
 #: Agreement of two Monte Carlo estimates: within this many joint standard errors.
 MC_TOLERANCE = 4.0
@@ -127,9 +130,16 @@ def mc_agreement(ours: float, ours_n: int, theirs: float, theirs_n: int) -> dict
     }
 
 
-def _timing_and_power(rpact: dict, ours: dict, ours_sims: int, repeats: int) -> dict:
-    """rpact's throughput beside ours, and the agreement of the simulated powers."""
+def _timing_and_power(rpact: dict, ours: dict, ours_sims: int, repeats: int, rpact_sims: int | None = None) -> dict:
+    """rpact's throughput beside ours, and the agreement of the simulated powers.
+
+    ``rpact["sim_seconds"]`` is the time of one simulation of
+    ``rpact["sim_iterations"]`` trials (the best, or the median, of
+    ``repeats``); ``rpact_sims`` is the number of trials behind
+    ``rpact["sim_power"]`` when it pools several simulations (default: one).
+    """
     rpact_rate = rpact["sim_iterations"] / rpact["sim_seconds"] if rpact["sim_seconds"] > 0 else math.inf
+    rpact_sims = rpact["sim_iterations"] if rpact_sims is None else rpact_sims
     return {
         "rpact_version": rpact["rpact_version"],
         "r_version": rpact["r_version"],
@@ -139,7 +149,7 @@ def _timing_and_power(rpact: dict, ours: dict, ours_sims: int, repeats: int) -> 
         "rpact_repeats": repeats,
         "ours_trials_per_s": ours["trials_per_s"],
         "speed_ratio": ours["trials_per_s"] / rpact_rate,
-        "power_simulated": mc_agreement(ours["estimate"], ours_sims, rpact["sim_power"], rpact["sim_iterations"]),
+        "power_simulated": mc_agreement(ours["estimate"], ours_sims, rpact["sim_power"], rpact_sims),
     }
 
 
@@ -256,4 +266,153 @@ def survival_side_by_side(plan, config, ours: dict, ours_analytic: dict, iterati
         if checks:
             result["analytic"].setdefault(function, []).append(
                 {"what": what, "checks": checks, "agrees": all(c["agrees"] for c in checks)})
+    return result
+
+
+# ------------------------------------------------------------------ means
+def _means_args(plan, config, iterations: int) -> dict:
+    """The ``key=value`` arguments of :data:`MEANS_SCRIPT` for a continuous plan."""
+    truth, endpoint = plan.truth, plan.endpoint
+    if (truth is None or endpoint.test != "t" or endpoint.rho != 0 or endpoint.margin != 0
+            or not math.isclose(truth.sd_c, truth.sd_e) or plan.sided != 1):
+        raise ValueError("the rpact means comparison takes Student's t, equal SDs, no covariate, no margin, one-sided")
+    return {
+        # Oriented: rpact's default direction is "higher is better", its group 1 the treatment.
+        "alternative": plan.sign * (truth.mean_e - truth.mean_c), "stdev": truth.sd_c,
+        "subjects": ",".join(str(int(n)) for n in plan.looks.enrolled_total),
+        "kmax": len(plan.looks.enrolled_total), "design": config.design.efficacy, "alpha": plan.alpha,
+        "iterations": iterations, "normal": 0,
+    }
+
+
+def _read_block(process) -> dict:
+    """``key=value`` lines from the R session up to ``end`` (or the end of its output)."""
+    values = {}
+    for line in process.stdout:
+        line = line.strip()
+        if line == "end":
+            break
+        if "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value.strip() if key.endswith("_printed") else _number(value)
+    return values
+
+
+def alternate_with_rpact(script: Path, args: dict, ours_round, rounds: int, seed: int = 1) -> dict:
+    """Rounds of ours and of rpact, alternated in one run: ours, then rpact, ``rounds`` times.
+
+    rpact runs in one R session for all rounds (``script`` loads rpact, warms
+    up, prints ``ready``, then simulates one round per seed read from stdin
+    and reports its own CPU time). ``ours_round(r)`` times round ``r`` of
+    ours in this process. Alternating the two exposes both to the same load
+    from other processes, which a shared machine needs.
+
+    Returns
+    -------
+    dict
+        ``ours`` and ``rpact``: the rounds as measured (rpact's with seed
+        ``seed + r``); ``final``: what the script prints when stdin closes;
+        ``load_average``: before and after.
+    """
+    command = ["Rscript", str(script), *(f"{k}={v}" for k, v in args.items())]
+    load_before = list(os.getloadavg())
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, bufsize=1) as process:
+        try:
+            ready = process.stdout.readline().strip()
+            if ready != "ready":
+                raise RuntimeError(f"{script.name} did not start: {ready!r} {process.stderr.read()[-500:]}")
+            ours, theirs = [], []
+            for r in range(rounds):
+                ours.append(ours_round(r))
+                process.stdin.write(f"{seed + r}\n")
+                process.stdin.flush()
+                block = _read_block(process)
+                if "sim_cpu_s" not in block:
+                    raise RuntimeError(f"{script.name} failed in round {r}: {process.stderr.read()[-500:]}")
+                theirs.append({"seed": seed + r, **block})
+            process.stdin.close()
+            final = _read_block(process)
+            if process.wait(timeout=120) != 0:
+                raise RuntimeError(f"{script.name} failed:\n{process.stderr.read()[-500:]}")
+        except BaseException:
+            process.kill()
+            raise
+    return {"ours": ours, "rpact": theirs, "final": final, "load_average": [load_before, list(os.getloadavg())]}
+
+
+def means_side_by_side(plan, config, ours_round, rounds: int, iterations: int, seed: int = 1) -> dict:
+    """rpact's ``getSimulationMeans`` next to ours, by CPU time, alternated, median of rounds.
+
+    Parameters
+    ----------
+    plan, config
+        A continuous plan (Student's t, equal SDs, one-sided) and its config.
+    ours_round : callable
+        ``ours_round(r) -> {"n_sims", "cpu_s": {"kernel", "chunk"}, "wall_s": ..., "successes"}``
+        (see :func:`_means.round_function`; ``wall_s`` is optional).
+    rounds : int
+        Alternated rounds; the figures are the medians of the rounds' CPU
+        times, the simulated powers pool the rounds.
+    iterations : int
+        rpact's ``maxNumberOfIterations`` per round.
+
+    Returns
+    -------
+    dict
+        Throughputs (ours kernel and chunk, rpact), their ratios, the
+        simulated powers with their agreement in joint MCSE (ours from
+        ``run_chunk``), the bounds and rpact's ``getPowerMeans``.
+    """
+    run = alternate_with_rpact(MEANS_SCRIPT, _means_args(plan, config, iterations), ours_round, rounds, seed)
+    ours_rounds, rpact_rounds, final = run["ours"], run["rpact"], run["final"]
+    n_ours = ours_rounds[0]["n_sims"]
+    ours_total = sum(r["n_sims"] for r in ours_rounds)
+    kernel_s = statistics.median(r["cpu_s"]["kernel"] for r in ours_rounds)
+    chunk_s = statistics.median(r["cpu_s"]["chunk"] for r in ours_rounds)
+    rpact_s = statistics.median(r["sim_cpu_s"] for r in rpact_rounds)
+    rpact = {
+        "rpact_version": final["rpact_version"], "r_version": final["r_version"],
+        "sim_iterations": iterations, "sim_seconds": rpact_s,
+        "sim_power": statistics.fmean(r["sim_power"] for r in rpact_rounds),
+    }
+    ours = {"trials_per_s": n_ours / chunk_s, "estimate": sum(r["successes"] for r in ours_rounds) / ours_total}
+    result = {
+        "clock": "CPU time: time.process_time() here, proc.time() user + system in R",
+        "order": "each round: our kernel, our run_chunk, then rpact (one R session)",
+        "rounds": rounds,
+        **_timing_and_power(rpact, ours, ours_total, rounds, rpact_sims=iterations * rounds),
+        "ours_trials_per_round": n_ours,
+        "ours_kernel_trials_per_s": n_ours / kernel_s,
+        "ours_chunk_trials_per_s": n_ours / chunk_s,
+        "kernel_speed_ratio": n_ours / kernel_s / rpact["sim_iterations"] * rpact_s,
+        "ours_rounds": ours_rounds,
+        "rpact_rounds": rpact_rounds,
+        "ours_wall_over_cpu": (statistics.median(sum(r["wall_s"].values()) / sum(r["cpu_s"].values())
+                                                 for r in ours_rounds)
+                               if all("wall_s" in r for r in ours_rounds) else None),
+        "rpact_wall_over_cpu": statistics.median(r["sim_elapsed_s"] / r["sim_cpu_s"] for r in rpact_rounds
+                                                 if r["sim_cpu_s"] > 0),
+        "load_average": run["load_average"],
+    }
+    critical = [float(v) for v in str(final["critical_values"]).split(",")]
+    ours_bounds = [float(b) for b in plan.bounds.efficacy]
+    result["bounds"] = {"ours": ours_bounds, "rpact": critical,
+                        "max_abs_difference": max(abs(a - b) for a, b in zip(ours_bounds, critical, strict=True))}
+    exact = plan.exact().get("power_exact")
+    analytic = exact if exact is not None else plan.analytic(config)["power"]
+    result["power_analytic"] = {
+        "what": "noncentral t (ContinuousPlan.exact)" if exact is not None else "ContinuousPlan.analytic",
+        **agrees_as_printed(analytic, final["power_printed"]), "rpact_value": final["power_value"],
+    }
+    result["power_simulated_vs_analytic"] = {
+        "analytic": analytic,
+        "ours_z": (ours["estimate"] - analytic) / result["power_simulated"]["ours_mcse"],
+        "rpact_z": (rpact["sim_power"] - analytic) / result["power_simulated"]["rpact_mcse"],
+    }
+    if "expected_n_printed" in final:
+        result["expected_n_analytic"] = {
+            **agrees_as_printed(plan.analytic(config)["expected_n_h1"], final["expected_n_printed"]),
+            "rpact_value": final["expected_n_value"],
+        }
     return result

@@ -25,7 +25,12 @@ Writes ``OUT/results.json`` (every measurement, with the machine) and
    assurance (log-normal prior on the HR); ``p3sim run`` end to end on the
    3-look design; rpact's ``getSimulationSurvival`` / ``getPowerSurvival`` /
    ``getSampleSizeSurvival`` on the fixed and 3-look designs;
-7. ``p3sim size`` on a small binary design (0.30 vs 0.50, power 0.8) and
+7. continuous endpoints (difference of means 5, SD 12, Student's t): a
+   fixed design at N = 200 and 3 looks (asOF) at N = 82/164/246, by CPU time
+   on one core, ``ContinuousPlan._statistics`` (kernel) and ``run_chunk``
+   apart, alternated round by round with rpact's ``getSimulationMeans`` in
+   one R session, medians of the rounds (``_means.py``, ``rpact_means.R``);
+8. ``p3sim size`` on a small binary design (0.30 vs 0.50, power 0.8) and
    ``benchmarks/bench_sweep.py`` (8 scenarios, ``--jobs 1`` and ``2``).
 
 Sections that cannot run say why in the results instead of failing the run.
@@ -51,6 +56,7 @@ sys.path.insert(0, str(HERE))
 import _designs  # noqa: E402
 import _kernels  # noqa: E402
 import _machine  # noqa: E402
+import _means  # noqa: E402
 import _processes  # noqa: E402
 import _rpact  # noqa: E402
 import _survival  # noqa: E402
@@ -58,6 +64,8 @@ from simulator.errors import InputError  # noqa: E402
 
 #: The contract's speed target for the fixed binary design on one core.
 TARGET_TRIALS_PER_S = 2e6
+#: Issue 16's speed target for the continuous kernel, fixed design, one core.
+CONTINUOUS_TARGET_TRIALS_PER_S = 20e6
 #: The contract's memory budget: 10^8 trials may use at most this much more than 10^6.
 RSS_BUDGET_MIB = 64.0
 SURVIVAL_MODULE = HERE / "bench_survival_kernel.py"
@@ -89,6 +97,10 @@ def settings(quick: bool) -> dict:
         "size_repeats": 1 if quick else 3,
         "sweep_sims": 1 << 17 if quick else 1 << 20,
         "sweep_repeats": 1 if quick else 2,
+        # continuous: alternated rounds (ours, then rpact), chunks of 65,536 trials per round and design
+        "continuous_rounds": 3 if quick else 5,
+        "continuous_chunks": {"fixed": 32 if quick else 64, "group_sequential": 8 if quick else 16},
+        "rpact_means_iterations": 50_000 if quick else 100_000,
     }
 
 
@@ -336,6 +348,36 @@ def bench_survival_rpact(plans: dict, designs: dict, cfg: dict) -> dict:
     return result
 
 
+def bench_continuous(cfg: dict) -> dict:
+    """Continuous designs by CPU time, kernel and chunk apart, alternated with rpact's getSimulationMeans."""
+    reason = _rpact.availability()
+    results = {} if reason is None else {"rpact_skipped": reason}
+    for name in ("fixed", "group_sequential"):
+        log(f"continuous: {_means.LABELS[name]}" + ("" if reason else ", alternating with rpact"))
+        try:
+            config, plan = _means.make_plan(name)
+        except InputError as err:
+            results[name] = {"skipped": f"the package rejects the design: {err}"}
+            continue
+        chunks, rounds = cfg["continuous_chunks"][name], cfg["continuous_rounds"]
+        try:
+            if reason is None:
+                result = _rpact.means_side_by_side(plan, config, _means.round_function(plan, chunks), rounds,
+                                                   cfg["rpact_means_iterations"])
+            else:
+                result = _means.ours_alone(plan, chunks, rounds)
+        except Exception as err:  # noqa: BLE001 - R failing is reported, not fatal
+            results[name] = {"skipped": f"{type(err).__name__}: {err}"}
+            continue
+        result["power_exact"] = plan.exact().get("power_exact")
+        result["subjects_per_look"] = [int(n) for n in plan.looks.enrolled_total]
+        if name == "fixed":
+            result["target_trials_per_s"] = CONTINUOUS_TARGET_TRIALS_PER_S
+            result["kernel_meets_target"] = result["ours_kernel_trials_per_s"] >= CONTINUOUS_TARGET_TRIALS_PER_S
+        results[name] = result
+    return results
+
+
 def bench_size_search(folder: Path, cfg: dict) -> dict:
     """Wall time of ``p3sim size`` on a small binary design, one process."""
     config = _designs.write_size_config(folder)
@@ -457,6 +499,7 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                                "N = 458, every look drawn", gs["floor"]))
     rows.extend(_rpact_rows(results["rpact"]))
     rows.extend(_survival_rows(results))
+    rows.extend(_continuous_rows(results["continuous"]))
     rows.append(_size_row(results["size_search"]))
     rows.append(_sweep_row(results["sweep"]))
     return rows
@@ -518,6 +561,60 @@ def _survival_rows(results: dict) -> list[tuple[str, str, str, str]]:
             same = all(group["agrees"] for group in groups)
             rows.append((f"rpact {function}", f"{label}, N = 610", "same" if same else "DIFFERENT",
                          "; ".join(parts) + " (ours vs rpact, to rpact's printed digits)"))
+    return rows
+
+
+def _continuous_rows(continuous: dict) -> list[tuple[str, str, str, str]]:
+    """Continuous kernel and chunk by CPU time, rpact's getSimulationMeans beside them."""
+    rows = []
+    for name in ("fixed", "group_sequential"):
+        r, label = continuous.get(name), _means.LABELS[name]
+        setting = f"continuous, {label}, difference 5, SD 12, t test"
+        if r is None:
+            continue
+        if "skipped" in r:
+            rows.append((f"Continuous, {label}", setting, "skipped", r["skipped"]))
+            continue
+        rounds = f"median of {r['rounds']} rounds of {r['ours_trials_per_round']:,} trials, CPU time, 1 core"
+        target = ""
+        if "kernel_meets_target" in r:
+            target = f"; target 20 M/s {'met' if r['kernel_meets_target'] else 'NOT met'}"
+        rows.append((f"Continuous kernel (_statistics), {label}", f"{setting}; {rounds}",
+                     _rate(r["ours_kernel_trials_per_s"]),
+                     f"{1e9 / r['ours_kernel_trials_per_s']:.0f} ns/trial{target}"))
+        exact = r.get("power_exact")
+        if "power_simulated" in r:
+            ours = r["power_simulated"]
+            estimate, mcse, pooled = ours["ours"], ours["ours_mcse"], None
+        else:
+            estimate, mcse, pooled = r["estimate"], r["mcse"], r["n_sims"]
+        reference = (f"; noncentral t exact {exact:.4f} (z = {(estimate - exact) / mcse:+.2f})"
+                     if exact is not None else "")
+        rows.append((f"Continuous run_chunk, {label}", f"{setting}; {rounds}", _rate(r["ours_chunk_trials_per_s"]),
+                     f"{1e9 / r['ours_chunk_trials_per_s']:.0f} ns/trial (statistics, decisions, counts); power "
+                     f"{_pm(estimate, mcse)}{reference}" + (f" ({_count(pooled)} trials pooled)" if pooled else "")))
+        if "rpact_trials_per_s" not in r:
+            continue
+        rows.append((f"rpact getSimulationMeans, {label}", f"{_count(r['rpact_iterations'])} iterations per round, "
+                     f"median of {r['rounds']} rounds alternated with ours, CPU time, rpact {r['rpact_version']}",
+                     _rate(r["rpact_trials_per_s"]),
+                     f"{r['rpact_seconds']:.3f} s CPU per round (wall/CPU {r['rpact_wall_over_cpu']:.2f}, ours "
+                     f"{r['ours_wall_over_cpu']:.2f}); ours "
+                     f"{r['speed_ratio']:.0f}x faster by run_chunk, {r['kernel_speed_ratio']:.0f}x by the kernel"))
+        sim = r["power_simulated"]
+        rows.append((f"Power agreement, continuous {label}", "simulated vs simulated (rounds pooled)",
+                     "agree" if sim["agrees"] else "DISAGREE",
+                     _agreement(sim) + f"; {r['power_analytic']['what']} {r['power_analytic']['ours']:.4f} "
+                     f"(rpact z = {r['power_simulated_vs_analytic']['rpact_z']:+.2f})"))
+        checks = [("power", r["power_analytic"])] + (
+            [("expected N under H1", r["expected_n_analytic"])] if "expected_n_analytic" in r else [])
+        same = all(c["agrees"] for _, c in checks)
+        rows.append(("rpact getPowerMeans (normalApproximation = FALSE)", label, "same" if same else "DIFFERENT",
+                     "; ".join(f"{what} {c.get('ours_printed', c['ours'])} vs {c['rpact_printed']}"
+                               for what, c in checks)
+                     + f" (to rpact's printed digits); bounds differ by at most {r['bounds']['max_abs_difference']:.1e}"))
+    if "rpact_skipped" in continuous:
+        rows.append(("rpact side by side, continuous", "getSimulationMeans", "skipped", continuous["rpact_skipped"]))
     return rows
 
 
@@ -621,7 +718,8 @@ def run(quick: bool, out: Path) -> dict:
             "quick": quick,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "settings": cfg,
-            "timing": "best of the repeats (all kept); kernels after a warm-up call, in one process, one core",
+            "timing": "best of the repeats (all kept); kernels after a warm-up call, in one process, one core; "
+                      "continuous: median CPU time of rounds alternated with rpact's",
         },
         "machine": _machine.describe(),
     }
@@ -643,6 +741,7 @@ def run(quick: bool, out: Path) -> dict:
         results["survival_designs"], survival_plans = bench_survival_designs(cfg)
         results["survival_end_to_end"] = bench_survival_end_to_end(Path(folder), cfg)
         results["survival_rpact"] = bench_survival_rpact(survival_plans, results["survival_designs"], cfg)
+        results["continuous"] = bench_continuous(cfg)
         results["size_search"] = bench_size_search(Path(folder), cfg)
         results["sweep"] = bench_sweep(cfg)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
