@@ -146,7 +146,7 @@ def analytic(plan, config) -> dict:
     subjects come back as N: a round trip).
     """
     ours = plan.analytic(config)
-    model = plan._model(plan.truth)  # the plan's own translation of its config for simulator.design.survival
+    model = plan.model(plan.truth)  # the plan's own translation of its config for simulator.design.survival
     sequential = plan.planned_bounds.sequential
     inflation = 1.0 if sequential is None else float(sequential.inflation_factor)
     events = schoenfeld_events(plan.truth, alpha=plan.alpha, power=config.design.power, sided=plan.sided,

@@ -31,13 +31,20 @@ from simulator.endpoints.common import (
     Bounds,
     Looks,
     PatientAxis,
+    add_two_sided,
     design_bounds,
     make_looks,
     mean_and_mcse,
     per_look_counts,
 )
 from simulator.endpoints.continuous_spec import ContinuousEndpoint
-from simulator.engine.continuous import TEST_CODES, WELCH, sequential_decisions, simulate_statistics
+from simulator.engine.continuous import (
+    TEST_CODES,
+    WELCH,
+    moment_statistics,
+    sequential_decisions,
+    simulate_statistics,
+)
 from simulator.engine.continuous import design as engine_design
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
@@ -220,7 +227,9 @@ class ContinuousPlan:
         """Stopping look and outcome per trial at one significance level (z bounds, or their t equivalents)."""
         bounds = self.levels[level]
         n_sims = stat.shape[0]
-        efficacy, unfavourable, futility = (np.atleast_2d(b) for b in (bounds.efficacy, bounds.unfavourable, bounds.futility))
+        efficacy, unfavourable, futility, floor = (
+            np.atleast_2d(b) for b in (bounds.efficacy, bounds.unfavourable, bounds.futility, bounds.futility_floor)
+        )
         if self.code == WELCH:
             # The statistic's one-sided p-value, as a z: compared with the z bounds.
             stat = special.ndtri(special.stdtr(df, stat))
@@ -229,24 +238,45 @@ class ContinuousPlan:
             # (Infinite bounds stay as they are: stdtrit(df, 0) is +inf, not -inf.)
             with np.errstate(invalid="ignore"):
                 to_t = lambda b: np.where(np.isfinite(b), special.stdtrit(df[:1], special.ndtr(b)), b)  # noqa: E731
-                efficacy, unfavourable, futility = to_t(efficacy), to_t(unfavourable), to_t(futility)
+                efficacy, unfavourable, futility, floor = to_t(efficacy), to_t(unfavourable), to_t(futility), to_t(floor)
         stop_look = np.empty(n_sims, dtype=np.int8)
         decision = np.empty(n_sims, dtype=np.int8)
         sequential_decisions(
             np.ascontiguousarray(stat), np.ascontiguousarray(efficacy), np.ascontiguousarray(unfavourable),
-            np.ascontiguousarray(futility), stop_look, decision,
+            np.ascontiguousarray(futility), np.ascontiguousarray(floor), stop_look, decision,
         )
         return stop_look, decision
 
     def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """Simulate one chunk; per-trial success and summable counts (as the other kinds)."""
         stat, df, mean_c, mean_e = self._statistics(rng, n_sims, stream)
+        return self.result(stat, df, mean_c, mean_e, stream)
+
+    def statistics_from_moments(self, sums, squares, sd_c, sd_e) -> tuple[np.ndarray, np.ndarray]:
+        """The statistic and df per trial and look from per-patient moments (a joint trial).
+
+        ``sums`` and ``squares`` have shape (trials, 2 arms, looks): the
+        cumulative sum of the outcomes and their sum of squares about their mean.
+        """
+        n_sims, _, n_looks = sums.shape
+        stat, df = np.empty((n_sims, n_looks)), np.empty((n_sims, n_looks))
+        moment_statistics(
+            self.kernel_design, np.ascontiguousarray(sums[:, 0]), np.ascontiguousarray(sums[:, 1]),
+            np.ascontiguousarray(squares[:, 0]), np.ascontiguousarray(squares[:, 1]),
+            np.ascontiguousarray(sd_c, dtype=float), np.ascontiguousarray(sd_e, dtype=float), stat, df,
+        )
+        return stat, df
+
+    def result(self, stat, df, mean_c, mean_e, stream: str) -> tuple[np.ndarray, dict]:
+        """Success (levels x trials) and counts from the statistics; ``mean_*`` the true means (histograms)."""
+        n_sims = stat.shape[0]
         stop_look, decision = self.decide(stat, df)
+        decisions = [decision] + [self.decide(stat, df, level)[1] for level in range(1, len(self.levels))]
         success = decision == REJECT_FAVOURABLE
         if len(self.levels) > 1:
-            success = np.vstack([success] + [self.decide(stat, df, level)[1] == REJECT_FAVOURABLE
-                                             for level in range(1, len(self.levels))])
+            success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
         counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
+        add_two_sided(counts, stream, self.sided, decisions)
         if stream == "assurance" and self.endpoint.prior is not None:
             effect = np.broadcast_to(mean_e - mean_c, (n_sims,))
             first = success if success.ndim == 1 else success[0]
@@ -355,8 +385,11 @@ class ContinuousPlan:
                 out["n_total_fixed_design"] = enrolled
                 enrolled *= planned.inflation_factor
                 out["inflation_factor_planned"] = float(planned.inflation_factor)
+                # At the design's own maximum, not at the configured n_total (`expected_n_h1` above).
+                out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
+                out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
             per_arm = round_up_per_arm(enrolled, config.trial.allocation)
-            out.update(n_total=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+            out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
         return out
 
 
@@ -392,13 +425,14 @@ class ContinuousKind:
     def check_in_joint(self, endpoint, calendar: bool) -> None:
         from simulator.config.fields import fail
 
-        raise fail(
-            f"endpoints.{endpoint.name}.kind",
-            "\"continuous\" endpoints cannot yet be simulated jointly with other endpoints (a non-zero "
-            "[correlation], or a survival endpoint in the trial); give them zero correlation in a trial "
-            "without a survival endpoint",
-            endpoint.kind,
-        )
+        if calendar:
+            raise fail(
+                f"endpoints.{endpoint.name}.kind",
+                "\"continuous\" endpoints cannot yet be analysed at a survival endpoint's calendar looks; "
+                "simulate them in a trial without a survival endpoint (correlated with binary or continuous "
+                "endpoints through [correlation] is supported)",
+                endpoint.kind,
+            )
 
 
 KIND = ContinuousKind()

@@ -24,11 +24,12 @@ from scipy import stats
 from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up
 from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
-from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
+from simulator.endpoints.common import Bounds, add_two_sided, design_bounds, per_look_counts
+from simulator.endpoints.continuous import ContinuousPlan
 from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
 from simulator.endpoints.survival import HR_BINS, SurvivalPlan
 from simulator.engine.binary import decide_counts
-from simulator.engine.joint import simulate_calendar, simulate_entry_order
+from simulator.engine.joint import simulate_calendar, simulate_entry_order, simulate_entry_order_mixed
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Binary bounds at calendar looks are computed at each trial's information
@@ -69,22 +70,27 @@ class JointPlan:
     binary: tuple[int, ...]  # indices of the binary members
     survival: int | None  # index of the survival member
     cholesky: np.ndarray = field(repr=False)
+    continuous: tuple[int, ...] = ()  # indices of the continuous members (latent components after the binary ones)
     _bounds: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, config: Config, plans: tuple, alpha: float | None = None) -> JointPlan:
         """Group the member plans and factor the latent correlation matrix."""
         binary = tuple(i for i, plan in enumerate(plans) if isinstance(plan, BinaryPlan))
+        continuous = tuple(i for i, plan in enumerate(plans) if isinstance(plan, ContinuousPlan))
         survival = [i for i, plan in enumerate(plans) if isinstance(plan, SurvivalPlan)]
-        if len(survival) > 1 or len(binary) + len(survival) != len(plans):
-            raise ValueError("a joint trial holds binary endpoints and at most one survival endpoint")
+        if len(survival) > 1 or len(binary) + len(continuous) + len(survival) != len(plans) or (survival and continuous):
+            raise ValueError(
+                "a joint trial holds binary endpoints and at most one survival endpoint, or binary and continuous ones"
+            )
         survival = survival[0] if survival else None
         plans = tuple(plans)
         if survival is not None and binary:
             plans = _on_survival_looks(config, plans, binary, plans[survival])
-        order = [plans[i].endpoint.name for i in binary] + ([plans[survival].endpoint.name] if survival is not None else [])
+        order = [plans[i].endpoint.name for i in binary + continuous]
+        order += [plans[survival].endpoint.name] if survival is not None else []
         cholesky = np.linalg.cholesky(correlation_matrix(tuple(order), config.correlation))
-        return cls(config, plans, binary, survival, cholesky)
+        return cls(config, plans, binary, survival, cholesky, continuous)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -118,6 +124,8 @@ class JointPlan:
             for arm, rate in enumerate(pair):
                 natural = 1.0 - rate if plan.endpoint.better == "lower" else rate
                 thresholds[:, b, arm] = stats.norm.ppf(natural)
+        if self.continuous:
+            return self._entry_order_mixed(rng, n_sims, stream, binaries, truths, thresholds)
         if self.survival is None:
             return self._entry_order(rng, n_sims, stream, binaries, truths, thresholds)
         return self._calendar(rng, n_sims, stream, binaries, truths, thresholds)
@@ -125,7 +133,33 @@ class JointPlan:
     def _entry_order(self, rng, n_sims, stream, binaries, truths, thresholds) -> dict:
         looks = binaries[0].looks
         x_c, x_e = simulate_entry_order(rng, looks.evaluable_c, looks.evaluable_e, self.cholesky, thresholds)
+        return self._binary_outcomes(binaries, truths, stream, x_c, x_e)
+
+    def _entry_order_mixed(self, rng, n_sims, stream, binaries, truths, thresholds) -> dict:
+        """Binary and continuous members in entry order: per-patient outcomes from one copula."""
+        members = [self.members[i] for i in self.continuous]
+        draws = [plan.draw(rng, n_sims, stream) for plan in members]  # (mean_c, mean_e, sd_c, sd_e) each
+        mu = np.empty((n_sims, len(members), 2))
+        sd = np.empty((n_sims, len(members), 2))
+        for c, (mean_c, mean_e, sd_c, sd_e) in enumerate(draws):
+            mu[:, c, 0], mu[:, c, 1], sd[:, c, 0], sd[:, c, 1] = mean_c, mean_e, sd_c, sd_e
+        looks = members[0].looks
+        x_c, x_e, sums, squares = simulate_entry_order_mixed(
+            rng, looks.evaluable_c, looks.evaluable_e, self.cholesky, thresholds, mu, sd,
+        )
+        out = self._binary_outcomes(binaries, truths, stream, x_c, x_e)
+        for c, plan in enumerate(members):
+            mean_c, mean_e, sd_c, sd_e = draws[c]
+            stat, df = plan.statistics_from_moments(sums[c], squares[c], sd_c, sd_e)
+            out[plan.endpoint.name] = plan.result(stat, df, mean_c, mean_e, stream)
+        return out
+
+    def _binary_outcomes(self, binaries, truths, stream, x_c, x_e) -> dict:
+        """Each binary member's decisions on its simulated counts (entry order)."""
         out = {}
+        if not binaries:
+            return out
+        looks = binaries[0].looks
         for b, plan in enumerate(binaries):
             xc, xe = x_c[b], x_e[b]
             if plan.endpoint.better == "lower":
@@ -135,9 +169,10 @@ class JointPlan:
             xc, xe = np.ascontiguousarray(xc), np.ascontiguousarray(xe)
             stop, decision = plan.decide(xc, xe)
             success, counts = _binary_result(plan, stop, decision, truths[b], stream)
+            decisions = [decision] + [plan.decide(xc, xe, level)[1] for level in range(1, len(plan.levels))]
             if len(plan.levels) > 1:  # the same trials at further levels (Holm)
-                success = np.vstack([success] + [plan.decide(xc, xe, level)[1] == REJECT_FAVOURABLE
-                                                 for level in range(1, len(plan.levels))])
+                success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
+            add_two_sided(counts, stream, plan.sided, decisions)
             out[plan.endpoint.name] = (success, counts)
         return out
 
@@ -154,6 +189,7 @@ class JointPlan:
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], look_events=plan.looks.events,
             efficacy=plan.bounds.efficacy, futility=plan.bounds.futility, sided=plan.sided,
+            inner=plan.bounds.inner,
         )
         out = {}
         rows = np.arange(n_sims)
@@ -163,11 +199,13 @@ class JointPlan:
                 xc, xe = nc - xc, ne - xe
             stop, decision, fractions = self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look)
             success, counts = _binary_result(member, stop, decision, truths[b], stream)
+            decisions = [decision] + [
+                self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look, _level_alpha(bounds))[1]
+                for bounds, _ in member.levels[1:]
+            ]
             if len(member.levels) > 1:  # the same trials at further levels (Holm)
-                success = np.vstack([success] + [
-                    self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look, _level_alpha(bounds))[1]
-                    == REJECT_FAVOURABLE for bounds, _ in member.levels[1:]
-                ])
+                success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
+            add_two_sided(counts, stream, member.sided, decisions)
             enrolled = trials.enrolled[rows, stop].astype(np.float64)
             counts.update(
                 enrolled_sum=np.array([enrolled.sum()]),
@@ -178,6 +216,7 @@ class JointPlan:
             out[member.endpoint.name] = (success, counts)
         # The survival decision was taken in the kernel (simulator.stats.decision.decide_z).
         out[endpoint.name] = _survival_result(plan, trials, trials.stop_look, trials.decision, ratios, stream)
+        add_two_sided(out[endpoint.name][1], stream, plan.sided, [trials.decision])
         return out
 
     # ------------------------------------------------------------ binary bounds at calendar looks
@@ -239,9 +278,9 @@ class JointPlan:
             m = looks.size
             decide_counts(
                 plan.code, x_c[sub], x_e[sub], n_c[sub].astype(np.int64), n_e[sub].astype(np.int64), plan.theta0,
-                bounds.efficacy, bounds.unfavourable, bounds.futility,
+                bounds.efficacy, bounds.unfavourable, bounds.futility, bounds.futility_floor,
                 np.full((m, 1), _NO_FISHER, dtype=np.int64), np.full((m, 1), -1, dtype=np.int64),
-                np.full((m, 1), -1, dtype=np.int64), local_stop, local_decision,
+                np.full((m, 1), -1, dtype=np.int64), np.full((m, 1), -1, dtype=np.int64), local_stop, local_decision,
             )
             stop[rows] = looks[local_stop]
             decision[rows] = local_decision

@@ -113,7 +113,27 @@ def simulate_statistics(rng, d, mu_c, mu_e, sd_c, sd_e, stat, df):
 
 
 @kernel
-def sequential_decisions(stat, efficacy, unfavourable, futility, stop_look, decision):
+def moment_statistics(d, sum_c, sum_e, ss_c, ss_e, sd_c, sd_e, stat, df):
+    """The statistic and its df from per-arm sums and sums of squares about the mean (trials x looks).
+
+    For endpoints simulated per patient (a joint trial): the same statistic
+    as :func:`simulate_statistics`, from the patients' cumulative moments.
+    ``sd_*`` (the true SDs, for the z test) hold one value per trial or one.
+    """
+    n_sims, n_looks = stat.shape
+    out = np.empty((2, n_looks))
+    for i in range(n_sims):
+        j = i if sd_c.size > 1 else 0
+        for k in range(n_looks):
+            nc, ne = d.n_c[k], d.n_e[k]
+            diff = sum_e[i, k] / ne - sum_c[i, k] / nc
+            _statistic(d, diff, ss_c[i, k], ss_e[i, k], sd_c[j] ** 2, sd_e[j] ** 2, nc, ne, out, k)
+            stat[i, k] = out[0, k]
+            df[i, k] = out[1, k]
+
+
+@kernel
+def sequential_decisions(stat, efficacy, unfavourable, futility, floor, stop_look, decision):
     """Stopping look and outcome of every trial: the first look whose decision is not to continue.
 
     Bounds have one row per trial or a single row that every trial shares
@@ -125,7 +145,7 @@ def sequential_decisions(stat, efficacy, unfavourable, futility, stop_look, deci
         stop_look[i] = n_looks - 1
         decision[i] = 0
         for k in range(n_looks):
-            outcome = decide_z(stat[i, k], efficacy[r, k], unfavourable[r, k], futility[r, k])
+            outcome = decide_z(stat[i, k], efficacy[r, k], unfavourable[r, k], futility[r, k], floor[r, k])
             if outcome != 0:
                 stop_look[i] = k
                 decision[i] = outcome

@@ -60,6 +60,7 @@ __all__ = [
     "CalendarTrials",
     "simulate_calendar",
     "simulate_entry_order",
+    "simulate_entry_order_mixed",
 ]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -164,6 +165,97 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
     x_e = np.zeros_like(x_c)
     _entry_order(rng, n_sims, looks_c, looks_e, chol, thresholds, x_c, x_e)
     return x_c, x_e
+
+
+@kernel
+def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, x_c, x_e, s1, s2):
+    """Binary counts and continuous sums per look, for patients in entry order (see the wrapper)."""
+    n_binary = thresholds.shape[1]
+    n_continuous = mu.shape[1]
+    n_looks = looks_c.size
+    e = np.empty(n_binary + n_continuous)
+    z = np.empty(n_binary + n_continuous)
+    running = np.zeros(n_binary, dtype=np.int64)
+    sums = np.zeros(n_continuous)
+    squares = np.zeros(n_continuous)
+    for i in range(n_sims):
+        ib = i if thresholds.shape[0] > 1 else 0
+        ic = i if mu.shape[0] > 1 else 0
+        jc = i if sd.shape[0] > 1 else 0
+        for arm in range(2):
+            looks = looks_c if arm == 0 else looks_e
+            for b in range(n_binary):
+                running[b] = 0
+            for c in range(n_continuous):
+                sums[c] = 0.0
+                squares[c] = 0.0
+            look = 0
+            for patient in range(looks[n_looks - 1]):
+                _latent(rng, chol, e, z)
+                for b in range(n_binary):
+                    if z[b] < thresholds[ib, b, arm]:
+                        running[b] += 1
+                for c in range(n_continuous):
+                    # Deviations from the true mean: sums stay small, so SS = S2 - S1^2 / n keeps its digits.
+                    y = sd[jc, c, arm] * z[n_binary + c]
+                    sums[c] += y
+                    squares[c] += y * y
+                while look < n_looks and patient + 1 == looks[look]:
+                    for b in range(n_binary):
+                        if arm == 0:
+                            x_c[b, i, look] = running[b]
+                        else:
+                            x_e[b, i, look] = running[b]
+                    for c in range(n_continuous):
+                        s1[c, i, arm, look] = mu[ic, c, arm] * (patient + 1) + sums[c]
+                        s2[c, i, arm, look] = squares[c] - sums[c] * sums[c] / (patient + 1)
+                    look += 1
+
+
+def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, sd):
+    """Correlated binary and continuous endpoints analysed at fixed numbers of patients.
+
+    Every patient carries a latent normal vector ``Z = L e`` (binary
+    endpoints first, continuous last): a binary event when ``Z_b <
+    Phi^-1(p)``, a continuous outcome ``mu + sd Z_c`` (exactly normal).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness; it is advanced.
+    looks_c, looks_e : array_like of int, shape (K,)
+        Cumulative evaluable patients per arm at each look, increasing.
+    cholesky : ndarray, shape (B + C, B + C)
+        Lower Cholesky factor of the latent correlation matrix.
+    thresholds : ndarray, shape (n_sims or 1, B, 2)
+        ``Phi^-1(p)`` per trial, binary endpoint and arm.
+    mu, sd : ndarray, shape (n_sims or 1, C, 2)
+        True mean and SD per trial, continuous endpoint and arm.
+
+    Returns
+    -------
+    x_c, x_e : ndarray of int64, shape (B, n_sims, K)
+        Cumulative events per binary endpoint.
+    sums, squares : ndarray, shape (C, n_sims, 2, K)
+        Per continuous endpoint and arm: the sum of the outcomes and their
+        sum of squares about their own mean, cumulative at each look.
+    """
+    looks_c = np.ascontiguousarray(looks_c, dtype=np.int64)
+    looks_e = np.ascontiguousarray(looks_e, dtype=np.int64)
+    chol = np.ascontiguousarray(cholesky, dtype=float)
+    thresholds = np.ascontiguousarray(thresholds, dtype=float).reshape(-1, np.shape(thresholds)[-2], 2)
+    mu = np.ascontiguousarray(mu, dtype=float)
+    sd = np.ascontiguousarray(sd, dtype=float)
+    n_sims = max(thresholds.shape[0], mu.shape[0], sd.shape[0])
+    n_binary, n_continuous, n_looks = thresholds.shape[1], mu.shape[1], looks_c.size
+    if chol.shape != (n_binary + n_continuous,) * 2:
+        raise InputError("`cholesky` must have one row per binary and continuous endpoint")
+    x_c = np.zeros((n_binary, n_sims, n_looks), dtype=np.int64)
+    x_e = np.zeros_like(x_c)
+    sums = np.zeros((n_continuous, n_sims, 2, n_looks))
+    squares = np.zeros_like(sums)
+    _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, x_c, x_e, sums, squares)
+    return x_c, x_e, sums, squares
 
 
 # --------------------------------------------------------------------------
@@ -299,7 +391,7 @@ def _copula_iv(cholesky, thresholds):
 
 def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
-                  futility=None, sided=1):
+                  futility=None, sided=1, inner=False):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
                              look_events=look_events, missing=missing)
@@ -319,7 +411,7 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     n_looks = design.look_events.size
     if efficacy is None:
         efficacy = np.full(n_looks, np.inf)
-    bounds = z_bounds(efficacy, futility, sided)
+    bounds = z_bounds(efficacy, futility, sided, inner)
     if bounds.efficacy.shape != (n_looks,) or bounds.futility.shape != (n_looks,):
         raise InputError("`efficacy` and `futility` need one z bound per look")
     n = design.n_c + design.n_e
@@ -337,7 +429,7 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
 
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
-                      efficacy=None, futility=None, sided=1):
+                      efficacy=None, futility=None, sided=1, inner=False):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -378,6 +470,8 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
         z bounds of the survival endpoint (:func:`simulator.stats.decision.z_bounds`);
         by default none, so ``decision`` is 0 and ``stop_look`` the last look.
     sided : {1, 2}
+    inner : bool
+        Two-sided designs: futility is the inner wedge ``|z| < futility[k]``.
 
     Returns
     -------
@@ -395,4 +489,4 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     return _run_calendar(rng, n_control, n_experimental, missing=missing, accrual=accrual, control=control,
                          hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
-                         futility=futility, sided=sided)[0]
+                         futility=futility, sided=sided, inner=inner)[0]
