@@ -31,6 +31,9 @@ from simulator.report.tables import n_looks, scenario_label
 
 __all__ = ["Plot", "build_plots", "matplotlib_available"]
 
+#: Reference lines (targets, ceilings) go under the data lines (matplotlib's default zorder 2), above the grid.
+REFERENCE_ZORDER = 1.8
+
 # ------------------------------------------------------------------ (a) size
 def _size_figure(report: dict):
     design_power = (report["meta"].get("config", {}).get("design") or {}).get("power", 0.8)
@@ -42,19 +45,23 @@ def _size_figure(report: dict):
     figure = new_figure(3.4 * len(panels), 3.2)
     axes = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     for ax, (endpoint, title) in zip(axes, panels):
-        for key, marker, style in (("power", "o", "-"), ("assurance", "s", "--")):
-            for series in derived.size_series(report, key, endpoint):
-                label = key + (f" ({series.label})" if series.label else "")
-                ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker=marker,
-                            linestyle=style, capsize=3, markersize=4, label=label,
-                            color=COLOURS[key] if not series.label else None)
+        # Reference lines first and under the data (zorder below the lines' 2): a power equal to the
+        # target stays visible. The gids name the lines in the SVG (the browser test checks the order).
+        ax.axhline(design_power, color=COLOURS["target"], linestyle="-.", linewidth=1, zorder=REFERENCE_ZORDER,
+                   gid="target-line", label=f"target {design_power:g}")
         if endpoint is not None:
             ppb = [s["endpoints"][endpoint].get("prior_p_benefit") for s in report["scenarios"]]
             ppb = [v for v in ppb if v is not None]
             if ppb:
-                ax.axhline(ppb[0], color=COLOURS["assurance"], linestyle=":", linewidth=1,
+                ax.axhline(ppb[0], color=COLOURS["assurance"], linestyle=":", linewidth=1, zorder=REFERENCE_ZORDER,
                            label="prior P(benefit): assurance ceiling")
-        ax.axhline(design_power, color=COLOURS["target"], linestyle="-.", linewidth=1, label=f"target {design_power:g}")
+        for key, marker, style in (("power", "o", "-"), ("assurance", "s", "--")):
+            for series in derived.size_series(report, key, endpoint):
+                label = key + (f" ({series.label})" if series.label else "")
+                drawn = ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker=marker,
+                                    linestyle=style, capsize=3, markersize=4, label=label,
+                                    color=COLOURS[key] if not series.label else None)
+                drawn.lines[0].set_gid(f"{key}-line")
         ax.set_title(title)
         ax.set_xlabel("n_total (patients randomised)")
         ax.set_ylim(0, 1)
@@ -69,11 +76,13 @@ def _size_search_figure(size: dict):
         return None
     figure = new_figure(5.5, 3.4)
     ax = figure.subplots()
-    ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker="o", capsize=3,
-                markersize=4, linestyle="-", color=COLOURS["power"], label=series.label)
     level = size.get("level")
     if isinstance(level, (int, float)):
-        ax.axhline(level, color=COLOURS["target"], linestyle="-.", linewidth=1, label=f"target {level:g}")
+        ax.axhline(level, color=COLOURS["target"], linestyle="-.", linewidth=1, zorder=REFERENCE_ZORDER,
+                   gid="target-line", label=f"target {level:g}")
+    drawn = ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker="o", capsize=3,
+                        markersize=4, linestyle="-", color=COLOURS["power"], label=series.label)
+    drawn.lines[0].set_gid(f"{size.get('target', 'power')}-line")
     interval = size.get("interval")
     if isinstance(interval, (list, tuple)) and len(interval) == 2 and isinstance(interval[0], (int, float)):
         upper = interval[1] if isinstance(interval[1], (int, float)) else max(series.n_total)  # open: not yet clear
@@ -109,13 +118,13 @@ def _sequential_figure(report: dict, i: int):
         sizes = e.get("look_sizes") or e.get("look_events")
         ticks = [f"{k}\n{f:.2f}" + (f"\n({sizes[k - 1]})" if sizes else "") for k, f in zip(looks, fractions)]
 
-        def bound_line(ax, values, key, label, marker, fractions=fractions):
+        points: dict = {}  # per panel: the (fraction, value) of each bound drawn, labelled at the end
+
+        def bound_line(ax, values, key, label, marker, fractions=fractions, points=points):
             y = np.array([np.nan if v is None else v for v in values], dtype=float)
             if np.any(np.isfinite(y)):
                 ax.plot(fractions, y, marker=marker, color=COLOURS[key], label=label)
-                for x, v in zip(fractions, y):
-                    if np.isfinite(v):
-                        ax.annotate(f"{v:.3g}", (x, v), textcoords="offset points", xytext=(4, 4), fontsize=7)
+                points.setdefault(ax, []).extend((x, v) for x, v in zip(fractions, y) if np.isfinite(v))
 
         ax = row[0]
         bound_line(ax, e.get("efficacy_bounds") or [], "efficacy", "efficacy (reject H0 above)", "o")
@@ -136,8 +145,8 @@ def _sequential_figure(report: dict, i: int):
                 ax.axhline(boundary, color="black", linestyle=":", linewidth=0.8, label="H0 boundary (margin)")
             if e.get("effect_note"):
                 # A bound no observed rate reaches: the value sits at the end of the feasible range.
-                ax.text(0.02, 0.03, "some values clipped to the feasible range\n(report.json: effect_note)",
-                        transform=ax.transAxes, va="bottom", fontsize=7)
+                # Said in the legend (an entry without a line), where it cannot cover a point.
+                ax.plot([], [], linestyle="none", label=f"{name}: effects clipped to the feasible range (effect_note)")
             ax.set_title(f"{name}: bounds, effect scale")
             ax.set_ylabel(scale)
         else:
@@ -145,29 +154,62 @@ def _sequential_figure(report: dict, i: int):
 
         ax = row[2]
         n_sims = report["meta"].get("n_sims")
+        # Futility bars (and their legend entry) only for a design with a futility rule.
+        futility = any(v is not None for v in e.get("futility_bounds") or []) or any(e.get("futility_per_look") or [])
+        bars = [("reject_per_look", "reject H0")] + ([("futility_per_look", "stop for futility")] if futility else [])
         width = 0.35
-        for offset, key, label in ((-width / 2, "reject_per_look", "reject H0"), (width / 2, "futility_per_look", "stop for futility")):
+        for k, (key, label) in enumerate(bars):
             values = np.asarray(e.get(key) or [0.0] * len(looks), dtype=float)
             mcse = np.asarray(e.get(f"{key}_mcse") or [0.0] * len(looks), dtype=float)
             colour = COLOURS["efficacy"] if key.startswith("reject") else COLOURS["futility"]
+            offset = (k - (len(bars) - 1) / 2) * width
             ax.bar(looks + offset, values, width, yerr=2 * mcse, capsize=2, color=colour, label=label)
         ax.set_xticks(looks, ticks)
-        title = f"{name}: stopping per look (under {e.get('per_look_under', 'truth')})"
-        ax.set_title(title)
+        # The number of trials in the title: on the (vertical) axis label it did not fit the panel's height.
+        under = e.get("per_look_under", "truth")
+        ax.set_title(f"{name}: stopping per look\n(under {under}" + ("" if n_sims is None else f", {n_sims} trials") + ")")
+        ax.set_ylim(0, 1)
         if e.get("expected_n") is not None:
             text = f"E[n] = {e['expected_n']:.1f} ± {e.get('expected_n_mcse', 0.0):.1f} of {scenario['n_total']}"
             if e.get("expected_events") is not None:
                 text += f"\nE[events] = {e['expected_events']:.1f}"
             ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("probability (±2 MCSE)" + ("" if n_sims is None else f", {n_sims} trials"))
+            ax.set_ylim(0, 1.3)  # room above the bars for the text
+            ax.set_yticks(np.linspace(0.0, 1.0, 6))
+        ax.set_ylabel("probability (±2 MCSE)")
         for ax in row[:2]:
             ax.set_xlabel("information fraction (realised)")
-            ax.set_xlim(0, 1.1)
+            ax.set_xlim(0, max(1.1, float(np.nanmax(fractions)) + 0.1))
+            _value_labels(ax, points.get(ax, []))
         unit = " (patients)" if e.get("look_sizes") else (" (events)" if e.get("look_events") else "")
         row[2].set_xlabel(f"look, information fraction{unit}")
     figure_legend(figure, grid.ravel())
     return figure
+
+
+def _value_labels(ax, points) -> None:
+    """Write each bound's value at its point, inside the panel.
+
+    At each look the highest value is labelled above its point and the
+    others below (two close bounds do not write over each other), centred
+    on the point, and the y axis gets room for the labels.
+    """
+    if not points:
+        return
+    by_look: dict = {}
+    for x, v in points:
+        by_look.setdefault(x, []).append(v)
+    above = below = False
+    for x, values in by_look.items():
+        values = sorted(values)
+        for k, v in enumerate(values):
+            up = k == len(values) - 1
+            ax.annotate(f"{v:.3g}", (x, v), textcoords="offset points", xytext=(0, 5 if up else -5), ha="center",
+                        va="bottom" if up else "top", fontsize=7, gid="value-label")
+            above, below = above or up, below or not up
+    low, high = ax.get_ylim()
+    pad = 0.2 * (high - low)
+    ax.set_ylim(low - (pad if below else 0.0), high + (pad if above else 0.0))
 
 
 # ------------------------------------------------------------------ catalogue
