@@ -32,7 +32,7 @@ candidate; only the looks move.  (A ``run`` at the same size uses the
 digest *with* that key and so other numbers, equally valid.)
 
 1. **Start**: for power, the largest of the endpoints' analytic sizes (the
-   smallest with rule ``any``): rpact's formulas, ``analytic()["n_total"]``
+   smallest with rule ``any``): rpact's formulas, ``analytic()["n_total_design"]``
    rounded up onto the grid, or for events Schoenfeld's events times the
    group-sequential inflation, ``analytic()["events"]`` rounded up, over the
    survival endpoints; for assurance there is no closed form: the same
@@ -430,7 +430,8 @@ def summary(b: dict, axis) -> str:
         f"{lo} to {'?' if hi is None else hi}",
     ]
     if b.get(f"analytic_{name}") is not None:
-        lines.append(f"analytic ({'Schoenfeld' if name == 'events' else 'normal approximation'}): {b[f'analytic_{name}']}")
+        method = "Schoenfeld" if name == "events" else "the endpoints' closed-form sizes"
+        lines.append(f"analytic ({method}): {b[f'analytic_{name}']}")
     if b.get("ceiling") is not None:
         lines.append(f"assurance ceiling (prior probability of benefit): {b['ceiling']:.4f}")
     lines.append(f"{len(b['evaluated'])} sizes evaluated with common random numbers")
