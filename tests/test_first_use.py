@@ -1,5 +1,6 @@
 """What a first user tripped on (issue 12, section 3): each test failed before its fix."""
 
+import json
 import math
 import re
 import subprocess
@@ -10,6 +11,8 @@ import pytest
 from simulator.cli import main
 from simulator.config.fields import fail
 from simulator.endpoints.survival_spec import _log_normal
+from simulator.report.tables import endpoint_table
+from simulator.report.text import summary_table
 
 BINARY = """
 [trial]
@@ -174,3 +177,37 @@ def test_size_writes_markdown_and_html_with_the_size_search_plot(small_config, t
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Size search" in md and "| n_total | power ± MCSE |" in md
     assert (out / "report.json").exists()
+
+
+# ------------------------------------------------------------------ item 6
+def test_a_probability_of_zero_shows_the_rule_of_three_bound(small_config, tmp_path, capsys):
+    # Fisher's test with 2 patients per arm never rejects at one-sided 0.025: type I error and power are 0.
+    out = tmp_path / "out"
+    argv = ["run", str(small_config), "--out", str(out), "--sims", "1000", "--set", "trial.n_total=4",
+            "--set", 'endpoints.resp.test="fisher"', "--set", "simulation.null=true"]
+    assert main(argv) == 0
+    summary = capsys.readouterr().out
+    assert "0.0000 ± 0.0000" not in summary
+    assert summary.count("0 (< 0.003)") == 3  # power, assurance, type1: 3 / 1000
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "0.0000 ± 0.0000" not in md and "| 0 (< 0.003) |" in md
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    scenario = report["scenarios"][0]
+    assert (scenario["type1"], scenario["type1_mcse"]) == (0.0, 0.0)  # report.json keeps value and MCSE
+    assert not [key for key in scenario if key.endswith("_bound")]
+
+
+def test_a_probability_of_one_shows_the_lower_bound():
+    report = {
+        "meta": {"n_sims": 10_000},
+        "scenarios": [{"params": {}, "n_total": 100, "power": 1.0, "power_mcse": 0.0,
+                       "endpoints": {"a": {"test": "z_pooled", "power": 1.0, "power_mcse": 0.0,
+                                           "reject_unfavourable": 0.0, "reject_unfavourable_mcse": 0.0}}}],
+    }
+    assert "1 (> 0.9997)" in summary_table(report)
+    (row,) = endpoint_table(report, 0).rows
+    texts = [cell.text for cell in row]
+    assert "1 (> 0.9997)" in texts and "0 (< 0.0003)" in texts
+    (cell,) = [c for c in row if c.text == "1 (> 0.9997)"]
+    assert cell.path == ("scenarios", 0, "endpoints", "a", "power")  # the HTML still carries the value and MCSE
+    assert cell.mcse_path == ("scenarios", 0, "endpoints", "a", "power_mcse")

@@ -187,7 +187,7 @@ def test_every_number_in_the_oc_tables_is_report_json(reports):
     for folder, report in reports.values():
         page = parse_page(folder / "report.html")
         keys = set()
-        checked = with_mcse = 0
+        checked = with_mcse = extremes = 0
         for table in oc_tables(page):
             headers = [c["text"] for c in table["rows"][0]]
             for row in table["rows"][1:]:
@@ -201,6 +201,16 @@ def test_every_number_in_the_oc_tables_is_report_json(reports):
                         continue
                     value = resolve(report, attrs["data-key"])
                     assert json.loads(attrs["data-value"]) == value
+                    bound = re.fullmatch(r"([01]) \(([<>]) (\d+(?:\.\d+)?)\)", text)
+                    if bound:  # a probability of exactly 0 or 1: the rule-of-three bound stands for its MCSE of 0
+                        n_sims = report["meta"]["n_sims"]
+                        assert value == int(bound[1]) and resolve(report, attrs["data-mcse-key"]) == 0
+                        rule = 3 / n_sims if value == 0 else 1 - 3 / n_sims
+                        assert abs(float(bound[3]) - rule) <= 0.1 * 3 / n_sims, text
+                        keys.add(attrs["data-key"])
+                        checked += 1
+                        extremes += 1
+                        continue
                     shown = text.split(" ± ")
                     digits = len(shown[0].split(".")[1]) if "." in shown[0] else 0
                     assert shown[0] == (str(value) if isinstance(value, int) else f"{value:.{digits}f}")
@@ -215,6 +225,8 @@ def test_every_number_in_the_oc_tables_is_report_json(reports):
                     checked += 1
         # Both kinds of cell were checked: an estimate with its MCSE and a plain number.
         assert 0 < with_mcse < checked
+        # One-sided tests never reject in the unfavourable direction: 0 with its bound.
+        assert extremes > 0
         # Every scenario's trial success and every endpoint's power, assurance, type I error and size is shown.
         for i, scenario in enumerate(report["scenarios"]):
             assert {f"scenarios/{i}/{k}" for k in ("power", "assurance", "type1")} <= keys

@@ -6,9 +6,13 @@ from simulator.report import tables
 from simulator.report.reproducibility import markdown_block
 
 
-def _pm(block: dict, key: str, digits: int = 4) -> str:
+def _pm(block: dict, key: str, n_sims: int | None, digits: int = 4) -> str:
+    """``value ± mcse``; a probability of exactly 0 or 1 with its rule-of-three bound instead."""
     if key not in block or block[key] is None:
         return "-"
+    extreme = tables.extreme_text(block[key], n_sims)
+    if extreme is not None:
+        return extreme
     return f"{block[key]:.{digits}f} ± {block[key + '_mcse']:.{digits}f}"
 
 
@@ -20,16 +24,21 @@ def _label(scenario: dict) -> str:
 
 
 def summary_table(report: dict) -> str:
-    """One line per scenario: trial-level power, assurance and type I error."""
+    """One line per scenario: trial-level power, assurance and type I error.
+
+    A probability of exactly 0 (or 1) shows its rule-of-three bound rather
+    than a useless ``± 0``: ``0 (< 0.0003)`` after 10000 trials.
+    """
     rows = [("scenario", "n_total", "power ± MCSE", "assurance ± MCSE", "type1 ± MCSE")]
+    n_sims = report.get("meta", {}).get("n_sims")
     for scenario in report["scenarios"]:
         rows.append(
             (
                 _label(scenario),
                 str(scenario["n_total"]),
-                _pm(scenario, "power"),
-                _pm(scenario, "assurance"),
-                _pm(scenario, "type1"),
+                _pm(scenario, "power", n_sims),
+                _pm(scenario, "assurance", n_sims),
+                _pm(scenario, "type1", n_sims),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
