@@ -85,8 +85,8 @@ def test_rpact_sample_size_t():
     #   beta = 0.1, normalApproximation = FALSE)  ->  N = 244.028 (122.014 per arm)
     assert ref.t_sample_size(5, 12, 0.9) == pytest.approx(244.028, abs=5e-4)  # the reference itself
     d = analytic(config())
-    assert d["n_total"] == pytest.approx(244.028, rel=1e-3)
-    assert d["n_total"] == pytest.approx(ref.t_sample_size(5, 12, 0.9), rel=1e-6)
+    assert d["n_total_design"] == pytest.approx(244.028, rel=1e-3)
+    assert d["n_total_design"] == pytest.approx(ref.t_sample_size(5, 12, 0.9), rel=1e-6)
     # 122.014 per arm, rounded up per arm: 123 + 123
     assert d["n_total_rounded"] == 246
 
@@ -96,8 +96,8 @@ def test_rpact_sample_size_z():
     #   beta = 0.1, normalApproximation = TRUE)  ->  N = 242.091
     assert ref.z_sample_size(5, 12, 0.9) == pytest.approx(242.091, abs=5e-4)
     d = analytic(config(test="z"))
-    assert d["n_total"] == pytest.approx(242.091, rel=1e-3)
-    assert d["n_total"] == pytest.approx(ref.z_sample_size(5, 12, 0.9), rel=1e-6)
+    assert d["n_total_design"] == pytest.approx(242.091, rel=1e-3)
+    assert d["n_total_design"] == pytest.approx(ref.z_sample_size(5, 12, 0.9), rel=1e-6)
     assert d["n_total_rounded"] == 244  # 121.05 per arm -> 122 + 122
 
 
@@ -108,7 +108,7 @@ def test_rpact_sample_size_non_inferiority():
     cfg = config(truth={"sd": 8.0, "control": {"mean": 50.0}, "experimental": {"mean": 50.0}}, margin=2.0,
                  design={"power": 0.8})
     d = analytic(cfg)
-    assert d["n_total"] == pytest.approx(504.256, rel=1e-3)
+    assert d["n_total_design"] == pytest.approx(504.256, rel=1e-3)
     assert d["n_total_rounded"] == 506  # 252.128 per arm -> 253 + 253
 
 
@@ -116,7 +116,7 @@ def test_rpact_sample_size_non_inferiority_lower_is_better():
     # The same design with better = "lower": H0 is effect >= +2, the truth 0.
     cfg = config(truth={"sd": 8.0, "control": {"mean": 50.0}, "experimental": {"mean": 50.0}}, margin=2.0,
                  better="lower", design={"power": 0.8})
-    assert analytic(cfg)["n_total"] == pytest.approx(504.256, rel=1e-3)
+    assert analytic(cfg)["n_total_design"] == pytest.approx(504.256, rel=1e-3)
 
 
 def test_rpact_power_t():
@@ -140,7 +140,7 @@ def test_power_lower_is_better_mirrors_higher():
                    truth={"sd": 12.0, "control": {"mean": 50.0}, "experimental": {"mean": 45.0}})
     d = analytic(lower)
     assert d["power"] == pytest.approx(0.834473, rel=1e-5)
-    assert d["n_total"] == pytest.approx(244.028, rel=1e-3)
+    assert d["n_total_design"] == pytest.approx(244.028, rel=1e-3)
 
 
 def test_unequal_allocation_sample_size_and_power():
@@ -149,7 +149,7 @@ def test_unequal_allocation_sample_size_and_power():
     n_ref = ref.t_sample_size(5, 12, 0.9, allocation=(1, 2))  # 274.2874
     assert n_ref == pytest.approx(274.2874, abs=1e-3)
     d = analytic(config(n_total=300, allocation=(1, 2)))
-    assert d["n_total"] == pytest.approx(n_ref, rel=1e-6)
+    assert d["n_total_design"] == pytest.approx(n_ref, rel=1e-6)
     assert d["n_total_rounded"] == ref.rounded_up_per_arm(n_ref, (1, 2)) == 275  # 91.43 + 182.86 -> 92 + 183
     exact = float(ref.t_power(5, 12, 100, 200))  # 0.923802
     assert d["power"] == pytest.approx(exact, rel=1e-6)
@@ -161,8 +161,8 @@ def test_two_sided_sample_size():
     # (the other tail adds < 1e-8 here).  Own reference: 244.0278, as one-sided 0.025.
     n_ref = ref.t_sample_size(5, 12, 0.9, alpha=0.05, sided=2)
     d = analytic(config(design={"alpha": 0.05, "sided": 2}))
-    assert d["n_total"] == pytest.approx(n_ref, rel=1e-6)
-    assert d["n_total"] == pytest.approx(244.028, rel=1e-3)
+    assert d["n_total_design"] == pytest.approx(n_ref, rel=1e-6)
+    assert d["n_total_design"] == pytest.approx(244.028, rel=1e-3)
     # and not the one-sided 0.05 size (197.8): sidedness is applied
     assert ref.t_sample_size(5, 12, 0.9, alpha=0.05) < 200
 
@@ -176,7 +176,7 @@ def test_ancova_sample_size():
     # rho = 0.5: variance x 0.75 and df - 1.  Own reference: 183.5212.
     n_ref = ref.t_sample_size(5, 12, 0.9, rho=0.5)
     assert n_ref == pytest.approx(183.5212, abs=1e-3)
-    assert analytic(config(rho=0.5))["n_total"] == pytest.approx(n_ref, rel=1e-6)
+    assert analytic(config(rho=0.5))["n_total_design"] == pytest.approx(n_ref, rel=1e-6)
     d = analytic(config(n_total=160, rho=0.5))
     assert d["power"] == pytest.approx(float(ref.t_power(5, 12, 80, 80, rho=0.5)), rel=1e-6)
 
@@ -188,7 +188,7 @@ def test_group_sequential_maximum_size_is_fixed_size_times_inflation():
     n_ref = ref.t_sample_size(5, 12, 0.9) * gs.inflation_factor  # 244.028 x 1.01185 = 246.92
     assert n_ref == pytest.approx(246.92, abs=0.01)
     d = analytic(config(design={"looks": 3, "efficacy": "asOF"}))
-    assert d["n_total"] == pytest.approx(n_ref, rel=1e-6)
+    assert d["n_total_design"] == pytest.approx(n_ref, rel=1e-6)
     assert d["n_total_rounded"] == 248  # 123.46 per arm -> 124 + 124
 
 

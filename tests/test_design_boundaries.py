@@ -253,10 +253,14 @@ def test_single_look_is_the_fixed_design():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sided", [1, 2])
+@pytest.mark.parametrize("sided, mode", [(1, "inner"), (2, "inner"), (2, "one_sided")])
 @pytest.mark.parametrize("futility", ["bsOF", [-0.5, 0.2, 0.8]])
-def test_non_binding_type1_ignores_futility(sided, futility):
-    d = group_sequential_bounds(4, 0.025, sided, "asOF", futility=futility, binding=False, power=0.9)
+def test_non_binding_type1_ignores_futility(sided, mode, futility):
+    if mode == "inner" and sided == 2 and not isinstance(futility, str):
+        futility = [0.1, 0.2, 0.8]  # inner wedge |Z| < a_k: a_k >= 0
+    d = group_sequential_bounds(
+        4, 0.025, sided, "asOF", futility=futility, binding=False, power=0.9, two_sided_futility=mode
+    )
     symmetric = sided == 2
     without = sequential_probabilities(d.fractions, d.efficacy, None, 0.0, symmetric=symmetric)
     type1 = without.reject_upper.sum() + without.reject_lower.sum()
@@ -277,10 +281,13 @@ def test_binding_type1_counts_futility(futility):
     assert binding.efficacy[-1] < loose.efficacy[-1]
 
 
-def test_two_sided_beta_spending_reaches_power():
-    d = group_sequential_bounds(4, 0.05, 2, "asOF", futility="bsP", power=0.85)
+@pytest.mark.parametrize("mode", ["inner", "one_sided"])
+def test_two_sided_beta_spending_reaches_power(mode):
+    d = group_sequential_bounds(4, 0.05, 2, "asOF", futility="bsP", power=0.85, two_sided_futility=mode)
     p = d.probabilities()
     assert p.power == pytest.approx(0.85, abs=1e-8)
+    # Inner wedge: beta is spent by the wedge stops and |Z_K| < b_K at the
+    # solve's drift; the favourable power at the design drift is the target.
     assert d.beta_spent[-1] == pytest.approx(0.15, abs=1e-8)
     assert np.all(d.futility[:-1] < d.efficacy[:-1])
 
@@ -290,7 +297,7 @@ def test_two_sided_beta_spending_reaches_power():
 # ---------------------------------------------------------------------------
 
 
-def simulate_canonical(fractions, upper, lower, drift, symmetric, n, seed):
+def simulate_canonical(fractions, upper, lower, drift, symmetric, n, seed, inner=False):
     """Stopping counts per look for n simulated sequential z processes.
 
     The score S_k = Z_k sqrt(t_k) has independent N(drift dt, dt) increments,
@@ -305,7 +312,10 @@ def simulate_canonical(fractions, upper, lower, drift, symmetric, n, seed):
     for k in range(t.size):
         up = going & (z[:, k] >= upper[k])
         low = going & symmetric & (z[:, k] <= -upper[k])
-        fut = going & ~up & ~low & (z[:, k] < lower[k])
+        if inner:  # two-sided inner wedge: futility when |Z_k| < a_k
+            fut = going & ~up & ~low & (np.abs(z[:, k]) < lower[k])
+        else:
+            fut = going & ~up & ~low & (z[:, k] < lower[k])
         counts[:, k] = up.sum(), low.sum(), fut.sum()
         going &= ~(up | low | fut)
     return counts / n
@@ -317,14 +327,19 @@ def simulate_canonical(fractions, upper, lower, drift, symmetric, n, seed):
         # One-sided, beta-spending futility, at the design drift.
         (dict(looks=[0.25, 0.5, 0.75, 1.0], alpha=0.025, sided=1, efficacy="asOF", futility="bsOF", power=0.9), None),
         # Two-sided Pocock with fixed futility, drifting the wrong way: all three outcomes occur.
-        (dict(looks=3, alpha=0.05, sided=2, efficacy="P", futility=[-0.5, 0.0]), -1.0),
+        (dict(looks=3, alpha=0.05, sided=2, efficacy="P", futility=[-0.5, 0.0], two_sided_futility="one_sided"), -1.0),
+        # Two-sided inner wedge |Z_k| < a_k: fixed bounds, and rpact's beta spending (binding).
+        (dict(looks=3, alpha=0.05, sided=2, efficacy="P", futility=[0.3, 0.6]), -1.0),
+        (dict(looks=3, alpha=0.05, sided=2, efficacy="asOF", futility="bsOF", binding=True, power=0.9), None),
     ],
 )
 def test_integration_agrees_with_simulation(kwargs, drift):
     d = group_sequential_bounds(**kwargs)
     drift = d.drift if drift is None else drift
     n = 200_000
-    simulated = simulate_canonical(d.fractions, d.efficacy, d.futility, drift, d.sided == 2, n, seed=20250702)
+    simulated = simulate_canonical(
+        d.fractions, d.efficacy, d.futility, drift, d.sided == 2, n, seed=20250702, inner=d.inner
+    )
     p = d.probabilities(drift)
     analytic = np.vstack([p.reject_upper, p.reject_lower, p.futility])
     # Binomial Monte Carlo standard error, floored at one event so that a
@@ -470,8 +485,16 @@ def test_five_look_beta_spending_design_is_fast():
         ),
         (dict(looks=3, futility="bsHSD", futility_param="a"), r"`design.futility_param`: must be a number \(gamma"),
         (
-            dict(looks=3, sided=2, alpha=0.05, futility="bsOF", binding=True),
+            dict(looks=3, sided=2, alpha=0.05, futility="bsOF", binding=True, two_sided_futility="one_sided"),
             r"`design.binding`: true needs `design.sided` = 1",
+        ),
+        (
+            dict(looks=3, sided=2, alpha=0.05, futility=[-0.5, 0.5]),
+            r"`design.futility`: with `design.sided` = 2 and `design.two_sided_futility` = \"inner\"",
+        ),
+        (
+            dict(looks=3, sided=2, alpha=0.05, two_sided_futility="outer"),
+            r"`design.two_sided_futility`: must be one of inner, one_sided",
         ),
         (dict(looks=10, alpha=0.001, efficacy="HP"), r"`design.efficacy`: HP interim bounds of 3.0 already spend"),
     ],

@@ -93,8 +93,8 @@ def test_design_size_matches_rpact():
     # maximum 457.68, expected under H1 367.05.
     plan = make_plan(looks=3, efficacy="asOF")
     analytic = plan.analytic(_config(looks=3, efficacy="asOF"))
-    assert analytic["n_total"] == pytest.approx(457.68, abs=0.01)
-    assert analytic["expected_n_h1_at_n_total"] == pytest.approx(367.05, abs=0.01)
+    assert analytic["n_total_design"] == pytest.approx(457.68, abs=0.01)
+    assert analytic["expected_n_h1_design"] == pytest.approx(367.05, abs=0.01)
 
 
 def _config(**design):

@@ -32,17 +32,22 @@ from simulator.stats.decision import (
 MEDIAN_24 = hazards_from(median=24.0)
 UNIFORM_24 = accrual_pieces(duration=24.0)
 NO_ROW = np.zeros(1, dtype=np.int64)
+NO_FLOOR = np.full(1, -1, dtype=np.int64)
 
 
 # ---------------------------------------------------------------- the decision
 def test_decide_z_comparisons():
     inf = np.inf
-    assert decide_z(1.96, 1.96, -inf, 0.0) == REJECT_FAVOURABLE  # z >= b
-    assert decide_z(-1.96, 1.96, -1.96, 0.0) == REJECT_UNFAVOURABLE  # z <= -b, two-sided
-    assert decide_z(-1.96, 1.96, -inf, 0.0) == STOP_FUTILITY
-    assert decide_z(0.0, 1.96, -inf, 0.0) == CONTINUE  # on the futility bound: continue
-    assert decide_z(np.nextafter(0.0, -1.0), 1.96, -inf, 0.0) == STOP_FUTILITY
-    assert decide_z(-50.0, 1.96, -inf, -inf) == CONTINUE  # no futility bound
+    assert decide_z(1.96, 1.96, -inf, 0.0, -inf) == REJECT_FAVOURABLE  # z >= b
+    assert decide_z(-1.96, 1.96, -1.96, 0.0, -inf) == REJECT_UNFAVOURABLE  # z <= -b, two-sided
+    assert decide_z(-1.96, 1.96, -inf, 0.0, -inf) == STOP_FUTILITY
+    assert decide_z(0.0, 1.96, -inf, 0.0, -inf) == CONTINUE  # on the futility bound: continue
+    assert decide_z(np.nextafter(0.0, -1.0), 1.96, -inf, 0.0, -inf) == STOP_FUTILITY
+    assert decide_z(-50.0, 1.96, -inf, -inf, -inf) == CONTINUE  # no futility bound
+    # The inner wedge of a two-sided design: futility when |z| < a, strictly.
+    assert decide_z(-0.3, 1.96, -1.96, 0.5, -0.5) == STOP_FUTILITY
+    assert decide_z(-0.5, 1.96, -1.96, 0.5, -0.5) == CONTINUE
+    assert decide_z(-1.0, 1.96, -1.96, 0.5, -0.5) == CONTINUE
 
 
 def test_z_bounds_drop_the_final_futility_bound():
@@ -53,8 +58,8 @@ def test_z_bounds_drop_the_final_futility_bound():
 
 def test_binary_z_exactly_on_the_futility_bound_continues():
     # Equal rates: the pooled z is exactly 0, the futility bound 0.
-    assert decide(Z_POOLED, 30, 100, 30, 100, 0.0, 1.96, -np.inf, 0.0, NO_ROW, NO_ROW, NO_ROW) == CONTINUE
-    assert decide(Z_POOLED, 30, 100, 29, 100, 0.0, 1.96, -np.inf, 0.0, NO_ROW, NO_ROW, NO_ROW) == STOP_FUTILITY
+    assert decide(Z_POOLED, 30, 100, 30, 100, 0.0, 1.96, -np.inf, 0.0, -np.inf, NO_ROW, NO_ROW, NO_ROW, NO_FLOOR) == CONTINUE
+    assert decide(Z_POOLED, 30, 100, 29, 100, 0.0, 1.96, -np.inf, 0.0, -np.inf, NO_ROW, NO_ROW, NO_ROW, NO_FLOOR) == STOP_FUTILITY
 
 
 def test_fisher_futility_counts_are_the_strict_comparison_on_the_p_value_scale():
@@ -64,10 +69,11 @@ def test_fisher_futility_counts_are_the_strict_comparison_on_the_p_value_scale()
     level = float(stats.norm.sf(a))
     fav, unf = fisher_thresholds(nc, ne, 0.025, 1)
     fut = fisher_thresholds(nc, ne, level, 1)[0] - 1
+    floor = np.full(fut.shape, -1, dtype=np.int64)
     futile = 0
     for xc in range(nc + 1):
         for xe in range(ne + 1):
-            outcome = decide(FISHER, xc, nc, xe, ne, 0.0, np.nan, np.nan, np.nan, fav, unf, fut)
+            outcome = decide(FISHER, xc, nc, xe, ne, 0.0, np.nan, np.nan, np.nan, np.nan, fav, unf, fut, floor)
             p = fisher_pvalue(xc, nc, xe, ne, 1)
             assert (outcome == REJECT_FAVOURABLE) == (p <= 0.025), (xc, xe, p)
             assert (outcome == STOP_FUTILITY) == (p > level), (xc, xe, p)

@@ -12,8 +12,11 @@ import json
 
 from simulator.config.schema import Config
 
-#: Keys that never change a result and so never enter the seed digest.
-_NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs")}
+#: Keys that never change a result and so never enter the seed digest; and
+#: ``design.two_sided_futility``, which changes the bounds but not the data
+#: drawn: left out so that the configs written before it existed keep their
+#: random streams (``"one_sided"`` reproduces their results exactly).
+_NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs"), ("design", "two_sided_futility")}
 
 
 def canonical(config: Config) -> dict:

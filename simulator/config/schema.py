@@ -55,6 +55,9 @@ class Design:
     futility_param: float | None
     binding: bool
     events: int | None
+    #: Two-sided designs: futility as the inner wedge |Z_k| < a_k ("inner",
+    #: rpact's) or in the favourable direction only ("one_sided").
+    two_sided_futility: str = "inner"
 
 
 @dataclass(frozen=True)

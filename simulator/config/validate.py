@@ -16,7 +16,13 @@ import numpy as np
 
 from simulator.config.fields import Table, as_bool, as_choice, as_float, as_int, fail, unknown_key
 from simulator.config.schema import DEFAULT_SEED, Config, Design, ParseContext, Simulation, Success, Trial
-from simulator.design.boundaries import EFFICACY_CODES, FUTILITY_CODES, MAX_LOOKS, check_design
+from simulator.design.boundaries import (
+    EFFICACY_CODES,
+    FUTILITY_CODES,
+    MAX_LOOKS,
+    TWO_SIDED_FUTILITY,
+    check_design,
+)
 from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
 from simulator.errors import InputError
@@ -122,6 +128,9 @@ def _design(data: Any) -> Design:
     if futility_param is not None:
         futility_param = as_float(futility_param, "design.futility_param", allowed="(finite)", check=lambda v: True)
     binding = as_bool(t.take("binding", False), "design.binding")
+    two_sided_futility = as_choice(
+        t.take("two_sided_futility", "inner"), "design.two_sided_futility", TWO_SIDED_FUTILITY
+    )
     events = t.take("events")
     if events is not None:
         events = as_int(events, "design.events", low=1)
@@ -136,11 +145,11 @@ def _design(data: Any) -> Design:
         schedule,
         alpha=alpha, sided=sided, power=power, efficacy=efficacy, efficacy_param=efficacy_param,
         futility=list(futility) if isinstance(futility, tuple) else futility, futility_param=futility_param,
-        binding=binding,
+        binding=binding, two_sided_futility=two_sided_futility,
     )
     return Design(
         alpha, sided, power, looks, look_sizes, look_events, efficacy, efficacy_param, futility, futility_param,
-        binding, events,
+        binding, events, two_sided_futility,
     )
 
 

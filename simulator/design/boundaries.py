@@ -72,6 +72,7 @@ __all__ = [
     "group_sequential_bounds",
     "check_design",
     "fixed_design_drift",
+    "TWO_SIDED_FUTILITY",
 ]
 
 GRID_R = 32
@@ -208,7 +209,16 @@ class _Recursion:
 
     def advance(self, lo, hi):
         """Continue the paths with ``lo < Z_k < hi`` to the next look."""
-        z, w = _simpson_grid(self.mean, lo, hi, self.r)
+        self.advance_regions([(lo, hi)])
+
+    def advance_regions(self, regions):
+        """Continue the paths with ``Z_k`` in any of the intervals ``regions`` (disjoint, (lo, hi) pairs)."""
+        if len(regions) == 1:
+            z, w = _simpson_grid(self.mean, regions[0][0], regions[0][1], self.r)
+        else:
+            parts = [_simpson_grid(self.mean, lo, hi, self.r) for lo, hi in regions]
+            z = np.concatenate([p[0] for p in parts]) if parts else np.empty(0)
+            w = np.concatenate([p[1] for p in parts]) if parts else np.empty(0)
         if self.k == 0:
             density = _INV_SQRT_2PI * np.exp(-0.5 * (z - self.mean) ** 2)
         elif self._g.size == 0 or z.size == 0:
@@ -226,6 +236,30 @@ def _continuation_floor(upper, lower, symmetric):
     """Lowest z that continues: the futility bound, or -b in a two-sided design."""
     floor = max(lower, -upper) if symmetric else lower
     return min(floor, upper)  # a futility bound at or above b stops every path
+
+
+def _regions(upper, lower, symmetric, inner=False):
+    """The intervals of z that continue at a look with bounds b = ``upper``, a = ``lower``.
+
+    One-sided futility: ``(max(a, -b), b)`` (``(a, b)`` when one-sided). The
+    inner wedge of a two-sided design (``inner``): ``(-b, -a)`` and ``(a, b)``,
+    or ``(-b, b)`` when ``a <= 0`` (no futility stop at that look).
+    """
+    if symmetric and inner:
+        if not lower > 0.0:
+            return [(-upper, upper)]
+        if lower >= upper:
+            return []
+        return [(-upper, -lower), (lower, upper)]
+    return [(_continuation_floor(upper, lower, symmetric), upper)]
+
+
+def _wedge(rec, a, upper):
+    """P(reach the current look and ``|Z_k| < a``), the wedge cut at the efficacy bound."""
+    a = min(a, upper)
+    if not a > 0.0:
+        return 0.0
+    return max(rec.below(a) - rec.below(-a), 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +311,7 @@ def _as_means(fractions, drift):
     return drift
 
 
-def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetric=False, r=GRID_R):
+def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetric=False, inner=False, r=GRID_R):
     """Per-look crossing probabilities of the canonical sequential z process.
 
     Parameters
@@ -294,6 +328,9 @@ def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetr
         values: ``E[Z_k]`` per look, for effects that change over time.
     symmetric : bool
         Two-sided design: also stop and reject (unfavourably) when ``Z_k <= -b_k``.
+    inner : bool
+        Two-sided designs: futility is the inner wedge, stop when ``|Z_k| < a_k``
+        (rpact's); otherwise futility is one-sided, ``-b_k < Z_k < a_k``.
     r : int
         Grid resolution (Jennison & Turnbull, chapter 19).
 
@@ -315,13 +352,17 @@ def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetr
     a = np.broadcast_to(np.asarray(lower, dtype=float), t.shape)
     rec = _Recursion(t, _as_means(t, drift), r)
     up, low, fut = np.zeros(t.size), np.zeros(t.size), np.zeros(t.size)
+    wedge = symmetric and inner
     for k in range(t.size):
-        floor = _continuation_floor(b[k], a[k], symmetric)
         up[k] = rec.above(b[k])
         low[k] = rec.below(-b[k]) if symmetric else 0.0
-        fut[k] = max(rec.below(floor) - low[k], 0.0)
+        if wedge:
+            fut[k] = _wedge(rec, a[k], b[k])
+        else:
+            floor = _continuation_floor(b[k], a[k], symmetric)
+            fut[k] = max(rec.below(floor) - low[k], 0.0)
         if k + 1 < t.size:
-            rec.advance(floor, b[k])
+            rec.advance_regions(_regions(b[k], a[k], symmetric, inner))
     return StageProbabilities(_frozen(t), _frozen(up), _frozen(low), _frozen(fut))
 
 
@@ -364,7 +405,7 @@ def _futility_for_spend(rec, increment, upper, symmetric):
     return brentq(lambda a: rec.below(a) - increment, lo, hi, xtol=_XTOL)
 
 
-def _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r):
+def _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r, inner=False):
     """Efficacy bounds spending ``alpha_cum`` under H0 given futility bounds.
 
     Pass ``futility = -inf`` everywhere for non-binding futility.
@@ -375,16 +416,16 @@ def _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r):
         b[k] = _efficacy_for_spend(rec, alpha_cum[k] - spent, symmetric)
         spent += rec.above(b[k]) + (rec.below(-b[k]) if symmetric else 0.0)
         if k + 1 < t.size:
-            rec.advance(_continuation_floor(b[k], futility[k], symmetric), b[k])
+            rec.advance_regions(_regions(b[k], futility[k], symmetric, inner))
     return b
 
 
-def _total_alpha(t, b, futility, symmetric, r):
-    p = sequential_probabilities(t, b, futility, 0.0, symmetric=symmetric, r=r)
+def _total_alpha(t, b, futility, symmetric, r, inner=False):
+    p = sequential_probabilities(t, b, futility, 0.0, symmetric=symmetric, inner=inner, r=r)
     return p.reject_upper.sum() + p.reject_lower.sum()
 
 
-def _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r):
+def _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r, inner=False):
     """Bounds c t_k^(delta - 1/2) with total type I error alpha."""
     shape = t ** (delta - 0.5)
     sided = 2 if symmetric else 1
@@ -393,18 +434,18 @@ def _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r):
     lo = -ndtri(alpha / sided)
     hi = np.max(-ndtri(alpha / (sided * t.size)) / shape)
     def excess(c):
-        return _total_alpha(t, c * shape, futility, symmetric, r) - alpha
+        return _total_alpha(t, c * shape, futility, symmetric, r, inner) - alpha
 
     return brentq(excess, lo, hi, xtol=_XTOL) * shape
 
 
-def _haybittle_peto_bounds(t, alpha, interim, futility, symmetric, r):
+def _haybittle_peto_bounds(t, alpha, interim, futility, symmetric, r, inner=False):
     """``interim`` at every interim look, the final bound keeping alpha."""
     rec = _Recursion(t, np.zeros(t.size), r)
     b, spent = np.full(t.size, float(interim)), 0.0
     for k in range(t.size - 1):
         spent += rec.above(b[k]) + (rec.below(-b[k]) if symmetric else 0.0)
-        rec.advance(_continuation_floor(b[k], futility[k], symmetric), b[k])
+        rec.advance_regions(_regions(b[k], futility[k], symmetric, inner))
     if spent >= alpha:
         raise InputError(
             f"config key `design.efficacy`: HP interim bounds of {interim} already spend "
@@ -463,11 +504,118 @@ def _solve_beta_spending(t, beta_cum, efficacy, alpha_cum, symmetric, drift_gues
     return b, a, drift, np.cumsum(spent)
 
 
-def _drift_for_power(t, b, a, power, symmetric, guess, r):
+INNER_NONE_BELOW = 1e-5
+"""Inner futility bounds at or below this are no bound (rpact reports ``NA``)."""
+
+
+def _inner_futility_for_spend(rec, increment, upper):
+    """The inner bound a (stop when ``|Z_k| < a``) that spends ``increment`` of beta."""
+    if increment <= 0.0:
+        return 0.0
+    if _wedge(rec, upper, upper) <= increment:
+        return upper
+    hi = min(upper, abs(rec.mean) + _Z_FAR)
+    return brentq(lambda a: _wedge(rec, a, upper) - increment, 0.0, hi, xtol=_XTOL)
+
+
+def _inner_beta_spending_pass(t, drift, beta_cum, none_at, efficacy, alpha_cum, r):
+    """One pass of rpact's two-sided beta-spending solve at a trial drift.
+
+    At each interim, the inner bound spends the cumulative beta by the wedge
+    stops ``|Z_k| < a_k`` under ``drift`` (no bound where ``none_at``); at the
+    final look every path with ``|Z_K| < b_K`` counts, so the gap between
+    the total and beta is zero at the design's drift (rpact's ``a_K = c_K``).
+    With ``alpha_cum`` (binding) the efficacy bounds are recomputed on the
+    paths that continue.
+    """
+    K = t.size
+    h1 = _Recursion(t, drift * np.sqrt(t), r)
+    h0 = _Recursion(t, np.zeros(K), r) if alpha_cum is not None else None
+    b = efficacy.copy()
+    a = np.zeros(K)
+    spent = np.zeros(K)
+    alpha_spent = 0.0
+    for k in range(K):
+        if h0 is not None:
+            b[k] = _efficacy_for_spend(h0, alpha_cum[k] - alpha_spent, True)
+            alpha_spent += h0.above(b[k]) + h0.below(-b[k])
+        if k == K - 1:
+            break
+        a[k] = 0.0 if none_at[k] else _inner_futility_for_spend(h1, beta_cum[k] - spent.sum(), b[k])
+        spent[k] = _wedge(h1, a[k], b[k])
+        regions = _regions(b[k], a[k], True, True)
+        h1.advance_regions(regions)
+        if h0 is not None:
+            h0.advance_regions(regions)
+    spent[-1] = _wedge(h1, b[-1], b[-1])
+    return b, a, spent, spent.sum() - beta_cum[-1]
+
+
+def _solve_inner_beta_spending(t, alpha, efficacy_code, e_param, f_code, f_param, beta, b, alpha_cum, r):
+    """Two-sided beta spending with an inner wedge, by rpact's rule (3.3.4).
+
+    ``getDesignGroupSequentialBetaSpendingTwoSidedCpp`` in rpact's
+    ``src/f_design_group_sequential.cpp``, with ``twoSidedPower = FALSE``:
+
+    1. the one-sided design at alpha / 2 with the same spending functions and
+       binding (non-binding: at the two-sided efficacy bounds) is solved; at
+       every interim where its futility bound is negative the two-sided
+       design has no inner bound (a_k = 0);
+    2. if the first positive one-sided bound is at look k0 > 1, the beta
+       spent before k0 is 0 and the spending is rescaled,
+       ``beta(t_k) -> (beta(t_k) - beta(t_{k0-1})) / (beta(1) - beta(t_{k0-1})) * beta``
+       (rpact's ``betaAdjustment = TRUE``, its default);
+    3. the drift is found at which the wedge stops ``|Z_k| < a_k`` spend
+       the cumulative beta and the final look's ``|Z_K| < b_K`` brings the
+       total to beta (binding: the efficacy bounds recomputed on the paths
+       that continue);
+    4. bounds at or below 1e-5 are no bound (``NA`` in rpact).
+
+    Returns the efficacy bounds, the inner bounds (``-inf`` where none) and
+    the cumulative beta spent at the solved drift.
+    """
+    K = t.size
+    binding = alpha_cum is not None
+    fn_beta = get_spending_function(f_code)
+    beta_cum = np.asarray(fn_beta.cumulative(t, beta, f_param), dtype=float)
+    # 1. The one-sided companion design.
+    if binding:
+        half = tuple(v / 2.0 for v in e_param) if efficacy_code == "asUser" else e_param
+        alpha_one = get_spending_function(efficacy_code).cumulative(t, alpha / 2.0, half, 1)
+        b_one = _alpha_spending_bounds(t, alpha_one, np.full(K, -np.inf), False, r)
+    else:
+        alpha_one, b_one = None, b
+    _, a_one, _, _ = _solve_beta_spending(
+        t, beta_cum, b_one, alpha_one, False, fixed_design_drift(alpha, 2, 1.0 - beta), r
+    )
+    none_at = np.asarray(a_one[:-1] < 0.0)
+    # 2. No spending before the first positive one-sided bound.
+    positive = np.flatnonzero(a_one[:-1] > 0.0)
+    k0 = int(positive[0]) if positive.size else -1
+    if k0 > 0:
+        base = beta_cum[k0 - 1]
+        adjusted = (beta_cum - base) / (beta_cum[-1] - base) * beta_cum[-1]
+        beta_cum = np.where(np.arange(K) < k0, 0.0, adjusted)
+    none_at = np.append(none_at, False)
+
+    # 3. The drift.
+    def gap(drift):
+        return _inner_beta_spending_pass(t, drift, beta_cum, none_at, b, alpha_cum, r)[3]
+
+    lo, hi = _bracket_increasing(lambda drift: -gap(drift), fixed_design_drift(alpha, 2, 1.0 - beta))
+    drift = brentq(gap, lo, hi, xtol=_XTOL)
+    b, a, spent, _ = _inner_beta_spending_pass(t, drift, beta_cum, none_at, b, alpha_cum, r)
+    # 4. rpact's NA.
+    a = np.where(a > INNER_NONE_BELOW, a, -np.inf)
+    a[-1] = -np.inf
+    return b, a, np.cumsum(spent)
+
+
+def _drift_for_power(t, b, a, power, symmetric, guess, r, inner=False):
     """The drift at which the design (futility stops included) has ``power``."""
 
     def shortfall(drift):
-        return sequential_probabilities(t, b, a, drift, symmetric=symmetric, r=r).power - power
+        return sequential_probabilities(t, b, a, drift, symmetric=symmetric, inner=inner, r=r).power - power
 
     # As for beta spending, the fixed design's drift is a lower end (Neyman-Pearson).
     lo, hi = _bracket_increasing(shortfall, guess)
@@ -495,16 +643,16 @@ def _bracket_increasing(func, guess):
     raise InputError("config key `design.power`: no drift reaches the target power with these bounds.")
 
 
-def _efficacy_bounds(t, alpha, sided, code, param, futility, r):
+def _efficacy_bounds(t, alpha, sided, code, param, futility, r, inner=False):
     """Efficacy bounds of one family, and its cumulative alpha when it spends alpha."""
     symmetric = sided == 2
     if code in ALPHA_SPENDING_CODES:
         alpha_cum = get_spending_function(code).cumulative(t, alpha, param, sided)
-        return _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r), alpha_cum
+        return _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r, inner), alpha_cum
     if code == "HP":
-        return _haybittle_peto_bounds(t, alpha, HAYBITTLE_PETO_BOUND, futility, symmetric, r), None
+        return _haybittle_peto_bounds(t, alpha, HAYBITTLE_PETO_BOUND, futility, symmetric, r, inner), None
     delta = {"OF": 0.0, "P": 0.5}.get(code, param)
-    return _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r), None
+    return _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r, inner), None
 
 
 def fixed_design_drift(alpha, sided, power):
@@ -532,14 +680,17 @@ class GroupSequentialBounds:
         Efficacy bounds b_k: reject when ``Z_k >= b_k`` (and, two-sided, when
         ``Z_k <= -b_k``); ``inf`` where a look cannot reject.
     futility : numpy.ndarray
-        Futility bounds a_k: stop when ``Z_k < a_k``; ``-inf`` where none,
-        always at the final look.
+        Futility bounds a_k: stop when ``Z_k < a_k`` (inner wedge of a
+        two-sided design: when ``|Z_k| < a_k``); ``-inf`` where none, always
+        at the final look.
     alpha_spent : numpy.ndarray
         Cumulative type I error by look (both tails when two-sided; with the
         futility stops only when binding).
     beta_spent : numpy.ndarray or None
         Cumulative P(stop without a favourable rejection) under the design
-        drift, for beta-spending futility; ends at 1 - power.
+        drift, for beta-spending futility; ends at 1 - power. Inner wedge:
+        rpact's ``betaSpent``, the wedge stops and, at the final look,
+        ``|Z_K| < b_K`` under the drift of the beta-spending solve.
     nominal_p : numpy.ndarray
         One-sided nominal p-value of each efficacy bound, ``1 - Phi(b_k)``.
     alpha, sided, power, binding :
@@ -557,6 +708,10 @@ class GroupSequentialBounds:
         Expected information at stopping as a fraction of the maximum, at drift
         0 and at ``drift``. Times ``inflation_factor`` they give rpact's
         ``averageSampleNumber0`` and ``averageSampleNumber1``.
+    two_sided_futility : str or None
+        Two-sided designs: ``"inner"`` (futility stops when ``|Z_k| < a_k``,
+        rpact's) or ``"one_sided"`` (when ``-b_k < Z_k < a_k``); ``None`` for
+        one-sided designs.
     """
 
     fractions: np.ndarray
@@ -578,10 +733,16 @@ class GroupSequentialBounds:
     expected_fraction_h0: float
     expected_fraction_h1: float
     grid_r: int = field(default=GRID_R, repr=False)
+    two_sided_futility: str | None = None
 
     @property
     def n_looks(self):
         return int(self.fractions.size)
+
+    @property
+    def inner(self):
+        """Whether futility is the inner wedge ``|Z_k| < a_k`` (two-sided designs)."""
+        return self.sided == 2 and self.two_sided_futility == "inner"
 
     def probabilities(self, drift=None):
         """Per-look rejection and futility-stop probabilities.
@@ -604,6 +765,7 @@ class GroupSequentialBounds:
             self.futility,
             drift,
             symmetric=self.sided == 2,
+            inner=self.inner,
             r=self.grid_r,
         )
 
@@ -709,21 +871,43 @@ def _check_futility(code, param, n_looks, efficacy):
     return "user", _frozen(values), np.append(values, -np.inf)
 
 
-def _checked(looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding):
+TWO_SIDED_FUTILITY = ("inner", "one_sided")
+
+
+def _checked(
+    looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding,
+    two_sided_futility="inner",
+):
     t = _check_fractions(looks)
     alpha, sided, power, binding = _check_scalars(alpha, sided, power, binding)
+    if two_sided_futility not in TWO_SIDED_FUTILITY:
+        raise InputError(
+            f"config key `design.two_sided_futility`: must be one of {', '.join(TWO_SIDED_FUTILITY)}, "
+            f"got {two_sided_futility!r}"
+        )
     e_param = _check_efficacy(efficacy, efficacy_param, t.size, alpha)
     futility_checked = _check_futility(futility, futility_param, t.size, efficacy)
-    if binding and sided == 2 and futility_checked[0] != "none":
+    inner = sided == 2 and two_sided_futility == "inner"
+    if binding and sided == 2 and futility_checked[0] != "none" and not inner:
         raise InputError(
-            "config key `design.binding`: true needs `design.sided` = 1: two-sided designs take "
-            "non-binding futility (set binding = false)."
+            "config key `design.binding`: true needs `design.sided` = 1 or `design.two_sided_futility` = "
+            "\"inner\": a one-sided futility rule in a two-sided design takes non-binding futility "
+            "(set binding = false)."
+        )
+    fixed = futility_checked[2]
+    if inner and futility_checked[0] == "user" and np.any(np.isfinite(fixed) & (fixed < 0)):
+        raise InputError(
+            "config key `design.futility`: with `design.sided` = 2 and `design.two_sided_futility` = \"inner\" "
+            "the bounds a_k stop when |Z_k| < a_k and must be >= 0 (or -inf for none), got "
+            f"{[float(v) for v in fixed[:-1]]}; set two_sided_futility = \"one_sided\" for a bound "
+            "in the favourable direction only."
         )
     return t, alpha, sided, power, binding, e_param, futility_checked
 
 
 def check_design(
-    looks, *, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding
+    looks, *, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding,
+    two_sided_futility="inner",
 ) -> None:
     """Raise the InputError that :func:`group_sequential_bounds` would raise for these parameters.
 
@@ -731,7 +915,9 @@ def check_design(
     bad boundary parameter is reported there (with the config key) and not
     later, when a plan is built.
     """
-    _checked(looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding)
+    _checked(
+        looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding, two_sided_futility
+    )
 
 
 def group_sequential_bounds(
@@ -745,6 +931,7 @@ def group_sequential_bounds(
     binding=False,
     power=0.8,
     *,
+    two_sided_futility="inner",
     r=GRID_R,
 ):
     """Efficacy and futility bounds of a group-sequential design.
@@ -771,11 +958,17 @@ def group_sequential_bounds(
     futility_param : float, optional
         rho or gamma for ``bsKD`` / ``bsHSD``; ignored otherwise.
     binding : bool
-        Whether the efficacy bounds count on the futility stops (one-sided
-        designs only; two-sided designs take non-binding futility).
+        Whether the efficacy bounds count on the futility stops (not with
+        ``two_sided_futility = "one_sided"`` in a two-sided design).
     power : float
         Target power; sets beta = 1 - power for beta spending and the drift
         behind the inflation factor and expected information.
+    two_sided_futility : {"inner", "one_sided"}
+        Two-sided designs: ``"inner"`` (default, rpact's): stop for futility
+        when ``|Z_k| < a_k``; beta spending by rpact's rule (see
+        :func:`_solve_inner_beta_spending`). ``"one_sided"``: stop when
+        ``-b_k < Z_k < a_k``, the one-sided design's futility mirrored.
+        Ignored when ``sided = 1``.
     r : int
         Integration grid resolution.
 
@@ -796,9 +989,10 @@ def group_sequential_bounds(
     True
     """
     t, alpha, sided, power, binding, e_param, (f_code, f_param, fixed_futility) = _checked(
-        looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding
+        looks, alpha, sided, power, efficacy, efficacy_param, futility, futility_param, binding, two_sided_futility
     )
     K, symmetric = t.size, sided == 2
+    inner = symmetric and two_sided_futility == "inner"
     beta = 1.0 - power
     fixed_drift = fixed_design_drift(alpha, sided, power)
 
@@ -807,10 +1001,15 @@ def group_sequential_bounds(
     h0_futility = np.full(K, -np.inf)
     if binding and fixed_futility is not None:
         h0_futility = fixed_futility
-    b, alpha_cum = _efficacy_bounds(t, alpha, sided, efficacy, e_param, h0_futility, r)
+    b, alpha_cum = _efficacy_bounds(t, alpha, sided, efficacy, e_param, h0_futility, r, inner)
 
     beta_spent = None
-    if fixed_futility is None:  # beta spending
+    if fixed_futility is None and inner:  # rpact's two-sided beta spending
+        b, a, beta_spent = _solve_inner_beta_spending(
+            t, alpha, efficacy, e_param, f_code, f_param, beta, b, alpha_cum if binding else None, r
+        )
+        drift = _drift_for_power(t, b, a, power, True, fixed_drift, r, inner=True)
+    elif fixed_futility is None:  # beta spending
         beta_cum = get_spending_function(f_code).cumulative(t, beta, f_param)
         b, a, drift, beta_spent = _solve_beta_spending(
             t, beta_cum, b, alpha_cum if binding else None, symmetric, fixed_drift, r
@@ -823,14 +1022,14 @@ def group_sequential_bounds(
                 f"config key `design.futility`: the bound at look {k + 1} ({a[k]:g}) must lie below "
                 f"the efficacy bound there ({b[k]:.4f})."
             )
-        drift = _drift_for_power(t, b, a, power, symmetric, fixed_drift, r)
+        drift = _drift_for_power(t, b, a, power, symmetric, fixed_drift, r, inner)
 
     # alpha_spent counts the futility stops only where the bounds rely on them.
     h0_lower = a if binding else np.full(K, -np.inf)
-    p0 = sequential_probabilities(t, b, h0_lower, 0.0, symmetric=symmetric, r=r)
+    p0 = sequential_probabilities(t, b, h0_lower, 0.0, symmetric=symmetric, inner=inner, r=r)
     # Expected information assumes that the futility bounds are obeyed.
-    expected_h0 = sequential_probabilities(t, b, a, 0.0, symmetric=symmetric, r=r).expected_fraction
-    expected_h1 = sequential_probabilities(t, b, a, drift, symmetric=symmetric, r=r).expected_fraction
+    expected_h0 = sequential_probabilities(t, b, a, 0.0, symmetric=symmetric, inner=inner, r=r).expected_fraction
+    expected_h1 = sequential_probabilities(t, b, a, drift, symmetric=symmetric, inner=inner, r=r).expected_fraction
     return GroupSequentialBounds(
         fractions=_frozen(t),
         efficacy=_frozen(b),
@@ -851,4 +1050,5 @@ def group_sequential_bounds(
         expected_fraction_h0=expected_h0,
         expected_fraction_h1=expected_h1,
         grid_r=r,
+        two_sided_futility=two_sided_futility if symmetric else None,
     )

@@ -109,10 +109,12 @@ def _scan(code, p_c, n_c, n_e, theta0, grid, out):
 
 
 @kernel
-def _outcomes(code, x_c, n_c, n_e, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row, out):
+def _outcomes(code, x_c, n_c, n_e, theta0, efficacy, unfavourable, futility, floor, fav_row, unf_row, fut_row,
+              floor_row, out):
     """The decision at every experimental count 0..n_e, control count fixed."""
     for x_e in range(n_e + 1):
-        out[x_e] = decide(code, x_c, n_c, x_e, n_e, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row)
+        out[x_e] = decide(code, x_c, n_c, x_e, n_e, theta0, efficacy, unfavourable, futility, floor,
+                          fav_row, unf_row, fut_row, floor_row)
 
 
 @dataclass(frozen=True)
@@ -133,19 +135,23 @@ class CountBounds:
 
 def counts_at_bound(
     code: int, x_c: int, n_c: int, n_e: int, theta0: float, efficacy: float, unfavourable: float, futility: float,
-    fav_row: np.ndarray, unf_row: np.ndarray, fut_row: np.ndarray,
+    fav_row: np.ndarray, unf_row: np.ndarray, fut_row: np.ndarray, floor: float = -np.inf,
+    floor_row: np.ndarray | None = None,
 ) -> CountBounds:
     """Critical and futility counts at control count ``x_c``, from the decision of every table.
 
     Every ``x_e`` in 0..n_e is decided by :func:`decide` (so Fisher's
     critical-count rows and the strict futility comparison are those of
-    the simulation), and the counts are read off the outcomes.
+    the simulation), and the counts are read off the outcomes. ``floor`` and
+    ``floor_row`` are the lower end of an inner futility wedge (default: none).
     """
     outcomes = np.empty(int(n_e) + 1, dtype=np.int64)
+    if floor_row is None:
+        floor_row = np.full(np.shape(fut_row), -1, dtype=np.int64)
     _outcomes(
         int(code), int(x_c), int(n_c), int(n_e), float(theta0), float(efficacy), float(unfavourable), float(futility),
-        np.ascontiguousarray(fav_row, dtype=np.int64), np.ascontiguousarray(unf_row, dtype=np.int64),
-        np.ascontiguousarray(fut_row, dtype=np.int64), outcomes,
+        float(floor), np.ascontiguousarray(fav_row, dtype=np.int64), np.ascontiguousarray(unf_row, dtype=np.int64),
+        np.ascontiguousarray(fut_row, dtype=np.int64), np.ascontiguousarray(floor_row, dtype=np.int64), outcomes,
     )
     reject = np.flatnonzero(outcomes == REJECT_FAVOURABLE)
     stop = np.flatnonzero(outcomes == STOP_FUTILITY)

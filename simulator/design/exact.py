@@ -20,14 +20,30 @@ from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, dec
 MAX_CELLS = 25_000_000
 
 
+def decision_grid(code, nc, ne, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row,
+                  floor=-np.inf, floor_row=None):
+    """Outcome code of every table ``(x_C, x_E)`` at one analysis, shape (nc+1, ne+1).
+
+    ``floor`` and ``floor_row`` are the lower end of an inner futility wedge
+    (:func:`simulator.stats.decision.decide`); default: none.
+    """
+    if floor_row is None:
+        floor_row = np.full(np.shape(fut_row), -1, dtype=np.int64)
+    return _decision_grid(
+        code, nc, ne, theta0, efficacy, unfavourable, futility, float(floor), fav_row, unf_row, fut_row,
+        np.ascontiguousarray(floor_row, dtype=np.int64),
+    )
+
+
 @kernel
-def decision_grid(code, nc, ne, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row):
-    """Outcome code of every table ``(x_C, x_E)`` at one analysis, shape (nc+1, ne+1)."""
+def _decision_grid(code, nc, ne, theta0, efficacy, unfavourable, futility, floor, fav_row, unf_row, fut_row,
+                   floor_row):
     grid = np.empty((nc + 1, ne + 1), dtype=np.int8)
     for xc in range(nc + 1):
         for xe in range(ne + 1):
             grid[xc, xe] = decide(
-                code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row
+                code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, floor, fav_row, unf_row, fut_row,
+                floor_row,
             )
     return grid
 
@@ -44,7 +60,8 @@ def binomial_pmf(n: int, p: float) -> np.ndarray:
     return stats.binom.pmf(np.arange(n + 1), n, p)
 
 
-def sequential_rejection(code, theta0, n_c, n_e, efficacy, unfavourable, futility, fav, unf, fut, p_c, p_e) -> dict:
+def sequential_rejection(code, theta0, n_c, n_e, efficacy, unfavourable, futility, fav, unf, fut, p_c, p_e,
+                         floor=None, floor_table=None) -> dict:
     """Exact per-look outcome probabilities of a group-sequential binary design.
 
     The joint law of the cumulative counts of the trials still running is
@@ -64,6 +81,9 @@ def sequential_rejection(code, theta0, n_c, n_e, efficacy, unfavourable, futilit
         Fisher critical counts (unused by z tests).
     p_c, p_e : float
         True rates (oriented).
+    floor, floor_table : float array (K,), int64 array (K, M), optional
+        Lower end of an inner futility wedge per look (z scale, and Fisher's
+        counts); default: none.
 
     Returns
     -------
@@ -85,7 +105,8 @@ def sequential_rejection(code, theta0, n_c, n_e, efficacy, unfavourable, futilit
         np.clip(state, 0.0, None, out=state)  # FFT round-off can leave -1e-18
         previous_c, previous_e = n_c[k], n_e[k]
         grid = decision_grid(
-            code, int(n_c[k]), int(n_e[k]), theta0, efficacy[k], unfavourable[k], futility[k], fav[k], unf[k], fut[k]
+            code, int(n_c[k]), int(n_e[k]), theta0, efficacy[k], unfavourable[k], futility[k], fav[k], unf[k], fut[k],
+            -np.inf if floor is None else floor[k], None if floor_table is None else floor_table[k],
         )
         out["reject"][k] = state[grid == REJECT_FAVOURABLE].sum()
         out["reject_unfavourable"][k] = state[grid == REJECT_UNFAVOURABLE].sum()

@@ -25,6 +25,7 @@ from simulator.endpoints.common import (
     Bounds,
     Looks,
     PatientAxis,
+    add_two_sided,
     design_bounds,
     make_looks,
     mean_and_mcse,
@@ -58,6 +59,9 @@ class BinaryPlan:
     fisher: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
     planned_bounds: Bounds | None = None  # at the planned fractions (design output)
     levels: tuple = ()  # (Bounds, Fisher tables) per significance level; level 0 = `alpha`
+    #: Fisher's lower futility counts per level (the inner wedge of a two-sided design;
+    #: -1, none, otherwise): :func:`simulator.stats.decision.decide`'s ``floor_row``.
+    fisher_floors: tuple = field(default=(), repr=False)
 
     @classmethod
     def from_config(
@@ -88,12 +92,14 @@ class BinaryPlan:
         code = TEST_CODES[endpoint.test]
         fisher = _fisher_tables(code, looks, bounds, design.sided)
         levels = [(bounds, fisher)]
+        floors = [_fisher_floor_table(code, looks, bounds)]
         for level_alpha in extra_levels:
             level_bounds = design_bounds(config, looks.realised_fractions, level_alpha)
             levels.append((level_bounds, _fisher_tables(code, looks, level_bounds, design.sided)))
+            floors.append(_fisher_floor_table(code, looks, level_bounds))
         return cls(
             endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher, planned,
-            tuple(levels),
+            tuple(levels), tuple(floors),
         )
 
     # ------------------------------------------------------------ truths
@@ -151,9 +157,15 @@ class BinaryPlan:
         decision = np.empty(n_sims, dtype=np.int8)
         decide_counts(
             self.code, x_c, x_e, n_c, n_e, self.theta0, bounds.efficacy, bounds.unfavourable, bounds.futility,
-            fav, unf, fut, stop_look, decision,
+            bounds.futility_floor, fav, unf, fut, self._floor_table(level), stop_look, decision,
         )
         return stop_look, decision
+
+    def _floor_table(self, level: int = 0) -> np.ndarray:
+        """Fisher's lower futility counts at a level (``-1``: no floor)."""
+        if self.fisher_floors:
+            return self.fisher_floors[level]
+        return np.full(self.fisher[2].shape, -1, dtype=np.int64)
 
     def simulate(self, rng: np.random.Generator, n_sims: int, stream: str):
         """Per-trial (stop_look, decision, true_c, true_e) at the endpoint's level."""
@@ -170,11 +182,12 @@ class BinaryPlan:
         """
         x_c, x_e, true_c, true_e = self.draw(rng, n_sims, stream)
         stop_look, decision = self.decide(x_c, x_e)
+        decisions = [decision] + [self.decide(x_c, x_e, level)[1] for level in range(1, len(self.levels))]
         success = decision == REJECT_FAVOURABLE
         if len(self.levels) > 1:
-            success = np.vstack([success] + [self.decide(x_c, x_e, level)[1] == REJECT_FAVOURABLE
-                                             for level in range(1, len(self.levels))])
+            success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
         counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
+        add_two_sided(counts, stream, self.sided, decisions)
         if stream == "assurance" and self.prior is not None:
             effect = true_e - true_c
             if self.endpoint.better == "lower":
@@ -356,9 +369,12 @@ class BinaryPlan:
             )
             out["power_exact"], out["reject_unfavourable_exact"] = power, unfav
         p_c0, p_e0 = self.null_truth()
-        out["size_exact"] = exact.rejection_probabilities(
+        size, size_unfavourable = exact.rejection_probabilities(
             grid, exact.binomial_pmf(nc, p_c0), exact.binomial_pmf(ne, p_e0)
-        )[0]
+        )
+        out["size_exact"] = size
+        if self.sided == 2:
+            out["size_exact_two_sided"] = size + size_unfavourable
         if self.prior is not None:
             out["assurance_exact"] = exact.rejection_probabilities(
                 grid, self.prior[0].predictive_pmf(nc), self.prior[1].predictive_pmf(ne)
@@ -371,6 +387,7 @@ class BinaryPlan:
         return exact.sequential_rejection(
             self.code, self.theta0, self.looks.evaluable_c, self.looks.evaluable_e, self.bounds.efficacy,
             self.bounds.unfavourable, self.bounds.futility, fav, unf, fut, p_c, p_e,
+            floor=self.bounds.futility_floor, floor_table=self._floor_table(),
         )
 
     def _exact_sequential(self) -> dict:
@@ -385,6 +402,8 @@ class BinaryPlan:
             out["expected_n_exact"] = float(probs["stopped"] @ enrolled)
         null = self.sequential_exact(*self.null_truth())
         out["size_exact"] = float(null["reject"].sum())
+        if self.sided == 2:
+            out["size_exact_two_sided"] = float(null["reject"].sum() + null["reject_unfavourable"].sum())
         out["size_per_look_exact"] = null["reject"].tolist()
         out["expected_n_h0_exact"] = float(null["stopped"] @ enrolled)
         return out
@@ -430,10 +449,12 @@ class BinaryPlan:
                 out["n_total_fixed_design"] = enrolled
                 enrolled *= planned.inflation_factor
                 out["inflation_factor_planned"] = float(planned.inflation_factor)
-                out["expected_n_h1_at_n_total"] = enrolled * planned.expected_fraction_h1
-                out["expected_n_h0_at_n_total"] = enrolled * planned.expected_fraction_h0
+                # At the design's own maximum (rpact's ASN times the fixed size),
+                # not at the configured n_total (`expected_n_h1` above).
+                out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
+                out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
             per_arm = round_up_per_arm(enrolled, config.trial.allocation)
-            out.update(n_total=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+            out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
         return out
 
 
@@ -458,6 +479,29 @@ def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
             f_fut, _ = fisher_thresholds(nc, ne, float(stats.norm.sf(bounds.futility[k])), 1)
             fut[k, : nc + ne + 1] = f_fut - 1
     return fav, unf, fut
+
+
+def _fisher_floor_table(code: int, looks: Looks, bounds: Bounds) -> np.ndarray:
+    """Fisher's lower end of the inner futility wedge per look (``-1`` where none).
+
+    The wedge ``|z| < a_k`` on the count scale: futility needs, besides the
+    favourable one-sided p-value above ``sf(a_k)``, the unfavourable one
+    above it too, i.e. ``x_E`` above the largest count whose lower-tail
+    p-value is at most ``sf(a_k)``. By symmetry that is ``m - c[m]`` with
+    ``c`` the favourable critical counts of the table with the arms swapped.
+    """
+    n_looks = len(looks.planned_fractions)
+    if code != FISHER:
+        return np.full((n_looks, 1), -1, dtype=np.int64)
+    width = int(looks.evaluable_c[-1] + looks.evaluable_e[-1] + 1)
+    floor = np.full((n_looks, width), -1, dtype=np.int64)
+    for k in range(n_looks):
+        if not np.isfinite(bounds.futility_floor[k]):
+            continue
+        nc, ne = int(looks.evaluable_c[k]), int(looks.evaluable_e[k])
+        swapped, _ = fisher_thresholds(ne, nc, float(stats.norm.sf(bounds.futility[k])), 1)
+        floor[k, : nc + ne + 1] = np.arange(nc + ne + 1) - swapped
+    return floor
 
 
 class BinaryKind:

@@ -13,7 +13,7 @@ from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up, split_total
 from simulator.design.boundaries import GroupSequentialBounds, group_sequential_bounds
 from simulator.errors import InputError
-from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY
+from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY, futility_floor
 
 NO_BOUND = -np.inf
 #: Largest n_total that ``size`` searches; a target not reached there is unreachable.
@@ -26,6 +26,9 @@ class Bounds:
 
     ``sequential`` keeps the group-sequential design they came from (``None``
     for a fixed design), for its analytic operating characteristics.
+    ``futility_floor`` is the lower end of the futility region: ``-a_k`` for
+    the inner wedge ``|z| < a_k`` of a two-sided design, ``-inf`` otherwise
+    (the default), as :func:`simulator.stats.decision.decide_z` reads it.
     """
 
     efficacy: np.ndarray
@@ -33,6 +36,16 @@ class Bounds:
     futility: np.ndarray
     alpha_spent: tuple[float, ...]
     sequential: GroupSequentialBounds | None = None
+    futility_floor: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.futility_floor is None:
+            object.__setattr__(self, "futility_floor", np.full(np.shape(self.futility), NO_BOUND))
+
+    @property
+    def inner(self) -> bool:
+        """Whether futility is the inner wedge ``|z| < a_k``."""
+        return bool(np.any(np.isfinite(self.futility_floor)))
 
 
 @dataclass(frozen=True)
@@ -111,15 +124,36 @@ def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float) ->
         efficacy_param=design.efficacy_param,
         futility=list(design.futility) if isinstance(design.futility, tuple) else design.futility,
         futility_param=design.futility_param, binding=design.binding, power=design.power,
+        two_sided_futility=design.two_sided_futility,
     )
     efficacy = np.asarray(sequential.efficacy, dtype=float)
+    futility = np.asarray(sequential.futility, dtype=float)
     return Bounds(
         efficacy=efficacy,
         unfavourable=-efficacy if design.sided == 2 else np.full(efficacy.shape, NO_BOUND),
-        futility=np.asarray(sequential.futility, dtype=float),
+        futility=futility,
         alpha_spent=tuple(float(a) for a in sequential.alpha_spent),
         sequential=sequential,
+        futility_floor=futility_floor(futility, design.sided, sequential.inner),
     )
+
+
+#: Key of the per-trial rejections in either direction that ``run_chunk`` adds
+#: to its counts for the type1 stream of a two-sided design; the runner takes
+#: it out (it is not summable) for the trial-level ``type1_two_sided``.
+TWO_SIDED_KEY = "rejected_two_sided"
+
+
+def add_two_sided(counts: dict, stream: str, sided: int, decisions) -> None:
+    """Put the per-trial rejections in either direction into ``counts`` (two-sided type1 only).
+
+    ``decisions``: the outcome codes per trial at each significance level
+    (level 0 first); the array has the shape of ``run_chunk``'s success.
+    """
+    if stream != "type1" or sided != 2:
+        return
+    either = [(d == REJECT_FAVOURABLE) | (d == REJECT_UNFAVOURABLE) for d in decisions]
+    counts[TWO_SIDED_KEY] = either[0] if len(either) == 1 else np.vstack(either)
 
 
 def finite_or_none(values) -> list:

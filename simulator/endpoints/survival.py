@@ -22,13 +22,13 @@ from simulator.design.allocation import round_half_up, round_up_per_arm, split_t
 from simulator.design.boundaries import fixed_design_drift
 from simulator.design.survival import control_median
 from simulator.endpoints import survival_spec
-from simulator.endpoints.common import Bounds, design_bounds, per_look_counts
+from simulator.endpoints.common import Bounds, add_two_sided, design_bounds, per_look_counts
 from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.endpoints.survival_axis import EventAxis, derive_events
 from simulator.endpoints.survival_spec import SurvivalEndpoint
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
-from simulator.stats.decision import REJECT_FAVOURABLE
+from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE
 
 #: Bins of hazard ratios (true, among successes and failures under the prior;
 #: estimated, at the stopping analysis): log-spaced from 0.1 to 10.
@@ -155,7 +155,7 @@ class SurvivalPlan:
             accrual=(np.array(accrual.edges), np.array(accrual.rates)),
             control=(np.array(control.times), np.array(control.hazards)),
             hazard_ratio=ratios, look_events=self.looks.events,
-            efficacy=self.bounds.efficacy, futility=self.bounds.futility, sided=self.sided,
+            efficacy=self.bounds.efficacy, futility=self.bounds.futility, sided=self.sided, inner=self.bounds.inner,
             dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
         )
         return trials, ratios
@@ -164,11 +164,17 @@ class SurvivalPlan:
         """Simulate one chunk; per-trial success and summable counts."""
         trials, ratios = self.simulate(rng, n_sims, stream)
         success = trials.decision == REJECT_FAVOURABLE
+        # A fixed design at further levels: the final z decides at every level.
+        decisions = [trials.decision] + [
+            np.where(trials.z >= b.efficacy[-1], REJECT_FAVOURABLE, np.where(trials.z <= b.unfavourable[-1],
+                     REJECT_UNFAVOURABLE, 0))
+            for b in self.levels[1:]
+        ]
         if len(self.levels) > 1:
-            # A fixed design: the final z decides at every level.
-            success = np.vstack([success] + [trials.z >= bounds.efficacy[-1] for bounds in self.levels[1:]])
+            success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
         n_looks = len(self.looks.events)
         counts = per_look_counts(trials.stop_look, trials.decision, n_looks)
+        add_two_sided(counts, stream, self.sided, decisions)
         duration = trials.duration
         reached = ~np.isnan(trials.look_times)
         counts.update(

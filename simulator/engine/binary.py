@@ -75,8 +75,8 @@ def draw_counts(rng, n_sims, n_c, n_e, p_c, p_e, prior_c, prior_e, use_prior, x_
 
 
 @kernel
-def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futility,
-                  fav_table, unf_table, fut_table, stop_look, decision):
+def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futility, floor,
+                  fav_table, unf_table, fut_table, floor_table, stop_look, decision):
     """Apply one test and its bounds look by look; record where each trial stops.
 
     Parameters
@@ -90,9 +90,10 @@ def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futi
         that looks at calendar times with random numbers of patients work).
     theta0 : float
         Null risk difference.
-    efficacy, unfavourable, futility : float64 arrays (K,)
-        z bounds per look (see :func:`simulator.stats.decision.decide`).
-    fav_table, unf_table, fut_table : int64 arrays (K, M)
+    efficacy, unfavourable, futility, floor : float64 arrays (K,)
+        z bounds per look (see :func:`simulator.stats.decision.decide`);
+        ``floor`` is ``-a_k`` for a two-sided inner wedge, else ``-inf``.
+    fav_table, unf_table, fut_table, floor_table : int64 arrays (K, M)
         Fisher critical counts per look (dummy ``(K, 1)`` for other tests;
         for Fisher they must match ``n_c``, ``n_e`` of every trial).
     stop_look, decision : int8 arrays (n_sims,)
@@ -103,8 +104,8 @@ def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futi
         for k in range(n_looks):
             outcome = decide(
                 code, x_c[i, k], n_c[i, k], x_e[i, k], n_e[i, k], theta0,
-                efficacy[k], unfavourable[k], futility[k],
-                fav_table[k], unf_table[k], fut_table[k],
+                efficacy[k], unfavourable[k], futility[k], floor[k],
+                fav_table[k], unf_table[k], fut_table[k], floor_table[k],
             )
             if outcome != 0 or k == n_looks - 1:
                 stop_look[i] = k

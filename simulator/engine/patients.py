@@ -650,7 +650,9 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
         out.enrolled[i, k] = enrolled
         out.short[i, k] = k >= reachable
         if not decided:
-            outcome = decide_z(z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k])
+            outcome = decide_z(
+                z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k], bounds.futility_floor[k]
+            )
             if outcome != CONTINUE or k == last:
                 out.stop_look[i] = k
                 out.decision[i] = outcome

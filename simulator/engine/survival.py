@@ -200,7 +200,7 @@ def _looks_iv(look_events, efficacy, futility, n_total, sided):
 
 def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
                     hazard_ratio, look_events, efficacy, futility=None, sided=1,
-                    dropout=(0.0, 0.0), control_multiplier=1.0, rng):
+                    dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False):
     """Simulate two-arm survival trials with event-driven log-rank looks.
 
     Parameters
@@ -231,6 +231,9 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         ``-inf`` (default) for none. The decision is
         :func:`simulator.stats.decision.decide_z`.
     sided : {1, 2}
+    inner : bool
+        Two-sided designs: futility is the inner wedge, stop when
+        ``|z| < futility[k]`` (rpact's; ``design.two_sided_futility``).
     dropout : (float, float)
         Exponential dropout hazards ``(control, experimental)``.
     control_multiplier : float or ndarray
@@ -264,7 +267,7 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
     looks, efficacy, futility = _looks_iv(look_events, efficacy, futility, n_c + n_e, sided)
     design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout, look_events=looks)
     out = look_results(n_sims, looks.size)
-    _simulate(rng, n_sims, design, z_bounds(efficacy, futility, sided), hr, mult, patients(n_c + n_e),
+    _simulate(rng, n_sims, design, z_bounds(efficacy, futility, sided, inner), hr, mult, patients(n_c + n_e),
               workspace(n_c + n_e, looks.size), out)
     rows = np.arange(n_sims)
     stop = out.stop_look

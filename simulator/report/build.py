@@ -55,6 +55,10 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             block["reject_unfavourable"], block["reject_unfavourable_mcse"] = proportion(
                 int(counts["reject_unfavourable"].sum()), n
             )
+        if stream == "type1" and plan.sided == 2:
+            # `type1` is the favourable tail; both tails together:
+            both = int(counts["reject"].sum() + counts["reject_unfavourable"].sum())
+            block["type1_two_sided"], block["type1_two_sided_mcse"] = proportion(both, n)
     block["prior_p_benefit"] = plan.prior_p_benefit()
     block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
     block["futility_bounds"] = finite_or_none(plan.bounds.futility)
@@ -88,6 +92,10 @@ def scenario_block(bundle, streams: dict, side: dict | None = None) -> dict:
     for stream in ("power", "assurance", "type1"):
         if stream in streams:
             block[stream], block[f"{stream}_mcse"] = proportion(streams[stream].success, streams[stream].n_sims)
+    type1 = streams.get("type1")
+    if type1 is not None and type1.success_two_sided is not None:
+        # The trial's rule with rejections in either direction (two-sided designs).
+        block["type1_two_sided"], block["type1_two_sided_mcse"] = proportion(type1.success_two_sided, type1.n_sims)
     side = side or {}
     block["endpoints"] = {
         plan.endpoint.name: endpoint_block(plan, streams, config, side.get(plan.endpoint.name))

@@ -62,6 +62,7 @@ def _encode(streams: dict) -> dict:
         stream: {
             "n_sims": int(counts.n_sims),
             "success": int(counts.success),
+            **({} if counts.success_two_sided is None else {"success_two_sided": int(counts.success_two_sided)}),
             "endpoints": {
                 name: {key: {"dtype": str(np.asarray(v).dtype), "values": np.asarray(v).tolist()} for key, v in arrays.items()}
                 for name, arrays in counts.endpoints.items()
@@ -80,7 +81,11 @@ def _decode(data: dict) -> dict:
             name: {key: np.asarray(item["values"], dtype=item["dtype"]) for key, item in arrays.items()}
             for name, arrays in block["endpoints"].items()
         }
-        streams[stream] = StreamCounts(n_sims=int(block["n_sims"]), success=int(block["success"]), endpoints=endpoints)
+        two = block.get("success_two_sided")
+        streams[stream] = StreamCounts(
+            n_sims=int(block["n_sims"]), success=int(block["success"]), endpoints=endpoints,
+            success_two_sided=None if two is None else int(two),
+        )
     return streams
 
 

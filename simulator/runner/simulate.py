@@ -17,6 +17,7 @@ import numpy as np
 from simulator.config.digest import scenario_digest
 from simulator.config.load import Scenario
 from simulator.endpoints import plan_for
+from simulator.endpoints.common import TWO_SIDED_KEY
 from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import chunk_generator, chunk_sizes
 from simulator.runner.backends import execute
@@ -31,10 +32,15 @@ class StreamCounts:
     n_sims: int = 0
     success: int = 0
     endpoints: dict = field(default_factory=dict)  # name -> dict of per-look count arrays
+    #: Two-sided designs, type1 stream: trials whose success rule holds with
+    #: rejections in either direction (``None`` when not counted).
+    success_two_sided: int | None = None
 
     def add(self, other: StreamCounts) -> None:
         self.n_sims += other.n_sims
         self.success += other.success
+        if other.success_two_sided is not None:
+            self.success_two_sided = (self.success_two_sided or 0) + other.success_two_sided
         for name, counts in other.endpoints.items():
             mine = self.endpoints.setdefault(name, {k: np.zeros_like(v) for k, v in counts.items()})
             for key, value in counts.items():
@@ -94,14 +100,23 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
         else:
             rng = chunk_generator(bundle.entropy, stream, unit.endpoint.name, chunk)
             results[unit.endpoint.name] = unit.run_chunk(rng, n_sims, stream)
-    success = {}
+    success, either = {}, {}
     for plan in bundle.plans:
         name = plan.endpoint.name
         success[name], counts.endpoints[name] = results[name]
+        # Per-trial rejections in either direction (two-sided designs, type1
+        # stream): not a summable count, so taken out of the counts here.
+        rejected = counts.endpoints[name].pop(TWO_SIDED_KEY, None)
+        if rejected is not None:
+            either[name] = rejected
     adjusted = adjusted_success(success, success_rules.multiplicity, success_rules.order)
     for name, value in adjusted.items():
         counts.endpoints[name]["success_adjusted"] = np.array([int(value.sum())], dtype=np.int64)
     counts.success = int(trial_success(adjusted, success_rules.rule).sum())
+    if either and len(either) == len(success):
+        # The trial's rule and multiplicity applied to rejections in either direction.
+        both = adjusted_success(either, success_rules.multiplicity, success_rules.order)
+        counts.success_two_sided = int(trial_success(both, success_rules.rule).sum())
     return counts
 
 

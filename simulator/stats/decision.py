@@ -9,14 +9,17 @@ the tests comparing them are meant to check.
 
 The comparisons (docs/conventions.md, "Decisions at a look"): at look ``k``
 with efficacy bound ``b_k``, unfavourable bound ``u_k`` (``-b_k`` in a
-two-sided design, ``-inf`` otherwise) and futility bound ``a_k``:
+two-sided design, ``-inf`` otherwise), futility bound ``a_k`` and futility
+floor ``f_k`` (``-a_k`` for the inner wedge of a two-sided design, ``-inf``
+otherwise):
 
 * reject favourably when ``z >= b_k``;
 * else reject unfavourably when ``z <= u_k``;
-* else stop for futility when ``z < a_k``, **strictly below** the bound (a z
-  exactly on ``a_k`` continues), as in the boundary computations
-  (:mod:`simulator.design.boundaries`); ``a_k = -inf`` means no futility
-  stop, and the final look has none;
+* else stop for futility when ``f_k < z < a_k``, **strictly inside** (a z
+  exactly on ``a_k`` or on ``f_k`` continues), as in the boundary
+  computations (:mod:`simulator.design.boundaries`): ``z < a_k`` for
+  one-sided futility, ``|z| < a_k`` for the inner wedge; ``a_k = -inf``
+  means no futility stop, and the final look has none;
 * else continue.
 """
 
@@ -34,48 +37,70 @@ REJECT_UNFAVOURABLE = -1
 STOP_FUTILITY = 2
 
 #: z bounds per look (float arrays of length K) for :func:`decide_z`.
-ZBounds = namedtuple("ZBounds", ["efficacy", "unfavourable", "futility"])
+ZBounds = namedtuple("ZBounds", ["efficacy", "unfavourable", "futility", "futility_floor"])
 
 
-def z_bounds(efficacy, futility=None, sided=1) -> ZBounds:
+def futility_floor(futility, sided=1, inner=False):
+    """The lower end of the futility region per look: ``-a_k`` for the inner wedge, else ``-inf``.
+
+    >>> futility_floor([0.5, -np.inf], sided=2, inner=True).tolist()
+    [-0.5, -inf]
+    """
+    futility = np.asarray(futility, dtype=float)
+    if sided == 2 and inner:
+        return np.ascontiguousarray(np.where(futility > 0.0, -futility, -np.inf))
+    return np.full(futility.shape, -np.inf)
+
+
+def z_bounds(efficacy, futility=None, sided=1, inner=False) -> ZBounds:
     """:class:`ZBounds` from efficacy and futility bounds per look.
 
     The unfavourable bound is ``-efficacy`` when ``sided == 2`` and ``-inf``
     otherwise; the final look's futility bound is replaced by ``-inf`` (no
-    futility stop at the final analysis); ``futility=None`` means none.
+    futility stop at the final analysis); ``futility=None`` means none. With
+    ``inner`` (two-sided designs) futility is the wedge ``|z| < a_k``.
 
     >>> z_bounds([2.8, 1.98], [0.0, 1.0], sided=2).futility.tolist()
     [0.0, -inf]
+    >>> z_bounds([2.8, 1.98], [0.5, 1.0], sided=2, inner=True).futility_floor.tolist()
+    [-0.5, -inf]
     """
     efficacy = np.ascontiguousarray(efficacy, dtype=float)
     futility = np.full(efficacy.shape, -np.inf) if futility is None else np.array(futility, dtype=float)
     futility[-1:] = -np.inf
     unfavourable = -efficacy if sided == 2 else np.full(efficacy.shape, -np.inf)
-    return ZBounds(efficacy, np.ascontiguousarray(unfavourable), np.ascontiguousarray(futility))
+    return ZBounds(
+        efficacy, np.ascontiguousarray(unfavourable), np.ascontiguousarray(futility),
+        futility_floor(futility, sided, inner),
+    )
 
 
 @kernel
-def decide_z(z, efficacy, unfavourable, futility):
+def decide_z(z, efficacy, unfavourable, futility, floor):
     """Outcome of one analysis from its z statistic and bounds (module docstring).
 
     Reject favourably at ``z >= efficacy``, else unfavourably at
-    ``z <= unfavourable``, else stop for futility at ``z < futility``
-    (strictly: ``z == futility`` continues), else continue.
+    ``z <= unfavourable``, else stop for futility at ``floor < z < futility``
+    (strictly: ``z == futility`` and ``z == floor`` continue; ``floor`` is
+    ``-a`` for the inner wedge ``|z| < a``, ``-inf`` otherwise), else continue.
 
-    >>> decide_z(0.0, 1.96, -np.inf, 0.0), decide_z(-1e-12, 1.96, -np.inf, 0.0)
+    >>> decide_z(0.0, 1.96, -np.inf, 0.0, -np.inf), decide_z(-1e-12, 1.96, -np.inf, 0.0, -np.inf)
     (0, 2)
+    >>> decide_z(-0.3, 1.96, -1.96, 0.5, -0.5), decide_z(-0.5, 1.96, -1.96, 0.5, -0.5)
+    (2, 0)
     """
     if z >= efficacy:
         return REJECT_FAVOURABLE
     if z <= unfavourable:
         return REJECT_UNFAVOURABLE
-    if z < futility:
+    if floor < z < futility:
         return STOP_FUTILITY
     return CONTINUE
 
 
 @kernel
-def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_row, unf_row, fut_row):
+def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, floor, fav_row, unf_row, fut_row,
+           floor_row):
     """Outcome of one analysis of a two-arm binary endpoint (oriented counts).
 
     z-type tests compute the oriented statistic and call :func:`decide_z`.
@@ -85,7 +110,9 @@ def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_r
     the p-value scale: favourable when ``p <= sf(efficacy)`` (``z >= b``),
     futility when the one-sided ``p > sf(futility)``, i.e. its z equivalent
     strictly below the futility bound (``fut_row[m]`` is one below the
-    critical count at level ``sf(futility)``).
+    critical count at level ``sf(futility)``); with an inner wedge also
+    ``xe > floor_row[m]``, the unfavourable critical count at that level
+    (``-1`` when there is no floor).
 
     Parameters
     ----------
@@ -95,11 +122,12 @@ def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_r
         Events and evaluable patients per arm (higher is better).
     theta0 : float
         Null risk difference (``-margin`` for non-inferiority).
-    efficacy, unfavourable, futility : float
+    efficacy, unfavourable, futility, floor : float
         z bounds: reject favourably at ``z >= efficacy``, unfavourably at
         ``z <= unfavourable`` (``-inf`` when one-sided), stop for futility at
-        ``z < futility`` (``-inf`` when none).
-    fav_row, unf_row, fut_row : int64 arrays
+        ``floor < z < futility`` (``futility = -inf`` when none; ``floor`` is
+        ``-inf`` except for the inner wedge of a two-sided design).
+    fav_row, unf_row, fut_row, floor_row : int64 arrays
         Fisher critical counts indexed by ``m`` (unused for other tests).
     """
     if code == FISHER:
@@ -108,7 +136,7 @@ def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, fav_r
             return REJECT_FAVOURABLE
         if xe <= unf_row[m]:
             return REJECT_UNFAVOURABLE
-        if xe <= fut_row[m]:
+        if floor_row[m] < xe <= fut_row[m]:
             return STOP_FUTILITY
         return CONTINUE
-    return decide_z(oriented_z(code, xc, nc, xe, ne, theta0), efficacy, unfavourable, futility)
+    return decide_z(oriented_z(code, xc, nc, xe, ne, theta0), efficacy, unfavourable, futility, floor)
