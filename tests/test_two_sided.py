@@ -257,3 +257,35 @@ def test_fisher_inner_wedge_is_both_one_sided_p_values_above_the_level():
                 assert (outcome == STOP_FUTILITY) == (upper > level and lower > level), (xc, xe, upper, lower)
             futile += outcome == STOP_FUTILITY
     assert futile > 100
+
+
+# ---------------------------------------------------------------- survival and joint engines
+def test_survival_and_joint_engines_stop_in_the_wedge():
+    from simulator.design.survival import accrual_pieces, hazards_from
+    from simulator.engine.joint import simulate_calendar
+    from simulator.engine.survival import simulate_trials
+
+    n, a = 3000, 0.6
+    common = dict(accrual=accrual_pieces(duration=24.0), control=hazards_from(median=24.0), hazard_ratio=1.0,
+                  look_events=[60, 120], efficacy=[2.8, 1.98], futility=[a, -np.inf], sided=2, inner=True)
+    trials = simulate_trials(n, 120, 120, rng=np.random.default_rng(8), **common)
+    joint = simulate_calendar(np.random.default_rng(8), 120, 120, cholesky=np.eye(1),
+                              thresholds=np.zeros((n, 0, 2)), delays=[], **common)
+    for decision, stop, z_first in (
+        (trials.decision, trials.stop_look, trials.z_looks[:, 0]),
+        (joint.decision, joint.stop_look, joint.z[:, 0]),
+    ):
+        futile = decision == STOP_FUTILITY
+        assert futile.sum() > 100 and np.all(stop[futile] == 0)
+        assert np.all(np.abs(z_first[futile]) < a)
+        # Past the first look: outside the wedge and inside the efficacy bounds.
+        on = stop == 1
+        assert np.all((np.abs(z_first[on]) >= a) & (np.abs(z_first[on]) < 2.8))
+        assert np.any(z_first[on] < -a)  # the unfavourable side of the wedge continues
+
+
+def test_design_output_names_the_futility_region():
+    e = Trial.from_dict(rates_config()).design().to_dict()["scenarios"][0]["endpoints"]["y"]
+    assert e["futility_region"].startswith("inner") and "experimental" in e["futility_note"]
+    e = Trial.from_dict(rates_config(two_sided_futility="one_sided")).design().to_dict()
+    assert e["scenarios"][0]["endpoints"]["y"]["futility_region"].startswith("one_sided")

@@ -75,6 +75,7 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 "test": plan.endpoint.test,
                 "efficacy_bounds": finite_or_none(planned.efficacy),
                 "futility_bounds": finite_or_none(planned.futility),
+                **_futility_region(planned),
                 "alpha_spent": list(planned.alpha_spent),
                 "nominal_p": [float(_sf(b)) for b in planned.efficacy],
                 "efficacy_bounds_realised": finite_or_none(plan.bounds.efficacy),
@@ -86,6 +87,22 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 **plan.exact(),
             }
         out.append({"params": scenario.params, "n_total": scenario.config.trial.n_total, "endpoints": endpoints})
+    return out
+
+
+def _futility_region(bounds) -> dict:
+    """Two-sided designs with futility: which region stops (and a word on rpact's experimental method)."""
+    sequential = bounds.sequential
+    if sequential is None or sequential.sided != 2 or sequential.futility_code == "none":
+        return {}
+    if not sequential.inner:
+        return {"futility_region": "one_sided: stop when -b_k < Z_k < a_k"}
+    out = {"futility_region": "inner: stop when |Z_k| < a_k"}
+    if sequential.futility_code != "user":
+        out["futility_note"] = (
+            "two-sided beta spending by rpact's rule (rpact labels it experimental); no inner bound at a look "
+            "where the one-sided design at alpha / 2 has a negative futility bound"
+        )
     return out
 
 
