@@ -65,10 +65,10 @@ def _prior_figure(report: dict, name: str, scenarios: list):
 
 def _favourable_region(e: dict) -> tuple[float, float, str]:
     """(low, high) of the effect under H1 (natural scale) and the boundary's description."""
-    margin = e.get("margin") or 0.0
+    margin = float(e.get("margin") or 0.0)
     if e.get("better") == "lower":
         return -1.0, margin, f"H1: p_E - p_C < {margin:g}"
-    return -margin, 1.0, f"H1: p_E - p_C > {-margin:g}"
+    return -margin, 1.0, f"H1: p_E - p_C > {0.0 - margin:g}"  # 0 - 0.0 is 0.0, where -0.0 printed "-0"
 
 
 def _truth_effect(endpoint) -> float | None:
@@ -88,8 +88,10 @@ def _binary_prior_figure(report, name, config, endpoint, e, index):
         lower, upper = clopper_pearson(counts.events, counts.n)
         ax_data.errorbar([rate], [y], xerr=[[rate - lower], [upper - rate]], fmt="o", capsize=4, color=COLOURS[role],
                          label="phase 2: x/n, 95% exact CI" if y == 0 else None)
+        # Above the point, kept inside the panel: centred at most 0.3 from either end of the axis.
         ax_data.annotate(f"{counts.events:g}/{counts.n:g} = {rate:.2f}  [{lower:.2f}, {upper:.2f}]", (rate, y),
-                         textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+                         xytext=(min(max(rate, 0.3), 0.7), y + 0.12), ha="center", va="bottom", fontsize=8,
+                         gid="value-label")
         if endpoint.truth is not None:
             value = getattr(endpoint.truth, role)
             ax_data.plot([value], [y - 0.15], marker="x", color="black", linestyle="none",

@@ -39,7 +39,7 @@ table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.82em; }
 th, td { border: 1px solid #d0d0d0; padding: 0.2em 0.4em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }  /* a wide table scrolls inside it; the page never does */
 caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.3em 0; }
 figure { margin: 1.2em 0; }
 figure svg { max-width: 100%; height: auto; }
@@ -50,7 +50,7 @@ pre { background: #f6f6f6; padding: 0.7em; overflow-x: auto; font-size: 0.85em; 
 code { font-size: 0.92em; }
 dl.repro { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.repro dt { font-weight: 600; }
-dl.repro dd { margin: 0; }
+dl.repro dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 nav ul { columns: 2; font-size: 0.92em; }
 """
 
@@ -104,7 +104,8 @@ def _size_block(report: dict) -> list[str]:
             text = str(value)
         attrs = f' data-key="{_esc(pointer(("size", key)))}"' if isinstance(value, (int, float)) else ""
         rows.append(f"<tr><th>{_esc(key)}</th><td{attrs}>{_esc(text)}</td></tr>")
-    return ['<section id="size-search">', "<h2>Size search</h2>", '<table id="size-table">', *rows, "</table>", "</section>"]
+    return ['<section id="size-search">', "<h2>Size search</h2>", '<div class="scroll"><table id="size-table">', *rows,
+            "</table></div>", "</section>"]
 
 
 def _design_facts(report: dict) -> str:

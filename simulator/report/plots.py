@@ -35,6 +35,14 @@ __all__ = ["Plot", "build_plots", "matplotlib_available"]
 REFERENCE_ZORDER = 1.8
 
 # ------------------------------------------------------------------ (a) size
+def _name_errorbar(drawn, key: str) -> None:
+    """Name an errorbar's parts in the SVG: ``{key}-line``, ``{key}-caps``, ``{key}-bars``."""
+    line, caps, bars = drawn.lines
+    for artist, part in ((line, "line"), *((c, "caps") for c in caps), *((b, "bars") for b in bars)):
+        if artist is not None:
+            artist.set_gid(f"{key}-{part}")
+
+
 def _size_figure(report: dict):
     design_power = (report["meta"].get("config", {}).get("design") or {}).get("power", 0.8)
     names = list(report["scenarios"][0].get("endpoints", {}))
@@ -45,8 +53,9 @@ def _size_figure(report: dict):
     figure = new_figure(3.4 * len(panels), 3.2)
     axes = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
     for ax, (endpoint, title) in zip(axes, panels):
-        # Reference lines first and under the data (zorder below the lines' 2): a power equal to the
-        # target stays visible. The gids name the lines in the SVG (the browser test checks the order).
+        # Reference lines first and under the data (zorder below the data's 2): a power equal to the
+        # target keeps its line, error bars and caps visible. The gids name them in the SVG (the browser
+        # test checks the order).
         ax.axhline(design_power, color=COLOURS["target"], linestyle="-.", linewidth=1, zorder=REFERENCE_ZORDER,
                    gid="target-line", label=f"target {design_power:g}")
         if endpoint is not None:
@@ -61,7 +70,7 @@ def _size_figure(report: dict):
                 drawn = ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker=marker,
                                     linestyle=style, capsize=3, markersize=4, label=label,
                                     color=COLOURS[key] if not series.label else None)
-                drawn.lines[0].set_gid(f"{key}-line")
+                _name_errorbar(drawn, key)
         ax.set_title(title)
         ax.set_xlabel("n_total (patients randomised)")
         ax.set_ylim(0, 1)
@@ -82,7 +91,7 @@ def _size_search_figure(size: dict):
                    gid="target-line", label=f"target {level:g}")
     drawn = ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker="o", capsize=3,
                         markersize=4, linestyle="-", color=COLOURS["power"], label=series.label)
-    drawn.lines[0].set_gid(f"{size.get('target', 'power')}-line")
+    _name_errorbar(drawn, size.get("target", "power"))
     interval = size.get("interval")
     if isinstance(interval, (list, tuple)) and len(interval) == 2 and isinstance(interval[0], (int, float)):
         upper = interval[1] if isinstance(interval[1], (int, float)) else max(series.n_total)  # open: not yet clear
