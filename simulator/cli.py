@@ -40,19 +40,19 @@ def _parser() -> argparse.ArgumentParser:
     def simulation(sub):
         sub.add_argument("--sims", type=int, help="simulated trials per scenario (simulation.n_sims)")
         sub.add_argument("--seed", type=int, help="seed (simulation.seed)")
-        sub.add_argument("--jobs", type=int, help="processes, 0 = all cores (simulation.jobs)")
+        sub.add_argument("--jobs", type=int, help="parallel workers (threads, or processes with --backend loky), 0 = all cores (simulation.jobs)")
         sub.add_argument("--backend", default="threads", help="where chunks run: threads (this process, default), loky (local processes) or dask")
         sub.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
         sub.add_argument("--quiet", action="store_true", help="print nothing but errors")
         sub.add_argument("--progress", action="store_true", help="print progress lines on stderr even when it is not a terminal")
 
-    run = verbs.add_parser("run", help="simulate every scenario and write report.json, report.md and results.csv")
+    run = verbs.add_parser("run", help="simulate every scenario and write report.json, report.md, report.html and results.csv")
     common(run)
     run.add_argument("--out", help="output folder (default reports/<config stem>/)")
     simulation(run)
     run.add_argument("--no-resume", action="store_true", help="recompute every scenario, ignoring DIR/checkpoints/")
 
-    size = verbs.add_parser("size", help="smallest n_total (binary) or events (survival) reaching a power or assurance target, by simulation")
+    size = verbs.add_parser("size", help="smallest n_total (binary) or events (survival) reaching a power or assurance target, by simulation; writes report.json, report.md and report.html")
     common(size)
     size.add_argument("--target", default="power", help="power (default) or assurance")
     size.add_argument("--level", type=float, help="the target, in (0, 1) (default design.power)")

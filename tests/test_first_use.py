@@ -5,6 +5,7 @@ import math
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,24 @@ def test_a_probability_of_one_shows_the_lower_bound():
     (cell,) = [c for c in row if c.text == "1 (> 0.9997)"]
     assert cell.path == ("scenarios", 0, "endpoints", "a", "power")  # the HTML still carries the value and MCSE
     assert cell.mcse_path == ("scenarios", 0, "endpoints", "a", "power_mcse")
+
+
+# ------------------------------------------------------------------ item 7
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_docs_cite_no_file_outside_the_repository():
+    for page in sorted(DOCS.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        assert "shared/" not in text and "contract" not in text.lower(), page.name
+
+
+def test_docs_say_jobs_are_threads_by_default_and_run_writes_report_html():
+    cli = (DOCS / "cli.md").read_text(encoding="utf-8")
+    config = (DOCS / "config.md").read_text(encoding="utf-8")
+    (jobs_option,) = [line for line in cli.splitlines() if line.startswith("| `--jobs J`")]
+    (jobs_key,) = [line for line in config.splitlines() if line.startswith("| `jobs`")]
+    for row in (jobs_option, jobs_key):
+        assert "threads" in row, row
+    run_section = cli.split("## `p3sim run`")[1].split("\n## ")[0]
+    assert "- `report.html`:" in run_section
