@@ -10,6 +10,7 @@ expected events, expected duration, ...) appear only when some row has them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from simulator.figures import scenario_label
@@ -77,6 +78,50 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     return Cell(f"{_number(value, digits)} ± {_number(mcse, digits)}", path, mcse_path)
 
 
+def _outward(x: float, up: bool) -> str:
+    """``x`` to two significant digits, rounded up (``up``) or down, without trailing zeros."""
+    decimals = max(0, 1 - math.floor(math.log10(x)))
+    scaled = round(x * 10**decimals, 9)  # 0.0003 * 1e5 is 30.000000000000004
+    rounded = (math.ceil(scaled) if up else math.floor(scaled)) / 10**decimals
+    return f"{rounded:.{decimals}f}".rstrip("0").rstrip(".") if decimals else str(int(rounded))
+
+
+def extreme_text(value: float, n_sims: int | None) -> str | None:
+    """``0 (< 3/n)`` or ``1 (> 1 - 3/n)`` for a probability estimated as exactly 0 or 1, else ``None``.
+
+    When no simulated trial (or every one) rejects, the MCSE sqrt(p (1 - p) / n)
+    is 0 and says nothing; the rule of three gives the one-sided 95 % bound
+    instead: with 0 events in n trials the probability is below 3 / n (above
+    1 - 3 / n with n events). The bound is rounded outwards to two digits.
+
+    Examples
+    --------
+    >>> extreme_text(0.0, 10_000), extreme_text(1.0, 4_000), extreme_text(0.5, 100)
+    ('0 (< 0.0003)', '1 (> 0.99925)', None)
+    """
+    if not n_sims or value not in (0.0, 1.0):
+        return None
+    rule = 3.0 / n_sims
+    if rule >= 1.0:  # 3 trials or fewer: the bound says nothing
+        return "0 (< 1)" if value == 0.0 else "1 (> 0)"
+    if value == 0.0:
+        return f"0 (< {_outward(rule, up=True)})"
+    # 1 - 3/n rounded down: the decimals of 3/n rounded up.
+    upper = _outward(rule, up=True)
+    decimals = len(upper.split(".")[1]) if "." in upper else 0
+    return f"1 (> {1.0 - float(upper):.{decimals}f})"
+
+
+def probability(report: dict, path: tuple) -> Cell:
+    """A simulated probability: ``value ± mcse``, or at 0 and 1 the rule-of-three bound (:func:`extreme_text`)."""
+    cell = estimate(report, path)
+    value = lookup(report, path)
+    extreme = extreme_text(value, report.get("meta", {}).get("n_sims")) if _is_number(value) else None
+    if extreme is None:
+        return cell
+    return Cell(extreme, cell.path, cell.mcse_path)
+
+
 def plain(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     """A number without MCSE (analytic values, bounds, fractions)."""
     value = lookup(report, path)
@@ -103,11 +148,11 @@ def trial_table(report: dict) -> Table:
     columns = [
         ("scenario", lambda i, s: Cell(scenario_label(s)), None),
         ("n_total", lambda i, s: Cell(str(s["n_total"]), ("scenarios", i, "n_total")), None),
-        ("power", lambda i, s: estimate(report, ("scenarios", i, "power")), lambda s: s.get("power") is not None),
-        ("assurance", lambda i, s: estimate(report, ("scenarios", i, "assurance")), lambda s: s.get("assurance") is not None),
-        (type1_label(scenarios), lambda i, s: estimate(report, ("scenarios", i, "type1")),
+        ("power", lambda i, s: probability(report, ("scenarios", i, "power")), lambda s: s.get("power") is not None),
+        ("assurance", lambda i, s: probability(report, ("scenarios", i, "assurance")), lambda s: s.get("assurance") is not None),
+        (type1_label(scenarios), lambda i, s: probability(report, ("scenarios", i, "type1")),
          lambda s: s.get("type1") is not None),
-        ("type I error (both tails)", lambda i, s: estimate(report, ("scenarios", i, "type1_two_sided")),
+        ("type I error (both tails)", lambda i, s: probability(report, ("scenarios", i, "type1_two_sided")),
          lambda s: s.get("type1_two_sided") is not None),
     ]
     kept = _keep(columns, scenarios)
@@ -140,12 +185,12 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("endpoint", lambda n, e: Cell(n), None),
         ("test", lambda n, e: Cell(test_text(e)), None),
         ("n per arm (evaluable)", lambda n, e: Cell(sizes(e)), None),
-        ("power", lambda n, e: estimate(report, base + (n, "power")), has("power")),
-        ("assurance", lambda n, e: estimate(report, base + (n, "assurance")), has("assurance")),
+        ("power", lambda n, e: probability(report, base + (n, "power")), has("power")),
+        ("assurance", lambda n, e: probability(report, base + (n, "assurance")), has("assurance")),
         ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
-        ("reject unfavourable", lambda n, e: estimate(report, base + (n, "reject_unfavourable")), None),
-        (type1_label(endpoints.values()), lambda n, e: estimate(report, base + (n, "type1")), has("type1")),
-        ("type I error (both tails)", lambda n, e: estimate(report, base + (n, "type1_two_sided")),
+        ("reject unfavourable", lambda n, e: probability(report, base + (n, "reject_unfavourable")), None),
+        (type1_label(endpoints.values()), lambda n, e: probability(report, base + (n, "type1")), has("type1")),
+        ("type I error (both tails)", lambda n, e: probability(report, base + (n, "type1_two_sided")),
          has("type1_two_sided")),
         ("expected n", lambda n, e: estimate(report, base + (n, "expected_n"), 1), None),
         ("expected events", lambda n, e: estimate(report, base + (n, "expected_events"), 1), has("expected_events")),
@@ -190,8 +235,8 @@ def look_table(report: dict, i: int) -> Table | None:
         ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
         ("mean analysis time", lambda n, k, e: plain(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
-        ("P(reject at look)", lambda n, k, e: estimate(report, base + (n, "reject_per_look", k)), None),
-        ("P(futility stop at look)", lambda n, k, e: estimate(report, base + (n, "futility_per_look", k)), None),
+        ("P(reject at look)", lambda n, k, e: probability(report, base + (n, "reject_per_look", k)), None),
+        ("P(futility stop at look)", lambda n, k, e: probability(report, base + (n, "futility_per_look", k)), None),
     ]
     kept = _keep(columns, list(endpoints.values()))
     rows = []
