@@ -81,7 +81,7 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 "efficacy_bounds_realised": finite_or_none(plan.bounds.efficacy),
                 "planned_fractions": list(plan.looks.planned_fractions),
                 "realised_fractions": list(plan.looks.realised_fractions),
-                "critical_effect": plan.effect_bounds()["critical_effect"],
+                **plan.effect_bounds(),  # critical and futility effects (and counts where the kind has them)
                 "prior_p_benefit": plan.prior_p_benefit(),
                 **plan.analytic(scenario.config),
                 **plan.exact(),
