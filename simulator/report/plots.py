@@ -50,8 +50,20 @@ def _size_figure(report: dict):
     panels = [(e, t) for e, t in panels if derived.size_series(report, "power", e) or derived.size_series(report, "assurance", e)]
     if not panels:
         return None
-    figure = new_figure(3.4 * len(panels), 3.2)
-    axes = figure.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    # Survival endpoints: the expected duration against n_total too (with the events held fixed
+    # across sizes, more patients shorten the trial rather than raise its power).
+    durations = [name for name in names if derived.size_series(report, "expected_duration", name)]
+    figure = new_figure(3.4 * (len(panels) + len(durations)), 3.2)
+    every = figure.subplots(1, len(panels) + len(durations), squeeze=False)[0]
+    axes = every[: len(panels)]
+    for ax, name in zip(every[len(panels):], durations):
+        for series in derived.size_series(report, "expected_duration", name):
+            ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker="D",
+                        capsize=3, markersize=4, color="black", label=series.label or "simulated mean")
+        ax.set_title(f"endpoint {name}: expected duration")
+        ax.set_xlabel("n_total (patients randomised)")
+        ax.set_ylabel("months to the stopping analysis (±2 MCSE)")
+        ax.legend(loc="upper right")
     for ax, (endpoint, title) in zip(axes, panels):
         # Reference lines first and under the data (zorder below the data's 2): a power equal to the
         # target keeps its line, error bars and caps visible. The gids name them in the SVG (the browser
@@ -75,6 +87,8 @@ def _size_figure(report: dict):
         ax.set_xlabel("n_total (patients randomised)")
         ax.set_ylim(0, 1)
         ax.legend(loc="lower right")
+        if ax is not axes[0]:
+            ax.tick_params(labelleft=False)
     axes[0].set_ylabel("probability of success (±2 MCSE)")
     return figure
 

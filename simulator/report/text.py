@@ -23,24 +23,42 @@ def _label(scenario: dict) -> str:
     return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in params.items())
 
 
+def _duration_endpoint(report: dict) -> str | None:
+    """The first endpoint that reports an expected study duration (a survival endpoint), if any."""
+    for scenario in report["scenarios"]:
+        for name, block in scenario.get("endpoints", {}).items():
+            if block.get("expected_duration") is not None:
+                return name
+    return None
+
+
 def summary_table(report: dict) -> str:
     """One line per scenario: trial-level power, assurance and type I error.
+
+    With a survival endpoint, also its expected study duration (months from
+    the first patient in to the stopping analysis): a sweep over n_total
+    with the events held fixed moves the duration, not the power.
 
     A probability of exactly 0 (or 1) shows its rule-of-three bound rather
     than a useless ``± 0``: ``0 (< 0.0003)`` after 10000 trials.
     """
-    rows = [("scenario", "n_total", "power ± MCSE", "assurance ± MCSE", "type1 ± MCSE")]
+    duration = _duration_endpoint(report)
+    header = ("scenario", "n_total", "power ± MCSE", "assurance ± MCSE", "type1 ± MCSE")
+    rows = [header + ((f"E[duration] ({duration}) ± MCSE",) if duration else ())]
     n_sims = report.get("meta", {}).get("n_sims")
     for scenario in report["scenarios"]:
-        rows.append(
-            (
-                _label(scenario),
-                str(scenario["n_total"]),
-                _pm(scenario, "power", n_sims),
-                _pm(scenario, "assurance", n_sims),
-                _pm(scenario, "type1", n_sims),
-            )
+        row = (
+            _label(scenario),
+            str(scenario["n_total"]),
+            _pm(scenario, "power", n_sims),
+            _pm(scenario, "assurance", n_sims),
+            _pm(scenario, "type1", n_sims),
         )
+        if duration:
+            block = scenario["endpoints"].get(duration) or {}
+            value = block.get("expected_duration")
+            row += ("-" if value is None else f"{value:.2f} ± {block.get('expected_duration_mcse', 0.0):.2f}",)
+        rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

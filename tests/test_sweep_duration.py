@@ -1,0 +1,48 @@
+"""A survival sweep over n_total holds events fixed: the summary and the size plot show the duration that moves."""
+
+from __future__ import annotations
+
+import re
+
+from _runs import trial
+
+from simulator.report import summary_table
+
+OS = """
+[trial]
+name = "os sweep"
+n_total = [400, 600]
+[endpoints.os]
+kind = "survival"
+[endpoints.os.truth]
+control = { median = 12 }
+hazard_ratio = 0.7
+[endpoints.os.accrual]
+duration = 24
+[design]
+events = 250
+"""
+
+
+def test_summary_and_size_plot_show_the_expected_duration(tmp_path):
+    config = tmp_path / "os.toml"
+    config.write_text(OS, encoding="utf-8")
+    result = trial(config).simulate(n_sims=1000, seed=2)
+    report = result.to_dict()
+    durations = [s["endpoints"]["os"]["expected_duration"] for s in report["scenarios"]]
+    # More patients reach the same 250 events sooner.
+    assert durations[1] < durations[0]
+    table = summary_table(report)
+    assert "E[duration] (os) ± MCSE" in table.splitlines()[0]
+    for duration, line in zip(durations, table.splitlines()[2:]):
+        assert re.search(rf"\b{duration:.2f} ± ", line), line
+    result.save(tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    start = html.index('id="plot-size"')
+    figure = html[start: html.index("</svg>", start)]
+    assert "endpoint os: expected duration" in figure
+
+
+def test_no_duration_column_without_a_survival_endpoint(small_config):
+    report = trial(small_config).simulate(n_sims=500, seed=1).to_dict()
+    assert "duration" not in summary_table(report)
