@@ -35,14 +35,20 @@ COLUMNS = (
 
 
 
+#: Optional columns of every kind: the two-sided type I error (``design.sided = 2``).
+GENERIC_OPTIONAL = ("type1_two_sided", "type1_two_sided_mcse")
+
+
 def optional_columns() -> tuple[str, ...]:
-    """Columns written only when some endpoint reports them: each kind's ``csv_columns``, in registry order."""
-    columns: list[str] = []
+    """Columns written only when some row reports them: the generic ones, then each kind's ``csv_columns``."""
+    columns: list[str] = list(GENERIC_OPTIONAL)
     for name in kind_names():
         columns += [c for c in get_kind(name).csv_columns if c not in columns]
     return tuple(columns)
 
-_TRIAL_KEYS = ("power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse")
+_TRIAL_KEYS = (
+    "power", "power_mcse", "assurance", "assurance_mcse", "type1", "type1_mcse", "type1_two_sided", "type1_two_sided_mcse",
+)
 
 
 def _cell(value) -> str:
@@ -73,7 +79,7 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
             if key not in params:
                 params.append(key)
     endpoint_blocks = [e for s in scenarios for e in s.get("endpoints", {}).values()]
-    optional = [c for c in optional_columns() if any(c in e for e in endpoint_blocks)]
+    optional = [c for c in optional_columns() if any(c in e for e in endpoint_blocks + list(scenarios))]
     header = ["scenario", *params, *COLUMNS, *optional]
     body = []
     for index, scenario in enumerate(scenarios):
