@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from _runs import trial
-
 from simulator.report import summary_table
 
 OS = """
