@@ -158,6 +158,12 @@ class Trial:
         """
         started = time.perf_counter()
         trial = self._with_simulation(n_sims, seed, jobs)
+        for scenario in trial._scenarios:
+            if scenario.config.trial.n_total is None:
+                raise InputError(
+                    "config key `trial.n_total`: is required to simulate (the patients randomised); "
+                    "`design` and `size` can compute one"
+                )
         first = trial._scenarios[0].config.simulation
         bundles, streams, side, _ = simulate(
             trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,

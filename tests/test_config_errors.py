@@ -78,9 +78,10 @@ def test_malformed_toml(capsys, tmp_path):
 
 
 def test_missing_n_total(capsys, tmp_path):
+    # Optional for `design` and a patients' `size` search (they compute it), required to simulate.
     path = tmp_path / "c.toml"
     path.write_text('[endpoints.a]\nkind = "binary"\n[endpoints.a.truth]\ncontrol = 0.2\nexperimental = 0.3\n')
-    _one_line_error(capsys, ["design", str(path)], r"`trial\.n_total`: is required")
+    _one_line_error(capsys, ["run", str(path), "--out", str(tmp_path / "o")], r"`trial\.n_total`: is required to simulate")
 
 
 def test_endpoint_needs_truth_or_prior(capsys, tmp_path):

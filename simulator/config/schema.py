@@ -35,7 +35,7 @@ class Trial:
     name: str
     arms: tuple[str, str]
     allocation: tuple[int, int]
-    n_total: int
+    n_total: int | None  # None: not given (`design` and a patients' `size` search compute it)
     missing: float
 
 

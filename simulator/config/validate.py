@@ -49,8 +49,10 @@ def _trial(data: Any) -> Trial:
     if not isinstance(allocation, list) or len(allocation) != 2:
         raise fail("trial.allocation", "must be [control, experimental], two positive integers", allocation)
     allocation = tuple(as_int(a, "trial.allocation", low=1, high=100) for a in allocation)
-    n_total = t.require("n_total", "the total number of patients (a positive integer)", valid=("missing",))
-    n_total = as_int(n_total, "trial.n_total", low=2, high=10_000_000)
+    # Optional: `design` and a patients' `size` search compute it; simulating needs it (Trial.simulate says so).
+    n_total = t.take("n_total")
+    if n_total is not None:
+        n_total = as_int(n_total, "trial.n_total", low=2, high=10_000_000)
     missing = as_float(
         t.take("missing", 0.0), "trial.missing", allowed="in [0, 1)", check=lambda v: 0.0 <= v < 1.0
     )

@@ -223,7 +223,13 @@ class PatientAxis:
         return out
 
     def base_mapping(self, mapping: dict) -> dict:
-        """The mapping the base plans (ceilings, analytic sizes) are built from."""
+        """The mapping the base plans (ceilings, analytic sizes) are built from.
+
+        Without ``trial.n_total`` (a search needs none with an analytic start)
+        any valid size serves: those values do not depend on it.
+        """
+        if (mapping.get("trial") or {}).get("n_total") is None:
+            return self.apply(mapping, 1000)
         return mapping
 
     def check(self, config) -> None:
@@ -242,6 +248,13 @@ class PatientAxis:
 
     def fallback_start(self, bundle, config) -> int:
         """Where to start without an analytic size (assurance): the configured size."""
+        if config.trial.n_total is None:
+            from simulator.errors import InputError
+
+            raise InputError(
+                "config key `trial.n_total`: is required as the start of this search (some endpoint has no truth "
+                "to compute an analytic size from)"
+            )
         return int(config.trial.n_total)
 
     def report(self, base, best, config, analytic, target) -> dict:

@@ -385,6 +385,11 @@ class SurvivalKind:
         return SurvivalPlan.from_config(config, endpoint, alpha, extra_levels)
 
     def size_axis(self, config) -> EventAxis:
+        if config.trial.n_total is None:
+            raise InputError(
+                "config key `trial.n_total`: is required to size a survival trial by simulation (the subjects "
+                "simulated at every candidate; `size` searches the events)"
+            )
         return EventAxis(int(config.trial.n_total))
 
     def complete(self, raw, scenarios, validate):

@@ -54,7 +54,8 @@ def design_table(result: dict) -> str:
     )
     lines = []
     for scenario in result["scenarios"]:
-        lines.append(f"scenario n_total = {scenario['n_total']}" + (f" {scenario['params']}" if scenario["params"] else ""))
+        computed = " (computed for design.power: trial.n_total not given)" if scenario.get("n_total_source") == "design.power" else ""
+        lines.append(f"scenario n_total = {scenario['n_total']}{computed}" + (f" {scenario['params']}" if scenario["params"] else ""))
         for name, block in scenario["endpoints"].items():
             lines.append(f"  endpoint {name}")
             for key, label in keys:

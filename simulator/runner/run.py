@@ -9,11 +9,13 @@ reports; the command line is a thin shell over that API.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
 from simulator.config.load import Scenario
 from simulator.endpoints.common import finite_or_none
+from simulator.errors import InputError
 from simulator.runner.backends import check_backend
 from simulator.runner.checkpoint import CheckpointStore
 from simulator.runner.progress import ProgressHook
@@ -63,10 +65,62 @@ def simulate(
     return bundles, results, side, wall
 
 
+#: Sizes tried, in order, to build the plans that give a scenario without ``trial.n_total`` its design size.
+PROVISIONAL_N_TOTAL = (1000, 100_000)
+
+
+def with_n_total(scenario: Scenario, n_total: int) -> Scenario:
+    """The scenario with ``trial.n_total`` set (mapping and validated config alike)."""
+    raw = {**scenario.raw, "trial": {**scenario.raw.get("trial", {}), "n_total": n_total}}
+    config = dataclasses.replace(scenario.config, trial=dataclasses.replace(scenario.config.trial, n_total=n_total))
+    return dataclasses.replace(scenario, raw=raw, config=config)
+
+
+def design_size(scenario: Scenario) -> int:
+    """The size ``design`` uses when ``trial.n_total`` is not given: each endpoint's analytic size
+    for ``design.power`` (patients; subjects for survival endpoints), the largest (rule ``all``) or
+    the smallest (rule ``any``).
+
+    Raises InputError naming ``trial.n_total`` when an endpoint has nothing to size for (no truth,
+    or no benefit under it).
+    """
+    config = scenario.config
+    last: InputError | None = None
+    for provisional in PROVISIONAL_N_TOTAL:
+        probe = with_n_total(scenario, provisional)
+        try:
+            bundle = build_plans(probe)
+            break
+        except InputError as err:  # too small for the looks or the events: try a larger one
+            last = err
+    else:
+        raise last  # type: ignore[misc]
+    sizes = []
+    for plan in bundle.plans:
+        block = plan.analytic(probe.config)
+        size = block.get("n_total_rounded")
+        if size is None and block.get("subjects_per_arm"):
+            size = int(sum(block["subjects_per_arm"]))
+        if size is None:
+            raise InputError(
+                f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}` has no truth with a "
+                "benefit over the null to compute a size for"
+            )
+        sizes.append(int(size))
+    return max(sizes) if config.success.rule == "all" else min(sizes)
+
+
 def design_blocks(scenarios: list[Scenario]) -> list[dict]:
-    """Analytic operating characteristics of every scenario (no simulation)."""
+    """Analytic operating characteristics of every scenario (no simulation).
+
+    A scenario without ``trial.n_total`` is designed at its computed size
+    (:func:`design_size`), reported with ``n_total_source = "design.power"``.
+    """
     out = []
     for scenario in scenarios:
+        source = "trial.n_total"
+        if scenario.config.trial.n_total is None:
+            scenario, source = with_n_total(scenario, design_size(scenario)), "design.power"
         bundle = build_plans(scenario)
         endpoints = {}
         for plan in bundle.plans:
@@ -86,7 +140,10 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 **plan.analytic(scenario.config),
                 **plan.exact(),
             }
-        out.append({"params": scenario.params, "n_total": scenario.config.trial.n_total, "endpoints": endpoints})
+        out.append({
+            "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
+            "endpoints": endpoints,
+        })
     return out
 
 

@@ -1,0 +1,68 @@
+"""trial.n_total is optional for `design` and a patients' `size` search (issue 12.3), required to simulate."""
+
+from __future__ import annotations
+
+import pytest
+
+import simulator as p3
+from simulator.cli import main
+
+NO_SIZE = """
+[trial]
+name = "no size"
+[endpoints.resp]
+kind = "binary"
+truth = { control = 0.35, experimental = 0.50 }
+[design]
+power = 0.9
+looks = 3
+"""
+
+
+@pytest.fixture
+def no_size(tmp_path):
+    path = tmp_path / "no_size.toml"
+    path.write_text(NO_SIZE, encoding="utf-8")
+    return path
+
+
+def test_design_computes_the_size(no_size, capsys):
+    result = p3.Trial.from_toml(no_size).design()
+    block = result.scenarios[0]
+    # rpact getSampleSizeRates(getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.1,
+    # typeOfDesign = "asOF"), pi1 = 0.5, pi2 = 0.35): maximum 457.68 -> 229 per arm = 458.
+    assert block["n_total"] == 458 and block["n_total_source"] == "design.power"
+    assert block["endpoints"]["resp"]["n_total_rounded"] == 458
+    assert main(["design", str(no_size)]) == 0
+    assert "scenario n_total = 458 (computed for design.power" in capsys.readouterr().out
+
+
+def test_run_needs_it_with_one_line_and_exit_2(no_size, capsys):
+    assert main(["run", str(no_size), "--sims", "100", "--out", str(no_size.parent / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["p3sim: error: config key `trial.n_total`: is required to simulate (the patients randomised); "
+                   "`design` and `size` can compute one"]
+
+
+def test_binary_size_searches_without_it(no_size):
+    sz = p3.Trial.from_toml(no_size).size("power", 0.9, n_sims=4000, seed=2)
+    assert sz.axis == "n_total" and abs(sz.n_total - 458) <= 30 and sz.estimate.value >= 0.9
+
+
+def test_survival_size_and_assurance_start_still_need_it(tmp_path):
+    survival = tmp_path / "os.toml"
+    survival.write_text(
+        '[trial]\nname = "os"\n[endpoints.os]\nkind = "survival"\n[endpoints.os.truth]\n'
+        'control = { median = 12 }\nhazard_ratio = 0.7\n[endpoints.os.accrual]\nduration = 24\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(p3.InputError, match=r"config key `trial\.n_total`: is required to size a survival trial"):
+        p3.Trial.from_toml(survival).size("power", 0.8, n_sims=1000)
+    prior_only = tmp_path / "prior.toml"
+    prior_only.write_text(NO_SIZE.replace("truth = { control = 0.35, experimental = 0.50 }",
+                                          "prior = { control = { events = 14, n = 40 }, experimental = { events = 20, n = 40 } }"),
+                          encoding="utf-8")
+    with pytest.raises(p3.InputError, match=r"config key `trial\.n_total`: is required as the start of this search"):
+        p3.Trial.from_toml(prior_only).size("assurance", 0.5, n_sims=1000)
+    with pytest.raises(p3.InputError, match=r"config key `trial\.n_total`: is required here: endpoint `resp` has no truth"):
+        p3.Trial.from_toml(prior_only).design()
