@@ -108,7 +108,7 @@ def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], r
             )
             for plan in bundle.plans
         }
-        out.append(ScenarioResult(i, dict(scenario.params), scenario.config.trial.n_total, scenario, endpoints, block))
+        out.append(ScenarioResult(i, dict(scenario.params), int(block["n_total"]), scenario, endpoints, block))
     return out
 
 
