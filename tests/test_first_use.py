@@ -63,9 +63,9 @@ def test_misspelt_required_key_is_reported_as_unknown_with_did_you_mean(tmp_path
 
 def test_missing_required_key_without_a_near_miss_is_still_required(tmp_path, capsys):
     path = tmp_path / "c.toml"
-    path.write_text(BINARY.format(trial='name = "x"'), encoding="utf-8")
+    path.write_text(BINARY.format(trial="n_total = 200").replace('kind = "binary"\n', ""), encoding="utf-8")
     line = _error_line(capsys, ["design", str(path)])
-    assert "`trial.n_total`: is required" in line, line
+    assert "`endpoints.resp.kind`: is required: one of " in line and '"binary"' in line, line
 
 
 def test_misspelt_endpoint_kind_is_reported_as_unknown(tmp_path, capsys):
