@@ -100,10 +100,12 @@ __all__ = [
 #: engine; ``n_c``, ``n_e`` otherwise); accrual ``acc_edges`` and its
 #: distribution function ``acc_cumulative`` at the edges (0 to 1); control
 #: hazard pieces ``times`` (starts, first 0), ``hazards`` and the cumulative
-#: hazard at each start ``cumulative``; dropout hazards; ``look_events``.
+#: hazard at each start ``cumulative``; dropout hazards; ``look_events``;
+#: ``log_margin``: the log of the non-inferiority hazard-ratio margin (0 for
+#: superiority), see :func:`analyse_looks`.
 SurvivalDesign = namedtuple("SurvivalDesign", [
     "n_c", "n_e", "evaluable_c", "evaluable_e", "acc_edges", "acc_cumulative", "times", "hazards",
-    "cumulative", "dropout_c", "dropout_e", "look_events",
+    "cumulative", "dropout_c", "dropout_e", "look_events", "log_margin",
 ])
 
 #: One trial's patients in entry order: ``entry`` (sorted), ``label`` (0
@@ -167,8 +169,8 @@ def accrual_iv(accrual):
     return edges, cumulative
 
 
-def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_events, missing=(0, 0)):
-    """A validated :class:`SurvivalDesign` (look events: increasing integers >= 1)."""
+def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_events, missing=(0, 0), margin=1.0):
+    """A validated :class:`SurvivalDesign` (look events: increasing integers >= 1; ``margin``: a hazard ratio > 0)."""
     n_c, n_e = int(n_c), int(n_e)
     if n_c < 1 or n_e < 1:
         raise InputError("each arm must have >= 1 subject")
@@ -185,8 +187,11 @@ def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_even
     if looks.ndim != 1 or looks.size == 0 or not np.issubdtype(looks.dtype, np.integer) \
             or looks[0] < 1 or np.any(np.diff(looks) <= 0):
         raise InputError("`look_events` must be strictly increasing integers >= 1")
+    margin = float(margin)
+    if not (math.isfinite(margin) and margin > 0):
+        raise InputError("`margin` must be a finite hazard ratio > 0")
     return SurvivalDesign(n_c, n_e, n_c - missing_c, n_e - missing_e, edges, acc_cumulative, times, hazards,
-                          cumulative, drop_c, drop_e, np.ascontiguousarray(looks, dtype=np.int64))
+                          cumulative, drop_c, drop_e, np.ascontiguousarray(looks, dtype=np.int64), math.log(margin))
 
 
 def patients(n):
@@ -628,6 +633,12 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     With ``all_looks`` the looks after a stop are analysed too, up to the
     last one (the joint engine needs them for its binary endpoints);
     otherwise the pass ends at the stop. Writes row ``i`` of ``out``.
+
+    With a non-inferiority margin (``design.log_margin`` = log M, H0: HR >=
+    M) the z of each look is ``(log M - log HR_hat) sqrt(V)`` with the
+    log-rank estimate ``log HR_hat = (O_e - E_e) / V`` of the same pass,
+    i.e. ``(score + log M V) / sqrt(V)``: positive favours the experimental
+    arm, as for superiority (M = 1, the plain log-rank z).
     """
     looks = design.look_events
     n_looks = looks.size
@@ -642,7 +653,11 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     for k in range(last + 1):
         cut = work.cuts[k]
         at_cut = work.at_cuts[k]
-        z, _, _, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, patients, work, n_a)
+        z, score, variance, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, patients, work, n_a)
+        if design.log_margin != 0.0 and variance > 0.0:
+            # Non-inferiority, H0: HR >= margin: (log margin - log HR_hat) / se with the log-rank
+            # estimate log HR_hat = (O_e - E_e) / V = -score / V and se = 1 / sqrt(V).
+            z = (score + design.log_margin * variance) / np.sqrt(variance)
         out.z[i, k] = z
         out.hazard_ratio[i, k] = (o_e / e_e) / (o_c / e_c) if at_cut > 0 else np.nan
         out.look_times[i, k] = cut

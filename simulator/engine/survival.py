@@ -200,7 +200,7 @@ def _looks_iv(look_events, efficacy, futility, n_total, sided):
 
 def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
                     hazard_ratio, look_events, efficacy, futility=None, sided=1,
-                    dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False):
+                    dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False, margin=1.0):
     """Simulate two-arm survival trials with event-driven log-rank looks.
 
     Parameters
@@ -241,6 +241,11 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         trial, for a prior on the control median.
     rng : numpy.random.Generator
         The only source of randomness; it is advanced.
+    margin : float
+        Non-inferiority hazard-ratio margin (H0: HR >= margin); 1 (default)
+        is superiority. The z of each look is then
+        ``(log margin - log HR_hat) sqrt(V)`` with the log-rank estimate
+        ``log HR_hat = (O_e - E_e) / V`` (:func:`simulator.engine.patients.analyse_looks`).
 
     Returns
     -------
@@ -265,7 +270,8 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
     hr = _per_trial(hazard_ratio, n_sims, "hazard_ratio")
     mult = _per_trial(control_multiplier, n_sims, "control_multiplier")
     looks, efficacy, futility = _looks_iv(look_events, efficacy, futility, n_c + n_e, sided)
-    design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout, look_events=looks)
+    design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout, look_events=looks,
+                             margin=margin)
     out = look_results(n_sims, looks.size)
     _simulate(rng, n_sims, design, z_bounds(efficacy, futility, sided, inner), hr, mult, patients(n_c + n_e),
               workspace(n_c + n_e, looks.size), out)
