@@ -50,6 +50,7 @@ __all__ = [
     "hazards_from",
     "schoenfeld_events",
     "schoenfeld_power",
+    "subjects_at_rate",
     "subjects_for_events",
     "survival_sample_size",
     "time_for_events",
@@ -298,13 +299,15 @@ def _z_alpha(alpha, sided):
 
 
 def schoenfeld_events(hazard_ratio, *, alpha=0.025, power=0.8, sided=1,
-                      allocation=(1, 1), inflation=1.0):
+                      allocation=(1, 1), inflation=1.0, margin=1.0):
     """Events needed by the log-rank test (Schoenfeld), fixed or sequential.
 
-    ``d = inflation * (z_{1-alpha/sided} + z_{power})^2 (1 + r)^2 / (r ln(HR)^2)``
-    with ``r`` = experimental / control, as rpact (``typeOfComputation =
-    "Schoenfeld"``, ``thetaH0 = 1``). With ``sided = 2`` only the favourable
-    tail counts towards power (rpact's default ``twoSidedPower = FALSE``).
+    ``d = inflation * (z_{1-alpha/sided} + z_{power})^2 (1 + r)^2 / (r (ln HR - ln M)^2)``
+    with ``r`` = experimental / control and ``M`` the null hazard ratio
+    (``margin``: 1 for superiority, a non-inferiority margin > 1 otherwise),
+    as rpact (``typeOfComputation = "Schoenfeld"``, ``thetaH0 = M``). With
+    ``sided = 2`` only the favourable tail counts towards power (rpact's
+    default ``twoSidedPower = FALSE``).
 
     Parameters
     ----------
@@ -320,6 +323,8 @@ def schoenfeld_events(hazard_ratio, *, alpha=0.025, power=0.8, sided=1,
     inflation : float
         Group-sequential inflation factor (``>= 1`` usually; 1 = fixed design).
         rpact's maximum number of events is the fixed number times this factor.
+    margin : float
+        The hazard ratio under H0 (rpact's ``thetaH0``), ``> 0``.
 
     Returns
     -------
@@ -330,28 +335,35 @@ def schoenfeld_events(hazard_ratio, *, alpha=0.025, power=0.8, sided=1,
     --------
     >>> round(schoenfeld_events(0.7), 3)
     246.787
+    >>> round(schoenfeld_events(1.0, power=0.85, margin=1.3), 3)
+    521.734
     """
     hr = np.asarray(hazard_ratio, dtype=float)
-    if np.any(~np.isfinite(hr)) or np.any(hr <= 0) or np.any(hr == 1):
-        raise InputError(f"`hazard_ratio` must be > 0 and != 1, got {hazard_ratio}")
+    margin = float(margin)
+    if not (np.isfinite(margin) and margin > 0):
+        raise InputError(f"`margin` must be a hazard ratio > 0, got {margin}")
+    if np.any(~np.isfinite(hr)) or np.any(hr <= 0) or np.any(hr == margin):
+        raise InputError(f"`hazard_ratio` must be > 0 and != {margin:g} (the null), got {hazard_ratio}")
     if not 0.0 < power < 1.0:
         raise InputError(f"`power` must be in (0, 1), got {power}")
     if not (np.isfinite(inflation) and inflation > 0):
         raise InputError(f"`inflation` must be > 0, got {inflation}")
     r = _ratio(allocation)
     z = _z_alpha(alpha, sided) + stats.norm.ppf(power)
-    events = inflation * z**2 * (1 + r) ** 2 / (r * np.log(hr) ** 2)
+    events = inflation * z**2 * (1 + r) ** 2 / (r * (np.log(hr) - math.log(margin)) ** 2)
     return float(events) if events.ndim == 0 else events
 
 
 def schoenfeld_power(events, hazard_ratio, *, alpha=0.025, sided=1,
-                     allocation=(1, 1), inflation=1.0):
+                     allocation=(1, 1), inflation=1.0, margin=1.0):
     """Power of the log-rank test with ``events`` events (Schoenfeld).
 
     The inverse of :func:`schoenfeld_events`: only favourable rejections
     count, so a hazard ratio above 1 gives power below ``alpha / sided``.
     ``inflation`` divides ``events`` (the events of the equivalent fixed
-    design).
+    design). ``margin``: the null hazard ratio (rpact's ``thetaH0``; power
+    counts rejections towards hazard ratios below it, rpact's
+    ``directionUpper = FALSE``).
 
     Parameters
     ----------
@@ -368,13 +380,15 @@ def schoenfeld_power(events, hazard_ratio, *, alpha=0.025, sided=1,
     --------
     >>> round(schoenfeld_power(246.787, 0.7), 4)
     0.8
+    >>> round(schoenfeld_power(521.734, 1.0, margin=1.3), 4)
+    0.85
     """
     d = np.asarray(events, dtype=float) / inflation
     hr = np.asarray(hazard_ratio, dtype=float)
     if np.any(d < 0) or np.any(hr <= 0):
         raise InputError("`events` must be >= 0 and `hazard_ratio` > 0")
     r = _ratio(allocation)
-    drift = -np.log(hr) * np.sqrt(d * r) / (1 + r)
+    drift = (math.log(margin) - np.log(hr)) * np.sqrt(d * r) / (1 + r)
     power = stats.norm.cdf(drift - _z_alpha(alpha, sided))
     return float(power) if np.ndim(power) == 0 else power
 
@@ -598,6 +612,62 @@ def subjects_for_events(events, *, follow_up, **model):
     return float(events) / fraction
 
 
+def subjects_at_rate(events, *, follow_up, starts, rates, **model):
+    """Subjects and accrual when accrual is a rate: its duration follows from the subjects.
+
+    rpact's ``getSampleSizeSurvival`` with absolute ``accrualIntensity``
+    (patients per month from each of ``accrualTime``'s starts, the last piece
+    open-ended) and ``followUpTime``: the ``N`` whose expected events at the
+    end of accrual (when ``N`` have entered, :func:`accrual_pieces`) plus
+    ``follow_up`` are ``events``. ``N event_fraction(end(N) + follow_up)``
+    increases with ``N``, so the root is unique (Brent's method).
+
+    Parameters
+    ----------
+    events : float
+    follow_up : float
+        Follow-up after the last patient entered, ``>= 0``.
+    starts, rates : sequence of float
+        Start of each accrual piece (first 0) and patients per month in it.
+    **model
+        The other keyword arguments of :func:`event_fraction` (no ``accrual``).
+
+    Returns
+    -------
+    subjects : float
+    accrual : (ndarray, ndarray)
+        ``(edges, density)`` of the accrual of ``subjects``.
+
+    Examples
+    --------
+    >>> n, (edges, _) = subjects_at_rate(246.787, follow_up=12.0, starts=[0.0], rates=[20.0],
+    ...                                  control=hazards_from(median=12.0), hazard_ratio=0.7)
+    >>> round(n, 2), round(float(edges[-1]), 3)
+    (387.85, 19.392)
+    """
+    follow_up = float(follow_up)
+    if not (np.isfinite(follow_up) and follow_up >= 0):
+        raise InputError(f"`follow_up` must be >= 0, got {follow_up}")
+    events = float(events)
+    if not events > 0:
+        raise InputError(f"`events` must be > 0, got {events}")
+
+    def accrual(n):
+        return accrual_pieces(times=starts, rates=rates, n_subjects=n)
+
+    def gap(n):
+        pieces = accrual(n)
+        return n * event_fraction(float(pieces[0][-1]) + follow_up, accrual=pieces, **model) - events
+
+    upper = 2.0 * events
+    while gap(upper) < 0:
+        upper *= 2.0
+        if upper > 1e12:
+            raise InputError("no number of subjects reaches the events at this accrual rate and follow-up")
+    n = optimize.brentq(gap, events, upper, xtol=1e-10, rtol=1e-14)
+    return float(n), accrual(n)
+
+
 def time_for_events(events, n_subjects, **model):
     """Calendar time at which ``events`` events are expected among ``n_subjects``.
 
@@ -673,6 +743,9 @@ class SurvivalSize:
         plus the minimum follow-up).
     events_per_look : ndarray
         Events at each look (``fractions * events``).
+    accrual_duration : float
+        End of accrual (from ``subjects`` when accrual is a rate); the study
+        duration is the last analysis time.
     """
 
     events: float
@@ -680,11 +753,13 @@ class SurvivalSize:
     event_fraction: float
     analysis_times: np.ndarray
     events_per_look: np.ndarray
+    accrual_duration: float = math.nan
 
 
 def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
                          dropout=(0.0, 0.0), allocation=(1, 1), alpha=0.025,
-                         power=0.8, sided=1, inflation=1.0, fractions=(1.0,)):
+                         power=0.8, sided=1, inflation=1.0, fractions=(1.0,),
+                         margin=1.0, accrual_rate=None):
     """Events, subjects and look times, as rpact's ``getSampleSizeSurvival``.
 
     The events come from :func:`schoenfeld_events` (times ``inflation``),
@@ -703,6 +778,12 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
         As :func:`schoenfeld_events`.
     fractions : sequence of float
         Information (event) fractions of the looks, increasing, last 1.
+    margin : float
+        The null hazard ratio (rpact's ``thetaH0``; > 1 for non-inferiority).
+    accrual_rate : (sequence, sequence), optional
+        ``(starts, patients per month)``: accrual as a rate, whose duration
+        follows from the subjects (:func:`subjects_at_rate`); ``accrual`` is
+        then ignored (``None``).
 
     Returns
     -------
@@ -721,11 +802,18 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
     if (fractions.ndim != 1 or fractions.size == 0 or fractions[-1] != 1.0
             or np.any(np.diff(fractions) <= 0) or fractions[0] <= 0):
         raise InputError("`fractions` must increase strictly in (0, 1] and end at 1")
+    events = schoenfeld_events(hazard_ratio, alpha=alpha, power=power, sided=sided,
+                               allocation=allocation, inflation=inflation, margin=margin)
+    if accrual_rate is not None:
+        starts, rates = accrual_rate
+        subjects, accrual = subjects_at_rate(
+            events, follow_up=follow_up, starts=starts, rates=rates, control=control,
+            hazard_ratio=hazard_ratio, dropout=dropout, allocation=allocation,
+        )
     model = dict(control=control, hazard_ratio=hazard_ratio, accrual=accrual,
                  dropout=dropout, allocation=allocation)
-    events = schoenfeld_events(hazard_ratio, alpha=alpha, power=power, sided=sided,
-                               allocation=allocation, inflation=inflation)
-    subjects = subjects_for_events(events, follow_up=follow_up, **model)
+    if accrual_rate is None:
+        subjects = subjects_for_events(events, follow_up=follow_up, **model)
     end = float(np.asarray(accrual[0])[-1]) + float(follow_up)
     per_look = fractions * events
     times = np.empty(fractions.size)
@@ -734,7 +822,8 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
     times[-1] = end
     return SurvivalSize(events=events, subjects=subjects,
                         event_fraction=events / subjects,
-                        analysis_times=times, events_per_look=per_look)
+                        analysis_times=times, events_per_look=per_look,
+                        accrual_duration=float(np.asarray(accrual[0])[-1]))
 
 
 def control_median(times, hazards) -> float:

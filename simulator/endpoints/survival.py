@@ -10,6 +10,7 @@ at the calendar time the target number of events is reached.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -24,7 +25,13 @@ from simulator.design.survival import control_median
 from simulator.endpoints import survival_spec
 from simulator.endpoints.common import Bounds, add_two_sided, design_bounds, per_look_counts
 from simulator.endpoints.km import analysis_time_edges, km_bands
-from simulator.endpoints.survival_axis import EventAxis, derive_events
+from simulator.endpoints.survival_axis import (
+    EventAxis,
+    SubjectAxis,
+    derive_events,
+    events_for_subjects,
+    subject_driven,
+)
 from simulator.endpoints.survival_spec import SurvivalEndpoint
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
@@ -47,8 +54,18 @@ class SurvivalLooks:
         return tuple(float(v) for v in self.events / self.events[-1])
 
 
-def make_survival_looks(config: Config, n_total: int) -> SurvivalLooks:
+def make_survival_looks(config: Config, n_total: int, endpoint: SurvivalEndpoint | None = None) -> SurvivalLooks:
+    """Events per look: ``design.look_events``, or ``design.looks`` as fractions of ``design.events``.
+
+    Without ``design.events`` (not derived by ``complete``: a ``size``
+    candidate) a subject-driven ``endpoint`` (accrual as a rate) takes the
+    events its ``n_total`` subjects are expected to have by the end of
+    accrual plus the minimum follow-up (:func:`events_for_subjects`).
+    """
     design = config.design
+    if design.events is None and not design.look_events and endpoint is not None and endpoint.accrual.is_rate:
+        events = events_for_subjects(endpoint, n_total, config.trial.allocation)[1]
+        design = dataclasses.replace(design, events=events)
     if design.look_events:
         events = np.array(design.look_events, dtype=np.int64)
         if design.events is not None and events[-1] != design.events:
@@ -94,8 +111,10 @@ class SurvivalPlan:
     ) -> SurvivalPlan:
         """Events per look and bounds; ``extra_levels`` as for binary plans (fixed designs only)."""
         alpha = config.design.alpha if alpha is None else alpha
+        # Accrual given as a rate ends when trial.n_total have entered.
+        endpoint = dataclasses.replace(endpoint, accrual=endpoint.accrual.for_subjects(config.trial.n_total))
         n_arms = split_total(config.trial.n_total, config.trial.allocation)
-        looks = make_survival_looks(config, config.trial.n_total)
+        looks = make_survival_looks(config, config.trial.n_total, endpoint)
         bounds = design_bounds(config, looks.realised_fractions, alpha)
         planned = bounds
         if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
@@ -118,19 +137,25 @@ class SurvivalPlan:
     def prior(self):
         return self.endpoint.prior
 
+    @property
+    def margin(self) -> float:
+        """The hazard ratio under H0: the non-inferiority margin, 1 for superiority."""
+        return float(self.endpoint.null_hazard_ratio)
+
     def prior_p_benefit(self) -> float | None:
-        """P(HR < 1) under the log-normal prior: the ceiling of assurance."""
+        """P(HR < margin) under the log-normal prior (margin 1 for superiority): the ceiling of assurance."""
         if self.prior is None:
             return None
         hr = self.prior.hazard_ratio
+        log_null = math.log(self.margin)
         if hr.log_sd == 0:
-            return float(hr.log_mean < 0)
-        return float(stats.norm.cdf(-hr.log_mean / hr.log_sd))
+            return float(hr.log_mean < log_null)
+        return float(stats.norm.cdf((log_null - hr.log_mean) / hr.log_sd))
 
     def _draws(self, rng: np.random.Generator, n_sims: int, stream: str):
-        """Per-trial (hazard ratio, control hazard multiplier) for a stream."""
+        """Per-trial (hazard ratio, control hazard multiplier) for a stream (type1: on the null, HR = margin)."""
         if stream == "type1":
-            return 1.0, 1.0
+            return self.margin, 1.0
         if stream == "power" or self.prior is None:
             return self.truth, 1.0
         hr = self.prior.hazard_ratio
@@ -156,7 +181,7 @@ class SurvivalPlan:
             control=(np.array(control.times), np.array(control.hazards)),
             hazard_ratio=ratios, look_events=self.looks.events,
             efficacy=self.bounds.efficacy, futility=self.bounds.futility, sided=self.sided, inner=self.bounds.inner,
-            dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
+            dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng, margin=self.margin,
         )
         return trials, ratios
 
@@ -267,24 +292,30 @@ class SurvivalPlan:
 
     def describe(self) -> dict:
         """Kind-specific facts for the report."""
-        return {
+        out = {
             "n_per_arm": list(self.n_arms),
             "look_events": self.looks.events.tolist(),
             "events": int(self.looks.events[-1]),
             "effect_scale": "hazard ratio",
+            "accrual_duration": float(self.endpoint.accrual.edges[-1]),
         }
+        if self.margin != 1.0:
+            out["margin"] = self.margin  # non-inferiority, H0: HR >= margin
+        return out
 
     def effect_bounds(self) -> dict:
         """``critical_effect`` and ``futility_effect``: the observed hazard ratio at each bound.
 
         Schoenfeld's approximation, log HR ~ N(log HR, (1 + r)^2 / (r d)) with
         r = experimental / control allocation and d the events at the look
-        (a guide to reading the bounds; the log-rank test decides).
+        (a guide to reading the bounds; the log-rank test decides); with a
+        non-inferiority margin M the z is centred on log M, so each effect is
+        M times that of superiority.
         """
         control, experimental = self.config.trial.allocation
         r = experimental / control
         futility = [
-            float(math.exp(-float(bound) * (1.0 + r) / math.sqrt(r * float(events))))
+            float(self.margin * math.exp(-float(bound) * (1.0 + r) / math.sqrt(r * float(events))))
             if np.isfinite(bound) and events > 0 else None
             for bound, events in zip(self.bounds.futility, self.looks.events)
         ]
@@ -295,7 +326,7 @@ class SurvivalPlan:
         control, experimental = self.config.trial.allocation
         r = experimental / control
         return [
-            float(math.exp(-bound * (1 + r) / math.sqrt(r * events))) if np.isfinite(bound) else None
+            float(self.margin * math.exp(-bound * (1 + r) / math.sqrt(r * events))) if np.isfinite(bound) else None
             for bound, events in zip(self.bounds.efficacy, self.looks.events)
         ]
 
@@ -325,7 +356,7 @@ class SurvivalPlan:
         planned = self.planned_bounds.sequential
         events = float(self.looks.events[-1])
         fixed_power = analytic_survival.schoenfeld_power(
-            events, hr, alpha=self.alpha, sided=self.sided, allocation=config.trial.allocation
+            events, hr, alpha=self.alpha, sided=self.sided, allocation=config.trial.allocation, margin=self.margin
         )
         out = {"power": float(fixed_power)}
         if sequential is not None:
@@ -344,11 +375,14 @@ class SurvivalPlan:
             out["analysis_times_at_n_total"] = np.atleast_1d(times).tolist()
         except InputError:
             out["analysis_times_at_n_total"] = None  # the events are out of reach on average
-        if hr < 1:
+        if hr < self.margin:
+            accrual = self.endpoint.accrual
             size = analytic_survival.survival_sample_size(
                 hr, follow_up=self.endpoint.follow_up, alpha=self.alpha, power=design.power, sided=self.sided,
                 inflation=1.0 if planned is None else float(planned.inflation_factor),
-                fractions=self.looks.planned_fractions, **{k: v for k, v in model.items() if k != "hazard_ratio"},
+                fractions=self.looks.planned_fractions, margin=self.margin,
+                accrual_rate=(accrual.starts, accrual.per_month) if accrual.is_rate else None,
+                **{k: v for k, v in model.items() if k != "hazard_ratio"},
             )
             per_arm = round_up_per_arm(size.subjects, config.trial.allocation)
             out.update(
@@ -357,7 +391,11 @@ class SurvivalPlan:
                 subjects=float(size.subjects),
                 subjects_per_arm=list(per_arm),
                 analysis_times=np.asarray(size.analysis_times).tolist(),
+                accrual_duration=float(size.accrual_duration),
+                study_duration=float(size.analysis_times[-1]),
             )
+            if accrual.is_rate:  # subjects drive the trial: `size` searches n_total from here
+                out["n_total_rounded"] = int(sum(per_arm))
         return out
 
 
@@ -384,7 +422,11 @@ class SurvivalKind:
     def plan(self, config, endpoint, alpha=None, extra_levels=()) -> SurvivalPlan:
         return SurvivalPlan.from_config(config, endpoint, alpha, extra_levels)
 
-    def size_axis(self, config) -> EventAxis:
+    def size_axis(self, config) -> EventAxis | SubjectAxis:
+        """Subjects when accrual is a rate and the events are not given (:func:`subject_driven`), else events."""
+        driven = subject_driven(config)
+        if driven is not None:
+            return SubjectAxis(config.trial.allocation, driven)
         if config.trial.n_total is None:
             raise InputError(
                 "config key `trial.n_total`: is required to size a survival trial by simulation (the subjects "
@@ -401,7 +443,11 @@ class SurvivalKind:
         return figures(name, report, scenarios)
 
     def check_in_joint(self, endpoint, calendar: bool) -> None:
-        return None
+        if endpoint.margin > 0:
+            raise InputError(
+                f"config key `endpoints.{endpoint.name}.margin`: non-inferiority on a hazard ratio is not supported "
+                "yet in a joint trial (with correlated or binary endpoints read at its looks)"
+            )
 
 
 KIND = SurvivalKind()

@@ -8,6 +8,15 @@ subjects simulated at every candidate; no more events than subjects). In a
 joint trial the survival endpoint's events fix the calendar times of every
 look, so binary endpoints are read at those times too.
 
+Subjects searched (:class:`SubjectAxis`)
+----------------------------------------
+When the trial is driven by its subjects (accrual given as a rate,
+``accrual.rate``, and no ``design.events``), ``size`` searches
+``trial.n_total`` instead: each candidate's accrual lasts until its subjects
+have entered, and its events at the final look are those its subjects are
+expected to have by the end of accrual plus ``follow_up.minimum``
+(:func:`events_for_subjects`), as a protocol plans them.
+
 Events derived once (:func:`derive_events`)
 -------------------------------------------
 When ``design.events`` is not given, it is computed once, from the unswept
@@ -25,8 +34,14 @@ import math
 from dataclasses import dataclass
 
 from simulator.design.allocation import round_up_per_arm, split_total
-from simulator.design.survival import schoenfeld_events, subjects_for_events, time_for_events
-from simulator.endpoints.common import design_bounds
+from simulator.design.survival import (
+    accrual_pieces,
+    expected_events,
+    schoenfeld_events,
+    subjects_for_events,
+    time_for_events,
+)
+from simulator.endpoints.common import PatientAxis, design_bounds
 from simulator.errors import InputError
 
 
@@ -41,6 +56,91 @@ def reference_hazard_ratio(plan) -> float | None:
 
 def _survival_plans(bundle) -> list:
     return [p for p in bundle.plans if p.endpoint.kind == "survival"]
+
+
+def endpoint_hazard_ratio(endpoint) -> float:
+    """The endpoint's true hazard ratio, else its prior median (what events are planned for)."""
+    if endpoint.truth.hazard_ratio is not None:
+        return float(endpoint.truth.hazard_ratio)
+    return float(math.exp(endpoint.prior.hazard_ratio.log_mean))
+
+
+def subject_driven(config):
+    """The survival endpoint whose subjects drive the trial, or None.
+
+    Accrual given as a rate (``accrual.rate``) and neither ``design.events``
+    nor ``design.look_events``: the events follow from ``trial.n_total``
+    (:func:`events_for_subjects`).
+    """
+    if config.design.events is not None or config.design.look_events:
+        return None
+    return next((e for e in config.endpoints if e.kind == "survival" and e.accrual.is_rate), None)
+
+
+def events_for_subjects(endpoint, n_total: int, allocation) -> tuple[float, int]:
+    """Events expected among ``n_total`` subjects at the end of accrual plus the minimum follow-up.
+
+    Accrual at the endpoint's rate lasts until ``n_total`` have entered; the
+    hazards, dropout and allocation are the endpoint's, at its true hazard
+    ratio (else its prior median). Returns the expected events and that
+    number rounded up (at least 1; at most ``n_total``).
+    """
+    accrual = endpoint.accrual.for_subjects(n_total)
+    pieces = accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates))
+    control = endpoint.truth.control
+    events = expected_events(
+        float(pieces[0][-1]) + endpoint.follow_up, float(n_total), control=(control.times, control.hazards),
+        hazard_ratio=endpoint_hazard_ratio(endpoint), accrual=pieces, dropout=endpoint.dropout, allocation=allocation,
+    )
+    return float(events), int(min(max(math.ceil(events - 1e-9), 1), n_total))
+
+
+@dataclass(frozen=True)
+class SubjectAxis(PatientAxis):
+    """``trial.n_total`` of a trial driven by its subjects (:func:`subject_driven`): the events follow.
+
+    Every candidate's plan takes :func:`events_for_subjects` of its
+    ``n_total`` as its events (``design.events`` stays unset:
+    :func:`simulator.endpoints.survival.make_survival_looks`).
+    """
+
+    endpoint: object = None
+
+    priority = 0.5  # above binary endpoints' patients (a joint trial), below an events search
+
+    def events(self, n_total: int) -> int:
+        return events_for_subjects(self.endpoint, n_total, self.allocation)[1]
+
+    def fields(self, n_total: int) -> dict:
+        return {**super().fields(n_total), "events": self.events(n_total)}
+
+    def check(self, config) -> None:
+        super().check(config)
+        if self.endpoint.truth.hazard_ratio is None and self.endpoint.prior is None:  # pragma: no cover (parser)
+            raise InputError(f"config key `endpoints.{self.endpoint.name}.truth.hazard_ratio`: is required")
+
+    def report(self, base, best, config, analytic, target) -> dict:
+        """The events of the answer and its durations (accrual at the rate, then the minimum follow-up)."""
+        n_total = best.size
+        accrual = self.endpoint.accrual.for_subjects(n_total)
+        expected, rounded = events_for_subjects(self.endpoint, n_total, self.allocation)
+        return {
+            "searched": (
+                f"trial.n_total: accrual at a rate (endpoints.{self.endpoint.name}.accrual.rate) and "
+                f"follow_up.minimum define the trial; design.events follows from the subjects"
+            ),
+            "events": rounded,
+            "events_expected": expected,
+            "accrual_duration": float(accrual.edges[-1]),
+            "study_duration": float(accrual.edges[-1]) + float(self.endpoint.follow_up),
+        }
+
+    def summary_lines(self, block: dict) -> list[str]:
+        lines = super().summary_lines(block)
+        return lines + [
+            f"searched {block['searched']}: {block['events']} events at the final look, accrual "
+            f"{block['accrual_duration']:.1f} + follow-up = study duration {block['study_duration']:.1f} (expected)"
+        ]
 
 
 @dataclass(frozen=True)
@@ -122,6 +222,10 @@ class EventAxis:
 
     def report(self, base, best, config, analytic, target) -> dict:
         """Subjects simulated and, for reference, the analytic subjects and time of the final look."""
+        searched = (
+            f"design.events, trial.n_total fixed at {config.trial.n_total} (give the accrual as a rate, "
+            "without design.events, to search the subjects)"
+        )
         unrounded = None
         if target == "power" and analytic is not None:
             for plan in _survival_plans(base):
@@ -130,6 +234,7 @@ class EventAxis:
                     unrounded = block["events"]
                     break
         return {
+            "searched": searched,
             "analytic_events_unrounded": unrounded,
             "subjects": config.trial.n_total,
             "subjects_per_arm": list(split_total(config.trial.n_total, config.trial.allocation)),
@@ -151,6 +256,8 @@ class EventAxis:
                 f"analytic subjects for {block['events']} events (accrual + minimum follow-up): "
                 f"{math.ceil(block['analytic_subjects'] - 1e-9)}{time_text}"
             )
+        if block.get("searched"):
+            lines.append(f"searched {block['searched']}")
         return lines
 
 
@@ -208,10 +315,15 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     if hazard_ratio is None:
         hazard_ratio = math.exp(endpoint.prior.hazard_ratio.log_mean)
         source = "prior.hazard_ratio (its median)"
-    if hazard_ratio >= 1:
+    driven = subject_driven(base)
+    if driven is not None and all(s.config.trial.n_total is not None for s in needs):
+        return _events_from_subjects(scenarios, needs, base, driven, f"{driven.name}.{source}")
+    margin = endpoint.null_hazard_ratio
+    if hazard_ratio >= margin:
         raise InputError(
             f"config key `design.events`: cannot be derived from a hazard ratio of {hazard_ratio:g} "
-            "(no benefit to power for); give design.events"
+            + ("(no benefit to power for)" if margin == 1 else f"(not below the margin {margin:g})")
+            + "; give design.events"
         )
     design = base.design
     fractions = (1.0,) if design.looks == 1 else (
@@ -221,7 +333,7 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     inflation = 1.0 if bounds.sequential is None else float(bounds.sequential.inflation_factor)
     events = schoenfeld_events(
         hazard_ratio, alpha=design.alpha, power=design.power, sided=design.sided,
-        allocation=base.trial.allocation, inflation=inflation,
+        allocation=base.trial.allocation, inflation=inflation, margin=margin,
     )
     rounded = int(math.ceil(events - 1e-9))
     fixed = []
@@ -238,6 +350,36 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
             f"({endpoint.name}.{source}) x inflation factor {inflation:.6f}, rounded up; held fixed across scenarios"
         ),
     }
+    return fixed, meta
+
+
+def _events_from_subjects(scenarios: list, needs: list, base, endpoint, source: str) -> tuple[list, dict]:
+    """``design.events`` of a subject-driven trial (:func:`subject_driven`): each scenario's from its n_total."""
+    allocation = base.trial.allocation
+    by_n: dict[int, tuple[float, int]] = {}
+    fixed = []
+    for scenario in scenarios:
+        if scenario in needs:
+            n_total = int(scenario.config.trial.n_total)
+            if n_total not in by_n:
+                by_n[n_total] = events_for_subjects(endpoint, n_total, allocation)
+            design = dataclasses.replace(scenario.config.design, events=by_n[n_total][1])
+            scenario = dataclasses.replace(scenario, config=dataclasses.replace(scenario.config, design=design))
+        fixed.append(scenario)
+    expected, rounded = events_for_subjects(endpoint, int(base.trial.n_total), allocation)
+    rates = " / ".join(f"{r:g}" for r in endpoint.accrual.per_month)
+    meta = {
+        "events": rounded,
+        "events_unrounded": expected,
+        "events_derivation": (
+            f"expected events of trial.n_total = {base.trial.n_total} subjects (accrual at {rates} per month until "
+            f"they have entered, then follow_up.minimum = {endpoint.follow_up:g}) at hazard ratio "
+            f"{endpoint_hazard_ratio(endpoint):g} ({source}), rounded up; from each scenario's n_total, held fixed "
+            "across the other swept keys"
+        ),
+    }
+    if len(by_n) > 1:
+        meta["events_by_n_total"] = {str(n): e[1] for n, e in sorted(by_n.items())}
     return fixed, meta
 
 

@@ -16,6 +16,7 @@ from scipy import stats
 
 from simulator.config.fields import Table, as_choice, as_float, fail, toml_value
 from simulator.config.schema import ROLES, ParseContext
+from simulator.design.survival import accrual_pieces
 
 #: The survival tests, by config name.
 SURVIVAL_TESTS = ("logrank",)
@@ -65,6 +66,35 @@ class Accrual:
     edges: tuple[float, ...]
     rates: tuple[float, ...]
 
+    #: Whether accrual is given as patients per month (:class:`RateAccrual`).
+    is_rate = False
+
+    def for_subjects(self, n_total: float) -> Accrual:
+        """The accrual of ``n_total`` subjects (itself: its duration is given)."""
+        return self
+
+
+@dataclass(frozen=True)
+class RateAccrual(Accrual):
+    """Accrual as a rate (``accrual.rate``): ``per_month`` patients per month from each of ``starts``.
+
+    The last piece is open-ended, so the end of accrual follows from the
+    number of subjects: :meth:`for_subjects` gives the edges for
+    ``trial.n_total`` (the parser leaves ``edges`` and ``rates`` empty; plans
+    resolve them). A separate class so that the seed digest of configs with a
+    given duration stays as it was.
+    """
+
+    starts: tuple[float, ...] = ()
+    per_month: tuple[float, ...] = ()
+
+    is_rate = True
+
+    def for_subjects(self, n_total: float) -> RateAccrual:
+        """The accrual of ``n_total`` subjects: the edges end when they have all entered."""
+        edges, _ = accrual_pieces(times=list(self.starts), rates=list(self.per_month), n_subjects=float(n_total))
+        return RateAccrual(tuple(float(e) for e in edges), self.per_month[: len(edges) - 1], self.starts, self.per_month)
+
 
 @dataclass(frozen=True)
 class SurvivalEndpoint:
@@ -81,7 +111,12 @@ class SurvivalEndpoint:
     dropout_spec: tuple[float, float, float]  # probabilities (control, experimental) by time `at`
     follow_up: float
     better: str = "lower"  # a hazard ratio below 1 is favourable
-    margin: float = 0.0
+    margin: float = 0.0  # non-inferiority hazard-ratio margin (H0: HR >= margin, > 1); 0 = none (superiority)
+
+    @property
+    def null_hazard_ratio(self) -> float:
+        """The hazard ratio under H0: the non-inferiority ``margin``, 1 for superiority."""
+        return self.margin if self.margin > 0 else 1.0
 
 
 POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
@@ -190,12 +225,23 @@ def _log_normal(value: Any, key: str) -> LogNormal:
 
 def _accrual(value: Any, key: str) -> Accrual:
     t = Table(value, key)
+    forms = [name for name in ("duration", "rates", "rate") if t.has(name)]
+    if len(forms) > 1:
+        raise fail(
+            key, "needs exactly one of `duration`, `rates` (relative, with `times` as edges) or `rate` "
+            f"(patients per month); got {', '.join(f'`{f}`' for f in forms)}", value,
+        )
+    if t.has("rate"):
+        return _accrual_rate(t, key)
     if t.has("duration"):
         duration = _positive(t.take("duration"), f"{key}.duration")
         t.finish()
         return Accrual((0.0, duration), (1.0,))
     if not (t.has("times") and t.has("rates")):
-        raise fail(key, "needs `duration` (uniform) or `times` (edges, from 0) with `rates` (one per piece)", value)
+        raise fail(
+            key, "needs `duration` (uniform), `times` (edges, from 0) with `rates` (one per piece), "
+            "or `rate` (patients per month)", value,
+        )
     times = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
     _increasing_from_zero(times, f"{key}.times")
     rates = _number_list(t.take("rates"), f"{key}.rates", allowed=">= 0", check=lambda v: v >= 0)
@@ -205,6 +251,30 @@ def _accrual(value: Any, key: str) -> Accrual:
         raise fail(f"{key}.rates", "must not all be 0", list(rates))
     t.finish()
     return Accrual(times, rates)
+
+
+def _accrual_rate(t: Table, key: str) -> Accrual:
+    """``rate = r`` (patients per month from 0) or ``times = [0, ...]`` (starts) with ``rate = [...]``."""
+    rate = t.take("rate")
+    if isinstance(rate, list):
+        rates = _number_list(rate, f"{key}.rate", allowed=">= 0 (patients per month)", check=lambda v: v >= 0)
+        if not t.has("times"):
+            raise fail(f"{key}.times", "is required with a list `rate`: the start of each piece, from 0", show_value=False)
+    else:
+        rates = (as_float(rate, f"{key}.rate", allowed="> 0 (patients per month)", check=lambda v: v > 0),)
+    starts = (0.0,)
+    if t.has("times"):
+        starts = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
+        _increasing_from_zero(starts, f"{key}.times")
+    if len(starts) != len(rates):
+        raise fail(
+            f"{key}.times", f"must be the {len(rates)} start(s) of the pieces of `rate` (the last piece is open-ended)",
+            list(starts),
+        )
+    if rates[-1] <= 0:
+        raise fail(f"{key}.rate", "must be > 0 in the last, open-ended piece (else accrual never ends)", list(rates))
+    t.finish()
+    return RateAccrual((), (), starts, rates)
 
 
 def _dropout(value: Any, key: str, arms: tuple[str, str]):
@@ -231,11 +301,18 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     t = Table(data, path)
     kind = t.take("kind")
     test = as_choice(t.take("test", "logrank"), f"{path}.test", SURVIVAL_TESTS)
-    role = as_choice(t.take("role", "efficacy"), f"{path}.role", ROLES)
     if t.has("better") and t.take("better") != "lower":
         raise fail(f"{path}.better", 'must be "lower" (a hazard ratio below 1 is favourable) or absent', data.get("better"))
-    if t.has("margin") and t.take("margin") != 0:
-        raise fail(f"{path}.margin", "must be 0: non-inferiority on a hazard ratio is not supported yet", data.get("margin"))
+    margin = 0.0
+    if t.has("margin"):
+        margin = as_float(
+            t.take("margin"), f"{path}.margin",
+            allowed="> 1 (a hazard ratio; H0: HR >= margin, as a hazard ratio below 1 is favourable)",
+            check=lambda v: v > 1,
+        )
+        if context.sided != 1:
+            raise fail(f"{path}.margin", "a margin needs design.sided = 1 (non-inferiority is one-sided)", margin)
+    role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
     if not t.has("truth"):
         raise fail(f"{path}.truth", "is required: the control survival (and the hazard ratio, for power)", show_value=False)
     tt = Table(t.take("truth"), f"{path}.truth")
@@ -260,11 +337,17 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     if hazard_ratio is None and prior is None:
         raise fail(f"{path}.truth.hazard_ratio", "is required unless a `prior` is given", show_value=False)
     if not t.has("accrual"):
-        raise fail(f"{path}.accrual", "is required: { duration = months } or { times = [...], rates = [...] }", show_value=False)
+        raise fail(
+            f"{path}.accrual", "is required: { duration = months }, { times = [...], rates = [...] } or { rate = per month }",
+            show_value=False,
+        )
     accrual = _accrual(t.take("accrual"), f"{path}.accrual")
     dropout, dropout_spec = _dropout(t.take("dropout", {}), f"{path}.dropout", context.arms)
     ft = Table(t.take("follow_up", {}), f"{path}.follow_up")
     follow_up = as_float(ft.take("minimum", 0.0), f"{path}.follow_up.minimum", allowed=">= 0", check=lambda v: v >= 0)
     ft.finish()
     t.finish()
-    return SurvivalEndpoint(name, kind, test, role, SurvivalTruth(control, hazard_ratio), prior, accrual, dropout, dropout_spec, follow_up)
+    return SurvivalEndpoint(
+        name, kind, test, role, SurvivalTruth(control, hazard_ratio), prior, accrual, dropout, dropout_spec, follow_up,
+        margin=margin,
+    )

@@ -399,7 +399,7 @@ def search(
     block[f"analytic_{name}"] = analytic if target == "power" else None
     block.update(axis.report(base, best, config, analytic, target))
     block[f"start_{name}"] = start
-    events_cap = f" up to trial.n_total = {config.trial.n_total}" if axis.priority > 0 else ""
+    events_cap = f" up to trial.n_total = {config.trial.n_total}" if axis.name == "events" else ""
     block.update(
         ceiling=ceiling,
         axis=name,
