@@ -186,14 +186,6 @@ def test_no_bands_without_a_fixed_hazard_ratio(cairo6_os):
     assert plan.km_bands() is None
 
 
-def test_km_bands_are_fast(cairo6_os):
-    import time
-
-    start = time.perf_counter()
-    cairo6_os.km_bands()
-    assert time.perf_counter() - start < 1.0
-
-
 # ---------------------------------------------------------------- analysis times
 def test_analysis_time_edges(cairo6_os, piecewise):
     edges = cairo6_os.time_edges

@@ -59,7 +59,7 @@ def test_dask_missing_exits_2_with_install_hint(small_config, monkeypatch, capsy
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "spark"], "argument `--backend`: must be one of loky, threads, dask, got 'spark'"),
+        (["--backend", "spark"], 'argument `--backend`: must be one of loky, threads, dask, got "spark"'),
         (["--backend", "dask"], "argument `--scheduler`: required with `--backend dask`"),
         (["--scheduler", "tcp://127.0.0.1:1"], "argument `--scheduler`: only used with `--backend dask`"),
     ],

@@ -125,7 +125,7 @@ def test_cli_size_prints_summary(sizing_config, tmp_path, capsys):
     [
         (["--level", "1.5"], r"argument `--level`: must be in \(0, 1\), got 1.5"),
         (["--level", "0"], r"argument `--level`: must be in \(0, 1\), got 0.0"),
-        (["--target", "size"], r"argument `--target`: must be one of power, assurance, got 'size'"),
+        (["--target", "size"], r'argument `--target`: must be one of power, assurance, got "size"'),
         (["--target", "assurance", "--level", "0.95"], r"assurance 0.95 is unreachable: its ceiling is 0.9402"),
         (["--set", "endpoints.resp.truth.experimental=0.3"], r"endpoint `resp` shows no benefit"),
         (["--set", "sweep.endpoints.resp.truth.experimental=[0.4, 0.5]"], r"config key `sweep`: `size` searches one scenario"),

@@ -8,7 +8,6 @@ expected to rounding error; the tolerances below allow a few hundred ulps.
 """
 
 import math
-import time
 import warnings
 
 import numpy as np
@@ -205,14 +204,9 @@ def test_fisher_thresholds_relabelling():
             assert unf[m] == ne - fav[total - m]
 
 
-def test_fisher_thresholds_2000_vs_2000_is_fast():
-    fisher_thresholds(20, 20, 0.05, 2)  # compile (or load the cache) first
-    start = time.perf_counter()
+def test_fisher_thresholds_2000_vs_2000():
+    # Speed is measured in benchmarks/ (not asserted here); this checks the large case is right.
     fav, unf = fisher_thresholds(2000, 2000, 0.05, 2)
-    fisher_thresholds(2000, 2000, 0.025, 1)
-    elapsed = time.perf_counter() - start
-    # Measured ~0.03 s for both; one second leaves room for a busy machine.
-    assert elapsed < 1.0
     # Spot check against scipy at the median margin: the first rejecting xe
     # rejects and the one before does not.
     m = 2000

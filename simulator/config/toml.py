@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from simulator.config.fields import toml_value
 from simulator.errors import InputError
 
 
@@ -88,7 +89,7 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
     sweep = dict(sweep)
     mode = sweep.pop("mode", "grid")
     if mode not in ("grid", "zip"):
-        raise InputError(f'config key `sweep.mode`: must be "grid" or "zip", got {mode!r}')
+        raise InputError(f'config key `sweep.mode`: must be "grid" or "zip", got {toml_value(mode)}')
     axes: list[tuple[str, list]] = []
     n_total = base.get("trial", {}).get("n_total") if isinstance(base.get("trial"), dict) else None
     if isinstance(n_total, list):

@@ -54,6 +54,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
+from simulator.config.fields import toml_value
 from simulator.design.spending import (
     ALPHA_SPENDING_CODES,
     BETA_SPENDING_CODES,
@@ -789,15 +790,15 @@ def _check_fractions(looks):
         "increasing information fractions in (0, 1] ending at 1.0"
     )
     if isinstance(looks, bool):
-        raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}")
+        raise InputError(f"config key `{key}`: must be {allowed}, got {toml_value(looks)}")
     if isinstance(looks, (int, np.integer)):
         if not 1 <= looks <= MAX_LOOKS:
-            raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}")
+            raise InputError(f"config key `{key}`: must be {allowed}, got {toml_value(looks)}")
         return np.arange(1, looks + 1) / looks
     try:
         t = np.asarray(looks, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}") from None
+        raise InputError(f"config key `{key}`: must be {allowed}, got {toml_value(looks)}") from None
     if (
         t.ndim != 1
         or not 1 <= t.size <= MAX_LOOKS
@@ -806,33 +807,33 @@ def _check_fractions(looks):
         or np.any(np.diff(t) <= 0)
         or abs(t[-1] - 1.0) > 1e-12
     ):
-        raise InputError(f"config key `{key}`: must be {allowed}, got {looks!r}")
+        raise InputError(f"config key `{key}`: must be {allowed}, got {toml_value(looks)}")
     t[-1] = 1.0
     return t
 
 
 def _check_scalars(alpha, sided, power, binding):
     if isinstance(sided, bool) or sided not in (1, 2):
-        raise InputError(f"config key `design.sided`: must be 1 or 2, got {sided!r}")
+        raise InputError(f"config key `design.sided`: must be 1 or 2, got {toml_value(sided)}")
     if not _is_real(alpha) or not 0 < alpha < 0.5:
-        raise InputError(f"config key `design.alpha`: must be a number in (0, 0.5), got {alpha!r}")
+        raise InputError(f"config key `design.alpha`: must be a number in (0, 0.5), got {toml_value(alpha)}")
     if not _is_real(power) or not alpha / sided < power < 1:
         raise InputError(
-            f"config key `design.power`: must be a number with alpha/sided < power < 1, got {power!r}"
+            f"config key `design.power`: must be a number with alpha/sided < power < 1, got {toml_value(power)}"
         )
     if not isinstance(binding, (bool, np.bool_)):
-        raise InputError(f"config key `design.binding`: must be true or false, got {binding!r}")
+        raise InputError(f"config key `design.binding`: must be true or false, got {toml_value(binding)}")
     return float(alpha), int(sided), float(power), bool(binding)
 
 
 def _check_efficacy(code, param, n_looks, alpha):
     key = "design.efficacy"
     if code not in EFFICACY_CODES:
-        raise InputError(f"config key `{key}`: must be one of {', '.join(EFFICACY_CODES)}, got {code!r}")
+        raise InputError(f"config key `{key}`: must be one of {', '.join(EFFICACY_CODES)}, got {toml_value(code)}")
     if code == "WT":
         allowed = "Delta, a number with -0.5 <= Delta <= 1"
         if not _is_real(param) or not -0.5 <= param <= 1:
-            raise InputError(f"config key `design.efficacy_param`: must be {allowed} for WT, got {param!r}")
+            raise InputError(f"config key `design.efficacy_param`: must be {allowed} for WT, got {toml_value(param)}")
         return float(param)
     if code in ALPHA_SPENDING_CODES:
         fn = get_spending_function(code, key)
@@ -847,20 +848,20 @@ def _check_futility(code, param, n_looks, efficacy):
         if code not in FUTILITY_CODES:
             raise InputError(
                 f"config key `{key}`: must be one of {', '.join(FUTILITY_CODES)} or a list of "
-                f"{n_looks - 1} z values (one per interim), got {code!r}"
+                f"{n_looks - 1} z values (one per interim), got {toml_value(code)}"
             )
         if code == "none":
             return "none", None, np.full(n_looks, -np.inf)
         if efficacy not in ALPHA_SPENDING_CODES:
             raise InputError(
                 f"config key `{key}`: {code!r} (beta spending) needs an alpha-spending efficacy "
-                f"(`design.efficacy` one of {', '.join(ALPHA_SPENDING_CODES)}), got {efficacy!r}"
+                f"(`design.efficacy` one of {', '.join(ALPHA_SPENDING_CODES)}), got {toml_value(efficacy)}"
             )
         fn = get_spending_function(code, key)
         return code, fn.validate_param(param, "design.futility_param", n_looks), None
     message = (
         f"config key `{key}`: must be one of {', '.join(FUTILITY_CODES)} or a list of {n_looks - 1} "
-        f"z values (numbers or -inf), one per interim look, got {code!r}"
+        f"z values (numbers or -inf), one per interim look, got {toml_value(code)}"
     )
     try:
         values = np.asarray(code, dtype=float)
@@ -883,7 +884,7 @@ def _checked(
     if two_sided_futility not in TWO_SIDED_FUTILITY:
         raise InputError(
             f"config key `design.two_sided_futility`: must be one of {', '.join(TWO_SIDED_FUTILITY)}, "
-            f"got {two_sided_futility!r}"
+            f"got {toml_value(two_sided_futility)}"
         )
     e_param = _check_efficacy(efficacy, efficacy_param, t.size, alpha)
     futility_checked = _check_futility(futility, futility_param, t.size, efficacy)
@@ -1052,3 +1053,63 @@ def group_sequential_bounds(
         grid_r=r,
         two_sided_futility=two_sided_futility if symmetric else None,
     )
+
+
+#: Efficacy families whose bounds can be recomputed at the events a trial
+#: actually reached (calendar looks, a maximum duration).
+REACHED_FRACTION_CODES = ("asOF", "asP", "asKD", "asHSD")
+
+
+def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", efficacy_param=None,
+                    futility=None, binding=False, two_sided_futility="inner", r=GRID_R):
+    """Efficacy bounds of one trial whose looks did not come at the planned fractions.
+
+    Alpha is spent at ``spent`` (the events at each interim over the planned
+    maximum events; clipped to 1) and all of it at the last look, whatever
+    fraction it reached; the joint law of the z statistics is that of the
+    information fractions ``information`` (the events at each look over the
+    events at the last). Used for looks at calendar times and for a trial
+    ended by a maximum duration (docs/methods.md).
+
+    Parameters
+    ----------
+    spent, information : sequence of float
+        Per look analysed, increasing; ``information`` ends at 1.
+    alpha, sided, efficacy, efficacy_param, two_sided_futility, r
+        As :func:`group_sequential_bounds`; ``efficacy`` one of
+        :data:`REACHED_FRACTION_CODES`.
+    futility : sequence of float, optional
+        Fixed z futility bounds at the looks (``-inf`` for none); they move
+        the efficacy bounds only when ``binding``.
+    binding : bool
+
+    Returns
+    -------
+    ndarray
+        The efficacy bound of each look.
+
+    Examples
+    --------
+    >>> b = spending_bounds([0.5, 1.0], [0.5, 1.0])
+    >>> [round(v, 3) for v in b]  # the planned asOF design
+    [2.963, 1.969]
+    >>> bool(spending_bounds([0.5, 0.8], [0.625, 1.0])[1] < b[1])  # a capped trial: all alpha at 0.8
+    True
+    """
+    if efficacy not in REACHED_FRACTION_CODES:
+        raise InputError(
+            f"config key `design.efficacy`: calendar looks and a maximum duration need an alpha-spending "
+            f"family ({', '.join(REACHED_FRACTION_CODES)}), got {toml_value(efficacy)}"
+        )
+    t = np.asarray(information, dtype=float)
+    s = np.minimum(np.asarray(spent, dtype=float), 1.0)
+    symmetric = sided == 2
+    inner = symmetric and two_sided_futility == "inner"
+    alpha_cum = get_spending_function(efficacy).cumulative(s, alpha, efficacy_param, sided)
+    alpha_cum = np.maximum.accumulate(np.asarray(alpha_cum, dtype=float))
+    alpha_cum[-1] = alpha
+    lower = np.full(t.size, -np.inf)
+    if binding and futility is not None:
+        lower = np.asarray(futility, dtype=float).copy()
+        lower[-1] = -np.inf
+    return _alpha_spending_bounds(t, alpha_cum, lower, symmetric, r, inner)

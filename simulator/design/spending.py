@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from simulator.config.fields import toml_value
 from simulator.errors import InputError
 
 __all__ = [
@@ -169,17 +170,17 @@ def _user_shape(t, level, values):
 
 def _require_number(code, param, key, what):
     if isinstance(param, bool) or not isinstance(param, numbers.Real):
-        raise InputError(f"config key `{key}`: must be a number ({what}) for {code}, got {param!r}")
+        raise InputError(f"config key `{key}`: must be a number ({what}) for {code}, got {toml_value(param)}")
     value = float(param)
     if not math.isfinite(value):
-        raise InputError(f"config key `{key}`: must be a finite number ({what}) for {code}, got {param!r}")
+        raise InputError(f"config key `{key}`: must be a finite number ({what}) for {code}, got {toml_value(param)}")
     return value
 
 
 def _validate_rho(code, param, key, n_looks, level):
     rho = _require_number(code, param, key, "rho > 0")
     if rho <= 0:
-        raise InputError(f"config key `{key}` (rho): must be > 0 for {code}, got {param!r}")
+        raise InputError(f"config key `{key}` (rho): must be > 0 for {code}, got {toml_value(param)}")
     return rho
 
 
@@ -187,7 +188,7 @@ def _validate_gamma(code, param, key, n_looks, level):
     gamma = _require_number(code, param, key, "gamma, -30 <= gamma <= 30")
     # Beyond |gamma| = 30 the family is numerically a step at t = 0 or t = 1.
     if abs(gamma) > 30:
-        raise InputError(f"config key `{key}` (gamma): must lie in [-30, 30] for {code}, got {param!r}")
+        raise InputError(f"config key `{key}` (gamma): must lie in [-30, 30] for {code}, got {toml_value(param)}")
     return gamma
 
 
@@ -197,11 +198,11 @@ def _validate_cumulative(code, param, key, n_looks, level):
         f"the last equal to alpha = {level}"
     )
     if isinstance(param, (str, bytes)) or not hasattr(param, "__len__"):
-        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {param!r}")
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {toml_value(param)}")
     try:
         values = np.asarray(param, dtype=float)
     except (TypeError, ValueError):
-        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {param!r}") from None
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {toml_value(param)}") from None
     if values.ndim != 1 or values.size != n_looks:
         raise InputError(f"config key `{key}`: must be {allowed} for {code}; got {len(param)} values.")
     if (
@@ -210,7 +211,7 @@ def _validate_cumulative(code, param, key, n_looks, level):
         or np.any(np.diff(values) < 0)
         or values[-1] > level * (1 + 1e-9)
     ):
-        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {list(param)!r}")
+        raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {toml_value(list(param))}")
     if abs(values[-1] - level) > 1e-9 * level:
         raise InputError(
             f"config key `{key}`: must be {allowed} for {code}; its last value {values[-1]!r} "

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from simulator.config.fields import toml_value
 from simulator.config.schema import Config, ParseContext
 from simulator.errors import InputError
 
@@ -149,7 +150,7 @@ def get_kind(name: Any, key: str = "kind") -> EndpointKind:
         listed = ", ".join(f'"{k}"' for k in _KINDS)
         close = difflib.get_close_matches(str(name), list(_KINDS), n=1, cutoff=0.6)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
-        raise InputError(f"config key `{key}`: must be one of {listed}{hint}, got {name!r}")
+        raise InputError(f"config key `{key}`: must be one of {listed}{hint}, got {toml_value(name)}")
     return kind
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import platform
 import re
 from importlib import metadata
+
+from simulator.config.fields import toml_value
 
 #: Packages whose versions are recorded (a result depends on the first four).
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "numba", "joblib", "matplotlib")
@@ -58,30 +59,21 @@ def _is_table(value) -> bool:
 
 
 def _value(value) -> str:
-    """One TOML value: a scalar, an array or an inline table."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        text = repr(value)
-        return text if any(c in text for c in ".eE") else text + ".0"
-    if isinstance(value, str):
-        # A JSON string is a valid TOML basic string (same escapes).
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
+    """One TOML value (a scalar, an array or an inline table), as :func:`simulator.config.fields.toml_value`
+    writes it; here anything TOML cannot hold is an error, not a message."""
+    _check_toml(value)
+    return toml_value(value)
+
+
+def _check_toml(value) -> None:
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+        for item in value:
+            _check_toml(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_toml(item)
+    elif value is None or not isinstance(value, (bool, int, float, str, _dt.datetime, _dt.date, _dt.time)):
+        raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
 def _inline(value: dict, depth: int) -> bool:

@@ -29,6 +29,7 @@ import warnings
 
 from joblib import Parallel, delayed, parallel_config
 
+from simulator.config.fields import toml_value
 from simulator.errors import InputError
 
 BACKENDS = ("loky", "threads", "dask")
@@ -39,7 +40,7 @@ INSTALL_DASK = 'pip install "phase3-simulator[dask]"'
 def check_backend(backend: str, scheduler: str | None) -> None:
     """Validate ``--backend`` / ``--scheduler`` before any work starts."""
     if backend not in BACKENDS:
-        raise InputError(f"argument `--backend`: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        raise InputError(f"argument `--backend`: must be one of {', '.join(BACKENDS)}, got {toml_value(backend)}")
     if backend == "dask":
         if not scheduler:
             raise InputError("argument `--scheduler`: required with `--backend dask` (the scheduler address, e.g. tcp://127.0.0.1:8786)")

@@ -70,6 +70,7 @@ import copy
 import math
 from dataclasses import dataclass, field
 
+from simulator.config.fields import toml_value
 from simulator.config.load import Scenario
 from simulator.config.schema import Config
 from simulator.config.toml import expand
@@ -340,7 +341,7 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
 def check_level(target: str, level) -> None:
     """Validate ``--target`` and ``--level``."""
     if target not in TARGETS:
-        raise InputError(f"argument `--target`: must be one of {', '.join(TARGETS)}, got {target!r}")
+        raise InputError(f"argument `--target`: must be one of {', '.join(TARGETS)}, got {toml_value(target)}")
     if level is not None and (isinstance(level, bool) or not (isinstance(level, (int, float)) and 0.0 < level < 1.0)):
         raise InputError(f"argument `--level`: must be in (0, 1), got {level}")
 
