@@ -50,6 +50,8 @@ def design_table(result: dict) -> str:
         ("subjects", "subjects for design.power (unrounded)"),
         ("subjects_per_arm", "subjects per arm (rounded up)"),
         ("analysis_times", "expected look times at that size"),
+        ("accrual_duration", "accrual duration at that size"),
+        ("study_duration", "study duration at that size"),
         ("n_total_rounded", "n_total (rounded)"),
     )
     lines = []
