@@ -308,6 +308,26 @@ def test_non_inferiority_type1_in_a_smaller_trial(ni_config):
     assert block["power"] >= 0.025 - 4 * block["power_mcse"]
 
 
+@pytest.mark.slow
+def test_non_inferiority_size_searches_events_near_rpact(ni_config):
+    # Events searched with 784 subjects; analytic start rpact's 521.73 -> 522.
+    # Near 522 events power rises by phi(z_0.85) log(1.3) / (4 sqrt(522)) = 0.00067
+    # per event: 3 MCSE of the power curve plus 10 events.
+    block = size(ni_config, ["trial.n_total=784"], level=0.85, n_sims=4000)["size"]
+    assert block["axis"] == "events" and block["analytic_events"] == 522
+    assert block["searched"].startswith("design.events")
+    slope = 0.2331 * math.log(1.3) / (4 * math.sqrt(522))
+    assert abs(block["events"] - 521.73) <= 3 * block["power_mcse"] / slope + 10, block["events"]
+
+
+def test_non_inferiority_prior_ceiling_is_below_the_margin(ni_config):
+    # A prior centred on HR 1 (log sd 0.1): P(HR < 1.3) = Phi(log 1.3 / 0.1).
+    from scipy import stats
+
+    block = _os(design(ni_config, ["trial.n_total=784", "endpoints.os.prior.hazard_ratio={log_mean=0, log_sd=0.1}"]))
+    assert block["prior_p_benefit"] == pytest.approx(stats.norm.cdf(math.log(1.3) / 0.1))
+
+
 def test_kernel_non_inferiority_z_is_shifted_by_log_margin_sqrt_v():
     from simulator.engine.survival import simulate_trials
 

@@ -211,11 +211,11 @@ class EventAxis:
         design, starts = config.design, []
         for plan in _survival_plans(bundle):
             hr = reference_hazard_ratio(plan)
-            if hr is not None and hr < 1:
+            if hr is not None and hr < plan.margin:
                 planned = plan.planned_bounds.sequential
                 events = schoenfeld_events(
                     hr, alpha=plan.alpha, power=design.power, sided=plan.sided, allocation=config.trial.allocation,
-                    inflation=1.0 if planned is None else float(planned.inflation_factor),
+                    inflation=1.0 if planned is None else float(planned.inflation_factor), margin=plan.margin,
                 )
                 starts.append(int(math.ceil(events - 1e-9)))
         return max(starts) if starts else max(1, int(config.trial.n_total) // 2)
