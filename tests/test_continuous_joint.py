@@ -94,3 +94,17 @@ def test_mixed_kernel_outcomes_are_normal_with_the_asked_moments():
         se_var = math.sqrt(2 * sd[0, 0, arm] ** 4 / 49 / 4000)
         assert abs(variances[:, arm].mean() - sd[0, 0, arm] ** 2) <= 4 * se_var
     assert abs(x_c.mean() / 50 - 0.4) <= 4 * math.sqrt(0.4 * 0.6 / 50 / 4000)
+
+
+def test_misspelt_required_keys_of_the_binary_and_continuous_tables_get_a_did_you_mean():
+    cfg = {"trial": {"n_total": 100}, "endpoints": {
+        "qol": {"kind": "continuous", "truth": {"sd": 10, "contrl": {"mean": 1}, "experimental": {"mean": 2}}}}}
+    with pytest.raises(p3.InputError, match=r"`endpoints\.qol\.truth\.contrl`: unknown key; did you mean `control`\?"):
+        p3.Trial.from_dict(cfg)
+    cfg["endpoints"]["qol"]["truth"] = {"sd": 10, "control": {"maen": 1}, "experimental": {"mean": 2}}
+    with pytest.raises(p3.InputError, match=r"`endpoints\.qol\.truth\.control\.maen`: unknown key; did you mean `mean`\?"):
+        p3.Trial.from_dict(cfg)
+    binary = {"trial": {"n_total": 100}, "endpoints": {
+        "resp": {"kind": "binary", "truth": {"controll": 0.2, "experimental": 0.3}}}}
+    with pytest.raises(p3.InputError, match=r"`endpoints\.resp\.truth\.controll`: unknown key; did you mean `control`\?"):
+        p3.Trial.from_dict(binary)

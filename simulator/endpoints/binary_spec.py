@@ -54,14 +54,18 @@ class BinaryEndpoint:
     delay: float = 0.0  # months from entry until the outcome is known (survival looks)
 
 
+#: Keys that may sit beside the arm names in a truth or prior table (never taken for a misspelt arm).
+_BESIDE_ARMS = ("base", "discount", "robust_weight")
+
+
 def arm_table(data: Any, key: str, arms: tuple[str, str], reader) -> tuple[Table, list]:
     """Read one value per arm (keys = the arm names) from a table."""
     t = Table(data, key)
     values = []
     for arm in arms:
-        if not t.has(arm):
-            raise fail(f"{key}.{arm}", f"is required (one entry per arm: {arms[0]}, {arms[1]})", show_value=False)
-        values.append(reader(t.take(arm), f"{key}.{arm}"))
+        # A misspelt arm name is reported as an unknown key with its did-you-mean (Table.require).
+        value = t.require(arm, f"one entry per arm: {arms[0]}, {arms[1]}", valid=_BESIDE_ARMS)
+        values.append(reader(value, f"{key}.{arm}"))
     return t, values
 
 

@@ -78,12 +78,8 @@ def _truth(data: Any, path: str, arms: tuple[str, str]) -> tuple[ArmNormal, ArmN
     out = []
     for arm in arms:
         key = f"{path}.{arm}"
-        if not t.has(arm):
-            raise fail(key, "is required: { mean = m } (with a common `sd`) or { mean = m, sd = s }", show_value=False)
-        at = Table(t.take(arm), key)
-        if not at.has("mean"):
-            raise fail(f"{key}.mean", "is required (the true mean of the outcome in this arm)", show_value=False)
-        mean = _finite(at.take("mean"), f"{key}.mean")
+        at = Table(t.require(arm, "{ mean = m } (with a common `sd`) or { mean = m, sd = s }", valid=("sd",) + arms), key)
+        mean = _finite(at.require("mean", "the true mean of the outcome in this arm", valid=("sd",)), f"{key}.mean")
         if at.has("sd"):
             sd = _positive(at.take("sd"), f"{key}.sd")
         elif common is not None:
@@ -112,9 +108,8 @@ def _prior(data: Any, path: str, arms: tuple[str, str]) -> ContinuousPrior:
     t = Table(data, path)
     samples = []
     for arm in arms:
-        if not t.has(arm):
-            raise fail(f"{path}.{arm}", "is required: { mean, sd, n } from phase 2", show_value=False)
-        samples.append(_sample(t.take(arm), f"{path}.{arm}"))
+        value = t.require(arm, "{ mean, sd, n } from phase 2", valid=arms + ("model", "discount", "robust_weight"))
+        samples.append(_sample(value, f"{path}.{arm}"))
     model = as_choice(t.take("model", "normal"), f"{path}.model", PRIOR_MODELS)
     discount = as_float(t.take("discount", 1.0), f"{path}.discount", allowed="in (0, 1]", check=lambda v: 0 < v <= 1)
     robust = as_float(
