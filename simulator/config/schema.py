@@ -58,6 +58,12 @@ class Design:
     #: Two-sided designs: futility as the inner wedge |Z_k| < a_k ("inner",
     #: rpact's) or in the favourable direction only ("one_sided").
     two_sided_futility: str = "inner"
+    #: Survival: looks at calendar times (months from the first patient in)
+    #: instead of event counts; empty when the looks are event-driven.
+    look_times: tuple[float, ...] = ()
+    #: Survival: the trial ends at its final look or at this calendar time,
+    #: whichever comes first (None: no cap).
+    max_duration: float | None = None
 
 
 @dataclass(frozen=True)

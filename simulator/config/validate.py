@@ -95,6 +95,21 @@ def _int_list(value: Any, key: str) -> tuple[int, ...]:
     return values
 
 
+def _look_times(value: Any) -> tuple[float, ...]:
+    key = "design.look_times"
+    if not isinstance(value, list) or len(value) > MAX_LOOKS:
+        raise fail(key, f"must be a list of at most {MAX_LOOKS} increasing calendar times (months from the first "
+                   "patient in)", value)
+    times = tuple(
+        as_float(v, key, allowed="> 0 (months after the first patient in; a look at or before it has no data)",
+                 check=lambda v: v > 0)
+        for v in value
+    )
+    if any(b <= a for a, b in zip(times, times[1:])):
+        raise fail(key, "must increase strictly", value)
+    return times
+
+
 def _design(data: Any) -> Design:
     t = Table(data, "design")
     alpha = as_float(t.take("alpha", 0.025), "design.alpha", allowed="in (0, 0.5)", check=lambda v: 0 < v < 0.5)
@@ -136,11 +151,29 @@ def _design(data: Any) -> Design:
     events = t.take("events")
     if events is not None:
         events = as_int(events, "design.events", low=1)
+    look_times = _look_times(t.take("look_times", []))
+    max_duration = t.take("max_duration")
+    if max_duration is not None:
+        max_duration = as_float(max_duration, "design.max_duration", allowed="> 0 (months from the first patient in)",
+                                check=lambda v: v > 0)
+    if look_times and (look_events or look_sizes):
+        key = "design.look_events" if look_events else "design.look_sizes"
+        raise fail("design.look_times", f"cannot be given with `{key}`: give the looks one way", list(look_times))
+    if look_times and looks != 1 and (isinstance(looks, int) and looks != len(look_times)):
+        raise fail("design.looks", f"must be left out with design.look_times (its {len(look_times)} looks)", looks)
+    if look_times and not isinstance(looks, int):
+        raise fail("design.looks", "must be left out with design.look_times (the looks are calendar times)", list(looks))
+    if look_times and max_duration is not None and max_duration < look_times[-1]:
+        raise fail(
+            "design.max_duration",
+            f"must not be shorter than the last calendar look, design.look_times = {list(look_times)} "
+            "(a look after the end of the trial never happens)", max_duration,
+        )
     t.finish()
     # The boundary family's own parameter checks, run here so that they are
     # reported as config errors when the config is read, not when a plan is built.
-    if look_events or look_sizes:
-        schedule: int | list[float] = len(look_events or look_sizes)
+    if look_events or look_sizes or look_times:
+        schedule: int | list[float] = len(look_events or look_sizes or look_times)
     else:
         schedule = looks if isinstance(looks, int) else list(looks)
     check_design(
@@ -151,7 +184,7 @@ def _design(data: Any) -> Design:
     )
     return Design(
         alpha, sided, power, looks, look_sizes, look_events, efficacy, efficacy_param, futility, futility_param,
-        binding, events, two_sided_futility,
+        binding, events, two_sided_futility, look_times, max_duration,
     )
 
 

@@ -490,26 +490,34 @@ def event_probability(t, times, hazards, dropout=0.0):
     return float(f) if np.ndim(f) == 0 else f
 
 
-def _arm_fraction(calendar_time, times, hazards, dropout, edges, density):
+def _arm_fraction(calendar_time, times, hazards, dropout, edges, density, max_follow_up=math.inf):
     """P(event by calendar T) for one arm, averaged over the entry density.
 
-    A subject entering at ``a < T`` has been followed ``T - a``; the piece
-    ``[a_i, a_{i+1})`` of the accrual density contributes
-    ``rho_i * (G(T - a_i) - G(T - min(a_{i+1}, T)))``. At ``T = inf`` every
-    subject has been followed for ever: ``F(inf)``.
+    A subject entering at ``a < T`` has been followed ``min(T - a, m)`` with
+    ``m`` the maximum follow-up; the piece ``[a_i, a_{i+1})`` of the accrual
+    density, cut at ``c = clip(T - m, a_i, min(a_{i+1}, T))``, contributes
+    ``rho_i * (F(m) (c - a_i) + G(T - c) - G(T - min(a_{i+1}, T)))`` (``c = a_i``
+    without a maximum). At ``T = inf`` every subject has been followed for
+    ``m``: ``F(m)`` (``F(inf)`` without a maximum).
     """
     T = np.asarray(calendar_time, dtype=float)
     finite = np.where(np.isinf(T), 0.0, T)[..., None]
     lower = np.minimum(edges[:-1], finite)
     upper = np.minimum(edges[1:], finite)
-    _, g_hi = _cdf_and_integral(finite - lower, times, hazards, dropout)
+    if math.isfinite(max_follow_up):
+        full, _ = _cdf_and_integral(max_follow_up, times, hazards, dropout)
+        cut = np.clip(finite - max_follow_up, lower, upper)
+    else:
+        full, cut = 0.0, lower
+    _, g_hi = _cdf_and_integral(finite - cut, times, hazards, dropout)
     _, g_lo = _cdf_and_integral(finite - upper, times, hazards, dropout)
-    p = np.sum(density * (g_hi - g_lo), axis=-1)
-    return np.where(np.isinf(T), _cdf_at_infinity(times, hazards, dropout), p)
+    p = np.sum(density * (full * (cut - lower) + g_hi - g_lo), axis=-1)
+    at_infinity = full if math.isfinite(max_follow_up) else _cdf_at_infinity(times, hazards, dropout)
+    return np.where(np.isinf(T), at_infinity, p)
 
 
 def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
-                   dropout=(0.0, 0.0), allocation=(1, 1)):
+                   dropout=(0.0, 0.0), allocation=(1, 1), max_follow_up=math.inf):
     """Probability that a trial subject has had an event by calendar time.
 
     Averaged over the accrual distribution and over the arms, weighted by the
@@ -529,6 +537,9 @@ def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
     dropout : (float, float)
         Exponential dropout hazards ``(control, experimental)``.
     allocation : (float, float)
+    max_follow_up : float
+        Each subject is followed for at most this long from entry
+        (administrative censoring); ``inf`` (default): no maximum.
 
     Returns
     -------
@@ -550,8 +561,11 @@ def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
     if drop_c < 0 or drop_e < 0:
         raise InputError(f"`dropout` hazards must be >= 0, got {dropout}")
     r = _ratio(allocation)
-    p_c = _arm_fraction(calendar_time, times, hazards, drop_c, edges, density)
-    p_e = _arm_fraction(calendar_time, times, hr * hazards, drop_e, edges, density)
+    longest = float(max_follow_up)
+    if not longest > 0:
+        raise InputError(f"`max_follow_up` must be > 0, got {max_follow_up}")
+    p_c = _arm_fraction(calendar_time, times, hazards, drop_c, edges, density, longest)
+    p_e = _arm_fraction(calendar_time, times, hr * hazards, drop_e, edges, density, longest)
     p = (r * p_e + p_c) / (1 + r)
     return float(p) if np.ndim(p) == 0 else p
 

@@ -172,6 +172,38 @@ def per_look_counts(stop_look: np.ndarray, decision: np.ndarray, n_looks: int) -
     }
 
 
+def decide_groups(code: np.ndarray, last_look: np.ndarray, decide) -> tuple[np.ndarray, np.ndarray]:
+    """Decisions of trials whose bounds depend on their own looks, one group of equal looks at a time.
+
+    ``code`` (trials x looks) holds each trial's rounded information
+    fractions, -1 at looks not tested; trials with the same row share their
+    bounds. ``decide(rows, looks, codes)`` decides the trials ``rows`` at
+    the tested ``looks`` (their ``codes``) and returns ``(stop, decision)``
+    as indices into ``looks``. A trial with no look tested keeps its last
+    look and no decision. Used by the joint engine's binary endpoints at
+    calendar looks and by survival looks at calendar times or under a cap
+    (:mod:`simulator.endpoints.survival_calendar`).
+
+    Returns ``(stop_look, decision)`` per trial.
+    """
+    n_sims = code.shape[0]
+    stop = np.asarray(last_look).astype(np.int64).copy()
+    decision = np.zeros(n_sims, dtype=np.int8)
+    keys, inverse = np.unique(code, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(keys)))])
+    for g, key in enumerate(keys):
+        looks = np.nonzero(key >= 0)[0]
+        if looks.size == 0:
+            continue  # nothing known at any look: no test, no rejection
+        rows = order[starts[g] : starts[g + 1]]
+        local_stop, local_decision = decide(rows, looks, tuple(int(v) for v in key[looks]))
+        stop[rows] = looks[local_stop]
+        decision[rows] = local_decision
+    return stop, decision
+
+
 def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     """Mean and its standard error of a variable taking ``values[k]`` ``weights[k]`` times."""
     n = weights.sum()

@@ -24,12 +24,13 @@ from scipy import stats
 from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up
 from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
-from simulator.endpoints.common import Bounds, add_two_sided, design_bounds, per_look_counts
+from simulator.endpoints.common import Bounds, add_two_sided, decide_groups, design_bounds, per_look_counts
 from simulator.endpoints.continuous import ContinuousPlan
 from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
 from simulator.endpoints.survival import HR_BINS, SurvivalPlan
 from simulator.engine.binary import decide_counts
 from simulator.engine.joint import simulate_calendar, simulate_entry_order, simulate_entry_order_mixed
+from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Binary bounds at calendar looks are computed at each trial's information
@@ -84,6 +85,12 @@ class JointPlan:
                 "a joint trial holds binary endpoints and at most one survival endpoint, or binary and continuous ones"
             )
         survival = survival[0] if survival else None
+        if survival is not None and binary and (config.design.look_times or config.design.max_duration is not None):
+            key = "design.look_times" if config.design.look_times else "design.max_duration"
+            raise InputError(
+                f"config key `{key}`: calendar looks and a maximum duration are not supported yet in a joint "
+                "trial (binary endpoints read at a survival endpoint's looks)"
+            )
         plans = tuple(plans)
         if survival is not None and binary:
             plans = _on_survival_looks(config, plans, binary, plans[survival])
@@ -189,7 +196,7 @@ class JointPlan:
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], look_events=plan.looks.events,
             efficacy=plan.bounds.efficacy, futility=plan.bounds.futility, sided=plan.sided,
-            inner=plan.bounds.inner,
+            inner=plan.bounds.inner, max_follow_up=endpoint.max_follow_up,
         )
         out = {}
         rows = np.arange(n_sims)
@@ -260,18 +267,8 @@ class JointPlan:
         tested = code >= 0
         fractions = np.where(tested, fractions, 0.0)
 
-        stop = last_look.astype(np.int64).copy()
-        decision = np.zeros(n_sims, dtype=np.int8)
-        keys, inverse = np.unique(code, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        order = np.argsort(inverse, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(keys)))])
-        for g, key in enumerate(keys):
-            looks = np.nonzero(key >= 0)[0]
-            if looks.size == 0:
-                continue  # no outcome known at any look: no test, no rejection
-            rows = order[starts[g] : starts[g + 1]]
-            bounds = self._group_bounds(alpha, tuple(int(v) for v in key[looks]), grid)
+        def decide(rows, looks, codes):
+            bounds = self._group_bounds(alpha, codes, grid)
             sub = np.ix_(rows, looks)
             local_stop = np.empty(rows.size, dtype=np.int8)
             local_decision = np.empty(rows.size, dtype=np.int8)
@@ -282,8 +279,9 @@ class JointPlan:
                 np.full((m, 1), _NO_FISHER, dtype=np.int64), np.full((m, 1), -1, dtype=np.int64),
                 np.full((m, 1), -1, dtype=np.int64), np.full((m, 1), -1, dtype=np.int64), local_stop, local_decision,
             )
-            stop[rows] = looks[local_stop]
-            decision[rows] = local_decision
+            return local_stop, local_decision
+
+        stop, decision = decide_groups(code, last_look, decide)
         return stop, decision, fractions
 
     def _group_bounds(self, alpha: float, codes: tuple[int, ...], grid: int) -> Bounds:

@@ -120,7 +120,8 @@ def km_generator(config, endpoint_name: str) -> np.random.Generator:
 
 
 # ---------------------------------------------------------------- simulation
-def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout, events, replicates):
+def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout, events, replicates,
+                        look_time=None, max_duration=math.inf, max_follow_up=math.inf):
     """Patients of ``replicates`` trials as seen at the final analysis.
 
     The trials are those of the survival engine: the shared patient and cut
@@ -142,6 +143,10 @@ def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout,
     events : int
         Events that trigger the final analysis.
     replicates : int
+    look_time : float, optional
+        A final analysis at this calendar time instead of at ``events``.
+    max_duration, max_follow_up : float
+        The trial's cap and each patient's maximum follow-up (``inf``: none).
 
     Returns
     -------
@@ -156,7 +161,9 @@ def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout,
     n_c, n_e = (int(n) for n in n_arms)
     n = n_c + n_e
     design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout,
-                             look_events=np.array([min(int(events), n)]))
+                             look_events=np.array([min(int(events), n)]),
+                             look_times=None if look_time is None else [float(look_time)],
+                             max_duration=max_duration, max_follow_up=max_follow_up)
     hazard_ratio = float(hazard_ratio)
     if not (math.isfinite(hazard_ratio) and hazard_ratio > 0):
         raise InputError("`hazard_ratio` must be finite and > 0")
@@ -237,6 +244,9 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
         accrual=(endpoint.accrual.edges, endpoint.accrual.rates),
         control=(control.times, control.hazards), hazard_ratio=hr,
         dropout=endpoint.dropout, events=int(plan.looks.events[-1]), replicates=replicates,
+        look_time=plan.looks.times[-1] if plan.looks.times else None,
+        max_duration=math.inf if plan.config.design.max_duration is None else plan.config.design.max_duration,
+        max_follow_up=endpoint.max_follow_up,
     )
     if times is None:
         horizon = _horizon(time, group)

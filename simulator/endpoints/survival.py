@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -22,6 +22,7 @@ from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import fixed_design_drift
 from simulator.design.survival import control_median
+from simulator.endpoints import survival_calendar as calendar
 from simulator.endpoints import survival_spec
 from simulator.endpoints.common import Bounds, add_two_sided, design_bounds, per_look_counts
 from simulator.endpoints.km import analysis_time_edges, km_bands
@@ -48,6 +49,11 @@ class SurvivalLooks:
 
     planned_fractions: tuple[float, ...]
     events: np.ndarray
+    #: Calendar looks (months from the first patient in); ``events`` are then
+    #: the events expected there (survival_calendar.calendar_events) and the
+    #: fractions theirs over the last look's (alpha is spent at events over
+    #: design.events).
+    times: tuple[float, ...] = ()
 
     @property
     def realised_fractions(self) -> tuple[float, ...]:
@@ -91,6 +97,33 @@ def make_survival_looks(config: Config, n_total: int, endpoint: SurvivalEndpoint
     return SurvivalLooks(fractions, events)
 
 
+def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks:
+    """Looks at ``design.look_times``: the events expected there, as fractions of ``design.events``."""
+    design = config.design
+    if design.events is None:
+        raise InputError(
+            "config key `design.events`: is required with design.look_times (the planned maximum events, "
+            "at which the interims' alpha is spent)"
+        )
+    model = analytic_model(config, endpoint, calendar.reference_ratio(endpoint))
+    events = calendar.calendar_events(config, model, endpoint.max_follow_up)
+    fractions = tuple(float(e / events[-1]) for e in events)
+    return SurvivalLooks(fractions, events, tuple(design.look_times))
+
+
+def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> dict:
+    """Keyword arguments of :mod:`simulator.design.survival` for ``endpoint`` at ``hazard_ratio``."""
+    control = endpoint.truth.control
+    accrual = endpoint.accrual
+    return dict(
+        control=(np.array(control.times), np.array(control.hazards)),
+        hazard_ratio=hazard_ratio,
+        accrual=analytic_survival.accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
+        dropout=endpoint.dropout,
+        allocation=config.trial.allocation,
+    )
+
+
 @dataclass(frozen=True)
 class SurvivalPlan:
     """One survival endpoint of one scenario, ready for the kernel."""
@@ -104,6 +137,8 @@ class SurvivalPlan:
     bounds: Bounds
     planned_bounds: Bounds
     levels: tuple = ()  # Bounds per significance level; level 0 = `alpha`
+    # Bounds at the events each trial reached (calendar looks, a cap), by rounded fractions.
+    _reached_bounds: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_config(
@@ -114,11 +149,22 @@ class SurvivalPlan:
         # Accrual given as a rate ends when trial.n_total have entered.
         endpoint = dataclasses.replace(endpoint, accrual=endpoint.accrual.for_subjects(config.trial.n_total))
         n_arms = split_total(config.trial.n_total, config.trial.allocation)
-        looks = make_survival_looks(config, config.trial.n_total, endpoint)
-        bounds = design_bounds(config, looks.realised_fractions, alpha)
-        planned = bounds
-        if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
-            planned = design_bounds(config, looks.planned_fractions, alpha)
+        if config.design.look_times:
+            looks = _calendar_looks(config, endpoint)
+        else:
+            looks = make_survival_looks(config, config.trial.n_total, endpoint)
+        calendar.check_design(config, len(looks.events))
+        calendar.check_cap(config, analytic_model(config, endpoint, calendar.reference_ratio(endpoint)),
+                           int(looks.events[0]), endpoint.max_follow_up)
+        if looks.times and len(looks.events) > 1:
+            bounds = planned = calendar.planned_bounds(
+                config, looks.events / config.design.events, looks.realised_fractions, alpha
+            )
+        else:
+            bounds = design_bounds(config, looks.realised_fractions, alpha)
+            planned = bounds
+            if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
+                planned = design_bounds(config, looks.planned_fractions, alpha)
         if extra_levels and len(looks.events) > 1:
             raise InputError(
                 'config key `success.multiplicity`: "holm" with a group-sequential survival endpoint is not '
@@ -126,6 +172,11 @@ class SurvivalPlan:
             )
         levels = (bounds,) + tuple(design_bounds(config, looks.realised_fractions, a) for a in extra_levels)
         return cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned, levels)
+
+    @property
+    def reaches_fractions(self) -> bool:
+        """Whether each trial's bounds follow its own events (calendar looks or a cap, several looks)."""
+        return calendar.reaches_fractions(self.config) and len(self.looks.events) > 1
 
     # ------------------------------------------------------------ truths
     @property
@@ -179,11 +230,38 @@ class SurvivalPlan:
             n_sims, self.n_arms[0], self.n_arms[1],
             accrual=(np.array(accrual.edges), np.array(accrual.rates)),
             control=(np.array(control.times), np.array(control.hazards)),
-            hazard_ratio=ratios, look_events=self.looks.events,
-            efficacy=self.bounds.efficacy, futility=self.bounds.futility, sided=self.sided, inner=self.bounds.inner,
-            dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng, margin=self.margin,
+            hazard_ratio=ratios, dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
+            margin=self.margin, **self._schedule(),
         )
+        if self.reaches_fractions:
+            trials = self._decide_reached(trials)
         return trials, ratios
+
+    def _schedule(self) -> dict:
+        """The looks and bounds the kernel gets: with bounds per trial, none (decided afterwards)."""
+        design = self.config.design
+        out = dict(
+            look_events=None if self.looks.times else self.looks.events,
+            look_times=self.looks.times or None,
+            max_duration=np.inf if design.max_duration is None else design.max_duration,
+            max_follow_up=self.endpoint.max_follow_up, sided=self.sided, inner=self.bounds.inner,
+        )
+        if self.reaches_fractions:
+            return dict(out, efficacy=np.full(len(self.looks.events), np.inf), futility=None)
+        return dict(out, efficacy=self.bounds.efficacy, futility=self.bounds.futility)
+
+    def _decide_reached(self, trials):
+        """Trials analysed at every look they reach, decided with bounds at their own events."""
+        stop, decision = calendar.decide_reached(self, trials.z_all, trials.events_looks, trials.last_look,
+                                                 self._reached_bounds)
+        rows = np.arange(stop.size)
+        reached = np.arange(trials.z_all.shape[1])[None, :] <= stop[:, None]
+        return dataclasses.replace(
+            trials, stop_look=stop, decision=decision, z=trials.z_all[rows, stop],
+            hazard_ratio=trials.hr_looks[rows, stop], events=trials.events_looks[rows, stop],
+            enrolled=trials.enrolled_looks[rows, stop], events_short=trials.short_looks[rows, stop],
+            look_times=np.where(reached, trials.look_times_all, np.nan), z_looks=np.where(reached, trials.z_all, np.nan),
+        )
 
     def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """Simulate one chunk; per-trial success and summable counts."""
@@ -214,6 +292,7 @@ class SurvivalPlan:
             look_reached=reached.sum(axis=0).astype(np.int64),
             hr_estimate=np.histogram(trials.hazard_ratio, bins=HR_BINS)[0],
             **self.look_time_counts(trials.look_times),
+            **calendar.look_counts(trials, int(self.config.trial.n_total)),
         )
         if stream == "assurance" and self.prior is not None:
             ratios = np.broadcast_to(ratios, (n_sims,))
@@ -286,6 +365,7 @@ class SurvivalPlan:
                 "counts": np.asarray(counts["look_time_hist"]).tolist(),
                 "overflow": np.asarray(counts["look_time_over"]).tolist(),
             }
+        out.update(calendar.look_report(counts, int(self.config.trial.n_total), n))
         return out
 
     effect_bins = HR_BINS
@@ -301,6 +381,13 @@ class SurvivalPlan:
         }
         if self.margin != 1.0:
             out["margin"] = self.margin  # non-inferiority, H0: HR >= margin
+        design = self.config.design
+        if self.looks.times:
+            out["look_times"] = list(self.looks.times)
+        if design.max_duration is not None:
+            out["max_duration"] = float(design.max_duration)
+        if math.isfinite(self.endpoint.max_follow_up):
+            out["max_follow_up"] = float(self.endpoint.max_follow_up)
         return out
 
     def effect_bounds(self) -> dict:
@@ -336,15 +423,7 @@ class SurvivalPlan:
 
     def model(self, hazard_ratio) -> dict:
         """Keyword arguments of :mod:`simulator.design.survival` for this endpoint at ``hazard_ratio``."""
-        control = self.endpoint.truth.control
-        accrual = self.endpoint.accrual
-        return dict(
-            control=(np.array(control.times), np.array(control.hazards)),
-            hazard_ratio=hazard_ratio,
-            accrual=analytic_survival.accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
-            dropout=self.endpoint.dropout,
-            allocation=self.config.trial.allocation,
-        )
+        return analytic_model(self.config, self.endpoint, hazard_ratio)
 
     def analytic(self, config: Config) -> dict:
         """Schoenfeld power at the configured events; events and subjects for ``design.power``."""
@@ -370,8 +449,14 @@ class SurvivalPlan:
                 expected_events_h1=events * float(probs.expected_fraction),
             )
         model = self.model(hr)
+        if calendar.reaches_fractions(config):
+            # Calendar looks, a cap: the events expected at each look and the power from them.
+            out.update(calendar.analytic(self, config, hr))
+        longest = self.endpoint.max_follow_up
         try:
-            times = analytic_survival.time_for_events(self.looks.events.astype(float), float(config.trial.n_total), **model)
+            times = analytic_survival.time_for_events(
+                self.looks.events.astype(float), float(config.trial.n_total), max_follow_up=longest, **model
+            )
             out["analysis_times_at_n_total"] = np.atleast_1d(times).tolist()
         except InputError:
             out["analysis_times_at_n_total"] = None  # the events are out of reach on average

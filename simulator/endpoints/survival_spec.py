@@ -112,6 +112,7 @@ class SurvivalEndpoint:
     follow_up: float
     better: str = "lower"  # a hazard ratio below 1 is favourable
     margin: float = 0.0  # non-inferiority hazard-ratio margin (H0: HR >= margin, > 1); 0 = none (superiority)
+    max_follow_up: float = math.inf  # administrative censoring of each patient at this time from entry
 
     @property
     def null_hazard_ratio(self) -> float:
@@ -345,9 +346,15 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     dropout, dropout_spec = _dropout(t.take("dropout", {}), f"{path}.dropout", context.arms)
     ft = Table(t.take("follow_up", {}), f"{path}.follow_up")
     follow_up = as_float(ft.take("minimum", 0.0), f"{path}.follow_up.minimum", allowed=">= 0", check=lambda v: v >= 0)
+    max_follow_up = math.inf
+    if ft.has("maximum"):
+        max_follow_up = as_float(
+            ft.take("maximum"), f"{path}.follow_up.maximum", allowed="> 0 (months from each patient's entry)",
+            check=lambda v: v > 0,
+        )
     ft.finish()
     t.finish()
     return SurvivalEndpoint(
         name, kind, test, role, SurvivalTruth(control, hazard_ratio), prior, accrual, dropout, dropout_spec, follow_up,
-        margin=margin,
+        margin=margin, max_follow_up=max_follow_up,
     )

@@ -391,10 +391,10 @@ def _copula_iv(cholesky, thresholds):
 
 def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
-                  futility=None, sided=1, inner=False):
+                  futility=None, sided=1, inner=False, max_follow_up=np.inf):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
-                             look_events=look_events, missing=missing)
+                             look_events=look_events, missing=missing, max_follow_up=max_follow_up)
     chol, thresholds = _copula_iv(cholesky, thresholds)
     n_sims, n_binary = thresholds.shape[:2]
     if chol.shape[0] != n_binary + 1:
@@ -429,7 +429,7 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
 
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
-                      efficacy=None, futility=None, sided=1, inner=False):
+                      efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -472,6 +472,9 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     sided : {1, 2}
     inner : bool
         Two-sided designs: futility is the inner wedge ``|z| < futility[k]``.
+    max_follow_up : float
+        Administrative censoring of each patient's survival at this time
+        from entry (``inf``: none).
 
     Returns
     -------
@@ -489,4 +492,4 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     return _run_calendar(rng, n_control, n_experimental, missing=missing, accrual=accrual, control=control,
                          hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
-                         futility=futility, sided=sided, inner=inner)[0]
+                         futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up)[0]

@@ -28,6 +28,11 @@ The model of one trial
 3. *Cut selection* (:func:`select_cuts`): look ``k`` is at the calendar time
    (entry + exit) of the ``look_events[k]``-th event, found by a bucket
    selection in expected linear time.
+   Calendar looks (``look_times``) are at their times, with the events
+   there are by then. A maximum duration (``cap``) ends the trial at
+   whichever comes first: each look, or the cap (:func:`schedule_cuts`);
+   the look analysed at the cap is the trial's last. A maximum follow-up
+   per patient censors everyone still followed at that time from entry.
 
 When the events run out
 ~~~~~~~~~~~~~~~~~~~~~~~
@@ -90,6 +95,7 @@ __all__ = [
     "patient_exit",
     "patients",
     "prepare_cuts",
+    "schedule_cuts",
     "select_cuts",
     "survival_design",
     "workspace",
@@ -102,10 +108,15 @@ __all__ = [
 #: hazard pieces ``times`` (starts, first 0), ``hazards`` and the cumulative
 #: hazard at each start ``cumulative``; dropout hazards; ``look_events``;
 #: ``log_margin``: the log of the non-inferiority hazard-ratio margin (0 for
-#: superiority), see :func:`analyse_looks`.
+#: superiority), see :func:`analyse_looks`;
+#: ``max_follow_up``: administrative censoring at this time from entry
+#: (``inf``: none); ``look_times``: calendar looks (NaN per look when the looks
+#: are event-driven, ``look_events`` 0 when they are calendar times);
+#: ``cap``: the maximum duration (``inf``: none), see :func:`schedule_cuts`.
 SurvivalDesign = namedtuple("SurvivalDesign", [
     "n_c", "n_e", "evaluable_c", "evaluable_e", "acc_edges", "acc_cumulative", "times", "hazards",
     "cumulative", "dropout_c", "dropout_e", "look_events", "log_margin",
+    "max_follow_up", "look_times", "cap",
 ])
 
 #: One trial's patients in entry order: ``entry`` (sorted), ``label`` (0
@@ -126,6 +137,7 @@ Workspace = namedtuple("Workspace", [
 #: last look analysed). Looks not analysed keep their initial values.
 LookResults = namedtuple("LookResults", [
     "z", "hazard_ratio", "look_times", "events", "enrolled", "short", "stop_look", "decision", "last_look",
+    "capped",
 ])
 
 
@@ -169,7 +181,8 @@ def accrual_iv(accrual):
     return edges, cumulative
 
 
-def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_events, missing=(0, 0), margin=1.0):
+def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_events=None, missing=(0, 0), margin=1.0,
+                    look_times=None, max_duration=math.inf, max_follow_up=math.inf):
     """A validated :class:`SurvivalDesign` (look events: increasing integers >= 1; ``margin``: a hazard ratio > 0)."""
     n_c, n_e = int(n_c), int(n_e)
     if n_c < 1 or n_e < 1:
@@ -183,15 +196,28 @@ def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_even
     drop_c, drop_e = (float(v) for v in dropout)
     if not (drop_c >= 0 and drop_e >= 0 and math.isfinite(drop_c + drop_e)):
         raise InputError("`dropout` hazards must be finite and >= 0")
+    calendar = None
+    if look_times is not None:
+        calendar = np.asarray(look_times, dtype=float)
+        if calendar.ndim != 1 or calendar.size == 0 or not np.all(np.isfinite(calendar)) or calendar[0] <= 0 \
+                or np.any(np.diff(calendar) <= 0):
+            raise InputError("`look_times` must be strictly increasing finite calendar times > 0")
+        look_events = np.zeros(calendar.size, dtype=np.int64)
     looks = np.asarray(look_events)
     if looks.ndim != 1 or looks.size == 0 or not np.issubdtype(looks.dtype, np.integer) \
-            or looks[0] < 1 or np.any(np.diff(looks) <= 0):
+            or (calendar is None and (looks[0] < 1 or np.any(np.diff(looks) <= 0))):
         raise InputError("`look_events` must be strictly increasing integers >= 1")
+    if calendar is None:
+        calendar = np.full(looks.size, np.nan)
+    cap, longest = float(max_duration), float(max_follow_up)
+    if not (cap > 0 and longest > 0):
+        raise InputError("`max_duration` and `max_follow_up` must be > 0 (inf for none)")
     margin = float(margin)
     if not (math.isfinite(margin) and margin > 0):
         raise InputError("`margin` must be a finite hazard ratio > 0")
     return SurvivalDesign(n_c, n_e, n_c - missing_c, n_e - missing_e, edges, acc_cumulative, times, hazards,
-                          cumulative, drop_c, drop_e, np.ascontiguousarray(looks, dtype=np.int64), math.log(margin))
+                          cumulative, drop_c, drop_e, np.ascontiguousarray(looks, dtype=np.int64), math.log(margin),
+                          longest, np.ascontiguousarray(calendar), cap)
 
 
 def patients(n):
@@ -217,7 +243,7 @@ def look_results(n_sims, n_looks):
         look_times=np.full((n_sims, n_looks), np.nan), events=np.zeros((n_sims, n_looks), dtype=np.int64),
         enrolled=np.zeros((n_sims, n_looks), dtype=np.int64), short=np.zeros((n_sims, n_looks), dtype=np.bool_),
         stop_look=np.zeros(n_sims, dtype=np.int64), decision=np.zeros(n_sims, dtype=np.int8),
-        last_look=np.zeros(n_sims, dtype=np.int64),
+        last_look=np.zeros(n_sims, dtype=np.int64), capped=np.zeros(n_sims, dtype=np.bool_),
     )
 
 
@@ -299,13 +325,15 @@ def patient_exit(rng, unit, theta, dropout, design):
 
     Event time ``H^-1(unit / theta)`` for the unit exponential ``unit``;
     dropout time an exponential at hazard ``dropout`` drawn from ``rng``
-    (none when 0); the exit is the earlier one.
+    (none when 0); the exit is the earlier one, and a patient still in
+    follow-up at ``design.max_follow_up`` is censored there (administrative
+    censoring; the same random numbers are drawn either way).
     """
     event_time = inverse_cumulative_hazard(unit / theta, design)
     drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
-    if event_time <= drop_time and event_time < np.inf:
+    if event_time <= drop_time and event_time < np.inf and event_time <= design.max_follow_up:
         return event_time, True
-    return drop_time, False
+    return min(drop_time, design.max_follow_up), False
 
 
 @kernel
@@ -435,6 +463,50 @@ def select_cuts(n_events, last_entry, look_events, work):
             work.cuts[k] = last
             work.at_cuts[k] = n_events
     return reachable
+
+
+@kernel
+def _events_by(calendar, n_events, cut):
+    count = 0
+    for j in range(n_events):
+        count += calendar[j] <= cut
+    return count
+
+
+@kernel
+def schedule_cuts(n_events, last_entry, design, work):
+    """Calendar time and events of every look of one trial; returns ``(reachable, last, capped)``.
+
+    Event-driven looks are :func:`select_cuts` (``reachable`` looks reach
+    their target). Calendar looks (``design.look_times``) are at their
+    times with the events there are by then. With a maximum duration
+    (``design.cap``) the trial ends at whichever comes first: the look
+    (its target events, or its calendar time), or the cap; the first look
+    that would come after the cap, or whose events never come, is analysed
+    at the cap and is the trial's last (``capped``). ``last`` is the index
+    of the last look analysed.
+    """
+    looks = design.look_events
+    n_looks = looks.size
+    cap = design.cap
+    calendar = work.calendar
+    if not np.isnan(design.look_times[0]):
+        for k in range(n_looks):
+            cut = min(design.look_times[k], cap)
+            work.cuts[k] = cut
+            work.at_cuts[k] = _events_by(calendar, n_events, cut)
+            if design.look_times[k] > cap:
+                return n_looks, k, True
+        return n_looks, n_looks - 1, False
+    reachable = select_cuts(n_events, last_entry, looks, work)
+    last = min(reachable, n_looks - 1)
+    if cap < np.inf:
+        for k in range(last + 1):
+            if k >= reachable or work.cuts[k] > cap:
+                work.cuts[k] = cap
+                work.at_cuts[k] = _events_by(calendar, n_events, cap)
+                return reachable, k, True
+    return reachable, last, False
 
 
 # --------------------------------------------------------------------------
@@ -640,15 +712,13 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     i.e. ``(score + log M V) / sqrt(V)``: positive favours the experimental
     arm, as for superiority (M = 1, the plain log-rank z).
     """
-    looks = design.look_events
-    n_looks = looks.size
     n = patients.entry.size
-    reachable = select_cuts(n_events, patients.entry[n - 1], looks, work)
-    last = min(reachable, n_looks - 1)
+    reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
     n_a = prepare_cuts(patients, work.cuts[last], work)
     out.stop_look[i] = last
     out.decision[i] = CONTINUE
     out.last_look[i] = last
+    out.capped[i] = capped
     decided = False
     for k in range(last + 1):
         cut = work.cuts[k]
@@ -686,8 +756,8 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
 def final_analysis_sample(rng, design, theta_c, theta_e, patients, work, time_out, event_out, cut_out):
     """Trials as seen at their final analysis, one per row of ``time_out``.
 
-    The trials of :func:`draw_patients` cut at the last entry of
-    ``design.look_events`` by :func:`select_cuts`; per row, the control
+    The trials of :func:`draw_patients` cut at their last look by
+    :func:`schedule_cuts` (the final look, or the cap); per row, the control
     patients fill the first ``n_c`` columns and the experimental ones the
     rest (in entry order). ``time_out``: follow-up at the cut (exit, or
     ``cut - entry`` if censored there; ``inf`` if not yet enrolled);
@@ -695,12 +765,10 @@ def final_analysis_sample(rng, design, theta_c, theta_e, patients, work, time_ou
     """
     n_c = design.n_c
     n = n_c + design.n_e
-    looks = design.look_events
-    final = looks.size - 1
     for r in range(time_out.shape[0]):
         n_events = draw_patients(rng, design, theta_c, theta_e, patients, work.calendar)
-        select_cuts(n_events, patients.entry[n - 1], looks, work)
-        cut = work.cuts[final]
+        _, last, _ = schedule_cuts(n_events, patients.entry[n - 1], design, work)
+        cut = work.cuts[last]
         cut_out[r] = cut
         column_c = 0
         column_e = n_c

@@ -147,6 +147,22 @@ class SurvivalTrials:
         duration of the trial is ``look_times[i, stop_look[i]]``.
     z_looks : ndarray of float, shape (n_sims, K)
         z at each look reached (NaN otherwise).
+    last_look : ndarray of int
+        The last look the trial could reach: the final look, or the look at
+        which the events ran out or the cap ended the trial.
+    capped : ndarray of bool
+        The maximum duration ended the trial (its last look was analysed at
+        the cap).
+    events_looks, enrolled_looks : ndarray of int, shape (n_sims, K)
+        Events and subjects at each look up to ``last_look`` (also after a
+        stop when the bounds never stop a trial early; 0 after
+        ``last_look``).
+    hr_looks : ndarray of float, shape (n_sims, K)
+        Pike's hazard-ratio estimate at each look up to ``last_look``.
+    short_looks : ndarray of bool, shape (n_sims, K)
+        The events ran out at that look.
+    z_all : ndarray of float, shape (n_sims, K)
+        z at each look analysed (NaN after the stop or ``last_look``).
     """
 
     stop_look: np.ndarray
@@ -158,6 +174,14 @@ class SurvivalTrials:
     events_short: np.ndarray
     look_times: np.ndarray
     z_looks: np.ndarray
+    last_look: np.ndarray | None = None
+    capped: np.ndarray | None = None
+    events_looks: np.ndarray | None = None
+    enrolled_looks: np.ndarray | None = None
+    hr_looks: np.ndarray | None = None
+    short_looks: np.ndarray | None = None
+    z_all: np.ndarray | None = None
+    look_times_all: np.ndarray | None = None
 
     @property
     def duration(self):
@@ -176,12 +200,14 @@ def _per_trial(value, n_sims, name):
     return np.ascontiguousarray(arr)
 
 
-def _looks_iv(look_events, efficacy, futility, n_total, sided):
+def _looks_iv(look_events, efficacy, futility, n_total, sided, look_times=None):
+    if look_times is not None:
+        look_events = np.zeros(np.size(look_times), dtype=np.int64)
     looks = np.asarray(look_events)
     if looks.ndim != 1 or looks.size == 0 or not np.issubdtype(looks.dtype, np.integer):
         raise InputError("`look_events` must be a non-empty list of integers")
     looks = looks.astype(np.int64)
-    if looks[0] < 1 or np.any(np.diff(looks) <= 0) or looks[-1] > n_total:
+    if look_times is None and (looks[0] < 1 or np.any(np.diff(looks) <= 0) or looks[-1] > n_total):
         raise InputError(
             f"`look_events` must increase strictly from >= 1 to <= the {n_total} subjects"
         )
@@ -199,8 +225,9 @@ def _looks_iv(look_events, efficacy, futility, n_total, sided):
 
 
 def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
-                    hazard_ratio, look_events, efficacy, futility=None, sided=1,
-                    dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False, margin=1.0):
+                    hazard_ratio, look_events=None, efficacy, futility=None, sided=1,
+                    dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False, margin=1.0,
+                    look_times=None, max_duration=np.inf, max_follow_up=np.inf):
     """Simulate two-arm survival trials with event-driven log-rank looks.
 
     Parameters
@@ -246,6 +273,14 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         is superiority. The z of each look is then
         ``(log margin - log HR_hat) sqrt(V)`` with the log-rank estimate
         ``log HR_hat = (O_e - E_e) / V`` (:func:`simulator.engine.patients.analyse_looks`).
+    look_times : array_like of float, optional
+        Calendar looks (months from the first entry, increasing) instead of
+        ``look_events``.
+    max_duration : float
+        The trial ends at whichever comes first: a look or this calendar
+        time (:func:`simulator.engine.patients.schedule_cuts`); ``inf``: none.
+    max_follow_up : float
+        Administrative censoring of each patient at this time from entry.
 
     Returns
     -------
@@ -269,9 +304,10 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         raise InputError("`rng` must be a numpy.random.Generator")
     hr = _per_trial(hazard_ratio, n_sims, "hazard_ratio")
     mult = _per_trial(control_multiplier, n_sims, "control_multiplier")
-    looks, efficacy, futility = _looks_iv(look_events, efficacy, futility, n_c + n_e, sided)
-    design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout, look_events=looks,
-                             margin=margin)
+    looks, efficacy, futility = _looks_iv(look_events, efficacy, futility, n_c + n_e, sided, look_times)
+    design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout,
+                             look_events=None if look_times is not None else looks, margin=margin,
+                             look_times=look_times, max_duration=max_duration, max_follow_up=max_follow_up)
     out = look_results(n_sims, looks.size)
     _simulate(rng, n_sims, design, z_bounds(efficacy, futility, sided, inner), hr, mult, patients(n_c + n_e),
               workspace(n_c + n_e, looks.size), out)
@@ -282,4 +318,6 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         stop_look=stop, decision=out.decision, z=out.z[rows, stop], hazard_ratio=out.hazard_ratio[rows, stop],
         events=out.events[rows, stop], enrolled=out.enrolled[rows, stop], events_short=out.short[rows, stop],
         look_times=np.where(reached, out.look_times, np.nan), z_looks=np.where(reached, out.z, np.nan),
+        last_look=out.last_look, capped=out.capped, events_looks=out.events, enrolled_looks=out.enrolled,
+        hr_looks=out.hazard_ratio, short_looks=out.short, z_all=out.z, look_times_all=out.look_times,
     )

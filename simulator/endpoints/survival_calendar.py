@@ -1,0 +1,350 @@
+"""Survival looks at calendar times, a maximum duration, and bounds at the events reached.
+
+What a survival endpoint does when its looks are not all at planned event
+counts: looks at calendar times (``design.look_times``, months from the
+first patient in) and a cap on the trial's duration (``design.max_duration``:
+the trial ends at its final look or at the cap, whichever comes first). The
+kernel places the looks (:func:`simulator.engine.patients.schedule_cuts`);
+this module gives the bounds, the decisions, the report counts and the
+analytic expectation.
+
+Bounds at the events reached
+----------------------------
+At an interim the final analysis's events are not yet known, so interim
+bounds spend alpha at the events at the look over the planned maximum
+events ``D`` (``design.events``), ``s_k = d_k / D``, and the final analysis
+(the last look a trial reaches: its final look, or the look the cap ended)
+spends all the alpha that is left; the joint law of the looks' z statistics
+is that of the information fractions ``d_k / d_final``
+(:func:`simulator.design.boundaries.spending_bounds`). An interim that adds
+no events over the previous look (to ``1 / FRACTION_GRID``), or whose
+events reach ``D`` or the final look's, is not tested. Trials are grouped by
+their rounded fractions and each group is decided with its own bounds
+(:func:`simulator.endpoints.common.decide_groups`, which the joint engine's
+binary endpoints at calendar looks use too), cached per plan.
+
+A design with one look has the fixed design's bound at any number of events,
+so only group-sequential designs need this; a trial that reaches every
+planned event count before the cap has exactly the planned bounds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from simulator.config.schema import Config
+from simulator.design import survival as analytic_survival
+from simulator.design.allocation import round_half_up
+from simulator.design.boundaries import REACHED_FRACTION_CODES, spending_bounds
+from simulator.design.spending import get_spending_function
+from simulator.endpoints.common import Bounds, decide_groups, design_bounds
+from simulator.engine.continuous import sequential_decisions
+from simulator.errors import InputError
+from simulator.stats.decision import REJECT_FAVOURABLE, z_bounds
+
+#: Fractions of the planned maximum events are rounded to 1 / grid for the
+#: per-trial bounds (two looks), or 1 / coarse grid (three or more), as the
+#: joint engine's binary endpoints at calendar looks.
+FRACTION_GRID = 1000
+COARSE_FRACTION_GRID = 200
+
+#: Bins of the events at each look: at most this many, of whole events.
+EVENT_BINS = 200
+
+
+def reaches_fractions(config: Config) -> bool:
+    """Whether the looks can come at other fractions than planned: calendar looks or a cap."""
+    return bool(config.design.look_times) or config.design.max_duration is not None
+
+
+def reference_ratio(endpoint) -> float:
+    """The hazard ratio at which planned events are computed: the truth's, else the prior median's, else 1."""
+    if endpoint.truth.hazard_ratio is not None:
+        return float(endpoint.truth.hazard_ratio)
+    if endpoint.prior is not None:
+        return float(math.exp(endpoint.prior.hazard_ratio.log_mean))
+    return 1.0
+
+
+def expected_events_at(model: dict, n_total: float, times, max_follow_up: float) -> np.ndarray:
+    """Expected events by each calendar time (:func:`simulator.design.survival.expected_events`)."""
+    times = np.asarray(times, dtype=float)
+    return np.asarray(
+        analytic_survival.expected_events(times, n_total, max_follow_up=max_follow_up, **model), dtype=float
+    )
+
+
+def calendar_events(config: Config, model: dict, max_follow_up: float) -> np.ndarray:
+    """Planned events at the calendar looks (expected at the reference hazard ratio, rounded half up)."""
+    times = config.design.look_times
+    expected = expected_events_at(model, config.trial.n_total, times, max_follow_up)
+    events = np.array([round_half_up(e) for e in expected], dtype=np.int64)
+    if events[0] < 1 or np.any(np.diff(events) <= 0):
+        raise InputError(
+            f"config key `design.look_times`: the looks at {list(times)} months expect "
+            f"{[round(float(e), 1) for e in expected]} events (at hazard ratio {model['hazard_ratio']:g}); each look "
+            "needs at least one event more than the previous one: move the looks apart or later"
+        )
+    return events
+
+
+def check_design(config: Config, n_looks: int) -> None:
+    """What calendar looks and a cap need of a group-sequential design (messages name the key)."""
+    design = config.design
+    if n_looks < 2 or not reaches_fractions(config):
+        return
+    if design.efficacy not in REACHED_FRACTION_CODES:
+        raise InputError(
+            "config key `design.efficacy`: with design.look_times or design.max_duration the bounds are "
+            "recomputed at the events each trial reaches, which needs an alpha-spending family "
+            f"({', '.join(REACHED_FRACTION_CODES)}), got {design.efficacy!r}"
+        )
+    if isinstance(design.futility, str) and design.futility != "none":
+        raise InputError(
+            "config key `design.futility`: with design.look_times or design.max_duration futility must be "
+            f"\"none\" or z values per interim (beta spending needs the planned fractions), got {design.futility!r}"
+        )
+
+
+def check_cap(config: Config, model: dict, first_events: int, max_follow_up: float) -> None:
+    """A cap before the first look is expected (event-driven looks) cannot be meant: name the key."""
+    cap = config.design.max_duration
+    if cap is None or config.design.look_times:
+        return
+    try:
+        first = float(analytic_survival.time_for_events(
+            float(first_events), float(config.trial.n_total), max_follow_up=max_follow_up, **model
+        ))
+    except InputError:
+        return  # the first look's events are out of reach on average: the cap ends every trial
+    if cap < first:
+        raise InputError(
+            f"config key `design.max_duration`: {cap:g} months is before the first look, whose {int(first_events)} "
+            f"events are expected at {first:.1f} months (at hazard ratio {model['hazard_ratio']:g}); give a later "
+            "cap or an earlier first look"
+        )
+
+
+def planned_bounds(config: Config, spent, information, alpha: float) -> Bounds:
+    """Bounds spending alpha at ``spent`` (interims) and all of it at the last look, at ``information``.
+
+    The planned (analytic) design of calendar looks and of a capped trial:
+    the user-given-spending design (``asUser``) with the family's
+    cumulative alpha at the spent fractions, so that its operating
+    characteristics come from the usual recursion.
+    """
+    design = config.design
+    spent = np.asarray(spent, dtype=float)
+    if np.any(spent[:-1] >= 1.0):
+        raise InputError(
+            "config key `design.look_times`: an interim expects the planned maximum events design.events "
+            f"already (events over design.events {np.round(spent, 3).tolist()}); give a larger design.events or "
+            "earlier looks"
+        )
+    spent = np.minimum(spent, 1.0)
+    cumulative = get_spending_function(design.efficacy).cumulative(spent, alpha, design.efficacy_param, design.sided)
+    cumulative = np.maximum.accumulate(np.asarray(cumulative, dtype=float))
+    cumulative[-1] = alpha
+    user = dataclasses.replace(design, efficacy="asUser", efficacy_param=tuple(float(a) for a in cumulative))
+    return design_bounds(dataclasses.replace(config, design=user), tuple(float(v) for v in information), alpha)
+
+
+# ---------------------------------------------------------------- decisions
+def look_codes(events: np.ndarray, last_look: np.ndarray, max_events: float) -> tuple[np.ndarray, int]:
+    """Per trial and look, ``d_k / D`` rounded to ``1 / grid``, -1 for a look not tested; and the grid.
+
+    The last look a trial reaches is always tested (its code may exceed the
+    grid: more events than planned); an interim is tested when it adds
+    events over the previous tested look and stays below both the grid and
+    the final look's code. A final look without events is not tested.
+    """
+    n_sims, n_looks = events.shape
+    grid = FRACTION_GRID if n_looks <= 2 else COARSE_FRACTION_GRID
+    looks = np.arange(n_looks)[None, :]
+    code = np.rint(events / float(max_events) * grid).astype(np.int64)
+    final = code[np.arange(n_sims), last_look]
+    code = np.where(looks <= last_look[:, None], code, -1)
+    previous = np.zeros(n_sims, dtype=np.int64)
+    for k in range(n_looks):
+        is_final = last_look == k
+        interim = (k < last_look) & (code[:, k] > previous) & (code[:, k] < np.minimum(final, grid))
+        keep = interim | (is_final & (final > 0))
+        code[:, k] = np.where(keep, code[:, k], -1)
+        previous = np.where(interim, code[:, k], previous)
+    return code, grid
+
+
+def decide_reached(plan, z: np.ndarray, events: np.ndarray, last_look: np.ndarray, bounds_cache: dict):
+    """``(stop_look, decision)`` of every trial with bounds at its own events (module docstring).
+
+    ``z`` and ``events`` are per trial and look (every look up to
+    ``last_look`` analysed); a trial stops at the first tested look that
+    decides, else at its last look.
+    """
+    config = plan.config
+    design = config.design
+    max_events = float(design.events if design.events is not None else plan.looks.events[-1])
+    code, grid = look_codes(events, last_look, max_events)
+    futility = _interim_futility(config, events.shape[1])
+
+    def decide(rows, looks, codes):
+        key = (plan.alpha, grid, codes, tuple(looks.tolist()))
+        bounds = bounds_cache.get(key)
+        if bounds is None:
+            spent = np.array(codes, dtype=float) / grid
+            information = np.array(codes, dtype=float) / codes[-1]
+            fut = futility[looks]
+            efficacy = spending_bounds(
+                spent, information, plan.alpha, design.sided, design.efficacy, design.efficacy_param,
+                futility=fut, binding=design.binding, two_sided_futility=design.two_sided_futility,
+            ) if len(codes) > 1 else np.array([_fixed_bound(plan.alpha, design.sided)])
+            bounds = z_bounds(efficacy, fut, design.sided, design.sided == 2 and design.two_sided_futility == "inner")
+            bounds_cache[key] = bounds
+        m = looks.size
+        local_stop = np.empty(rows.size, dtype=np.int64)
+        local_decision = np.empty(rows.size, dtype=np.int8)
+        sequential_decisions(
+            np.ascontiguousarray(z[np.ix_(rows, looks)]), bounds.efficacy.reshape(1, m),
+            bounds.unfavourable.reshape(1, m), bounds.futility.reshape(1, m), bounds.futility_floor.reshape(1, m),
+            local_stop, local_decision,
+        )
+        return local_stop, local_decision
+
+    return decide_groups(code, last_look, decide)
+
+
+def _fixed_bound(alpha: float, sided: int) -> float:
+    from scipy import stats
+
+    return float(stats.norm.isf(alpha / sided))
+
+
+def _interim_futility(config: Config, n_looks: int) -> np.ndarray:
+    """Fixed z futility bounds per look (``-inf`` for none and at the last look)."""
+    futility = config.design.futility
+    out = np.full(n_looks, -np.inf)
+    if isinstance(futility, tuple):
+        out[: len(futility)] = futility[: n_looks - 1]
+    return out
+
+
+# ---------------------------------------------------------------- report counts
+def event_edges(n_total: int) -> np.ndarray:
+    """Bins of whole events from 0 to ``n_total``: at most :data:`EVENT_BINS`, centred on whole numbers."""
+    width = max(1, math.ceil((n_total + 1) / EVENT_BINS))
+    return np.arange(0, n_total + width + 1, width, dtype=float) - 0.5
+
+
+def look_counts(trials, n_total: int) -> dict:
+    """Summable counts of the events at each look reached and of the trials the cap ended."""
+    n_sims, n_looks = trials.look_times.shape
+    reached = ~np.isnan(trials.look_times)
+    events = np.where(reached, trials.events_looks, 0).astype(np.float64)
+    edges = event_edges(n_total)
+    hist = np.zeros((n_looks, edges.size - 1), dtype=np.int64)
+    for k in range(n_looks):
+        hist[k] = np.histogram(trials.events_looks[reached[:, k], k], bins=edges)[0]
+    capped = trials.capped & (trials.stop_look == trials.last_look) if trials.capped is not None else np.zeros(n_sims, bool)
+    return {
+        "look_events_sum": events.sum(axis=0),
+        "look_events_sq": (events**2).sum(axis=0),
+        "look_events_hist": hist,
+        "cap_reached": np.array([int(capped.sum())], dtype=np.int64),
+    }
+
+
+def look_report(counts: dict, n_total: int, n: int) -> dict:
+    """Report fields from :func:`look_counts`: per-look events (mean, MCSE, histogram), cap_reached."""
+    if "look_events_sum" not in counts:
+        return {}
+    reached = np.asarray(counts["look_reached"], dtype=float)
+    total = np.asarray(counts["look_events_sum"], dtype=float)
+    squares = np.asarray(counts["look_events_sq"], dtype=float)
+    means, mcses = [], []
+    for s, q, r in zip(total, squares, reached):
+        if r == 0:
+            means.append(None)
+            mcses.append(None)
+            continue
+        mean = s / r
+        variance = max(q / r - mean**2, 0.0) * r / max(r - 1, 1)
+        means.append(float(mean))
+        mcses.append(float(math.sqrt(variance / r)))
+    return {
+        "expected_look_events": means,
+        "expected_look_events_mcse": mcses,
+        "look_events_histogram": {
+            "edges": event_edges(n_total).tolist(),
+            "counts": np.asarray(counts["look_events_hist"]).tolist(),
+        },
+        "cap_reached": float(counts["cap_reached"][0] / n),
+    }
+
+
+# ---------------------------------------------------------------- analytic
+def analytic(plan, config: Config, hazard_ratio: float) -> dict:
+    """Expected events and times of the looks, and the power from them (the analytic expectation).
+
+    Calendar looks: the expected events at each time. Event-driven looks
+    with a cap: each look at its events or, if those are expected after the
+    cap, at the cap with the events expected there (the last look). The
+    power is that of the design spending alpha at ``e_k / D`` and all of it
+    at the last look, with the information fractions ``e_k / e_last`` and
+    the drift ``sqrt(r e_last) / (1 + r) |log HR|`` (Schoenfeld).
+    """
+    design = config.design
+    model = plan.model(hazard_ratio)
+    n_total = float(config.trial.n_total)
+    longest = plan.endpoint.max_follow_up
+    cap = design.max_duration
+    if design.look_times:
+        times = np.array(design.look_times, dtype=float)
+        if cap is not None:
+            times = np.minimum(times, cap)
+        events = expected_events_at(model, n_total, times, longest)
+    else:
+        targets = plan.looks.events.astype(float)
+        ceiling = float(expected_events_at(model, n_total, [np.inf], longest)[0])
+        times, events = [], []
+        for target in targets:
+            time = analytic_survival.time_for_events(target, n_total, max_follow_up=longest, **model) \
+                if target < ceiling else math.inf
+            if cap is not None and time > cap:
+                times.append(float(cap))
+                events.append(float(expected_events_at(model, n_total, [cap], longest)[0]))
+                break
+            times.append(float(time))
+            events.append(float(target))
+        times, events = np.array(times), np.array(events)
+    out = {
+        "expected_events_per_look": events.tolist(),
+        "expected_analysis_times": np.asarray(times, dtype=float).tolist(),
+    }
+    control, experimental = config.trial.allocation
+    r = experimental / control
+    max_events = float(design.events if design.events is not None else plan.looks.events[-1])
+    # The mean of the final z: positive when the hazard ratio is below the null's (the margin, 1 for superiority).
+    drift = math.sqrt(r * events[-1]) / (1.0 + r) * math.log(plan.margin / hazard_ratio)
+    if events.size == 1:
+        from scipy import stats
+
+        power = float(stats.norm.sf(_fixed_bound(plan.alpha, plan.sided) - drift))
+        out.update(power=power)
+        return out
+    keep = [k for k in range(events.size - 1) if 0 < events[k] < min(max_events, events[-1])] + [events.size - 1]
+    bounds = planned_bounds(config, events[keep] / max_events, events[keep] / events[-1], plan.alpha)
+    probs = bounds.sequential.probabilities(drift)
+    out.update(
+        power=float(probs.power),
+        reject_per_look=np.asarray(probs.reject_upper).tolist(),
+        futility_per_look=np.asarray(probs.futility).tolist(),
+        analytic_looks=[int(k) for k in keep],
+    )
+    return out
+
+
+def success_of(decision: np.ndarray) -> np.ndarray:
+    return decision == REJECT_FAVOURABLE

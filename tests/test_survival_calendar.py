@@ -1,0 +1,406 @@
+"""Survival looks at calendar times, a maximum duration (cap) and a maximum follow-up per patient.
+
+Analytic expected events against rpact's getEventProbabilities; power at
+calendar looks against rpact's getPowerSurvival with the user-spending
+design the analytic layer builds; the simulation against the analytic
+expectation and against a plain per-patient numpy simulation written here,
+independently of the package's kernels and boundary code; type I error at
+HR 1; bad input.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, stats
+
+from simulator.api import Trial
+from simulator.cli import main
+from simulator.design.boundaries import spending_bounds
+from simulator.design.survival import (
+    accrual_pieces,
+    dropout_hazard,
+    event_fraction,
+    event_probability,
+    expected_events,
+    hazards_from,
+    time_for_events,
+)
+from simulator.endpoints import plan_for
+from simulator.engine.patients import final_analysis_sample, patients, survival_design, workspace
+from simulator.engine.survival import simulate_trials
+
+RPACT_RTOL = 1e-3  # the acceptance: within 0.1 % of rpact
+
+BASE = """
+[trial]
+n_total = 200
+[endpoints.os]
+kind = "survival"
+truth.control = {{ median = 12.0 }}
+truth.hazard_ratio = {hr}
+accrual.duration = 18.0
+dropout.probability = 0.05
+dropout.at = 12.0
+{follow_up}
+[design]
+{design}
+[simulation]
+n_sims = 2000
+jobs = 1
+"""
+
+#: Two calendar looks, each patient followed for at most 18 months, 110 events planned at most.
+CALENDAR = dict(follow_up="follow_up.maximum = 18.0", design="look_times = [15.0, 30.0]\nevents = 110")
+#: Looks at 60 and 120 events, the trial ended at 26 months at the latest.
+CAPPED = dict(follow_up="", design="looks = [0.5, 1.0]\nevents = 120\nmax_duration = 26.0")
+
+
+def _plan(tmp_path, hr=0.65, **parts):
+    path = tmp_path / "os.toml"
+    path.write_text(BASE.format(hr=hr, **parts), encoding="utf-8")
+    config = Trial.from_toml(path).scenarios[0].config
+    return plan_for(config, config.endpoints[0]), path
+
+
+# --------------------------------------------------------------------------
+# Analytic: rpact
+# --------------------------------------------------------------------------
+
+
+def test_expected_events_at_calendar_times_match_rpact():
+    # getEventProbabilities(time = c(18, 27, 36), accrualTime = c(0, 24), lambda2 = log(2) / 12,
+    #     hazardRatio = 0.7, dropoutRate1 = 0.05, dropoutRate2 = 0.05, dropoutTime = 12,
+    #     maxNumberOfSubjects = 400)$cumulativeEventProbabilities
+    # -> 0.245020613049 0.474226149568 0.640561634888 (rpact 3.3.4)
+    d = dropout_hazard(0.05, 12.0)
+    model = dict(control=hazards_from(median=12.0), hazard_ratio=0.7, accrual=accrual_pieces(duration=24.0),
+                 dropout=(d, d))
+    rpact = np.array([0.245020613049, 0.474226149568, 0.640561634888])
+    np.testing.assert_allclose(event_fraction(np.array([18.0, 27.0, 36.0]), **model), rpact, rtol=RPACT_RTOL)
+    np.testing.assert_allclose(expected_events(np.array([18.0, 27.0, 36.0]), 400, **model), 400 * rpact,
+                               rtol=RPACT_RTOL)
+    # Piecewise accrual and hazards, 1:2, different dropout per arm:
+    # getEventProbabilities(time = c(12, 24, 40, 60), accrualTime = c(0, 6, 30), accrualIntensity = c(5, 15),
+    #     piecewiseSurvivalTime = c(0, 6), lambda2 = c(0.08, 0.05), hazardRatio = 0.75, dropoutRate1 = 0.05,
+    #     dropoutRate2 = 0.1, dropoutTime = 12, allocationRatioPlanned = 2)$cumulativeEventProbabilities
+    # -> 0.0705175319394 0.2978663993005 0.6201200653264 0.7850902479167
+    model = dict(control=([0.0, 6.0], [0.08, 0.05]), hazard_ratio=0.75,
+                 accrual=accrual_pieces(times=[0, 6, 30], rates=[5, 15]),
+                 dropout=(dropout_hazard(0.1, 12.0), dropout_hazard(0.05, 12.0)), allocation=(1, 2))
+    rpact = np.array([0.0705175319394, 0.2978663993005, 0.6201200653264, 0.7850902479167])
+    np.testing.assert_allclose(event_fraction(np.array([12.0, 24.0, 40.0, 60.0]), **model), rpact, rtol=RPACT_RTOL)
+
+
+def test_power_at_calendar_looks_matches_rpact(tmp_path):
+    # The expected events at 18, 27 and 36 months (400 subjects, median 12, HR 0.7, accrual over 24
+    # months) are 100.17757322, 195.63297064, 267.10429991 (rpact's getEventProbabilities x 400); with
+    # 280 events planned at most, asOF spends alpha at e_k / 280 and all of it at the last look:
+    # e <- c(100.17757322, 195.63297064, 267.10429991); s <- e / 280
+    # a <- c(2 * (1 - pnorm(qnorm(1 - 0.025 / 2) / sqrt(s[1:2]))), 0.025)
+    # d <- getDesignGroupSequential(kMax = 3, informationRates = e / e[3], typeOfDesign = "asUser",
+    #     userAlphaSpending = a, alpha = 0.025, sided = 1)
+    # getPowerSurvival(d, lambda2 = log(2) / 12, hazardRatio = 0.7, maxNumberOfEvents = e[3],
+    #     maxNumberOfSubjects = 400, accrualTime = 24, directionUpper = FALSE)
+    # -> overallReject 0.8257543858, rejectPerStage 0.03716137086 0.48354109578 0.30505191911
+    path = tmp_path / "cal.toml"
+    path.write_text(
+        BASE.replace("n_total = 200", "n_total = 400").replace("accrual.duration = 18.0", "accrual.duration = 24.0")
+        .replace("dropout.probability = 0.05", "dropout.probability = 0.0")
+        .format(hr=0.7, follow_up="", design="look_times = [18.0, 27.0, 36.0]\nevents = 280"),
+        encoding="utf-8",
+    )
+    config = Trial.from_toml(path).scenarios[0].config
+    plan = plan_for(config, config.endpoints[0])
+    analytic = plan.analytic(config)
+    np.testing.assert_allclose(analytic["expected_events_per_look"], [100.17757322, 195.63297064, 267.10429991],
+                               rtol=RPACT_RTOL)
+    assert analytic["power"] == pytest.approx(0.8257543858, rel=RPACT_RTOL)
+    np.testing.assert_allclose(analytic["reject_per_look"], [0.03716137086, 0.48354109578, 0.30505191911],
+                               rtol=RPACT_RTOL)
+
+
+def test_event_fraction_with_maximum_follow_up_by_quadrature():
+    # No rpact counterpart: each subject entering at a is followed min(T - a, m).
+    h, drop = math.log(2) / 12, dropout_hazard(0.05, 12.0)
+    model = dict(control=([0.0], [h]), hazard_ratio=0.7, accrual=accrual_pieces(duration=24.0), dropout=(drop, drop))
+
+    def reference(T, m):
+        def arm(hazard):
+            if np.isinf(T):
+                return event_probability(m, [0.0], [hazard], drop)
+            inner = lambda a: event_probability(min(T - a, m), [0.0], [hazard], drop) if a < T else 0.0  # noqa: E731
+            return integrate.quad(inner, 0.0, 24.0, limit=200, points=[max(T - m, 0.0)])[0] / 24.0
+        return (arm(h) + arm(0.7 * h)) / 2
+
+    for T in (10.0, 30.0, 50.0, np.inf):
+        assert event_fraction(T, max_follow_up=18.0, **model) == pytest.approx(reference(T, 18.0), rel=1e-9)
+    # Followed for ever is the ordinary fraction; a late calendar time is the landmark probability F(m).
+    assert event_fraction(50.0, max_follow_up=1e9, **model) == pytest.approx(event_fraction(50.0, **model))
+    assert event_fraction(80.0, max_follow_up=18.0, **model) == pytest.approx(reference(np.inf, 18.0))
+    # The time for the events honours the maximum too: fewer events ever, later looks.
+    assert time_for_events(40.0, 200, max_follow_up=6.0, **model) > time_for_events(40.0, 200, **model)
+
+
+def test_capped_design_expects_the_events_at_the_cap(tmp_path):
+    plan, _ = _plan(tmp_path, **CAPPED)
+    analytic = plan.analytic(plan.config)
+    model = plan.model(0.65)
+    at_cap = expected_events(26.0, 200, **model)
+    first = time_for_events(60.0, 200, **model)
+    assert analytic["expected_analysis_times"] == pytest.approx([first, 26.0])
+    assert analytic["expected_events_per_look"] == pytest.approx([60.0, at_cap])
+    assert 60 < at_cap < 120
+
+
+# --------------------------------------------------------------------------
+# The kernel: maximum follow-up, calendar cuts, the cap
+# --------------------------------------------------------------------------
+
+
+def test_maximum_follow_up_censors_every_patient_there():
+    design = survival_design(150, 150, accrual=([0.0, 12.0], [1.0]), control=([0.0], [0.02]), look_events=None,
+                             look_times=[60.0], max_follow_up=9.0, dropout=(0.01, 0.01))
+    time = np.empty((200, 300))
+    event = np.empty((200, 300), dtype=np.bool_)
+    cut = np.empty(200)
+    final_analysis_sample(np.random.default_rng(3), design, 1.0, 0.8, patients(300), workspace(300, 1), time,
+                          event, cut)
+    assert np.all(cut == 60.0)
+    assert time.max() == 9.0 and np.all(time <= 9.0)
+    assert not np.any(event[time == 9.0])  # censored there
+    # Everyone is followed 9 months by month 60: the event fraction is the landmark probability.
+    expected = event_fraction(60.0, control=([0.0], [0.02]), hazard_ratio=0.8, accrual=([0.0, 12.0], [1 / 12]),
+                              dropout=(0.01, 0.01), max_follow_up=9.0)
+    mean, sd = event.mean(axis=1).mean(), event.mean(axis=1).std(ddof=1)
+    assert abs(mean - expected) <= 4 * sd / math.sqrt(200)
+
+
+def test_events_at_calendar_looks_match_their_expectation():
+    accrual, control, drop = ([0.0, 18.0], [1.0]), ([0.0], [math.log(2) / 12]), dropout_hazard(0.05, 12.0)
+    looks = [9.0, 18.0, 30.0]
+    trials = simulate_trials(4000, 100, 100, accrual=accrual, control=control, hazard_ratio=0.65,
+                             look_times=looks, efficacy=[np.inf] * 3, dropout=(drop, drop), max_follow_up=18.0,
+                             rng=np.random.default_rng(11))
+    assert np.all(trials.last_look == 2) and not trials.capped.any()
+    np.testing.assert_array_equal(trials.look_times, np.tile(looks, (4000, 1)))
+    expected = expected_events(np.array(looks), 200, control=control, hazard_ratio=0.65,
+                               accrual=accrual_pieces(duration=18.0), dropout=(drop, drop), max_follow_up=18.0)
+    events = trials.events_looks.astype(float)
+    mcse = events.std(axis=0, ddof=1) / math.sqrt(4000)
+    assert np.all(np.abs(events.mean(axis=0) - expected) <= 4 * mcse), (events.mean(axis=0), expected, mcse)
+
+
+def test_the_cap_ends_the_trial_at_the_first_look_after_it():
+    accrual, control = ([0.0, 18.0], [1.0]), ([0.0], [math.log(2) / 12])
+    trials = simulate_trials(3000, 100, 100, accrual=accrual, control=control, hazard_ratio=0.65,
+                             look_events=[60, 120], efficacy=[np.inf, np.inf], max_duration=26.0,
+                             rng=np.random.default_rng(5))
+    duration = trials.duration
+    assert np.all(duration <= 26.0)
+    capped = trials.capped
+    assert 0.2 < capped.mean() < 1.0
+    # A capped trial is analysed at the cap with the events there (fewer than the look's target) ...
+    assert np.all(duration[capped] == 26.0)
+    assert np.all(trials.events[capped] < np.array([60, 120])[trials.stop_look[capped]])
+    # ... and one not capped at its 120th event.
+    assert np.all(trials.events[~capped] == 120) and np.all(trials.stop_look[~capped] == 1)
+    # The expected events at the cap (trials capped at their final look reach the first look first).
+    final_capped = capped & (trials.stop_look == 1)
+    assert final_capped.any()
+    # Without a cap the same generator gives the same patients: the cap only moves the cuts.
+    uncapped = simulate_trials(3000, 100, 100, accrual=accrual, control=control, hazard_ratio=0.65,
+                               look_events=[60, 120], efficacy=[np.inf, np.inf], rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(uncapped.events_looks[~capped], trials.events_looks[~capped])
+    later = uncapped.look_times_all[:, 1] > 26.0
+    np.testing.assert_array_equal(later, capped)
+
+
+# --------------------------------------------------------------------------
+# Bounds at the events reached
+# --------------------------------------------------------------------------
+
+
+def test_spending_bounds_are_the_planned_design_when_the_looks_come_as_planned():
+    from simulator.design.boundaries import group_sequential_bounds
+
+    planned = group_sequential_bounds([1 / 3, 2 / 3, 1.0], efficacy="asOF")
+    np.testing.assert_allclose(spending_bounds([1 / 3, 2 / 3, 1.0], [1 / 3, 2 / 3, 1.0]), planned.efficacy,
+                               atol=1e-8)
+
+
+def test_final_bound_spends_the_rest_at_the_fraction_reached():
+    # Interim at 60 of 120 planned events, final capped at 90: the final bound solves
+    # alpha_1 + P(Z_1 < b_1, Z_2 >= b_2) = alpha with corr(Z_1, Z_2) = sqrt(60 / 90).
+    alpha = 0.025
+    alpha_1 = 2 * stats.norm.sf(stats.norm.isf(alpha / 2) / math.sqrt(0.5))
+    b_1 = stats.norm.isf(alpha_1)
+    rho = math.sqrt(60 / 90)
+
+    def excess(b_2):
+        both = stats.multivariate_normal([0, 0], [[1, rho], [rho, 1]]).cdf([b_1, b_2])
+        return alpha_1 + stats.norm.cdf(b_1) - both - alpha
+
+    b_2 = optimize.brentq(excess, 1.0, 3.0, xtol=1e-10)
+    bounds = spending_bounds([0.5, 0.75], [60 / 90, 1.0])
+    assert bounds[0] == pytest.approx(b_1, abs=1e-6)
+    assert bounds[1] == pytest.approx(b_2, abs=1e-4)
+
+
+# --------------------------------------------------------------------------
+# The simulation against an independent per-patient reference
+# --------------------------------------------------------------------------
+
+
+def _logrank_z(time, event, arm):
+    """Log-rank z (positive favours arm 1) of continuous data, no ties."""
+    order = np.argsort(time, kind="stable")
+    event, arm = event[order], arm[order]
+    at_risk = np.arange(time.size, 0, -1, dtype=float)
+    at_risk_e = np.cumsum(arm[::-1])[::-1].astype(float)
+    share = at_risk_e[event] / at_risk[event]
+    expected_e = share.sum()
+    variance = (share * (1 - share)).sum()
+    return (expected_e - arm[event].sum()) / math.sqrt(variance) if variance > 0 else 0.0
+
+
+def _reference_bounds(d_1, d_final, planned, alpha, cache):
+    """asOF bounds at d_1 / planned, all the rest at the final look (bivariate normal), by scipy."""
+    key = (d_1, d_final)
+    if key not in cache:
+        alpha_1 = 2 * stats.norm.sf(stats.norm.isf(alpha / 2) / math.sqrt(d_1 / planned))
+        b_1 = stats.norm.isf(alpha_1)
+        rho = math.sqrt(d_1 / d_final)
+        normal = stats.multivariate_normal([0, 0], [[1, rho], [rho, 1]])
+        b_2 = optimize.brentq(lambda b: alpha_1 + stats.norm.cdf(b_1) - normal.cdf([b_1, b]) - alpha, 0.5, 4.0,
+                              xtol=1e-6)
+        cache[key] = (b_1, b_2)
+    return cache[key]
+
+
+def _reference_power(rng, n_sims, *, hr, look_times=None, look_events=None, cap=np.inf, max_follow_up=np.inf,
+                     planned, alpha=0.025):
+    """Plain per-patient simulation of the trials of BASE (100 + 100, accrual 18, median 12, 5 % dropout by 12)."""
+    hazard, drop = math.log(2) / 12, -math.log(0.95) / 12
+    arm = np.repeat([0, 1], 100)
+    cache, success = {}, 0
+    for _ in range(n_sims):
+        entry = rng.uniform(0.0, 18.0, 200)
+        arms = rng.permutation(arm)
+        event_time = rng.exponential(1.0 / np.where(arms == 1, hazard * hr, hazard))
+        drop_time = rng.exponential(1.0 / drop, 200)
+        follow = np.minimum(np.minimum(event_time, drop_time), max_follow_up)
+        is_event = (event_time <= drop_time) & (event_time <= max_follow_up)
+        calendar = entry + follow
+        event_calendar = np.sort(calendar[is_event])
+        cuts = []
+        targets = look_times if look_times is not None else look_events
+        for target in targets:
+            if look_times is not None:
+                at = target
+            else:
+                at = event_calendar[target - 1] if target <= event_calendar.size else np.inf
+            cuts.append(min(at, cap))
+            if at >= cap:
+                break
+        z, events = [], []
+        for cut in cuts:
+            entered = entry <= cut
+            seen = is_event & (calendar <= cut)
+            time = np.minimum(follow, cut - entry)
+            z.append(_logrank_z(time[entered], seen[entered], arms[entered]))
+            events.append(int(seen.sum()))
+        if len(cuts) == 2 and 0 < events[0] < min(planned, events[1]):
+            b_1, b_2 = _reference_bounds(events[0], events[1], planned, alpha, cache)
+            success += z[0] >= b_1 or z[1] >= b_2
+        else:  # one analysis: all alpha there
+            success += z[-1] >= stats.norm.isf(alpha)
+    return success / n_sims
+
+
+def _package_success(plan, stream, n_sims, seed):
+    success, counts = plan.run_chunk(np.random.default_rng(seed), n_sims, stream)
+    return success.mean(), counts
+
+
+@pytest.mark.parametrize("parts, reference", [
+    (CALENDAR, dict(look_times=[15.0, 30.0], max_follow_up=18.0, planned=110)),
+    (CAPPED, dict(look_events=[60, 120], cap=26.0, planned=120)),
+], ids=["calendar", "capped"])
+def test_power_matches_an_independent_reference_simulation(tmp_path, parts, reference):
+    plan, _ = _plan(tmp_path, **parts)
+    n_sims, n_ref = 4000, 2500
+    power, counts = _package_success(plan, "power", n_sims, 1)
+    expected = _reference_power(np.random.default_rng(2), n_ref, hr=0.65, **reference)
+    joint_mcse = math.sqrt(power * (1 - power) / n_sims + expected * (1 - expected) / n_ref)
+    assert abs(power - expected) <= 4 * joint_mcse, (power, expected, joint_mcse)
+    # And the analytic expectation from the expected events.
+    analytic = plan.analytic(plan.config)["power"]
+    assert abs(power - analytic) <= 4 * math.sqrt(power * (1 - power) / n_sims) + 0.02, (power, analytic)
+
+
+@pytest.mark.parametrize("parts", [CALENDAR, CAPPED], ids=["calendar", "capped"])
+def test_type1_error_at_hazard_ratio_one(tmp_path, parts):
+    plan, _ = _plan(tmp_path, **parts)
+    n_sims = 20_000
+    type1, counts = _package_success(plan, "type1", n_sims, 3)
+    assert type1 <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n_sims), type1
+    assert type1 >= 0.025 - 4 * math.sqrt(0.025 * 0.975 / n_sims), type1  # all of alpha is spent
+
+
+def test_report_shows_events_and_times_per_look_and_the_cap(tmp_path):
+    _, path = _plan(tmp_path, **CAPPED)
+    report = Trial.from_toml(path).simulate().to_dict()
+    block = report["scenarios"][0]["endpoints"]["os"]
+    assert 0 < block["cap_reached"] < 1
+    assert block["describe"]["max_duration"] == 26.0 if "describe" in block else block["max_duration"] == 26.0
+    hist = block["look_events_histogram"]
+    assert len(hist["counts"]) == 2 and len(hist["edges"]) == len(hist["counts"][0]) + 1
+    n = report["scenarios"][0].get("n_sims", 2000)
+    assert sum(hist["counts"][0]) == pytest.approx(n * block["look_reached"][0])
+    assert block["expected_look_events"][0] == pytest.approx(60.0)  # the first look is never capped here
+    assert 60 < block["expected_look_events"][1] < 120
+    assert "analysis_time_histogram" in block
+    assert block["expected_look_times"][1] <= 26.0
+
+
+def test_events_at_a_calendar_look_in_the_report_match_their_expectation(tmp_path):
+    plan, _ = _plan(tmp_path, hr=1.0, **CALENDAR)
+    _, counts = _package_success(plan, "type1", 6000, 4)
+    fields = plan.expected_size(counts)
+    model = plan.model(1.0)
+    expected = expected_events(15.0, 200, max_follow_up=18.0, **model)
+    assert abs(fields["expected_look_events"][0] - expected) <= 4 * fields["expected_look_events_mcse"][0]
+
+
+# --------------------------------------------------------------------------
+# Bad input: exit code 2, naming the key
+# --------------------------------------------------------------------------
+
+BAD = [
+    (CALENDAR, ["design.look_times=[0, 30]"], r"`design\.look_times`: must be a number > 0"),
+    (CALENDAR, ["design.look_times=[-3, 30]"], r"`design\.look_times`: must be a number > 0"),
+    (CALENDAR, ["design.look_times=[30, 15]"], r"`design\.look_times`: must increase strictly"),
+    (CALENDAR, ["design.max_duration=20"], r"`design\.max_duration`: must not be shorter than the last calendar look"),
+    (CAPPED, ["design.max_duration=0"], r"`design\.max_duration`: must be a number > 0"),
+    (CAPPED, ["design.max_duration=9"], r"`design\.max_duration`: 9 months is before the first look"),
+    (CALENDAR, ["design.look_events=[40, 80]"], r"`design\.look_times`: cannot be given with `design\.look_events`"),
+    (CALENDAR, ["design.looks=3"], r"`design\.looks`: must be left out with design\.look_times"),
+    (CALENDAR, ['design.efficacy="OF"'], r"`design\.efficacy`: with design\.look_times or design\.max_duration"),
+    (CAPPED, ['design.futility="bsOF"'], r"`design\.futility`: with design\.look_times or design\.max_duration"),
+    (CALENDAR, ["endpoints.os.follow_up.maximum=0"], r"`endpoints\.os\.follow_up\.maximum`: must be a number > 0"),
+    (CALENDAR, ["design.look_times=[15.0, 15.01]"], r"`design\.look_times`: the looks at .* each look needs"),
+    (CALENDAR, ["design.events=40"], r"`design\.look_times`: an interim expects the planned maximum events"),
+]
+
+
+@pytest.mark.parametrize("parts, overrides, pattern", BAD)
+def test_bad_input_names_the_key(tmp_path, capsys, parts, overrides, pattern):
+    _, path = _plan(tmp_path, **parts)
+    argv = ["design", str(path)]
+    for o in overrides:
+        argv += ["--set", o]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(pattern, err[0]), err
