@@ -19,12 +19,34 @@ from simulator.config.schema import Config
 _NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs"), ("design", "two_sided_futility")}
 
 
+#: Keys added after configs were written, left out of the digest at their
+#: default (which reproduces the results from before they existed), so that
+#: those configs keep their random streams: ``(section, key, default)``;
+#: section ``endpoints`` applies to every endpoint that has the key.
+_LATER_DEFAULTS = (
+    ("design", "look_times", []),
+    ("design", "max_duration", None),
+    ("endpoints", "max_follow_up", float("inf")),
+)
+
+
 def canonical(config: Config) -> dict:
     """The config as plain data, without the keys that never change a result."""
     data = dataclasses.asdict(config)
     for section, key in _NOT_IN_DIGEST:
         data[section].pop(key, None)
+    for section, key, default in _LATER_DEFAULTS:
+        tables = data[section] if section == "endpoints" else [data[section]]
+        for table in tables:
+            if key in table and _equal(table[key], default):
+                del table[key]
     return data
+
+
+def _equal(value, default) -> bool:
+    if isinstance(value, (list, tuple)) and isinstance(default, list):
+        return list(value) == default
+    return value == default
 
 
 def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -> list[int]:
