@@ -404,3 +404,21 @@ def test_bad_input_names_the_key(tmp_path, capsys, parts, overrides, pattern):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(pattern, err[0]), err
+
+
+def test_analytic_subjects_account_for_the_maximum_follow_up(tmp_path):
+    from simulator.design.survival import survival_sample_size
+
+    model = dict(control=hazards_from(median=12.0), accrual=accrual_pieces(duration=24.0), follow_up=12.0)
+    plain = survival_sample_size(0.7, **model)
+    capped = survival_sample_size(0.7, max_follow_up=18.0, **model)
+    assert capped.events == plain.events
+    # Subjects such that the expected events at the end of follow-up (36 months) are the events.
+    fraction = event_fraction(36.0, control=model["control"], hazard_ratio=0.7, accrual=model["accrual"],
+                              max_follow_up=18.0)
+    assert capped.subjects == pytest.approx(capped.events / fraction, rel=1e-12)
+    assert capped.subjects > plain.subjects
+    plan, _ = _plan(tmp_path, **CALENDAR)
+    analytic = plan.analytic(plan.config)
+    fraction = event_fraction(18.0, max_follow_up=18.0, **plan.model(0.65))
+    assert analytic["subjects"] == pytest.approx(analytic["events"] / fraction, rel=1e-9)

@@ -773,7 +773,7 @@ class SurvivalSize:
 def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
                          dropout=(0.0, 0.0), allocation=(1, 1), alpha=0.025,
                          power=0.8, sided=1, inflation=1.0, fractions=(1.0,),
-                         margin=1.0, accrual_rate=None):
+                         margin=1.0, accrual_rate=None, max_follow_up=math.inf):
     """Events, subjects and look times, as rpact's ``getSampleSizeSurvival``.
 
     The events come from :func:`schoenfeld_events` (times ``inflation``),
@@ -798,6 +798,9 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
         ``(starts, patients per month)``: accrual as a rate, whose duration
         follows from the subjects (:func:`subjects_at_rate`); ``accrual`` is
         then ignored (``None``).
+    max_follow_up : float
+        Each subject followed for at most this long (administrative
+        censoring): fewer events per subject, so more subjects.
 
     Returns
     -------
@@ -822,10 +825,10 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
         starts, rates = accrual_rate
         subjects, accrual = subjects_at_rate(
             events, follow_up=follow_up, starts=starts, rates=rates, control=control,
-            hazard_ratio=hazard_ratio, dropout=dropout, allocation=allocation,
+            hazard_ratio=hazard_ratio, dropout=dropout, allocation=allocation, max_follow_up=max_follow_up,
         )
     model = dict(control=control, hazard_ratio=hazard_ratio, accrual=accrual,
-                 dropout=dropout, allocation=allocation)
+                 dropout=dropout, allocation=allocation, max_follow_up=max_follow_up)
     if accrual_rate is None:
         subjects = subjects_for_events(events, follow_up=follow_up, **model)
     end = float(np.asarray(accrual[0])[-1]) + float(follow_up)

@@ -467,6 +467,7 @@ class SurvivalPlan:
                 inflation=1.0 if planned is None else float(planned.inflation_factor),
                 fractions=self.looks.planned_fractions, margin=self.margin,
                 accrual_rate=(accrual.starts, accrual.per_month) if accrual.is_rate else None,
+                max_follow_up=self.endpoint.max_follow_up,
                 **{k: v for k, v in model.items() if k != "hazard_ratio"},
             )
             per_arm = round_up_per_arm(size.subjects, config.trial.allocation)
