@@ -144,14 +144,20 @@ def test_event_fraction_with_maximum_follow_up_by_quadrature():
 
 
 def test_capped_design_expects_the_events_at_the_cap(tmp_path):
+    # The events at the cap X ~ N(n p, n p (1 - p)); the final look has min(120, X) events:
+    # E min(c, X) = mu - (mu - c) Phi((mu - c) / sd) - sd phi((mu - c) / sd), and the cap binds with P(X < c).
     plan, _ = _plan(tmp_path, **CAPPED)
     analytic = plan.analytic(plan.config)
     model = plan.model(0.65)
-    at_cap = expected_events(26.0, 200, **model)
+    p = event_fraction(26.0, **model)
+    mu, sd = 200 * p, math.sqrt(200 * p * (1 - p))
+    u = (mu - 120) / sd
+    expected_final = mu - (mu - 120) * stats.norm.cdf(u) - sd * stats.norm.pdf(u)
     first = time_for_events(60.0, 200, **model)
     assert analytic["expected_analysis_times"] == pytest.approx([first, 26.0])
-    assert analytic["expected_events_per_look"] == pytest.approx([60.0, at_cap])
-    assert 60 < at_cap < 120
+    assert analytic["expected_events_per_look"] == pytest.approx([60.0, expected_final], rel=1e-4)
+    assert analytic["cap_probability"] == pytest.approx(stats.norm.cdf((120 - mu) / sd), abs=1e-3)
+    assert 60 < expected_final < 120
 
 
 # --------------------------------------------------------------------------
@@ -349,12 +355,13 @@ def test_type1_error_at_hazard_ratio_one(tmp_path, parts):
     assert type1 >= 0.025 - 4 * math.sqrt(0.025 * 0.975 / n_sims), type1  # all of alpha is spent
 
 
-def test_report_shows_events_and_times_per_look_and_the_cap(tmp_path):
+def test_report_shows_events_and_times_per_look_and_the_cap(tmp_path, report_validator):
     _, path = _plan(tmp_path, **CAPPED)
     report = Trial.from_toml(path).simulate().to_dict()
+    assert not list(report_validator.iter_errors(report))
     block = report["scenarios"][0]["endpoints"]["os"]
     assert 0 < block["cap_reached"] < 1
-    assert block["describe"]["max_duration"] == 26.0 if "describe" in block else block["max_duration"] == 26.0
+    assert block["max_duration"] == 26.0
     hist = block["look_events_histogram"]
     assert len(hist["counts"]) == 2 and len(hist["edges"]) == len(hist["counts"][0]) + 1
     n = report["scenarios"][0].get("n_sims", 2000)

@@ -285,15 +285,24 @@ def look_report(counts: dict, n_total: int, n: int) -> dict:
 
 
 # ---------------------------------------------------------------- analytic
+#: Gauss-Hermite nodes over the events at the cap (analytic power of a capped design).
+CAP_NODES = 32
+
+
 def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     """Expected events and times of the looks, and the power from them (the analytic expectation).
 
-    Calendar looks: the expected events at each time. Event-driven looks
-    with a cap: each look at its events or, if those are expected after the
-    cap, at the cap with the events expected there (the last look). The
-    power is that of the design spending alpha at ``e_k / D`` and all of it
-    at the last look, with the information fractions ``e_k / e_last`` and
-    the drift ``sqrt(r e_last) / (1 + r) |log HR|`` (Schoenfeld).
+    Calendar looks: the expected events ``e_k`` at each time, and the power
+    of the design that spends alpha at ``e_k / D`` (``D`` = design.events)
+    and all of it at the last look, with information fractions
+    ``e_k / e_last`` and drift ``sqrt(r e_last) / (1 + r) log(margin / HR)``
+    (Schoenfeld). Event-driven looks with a cap: the events at the cap are
+    random, approximately normal with mean ``n p`` and variance
+    ``n p (1 - p)`` (``p`` the event fraction at the cap); for each value
+    the looks whose targets come first keep them and the next look is at the
+    cap with those events (the last); power and expected events average
+    over that distribution (Gauss-Hermite), and ``cap_probability`` is the
+    chance that the cap comes before the final look's events.
     """
     design = config.design
     model = plan.model(hazard_ratio)
@@ -305,45 +314,89 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         if cap is not None:
             times = np.minimum(times, cap)
         events = expected_events_at(model, n_total, times, longest)
-    else:
-        targets = plan.looks.events.astype(float)
-        ceiling = float(expected_events_at(model, n_total, [np.inf], longest)[0])
-        times, events = [], []
-        for target in targets:
-            time = analytic_survival.time_for_events(target, n_total, max_follow_up=longest, **model) \
-                if target < ceiling else math.inf
-            if cap is not None and time > cap:
-                times.append(float(cap))
-                events.append(float(expected_events_at(model, n_total, [cap], longest)[0]))
-                break
-            times.append(float(time))
-            events.append(float(target))
-        times, events = np.array(times), np.array(events)
-    out = {
-        "expected_events_per_look": events.tolist(),
-        "expected_analysis_times": np.asarray(times, dtype=float).tolist(),
+        out = {"expected_events_per_look": events.tolist(), "expected_analysis_times": times.tolist()}
+        out.update(_power(plan, config, events, hazard_ratio))
+        return out
+    targets = plan.looks.events.astype(float)
+    ceiling = float(expected_events_at(model, n_total, [np.inf], longest)[0])
+    times = np.array([
+        float(analytic_survival.time_for_events(t, n_total, max_follow_up=longest, **model)) if t < ceiling else np.inf
+        for t in targets
+    ])
+    if cap is None:
+        out = {"expected_events_per_look": targets.tolist(), "expected_analysis_times": times.tolist()}
+        out.update(_power(plan, config, targets, hazard_ratio))
+        return out
+    fraction = float(expected_events_at(model, 1.0, [cap], longest)[0])
+    mean, sd = n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
+    nodes, weights = np.polynomial.hermite_e.hermegauss(CAP_NODES)
+    weights = weights / weights.sum()
+    K = targets.size
+    power = 0.0
+    reject, futility = np.zeros(K), np.zeros(K)
+    events_sum, reached = np.zeros(K), np.zeros(K)
+    for x, w in zip(np.clip(mean + sd * nodes, 0.0, n_total), weights):
+        looks = [t for t in targets if t <= x]
+        if len(looks) < K:
+            looks.append(x)
+        looks = np.array(looks)
+        m = looks.size
+        events_sum[:m] += w * looks
+        reached[:m] += w
+        result = _power(plan, config, looks, hazard_ratio)
+        power += w * result["power"]
+        reject[:m] += w * np.asarray(result["reject_per_look"])
+        futility[:m] += w * np.asarray(result["futility_per_look"])
+    return {
+        "expected_events_per_look": (events_sum / np.where(reached > 0, reached, 1.0)).tolist(),
+        "expected_analysis_times": np.minimum(times, cap).tolist(),
+        "cap_probability": float(_normal_cdf((targets[-1] - mean) / sd)) if sd > 0 else float(mean < targets[-1]),
+        "power": float(power),
+        "reject_per_look": reject.tolist(),
+        "futility_per_look": futility.tolist(),
     }
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _power(plan, config: Config, events: np.ndarray, hazard_ratio: float) -> dict:
+    """Power of looks at these events (the last one final), per-look rejection and futility probabilities.
+
+    Interims with no events, or with as many as the planned maximum or the
+    final look, are not tested (as in the simulation: :func:`look_codes`).
+    """
+    events = np.asarray(events, dtype=float)
+    K = events.size
     control, experimental = config.trial.allocation
     r = experimental / control
+    design = config.design
     max_events = float(design.events if design.events is not None else plan.looks.events[-1])
     # The mean of the final z: positive when the hazard ratio is below the null's (the margin, 1 for superiority).
     drift = math.sqrt(r * events[-1]) / (1.0 + r) * math.log(plan.margin / hazard_ratio)
-    if events.size == 1:
+    reject, futility = np.zeros(K), np.zeros(K)
+    keep = [k for k in range(K - 1) if 0 < events[k] < min(max_events, events[-1])] + [K - 1]
+    if len(keep) == 1:
         from scipy import stats
 
-        power = float(stats.norm.sf(_fixed_bound(plan.alpha, plan.sided) - drift))
-        out.update(power=power)
-        return out
-    keep = [k for k in range(events.size - 1) if 0 < events[k] < min(max_events, events[-1])] + [events.size - 1]
-    bounds = planned_bounds(config, events[keep] / max_events, events[keep] / events[-1], plan.alpha)
+        reject[-1] = float(stats.norm.sf(_fixed_bound(plan.alpha, plan.sided) - drift))
+        return {"power": float(reject[-1]), "reject_per_look": reject.tolist(), "futility_per_look": futility.tolist()}
+    full = dataclasses.replace(config, design=dataclasses.replace(design, futility=_kept_futility(design, keep, K)))
+    bounds = planned_bounds(full, events[keep] / max_events, events[keep] / events[-1], plan.alpha)
     probs = bounds.sequential.probabilities(drift)
-    out.update(
-        power=float(probs.power),
-        reject_per_look=np.asarray(probs.reject_upper).tolist(),
-        futility_per_look=np.asarray(probs.futility).tolist(),
-        analytic_looks=[int(k) for k in keep],
-    )
-    return out
+    reject[keep] = np.asarray(probs.reject_upper)
+    futility[keep] = np.asarray(probs.futility)
+    return {"power": float(probs.power), "reject_per_look": reject.tolist(), "futility_per_look": futility.tolist()}
+
+
+def _kept_futility(design, keep: list, n_looks: int):
+    """``design.futility`` for the looks kept (z values of the kept interims; a code as it is)."""
+    if not isinstance(design.futility, tuple):
+        return design.futility
+    futility = np.full(n_looks, -np.inf)
+    futility[: len(design.futility)] = design.futility[: n_looks - 1]
+    return tuple(float(futility[k]) for k in keep[:-1])
 
 
 def success_of(decision: np.ndarray) -> np.ndarray:
