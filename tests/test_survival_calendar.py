@@ -370,6 +370,13 @@ def test_report_shows_events_and_times_per_look_and_the_cap(tmp_path, report_val
     assert 60 < block["expected_look_events"][1] < 120
     assert "analysis_time_histogram" in block
     assert block["expected_look_times"][1] <= 26.0
+    assert block["cap_reached_mcse"] == pytest.approx(math.sqrt(block["cap_reached"] * (1 - block["cap_reached"]) / n))
+    # report.md: the fraction ended by the cap, the mean events and their range per look.
+    result = Trial.from_toml(path).simulate()
+    result.save(tmp_path / "out", plots=False)
+    text = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "ended by the cap" in text and "mean events" in text and "events (5 % to 95 %)" in text
+    assert "| 60 to 60 |" in text
 
 
 def test_events_at_a_calendar_look_in_the_report_match_their_expectation(tmp_path):

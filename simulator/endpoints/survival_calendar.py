@@ -51,8 +51,9 @@ from simulator.stats.decision import REJECT_FAVOURABLE, z_bounds
 FRACTION_GRID = 1000
 COARSE_FRACTION_GRID = 200
 
-#: Bins of the events at each look: at most this many, of whole events.
-EVENT_BINS = 200
+#: Bins of the events at each look: at most this many, of whole events
+#: (one event wide up to 999 subjects).
+EVENT_BINS = 1000
 
 
 def reaches_fractions(config: Config) -> bool:
@@ -281,7 +282,12 @@ def look_report(counts: dict, n_total: int, n: int) -> dict:
             "counts": np.asarray(counts["look_events_hist"]).tolist(),
         },
         "cap_reached": float(counts["cap_reached"][0] / n),
+        "cap_reached_mcse": _proportion_mcse(float(counts["cap_reached"][0] / n), n),
     }
+
+
+def _proportion_mcse(p: float, n: int) -> float:
+    return math.sqrt(p * (1.0 - p) / n) if n > 0 else 0.0
 
 
 # ---------------------------------------------------------------- analytic

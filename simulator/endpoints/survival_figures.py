@@ -91,8 +91,16 @@ def _survival_figure(report: dict, name: str, configs: list):
     histogram = e.get("analysis_time_histogram") if isinstance(e.get("analysis_time_histogram"), dict) else None
     if bands is None and endpoint is None and not has_times:
         return None
-    figure = new_figure(11.0, 3.4)
-    ax_km, ax_times = figure.subplots(1, 2)
+    events_hist = e.get("look_events_histogram") if isinstance(e.get("look_events_histogram"), dict) else None
+    if events_hist is not None and e.get("look_times") is None and e.get("max_duration") is None:
+        events_hist = None  # event-driven looks without a cap: the events are the targets
+    if events_hist is None:
+        figure = new_figure(11.0, 3.4)
+        ax_km, ax_times = figure.subplots(1, 2)
+    else:
+        figure = new_figure(16.0, 3.4)
+        ax_km, ax_times, ax_events = figure.subplots(1, 3)
+        _events_panel(ax_events, events_hist, name, e.get("cap_reached"))
     horizon = None
     if bands is not None and bands.get("times"):
         times = np.asarray(bands["times"], dtype=float)
@@ -163,11 +171,40 @@ def _survival_figure(report: dict, name: str, configs: list):
         ax_times.xaxis.set_major_locator(integer_locator())
         ax_times.set_ylabel("calendar time of the analysis")
     if ax_times.has_data():
+        if e.get("max_duration") is not None:
+            ax_times.axvline(float(e["max_duration"]), color="black", linestyle="--", linewidth=1,
+                             label=f"cap {float(e['max_duration']):g}")
         ax_times.set_title(f"{name}: analysis times")
         ax_times.legend(loc="upper left")
     else:
         ax_times.set_visible(False)
     return figure
+
+
+def _events_panel(ax, histogram: dict, name: str, cap_reached) -> None:
+    """Per look, a histogram of the events at that look among the trials that reached it."""
+    edges = np.asarray(histogram.get("edges") or [], dtype=float)
+    per_look = histogram.get("counts") or []
+    used = np.zeros(max(edges.size - 1, 0), dtype=bool)
+    for k, counts in enumerate(per_look):
+        counts = np.asarray(counts, dtype=float)
+        if counts.size != used.size or counts.sum() == 0:
+            continue
+        used |= counts > 0
+        ax.stairs(counts, edges, fill=True, alpha=0.35, color=f"C{k}", label=f"look {k + 1}")
+        ax.stairs(counts, edges, linewidth=1, color=f"C{k}")
+    if used.any():
+        first, last = np.flatnonzero(used)[[0, -1]]
+        pad = 2 * (edges[1] - edges[0])
+        ax.set_xlim(max(edges[0], edges[first] - pad), min(edges[-1], edges[last + 1] + pad))
+    ax.set_xlabel("events at the analysis")
+    ax.set_ylabel("simulated trials")
+    title = f"{name}: events per look"
+    if isinstance(cap_reached, (int, float)):
+        title += f" (cap ended {cap_reached:.1%})"
+    ax.set_title(title)
+    if ax.has_data():
+        ax.legend(loc="best")
 
 
 def survival_curve(times: np.ndarray, piece_starts, hazards, multiplier: float = 1.0) -> np.ndarray:

@@ -195,6 +195,8 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("expected n", lambda n, e: estimate(report, base + (n, "expected_n"), 1), None),
         ("expected events", lambda n, e: estimate(report, base + (n, "expected_events"), 1), has("expected_events")),
         ("expected duration", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),
+        ("ended by the cap", lambda n, e: probability(report, base + (n, "cap_reached")),
+         lambda e: e.get("max_duration") is not None and "cap_reached" in e),
         ("exact power", lambda n, e: plain(report, base + (n, "analytic", "power_exact")),
          lambda e: (e.get("analytic") or {}).get("power_exact") is not None),
         ("analytic power", lambda n, e: plain(report, base + (n, "analytic", "power")),
@@ -222,6 +224,12 @@ def look_table(report: dict, i: int) -> Table | None:
     def per_look(key):
         return lambda e: isinstance(e.get(key), list)
 
+    def varying_events(e):
+        """Calendar looks or a cap: the events at a look vary from trial to trial."""
+        return isinstance(e.get("expected_look_events"), list) and (
+            e.get("look_times") is not None or e.get("max_duration") is not None
+        )
+
     columns = [
         ("endpoint", lambda n, k, e: Cell(n), None),
         ("look", lambda n, k, e: Cell(str(k + 1)), None),
@@ -235,6 +243,8 @@ def look_table(report: dict, i: int) -> Table | None:
         ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
         ("mean analysis time", lambda n, k, e: plain(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
+        ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), varying_events),
+        ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), varying_events),
         ("P(reject at look)", lambda n, k, e: probability(report, base + (n, "reject_per_look", k)), None),
         ("P(futility stop at look)", lambda n, k, e: probability(report, base + (n, "futility_per_look", k)), None),
     ]
@@ -249,6 +259,28 @@ def look_table(report: dict, i: int) -> Table | None:
     if notes:
         caption += ". Clipped effects: " + "; ".join(notes)
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
+
+
+def _events_range(endpoint: dict, k: int) -> str:
+    """The 5 % and 95 % quantiles of the events at look ``k`` from ``look_events_histogram`` (whole events)."""
+    hist = endpoint.get("look_events_histogram") or {}
+    counts = (hist.get("counts") or [])[k] if k < len(hist.get("counts") or []) else None
+    if not counts or sum(counts) == 0:
+        return "-"
+    edges = hist["edges"]
+    cumulative = [0.0]
+    for c in counts:
+        cumulative.append(cumulative[-1] + c)
+    total = cumulative[-1]
+
+    def quantile(level):
+        target = level * total
+        for b in range(len(counts)):
+            if cumulative[b + 1] >= target and counts[b] > 0:
+                return 0.5 * (edges[b] + edges[b + 1])  # the bin's centre: whole events for width-1 bins
+        return 0.5 * (edges[-2] + edges[-1])
+
+    return f"{quantile(0.05):.0f} to {quantile(0.95):.0f}"
 
 
 def markdown_table(table: Table) -> list[str]:
