@@ -436,3 +436,17 @@ def test_analytic_subjects_account_for_the_maximum_follow_up(tmp_path):
     analytic = plan.analytic(plan.config)
     fraction = event_fraction(18.0, max_follow_up=18.0, **plan.model(0.65))
     assert analytic["subjects"] == pytest.approx(analytic["events"] / fraction, rel=1e-9)
+
+
+def test_a_cap_in_a_joint_trial_is_refused_naming_the_key(tmp_path, capsys):
+    _, path = _plan(tmp_path, **CAPPED)
+    text = path.read_text(encoding="utf-8").replace("[design]", """[endpoints.morbidity]
+kind = "binary"
+better = "lower"
+truth = { control = 0.3, experimental = 0.2 }
+[design]""")
+    path.write_text(text, encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(r"`design\.max_duration`: calendar looks and a maximum duration are not "
+                                       r"supported yet in a joint trial", err[0]), err
