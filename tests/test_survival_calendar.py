@@ -438,15 +438,24 @@ def test_analytic_subjects_account_for_the_maximum_follow_up(tmp_path):
     assert analytic["subjects"] == pytest.approx(analytic["events"] / fraction, rel=1e-9)
 
 
-def test_a_cap_in_a_joint_trial_is_refused_naming_the_key(tmp_path, capsys):
+def test_a_cap_with_a_binary_endpoint_read_at_the_survival_looks(tmp_path):
+    # The joint engine: the binary endpoint is read at the survival looks (the capped one included), the
+    # survival endpoint is decided with bounds at its own events, as on its own.
     _, path = _plan(tmp_path, **CAPPED)
     text = path.read_text(encoding="utf-8").replace("[design]", """[endpoints.morbidity]
 kind = "binary"
 better = "lower"
 truth = { control = 0.3, experimental = 0.2 }
-[design]""")
+delay = 3.0
+[design]""").replace("n_sims = 2000", "n_sims = 20000\nnull = true")
     path.write_text(text, encoding="utf-8")
-    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and re.search(r"`design\.max_duration`: calendar looks and a maximum duration are not "
-                                       r"supported yet in a joint trial", err[0]), err
+    report = Trial.from_toml(path).simulate().to_dict()
+    blocks = report["scenarios"][0]["endpoints"]
+    os_block, binary = blocks["os"], blocks["morbidity"]
+    n = 20_000
+    assert os_block["type1"] <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
+    assert binary["type1"] <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
+    power, analytic = os_block["power"], os_block["analytic"]["power"]
+    assert abs(power - analytic) <= 4 * os_block["power_mcse"] + 0.01, (power, analytic)
+    assert 0 < os_block["cap_reached"] < 1 and os_block["expected_look_times"][1] <= 26.0
+    assert os_block["power"] != binary["power"]  # each endpoint its own decisions

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 from scipy import stats
@@ -28,9 +29,9 @@ from simulator.endpoints.common import Bounds, add_two_sided, decide_groups, des
 from simulator.endpoints.continuous import ContinuousPlan
 from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
 from simulator.endpoints.survival import HR_BINS, SurvivalPlan
+from simulator.endpoints.survival_calendar import decide_reached, look_counts
 from simulator.engine.binary import decide_counts
 from simulator.engine.joint import simulate_calendar, simulate_entry_order, simulate_entry_order_mixed
-from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Binary bounds at calendar looks are computed at each trial's information
@@ -85,12 +86,6 @@ class JointPlan:
                 "a joint trial holds binary endpoints and at most one survival endpoint, or binary and continuous ones"
             )
         survival = survival[0] if survival else None
-        if survival is not None and binary and (config.design.look_times or config.design.max_duration is not None):
-            key = "design.look_times" if config.design.look_times else "design.max_duration"
-            raise InputError(
-                f"config key `{key}`: calendar looks and a maximum duration are not supported yet in a joint "
-                "trial (binary endpoints read at a survival endpoint's looks)"
-            )
         plans = tuple(plans)
         if survival is not None and binary:
             plans = _on_survival_looks(config, plans, binary, plans[survival])
@@ -194,10 +189,14 @@ class JointPlan:
             accrual=(np.array(endpoint.accrual.edges), np.array(endpoint.accrual.rates)),
             control=(np.array(endpoint.truth.control.times), np.array(endpoint.truth.control.hazards)),
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
-            thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], look_events=plan.looks.events,
-            efficacy=plan.bounds.efficacy, futility=plan.bounds.futility, sided=plan.sided,
-            inner=plan.bounds.inner, max_follow_up=endpoint.max_follow_up,
+            thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], **plan._schedule(),
         )
+        survival_stop, survival_decision = trials.stop_look, trials.decision
+        if plan.reaches_fractions:
+            # Calendar looks or a cap: the survival bounds follow each trial's events (survival_calendar).
+            survival_stop, survival_decision = decide_reached(
+                plan, trials.z, trials.events, trials.last_look, plan._reached_bounds
+            )
         out = {}
         rows = np.arange(n_sims)
         for b, member in enumerate(binaries):
@@ -221,9 +220,9 @@ class JointPlan:
                 evaluable_sum=(nc + ne).sum(axis=0).astype(np.int64),
             )
             out[member.endpoint.name] = (success, counts)
-        # The survival decision was taken in the kernel (simulator.stats.decision.decide_z).
-        out[endpoint.name] = _survival_result(plan, trials, trials.stop_look, trials.decision, ratios, stream)
-        add_two_sided(out[endpoint.name][1], stream, plan.sided, [trials.decision])
+        # The survival decision was taken in the kernel (simulator.stats.decision.decide_z), or just above.
+        out[endpoint.name] = _survival_result(plan, trials, survival_stop, survival_decision, ratios, stream)
+        add_two_sided(out[endpoint.name][1], stream, plan.sided, [survival_decision])
         return out
 
     # ------------------------------------------------------------ binary bounds at calendar looks
@@ -376,6 +375,10 @@ def _survival_result(plan: SurvivalPlan, trials, stop, decision, ratios, stream)
         look_reached=reached.sum(axis=0).astype(np.int64),
         hr_estimate=np.histogram(trials.hazard_ratio[rows, stop], bins=HR_BINS)[0],
         **plan.look_time_counts(np.where(reached, trials.look_times, np.nan)),
+        **look_counts(SimpleNamespace(
+            look_times=np.where(reached, trials.look_times, np.nan), events_looks=trials.events,
+            capped=trials.capped, stop_look=stop, last_look=trials.last_look,
+        ), int(plan.config.trial.n_total)),
     )
     if stream == "assurance" and plan.prior is not None:
         ratios = np.broadcast_to(ratios, (n_sims,))

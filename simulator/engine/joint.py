@@ -377,6 +377,7 @@ class CalendarTrials:
     last_look: np.ndarray
     stop_look: np.ndarray
     decision: np.ndarray
+    capped: np.ndarray | None = None
 
 
 def _copula_iv(cholesky, thresholds):
@@ -391,10 +392,12 @@ def _copula_iv(cholesky, thresholds):
 
 def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
-                  futility=None, sided=1, inner=False, max_follow_up=np.inf):
+                  futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
+                  max_duration=np.inf):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
-                             look_events=look_events, missing=missing, max_follow_up=max_follow_up)
+                             look_events=None if look_times is not None else look_events, missing=missing,
+                             max_follow_up=max_follow_up, look_times=look_times, max_duration=max_duration)
     chol, thresholds = _copula_iv(cholesky, thresholds)
     n_sims, n_binary = thresholds.shape[:2]
     if chol.shape[0] != n_binary + 1:
@@ -423,13 +426,14 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
               binary_event, workspace(n, n_looks), out, binary)
     trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,
                             events=out.events, enrolled=out.enrolled, short=out.short, last_look=out.last_look,
-                            stop_look=out.stop_look, decision=out.decision)
+                            stop_look=out.stop_look, decision=out.decision, capped=out.capped)
     return trials, pts, binary_event
 
 
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
-                      efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf):
+                      efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
+                      max_duration=np.inf):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -475,6 +479,9 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     max_follow_up : float
         Administrative censoring of each patient's survival at this time
         from entry (``inf``: none).
+    look_times, max_duration
+        Calendar looks instead of ``look_events``, and the cap
+        (:func:`simulator.engine.patients.schedule_cuts`).
 
     Returns
     -------
@@ -492,4 +499,5 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     return _run_calendar(rng, n_control, n_experimental, missing=missing, accrual=accrual, control=control,
                          hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
-                         futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up)[0]
+                         futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up,
+                         look_times=look_times, max_duration=max_duration)[0]
