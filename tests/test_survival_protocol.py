@@ -254,6 +254,21 @@ def test_events_follow_each_n_total_of_a_sweep(rate_config):
     assert powers[0] < powers[1] < powers[2]  # ... but the events simulated, and power, do
 
 
+def test_subject_driven_events_respect_a_maximum_follow_up(rate_config):
+    # Each patient followed at most 6 months: fewer events expected by the end of follow-up.
+    plain = design(rate_config, ["trial.n_total=388"])["meta"]["events"]
+    capped = design(rate_config, ["trial.n_total=388", "endpoints.os.follow_up.maximum=6.0"])["meta"]
+    assert capped["events"] < plain == 247
+    # Exponential, median 12: by the end each patient has been followed min(6, time since entry).
+    from simulator.design.survival import accrual_pieces, expected_events
+
+    expected = expected_events(
+        388 / 20 + 12, 388, control=hazards_from(median=12.0), hazard_ratio=0.7,
+        accrual=accrual_pieces(duration=388 / 20), max_follow_up=6.0,
+    )
+    assert capped["events_unrounded"] == pytest.approx(expected) and capped["events"] == math.ceil(expected)
+
+
 # ---------------------------------------------------------------- subject-driven size
 
 

@@ -81,8 +81,8 @@ def events_for_subjects(endpoint, n_total: int, allocation) -> tuple[float, int]
     """Events expected among ``n_total`` subjects at the end of accrual plus the minimum follow-up.
 
     Accrual at the endpoint's rate lasts until ``n_total`` have entered; the
-    hazards, dropout and allocation are the endpoint's, at its true hazard
-    ratio (else its prior median). Returns the expected events and that
+    hazards, dropout, maximum follow-up per patient and allocation are the
+    endpoint's, at its true hazard ratio (else its prior median). Returns the expected events and that
     number rounded up (at least 1; at most ``n_total``).
     """
     accrual = endpoint.accrual.for_subjects(n_total)
@@ -91,6 +91,7 @@ def events_for_subjects(endpoint, n_total: int, allocation) -> tuple[float, int]
     events = expected_events(
         float(pieces[0][-1]) + endpoint.follow_up, float(n_total), control=(control.times, control.hazards),
         hazard_ratio=endpoint_hazard_ratio(endpoint), accrual=pieces, dropout=endpoint.dropout, allocation=allocation,
+        max_follow_up=endpoint.max_follow_up,
     )
     return float(events), int(min(max(math.ceil(events - 1e-9), 1), n_total))
 
