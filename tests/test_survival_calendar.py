@@ -459,3 +459,20 @@ delay = 3.0
     assert abs(power - analytic) <= 4 * os_block["power_mcse"] + 0.01, (power, analytic)
     assert 0 < os_block["cap_reached"] < 1 and os_block["expected_look_times"][1] <= 26.0
     assert os_block["power"] != binary["power"]  # each endpoint its own decisions
+
+
+def test_calendar_looks_are_sized_in_subjects(tmp_path):
+    # More subjects give more events by the same calendar times: `size` searches trial.n_total, starting
+    # from the subjects whose expected events at the looks give design.power.
+    from simulator.endpoints import get_kind
+
+    plan, path = _plan(tmp_path, hr=0.7, **dict(CALENDAR, design="look_times = [15.0, 30.0]\nevents = 400"))
+    axis = get_kind("survival").size_axis(plan.config)
+    assert axis.name == "n_total"
+    analytic = plan.analytic(plan.config)
+    subjects = analytic["subjects_for_calendar_looks"]
+    assert analytic["n_total_rounded"] == 2 * math.ceil(subjects / 2)
+    at = Trial.from_toml(path).override([f"trial.n_total={analytic['n_total_rounded']}"]).scenarios[0].config
+    assert plan_for(at, at.endpoints[0]).analytic(at)["power"] >= 0.8
+    below = Trial.from_toml(path).override([f"trial.n_total={analytic['n_total_rounded'] - 4}"]).scenarios[0].config
+    assert plan_for(below, below.endpoints[0]).analytic(below)["power"] < 0.8

@@ -24,7 +24,7 @@ from simulator.design.boundaries import fixed_design_drift
 from simulator.design.survival import control_median
 from simulator.endpoints import survival_calendar as calendar
 from simulator.endpoints import survival_spec
-from simulator.endpoints.common import Bounds, add_two_sided, design_bounds, per_look_counts
+from simulator.endpoints.common import Bounds, PatientAxis, add_two_sided, design_bounds, per_look_counts
 from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.endpoints.survival_axis import (
     EventAxis,
@@ -513,6 +513,10 @@ class SurvivalKind:
         driven = subject_driven(config)
         if driven is not None:
             return SubjectAxis(config.trial.allocation, driven)
+        if config.design.look_times:
+            # Calendar looks: more subjects give more events by the same times; design.events stays the
+            # planned maximum at which the interims spend alpha.
+            return PatientAxis(config.trial.allocation)
         if config.trial.n_total is None:
             raise InputError(
                 "config key `trial.n_total`: is required to size a survival trial by simulation (the subjects "

@@ -322,6 +322,8 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         events = expected_events_at(model, n_total, times, longest)
         out = {"expected_events_per_look": events.tolist(), "expected_analysis_times": times.tolist()}
         out.update(_power(plan, config, events, hazard_ratio))
+        if not plan.endpoint.accrual.is_rate:
+            out.update(_calendar_subjects(plan, config, model, times, longest, hazard_ratio))
         return out
     targets = plan.looks.events.astype(float)
     ceiling = float(expected_events_at(model, n_total, [np.inf], longest)[0])
@@ -361,6 +363,39 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         "reject_per_look": reject.tolist(),
         "futility_per_look": futility.tolist(),
     }
+
+
+def _calendar_subjects(plan, config: Config, model: dict, times, longest: float, hazard_ratio: float) -> dict:
+    """Subjects whose expected events at the calendar looks give ``design.power`` (``n_total_rounded``).
+
+    The accrual keeps its shape and duration; the expected events at each
+    look grow in proportion to the subjects, and the power with them. Empty
+    when no number of subjects up to MAX_N_TOTAL reaches the target.
+    """
+    from scipy.optimize import brentq
+
+    from simulator.design.allocation import round_up_per_arm
+    from simulator.endpoints.common import MAX_N_TOTAL
+
+    target = config.design.power
+    if not hazard_ratio < plan.margin:
+        return {}
+
+    def gap(n):
+        events = expected_events_at(model, n, times, longest)
+        return _power(plan, config, events, hazard_ratio)["power"] - target
+
+    low, high = 2.0, float(max(config.trial.n_total, 2))
+    while gap(high) < 0:
+        low, high = high, high * 2.0
+        if high > MAX_N_TOTAL:
+            return {}
+    if gap(low) >= 0:
+        subjects = low
+    else:
+        subjects = brentq(gap, low, high, xtol=1e-6, rtol=1e-10)
+    per_arm = round_up_per_arm(subjects, config.trial.allocation)
+    return {"subjects_for_calendar_looks": float(subjects), "n_total_rounded": int(sum(per_arm))}
 
 
 def _normal_cdf(x: float) -> float:
