@@ -476,3 +476,19 @@ def test_calendar_looks_are_sized_in_subjects(tmp_path):
     assert plan_for(at, at.endpoints[0]).analytic(at)["power"] >= 0.8
     below = Trial.from_toml(path).override([f"trial.n_total={analytic['n_total_rounded'] - 4}"]).scenarios[0].config
     assert plan_for(below, below.endpoints[0]).analytic(below)["power"] < 0.8
+
+
+def test_bounds_sharing_their_interims_are_those_solved_alone():
+    # The recursion up to the last interim is kept per interim events (prefix_cache); the last bound is
+    # solved again: the same bounds as a fresh solve, whatever the order the trials come in.
+    rng = np.random.default_rng(1)
+    cache = {}
+    for _ in range(100):
+        events = np.sort(rng.choice(np.arange(20, 130), 3, replace=False)).astype(float)
+        if events[1] >= 120:
+            continue
+        for sided in (1, 2):
+            alone = spending_bounds(events / 120, events / events[-1], sided=sided)
+            shared = spending_bounds(events / 120, events, sided=sided, prefix_cache=cache,
+                                     prefix_key=(sided, tuple(events[:-1])))
+            np.testing.assert_allclose(shared, alone, atol=1e-9)

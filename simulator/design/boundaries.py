@@ -1061,7 +1061,8 @@ REACHED_FRACTION_CODES = ("asOF", "asP", "asKD", "asHSD")
 
 
 def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", efficacy_param=None,
-                    futility=None, binding=False, two_sided_futility="inner", r=GRID_R):
+                    futility=None, binding=False, two_sided_futility="inner", r=GRID_R, prefix_cache=None,
+                    prefix_key=None):
     """Efficacy bounds of one trial whose looks did not come at the planned fractions.
 
     Alpha is spent at ``spent`` (the events at each interim over the planned
@@ -1082,6 +1083,14 @@ def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", e
         Fixed z futility bounds at the looks (``-inf`` for none); they move
         the efficacy bounds only when ``binding``.
     binding : bool
+    prefix_cache, prefix_key : dict, hashable, optional
+        Trials that share their interims (``prefix_key`` names them: the
+        same spent and information values before the last look, up to a
+        common scale of the information) share the recursion up to the last
+        interim, kept in ``prefix_cache``; only the last look's bound is
+        solved again. The recursion is scale-free in the information, so
+        pass it in fixed units (e.g. events) for the prefix to be the same
+        whatever the last look.
 
     Returns
     -------
@@ -1112,4 +1121,21 @@ def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", e
     if binding and futility is not None:
         lower = np.asarray(futility, dtype=float).copy()
         lower[-1] = -np.inf
-    return _alpha_spending_bounds(t, alpha_cum, lower, symmetric, r, inner)
+    if prefix_cache is None or t.size < 2:
+        return _alpha_spending_bounds(t, alpha_cum, lower, symmetric, r, inner)
+    state = prefix_cache.get(prefix_key)
+    if state is None:
+        rec = _Recursion(t, np.zeros(t.size), r)
+        interim, spent_sum = np.empty(t.size - 1), 0.0
+        for k in range(t.size - 1):
+            interim[k] = _efficacy_for_spend(rec, alpha_cum[k] - spent_sum, symmetric)
+            spent_sum += rec.above(interim[k]) + (rec.below(-interim[k]) if symmetric else 0.0)
+            rec.advance_regions(_regions(interim[k], lower[k], symmetric, inner))
+        state = (interim, spent_sum, rec._z, rec._g)
+        prefix_cache[prefix_key] = state
+    interim, spent_sum, z, g = state
+    rec = _Recursion(t, np.zeros(t.size), r)
+    rec.k, rec._z, rec._g = t.size - 1, z, g
+    rec._set_kernel()
+    final = _efficacy_for_spend(rec, alpha_cum[-1] - spent_sum, symmetric)
+    return np.append(interim, final)

@@ -196,11 +196,14 @@ def decide_reached(plan, z: np.ndarray, events: np.ndarray, last_look: np.ndarra
         bounds = bounds_cache.get(key)
         if bounds is None:
             spent = np.array(codes, dtype=float) / grid
-            information = np.array(codes, dtype=float) / codes[-1]
+            # The information in grid units (fixed whatever the last look): trials sharing their interims
+            # share the recursion up to the last one (the bounds do not depend on the units).
+            information = np.array(codes, dtype=float)
             fut = futility[looks]
             efficacy = spending_bounds(
                 spent, information, plan.alpha, design.sided, design.efficacy, design.efficacy_param,
                 futility=fut, binding=design.binding, two_sided_futility=design.two_sided_futility,
+                prefix_cache=bounds_cache, prefix_key=("prefix", plan.alpha, grid, codes[:-1], tuple(looks[:-1].tolist())),
             ) if len(codes) > 1 else np.array([_fixed_bound(plan.alpha, design.sided)])
             bounds = z_bounds(efficacy, fut, design.sided, design.sided == 2 and design.two_sided_futility == "inner")
             bounds_cache[key] = bounds
