@@ -34,6 +34,7 @@ import dataclasses
 import math
 
 import numpy as np
+from scipy import stats
 
 from simulator.config.schema import Config
 from simulator.design import survival as analytic_survival
@@ -43,7 +44,7 @@ from simulator.design.spending import get_spending_function
 from simulator.endpoints.common import Bounds, decide_groups, design_bounds
 from simulator.engine.continuous import sequential_decisions
 from simulator.errors import InputError
-from simulator.stats.decision import REJECT_FAVOURABLE, z_bounds
+from simulator.stats.decision import z_bounds
 
 #: Fractions of the planned maximum events are rounded to 1 / grid for the
 #: per-trial bounds (two looks), or 1 / coarse grid (three or more), as the
@@ -221,8 +222,6 @@ def decide_reached(plan, z: np.ndarray, events: np.ndarray, last_look: np.ndarra
 
 
 def _fixed_bound(alpha: float, sided: int) -> float:
-    from scipy import stats
-
     return float(stats.norm.isf(alpha / sided))
 
 
@@ -422,8 +421,6 @@ def _power(plan, config: Config, events: np.ndarray, hazard_ratio: float) -> dic
     reject, futility = np.zeros(K), np.zeros(K)
     keep = [k for k in range(K - 1) if 0 < events[k] < min(max_events, events[-1])] + [K - 1]
     if len(keep) == 1:
-        from scipy import stats
-
         reject[-1] = float(stats.norm.sf(_fixed_bound(plan.alpha, plan.sided) - drift))
         return {"power": float(reject[-1]), "reject_per_look": reject.tolist(), "futility_per_look": futility.tolist()}
     full = dataclasses.replace(config, design=dataclasses.replace(design, futility=_kept_futility(design, keep, K)))
@@ -441,7 +438,3 @@ def _kept_futility(design, keep: list, n_looks: int):
     futility = np.full(n_looks, -np.inf)
     futility[: len(design.futility)] = design.futility[: n_looks - 1]
     return tuple(float(futility[k]) for k in keep[:-1])
-
-
-def success_of(decision: np.ndarray) -> np.ndarray:
-    return decision == REJECT_FAVOURABLE
