@@ -346,13 +346,22 @@ def test_power_matches_an_independent_reference_simulation(tmp_path, parts, refe
     assert abs(power - analytic) <= 4 * math.sqrt(power * (1 - power) / n_sims) + 0.02, (power, analytic)
 
 
-@pytest.mark.parametrize("parts", [CALENDAR, CAPPED], ids=["calendar", "capped"])
+TWO_SIDED = dict(CALENDAR, design=CALENDAR["design"] + "\nsided = 2\nalpha = 0.05")
+BINDING = dict(CAPPED, design=CAPPED["design"] + "\nfutility = [0.0]\nbinding = true")
+
+
+@pytest.mark.parametrize("parts", [CALENDAR, CAPPED, TWO_SIDED, BINDING],
+                         ids=["calendar", "capped", "calendar-two-sided", "capped-binding-futility"])
 def test_type1_error_at_hazard_ratio_one(tmp_path, parts):
+    # alpha (one tail: 0.025, also of the two-sided design at 0.05), all spent, with binding futility too.
     plan, _ = _plan(tmp_path, **parts)
     n_sims = 20_000
     type1, counts = _package_success(plan, "type1", n_sims, 3)
     assert type1 <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n_sims), type1
     assert type1 >= 0.025 - 4 * math.sqrt(0.025 * 0.975 / n_sims), type1  # all of alpha is spent
+    if plan.sided == 2:
+        either = counts["rejected_two_sided"].mean()
+        assert abs(either - 0.05) <= 4 * math.sqrt(0.05 * 0.95 / n_sims), either
 
 
 def test_report_shows_events_and_times_per_look_and_the_cap(tmp_path, report_validator):
