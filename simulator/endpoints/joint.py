@@ -189,7 +189,8 @@ class JointPlan:
             accrual=(np.array(endpoint.accrual.edges), np.array(endpoint.accrual.rates)),
             control=(np.array(endpoint.truth.control.times), np.array(endpoint.truth.control.hazards)),
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
-            thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], **plan._schedule(),
+            thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], margin=plan.margin,
+            **plan._schedule(),
         )
         survival_stop, survival_decision = trials.stop_look, trials.decision
         if plan.reaches_fractions:

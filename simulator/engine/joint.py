@@ -393,10 +393,10 @@ def _copula_iv(cholesky, thresholds):
 def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
                   futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
-                  max_duration=np.inf):
+                  max_duration=np.inf, margin=1.0):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
-                             look_events=None if look_times is not None else look_events, missing=missing,
+                             look_events=None if look_times is not None else look_events, missing=missing, margin=margin,
                              max_follow_up=max_follow_up, look_times=look_times, max_duration=max_duration)
     chol, thresholds = _copula_iv(cholesky, thresholds)
     n_sims, n_binary = thresholds.shape[:2]
@@ -433,7 +433,7 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
                       efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
-                      max_duration=np.inf):
+                      max_duration=np.inf, margin=1.0):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -500,4 +500,4 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
                          hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
                          futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up,
-                         look_times=look_times, max_duration=max_duration)[0]
+                         look_times=look_times, max_duration=max_duration, margin=margin)[0]
