@@ -45,3 +45,15 @@ def test_summary_and_size_plot_show_the_expected_duration(tmp_path):
 def test_no_duration_column_without_a_survival_endpoint(small_config):
     report = trial(small_config).simulate(n_sims=500, seed=1).to_dict()
     assert "duration" not in summary_table(report)
+
+
+def test_a_rare_event_never_prints_as_zero_plus_minus_zero():
+    from simulator.report.tables import pm_text
+
+    assert pm_text(4e-05, 2e-05) == "0.00004 ± 0.00002"
+    assert pm_text(0.759, 0.0014) == "0.7590 ± 0.0014"
+    report = {"meta": {"n_sims": 100_000}, "scenarios": [
+        {"params": {}, "n_total": 300, "power": 0.5, "power_mcse": 0.0016, "type1": 4e-05, "type1_mcse": 2e-05,
+         "endpoints": {}}]}
+    line = summary_table(report).splitlines()[2]
+    assert "0.00004 ± 0.00002" in line and "0.0000 ± 0.0000" not in line

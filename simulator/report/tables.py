@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from simulator.estimate import Estimate
 from simulator.figures import scenario_label
 
 #: Digits of probabilities and their MCSE in every table.
@@ -75,7 +76,19 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     mcse = lookup(report, mcse_path)
     if not _is_number(mcse):
         return Cell(_number(value, digits), path)
-    return Cell(f"{_number(value, digits)} ± {_number(mcse, digits)}", path, mcse_path)
+    return Cell(pm_text(value, mcse, digits), path, mcse_path)
+
+
+def pm_text(value: float, mcse: float, digits: int = DIGITS) -> str:
+    """``value ± mcse`` with ``digits`` decimals, or more when the MCSE would print as 0.
+
+    A rare event (4e-05 ± 2e-05 after 10^5 trials) must not read ``0.0000 ±
+    0.0000``: the decimals then follow the MCSE's first significant digit
+    (:class:`simulator.estimate.Estimate`).
+    """
+    if 0 < mcse and round(mcse, digits) == 0:
+        digits = Estimate(float(value), float(mcse)).decimals
+    return f"{_number(value, digits)} ± {_number(mcse, digits)}"
 
 
 def _outward(x: float, up: bool) -> str:

@@ -13,7 +13,7 @@ def _pm(block: dict, key: str, n_sims: int | None, digits: int = 4) -> str:
     extreme = tables.extreme_text(block[key], n_sims)
     if extreme is not None:
         return extreme
-    return f"{block[key]:.{digits}f} ± {block[key + '_mcse']:.{digits}f}"
+    return tables.pm_text(block[key], block[key + "_mcse"], digits)
 
 
 def _label(scenario: dict) -> str:
