@@ -68,13 +68,56 @@ def test_joint_continuous_is_reproducible_and_independent_of_jobs():
     assert one == two
 
 
-def test_continuous_with_a_survival_endpoint_is_refused_naming_the_key():
-    cfg = {**BASE, "correlation": {}}
-    cfg["endpoints"] = {**BASE["endpoints"], "os": {
-        "kind": "survival", "truth": {"control": {"median": 12}, "hazard_ratio": 0.7},
-        "accrual": {"duration": 24}}}
-    with pytest.raises(p3.InputError, match=r"config key `endpoints\.qol\.kind`: \"continuous\" endpoints cannot yet"):
-        p3.Trial.from_dict(cfg)
+SURVIVAL = {
+    "trial": {"name": "os + qol", "n_total": 400},
+    "endpoints": {
+        "os": {"kind": "survival", "truth": {"control": {"median": 12}, "hazard_ratio": 0.7},
+               "accrual": {"duration": 24}},
+        "qol": {"kind": "continuous", "test": "t",
+                "truth": {"sd": 12, "control": {"mean": 50}, "experimental": {"mean": 53}}},
+    },
+    "design": {"events": 250},
+    "simulation": {"null": True},
+}
+
+
+def test_continuous_read_at_the_survival_look_is_the_noncentral_t():
+    # One look at 250 events, after the end of accrual (all 400 enrolled, no delay): every patient's
+    # outcome is known at the analysis, so the t test is on 200 vs 200 and its power is the noncentral t
+    # (exact); the type I error is alpha. The survival endpoint is unchanged by the continuous one
+    # (zero correlation): its power matches the survival engine alone within 4 joint MCSE.
+    n = 40_000
+    res = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=n, seed=6)
+    qol = res.scenarios[0].endpoints["qol"]
+    exact = power_means("t", 3.0, 12.0, 12.0, 200, 200, 0.025, 1)
+    assert abs(qol.power.value - exact) <= 4 * math.sqrt(exact * (1 - exact) / n)
+    assert qol.type1.value <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
+    assert qol.data["evaluable_per_look"] == [400.0]
+    alone = p3.Trial.from_dict({**SURVIVAL, "endpoints": {"os": SURVIVAL["endpoints"]["os"]}}).simulate(n_sims=n, seed=7)
+    os_joint, os_alone = res.scenarios[0].endpoints["os"].power, alone.scenarios[0].power
+    assert abs(os_joint.value - os_alone.value) <= 4 * math.hypot(os_joint.mcse, os_alone.mcse)
+
+
+def test_continuous_at_two_survival_looks_with_a_delay_and_a_correlation():
+    # Two looks (125 and 250 events) with a 6-month delay: at the interim only the patients entered 6
+    # months before the cut count, so the continuous endpoint's information fraction (patients known at
+    # the interim over those at the final look) is its own, not the survival endpoint's 0.5, and its
+    # bounds are those of its own fractions (alpha spent at them). Checks: the type I error stays within
+    # alpha + 4 MCSE, the mean interim fraction is strictly inside (0, 1) and not 0.5, and a latent
+    # correlation between the outcome and survival moves trial success away from independence.
+    n = 40_000
+    cfg = {**SURVIVAL, "design": {"events": 250, "looks": 2},
+           "endpoints": {**SURVIVAL["endpoints"], "qol": {**SURVIVAL["endpoints"]["qol"], "delay": 6}}}
+    independent = p3.Trial.from_dict(cfg).simulate(n_sims=n, seed=8).scenarios[0]
+    qol = independent.endpoints["qol"]
+    assert qol.type1.value <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
+    interim = qol.data["realised_fractions"][0]
+    assert 0 < interim < 1 and abs(interim - 0.5) > 0.02
+    correlated = p3.Trial.from_dict({**cfg, "correlation": {"qol.os": -0.5}}).simulate(n_sims=n, seed=8).scenarios[0]
+    # A small survival latent means an early death, a large qol latent a good outcome: a negative
+    # correlation pairs good outcomes with early deaths, so the two endpoints succeed together less often.
+    change = correlated.power.value - independent.power.value
+    assert change < -4 * math.hypot(correlated.power.mcse, independent.power.mcse)
 
 
 def test_mixed_kernel_outcomes_are_normal_with_the_asked_moments():

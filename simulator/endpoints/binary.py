@@ -27,8 +27,8 @@ from simulator.endpoints.common import (
     PatientAxis,
     add_two_sided,
     design_bounds,
+    expected_patients,
     make_looks,
-    mean_and_mcse,
     per_look_counts,
 )
 from simulator.engine.binary import decide_counts, draw_counts
@@ -205,21 +205,7 @@ class BinaryPlan:
         trial: the counts then carry their sum and sum of squares, and the
         mean information fraction reached at each look.
         """
-        if "enrolled_sum" not in counts:
-            mean, mcse = mean_and_mcse(counts["stopped"].astype(float), self.looks.enrolled_total.astype(float))
-            return {"expected_n": mean, "expected_n_mcse": mcse}
-        n = int(counts["stopped"].sum())
-        mean = float(counts["enrolled_sum"][0]) / n
-        variance = max(float(counts["enrolled_sq"][0]) / n - mean**2, 0.0) * n / max(n - 1, 1)
-        out = {"expected_n": mean, "expected_n_mcse": float(np.sqrt(variance / n))}
-        if "fraction_sum" in counts:
-            out["realised_fractions"] = (counts["fraction_sum"] / n).tolist()
-            out["evaluable_per_look"] = (counts["evaluable_sum"] / n).tolist()
-            out["realised_fractions_note"] = (
-                "analysed at the survival looks' calendar times: mean over simulated trials of each look's "
-                "information fraction (0 where a look adds no information); bounds use each trial's own fractions"
-            )
-        return out
+        return expected_patients(counts, self.looks.enrolled_total)
 
     def side_results(self) -> dict:
         """Nothing beyond the simulated counts (see :meth:`SurvivalPlan.side_results`)."""

@@ -204,6 +204,32 @@ def decide_groups(code: np.ndarray, last_look: np.ndarray, decide) -> tuple[np.n
     return stop, decision
 
 
+def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
+    """Expected patients randomised at the stopping look, with its MCSE, from a stream's counts.
+
+    With fixed looks the counts of trials stopped at each look weigh the
+    looks' sizes. Analysed at a survival endpoint's calendar looks (a joint
+    trial), the patients per look vary by trial: the counts then carry their
+    sum and sum of squares, and the mean information fraction reached at
+    each look (reported too).
+    """
+    if "enrolled_sum" not in counts:
+        mean, mcse = mean_and_mcse(counts["stopped"].astype(float), np.asarray(enrolled_total, dtype=float))
+        return {"expected_n": mean, "expected_n_mcse": mcse}
+    n = int(counts["stopped"].sum())
+    mean = float(counts["enrolled_sum"][0]) / n
+    variance = max(float(counts["enrolled_sq"][0]) / n - mean**2, 0.0) * n / max(n - 1, 1)
+    out = {"expected_n": mean, "expected_n_mcse": float(np.sqrt(variance / n))}
+    if "fraction_sum" in counts:
+        out["realised_fractions"] = (counts["fraction_sum"] / n).tolist()
+        out["evaluable_per_look"] = (counts["evaluable_sum"] / n).tolist()
+        out["realised_fractions_note"] = (
+            "analysed at the survival looks' calendar times: mean over simulated trials of each look's "
+            "information fraction (0 where a look adds no information); bounds use each trial's own fractions"
+        )
+    return out
+
+
 def mean_and_mcse(weights: np.ndarray, values: np.ndarray) -> tuple[float, float]:
     """Mean and its standard error of a variable taking ``values[k]`` ``weights[k]`` times."""
     n = weights.sum()

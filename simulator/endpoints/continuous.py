@@ -33,8 +33,8 @@ from simulator.endpoints.common import (
     PatientAxis,
     add_two_sided,
     design_bounds,
+    expected_patients,
     make_looks,
-    mean_and_mcse,
     per_look_counts,
 )
 from simulator.endpoints.continuous_spec import ContinuousEndpoint
@@ -269,20 +269,54 @@ class ContinuousPlan:
 
     def result(self, stat, df, mean_c, mean_e, stream: str) -> tuple[np.ndarray, dict]:
         """Success (levels x trials) and counts from the statistics; ``mean_*`` the true means (histograms)."""
-        n_sims = stat.shape[0]
         stop_look, decision = self.decide(stat, df)
         decisions = [decision] + [self.decide(stat, df, level)[1] for level in range(1, len(self.levels))]
-        success = decision == REJECT_FAVOURABLE
+        success, counts = self.counts_from_decisions(stop_look, decision, mean_c, mean_e, stream)
         if len(self.levels) > 1:
             success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
-        counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
         add_two_sided(counts, stream, self.sided, decisions)
+        return success, counts
+
+    def counts_from_decisions(self, stop_look, decision, mean_c, mean_e, stream: str) -> tuple[np.ndarray, dict]:
+        """Success (level 0) and the per-look counts of one stream, with the true-effect histograms under the prior."""
+        n_sims = stop_look.shape[0]
+        success = decision == REJECT_FAVOURABLE
+        counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
         if stream == "assurance" and self.endpoint.prior is not None:
             effect = np.broadcast_to(mean_e - mean_c, (n_sims,))
             first = success if success.ndim == 1 else success[0]
             counts["effect_success"] = np.histogram(effect[first], bins=self.effect_bins)[0]
             counts["effect_failure"] = np.histogram(effect[~first], bins=self.effect_bins)[0]
         return success, counts
+
+    def calendar_z(self, sum_c, sum_e, ss_c, ss_e, n_c, n_e, sd_c, sd_e) -> np.ndarray:
+        """The statistic on the z scale per trial and look, with each trial's own patients per look.
+
+        For a member read at a survival endpoint's calendar looks: the
+        patients with a known outcome vary by trial, and so do the t tests'
+        df; each statistic is moved to the z scale through its one-sided
+        p-value (as Welch's always is), so that the z bounds apply. Looks with
+        too few patients for a variance give 0 (they are not tested).
+        """
+        n_c = np.asarray(n_c, dtype=float)
+        n_e = np.asarray(n_e, dtype=float)
+        covariate = float(self.endpoint.rho != 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            diff = self.sign * (sum_e / n_e - sum_c / n_c) - self.theta0
+            if self.endpoint.test == "z":
+                sd_c = np.asarray(sd_c, dtype=float).reshape(-1, 1)
+                sd_e = np.asarray(sd_e, dtype=float).reshape(-1, 1)
+                z = diff / np.sqrt(sd_c**2 / n_c + sd_e**2 / n_e)
+            else:
+                if self.endpoint.test == "t":
+                    df = n_c + n_e - 2.0 - covariate
+                    se = np.sqrt((ss_c + ss_e) / df * (1.0 / n_c + 1.0 / n_e))
+                else:
+                    v_c, v_e = ss_c / (n_c - 1.0) / n_c, ss_e / (n_e - 1.0) / n_e
+                    se = np.sqrt(v_c + v_e)
+                    df = (v_c + v_e) ** 2 / (v_c**2 / (n_c - 1.0) + v_e**2 / (n_e - 1.0)) - covariate
+                z = special.ndtri(special.stdtr(df, diff / se))
+        return np.nan_to_num(z, nan=0.0, posinf=np.inf, neginf=-np.inf)
 
     def _effect_bins(self) -> np.ndarray:
         if self.endpoint.prior is None:
@@ -297,9 +331,8 @@ class ContinuousPlan:
         return {}
 
     def expected_size(self, counts: dict) -> dict:
-        """Expected patients randomised at the stopping look, with its MCSE."""
-        mean, mcse = mean_and_mcse(counts["stopped"].astype(float), self.looks.enrolled_total.astype(float))
-        return {"expected_n": mean, "expected_n_mcse": mcse}
+        """Expected patients randomised at the stopping look, with its MCSE (also at calendar looks)."""
+        return expected_patients(counts, self.looks.enrolled_total)
 
     def describe(self) -> dict:
         looks = self.looks
@@ -423,16 +456,8 @@ class ContinuousKind:
         return figures(name, report, scenarios)
 
     def check_in_joint(self, endpoint, calendar: bool) -> None:
-        from simulator.config.fields import fail
 
-        if calendar:
-            raise fail(
-                f"endpoints.{endpoint.name}.kind",
-                "\"continuous\" endpoints cannot yet be analysed at a survival endpoint's calendar looks; "
-                "simulate them in a trial without a survival endpoint (correlated with binary or continuous "
-                "endpoints through [correlation] is supported)",
-                endpoint.kind,
-            )
+        return None  # read per patient in entry order, or at a survival endpoint's calendar looks
 
 
 KIND = ContinuousKind()

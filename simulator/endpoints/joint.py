@@ -31,6 +31,7 @@ from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointl
 from simulator.endpoints.survival import HR_BINS, SurvivalPlan
 from simulator.endpoints.survival_calendar import decide_reached, look_counts
 from simulator.engine.binary import decide_counts
+from simulator.engine.continuous import sequential_decisions
 from simulator.engine.joint import simulate_calendar, simulate_entry_order, simulate_entry_order_mixed
 from simulator.stats.decision import REJECT_FAVOURABLE
 
@@ -81,14 +82,12 @@ class JointPlan:
         binary = tuple(i for i, plan in enumerate(plans) if isinstance(plan, BinaryPlan))
         continuous = tuple(i for i, plan in enumerate(plans) if isinstance(plan, ContinuousPlan))
         survival = [i for i, plan in enumerate(plans) if isinstance(plan, SurvivalPlan)]
-        if len(survival) > 1 or len(binary) + len(continuous) + len(survival) != len(plans) or (survival and continuous):
-            raise ValueError(
-                "a joint trial holds binary endpoints and at most one survival endpoint, or binary and continuous ones"
-            )
+        if len(survival) > 1 or len(binary) + len(continuous) + len(survival) != len(plans):
+            raise ValueError("a joint trial holds binary and continuous endpoints and at most one survival endpoint")
         survival = survival[0] if survival else None
         plans = tuple(plans)
-        if survival is not None and binary:
-            plans = _on_survival_looks(config, plans, binary, plans[survival])
+        if survival is not None and (binary or continuous):
+            plans = _on_survival_looks(config, plans, binary + continuous, plans[survival])
         order = [plans[i].endpoint.name for i in binary + continuous]
         order += [plans[survival].endpoint.name] if survival is not None else []
         cholesky = np.linalg.cholesky(correlation_matrix(tuple(order), config.correlation))
@@ -126,7 +125,7 @@ class JointPlan:
             for arm, rate in enumerate(pair):
                 natural = 1.0 - rate if plan.endpoint.better == "lower" else rate
                 thresholds[:, b, arm] = stats.norm.ppf(natural)
-        if self.continuous:
+        if self.continuous and self.survival is None:
             return self._entry_order_mixed(rng, n_sims, stream, binaries, truths, thresholds)
         if self.survival is None:
             return self._entry_order(rng, n_sims, stream, binaries, truths, thresholds)
@@ -182,6 +181,12 @@ class JointPlan:
         plan = self.members[self.survival]
         endpoint = plan.endpoint
         ratios, multiplier = plan._draws(rng, n_sims, stream)
+        continuous = [self.members[i] for i in self.continuous]
+        draws = [member.draw(rng, n_sims, stream) for member in continuous]  # (mean_c, mean_e, sd_c, sd_e) each
+        mu = np.empty((n_sims, len(continuous), 2))
+        sd = np.empty((n_sims, len(continuous), 2))
+        for c, (mean_c, mean_e, sd_c, sd_e) in enumerate(draws):
+            mu[:, c, 0], mu[:, c, 1], sd[:, c, 0], sd[:, c, 1] = mean_c, mean_e, sd_c, sd_e
         n_c, n_e = plan.n_arms
         keep = 1.0 - self.config.trial.missing
         trials = simulate_calendar(
@@ -190,6 +195,7 @@ class JointPlan:
             control=(np.array(endpoint.truth.control.times), np.array(endpoint.truth.control.hazards)),
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], margin=plan.margin,
+            continuous=(mu, sd, np.array([m.endpoint.delay for m in continuous], dtype=float)) if continuous else None,
             **plan._schedule(),
         )
         survival_stop, survival_decision = trials.stop_look, trials.decision
@@ -221,6 +227,8 @@ class JointPlan:
                 evaluable_sum=(nc + ne).sum(axis=0).astype(np.int64),
             )
             out[member.endpoint.name] = (success, counts)
+        for c, member in enumerate(continuous):
+            out[member.endpoint.name] = self._continuous_at_calendar(member, c, trials, draws[c], stream)
         # The survival decision was taken in the kernel (simulator.stats.decision.decide_z), or just above.
         out[endpoint.name] = _survival_result(plan, trials, survival_stop, survival_decision, ratios, stream)
         add_two_sided(out[endpoint.name][1], stream, plan.sided, [survival_decision])
@@ -242,30 +250,7 @@ class JointPlan:
         (0 at looks not tested).
         """
         alpha = plan.alpha if alpha is None else alpha
-        n_sims, n_looks = x_c.shape
-        with np.errstate(divide="ignore"):
-            info = np.where((n_c > 0) & (n_e > 0), 1.0 / (1.0 / np.maximum(n_c, 1) + 1.0 / np.maximum(n_e, 1)), 0.0)
-        tested = np.zeros((n_sims, n_looks), dtype=bool)
-        final = np.zeros(n_sims)
-        for k in range(n_looks):
-            tested[:, k] = (k <= last_look) & (info[:, k] > final)
-            final = np.where(tested[:, k], info[:, k], final)
-        fractions = np.where(tested, info / np.where(final > 0, final, 1.0)[:, None], 0.0)
-        grid = FRACTION_GRID if n_looks <= 2 else COARSE_FRACTION_GRID
-        code = np.where(tested, np.rint(fractions * grid), -1).astype(np.int64)
-        last_tested = n_looks - 1 - np.argmax(tested[:, ::-1], axis=1)
-        previous = np.zeros(n_sims, dtype=np.int64)
-        for k in range(n_looks):
-            is_final = tested[:, k] & (last_tested == k)
-            code[is_final, k] = grid
-            # An interim within 1/grid of the previous one or of the final
-            # analysis adds almost nothing: drop it rather than give the
-            # boundary routine coinciding fractions.
-            drop = tested[:, k] & ~is_final & ((code[:, k] <= previous) | (code[:, k] >= grid))
-            code[drop, k] = -1
-            previous = np.where(code[:, k] >= 0, code[:, k], previous)
-        tested = code >= 0
-        fractions = np.where(tested, fractions, 0.0)
+        code, fractions, grid = _calendar_codes(n_c, n_e, last_look)
 
         def decide(rows, looks, codes):
             bounds = self._group_bounds(alpha, codes, grid)
@@ -284,6 +269,54 @@ class JointPlan:
         stop, decision = decide_groups(code, last_look, decide)
         return stop, decision, fractions
 
+    def _continuous_decisions(self, plan, z, n_c, n_e, last_look, alpha: float | None = None):
+        """Decisions of a continuous member at calendar looks: bounds at each trial's fractions, as for
+        binary members (:meth:`_calendar_decisions`), applied to the statistic ``z`` on the z scale."""
+        alpha = plan.alpha if alpha is None else alpha
+        code, fractions, grid = _calendar_codes(n_c, n_e, last_look)
+
+        def decide(rows, looks, codes):
+            bounds = self._group_bounds(alpha, codes, grid)
+            local_stop = np.empty(rows.size, dtype=np.int8)
+            local_decision = np.empty(rows.size, dtype=np.int8)
+            row = lambda b: np.ascontiguousarray(np.asarray(b, dtype=float)[None, :])  # noqa: E731
+            sequential_decisions(
+                np.ascontiguousarray(z[np.ix_(rows, looks)]), row(bounds.efficacy), row(bounds.unfavourable),
+                row(bounds.futility), row(bounds.futility_floor), local_stop, local_decision,
+            )
+            return local_stop, local_decision
+
+        stop, decision = decide_groups(code, last_look, decide)
+        return stop, decision, fractions
+
+    def _continuous_at_calendar(self, member, c, trials, draw, stream) -> tuple[np.ndarray, dict]:
+        """Success and counts of continuous member ``c`` read at the survival looks."""
+        sums = trials.continuous
+        n_c, n_e = sums.n_c[c], sums.n_e[c]
+        mean_c, mean_e, sd_c, sd_e = draw
+        z = member.calendar_z(sums.sum_c[c], sums.sum_e[c], sums.ss_c[c], sums.ss_e[c], n_c, n_e, sd_c, sd_e)
+        # Too few patients for a variance: that look adds no information (not tested).
+        minimum = 2 + (member.endpoint.rho != 0)
+        usable_c = np.where((n_c >= minimum) & (n_e >= minimum), n_c, 0)
+        stop, decision, fractions = self._continuous_decisions(member, z, usable_c, n_e, trials.last_look)
+        decisions = [decision] + [
+            self._continuous_decisions(member, z, usable_c, n_e, trials.last_look, _level_alpha(bounds))[1]
+            for bounds in member.levels[1:]
+        ]
+        success, counts = member.counts_from_decisions(stop, decision, mean_c, mean_e, stream)
+        if len(member.levels) > 1:
+            success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
+        add_two_sided(counts, stream, member.sided, decisions)
+        rows = np.arange(stop.size)
+        enrolled = trials.enrolled[rows, stop].astype(np.float64)
+        counts.update(
+            enrolled_sum=np.array([enrolled.sum()]),
+            enrolled_sq=np.array([(enrolled**2).sum()]),
+            fraction_sum=fractions.sum(axis=0),
+            evaluable_sum=(n_c + n_e).sum(axis=0).astype(np.int64),
+        )
+        return success, counts
+
     def _group_bounds(self, alpha: float, codes: tuple[int, ...], grid: int) -> Bounds:
         # Bounds depend on the design, the level and the fractions only, so
         # every binary member shares the cache.
@@ -296,8 +329,47 @@ class JointPlan:
 
 
 # ---------------------------------------------------------------- helpers
-def _on_survival_looks(config: Config, plans: tuple, binary: tuple[int, ...], survival: SurvivalPlan) -> tuple:
-    """Rebuild the binary members on the survival endpoint's planned fractions.
+def _calendar_codes(n_c, n_e, last_look) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each trial's tested looks at calendar times, coded by their rounded information fractions.
+
+    A look is tested only if it adds information (1 / (1/n_C + 1/n_E) grows)
+    and is not past the trial's last look; the last such look is the final
+    analysis (fraction 1), so a spending design spends all of alpha there
+    whatever the information reached. Returns ``(code, fractions, grid)``:
+    ``code`` (trials x looks) the fractions times ``grid``, -1 where a look
+    is not tested (the grouping key of :func:`~simulator.endpoints.common.decide_groups`),
+    ``fractions`` 0 where not tested.
+    """
+    n_sims, n_looks = np.shape(n_c)
+    with np.errstate(divide="ignore"):
+        info = np.where((n_c > 0) & (n_e > 0), 1.0 / (1.0 / np.maximum(n_c, 1) + 1.0 / np.maximum(n_e, 1)), 0.0)
+    tested = np.zeros((n_sims, n_looks), dtype=bool)
+    final = np.zeros(n_sims)
+    for k in range(n_looks):
+        tested[:, k] = (k <= last_look) & (info[:, k] > final)
+        final = np.where(tested[:, k], info[:, k], final)
+    fractions = np.where(tested, info / np.where(final > 0, final, 1.0)[:, None], 0.0)
+    grid = FRACTION_GRID if n_looks <= 2 else COARSE_FRACTION_GRID
+    code = np.where(tested, np.rint(fractions * grid), -1).astype(np.int64)
+    last_tested = n_looks - 1 - np.argmax(tested[:, ::-1], axis=1)
+    previous = np.zeros(n_sims, dtype=np.int64)
+    for k in range(n_looks):
+        is_final = tested[:, k] & (last_tested == k)
+        code[is_final, k] = grid
+        # An interim within 1/grid of the previous one or of the final
+        # analysis adds almost nothing: drop it rather than give the
+        # boundary routine coinciding fractions.
+        drop = tested[:, k] & ~is_final & ((code[:, k] <= previous) | (code[:, k] >= grid))
+        code[drop, k] = -1
+        previous = np.where(code[:, k] >= 0, code[:, k], previous)
+    tested = code >= 0
+    fractions = np.where(tested, fractions, 0.0)
+    return code, fractions, grid
+
+
+
+def _on_survival_looks(config: Config, plans: tuple, members: tuple[int, ...], survival: SurvivalPlan) -> tuple:
+    """Rebuild the binary and continuous members on the survival endpoint's planned fractions.
 
     They are analysed at the survival looks, so their planned looks (used for
     the planned bounds, the analytic values and the per-look reports) are the
@@ -309,10 +381,15 @@ def _on_survival_looks(config: Config, plans: tuple, binary: tuple[int, ...], su
         return plans
     on_events = dataclasses.replace(config, design=dataclasses.replace(config.design, looks=looks))
     rebuilt = list(plans)
-    for i in binary:
-        extra = tuple(_level_alpha(bounds) for bounds, _ in plans[i].levels[1:])
-        rebuilt[i] = BinaryPlan.from_config(on_events, plans[i].endpoint, plans[i].alpha, extra)
+    for i in members:
+        extra = tuple(_level_alpha(_level_bounds(level)) for level in plans[i].levels[1:])
+        rebuilt[i] = type(plans[i]).from_config(on_events, plans[i].endpoint, plans[i].alpha, extra)
     return tuple(rebuilt)
+
+
+def _level_bounds(level) -> Bounds:
+    """A plan's level: binary plans keep ``(Bounds, Fisher tables)``, the others ``Bounds``."""
+    return level[0] if isinstance(level, tuple) else level
 
 
 def _level_alpha(bounds: Bounds) -> float:

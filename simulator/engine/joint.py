@@ -72,6 +72,12 @@ Copula = namedtuple("Copula", ["cholesky", "thresholds", "delays"])
 #: Binary counts per endpoint, trial and look (``(B, n_sims, K)``): events
 #: and evaluable patients with a known outcome, per arm.
 BinaryCounts = namedtuple("BinaryCounts", ["x_c", "x_e", "n_c", "n_e"])
+#: Continuous endpoints of a calendar trial: true means and SDs per trial (or one
+#: row for all), endpoint and arm (``(n_sims or 1, C, 2)``), and each outcome's delay.
+ContinuousIn = namedtuple("ContinuousIn", ["mu", "sd", "delays"])
+#: Their per-look statistics (``(C, n_sims, K)``): evaluable patients with a known
+#: outcome, the sum of the outcomes and their sum of squares about their mean, per arm.
+ContinuousSums = namedtuple("ContinuousSums", ["n_c", "n_e", "sum_c", "sum_e", "ss_c", "ss_e"])
 
 
 # --------------------------------------------------------------------------
@@ -264,7 +270,8 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
 
 
 @kernel
-def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binary_event, e, z, work, out, counts):
+def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binary_event, e, z, work, out, counts,
+                    continuous, sums, values):
     """Simulate trial ``i``; write its per-look results. Returns the last look analysed.
 
     Entries and arms (with a missing subset of fixed size per arm) are
@@ -279,6 +286,9 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
     chol, thresholds, delays = copula
     x_c, x_e, m_c, m_e = counts
     n_binary = thresholds.shape[1]
+    n_continuous = continuous.mu.shape[1]
+    jm = i if continuous.mu.shape[0] > 1 else 0
+    js = i if continuous.sd.shape[0] > 1 else 0
     n_looks = design.look_events.size
     survival = chol.shape[0] - 1  # the latent component of the survival endpoint
 
@@ -290,6 +300,9 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
         _latent(rng, chol, e, z)
         for b in range(n_binary):
             binary_event[p, b] = z[b] < thresholds[i, b, arm]
+        for c in range(n_continuous):
+            # The outcome's deviation from its arm's true mean (sums stay small: SS keeps its digits).
+            values[p, c] = continuous.sd[js, c, arm] * z[n_binary + c]
         # -log(1 - Phi(z)) = -log(Phi(-z)): accurate for large z too.
         unit = -math.log(0.5 * math.erfc(z[survival] * _SQRT_HALF))
         theta = theta_e if arm == 1 else theta_c
@@ -325,6 +338,32 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             x_e[b, i, k] = xe
             m_c[b, i, k] = nc
             m_e[b, i, k] = ne
+        for c in range(n_continuous):
+            known = 0
+            while known < m and pts.entry[known] + continuous.delays[c] <= cut:
+                known += 1
+            nc = 0
+            ne = 0
+            s1c = 0.0
+            s1e = 0.0
+            s2c = 0.0
+            s2e = 0.0
+            for p in range(known):
+                v = values[p, c]
+                if pts.label[p] == 0:
+                    nc += 1
+                    s1c += v
+                    s2c += v * v
+                elif pts.label[p] == 2:
+                    ne += 1
+                    s1e += v
+                    s2e += v * v
+            sums.n_c[c, i, k] = nc
+            sums.n_e[c, i, k] = ne
+            sums.sum_c[c, i, k] = continuous.mu[jm, c, 0] * nc + s1c
+            sums.sum_e[c, i, k] = continuous.mu[jm, c, 1] * ne + s1e
+            sums.ss_c[c, i, k] = s2c - s1c * s1c / nc if nc > 0 else 0.0
+            sums.ss_e[c, i, k] = s2e - s1e * s1e / ne if ne > 0 else 0.0
     # Looks never reached repeat the last one's data (decisions stop there).
     for k in range(last + 1, n_looks):
         out.events[i, k] = out.events[i, last]
@@ -335,11 +374,19 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             x_e[b, i, k] = x_e[b, i, last]
             m_c[b, i, k] = m_c[b, i, last]
             m_e[b, i, k] = m_e[b, i, last]
+        for c in range(n_continuous):
+            sums.n_c[c, i, k] = sums.n_c[c, i, last]
+            sums.n_e[c, i, k] = sums.n_e[c, i, last]
+            sums.sum_c[c, i, k] = sums.sum_c[c, i, last]
+            sums.sum_e[c, i, k] = sums.sum_e[c, i, last]
+            sums.ss_c[c, i, k] = sums.ss_c[c, i, last]
+            sums.ss_e[c, i, k] = sums.ss_e[c, i, last]
     return last
 
 
 @kernel
-def _calendar(rng, n_sims, design, bounds, copula, hazard_ratio, multiplier, pts, binary_event, work, out, counts):
+def _calendar(rng, n_sims, design, bounds, copula, hazard_ratio, multiplier, pts, binary_event, work, out, counts,
+              continuous, sums, values):
     """Simulate ``n_sims`` trials; the patient arrays are reused from trial to
     trial and hold the last trial's patients on return."""
     e = np.empty(copula.cholesky.shape[0])
@@ -347,7 +394,8 @@ def _calendar(rng, n_sims, design, bounds, copula, hazard_ratio, multiplier, pts
     for i in range(n_sims):
         theta_c = multiplier[i]
         theta_e = multiplier[i] * hazard_ratio[i]
-        _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binary_event, e, z, work, out, counts)
+        _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binary_event, e, z, work, out, counts,
+                        continuous, sums, values)
 
 
 @dataclass(frozen=True)
@@ -378,6 +426,7 @@ class CalendarTrials:
     stop_look: np.ndarray
     decision: np.ndarray
     capped: np.ndarray | None = None
+    continuous: ContinuousSums | None = None  # per continuous endpoint (``(C, n_sims, K)`` arrays)
 
 
 def _copula_iv(cholesky, thresholds):
@@ -393,15 +442,21 @@ def _copula_iv(cholesky, thresholds):
 def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
                   futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
-                  max_duration=np.inf, margin=1.0):
+                  max_duration=np.inf, margin=1.0, continuous=None):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
                              look_events=None if look_times is not None else look_events, missing=missing, margin=margin,
                              max_follow_up=max_follow_up, look_times=look_times, max_duration=max_duration)
     chol, thresholds = _copula_iv(cholesky, thresholds)
     n_sims, n_binary = thresholds.shape[:2]
-    if chol.shape[0] != n_binary + 1:
-        raise InputError("`cholesky` must have one row per binary endpoint plus one (survival, last)")
+    if continuous is None:
+        continuous = (np.zeros((1, 0, 2)), np.ones((1, 0, 2)), np.zeros(0))
+    continuous = ContinuousIn(*(np.ascontiguousarray(v, dtype=float) for v in continuous))
+    n_continuous = continuous.mu.shape[1]
+    if chol.shape[0] != n_binary + n_continuous + 1:
+        raise InputError(
+            "`cholesky` must have one row per binary endpoint, one per continuous endpoint and one (survival, last)"
+        )
     per_trial = []
     for value, name in ((hazard_ratio, "hazard_ratio"), (multiplier, "multiplier")):
         arr = np.broadcast_to(np.asarray(value, dtype=float), (n_sims,)).copy()
@@ -422,18 +477,23 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     binary_event = np.empty((n, n_binary), dtype=np.int64)
     out = look_results(n_sims, n_looks)
     binary = BinaryCounts(*(np.zeros((n_binary, n_sims, n_looks), dtype=np.int64) for _ in range(4)))
+    shape = (n_continuous, n_sims, n_looks)
+    sums = ContinuousSums(
+        np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64), *(np.zeros(shape) for _ in range(4))
+    )
     _calendar(rng, n_sims, design, bounds, Copula(chol, thresholds, delays), per_trial[0], per_trial[1], pts,
-              binary_event, workspace(n, n_looks), out, binary)
+              binary_event, workspace(n, n_looks), out, binary, continuous, sums, np.empty((n, n_continuous)))
     trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,
                             events=out.events, enrolled=out.enrolled, short=out.short, last_look=out.last_look,
-                            stop_look=out.stop_look, decision=out.decision, capped=out.capped)
+                            stop_look=out.stop_look, decision=out.decision, capped=out.capped,
+                            continuous=sums if n_continuous else None)
     return trials, pts, binary_event
 
 
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
                       efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
-                      max_duration=np.inf, margin=1.0):
+                      max_duration=np.inf, margin=1.0, continuous=None):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -500,4 +560,4 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
                          hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
                          futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up,
-                         look_times=look_times, max_duration=max_duration, margin=margin)[0]
+                         look_times=look_times, max_duration=max_duration, margin=margin, continuous=continuous)[0]
