@@ -71,9 +71,17 @@ class Trial:
 
     # ------------------------------------------------------------ building
     @classmethod
-    def from_toml(cls, path: str | Path) -> Trial:
-        """Read and validate a TOML config file."""
-        return cls(read_toml(path), source=str(path))
+    def from_toml(cls, path: str | Path, overrides: Iterable[str] = ()) -> Trial:
+        """Read a TOML config file, apply ``KEY=VALUE`` overrides (as ``--set``), then validate.
+
+        The overrides are applied before validation, so they can fix a file
+        that is not valid on its own (``--set`` does the same).
+        """
+        raw = read_toml(path)
+        for text in overrides:
+            key, value = parse_override(text)
+            set_dotted(raw, key, value)
+        return cls(raw, source=str(path))
 
     @classmethod
     def from_dict(cls, mapping: Mapping[str, Any]) -> Trial:

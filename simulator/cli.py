@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 def _trial(args):
     from simulator.api import Trial
 
-    return Trial.from_toml(args.config).override(args.set)
+    return Trial.from_toml(args.config, args.set)
 
 
 def _run(args, argv) -> int:

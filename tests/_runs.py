@@ -14,7 +14,7 @@ from simulator.api import Trial
 
 
 def trial(config, overrides=()) -> Trial:
-    return Trial.from_toml(config).override(list(overrides))
+    return Trial.from_toml(config, list(overrides))
 
 
 def run(config, overrides=(), *, n_sims=None, seed=None, jobs=None, out=None, backend="threads", scheduler=None,

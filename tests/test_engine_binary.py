@@ -68,7 +68,10 @@ def test_power_and_size_match_exact_enumeration(test, allocation, sided):
     seed = 1000
     for n_c in CONTROL_SIZES:
         for p_c, p_e, better in RATE_PAIRS:
-            margin = 0.05 if (test == "farrington_manning" and sided == 1) else 0.0
+            # A margin must leave the null boundary a rate (control - margin > 0, oriented): at the
+            # extreme control rates (0.03, and 0.95 with lower better) half the distance to the edge.
+            oriented = p_c if better == "higher" else 1.0 - p_c
+            margin = min(0.05, round(oriented / 2, 3)) if (test == "farrington_manning" and sided == 1) else 0.0
             plan = make_plan(test, n_c, allocation, p_c, p_e, better, sided, margin)
             exact = plan.exact()
             for stream, key in (("power", "power_exact"), ("type1", "size_exact")):

@@ -122,4 +122,31 @@ def parse(name: str, data: Any, context: ParseContext) -> BinaryEndpoint:
     if truth is None and prior is None:
         raise fail(path, "needs a `truth` table (for power) or a `prior` table (for assurance), or both", show_value=False)
     t.finish()
+    if margin > 0:
+        _check_null_boundary(path, better, margin, truth, prior)
     return BinaryEndpoint(name, kind, better, test, margin, role, truth, prior, delay)
+
+
+def _check_null_boundary(path: str, better: str, margin: float, truth, prior) -> None:
+    """The non-inferiority null (experimental = control - margin, in the favourable direction) must be a rate.
+
+    Beyond it the null boundary would be clamped to 0 (or 1) and the type I
+    error simulated inside the alternative. The control rate is the truth's,
+    else the prior mean.
+    """
+    if truth is not None:
+        control, source = truth.control, "truth.control"
+    else:
+        from simulator.priors import binary_priors
+
+        control, source = binary_priors(prior)[0].mean(), "the prior mean of the control rate"
+    oriented = control if better == "higher" else 1.0 - control
+    if oriented - margin <= 0.0:
+        boundary = "below 0" if better == "higher" else "above 1"
+        raise fail(
+            f"{path}.margin",
+            f"must be below the control rate's distance from {'0' if better == 'higher' else '1'} "
+            f"({oriented:g}, from {source}): the null boundary (experimental = control "
+            f"{'-' if better == 'higher' else '+'} margin) would lie {boundary}",
+            margin,
+        )

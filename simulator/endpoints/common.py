@@ -204,6 +204,30 @@ def decide_groups(code: np.ndarray, last_look: np.ndarray, decide) -> tuple[np.n
     return stop, decision
 
 
+#: Analytic and exact values that are probabilities (numerical integration can overshoot 1 by ~1e-8).
+PROBABILITY_KEYS = (
+    "power", "power_fixed_design", "power_exact", "size_exact", "size_exact_two_sided", "assurance_exact",
+    "reject_unfavourable_exact", "reject_per_look", "futility_per_look", "reject_per_look_exact",
+    "futility_per_look_exact", "size_per_look_exact",
+)
+
+
+def clip_probabilities(values: dict) -> dict:
+    """``values`` with each probability (:data:`PROBABILITY_KEYS`, scalars or per-look lists) clipped to [0, 1].
+
+    Examples
+    --------
+    >>> clip_probabilities({"power": 1.0000000068, "reject_per_look": [0.5, -1e-17], "events": 247.8})
+    {'power': 1.0, 'reject_per_look': [0.5, 0.0], 'events': 247.8}
+    """
+    clip = lambda x: min(max(float(x), 0.0), 1.0) if x is not None else None  # noqa: E731
+    out = dict(values)
+    for key in PROBABILITY_KEYS:
+        if key in out and out[key] is not None:
+            out[key] = [clip(v) for v in out[key]] if isinstance(out[key], (list, tuple)) else clip(out[key])
+    return out
+
+
 def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
     """Expected patients randomised at the stopping look, with its MCSE, from a stream's counts.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import __version__
-from simulator.endpoints.common import finite_or_none
+from simulator.endpoints.common import clip_probabilities, finite_or_none
 from simulator.estimate import proportion
 from simulator.report.reproducibility import environment
 
@@ -85,7 +85,7 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         block["true_effect_histogram"] = effect_histogram(
             streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
         )
-    block["analytic"] = {**plan.analytic(config), **plan.exact()}
+    block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
     return block
 
 

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from simulator.config.load import Scenario
-from simulator.endpoints.common import finite_or_none
+from simulator.endpoints.common import clip_probabilities, finite_or_none
 from simulator.errors import InputError
 from simulator.runner.backends import check_backend
 from simulator.runner.checkpoint import CheckpointStore
@@ -137,8 +137,7 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 "realised_fractions": list(plan.looks.realised_fractions),
                 **plan.effect_bounds(),  # critical and futility effects (and counts where the kind has them)
                 "prior_p_benefit": plan.prior_p_benefit(),
-                **plan.analytic(scenario.config),
-                **plan.exact(),
+                **clip_probabilities({**plan.analytic(scenario.config), **plan.exact()}),
             }
         out.append({
             "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
