@@ -40,8 +40,30 @@ def _json_roundtrip(data: dict) -> dict:
     return json.loads(json.dumps(data))
 
 
+class _Streams:
+    """``power``, ``assurance`` and ``type1`` read from a report entry (``data``): an endpoint's
+    rejection probabilities, or a scenario's trial success; ``None`` where the stream was not simulated."""
+
+    data: dict
+
+    @property
+    def power(self) -> Estimate | None:
+        """Under the truth."""
+        return _estimate(self.data, "power")
+
+    @property
+    def assurance(self) -> Estimate | None:
+        """With the effects drawn from the prior."""
+        return _estimate(self.data, "assurance")
+
+    @property
+    def type1(self) -> Estimate | None:
+        """On the null boundary (``simulation.null = true``); the favourable tail."""
+        return _estimate(self.data, "type1")
+
+
 @dataclass(frozen=True)
-class EndpointResult:
+class EndpointResult(_Streams):
     """One endpoint of one simulated scenario.
 
     ``power``, ``assurance`` and ``type1`` are this endpoint's rejection
@@ -54,21 +76,9 @@ class EndpointResult:
     plan: Any = field(repr=False)
     data: dict = field(repr=False)
 
-    @property
-    def power(self) -> Estimate | None:
-        return _estimate(self.data, "power")
-
-    @property
-    def assurance(self) -> Estimate | None:
-        return _estimate(self.data, "assurance")
-
-    @property
-    def type1(self) -> Estimate | None:
-        return _estimate(self.data, "type1")
-
 
 @dataclass(frozen=True)
-class ScenarioResult:
+class ScenarioResult(_Streams):
     """Trial success and the endpoints of one scenario (one size, one sweep point)."""
 
     index: int
@@ -83,20 +93,6 @@ class ScenarioResult:
         """The validated config of this scenario."""
         return self.scenario.config
 
-    @property
-    def power(self) -> Estimate | None:
-        """Trial success under the truth."""
-        return _estimate(self.data, "power")
-
-    @property
-    def assurance(self) -> Estimate | None:
-        """Trial success with the effects drawn from the prior."""
-        return _estimate(self.data, "assurance")
-
-    @property
-    def type1(self) -> Estimate | None:
-        """Trial success on the null boundary (``simulation.null = true``)."""
-        return _estimate(self.data, "type1")
 
 
 def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], report: dict) -> list[ScenarioResult]:

@@ -176,3 +176,25 @@ def as_bool(value: Any, key: str) -> bool:
 
 def as_rate(value: Any, key: str) -> float:
     return as_float(value, key, allowed="in [0, 1]", check=lambda v: 0.0 <= v <= 1.0)
+
+
+# ---------------------------------------------------------------- keys every endpoint kind reads
+def take_better(t: Table) -> str:
+    """``better``: which direction of the outcome favours the experimental arm (default ``"higher"``)."""
+    return as_choice(t.take("better", "higher"), t.key("better"), ("higher", "lower"))
+
+
+def take_role(t: Table, margin: float, roles: tuple[str, ...]) -> str:
+    """``role``: ``"non_inferiority"`` by default when the endpoint has a margin, else ``"efficacy"``."""
+    return as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), t.key("role"), roles)
+
+
+def take_delay(t: Table) -> float:
+    """``delay``: months from entry until the outcome is known (read at a survival endpoint's looks)."""
+    return as_float(t.take("delay", 0.0), t.key("delay"), allowed=">= 0 (months)", check=lambda v: v >= 0)
+
+
+def take_robust_weight(t: Table) -> float:
+    """``robust_weight`` of a prior: the weight of its vague component, in [0, 1]."""
+    return as_float(t.take("robust_weight", 0.0), t.key("robust_weight"), allowed="in [0, 1]",
+                    check=lambda v: 0 <= v <= 1)

@@ -17,19 +17,21 @@ from scipy import stats
 from simulator.config.fields import fail
 from simulator.config.schema import Config
 from simulator.design import critical, exact, rates
-from simulator.design.allocation import round_half_up, round_up_per_arm
-from simulator.design.boundaries import fixed_design_drift
+from simulator.design.allocation import round_half_up
 from simulator.endpoints import binary_spec
 from simulator.endpoints.binary_spec import BinaryEndpoint
 from simulator.endpoints.common import (
     Bounds,
     Looks,
-    PatientAxis,
+    PatientKind,
     add_two_sided,
     design_bounds,
+    design_size,
     expected_patients,
+    look_bounds,
     make_looks,
     per_look_counts,
+    sequential_power,
 )
 from simulator.engine.binary import decide_counts, draw_counts
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
@@ -85,10 +87,7 @@ class BinaryPlan:
             control, experimental = binary_priors(endpoint.prior)
             prior = (control.flipped(), experimental.flipped()) if flip else (control, experimental)
         looks = make_looks(config)
-        bounds = design_bounds(config, looks.realised_fractions, alpha)
-        planned = bounds
-        if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
-            planned = design_bounds(config, looks.planned_fractions, alpha)
+        bounds, planned = look_bounds(config, looks, alpha)
         code = TEST_CODES[endpoint.test]
         fisher = _fisher_tables(code, looks, bounds, design.sided)
         levels = [(bounds, fisher)]
@@ -411,36 +410,15 @@ class BinaryPlan:
         sequential = self.bounds.sequential
         out = {"power": fixed_power}
         if sequential is not None:
-            drift = fixed_design_drift(self.alpha, self.sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
-            probs = sequential.probabilities(drift)
-            enrolled = float(self.looks.enrolled_total[-1])
-            out.update(
-                power=float(probs.power),
-                power_fixed_design=fixed_power,
-                reject_per_look=np.asarray(probs.reject_upper).tolist(),
-                futility_per_look=np.asarray(probs.futility).tolist(),
-                expected_n_h1=enrolled * float(probs.expected_fraction),
-                expected_n_h0=enrolled * float(sequential.expected_fraction(0.0)),
-                inflation_factor=float(sequential.inflation_factor),
-            )
+            out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
+                                        float(self.looks.enrolled_total[-1])))
         planned = self.planned_bounds.sequential if self.planned_bounds is not None else sequential
         if p_e - p_c > self.theta0:
             evaluable = rates.sample_size_rates(
                 self.endpoint.test, p_c, p_e, self.alpha, self.sided, config.design.power,
                 config.trial.allocation, self.theta0,
             )
-            enrolled = evaluable / (1.0 - config.trial.missing)
-            if planned is not None:
-                # Sizing uses the planned fractions (rpact's maximum sample size).
-                out["n_total_fixed_design"] = enrolled
-                enrolled *= planned.inflation_factor
-                out["inflation_factor_planned"] = float(planned.inflation_factor)
-                # At the design's own maximum (rpact's ASN times the fixed size),
-                # not at the configured n_total (`expected_n_h1` above).
-                out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
-                out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
-            per_arm = round_up_per_arm(enrolled, config.trial.allocation)
-            out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+            out.update(design_size(evaluable, config, planned))
         return out
 
 
@@ -490,30 +468,18 @@ def _fisher_floor_table(code: int, looks: Looks, bounds: Bounds) -> np.ndarray:
     return floor
 
 
-class BinaryKind:
+class BinaryKind(PatientKind):
     """``kind = "binary"``: two-arm binary endpoints (:class:`BinaryPlan`)."""
 
     name = "binary"
     tests = binary_spec.BINARY_TESTS
-    sets_calendar = False
-    csv_columns: tuple[str, ...] = ()
+    figures_module = "simulator.endpoints.binary_figures"
 
     def parse(self, name, table, context) -> BinaryEndpoint:
         return binary_spec.parse(name, table, context)
 
     def plan(self, config, endpoint, alpha=None, extra_levels=()) -> BinaryPlan:
         return BinaryPlan.from_config(config, endpoint, alpha, extra_levels)
-
-    def size_axis(self, config) -> PatientAxis:
-        return PatientAxis(tuple(config.trial.allocation))
-
-    def complete(self, raw, scenarios, validate):
-        return scenarios, {}
-
-    def figures(self, name, report, scenarios) -> list:
-        from simulator.endpoints.binary_figures import figures
-
-        return figures(name, report, scenarios)
 
     def check_in_joint(self, endpoint, calendar: bool) -> None:
         if calendar and endpoint.test == "fisher":

@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.config.fields import Table, as_choice, as_float, as_rate, fail
+from simulator.config.fields import (
+    Table,
+    as_choice,
+    as_float,
+    as_rate,
+    fail,
+    take_better,
+    take_delay,
+    take_robust_weight,
+    take_role,
+)
 from simulator.config.schema import ROLES, ParseContext
 from simulator.priors import ArmCounts
 from simulator.stats.binary import TEST_CODES
@@ -86,9 +96,7 @@ def _prior(data: Any, path: str, arms: tuple[str, str]) -> BinaryPrior:
         raise fail(f"{path}.base", "must be [a, b], two positive numbers (Beta(a, b))", base)
     a, b = (as_float(v, f"{path}.base", allowed="> 0", check=lambda v: v > 0) for v in base)
     discount = as_float(pt.take("discount", 1.0), f"{path}.discount", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1)
-    robust = as_float(
-        pt.take("robust_weight", 0.0), f"{path}.robust_weight", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1
-    )
+    robust = take_robust_weight(pt)
     pt.finish()
     return BinaryPrior(control, experimental, (a, b), discount, robust)
 
@@ -104,15 +112,15 @@ def parse(name: str, data: Any, context: ParseContext) -> BinaryEndpoint:
     path = f"endpoints.{name}"
     t = Table(data, path)
     kind = t.take("kind")
-    better = as_choice(t.take("better", "higher"), f"{path}.better", ("higher", "lower"))
+    better = take_better(t)
     test = as_choice(t.take("test", "z_pooled"), f"{path}.test", BINARY_TESTS)
     margin = as_float(t.take("margin", 0.0), f"{path}.margin", allowed="in [0, 1)", check=lambda v: 0 <= v < 1)
     if margin > 0 and test != "farrington_manning":
         raise fail(f"{path}.margin", 'a margin > 0 needs test = "farrington_manning"', margin)
     if margin > 0 and context.sided != 1:
         raise fail(f"{path}.margin", "a margin > 0 needs design.sided = 1 (non-inferiority is one-sided)", margin)
-    role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
-    delay = as_float(t.take("delay", 0.0), f"{path}.delay", allowed=">= 0 (months)", check=lambda v: v >= 0)
+    role = take_role(t, margin, ROLES)
+    delay = take_delay(t)
     truth = None
     if t.has("truth"):
         tt, (control, experimental) = arm_table(t.take("truth"), f"{path}.truth", context.arms, as_rate)

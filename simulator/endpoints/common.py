@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import math
 from dataclasses import dataclass
 
@@ -10,8 +11,8 @@ import numpy as np
 from scipy import stats
 
 from simulator.config.schema import Config
-from simulator.design.allocation import round_half_up, split_total
-from simulator.design.boundaries import GroupSequentialBounds, group_sequential_bounds
+from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
+from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY, futility_floor
 
@@ -161,6 +162,15 @@ def finite_or_none(values) -> list:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
+def look_bounds(config: Config, looks, alpha: float) -> tuple[Bounds, Bounds]:
+    """``(bounds, planned)``: at the looks' realised information fractions (what the trials are
+    decided with) and at the planned ones (the design output), the same object when they agree."""
+    bounds = design_bounds(config, looks.realised_fractions, alpha)
+    if np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
+        return bounds, bounds
+    return bounds, design_bounds(config, looks.planned_fractions, alpha)
+
+
 def per_look_counts(stop_look: np.ndarray, decision: np.ndarray, n_looks: int) -> dict:
     """Integer counts per look of each outcome (shared by every endpoint kind)."""
     count = lambda mask: np.bincount(stop_look[mask], minlength=n_looks).astype(np.int64)  # noqa: E731
@@ -225,6 +235,55 @@ def clip_probabilities(values: dict) -> dict:
     for key in PROBABILITY_KEYS:
         if key in out and out[key] is not None:
             out[key] = [clip(v) for v in out[key]] if isinstance(out[key], (list, tuple)) else clip(out[key])
+    return out
+
+
+def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, size: float, unit: str = "n") -> dict:
+    """A group-sequential design's analytic power from its fixed design's (rpact's method).
+
+    The drift that gives the fixed design ``fixed_power`` at level ``alpha``
+    gives the sequential design its crossing probabilities; ``size`` (the
+    patients, or events, at the final look) times the expected information
+    fraction is the expected size under H1 (``expected_<unit>_h1``) and, for
+    patients, under H0.
+    """
+    drift = fixed_design_drift(alpha, sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
+    probs = sequential.probabilities(drift)
+    out = {
+        "power": float(probs.power),
+        "power_fixed_design": float(fixed_power),
+        "reject_per_look": np.asarray(probs.reject_upper).tolist(),
+        "futility_per_look": np.asarray(probs.futility).tolist(),
+        f"expected_{unit}_h1": size * float(probs.expected_fraction),
+    }
+    if unit == "n":
+        out.update(
+            expected_n_h0=size * float(sequential.expected_fraction(0.0)),
+            inflation_factor=float(sequential.inflation_factor),
+        )
+    return out
+
+
+def design_size(evaluable: float, config: Config, planned) -> dict:
+    """The patients for ``design.power`` from the evaluable patients a fixed design needs.
+
+    Missing outcomes raise the patients randomised; a group-sequential design
+    (``planned``: its planned bounds) multiplies them by its inflation factor
+    (rpact's maximum sample size). ``n_total_design`` is the unrounded total,
+    ``n_per_arm`` whole patients in the allocation ratio, rounded up.
+    """
+    out: dict = {}
+    enrolled = evaluable / (1.0 - config.trial.missing)
+    if planned is not None:
+        out["n_total_fixed_design"] = enrolled
+        enrolled *= planned.inflation_factor
+        out["inflation_factor_planned"] = float(planned.inflation_factor)
+        # At the design's own maximum (rpact's ASN times the fixed size), not at the configured
+        # n_total (`expected_n_h1` of sequential_power).
+        out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
+        out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
+    per_arm = round_up_per_arm(enrolled, config.trial.allocation)
+    out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
     return out
 
 
@@ -349,3 +408,28 @@ class PatientAxis:
             f"smallest n_total with {block['target']} >= {block['level']}: {block['n_total']} "
             f"({per_arm} per arm, steps of {block['grid_step']})"
         ]
+
+
+class PatientKind:
+    """Defaults of an endpoint kind analysed at numbers of patients (binary, continuous).
+
+    A kind subclasses it and sets ``name``, ``tests`` and ``figures_module``
+    and writes ``parse`` and ``plan`` (:class:`simulator.endpoints.registry.EndpointKind`).
+    """
+
+    sets_calendar = False
+    csv_columns: tuple[str, ...] = ()
+    figures_module = ""
+
+    def size_axis(self, config) -> PatientAxis:
+        return PatientAxis(tuple(config.trial.allocation))
+
+    def complete(self, raw, scenarios, validate):
+        return scenarios, {}
+
+    def figures(self, name, report, scenarios) -> list:
+        # Imported when drawn: matplotlib and the figure code stay out of a run that draws nothing.
+        return importlib.import_module(self.figures_module).figures(name, report, scenarios)
+
+    def check_in_joint(self, endpoint, calendar: bool) -> None:
+        return None

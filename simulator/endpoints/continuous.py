@@ -24,18 +24,19 @@ from scipy import integrate, special, stats
 
 from simulator.config.schema import Config
 from simulator.design import means
-from simulator.design.allocation import round_up_per_arm
-from simulator.design.boundaries import fixed_design_drift
 from simulator.endpoints import continuous_spec
 from simulator.endpoints.common import (
     Bounds,
     Looks,
-    PatientAxis,
+    PatientKind,
     add_two_sided,
     design_bounds,
+    design_size,
     expected_patients,
+    look_bounds,
     make_looks,
     per_look_counts,
+    sequential_power,
 )
 from simulator.endpoints.continuous_spec import ContinuousEndpoint
 from simulator.engine.continuous import (
@@ -94,10 +95,7 @@ class ContinuousPlan:
                 f"{2 + (endpoint.rho != 0)} evaluable patients per arm at the first look (a variance to estimate), "
                 f"got {[int(looks.evaluable_c[0]), int(looks.evaluable_e[0])]}"
             )
-        bounds = design_bounds(config, looks.realised_fractions, alpha)
-        planned = bounds
-        if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
-            planned = design_bounds(config, looks.planned_fractions, alpha)
+        bounds, planned = look_bounds(config, looks, alpha)
         levels = (bounds,) + tuple(design_bounds(config, looks.realised_fractions, a) for a in extra_levels)
         sign = -1.0 if endpoint.better == "lower" else 1.0
         reduction = math.sqrt(1.0 - endpoint.rho**2)
@@ -396,33 +394,14 @@ class ContinuousPlan:
         out: dict = {"power": fixed_power}
         sequential = self.bounds.sequential
         if sequential is not None:
-            drift = fixed_design_drift(self.alpha, self.sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
-            probs = sequential.probabilities(drift)
-            enrolled = float(self.looks.enrolled_total[-1])
-            out.update(
-                power=float(probs.power), power_fixed_design=fixed_power,
-                reject_per_look=np.asarray(probs.reject_upper).tolist(),
-                futility_per_look=np.asarray(probs.futility).tolist(),
-                expected_n_h1=enrolled * float(probs.expected_fraction),
-                expected_n_h0=enrolled * float(sequential.expected_fraction(0.0)),
-                inflation_factor=float(sequential.inflation_factor),
-            )
+            out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
+                                        float(self.looks.enrolled_total[-1])))
         if delta > 0:
             evaluable = means.sample_size_means(
                 test, delta, truth.sd_c, truth.sd_e, self.alpha, self.sided, config.design.power,
                 config.trial.allocation, covariate,
             )
-            enrolled = evaluable / (1.0 - config.trial.missing)
-            planned = self.planned_bounds.sequential
-            if planned is not None:
-                out["n_total_fixed_design"] = enrolled
-                enrolled *= planned.inflation_factor
-                out["inflation_factor_planned"] = float(planned.inflation_factor)
-                # At the design's own maximum, not at the configured n_total (`expected_n_h1` above).
-                out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
-                out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
-            per_arm = round_up_per_arm(enrolled, config.trial.allocation)
-            out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+            out.update(design_size(evaluable, config, self.planned_bounds.sequential))
         return out
 
 
@@ -430,34 +409,22 @@ def _arrays(mean_c: float, mean_e: float, sd_c: float, sd_e: float):
     return np.array([mean_c]), np.array([mean_e]), np.array([sd_c]), np.array([sd_e])
 
 
-class ContinuousKind:
-    """``kind = "continuous"``: two-arm endpoints compared by their means (:class:`ContinuousPlan`)."""
+class ContinuousKind(PatientKind):
+    """``kind = "continuous"``: two-arm endpoints compared by their means (:class:`ContinuousPlan`).
+
+    Read per patient in entry order in a joint trial, or at a survival
+    endpoint's calendar looks (:mod:`simulator.endpoints.joint`).
+    """
 
     name = "continuous"
     tests = continuous_spec.CONTINUOUS_TESTS
-    sets_calendar = False
-    csv_columns: tuple[str, ...] = ()
+    figures_module = "simulator.endpoints.continuous_figures"
 
     def parse(self, name, table, context) -> ContinuousEndpoint:
         return continuous_spec.parse(name, table, context)
 
     def plan(self, config, endpoint, alpha=None, extra_levels=()) -> ContinuousPlan:
         return ContinuousPlan.from_config(config, endpoint, alpha, extra_levels)
-
-    def size_axis(self, config) -> PatientAxis:
-        return PatientAxis(tuple(config.trial.allocation))
-
-    def complete(self, raw, scenarios, validate):
-        return scenarios, {}
-
-    def figures(self, name, report, scenarios) -> list:
-        from simulator.endpoints.continuous_figures import figures
-
-        return figures(name, report, scenarios)
-
-    def check_in_joint(self, endpoint, calendar: bool) -> None:
-
-        return None  # read per patient in entry order, or at a survival endpoint's calendar looks
 
 
 KIND = ContinuousKind()

@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.config.fields import Table, as_choice, as_float, fail
+from simulator.config.fields import (
+    Table,
+    as_choice,
+    as_float,
+    fail,
+    take_better,
+    take_delay,
+    take_robust_weight,
+    take_role,
+)
 from simulator.config.schema import ROLES, ParseContext
 
 #: The tests of a difference of means, by config name.
@@ -112,9 +121,7 @@ def _prior(data: Any, path: str, arms: tuple[str, str]) -> ContinuousPrior:
         samples.append(_sample(value, f"{path}.{arm}"))
     model = as_choice(t.take("model", "normal"), f"{path}.model", PRIOR_MODELS)
     discount = as_float(t.take("discount", 1.0), f"{path}.discount", allowed="in (0, 1]", check=lambda v: 0 < v <= 1)
-    robust = as_float(
-        t.take("robust_weight", 0.0), f"{path}.robust_weight", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1
-    )
+    robust = take_robust_weight(t)
     t.finish()
     return ContinuousPrior(samples[0], samples[1], model, discount, robust)
 
@@ -130,7 +137,7 @@ def parse(name: str, data: Any, context: ParseContext) -> ContinuousEndpoint:
     path = f"endpoints.{name}"
     t = Table(data, path)
     kind = t.take("kind")
-    better = as_choice(t.take("better", "higher"), f"{path}.better", ("higher", "lower"))
+    better = take_better(t)
     test = as_choice(t.take("test", "t"), f"{path}.test", CONTINUOUS_TESTS)
     margin = as_float(
         t.take("margin", 0.0), f"{path}.margin",
@@ -139,10 +146,10 @@ def parse(name: str, data: Any, context: ParseContext) -> ContinuousEndpoint:
     )
     if margin > 0 and context.sided != 1:
         raise fail(f"{path}.margin", "a margin > 0 needs design.sided = 1 (non-inferiority is one-sided)", margin)
-    role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
+    role = take_role(t, margin, ROLES)
     rho = as_float(t.take("rho", 0.0), f"{path}.rho", allowed="in (-1, 1) (baseline correlation, ANCOVA)",
                    check=lambda v: -1 < v < 1)
-    delay = as_float(t.take("delay", 0.0), f"{path}.delay", allowed=">= 0 (months)", check=lambda v: v >= 0)
+    delay = take_delay(t)
     truth = _truth(t.take("truth"), f"{path}.truth", context.arms) if t.has("truth") else None
     prior = _prior(t.take("prior"), f"{path}.prior", context.arms) if t.has("prior") else None
     if truth is None and prior is None:

@@ -20,11 +20,18 @@ from scipy import stats
 from simulator.config.schema import Config
 from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
-from simulator.design.boundaries import fixed_design_drift
 from simulator.design.survival import control_median
 from simulator.endpoints import survival_calendar as calendar
 from simulator.endpoints import survival_spec
-from simulator.endpoints.common import Bounds, PatientAxis, add_two_sided, design_bounds, per_look_counts
+from simulator.endpoints.common import (
+    Bounds,
+    PatientAxis,
+    add_two_sided,
+    design_bounds,
+    look_bounds,
+    per_look_counts,
+    sequential_power,
+)
 from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.endpoints.survival_axis import (
     EventAxis,
@@ -161,10 +168,7 @@ class SurvivalPlan:
                 config, looks.events / config.design.events, looks.realised_fractions, alpha
             )
         else:
-            bounds = design_bounds(config, looks.realised_fractions, alpha)
-            planned = bounds
-            if not np.allclose(looks.realised_fractions, looks.planned_fractions, rtol=0, atol=1e-12):
-                planned = design_bounds(config, looks.planned_fractions, alpha)
+            bounds, planned = look_bounds(config, looks, alpha)
         if extra_levels and len(looks.events) > 1:
             raise InputError(
                 'config key `success.multiplicity`: "holm" with a group-sequential survival endpoint is not '
@@ -439,15 +443,7 @@ class SurvivalPlan:
         )
         out = {"power": float(fixed_power)}
         if sequential is not None:
-            drift = fixed_design_drift(self.alpha, self.sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
-            probs = sequential.probabilities(drift)
-            out.update(
-                power=float(probs.power),
-                power_fixed_design=float(fixed_power),
-                reject_per_look=np.asarray(probs.reject_upper).tolist(),
-                futility_per_look=np.asarray(probs.futility).tolist(),
-                expected_events_h1=events * float(probs.expected_fraction),
-            )
+            out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, events, unit="events"))
         model = self.model(hr)
         if calendar.reaches_fractions(config):
             # Calendar looks, a cap: the events expected at each look and the power from them.

@@ -14,7 +14,7 @@ from typing import Any
 
 from scipy import stats
 
-from simulator.config.fields import Table, as_choice, as_float, fail, toml_value
+from simulator.config.fields import Table, as_choice, as_float, fail, take_role, toml_value
 from simulator.config.schema import ROLES, ParseContext
 from simulator.design.survival import accrual_pieces
 
@@ -313,7 +313,7 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
         )
         if context.sided != 1:
             raise fail(f"{path}.margin", "a margin needs design.sided = 1 (non-inferiority is one-sided)", margin)
-    role = as_choice(t.take("role", "non_inferiority" if margin > 0 else "efficacy"), f"{path}.role", ROLES)
+    role = take_role(t, margin, ROLES)
     if not t.has("truth"):
         raise fail(f"{path}.truth", "is required: the control survival (and the hazard ratio, for power)", show_value=False)
     tt = Table(t.take("truth"), f"{path}.truth")

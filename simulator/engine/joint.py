@@ -103,31 +103,6 @@ def _latent(rng, chol, e, z):
 # --------------------------------------------------------------------------
 
 
-@kernel
-def _entry_order(rng, n_sims, looks_c, looks_e, chol, thresholds, x_c, x_e):
-    n_binary = thresholds.shape[1]
-    n_looks = looks_c.size
-    e = np.empty(n_binary)
-    z = np.empty(n_binary)
-    running = np.zeros(n_binary, dtype=np.int64)
-    for i in range(n_sims):
-        for arm in range(2):
-            looks = looks_c if arm == 0 else looks_e
-            out = x_c if arm == 0 else x_e
-            for b in range(n_binary):
-                running[b] = 0
-            look = 0
-            for patient in range(looks[n_looks - 1]):
-                _latent(rng, chol, e, z)
-                for b in range(n_binary):
-                    if z[b] < thresholds[i, b, arm]:
-                        running[b] += 1
-                while look < n_looks and patient + 1 == looks[look]:
-                    for b in range(n_binary):
-                        out[b, i, look] = running[b]
-                    look += 1
-
-
 def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
     """Correlated binary endpoints analysed at fixed numbers of patients.
 
@@ -166,10 +141,8 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
         raise InputError("`looks_c` and `looks_e` must be increasing positive patient counts of the same length")
     if chol.shape[0] != thresholds.shape[1]:
         raise InputError("`cholesky` must have one row per binary endpoint of `thresholds`")
-    n_sims, n_binary = thresholds.shape[:2]
-    x_c = np.zeros((n_binary, n_sims, looks_c.size), dtype=np.int64)
-    x_e = np.zeros_like(x_c)
-    _entry_order(rng, n_sims, looks_c, looks_e, chol, thresholds, x_c, x_e)
+    x_c, x_e, _, _ = simulate_entry_order_mixed(rng, looks_c, looks_e, chol, thresholds, np.zeros((1, 0, 2)),
+                                                np.ones((1, 0, 2)))
     return x_c, x_e
 
 
