@@ -68,6 +68,8 @@ def test_logrank_matches_plain_implementation():
         assert o_e == event[group == 1].sum()
         if variance > 0:
             assert z == pytest.approx(ref_score / np.sqrt(ref_variance))
+        else:  # no information: z is 0 by convention (docs/methods.md)
+            assert z == 0.0
 
 
 def test_logrank_matches_statsmodels_survdiff():

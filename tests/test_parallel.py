@@ -40,7 +40,7 @@ def test_threads_backend_on_a_joint_survival_trial(tmp_path):
 
 
 def test_dask_backend_is_bit_identical_to_local(small_config):
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401 - in the test extra: a missing one is a broken install, not a skip
     from distributed import LocalCluster
 
     local = run(small_config, SWEEP, n_sims=70_000, jobs=1)
