@@ -12,7 +12,7 @@ schema, TOML) -> ``stats``, ``design``, ``priors``, ``engine`` (numerics) ->
 ``config.load`` -> ``runner`` -> ``report`` -> ``results``, ``api`` -> ``cli``.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from simulator.api import Trial  # noqa: E402
 from simulator.errors import InputError  # noqa: E402

@@ -33,7 +33,7 @@ These trials are simulated under the ``truth`` (control survival and hazard
 ratio; no prior), from a generator of their own::
 
     SeedSequence([simulation.seed, *scenario_digest(config without simulation.n_sims)],
-                 spawn_key=(name_key("km_bands"), name_key(endpoint name)))
+                 spawn_key=(*name_words("km_bands"), *name_words(endpoint name)))
 
 so the bands depend only on the scenario's config and seed: not on
 ``--jobs``, the backend, the chunking, nor the number of simulated trials.
@@ -55,7 +55,7 @@ import numpy as np
 from simulator.config.digest import scenario_digest
 from simulator.design.survival import control_median
 from simulator.engine.patients import final_analysis_sample, patients, survival_design, workspace
-from simulator.engine.seeding import name_key
+from simulator.engine.seeding import name_words
 from simulator.errors import InputError
 
 __all__ = [
@@ -115,7 +115,7 @@ def analysis_time_edges(endpoint, bins: int = 100) -> np.ndarray:
 def km_generator(config, endpoint_name: str) -> np.random.Generator:
     """The generator of the Kaplan-Meier trials of one endpoint (see the module docstring)."""
     entropy = [config.simulation.seed, *scenario_digest(config, (("simulation", "n_sims"),))]
-    sequence = np.random.SeedSequence(entropy, spawn_key=(name_key("km_bands"), name_key(endpoint_name)))
+    sequence = np.random.SeedSequence(entropy, spawn_key=(*name_words("km_bands"), *name_words(endpoint_name)))
     return np.random.Generator(np.random.PCG64(sequence))
 
 

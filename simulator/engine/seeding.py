@@ -2,7 +2,8 @@
 
 A scenario's simulations are cut into chunks of a fixed size (independent of
 the number of processes). Chunk ``c`` of stream ``s`` gets its own
-``SeedSequence`` whose spawn key is ``(s, c)`` under the scenario's entropy
+``SeedSequence`` whose spawn key is ``(s, *name_words(endpoint), c)`` under
+the scenario's entropy
 (the user's seed plus a digest of the canonical scenario), so any process can
 compute any chunk, in any order, and get the same numbers.
 """
@@ -22,9 +23,16 @@ CHUNK_SIZE = 1 << 16
 STREAMS = {"power": 1, "assurance": 2, "type1": 3}
 
 
-def name_key(name: str) -> int:
-    """A stable 32-bit key for a name (Python's ``hash`` is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=4).digest(), "little")
+def name_words(name: str) -> tuple[int, int, int, int]:
+    """A stable 128-bit key for a name, as four 32-bit words.
+
+    Python's ``hash`` is salted per process, so a digest is used. 128 bits
+    (not 32) so that two endpoint names cannot share a stream in practice;
+    four fixed words (not one big integer) so that every spawn key has the
+    same length and keys of different names cannot run into each other.
+    """
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=16).digest()
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))  # type: ignore[return-value]
 
 
 def chunk_sizes(n_sims: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
@@ -35,5 +43,5 @@ def chunk_sizes(n_sims: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
 
 def chunk_generator(entropy: list[int], stream: str, endpoint: str, chunk: int) -> np.random.Generator:
     """The generator of one chunk of one endpoint's stream in one scenario."""
-    sequence = np.random.SeedSequence(entropy, spawn_key=(STREAMS[stream], name_key(endpoint), chunk))
+    sequence = np.random.SeedSequence(entropy, spawn_key=(STREAMS[stream], *name_words(endpoint), chunk))
     return np.random.Generator(np.random.PCG64(sequence))
