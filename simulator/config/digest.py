@@ -27,7 +27,14 @@ _LATER_DEFAULTS = (
     ("design", "look_times", []),
     ("design", "max_duration", None),
     ("endpoints", "max_follow_up", float("inf")),
+    ("trial", "randomisation", "simple"),
+    ("trial", "block_size", None),
+    ("trial", "minimisation_probability", None),
+    ("endpoints", "stratified", False),
 )
+
+#: Top-level sections added later, left out of the digest when empty.
+_LATER_SECTIONS = ("strata",)
 
 
 def canonical(config: Config) -> dict:
@@ -40,6 +47,9 @@ def canonical(config: Config) -> dict:
         for table in tables:
             if key in table and _equal(table[key], default):
                 del table[key]
+    for section in _LATER_SECTIONS:
+        if section in data and not data[section]:
+            del data[section]
     return data
 
 

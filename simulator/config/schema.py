@@ -16,6 +16,8 @@ from typing import Any
 
 #: What an endpoint is for (``role``); reports group endpoints by it.
 ROLES = ("efficacy", "safety", "non_inferiority")
+#: The randomisation methods (``trial.randomisation``), in kernel-code order.
+RANDOMISATION = ("simple", "blocks", "minimisation")
 #: The default ``simulation.seed``.
 DEFAULT_SEED = 20250702
 
@@ -37,6 +39,13 @@ class Trial:
     allocation: tuple[int, int]
     n_total: int | None  # None: not given (`design` and a patients' `size` search compute it)
     missing: float
+    #: How patients are randomised (``trial.randomisation``, :data:`RANDOMISATION`): "simple" is a
+    #: uniform random permutation of the exact arm sizes, as before strata existed.
+    randomisation: str = "simple"
+    #: Permuted blocks within strata: patients per block (a multiple of the allocation's sum).
+    block_size: int | None = None
+    #: Minimisation: the probability of giving a patient the arm that minimises the imbalance.
+    minimisation_probability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,21 @@ class Success:
 
 
 @dataclass(frozen=True)
+class StratumFactor:
+    """``[strata.NAME]``: one stratification factor (its levels crossed with the other factors').
+
+    ``share``: the prevalence of each level (summing to 1); ``hazard_multiplier``
+    and ``odds_multiplier``: each level's control hazard and odds relative to
+    the first (1 when not given); the multipliers of crossed factors multiply.
+    """
+
+    name: str
+    share: tuple[float, ...]
+    hazard_multiplier: tuple[float, ...]
+    odds_multiplier: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     """One fully resolved, validated scenario."""
 
@@ -95,6 +119,8 @@ class Config:
     simulation: Simulation
     success: Success
     correlation: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    #: Stratification factors (``[strata.NAME]``), in the order given; empty: none.
+    strata: tuple[StratumFactor, ...] = field(default_factory=tuple)
 
     def endpoint(self, name: str) -> Any:
         """The endpoint called ``name`` (KeyError if none)."""

@@ -15,7 +15,17 @@ from typing import Any
 import numpy as np
 
 from simulator.config.fields import Table, as_bool, as_choice, as_float, as_int, fail, unknown_key
-from simulator.config.schema import DEFAULT_SEED, Config, Design, ParseContext, Simulation, Success, Trial
+from simulator.config.schema import (
+    DEFAULT_SEED,
+    RANDOMISATION,
+    Config,
+    Design,
+    ParseContext,
+    Simulation,
+    StratumFactor,
+    Success,
+    Trial,
+)
 from simulator.design.boundaries import (
     EFFICACY_CODES,
     FUTILITY_CODES,
@@ -27,7 +37,7 @@ from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
 from simulator.errors import InputError
 
-TOP_LEVEL = ("trial", "endpoints", "design", "simulation", "success", "correlation", "sweep")
+TOP_LEVEL = ("trial", "endpoints", "design", "simulation", "success", "correlation", "sweep", "strata")
 MULTIPLICITY = ("none", "bonferroni", "holm", "fixed_sequence")
 
 
@@ -56,8 +66,100 @@ def _trial(data: Any) -> Trial:
     missing = as_float(
         t.take("missing", 0.0), "trial.missing", allowed="in [0, 1)", check=lambda v: 0.0 <= v < 1.0
     )
+    randomisation = as_choice(t.take("randomisation", "simple"), "trial.randomisation", RANDOMISATION)
+    block_size = t.take("block_size")
+    if block_size is not None:
+        if randomisation != "blocks":
+            raise fail("trial.block_size", 'is only used with trial.randomisation = "blocks"', block_size)
+        block_size = as_int(block_size, "trial.block_size", low=2, high=1000)
+    elif randomisation == "blocks":
+        block_size = 2 * sum(allocation)
+    if block_size is not None and block_size % sum(allocation):
+        raise fail("trial.block_size", f"must be a multiple of the allocation's sum, {sum(allocation)} "
+                   f"(trial.allocation = {list(allocation)})", block_size)
+    probability = t.take("minimisation_probability")
+    if probability is not None:
+        if randomisation != "minimisation":
+            raise fail("trial.minimisation_probability", 'is only used with trial.randomisation = "minimisation"',
+                       probability)
+        probability = as_float(probability, "trial.minimisation_probability",
+                               allowed="in [0.5, 1] (the chance of the arm that minimises the imbalance)",
+                               check=lambda v: 0.5 <= v <= 1.0)
+    elif randomisation == "minimisation":
+        probability = 0.8
     t.finish()
-    return Trial(name=name, arms=(arms[0], arms[1]), allocation=allocation, n_total=n_total, missing=missing)
+    return Trial(name=name, arms=(arms[0], arms[1]), allocation=allocation, n_total=n_total, missing=missing,
+                 randomisation=randomisation, block_size=block_size, minimisation_probability=probability)
+
+
+#: Most crossed strata (cells) a trial may have.
+MAX_STRATA_CELLS = 256
+#: Most levels of one stratification factor.
+MAX_STRATUM_LEVELS = 32
+
+
+def _strata(data: Any) -> tuple[StratumFactor, ...]:
+    """``[strata.NAME]`` tables: ``share`` per level, optional ``hazard_multiplier`` / ``odds_multiplier``."""
+    if not isinstance(data, dict):
+        raise fail("strata", "must be tables [strata.NAME] with `share = [...]`", data)
+    factors = []
+    cells = 1
+    for name, table in data.items():
+        path = f"strata.{name}"
+        t = Table(table, path)
+        share = t.require("share", "the prevalence of each level, summing to 1 (e.g. [0.6, 0.4])")
+        if not isinstance(share, list) or not 2 <= len(share) <= MAX_STRATUM_LEVELS:
+            raise fail(f"{path}.share", f"must be a list of 2 to {MAX_STRATUM_LEVELS} level prevalences", share)
+        shares = tuple(as_float(v, f"{path}.share", allowed="in (0, 1)", check=lambda v: 0 < v < 1) for v in share)
+        if abs(sum(shares) - 1.0) > 1e-9:
+            raise fail(f"{path}.share", f"must sum to 1 (sums to {sum(shares):.10g})", share)
+        multipliers = []
+        for key in ("hazard_multiplier", "odds_multiplier"):
+            value = t.take(key, [1.0] * len(shares))
+            if not isinstance(value, list) or len(value) != len(shares):
+                raise fail(f"{path}.{key}", f"must be a list of {len(shares)} numbers > 0, one per level of "
+                           "`share`", value)
+            multipliers.append(tuple(as_float(v, f"{path}.{key}", allowed="> 0", check=lambda v: v > 0)
+                                     for v in value))
+        t.finish()
+        cells *= len(shares)
+        if cells > MAX_STRATA_CELLS:
+            raise fail(f"{path}.share", f"the crossed factors would make more than {MAX_STRATA_CELLS} strata", share)
+        factors.append(StratumFactor(str(name), shares, multipliers[0], multipliers[1]))
+    return tuple(factors)
+
+
+def _check_strata(strata: tuple[StratumFactor, ...], trial: Trial, endpoints: tuple[Any, ...],
+                  correlation: tuple[tuple[str, float], ...]) -> None:
+    """What strata need of the rest of the config, named by its key.
+
+    An endpoint kind that models strata declares, as the class attribute
+    ``STRATA_KEY`` of its endpoint dataclass, the multiplier it reads
+    (``hazard_multiplier``, ``odds_multiplier``).
+    """
+    for endpoint in endpoints:
+        if getattr(endpoint, "stratified", False) and not strata:
+            raise fail(f"endpoints.{endpoint.name}.stratified", "needs at least one [strata.NAME] table", True)
+    if trial.randomisation == "minimisation" and not strata:
+        raise fail("trial.randomisation", '"minimisation" needs at least one [strata.NAME] table (the factors '
+                   "it balances)", trial.randomisation)
+    if not strata:
+        return
+    for endpoint in endpoints:
+        if not hasattr(endpoint, "STRATA_KEY"):
+            raise fail("strata", f"cannot be used with endpoint `{endpoint.name}` (kind = \"{endpoint.kind}\"), "
+                       "whose simulation does not model strata", show_value=False)
+    if joint.simulated_jointly(endpoints, correlation):
+        raise fail("strata", "is not supported yet for endpoints simulated jointly (a non-zero [correlation], "
+                   "or binary endpoints with a survival endpoint)", show_value=False)
+    used = {endpoint.STRATA_KEY for endpoint in endpoints}
+    for factor in strata:
+        for key in ("hazard_multiplier", "odds_multiplier"):
+            if key not in used and any(v != 1.0 for v in getattr(factor, key)):
+                raise fail(f"strata.{factor.name}.{key}", "has no endpoint to act on in this trial", list(getattr(factor, key)))
+    if trial.missing > 0:
+        raise fail("trial.missing", "must be 0 with strata (missing outcomes per stratum are not modelled yet)",
+                   trial.missing)
 
 
 def _endpoints(data: Any, context: ParseContext) -> tuple[Any, ...]:
@@ -280,4 +382,6 @@ def validate(raw: dict) -> Config:
     success = _success(raw.get("success", {}), names)
     correlation = _correlation(raw.get("correlation", {}), names)
     joint.check_joint(endpoints, correlation, design)
-    return Config(trial, endpoints, design, simulation, success, correlation)
+    strata = _strata(raw.get("strata", {}))
+    _check_strata(strata, trial, endpoints, correlation)
+    return Config(trial, endpoints, design, simulation, success, correlation, strata)

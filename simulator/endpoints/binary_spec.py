@@ -9,10 +9,11 @@ every later layer can trust its values. docs/config.md lists the keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from simulator.config.fields import (
     Table,
+    as_bool,
     as_choice,
     as_float,
     as_rate,
@@ -62,6 +63,10 @@ class BinaryEndpoint:
     truth: BinaryTruth | None
     prior: BinaryPrior | None
     delay: float = 0.0  # months from entry until the outcome is known (survival looks)
+    stratified: bool = False  # Cochran-Mantel-Haenszel test over the crossed [strata] (docs/strata.md)
+
+    #: The [strata.NAME] multiplier this kind reads (config.validate).
+    STRATA_KEY: ClassVar[str] = "odds_multiplier"
 
 
 #: Keys that may sit beside the arm names in a truth or prior table (never taken for a misspelt arm).
@@ -129,10 +134,14 @@ def parse(name: str, data: Any, context: ParseContext) -> BinaryEndpoint:
     prior = _prior(t.take("prior"), f"{path}.prior", context.arms) if t.has("prior") else None
     if truth is None and prior is None:
         raise fail(path, "needs a `truth` table (for power) or a `prior` table (for assurance), or both", show_value=False)
+    stratified = as_bool(t.take("stratified", False), f"{path}.stratified")
+    if stratified and margin > 0:
+        raise fail(f"{path}.stratified", "cannot be true with a margin (the Cochran-Mantel-Haenszel test is of "
+                   "a common odds ratio of 1)", True)
     t.finish()
     if margin > 0:
         _check_null_boundary(path, better, margin, truth, prior)
-    return BinaryEndpoint(name, kind, better, test, margin, role, truth, prior, delay)
+    return BinaryEndpoint(name, kind, better, test, margin, role, truth, prior, delay, stratified)
 
 
 def _check_null_boundary(path: str, better: str, margin: float, truth, prior) -> None:

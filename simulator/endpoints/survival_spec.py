@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from scipy import stats
 
-from simulator.config.fields import Table, as_choice, as_float, fail, take_role, toml_value
+from simulator.config.fields import Table, as_bool, as_choice, as_float, fail, take_role, toml_value
 from simulator.config.schema import ROLES, ParseContext
 from simulator.design.survival import accrual_pieces
 
@@ -113,6 +113,10 @@ class SurvivalEndpoint:
     better: str = "lower"  # a hazard ratio below 1 is favourable
     margin: float = 0.0  # non-inferiority hazard-ratio margin (H0: HR >= margin, > 1); 0 = none (superiority)
     max_follow_up: float = math.inf  # administrative censoring of each patient at this time from entry
+    stratified: bool = False  # stratified log-rank over the crossed [strata] (docs/strata.md)
+
+    #: The [strata.NAME] multiplier this kind reads (config.validate).
+    STRATA_KEY: ClassVar[str] = "hazard_multiplier"
 
     @property
     def null_hazard_ratio(self) -> float:
@@ -353,8 +357,9 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
             check=lambda v: v > 0,
         )
     ft.finish()
+    stratified = as_bool(t.take("stratified", False), f"{path}.stratified")
     t.finish()
     return SurvivalEndpoint(
         name, kind, test, role, SurvivalTruth(control, hazard_ratio), prior, accrual, dropout, dropout_spec, follow_up,
-        margin=margin, max_follow_up=max_follow_up,
+        margin=margin, max_follow_up=max_follow_up, stratified=stratified,
     )
