@@ -173,13 +173,13 @@ class Trial:
                     "`design` and `size` can compute one"
                 )
         first = trial._scenarios[0].config.simulation
-        bundles, streams, side, _ = simulate(
+        bundles, streams, side, _, resumed = simulate(
             trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,
             checkpoints=checkpoints, resume=resume,
         )
         return SimulationResult(
             trial._raw, trial._scenarios, bundles, streams, side, trial._derived,
-            command=command, runtime_s=time.perf_counter() - started,
+            command=command, runtime_s=time.perf_counter() - started, resumed=resumed,
         )
 
     def size(

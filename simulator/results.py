@@ -206,11 +206,11 @@ class SimulationResult(_Reported):
     """
 
     def __init__(self, raw: dict, scenarios: list[Scenario], bundles: list[ScenarioPlans], streams: list[dict],
-                 side: list[dict], derived: dict, *, command: str, runtime_s: float):
+                 side: list[dict], derived: dict, *, command: str, runtime_s: float, resumed: list | None = None):
         first = scenarios[0].config.simulation
         report = build_report(
             raw, bundles, streams, command=command, runtime_s=runtime_s, seed=first.seed, n_sims=first.n_sims,
-            derived=derived, side=side,
+            derived=derived, side=side, resumed=resumed,
         )
         self._report = _json_roundtrip(report)
         self.bundles = bundles

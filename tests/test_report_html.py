@@ -37,7 +37,7 @@ CAIRO6 = ROOT / "configs" / "cairo6.toml"
 SIMS = "1000"
 
 #: The one line per file that may differ between two identical runs.
-RUNTIME_LINE = re.compile(r'"runtime_s"|^- Runtime: |id="runtime"')
+RUNTIME_LINE = re.compile(r'"runtime_s"|"run_id"|^- Runtime: |id="runtime"')
 
 
 # ---------------------------------------------------------------- parsing
@@ -285,6 +285,12 @@ def test_reproducibility_block(reports):
     assert tomllib.loads(block) == report["meta"]["config"]
     assert sum(bool(RUNTIME_LINE.search(line)) for line in md.splitlines()) == 1
     assert sum(bool(RUNTIME_LINE.search(line)) for line in text.splitlines()) == 1
+    # The run id (tells files of different runs apart) is in every report file, on the runtime line.
+    run_id = report["meta"]["run_id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", run_id)
+    for page in (md, text):
+        assert [line for line in page.splitlines() if run_id in line] == [
+            line for line in page.splitlines() if RUNTIME_LINE.search(line)]
 
 
 # ---------------------------------------------------------------- reproducibility

@@ -7,6 +7,8 @@ sizes carry the standard error of a mean.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 
 from simulator import __version__
@@ -110,18 +112,22 @@ def scenario_block(bundle, streams: dict, side: dict | None = None) -> dict:
 
 def build_report(
     raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int, n_sims: int,
-    derived: dict | None = None, side: list | None = None,
+    derived: dict | None = None, side: list | None = None, resumed: list | None = None,
 ) -> dict:
     """The whole report.json document.
 
     ``bundles`` are the scenarios' plans (:class:`simulator.runner.simulate.ScenarioPlans`),
     ``results`` their summed stream counts, ``derived`` what the endpoint
     kinds derived once for the run (it goes into ``meta``), ``side`` per
-    scenario the endpoints' side-sample results (``plan.side_results()``).
+    scenario the endpoints' side-sample results (``plan.side_results()``),
+    ``resumed`` the indices of the scenarios taken from checkpoints. Each
+    report gets a new random ``run_id``, printed in every report file, so
+    that files from different runs can be told apart.
     """
     report = {
         "meta": {
             "version": __version__,
+            "run_id": uuid.uuid4().hex[:16],
             "config": raw,
             "seed": seed,
             "n_sims": n_sims,
@@ -130,6 +136,7 @@ def build_report(
             "environment": environment(),
             "success_rule": bundles[0].scenario.config.success.rule,
             "mcse": "sqrt(p (1 - p) / n_sims) for probabilities; sd / sqrt(n_sims) for means",
+            "resumed_scenarios": list(resumed or []),
         },
         "scenarios": [
             scenario_block(bundle, streams, (side or [None] * len(bundles))[i])

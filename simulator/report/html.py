@@ -153,7 +153,7 @@ def _reproducibility_section(report: dict) -> list[str]:
     out += [
         "</dl>",
         "<p>Rerunning the command with this resolved config reproduces every file byte for byte, except the "
-        "runtime. The config below is what was simulated, after <code>--set</code>, <code>--sims</code> and "
+        "runtime and the run id. The config below is what was simulated, after <code>--set</code>, <code>--sims</code> and "
         f'<code>--seed</code>; <a download="config.toml" href="data:application/toml;base64,{encoded}">'
         "download it as config.toml</a>.</p>",
         f'<pre id="config-toml"><code>{_esc(config_toml)}</code></pre>',

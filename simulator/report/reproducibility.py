@@ -3,8 +3,9 @@
 A report is reproducible when the same command (same config, same seed) in a
 fresh output folder writes the same bytes. Everything written here is
 therefore a pure function of the report, with one exception kept on a line of
-its own in every format: the runtime (``meta.runtime_s``), so that a
-comparison can drop exactly that line.
+its own in every format: the runtime with the run's random id
+(``meta.runtime_s`` and ``meta.run_id``, two lines in report.json), so that
+a comparison can drop exactly those lines.
 
 The TOML writer below is deliberately small: the config is a tree of tables,
 scalars, arrays and inline tables (what :mod:`tomllib` returns for a config),
@@ -117,7 +118,8 @@ def to_toml(mapping: dict) -> str:
 # --------------------------------------------------------------------- blocks
 def _runtime_text(meta: dict) -> str:
     runtime = meta.get("runtime_s")
-    return "-" if runtime is None else f"{runtime:.2f} s"
+    text = "-" if runtime is None else f"{runtime:.2f} s"
+    return f"{text}; run id {meta['run_id']}" if meta.get("run_id") else text
 
 
 def reproducibility_items(report: dict) -> list[tuple[str, str]]:
@@ -145,7 +147,7 @@ def markdown_block(report: dict) -> list[str]:
     out += [
         "",
         "Rerunning the command with the resolved config below reproduces every file byte for byte,",
-        "except the runtime line.",
+        "except the runtime line (with the run id, which tells files of different runs apart).",
         "",
         "```toml",
         to_toml(report["meta"].get("config", {})).rstrip("\n"),

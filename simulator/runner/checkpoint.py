@@ -22,6 +22,26 @@ been recomputed.
 Counts are stored as lists with their dtype; JSON keeps integers exact and
 Python writes floats with the shortest repr that reads back to the same
 double, so a resumed scenario is bit for bit the computed one.
+
+Trust
+-----
+Checkpoints are not a security boundary (whoever can edit them can edit
+report.json), but corruption, stale or foreign files, hand edits and sync
+conflicts happen. So a file is used only if, besides the matches above:
+
+- the blake2b digest of its payload (the canonical JSON of ``streams``),
+  stored beside it, is that of the payload read back;
+- its counts agree with the plan and with each other
+  (:func:`check_counts`): the streams, endpoints, keys, dtypes and shapes
+  a fresh chunk of the scenario has; ``n_sims`` as configured; per-trial
+  counts within ``[0, n_sims]`` and every count non-negative and finite;
+  the trials stopped at some look summing to ``n_sims``; trial success no
+  greater than the smallest endpoint success under the rule ``all`` and
+  between the largest and the sum under ``any``.
+
+Anything else (unreadable, not JSON, not an object, a key missing, a number
+too large for its dtype) is ignored and the scenario recomputed. The code
+fingerprint covers the Python, NumPy and Numba versions too.
 """
 
 from __future__ import annotations
@@ -30,15 +50,26 @@ import functools
 import hashlib
 import json
 import os
+import platform
 import tempfile
+import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from simulator import __version__
 from simulator.config.digest import scenario_digest
 
-FORMAT = 1
+FORMAT = 2
+
+#: Per-trial counts (each at most ``n_sims`` per look): an endpoint's count
+#: arrays under these keys, and every histogram (``*_hist``, ``*_over``,
+#: ``hr_estimate``), never count a trial twice in one cell.
+PER_TRIAL_KEYS = frozenset({
+    "reject", "reject_unfavourable", "futility", "stopped", "events_short", "look_reached", "cap_reached",
+    "success_adjusted", "hr_estimate",
+})
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,6 +77,9 @@ def code_fingerprint() -> str:
     """A digest of every source file of the ``simulator`` package (computed once per process)."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=16)
+    # Counts depend on the libraries' samplers and compilers too.
+    for version in (platform.python_version(), np.__version__, numba.__version__):
+        digest.update(version.encode("utf-8") + b"\0")
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -55,6 +89,61 @@ def code_fingerprint() -> str:
 def digest_hex(config) -> str:
     """The scenario's digest as 32 hex digits (the checkpoint's key)."""
     return "".join(f"{word:08x}" for word in scenario_digest(config))
+
+
+def payload_digest(streams: dict) -> str:
+    """The blake2b digest of a checkpoint's ``streams`` payload (canonical JSON)."""
+    text = json.dumps(streams, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _per_trial(key: str) -> bool:
+    return key in PER_TRIAL_KEYS or key.endswith(("_hist", "_over"))
+
+
+def check_counts(streams: dict, template: dict, n_sims: int, rule: str) -> str | None:
+    """Why decoded checkpoint ``streams`` cannot be the scenario's counts, or ``None`` if they can.
+
+    ``template`` holds what one fresh chunk of each stream gives (the keys,
+    dtypes and shapes to expect); ``rule`` is the trial's success rule.
+    """
+    if sorted(streams) != sorted(template):
+        return "streams differ from the plan's"
+    for stream, counts in streams.items():
+        fresh = template[stream]
+        if counts.n_sims != n_sims:
+            return f"{stream}: n_sims {counts.n_sims} is not the configured {n_sims}"
+        if sorted(counts.endpoints) != sorted(fresh.endpoints):
+            return f"{stream}: endpoints differ from the plan's"
+        if (counts.success_two_sided is None) != (fresh.success_two_sided is None):
+            return f"{stream}: two-sided success count present where the plan has none, or missing"
+        for value in (counts.success, counts.success_two_sided):
+            if value is not None and not 0 <= value <= n_sims:
+                return f"{stream}: a trial success count outside [0, n_sims]"
+        adjusted = []
+        for name, arrays in counts.endpoints.items():
+            expected = fresh.endpoints[name]
+            if sorted(arrays) != sorted(expected):
+                return f"{stream}.{name}: count keys differ from the plan's"
+            for key, value in arrays.items():
+                if value.dtype != expected[key].dtype or value.shape != expected[key].shape:
+                    return f"{stream}.{name}.{key}: dtype or shape differs from the plan's"
+                if not np.all(np.isfinite(value)) or np.any(value < 0):
+                    return f"{stream}.{name}.{key}: a negative or non-finite count"
+                if _per_trial(key) and np.any(value > n_sims):
+                    return f"{stream}.{name}.{key}: a count above n_sims"
+            if "stopped" in arrays and int(arrays["stopped"].sum()) != n_sims:
+                return f"{stream}.{name}: trials stopped at the looks do not sum to n_sims"
+            for key in ("reject", "futility"):
+                if key in arrays and int(arrays[key].sum()) > n_sims:
+                    return f"{stream}.{name}.{key}: more trials than n_sims"
+            if "success_adjusted" in arrays:
+                adjusted.append(int(arrays["success_adjusted"].sum()))
+        if adjusted:
+            low, high = (0, min(adjusted)) if rule == "all" else (max(adjusted), sum(adjusted))
+            if not low <= counts.success <= high:
+                return f"{stream}: trial success {counts.success} contradicts the endpoints' successes under `{rule}`"
+    return None
 
 
 def _encode(streams: dict) -> dict:
@@ -106,36 +195,57 @@ class CheckpointStore:
 
     def __init__(self, folder):
         self.folder = Path(folder)
+        #: Indices of the scenarios the last run took from this store.
+        self.resumed: list[int] = []
 
     def path(self, bundle) -> Path:
         """The file of a scenario."""
         sim = bundle.scenario.config.simulation
         return self.folder / f"{digest_hex(bundle.scenario.config)}-seed{sim.seed}-n{sim.n_sims}.json"
 
-    def load(self, bundle) -> dict | None:
-        """The scenario's streams (name -> StreamCounts), or None if not usable."""
+    def load(self, bundle, template=None) -> dict | None:
+        """The scenario's streams (name -> StreamCounts), or None if not usable.
+
+        ``template``, a callable giving one fresh chunk per stream (see
+        :func:`check_counts`), is called only when a file passed the other
+        checks; without it the counts are checked against each other only.
+        """
         path = self.path(bundle)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            if not isinstance(data, dict) or not isinstance(data.get("streams"), dict):
+                return None
+            if (
+                data.get("format") != FORMAT
+                or data.get("version") != __version__
+                or data.get("code") != code_fingerprint()
+                or data.get("entropy") != [int(v) for v in bundle.entropy]
+                or sorted(data["streams"]) != sorted(bundle.streams)
+                or data.get("payload") != payload_digest(data["streams"])
+            ):
+                return None
+            streams = _decode(data["streams"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
             return None
-        if (
-            data.get("format") != FORMAT
-            or data.get("version") != __version__
-            or data.get("code") != code_fingerprint()
-            or data.get("entropy") != [int(v) for v in bundle.entropy]
-            or sorted(data.get("streams", {})) != sorted(bundle.streams)
-        ):
+        config = bundle.scenario.config
+        fresh = template() if template is not None else {name: streams[name] for name in streams}
+        if check_counts(streams, fresh, config.simulation.n_sims, config.success.rule) is not None:
             return None
-        try:
-            return _decode(data["streams"])
-        except (KeyError, TypeError, ValueError):
-            return None
+        return streams
 
-    def save(self, bundle, streams: dict) -> Path:
-        """Write a finished scenario atomically (temporary file + ``os.replace``)."""
+    def save(self, bundle, streams: dict) -> Path | None:
+        """Write a finished scenario atomically (temporary file + ``os.replace``).
+
+        A directory sitting at the checkpoint's path is left alone: the
+        checkpoint is skipped with a warning (``None``), the run goes on.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         sim = bundle.scenario.config.simulation
+        path = self.path(bundle)
+        if path.is_dir():
+            warnings.warn(f"{path} is a directory, so this scenario's checkpoint is not saved", stacklevel=2)
+            return None
+        payload = _encode(streams)
         data = {
             "format": FORMAT,
             "version": __version__,
@@ -145,9 +255,9 @@ class CheckpointStore:
             "n_sims": sim.n_sims,
             "entropy": [int(v) for v in bundle.entropy],
             "params": bundle.scenario.params,
-            "streams": _encode(streams),
+            "payload": payload_digest(payload),
+            "streams": payload,
         }
-        path = self.path(bundle)
         handle = tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=self.folder, prefix=path.stem + ".", suffix=".tmp", delete=False
         )

@@ -31,8 +31,11 @@ def simulate(
     scheduler: str | None = None,
     checkpoints: str | Path | None = None,
     resume: bool = True,
-) -> tuple[list[ScenarioPlans], list[dict], list[dict], float]:
-    """Simulate every scenario: ``(plans, stream counts, side results, wall seconds)``, one entry per scenario.
+) -> tuple[list[ScenarioPlans], list[dict], list[dict], float, list[int]]:
+    """Simulate every scenario: ``(plans, stream counts, side results, wall seconds, resumed)``.
+
+    The first three hold one entry per scenario; ``resumed`` lists the
+    indices of the scenarios taken from checkpoints.
 
     The side results are each endpoint's ``side_results()`` (survival:
     Kaplan-Meier bands from a side sample with its own seed stream),
@@ -62,7 +65,7 @@ def simulate(
         bundles, jobs=jobs, progress=progress, backend=backend, scheduler=scheduler, checkpoints=store, resume=resume,
     )
     side = [{plan.endpoint.name: plan.side_results() for plan in bundle.plans} for bundle in bundles]
-    return bundles, results, side, wall
+    return bundles, results, side, wall, (store.resumed if store is not None else [])
 
 
 #: Sizes tried, in order, to build the plans that give a scenario without ``trial.n_total`` its design size.

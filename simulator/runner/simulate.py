@@ -120,6 +120,11 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
     return counts
 
 
+def _template(bundle: ScenarioPlans):
+    """What a fresh chunk of each stream looks like (one trial), for checking a checkpoint against."""
+    return lambda: {stream: run_chunk(bundle, stream, 0, 1) for stream in bundle.streams}
+
+
 def _tasks(bundles: list[ScenarioPlans], indices) -> list[tuple[int, str, int, int]]:
     """``(scenario, stream, chunk, n_sims)`` for every chunk of the given scenarios."""
     tasks = []
@@ -206,10 +211,12 @@ def simulate_scenarios(
     results: list = [None] * len(bundles)
     resumed = []
     for index, bundle in enumerate(bundles):
-        cached = checkpoints.load(bundle) if checkpoints is not None and resume else None
+        cached = checkpoints.load(bundle, template=_template(bundle)) if checkpoints is not None and resume else None
         if cached is not None:
             results[index] = cached
             resumed.append(index)
+    if checkpoints is not None:
+        checkpoints.resumed = resumed
     todo = [i for i in range(len(bundles)) if results[i] is None]
     tasks = _tasks(bundles, todo)
     progress.start(len(bundles), sum(task[3] for task in tasks))
