@@ -78,6 +78,7 @@ import numpy as np
 from simulator._jit import kernel
 from simulator.errors import InputError
 from simulator.stats.decision import CONTINUE, decide_z
+from simulator.stats.maxcombo import MAX_COMPONENTS, POINTS, max_p_value, norm_ppf
 
 __all__ = [
     "LookResults",
@@ -112,11 +113,19 @@ __all__ = [
 #: ``max_follow_up``: administrative censoring at this time from entry
 #: (``inf``: none); ``look_times``: calendar looks (NaN per look when the looks
 #: are event-driven, ``look_events`` 0 when they are calendar times);
-#: ``cap``: the maximum duration (``inf``: none), see :func:`schedule_cuts`.
+#: ``cap``: the maximum duration (``inf``: none), see :func:`schedule_cuts`;
+#: ``times_e``, ``hazards_e``, ``cumulative_e``: the experimental arm's hazard
+#: pieces before its per-trial multiplier (the control pieces times a
+#: piecewise hazard ratio, on the merged breakpoints; the control pieces
+#: under proportional hazards); ``cure_c``, ``cure_e``: the cured (long-term
+#: survivor) fraction per arm (:func:`patient_exit`); ``weights``: the
+#: Fleming-Harrington ``(rho, gamma)`` of each weighted statistic, shape
+#: ``(m, 2)`` (``m = 0``: the log-rank; 1: FH; more: MaxCombo), see
+#: :func:`analyse_looks`.
 SurvivalDesign = namedtuple("SurvivalDesign", [
     "n_c", "n_e", "evaluable_c", "evaluable_e", "acc_edges", "acc_cumulative", "times", "hazards",
     "cumulative", "dropout_c", "dropout_e", "look_events", "log_margin",
-    "max_follow_up", "look_times", "cap",
+    "max_follow_up", "look_times", "cap", "times_e", "hazards_e", "cumulative_e", "cure_c", "cure_e", "weights",
 ])
 
 #: One trial's patients in entry order: ``entry`` (sorted), ``label`` (0
@@ -126,9 +135,12 @@ SurvivalDesign = namedtuple("SurvivalDesign", [
 Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
 
 #: Scratch arrays of one trial (see :func:`workspace`).
+#: ``fh`` holds the weighted scores and their covariances of one look
+#: (:func:`weighted_logrank_at_cut`), ``fh_corr``, ``fh_chol``, ``fh_y`` the
+#: MaxCombo scratch.
 Workspace = namedtuple("Workspace", [
     "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
-    "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e",
+    "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e", "fh", "fh_corr", "fh_chol", "fh_y",
 ])
 
 #: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
@@ -181,9 +193,42 @@ def accrual_iv(accrual):
     return edges, cumulative
 
 
+def experimental_pieces(times, hazards, ratio_pieces):
+    """The experimental hazard pieces: control ``(times, hazards)`` times a piecewise hazard ratio.
+
+    ``ratio_pieces`` is ``(starts, ratios)`` (starts from 0, increasing;
+    ratios > 0). The result is on the merged breakpoints, with the
+    cumulative hazard at each start: ``(times_e, hazards_e, cumulative_e)``.
+    """
+    try:
+        starts, ratios = (np.asarray(a, dtype=float).ravel() for a in ratio_pieces)
+    except (TypeError, ValueError):
+        raise InputError("`hazard_ratio_pieces` must be a pair (starts, ratios)") from None
+    if starts.size == 0 or starts.size != ratios.size or starts[0] != 0.0 or np.any(np.diff(starts) <= 0) \
+            or not np.all(np.isfinite(starts)):
+        raise InputError("`hazard_ratio_pieces` starts must begin at 0, increase strictly, one ratio each")
+    if np.any(ratios <= 0) or not np.all(np.isfinite(ratios)):
+        raise InputError("`hazard_ratio_pieces` ratios must be finite and > 0")
+    merged = np.union1d(times, starts)
+    piece_c = np.searchsorted(times, merged, side="right") - 1
+    piece_r = np.searchsorted(starts, merged, side="right") - 1
+    hazards_e = hazards[piece_c] * ratios[piece_r]
+    cumulative_e = np.concatenate([[0.0], np.cumsum(hazards_e[:-1] * np.diff(merged))])
+    return merged, hazards_e, cumulative_e
+
+
 def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_events=None, missing=(0, 0), margin=1.0,
-                    look_times=None, max_duration=math.inf, max_follow_up=math.inf):
-    """A validated :class:`SurvivalDesign` (look events: increasing integers >= 1; ``margin``: a hazard ratio > 0)."""
+                    look_times=None, max_duration=math.inf, max_follow_up=math.inf, hazard_ratio_pieces=None,
+                    cured=(0.0, 0.0), weights=None):
+    """A validated :class:`SurvivalDesign` (look events: increasing integers >= 1; ``margin``: a hazard ratio > 0).
+
+    Non-proportional hazards: ``hazard_ratio_pieces = (starts, ratios)`` makes
+    the experimental hazard the control's times ``ratios[j]`` from
+    ``starts[j]`` (the per-trial multiplier of the experimental arm then
+    multiplies this profile); ``cured = (control, experimental)`` are cured
+    fractions in [0, 1). ``weights``: ``(m, 2)`` Fleming-Harrington
+    ``(rho, gamma)`` (None: the log-rank).
+    """
     n_c, n_e = int(n_c), int(n_e)
     if n_c < 1 or n_e < 1:
         raise InputError("each arm must have >= 1 subject")
@@ -215,9 +260,20 @@ def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_even
     margin = float(margin)
     if not (math.isfinite(margin) and margin > 0):
         raise InputError("`margin` must be a finite hazard ratio > 0")
+    if hazard_ratio_pieces is None:
+        times_e, hazards_e, cumulative_e = times, hazards, cumulative
+    else:
+        times_e, hazards_e, cumulative_e = experimental_pieces(times, hazards, hazard_ratio_pieces)
+    cure_c, cure_e = (float(v) for v in cured)
+    if not (0.0 <= cure_c < 1.0 and 0.0 <= cure_e < 1.0):
+        raise InputError("`cured` fractions must be in [0, 1)")
+    weights = np.zeros((0, 2)) if weights is None else np.array(weights, dtype=float).reshape(-1, 2)
+    if weights.shape[0] > MAX_COMPONENTS or np.any(weights < 0) or not np.all(np.isfinite(weights)):
+        raise InputError(f"`weights` must be at most {MAX_COMPONENTS} pairs (rho, gamma) of finite numbers >= 0")
     return SurvivalDesign(n_c, n_e, n_c - missing_c, n_e - missing_e, edges, acc_cumulative, times, hazards,
                           cumulative, drop_c, drop_e, np.ascontiguousarray(looks, dtype=np.int64), math.log(margin),
-                          longest, np.ascontiguousarray(calendar), cap)
+                          longest, np.ascontiguousarray(calendar), cap, times_e, hazards_e, cumulative_e, cure_c,
+                          cure_e, np.ascontiguousarray(weights))
 
 
 def patients(n):
@@ -233,6 +289,8 @@ def workspace(n, n_looks):
         keys=np.empty(n), index=np.empty(n, dtype=np.int64), exit_y=np.empty(n), cal_y=np.empty(n),
         event_y=np.empty(n, dtype=np.bool_), group_y=np.empty(n, dtype=np.int64), cal_e=np.empty(n),
         group_e=np.empty(n, dtype=np.int64), cum_e=np.zeros(n + 1, dtype=np.int64),
+        fh=np.zeros(MAX_COMPONENTS * (MAX_COMPONENTS + 1)), fh_corr=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)),
+        fh_chol=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)), fh_y=np.empty(MAX_COMPONENTS),
     )
 
 
@@ -309,7 +367,12 @@ def draw_arms(rng, design, label):
 @kernel
 def inverse_cumulative_hazard(target, design):
     """Time at which the control cumulative hazard reaches ``target`` (``inf`` if never)."""
-    times, hazards, cumulative = design.times, design.hazards, design.cumulative
+    return _inverse(target, design.times, design.hazards, design.cumulative)
+
+
+@kernel
+def _inverse(target, times, hazards, cumulative):
+    """Time at which the piecewise-linear cumulative hazard reaches ``target`` (``inf`` if never)."""
     last = times.size - 1
     piece = 0
     while piece < last and cumulative[piece + 1] <= target:
@@ -320,16 +383,42 @@ def inverse_cumulative_hazard(target, design):
 
 
 @kernel
-def patient_exit(rng, unit, theta, dropout, design):
+def _uncured(unit, cure):
+    """The unit exponential of an uncured patient's event, ``inf`` for a cured one.
+
+    The population survival is ``S(t) = pi + (1 - pi) S_u(t)``; a patient
+    with ``exp(-unit) <= pi`` (probability ``pi``) is cured, the others get
+    ``-log((exp(-unit) - pi) / (1 - pi))``, again a unit exponential, for
+    ``S_u``. One random number either way, so the joint engine's latent
+    normal drives it as it drives an event time.
+    """
+    if cure <= 0.0:
+        return unit
+    gone = -math.expm1(-unit)  # 1 - exp(-unit), accurately for small units
+    share = gone / (1.0 - cure)
+    if share >= 1.0:
+        return np.inf
+    return -math.log1p(-share)
+
+
+@kernel
+def patient_exit(rng, unit, theta, dropout, design, experimental=False):
     """One patient's exit ``(time from entry, is_event)``.
 
-    Event time ``H^-1(unit / theta)`` for the unit exponential ``unit``;
-    dropout time an exponential at hazard ``dropout`` drawn from ``rng``
+    Event time ``H^-1(unit / theta)`` for the unit exponential ``unit``,
+    ``H`` the arm's cumulative hazard (the control pieces, or the
+    experimental ones under a piecewise hazard ratio), after the cure
+    fraction's transform (:func:`_uncured`); dropout time an exponential at
+    hazard ``dropout`` drawn from ``rng``
     (none when 0); the exit is the earlier one, and a patient still in
     follow-up at ``design.max_follow_up`` is censored there (administrative
     censoring; the same random numbers are drawn either way).
     """
-    event_time = inverse_cumulative_hazard(unit / theta, design)
+    if experimental:
+        target = _uncured(unit, design.cure_e) / theta
+        event_time = _inverse(target, design.times_e, design.hazards_e, design.cumulative_e)
+    else:
+        event_time = _inverse(_uncured(unit, design.cure_c) / theta, design.times, design.hazards, design.cumulative)
     drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
     if event_time <= drop_time and event_time < np.inf and event_time <= design.max_follow_up:
         return event_time, True
@@ -351,7 +440,7 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
         experimental = patients.label[p] >= 2
         theta = theta_e if experimental else theta_c
         dropout = design.dropout_e if experimental else design.dropout_c
-        exit_time, is_event = patient_exit(rng, rng.exponential(), theta, dropout, design)
+        exit_time, is_event = patient_exit(rng, rng.exponential(), theta, dropout, design, experimental)
         patients.exit_time[p] = exit_time
         patients.is_event[p] = is_event
         if is_event:
@@ -604,6 +693,10 @@ def prepare_cuts(patients, final_cut, work):
     return n_a
 
 
+#: No Fleming-Harrington weights: the plain log-rank pass.
+_NO_WEIGHTS = np.zeros((0, 2))
+
+
 @kernel
 def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
     """Log-rank statistic of the data cut at calendar time ``cut``.
@@ -617,6 +710,29 @@ def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
     expected_e, enrolled)``: ``score = E_e - O_e`` (summed per event time),
     ``enrolled`` = patients with ``entry <= cut``.
     """
+    return weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, _NO_WEIGHTS)
+
+
+@kernel
+def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
+    """:func:`logrank_at_cut` with Fleming-Harrington weighted scores besides.
+
+    The same one pass; for each row ``(rho, gamma)`` of ``weights`` (``m``
+    rows) each event time adds ``w (E_e - O_e)`` to its score and each pair
+    ``w_k w_l`` times the hypergeometric variance to their covariance, with
+    ``w = S(t-)^rho (1 - S(t-))^gamma`` from the pooled Kaplan-Meier
+    estimate just before the event time (left-continuous: the first event
+    time has ``S = 1``). ``work.fh[k]`` gets score ``k`` and
+    ``work.fh[m + k m + l]`` the covariance of ``k`` and ``l``. With
+    ``m = 0`` (the plain log-rank) the weighted block is skipped, so the
+    log-rank pass costs what it did. Returns what :func:`logrank_at_cut`
+    returns (the unweighted log-rank).
+    """
+    n_weights = weights.shape[0]
+    acc = work.fh
+    for k in range(n_weights * (n_weights + 1)):
+        acc[k] = 0.0
+    km = 1.0  # pooled Kaplan-Meier just before the next event time
     entry = patients.entry
     exit_y, cal_y, event_y, group_y = work.exit_y, work.cal_y, work.event_y, work.group_y
     cal_e, group_e = work.cal_e, work.group_e
@@ -657,6 +773,9 @@ def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
         if t != time:
             if deaths > 0:
                 mean, var = logrank_terms(at_risk, at_risk_e, deaths)
+                if n_weights > 0:
+                    _add_weighted(acc, weights, km, mean - deaths_e, var, work.fh_y)
+                    km *= 1.0 - deaths / at_risk
                 score += mean - deaths_e  # per time: less cancellation than E_e - O_e
                 expected_e += mean
                 variance += var
@@ -688,6 +807,69 @@ def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
     return z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled
 
 
+@kernel
+def _add_weighted(acc, weights, km, excess, var, w):
+    """Add one event time to the weighted scores and covariances (:func:`weighted_logrank_at_cut`); ``w`` is scratch."""
+    m = weights.shape[0]
+    for k in range(m):
+        rho, gamma = weights[k, 0], weights[k, 1]
+        value = 1.0
+        if rho != 0.0:
+            value *= km**rho
+        if gamma != 0.0:
+            value *= (1.0 - km) ** gamma
+        w[k] = value
+        acc[k] += value * excess
+    for k in range(m):
+        for j in range(m):
+            acc[m + k * m + j] += w[k] * w[j] * var
+
+
+@kernel
+def weighted_z(work, m, levels, two_sided):
+    """The z of the weighted statistics in ``work.fh`` (``m`` of them).
+
+    ``m = 1``: Fleming-Harrington, ``score / sqrt(variance)`` (0 when the
+    variance is 0). ``m > 1``: MaxCombo, the largest standardised statistic
+    turned into its one-sided p-value by the multivariate normal with the
+    estimated correlation (:func:`simulator.stats.maxcombo.max_p_value`,
+    refined near the p-values ``levels``) and reported as the z with that
+    p-value, ``Phi^-1(1 - p)``. Statistics with variance 0 are left out.
+    With ``two_sided`` the smallest statistic's p-value in the other
+    direction is computed as well, and the z is the more extreme of the two
+    (negative for the unfavourable one).
+    """
+    acc = work.fh
+    if m == 1:
+        return acc[0] / math.sqrt(acc[1]) if acc[1] > 0.0 else 0.0
+    corr, y = work.fh_corr, work.fh_y
+    index = np.empty(m, dtype=np.int64)
+    used = 0
+    high = -np.inf
+    low = np.inf
+    for k in range(m):
+        var_k = acc[m + k * m + k]
+        if var_k > 0.0:
+            z_k = acc[k] / math.sqrt(var_k)
+            high = max(high, z_k)
+            low = min(low, z_k)
+            index[used] = k
+            used += 1
+    if used == 0:
+        return 0.0
+    for a in range(used):
+        for b in range(used):
+            k, j = index[a], index[b]
+            corr[a, b] = acc[m + k * m + j] / math.sqrt(acc[m + k * m + k] * acc[m + j * m + j])
+    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS)
+    if not two_sided:
+        return -norm_ppf(p_high)
+    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS)
+    if p_high <= p_low:
+        return -norm_ppf(p_high)
+    return norm_ppf(p_low)
+
+
 # --------------------------------------------------------------------------
 # The looks of one trial
 # --------------------------------------------------------------------------
@@ -706,7 +888,9 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     last one (the joint engine needs them for its binary endpoints);
     otherwise the pass ends at the stop. Writes row ``i`` of ``out``.
 
-    With a non-inferiority margin (``design.log_margin`` = log M, H0: HR >=
+    With Fleming-Harrington weights (``design.weights``) the z of a look is
+    the weighted one (:func:`weighted_z`), the hazard-ratio estimate still
+    Pike's. With a non-inferiority margin (``design.log_margin`` = log M, H0: HR >=
     M) the z of each look is ``(log M - log HR_hat) sqrt(V)`` with the
     log-rank estimate ``log HR_hat = (O_e - E_e) / V`` of the same pass,
     i.e. ``(score + log M V) / sqrt(V)``: positive favours the experimental
@@ -720,11 +904,19 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     out.last_look[i] = last
     out.capped[i] = capped
     decided = False
+    n_weights = design.weights.shape[0]
+    level = np.empty(1)
     for k in range(last + 1):
         cut = work.cuts[k]
         at_cut = work.at_cuts[k]
-        z, score, variance, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, patients, work, n_a)
-        if design.log_margin != 0.0 and variance > 0.0:
+        z, score, variance, o_c, e_c, o_e, e_e, enrolled = weighted_logrank_at_cut(
+            cut, at_cut, patients, work, n_a, design.weights
+        )
+        if n_weights > 0:
+            # Fleming-Harrington or MaxCombo (no margin: the parser refuses one with these tests).
+            level[0] = 0.5 * math.erfc(bounds.efficacy[k] / math.sqrt(2.0))
+            z = weighted_z(work, n_weights, level, bounds.unfavourable[k] > -np.inf)
+        elif design.log_margin != 0.0 and variance > 0.0:
             # Non-inferiority, H0: HR >= margin: (log margin - log HR_hat) / se with the log-rank
             # estimate log HR_hat = (O_e - E_e) / V = -score / V and se = 1 / sqrt(V).
             z = (score + design.log_margin * variance) / np.sqrt(variance)
