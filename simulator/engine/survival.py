@@ -227,7 +227,8 @@ def _looks_iv(look_events, efficacy, futility, n_total, sided, look_times=None):
 def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
                     hazard_ratio, look_events=None, efficacy, futility=None, sided=1,
                     dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False, margin=1.0,
-                    look_times=None, max_duration=np.inf, max_follow_up=np.inf):
+                    look_times=None, max_duration=np.inf, max_follow_up=np.inf,
+                    hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None):
     """Simulate two-arm survival trials with event-driven log-rank looks.
 
     Parameters
@@ -281,6 +282,18 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         time (:func:`simulator.engine.patients.schedule_cuts`); ``inf``: none.
     max_follow_up : float
         Administrative censoring of each patient at this time from entry.
+    hazard_ratio_pieces : (array_like, array_like), optional
+        Non-proportional hazards: ``(starts, ratios)``, the experimental
+        hazard is the control's times ``ratios[j]`` from ``starts[j]``
+        (first 0); ``hazard_ratio`` then multiplies this profile (1 for the
+        profile itself).
+    cured : (float, float)
+        Cured fractions (control, experimental), in [0, 1): a mixture cure
+        model, ``S(t) = cured + (1 - cured) S_uncured(t)``.
+    weights : array_like, shape (m, 2), optional
+        Fleming-Harrington ``(rho, gamma)``: one row for FH(rho, gamma),
+        several for MaxCombo (:func:`simulator.engine.patients.weighted_z`);
+        None for the log-rank.
 
     Returns
     -------
@@ -307,7 +320,8 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
     looks, efficacy, futility = _looks_iv(look_events, efficacy, futility, n_c + n_e, sided, look_times)
     design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout,
                              look_events=None if look_times is not None else looks, margin=margin,
-                             look_times=look_times, max_duration=max_duration, max_follow_up=max_follow_up)
+                             look_times=look_times, max_duration=max_duration, max_follow_up=max_follow_up,
+                             hazard_ratio_pieces=hazard_ratio_pieces, cured=cured, weights=weights)
     out = look_results(n_sims, looks.size)
     _simulate(rng, n_sims, design, z_bounds(efficacy, futility, sided, inner), hr, mult, patients(n_c + n_e),
               workspace(n_c + n_e, looks.size), out)
