@@ -1,3 +1,3 @@
-from simulator.cli import main
+from simulator.cli import entry_point
 
-raise SystemExit(main())
+entry_point()

@@ -2,23 +2,35 @@
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming the key or
 argument and what is allowed, no traceback; also an unreachable ``size``
-target); 1 an internal error; 130 interrupted (Ctrl-C); 141 the reader of
-stdout (or stderr) went away, as in ``p3sim run ... | head -1``: nothing more
-is printed, as a tool killed by SIGPIPE (128 + 13) would.
+target); 3 the environment is not ready (the output folder is busy, the disk
+is full, no Dask workers, out of memory, a worker process died: one line
+saying what and what to do); 1 an internal error; 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM); 141 the reader of stdout (or stderr) went away, as
+in ``p3sim run ... | head -1``: nothing more is printed, as a tool killed by
+SIGPIPE (128 + 13) would.
+
+The work of a command runs in a worker thread while the main thread waits
+for it: signals are handled in the main thread, so Ctrl-C and SIGTERM are
+answered within a fraction of a second even while a compiled kernel runs
+(a kernel cannot be interrupted, so the process then exits without waiting
+for it; finished scenarios are in their checkpoints, written atomically).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from simulator import __version__
-from simulator.errors import InputError
+from simulator.errors import InputError, NotReadyError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,27 +83,30 @@ def _trial(args):
     return Trial.from_toml(args.config, args.set)
 
 
+def _out(args, *parts: str) -> Path:
+    """``--out``, or ``reports/<safe config stem>/...``."""
+    from simulator.runner.folder import default_folder_name
+
+    if args.out is not None:
+        return Path(args.out)
+    return Path("reports", default_folder_name(args.config), *parts)
+
+
 def _run(args, argv) -> int:
+    from simulator.runner.folder import OutputFolder
     from simulator.runner.progress import ProgressHook, StderrProgress
 
-    out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem
+    out = _out(args)
     progress = ProgressHook() if args.quiet else StderrProgress(force=args.progress)
     trial = _trial(args)
-    try:
+    with OutputFolder(out):
+        _STATE["checkpoints"] = out / "checkpoints"
         result = trial.simulate(
             args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler, progress=progress,
             checkpoints=out / "checkpoints", resume=not args.no_resume,
             command=" ".join(["p3sim", *map(shlex.quote, argv)]),
         )
-    except KeyboardInterrupt:
-        if isinstance(progress, StderrProgress) and progress.tty:
-            sys.stderr.write("\n")
-        print(
-            f"p3sim: interrupted; finished scenarios are kept in {out}/checkpoints/, "
-            "run the same command again to resume", file=sys.stderr,
-        )
-        return 130
-    result.save(out)
+        result.save(out)
     if not args.quiet:
         print(result.summary())
         print(
@@ -109,28 +124,52 @@ def _run(args, argv) -> int:
 
 
 def _size(args, argv) -> int:
-    out = Path(args.out) if args.out else Path("reports") / Path(args.config).stem / "size"
+    from simulator.runner.folder import OutputFolder
+
+    out = _out(args, "size")
     tty = sys.stderr.isatty()
     log = None if args.quiet or not (tty or args.progress) else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = _trial(args).size(
-        args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
-        log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]),
-    )
-    result.save(out)
+    trial = _trial(args)
+    with OutputFolder(out):
+        result = trial.size(
+            args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
+            log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]),
+        )
+        result.save(out)
     if not args.quiet:
         print(result.summary())
         print(f"\nreport written to {out}/report.json, report.md and report.html ({result.meta['runtime_s']:.1f} s)")
     return 0
 
 
+def _check_json_file(text: str) -> None:
+    """``design --json FILE``: exit 2 up front if FILE cannot be written."""
+    if not text.strip():
+        raise InputError("argument `--json`: must be a file path or -, got an empty string")
+    path = Path(text)
+    if path.is_dir():
+        raise InputError(f"argument `--json`: {path} is a folder, not a file")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"argument `--json`: {path} lies under {parent}, which is not a folder")
+        if parent.exists():
+            if not os.access(parent, os.W_OK | os.X_OK) and not (path.exists() and os.access(path, os.W_OK)):
+                raise InputError(f"argument `--json`: cannot write {path} (the folder {parent} is not writable)")
+            break
+
+
 def _design(args) -> int:
+    if args.json and args.json != "-":
+        _check_json_file(args.json)
     result = _trial(args).design()
     if args.json:
         text = json.dumps(result.to_dict(), indent=2) + "\n"
         if args.json == "-":
             sys.stdout.write(text)
             return 0
-        Path(args.json).write_text(text, encoding="utf-8")
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     print(result.table())
     return 0
 
@@ -149,18 +188,89 @@ def _silence_stdout() -> None:
         pass
 
 
+#: Exit codes of a signal: 128 + its number, as shells report them.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+#: Where the current ``run`` keeps its checkpoints (for the interrupt message).
+_STATE: dict = {}
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+def _command(args, argv) -> int:
+    if args.verb in ("run", "size"):
+        for name in ("sims", "jobs"):
+            value = getattr(args, name)
+            if value is not None and value < (1 if name == "sims" else 0):
+                raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
+        if args.verb in ("run", "size") and args.out is not None:
+            from simulator.runner.folder import check_output_folder
+
+            check_output_folder(args.out)  # before the config is even read: a bad --out loses nothing
+        return _run(args, argv) if args.verb == "run" else _size(args, argv)
+    return _design(args)
+
+
+def _in_worker(function, *args):
+    """Run ``function(*args)`` in a daemon thread; the main thread waits, free to take signals."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=target, name="p3sim-work", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)  # a timed wait, so that signal handlers run promptly
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _not_ready(err: BaseException) -> str | None:
+    """The one line for an environment problem (exit 3), or None if it is not one."""
+    if isinstance(err, NotReadyError):
+        return str(err)
+    if isinstance(err, MemoryError):
+        return "out of memory; lower --jobs or the problem size (trial.n_total, n_sims per chunk is fixed), or use a larger machine"
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        where = f" writing {err.filename}" if err.filename else ""
+        return f"the disk is full{where}; free some space and run the same command again (finished scenarios are kept)"
+    if type(err).__name__ == "TerminatedWorkerError":  # joblib: a loky worker died (killed, out of memory)
+        return ("a worker process died (killed, or out of memory); finished scenarios are kept in the checkpoints; "
+                "run the same command again to resume, perhaps with fewer --jobs")
+    return None
+
+
+def _interrupted(code: int) -> int:
+    where = _STATE.get("checkpoints")
+    what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
+    if where is not None:
+        print(f"p3sim: {what}; finished scenarios are kept in {where}/, run the same command again to resume",
+              file=sys.stderr)
+    else:
+        print(f"p3sim: {what}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _STATE.clear()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         args = _parser().parse_args(argv)
-        if args.verb in ("run", "size"):
-            for name in ("sims", "jobs"):
-                value = getattr(args, name)
-                if value is not None and value < (1 if name == "sims" else 0):
-                    raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
-            code = _run(args, argv) if args.verb == "run" else _size(args, argv)
-        else:
-            code = _design(args)
+        code = _in_worker(_command, args, argv) if in_main else _command(args, argv)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except BrokenPipeError:
@@ -171,14 +281,32 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         print(f"p3sim: error: {err}", file=sys.stderr)
         return 2
+    except _Terminated:
+        return _interrupted(EXIT_TERMINATED)
     except KeyboardInterrupt:
-        print("p3sim: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(EXIT_INTERRUPTED)
     except Exception as err:  # noqa: BLE001 - the last line of defence
+        line = _not_ready(err)
+        if line is not None:
+            print(f"p3sim: not ready: {line}", file=sys.stderr)
+            return 3
         traceback.print_exc()
         print(f"p3sim: internal error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def entry_point() -> None:
+    """The ``p3sim`` console script: exits at once, not waiting for a kernel still running after a signal."""
+    code = main()
+    if any(t.name == "p3sim-work" and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry_point()

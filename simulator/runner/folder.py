@@ -1,0 +1,127 @@
+"""The output folder of a run: checked before any work, and one writer at a time.
+
+:class:`OutputFolder` is what ``p3sim run`` and ``p3sim size`` hold while
+they work:
+
+- **Checked up front** (:func:`check_output_folder`): ``--out`` must not be
+  empty, must be (or be creatable as) a writable directory, not a file, not
+  under a file, not a device such as ``/dev/null``, and no report file's
+  name may be taken by a directory. Each problem is one line naming
+  ``--out``, exit 2, before anything is simulated.
+- **Locked** with ``fcntl.flock`` on ``DIR/.p3sim.lock``. The kernel
+  releases the lock when the process ends however it ends (kill -9
+  included), so resuming after a crash needs no cleanup. A second run on the
+  same folder exits 3 at once, naming the folder and the host and process
+  that hold it. On a network file system ``flock`` is only as good as the
+  file system's lock support (NFSv4 and SMB pass it to the server; some
+  older NFS setups lock only on the local machine): there, give concurrent
+  runs different folders.
+- **Orphans cleaned**: temporary checkpoint files (``*.tmp``) left by a
+  killed run are removed only once the lock is held, so that a live run's
+  file is never taken.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import socket
+from pathlib import Path
+
+from simulator.errors import InputError, NotReadyError
+
+LOCK_NAME = ".p3sim.lock"
+
+#: Files a run or a size search writes into its folder.
+REPORT_FILES = ("report.json", "report.md", "report.html", "results.csv")
+
+
+def default_folder_name(config_path: str) -> str:
+    """A safe folder name from a config's file name (``reports/<this>/``).
+
+    Only letters, digits, ``.``, ``_`` and ``-`` are kept, and leading dots are
+    dropped, so that a config named ``...toml`` or ``.toml`` cannot put the
+    reports in the current folder or a hidden one.
+
+    >>> default_folder_name("configs/cairo6.toml"), default_folder_name("...toml"), default_folder_name("a b?.toml")
+    ('cairo6', 'config', 'a_b_')
+    """
+    stem = Path(config_path).stem
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".")
+    return safe or "config"
+
+
+def check_output_folder(out: str | os.PathLike, option: str = "--out") -> Path:
+    """Raise InputError (naming ``option``) unless ``out`` can hold the reports.
+
+    Creates nothing: the folder is made when the run starts
+    (:class:`OutputFolder`), so bad input leaves no trace.
+    """
+    text = os.fspath(out)
+    if not text.strip():
+        raise InputError(f"argument `{option}`: must be a folder path, got an empty string")
+    folder = Path(text)
+    for parent in [folder, *folder.parents]:
+        if not parent.exists():
+            continue
+        if not parent.is_dir():
+            what = "is" if parent == folder else f"lies under {parent}, which is"
+            raise InputError(f"argument `{option}`: {folder} {what} not a folder (a file or a device)")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(f"argument `{option}`: cannot write to {folder} (the folder {parent} is not writable)")
+        break
+    for name in REPORT_FILES:
+        if (folder / name).is_dir():
+            raise InputError(f"argument `{option}`: {folder / name} is a folder, where the report file {name} goes")
+    return folder
+
+
+class OutputFolder:
+    """Hold the output folder of one run: checked, locked, orphans cleaned.
+
+    Use as a context manager; the lock is released on exit (and by the
+    kernel if the process dies).
+    """
+
+    def __init__(self, out: str | os.PathLike, option: str = "--out"):
+        self.path = check_output_folder(out, option)
+        self._handle = None
+
+    def __enter__(self) -> OutputFolder:
+        import fcntl
+
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"argument `--out`: cannot create the folder {self.path} ({err.strerror})") from None
+        lock = self.path / LOCK_NAME
+        try:
+            handle = open(lock, "a+", encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"argument `--out`: cannot write the lock file {lock} ({err.strerror})") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise NotReadyError(
+                    f"the output folder {self.path} is in use by another p3sim run ({holder}); wait for it to "
+                    "finish, or give this run another --out"
+                ) from None
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"host {socket.gethostname()}, process {os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        for orphan in (self.path / "checkpoints").glob("*.tmp"):
+            orphan.unlink(missing_ok=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the descriptor releases the lock
+            self._handle = None
