@@ -34,7 +34,7 @@ _LATER_DEFAULTS = (
 )
 
 #: Top-level sections added later, left out of the digest when empty.
-_LATER_SECTIONS = ("strata",)
+_LATER_SECTIONS = ("strata", "interim", "adaptation")
 
 
 def canonical(config: Config) -> dict:

@@ -121,6 +121,10 @@ class Config:
     correlation: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     #: Stratification factors (``[strata.NAME]``), in the order given; empty: none.
     strata: tuple[StratumFactor, ...] = field(default_factory=tuple)
+    #: ``[interim]`` futility rule and ``[adaptation]`` re-estimation
+    #: (:mod:`simulator.config.adaptive`); ``None`` when absent.
+    interim: Any = None
+    adaptation: Any = None
 
     def endpoint(self, name: str) -> Any:
         """The endpoint called ``name`` (KeyError if none)."""

@@ -10,10 +10,12 @@ sees. The design and engine layers assume validated input.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
+from simulator.config import adaptive
 from simulator.config.fields import Table, as_bool, as_choice, as_float, as_int, fail, unknown_key
 from simulator.config.schema import (
     DEFAULT_SEED,
@@ -37,7 +39,9 @@ from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
 from simulator.errors import InputError
 
-TOP_LEVEL = ("trial", "endpoints", "design", "simulation", "success", "correlation", "sweep", "strata")
+TOP_LEVEL = (
+    "trial", "endpoints", "design", "simulation", "success", "correlation", "sweep", "strata", "interim", "adaptation",
+)
 MULTIPLICITY = ("none", "bonferroni", "holm", "fixed_sequence")
 
 
@@ -384,4 +388,18 @@ def validate(raw: dict) -> Config:
     joint.check_joint(endpoints, correlation, design)
     strata = _strata(raw.get("strata", {}))
     _check_strata(strata, trial, endpoints, correlation)
-    return Config(trial, endpoints, design, simulation, success, correlation, strata)
+    config = Config(trial, endpoints, design, simulation, success, correlation, strata)
+    n_looks = _n_looks(design)
+    interim = adaptive.parse_interim(raw.get("interim"), n_looks)
+    adaptation = adaptive.parse_adaptation(raw.get("adaptation"), n_looks)
+    adaptive.check(interim, adaptation, config, lambda e: getattr(get_kind(e.kind), "interim_rules", False))
+    if interim is None and adaptation is None:
+        return config
+    return dataclasses.replace(config, interim=interim, adaptation=adaptation)
+
+
+def _n_looks(design: Design) -> int:
+    """The number of analyses the design schedules."""
+    if design.look_events or design.look_sizes or design.look_times:
+        return len(design.look_events or design.look_sizes or design.look_times)
+    return design.looks if isinstance(design.looks, int) else len(design.looks)

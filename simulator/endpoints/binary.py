@@ -19,6 +19,7 @@ from simulator.config.schema import Config
 from simulator.design import critical, exact, rates
 from simulator.design.allocation import round_half_up
 from simulator.endpoints import binary_spec
+from simulator.endpoints.adaptive import InterimRules, with_rules
 from simulator.endpoints.binary_spec import BinaryEndpoint
 from simulator.endpoints.common import (
     Bounds,
@@ -64,6 +65,9 @@ class BinaryPlan:
     #: Fisher's lower futility counts per level (the inner wedge of a two-sided design;
     #: -1, none, otherwise): :func:`simulator.stats.decision.decide`'s ``floor_row``.
     fisher_floors: tuple = field(default=(), repr=False)
+    #: ``[interim]`` / ``[adaptation]`` rules (:class:`simulator.endpoints.adaptive.InterimRules`), which then
+    #: simulate the endpoint; ``None`` without them.
+    rules: InterimRules | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_config(
@@ -96,10 +100,11 @@ class BinaryPlan:
             level_bounds = design_bounds(config, looks.realised_fractions, level_alpha)
             levels.append((level_bounds, _fisher_tables(code, looks, level_bounds, design.sided)))
             floors.append(_fisher_floor_table(code, looks, level_bounds))
-        return cls(
+        plan = cls(
             endpoint, code, -endpoint.margin, alpha, design.sided, looks, bounds, truth, prior, fisher, planned,
             tuple(levels), tuple(floors),
         )
+        return with_rules(config, plan)
 
     # ------------------------------------------------------------ truths
     def null_truth(self) -> tuple[float, float]:
@@ -179,6 +184,8 @@ class BinaryPlan:
         when the plan has extra levels. Counts (at level 0) are integer arrays (per look, or per bin of the true effect),
         so that chunks add up exactly and in any grouping.
         """
+        if self.rules is not None:
+            return self.rules.run_chunk(self, rng, n_sims, stream)
         x_c, x_e, true_c, true_e = self.draw(rng, n_sims, stream)
         stop_look, decision = self.decide(x_c, x_e)
         decisions = [decision] + [self.decide(x_c, x_e, level)[1] for level in range(1, len(self.levels))]
@@ -335,8 +342,11 @@ class BinaryPlan:
 
         Fixed designs get power, size and assurance (prior predictive,
         beta-binomial); group-sequential designs get power and size with
-        their per-look probabilities (assurance is simulated only).
+        their per-look probabilities (assurance is simulated only). With
+        interim rules (:mod:`simulator.endpoints.adaptive`): nothing here.
         """
+        if self.rules is not None:
+            return {}
         nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])
         if (nc + 1) * (ne + 1) > exact.MAX_CELLS:
             return {}
@@ -401,8 +411,10 @@ class BinaryPlan:
         inflation factor, the expected sizes under H0 and H1 follow from the
         expected information fractions, and the power at the configured size
         comes from the drift that gives the fixed design its power there.
+        With interim rules (:mod:`simulator.endpoints.adaptive`) the trial is
+        simulated only: nothing here.
         """
-        if self.truth is None:
+        if self.truth is None or self.rules is not None:
             return {}
         p_c, p_e = self.truth
         nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])
@@ -473,6 +485,7 @@ class BinaryKind(PatientKind):
 
     name = "binary"
     tests = binary_spec.BINARY_TESTS
+    interim_rules = True  # [interim] and [adaptation] act on binary endpoints (simulator.endpoints.adaptive)
     figures_module = "simulator.endpoints.binary_figures"
 
     def parse(self, name, table, context) -> BinaryEndpoint:

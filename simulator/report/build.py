@@ -61,6 +61,13 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             # `type1` is the favourable tail; both tails together:
             both = int(counts["reject"].sum() + counts["reject_unfavourable"].sum())
             block["type1_two_sided"], block["type1_two_sided_mcse"] = proportion(both, n)
+    rules = getattr(plan, "rules", None)  # [interim] / [adaptation] (simulator.endpoints.adaptive)
+    if rules is not None:
+        block["interim"] = {
+            key: rules.report(streams[stream].endpoints[name], streams[stream].n_sims)
+            for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1"))
+            if stream in streams
+        }
     block["prior_p_benefit"] = plan.prior_p_benefit()
     block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
     block["futility_bounds"] = finite_or_none(plan.bounds.futility)

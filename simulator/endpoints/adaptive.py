@@ -1,0 +1,249 @@
+"""Interim rules of a binary endpoint: futility on predictive probability or conditional power, re-estimation.
+
+:class:`InterimRules` is built by :class:`simulator.endpoints.binary.BinaryPlan`
+when the config has ``[interim]`` or ``[adaptation]`` (docs/adaptive.md),
+and replaces the plan's simulation: the tables of
+:func:`simulator.engine.adaptive.interim_tables` (every outcome of each
+interim, computed once per plan over the interim counts), then trials
+simulated by reading them (:func:`simulator.engine.adaptive.simulate_rules`).
+
+Two designs:
+
+- **group-sequential with a futility rule** (``[interim]`` only): the
+  plan's looks and spending bounds; at an interim that does not cross a
+  bound, futility when the predictive probability (or the conditional
+  power) is below the look's threshold. The final analysis is the plan's.
+- **two-stage re-estimation** (``[adaptation]``): the inverse-normal
+  combination test with weights ``sqrt(t_1)``, ``sqrt(1 - t_1)`` fixed by
+  the planned looks, its bounds those of the spending design at ``t_1``;
+  the second stage's size from the conditional power (rpact's rule,
+  docs/adaptive.md), optionally only in a promising zone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from simulator.config.fields import fail
+from simulator.endpoints.common import per_look_counts
+from simulator.engine.adaptive import (
+    ON_CP_DESIGN,
+    ON_CP_OBSERVED,
+    ON_NONE,
+    ON_PREDICTIVE,
+    final_table,
+    interim_tables,
+    simulate_rules,
+)
+from simulator.estimate import proportion
+from simulator.stats.decision import REJECT_FAVOURABLE
+
+#: Bins of the per-look histograms of the conditional powers and the predictive probability.
+VALUE_BINS = np.linspace(0.0, 1.0, 21)
+#: The analysis prior of an arm without a phase 2 prior: a uniform Beta(1, 1), as the kernels lay it out.
+UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
+#: Largest interim table (cells x further patients) built per look, about a second of compilation-free work.
+MAX_TABLE_WORK = 2e9
+
+
+@dataclass(frozen=True)
+class InterimRules:
+    """The interim tables of one binary endpoint in one scenario; build with :meth:`build`."""
+
+    ssr: bool
+    outcome: np.ndarray = field(repr=False)  # (K - 1, n_c + 1, n_e + 1) int8 at the last interim's sizes
+    final_outcome: np.ndarray = field(repr=False)
+    cp_design: tuple = field(repr=False)  # per interim look, (n_c + 1, n_e + 1)
+    cp_observed: tuple = field(repr=False)
+    pp: tuple = field(repr=False)
+    stage_c: np.ndarray = field(repr=False)  # re-estimation: further patients per arm at the interim counts
+    stage_e: np.ndarray = field(repr=False)
+    critical: np.ndarray = field(repr=False)
+    planned_stage: int = 0  # re-estimation: the planned second stage (patients, both arms)
+    first_stage: int = 0  # re-estimation: the first stage (patients, both arms)
+    weights: tuple = ()  # re-estimation: the inverse-normal weights of the two stages
+    rule_on: str | None = None
+    rule_below: tuple = ()
+
+    @classmethod
+    def build(cls, config, plan) -> InterimRules:
+        """Tabulate every interim of ``plan`` (a :class:`~simulator.endpoints.binary.BinaryPlan`)."""
+        interim, adaptation = config.interim, config.adaptation
+        looks, bounds = plan.looks, plan.bounds
+        n_c, n_e = looks.evaluable_c.astype(np.int64), looks.evaluable_e.astype(np.int64)
+        n_looks = len(n_c)
+        fractions = looks.realised_fractions
+        design_c, design_e = plan.truth if plan.truth is not None else (plan.prior[0].mean(), plan.prior[1].mean())
+        prior_c, prior_e = (
+            (plan.prior[0].as_kernel_array(), plan.prior[1].as_kernel_array()) if plan.prior is not None
+            else (UNIFORM, UNIFORM)
+        )
+        rule_on = ON_NONE
+        if interim is not None:
+            rule_on = ON_PREDICTIVE if interim.futility_on == "predictive_probability" else (
+                ON_CP_OBSERVED if interim.effect == "observed" else ON_CP_DESIGN)
+        ssr = adaptation is not None
+        ratio = config.trial.allocation[1] / config.trial.allocation[0]
+        planned_stage = int(looks.enrolled_total[-1] - looks.enrolled_total[0])
+        if ssr:
+            first = int(looks.enrolled_total[0])
+            for key, sizes in (("adaptation.min_per_stage", adaptation.min_per_stage),
+                               ("adaptation.max_per_stage", adaptation.max_per_stage)):
+                if sizes[0] != first:
+                    raise fail(key, f"must start with the first stage's patients, {first} (design.looks and "
+                               "trial.n_total fix stage 1)", list(sizes))
+            if not adaptation.min_per_stage[1] <= planned_stage <= adaptation.max_per_stage[1]:
+                raise fail("adaptation.max_per_stage", f"must allow the planned second stage, {planned_stage} "
+                           f"patients, between min_per_stage[2] and max_per_stage[2]", list(adaptation.max_per_stage))
+        rest_max = int(adaptation.max_per_stage[1]) if ssr else int(n_c[-1] - n_c[0] + n_e[-1] - n_e[0])
+        width_c, width_e = int(n_c[-2]) + 1, int(n_e[-2]) + 1
+        work = width_c * width_e * rest_max * (np.log2(rest_max + 2) + 1)
+        if work > MAX_TABLE_WORK:
+            raise fail("trial.n_total", "is too large for the exact interim tables of [interim] / [adaptation] "
+                       f"(about {work:.2g} operations; at most {MAX_TABLE_WORK:.0g})", config.trial.n_total)
+        outcome = np.zeros((n_looks - 1, width_c, width_e), dtype=np.int8)
+        cp_design, cp_observed, pp = [], [], []
+        stage_c = np.zeros((1, 1), dtype=np.int64)
+        stage_e = np.zeros((1, 1), dtype=np.int64)
+        critical = np.zeros((1, 1))
+        weights = (float(np.sqrt(fractions[0])), float(np.sqrt(1.0 - fractions[0])))
+        target_z = float(stats.norm.ppf(adaptation.conditional_power)) if ssr else 0.0
+        zone = adaptation.promising_zone if ssr and adaptation.promising_zone is not None else (-1.0, 2.0)
+        for k in range(n_looks - 1):
+            shape = (int(n_c[k]) + 1, int(n_e[k]) + 1)
+            tables = [np.zeros(shape, dtype=np.int8), np.zeros(shape), np.zeros(shape), np.zeros(shape),
+                      np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64), np.zeros(shape)]
+            t = fractions[k]
+            below = interim.below[k] if interim is not None else 0.0
+            interim_tables(
+                plan.code, plan.theta0, int(n_c[k]), int(n_e[k]), float(bounds.efficacy[k]),
+                float(bounds.unfavourable[k]), float(bounds.futility[k]), float(bounds.futility_floor[k]),
+                float(bounds.efficacy[-1]), float(np.sqrt(t)), float(np.sqrt(1.0 - t)),
+                int(n_c[-1] - n_c[k]), int(n_e[-1] - n_e[k]), not ssr, float(design_c), float(design_e),
+                prior_c, prior_e, rule_on, float(below),
+                ssr, ssr and adaptation.effect == "posterior_mean", target_z,
+                float(adaptation.min_per_stage[1]) if ssr else 0.0, float(adaptation.max_per_stage[1]) if ssr else 0.0,
+                float(zone[0]), float(zone[1]), ratio, *tables,
+            )
+            outcome[k, : shape[0], : shape[1]] = tables[0]
+            cp_design.append(tables[1])
+            cp_observed.append(tables[2])
+            pp.append(tables[3])
+            if ssr:
+                stage_c, stage_e, critical = tables[4], tables[5], tables[6]
+        final = np.zeros((1, 1), dtype=np.int8)
+        if not ssr:
+            final = np.zeros((int(n_c[-1]) + 1, int(n_e[-1]) + 1), dtype=np.int8)
+            final_table(plan.code, plan.theta0, int(n_c[-1]), int(n_e[-1]), float(bounds.efficacy[-1]),
+                        float(bounds.unfavourable[-1]), float(bounds.futility[-1]), float(bounds.futility_floor[-1]),
+                        final)
+        return cls(
+            ssr, outcome, final, tuple(cp_design), tuple(cp_observed), tuple(pp), stage_c, stage_e, critical,
+            planned_stage if ssr else 0, int(looks.enrolled_total[0]) if ssr else 0, weights if ssr else (),
+            interim.futility_on if interim is not None else None,
+            tuple(interim.below) if interim is not None else (),
+        )
+
+    # ------------------------------------------------------------ simulation
+    def simulate(self, plan, rng: np.random.Generator, n_sims: int, stream: str):
+        """Per-trial arrays of one chunk: counts per look, stop, outcome, rule stop, patients, true rates."""
+        use_prior = stream == "assurance" and plan.prior is not None
+        if stream == "type1":
+            p_c, p_e = plan.null_truth()
+        elif use_prior:
+            p_c, p_e = 0.0, 0.0
+        else:
+            p_c, p_e = plan.truth
+        prior_c, prior_e = (
+            (plan.prior[0].as_kernel_array(), plan.prior[1].as_kernel_array()) if use_prior
+            else (np.zeros(5), np.zeros(5))
+        )
+        looks = plan.looks
+        n_looks = len(looks.evaluable_c)
+        x_c = np.empty((n_sims, n_looks), dtype=np.int64)
+        x_e = np.empty((n_sims, n_looks), dtype=np.int64)
+        stop_look = np.empty(n_sims, dtype=np.int8)
+        decision = np.empty(n_sims, dtype=np.int8)
+        rule_stop = np.empty(n_sims, dtype=np.bool_)
+        patients = np.empty(n_sims, dtype=np.int64)
+        true_c = np.empty(n_sims)
+        true_e = np.empty(n_sims)
+        simulate_rules(
+            rng, n_sims, float(p_c), float(p_e), prior_c, prior_e, use_prior,
+            looks.evaluable_c.astype(np.int64), looks.evaluable_e.astype(np.int64),
+            looks.enrolled_total.astype(np.int64), plan.code, plan.theta0, self.outcome, self.final_outcome,
+            self.ssr, self.stage_c, self.stage_e, self.critical,
+            x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e,
+        )
+        return x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e
+
+    def run_chunk(self, plan, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
+        """The plan's ``run_chunk`` with the rules: per-trial success and summable counts.
+
+        One significance level only (the config check refuses extra levels:
+        the rules act on the trial's one endpoint).
+        """
+        x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e = self.simulate(plan, rng, n_sims, stream)
+        success = decision == REJECT_FAVOURABLE
+        counts = per_look_counts(stop_look, decision, x_c.shape[1])
+        counts.update(self.counts(x_c, x_e, stop_look, rule_stop, patients))
+        if stream == "assurance" and plan.prior is not None:
+            effect = true_e - true_c
+            if plan.endpoint.better == "lower":
+                effect = -effect  # back to the natural scale: p_E - p_C
+            counts["effect_success"] = np.histogram(effect[success], bins=plan.effect_bins)[0]
+            counts["effect_failure"] = np.histogram(effect[~success], bins=plan.effect_bins)[0]
+        return success, counts
+
+    def counts(self, x_c, x_e, stop_look, rule_stop, patients) -> dict:
+        """Summable counts of the rules: futility-rule stops, patients, histograms of the interim values."""
+        n_looks = x_c.shape[1]
+        out = {
+            "rule_futility": np.bincount(stop_look[rule_stop], minlength=n_looks).astype(np.int64),
+            "enrolled_sum": np.array([patients.sum()], dtype=np.int64),
+            "enrolled_sq": np.array([(patients.astype(np.float64) ** 2).sum()]),
+        }
+        hists = {name: np.zeros((n_looks - 1, len(VALUE_BINS) - 1), dtype=np.int64)
+                 for name in ("pp_hist", "cp_design_hist", "cp_observed_hist")}
+        for k in range(n_looks - 1):
+            reached = x_c[:, k] >= 0
+            xc, xe = x_c[reached, k], x_e[reached, k]
+            for name, table in (("pp_hist", self.pp[k]), ("cp_design_hist", self.cp_design[k]),
+                                ("cp_observed_hist", self.cp_observed[k])):
+                hists[name][k] = np.histogram(np.clip(table[xc, xe], 0.0, 1.0), bins=VALUE_BINS)[0]
+        out.update(hists)
+        if self.ssr:
+            continued = stop_look == n_looks - 1
+            increased = continued & (patients - self.first_stage > self.planned_stage)
+            out["increased"] = np.array([int(increased.sum())], dtype=np.int64)
+        return out
+
+    def report(self, counts: dict, n_sims: int) -> dict:
+        """The rules' report fields of one stream (docs/adaptive.md, docs/reports.md)."""
+        out: dict = {}
+        stops = counts["rule_futility"]
+        out["futility_rule_per_look"] = [c / n_sims for c in stops.tolist()]
+        out["futility_rule_per_look_mcse"] = [proportion(int(c), n_sims)[1] for c in stops.tolist()]
+        out["stop_per_look"] = [c / n_sims for c in counts["stopped"].tolist()]
+        out["stop_per_look_mcse"] = [proportion(int(c), n_sims)[1] for c in counts["stopped"].tolist()]
+        mean = float(counts["enrolled_sum"][0]) / n_sims
+        variance = max(float(counts["enrolled_sq"][0]) / n_sims - mean**2, 0.0) * n_sims / max(n_sims - 1, 1)
+        out["expected_n"], out["expected_n_mcse"] = mean, float(np.sqrt(variance / n_sims))
+        if self.ssr:
+            out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
+        out["value_bins"] = VALUE_BINS.tolist()
+        for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
+                          ("cp_observed_hist", "conditional_power_observed")):
+            out[f"{key}_histogram"] = counts[name].tolist()
+        return out
+
+
+def with_rules(config, plan):
+    """``plan`` with its :class:`InterimRules` when the config has ``[interim]`` or ``[adaptation]``."""
+    if config.interim is None and config.adaptation is None:
+        return plan
+    return dataclasses.replace(plan, rules=InterimRules.build(config, plan))

@@ -1,0 +1,206 @@
+"""Numba kernels of binary trials with interim rules: tables over the interim counts, then trials.
+
+Everything an interim decides is a function of the counts at that look, so
+it is tabulated once per plan (:func:`interim_tables`) over every pair of
+interim counts ``(x_c, x_e)``: the outcome at the look (the spending
+bounds, then the futility rule on the predictive probability or the
+conditional power), the conditional powers and the predictive probability,
+and with re-estimation the second stage's patients per arm and the z the
+second stage must reach. :func:`simulate_rules` then simulates trials by
+drawing counts and reading the tables. Oriented scale throughout (higher
+rate = better for the experimental arm).
+"""
+
+import math
+
+import numpy as np
+
+from simulator._jit import kernel
+from simulator.engine.binary import draw_rate
+from simulator.stats.binary import oriented_z
+from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY, decide
+from simulator.stats.interim import (
+    conditional_critical,
+    conditional_power_rates,
+    posterior_mean,
+    predictive_probability,
+    stage_size_rates,
+)
+
+#: Outcome code in the interim tables: futility by the ``[interim]`` rule
+#: (reported as a futility stop, and counted apart).
+RULE_FUTILITY = 3
+#: Rule codes: what the futility rule reads.
+ON_NONE = 0
+ON_PREDICTIVE = 1
+ON_CP_OBSERVED = 2
+ON_CP_DESIGN = 3
+
+
+@kernel
+def interim_tables(code, theta0, n_c, n_e, bound, unfavourable, futility, floor, final_bound, w_interim, w_rest,
+                   rest_c, rest_e, cumulative, design_c, design_e, prior_c, prior_e, rule_on, rule_below,
+                   ssr, ssr_posterior, ssr_target_z, ssr_low, ssr_high, zone_low, zone_high, ratio,
+                   outcome, cp_design, cp_observed, pp, stage_c, stage_e, critical):
+    """Fill the tables of one interim look over every ``(x_c, x_e)`` in ``[0, n_c] x [0, n_e]``.
+
+    Parameters
+    ----------
+    code, theta0 : int, float
+        Test code and null risk difference.
+    n_c, n_e : int
+        Evaluable patients per arm at the look.
+    bound, unfavourable, futility, floor : float
+        The look's z bounds (as :func:`simulator.stats.decision.decide` reads them).
+    final_bound : float
+        The final analysis's bound: of the cumulative z (``cumulative``), or
+        of the inverse-normal combination.
+    w_interim, w_rest : float
+        Weights of the interim z and of the rest (``w_interim**2 + w_rest**2 = 1``).
+    rest_c, rest_e : int
+        Planned further patients per arm.
+    cumulative : bool
+        The final test is the z of all patients (a group-sequential design)
+        rather than a separate stage combined by inverse-normal weights.
+    design_c, design_e : float
+        The design's rates (conditional power under the design effect).
+    prior_c, prior_e : float64 arrays (5,)
+        The analysis prior of each arm (two-part Beta mixtures).
+    rule_on, rule_below : int, float
+        What the futility rule reads (``ON_*``) and its threshold: futility
+        when the value is strictly below.
+    ssr, ssr_posterior, ssr_target_z, ssr_low, ssr_high : bool, bool, float, float, float
+        Re-estimate the second stage: at the posterior mean rates (else the
+        observed ones), for the conditional power whose normal quantile is
+        ``ssr_target_z``, within ``[ssr_low, ssr_high]`` patients.
+    zone_low, zone_high : float
+        Promising zone: re-estimate only when the conditional power at the
+        re-estimation's effect and the planned size lies in
+        ``[zone_low, zone_high]`` (``-1, 2``: always).
+    ratio : float
+        Allocation experimental / control for the re-estimated stage.
+    outcome, cp_design, cp_observed, pp, stage_c, stage_e, critical : arrays (n_c + 1, n_e + 1)
+        Output: the outcome code at the look (``CONTINUE``,
+        ``REJECT_FAVOURABLE``, ``STOP_FUTILITY``, ``RULE_FUTILITY``), the
+        conditional powers at the planned size, the predictive probability
+        at the size the rule chooses, that size per arm, and the z the rest
+        must reach (the conditional critical value; with ``cumulative``, the
+        final bound itself).
+    """
+    dummy = np.zeros(1, dtype=np.int64)
+    for x_c in range(n_c + 1):
+        for x_e in range(n_e + 1):
+            z = oriented_z(code, x_c, n_c, x_e, n_e, theta0)
+            c_rest = conditional_critical(final_bound, z, w_interim, w_rest)
+            p_c = x_c / n_c
+            p_e = x_e / n_e
+            cp_design[x_c, x_e] = conditional_power_rates(c_rest, design_c, design_e, rest_c, rest_e, theta0)
+            cp_observed[x_c, x_e] = conditional_power_rates(c_rest, p_c, p_e, rest_c, rest_e, theta0)
+            m_c = rest_c
+            m_e = rest_e
+            if ssr:
+                if ssr_posterior:
+                    q_c = posterior_mean(prior_c, x_c, n_c)
+                    q_e = posterior_mean(prior_e, x_e, n_e)
+                else:
+                    q_c = p_c
+                    q_e = p_e
+                cp_rule = conditional_power_rates(c_rest, q_c, q_e, rest_c, rest_e, theta0)
+                if zone_low <= cp_rule <= zone_high:
+                    total = stage_size_rates(c_rest, q_c, q_e, ratio, theta0, ssr_target_z, ssr_low, ssr_high)
+                    # rpact's split: the experimental arm gets ceiling(r N / (1 + r)).
+                    m_e = int(math.ceil(ratio * total / (1.0 + ratio)))
+                    m_c = int(total) - m_e
+            stage_c[x_c, x_e] = m_c
+            stage_e[x_c, x_e] = m_e
+            critical[x_c, x_e] = final_bound if cumulative else c_rest
+            pp[x_c, x_e] = predictive_probability(
+                code, theta0, x_c, n_c, x_e, n_e, m_c, m_e, final_bound if cumulative else c_rest, cumulative,
+                prior_c, prior_e,
+            )
+            result = decide(code, x_c, n_c, x_e, n_e, theta0, bound, unfavourable, futility, floor,
+                            dummy, dummy, dummy, dummy)
+            if result == CONTINUE and rule_on != ON_NONE:
+                value = pp[x_c, x_e]
+                if rule_on == ON_CP_OBSERVED:
+                    value = cp_observed[x_c, x_e]
+                elif rule_on == ON_CP_DESIGN:
+                    value = cp_design[x_c, x_e]
+                if value < rule_below:
+                    result = RULE_FUTILITY
+            outcome[x_c, x_e] = result
+
+
+@kernel
+def final_table(code, theta0, n_c, n_e, bound, unfavourable, futility, floor, outcome):
+    """The outcome of the final look of a group-sequential design over every ``(x_c, x_e)``."""
+    dummy = np.zeros(1, dtype=np.int64)
+    for x_c in range(n_c + 1):
+        for x_e in range(n_e + 1):
+            outcome[x_c, x_e] = decide(code, x_c, n_c, x_e, n_e, theta0, bound, unfavourable, futility, floor,
+                                       dummy, dummy, dummy, dummy)
+
+
+@kernel
+def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e, enrolled, code, theta0,
+                   outcome, final_outcome, ssr, stage_c, stage_e, critical,
+                   x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e):
+    """Simulate trials decided by the interim tables.
+
+    Group-sequential (``ssr`` false): looks at the fixed ``n_c``, ``n_e``;
+    at each interim the outcome is ``outcome[k, x_c, x_e]``, at the final
+    look ``final_outcome[x_c, x_e]``. Re-estimation (``ssr``, two looks):
+    a continuing trial adds ``stage_c``, ``stage_e`` patients (read at its
+    interim counts) and rejects when the second stage's own z reaches
+    ``critical`` (the inverse-normal combination reaching its bound).
+
+    Outputs per trial: cumulative counts at each look reached (-1 after
+    the stop), the stopping look, the outcome code, whether the futility
+    rule stopped it, the patients randomised, and the true rates.
+    """
+    n_looks = n_c.shape[0]
+    for i in range(n_sims):
+        if use_prior:
+            pc = draw_rate(rng, prior_c)
+            pe = draw_rate(rng, prior_e)
+        else:
+            pc = p_c
+            pe = p_e
+        true_c[i] = pc
+        true_e[i] = pe
+        rule_stop[i] = False
+        for k in range(n_looks):
+            x_c[i, k] = -1
+            x_e[i, k] = -1
+        xc = 0
+        xe = 0
+        previous_c = 0
+        previous_e = 0
+        for k in range(n_looks):
+            if ssr and k == n_looks - 1:
+                m_c = stage_c[xc, xe]
+                m_e = stage_e[xc, xe]
+                y_c = rng.binomial(m_c, pc)
+                y_e = rng.binomial(m_e, pe)
+                x_c[i, k] = xc + y_c
+                x_e[i, k] = xe + y_e
+                z = oriented_z(code, y_c, m_c, y_e, m_e, theta0)
+                stop_look[i] = k
+                decision[i] = REJECT_FAVOURABLE if z >= critical[xc, xe] else CONTINUE
+                patients[i] = enrolled[0] + m_c + m_e
+                break
+            xc += rng.binomial(n_c[k] - previous_c, pc)
+            xe += rng.binomial(n_e[k] - previous_e, pe)
+            previous_c = n_c[k]
+            previous_e = n_e[k]
+            x_c[i, k] = xc
+            x_e[i, k] = xe
+            result = final_outcome[xc, xe] if k == n_looks - 1 else outcome[k, xc, xe]
+            if result != CONTINUE or k == n_looks - 1:
+                stop_look[i] = k
+                if result == RULE_FUTILITY:
+                    rule_stop[i] = True
+                    result = STOP_FUTILITY
+                decision[i] = result
+                patients[i] = enrolled[k]
+                break
