@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -48,6 +49,21 @@ VALUE_BINS = np.linspace(0.0, 1.0, 21)
 UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
 #: Largest interim table (cells x further patients) built per look, about a second of compilation-free work.
 MAX_TABLE_WORK = 2e9
+
+
+class Chunk(NamedTuple):
+    """Per-trial arrays of one simulated chunk (:func:`simulator.engine.adaptive.simulate_rules`)."""
+
+    x_c: np.ndarray
+    x_e: np.ndarray
+    stop_look: np.ndarray
+    decision: np.ndarray
+    rule_stop: np.ndarray
+    patients: np.ndarray
+    shadow_reject: np.ndarray
+    shadow_patients: np.ndarray
+    true_c: np.ndarray
+    true_e: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,8 @@ class InterimRules:
         decision = np.empty(n_sims, dtype=np.int8)
         rule_stop = np.empty(n_sims, dtype=np.bool_)
         patients = np.empty(n_sims, dtype=np.int64)
+        shadow_reject = np.empty(n_sims, dtype=np.bool_)
+        shadow_patients = np.empty(n_sims, dtype=np.int64)
         true_c = np.empty(n_sims)
         true_e = np.empty(n_sims)
         simulate_rules(
@@ -177,9 +195,9 @@ class InterimRules:
             looks.evaluable_c.astype(np.int64), looks.evaluable_e.astype(np.int64),
             looks.enrolled_total.astype(np.int64), plan.code, plan.theta0, self.outcome, self.final_outcome,
             self.ssr, self.stage_c, self.stage_e, self.critical,
-            x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e,
+            x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients, true_c, true_e,
         )
-        return x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e
+        return Chunk(x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients, true_c, true_e)
 
     def run_chunk(self, plan, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """The plan's ``run_chunk`` with the rules: per-trial success and summable counts.
@@ -187,22 +205,28 @@ class InterimRules:
         One significance level only (the config check refuses extra levels:
         the rules act on the trial's one endpoint).
         """
-        x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e = self.simulate(plan, rng, n_sims, stream)
-        success = decision == REJECT_FAVOURABLE
-        counts = per_look_counts(stop_look, decision, x_c.shape[1])
-        counts.update(self.counts(x_c, x_e, stop_look, rule_stop, patients))
+        chunk = self.simulate(plan, rng, n_sims, stream)
+        success = chunk.decision == REJECT_FAVOURABLE
+        counts = per_look_counts(chunk.stop_look, chunk.decision, chunk.x_c.shape[1])
+        counts.update(self.counts(chunk))
         if stream == "assurance" and plan.prior is not None:
-            effect = true_e - true_c
+            effect = chunk.true_e - chunk.true_c
             if plan.endpoint.better == "lower":
                 effect = -effect  # back to the natural scale: p_E - p_C
             counts["effect_success"] = np.histogram(effect[success], bins=plan.effect_bins)[0]
             counts["effect_failure"] = np.histogram(effect[~success], bins=plan.effect_bins)[0]
         return success, counts
 
-    def counts(self, x_c, x_e, stop_look, rule_stop, patients) -> dict:
-        """Summable counts of the rules: futility-rule stops, patients, histograms of the interim values."""
+    def counts(self, chunk: Chunk) -> dict:
+        """Summable counts of the rules: futility-rule stops, patients, histograms of the interim values,
+        and the rule's cost and saving against the same trials without it."""
+        x_c, x_e, stop_look, rule_stop, patients = chunk.x_c, chunk.x_e, chunk.stop_look, chunk.rule_stop, chunk.patients
         n_looks = x_c.shape[1]
+        saved = (chunk.shadow_patients - patients).astype(np.float64)
         out = {
+            "rule_cost": np.array([int((rule_stop & chunk.shadow_reject).sum())], dtype=np.int64),
+            "saved_sum": np.array([saved.sum()]),
+            "saved_sq": np.array([(saved**2).sum()]),
             "rule_futility": np.bincount(stop_look[rule_stop], minlength=n_looks).astype(np.int64),
             "enrolled_sum": np.array([patients.sum()], dtype=np.int64),
             "enrolled_sq": np.array([(patients.astype(np.float64) ** 2).sum()]),
@@ -233,6 +257,15 @@ class InterimRules:
         mean = float(counts["enrolled_sum"][0]) / n_sims
         variance = max(float(counts["enrolled_sq"][0]) / n_sims - mean**2, 0.0) * n_sims / max(n_sims - 1, 1)
         out["expected_n"], out["expected_n_mcse"] = mean, float(np.sqrt(variance / n_sims))
+        if self.rule_on is not None:
+            # Paired with the same trials without the rule: success it loses (a proportion, as every success
+            # with the rule is one without it) and patients it saves.
+            cost = int(counts["rule_cost"][0])
+            out["without_rule"], out["without_rule_mcse"] = proportion(int(counts["reject"].sum()) + cost, n_sims)
+            out["rule_cost"], out["rule_cost_mcse"] = proportion(cost, n_sims)
+            saved = float(counts["saved_sum"][0]) / n_sims
+            spread = max(float(counts["saved_sq"][0]) / n_sims - saved**2, 0.0) * n_sims / max(n_sims - 1, 1)
+            out["rule_saving_n"], out["rule_saving_n_mcse"] = saved, float(np.sqrt(spread / n_sims))
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
         out["value_bins"] = VALUE_BINS.tolist()

@@ -144,7 +144,8 @@ def final_table(code, theta0, n_c, n_e, bound, unfavourable, futility, floor, ou
 @kernel
 def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e, enrolled, code, theta0,
                    outcome, final_outcome, ssr, stage_c, stage_e, critical,
-                   x_c, x_e, stop_look, decision, rule_stop, patients, true_c, true_e):
+                   x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients,
+                   true_c, true_e):
     """Simulate trials decided by the interim tables.
 
     Group-sequential (``ssr`` false): looks at the fixed ``n_c``, ``n_e``;
@@ -154,9 +155,17 @@ def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e,
     interim counts) and rejects when the second stage's own z reaches
     ``critical`` (the inverse-normal combination reaching its bound).
 
+    A trial that the futility rule stops goes on as its *shadow*: the same
+    trial without the rule (``RULE_FUTILITY`` read as continuing), drawing
+    the patients it would have had; ``shadow_reject`` and
+    ``shadow_patients`` are its outcome and size (for every trial: the
+    design without the rule on the same draws, so that the rule's cost and
+    saving are paired differences).
+
     Outputs per trial: cumulative counts at each look reached (-1 after
     the stop), the stopping look, the outcome code, whether the futility
-    rule stopped it, the patients randomised, and the true rates.
+    rule stopped it, the patients randomised, the shadow's rejection and
+    patients, and the true rates.
     """
     n_looks = n_c.shape[0]
     for i in range(n_sims):
@@ -176,31 +185,45 @@ def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e,
         xe = 0
         previous_c = 0
         previous_e = 0
+        done = False  # the trial (with the rule) has stopped; only its shadow goes on
         for k in range(n_looks):
             if ssr and k == n_looks - 1:
                 m_c = stage_c[xc, xe]
                 m_e = stage_e[xc, xe]
                 y_c = rng.binomial(m_c, pc)
                 y_e = rng.binomial(m_e, pe)
-                x_c[i, k] = xc + y_c
-                x_e[i, k] = xe + y_e
                 z = oriented_z(code, y_c, m_c, y_e, m_e, theta0)
-                stop_look[i] = k
-                decision[i] = REJECT_FAVOURABLE if z >= critical[xc, xe] else CONTINUE
-                patients[i] = enrolled[0] + m_c + m_e
+                result = REJECT_FAVOURABLE if z >= critical[xc, xe] else CONTINUE
+                if not done:
+                    x_c[i, k] = xc + y_c
+                    x_e[i, k] = xe + y_e
+                    stop_look[i] = k
+                    decision[i] = result
+                    patients[i] = enrolled[0] + m_c + m_e
+                shadow_reject[i] = result == REJECT_FAVOURABLE
+                shadow_patients[i] = enrolled[0] + m_c + m_e
                 break
             xc += rng.binomial(n_c[k] - previous_c, pc)
             xe += rng.binomial(n_e[k] - previous_e, pe)
             previous_c = n_c[k]
             previous_e = n_e[k]
-            x_c[i, k] = xc
-            x_e[i, k] = xe
+            if not done:
+                x_c[i, k] = xc
+                x_e[i, k] = xe
             result = final_outcome[xc, xe] if k == n_looks - 1 else outcome[k, xc, xe]
-            if result != CONTINUE or k == n_looks - 1:
-                stop_look[i] = k
-                if result == RULE_FUTILITY:
+            if result == RULE_FUTILITY:
+                if not done:
+                    stop_look[i] = k
+                    decision[i] = STOP_FUTILITY
                     rule_stop[i] = True
-                    result = STOP_FUTILITY
-                decision[i] = result
-                patients[i] = enrolled[k]
+                    patients[i] = enrolled[k]
+                    done = True
+                result = CONTINUE
+            if result != CONTINUE or k == n_looks - 1:
+                if not done:
+                    stop_look[i] = k
+                    decision[i] = result
+                    patients[i] = enrolled[k]
+                shadow_reject[i] = result == REJECT_FAVOURABLE
+                shadow_patients[i] = enrolled[k]
                 break

@@ -1,0 +1,228 @@
+"""Binary trials with interim rules: type I error under re-estimation, exact assurance, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from simulator import Trial
+from simulator.design.boundaries import group_sequential_bounds
+from simulator.errors import InputError
+
+
+def endpoint(truth=(0.30, 0.45), prior=None) -> dict:
+    table = {"kind": "binary", "test": "z_pooled", "truth": {"control": truth[0], "experimental": truth[1]}}
+    if prior is not None:
+        table["prior"] = prior
+    return {"response": table}
+
+
+def simulate(raw: dict) -> dict:
+    return Trial.from_dict(raw).simulate().to_dict()["scenarios"][0]["endpoints"]["response"]
+
+
+# ---------------------------------------------------------------- type I error with re-estimation
+PRIOR = {"control": {"events": 12, "n": 40}, "experimental": {"events": 18, "n": 40}, "discount": 0.5}
+RULES = {
+    # rpact's rule: conditional power 0.8 at the observed effect, second stage 150..600.
+    "observed": {"conditional_power": 0.8, "min_per_stage": [150, 150], "max_per_stage": [150, 600]},
+    # Promising zone (Mehta and Pocock): increase only when CP at the planned size is in [0.3, 0.8].
+    "promising_zone": {"conditional_power": 0.9, "min_per_stage": [150, 150], "max_per_stage": [150, 900],
+                       "promising_zone": [0.3, 0.8]},
+    # Aimed at the posterior mean of the phase 2 prior and the interim data; may also shrink the stage.
+    "posterior_mean": {"conditional_power": 0.8, "min_per_stage": [150, 50], "max_per_stage": [150, 600],
+                       "effect": "posterior_mean"},
+}
+N_TYPE1 = 200_000
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_type1_error_with_reestimation(rule):
+    raw = {
+        "trial": {"n_total": 300},
+        "endpoints": endpoint(prior=PRIOR),
+        "design": {"looks": 2, "efficacy": "asOF"},
+        "adaptation": RULES[rule],
+        "interim": {"futility": {"on": "predictive_probability", "below": 0.05}},
+        "simulation": {"n_sims": N_TYPE1, "seed": 3, "null": True, "jobs": 1},
+    }
+    block = simulate(raw)
+    alpha = 0.025
+    # The combination test controls alpha whatever the re-estimation does (the stage-2 z is the normal
+    # approximation of a binomial comparison, so "controls" holds to within the simulation's error).
+    assert block["type1"] <= alpha + 4 * math.sqrt(alpha * (1 - alpha) / N_TYPE1)
+    h0 = block["interim"]["type1"]
+    # A non-binding futility rule can only lower it: with the rule never above without it, paired.
+    assert block["type1"] <= h0["without_rule"]
+    assert h0["without_rule"] <= alpha + 4 * math.sqrt(alpha * (1 - alpha) / N_TYPE1)
+    assert h0["futility_rule_per_look"][0] > 0.05  # the rule acts under H0
+
+
+# ---------------------------------------------------------------- exact assurance of a small design
+SMALL_PRIOR = {"control": {"events": 6, "n": 20}, "experimental": {"events": 11, "n": 20}}
+SMALL = {
+    "trial": {"n_total": 40},
+    "endpoints": endpoint(truth=(0.3, 0.55), prior=SMALL_PRIOR),
+    "design": {"looks": 2, "efficacy": "asOF"},
+    "adaptation": {"conditional_power": 0.8, "min_per_stage": [20, 10], "max_per_stage": [20, 60]},
+    "interim": {"futility": {"on": "predictive_probability", "below": 0.1}},
+    "simulation": {"n_sims": 400_000, "seed": 11, "jobs": 1},
+}
+
+
+def pooled_z(x_c, n_c, x_e, n_e):
+    """The pooled z, written out with numpy (0 when the pooled variance is 0, as the data show no difference)."""
+    x_c, x_e = np.asarray(x_c, dtype=float), np.asarray(x_e, dtype=float)
+    pbar = (x_c + x_e) / (n_c + n_e)
+    se = np.sqrt(pbar * (1 - pbar) * (1 / n_c + 1 / n_e))
+    diff = x_e / n_e - x_c / n_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, diff / np.where(se > 0, se, 1.0), 0.0)
+
+
+def exact_small_design():
+    """Assurance with and without the futility rule, and the expected size, by enumeration.
+
+    For every stage-1 outcome (10 patients per arm): the interim z, the
+    spending bound (efficacy), the second stage's size (rpact's formula at the
+    observed rates, 10..60, split ceiling(N/2) experimental), the predictive
+    probability (scipy's beta-binomial posterior predictive summed over every
+    second-stage outcome) and the rule's decision; the exact second-stage
+    rejection probability given the true rates; then the Beta priors
+    integrated out by Gauss-Jacobi quadrature, exact for these polynomials.
+    """
+    bounds = group_sequential_bounds([0.5, 1.0], alpha=0.025, sided=1, efficacy="asOF", efficacy_param=None,
+                                     futility="none", futility_param=None, binding=False, power=0.8)
+    c1, c2 = bounds.efficacy
+    w = math.sqrt(0.5)
+    a_c, b_c = 1 + 6, 1 + 14
+    a_e, b_e = 1 + 11, 1 + 9
+    n1 = 10
+    z80 = stats.norm.ppf(0.8)
+    # Quadrature in p for each arm's Beta prior: nodes and normalised weights.
+    nodes, weights = {}, {}
+    for arm, (a, b) in (("c", (a_c, b_c)), ("e", (a_e, b_e))):
+        x, wt = special.roots_jacobi(40, b - 1, a - 1)  # weight (1 - x)^(b-1) (1 + x)^(a-1), p = (1 + x) / 2
+        nodes[arm], weights[arm] = (1 + x) / 2, wt / wt.sum()
+    reject_with = np.zeros((40, 40))
+    reject_without = np.zeros((40, 40))
+    size = np.zeros((40, 40))
+    for x_c in range(n1 + 1):
+        for x_e in range(n1 + 1):
+            stage1 = np.outer(stats.binom.pmf(x_c, n1, nodes["c"]), stats.binom.pmf(x_e, n1, nodes["e"]))
+            z1 = float(pooled_z(x_c, n1, x_e, n1))
+            if z1 >= c1:
+                reject_with += stage1
+                reject_without += stage1
+                size += 20 * stage1
+                continue
+            c = (c2 - w * z1) / w
+            p_c, p_e = x_c / n1, x_e / n1
+            pbar = (p_c + p_e) / 2
+            effect = max(1e-12, p_e - p_c)
+            numerator = max(0.0, c * math.sqrt(2 * pbar * (1 - pbar)) + z80 * math.sqrt(p_c * (1 - p_c) + p_e * (1 - p_e)))
+            total = math.ceil(min(max(10.0, 2 * numerator**2 / effect**2), 60.0))
+            m_e = math.ceil(total / 2)
+            m_c = total - m_e
+            y_c, y_e = np.arange(m_c + 1), np.arange(m_e + 1)
+            rejects = pooled_z(y_c[:, None], m_c, y_e[None, :], m_e) >= c
+            predictive = (stats.betabinom.pmf(y_c, m_c, a_c + x_c, b_c + n1 - x_c)[:, None]
+                          * stats.betabinom.pmf(y_e, m_e, a_e + x_e, b_e + n1 - x_e)[None, :])
+            pp = float((predictive * rejects).sum())
+            second = stats.binom.pmf(y_c[None, :], m_c, nodes["c"][:, None]) @ rejects @ \
+                stats.binom.pmf(y_e[:, None], m_e, nodes["e"][None, :])
+            reject_without += stage1 * second
+            if pp >= 0.1:
+                reject_with += stage1 * second
+                size += (20 + total) * stage1
+            else:
+                size += 20 * stage1
+    integrate = lambda values: float(weights["c"] @ values @ weights["e"])  # noqa: E731
+    return integrate(reject_with), integrate(reject_without), integrate(size)
+
+
+def test_assurance_with_reestimation_and_predictive_futility_is_exact():
+    assurance, without_rule, expected_n = exact_small_design()
+    block = simulate(SMALL)
+    n = SMALL["simulation"]["n_sims"]
+    assert block["assurance"] == pytest.approx(assurance, abs=4 * math.sqrt(assurance * (1 - assurance) / n))
+    assured = block["interim"]["assurance"]
+    assert assured["without_rule"] == pytest.approx(without_rule, abs=4 * math.sqrt(without_rule * (1 - without_rule) / n))
+    assert assured["expected_n"] == pytest.approx(expected_n, abs=4 * assured["expected_n_mcse"])
+    # What the rule costs (success lost) and saves (patients), paired: the exact cost is the difference.
+    cost = without_rule - assurance
+    assert assured["rule_cost"] == pytest.approx(cost, abs=4 * math.sqrt(cost * (1 - cost) / n))
+    assert assured["rule_saving_n"] > 0
+
+
+# ---------------------------------------------------------------- bad input
+BASE = {
+    "trial": {"n_total": 300},
+    "endpoints": endpoint(),
+    "design": {"looks": 2},
+    "adaptation": {"conditional_power": 0.8, "min_per_stage": [150, 150], "max_per_stage": [150, 600]},
+}
+
+
+def with_changes(section: str, table) -> dict:
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE.items()}
+    if table is None:
+        raw.pop(section, None)
+    else:
+        raw[section] = table
+    return raw
+
+
+@pytest.mark.parametrize("section, table, message", [
+    ("adaptation", {**BASE["adaptation"], "conditional_power": 1.2}, r"`adaptation.conditional_power`: must be a number in \(0, 1\)"),
+    ("adaptation", {**BASE["adaptation"], "method": "fisher"}, r'`adaptation.method`: must be one of "inverse_normal"'),
+    ("adaptation", {**BASE["adaptation"], "max_per_stage": [150, 100]}, r"`adaptation.max_per_stage`: must be >= min_per_stage"),
+    ("adaptation", {**BASE["adaptation"], "min_per_stage": [150]}, r"`adaptation.min_per_stage`: must give one size per stage"),
+    ("adaptation", {**BASE["adaptation"], "promising_zone": [0.8, 0.3]}, r"`adaptation.promising_zone`: must be \[low, high\] with low < high"),
+    ("adaptation", {**BASE["adaptation"], "effect": "prior"}, r'`adaptation.effect`: must be one of "observed", "posterior_mean"'),
+    ("adaptation", {**BASE["adaptation"], "conditonal_power": 0.8}, r"`adaptation.conditonal_power`: unknown key; did you mean `conditional_power`"),
+    ("interim", {"futility": {"on": "pp", "below": 0.1}}, r"`interim.futility.on`: must be one of"),
+    ("interim", {"futility": {"on": "conditional_power", "below": [0.1, 0.2]}}, r"`interim.futility.below`: must have one threshold per interim look \(1\)"),
+    ("interim", {"futility": {"on": "conditional_power", "below": 1.5}}, r"`interim.futility.below`: must be a number in \[0, 1\]"),
+    ("interim", {"futility": {"on": "predictive_probability", "below": 0.1, "effect": "design"}}, r"`interim.futility.effect`: applies to on = \"conditional_power\" only"),
+    ("interim", {"stop": 1}, r"`interim.stop`: unknown key|`interim.futility`: is required"),
+])
+def test_bad_input_names_the_key(section, table, message):
+    with pytest.raises(InputError, match=message):
+        Trial.from_dict(with_changes(section, table)).scenarios()
+
+
+def test_bad_input_against_the_design():
+    one_look = with_changes("adaptation", BASE["adaptation"])
+    one_look["design"] = {"looks": 1}
+    with pytest.raises(InputError, match=r"`adaptation`: needs exactly two stages"):
+        Trial.from_dict(one_look).scenarios()
+    three = with_changes("adaptation", BASE["adaptation"])
+    three["design"] = {"looks": 3}
+    with pytest.raises(InputError, match=r"`adaptation`: needs exactly two stages"):
+        Trial.from_dict(three).scenarios()
+    two_sided = with_changes("adaptation", BASE["adaptation"])
+    two_sided["design"] = {"looks": 2, "sided": 2}
+    with pytest.raises(InputError, match=r"`design.sided`: must be 1 with \[adaptation\]"):
+        Trial.from_dict(two_sided).scenarios()
+    fisher = with_changes("adaptation", BASE["adaptation"])
+    fisher["endpoints"] = {"response": {**endpoint()["response"], "test": "fisher"}}
+    with pytest.raises(InputError, match=r"`endpoints.response.test`: cannot be \"fisher\""):
+        Trial.from_dict(fisher).scenarios()
+    missing = with_changes("adaptation", BASE["adaptation"])
+    missing["trial"] = {"n_total": 300, "missing": 0.05}
+    with pytest.raises(InputError, match=r"`trial.missing`: must be 0 with \[adaptation\]"):
+        Trial.from_dict(missing).scenarios()
+    survival = with_changes("adaptation", None)
+    survival["interim"] = {"futility": {"on": "conditional_power", "below": 0.1}}
+    survival["endpoints"] = {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+                                    "accrual": {"duration": 24.0}}}
+    survival["design"] = {"looks": 2, "events": 200}
+    with pytest.raises(InputError, match=r"`interim`: is not supported yet for endpoint `os`"):
+        Trial.from_dict(survival).scenarios()
+    first = with_changes("adaptation", {**BASE["adaptation"], "min_per_stage": [100, 150]})
+    with pytest.raises(InputError, match=r"`adaptation.min_per_stage`: must start with the first stage's patients, 150"):
+        Trial.from_dict(first).simulate(n_sims=10)
