@@ -141,6 +141,7 @@ Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
 Workspace = namedtuple("Workspace", [
     "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
     "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e", "fh", "fh_corr", "fh_chol", "fh_y",
+    "fh_lead",
 ])
 
 #: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
@@ -291,6 +292,7 @@ def workspace(n, n_looks):
         group_e=np.empty(n, dtype=np.int64), cum_e=np.zeros(n + 1, dtype=np.int64),
         fh=np.zeros(MAX_COMPONENTS * (MAX_COMPONENTS + 1)), fh_corr=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)),
         fh_chol=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)), fh_y=np.empty(MAX_COMPONENTS),
+        fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64),
     )
 
 
@@ -861,10 +863,10 @@ def weighted_z(work, m, levels, two_sided):
         for b in range(used):
             k, j = index[a], index[b]
             corr[a, b] = acc[m + k * m + j] / math.sqrt(acc[m + k * m + k] * acc[m + j * m + j])
-    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS)
+    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead)
     if not two_sided:
         return -norm_ppf(p_high)
-    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS)
+    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead)
     if p_high <= p_low:
         return -norm_ppf(p_high)
     return norm_ppf(p_low)

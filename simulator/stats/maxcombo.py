@@ -46,6 +46,9 @@ PER_BATCH = 512
 FIRST = 32
 #: Refine when the first pass is this many standard errors from a level.
 REFINE_SE = 6.0
+#: A squared Cholesky pivot at most this is a degenerate direction (the estimated correlations of
+#: linearly dependent statistics are singular up to rounding, about 1e-15).
+SINGULAR = 1e-10
 
 #: Points on the unit cube (BATCHES, PER_BATCH, MAX_COMPONENTS - 1): scrambled Sobol, fixed seeds.
 POINTS = np.ascontiguousarray(np.stack([
@@ -101,24 +104,43 @@ def norm_ppf(p):
 
 
 @kernel
-def _cholesky(corr, m, chol):
-    """Lower Cholesky factor of ``corr[:m, :m]`` into ``chol``; a pivot <= 1e-12 (a degenerate direction) gives a 0 column."""
+def _cholesky(corr, m, chol, lead):
+    """Lower Cholesky factor of ``corr[:m, :m]`` into ``chol``, and each row's lead variable into ``lead``.
+
+    A pivot whose square is <= :data:`SINGULAR` is a degenerate direction
+    (the default MaxCombo components are singular: FH(0,0) = FH(1,0) +
+    FH(0,1), as their weights add up): its column is 0, and its row, a
+    linear function of earlier variables, becomes a bound on the last of
+    them with a non-zero coefficient (``lead``; -1 for a row that is 0).
+    """
     for i in range(m):
         for j in range(i + 1):
             s = corr[i, j]
             for k in range(j):
                 s -= chol[i, k] * chol[j, k]
             if i == j:
-                chol[i, i] = math.sqrt(s) if s > 1e-12 else 0.0
+                chol[i, i] = math.sqrt(s) if s > SINGULAR else 0.0
             else:
                 chol[i, j] = s / chol[j, j] if chol[j, j] > 0.0 else 0.0
         for j in range(i + 1, m):
             chol[i, j] = 0.0
+        lead[i] = -1
+        for k in range(i + 1):
+            if chol[k, k] > 0.0 and abs(chol[i, k]) > 1e-12:
+                lead[i] = k
 
 
 @kernel
-def _orthant(c, chol, m, points, first, last, y):
-    """Mean and standard error over the batches of Genz's integrand for ``P(Z_k <= c for all k)``."""
+def _orthant(c, chol, lead, m, points, first, last, y):
+    """Mean and standard error over the batches of Genz's integrand for ``P(Z_k <= c for all k)``.
+
+    Each variable with a non-zero pivot is drawn between the bounds of the
+    rows it leads (its own and the degenerate ones), so the integrand stays
+    smooth when the correlation matrix is singular.
+    """
+    for i in range(m):
+        if lead[i] < 0 and c < 0.0:
+            return 0.0, 0.0  # a row that is identically 0 exceeds a negative c
     batches = points.shape[0]
     total = 0.0
     squares = 0.0
@@ -126,20 +148,32 @@ def _orthant(c, chol, m, points, first, last, y):
         batch = 0.0
         for n in range(first, last):
             product = 1.0
-            for i in range(m):
-                s = 0.0
-                for j in range(i):
-                    s += chol[i, j] * y[j]
-                if chol[i, i] > 0.0:
-                    e = norm_cdf((c - s) / chol[i, i])
-                else:
-                    e = 1.0 if c - s >= 0.0 else 0.0
-                product *= e
-                if product == 0.0:
+            dim = 0
+            for j in range(m):
+                if chol[j, j] <= 0.0:
+                    continue
+                upper = np.inf
+                lower = -np.inf
+                for i in range(m):
+                    if lead[i] != j:
+                        continue
+                    s = 0.0
+                    for k in range(j):
+                        s += chol[i, k] * y[k]
+                    bound = (c - s) / chol[i, j]
+                    if chol[i, j] > 0.0:
+                        upper = min(upper, bound)
+                    else:
+                        lower = max(lower, bound)
+                a = norm_cdf(lower) if lower > -np.inf else 0.0
+                e = (norm_cdf(upper) if upper < np.inf else 1.0) - a
+                if e <= 0.0:
+                    product = 0.0
                     break
-                if i < m - 1:
-                    u = points[b, n, i] * e
-                    y[i] = norm_ppf(min(max(u, 1e-300), 1.0 - 1e-16))
+                product *= e
+                u = a + points[b, n, dim] * e
+                y[j] = norm_ppf(min(max(u, 1e-300), 1.0 - 1e-16))
+                dim += 1
             batch += product
         batch /= last - first
         total += batch
@@ -150,7 +184,7 @@ def _orthant(c, chol, m, points, first, last, y):
 
 
 @kernel
-def max_p_value(c, corr, m, levels, chol, y, points):
+def max_p_value(c, corr, m, levels, chol, y, points, lead):
     """One-sided p-value of ``max_k z_k = c`` for ``Z ~ N(0, corr[:m, :m])``.
 
     ``1 - P(Z_k <= c, all k)`` by :func:`_orthant`, refined with all points
@@ -162,15 +196,15 @@ def max_p_value(c, corr, m, levels, chol, y, points):
     low, high = single, min(m * single, 1.0)
     if m == 1 or high <= 0.0:
         return single
-    _cholesky(corr, m, chol)
-    below, se = _orthant(c, chol, m, points, 0, FIRST, y)
+    _cholesky(corr, m, chol, lead)
+    below, se = _orthant(c, chol, lead, m, points, 0, FIRST, y)
     p = 1.0 - below
     near = False
     for level in levels:
         if abs(p - level) <= REFINE_SE * se + 1e-12:
             near = True
     if near:
-        below, se = _orthant(c, chol, m, points, 0, points.shape[1], y)
+        below, se = _orthant(c, chol, lead, m, points, 0, points.shape[1], y)
         p = 1.0 - below
     return min(max(p, low), high)
 
@@ -198,4 +232,4 @@ def maxcombo_p(z, corr, levels=(0.025,)):
     if not 1 <= m <= MAX_COMPONENTS or corr.shape != (m, m):
         raise InputError(f"`z` needs 1 to {MAX_COMPONENTS} values and `corr` shape (m, m)")
     return float(max_p_value(float(z.max()), corr, m, np.asarray(levels, dtype=float), np.empty((m, m)),
-                             np.empty(m), POINTS))
+                             np.empty(m), POINTS, np.empty(m, dtype=np.int64)))
