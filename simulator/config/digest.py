@@ -31,6 +31,8 @@ _LATER_DEFAULTS = (
     ("trial", "block_size", None),
     ("trial", "minimisation_probability", None),
     ("endpoints", "stratified", False),
+    ("endpoints", "nph", None),
+    ("endpoints", "weights", []),
 )
 
 #: Top-level sections added later, left out of the digest when empty.

@@ -121,7 +121,8 @@ def km_generator(config, endpoint_name: str) -> np.random.Generator:
 
 # ---------------------------------------------------------------- simulation
 def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout, events, replicates,
-                        look_time=None, max_duration=math.inf, max_follow_up=math.inf):
+                        look_time=None, max_duration=math.inf, max_follow_up=math.inf, hazard_ratio_pieces=None,
+                        cured=(0.0, 0.0)):
     """Patients of ``replicates`` trials as seen at the final analysis.
 
     The trials are those of the survival engine: the shared patient and cut
@@ -147,6 +148,9 @@ def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout,
         A final analysis at this calendar time instead of at ``events``.
     max_duration, max_follow_up : float
         The trial's cap and each patient's maximum follow-up (``inf``: none).
+    hazard_ratio_pieces, cured
+        Non-proportional hazards and cure fractions
+        (:func:`simulator.engine.patients.survival_design`).
 
     Returns
     -------
@@ -163,7 +167,8 @@ def final_analysis_data(rng, n_arms, *, accrual, control, hazard_ratio, dropout,
     design = survival_design(n_c, n_e, accrual=accrual, control=control, dropout=dropout,
                              look_events=np.array([min(int(events), n)]),
                              look_times=None if look_time is None else [float(look_time)],
-                             max_duration=max_duration, max_follow_up=max_follow_up)
+                             max_duration=max_duration, max_follow_up=max_follow_up,
+                             hazard_ratio_pieces=hazard_ratio_pieces, cured=cured)
     hazard_ratio = float(hazard_ratio)
     if not (math.isfinite(hazard_ratio) and hazard_ratio > 0):
         raise InputError("`hazard_ratio` must be finite and > 0")
@@ -235,6 +240,10 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
     """
     endpoint = plan.endpoint
     hr = endpoint.truth.hazard_ratio
+    model = plan.model_kwargs("power")
+    model.pop("weights")
+    if hr is None and model.get("hazard_ratio_pieces") is not None:
+        hr = 1.0  # a piecewise hazard ratio: the experimental pieces carry it
     if hr is None:
         return None
     rng = km_generator(plan.config, endpoint.name) if rng is None else rng
@@ -246,7 +255,7 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
         dropout=endpoint.dropout, events=int(plan.looks.events[-1]), replicates=replicates,
         look_time=plan.looks.times[-1] if plan.looks.times else None,
         max_duration=math.inf if plan.config.design.max_duration is None else plan.config.design.max_duration,
-        max_follow_up=endpoint.max_follow_up,
+        max_follow_up=endpoint.max_follow_up, **model,
     )
     if times is None:
         horizon = _horizon(time, group)

@@ -22,6 +22,7 @@ from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.survival import control_median
 from simulator.endpoints import survival_calendar as calendar
+from simulator.endpoints import survival_nph as nph
 from simulator.endpoints import survival_spec
 from simulator.endpoints.common import (
     Bounds,
@@ -160,6 +161,7 @@ class SurvivalPlan:
             looks = _calendar_looks(config, endpoint)
         else:
             looks = make_survival_looks(config, config.trial.n_total, endpoint)
+        nph.check_plan(config, endpoint, len(looks.events))
         calendar.check_design(config, len(looks.events))
         calendar.check_cap(config, analytic_model(config, endpoint, calendar.reference_ratio(endpoint)),
                            int(looks.events[0]), endpoint.max_follow_up)
@@ -185,7 +187,11 @@ class SurvivalPlan:
     # ------------------------------------------------------------ truths
     @property
     def truth(self):
-        """The fixed hazard ratio, or None when only a prior is given."""
+        """The fixed hazard ratio; a piecewise one's :class:`~simulator.endpoints.survival_spec.NonProportional`;
+        None when only a prior is given."""
+        nonprop = self.endpoint.nph
+        if nonprop is not None and nonprop.piecewise:
+            return nonprop
         return self.endpoint.truth.hazard_ratio
 
     @property
@@ -212,7 +218,8 @@ class SurvivalPlan:
         if stream == "type1":
             return self.margin, 1.0
         if stream == "power" or self.prior is None:
-            return self.truth, 1.0
+            # A piecewise hazard ratio is in the experimental pieces (model_kwargs); its multiplier is 1.
+            return (1.0 if self.endpoint.truth.hazard_ratio is None else self.truth), 1.0
         hr = self.prior.hazard_ratio
         ratios = np.exp(hr.log_mean + hr.log_sd * rng.standard_normal(n_sims))
         multiplier = 1.0
@@ -235,11 +242,15 @@ class SurvivalPlan:
             accrual=(np.array(accrual.edges), np.array(accrual.rates)),
             control=(np.array(control.times), np.array(control.hazards)),
             hazard_ratio=ratios, dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
-            margin=self.margin, **self._schedule(),
+            margin=self.margin, **self._schedule(), **self.model_kwargs(stream),
         )
         if self.reaches_fractions:
             trials = self._decide_reached(trials)
         return trials, ratios
+
+    def model_kwargs(self, stream: str) -> dict:
+        """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""
+        return nph.model_kwargs(self.endpoint, stream)
 
     def _schedule(self) -> dict:
         """The looks and bounds the kernel gets: with bounds per trial, none (decided afterwards)."""
@@ -430,10 +441,18 @@ class SurvivalPlan:
         return analytic_model(self.config, self.endpoint, hazard_ratio)
 
     def analytic(self, config: Config) -> dict:
-        """Schoenfeld power at the configured events; events and subjects for ``design.power``."""
+        """Schoenfeld power at the configured events; events and subjects for ``design.power``.
+
+        Under non-proportional hazards or with a weighted test:
+        :func:`simulator.endpoints.survival_nph.analytic` (expected events,
+        average hazard ratio, the configured test's power by numerical
+        integration, and where Schoenfeld's answer would mislead).
+        """
         hr = self.truth
         if hr is None:
             return {}
+        if self.endpoint.nph is not None or self.endpoint.weights:
+            return nph.analytic(self, config)
         design = config.design
         sequential = self.bounds.sequential
         planned = self.planned_bounds.sequential

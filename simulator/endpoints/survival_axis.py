@@ -46,7 +46,9 @@ from simulator.errors import InputError
 
 
 def reference_hazard_ratio(plan) -> float | None:
-    """The truth's hazard ratio, else the prior median's."""
+    """The truth's hazard ratio, else the prior median's (None under non-proportional hazards: no one ratio)."""
+    if plan.endpoint.nph is not None:
+        return None
     if plan.truth is not None:
         return float(plan.truth)
     if plan.prior is not None:
@@ -311,6 +313,12 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
         return scenarios, {}
     base = _base_config(raw, validate)
     endpoint = next(e for e in base.endpoints if e.kind == "survival")
+    if endpoint.nph is not None:
+        raise InputError(
+            f"config key `design.events`: is required with non-proportional hazards or cure fractions "
+            f"(endpoints.{endpoint.name}.truth): Schoenfeld's events assume one hazard ratio; the analytic report "
+            "gives the power and the average hazard ratio at the events you give"
+        )
     hazard_ratio = endpoint.truth.hazard_ratio
     source = "truth.hazard_ratio"
     if hazard_ratio is None:

@@ -19,7 +19,12 @@ from simulator.config.schema import ROLES, ParseContext
 from simulator.design.survival import accrual_pieces
 
 #: The survival tests, by config name.
-SURVIVAL_TESTS = ("logrank",)
+SURVIVAL_TESTS = ("logrank", "fleming_harrington", "maxcombo")
+
+#: MaxCombo's components when ``weights`` is not given: FH(0,0), FH(0,1), FH(1,0), FH(1,1) (as simtrial's).
+MAXCOMBO_DEFAULT = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+#: Most MaxCombo components (simulator.stats.maxcombo.MAX_COMPONENTS, the kernel's scratch size).
+MAXCOMBO_MAX = 6
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,29 @@ class SurvivalTruth:
 
     control: ControlSurvival
     hazard_ratio: float | None
+
+
+@dataclass(frozen=True)
+class NonProportional:
+    """Non-proportional hazards of a survival truth (docs/survival_nph.md).
+
+    ``hazard_ratio_times`` and ``hazard_ratios``: the experimental hazard is
+    the control's times ``hazard_ratios[j]`` from ``hazard_ratio_times[j]``
+    (first 0); both empty when ``truth.hazard_ratio`` is one number
+    (proportional among the uncured). ``cured``: the cured fraction per arm
+    (control, experimental), a mixture ``S(t) = cured + (1 - cured) S_u(t)``
+    where ``S_u`` is the survival of the uncured (``truth.control``, and the
+    hazard ratio applied to it).
+    """
+
+    hazard_ratio_times: tuple[float, ...] = ()
+    hazard_ratios: tuple[float, ...] = ()
+    cured: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def piecewise(self) -> bool:
+        """Whether the hazard ratio changes over time."""
+        return bool(self.hazard_ratios)
 
 
 @dataclass(frozen=True)
@@ -113,6 +141,8 @@ class SurvivalEndpoint:
     better: str = "lower"  # a hazard ratio below 1 is favourable
     margin: float = 0.0  # non-inferiority hazard-ratio margin (H0: HR >= margin, > 1); 0 = none (superiority)
     max_follow_up: float = math.inf  # administrative censoring of each patient at this time from entry
+    nph: NonProportional | None = None  # non-proportional hazards or cure fractions; None: proportional hazards
+    weights: tuple[tuple[float, float], ...] = ()  # Fleming-Harrington (rho, gamma) per statistic; () log-rank
     stratified: bool = False  # stratified log-rank over the crossed [strata] (docs/strata.md)
 
     #: The [strata.NAME] multiplier this kind reads (config.validate).
@@ -306,6 +336,7 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     t = Table(data, path)
     kind = t.take("kind")
     test = as_choice(t.take("test", "logrank"), f"{path}.test", SURVIVAL_TESTS)
+    weights = _weights(t.take("weights"), f"{path}.weights", test)
     if t.has("better") and t.take("better") != "lower":
         raise fail(f"{path}.better", 'must be "lower" (a hazard ratio below 1 is favourable) or absent', data.get("better"))
     margin = 0.0
@@ -317,6 +348,10 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
         )
         if context.sided != 1:
             raise fail(f"{path}.margin", "a margin needs design.sided = 1 (non-inferiority is one-sided)", margin)
+        if test != "logrank":
+            raise fail(
+                f"{path}.margin", 'a margin needs test = "logrank" (the weighted tests have no hazard-ratio scale)', margin
+            )
     role = take_role(t, margin, ROLES)
     if not t.has("truth"):
         raise fail(f"{path}.truth", "is required: the control survival (and the hazard ratio, for power)", show_value=False)
@@ -324,9 +359,7 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     if not tt.has("control"):
         raise fail(f"{path}.truth.control", "is required: { median = m } | { hazard = h } | { survival = s, at = t } | { times, hazards }", show_value=False)
     control = _control(tt.take("control"), f"{path}.truth.control")
-    hazard_ratio = tt.take("hazard_ratio")
-    if hazard_ratio is not None:
-        hazard_ratio = _positive(hazard_ratio, f"{path}.truth.hazard_ratio")
+    hazard_ratio, nph = _hazard_ratio(tt, f"{path}.truth", context.arms)
     tt.finish()
     prior = None
     if t.has("prior"):
@@ -339,7 +372,13 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
             median_prior = _log_normal(pt.take("control_median"), f"{path}.prior.control_median")
         pt.finish()
         prior = SurvivalPrior(hr_prior, median_prior)
-    if hazard_ratio is None and prior is None:
+        if nph is not None and nph.piecewise:
+            raise fail(
+                f"{path}.prior.hazard_ratio",
+                "cannot be combined with a piecewise truth.hazard_ratio (a prior is on one hazard ratio, "
+                "proportional hazards; give truth.hazard_ratio as one number, or no prior)", show_value=False,
+            )
+    if hazard_ratio is None and prior is None and nph is None:
         raise fail(f"{path}.truth.hazard_ratio", "is required unless a `prior` is given", show_value=False)
     if not t.has("accrual"):
         raise fail(
@@ -361,5 +400,81 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     t.finish()
     return SurvivalEndpoint(
         name, kind, test, role, SurvivalTruth(control, hazard_ratio), prior, accrual, dropout, dropout_spec, follow_up,
-        margin=margin, max_follow_up=max_follow_up, stratified=stratified,
+        margin=margin, max_follow_up=max_follow_up, nph=nph, weights=weights, stratified=stratified,
     )
+
+
+def _hazard_ratio(tt: Table, key: str, arms: tuple[str, str]):
+    """``truth.hazard_ratio`` (a number, or a list with ``hazard_ratio_times``) and ``truth.cured``.
+
+    Returns ``(hazard_ratio, nph)``: the one hazard ratio (None for a
+    piecewise one, or when absent) and the :class:`NonProportional` part
+    (None under proportional hazards without cure).
+    """
+    value = tt.take("hazard_ratio")
+    times = tt.take("hazard_ratio_times")
+    pieces: tuple[float, ...] = ()
+    starts: tuple[float, ...] = ()
+    if isinstance(value, list):
+        ratios = _number_list(value, f"{key}.hazard_ratio", **POSITIVE)
+        if times is None:
+            raise fail(
+                f"{key}.hazard_ratio_times", "is required with a list truth.hazard_ratio: the start of each piece "
+                "(months from entry, from 0)", show_value=False,
+            )
+        starts = _number_list(times, f"{key}.hazard_ratio_times", allowed=">= 0 (months from entry)",
+                              check=lambda v: v >= 0)
+        _increasing_from_zero(starts, f"{key}.hazard_ratio_times")
+        if len(starts) != len(ratios):
+            raise fail(f"{key}.hazard_ratio_times", f"must have one start per hazard ratio ({len(ratios)})", list(starts))
+        if len(set(ratios)) == 1:
+            value = ratios[0]  # one ratio throughout: proportional hazards
+        else:
+            value, pieces = None, ratios
+    elif times is not None:
+        raise fail(f"{key}.hazard_ratio_times", "needs truth.hazard_ratio as a list (one ratio per piece)", times)
+    elif value is not None:
+        value = _positive(value, f"{key}.hazard_ratio")
+    cured = (0.0, 0.0)
+    if tt.has("cured"):
+        ct = Table(tt.take("cured"), f"{key}.cured")
+        cured = tuple(
+            as_float(ct.take(arm, 0.0), f"{key}.cured.{arm}", allowed="in [0, 1) (the long-term survivors)",
+                     check=lambda v: 0 <= v < 1)
+            for arm in arms
+        )
+        ct.finish()
+    if not pieces and cured == (0.0, 0.0):
+        return value, None
+    return value, NonProportional(starts if pieces else (), pieces, cured)
+
+
+def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]:
+    """``weights``: ``{ rho, gamma }`` for fleming_harrington; a list of them for maxcombo (default the four)."""
+    if test == "logrank":
+        if value is not None:
+            raise fail(key, 'applies to test = "fleming_harrington" or "maxcombo" only', value)
+        return ()
+    if test == "fleming_harrington":
+        if not isinstance(value, dict):
+            raise fail(key, 'is required with test = "fleming_harrington": { rho = r, gamma = g } (both >= 0)', value)
+        return (_rho_gamma(value, key),)
+    if value is None:
+        return MAXCOMBO_DEFAULT
+    if not isinstance(value, list) or not 2 <= len(value) <= MAXCOMBO_MAX:
+        raise fail(
+            key, f"must list 2 to {MAXCOMBO_MAX} components {{ rho, gamma }} for MaxCombo (the maximum of one "
+            "statistic is that statistic: use fleming_harrington)", value,
+        )
+    out = tuple(_rho_gamma(v, f"{key}[{i}]") for i, v in enumerate(value))
+    if len(set(out)) != len(out):
+        raise fail(key, "must not repeat a component", value)
+    return out
+
+
+def _rho_gamma(value: Any, key: str) -> tuple[float, float]:
+    t = Table(value, key)
+    rho = as_float(t.take("rho", 0.0), f"{key}.rho", allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
+    gamma = as_float(t.take("gamma", 0.0), f"{key}.gamma", allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
+    t.finish()
+    return rho, gamma

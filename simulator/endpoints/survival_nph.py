@@ -1,0 +1,206 @@
+"""Non-proportional hazards and weighted log-rank tests of the survival kind (docs/survival_nph.md).
+
+What a :class:`~simulator.endpoints.survival.SurvivalPlan` needs beyond
+proportional hazards: the checks of the combinations this version does not
+support (:func:`check_plan`), the kernels' arguments per stream
+(:func:`model_kwargs`), the analytic block (:func:`analytic`, from
+:mod:`simulator.design.nph`) and the model's curves for the figures
+(:func:`curves`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulator.config.schema import Config
+from simulator.design import nph as analytic_nph
+from simulator.design.survival import accrual_pieces, control_median, schoenfeld_events, schoenfeld_power
+from simulator.endpoints.survival_spec import MAXCOMBO_DEFAULT, SurvivalEndpoint
+from simulator.errors import InputError
+
+#: The tests whose analytic power is reported beside the configured one: log-rank, FH(0, 0.5), FH(0, 1).
+REPORTED_TESTS = ((0.0, 0.0), (0.0, 0.5), (0.0, 1.0))
+#: Schoenfeld's power is flagged as misleading when it is this far from the model's.
+MISLEADS = 0.02
+
+
+def test_label(weights) -> str:
+    """``logrank``, ``FH(rho,gamma)`` or ``maxcombo``."""
+    if len(weights) > 1:
+        return "maxcombo"
+    rho, gamma = weights[0] if weights else (0.0, 0.0)
+    return "logrank" if rho == gamma == 0.0 else f"FH({rho:g},{gamma:g})"
+
+
+def check_plan(config: Config, endpoint: SurvivalEndpoint, n_looks: int) -> None:
+    """Refuse, naming the key, what non-proportional hazards and the weighted tests do not support yet."""
+    path = f"endpoints.{endpoint.name}"
+    if endpoint.test == "maxcombo" and n_looks > 1:
+        raise InputError(
+            f'config key `{path}.test`: "maxcombo" is for fixed designs (one analysis), got {n_looks} looks; '
+            'use design.looks = 1, or "fleming_harrington" / "logrank" for a group-sequential design'
+        )
+    if endpoint.nph is None:
+        return
+    design = config.design
+    if design.look_times:
+        raise InputError(
+            f"config key `design.look_times`: calendar looks are not supported with non-proportional hazards "
+            f"or cure fractions ({path}.truth) yet; give event-driven looks (design.events, design.looks)"
+        )
+    if design.max_duration is not None:
+        raise InputError(
+            f"config key `design.max_duration`: a cap is not supported with non-proportional hazards "
+            f"or cure fractions ({path}.truth) yet"
+        )
+    if endpoint.margin > 0:
+        raise InputError(
+            f"config key `{path}.margin`: non-inferiority is not supported with non-proportional hazards "
+            f"or cure fractions ({path}.truth)"
+        )
+
+
+def model_kwargs(endpoint: SurvivalEndpoint, stream: str) -> dict:
+    """The kernels' ``hazard_ratio_pieces``, ``cured`` and ``weights`` for one stream.
+
+    Under H0 (``type1``) the experimental arm is the control arm: no
+    hazard-ratio profile, and the control's cured fraction in both arms.
+    """
+    out: dict = {"weights": endpoint.weights or None}
+    nonprop = endpoint.nph
+    if nonprop is None:
+        return out
+    if stream == "type1":
+        cure = nonprop.cured[0]
+        return {**out, "cured": (cure, cure)}
+    pieces = (nonprop.hazard_ratio_times, nonprop.hazard_ratios) if nonprop.piecewise else None
+    return {**out, "hazard_ratio_pieces": pieces, "cured": nonprop.cured}
+
+
+def model(config: Config, endpoint: SurvivalEndpoint) -> analytic_nph.NphModel:
+    """The analytic model of ``endpoint`` (:class:`simulator.design.nph.NphModel`) at ``trial.n_total``."""
+    control = endpoint.truth.control
+    nonprop = endpoint.nph
+    if nonprop is not None and nonprop.piecewise:
+        ratio = (nonprop.hazard_ratio_times, nonprop.hazard_ratios)
+    else:
+        ratio = ((0.0,), (float(endpoint.truth.hazard_ratio),))
+    accrual = endpoint.accrual.for_subjects(config.trial.n_total)
+    return analytic_nph.NphModel(
+        control=(control.times, control.hazards), ratio=ratio,
+        accrual=accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
+        n_total=float(config.trial.n_total), cured=(0.0, 0.0) if nonprop is None else nonprop.cured,
+        dropout=endpoint.dropout, allocation=tuple(float(a) for a in config.trial.allocation),
+        max_follow_up=endpoint.max_follow_up,
+    )
+
+
+def ph_hazard_ratio(endpoint: SurvivalEndpoint) -> float:
+    """The hazard ratio a proportional-hazards plan would take: the one given, else the last piece's."""
+    if endpoint.truth.hazard_ratio is not None:
+        return float(endpoint.truth.hazard_ratio)
+    return float(endpoint.nph.hazard_ratios[-1])
+
+
+def analytic(plan, config: Config) -> dict:
+    """Analytic values under the endpoint's model, for its test (the ``analytic`` block of a report).
+
+    ``power``: the configured test's power at the final look's expected
+    time (a fixed design; with several looks ``power_fixed_design`` only),
+    by the weighted log-rank moments (:mod:`simulator.design.nph`);
+    ``nph``: the expected events over calendar time, the average hazard
+    ratio with its information and power (gsDesign2's ``ahr()``), the
+    analytic power of the log-rank, FH(0, 0.5), FH(0, 1) and MaxCombo, and
+    Schoenfeld's proportional-hazards answers with whether they mislead
+    (more than :data:`MISLEADS` from the model's power of the configured
+    test).
+    """
+    endpoint = plan.endpoint
+    m = model(config, endpoint)
+    events = [float(e) for e in plan.looks.events]
+    try:
+        times = [analytic_nph.time_for_events(m, e) for e in events]
+    except InputError as error:
+        return {"nph": {"note": f"the looks' events are not reached on average: {error}"}}
+    final = times[-1]
+    ahr = analytic_nph.average_hazard_ratio(m, final)
+    weights = list(dict.fromkeys(REPORTED_TESTS + MAXCOMBO_DEFAULT + tuple(endpoint.weights)))
+    moments = analytic_nph.weighted_logrank_moments(m, final, weights)
+    alpha, sided = plan.alpha, plan.sided
+
+    def power_of(test_weights) -> float:
+        if len(test_weights) > 1:
+            rows = [weights.index(w) for w in test_weights]
+            sub = analytic_nph.WeightedMoments(
+                tuple(test_weights), moments.mean[rows], moments.cov0[np.ix_(rows, rows)],
+                moments.cov1[np.ix_(rows, rows)],
+            )
+            return analytic_nph.maxcombo_power(sub, alpha, sided)[0]
+        return analytic_nph.weighted_power(moments, alpha, sided, row=weights.index(tuple(test_weights[0])))
+
+    configured = endpoint.weights or ((0.0, 0.0),)
+    power = power_of(configured)
+    powers = {test_label((w,)): power_of((w,)) for w in REPORTED_TESTS}
+    powers["maxcombo"] = power_of(MAXCOMBO_DEFAULT)
+    allocation = config.trial.allocation
+    ph_ratio = ph_hazard_ratio(endpoint)
+    at_ahr = schoenfeld_power(events[-1], ahr.ahr, alpha=alpha, sided=sided, allocation=allocation)
+    at_ph = schoenfeld_power(events[-1], ph_ratio, alpha=alpha, sided=sided, allocation=allocation)
+    horizon = max(final * 1.5, float(m.accrual[0][-1]) + 1.0)
+    grid = np.linspace(0.0, horizon, 41)[1:]
+    by_arm = analytic_nph.expected_events(m, final)
+    block = {
+        "test": test_label(endpoint.weights),
+        "analysis_times": times,
+        "expected_events_by_arm": list(by_arm),
+        "events_over_time": {
+            "times": grid.tolist(),
+            "events": [sum(analytic_nph.expected_events(m, float(t))) for t in grid],
+        },
+        "average_hazard_ratio": ahr.ahr,
+        "ahr_information_h1": ahr.info,
+        "ahr_information_h0": ahr.info0,
+        "ahr_power": ahr.power(alpha, sided),
+        "test_powers": powers,
+        "weighted_z_mean": dict(zip((test_label((w,)) for w in weights), moments.z_mean.tolist())),
+        "ph_hazard_ratio": ph_ratio,
+        "schoenfeld_power_at_ph_ratio": at_ph,
+        "schoenfeld_power_at_ahr": at_ahr,
+        "schoenfeld_misleads": bool(abs(at_ph - power) > MISLEADS),
+    }
+    if ph_ratio < 1.0:
+        block["schoenfeld_events_at_ph_ratio"] = schoenfeld_events(
+            ph_ratio, alpha=alpha, power=config.design.power, sided=sided, allocation=allocation
+        )
+    block["note"] = (
+        f"Schoenfeld (proportional hazards at HR {ph_ratio:g}) gives power {at_ph:.3f} at {events[-1]:g} events; "
+        f"under the configured hazards the {block['test']} test has {power:.3f} (average hazard ratio "
+        f"{ahr.ahr:.3f}: {at_ahr:.3f})" + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"]
+                                           else "")
+    )
+    out = {"nph": block, "analysis_times_at_n_total": times}
+    if len(events) == 1:
+        out["power"] = power
+    else:
+        out["power_fixed_design"] = power  # all the events at one analysis; no sequential power under NPH yet
+    return out
+
+
+def curves(config: Config, endpoint: SurvivalEndpoint, horizon: float, points: int = 200) -> dict:
+    """The configured survival and hazard per arm and the hazard ratio over time from entry (for figures)."""
+    m = model(config, endpoint)
+    t = np.linspace(0.0, horizon, points + 1)
+    h_c, s_c, h_e, s_e = m.arms(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(h_c > 0, h_e / h_c, np.nan)
+    return {"times": t, "survival": (s_c, s_e), "hazard": (h_c, h_e), "hazard_ratio": ratio}
+
+
+def reference_horizon(endpoint: SurvivalEndpoint) -> float:
+    """A time axis for the curves: three control medians of the uncured, at least the accrual."""
+    control = endpoint.truth.control
+    median = control_median(control.times, control.hazards)
+    return float(max(3.0 * median if math.isfinite(median) else 0.0, endpoint.accrual.edges[-1] if
+                     endpoint.accrual.edges else 0.0, 1.0))
