@@ -280,7 +280,7 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
         unit = -math.log(0.5 * math.erfc(z[survival] * _SQRT_HALF))
         theta = theta_e if arm == 1 else theta_c
         dropout = design.dropout_e if arm == 1 else design.dropout_c
-        exit_time, is_event = patient_exit(rng, unit, theta, dropout, design)
+        exit_time, is_event = patient_exit(rng, unit, theta, dropout, design, arm == 1)
         pts.exit_time[p] = exit_time
         pts.is_event[p] = is_event
         if is_event:
@@ -415,11 +415,13 @@ def _copula_iv(cholesky, thresholds):
 def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
                   futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
-                  max_duration=np.inf, margin=1.0, continuous=None):
+                  max_duration=np.inf, margin=1.0, continuous=None, hazard_ratio_pieces=None, cured=(0.0, 0.0),
+                  weights=None):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
                              look_events=None if look_times is not None else look_events, missing=missing, margin=margin,
-                             max_follow_up=max_follow_up, look_times=look_times, max_duration=max_duration)
+                             max_follow_up=max_follow_up, look_times=look_times, max_duration=max_duration,
+                             hazard_ratio_pieces=hazard_ratio_pieces, cured=cured, weights=weights)
     chol, thresholds = _copula_iv(cholesky, thresholds)
     n_sims, n_binary = thresholds.shape[:2]
     if continuous is None:
@@ -466,7 +468,8 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
                       efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
-                      max_duration=np.inf, margin=1.0, continuous=None):
+                      max_duration=np.inf, margin=1.0, continuous=None,
+                      hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -515,6 +518,10 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     look_times, max_duration
         Calendar looks instead of ``look_events``, and the cap
         (:func:`simulator.engine.patients.schedule_cuts`).
+    hazard_ratio_pieces, cured, weights
+        Non-proportional hazards, cure fractions and the Fleming-Harrington
+        weights of the survival test
+        (:func:`simulator.engine.patients.survival_design`).
 
     Returns
     -------
@@ -533,4 +540,5 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
                          hazard_ratio=hazard_ratio, multiplier=multiplier, dropout=dropout, cholesky=cholesky,
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
                          futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up,
-                         look_times=look_times, max_duration=max_duration, margin=margin, continuous=continuous)[0]
+                         look_times=look_times, max_duration=max_duration, margin=margin, continuous=continuous,
+                         hazard_ratio_pieces=hazard_ratio_pieces, cured=cured, weights=weights)[0]

@@ -1,0 +1,155 @@
+"""Fleming-Harrington weighted log-rank tests and MaxCombo on single data sets (issue 15, section 1).
+
+References: statsmodels' ``survdiff(weight_type="fh", fh_p=rho)`` for
+FH(rho, 0) (it returns the chi-square z^2, so the sign is checked apart
+against the reference score below); an independent numpy implementation
+written here from the definitions for FH(rho, gamma) with gamma > 0; scipy's
+``multivariate_normal.cdf`` (Genz's algorithm in Fortran) and closed forms
+for the MaxCombo p-value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.duration.survfunc import survdiff
+
+from simulator.engine.survival import logrank
+from simulator.engine.weighted import weighted_logrank
+from simulator.errors import InputError
+from simulator.stats.maxcombo import maxcombo_p, norm_ppf
+
+
+def reference_fh(time, event, group, weights):
+    """Weighted scores and their covariance, event time by event time (numpy, from the definitions).
+
+    At each distinct event time t (ascending): n at risk (time >= t), n_e of
+    them experimental, d deaths, d_e experimental; the pooled Kaplan-Meier
+    just before t, S(t-) = prod over earlier event times of (1 - d/n);
+    w = S(t-)^rho (1 - S(t-))^gamma; score += w (d n_e / n - d_e);
+    cov += w_k w_l d (n_e / n)(1 - n_e / n)(n - d) / (n - 1).
+    """
+    time, event, group = np.asarray(time, float), np.asarray(event, bool), np.asarray(group, int)
+    weights = np.asarray(weights, float).reshape(-1, 2)
+    m = len(weights)
+    score = np.zeros(m)
+    cov = np.zeros((m, m))
+    km = 1.0
+    for t in np.unique(time[event]):
+        at_risk = time >= t
+        n = at_risk.sum()
+        n_e = (at_risk & (group == 1)).sum()
+        dead = (time == t) & event
+        d = dead.sum()
+        d_e = (dead & (group == 1)).sum()
+        w = km ** weights[:, 0] * (1.0 - km) ** weights[:, 1]
+        share = n_e / n
+        var = d * share * (1 - share) * ((n - d) / (n - 1) if n > 1 else 1.0)
+        score += w * (d * share - d_e)
+        cov += np.outer(w, w) * var
+        km *= 1.0 - d / n
+    return score, cov
+
+
+def random_data(rng, n=None):
+    """A data set with ties: integer times, random censoring, random arms (both present)."""
+    n = int(rng.integers(20, 150)) if n is None else n
+    time = np.ceil(rng.exponential(rng.uniform(3, 15), n))
+    event = rng.random(n) < rng.uniform(0.4, 0.95)
+    group = rng.permutation(np.arange(n) % 2)
+    return time, event, group
+
+
+def test_fh_rho_zero_gamma_equals_survdiff_on_200_data_sets():
+    # Acceptance: FH(rho, 0) = statsmodels survdiff(weight_type="fh", fh_p=rho) on 200 random data sets with
+    # ties, to 1e-10 (relative to the chi-square); the sign from the reference score.
+    rng = np.random.default_rng(15)
+    worst = 0.0
+    for _ in range(200):
+        time, event, group = random_data(rng)
+        for rho in (0.0, 0.5, 1.0, 2.0):
+            chi2, _ = survdiff(time, event.astype(int), group, weight_type="fh", fh_p=rho)
+            res = weighted_logrank(time, event, group, [(rho, 0.0)])
+            z = float(res.z[0])
+            worst = max(worst, abs(z * z - chi2) / max(1.0, chi2))
+            ref_score, _ = reference_fh(time, event, group, [(rho, 0.0)])
+            assert np.sign(z) == np.sign(ref_score[0]) or abs(ref_score[0]) < 1e-12
+    assert worst < 1e-10
+
+
+def test_fh_zero_zero_is_the_logrank():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        time, event, group = random_data(rng)
+        res = weighted_logrank(time, event, group, [(0.0, 0.0)])
+        assert res.z[0] == pytest.approx(logrank(time, event, group)[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("weights", [[(0.0, 0.5)], [(0.0, 1.0)], [(1.0, 1.0)], [(0.5, 2.0)],
+                                     [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]])
+def test_fh_gamma_matches_numpy_reference(weights):
+    # FH(rho, gamma > 0) and the covariances of several statistics against the loop above, to 1e-10.
+    rng = np.random.default_rng(len(weights) * 10 + int(10 * weights[0][1]))
+    for _ in range(40):
+        time, event, group = random_data(rng)
+        res = weighted_logrank(time, event, group, weights)
+        score, cov = reference_fh(time, event, group, weights)
+        np.testing.assert_allclose(res.score, score, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(res.covariance, cov, rtol=1e-10, atol=1e-10)
+
+
+def test_default_maxcombo_components_are_linearly_dependent():
+    # FH(0,0) = FH(1,0) + FH(0,1) exactly: the weights 1 = S + (1 - S). The MaxCombo integral must handle it.
+    rng = np.random.default_rng(4)
+    time, event, group = random_data(rng, 200)
+    res = weighted_logrank(time, event, group, [(0, 0), (0, 1), (1, 0), (1, 1)])
+    assert res.score[0] == pytest.approx(res.score[1] + res.score[2], abs=1e-9)
+
+
+def _scipy_max_p(z, corr):
+    m = len(z)
+    dist = stats.multivariate_normal(np.zeros(m), corr, allow_singular=True, abseps=1e-8, releps=1e-8,
+                                     maxpts=400_000 * m)
+    return 1.0 - dist.cdf(np.full(m, max(z)))
+
+
+def test_maxcombo_p_against_scipy_on_data():
+    # MaxCombo p-values of random data sets (default four, singular, and two non-singular components) against
+    # scipy's Genz integration of the same correlation. Next to the level (here: computed with all points) the
+    # compiled integral's standard error is about 3e-5, far from it about 1e-3 (module docstring): tolerances
+    # 2e-4 and 5e-3.
+    rng = np.random.default_rng(8)
+    for weights in ([(0, 0), (0, 1), (1, 0), (1, 1)], [(0, 0), (0, 1)]):
+        for _ in range(15):
+            time, event, group = random_data(rng, 300)
+            _, cov = reference_fh(time, event, group, weights)
+            score, _ = reference_fh(time, event, group, weights)
+            sd = np.sqrt(np.diag(cov))
+            corr = cov / np.outer(sd, sd)
+            reference = _scipy_max_p(score / sd, corr)
+            near = weighted_logrank(time, event, group, weights, level=reference)
+            assert near.maxcombo_p == pytest.approx(reference, abs=2e-4)
+            far = weighted_logrank(time, event, group, weights, level=0.5 if reference < 0.25 else 1e-6)
+            assert far.maxcombo_p == pytest.approx(reference, abs=5e-3)
+
+
+def test_maxcombo_p_closed_forms():
+    # One statistic twice: the single p-value (exact). Two independent: 1 - Phi(c)^2.
+    assert maxcombo_p([2.0, 1.0], [[1.0, 1.0], [1.0, 1.0]]) == pytest.approx(stats.norm.sf(2.0), abs=1e-12)
+    for c in (1.0, 1.96, 2.5):
+        exact = 1.0 - stats.norm.cdf(c) ** 2
+        assert maxcombo_p([c, 0.0], np.eye(2), levels=(exact,)) == pytest.approx(exact, abs=1e-5)
+
+
+def test_norm_ppf_matches_scipy():
+    for p in (1e-300, 1e-20, 1e-5, 0.01, 0.3, 0.5, 0.7, 0.975, 1 - 1e-10):
+        assert norm_ppf(p) == pytest.approx(stats.norm.ppf(p), rel=1e-14, abs=1e-14)
+
+
+def test_weighted_logrank_bad_input():
+    t = np.array([1.0, 2.0])
+    with pytest.raises(InputError, match="weights"):
+        weighted_logrank(t, [1, 1], [0, 1], [(-1.0, 0.0)])
+    with pytest.raises(InputError, match="weights"):
+        weighted_logrank(t, [1, 1], [0, 1], np.zeros((7, 2)))
