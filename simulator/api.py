@@ -23,6 +23,7 @@ from simulator.config.load import Scenario, scenarios_from_mapping
 from simulator.config.toml import parse_override, read_toml, set_dotted
 from simulator.errors import InputError
 from simulator.results import DesignResult, SimulationResult, SizeResult
+from simulator.runner.backends import WAIT_FOR_WORKERS_S, session
 from simulator.runner.progress import ProgressHook
 from simulator.runner.run import design_blocks, simulate
 from simulator.runner.size import search, size_axis, size_scenario
@@ -147,6 +148,7 @@ class Trial:
         checkpoints: str | Path | None = None,
         resume: bool = True,
         command: str = "",
+        wait_for_workers: float = WAIT_FOR_WORKERS_S,
     ) -> SimulationResult:
         """Simulate every scenario: power, assurance (and type I error) with their MCSEs.
 
@@ -163,6 +165,9 @@ class Trial:
             Folder for per-scenario checkpoints; a rerun resumes from it (``resume``).
         command : str
             Recorded as ``meta.command`` (the command line, for reports).
+        wait_for_workers : float
+            Dask: seconds to wait for a worker (at the start, and when all
+            have gone) before raising :class:`simulator.errors.NotReadyError`.
         """
         started = time.perf_counter()
         trial = self._with_simulation(n_sims, seed, jobs)
@@ -173,10 +178,11 @@ class Trial:
                     "`design` and `size` can compute one"
                 )
         first = trial._scenarios[0].config.simulation
-        bundles, streams, side, _, resumed = simulate(
-            trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,
-            checkpoints=checkpoints, resume=resume,
-        )
+        with session(backend, scheduler, wait_for_workers):
+            bundles, streams, side, _, resumed = simulate(
+                trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,
+                checkpoints=checkpoints, resume=resume,
+            )
         return SimulationResult(
             trial._raw, trial._scenarios, bundles, streams, side, trial._derived,
             command=command, runtime_s=time.perf_counter() - started, resumed=resumed,
@@ -194,6 +200,7 @@ class Trial:
         scheduler: str | None = None,
         log: Callable[[str], None] | None = None,
         command: str = "",
+        wait_for_workers: float = WAIT_FOR_WORKERS_S,
     ) -> SizeResult:
         """The smallest size (patients, or events with a survival endpoint) whose simulated
         ``target`` ("power" or "assurance") reaches ``level`` (default ``design.power``).
@@ -205,6 +212,7 @@ class Trial:
         raw = trial._raw
         if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, (int, float)):
             raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
-        outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
+        with session(backend, scheduler, wait_for_workers):
+            outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
         axis = size_axis(size_scenario(raw)[1])
         return SizeResult(raw, outcome, axis, {}, command=command, runtime_s=time.perf_counter() - started)

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--jobs", type=int, help="parallel workers (threads, or processes with --backend loky), 0 = all cores (simulation.jobs)")
         sub.add_argument("--backend", default="threads", help="where chunks run: threads (this process, default), loky (local processes) or dask")
         sub.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
+        sub.add_argument("--wait-for-workers", type=float, default=30.0, metavar="SECONDS",
+                         help="Dask: seconds to wait for a worker before exiting 3 (default 30)")
         sub.add_argument("--quiet", action="store_true", help="print nothing but errors")
         sub.add_argument("--progress", action="store_true", help="print progress lines on stderr even when it is not a terminal")
 
@@ -104,7 +106,7 @@ def _run(args, argv) -> int:
         result = trial.simulate(
             args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler, progress=progress,
             checkpoints=out / "checkpoints", resume=not args.no_resume,
-            command=" ".join(["p3sim", *map(shlex.quote, argv)]),
+            command=" ".join(["p3sim", *map(shlex.quote, argv)]), wait_for_workers=args.wait_for_workers,
         )
         result.save(out)
     if not args.quiet:
@@ -133,7 +135,7 @@ def _size(args, argv) -> int:
     with OutputFolder(out):
         result = trial.size(
             args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
-            log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]),
+            log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]), wait_for_workers=args.wait_for_workers,
         )
         result.save(out)
     if not args.quiet:
@@ -210,6 +212,13 @@ def _command(args, argv) -> int:
             value = getattr(args, name)
             if value is not None and value < (1 if name == "sims" else 0):
                 raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
+        wait = args.wait_for_workers
+        if not (wait >= 0 and wait < float("inf")):
+            raise InputError(f"argument `--wait-for-workers`: must be a number of seconds >= 0, got {wait:g}")
+        if args.backend == "dask" or args.scheduler:
+            from simulator.runner.backends import check_backend
+
+            check_backend(args.backend, args.scheduler)  # a malformed address is bad input, before anything else
         if args.verb in ("run", "size") and args.out is not None:
             from simulator.runner.folder import check_output_folder
 

@@ -42,6 +42,7 @@ _LATER_SECTIONS = ("strata", "interim", "adaptation")
 def canonical(config: Config) -> dict:
     """The config as plain data, without the keys that never change a result."""
     data = dataclasses.asdict(config)
+    data.pop("labels", None)  # display text never changes a result
     for section, key in _NOT_IN_DIGEST:
         data[section].pop(key, None)
     for section, key, default in _LATER_DEFAULTS:

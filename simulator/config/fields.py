@@ -130,13 +130,16 @@ def unknown_key(dotted: str, name: str, known: list[str] | tuple[str, ...]) -> I
 
 # ---------------------------------------------------------------- scalars
 def as_int(value: Any, key: str, *, low: int | None = None, high: int | None = None) -> int:
+    typed = value  # shown as typed: 1e300 stays 1e+300, not its 301 digits
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
             raise fail(key, _range_text("an integer", low, high), value)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise fail(key, _range_text("an integer", low, high), value)
+        if isinstance(typed, int) and abs(typed) >= 10**16:
+            typed = float(typed)
+        raise fail(key, _range_text("an integer", low, high), typed)
     return value
 
 
@@ -198,3 +201,51 @@ def take_robust_weight(t: Table) -> float:
     """``robust_weight`` of a prior: the weight of its vague component, in [0, 1]."""
     return as_float(t.take("robust_weight", 0.0), t.key("robust_weight"), allowed="in [0, 1]",
                     check=lambda v: 0 <= v <= 1)
+
+
+# ---------------------------------------------------------------- names and labels
+#: Endpoint and arm names: an ASCII letter, then letters, digits, ``_`` or ``-``, 64 characters at most.
+#: They become keys, CSV cells, file-safe ids and HTML ids, so nothing in them needs escaping anywhere.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+#: Keys that sit beside the arm names in the same tables (a prior's ``base``,
+#: ``discount``, ``robust_weight`` and ``model``; truth and dropout tables'
+#: own keys), so they cannot be arm names.
+RESERVED_ARM_NAMES = (
+    "base", "discount", "robust_weight", "model", "estimate", "lower", "upper", "level", "median", "hazards",
+    "times", "hazard_ratio", "hazard_ratio_times", "cured", "rate", "mean", "sd", "n", "events", "weights",
+    "labels",
+)
+
+#: Longest display text (``label``, ``trial.name``, ``trial.labels``).
+MAX_LABEL = 200
+
+
+def safe_name(text: str) -> str:
+    """A name that follows :data:`NAME_PATTERN`, suggested for a rejected one.
+
+    >>> safe_name("=HYPERLINK(x)"), safe_name("2nd endpoint"), safe_name("")
+    ('HYPERLINK_x', 'e2nd_endpoint', 'endpoint')
+    """
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", text.encode("ascii", "ignore").decode("ascii")).strip("_-") or "endpoint"
+    if not safe[0].isalpha():
+        safe = "e" + safe if safe[0].isdigit() else "e_" + safe
+    return safe[:64]
+
+
+def as_name(value: Any, key: str, what: str) -> str:
+    """Read an endpoint or arm name (``what``): :data:`NAME_PATTERN`, with a suggestion when it fails."""
+    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        suggestion = safe_name(value) if isinstance(value, str) else "endpoint"
+        raise fail(key, f"{what} names must start with an ASCII letter, followed by letters, digits, _ or -, at "
+                        f"most 64 characters (put display text in a label); e.g. {toml_value(suggestion)}", value)
+    return value
+
+
+def as_label(value: Any, key: str) -> str:
+    """Read display text: a string of at most :data:`MAX_LABEL` characters, without control characters."""
+    if not isinstance(value, str) or len(value) > MAX_LABEL or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise fail(key, f"must be a string of at most {MAX_LABEL} characters without line breaks or control "
+                        "characters", value if isinstance(value, str) and len(value) <= 80 else None,
+                   show_value=isinstance(value, str) and len(value) <= 80)
+    return value

@@ -110,6 +110,17 @@ class StratumFactor:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """Display text: ``[trial.labels]`` (arm name -> text) and each endpoint's ``label``.
+
+    Never part of a result (not in the seed digest); escaped in every output.
+    """
+
+    arms: tuple[tuple[str, str], ...] = ()
+    endpoints: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """One fully resolved, validated scenario."""
 
@@ -125,6 +136,8 @@ class Config:
     #: (:mod:`simulator.config.adaptive`); ``None`` when absent.
     interim: Any = None
     adaptation: Any = None
+    #: Display text of arms and endpoints (not in the seed digest).
+    labels: Labels = field(default_factory=Labels)
 
     def endpoint(self, name: str) -> Any:
         """The endpoint called ``name`` (KeyError if none)."""

@@ -18,19 +18,35 @@ from simulator.errors import InputError
 
 
 def read_toml(path: str | Path) -> dict:
-    """Parse a TOML file, turning a missing file or bad syntax into InputError."""
+    """Parse a TOML file, turning a missing file, bad encoding or bad syntax into InputError.
+
+    TOML files are UTF-8; a UTF-8 byte-order mark (as some editors write) is
+    accepted, UTF-16 and other encodings are refused with one line.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"config file `{path}`: is a folder, not a TOML file")
     if not path.is_file():
         raise InputError(f"config file `{path}`: not found")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as err:
         raise InputError(f"config file `{path}`: cannot be read ({err.strerror})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"config file `{path}`: is UTF-16 text; TOML files are UTF-8 (save it as UTF-8)")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"config file `{path}`: is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+            "TOML files are UTF-8 (save it as UTF-8)"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"config file `{path}`: malformed TOML ({err})") from None
-
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -44,7 +60,16 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise InputError(f"argument `--set {text}`: must be KEY=VALUE with a dotted KEY")
     try:
-        parsed = tomllib.loads(f"value = {value.strip()}")["value"]
+        document = tomllib.loads(f"value = {value.strip()}")
+    except tomllib.TOMLDecodeError:
+        document = None
+    if document is not None and set(document) != {"value"}:
+        # `x="a"\nsimulation.n_sims=1` would set a second key silently.
+        raise InputError(f"argument `--set {text!r}`: sets more than one key; give each key its own --set")
+    try:
+        if document is None:
+            raise tomllib.TOMLDecodeError("not a value")
+        parsed = document["value"]
     except tomllib.TOMLDecodeError:
         stripped = value.strip()
         if stripped and all(c.isalnum() or c in "_-" for c in stripped):
@@ -98,6 +123,13 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
         axes.append(("trial.n_total", n_total))
     sweep_axes = []
     for key, values in sweep.items():
+        if key.split(".")[0] == "sweep" or not all(key.split(".")):
+            raise InputError(
+                f"config key `sweep.{key}`: names no config key; a sweep key is the dotted key it varies "
+                "(e.g. `endpoints.resp.truth.experimental`)"
+            )
+        if key == "trial.n_total" and axes:
+            raise InputError("config key `sweep.trial.n_total`: `trial.n_total` is already a list; vary it in one place")
         if not isinstance(values, list) or not values:
             raise InputError(f"config key `sweep.{key}`: must be a non-empty list of values")
         sweep_axes.append((key, values))

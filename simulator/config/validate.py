@@ -11,17 +11,31 @@ sees. The design and engine layers assume validated input.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from typing import Any
 
 import numpy as np
 
 from simulator.config import adaptive
-from simulator.config.fields import Table, as_bool, as_choice, as_float, as_int, fail, unknown_key
+from simulator.config.fields import (
+    RESERVED_ARM_NAMES,
+    Table,
+    as_bool,
+    as_choice,
+    as_float,
+    as_int,
+    as_label,
+    as_name,
+    fail,
+    toml_value,
+    unknown_key,
+)
 from simulator.config.schema import (
     DEFAULT_SEED,
     RANDOMISATION,
     Config,
     Design,
+    Labels,
     ParseContext,
     Simulation,
     StratumFactor,
@@ -48,9 +62,7 @@ MULTIPLICITY = ("none", "bonferroni", "holm", "fixed_sequence")
 # ---------------------------------------------------------------- sections
 def _trial(data: Any) -> Trial:
     t = Table(data, "trial")
-    name = t.take("name", "trial")
-    if not isinstance(name, str):
-        raise fail("trial.name", "must be a string", name)
+    name = as_label(t.take("name", "trial"), "trial.name")
     arms = t.take("arms", ["control", "experimental"])
     if (
         not isinstance(arms, list)
@@ -59,6 +71,16 @@ def _trial(data: Any) -> Trial:
         or arms[0] == arms[1]
     ):
         raise fail("trial.arms", "must be two distinct arm names, control first", arms)
+    for arm in arms:
+        as_name(arm, "trial.arms", "arm")
+        if arm in RESERVED_ARM_NAMES:
+            raise fail("trial.arms", f"{toml_value(arm)} is reserved (a key beside the arms in prior and truth "
+                                     f"tables); reserved: {', '.join(RESERVED_ARM_NAMES)}", arms)
+    labels = t.take("labels", {})
+    lt = Table(labels, "trial.labels")
+    arm_labels = tuple((arm, as_label(lt.take(arm), f"trial.labels.{arm}")) for arm in arms if lt.has(arm))
+    lt.known[:] = list(arms)  # the allowed keys are the arm names, taken or not
+    lt.finish()
     allocation = t.take("allocation", [1, 1])
     if not isinstance(allocation, list) or len(allocation) != 2:
         raise fail("trial.allocation", "must be [control, experimental], two positive integers", allocation)
@@ -92,8 +114,9 @@ def _trial(data: Any) -> Trial:
     elif randomisation == "minimisation":
         probability = 0.8
     t.finish()
-    return Trial(name=name, arms=(arms[0], arms[1]), allocation=allocation, n_total=n_total, missing=missing,
-                 randomisation=randomisation, block_size=block_size, minimisation_probability=probability)
+    trial = Trial(name=name, arms=(arms[0], arms[1]), allocation=allocation, n_total=n_total, missing=missing,
+                  randomisation=randomisation, block_size=block_size, minimisation_probability=probability)
+    return trial, arm_labels
 
 
 #: Most crossed strata (cells) a trial may have.
@@ -169,16 +192,26 @@ def _check_strata(strata: tuple[StratumFactor, ...], trial: Trial, endpoints: tu
 def _endpoints(data: Any, context: ParseContext) -> tuple[Any, ...]:
     if not isinstance(data, dict) or not data:
         raise fail("endpoints", "needs at least one [endpoints.NAME] table", data, show_value=False)
-    endpoints = []
+    endpoints, labels = [], []
     for name, table in data.items():
+        as_name(name, f"endpoints.{name}", "endpoint")
         if not isinstance(table, dict):
             raise fail(f"endpoints.{name}", "must be a table", table)
         if "kind" not in table:
+            # Most likely a misspelt endpoint name in a dotted key (`--set endpoints.rsp.truth...`).
+            others = [other for other, t in data.items() if other != name and isinstance(t, dict) and "kind" in t]
+            close = difflib.get_close_matches(name, others, n=1, cutoff=0.6)
+            if close:
+                raise InputError(f"config key `endpoints.{name}`: no endpoint is called {toml_value(name)}; "
+                                 f"did you mean `endpoints.{close[0]}`? (a new endpoint needs a `kind`)")
             kinds = ", ".join(f'"{k}"' for k in kind_names())
             Table(table, f"endpoints.{name}").require("kind", f"one of {kinds}")
+        if "label" in table:
+            labels.append((name, as_label(table["label"], f"endpoints.{name}.label")))
+            table = {k: v for k, v in table.items() if k != "label"}
         kind = get_kind(table.get("kind"), f"endpoints.{name}.kind")
         endpoints.append(kind.parse(name, table, context))
-    return tuple(endpoints)
+    return tuple(endpoints), tuple(labels)
 
 
 def _fractions(value: Any, key: str) -> tuple[float, ...]:
@@ -378,9 +411,9 @@ def validate(raw: dict) -> Config:
     for key in raw:
         if key not in TOP_LEVEL:
             raise unknown_key(key, key, TOP_LEVEL)
-    trial = _trial(raw.get("trial", {}))
+    trial, arm_labels = _trial(raw.get("trial", {}))
     design = _design(raw.get("design", {}))
-    endpoints = _endpoints(raw.get("endpoints"), ParseContext(trial.arms, design.sided))
+    endpoints, endpoint_labels = _endpoints(raw.get("endpoints"), ParseContext(trial.arms, design.sided))
     names = tuple(e.name for e in endpoints)
     simulation = _simulation(raw.get("simulation", {}))
     success = _success(raw.get("success", {}), names)
@@ -388,7 +421,8 @@ def validate(raw: dict) -> Config:
     joint.check_joint(endpoints, correlation, design)
     strata = _strata(raw.get("strata", {}))
     _check_strata(strata, trial, endpoints, correlation)
-    config = Config(trial, endpoints, design, simulation, success, correlation, strata)
+    config = Config(trial, endpoints, design, simulation, success, correlation, strata,
+                    labels=Labels(arm_labels, endpoint_labels))
     n_looks = _n_looks(design)
     interim = adaptive.parse_interim(raw.get("interim"), n_looks)
     adaptation = adaptive.parse_adaptation(raw.get("adaptation"), n_looks)

@@ -95,6 +95,11 @@ def make_looks(config: Config) -> Looks:
     keep = 1.0 - trial.missing
     evaluable_c = np.array([round_half_up(n * keep) for n in enrolled_c], dtype=np.int64)
     evaluable_e = np.array([round_half_up(n * keep) for n in enrolled_e], dtype=np.int64)
+    if trial.missing > 0 and min(evaluable_c[-1], evaluable_e[-1]) < 1:
+        raise InputError(
+            f"config key `trial.missing`: leaves no evaluable patient in an arm at the final look (of {n_c} and "
+            f"{n_e} randomised, {evaluable_c[-1]} and {evaluable_e[-1]} evaluable); lower it or raise trial.n_total"
+        )
     if np.any(np.diff(evaluable_c) <= 0) or np.any(np.diff(evaluable_e) <= 0) or min(evaluable_c[0], evaluable_e[0]) < 1:
         raise InputError(
             "config key `design.looks`: the looks must give strictly increasing whole numbers of evaluable "

@@ -56,9 +56,16 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, str):
+        return _inert(value)
+    if isinstance(value, (int, float)):
         return str(value)
-    return json.dumps(value)
+    return _inert(json.dumps(value))
+
+
+def _inert(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (OWASP's rule: quote a leading = + - @ tab CR)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def rows(report: dict) -> tuple[list[str], list[list[str]]]:
@@ -80,7 +87,7 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
                 params.append(key)
     endpoint_blocks = [e for s in scenarios for e in s.get("endpoints", {}).values()]
     optional = [c for c in optional_columns() if any(c in e for e in endpoint_blocks + list(scenarios))]
-    header = ["scenario", *params, *COLUMNS, *optional]
+    header = ["scenario", *(_inert(p) for p in params), *COLUMNS, *optional]
     body = []
     for index, scenario in enumerate(scenarios):
         lead = [str(index), *(_cell(scenario.get("params", {}).get(k)) for k in params)]

@@ -11,6 +11,7 @@ expected events, expected duration, ...) appear only when some row has them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from simulator.estimate import Estimate
@@ -296,9 +297,27 @@ def _events_range(endpoint: dict, k: int) -> str:
     return f"{quantile(0.05):.0f} to {quantile(0.95):.0f}"
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_text(text) -> str:
+    r"""Text made inert in a Markdown line or table cell.
+
+    A ``<`` that could open an HTML tag becomes ``&lt;`` (so pandoc and other
+    renderers cannot turn a name such as ``<script>`` into live HTML, while
+    ``0 (< 0.0003)`` stays as it is), table pipes are escaped, and line
+    breaks become spaces (a newline would end a table row or a heading).
+
+    >>> md_text("<b>a|b</b>\nc < d")
+    '&lt;b>a\\|b&lt;/b> c < d'
+    """
+    text = re.sub(r"[\r\n\t]+", " ", str(text)).replace("|", "\\|")
+    return _TAG_START.sub("&lt;", text)
+
+
 def markdown_table(table: Table) -> list[str]:
     """The table as Markdown lines."""
     out = ["| " + " | ".join(table.headers) + " |", "|" + "---|" * len(table.headers)]
     for row in table.rows:
-        out.append("| " + " | ".join(cell.text.replace("|", "\\|") for cell in row) + " |")
+        out.append("| " + " | ".join(md_text(cell.text) for cell in row) + " |")
     return out

@@ -83,7 +83,7 @@ def _size_section(report: dict) -> list[str]:
     out = ["", "## Size search", "", "| key | value |", "|---|---|"]
     for key, value in size.items():
         if key != "evaluated":
-            out.append(f"| {key} | {_size_value(value).replace('|', chr(92) + '|')} |")
+            out.append(f"| {key} | {tables.md_text(_size_value(value))} |")
     evaluated = size.get("evaluated") or []
     if evaluated:
         axis = size.get("axis", "n_total")
@@ -106,7 +106,7 @@ def markdown(report: dict) -> str:
     meta = report["meta"]
     kind = "size search" if isinstance(report.get("size"), dict) else "simulation report"
     out = [
-        f"# {meta['config'].get('trial', {}).get('name', 'Trial')}: {kind}",
+        f"# {tables.md_text(meta['config'].get('trial', {}).get('name', 'Trial'))}: {kind}",
         "",
         f"phase3-simulator {meta['version']}; seed {meta['seed']}; {meta['n_sims']} simulated trials per "
         f"stream; success rule: {meta['success_rule']}.",
@@ -121,7 +121,8 @@ def markdown(report: dict) -> str:
         *tables.markdown_table(tables.trial_table(report)),
     ]
     for i, s in enumerate(report["scenarios"]):
-        out += ["", f"## Scenario: {_label(s)}", "", *tables.markdown_table(tables.endpoint_table(report, i))]
+        out += ["", f"## Scenario: {tables.md_text(_label(s))}", "",
+                *tables.markdown_table(tables.endpoint_table(report, i))]
         looks = tables.look_table(report, i)
         if looks is not None:
             out += ["", f"{looks.caption}:", "", *tables.markdown_table(looks)]

@@ -19,22 +19,45 @@ order, so the backend never changes a result, only the wall time.
   at once (``jobs`` > 0 caps it).  The workers must have ``phase3-simulator``
   installed, at the same version.  Dask is an optional extra:
   ``pip install "phase3-simulator[dask]"``.
+
+Dask, when things are not ready (exit 3 from the command line, one line):
+a malformed address is bad input (exit 2) before any connection is tried;
+a scheduler that refuses the connection or does not answer fails after
+:data:`CONNECT_TIMEOUT_S`; a scheduler without workers after
+``wait_for_workers`` seconds (``--wait-for-workers``); a worker whose
+phase3-simulator, Python, NumPy or Numba version (or simulator source)
+differs from this process's at once. A killed worker's tasks are
+rescheduled by Dask while other workers remain; when none remain for
+``wait_for_workers`` seconds the run stops, its finished scenarios kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import platform
+import re
+import threading
+import time
 import warnings
 
 from joblib import Parallel, delayed, parallel_config
 
 from simulator.config.fields import toml_value
-from simulator.errors import InputError
+from simulator.errors import InputError, NotReadyError
 
 BACKENDS = ("loky", "threads", "dask")
 
 INSTALL_DASK = 'pip install "phase3-simulator[dask]"'
+
+#: Seconds to wait for a scheduler to answer.
+CONNECT_TIMEOUT_S = 5.0
+
+#: Default seconds to wait for a Dask worker (``--wait-for-workers``).
+WAIT_FOR_WORKERS_S = 30.0
+
+#: A scheduler address: ``host:port`` or ``tcp://``, ``tls://``, ``ucx://`` with host and port.
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}/?$")
 
 
 def check_backend(backend: str, scheduler: str | None) -> None:
@@ -44,6 +67,11 @@ def check_backend(backend: str, scheduler: str | None) -> None:
     if backend == "dask":
         if not scheduler:
             raise InputError("argument `--scheduler`: required with `--backend dask` (the scheduler address, e.g. tcp://127.0.0.1:8786)")
+        if not _ADDRESS.match(scheduler):
+            raise InputError(
+                f"argument `--scheduler`: not a scheduler address, got {toml_value(scheduler)}; expected host:port, "
+                "tcp://host:port, tls://host:port or ucx://host:port"
+            )
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -65,17 +93,81 @@ def effective_jobs(jobs: int, n_tasks: int) -> int:
 _SESSIONS: dict = {}
 
 
-def _connect(scheduler: str):
+def versions() -> dict:
+    """What must agree between this process and every Dask worker."""
+    import numba
+    import numpy
+
+    from simulator import __version__
+    from simulator.runner.fingerprint import code_fingerprint
+
+    return {"phase3-simulator": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "numba": numba.__version__, "source": code_fingerprint()}
+
+
+def _connect(scheduler: str, wait_for_workers: float = WAIT_FOR_WORKERS_S):
+    """A client of a scheduler with at least one worker of the same versions, or NotReadyError."""
     from distributed import Client
 
     try:
-        return Client(scheduler, timeout="20s", set_as_default=False)
-    except OSError as err:
-        raise InputError(f"argument `--scheduler`: cannot reach the Dask scheduler at {scheduler} ({err})") from None
+        client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S:g}s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise NotReadyError(
+            f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}); start it, or check --scheduler"
+        ) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=wait_for_workers)
+        except (TimeoutError, OSError):
+            raise NotReadyError(
+                f"no Dask worker joined the scheduler at {scheduler} within {wait_for_workers:g} s "
+                f"(--wait-for-workers); start one with: dask worker {scheduler}"
+            ) from None
+        mine = versions()
+        for worker, theirs in client.run(versions).items():
+            for key, value in mine.items():
+                if theirs.get(key) != value:
+                    raise NotReadyError(
+                        f"Dask worker {worker} has {key} {theirs.get(key)}, this process {value}: install the same "
+                        "versions on the workers (results must not depend on where a chunk runs)"
+                    )
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+class _Watchdog:
+    """Stops a Dask run when no worker has been left for ``wait`` seconds (the client is closed)."""
+
+    def __init__(self, client, wait: float):
+        self.client, self.wait, self.fired = client, wait, False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="p3sim-dask-watchdog", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        since = None
+        while not self._stop.wait(0.5):
+            try:
+                workers = self.client.scheduler_info().get("workers", {})
+            except Exception:  # noqa: BLE001 - the scheduler is gone: count as no workers
+                workers = {}
+            if workers:
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since > self.wait:
+                self.fired = True
+                self.client.close()
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 @contextlib.contextmanager
-def session(backend: str, scheduler: str | None):
+def session(backend: str, scheduler: str | None, wait_for_workers: float = WAIT_FOR_WORKERS_S):
     """Keep one Dask client open for several :func:`execute` calls (``size`` makes many).
 
     Does nothing for the local backend.
@@ -84,23 +176,32 @@ def session(backend: str, scheduler: str | None):
         yield
         return
     check_backend(backend, scheduler)
-    _SESSIONS[scheduler] = _connect(scheduler)
+    _SESSIONS[scheduler] = (_connect(scheduler, wait_for_workers), wait_for_workers)
     try:
         yield
     finally:
-        _SESSIONS.pop(scheduler).close()
+        _SESSIONS.pop(scheduler)[0].close()
 
 
 @contextlib.contextmanager
 def _dask_client(scheduler: str):
-    client = _SESSIONS.get(scheduler)
+    client, wait = _SESSIONS.get(scheduler, (None, WAIT_FOR_WORKERS_S))
     owned = client is None
     if owned:
-        client = _connect(scheduler)
+        client = _connect(scheduler, wait)
+    watchdog = _Watchdog(client, wait)
     try:
-        with parallel_config(backend="dask", wait_for_workers_timeout=60, client=client):
+        with parallel_config(backend="dask", wait_for_workers_timeout=wait, client=client):
             yield
+    except Exception as err:
+        if watchdog.fired:
+            raise NotReadyError(
+                f"no Dask worker left at {scheduler} for {wait:g} s (--wait-for-workers); finished scenarios are "
+                "kept: start workers and run the same command again to resume"
+            ) from None
+        raise err
     finally:
+        watchdog.stop()
         if owned:
             client.close()
 

@@ -46,20 +46,18 @@ fingerprint covers the Python, NumPy and Numba versions too.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
-import platform
 import tempfile
 import warnings
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from simulator import __version__
 from simulator.config.digest import scenario_digest
+from simulator.runner.fingerprint import code_fingerprint
 
 FORMAT = 2
 
@@ -70,20 +68,6 @@ PER_TRIAL_KEYS = frozenset({
     "reject", "reject_unfavourable", "futility", "stopped", "events_short", "look_reached", "cap_reached",
     "success_adjusted", "hr_estimate",
 })
-
-
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """A digest of every source file of the ``simulator`` package (computed once per process)."""
-    root = Path(__file__).resolve().parent.parent
-    digest = hashlib.blake2b(digest_size=16)
-    # Counts depend on the libraries' samplers and compilers too.
-    for version in (platform.python_version(), np.__version__, numba.__version__):
-        digest.update(version.encode("utf-8") + b"\0")
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def digest_hex(config) -> str:
