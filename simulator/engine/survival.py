@@ -17,6 +17,7 @@ analysed in order until one decides (or the events run out).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from simulator.engine.patients import (
     survival_design,
     workspace,
 )
+from simulator.engine.strata import simulate_stratified, strata_work
 from simulator.errors import InputError
 from simulator.stats.decision import z_bounds
 
@@ -182,6 +184,10 @@ class SurvivalTrials:
     short_looks: np.ndarray | None = None
     z_all: np.ndarray | None = None
     look_times_all: np.ndarray | None = None
+    #: With strata: the same trials analysed the other way (stratified or not), when asked for.
+    other: SurvivalTrials | None = None
+    #: With strata: per trial and factor, the arm imbalance (:func:`simulator.engine.strata.imbalance`).
+    imbalance: np.ndarray | None = None
 
     @property
     def duration(self):
@@ -227,8 +233,8 @@ def _looks_iv(look_events, efficacy, futility, n_total, sided, look_times=None):
 def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
                     hazard_ratio, look_events=None, efficacy, futility=None, sided=1,
                     dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False, margin=1.0,
-                    look_times=None, max_duration=np.inf, max_follow_up=np.inf,
-                    hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None):
+                    look_times=None, max_duration=np.inf, max_follow_up=np.inf, strata=None, stratified=False,
+                    compare=False, hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None):
     """Simulate two-arm survival trials with event-driven log-rank looks.
 
     Parameters
@@ -294,6 +300,16 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         Fleming-Harrington ``(rho, gamma)``: one row for FH(rho, gamma),
         several for MaxCombo (:func:`simulator.engine.patients.weighted_z`);
         None for the log-rank.
+    strata : simulator.engine.strata.StrataDesign, optional
+        Stratification factors, their multipliers of the control hazard and
+        the randomisation (:func:`simulator.engine.strata.strata_design`);
+        with ``blocks`` or ``minimisation`` the arm sizes are random, about
+        ``n_control`` and ``n_experimental``.
+    stratified : bool
+        Analyse by the stratified log-rank (needs ``strata``).
+    compare : bool
+        Also analyse the same trials the other way (``other`` of the result;
+        needs ``strata``).
 
     Returns
     -------
@@ -323,11 +339,28 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
                              look_times=look_times, max_duration=max_duration, max_follow_up=max_follow_up,
                              hazard_ratio_pieces=hazard_ratio_pieces, cured=cured, weights=weights)
     out = look_results(n_sims, looks.size)
-    _simulate(rng, n_sims, design, z_bounds(efficacy, futility, sided, inner), hr, mult, patients(n_c + n_e),
-              workspace(n_c + n_e, looks.size), out)
+    bounds = z_bounds(efficacy, futility, sided, inner)
+    if strata is None:
+        if stratified or compare:
+            raise InputError("`stratified` and `compare` need `strata`")
+        _simulate(rng, n_sims, design, bounds, hr, mult, patients(n_c + n_e), workspace(n_c + n_e, looks.size), out)
+        return _trials(out, looks.size)
+    other = look_results(n_sims if compare else 0, looks.size)
+    imbalances = np.zeros((n_sims, strata.stride.size))
+    simulate_stratified(rng, n_sims, design, bounds, bounds, hr, mult, strata, bool(stratified), bool(compare),
+                        patients(n_c + n_e), workspace(n_c + n_e, looks.size),
+                        strata_work(n_c + n_e, strata, looks.size), out, other, imbalances)
+    return dataclasses.replace(_trials(out, looks.size), other=_trials(other, looks.size) if compare else None,
+                               imbalance=imbalances)
+
+
+def _trials(out, n_looks):
+    """:class:`SurvivalTrials` from the kernel's :class:`~simulator.engine.patients.LookResults`."""
+    n_sims = out.stop_look.size
+    looks = np.arange(n_looks)
     rows = np.arange(n_sims)
     stop = out.stop_look
-    reached = np.arange(looks.size)[None, :] <= stop[:, None]
+    reached = looks[None, :] <= stop[:, None]
     return SurvivalTrials(
         stop_look=stop, decision=out.decision, z=out.z[rows, stop], hazard_ratio=out.hazard_ratio[rows, stop],
         events=out.events[rows, stop], enrolled=out.enrolled[rows, stop], events_short=out.short[rows, stop],

@@ -1,0 +1,584 @@
+"""Strata, randomisation and the stratified analyses: compiled kernels.
+
+The model of a stratified trial
+-------------------------------
+Stratification factors are crossed into *cells* (strata): factor ``f`` has
+levels ``0 .. L_f - 1`` with prevalences ``share``; a patient's cell is
+``sum_f level_f * stride_f`` (mixed radix, the first factor slowest). A
+cell's prevalence is the product of its levels' shares (the factors are
+independent), and each patient's cell is one uniform inverted through the
+cells' cumulative prevalences (:func:`draw_cell`). Each cell has a
+multiplier, the product of its levels' multipliers: the control hazard of a
+survival endpoint, or the odds of both arms of a binary endpoint, are those
+of the first cell times it (so the hazard ratio, or the odds ratio, is
+common to all cells).
+
+Arms are assigned in entry order:
+
+- ``simple``: a uniform random permutation of the exact arm sizes (the
+  package's randomisation before strata existed), blind to the strata,
+  drawn before the first patient (:func:`start_trial`);
+- ``blocks``: permuted blocks within cells: each cell fills blocks of
+  ``block_size`` patients holding the allocation exactly, each patient
+  taking one of the block's remaining slots at random (one uniform,
+  :func:`next_arm`);
+- ``minimisation``: Pocock and Simon's method with the range as the measure
+  and equal factor weights: for the new patient's level of each factor, the
+  imbalance ``|m_E w_C - m_C w_E|`` (``m`` the patients of that level per
+  arm so far, ``w`` the allocation) is summed over the factors as if the
+  patient were given each arm; the arm with the smaller sum is given with
+  probability ``probability`` and the other one otherwise; a tie is broken
+  at random in the allocation ratio (one uniform, :func:`next_arm`).
+
+With ``blocks`` and ``minimisation`` the arm totals are random. A survival
+trial draws, per patient in entry order, its cell, its arm (blocks,
+minimisation) and its exit in one pass
+(:func:`draw_stratified_patients`).
+
+Arm imbalance (:func:`imbalance`): for each factor, the largest over its
+levels of ``|m_E - r m_C|`` with ``r = w_E / w_C``, over all patients of
+the trial (for 1:1, the difference in patients between the arms).
+
+Stratified analyses
+-------------------
+The stratified log-rank (:func:`stratified_looks`) sums over the cells the
+score ``E_e - O_e`` and the variance of the package's one log-rank pass
+(:func:`simulator.engine.patients.logrank_at_cut`), each cell analysed as a
+data set of its own at the trial's cuts (unweighted, as statsmodels'
+``survdiff(..., strata=...)``): ``z = sum U_s / sqrt(sum V_s)``. The
+Cochran-Mantel-Haenszel statistic (:func:`cmh_z`) sums, per cell with at
+least two patients, the experimental successes minus their hypergeometric
+mean and the hypergeometric variance (no continuity correction).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from simulator._jit import kernel
+from simulator.engine.patients import (
+    Patients,
+    analyse_looks,
+    draw_entries,
+    logrank_at_cut,
+    patient_exit,
+    patients,
+    prepare_cuts,
+    schedule_cuts,
+    workspace,
+)
+from simulator.errors import InputError
+from simulator.stats.decision import CONTINUE, decide_z
+
+__all__ = [
+    "METHOD_CODES",
+    "StrataDesign",
+    "StrataWork",
+    "assign_arms",
+    "cmh_z",
+    "draw_cell",
+    "draw_cells",
+    "imbalance",
+    "next_arm",
+    "simulate_stratified",
+    "strata_design",
+    "strata_work",
+    "stratified_logrank",
+]
+
+#: Randomisation method codes, by config name (``trial.randomisation``).
+METHOD_CODES = {"simple": 0, "blocks": 1, "minimisation": 2}
+SIMPLE, BLOCKS, MINIMISATION = 0, 1, 2
+
+#: What every trial of a scenario shares: the cumulative prevalences of the
+#: cells (``cell_cumulative``, the last 1); per factor, where its levels start
+#: in the marginal counts (``level_start``, one more entry than factors) and
+#: its ``stride`` in the cell index; per cell its ``multiplier`` and the
+#: level of each factor (``cell_levels``, shape (cells, factors)); the method code,
+#: ``block_size`` with ``block_c`` control slots per block, the minimisation
+#: ``probability`` and the allocation ``weight_c``, ``weight_e``.
+StrataDesign = namedtuple("StrataDesign", [
+    "cell_cumulative", "level_start", "stride", "multiplier", "cell_levels", "method", "block_size", "block_c",
+    "probability", "weight_c", "weight_e",
+])
+
+#: Per-trial scratch: each patient's ``cell`` (entry order); the patients
+#: sorted by cell (``entry``, ``label``, ``exit_time``, ``is_event``, in entry
+#: order within a cell) with cell ``s`` at ``start[s]:start[s + 1]``;
+#: ``marginal`` (levels of all factors, 2 arms) and ``block`` (cells, 2
+#: arms) counts of the randomisation; ``per_cell`` (cells, 2 arms) the
+#: patients of the trial; per-look sums of the stratified log-rank ``sums``
+#: (6, looks): score, variance, O_c, E_c, O_e, E_e, and ``enrolled``.
+StrataWork = namedtuple("StrataWork", [
+    "cell", "entry", "label", "exit_time", "is_event", "start", "marginal", "block", "per_cell", "sums", "enrolled",
+])
+
+
+def strata_design(shares, multipliers, *, method="simple", block_size=None, probability=None, allocation=(1, 1)):
+    """A validated :class:`StrataDesign`.
+
+    Parameters
+    ----------
+    shares : sequence of sequences of float
+        Per factor, the prevalence of each level (each summing to 1).
+    multipliers : sequence of sequences of float
+        Per factor, each level's multiplier (> 0); a cell's is their product.
+    method : {"simple", "blocks", "minimisation"}
+    block_size : int, optional
+        Patients per block (a multiple of ``sum(allocation)``); blocks only.
+    probability : float, optional
+        Chance of the arm that minimises the imbalance, in [0.5, 1];
+        minimisation only.
+    allocation : (int, int)
+
+    Examples
+    --------
+    >>> d = strata_design([[0.6, 0.4], [0.5, 0.5]], [[1.0, 2.0], [1.0, 1.5]])
+    >>> d.multiplier.tolist()
+    [1.0, 1.5, 2.0, 3.0]
+    """
+    if method not in METHOD_CODES:
+        raise InputError(f"`method` must be one of {', '.join(METHOD_CODES)}, got {method!r}")
+    if len(shares) == 0 or len(shares) != len(multipliers):
+        raise InputError("`shares` and `multipliers` need one entry per factor (at least one)")
+    w_c, w_e = (int(a) for a in allocation)
+    if w_c < 1 or w_e < 1:
+        raise InputError("`allocation` must be two positive integers")
+    level_start, sizes, factor_shares, factor_multipliers = [0], [], [], []
+    for share, multiplier in zip(shares, multipliers):
+        share = np.asarray(share, dtype=float)
+        multiplier = np.asarray(multiplier, dtype=float)
+        if share.ndim != 1 or share.size < 2 or np.any(share <= 0) or abs(share.sum() - 1.0) > 1e-9:
+            raise InputError("each factor's `shares` must be >= 2 positive numbers summing to 1")
+        if multiplier.shape != share.shape or np.any(~np.isfinite(multiplier)) or np.any(multiplier <= 0):
+            raise InputError("each factor's `multipliers` must be one positive number per level")
+        factor_shares.append(share)
+        level_start.append(level_start[-1] + share.size)
+        sizes.append(share.size)
+        factor_multipliers.append(multiplier)
+    n_cells = int(np.prod(sizes))
+    stride = np.ones(len(sizes), dtype=np.int64)
+    for f in range(len(sizes) - 2, -1, -1):
+        stride[f] = stride[f + 1] * sizes[f + 1]
+    cell_levels = np.empty((n_cells, len(sizes)), dtype=np.int64)
+    cell_multiplier = np.ones(n_cells)
+    cell_share = np.ones(n_cells)
+    for c in range(n_cells):
+        for f, size in enumerate(sizes):
+            level = (c // stride[f]) % size
+            cell_levels[c, f] = level
+            cell_multiplier[c] *= factor_multipliers[f][level]
+            cell_share[c] *= factor_shares[f][level]
+    cell_cumulative = np.cumsum(cell_share)
+    cell_cumulative[-1] = 1.0
+    code = METHOD_CODES[method]
+    size = int(block_size) if block_size is not None else 2 * (w_c + w_e)
+    if code == BLOCKS and (size < 2 or size % (w_c + w_e)):
+        raise InputError("`block_size` must be a multiple of the allocation's sum")
+    prob = 0.8 if probability is None else float(probability)
+    if not 0.5 <= prob <= 1.0:
+        raise InputError("`probability` must be in [0.5, 1]")
+    return StrataDesign(
+        cell_cumulative, np.array(level_start, dtype=np.int64), stride, cell_multiplier, cell_levels, code,
+        size, size * w_c // (w_c + w_e), prob, w_c, w_e,
+    )
+
+
+def strata_work(n, design=None, n_looks=1, *, n_cells=1):
+    """Scratch arrays for trials of ``n`` patients (see :class:`StrataWork`).
+
+    Sized for ``design`` (a :class:`StrataDesign`), or for ``n_cells`` cells
+    when it is None (an analysis of given strata).
+    """
+    n_levels = 1
+    if design is not None:
+        n_cells, n_levels = design.multiplier.size, int(design.level_start[-1])
+    return StrataWork(
+        cell=np.empty(n, dtype=np.int64), entry=np.empty(n), label=np.empty(n, dtype=np.int64),
+        exit_time=np.empty(n), is_event=np.empty(n, dtype=np.bool_), start=np.empty(n_cells + 1, dtype=np.int64),
+        marginal=np.zeros((n_levels, 2), dtype=np.int64),
+        block=np.zeros((n_cells, 2), dtype=np.int64), per_cell=np.zeros((n_cells, 2), dtype=np.int64),
+        sums=np.zeros((6, n_looks)),
+        enrolled=np.zeros(n_looks, dtype=np.int64),
+    )
+
+
+# --------------------------------------------------------------------------
+# Cells and arms
+# --------------------------------------------------------------------------
+
+
+@kernel
+def draw_cell(rng, cumulative):
+    """One patient's cell: one uniform, inverted through the cells' cumulative prevalences.
+
+    A cell's prevalence is the product of its levels' shares, so the levels
+    of the factors are independent, each with its shares.
+    """
+    u = rng.random()
+    last = cumulative.size - 1
+    c = 0
+    while c < last and u >= cumulative[c]:
+        c += 1
+    return c
+
+
+@kernel
+def draw_cells(rng, design, n, cell):
+    """The cells of ``n`` patients (:func:`draw_cell`)."""
+    for p in range(n):
+        cell[p] = draw_cell(rng, design.cell_cumulative)
+
+
+@kernel
+def start_trial(rng, design, n_c, n_e, label, work):
+    """Reset the randomisation's counts; for ``simple``, shuffle the exact arm labels into ``label``."""
+    work.block[:, :] = 0
+    work.marginal[:, :] = 0
+    work.per_cell[:, :] = 0
+    if design.method == SIMPLE:
+        n = n_c + n_e
+        for p in range(n):
+            label[p] = 0 if p < n_c else 2
+        for p in range(n - 1, 0, -1):
+            q = int(rng.random() * (p + 1))
+            label[p], label[q] = label[q], label[p]
+
+
+@kernel
+def next_arm(rng, design, c, work):
+    """The arm (0 control, 1 experimental) of the next patient, in cell ``c``: blocks or minimisation.
+
+    One uniform (module docstring); the counts in ``work`` are updated.
+    """
+    u = rng.random()
+    if design.method == BLOCKS:
+        block = work.block
+        if block[c, 0] + block[c, 1] == 0:
+            block[c, 0] = design.block_c
+            block[c, 1] = design.block_size - design.block_c
+        if u * (block[c, 0] + block[c, 1]) < block[c, 0]:
+            block[c, 0] -= 1
+            return 0
+        block[c, 1] -= 1
+        return 1
+    w_c = design.weight_c
+    w_e = design.weight_e
+    marginal = work.marginal
+    n_factors = design.stride.size
+    # Integer imbalances, scaled by w_c w_e, so that ties are exact.
+    if_control = 0
+    if_experimental = 0
+    for f in range(n_factors):
+        row = design.level_start[f] + design.cell_levels[c, f]
+        m_c = marginal[row, 0]
+        m_e = marginal[row, 1]
+        if_control += abs(m_e * w_c - (m_c + 1) * w_e)
+        if_experimental += abs((m_e + 1) * w_c - m_c * w_e)
+    if if_control < if_experimental:
+        arm = 0 if u < design.probability else 1
+    elif if_experimental < if_control:
+        arm = 1 if u < design.probability else 0
+    else:
+        arm = 0 if u * (w_c + w_e) < w_c else 1
+    for f in range(n_factors):
+        marginal[design.level_start[f] + design.cell_levels[c, f], arm] += 1
+    return arm
+
+
+@kernel
+def assign_arms(rng, design, n_c, n_e, cell, work, label):
+    """Arms of the ``n_c + n_e`` patients of ``cell`` (entry order): ``label`` 0 control, 2 experimental.
+
+    :func:`start_trial`, then :func:`next_arm` per patient (blocks,
+    minimisation); ``work.per_cell`` counts the patients per cell and arm.
+    """
+    start_trial(rng, design, n_c, n_e, label, work)
+    for p in range(n_c + n_e):
+        c = cell[p]
+        if design.method != SIMPLE:
+            label[p] = 2 * next_arm(rng, design, c, work)
+        work.per_cell[c, label[p] >> 1] += 1
+
+
+@kernel
+def imbalance(design, work, out):
+    """Per factor, the largest over its levels of ``|m_E - r m_C|`` (``r = w_E / w_C``) into ``out``.
+
+    From the patients per cell and arm (``work.per_cell``), summed into the
+    factors' levels.
+    """
+    per_cell = work.per_cell
+    n_factors = design.stride.size
+    ratio = design.weight_e / design.weight_c
+    for f in range(n_factors):
+        worst = 0.0
+        for level in range(design.level_start[f + 1] - design.level_start[f]):
+            m_c = 0
+            m_e = 0
+            for c in range(per_cell.shape[0]):
+                if design.cell_levels[c, f] == level:
+                    m_c += per_cell[c, 0]
+                    m_e += per_cell[c, 1]
+            worst = max(worst, abs(m_e - ratio * m_c))
+        out[f] = worst
+
+
+# --------------------------------------------------------------------------
+# Survival: patients and the stratified log-rank
+# --------------------------------------------------------------------------
+
+
+@kernel
+def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, work, calendar):
+    """Entries, cells, arms and exits of one stratified trial; returns the number of events.
+
+    As :func:`simulator.engine.patients.draw_patients`, with per patient in
+    entry order its cell (:func:`draw_cell`), its arm (:func:`next_arm`;
+    ``simple``: shuffled beforehand by :func:`start_trial`) and its exit,
+    the event rate times the cell's multiplier, in one pass.
+    """
+    n = design.n_c + design.n_e
+    draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
+    start_trial(rng, strata, design.n_c, design.n_e, patients.label, work)
+    simple = strata.method == SIMPLE
+    n_events = 0
+    for p in range(n):
+        c = draw_cell(rng, strata.cell_cumulative)
+        work.cell[p] = c
+        if not simple:
+            patients.label[p] = 2 * next_arm(rng, strata, c, work)
+        experimental = patients.label[p] >= 2
+        work.per_cell[c, 1 if experimental else 0] += 1
+        theta = (theta_e if experimental else theta_c) * strata.multiplier[c]
+        dropout = design.dropout_e if experimental else design.dropout_c
+        exit_time, is_event = patient_exit(rng, rng.exponential(), theta, dropout, design, experimental)
+        patients.exit_time[p] = exit_time
+        patients.is_event[p] = is_event
+        if is_event:
+            calendar[n_events] = patients.entry[p] + exit_time
+            n_events += 1
+    return n_events
+
+
+@kernel
+def sort_by_cell(patients, cell, n_cells, work):
+    """Copy the patients into ``work``, grouped by cell, in entry order within each (a stable counting sort)."""
+    n = patients.entry.size
+    start = work.start
+    start[:] = 0
+    for p in range(n):
+        start[cell[p] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = work.block[:, 0]  # scratch: the next free slot of each cell
+    for c in range(n_cells):
+        fill[c] = start[c]
+    for p in range(n):
+        q = fill[cell[p]]
+        fill[cell[p]] += 1
+        work.entry[q] = patients.entry[p]
+        work.label[q] = patients.label[p]
+        work.exit_time[q] = patients.exit_time[p]
+        work.is_event[q] = patients.is_event[p]
+
+
+@kernel
+def add_cells(cuts, last, patients, cell, n_cells, work, strata_work):
+    """Per-cell log-rank passes at ``cuts[:last + 1]``, summed into ``strata_work.sums`` and ``enrolled``.
+
+    Each cell is one data set for the package's one log-rank pass
+    (:func:`simulator.engine.patients.prepare_cuts` and
+    :func:`~simulator.engine.patients.logrank_at_cut`); ``sums[:, k]``
+    receives the summed score, variance, O_c, E_c, O_e and E_e at cut
+    ``k``. Leaves ``work.cuts`` and ``work.at_cuts`` as they were.
+    """
+    sort_by_cell(patients, cell, n_cells, strata_work)
+    sums = strata_work.sums
+    sums[:, :] = 0.0
+    strata_work.enrolled[:] = 0
+    for c in range(n_cells):
+        a = strata_work.start[c]
+        b = strata_work.start[c + 1]
+        if b == a:
+            continue
+        sub = Patients(strata_work.entry[a:b], strata_work.label[a:b], strata_work.exit_time[a:b],
+                       strata_work.is_event[a:b])
+        n_a = prepare_cuts(sub, cuts[last], work)
+        for k in range(last + 1):
+            cut = cuts[k]
+            at_cut = 0
+            for j in range(n_a):
+                at_cut += (work.cal_y[j] <= cut) & work.event_y[j]
+            _, score, variance, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, sub, work, n_a)
+            sums[0, k] += score
+            sums[1, k] += variance
+            sums[2, k] += o_c
+            sums[3, k] += e_c
+            sums[4, k] += o_e
+            sums[5, k] += e_e
+            strata_work.enrolled[k] += enrolled
+
+
+@kernel
+def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_work):
+    """The stratified log-rank at every look up to the last; returns ``(reachable, last, capped)``.
+
+    The cuts are the trial's (:func:`simulator.engine.patients.schedule_cuts`
+    on all its events); :func:`add_cells` sums the cells' passes.
+    """
+    n = patients.entry.size
+    reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
+    add_cells(work.cuts, last, patients, cell, n_cells, work, strata_work)
+    return reachable, last, capped
+
+
+@kernel
+def _stratified_logrank(time, event, group, cell, n_cells, pts, work, strata_work):
+    """One data set (every subject entered at 0, the cut after the last time) through :func:`add_cells`."""
+    for p in range(time.size):
+        pts.entry[p] = 0.0
+        pts.exit_time[p] = time[p]
+        pts.is_event[p] = event[p] != 0
+        pts.label[p] = 2 if group[p] == 1 else 0
+    cuts = np.full(1, np.inf)
+    add_cells(cuts, 0, pts, cell, n_cells, work, strata_work)
+    return strata_work.sums[0, 0], strata_work.sums[1, 0]
+
+
+@kernel
+def analyse_stratified_looks(i, n_events, design, bounds, patients, cell, n_cells, work, strata_work, out):
+    """Trial ``i`` analysed by the stratified log-rank at each look: row ``i`` of ``out``.
+
+    The decisions, the stop and the non-inferiority z are those of
+    :func:`simulator.engine.patients.analyse_looks`; every look up to the
+    last is analysed and written (the stratified sums come in one pass over
+    the cells).
+    """
+    reachable, last, capped = stratified_looks(n_events, design, patients, cell, n_cells, work, strata_work)
+    out.stop_look[i] = last
+    out.decision[i] = CONTINUE
+    out.last_look[i] = last
+    out.capped[i] = capped
+    sums = strata_work.sums
+    decided = False
+    for k in range(last + 1):
+        score, variance = sums[0, k], sums[1, k]
+        o_c, e_c, o_e, e_e = sums[2, k], sums[3, k], sums[4, k], sums[5, k]
+        z = 0.0
+        if variance > 0.0:
+            z = (score + design.log_margin * variance) / np.sqrt(variance)
+        out.z[i, k] = z
+        out.hazard_ratio[i, k] = (o_e / e_e) / (o_c / e_c) if work.at_cuts[k] > 0 else np.nan
+        out.look_times[i, k] = work.cuts[k]
+        out.events[i, k] = work.at_cuts[k]
+        out.enrolled[i, k] = strata_work.enrolled[k]
+        out.short[i, k] = k >= reachable
+        if not decided:
+            outcome = decide_z(
+                z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k], bounds.futility_floor[k]
+            )
+            if outcome != CONTINUE or k == last:
+                out.stop_look[i] = k
+                out.decision[i] = outcome
+                decided = True
+    return last
+
+
+def stratified_logrank(time, event, group, stratum):
+    """Stratified log-rank test: per-stratum scores and variances summed, unweighted.
+
+    The kernel of the simulations (:func:`add_cells`) on one data set, each
+    stratum analysed by the package's one log-rank pass
+    (:func:`simulator.engine.survival.logrank`).
+
+    Parameters
+    ----------
+    time, event, group : array_like
+        As :func:`simulator.engine.survival.logrank`.
+    stratum : array_like of int
+        Each subject's stratum (any integers).
+
+    Returns
+    -------
+    z, score, variance : float
+        ``z = score / sqrt(variance)`` (0 if the variance is 0), positive
+        when the experimental arm has fewer events than expected;
+        ``score = sum (E_e - O_e)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([1.0, 2.0, 3.0, 4.0, 1.5, 2.5])
+    >>> z, *_ = stratified_logrank(t, np.ones(6), np.array([0, 1, 0, 1, 0, 1]), np.array([0, 0, 0, 0, 1, 1]))
+    >>> round(z, 4)
+    1.1832
+    """
+    time = np.ascontiguousarray(time, dtype=float).ravel()
+    event = np.ascontiguousarray(event).ravel().astype(np.bool_)
+    group = np.ascontiguousarray(group).ravel().astype(np.int64)
+    stratum = np.asarray(stratum).ravel()
+    if not (time.size == event.size == group.size == stratum.size) or time.size == 0 or np.any(np.isnan(time)):
+        raise InputError("`time`, `event`, `group` and `stratum` must be non-empty, of one length, without NaN")
+    levels, cell = np.unique(stratum, return_inverse=True)
+    n = time.size
+    score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), int(levels.size), patients(n),
+                                          workspace(n, 1), strata_work(n, n_cells=int(levels.size)))
+    return (score / math.sqrt(variance) if variance > 0 else 0.0), float(score), float(variance)
+
+
+# --------------------------------------------------------------------------
+# Binary: the Cochran-Mantel-Haenszel statistic
+# --------------------------------------------------------------------------
+
+
+@kernel
+def cmh_z(n_cells, n_c, n_e, x_c, x_e):
+    """Cochran-Mantel-Haenszel z over the cells (no continuity correction).
+
+    ``n_c[s]``, ``n_e[s]``: patients per arm of cell ``s``; ``x_c``,
+    ``x_e``: their successes. Positive when the experimental arm has more
+    successes than expected; 0 when the variance is 0.
+    """
+    score = 0.0
+    variance = 0.0
+    for s in range(n_cells):
+        total = n_c[s] + n_e[s]
+        if total < 2:
+            continue
+        events = x_c[s] + x_e[s]
+        score += x_e[s] - n_e[s] * events / total
+        variance += n_c[s] * n_e[s] * events * (total - events) / (total * total * (total - 1.0))
+    return score / np.sqrt(variance) if variance > 0.0 else 0.0
+
+
+@kernel
+def simulate_stratified(rng, n_sims, design, bounds, other_bounds, hazard_ratio, multiplier, strata, stratified,
+                        compare, patients, work, strata_work, out, other, imbalances):
+    """Stratified survival trials: ``out`` by the endpoint's analysis, ``other`` by the other one.
+
+    The analysis is the stratified log-rank when ``stratified`` is true,
+    else the plain one (:func:`simulator.engine.patients.analyse_looks`);
+    with ``compare`` the same trials are analysed the other way too, into
+    ``other`` with ``other_bounds`` (a paired comparison). ``imbalances``
+    (trials, factors): :func:`imbalance` of each trial.
+    """
+    n_cells = strata.multiplier.size
+    for trial in range(n_sims):
+        theta_c = multiplier[trial]
+        n_events = draw_stratified_patients(rng, design, strata, theta_c, theta_c * hazard_ratio[trial], patients,
+                                            strata_work, work.calendar)
+        imbalance(strata, strata_work, imbalances[trial])
+        if stratified:
+            analyse_stratified_looks(trial, n_events, design, bounds, patients, strata_work.cell, n_cells, work,
+                                     strata_work, out)
+            if compare:
+                analyse_looks(trial, n_events, design, other_bounds, patients, work, other, False)
+        else:
+            analyse_looks(trial, n_events, design, bounds, patients, work, out, False)
+            if compare:
+                analyse_stratified_looks(trial, n_events, design, other_bounds, patients, strata_work.cell, n_cells,
+                                         work, strata_work, other)
