@@ -123,8 +123,9 @@ def _stage_sizes(value: Any, key: str) -> tuple[int, ...]:
 def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, supports: Any) -> None:
     """What the rules need of the rest of the validated config, each refusal naming its key.
 
-    ``supports(endpoint)`` says whether the endpoint's kind simulates these
-    rules (the kind's ``interim_rules`` attribute, read by the validator).
+    ``supports(endpoint)`` gives the sections the endpoint's kind simulates
+    (the kind's ``interim_rules`` attribute, read by the validator), e.g.
+    ``("interim", "adaptation")``.
     """
     if interim is None and adaptation is None:
         return
@@ -133,9 +134,12 @@ def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, s
         raise fail(section, "needs a trial with one endpoint in this version (the rules act on its interim data)",
                    show_value=False)
     endpoint = config.endpoints[0]
-    if not supports(endpoint):
-        raise fail(section, f"is not supported yet for endpoint `{endpoint.name}` (kind = \"{endpoint.kind}\"); "
-                   "binary endpoints only in this version", show_value=False)
+    supported = supports(endpoint)
+    for name, given in (("interim", interim), ("adaptation", adaptation)):
+        if given is not None and name not in supported:
+            allowed = f"only [{'], ['.join(supported)}] there" if supported else "no interim rules there"
+            raise fail(name, f"is not supported yet for endpoint `{endpoint.name}` (kind = \"{endpoint.kind}\"): "
+                       f"{allowed} in this version", show_value=False)
     if config.design.sided != 1:
         raise fail("design.sided", f"must be 1 with [{section}] (futility and re-estimation act on the favourable "
                    "direction)", config.design.sided)

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from simulator.config.fields import fail
+from simulator.design.adaptive import threshold_for_stop_probability
 from simulator.endpoints.common import per_look_counts
 from simulator.engine.adaptive import (
     ON_CP_DESIGN,
@@ -41,12 +42,14 @@ from simulator.engine.adaptive import (
     simulate_rules,
 )
 from simulator.estimate import proportion
-from simulator.stats.decision import REJECT_FAVOURABLE
+from simulator.stats.decision import REJECT_FAVOURABLE, STOP_FUTILITY
 
 #: Bins of the per-look histograms of the conditional powers and the predictive probability.
 VALUE_BINS = np.linspace(0.0, 1.0, 21)
 #: The analysis prior of an arm without a phase 2 prior: a uniform Beta(1, 1), as the kernels lay it out.
 UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
+#: Target probabilities of a futility stop under H0 for which the report gives the rule's threshold.
+THRESHOLD_TARGETS = (0.1, 0.2, 0.3, 0.4, 0.5)
 #: Largest interim table (cells x further patients) built per look, about a second of compilation-free work.
 MAX_TABLE_WORK = 2e9
 
@@ -84,6 +87,12 @@ class InterimRules:
     weights: tuple = ()  # re-estimation: the inverse-normal weights of the two stages
     rule_on: str | None = None
     rule_below: tuple = ()
+    rule_effect: str = "observed"  # conditional power: "observed" or "design"
+
+    @property
+    def rule_cp(self) -> tuple:
+        """The conditional power tables the rule reads (``rule_effect``)."""
+        return self.cp_observed if self.rule_effect == "observed" else self.cp_design
 
     @classmethod
     def build(cls, config, plan) -> InterimRules:
@@ -162,6 +171,7 @@ class InterimRules:
             planned_stage if ssr else 0, int(looks.enrolled_total[0]) if ssr else 0, weights if ssr else (),
             interim.futility_on if interim is not None else None,
             tuple(interim.below) if interim is not None else (),
+            interim.effect if interim is not None else "observed",
         )
 
     # ------------------------------------------------------------ simulation
@@ -246,33 +256,77 @@ class InterimRules:
             out["increased"] = np.array([int(increased.sum())], dtype=np.int64)
         return out
 
+    def thresholds(self, plan, targets=THRESHOLD_TARGETS) -> list | None:
+        """Design-time thresholds of the futility rule, exact (``None`` without a rule).
+
+        Per interim look, as if it were the only interim, and for each
+        target probability ``q`` of stopping there for futility under H0
+        (the spending bound's futility or the rule's, at the null rates of
+        the type I error stream): the largest threshold (on the rule's
+        scale) whose stopping probability is at most ``q``, and that
+        probability. Every pair of interim counts weighs by its binomial
+        probability (:func:`simulator.design.adaptive.threshold_for_stop_probability`).
+        """
+        if self.rule_on is None:
+            return None
+        p_c, p_e = plan.null_truth()
+        out = []
+        for k in range(len(self.pp)):
+            table = self.pp[k] if self.rule_on == "predictive_probability" else self.rule_cp[k]
+            n_c, n_e = table.shape[0] - 1, table.shape[1] - 1
+            probability = np.outer(stats.binom.pmf(np.arange(n_c + 1), n_c, p_c),
+                                   stats.binom.pmf(np.arange(n_e + 1), n_e, p_e))
+            outcome = self.outcome[k, : n_c + 1, : n_e + 1]
+            values = np.where(outcome == STOP_FUTILITY, -np.inf, np.where(outcome == REJECT_FAVOURABLE, np.inf, table))
+            out.append(threshold_rows(values, probability, targets))
+        return out
+
     def report(self, counts: dict, n_sims: int) -> dict:
         """The rules' report fields of one stream (docs/adaptive.md, docs/reports.md)."""
-        out: dict = {}
-        stops = counts["rule_futility"]
-        out["futility_rule_per_look"] = [c / n_sims for c in stops.tolist()]
-        out["futility_rule_per_look_mcse"] = [proportion(int(c), n_sims)[1] for c in stops.tolist()]
-        out["stop_per_look"] = [c / n_sims for c in counts["stopped"].tolist()]
-        out["stop_per_look_mcse"] = [proportion(int(c), n_sims)[1] for c in counts["stopped"].tolist()]
+        out = rule_report(counts, n_sims, saving="patients" if self.rule_on is not None else None)
         mean = float(counts["enrolled_sum"][0]) / n_sims
         variance = max(float(counts["enrolled_sq"][0]) / n_sims - mean**2, 0.0) * n_sims / max(n_sims - 1, 1)
         out["expected_n"], out["expected_n_mcse"] = mean, float(np.sqrt(variance / n_sims))
-        if self.rule_on is not None:
-            # Paired with the same trials without the rule: success it loses (a proportion, as every success
-            # with the rule is one without it) and patients it saves.
-            cost = int(counts["rule_cost"][0])
-            out["without_rule"], out["without_rule_mcse"] = proportion(int(counts["reject"].sum()) + cost, n_sims)
-            out["rule_cost"], out["rule_cost_mcse"] = proportion(cost, n_sims)
-            saved = float(counts["saved_sum"][0]) / n_sims
-            spread = max(float(counts["saved_sq"][0]) / n_sims - saved**2, 0.0) * n_sims / max(n_sims - 1, 1)
-            out["rule_saving_n"], out["rule_saving_n_mcse"] = saved, float(np.sqrt(spread / n_sims))
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
-        out["value_bins"] = VALUE_BINS.tolist()
-        for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
-                          ("cp_observed_hist", "conditional_power_observed")):
-            out[f"{key}_histogram"] = counts[name].tolist()
         return out
+
+
+def threshold_rows(values, probability, targets) -> list[dict]:
+    """``{target, threshold, stop_probability}`` for each target stopping probability."""
+    rows = []
+    for target in targets:
+        threshold, stop = threshold_for_stop_probability(values, probability, target)
+        rows.append({"target": float(target), "threshold": threshold, "stop_probability": stop})
+    return rows
+
+
+def rule_report(counts: dict, n_sims: int, saving: str | None) -> dict:
+    """Report fields of a futility rule in one stream, shared by the kinds.
+
+    ``saving``: what the rule's saving is counted in (``"patients"``,
+    ``"events"``), ``None`` without a futility rule.
+    """
+    out: dict = {}
+    stops = counts["rule_futility"]
+    out["futility_rule_per_look"] = [c / n_sims for c in stops.tolist()]
+    out["futility_rule_per_look_mcse"] = [proportion(int(c), n_sims)[1] for c in stops.tolist()]
+    out["stop_per_look"] = [c / n_sims for c in counts["stopped"].tolist()]
+    out["stop_per_look_mcse"] = [proportion(int(c), n_sims)[1] for c in counts["stopped"].tolist()]
+    if saving is not None:
+        # Paired with the same trials without the rule: the success it loses (a proportion, as every
+        # success with the rule is one without it) and what it saves.
+        cost = int(counts["rule_cost"][0])
+        out["without_rule"], out["without_rule_mcse"] = proportion(int(counts["reject"].sum()) + cost, n_sims)
+        out["rule_cost"], out["rule_cost_mcse"] = proportion(cost, n_sims)
+        saved = float(counts["saved_sum"][0]) / n_sims
+        spread = max(float(counts["saved_sq"][0]) / n_sims - saved**2, 0.0) * n_sims / max(n_sims - 1, 1)
+        out[f"rule_saving_{saving}"], out[f"rule_saving_{saving}_mcse"] = saved, float(np.sqrt(spread / n_sims))
+    out["value_bins"] = VALUE_BINS.tolist()
+    for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
+                      ("cp_observed_hist", "conditional_power_observed")):
+        out[f"{key}_histogram"] = counts[name].tolist()
+    return out
 
 
 def with_rules(config, plan):

@@ -485,7 +485,7 @@ class BinaryKind(PatientKind):
 
     name = "binary"
     tests = binary_spec.BINARY_TESTS
-    interim_rules = True  # [interim] and [adaptation] act on binary endpoints (simulator.endpoints.adaptive)
+    interim_rules = ("interim", "adaptation")  # the sections that act on binary endpoints (endpoints.adaptive)
     figures_module = "simulator.endpoints.binary_figures"
 
     def parse(self, name, table, context) -> BinaryEndpoint:

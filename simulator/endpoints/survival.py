@@ -24,6 +24,7 @@ from simulator.design.survival import control_median
 from simulator.endpoints import survival_calendar as calendar
 from simulator.endpoints import survival_nph as nph
 from simulator.endpoints import survival_spec
+from simulator.endpoints.adaptive_survival import SurvivalRules, with_survival_rules
 from simulator.endpoints.common import (
     Bounds,
     PatientAxis,
@@ -147,6 +148,9 @@ class SurvivalPlan:
     levels: tuple = ()  # Bounds per significance level; level 0 = `alpha`
     # Bounds at the events each trial reached (calendar looks, a cap), by rounded fractions.
     _reached_bounds: dict = field(default_factory=dict, repr=False, compare=False)
+    #: ``[interim]`` futility rule (:class:`simulator.endpoints.adaptive_survival.SurvivalRules`), which then
+    #: decides the trials; ``None`` without one.
+    rules: SurvivalRules | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_config(
@@ -177,7 +181,9 @@ class SurvivalPlan:
                 'supported yet (use looks = 1, or "bonferroni" / "fixed_sequence")'
             )
         levels = (bounds,) + tuple(design_bounds(config, looks.realised_fractions, a) for a in extra_levels)
-        return cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned, levels)
+        return with_survival_rules(
+            config, cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned, levels)
+        )
 
     @property
     def reaches_fractions(self) -> bool:
@@ -261,7 +267,7 @@ class SurvivalPlan:
             max_duration=np.inf if design.max_duration is None else design.max_duration,
             max_follow_up=self.endpoint.max_follow_up, sided=self.sided, inner=self.bounds.inner,
         )
-        if self.reaches_fractions:
+        if self.reaches_fractions or self.rules is not None:
             return dict(out, efficacy=np.full(len(self.looks.events), np.inf), futility=None)
         return dict(out, efficacy=self.bounds.efficacy, futility=self.bounds.futility)
 
@@ -269,6 +275,10 @@ class SurvivalPlan:
         """Trials analysed at every look they reach, decided with bounds at their own events."""
         stop, decision = calendar.decide_reached(self, trials.z_all, trials.events_looks, trials.last_look,
                                                  self._reached_bounds)
+        return self.stopped_at(trials, stop, decision)
+
+    def stopped_at(self, trials, stop: np.ndarray, decision: np.ndarray):
+        """Trials analysed at every look they reach, as stopped at ``stop`` with outcome ``decision``."""
         rows = np.arange(stop.size)
         reached = np.arange(trials.z_all.shape[1])[None, :] <= stop[:, None]
         return dataclasses.replace(
@@ -280,7 +290,13 @@ class SurvivalPlan:
 
     def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """Simulate one chunk; per-trial success and summable counts."""
+        if self.rules is not None:
+            return self.rules.run_chunk(self, rng, n_sims, stream)
         trials, ratios = self.simulate(rng, n_sims, stream)
+        return self.chunk_counts(trials, ratios, stream, n_sims)
+
+    def chunk_counts(self, trials, ratios, stream: str, n_sims: int) -> tuple[np.ndarray, dict]:
+        """Per-trial success and summable counts of decided trials (``run_chunk``'s result)."""
         success = trials.decision == REJECT_FAVOURABLE
         # A fixed design at further levels: the final z decides at every level.
         decisions = [trials.decision] + [
@@ -514,6 +530,7 @@ class SurvivalKind:
 
     name = "survival"
     tests = survival_spec.SURVIVAL_TESTS
+    interim_rules = ("interim",)  # the sections that act on survival endpoints (endpoints.adaptive_survival)
     sets_calendar = True
     csv_columns = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
 

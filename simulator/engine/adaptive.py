@@ -18,7 +18,7 @@ import numpy as np
 from simulator._jit import kernel
 from simulator.engine.binary import draw_rate
 from simulator.stats.binary import oriented_z
-from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY, decide
+from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY, decide, decide_z
 from simulator.stats.interim import (
     conditional_critical,
     conditional_power_rates,
@@ -226,4 +226,38 @@ def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e,
                     patients[i] = enrolled[k]
                 shadow_reject[i] = result == REJECT_FAVOURABLE
                 shadow_patients[i] = enrolled[k]
+                break
+
+
+@kernel
+def decide_with_rule(z_all, last_look, efficacy, unfavourable, futility, floor, values, below,
+                     stop_look, decision, rule_stop, shadow_look, shadow_decision):
+    """Decide trials analysed at every look, with a futility rule on per-trial interim values.
+
+    The decision at look ``k`` is :func:`simulator.stats.decision.decide_z`
+    with that look's bounds, as the survival kernel decides; a trial that
+    continues at an interim before its last look stops for futility when
+    ``values[i, k] < below[k]`` (the rule). A trial stops at the first look
+    that decides, or at its last look. The *shadow* is the same trial
+    without the rule (its stopping look and outcome).
+    """
+    n_sims = z_all.shape[0]
+    n_looks = z_all.shape[1]
+    for i in range(n_sims):
+        last = last_look[i]
+        done = False
+        rule_stop[i] = False
+        for k in range(last + 1):
+            outcome = decide_z(z_all[i, k], efficacy[k], unfavourable[k], futility[k], floor[k])
+            if not done and outcome == CONTINUE and k < last and k < n_looks - 1 and values[i, k] < below[k]:
+                stop_look[i] = k
+                decision[i] = STOP_FUTILITY
+                rule_stop[i] = True
+                done = True
+            if outcome != CONTINUE or k == last:
+                if not done:
+                    stop_look[i] = k
+                    decision[i] = outcome
+                shadow_look[i] = k
+                shadow_decision[i] = outcome
                 break

@@ -68,6 +68,9 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1"))
             if stream in streams
         }
+        thresholds = rules.thresholds(plan)
+        if thresholds is not None:
+            block["interim"]["thresholds_h0"] = thresholds
     block["prior_p_benefit"] = plan.prior_p_benefit()
     block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
     block["futility_bounds"] = finite_or_none(plan.bounds.futility)

@@ -1,0 +1,124 @@
+"""Interim quantities on a normal scale (survival's log hazard ratio, a difference of means).
+
+At an interim with z statistic ``Z_k`` and information ``I_k`` (log-rank:
+``d_k r / (1 + r)^2`` for ``d_k`` events at allocation ``r : 1``), the final
+analysis as planned at information ``I_K`` rejects when
+``sqrt(t) Z_k + sqrt(1 - t) Z_rest >= c_K`` (``t = I_k / I_K``), where the
+rest of the trial's own z is ``Z_rest ~ N(theta sqrt(I_K - I_k), 1)`` and
+``theta`` is the effect on the favourable scale (``log(margin) - log(HR)``
+for survival). So, with ``c = (c_K - sqrt(t) Z_k) / sqrt(1 - t)``:
+
+- conditional power at an effect ``theta``: ``Phi(theta sqrt(I_rest) - c)``;
+  at the observed effect ``theta = Z_k / sqrt(I_k)``;
+- predictive probability: a normal prior ``theta ~ N(m0, s0^2)`` (the phase
+  2 prior) updated by the interim estimate (``N(Z_k / sqrt(I_k), 1 / I_k)``)
+  gives ``N(m, 1 / tau)`` with ``tau = 1 / s0^2 + I_k`` and
+  ``m = (m0 / s0^2 + Z_k sqrt(I_k)) / tau``; then
+  ``Z_rest ~ N(m sqrt(I_rest), 1 + I_rest / tau)`` and
+  ``PP = Phi((m sqrt(I_rest) - c) / sqrt(1 + I_rest / tau))``.
+  ``s0 = inf`` is a flat prior (``tau = I_k``, ``m`` the estimate);
+  ``s0 = 0`` a point prior (the conditional power at ``m0``).
+
+Everything broadcasts over arrays of trials. The exact binary counterparts
+are in :mod:`simulator.stats.interim`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def conditional_critical(final_bound, z, t):
+    """The z the rest of the trial must reach: ``(c_K - sqrt(t) Z_k) / sqrt(1 - t)`` (``+-inf`` when ``t >= 1``)."""
+    z, t = np.asarray(z, dtype=float), np.asarray(t, dtype=float)
+    rest = np.sqrt(np.clip(1.0 - t, 0.0, None))
+    reached = np.sqrt(np.clip(t, 0.0, 1.0)) * z >= final_bound
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = (final_bound - np.sqrt(np.clip(t, 0.0, 1.0)) * z) / rest
+    return np.where(rest > 0, c, np.where(reached, -np.inf, np.inf))
+
+
+def conditional_power(z, info, info_final, final_bound, theta):
+    """P(the final analysis rejects | Z_k = z) at effect ``theta`` (favourable scale).
+
+    Parameters
+    ----------
+    z, info : array_like
+        Interim z and its information (events r / (1 + r)^2 for a log-rank).
+    info_final : array_like
+        Information at the final analysis as planned.
+    final_bound : float
+        The final analysis's z bound.
+    theta : array_like
+        The effect; ``None`` for the observed one, ``z / sqrt(info)``.
+
+    Examples
+    --------
+    >>> round(float(conditional_power(1.0, 25.0, 50.0, 1.96, 0.3)), 4)
+    0.3929
+    """
+    z, info, info_final = (np.asarray(v, dtype=float) for v in (z, info, info_final))
+    if theta is None:
+        theta = z / np.sqrt(info)
+    rest = np.clip(info_final - info, 0.0, None)
+    c = conditional_critical(final_bound, z, info / info_final)
+    return stats.norm.cdf(np.asarray(theta, dtype=float) * np.sqrt(rest) - c)
+
+
+def predictive_probability(z, info, info_final, final_bound, prior_mean, prior_sd):
+    """Bayesian predictive probability that the final analysis rejects, normal prior and likelihood.
+
+    ``prior_mean``, ``prior_sd``: the prior on the effect (favourable
+    scale); ``prior_sd = inf`` is flat, ``0`` a point mass.
+
+    Examples
+    --------
+    >>> round(float(predictive_probability(1.0, 25.0, 50.0, 1.96, 0.3, 0.2)), 4)
+    0.335
+    """
+    z, info, info_final = (np.asarray(v, dtype=float) for v in (z, info, info_final))
+    prior_mean, prior_sd = float(prior_mean), float(prior_sd)
+    rest = np.clip(info_final - info, 0.0, None)
+    c = conditional_critical(final_bound, z, info / info_final)
+    if prior_sd == 0.0:
+        return stats.norm.cdf(prior_mean * np.sqrt(rest) - c)
+    prior_precision = 0.0 if np.isinf(prior_sd) else 1.0 / prior_sd**2
+    tau = prior_precision + info
+    mean = (prior_mean * prior_precision + z * np.sqrt(info)) / tau
+    return stats.norm.cdf((mean * np.sqrt(rest) - c) / np.sqrt(1.0 + rest / tau))
+
+
+def threshold_for_stop_probability(values, probabilities, target: float) -> tuple[float, float]:
+    """The futility threshold whose stopping probability is the largest not above ``target``.
+
+    The rule stops when the interim value (a predictive probability or a
+    conditional power) is strictly below the threshold. ``values`` and
+    ``probabilities`` describe the value's distribution under H0 (each
+    interim outcome's value and probability; for a binary endpoint, exact:
+    every pair of interim counts with its binomial probability, see
+    :func:`simulator.endpoints.adaptive.futility_threshold`).
+
+    Returns ``(threshold, stop_probability)``: the threshold is the
+    smallest value whose probability of a value below it exceeds
+    ``target`` (so any threshold up to it stops with probability
+    ``stop_probability <= target``); ``(1.0, P(value < 1))`` when even
+    that stops no more often than the target.
+
+    Examples
+    --------
+    >>> threshold_for_stop_probability([0.1, 0.2, 0.5], [0.2, 0.3, 0.5], 0.3)
+    (0.2, 0.2)
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    probabilities = np.asarray(probabilities, dtype=float).ravel()
+    order = np.argsort(values, kind="stable")
+    values, probabilities = values[order], probabilities[order]
+    distinct, first = np.unique(values, return_index=True)
+    mass = np.add.reduceat(probabilities, first)
+    below = np.concatenate([[0.0], np.cumsum(mass)])  # below[j] = P(value < distinct[j])
+    over = np.nonzero(below[1:] > target + 1e-15)[0]
+    if over.size == 0:
+        return 1.0, float(below[np.searchsorted(distinct, 1.0)])
+    j = int(over[0])
+    return float(distinct[j]), float(below[j])
