@@ -1,0 +1,251 @@
+"""Non-proportional hazards: the patient model, the config, type I errors and the delayed-effect acceptance case.
+
+Issue 15, section 1. References: the model's survival functions in closed
+form (piecewise exponential, mixture cure), the analytic layer
+(:mod:`simulator.design.nph`, numerical integration checked here against the
+proportional-hazards expected events of :mod:`simulator.design.survival`,
+which match rpact), and the level alpha for the type I errors. Every
+tolerance is a multiple of the Monte Carlo standard error computed from the
+reference value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from _runs import design, run
+from simulator.cli import main
+from simulator.config.digest import scenario_digest
+from simulator.design import nph
+from simulator.design import survival as ph
+from simulator.design.boundaries import sequential_probabilities
+from simulator.endpoints.km import final_analysis_data
+from simulator.engine.joint import simulate_calendar
+from simulator.engine.survival import simulate_trials
+
+LAMBDA = math.log(2) / 12  # control median 12 months
+DELAY = dict(hazard_ratio_pieces=([0.0, 4.0], [1.0, 0.6]))
+Z975 = 1.959963984540054
+#: gsDesign sfLDOF, k = 3 equally spaced, one-sided 0.025 (checked below with sequential_probabilities).
+OBF3 = [3.7103, 2.5114, 1.9930]
+FH_TESTS = [(0.0, 0.5), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+MAXCOMBO = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+
+CONFIG = """
+[trial]
+n_total = 500
+[design]
+events = 300
+[endpoints.os]
+kind = "survival"
+[endpoints.os.truth]
+control = { median = 12.0 }
+hazard_ratio = [1.0, 0.6]
+hazard_ratio_times = [0, 4]
+[endpoints.os.accrual]
+duration = 24.0
+[simulation]
+n_sims = 2000
+jobs = 1
+"""
+
+
+@pytest.fixture
+def delay_config(tmp_path):
+    path = tmp_path / "delay.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def _model(**kwargs):
+    base = dict(control=([0.0], [LAMBDA]), ratio=([0.0, 4.0], [1.0, 0.6]), accrual=([0.0, 24.0], [1 / 24]),
+                n_total=500.0)
+    return nph.NphModel(**{**base, **kwargs})
+
+
+# ---------------------------------------------------------------------- the patient model
+
+
+def test_event_times_follow_the_piecewise_hazard_and_cure_mixture():
+    # All patients enter by 0.001 and the analysis waits for every event, so each uncured patient's event time is
+    # seen; the experimental arm's P(T <= t) must be 1 - S_e(t) with S_e = pi + (1 - pi) exp(-H_e), H_e the
+    # control hazard times 1 to month 4, then 0.6 (closed form below). 4 binomial MCSEs.
+    rng = np.random.default_rng(11)
+    n_c, n_e, reps = 200, 200, 100
+    cure_c, cure_e = 0.1, 0.25
+    time, event, group, _ = final_analysis_data(
+        rng, (n_c, n_e), accrual=([0.0, 0.001], [1.0]), control=([0.0], [LAMBDA]), hazard_ratio=1.0,
+        dropout=(0.0, 0.0), events=n_c + n_e, replicates=reps, cured=(cure_c, cure_e), **DELAY,
+    )
+    for arm, cure in ((1, cure_e), (0, cure_c)):
+        t_arm, e_arm = time[:, group == arm].ravel(), event[:, group == arm].ravel()
+        n = t_arm.size
+        for t in (2.0, 4.0, 8.0, 20.0, 60.0):
+            big_h = LAMBDA * t if arm == 0 else LAMBDA * (min(t, 4.0) + 0.6 * max(t - 4.0, 0.0))
+            p = (1.0 - cure) * (1.0 - math.exp(-big_h))
+            observed = np.mean(e_arm & (t_arm <= t))
+            assert abs(observed - p) <= 4 * math.sqrt(p * (1 - p) / n), (arm, t, observed, p)
+        # The cured never have an event.
+        assert np.mean(e_arm) == pytest.approx(1 - cure, abs=4 * math.sqrt(cure * (1 - cure) / n))
+
+
+def test_proportional_hazards_results_unchanged_by_the_new_arguments():
+    # The defaults (no pieces, no cure, no weights) are the old model bit for bit: same generator, same trials.
+    kwargs = dict(accrual=([0.0, 24.0], [1.0]), control=([0.0], [LAMBDA]), hazard_ratio=0.7, look_events=[100, 200],
+                  efficacy=[2.8, 1.98], dropout=(0.01, 0.02))
+    plain = simulate_trials(500, 150, 150, rng=np.random.default_rng(2), **kwargs)
+    same = simulate_trials(500, 150, 150, rng=np.random.default_rng(2), hazard_ratio_pieces=([0.0], [1.0]),
+                           cured=(0.0, 0.0), **kwargs)
+    np.testing.assert_array_equal(plain.z_all, same.z_all)
+    np.testing.assert_array_equal(plain.look_times_all, same.look_times_all)
+
+
+def test_seed_digest_of_existing_configs_unchanged(delay_config, tmp_path):
+    # The new keys at their defaults stay out of the digest: a proportional-hazards log-rank config keeps its
+    # streams, and writing test = "logrank" explicitly changes nothing.
+    from _runs import trial
+
+    path = tmp_path / "ph.toml"
+    path.write_text(CONFIG.replace("hazard_ratio = [1.0, 0.6]\nhazard_ratio_times = [0, 4]", "hazard_ratio = 0.7"))
+    plain = trial(path).scenarios[0].config
+    explicit = trial(path, ['endpoints.os.test="logrank"']).scenarios[0].config
+    assert scenario_digest(plain) == scenario_digest(explicit)
+    from simulator.config.digest import canonical
+
+    endpoint = canonical(plain)["endpoints"][0]
+    assert "nph" not in endpoint and "weights" not in endpoint
+
+
+def test_analytic_events_match_proportional_hazards_reference():
+    # Under proportional hazards the numerical integration gives design.survival's closed-form expected events
+    # (rpact's), to 1e-5 relative (the midpoint rule's error).
+    model = _model(ratio=([0.0], [0.7]), dropout=(0.01, 0.02))
+    for t in (6.0, 20.0, 40.0):
+        closed = ph.expected_events(t, 500.0, control=(np.array([0.0]), np.array([LAMBDA])), hazard_ratio=0.7,
+                                    accrual=ph.accrual_pieces(duration=24.0), dropout=(0.01, 0.02), allocation=(1, 1))
+        assert sum(nph.expected_events(model, t)) == pytest.approx(closed, rel=1e-5)
+
+
+def test_joint_engine_uses_the_same_model():
+    # The joint engine draws the survival exit from its latent normal; with an identity copula its events at a
+    # calendar look have the same law as the survival engine's: means within 4 MCSE of the difference.
+    kwargs = dict(accrual=([0.0, 24.0], [1.0]), control=([0.0], [LAMBDA]), hazard_ratio=1.0, cured=(0.1, 0.2),
+                  **DELAY)
+    n = 3000
+    joint = simulate_calendar(np.random.default_rng(5), 100, 100, cholesky=np.eye(2), thresholds=np.zeros((n, 1, 2)),
+                              delays=[0.0], look_events=None, look_times=[12.0, 30.0], **kwargs)
+    alone = simulate_trials(n, 100, 100, rng=np.random.default_rng(6), look_times=[12.0, 30.0],
+                            efficacy=[np.inf, np.inf], **kwargs)
+    expected = nph.expected_events(_model(n_total=200.0, cured=(0.1, 0.2)), 30.0)
+    for events in (joint.events[:, 1], alone.events_looks[:, 1]):
+        mcse = events.std(ddof=1) / math.sqrt(n)
+        assert abs(events.mean() - sum(expected)) <= 4 * mcse
+
+
+# ---------------------------------------------------------------------- config and bad input
+
+BAD = [
+    (["endpoints.os.truth.hazard_ratio_times=[-1, 4]"], r"`endpoints\.os\.truth\.hazard_ratio_times`: must be a number in \[0, 10000\]"),
+    (["endpoints.os.truth.hazard_ratio_times=[0, 4, 8]"], r"`endpoints\.os\.truth\.hazard_ratio_times`: must have one start per"),
+    (["endpoints.os.truth.hazard_ratio_times=[2, 4]"], r"`endpoints\.os\.truth\.hazard_ratio_times`: must start at 0"),
+    (["endpoints.os.truth.hazard_ratio=0.7"], r"`endpoints\.os\.truth\.hazard_ratio_times`: needs truth\.hazard_ratio as a list"),
+    (['endpoints.os.test="peto"'], r'`endpoints\.os\.test`: must be one of "logrank", "fleming_harrington", "maxcombo"'),
+    (['endpoints.os.test="maxcombo"', "endpoints.os.weights=[{rho=0, gamma=1}]"],
+     r"`endpoints\.os\.weights`: must list 2 to 6 components"),
+    (['endpoints.os.test="maxcombo"', "design.looks=3"], r'`endpoints\.os\.test`: "maxcombo" is for fixed designs'),
+    (['endpoints.os.test="fleming_harrington"'], r"`endpoints\.os\.weights`: is required with test = \"fleming_harrington\""),
+    (["endpoints.os.weights={rho=0, gamma=1}"], r"`endpoints\.os\.weights`: applies to test"),
+    (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=-1, gamma=1}"],
+     r"`endpoints\.os\.weights\.rho`: must be a number >= 0"),
+    (["endpoints.os.truth.cured={control=1.0}"], r"`endpoints\.os\.truth\.cured\.control`: must be a number in \[0, 1\)"),
+    (["endpoints.os.prior={hazard_ratio={lower=0.5, upper=0.9}}"], r"`endpoints\.os\.prior\.hazard_ratio`: cannot be combined"),
+    (["design.look_times=[20, 30]"], r"`design\.look_times`: calendar looks are not supported with non-proportional"),
+]
+
+
+@pytest.mark.parametrize("overrides, pattern", BAD)
+def test_bad_nph_input_exits_2_naming_the_key(delay_config, capsys, overrides, pattern):
+    argv = ["design", str(delay_config)]
+    for o in overrides:
+        argv += ["--set", o]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(pattern, err[0]), err
+
+
+def test_nph_needs_design_events(delay_config, tmp_path, capsys):
+    path = tmp_path / "noevents.toml"
+    path.write_text(delay_config.read_text().replace("[design]\nevents = 300\n", ""))
+    assert main(["design", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.search(r"`design\.events`: is required with non-proportional hazards", err), err
+
+
+def test_design_reports_where_schoenfeld_misleads(delay_config):
+    block = design(delay_config)["scenarios"][0]["endpoints"]["os"]
+    info = block["nph"]  # design blocks carry the analytic keys directly
+    # Schoenfeld at the long-term HR 0.6 promises about 0.99 at 300 events; the delay costs a lot of it.
+    assert info["schoenfeld_power_at_ph_ratio"] > 0.98
+    assert info["schoenfeld_misleads"] is True
+    assert info["test_powers"]["FH(0,1)"] > info["test_powers"]["logrank"]
+    assert 0.6 < info["average_hazard_ratio"] < 1.0
+
+
+# ---------------------------------------------------------------------- type I error and the acceptance case
+
+
+def test_obf_bounds_spend_alpha():
+    # The bounds used below: total crossing probability under H0 is 0.025 (gsDesign's rounding, 1e-4).
+    probs = sequential_probabilities(np.array([1 / 3, 2 / 3, 1.0]), np.array(OBF3))
+    assert float(np.sum(probs.reject_upper)) == pytest.approx(0.025, abs=1e-4)
+
+
+def _h0(n_sims, seed, weights, looks):
+    return simulate_trials(
+        n_sims, 250, 250, accrual=([0.0, 24.0], [1.0]), control=([0.0], [LAMBDA]), hazard_ratio=1.0,
+        look_events=looks, efficacy=OBF3 if len(looks) == 3 else [Z975], rng=np.random.default_rng(seed),
+        weights=weights,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weights, looks", [([w], [300]) for w in FH_TESTS] + [([w], [100, 200, 300]) for w in FH_TESTS]
+                         + [(MAXCOMBO, [300])])
+def test_type1_error_of_weighted_tests(weights, looks):
+    # Acceptance: N = 500, 300 events, 10^5 trials, equal hazards: rejections at most alpha + 4 MCSE
+    # (and, so that a broken test cannot pass by never rejecting, at least alpha - 6 MCSE).
+    n = 100_000
+    res = _h0(n, 1500 + 7 * len(looks) + int(10 * sum(map(sum, weights))), weights, looks)
+    rate = float(np.mean(res.decision == 1))
+    mcse = math.sqrt(0.025 * 0.975 / n)
+    assert 0.025 - 6 * mcse <= rate <= 0.025 + 4 * mcse, rate
+
+
+@pytest.mark.slow
+def test_delayed_effect_acceptance(delay_config):
+    # Acceptance: 4-month delay (HR 1 then 0.6), control median 12, N = 500, accrual 24 months, 300 events.
+    n = 20_000
+    powers, mcses, analytic = {}, {}, {}
+    for test, weights in (("logrank", None), ("fleming_harrington", "{rho=0, gamma=1}"), ("maxcombo", None)):
+        overrides = [f'endpoints.os.test="{test}"'] + ([f"endpoints.os.weights={weights}"] if weights else [])
+        block = run(delay_config, overrides, n_sims=n, seed=15)["scenarios"][0]["endpoints"]["os"]
+        powers[test], mcses[test], analytic[test] = block["power"], block["power_mcse"], block["analytic"]["power"]
+        # The analytic power (weighted log-rank moments by numerical integration) within 0.02 of the simulated.
+        assert abs(block["power"] - block["analytic"]["power"]) <= 0.02, (test, block["power"], analytic[test])
+    # FH(0,1) and MaxCombo beat the log-rank, by more than 4 MCSE of the difference (independent runs).
+    for test in ("fleming_harrington", "maxcombo"):
+        assert powers[test] - powers["logrank"] > 4 * math.hypot(mcses[test], mcses["logrank"]), powers
+
+    # The analytic expected events over calendar time within 4 MCSE of the simulated events at those times.
+    trials = simulate_trials(n, 250, 250, accrual=([0.0, 24.0], [1.0]), control=([0.0], [LAMBDA]), hazard_ratio=1.0,
+                             look_times=[6.0, 12.0, 24.0, 36.0], efficacy=[np.inf] * 4, rng=np.random.default_rng(16),
+                             **DELAY)
+    model = _model()
+    for k, t in enumerate((6.0, 12.0, 24.0, 36.0)):
+        events = trials.events_looks[:, k]
+        expected = sum(nph.expected_events(model, t))
+        assert abs(events.mean() - expected) <= 4 * events.std(ddof=1) / math.sqrt(n), (t, events.mean(), expected)
