@@ -100,6 +100,9 @@ BAD = [
      r"`endpoints\.resp\.stratified`: cannot be true with a margin"),
     (BINARY, dict(trial={"missing": 0.1}, strata={"s": {"share": [0.5, 0.5]}}), r"`trial\.missing`: must be 0 with strata"),
     (SURVIVAL, dict(strata="liver"), r"`strata`: must be tables"),
+    (SURVIVAL, dict(endpoints={"os": {"stratified": True, "test": "fleming_harrington",
+                                      "weights": {"rho": 0, "gamma": 1}}}, strata={"s": {"share": [0.5, 0.5]}}),
+     r'`endpoints\.os\.stratified`: needs test = "logrank"'),
 ]
 
 

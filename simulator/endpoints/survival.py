@@ -21,9 +21,9 @@ from simulator.config.schema import Config
 from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.survival import control_median
+from simulator.endpoints import strata, survival_spec
 from simulator.endpoints import survival_calendar as calendar
 from simulator.endpoints import survival_nph as nph
-from simulator.endpoints import survival_spec
 from simulator.endpoints.adaptive_survival import SurvivalRules, with_survival_rules
 from simulator.endpoints.common import (
     Bounds,
@@ -248,11 +248,27 @@ class SurvivalPlan:
             accrual=(np.array(accrual.edges), np.array(accrual.rates)),
             control=(np.array(control.times), np.array(control.hazards)),
             hazard_ratio=ratios, dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
-            margin=self.margin, **self._schedule(), **self.model_kwargs(stream),
+            margin=self.margin, **self._schedule(), **self.model_kwargs(stream), **self._strata_kwargs(),
         )
         if self.reaches_fractions:
+            other = trials.other
             trials = self._decide_reached(trials)
+            if other is not None:
+                trials = dataclasses.replace(trials, other=self._decide_reached(other))
         return trials, ratios
+
+    def _strata_kwargs(self) -> dict:
+        """With [strata]: the kernel's strata, the endpoint's analysis and the other one on the same trials."""
+        design = strata.design_for(self.config, self.endpoint.STRATA_KEY)
+        if design is None:
+            return {}
+        return dict(strata=design, stratified=self.endpoint.stratified, compare=True)
+
+    def strata_report(self, streams: dict) -> dict | None:
+        """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`); None without strata."""
+        if not self.config.strata:
+            return None
+        return strata.report(self.config, self.endpoint.stratified, streams)
 
     def model_kwargs(self, stream: str) -> dict:
         """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""
@@ -325,6 +341,9 @@ class SurvivalPlan:
             **self.look_time_counts(trials.look_times),
             **calendar.look_counts(trials, int(self.config.trial.n_total)),
         )
+        if trials.imbalance is not None:
+            counts.update(strata.counts(trials.imbalance, trials.decision == REJECT_FAVOURABLE,
+                                        trials.other.decision == REJECT_FAVOURABLE))
         if stream == "assurance" and self.prior is not None:
             ratios = np.broadcast_to(ratios, (n_sims,))
             first = success if success.ndim == 1 else success[0]
@@ -367,7 +386,12 @@ class SurvivalPlan:
         return {} if bands is None else {"km_bands": bands}
 
     def km_bands(self) -> dict | None:
-        """Simulated Kaplan-Meier bands per arm at the final analysis (:func:`simulator.endpoints.km.km_bands`)."""
+        """Simulated Kaplan-Meier bands per arm at the final analysis (:func:`simulator.endpoints.km.km_bands`).
+
+        None with strata: the side sample does not model them (docs/strata.md).
+        """
+        if self.config.strata:
+            return None
         return km_bands(self)
 
     def expected_size(self, counts: dict) -> dict:
@@ -462,10 +486,11 @@ class SurvivalPlan:
         Under non-proportional hazards or with a weighted test:
         :func:`simulator.endpoints.survival_nph.analytic` (expected events,
         average hazard ratio, the configured test's power by numerical
-        integration, and where Schoenfeld's answer would mislead).
+        integration, and where Schoenfeld's answer would mislead). With an
+        ``[interim]`` rule the trial is simulated only: nothing here.
         """
         hr = self.truth
-        if hr is None:
+        if hr is None or self.rules is not None:
             return {}
         if self.endpoint.nph is not None or self.endpoint.weights:
             return nph.analytic(self, config)

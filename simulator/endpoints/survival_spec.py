@@ -397,6 +397,9 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
         )
     ft.finish()
     stratified = as_bool(t.take("stratified", False), f"{path}.stratified")
+    if stratified and test != "logrank":
+        raise fail(f"{path}.stratified", 'needs test = "logrank" (the stratified weighted tests are not '
+                   "implemented)", True)
     t.finish()
     return SurvivalEndpoint(
         name, kind, test, role, SurvivalTruth(control, hazard_ratio), prior, accrual, dropout, dropout_spec, follow_up,

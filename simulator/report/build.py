@@ -71,6 +71,12 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         thresholds = rules.thresholds(plan)
         if thresholds is not None:
             block["interim"]["thresholds_h0"] = thresholds
+    strata_report = getattr(plan, "strata_report", None)  # [strata] (simulator.endpoints.strata)
+    strata = strata_report and strata_report(
+        {stream: (streams[stream].endpoints[name], streams[stream].n_sims) for stream in streams}
+    )
+    if strata:
+        block["strata"] = strata
     block["prior_p_benefit"] = plan.prior_p_benefit()
     block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
     block["futility_bounds"] = finite_or_none(plan.bounds.futility)

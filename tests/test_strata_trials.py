@@ -1,0 +1,85 @@
+"""Stratified trials through the API: the report's strata block, group-sequential looks, reproducibility."""
+
+import math
+
+import pytest
+
+import simulator as p3
+
+SURVIVAL = {
+    "trial": {"n_total": 500, "randomisation": "minimisation"},
+    "strata": {
+        "liver_mets": {"share": [0.6, 0.4], "hazard_multiplier": [1.0, 2.5]},
+        "ecog": {"share": [0.5, 0.5], "hazard_multiplier": [1.0, 1.6]},
+    },
+    "endpoints": {
+        "os": {
+            "kind": "survival",
+            "stratified": True,
+            "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.75},
+            "accrual": {"duration": 24.0},
+        }
+    },
+    "design": {"events": 300, "alpha": 0.025},
+    "simulation": {"null": True},
+}
+
+
+def _survival(**changes):
+    import copy
+
+    raw = copy.deepcopy(SURVIVAL)
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        raw[section][key] = value
+    return raw
+
+
+def test_report_has_the_strata_block(tmp_path):
+    """Power, type I error and imbalance of both analyses on the same trials, each with its MCSE; reports written."""
+    result = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=2000, seed=3)
+    result.save(tmp_path / "out", plots=False)  # report.json checked against the schema (conftest)
+    block = result.to_dict()["scenarios"][0]["endpoints"]["os"]
+    strata = block["strata"]
+    assert strata["analysis"] == "stratified" and strata["other_analysis"] == "unstratified"
+    assert strata["factors"] == ["liver_mets", "ecog"] and strata["cells"] == 4
+    assert strata["randomisation"] == "minimisation" and strata["minimisation_probability"] == 0.8
+    assert strata["power"]["this"] == pytest.approx(block["power"])
+    assert strata["type1"]["this"] == pytest.approx(block["type1"])
+    paired = strata["power"]
+    assert paired["difference"] == pytest.approx(paired["this"] - paired["other"])
+    assert paired["difference_mcse"] > 0
+    for factor in ("liver_mets", "ecog"):
+        assert 0 <= strata["imbalance"][factor]["q50"] <= strata["imbalance"][factor]["q90"]
+        assert strata["imbalance"][factor]["mean_mcse"] > 0
+
+
+def test_unstratified_analysis_of_a_stratified_trial_is_the_other_way_round():
+    """stratified = false: the endpoint is decided by the plain log-rank, and the other analysis is the stratified
+    one, on the same trials (same seed, same draws), so the two configurations swap the paired rates exactly."""
+    stratified = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=1000, seed=9).to_dict()
+    raw = _survival()
+    raw["endpoints"]["os"]["stratified"] = False
+    # stratified = false changes the digest, and so the draws: compare the two analyses within each run instead.
+    plain = p3.Trial.from_dict(raw).simulate(n_sims=1000, seed=9).to_dict()
+    for report, analysis in ((stratified, "stratified"), (plain, "unstratified")):
+        block = report["scenarios"][0]["endpoints"]["os"]
+        assert block["strata"]["analysis"] == analysis
+        assert block["strata"]["power"]["this"] == pytest.approx(block["power"])
+
+
+def test_stratified_logrank_at_three_looks_keeps_the_type1_error():
+    """Three looks (O'Brien-Fleming-type spending at 100, 200, 300 events): one-sided type I error within 4 MCSE of
+    0.025 over 6000 trials."""
+    raw = _survival(design__looks=3)
+    result = p3.Trial.from_dict(raw).simulate(n_sims=6000, seed=21).to_dict()
+    block = result["scenarios"][0]["endpoints"]["os"]
+    assert block["look_events"] == [100, 200, 300]
+    mcse = math.sqrt(0.025 * 0.975 / 6000)
+    assert abs(block["type1"] - 0.025) < 4 * mcse, block["type1"]
+
+
+def test_strata_results_do_not_depend_on_jobs():
+    one = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=600, seed=4, jobs=1).to_dict()
+    two = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=600, seed=4, jobs=2).to_dict()
+    assert one["scenarios"][0]["endpoints"]["os"]["strata"] == two["scenarios"][0]["endpoints"]["os"]["strata"]
