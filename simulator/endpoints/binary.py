@@ -26,21 +26,42 @@ from simulator.endpoints.common import (
     Looks,
     PatientKind,
     add_two_sided,
+    counts_from_tally,
     design_bounds,
     design_size,
     expected_patients,
     look_bounds,
     make_looks,
-    per_look_counts,
     sequential_power,
 )
-from simulator.engine.binary import decide_counts, draw_counts
+from simulator.engine.binary import alias_table, decide_counts, decision_table, simulate_fixed, simulate_prior
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Bins of the true risk difference p_E - p_C for the assurance histograms.
 EFFECT_BINS = np.linspace(-1.0, 1.0, 401)
+#: Half-width, in standard deviations of the cumulative count, of the window
+#: of counts whose outcomes are tabulated (counts outside it are decided afresh).
+WINDOW_SDS = 8.0
+#: Most cells of one decision table (one level and look, one byte each); a
+#: larger window is narrowed to fit, the counts outside it decided afresh.
+MAX_TABLE_CELLS = 1 << 22
+
+
+@dataclass(frozen=True)
+class SamplingTables:
+    """What :func:`~simulator.engine.binary.simulate_fixed` needs for one stream of one plan.
+
+    ``alias``: ``(prob, alias, offset_c, size_c, offset_e, size_e)``, the
+    alias tables of each arm's count increments per look (``None`` when the
+    rates are drawn per trial); ``decisions``: ``(table, table_offset, low_c,
+    width_c, low_e, width_e)``, the outcomes per level and look in each
+    look's window of cumulative counts.
+    """
+
+    alias: tuple | None
+    decisions: tuple
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,9 @@ class BinaryPlan:
     #: Fisher's lower futility counts per level (the inner wedge of a two-sided design;
     #: -1, none, otherwise): :func:`simulator.stats.decision.decide`'s ``floor_row``.
     fisher_floors: tuple = field(default=(), repr=False)
+    #: :class:`SamplingTables` per stream and the stacked level arrays, built on first use (a cache,
+    #: not part of the plan's value).
+    _tables: dict = field(default_factory=dict, repr=False, compare=False)
     #: ``[interim]`` / ``[adaptation]`` rules (:class:`simulator.endpoints.adaptive.InterimRules`), which then
     #: simulate the endpoint; ``None`` without them.
     rules: InterimRules | None = field(default=None, repr=False, compare=False)
@@ -122,32 +146,95 @@ class BinaryPlan:
         return prob_difference_above(self.prior[0], self.prior[1], self.theta0)
 
     # ------------------------------------------------------------ simulation
-    def draw(self, rng: np.random.Generator, n_sims: int, stream: str):
-        """Cumulative events per look and true rates of one chunk of trials.
+    def _rates(self, stream: str) -> tuple[float, float] | None:
+        """Oriented fixed rates of a stream, ``None`` when they are drawn from the priors.
 
         ``stream`` is ``"power"`` (fixed truth), ``"assurance"`` (prior when
         given, else the fixed truth) or ``"type1"`` (the null boundary).
         """
-        use_prior = stream == "assurance" and self.prior is not None
         if stream == "type1":
-            p_c, p_e = self.null_truth()
-        elif use_prior:
-            p_c, p_e = 0.0, 0.0
+            return self.null_truth()
+        if stream == "assurance" and self.prior is not None:
+            return None
+        return self.truth
+
+    def sampling_tables(self, stream: str) -> SamplingTables:
+        """The alias and decision tables of a stream, built once per plan and stream.
+
+        Alias tables: per arm and look, the exact binomial pmf of the new
+        evaluable patients' events over its whole support
+        (``scipy.stats.binom.pmf``). Decision windows: the cumulative counts
+        within :data:`WINDOW_SDS` standard deviations of their mean (under
+        the fixed rates, or the prior predictive distribution), narrowed to
+        :data:`MAX_TABLE_CELLS` per level and look.
+        """
+        key = "prior" if self._rates(stream) is None else stream
+        cached = self._tables.get(key)
+        if cached is not None:
+            return cached
+        rates = self._rates(stream)
+        n_c, n_e = self.looks.evaluable_c, self.looks.evaluable_e
+        if rates is None:
+            moments = [_predictive_moments(prior, n) for prior, n in zip(self.prior, (n_c, n_e), strict=True)]
+            alias = None
         else:
-            p_c, p_e = self.truth
-        prior_c, prior_e = (
-            (self.prior[0].as_kernel_array(), self.prior[1].as_kernel_array()) if use_prior else (np.zeros(5), np.zeros(5))
+            moments = [(n * p, np.sqrt(n * p * (1.0 - p))) for p, n in zip(rates, (n_c, n_e), strict=True)]
+            alias = _alias_tables(n_c, n_e, *rates)
+        (low_c, width_c), (low_e, width_e) = _windows(moments[0], moments[1], n_c, n_e)
+        levels = self._level_arrays()
+        n_levels = len(self.levels)
+        cells = width_c * width_e
+        starts = np.concatenate([[0], np.cumsum(np.tile(cells, n_levels))])
+        table_offset = starts[:-1].reshape(n_levels, len(cells)).astype(np.int64)
+        table = np.empty(int(starts[-1]), dtype=np.int8)
+        decision_table(self.code, n_c, n_e, self.theta0, low_c, width_c, low_e, width_e, *levels, table_offset, table)
+        tables = SamplingTables(alias, (table, table_offset, low_c, width_c, low_e, width_e))
+        self._tables[key] = tables
+        return tables
+
+    def _level_arrays(self) -> tuple:
+        """Bounds ``(L, K)`` and Fisher tables ``(L, K, M)`` of every level, stacked for the kernels."""
+        cached = self._tables.get("levels")
+        if cached is not None:
+            return cached
+        bounds = [level[0] for level in self.levels]
+        tables = [level[1] for level in self.levels]
+        stack = lambda rows: np.ascontiguousarray(np.stack(rows))  # noqa: E731
+        self._tables["levels"] = arrays = (
+            stack([b.efficacy for b in bounds]), stack([b.unfavourable for b in bounds]),
+            stack([b.futility for b in bounds]), stack([b.futility_floor for b in bounds]),
+            stack([t[0] for t in tables]), stack([t[1] for t in tables]), stack([t[2] for t in tables]),
+            stack([self._floor_table(level) for level in range(len(self.levels))]),
         )
-        n_looks = len(self.looks.planned_fractions)
-        x_c = np.empty((n_sims, n_looks), dtype=np.int64)
-        x_e = np.empty((n_sims, n_looks), dtype=np.int64)
+        return arrays
+
+    def simulate_levels(self, rng: np.random.Generator, n_sims: int, stream: str):
+        """Simulate one chunk of trials and decide them at every level.
+
+        Returns ``(stop_look, decision, tally, true_c, true_e)``: the
+        stopping look at level 0, the outcomes ``(levels, trials)``, the
+        level-0 trials by outcome and stopping look
+        (:func:`~simulator.endpoints.common.counts_from_tally`), and the
+        oriented true rates per trial (``None`` for fixed rates: the kernel
+        does not write them).
+        """
+        tables = self.sampling_tables(stream)
+        n_c, n_e = self.looks.evaluable_c, self.looks.evaluable_e
+        stop_look = np.empty(n_sims, dtype=np.int8)
+        decision = np.empty((len(self.levels), n_sims), dtype=np.int8)
+        tally = np.zeros((4, len(n_c)), dtype=np.int64)
+        levels = self._level_arrays()
+        if tables.alias is not None:
+            simulate_fixed(rng, n_sims, *tables.alias, self.code, n_c, n_e, self.theta0, *tables.decisions, *levels,
+                           stop_look, decision, tally)
+            return stop_look, decision, tally, None, None
         true_c = np.empty(n_sims)
         true_e = np.empty(n_sims)
-        draw_counts(
-            rng, n_sims, self.looks.evaluable_c, self.looks.evaluable_e, p_c, p_e, prior_c, prior_e, use_prior,
-            x_c, x_e, true_c, true_e,
+        simulate_prior(
+            rng, n_sims, n_c, n_e, self.prior[0].as_kernel_array(), self.prior[1].as_kernel_array(), self.code,
+            self.theta0, *tables.decisions, *levels, stop_look, decision, tally, true_c, true_e,
         )
-        return x_c, x_e, true_c, true_e
+        return stop_look, decision, tally, true_c, true_e
 
     def decide(self, x_c: np.ndarray, x_e: np.ndarray, level: int = 0):
         """Stopping look and outcome of every trial at one significance level."""
@@ -172,10 +259,12 @@ class BinaryPlan:
         return np.full(self.fisher[2].shape, -1, dtype=np.int64)
 
     def simulate(self, rng: np.random.Generator, n_sims: int, stream: str):
-        """Per-trial (stop_look, decision, true_c, true_e) at the endpoint's level."""
-        x_c, x_e, true_c, true_e = self.draw(rng, n_sims, stream)
-        stop_look, decision = self.decide(x_c, x_e)
-        return stop_look, decision, true_c, true_e
+        """Per-trial (stop_look, decision, true_c, true_e) at the endpoint's level (true rates oriented)."""
+        stop_look, decision, _, true_c, true_e = self.simulate_levels(rng, n_sims, stream)
+        if true_c is None:
+            rates = self._rates(stream)
+            true_c, true_e = np.full(n_sims, rates[0]), np.full(n_sims, rates[1])
+        return stop_look, decision[0], true_c, true_e
 
     def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """Simulate one chunk; return per-trial success and summable counts.
@@ -186,15 +275,13 @@ class BinaryPlan:
         """
         if self.rules is not None:
             return self.rules.run_chunk(self, rng, n_sims, stream)
-        x_c, x_e, true_c, true_e = self.draw(rng, n_sims, stream)
-        stop_look, decision = self.decide(x_c, x_e)
-        decisions = [decision] + [self.decide(x_c, x_e, level)[1] for level in range(1, len(self.levels))]
-        success = decision == REJECT_FAVOURABLE
-        if len(self.levels) > 1:
-            success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
-        counts = per_look_counts(stop_look, decision, len(self.looks.planned_fractions))
-        add_two_sided(counts, stream, self.sided, decisions)
-        if stream == "assurance" and self.prior is not None:
+        _, decisions, tally, true_c, true_e = self.simulate_levels(rng, n_sims, stream)
+        success = decisions == REJECT_FAVOURABLE
+        if len(self.levels) == 1:
+            success = success[0]
+        counts = counts_from_tally(tally)
+        add_two_sided(counts, stream, self.sided, list(decisions))
+        if true_c is not None:
             effect = true_e - true_c
             if self.endpoint.better == "lower":
                 effect = -effect  # back to the natural scale: p_E - p_C
@@ -432,6 +519,58 @@ class BinaryPlan:
             )
             out.update(design_size(evaluable, config, planned))
         return out
+
+
+def _alias_tables(n_c: np.ndarray, n_e: np.ndarray, p_c: float, p_e: float) -> tuple:
+    """Alias tables of each arm's new events per look, from the exact binomial pmf over 0..increment.
+
+    Returns ``(prob, alias, offset_c, size_c, offset_e, size_e)`` as
+    :func:`~simulator.engine.binary.simulate_fixed` takes them: the tables
+    of the control looks, then those of the experimental looks, one after
+    another.
+    """
+    sizes = [np.diff(n, prepend=0).astype(np.int64) + 1 for n in (n_c, n_e)]
+    flat = np.concatenate(sizes)
+    offsets = np.concatenate([[0], np.cumsum(flat)[:-1]]).astype(np.int64)
+    prob = np.empty(int(flat.sum()))
+    alias = np.empty(int(flat.sum()), dtype=np.int64)
+    rates = [p_c] * len(sizes[0]) + [p_e] * len(sizes[1])
+    for start, size, p in zip(offsets, flat, rates, strict=True):
+        pmf = stats.binom.pmf(np.arange(size), size - 1, p)
+        alias_table(pmf, prob[start : start + size], alias[start : start + size])
+    n_looks = len(sizes[0])
+    return prob, alias, offsets[:n_looks].copy(), sizes[0], offsets[n_looks:].copy(), sizes[1]
+
+
+def _predictive_moments(prior: BetaMixture, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd of the events among ``n`` patients under the prior predictive (Beta mixture) distribution."""
+    weights, a, b = (np.asarray(v, dtype=float) for v in (prior.weights, prior.a, prior.b))
+    m1 = float(weights @ (a / (a + b)))
+    m2 = float(weights @ (a * (a + 1.0) / ((a + b) * (a + b + 1.0))))
+    n = n.astype(float)
+    return n * m1, np.sqrt(np.maximum(n * (m1 - m2) + n * n * (m2 - m1 * m1), 0.0))
+
+
+def _windows(moments_c, moments_e, n_c: np.ndarray, n_e: np.ndarray):
+    """``((low_c, width_c), (low_e, width_e))``: per look, the counts within the tabulated window.
+
+    :data:`WINDOW_SDS` standard deviations (plus one count) either side of
+    the mean, clipped to 0..n, and narrowed by a common factor where the
+    table would exceed :data:`MAX_TABLE_CELLS`.
+    """
+    def window(moments, n, sds):
+        mean, sd = moments
+        low = np.clip(np.floor(mean - sds * sd) - 1, 0, n).astype(np.int64)
+        high = np.clip(np.ceil(mean + sds * sd) + 1, 0, n).astype(np.int64)
+        return low, high - low + 1
+
+    sds = np.full(len(n_c), WINDOW_SDS)
+    while True:
+        (low_c, width_c), (low_e, width_e) = window(moments_c, n_c, sds), window(moments_e, n_e, sds)
+        cells = width_c * width_e
+        if np.all(cells <= MAX_TABLE_CELLS):
+            return (low_c, width_c), (low_e, width_e)
+        sds = np.where(cells > MAX_TABLE_CELLS, sds * 0.9 * np.sqrt(MAX_TABLE_CELLS / cells), sds)
 
 
 def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):

@@ -178,12 +178,24 @@ def look_bounds(config: Config, looks, alpha: float) -> tuple[Bounds, Bounds]:
 
 def per_look_counts(stop_look: np.ndarray, decision: np.ndarray, n_looks: int) -> dict:
     """Integer counts per look of each outcome (shared by every endpoint kind)."""
-    count = lambda mask: np.bincount(stop_look[mask], minlength=n_looks).astype(np.int64)  # noqa: E731
+    key = (decision.astype(np.intp) + 1) * n_looks + stop_look  # one pass: outcome code + 1, then look
+    return counts_from_tally(np.bincount(key, minlength=4 * n_looks).reshape(4, n_looks))
+
+
+def counts_from_tally(tally: np.ndarray) -> dict:
+    """:func:`per_look_counts` from a tally of the trials by outcome and stopping look.
+
+    ``tally[code + 1, k]`` counts the trials with outcome ``code``
+    (:mod:`simulator.stats.decision`: -1 unfavourable, 0 continue, 1
+    favourable, 2 futility) stopped at look ``k``; kernels can fill it as
+    they go.
+    """
+    tally = np.asarray(tally, dtype=np.int64)
     return {
-        "reject": count(decision == REJECT_FAVOURABLE),
-        "reject_unfavourable": count(decision == REJECT_UNFAVOURABLE),
-        "futility": count(decision == STOP_FUTILITY),
-        "stopped": count(np.ones(stop_look.shape, dtype=bool)),
+        "reject": tally[REJECT_FAVOURABLE + 1].copy(),
+        "reject_unfavourable": tally[REJECT_UNFAVOURABLE + 1].copy(),
+        "futility": tally[STOP_FUTILITY + 1].copy(),
+        "stopped": tally.sum(axis=0),
     }
 
 

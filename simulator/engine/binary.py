@@ -1,21 +1,36 @@
 """Numba kernels that simulate two-arm binary trials on sufficient statistics.
 
-Simulation is split in two passes. :func:`draw_counts` draws, per simulated
-trial, its true rates (fixed, or from the prior) and the binomial number of
-events among the newly evaluable patients of each arm at every look.
-:func:`decide_counts` then applies a test and its bounds look by look and
-records where each trial stops. Keeping the data apart from the decisions
-lets the same simulated trials be analysed at several significance levels
-(Holm's procedure needs alpha / m, ..., alpha) and lets a joint per-patient
-kernel reuse the decision pass.
+A trial is its cumulative number of events per arm at each look. Two
+kernels simulate whole trials and decide them at every significance level
+(Holm's procedure analyses the same trials at alpha / m, ..., alpha):
+
+- :func:`simulate_fixed`, for fixed rates (the power and type I error
+  streams): every trial draws from the same binomial distributions, one per
+  arm and look increment, so the counts come from Walker alias tables
+  (:func:`alias_table`) built once per plan from the exact pmf, one uniform
+  per draw; the outcome at a look is read from a table indexed by the
+  cumulative counts (:func:`decision_table`), filled by the one decision
+  function :func:`simulator.stats.decision.decide`, which also decides the
+  rare counts outside the tabulated window;
+- :func:`simulate_prior`, for rates drawn per trial from the priors
+  (assurance): the exact per-trial binomial sampler of Numba
+  (``rng.binomial``), with the same decision tables.
+
+:func:`decide_counts` decides counts simulated elsewhere (the joint
+per-patient engine, whose patients per look may vary by trial).
 
 Everything is on the oriented scale (higher rate = better for the
 experimental arm); the endpoint layer flips harms before calling.
 """
 
 
+import numpy as np
+
 from simulator._jit import kernel
 from simulator.stats.decision import decide
+
+#: Trials whose uniforms are drawn together (:func:`simulate_fixed`).
+BLOCK = 256
 
 
 @kernel
@@ -24,54 +39,6 @@ def draw_rate(rng, prior):
     if prior[0] > 0.0 and rng.random() < prior[0]:
         return rng.beta(prior[3], prior[4])
     return rng.beta(prior[1], prior[2])
-
-
-@kernel
-def draw_counts(rng, n_sims, n_c, n_e, p_c, p_e, prior_c, prior_e, use_prior, x_c, x_e, true_c, true_e):
-    """Cumulative events per arm at every look for ``n_sims`` trials.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The chunk's generator; the kernel is deterministic given its state.
-    n_sims : int
-        Number of trials.
-    n_c, n_e : int64 arrays (K,)
-        Cumulative evaluable patients per arm at each look.
-    p_c, p_e : float
-        True rates when ``use_prior`` is false.
-    prior_c, prior_e : float64 arrays (5,)
-        Prior mixtures per arm when ``use_prior`` is true.
-    use_prior : bool
-        Draw each trial's true rates from the priors.
-    x_c, x_e : int64 arrays (n_sims, K)
-        Output: cumulative events per arm at each look. Every look is drawn,
-        also after a trial would have stopped, so that the random stream
-        does not depend on the bounds.
-    true_c, true_e : float64 arrays (n_sims,)
-        Output: the true rates each trial was simulated under.
-    """
-    n_looks = n_c.shape[0]
-    for i in range(n_sims):
-        if use_prior:
-            pc = draw_rate(rng, prior_c)
-            pe = draw_rate(rng, prior_e)
-        else:
-            pc = p_c
-            pe = p_e
-        xc = 0
-        xe = 0
-        previous_c = 0
-        previous_e = 0
-        for k in range(n_looks):
-            xc += rng.binomial(n_c[k] - previous_c, pc)
-            xe += rng.binomial(n_e[k] - previous_e, pe)
-            previous_c = n_c[k]
-            previous_e = n_e[k]
-            x_c[i, k] = xc
-            x_e[i, k] = xe
-        true_c[i] = pc
-        true_e[i] = pe
 
 
 @kernel
@@ -111,3 +78,268 @@ def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futi
                 stop_look[i] = k
                 decision[i] = outcome
                 break
+
+
+# ---------------------------------------------------------------- fixed rates
+#
+# With fixed rates and fixed look sizes every trial draws from the same few
+# binomial distributions (one per arm and look increment), so the draws come
+# from Walker alias tables built once per plan from the exact pmf, and the
+# decision at each look is read from a table of outcomes indexed by the
+# cumulative counts (tabulated where the counts can plausibly fall, decided
+# by :func:`simulator.stats.decision.decide` itself elsewhere).
+
+
+@kernel
+def alias_table(pmf, prob, alias):
+    """Walker's alias table of a discrete distribution (Vose's stable construction).
+
+    Parameters
+    ----------
+    pmf : float64 array (m,)
+        Probabilities of the outcomes 0..m-1; they must sum to 1 up to
+        rounding (they are rescaled to sum to m exactly as doubles allow).
+    prob, alias : float64 and int64 arrays (m,)
+        Output: cell ``j`` returns ``j`` with probability ``prob[j]`` and
+        ``alias[j]`` otherwise. Every outcome keeps the probability
+        ``(prob[j] + sum of (1 - prob[i]) over the cells i aliased to j) / m``,
+        which equals ``pmf[j]`` up to rounding (a few ulp of ``m pmf[j]``).
+
+    Notes
+    -----
+    Deterministic: the same pmf always gives the same table, so results do
+    not depend on where a table was built. Cells left over when the small
+    and large work lists run out only differ from 1 by rounding and get 1.
+    """
+    m = pmf.shape[0]
+    total = 0.0
+    for j in range(m):
+        total += pmf[j]
+    scaled = np.empty(m)
+    small = np.empty(m, dtype=np.int64)
+    large = np.empty(m, dtype=np.int64)
+    n_small = 0
+    n_large = 0
+    for j in range(m):
+        scaled[j] = pmf[j] * m / total
+        alias[j] = j
+        if scaled[j] < 1.0:
+            small[n_small] = j
+            n_small += 1
+        else:
+            large[n_large] = j
+            n_large += 1
+    while n_small > 0 and n_large > 0:
+        n_small -= 1
+        s = small[n_small]
+        n_large -= 1
+        g = large[n_large]
+        prob[s] = scaled[s]
+        alias[s] = g
+        # The large cell gives away what fills the small one; subtracting
+        # (1 - p_s) from p_g keeps the error at one rounding per step.
+        scaled[g] = (scaled[g] + scaled[s]) - 1.0
+        if scaled[g] < 1.0:
+            small[n_small] = g
+            n_small += 1
+        else:
+            large[n_large] = g
+            n_large += 1
+    for i in range(n_large):
+        prob[large[i]] = 1.0
+    for i in range(n_small):
+        prob[small[i]] = 1.0
+
+
+@kernel(inline="always")
+def alias_pick(u, prob, alias, offset, size):
+    """The outcome of the alias table at ``prob[offset:offset + size]`` for the uniform ``u``.
+
+    One uniform double ``u`` (53 random bits) gives both the cell,
+    ``floor(u size)``, and the coin, the fraction ``u size - cell``, which is
+    uniform on a grid of spacing ``size 2^-53``: each cell's acceptance
+    probability is exact to within that spacing (3e-14 for 300 outcomes).
+    """
+    x = u * size
+    j = min(int(x), size - 1)  # u * size can round up to size when u is within an ulp of 1
+    other = alias[offset + j]
+    return j if x - j < prob[offset + j] else other
+
+
+@kernel
+def _decide_outside(code, xc, xe, k, level, n_c, n_e, theta0, efficacy, unfavourable, futility, floor, fav, unf, fut,
+                    floor_table):
+    """The outcome of counts outside the tabulated window, decided afresh (a rare call, kept out of line)."""
+    return decide(
+        code, xc, n_c[k], xe, n_e[k], theta0, efficacy[level, k], unfavourable[level, k], futility[level, k],
+        floor[level, k], fav[level, k], unf[level, k], fut[level, k], floor_table[level, k],
+    )
+
+
+@kernel
+def decision_table(code, n_c, n_e, theta0, low_c, width_c, low_e, width_e, efficacy, unfavourable, futility, floor,
+                   fav, unf, fut, floor_table, table_offset, table):
+    """Fill ``table`` with the outcome of every pair of cumulative counts in each look's window.
+
+    Cell ``table[table_offset[l, k] + (x_c - low_c[k]) * width_e[k] + x_e - low_e[k]]``
+    is :func:`simulator.stats.decision.decide` at level ``l`` and look ``k``
+    for the counts ``(x_c, x_e)``: the very function the look-up falls back
+    to outside the window, so a tabulated outcome cannot differ from a
+    computed one.
+    """
+    n_levels, n_looks = table_offset.shape
+    for level in range(n_levels):
+        for k in range(n_looks):
+            start = table_offset[level, k]
+            for dc in range(width_c[k]):
+                for de in range(width_e[k]):
+                    table[start + dc * width_e[k] + de] = decide(
+                        code, low_c[k] + dc, n_c[k], low_e[k] + de, n_e[k], theta0, efficacy[level, k],
+                        unfavourable[level, k], futility[level, k], floor[level, k], fav[level, k], unf[level, k],
+                        fut[level, k], floor_table[level, k],
+                    )
+
+
+@kernel
+def simulate_fixed(rng, n_sims, prob, alias, offset_c, size_c, offset_e, size_e, code, n_c, n_e, theta0, table,
+                   table_offset, low_c, width_c, low_e, width_e, efficacy, unfavourable, futility, floor, fav, unf,
+                   fut, floor_table, stop_look, decision, tally):
+    """Trials at fixed rates: alias-table draws and table look-ups, decided at every level.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The chunk's generator: exactly ``2 K`` uniforms per trial, drawn a
+        block of :data:`BLOCK` trials at a time in the order the trials use
+        them (trial by trial; per look the control, then the experimental
+        increment), so the stream never depends on the bounds or on where a
+        trial stops.
+    n_sims : int
+        Number of trials.
+    prob, alias : float64 and int64 arrays
+        The alias tables of every arm's count increments, one after another
+        (see :func:`alias_table`).
+    offset_c, size_c, offset_e, size_e : int64 arrays (K,)
+        Where each look's increment table of each arm starts, and its number
+        of outcomes (new evaluable patients + 1).
+    code, n_c, n_e, theta0
+        Test code, cumulative evaluable patients per arm at each look, null
+        risk difference.
+    table, table_offset, low_c, width_c, low_e, width_e
+        Outcomes per level and look (:func:`decision_table`), tabulated for
+        cumulative counts ``low_c[k] <= x_c < low_c[k] + width_c[k]`` and
+        likewise for ``x_e``; counts outside are decided by
+        :func:`_decide_outside`.
+    efficacy, unfavourable, futility, floor : float64 arrays (L, K)
+        z bounds per level and look.
+    fav, unf, fut, floor_table : int64 arrays (L, K, M)
+        Fisher critical counts per level and look (dummies for other tests).
+    stop_look : int8 array (n_sims,)
+        Output: the stopping look at level 0.
+    decision : int8 array (L, n_sims)
+        Output: each trial's outcome at every level.
+    tally : int64 array (4, K)
+        Output, added to: the trials at level 0 by outcome code + 1 and
+        stopping look (:func:`simulator.endpoints.common.counts_from_tally`).
+
+    Notes
+    -----
+    The uniforms are drawn ahead of the look-ups so that these do not wait
+    on each call of the generator; a trial's counts are kept in registers
+    and drawn look by look only as far as the trial goes (every level
+    re-reads the same uniforms, so it sees the same counts). The look-up is
+    written in this loop rather than in a function: passing the many arrays
+    to a call costs more than the look-up itself.
+    """
+    n_looks = n_c.shape[0]
+    n_levels = table_offset.shape[0]
+    per_trial = 2 * n_looks
+    uniforms = np.empty(BLOCK * per_trial)
+    for start in range(0, n_sims, BLOCK):
+        size = min(BLOCK, n_sims - start)
+        for m in range(size * per_trial):
+            uniforms[m] = rng.random()
+        for b in range(size):
+            for level in range(n_levels):
+                m = b * per_trial
+                xc = 0
+                xe = 0
+                stop = n_looks - 1
+                outcome = 0
+                for k in range(n_looks):
+                    xc += alias_pick(uniforms[m], prob, alias, offset_c[k], size_c[k])
+                    xe += alias_pick(uniforms[m + 1], prob, alias, offset_e[k], size_e[k])
+                    m += 2
+                    dc = xc - low_c[k]
+                    de = xe - low_e[k]
+                    if 0 <= dc < width_c[k] and 0 <= de < width_e[k]:
+                        outcome = table[table_offset[level, k] + dc * width_e[k] + de]
+                    else:
+                        outcome = _decide_outside(
+                            code, xc, xe, k, level, n_c, n_e, theta0, efficacy, unfavourable, futility, floor, fav,
+                            unf, fut, floor_table,
+                        )
+                    if outcome != 0:
+                        stop = k
+                        break
+                if level == 0:
+                    stop_look[start + b] = stop
+                    tally[outcome + 1, stop] += 1
+                decision[level, start + b] = outcome
+
+
+@kernel
+def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, code, theta0, table, table_offset, low_c, width_c,
+                   low_e, width_e, efficacy, unfavourable, futility, floor, fav, unf, fut, floor_table, stop_look,
+                   decision, tally, true_c, true_e):
+    """Trials whose true rates are drawn from the priors, decided at every level.
+
+    Each trial draws its two rates (:func:`draw_rate`, control first), then
+    per look the control and the experimental increment with Numba's
+    ``rng.binomial`` (NumPy's algorithm: inversion or BTPE), an exact
+    sampler at any rate; every look is drawn. ``prior_c``, ``prior_e``: the
+    priors ``[w_vague, a, b, a_vague, b_vague]``; ``true_c``, ``true_e``:
+    output, each trial's rates; the other parameters are those of
+    :func:`simulate_fixed` (decision windows from the prior predictive
+    distributions).
+    """
+    n_looks = n_c.shape[0]
+    n_levels = table_offset.shape[0]
+    cum_c = np.empty(n_looks, dtype=np.int64)
+    cum_e = np.empty(n_looks, dtype=np.int64)
+    for i in range(n_sims):
+        pc = draw_rate(rng, prior_c)
+        pe = draw_rate(rng, prior_e)
+        true_c[i] = pc
+        true_e[i] = pe
+        xc = 0
+        xe = 0
+        previous_c = 0
+        previous_e = 0
+        for k in range(n_looks):
+            xc += rng.binomial(n_c[k] - previous_c, pc)
+            xe += rng.binomial(n_e[k] - previous_e, pe)
+            previous_c = n_c[k]
+            previous_e = n_e[k]
+            cum_c[k] = xc
+            cum_e[k] = xe
+        for level in range(n_levels):
+            stop = n_looks - 1
+            outcome = 0
+            for k in range(n_looks):
+                dc = cum_c[k] - low_c[k]
+                de = cum_e[k] - low_e[k]
+                if 0 <= dc < width_c[k] and 0 <= de < width_e[k]:
+                    outcome = table[table_offset[level, k] + dc * width_e[k] + de]
+                else:
+                    outcome = _decide_outside(
+                        code, cum_c[k], cum_e[k], k, level, n_c, n_e, theta0, efficacy, unfavourable, futility,
+                        floor, fav, unf, fut, floor_table,
+                    )
+                if outcome != 0:
+                    stop = k
+                    break
+            if level == 0:
+                stop_look[i] = stop
+                tally[outcome + 1, stop] += 1
+            decision[level, i] = outcome

@@ -1,0 +1,127 @@
+"""The fixed-rate binary sampler: Walker alias tables and decision tables.
+
+The power and type I error streams draw each arm's new events per look from
+an alias table built from the exact binomial pmf, and read each look's
+decision from a table filled by the decision function itself. What is
+checked here, against independent references:
+
+- the table's implied distribution equals ``scipy.stats.binom.pmf`` over
+  the whole support, to rounding (reconstructed cell by cell, no sampling);
+- 10^7 draws through :func:`alias_pick` pass a chi-square test against the
+  pmf;
+- decisions do not depend on the tabulated window (a window of half a
+  standard deviation, where most counts fall outside and are decided
+  afresh, gives the same outcomes trial by trial);
+- a chunk's trials do not depend on the chunk's length (uniforms are drawn
+  by blocks of trials, in trial order).
+
+Power and size against exact enumeration are in tests/test_engine_binary.py.
+"""
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulator.endpoints import binary as binary_plan
+from simulator.engine.binary import BLOCK, alias_pick, alias_table
+from test_engine_binary import make_plan
+
+#: (trials n, rate p): small, skewed, large, a rate at the edge, and a degenerate rate.
+CASES = [(1, 0.3), (10, 0.5), (77, 0.35), (300, 0.78), (600, 0.003), (2000, 0.5), (40, 0.0), (40, 1.0)]
+
+
+def implied_pmf(prob, alias):
+    """The distribution an alias table samples: cell j keeps prob[j], gives 1 - prob[j] to alias[j]."""
+    m = prob.shape[0]
+    out = prob.copy()
+    np.add.at(out, alias, 1.0 - prob)
+    return out / m
+
+
+@pytest.mark.parametrize("n,p", CASES)
+def test_alias_table_reproduces_the_binomial_pmf(n, p):
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p)
+    prob, alias = np.empty(n + 1), np.empty(n + 1, dtype=np.int64)
+    alias_table(pmf, prob, alias)
+    assert np.all((prob >= 0.0) & (prob <= 1.0)) and np.all((alias >= 0) & (alias <= n))
+    # Each outcome's probability to a few ulp of the largest (the construction rounds once per step).
+    np.testing.assert_allclose(implied_pmf(prob, alias), pmf, rtol=0, atol=64 * np.finfo(float).eps * pmf.max())
+
+
+def test_plan_tables_cover_every_increment():
+    # 3 looks at 152 / 306 / 458 patients: per arm the increments 76, 77, 76 (oriented rates 0.35, 0.50).
+    plan = make_plan("z_pooled", 229, (1, 1), 0.35, 0.50)
+    prob, alias, offset_c, size_c, offset_e, size_e = plan.sampling_tables("power").alias
+    new_c = np.diff(plan.looks.evaluable_c, prepend=0)
+    assert size_c.tolist() == (new_c + 1).tolist()
+    for offset, size, rate in ((offset_c[0], size_c[0], 0.35), (offset_e[0], size_e[0], 0.50)):
+        cells = slice(int(offset), int(offset + size))
+        pmf = stats.binom.pmf(np.arange(size), size - 1, rate)
+        np.testing.assert_allclose(implied_pmf(prob[cells], alias[cells]), pmf, rtol=0, atol=1e-15)
+
+
+@numba.njit(cache=False)
+def _draw_many(rng, prob, alias, n_draws, counts):
+    size = prob.shape[0]
+    for _ in range(n_draws):
+        counts[alias_pick(rng.random(), prob, alias, 0, size)] += 1
+
+
+@pytest.mark.parametrize("n,p", [(77, 0.35), (300, 0.78), (600, 0.003)])
+def test_alias_draws_pass_a_chi_square_test_against_the_pmf(n, p):
+    n_draws = 10**7
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p)
+    prob, alias = np.empty(n + 1), np.empty(n + 1, dtype=np.int64)
+    alias_table(pmf, prob, alias)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    _draw_many(np.random.default_rng(n), prob, alias, n_draws, counts)
+    expected = n_draws * pmf
+    # Cells expected fewer than 5 times are pooled into their tail, as a chi-square test needs.
+    keep = expected >= 5
+    first, last = np.nonzero(keep)[0][[0, -1]]
+    observed = np.concatenate([[counts[:first].sum()], counts[first : last + 1], [counts[last + 1 :].sum()]])
+    wanted = np.concatenate([[expected[:first].sum()], expected[first : last + 1], [expected[last + 1 :].sum()]])
+    used = wanted > 0
+    observed, wanted = observed[used], wanted[used] * observed[used].sum() / wanted[used].sum()
+    statistic, p_value = stats.chisquare(observed, wanted)
+    # A correct sampler fails at this level once in 10^4 seeds; a pmf off by 1e-3 in a central cell
+    # would give a statistic of about (1e-3)^2 * 1e7 / pmf, far beyond it.
+    assert p_value > 1e-4, (statistic, p_value, len(observed))
+
+
+@pytest.mark.parametrize("test", ["z_pooled", "fisher", "farrington_manning"])
+def test_decisions_do_not_depend_on_the_tabulated_window(test, monkeypatch):
+    margin = 0.05 if test == "farrington_manning" else 0.0
+    wide = make_plan(test, 150, (1, 2), 0.30, 0.45, margin=margin)
+    for stream in ("power", "type1"):
+        wide.sampling_tables(stream)  # built now, with the default window (tables are built on first use)
+    monkeypatch.setattr(binary_plan, "WINDOW_SDS", 0.5)
+    narrow = make_plan(test, 150, (1, 2), 0.30, 0.45, margin=margin)
+    assert narrow.sampling_tables("power").decisions[3].max() < wide.sampling_tables("power").decisions[3].min()
+    for stream in ("power", "type1"):
+        a = wide.simulate(np.random.default_rng(4), 50_000, stream)
+        b = narrow.simulate(np.random.default_rng(4), 50_000, stream)
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_group_sequential_decisions_do_not_depend_on_the_window(monkeypatch):
+    raw_plan = lambda: make_plan("z_pooled", 229, (1, 1), 0.35, 0.50, looks=3)  # noqa: E731
+    wide = raw_plan()
+    wide.sampling_tables("power")
+    monkeypatch.setattr(binary_plan, "WINDOW_SDS", 0.5)
+    narrow = raw_plan()
+    a = wide.simulate(np.random.default_rng(9), 30_000, "power")
+    b = narrow.simulate(np.random.default_rng(9), 30_000, "power")
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert len(set(a[0].tolist())) == 3  # trials stop at every look
+
+
+def test_trials_do_not_depend_on_the_chunk_length():
+    plan = make_plan("z_pooled", 229, (1, 1), 0.35, 0.50, looks=3)
+    short = plan.simulate(np.random.default_rng(12), BLOCK + 44, "power")
+    long = plan.simulate(np.random.default_rng(12), 4 * BLOCK - 24, "power")
+    np.testing.assert_array_equal(short[1], long[1][: BLOCK + 44])
+    np.testing.assert_array_equal(short[0], long[0][: BLOCK + 44])
