@@ -10,6 +10,8 @@ from functools import partial
 
 import numpy as np
 
+from simulator.endpoints.survival_nph import curves as nph_curves
+from simulator.endpoints.survival_nph import reference_horizon
 from simulator.figures import (
     COLOURS,
     FigureSpec,
@@ -45,7 +47,47 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             "trials that reached it (or the mean times, simulated and analytic).",
             _survival_figure, (report, name, [s.config for s in scenarios]),
         ),
+        FigureSpec(
+            f"plot-nph-{slug(name)}", f"Non-proportional hazards: {name}",
+            "The configured model per arm (the first scenario with non-proportional hazards or cure fractions): "
+            "survival (left), hazard (middle) and the hazard ratio experimental / control over time from entry "
+            "(right; with cure fractions the ratio of the population hazards drifts towards the cured fractions' "
+            "ratio of long-term survivors); the analytic average hazard ratio at the final analysis dashed.",
+            _nph_figure, (report, name, scenarios),
+        ),
     ]
+
+
+def _nph_figure(report: dict, name: str, scenarios: list):
+    index = next((i for i, s in enumerate(scenarios) if getattr(s.config.endpoint(name), "nph", None) is not None),
+                 None)
+    if index is None:
+        return None
+    endpoint = scenarios[index].config.endpoint(name)
+    times = np.linspace(0.0, reference_horizon(endpoint), 301)
+    model = nph_curves(endpoint, times)
+    figure = new_figure(12.0, 3.6)
+    ax_s, ax_h, ax_r = figure.subplots(1, 3)
+    for arm, label, colour in ((0, "control", "C0"), (1, "experimental", "C1")):
+        ax_s.plot(times, model["survival"][arm], color=colour, label=label)
+        ax_h.plot(times, model["hazard"][arm], color=colour, label=label)
+    ax_s.set_ylim(0.0, 1.02)
+    ax_s.set_xlabel("months from entry")
+    ax_s.set_ylabel("survival")
+    ax_s.legend(loc="best")
+    ax_h.set_xlabel("months from entry")
+    ax_h.set_ylabel("hazard per month")
+    ax_r.plot(times, model["hazard_ratio"], color="black")
+    ax_r.axhline(1.0, color="grey", linewidth=0.8)
+    block = report["scenarios"][index]["endpoints"][name]
+    ahr = ((block.get("analytic") or {}).get("nph") or {}).get("average_hazard_ratio")
+    if ahr is not None:
+        ax_r.axhline(ahr, color="C3", linestyle="--", linewidth=1, label=f"average HR {ahr:.3f}")
+        ax_r.legend(loc="best")
+    ax_r.set_xlabel("months from entry")
+    ax_r.set_ylabel("hazard ratio (experimental / control)")
+    ax_s.set_title(f"{name}: {scenario_label(report['scenarios'][index])}" if len(scenarios) > 1 else name)
+    return figure
 
 
 def _prior_figure(report: dict, name: str, scenarios: list):
@@ -224,6 +266,9 @@ def configured_survival(endpoint, times) -> dict | None:
     if control is None or not hasattr(control, "hazards"):
         return None
     hr = getattr(truth, "hazard_ratio", None)
+    if getattr(endpoint, "nph", None) is not None:
+        survival = nph_curves(endpoint, times)["survival"]
+        return {"control": survival[0], "experimental": survival[1]}
     curves = {"control": survival_curve(times, control.times, control.hazards)}
     if hr is not None:
         curves["experimental"] = survival_curve(times, control.times, control.hazards, hr)

@@ -188,19 +188,26 @@ def analytic(plan, config: Config) -> dict:
     return out
 
 
-def curves(config: Config, endpoint: SurvivalEndpoint, horizon: float, points: int = 200) -> dict:
-    """The configured survival and hazard per arm and the hazard ratio over time from entry (for figures)."""
-    m = model(config, endpoint)
-    t = np.linspace(0.0, horizon, points + 1)
-    h_c, s_c, h_e, s_e = m.arms(t)
+def curves(endpoint: SurvivalEndpoint, times) -> dict:
+    """The configured survival and hazard per arm and the hazard ratio at ``times`` from entry (for figures)."""
+    control = endpoint.truth.control
+    nonprop = endpoint.nph
+    if nonprop is not None and nonprop.piecewise:
+        ratio = (nonprop.hazard_ratio_times, nonprop.hazard_ratios)
+    else:
+        ratio = ((0.0,), (float(endpoint.truth.hazard_ratio),))
+    shape = analytic_nph.NphModel(control=(control.times, control.hazards), ratio=ratio, accrual=((0.0, 1.0), (1.0,)),
+                                  n_total=1.0, cured=(0.0, 0.0) if nonprop is None else nonprop.cured)
+    t = np.asarray(times, dtype=float)
+    h_c, s_c, h_e, s_e = shape.arms(t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(h_c > 0, h_e / h_c, np.nan)
-    return {"times": t, "survival": (s_c, s_e), "hazard": (h_c, h_e), "hazard_ratio": ratio}
+        ratio_t = np.where(h_c > 0, h_e / h_c, np.nan)
+    return {"times": t, "survival": (s_c, s_e), "hazard": (h_c, h_e), "hazard_ratio": ratio_t}
 
 
 def reference_horizon(endpoint: SurvivalEndpoint) -> float:
     """A time axis for the curves: three control medians of the uncured, at least the accrual."""
     control = endpoint.truth.control
     median = control_median(control.times, control.hazards)
-    return float(max(3.0 * median if math.isfinite(median) else 0.0, endpoint.accrual.edges[-1] if
-                     endpoint.accrual.edges else 0.0, 1.0))
+    accrual_end = endpoint.accrual.edges[-1] if endpoint.accrual.edges else 0.0
+    return float(max(3.0 * median if math.isfinite(median) else 0.0, accrual_end, 1.0))
