@@ -59,6 +59,7 @@ from collections import namedtuple
 import numpy as np
 
 from simulator._jit import kernel
+from simulator.engine.binary import draw_rate
 from simulator.engine.patients import (
     Patients,
     analyse_looks,
@@ -79,10 +80,12 @@ __all__ = [
     "StrataWork",
     "assign_arms",
     "cmh_z",
+    "decide_z_looks",
     "draw_cell",
     "draw_cells",
     "imbalance",
     "next_arm",
+    "simulate_binary_stratified",
     "simulate_stratified",
     "strata_design",
     "strata_work",
@@ -582,3 +585,89 @@ def simulate_stratified(rng, n_sims, design, bounds, other_bounds, hazard_ratio,
             if compare:
                 analyse_stratified_looks(trial, n_events, design, other_bounds, patients, strata_work.cell, n_cells,
                                          work, strata_work, other)
+
+
+@kernel
+def _odds_scaled(p, multiplier):
+    """The rate whose odds are ``multiplier`` times those of ``p`` (0 and 1 stay)."""
+    if p <= 0.0 or p >= 1.0:
+        return p
+    odds = p / (1.0 - p) * multiplier
+    return odds / (1.0 + odds)
+
+
+@kernel
+def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p_e, prior_c, prior_e, use_prior,
+                               odds, work, rates, successes, x_c, x_e, m_c, m_e, z_cmh, true_c, true_e, imbalances):
+    """Stratified binary trials, per patient: cumulative counts per arm and the CMH z at each look.
+
+    Per trial: its rates (``p_c``, ``p_e``, or drawn from the priors,
+    oriented), each cell's rates with the odds times ``odds[cell]``
+    (oriented), then per patient in entry order its cell, its arm and its
+    outcome (one uniform). Look ``k`` reads the first ``look_total[k]``
+    patients: ``x_c``, ``x_e`` successes and ``m_c``, ``m_e`` patients per
+    arm, and the Cochran-Mantel-Haenszel z over the cells
+    (:func:`cmh_z`). ``imbalances``: :func:`imbalance` over all patients.
+    """
+    n_cells = strata.multiplier.size
+    n = n_c + n_e
+    simple = strata.method == SIMPLE
+    per_cell = work.per_cell
+    label = work.label
+    for trial in range(n_sims):
+        if use_prior:
+            pc = draw_rate(rng, prior_c)
+            pe = draw_rate(rng, prior_e)
+        else:
+            pc = p_c
+            pe = p_e
+        true_c[trial] = pc
+        true_e[trial] = pe
+        for c in range(n_cells):
+            rates[c, 0] = _odds_scaled(pc, odds[c])
+            rates[c, 1] = _odds_scaled(pe, odds[c])
+        start_trial(rng, strata, n_c, n_e, label, work)
+        successes[:, :] = 0
+        k = 0
+        for p in range(n):
+            c = draw_cell(rng, strata.cell_cumulative)
+            if not simple:
+                label[p] = 2 * next_arm(rng, strata, c, work)
+            arm = label[p] >> 1
+            per_cell[c, arm] += 1
+            if rng.random() < rates[c, arm]:
+                successes[c, arm] += 1
+            while k < look_total.size and p + 1 == look_total[k]:
+                sc = 0
+                se = 0
+                nc = 0
+                ne = 0
+                for s in range(n_cells):
+                    sc += successes[s, 0]
+                    se += successes[s, 1]
+                    nc += per_cell[s, 0]
+                    ne += per_cell[s, 1]
+                x_c[trial, k] = sc
+                x_e[trial, k] = se
+                m_c[trial, k] = nc
+                m_e[trial, k] = ne
+                z_cmh[trial, k] = cmh_z(n_cells, per_cell[:, 0], per_cell[:, 1], successes[:, 0], successes[:, 1])
+                k += 1
+        imbalance(strata, work, imbalances[trial])
+
+
+@kernel
+def decide_z_looks(z, efficacy, unfavourable, futility, floor, stop_look, decision):
+    """Per trial (rows of ``z``, looks in columns): the first look that does not continue, and its outcome.
+
+    :func:`simulator.stats.decision.decide_z` at each look; the last look
+    decides whatever the outcome.
+    """
+    n_sims, n_looks = z.shape
+    for i in range(n_sims):
+        for k in range(n_looks):
+            outcome = decide_z(z[i, k], efficacy[k], unfavourable[k], futility[k], floor[k])
+            if outcome != CONTINUE or k == n_looks - 1:
+                stop_look[i] = k
+                decision[i] = outcome
+                break
