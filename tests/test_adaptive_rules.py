@@ -288,3 +288,32 @@ def test_design_time_threshold_is_exact_for_binary():
     # Only the rule stops at the first look here (no futility bound); the type I error can only fall.
     h0 = plan.rules.report(counts, n)
     assert counts["reject"].sum() / n <= h0["without_rule"]
+
+
+def test_a_threshold_sweep_reads_the_same_trials():
+    # interim.futility.below stays out of the seed digest (it never changes the draws): the scenarios of a
+    # sweep over it share their trials, so success can only fall as the threshold rises, and the design
+    # without the rule is the same in every scenario.
+    raw = {**gs_raw(0.0), "simulation": {"n_sims": 20_000, "seed": 8, "null": True, "jobs": 1},
+           "sweep": {"interim.futility.below": [0.0, 0.05, 0.3]}}
+    report = Trial.from_dict(raw).simulate().to_dict()["scenarios"]
+    blocks = [s["endpoints"]["response"] for s in report]
+    for stream in ("power", "assurance", "type1"):
+        values = [b[stream] for b in blocks]
+        assert values[0] >= values[1] >= values[2]
+        assert len({b["interim"][stream]["without_rule"] for b in blocks}) == 1
+        assert values[0] == blocks[0]["interim"][stream]["without_rule"]
+    assert blocks[2]["interim"]["type1"]["futility_rule_per_look"][0] > blocks[1]["interim"]["type1"]["futility_rule_per_look"][0]
+
+
+def test_report_of_reestimation_with_a_rule(tmp_path):
+    mapping = {**SMALL, "simulation": {"n_sims": 2_000, "seed": 1, "null": True, "jobs": 1}}
+    result = Trial.from_dict(mapping).simulate()
+    result.save(tmp_path, plots=False)  # report.json is checked against docs/report.schema.json (conftest)
+    block = result.to_dict()["scenarios"][0]["endpoints"]["response"]
+    for stream in ("power", "assurance", "type1"):
+        interim = block["interim"][stream]
+        assert np.array(interim["predictive_probability_histogram"]).sum() == 2_000
+        assert 0 <= interim["increase"] <= 1
+    assert block["analytic"] == {}
+    assert len(block["interim"]["thresholds_h0"]) == 1

@@ -115,9 +115,11 @@ def test_type1_error_and_the_design_time_threshold_under_h0():
     assert h0["rule_saving_events"] > 0
 
 
-def test_report_block():
+def test_report_block(tmp_path):
     n = 2_000
-    block = Trial.from_dict(raw(n_sims=n)).simulate().to_dict()["scenarios"][0]["endpoints"]["os"]
+    result = Trial.from_dict(raw(n_sims=n)).simulate()
+    result.save(tmp_path, plots=False)  # report.json is checked against docs/report.schema.json (conftest)
+    block = result.to_dict()["scenarios"][0]["endpoints"]["os"]
     # The distributions of the interim values per interim look, under truth, prior and H0.
     for stream in ("power", "assurance", "type1"):
         interim = block["interim"][stream]

@@ -53,6 +53,10 @@ def canonical(config: Config) -> dict:
     for section in _LATER_SECTIONS:
         if section in data and not data[section]:
             del data[section]
+    if data.get("interim"):
+        # The futility thresholds change decisions, never the draws (a trial the rule stops is drawn on as
+        # its shadow, docs/adaptive.md): left out, every threshold of a sweep reads the same trials.
+        del data["interim"]["below"]
     return data
 
 
