@@ -119,7 +119,9 @@ class NphModel:
         for h, big_h, cure in ((h_u, big_h_c, self.cured[0]), (h_ue, big_h_e, self.cured[1])):
             uncured = (1.0 - cure) * np.exp(-big_h)
             s = cure + uncured
-            out += [h * uncured / s, s]
+            # Where S underflows to 0 (no cure, far out) the population hazard is the uncured one.
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out += [np.where(s > 0, h * uncured / s, h), s]
         return tuple(out)
 
     def accrued(self, t: np.ndarray) -> np.ndarray:

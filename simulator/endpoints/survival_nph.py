@@ -120,10 +120,11 @@ def analytic(plan, config: Config) -> dict:
     endpoint = plan.endpoint
     m = model(config, endpoint)
     events = [float(e) for e in plan.looks.events]
+    sizing = _events_for_design_power(plan, config, m)
     try:
         times = [analytic_nph.time_for_events(m, e) for e in events]
     except InputError as error:
-        return {"nph": {"note": f"the looks' events are not reached on average: {error}"}}
+        return {**sizing, "nph": {"note": f"the looks' events are not reached on average: {error}"}}
     final = times[-1]
     ahr = analytic_nph.average_hazard_ratio(m, final)
     weights = list(dict.fromkeys(REPORTED_TESTS + MAXCOMBO_DEFAULT + tuple(endpoint.weights)))
@@ -185,7 +186,59 @@ def analytic(plan, config: Config) -> dict:
         out["power"] = power
     else:
         out["power_fixed_design"] = power  # all the events at one analysis; no sequential power under NPH yet
+    out.update(sizing)
     return out
+
+
+def _events_for_design_power(plan, config: Config, m: analytic_nph.NphModel) -> dict:
+    """``events`` and ``events_rounded`` for ``design.power`` under the model (what ``size`` starts from), if any."""
+    configured = plan.endpoint.weights or ((0.0, 0.0),)
+    needed = events_for_power(m, configured, plan.alpha, plan.sided, config.design.power)
+    if needed is None:
+        return {}
+    planned = plan.planned_bounds.sequential
+    inflation = 1.0 if planned is None else float(planned.inflation_factor)
+    needed *= inflation
+    if needed > m.n_total:
+        return {}
+    note = (
+        f"events at which the {test_label(plan.endpoint.weights)} test reaches design.power = {config.design.power} "
+        f"under the configured hazards with trial.n_total = {config.trial.n_total} (fixed design"
+        + (f", times the inflation factor {inflation:.4f} of the proportional-hazards design)" if planned is not None
+           else ")")
+    )
+    return {"events": needed, "events_rounded": int(math.ceil(needed - 1e-9)), "events_note": note}
+
+
+def events_for_power(m: analytic_nph.NphModel, weights, alpha: float, sided: int, target: float) -> float | None:
+    """The (fractional) events at which the test ``weights`` reaches ``target`` power, or None if it never does.
+
+    Power at ``d`` events is the weighted log-rank power at the time ``d``
+    events are expected (:func:`simulator.design.nph.time_for_events`); the
+    search is over ``d`` up to 99.9 % of the events the subjects can have.
+    """
+    available = sum(analytic_nph.expected_events(m, 1e4))
+    weights = tuple(tuple(w) for w in weights)
+
+    def power(d: float) -> float:
+        moments = analytic_nph.weighted_logrank_moments(m, analytic_nph.time_for_events(m, d), weights)
+        if len(weights) > 1:
+            return analytic_nph.maxcombo_power(moments, alpha, sided)[0]
+        return analytic_nph.weighted_power(moments, alpha, sided)
+
+    high = 0.999 * available
+    if high < 2.0 or power(high) < target:
+        return None
+    low = 1.0
+    for _ in range(40):  # bisection: the power is not guaranteed monotone in d near d = 0, so stay bracketed
+        mid = 0.5 * (low + high)
+        if power(mid) >= target:
+            high = mid
+        else:
+            low = mid
+        if high - low < 0.01:
+            break
+    return high
 
 
 def curves(endpoint: SurvivalEndpoint, times) -> dict:
