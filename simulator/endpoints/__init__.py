@@ -6,7 +6,7 @@ here, once. Everything above this layer finds kinds through
 :func:`get_kind` / :func:`kind_of` and plans through :func:`plan_for`.
 """
 
-from simulator.endpoints import binary, continuous, survival
+from simulator.endpoints import binary_strata, continuous, survival
 from simulator.endpoints.registry import (
     EndpointKind,
     EndpointPlan,
@@ -16,7 +16,7 @@ from simulator.endpoints.registry import (
     register,
 )
 
-register(binary.KIND)
+register(binary_strata.KIND)  # the binary kind, with its plans in trials with [strata]
 register(survival.KIND)
 register(continuous.KIND)
 

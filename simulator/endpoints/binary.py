@@ -631,12 +631,7 @@ class BinaryKind(PatientKind):
         return binary_spec.parse(name, table, context)
 
     def plan(self, config, endpoint, alpha=None, extra_levels=()) -> BinaryPlan:
-        plan = BinaryPlan.from_config(config, endpoint, alpha, extra_levels)
-        if config.strata:
-            from simulator.endpoints.binary_strata import StratifiedBinaryPlan  # it imports this module
-
-            return StratifiedBinaryPlan.wrap(plan, config)
-        return plan
+        return BinaryPlan.from_config(config, endpoint, alpha, extra_levels)
 
     def check_in_joint(self, endpoint, calendar: bool) -> None:
         if calendar and endpoint.test == "fisher":

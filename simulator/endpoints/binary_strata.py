@@ -23,7 +23,7 @@ import numpy as np
 from simulator.config.fields import fail
 from simulator.config.schema import Config
 from simulator.endpoints import strata
-from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
+from simulator.endpoints.binary import EFFECT_BINS, BinaryKind, BinaryPlan
 from simulator.endpoints.common import add_two_sided, per_look_counts
 from simulator.engine.binary import decide_counts
 from simulator.engine.strata import decide_z_looks, simulate_binary_stratified, strata_work
@@ -140,3 +140,15 @@ class StratifiedBinaryPlan(BinaryPlan):
     def analytic(self, config: Config) -> dict:
         """The endpoint's own test at the share-weighted rates (a guide: it ignores the strata's heterogeneity)."""
         return BinaryPlan.analytic(dataclasses.replace(self, truth=self.marginal_truth()), config)
+
+
+class StratifiedBinaryKind(BinaryKind):
+    """``kind = "binary"`` with strata: the binary kind, whose plans in a trial with strata are
+    :class:`StratifiedBinaryPlan` (registered in place of :data:`simulator.endpoints.binary.KIND`)."""
+
+    def plan(self, config, endpoint, alpha=None, extra_levels=()) -> BinaryPlan:
+        plan = super().plan(config, endpoint, alpha, extra_levels)
+        return StratifiedBinaryPlan.wrap(plan, config) if config.strata else plan
+
+
+KIND = StratifiedBinaryKind()
