@@ -16,6 +16,7 @@ from simulator.stats.interim import (
     posterior_mean,
     predictive_pmf,
     predictive_probability,
+    stage_rejection_probability,
     stage_size_rates,
 )
 
@@ -190,3 +191,17 @@ def test_no_patients_left():
     assert predictive_probability(0, 0.0, 10, 50, 20, 50, 0, 0, z + 0.01, True, prior, prior) == 0.0
     assert conditional_power_rates(0.5, 0.3, 0.4, 0.0, 0.0, 0.0) == 0.0
     assert conditional_power_rates(-0.5, 0.3, 0.4, 0.0, 0.0, 0.0) == 1.0
+
+
+@pytest.mark.parametrize("test", ["z_pooled", "z_unpooled", "farrington_manning"])
+def test_stage_rejection_probability_exact(test):
+    # The second stage's rejection probability at fixed rates (what the fixed-rate kernel draws the
+    # second stage's outcome from), against a double loop over scipy's binomial pmfs.
+    code = TEST_CODES[test]
+    theta0 = -0.1 if test == "farrington_manning" else 0.0
+    m_c, m_e, c, p_c, p_e = 23, 31, 1.4, 0.35, 0.5
+    pmf_c, pmf_e = stats.binom.pmf(np.arange(m_c + 1), m_c, p_c), stats.binom.pmf(np.arange(m_e + 1), m_e, p_e)
+    reference = sum(pmf_c[y_c] * pmf_e[y_e] for y_c in range(m_c + 1) for y_e in range(m_e + 1)
+                    if oriented_z(code, y_c, m_c, y_e, m_e, theta0) >= c)
+    assert stage_rejection_probability(code, theta0, m_c, m_e, c, p_c, p_e) == pytest.approx(reference, abs=1e-12)
+    assert stage_rejection_probability(code, theta0, m_c, m_e, c, 0.0, 1.0) == 1.0  # degenerate rates

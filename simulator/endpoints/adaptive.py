@@ -40,7 +40,10 @@ from simulator.engine.adaptive import (
     final_table,
     interim_tables,
     simulate_rules,
+    simulate_rules_fixed,
+    stage_rejection_table,
 )
+from simulator.engine.binary import alias_table
 from simulator.estimate import proportion
 from simulator.stats.decision import REJECT_FAVOURABLE, STOP_FUTILITY
 
@@ -52,6 +55,21 @@ UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
 THRESHOLD_TARGETS = (0.1, 0.2, 0.3, 0.4, 0.5)
 #: Largest interim table (cells x further patients) built per look, about a second of compilation-free work.
 MAX_TABLE_WORK = 2e9
+
+
+class FixedTables(NamedTuple):
+    """Alias tables of :func:`simulator.engine.adaptive.simulate_rules_fixed` (its argument order)."""
+
+    cell_prob: np.ndarray
+    cell_alias: np.ndarray
+    width_e: int
+    inc_prob: np.ndarray
+    inc_alias: np.ndarray
+    inc_offset_c: np.ndarray
+    inc_size_c: np.ndarray
+    inc_offset_e: np.ndarray
+    inc_size_e: np.ndarray
+    reject2: np.ndarray
 
 
 class Chunk(NamedTuple):
@@ -88,6 +106,8 @@ class InterimRules:
     rule_on: str | None = None
     rule_below: tuple = ()
     rule_effect: str = "observed"  # conditional power: "observed" or "design"
+    #: :class:`FixedTables` per pair of fixed rates, built on first use (a cache, not part of the value).
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rule_cp(self) -> tuple:
@@ -198,6 +218,16 @@ class InterimRules:
         patients = np.empty(n_sims, dtype=np.int64)
         shadow_reject = np.empty(n_sims, dtype=np.bool_)
         shadow_patients = np.empty(n_sims, dtype=np.int64)
+        if not use_prior:
+            tables = self._fixed_tables(plan, float(p_c), float(p_e))
+            simulate_rules_fixed(
+                rng, n_sims, *tables[:-1], looks.enrolled_total.astype(np.int64), self.outcome, self.final_outcome,
+                self.ssr, self.stage_c, self.stage_e, tables.reject2,
+                x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients,
+            )
+            true_c, true_e = np.full(n_sims, float(p_c)), np.full(n_sims, float(p_e))
+            return Chunk(x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients,
+                         true_c, true_e)
         true_c = np.empty(n_sims)
         true_e = np.empty(n_sims)
         simulate_rules(
@@ -208,6 +238,52 @@ class InterimRules:
             x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients, true_c, true_e,
         )
         return Chunk(x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients, true_c, true_e)
+
+    def _fixed_tables(self, plan, p_c: float, p_e: float) -> FixedTables:
+        """The alias tables (and with re-estimation the second stage's rejection probabilities) at fixed rates.
+
+        Built once per plan and pair of rates (a cache; each stream at
+        fixed rates has one pair). The first look's joint pmf and each arm's
+        increments per later look are exact binomial pmfs
+        (``scipy.stats.binom.pmf``); the alias tables are
+        :func:`simulator.engine.binary.alias_table`'s.
+        """
+        key = (p_c, p_e)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        looks = plan.looks
+        n_c, n_e = looks.evaluable_c.astype(np.int64), looks.evaluable_e.astype(np.int64)
+        first = np.outer(stats.binom.pmf(np.arange(n_c[0] + 1), n_c[0], p_c),
+                         stats.binom.pmf(np.arange(n_e[0] + 1), n_e[0], p_e)).ravel()
+        cell_prob, cell_alias = np.empty(first.size), np.empty(first.size, dtype=np.int64)
+        alias_table(first, cell_prob, cell_alias)
+        pieces, offsets, sizes = [], [], []
+        for n, p in ((n_c, p_c), (n_e, p_e)):
+            arm_offsets, arm_sizes = np.zeros(len(n), dtype=np.int64), np.ones(len(n), dtype=np.int64)
+            for k in range(1, len(n)):
+                pmf = stats.binom.pmf(np.arange(n[k] - n[k - 1] + 1), n[k] - n[k - 1], p)
+                arm_offsets[k] = sum(piece.size for piece in pieces)
+                arm_sizes[k] = pmf.size
+                pieces.append(pmf)
+            offsets.append(arm_offsets)
+            sizes.append(arm_sizes)
+        inc_prob = np.zeros(max(1, sum(piece.size for piece in pieces)))
+        inc_alias = np.zeros(inc_prob.size, dtype=np.int64)
+        for k_piece, pmf in enumerate(pieces):
+            start = sum(piece.size for piece in pieces[:k_piece])
+            prob, alias = np.empty(pmf.size), np.empty(pmf.size, dtype=np.int64)
+            alias_table(pmf, prob, alias)
+            inc_prob[start : start + pmf.size], inc_alias[start : start + pmf.size] = prob, alias
+        reject2 = np.zeros((1, 1))
+        if self.ssr:
+            reject2 = np.zeros(self.stage_c.shape)
+            stage_rejection_table(plan.code, plan.theta0, self.stage_c, self.stage_e, self.critical,
+                                  self.outcome[0], p_c, p_e, reject2)
+        tables = FixedTables(cell_prob, cell_alias, int(n_e[0]) + 1, inc_prob, inc_alias, offsets[0], sizes[0],
+                             offsets[1], sizes[1], reject2)
+        self._cache[key] = tables
+        return tables
 
     def run_chunk(self, plan, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """The plan's ``run_chunk`` with the rules: per-trial success and summable counts.
@@ -241,14 +317,17 @@ class InterimRules:
             "enrolled_sum": np.array([patients.sum()], dtype=np.int64),
             "enrolled_sq": np.array([(patients.astype(np.float64) ** 2).sum()]),
         }
-        hists = {name: np.zeros((n_looks - 1, len(VALUE_BINS) - 1), dtype=np.int64)
+        n_bins = len(VALUE_BINS) - 1
+        hists = {name: np.zeros((n_looks - 1, n_bins), dtype=np.int64)
                  for name in ("pp_hist", "cp_design_hist", "cp_observed_hist")}
         for k in range(n_looks - 1):
+            # Trials per interim cell, then per value bin through each table's bin of every cell.
+            width = self.pp[k].shape[1]
             reached = x_c[:, k] >= 0
-            xc, xe = x_c[reached, k], x_e[reached, k]
+            visits = np.bincount(x_c[reached, k] * width + x_e[reached, k], minlength=self.pp[k].size)
             for name, table in (("pp_hist", self.pp[k]), ("cp_design_hist", self.cp_design[k]),
                                 ("cp_observed_hist", self.cp_observed[k])):
-                hists[name][k] = np.histogram(np.clip(table[xc, xe], 0.0, 1.0), bins=VALUE_BINS)[0]
+                hists[name][k] = np.bincount(value_bins(table).ravel(), weights=visits, minlength=n_bins)
         out.update(hists)
         if self.ssr:
             continued = stop_look == n_looks - 1
@@ -290,6 +369,11 @@ class InterimRules:
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
         return out
+
+
+def value_bins(table: np.ndarray) -> np.ndarray:
+    """The bin of :data:`VALUE_BINS` of each value, as ``numpy.histogram`` bins them (the last bin closed)."""
+    return np.clip(np.searchsorted(VALUE_BINS, table, side="right") - 1, 0, len(VALUE_BINS) - 2)
 
 
 def threshold_rows(values, probability, targets) -> list[dict]:

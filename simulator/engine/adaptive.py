@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.binary import draw_rate
+from simulator.engine.binary import alias_pick, draw_rate
 from simulator.stats.binary import oriented_z
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY, decide, decide_z
 from simulator.stats.interim import (
@@ -24,6 +24,7 @@ from simulator.stats.interim import (
     conditional_power_rates,
     posterior_mean,
     predictive_probability,
+    stage_rejection_probability,
     stage_size_rates,
 )
 
@@ -260,4 +261,87 @@ def decide_with_rule(z_all, last_look, efficacy, unfavourable, futility, floor, 
                     decision[i] = outcome
                 shadow_look[i] = k
                 shadow_decision[i] = outcome
+                break
+
+
+@kernel
+def stage_rejection_table(code, theta0, stage_c, stage_e, critical, outcome, p_c, p_e, out):
+    """Exact probability, per interim cell, that the second stage rejects at fixed rates.
+
+    For every pair of stage-1 counts whose trial goes on (the outcome table
+    says continue, or the futility rule stopped it: its shadow goes on), the
+    binomial probability that the second stage's own z reaches ``critical``
+    with ``stage_c``, ``stage_e`` patients at rates ``p_c``, ``p_e``
+    (:func:`simulator.stats.interim.stage_rejection_probability`); 0 elsewhere.
+    """
+    for x_c in range(out.shape[0]):
+        for x_e in range(out.shape[1]):
+            result = outcome[x_c, x_e]
+            if result == CONTINUE or result == RULE_FUTILITY:
+                out[x_c, x_e] = stage_rejection_probability(
+                    code, theta0, stage_c[x_c, x_e], stage_e[x_c, x_e], critical[x_c, x_e], p_c, p_e)
+            else:
+                out[x_c, x_e] = 0.0
+
+
+@kernel
+def simulate_rules_fixed(rng, n_sims, cell_prob, cell_alias, width_e, inc_prob, inc_alias, inc_offset_c, inc_size_c,
+                         inc_offset_e, inc_size_e, enrolled, outcome, final_outcome, ssr, stage_c, stage_e, reject2,
+                         x_c, x_e, stop_look, decision, rule_stop, patients, shadow_reject, shadow_patients):
+    """:func:`simulate_rules` at fixed rates, from alias tables (the power and type I error streams).
+
+    The first look's counts are one draw from the alias table of their joint
+    pmf (``cell_prob``, ``cell_alias`` over ``x_c * width_e + x_e``); later
+    looks add each arm's increment from its alias table (``inc_*``, as
+    :func:`simulator.engine.binary.alias_table` lays them out). With
+    re-estimation the second stage is decided by one uniform against
+    ``reject2``, its exact conditional rejection probability given the
+    first stage (:func:`stage_rejection_table`): the outcome has the
+    distribution of drawing the second stage's counts, and its counts are
+    not needed (``x_c``, ``x_e`` at the last look stay -1).
+    """
+    n_looks = enrolled.shape[0]
+    n_cells = cell_prob.shape[0]
+    for i in range(n_sims):
+        rule_stop[i] = False
+        for k in range(n_looks):
+            x_c[i, k] = -1
+            x_e[i, k] = -1
+        cell = alias_pick(rng.random(), cell_prob, cell_alias, 0, n_cells)
+        xc = cell // width_e
+        xe = cell - xc * width_e
+        done = False
+        for k in range(n_looks):
+            if k > 0:
+                if ssr:
+                    m = stage_c[xc, xe] + stage_e[xc, xe]
+                    result = REJECT_FAVOURABLE if rng.random() < reject2[xc, xe] else CONTINUE
+                    if not done:
+                        stop_look[i] = k
+                        decision[i] = result
+                        patients[i] = enrolled[0] + m
+                    shadow_reject[i] = result == REJECT_FAVOURABLE
+                    shadow_patients[i] = enrolled[0] + m
+                    break
+                xc += alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_c[k], inc_size_c[k])
+                xe += alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_e[k], inc_size_e[k])
+            if not done:
+                x_c[i, k] = xc
+                x_e[i, k] = xe
+            result = final_outcome[xc, xe] if k == n_looks - 1 else outcome[k, xc, xe]
+            if result == RULE_FUTILITY:
+                if not done:
+                    stop_look[i] = k
+                    decision[i] = STOP_FUTILITY
+                    rule_stop[i] = True
+                    patients[i] = enrolled[k]
+                    done = True
+                result = CONTINUE
+            if result != CONTINUE or k == n_looks - 1:
+                if not done:
+                    stop_look[i] = k
+                    decision[i] = result
+                    patients[i] = enrolled[k]
+                shadow_reject[i] = result == REJECT_FAVOURABLE
+                shadow_patients[i] = enrolled[k]
                 break

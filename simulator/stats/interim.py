@@ -165,14 +165,8 @@ def predictive_probability(code, theta0, x_c, n_c, x_e, n_e, m_c, m_e, c, cumula
     (:func:`predictive_pmf`, from the interim counts ``x`` of ``n``) times
     whether the test then rejects: with ``cumulative`` the z of all
     patients, ``z(x_c + y_c, n_c + m_c, x_e + y_e, n_e + m_e) >= c``, else
-    the separate stage's ``z(y_c, m_c, y_e, m_e) >= c``.
-
-    For the z tests other than ``z_unpooled`` the statistic increases with
-    the experimental events at fixed control events, so each ``y_c`` needs
-    only the smallest rejecting ``y_e`` (found by bisection) and the upper
-    tail of the experimental predictive: O(m_c log m_e + m_e). The unpooled
-    Wald z is not monotone in extreme tables, and is summed cell by cell,
-    O(m_c m_e).
+    the separate stage's ``z(y_c, m_c, y_e, m_e) >= c``
+    (:func:`rejection_mass`).
     """
     if m_c <= 0 or m_e <= 0:
         z = oriented_z(code, x_c, n_c, x_e, n_e, theta0) if cumulative else 0.0
@@ -181,10 +175,52 @@ def predictive_probability(code, theta0, x_c, n_c, x_e, n_e, m_c, m_e, c, cumula
     pmf_e = np.empty(m_e + 1)
     predictive_pmf(prior_c, x_c, n_c, m_c, pmf_c)
     predictive_pmf(prior_e, x_e, n_e, m_e, pmf_e)
-    base_c = x_c if cumulative else 0
-    base_e = x_e if cumulative else 0
-    size_c = n_c + m_c if cumulative else m_c
-    size_e = n_e + m_e if cumulative else m_e
+    if cumulative:
+        return rejection_mass(code, theta0, x_c, n_c + m_c, x_e, n_e + m_e, c, pmf_c, pmf_e)
+    return rejection_mass(code, theta0, 0, m_c, 0, m_e, c, pmf_c, pmf_e)
+
+
+@kernel
+def binomial_pmf(m, p, out):
+    """The binomial(m, p) pmf into ``out[:m + 1]`` (exact 0 / 1 at p = 0 or 1)."""
+    if p <= 0.0 or p >= 1.0:
+        for y in range(m + 1):
+            out[y] = 0.0
+        out[0 if p <= 0.0 else m] = 1.0
+        return
+    lgm = math.lgamma(m + 1.0)
+    lp = math.log(p)
+    lq = math.log1p(-p)
+    for y in range(m + 1):
+        out[y] = math.exp(lgm - math.lgamma(y + 1.0) - math.lgamma(m - y + 1.0) + y * lp + (m - y) * lq)
+
+
+@kernel
+def stage_rejection_probability(code, theta0, m_c, m_e, c, p_c, p_e):
+    """P(the z of a separate stage of ``m_c``, ``m_e`` patients >= ``c``) at true rates, exact (binomial)."""
+    if m_c <= 0 or m_e <= 0:
+        return 1.0 if 0.0 >= c else 0.0
+    pmf_c = np.empty(m_c + 1)
+    pmf_e = np.empty(m_e + 1)
+    binomial_pmf(m_c, p_c, pmf_c)
+    binomial_pmf(m_e, p_e, pmf_e)
+    return rejection_mass(code, theta0, 0, m_c, 0, m_e, c, pmf_c, pmf_e)
+
+
+@kernel
+def rejection_mass(code, theta0, base_c, size_c, base_e, size_e, c, pmf_c, pmf_e):
+    """Sum of ``pmf_c[y_c] pmf_e[y_e]`` over the outcomes whose z reaches ``c``.
+
+    The z is ``z(base_c + y_c, size_c, base_e + y_e, size_e)``, the events
+    ``y`` of independent arms with the given pmfs. For the z tests other than
+    ``z_unpooled`` the statistic increases with the experimental events at
+    fixed control events, so each ``y_c`` needs only the smallest rejecting
+    ``y_e`` (found by bisection) and the upper tail of ``pmf_e``:
+    O(m_c log m_e + m_e). The unpooled Wald z is not monotone in extreme
+    tables, and is summed cell by cell, O(m_c m_e).
+    """
+    m_c = pmf_c.shape[0] - 1
+    m_e = pmf_e.shape[0] - 1
     total = 0.0
     if code == Z_UNPOOLED:
         for y_c in range(m_c + 1):
