@@ -412,7 +412,7 @@ BAD = [
     (CALENDAR, ["design.looks=3"], r"`design\.looks`: must be left out with design\.look_times"),
     (CALENDAR, ['design.efficacy="OF"'], r"`design\.efficacy`: with design\.look_times or design\.max_duration"),
     (CAPPED, ['design.futility="bsOF"'], r"`design\.futility`: with design\.look_times or design\.max_duration"),
-    (CALENDAR, ["endpoints.os.follow_up.maximum=0"], r"`endpoints\.os\.follow_up\.maximum`: must be a number > 0"),
+    (CALENDAR, ["endpoints.os.follow_up.maximum=0"], r"`endpoints\.os\.follow_up\.maximum`: must be a number in \[0.001, 10000\]"),
     (CALENDAR, ["design.look_times=[15.0, 15.01]"], r"`design\.look_times`: the looks at .* each look needs"),
     (CALENDAR, ["design.events=40"], r"`design\.look_times`: an interim expects the planned maximum events"),
 ]

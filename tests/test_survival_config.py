@@ -36,8 +36,8 @@ def os_config(tmp_path):
 
 
 BAD = [
-    (["endpoints.os.truth.control={hazard=-0.1}"], r"`endpoints\.os\.truth\.control\.hazard`: must be a number > 0"),
-    (["endpoints.os.truth.control={hazard=0}"], r"`endpoints\.os\.truth\.control\.hazard`: must be a number > 0"),
+    (["endpoints.os.truth.control={hazard=-0.1}"], r"`endpoints\.os\.truth\.control\.hazard`: must be a number in \[1e-06, 1000\]"),
+    (["endpoints.os.truth.control={hazard=0}"], r"`endpoints\.os\.truth\.control\.hazard`: must be a number in \[1e-06, 1000\]"),
     (
         ["endpoints.os.truth.control={survival=1.2, at=36}"],
         r"`endpoints\.os\.truth\.control\.survival`: must be a number in \(0, 1\)",
@@ -51,7 +51,7 @@ BAD = [
         ["endpoints.os.truth.control={times=[0, 12], hazards=[0.03]}"],
         r"`endpoints\.os\.truth\.control\.hazards`: must have one value per piece",
     ),
-    (["endpoints.os.truth.hazard_ratio=0"], r"`endpoints\.os\.truth\.hazard_ratio`: must be a number > 0"),
+    (["endpoints.os.truth.hazard_ratio=0"], r"`endpoints\.os\.truth\.hazard_ratio`: must be a number in \[0.001, 1000\]"),
     (["endpoints.os.dropout.probability=1.0"], r"`endpoints\.os\.dropout\.probability`: must be a number in \[0, 1\)"),
     (["design.events=400"], r"`design\.events`: 400 events need at least as many patients, but trial\.n_total = 300"),
     (

@@ -88,7 +88,7 @@ def _counts(value: Any, key: str) -> ArmCounts:
     t = Table(value, key)
     if not (t.has("events") and t.has("n")):
         raise fail(key, "must be { events = x, n = n } with phase 2 counts", value)
-    n = as_float(t.take("n"), f"{key}.n", allowed="> 0", check=lambda v: v > 0)
+    n = as_float(t.take("n"), f"{key}.n", allowed="in (0, 1e7]", check=lambda v: 0 < v <= 1e7)
     events = as_float(t.take("events"), f"{key}.events", allowed=f"in [0, n = {n:g}]", check=lambda v: 0 <= v <= n)
     t.finish()
     return ArmCounts(events=events, n=n)
@@ -99,7 +99,10 @@ def _prior(data: Any, path: str, arms: tuple[str, str]) -> BinaryPrior:
     base = pt.take("base", [1.0, 1.0])
     if not isinstance(base, list) or len(base) != 2:
         raise fail(f"{path}.base", "must be [a, b], two positive numbers (Beta(a, b))", base)
-    a, b = (as_float(v, f"{path}.base", allowed="> 0", check=lambda v: v > 0) for v in base)
+    # Below 0.001 a Beta puts nearly all its mass at 0 and 1, and samplers slow down without bound
+    # (Beta(1e-10, 1e-10) never returns); above 1e6 it is a point mass, better written as a truth.
+    a, b = (as_float(v, f"{path}.base", allowed="in [0.001, 1e6] (Beta(a, b) parameters)",
+                     check=lambda v: 1e-3 <= v <= 1e6) for v in base)
     discount = as_float(pt.take("discount", 1.0), f"{path}.discount", allowed="in [0, 1]", check=lambda v: 0 <= v <= 1)
     robust = take_robust_weight(pt)
     pt.finish()

@@ -73,12 +73,17 @@ class ContinuousEndpoint:
     delay: float = 0.0
 
 
+#: The largest magnitude of a mean, an sd or a margin, in the outcome's units
+#: (docs/config.md): variances and sums of squares of such values stay finite.
+SCALE = 1e9
+
+
 def _positive(value: Any, key: str) -> float:
-    return as_float(value, key, allowed="> 0", check=lambda v: v > 0)
+    return as_float(value, key, allowed=f"in [{1 / SCALE:g}, {SCALE:g}]", check=lambda v: 1 / SCALE <= v <= SCALE)
 
 
 def _finite(value: Any, key: str) -> float:
-    return as_float(value, key, allowed="(finite)", check=lambda v: True)
+    return as_float(value, key, allowed=f"in [-{SCALE:g}, {SCALE:g}]", check=lambda v: abs(v) <= SCALE)
 
 
 def _truth(data: Any, path: str, arms: tuple[str, str]) -> tuple[ArmNormal, ArmNormal]:
@@ -108,7 +113,7 @@ def _sample(data: Any, key: str) -> ArmSample:
             raise fail(key, "must be { mean = m, sd = s, n = n } with the phase 2 results of the arm", data)
     mean = _finite(t.take("mean"), f"{key}.mean")
     sd = _positive(t.take("sd"), f"{key}.sd")
-    n = as_float(t.take("n"), f"{key}.n", allowed=">= 2", check=lambda v: v >= 2)
+    n = as_float(t.take("n"), f"{key}.n", allowed="in [2, 1e7]", check=lambda v: 2 <= v <= 1e7)
     t.finish()
     return ArmSample(mean, sd, n)
 
@@ -141,8 +146,8 @@ def parse(name: str, data: Any, context: ParseContext) -> ContinuousEndpoint:
     test = as_choice(t.take("test", "t"), f"{path}.test", CONTINUOUS_TESTS)
     margin = as_float(
         t.take("margin", 0.0), f"{path}.margin",
-        allowed=">= 0 (the non-inferiority margin, in the favourable direction, on the mean scale)",
-        check=lambda v: v >= 0,
+        allowed=f"in [0, {SCALE:g}] (the non-inferiority margin, in the favourable direction, on the mean scale)",
+        check=lambda v: 0 <= v <= SCALE,
     )
     if margin > 0 and context.sided != 1:
         raise fail(f"{path}.margin", "a margin > 0 needs design.sided = 1 (non-inferiority is one-sided)", margin)

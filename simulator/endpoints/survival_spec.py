@@ -156,9 +156,27 @@ class SurvivalEndpoint:
 
 POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
 
+#: Ranges of survival inputs (docs/config.md states them): wide enough for
+#: any trial, narrow enough that the arithmetic on them (hazards from
+#: medians, cumulative hazards over the study, products with hazard ratios)
+#: stays finite and well conditioned.
+MONTHS = (1e-3, 1e4)  # medians, landmark and accrual times, follow-up, piece starts
+HAZARD = (1e-6, 1e3)  # per month
+RATIO = (1e-3, 1e3)  # hazard ratios (truth, prior, margin)
+RATE = (1e-3, 1e7)  # patients per month
+LOG_NORMAL = (1e-3, 1e4)  # a log-normal prior's interval (hazard ratio or median)
+LOG_SD = 3.0  # the largest log-normal sd (a factor of e^3 = 20 per sd)
 
-def _positive(value: Any, key: str) -> float:
-    return as_float(value, key, **POSITIVE)
+
+def _in_range(bounds: tuple[float, float], unit: str, low_open_zero: bool = False) -> dict:
+    low, high = bounds
+    if low_open_zero:  # 0 allowed (a time from entry, a rate of a piece)
+        return dict(allowed=f"in [0, {high:g}] ({unit})", check=lambda v: 0 <= v <= high)
+    return dict(allowed=f"in [{low:g}, {high:g}]" + (f" ({unit})" if unit else ""), check=lambda v: low <= v <= high)
+
+
+def _positive(value: Any, key: str, bounds: tuple[float, float] = MONTHS, unit: str = "months") -> float:
+    return as_float(value, key, **_in_range(bounds, unit))
 
 
 def _number_list(value: Any, key: str, *, allowed: str, check) -> tuple[float, ...]:
@@ -187,7 +205,7 @@ def _control(value: Any, key: str) -> ControlSurvival:
         median = _positive(t.take("median"), f"{key}.median")
         times, hazards = (0.0,), (math.log(2.0) / median,)
     elif form == "hazard":
-        times, hazards = (0.0,), (_positive(t.take("hazard"), f"{key}.hazard"),)
+        times, hazards = (0.0,), (_positive(t.take("hazard"), f"{key}.hazard", HAZARD, "per month"),)
     elif form == "survival":
         survival = as_float(t.take("survival"), f"{key}.survival", allowed="in (0, 1)", check=lambda v: 0 < v < 1)
         if not t.has("at"):
@@ -195,11 +213,11 @@ def _control(value: Any, key: str) -> ControlSurvival:
         at = _positive(t.take("at"), f"{key}.at")
         times, hazards = (0.0,), (-math.log(survival) / at,)
     else:
-        times = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
+        times = _number_list(t.take("times"), f"{key}.times", **_in_range(MONTHS, "months", True))
         _increasing_from_zero(times, f"{key}.times")
         if not t.has("hazards"):
             raise fail(f"{key}.hazards", "is required with `times` (one hazard > 0 per piece)", show_value=False)
-        hazards = _number_list(t.take("hazards"), f"{key}.hazards", **POSITIVE)
+        hazards = _number_list(t.take("hazards"), f"{key}.hazards", **_in_range(HAZARD, "per month"))
         if len(hazards) != len(times):
             raise fail(f"{key}.hazards", f"must have one value per piece ({len(times)})", list(hazards))
         form = "pieces"
@@ -220,26 +238,27 @@ def _log_normal(value: Any, key: str) -> LogNormal:
     if t.has("log_mean") or t.has("log_sd"):
         log_mean = as_float(
             t.require("log_mean", "the mean of the log (with `log_sd`)"), f"{key}.log_mean",
-            allowed="(finite)", check=lambda v: True,
+            allowed=f"in [{math.log(LOG_NORMAL[0]):.3f}, {math.log(LOG_NORMAL[1]):.3f}] (the log of the median)",
+            check=lambda v: math.log(LOG_NORMAL[0]) <= v <= math.log(LOG_NORMAL[1]),
         )
         log_sd = as_float(
             t.require("log_sd", "the sd of the log, >= 0 (with `log_mean`)"), f"{key}.log_sd",
-            allowed=">= 0", check=lambda v: v >= 0,
+            allowed=f"in [0, {LOG_SD:g}]", check=lambda v: 0 <= v <= LOG_SD,
         )
     else:
         form = "{ lower, upper } (a confidence interval; `estimate` and `level` = 0.95 optional) or { log_mean, log_sd }"
         if not any(t.has(name) for name in ("lower", "upper", "estimate")):
             t.check_misspelt("lower", "upper", "log_mean", "log_sd", valid=("estimate", "level"))
             raise fail(key, f"must be {form}", value)
-        lower = _positive(t.require("lower", form, valid=("estimate", "upper", "level")), f"{key}.lower")
-        upper = _positive(t.require("upper", form, valid=("estimate", "level")), f"{key}.upper")
+        lower = _positive(t.require("lower", form, valid=("estimate", "upper", "level")), f"{key}.lower", LOG_NORMAL, "")
+        upper = _positive(t.require("upper", form, valid=("estimate", "level")), f"{key}.upper", LOG_NORMAL, "")
         level = as_float(t.take("level", 0.95), f"{key}.level", allowed="in (0, 1)", check=lambda v: 0 < v < 1)
         if not lower < upper:
             raise fail(key, "needs lower < upper", value)
         midpoint = math.sqrt(lower * upper)
         estimate = midpoint
         if t.has("estimate"):
-            estimate = _positive(t.take("estimate"), f"{key}.estimate")
+            estimate = _positive(t.take("estimate"), f"{key}.estimate", LOG_NORMAL, "")
             if not lower < estimate < upper:
                 raise fail(key, "needs lower < estimate < upper", value)
             if abs(estimate / midpoint - 1.0) > 0.01:
@@ -254,6 +273,9 @@ def _log_normal(value: Any, key: str) -> LogNormal:
                 )
         log_mean = math.log(estimate)
         log_sd = (math.log(upper) - math.log(lower)) / (2.0 * stats.norm.isf((1.0 - level) / 2.0))
+        if log_sd > LOG_SD:
+            raise fail(key, f"is too wide: its log-scale sd {log_sd:.2f} exceeds {LOG_SD:g} (a factor of "
+                            f"{math.exp(LOG_SD):.0f} per sd)", value)
     t.finish()
     return LogNormal(log_mean, log_sd)
 
@@ -277,9 +299,9 @@ def _accrual(value: Any, key: str) -> Accrual:
             key, "needs `duration` (uniform), `times` (edges, from 0) with `rates` (one per piece), "
             "or `rate` (patients per month)", value,
         )
-    times = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
+    times = _number_list(t.take("times"), f"{key}.times", **_in_range(MONTHS, "months", True))
     _increasing_from_zero(times, f"{key}.times")
-    rates = _number_list(t.take("rates"), f"{key}.rates", allowed=">= 0", check=lambda v: v >= 0)
+    rates = _number_list(t.take("rates"), f"{key}.rates", **_in_range(RATE, "relative rates", True))
     if len(times) != len(rates) + 1:
         raise fail(f"{key}.times", f"must be the {len(rates) + 1} edges of the {len(rates)} pieces of `rates`", list(times))
     if sum(rates) <= 0:
@@ -292,14 +314,14 @@ def _accrual_rate(t: Table, key: str) -> Accrual:
     """``rate = r`` (patients per month from 0) or ``times = [0, ...]`` (starts) with ``rate = [...]``."""
     rate = t.take("rate")
     if isinstance(rate, list):
-        rates = _number_list(rate, f"{key}.rate", allowed=">= 0 (patients per month)", check=lambda v: v >= 0)
+        rates = _number_list(rate, f"{key}.rate", **_in_range(RATE, "patients per month", True))
         if not t.has("times"):
             raise fail(f"{key}.times", "is required with a list `rate`: the start of each piece, from 0", show_value=False)
     else:
-        rates = (as_float(rate, f"{key}.rate", allowed="> 0 (patients per month)", check=lambda v: v > 0),)
+        rates = (as_float(rate, f"{key}.rate", **_in_range(RATE, "patients per month")),)
     starts = (0.0,)
     if t.has("times"):
-        starts = _number_list(t.take("times"), f"{key}.times", allowed=">= 0", check=lambda v: v >= 0)
+        starts = _number_list(t.take("times"), f"{key}.times", **_in_range(MONTHS, "months", True))
         _increasing_from_zero(starts, f"{key}.times")
     if len(starts) != len(rates):
         raise fail(
@@ -343,8 +365,8 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     if t.has("margin"):
         margin = as_float(
             t.take("margin"), f"{path}.margin",
-            allowed="> 1 (a hazard ratio; H0: HR >= margin, as a hazard ratio below 1 is favourable)",
-            check=lambda v: v > 1,
+            allowed=f"in (1, {RATIO[1]:g}] (a hazard ratio; H0: HR >= margin, as a hazard ratio below 1 is favourable)",
+            check=lambda v: 1 < v <= RATIO[1],
         )
         if context.sided != 1:
             raise fail(f"{path}.margin", "a margin needs design.sided = 1 (non-inferiority is one-sided)", margin)
@@ -388,12 +410,11 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     accrual = _accrual(t.take("accrual"), f"{path}.accrual")
     dropout, dropout_spec = _dropout(t.take("dropout", {}), f"{path}.dropout", context.arms)
     ft = Table(t.take("follow_up", {}), f"{path}.follow_up")
-    follow_up = as_float(ft.take("minimum", 0.0), f"{path}.follow_up.minimum", allowed=">= 0", check=lambda v: v >= 0)
+    follow_up = as_float(ft.take("minimum", 0.0), f"{path}.follow_up.minimum", **_in_range(MONTHS, "months", True))
     max_follow_up = math.inf
     if ft.has("maximum"):
         max_follow_up = as_float(
-            ft.take("maximum"), f"{path}.follow_up.maximum", allowed="> 0 (months from each patient's entry)",
-            check=lambda v: v > 0,
+            ft.take("maximum"), f"{path}.follow_up.maximum", **_in_range(MONTHS, "months from each patient's entry"),
         )
     ft.finish()
     stratified = as_bool(t.take("stratified", False), f"{path}.stratified")
@@ -419,14 +440,13 @@ def _hazard_ratio(tt: Table, key: str, arms: tuple[str, str]):
     pieces: tuple[float, ...] = ()
     starts: tuple[float, ...] = ()
     if isinstance(value, list):
-        ratios = _number_list(value, f"{key}.hazard_ratio", **POSITIVE)
+        ratios = _number_list(value, f"{key}.hazard_ratio", **_in_range(RATIO, "hazard ratios"))
         if times is None:
             raise fail(
                 f"{key}.hazard_ratio_times", "is required with a list truth.hazard_ratio: the start of each piece "
                 "(months from entry, from 0)", show_value=False,
             )
-        starts = _number_list(times, f"{key}.hazard_ratio_times", allowed=">= 0 (months from entry)",
-                              check=lambda v: v >= 0)
+        starts = _number_list(times, f"{key}.hazard_ratio_times", **_in_range(MONTHS, "months from entry", True))
         _increasing_from_zero(starts, f"{key}.hazard_ratio_times")
         if len(starts) != len(ratios):
             raise fail(f"{key}.hazard_ratio_times", f"must have one start per hazard ratio ({len(ratios)})", list(starts))
@@ -437,7 +457,7 @@ def _hazard_ratio(tt: Table, key: str, arms: tuple[str, str]):
     elif times is not None:
         raise fail(f"{key}.hazard_ratio_times", "needs truth.hazard_ratio as a list (one ratio per piece)", times)
     elif value is not None:
-        value = _positive(value, f"{key}.hazard_ratio")
+        value = _positive(value, f"{key}.hazard_ratio", RATIO, "a hazard ratio")
     cured = (0.0, 0.0)
     if tt.has("cured"):
         ct = Table(tt.take("cured"), f"{key}.cured")
