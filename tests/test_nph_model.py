@@ -249,3 +249,12 @@ def test_delayed_effect_acceptance(delay_config):
         events = trials.events_looks[:, k]
         expected = sum(nph.expected_events(model, t))
         assert abs(events.mean() - expected) <= 4 * events.std(ddof=1) / math.sqrt(n), (t, events.mean(), expected)
+
+
+def test_strata_with_nph_refused(delay_config, capsys):
+    # The stratified engine does not draw the NPH model yet: refused, naming the key, rather than ignored.
+    argv = ["design", str(delay_config), "--set", "strata.mets.share=[0.6, 0.4]",
+            "--set", "strata.mets.hazard_multiplier=[1.0, 1.8]"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.search(r"`strata`: stratification factors are not supported with non-proportional", err), err
