@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from simulator.config.fields import fail
 from simulator.config.schema import Config
@@ -48,6 +48,9 @@ WINDOW_SDS = 8.0
 #: Most cells of one decision table (one level and look, one byte each); a
 #: larger window is narrowed to fit, the counts outside it decided afresh.
 MAX_TABLE_CELLS = 1 << 22
+#: What the prior kernel gets for the predictive tables of a design with looks (it does not read them).
+_NO_ALIAS = (np.ones(1), np.zeros(1, dtype=np.int64), *([np.zeros(1, dtype=np.int64)] * 4))
+_NO_WEIGHTS = np.zeros(1)
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,18 @@ class SamplingTables:
     """What :func:`~simulator.engine.binary.simulate_fixed` needs for one stream of one plan.
 
     ``alias``: ``(prob, alias, offset_c, size_c, offset_e, size_e)``, the
-    alias tables of each arm's count increments per look (``None`` when the
-    rates are drawn per trial); ``decisions``: ``(table, table_offset, low_c,
-    width_c, low_e, width_e)``, the outcomes per level and look in each
-    look's window of cumulative counts.
+    alias tables of each arm's count increments per look: binomial at fixed
+    rates; with priors, for a fixed design, the prior predictive counts
+    (``None`` for a design with looks, whose counts are drawn per trial);
+    ``decisions``: ``(table, table_offset, low_c, width_c, low_e,
+    width_e)``, the outcomes per level and look in each look's window of
+    cumulative counts; ``posterior``: with priors and predictive alias
+    tables, the vague component's posterior weight per count of each arm.
     """
 
     alias: tuple | None
     decisions: tuple
+    posterior: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,8 @@ class BinaryPlan:
 
         Alias tables: per arm and look, the exact binomial pmf of the new
         evaluable patients' events over its whole support
-        (``scipy.stats.binom.pmf``). Decision windows: the cumulative counts
+        (``scipy.stats.binom.pmf``); with priors and one look, the prior
+        predictive (beta-binomial mixture) pmf of the events. Decision windows: the cumulative counts
         within :data:`WINDOW_SDS` standard deviations of their mean (under
         the fixed rates, or the prior predictive distribution), narrowed to
         :data:`MAX_TABLE_CELLS` per level and look.
@@ -182,12 +190,17 @@ class BinaryPlan:
             return cached
         rates = self._rates(stream)
         n_c, n_e = self.looks.evaluable_c, self.looks.evaluable_e
+        posterior = None
         if rates is None:
             moments = [_predictive_moments(prior, n) for prior, n in zip(self.prior, (n_c, n_e), strict=True)]
             alias = None
+            if len(n_c) == 1:
+                alias = _alias_tables([self.prior[0].predictive_pmf(int(n_c[0]))],
+                                      [self.prior[1].predictive_pmf(int(n_e[0]))])
+                posterior = (_posterior_vague(self.prior[0], int(n_c[0])), _posterior_vague(self.prior[1], int(n_e[0])))
         else:
             moments = [(n * p, np.sqrt(n * p * (1.0 - p))) for p, n in zip(rates, (n_c, n_e), strict=True)]
-            alias = _alias_tables(n_c, n_e, *rates)
+            alias = _alias_tables(_binomial_pmfs(n_c, rates[0]), _binomial_pmfs(n_e, rates[1]))
         (low_c, width_c), (low_e, width_e) = _windows(moments[0], moments[1], n_c, n_e)
         levels = self._level_arrays()
         n_levels = len(self.levels)
@@ -196,7 +209,7 @@ class BinaryPlan:
         table_offset = starts[:-1].reshape(n_levels, len(cells)).astype(np.int64)
         table = np.empty(int(starts[-1]), dtype=np.int8)
         decision_table(self.code, n_c, n_e, self.theta0, low_c, width_c, low_e, width_e, *levels, table_offset, table)
-        tables = SamplingTables(alias, (table, table_offset, low_c, width_c, low_e, width_e))
+        tables = SamplingTables(alias, (table, table_offset, low_c, width_c, low_e, width_e), posterior)
         self._tables[key] = tables
         return tables
 
@@ -232,15 +245,17 @@ class BinaryPlan:
         decision = np.empty((len(self.levels), n_sims), dtype=np.int8)
         tally = np.zeros((4, len(n_c)), dtype=np.int64)
         levels = self._level_arrays()
-        if tables.alias is not None:
+        if tables.alias is not None and tables.posterior is None:
             simulate_fixed(rng, n_sims, *tables.alias, self.code, n_c, n_e, self.theta0, *tables.decisions, *levels,
                            stop_look, decision, tally)
             return stop_look, decision, tally, None, None
         true_c = np.empty(n_sims)
         true_e = np.empty(n_sims)
+        predictive = tables.posterior is not None
         simulate_prior(
-            rng, n_sims, n_c, n_e, self.prior[0].as_kernel_array(), self.prior[1].as_kernel_array(), self.code,
-            self.theta0, *tables.decisions, *levels, stop_look, decision, tally, true_c, true_e,
+            rng, n_sims, n_c, n_e, self.prior[0].as_kernel_array(), self.prior[1].as_kernel_array(), predictive,
+            *(tables.alias if predictive else _NO_ALIAS), *(tables.posterior if predictive else (_NO_WEIGHTS,) * 2),
+            self.code, self.theta0, *tables.decisions, *levels, stop_look, decision, tally, true_c, true_e,
         )
         return stop_look, decision, tally, true_c, true_e
 
@@ -529,25 +544,42 @@ class BinaryPlan:
         return out
 
 
-def _alias_tables(n_c: np.ndarray, n_e: np.ndarray, p_c: float, p_e: float) -> tuple:
-    """Alias tables of each arm's new events per look, from the exact binomial pmf over 0..increment.
+def _binomial_pmfs(n: np.ndarray, p: float) -> list[np.ndarray]:
+    """The exact binomial pmf of each look's new events, over the whole support 0..increment."""
+    return [stats.binom.pmf(np.arange(m + 1), m, p) for m in np.diff(n, prepend=0)]
+
+
+def _alias_tables(pmfs_c: list, pmfs_e: list) -> tuple:
+    """Alias tables of each arm's new events per look, from their pmfs.
 
     Returns ``(prob, alias, offset_c, size_c, offset_e, size_e)`` as
     :func:`~simulator.engine.binary.simulate_fixed` takes them: the tables
     of the control looks, then those of the experimental looks, one after
     another.
     """
-    sizes = [np.diff(n, prepend=0).astype(np.int64) + 1 for n in (n_c, n_e)]
-    flat = np.concatenate(sizes)
+    pmfs = [*pmfs_c, *pmfs_e]
+    flat = np.array([len(pmf) for pmf in pmfs], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(flat)[:-1]]).astype(np.int64)
     prob = np.empty(int(flat.sum()))
     alias = np.empty(int(flat.sum()), dtype=np.int64)
-    rates = [p_c] * len(sizes[0]) + [p_e] * len(sizes[1])
-    for start, size, p in zip(offsets, flat, rates, strict=True):
-        pmf = stats.binom.pmf(np.arange(size), size - 1, p)
+    for start, size, pmf in zip(offsets, flat, pmfs, strict=True):
         alias_table(pmf, prob[start : start + size], alias[start : start + size])
-    n_looks = len(sizes[0])
-    return prob, alias, offsets[:n_looks].copy(), sizes[0], offsets[n_looks:].copy(), sizes[1]
+    n_looks = len(pmfs_c)
+    return prob, alias, offsets[:n_looks].copy(), flat[:n_looks].copy(), offsets[n_looks:].copy(), flat[n_looks:].copy()
+
+
+def _posterior_vague(prior: BetaMixture, n: int) -> np.ndarray:
+    """Posterior weight of the vague (second) component after x = 0..n events (zeros without one).
+
+    From the components' beta-binomial log pmfs, so that counts far in a
+    tail (both pmfs below the smallest double) still get their weight.
+    """
+    x = np.arange(n + 1)
+    if len(prior.weights) == 1:
+        return np.zeros(n + 1)
+    (w0, w1), (a0, a1), (b0, b1) = prior.weights, prior.a, prior.b
+    log_odds = (np.log(w1) + stats.betabinom.logpmf(x, n, a1, b1)) - (np.log(w0) + stats.betabinom.logpmf(x, n, a0, b0))
+    return special.expit(log_odds)
 
 
 def _predictive_moments(prior: BetaMixture, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,10 @@ kernels simulate whole trials and decide them at every significance level
   function :func:`simulator.stats.decision.decide`, which also decides the
   rare counts outside the tabulated window;
 - :func:`simulate_prior`, for rates drawn per trial from the priors
-  (assurance): the exact per-trial binomial sampler of Numba
-  (``rng.binomial``), with the same decision tables.
+  (assurance), with the same decision tables: a fixed design draws each
+  count from its prior predictive distribution (an alias table) and then
+  the rate from its posterior; a design with looks draws the rates, then
+  Numba's exact per-trial binomials (``rng.binomial``).
 
 :func:`decide_counts` decides counts simulated elsewhere (the joint
 per-patient engine, whose patients per look may vary by trial).
@@ -289,16 +291,42 @@ def simulate_fixed(rng, n_sims, prob, alias, offset_c, size_c, offset_e, size_e,
 
 
 @kernel
-def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, code, theta0, table, table_offset, low_c, width_c,
-                   low_e, width_e, efficacy, unfavourable, futility, floor, fav, unf, fut, floor_table, stop_look,
-                   decision, tally, true_c, true_e):
+def draw_posterior(rng, x, n, prior, posterior_vague):
+    """A rate from the posterior of a Beta mixture ``prior`` after ``x`` events among ``n`` patients.
+
+    ``posterior_vague[x]``: the posterior weight of the vague component
+    (drawn with one uniform only when the prior has one, as
+    :func:`draw_rate`); the components are conjugate, Beta(a + x, b + n - x).
+    """
+    if prior[0] > 0.0 and rng.random() < posterior_vague[x]:
+        return rng.beta(prior[3] + x, prior[4] + n - x)
+    return rng.beta(prior[1] + x, prior[2] + n - x)
+
+
+@kernel
+def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, predictive, prob, alias, offset_c, size_c, offset_e,
+                   size_e, posterior_c, posterior_e, code, theta0, table, table_offset, low_c, width_c, low_e,
+                   width_e, efficacy, unfavourable, futility, floor, fav, unf, fut, floor_table, stop_look, decision,
+                   tally, true_c, true_e):
     """Trials whose true rates are drawn from the priors, decided at every level.
 
-    Each trial draws its two rates (:func:`draw_rate`, control first), then
-    per look the control and the experimental increment with Numba's
-    ``rng.binomial`` (NumPy's algorithm: inversion or BTPE), an exact
-    sampler at any rate; every look is drawn. ``prior_c``, ``prior_e``: the
-    priors ``[w_vague, a, b, a_vague, b_vague]``; ``true_c``, ``true_e``:
+    Two exact samplers of the same joint distribution of rates and counts:
+
+    - ``predictive`` (fixed designs): per trial and arm, control first, the
+      count from the alias table of its prior predictive (beta-binomial
+      mixture) distribution (one uniform), then the rate from its posterior
+      given that count (:func:`draw_posterior`). Rate then count, or count
+      then rate: the pair has the same law, and the count's draw is a
+      look-up instead of a binomial draw at a new rate;
+    - otherwise: per trial the two rates (:func:`draw_rate`, control
+      first), then per look the control and the experimental increment
+      with Numba's ``rng.binomial`` (NumPy's algorithm: inversion or BTPE),
+      every look drawn.
+
+    ``prior_c``, ``prior_e``: the priors ``[w_vague, a, b, a_vague,
+    b_vague]``; ``prob`` ... ``size_e``: the predictive alias tables (as in
+    :func:`simulate_fixed`, one look); ``posterior_c``, ``posterior_e``: the
+    vague component's posterior weight per count; ``true_c``, ``true_e``:
     output, each trial's rates; the other parameters are those of
     :func:`simulate_fixed` (decision windows from the prior predictive
     distributions).
@@ -308,21 +336,29 @@ def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, code, theta0, table,
     cum_c = np.empty(n_looks, dtype=np.int64)
     cum_e = np.empty(n_looks, dtype=np.int64)
     for i in range(n_sims):
-        pc = draw_rate(rng, prior_c)
-        pe = draw_rate(rng, prior_e)
+        if predictive:
+            xc = alias_pick(rng.random(), prob, alias, offset_c[0], size_c[0])
+            pc = draw_posterior(rng, xc, n_c[0], prior_c, posterior_c)
+            xe = alias_pick(rng.random(), prob, alias, offset_e[0], size_e[0])
+            pe = draw_posterior(rng, xe, n_e[0], prior_e, posterior_e)
+            cum_c[0] = xc
+            cum_e[0] = xe
+        else:
+            pc = draw_rate(rng, prior_c)
+            pe = draw_rate(rng, prior_e)
+            xc = 0
+            xe = 0
+            previous_c = 0
+            previous_e = 0
+            for k in range(n_looks):
+                xc += rng.binomial(n_c[k] - previous_c, pc)
+                xe += rng.binomial(n_e[k] - previous_e, pe)
+                previous_c = n_c[k]
+                previous_e = n_e[k]
+                cum_c[k] = xc
+                cum_e[k] = xe
         true_c[i] = pc
         true_e[i] = pe
-        xc = 0
-        xe = 0
-        previous_c = 0
-        previous_e = 0
-        for k in range(n_looks):
-            xc += rng.binomial(n_c[k] - previous_c, pc)
-            xe += rng.binomial(n_e[k] - previous_e, pe)
-            previous_c = n_c[k]
-            previous_e = n_e[k]
-            cum_c[k] = xc
-            cum_e[k] = xe
         for level in range(n_levels):
             stop = n_looks - 1
             outcome = 0
