@@ -180,6 +180,17 @@ def test_bands_depend_only_on_config_and_seed(cairo6_os):
     assert _plan(CAIRO6_OS, ["endpoints.os.truth.hazard_ratio=0.65"]).km_bands() != first
 
 
+def test_bands_do_not_depend_on_the_batch_size(cairo6_os, monkeypatch):
+    # Memory is bounded by simulating the replicates in batches of
+    # KM_BATCH_CELLS patient cells; the trials are drawn one after another
+    # from one generator, so any batch size gives the same bands.
+    whole = cairo6_os.km_bands()
+    n = sum(cairo6_os.n_arms)
+    for cells in (n, 7 * n + 3):  # one trial per batch; batches that do not divide the replicates
+        monkeypatch.setattr(km, "KM_BATCH_CELLS", cells)
+        assert cairo6_os.km_bands() == whole, cells
+
+
 def test_no_bands_without_a_fixed_hazard_ratio(cairo6_os):
     truth = dataclasses.replace(cairo6_os.endpoint.truth, hazard_ratio=None)
     plan = dataclasses.replace(cairo6_os, endpoint=dataclasses.replace(cairo6_os.endpoint, truth=truth))

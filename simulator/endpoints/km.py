@@ -72,6 +72,11 @@ __all__ = [
 
 #: Trials simulated for the Kaplan-Meier bands of one endpoint in one scenario.
 KM_REPLICATES = 1000
+
+#: Patient cells (replicates x n_total) simulated at once: bounds the
+#: memory of the bands (about 30 bytes a cell at the peak, in the
+#: Kaplan-Meier sort) whatever ``trial.n_total``.
+KM_BATCH_CELLS = 1_000_000
 #: Coverage of the pointwise band (quantiles 2.5 % and 97.5 %).
 KM_LEVEL = 0.95
 #: The grid ends where fewer patients than this may be at risk in an arm.
@@ -217,18 +222,34 @@ def kaplan_meier(time, event, grid) -> tuple[np.ndarray, np.ndarray]:
     return (km[0], at_risk[0]) if single else (km, at_risk)
 
 
-def _horizon(time, group, fraction=0.025) -> float:
-    """The time up to which, in 1 - ``fraction`` of the trials, each arm has MIN_AT_RISK at risk."""
-    limits = []
+def _last_at_risk(time, group) -> tuple[np.ndarray, np.ndarray]:
+    """Per trial and arm, the time up to which MIN_AT_RISK patients are at risk (0 with nobody enrolled)."""
+    lasts = []
     for arm in (0, 1):
         columns = time[:, group == arm]
         sorted_times = np.sort(columns, axis=1)  # inf (not enrolled) last
         enrolled = np.isfinite(sorted_times).sum(axis=1)
         index = np.clip(enrolled - MIN_AT_RISK, 0, None)
         last = sorted_times[np.arange(sorted_times.shape[0]), index]
-        last = np.where(enrolled > 0, last, 0.0)
-        limits.append(float(np.quantile(last, fraction)))
-    return min(limits)
+        lasts.append(np.where(enrolled > 0, last, 0.0))
+    return lasts[0], lasts[1]
+
+
+def _horizon(lasts, fraction=0.025) -> float:
+    """The time up to which, in 1 - ``fraction`` of the trials, each arm has MIN_AT_RISK at risk."""
+    return min(float(np.quantile(np.concatenate(arm), fraction)) for arm in lasts)
+
+
+def _batches(rng, n_arms, replicates: int, **model):
+    """The replicate trials in batches of at most :data:`KM_BATCH_CELLS` patient cells.
+
+    The trials are drawn one after another from ``rng`` whatever the batch
+    size, so the bands do not depend on it; memory does not grow with
+    ``trial.n_total`` beyond one batch.
+    """
+    batch = max(1, KM_BATCH_CELLS // max(1, int(sum(n_arms))))
+    for start in range(0, replicates, batch):
+        yield final_analysis_data(rng, n_arms, replicates=min(batch, replicates - start), **model)
 
 
 def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> dict | None:
@@ -236,7 +257,10 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
 
     ``plan`` is a :class:`~simulator.endpoints.survival.SurvivalPlan`. None
     when the endpoint has no fixed ``truth.hazard_ratio``. ``times`` (a grid)
-    and ``rng`` default as described in the module docstring.
+    and ``rng`` default as described in the module docstring. The trials are
+    simulated in batches (:func:`_batches`); without ``times`` twice, from
+    the same state of ``rng``: once for the grid's horizon, once for the
+    curves.
     """
     endpoint = plan.endpoint
     hr = endpoint.truth.hazard_ratio
@@ -248,17 +272,22 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
         return None
     rng = km_generator(plan.config, endpoint.name) if rng is None else rng
     control = endpoint.truth.control
-    time, event, group, cut = final_analysis_data(
-        rng, plan.n_arms,
+    model.update(
         accrual=(endpoint.accrual.edges, endpoint.accrual.rates),
         control=(control.times, control.hazards), hazard_ratio=hr,
-        dropout=endpoint.dropout, events=int(plan.looks.events[-1]), replicates=replicates,
+        dropout=endpoint.dropout, events=int(plan.looks.events[-1]),
         look_time=plan.looks.times[-1] if plan.looks.times else None,
         max_duration=math.inf if plan.config.design.max_duration is None else plan.config.design.max_duration,
-        max_follow_up=endpoint.max_follow_up, **model,
+        max_follow_up=endpoint.max_follow_up,
     )
     if times is None:
-        horizon = _horizon(time, group)
+        start = rng.bit_generator.state
+        lasts: tuple[list, list] = ([], [])
+        for time, _, group, _ in _batches(rng, plan.n_arms, replicates, **model):
+            for arm, last in enumerate(_last_at_risk(time, group)):
+                lasts[arm].append(last)
+        rng.bit_generator.state = start  # the same trials again, for the curves
+        horizon = _horizon(lasts)
         if not horizon > 0:
             return None
         step = nice_step(horizon / 100)
@@ -269,6 +298,14 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
         grid = np.round(step * np.arange(count + 1), 10)
     else:
         grid = np.asarray(times, dtype=float)
+    curves: tuple[list, list] = ([], [])
+    cuts = []
+    for time, event, group, cut in _batches(rng, plan.n_arms, replicates, **model):
+        cuts.append(cut)
+        for arm in (0, 1):
+            columns = group == arm
+            curves[arm].append(kaplan_meier(time[:, columns], event[:, columns], grid)[0])
+    cut = np.concatenate(cuts)
     low, high = (1 - KM_LEVEL) / 2, 1 - (1 - KM_LEVEL) / 2
     out: dict = {
         "times": grid.tolist(),
@@ -278,9 +315,7 @@ def km_bands(plan, *, replicates: int = KM_REPLICATES, times=None, rng=None) -> 
         "cut_time_median": float(np.median(cut)),
     }
     for arm, role in ((0, "control"), (1, "experimental")):
-        columns = group == arm
-        curves = kaplan_meier(time[:, columns], event[:, columns], grid)[0]
-        lower, median, upper = np.quantile(curves, [low, 0.5, high], axis=0)
+        lower, median, upper = np.quantile(np.concatenate(curves[arm]), [low, 0.5, high], axis=0)
         out[role] = {key: np.round(values, 6).tolist() for key, values in
                      (("lower", lower), ("median", median), ("upper", upper))}
     return out
