@@ -35,10 +35,14 @@ def name_words(name: str) -> tuple[int, int, int, int]:
     return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))  # type: ignore[return-value]
 
 
-def chunk_sizes(n_sims: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
-    """Sizes of the chunks that make up ``n_sims`` trials (all full but the last)."""
-    full, rest = divmod(n_sims, chunk_size)
-    return [chunk_size] * full + ([rest] if rest else [])
+def chunk_count(n_sims: int, size: int = CHUNK_SIZE) -> int:
+    """How many chunks make up ``n_sims`` trials."""
+    return -(-n_sims // size)
+
+
+def chunk_size(n_sims: int, chunk: int, size: int = CHUNK_SIZE) -> int:
+    """Trials in chunk ``chunk`` of ``n_sims`` (all full but the last)."""
+    return min(size, n_sims - chunk * size)
 
 
 def chunk_generator(entropy: list[int], stream: str, endpoint: str, chunk: int) -> np.random.Generator:

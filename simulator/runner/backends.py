@@ -206,15 +206,21 @@ def _dask_client(scheduler: str):
             client.close()
 
 
-def execute(function, arguments: list[tuple], *, jobs: int = 0, backend: str = "threads", scheduler: str | None = None):
+def execute(function, arguments, *, count: int | None = None, jobs: int = 0, backend: str = "threads",
+            scheduler: str | None = None):
     """Yield ``function(*args)`` for every tuple in ``arguments``, in any order.
 
-    Results arrive as the tasks finish (joblib's ``generator_unordered``), so
-    that ``function`` must return something that says which task it was.
-    Closing the generator early (an exception in the consumer, Ctrl-C)
-    cancels the tasks not yet started.
+    ``arguments`` may be a lazy iterable of ``count`` tuples: joblib takes
+    them as workers free up (``pre_dispatch``), so they are never all held
+    at once. Results arrive as the tasks finish (joblib's
+    ``generator_unordered``), so that ``function`` must return something
+    that says which task it was. Closing the generator early (an exception
+    in the consumer, Ctrl-C) cancels the tasks not yet started.
     """
-    if not arguments:
+    if count is None:
+        arguments = list(arguments)
+        count = len(arguments)
+    if count == 0:
         return
     if backend == "dask":
         check_backend(backend, scheduler)
@@ -222,7 +228,7 @@ def execute(function, arguments: list[tuple], *, jobs: int = 0, backend: str = "
             parallel = Parallel(n_jobs=jobs if jobs > 0 else -1, return_as="generator_unordered", batch_size="auto")
             yield from parallel(delayed(function)(*args) for args in arguments)
         return
-    n_jobs = effective_jobs(jobs, len(arguments))
+    n_jobs = effective_jobs(jobs, count)
     if n_jobs == 1:
         for args in arguments:
             yield function(*args)

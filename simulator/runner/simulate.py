@@ -19,7 +19,7 @@ from simulator.config.load import Scenario
 from simulator.endpoints import plan_for
 from simulator.endpoints.common import TWO_SIDED_KEY
 from simulator.endpoints.joint import JointPlan, joint_units
-from simulator.engine.seeding import chunk_generator, chunk_sizes
+from simulator.engine.seeding import chunk_count, chunk_generator, chunk_size
 from simulator.runner.backends import execute
 from simulator.runner.progress import ProgressHook
 from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
@@ -125,21 +125,28 @@ def _template(bundle: ScenarioPlans):
     return lambda: {stream: run_chunk(bundle, stream, 0, 1) for stream in bundle.streams}
 
 
-def _tasks(bundles: list[ScenarioPlans], indices) -> list[tuple[int, str, int, int]]:
-    """``(scenario, stream, chunk, n_sims)`` for every chunk of the given scenarios."""
-    tasks = []
+def _tasks(bundles: list[ScenarioPlans], indices):
+    """``(scenario, stream, chunk, n_sims)`` for every chunk of the given scenarios, generated lazily.
+
+    Nothing is listed up front, so memory does not grow with ``n_sims``
+    (10^11 trials are 1.5 million chunks per stream).
+    """
     for index in indices:
         bundle = bundles[index]
-        sizes = chunk_sizes(bundle.scenario.config.simulation.n_sims)
+        n_sims = bundle.scenario.config.simulation.n_sims
         for stream in bundle.streams:
-            for chunk, n in enumerate(sizes):
-                tasks.append((index, stream, chunk, n))
-    return tasks
+            for chunk in range(chunk_count(n_sims)):
+                yield index, stream, chunk, chunk_size(n_sims, chunk)
 
 
-def _run_task(task_id: int, bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> tuple[int, StreamCounts]:
-    # Results come back in any order; the id says where they belong.
-    return task_id, run_chunk(bundle, stream, chunk, n_sims)
+def _n_tasks(bundle: ScenarioPlans) -> int:
+    return len(bundle.streams) * chunk_count(bundle.scenario.config.simulation.n_sims)
+
+
+def _run_task(task: tuple, bundle: ScenarioPlans) -> tuple[tuple, StreamCounts]:
+    # Results come back in any order; the task says where they belong.
+    _, stream, chunk, n_sims = task
+    return task, run_chunk(bundle, stream, chunk, n_sims)
 
 
 class _InOrderSum:
@@ -218,21 +225,19 @@ def simulate_scenarios(
     if checkpoints is not None:
         checkpoints.resumed = resumed
     todo = [i for i in range(len(bundles)) if results[i] is None]
-    tasks = _tasks(bundles, todo)
-    progress.start(len(bundles), sum(task[3] for task in tasks))
+    pending = {i: _n_tasks(bundles[i]) for i in todo}
+    progress.start(len(bundles), sum(len(bundles[i].streams) * bundles[i].scenario.config.simulation.n_sims for i in todo))
     for index in resumed:
         progress.scenario_done(index, True)
-    pending = {i: 0 for i in todo}
     sums = {i: {stream: _InOrderSum() for stream in bundles[i].streams} for i in todo}
-    for index, *_ in tasks:
-        pending[index] += 1
     for index in todo:
         if pending[index] == 0:  # a scenario with no stream to simulate
             results[index] = {}
             progress.scenario_done(index, False)
-    arguments = [(task_id, bundles[i], stream, chunk, n) for task_id, (i, stream, chunk, n) in enumerate(tasks)]
-    for task_id, counts in execute(_run_task, arguments, jobs=jobs, backend=backend, scheduler=scheduler):
-        index, stream, chunk, n = tasks[task_id]
+    arguments = ((task, bundles[task[0]]) for task in _tasks(bundles, todo))
+    for task, counts in execute(_run_task, arguments, count=sum(pending.values()), jobs=jobs, backend=backend,
+                                scheduler=scheduler):
+        index, stream, chunk, n = task
         sums[index][stream].put(chunk, counts)
         progress.advance(n)
         pending[index] -= 1
