@@ -220,9 +220,9 @@ def test_bad_input_against_the_design():
     survival["endpoints"] = {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
                                     "accrual": {"duration": 24.0}}}
     survival["design"] = {"looks": 2, "events": 200}
-    with pytest.raises(InputError, match=r"`adaptation`: is not supported yet for endpoint `os` \(kind = "
-                                         r"\"survival\"\): only \[interim\] there"):
-        Trial.from_dict(survival).scenarios()
+    # For a survival endpoint the stage sizes are events: stage 1 is the interim's 100.
+    with pytest.raises(InputError, match=r"`adaptation.min_per_stage`: must start with the first stage's events, 100"):
+        Trial.from_dict(survival).simulate(n_sims=10)
     calendar = with_changes("adaptation", None)
     calendar["interim"] = {"futility": {"on": "conditional_power", "below": 0.1}}
     calendar["endpoints"] = survival["endpoints"]

@@ -129,3 +129,62 @@ def test_report_block(tmp_path):
             assert hist[0].sum() == n  # every trial reaches the first interim
         assert interim["stop_per_look"][0] >= interim["futility_rule_per_look"][0]
     assert [row["target"] for row in block["interim"]["thresholds_h0"][0]] == [0.1, 0.2, 0.3, 0.4, 0.5]
+
+
+# ---------------------------------------------------------------- re-estimation of the events
+def test_stage_events_closed_form():
+    # rpact's rule on the information scale: ((c + z_cp) / theta)^2 events-information, over r / (1 + r)^2.
+    c, theta, z80 = 1.3, -math.log(0.75), stats.norm.ppf(0.8)
+    expected = math.ceil(((c + z80) / theta) ** 2 / 0.25)
+    assert normal.stage_events(c, theta, z80, 0.25, 10, 10_000) == expected
+    assert normal.stage_events(c, -0.1, z80, 0.25, 10, 500) == 500  # no benefit seen: the maximum
+    assert normal.stage_events(-5.0, 0.3, z80, 0.25, 10, 500) == 10  # already won: the minimum
+
+
+def ssr_raw(adaptation: dict | None, interim: dict | None = None) -> dict:
+    out = {
+        "trial": {"n_total": 300},
+        "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+                             "prior": {"hazard_ratio": {"lower": 0.45, "upper": 1.0}},
+                             "accrual": {"duration": 24.0}}},
+        "design": {"looks": 2, "events": 150},
+    }
+    if adaptation is not None:
+        out["adaptation"] = adaptation
+    if interim is not None:
+        out["interim"] = interim
+    return out
+
+
+def test_reestimation_to_the_planned_events_is_the_group_sequential_design():
+    # min = max = the planned second stage: the combination test with the planned weights decides as the
+    # group-sequential log-rank (independent increments), trial for trial on the same draws.
+    fixed = plan_of(ssr_raw({"conditional_power": 0.8, "min_per_stage": [75, 75], "max_per_stage": [75, 75]}))
+    plain = plan_of(ssr_raw(None))
+    for stream in ("power", "type1"):
+        _, ours = fixed.run_chunk(np.random.default_rng(6), 3000, stream)
+        _, theirs = plain.run_chunk(np.random.default_rng(6), 3000, stream)
+        for key in ("reject", "futility", "stopped", "events_sum"):
+            np.testing.assert_array_equal(ours[key], theirs[key])
+
+
+SSR_RULES = {
+    "observed": {"conditional_power": 0.8, "min_per_stage": [75, 75], "max_per_stage": [75, 200]},
+    "promising_zone": {"conditional_power": 0.9, "min_per_stage": [75, 75], "max_per_stage": [75, 225],
+                       "promising_zone": [0.3, 0.8]},
+    "posterior_mean": {"conditional_power": 0.8, "min_per_stage": [75, 30], "max_per_stage": [75, 200],
+                       "effect": "posterior_mean"},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(SSR_RULES))
+def test_type1_error_with_event_reestimation(rule):
+    # The inverse-normal combination of the interim log-rank and the second stage's increment
+    # (sqrt(D) Z_D - sqrt(d_1) Z_1) / sqrt(D - d_1), with a predictive-probability futility rule too.
+    plan = plan_of(ssr_raw(SSR_RULES[rule], {"futility": {"on": "predictive_probability", "below": 0.05}}))
+    n, alpha = 12_000, 0.025
+    _, counts = plan.run_chunk(np.random.default_rng(12), n, "type1")
+    report = plan.rules.report(counts, n)
+    type1 = counts["reject"].sum() / n
+    assert type1 <= report["without_rule"] <= alpha + 4 * math.sqrt(alpha * (1 - alpha) / n)
+    assert report["increase"] > 0.05  # the rule re-estimates under H0

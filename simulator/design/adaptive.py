@@ -62,8 +62,12 @@ def conditional_power(z, info, info_final, final_bound, theta):
     if theta is None:
         theta = z / np.sqrt(info)
     rest = np.clip(info_final - info, 0.0, None)
-    c = conditional_critical(final_bound, z, info / info_final)
-    return stats.norm.cdf(np.asarray(theta, dtype=float) * np.sqrt(rest) - c)
+    return conditional_power_stage(conditional_critical(final_bound, z, info / info_final), rest, theta)
+
+
+def conditional_power_stage(c, info_rest, theta):
+    """P(the rest's own z >= ``c``) with information ``info_rest`` at effect ``theta``: ``Phi(theta sqrt(I) - c)``."""
+    return stats.norm.cdf(np.asarray(theta, dtype=float) * np.sqrt(info_rest) - np.asarray(c, dtype=float))
 
 
 def predictive_probability(z, info, info_final, final_bound, prior_mean, prior_sd):
@@ -78,15 +82,49 @@ def predictive_probability(z, info, info_final, final_bound, prior_mean, prior_s
     0.335
     """
     z, info, info_final = (np.asarray(v, dtype=float) for v in (z, info, info_final))
-    prior_mean, prior_sd = float(prior_mean), float(prior_sd)
     rest = np.clip(info_final - info, 0.0, None)
     c = conditional_critical(final_bound, z, info / info_final)
+    return predictive_probability_stage(c, z, info, rest, prior_mean, prior_sd)
+
+
+def predictive_probability_stage(c, z, info, info_rest, prior_mean, prior_sd):
+    """P(the rest's own z >= ``c``), the effect's normal posterior from the prior and the interim ``z``, ``info``."""
+    z, info, rest, c = (np.asarray(v, dtype=float) for v in (z, info, info_rest, c))
+    prior_mean, prior_sd = float(prior_mean), float(prior_sd)
     if prior_sd == 0.0:
         return stats.norm.cdf(prior_mean * np.sqrt(rest) - c)
     prior_precision = 0.0 if np.isinf(prior_sd) else 1.0 / prior_sd**2
     tau = prior_precision + info
     mean = (prior_mean * prior_precision + z * np.sqrt(info)) / tau
     return stats.norm.cdf((mean * np.sqrt(rest) - c) / np.sqrt(1.0 + rest / tau))
+
+
+def posterior_mean(z, info, prior_mean, prior_sd):
+    """Posterior mean of the effect: the normal prior and the interim estimate ``z / sqrt(info)``."""
+    z, info = np.asarray(z, dtype=float), np.asarray(info, dtype=float)
+    if float(prior_sd) == 0.0:
+        return np.full(np.broadcast(z, info).shape, float(prior_mean))
+    precision = 0.0 if np.isinf(prior_sd) else 1.0 / float(prior_sd) ** 2
+    return (float(prior_mean) * precision + z * np.sqrt(info)) / (precision + info)
+
+
+def stage_events(c, theta, z_target, info_per_event, low, high):
+    """Events of a further stage for conditional power ``Phi(z_target)`` at effect ``theta``.
+
+    ``(max(0, c + z_target) / max(theta, 1e-12))^2 / info_per_event``,
+    clipped to ``[low, high]`` and rounded up (rpact's rule for
+    ``getSimulationSurvival``, on the information scale: an effect at or
+    below 0 asks for ``high``).
+
+    Examples
+    --------
+    >>> int(stage_events(1.5, 0.3, 0.8416, 0.25, 50, 400))
+    244
+    """
+    c, theta = np.asarray(c, dtype=float), np.asarray(theta, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        events = np.maximum(0.0, c + z_target) ** 2 / np.maximum(theta, 1e-12) ** 2 / info_per_event
+    return np.ceil(np.clip(np.nan_to_num(events, nan=high, posinf=high), low, high))
 
 
 def threshold_for_stop_probability(values, probabilities, target: float) -> tuple[float, float]:

@@ -27,14 +27,25 @@ from simulator.config.fields import fail
 from simulator.design import adaptive as normal
 from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, rule_report, threshold_rows
 from simulator.engine.adaptive import decide_with_rule
-from simulator.stats.decision import REJECT_FAVOURABLE
+from simulator.estimate import proportion
+from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY
+
+#: Most candidate sizes of a re-estimated second stage (events): the kernel analyses each one.
+MAX_GRID = 16
 
 
 @dataclass(frozen=True)
 class SurvivalRules:
-    """The futility rule of one survival endpoint in one scenario; build with :meth:`build`."""
+    """The interim rules of one survival endpoint in one scenario; build with :meth:`build`.
 
-    rule_on: str
+    Without ``[adaptation]`` the kernel's looks are the plan's; with it,
+    the interim and a grid of candidate final analyses (``grid``: stage-2
+    events, at most :data:`MAX_GRID` of them, evenly spaced from
+    ``min_per_stage[2]`` to ``max_per_stage[2]`` with the planned second
+    stage among them), the re-estimated size rounded up to the next one.
+    """
+
+    rule_on: str | None
     effect: str
     below: np.ndarray  # per interim look
     info_per_event: float
@@ -43,19 +54,30 @@ class SurvivalRules:
     prior_mean: float  # the prior on theta = log(margin) - log(HR)
     prior_sd: float  # inf: flat
     final_bound: float  # the final analysis's z bound
+    grid: np.ndarray | None = None  # re-estimation: candidate stage-2 events
+    planned_stage: int = 0
+    target_z: float = 0.0
+    zone: tuple = (-1.0, 2.0)
+    ssr_posterior: bool = False
+    weights: tuple = ()  # the inverse-normal weights sqrt(t_1), sqrt(1 - t_1) at the planned events
+
+    @property
+    def ssr(self) -> bool:
+        return self.grid is not None
 
     @classmethod
     def build(cls, config, plan) -> SurvivalRules:
-        interim, endpoint = config.interim, plan.endpoint
+        interim, adaptation, endpoint = config.interim, config.adaptation, plan.endpoint
+        section = "adaptation" if adaptation is not None else "interim"
         if plan.reaches_fractions:
             key = "design.look_times" if config.design.look_times else "design.max_duration"
-            raise fail(key, "cannot be used with [interim] in this version (the rule needs the planned final "
+            raise fail(key, f"cannot be used with [{section}] in this version (the rule needs the planned final "
                        "events)", getattr(config.design, key.split(".")[1]))
         if endpoint.test != "logrank":
-            raise fail(f"endpoints.{endpoint.name}.test", "must be \"logrank\" with [interim] in this version "
+            raise fail(f"endpoints.{endpoint.name}.test", f"must be \"logrank\" with [{section}] in this version "
                        "(the rule's normal approximation is the log-rank's)", endpoint.test)
         if getattr(endpoint, "nph", None) is not None:
-            raise fail("interim", "cannot be used with non-proportional hazards in this version (the rule's "
+            raise fail(section, "cannot be used with non-proportional hazards in this version (the rule's "
                        "normal approximation is on one log hazard ratio)", show_value=False)
         n_c, n_e = plan.n_arms
         ratio = n_e / n_c
@@ -69,13 +91,58 @@ class SurvivalRules:
             prior_sd = float(plan.prior.hazard_ratio.log_sd)
         else:
             prior_mean, prior_sd = 0.0, math.inf
-        return cls(interim.futility_on, interim.effect, np.asarray(interim.below, dtype=float),
-                   ratio / (1.0 + ratio) ** 2, int(plan.looks.events[-1]), design_theta, prior_mean, prior_sd,
-                   float(plan.bounds.efficacy[-1]))
+        events = plan.looks.events
+        rules = cls(
+            interim.futility_on if interim is not None else None,
+            interim.effect if interim is not None else "observed",
+            np.asarray(interim.below if interim is not None else [0.0] * (len(events) - 1), dtype=float),
+            ratio / (1.0 + ratio) ** 2, int(events[-1]), design_theta, prior_mean, prior_sd,
+            float(plan.bounds.efficacy[-1]),
+        )
+        if adaptation is None:
+            return rules
+        first, planned = int(events[0]), int(events[-1] - events[0])
+        for key, sizes in (("adaptation.min_per_stage", adaptation.min_per_stage),
+                           ("adaptation.max_per_stage", adaptation.max_per_stage)):
+            if sizes[0] != first:
+                raise fail(key, f"must start with the first stage's events, {first} (design.looks and "
+                           "design.events fix stage 1; for a survival endpoint the sizes are events)", list(sizes))
+        low, high = adaptation.min_per_stage[1], adaptation.max_per_stage[1]
+        if not low <= planned <= high:
+            raise fail("adaptation.max_per_stage", f"must allow the planned second stage, {planned} events, between "
+                       "min_per_stage[2] and max_per_stage[2]", list(adaptation.max_per_stage))
+        if first + high > config.trial.n_total:
+            raise fail("adaptation.max_per_stage", f"must leave the events within the {config.trial.n_total} "
+                       f"subjects (trial.n_total): {first} + {high} is more", list(adaptation.max_per_stage))
+        grid = np.unique(np.concatenate([np.ceil(np.linspace(low, high, MAX_GRID - 1)), [planned]])).astype(np.int64)
+        t1 = first / float(events[-1])
+        zone = adaptation.promising_zone if adaptation.promising_zone is not None else (-1.0, 2.0)
+        return dataclasses.replace(
+            rules, grid=grid, planned_stage=planned, target_z=float(stats.norm.ppf(adaptation.conditional_power)),
+            zone=tuple(zone), ssr_posterior=adaptation.effect == "posterior_mean",
+            weights=(math.sqrt(t1), math.sqrt(1.0 - t1)),
+        )
+
+    def schedule(self, plan, out: dict) -> dict:
+        """The kernel's looks (every one analysed, no bound stops a trial inside it)."""
+        looks = plan.looks.events if not self.ssr else np.concatenate([[plan.looks.events[0]],
+                                                                        plan.looks.events[0] + self.grid])
+        return dict(out, look_events=np.asarray(looks, dtype=np.int64), efficacy=np.full(len(looks), np.inf),
+                    futility=None)
 
     # ------------------------------------------------------------ the interim values
     def values(self, z: np.ndarray, events: np.ndarray) -> dict:
-        """Conditional powers and predictive probability of trials with interim ``z`` at ``events``."""
+        """Conditional powers and predictive probability of trials with interim ``z`` at ``events``.
+
+        Without re-estimation: of the final analysis as planned (the
+        cumulative log-rank at ``design.events``). With it: of the second
+        stage's own z against the combination test's conditional critical
+        value, the conditional powers at the planned second stage and the
+        predictive probability at the size the rule chooses (``stage``,
+        also returned).
+        """
+        if self.ssr:
+            return self._stage_values(z, events)
         info = events * self.info_per_event
         final = self.final_events * self.info_per_event
         bound = self.final_bound
@@ -87,6 +154,30 @@ class SurvivalRules:
                     z, info, final, bound, self.prior_mean, self.prior_sd),
             }
 
+    def _stage_values(self, z: np.ndarray, events: np.ndarray) -> dict:
+        f = self.info_per_event
+        info = events * f
+        w1, w2 = self.weights
+        c = (self.final_bound - w1 * z) / w2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            observed = z / np.sqrt(info)
+            aim = normal.posterior_mean(z, info, self.prior_mean, self.prior_sd) if self.ssr_posterior else observed
+            planned = self.planned_stage * f
+            in_zone = (self.zone[0] <= normal.conditional_power_stage(c, planned, aim)) & (
+                normal.conditional_power_stage(c, planned, aim) <= self.zone[1])
+            wanted = normal.stage_events(c, aim, self.target_z, f, float(self.grid[0]), float(self.grid[-1]))
+            wanted = np.where(in_zone, wanted, self.planned_stage)
+            # Rounded up to the next candidate size the kernel analysed.
+            index = np.minimum(np.searchsorted(self.grid, wanted), len(self.grid) - 1)
+            stage = self.grid[index]
+            return {
+                "conditional_power_design": normal.conditional_power_stage(c, planned, self.design_theta),
+                "conditional_power_observed": normal.conditional_power_stage(c, planned, observed),
+                "predictive_probability": normal.predictive_probability_stage(
+                    c, z, info, stage * f, self.prior_mean, self.prior_sd),
+                "stage": stage, "grid_index": index, "critical": c,
+            }
+
     def rule_values(self, values: dict) -> np.ndarray:
         if self.rule_on == "predictive_probability":
             return values["predictive_probability"]
@@ -96,6 +187,8 @@ class SurvivalRules:
     def run_chunk(self, plan, rng: np.random.Generator, n_sims: int, stream: str):
         """The plan's ``run_chunk`` with the rule: per-trial success and summable counts."""
         trials, ratios = plan.simulate(rng, n_sims, stream)
+        if self.ssr:
+            return self._run_stages(plan, trials, ratios, stream, n_sims)
         n_looks = len(plan.looks.events)
         z_all = np.ascontiguousarray(trials.z_all)
         events = trials.events_looks.astype(float)
@@ -131,6 +224,53 @@ class SurvivalRules:
             counts[name] = hist
         return success, counts
 
+    def _run_stages(self, plan, trials, ratios, stream: str, n_sims: int):
+        """Re-estimation: the interim, the second stage at the chosen grid look, the combination test."""
+        z, events, last = trials.z_all, trials.events_looks.astype(float), trials.last_look.astype(np.int64)
+        z1, e1 = z[:, 0], events[:, 0]
+        bounds = plan.bounds
+        values = self.values(z1, e1)
+        # The interim as the kernel decides it (decide_z), then the rule where it continues.
+        reject1 = z1 >= bounds.efficacy[0]
+        futile1 = ~reject1 & (z1 < bounds.futility[0]) & (z1 > bounds.futility_floor[0])
+        ends = last == 0  # the events ran out before the interim's: analysed there, no decision otherwise
+        goes_on = ~reject1 & ~futile1 & ~ends
+        rule_stop = np.zeros(n_sims, dtype=bool)
+        if self.rule_on is not None:
+            rule_stop = goes_on & (np.nan_to_num(self.rule_values(values), nan=1.0) < self.below[0])
+        # The second stage at its grid look (or the last look reached, when the events ran out first).
+        rows = np.arange(n_sims)
+        column = np.where(goes_on, np.minimum(1 + values["grid_index"], last), 0)
+        e_final, z_final = events[rows, column], z[rows, column]
+        added = e_final - e1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z2 = np.where(added > 0, (np.sqrt(e_final) * z_final - np.sqrt(e1) * z1) / np.sqrt(added), 0.0)
+        reject2 = goes_on & (z2 >= values["critical"])
+        shadow = np.where(reject1 | reject2, REJECT_FAVOURABLE, np.where(futile1, STOP_FUTILITY, CONTINUE))
+        decision = np.where(rule_stop, STOP_FUTILITY, shadow).astype(np.int8)
+        stop = np.where(goes_on & ~rule_stop, 1, 0)
+        # Two looks as the plan has them: the interim and each trial's own final analysis.
+        cols = np.stack([np.zeros(n_sims, dtype=np.int64), column], axis=1)
+        pick = lambda a: np.take_along_axis(a, cols, axis=1)  # noqa: E731
+        two = dataclasses.replace(
+            trials, z_all=pick(z), events_looks=pick(trials.events_looks), enrolled_looks=pick(trials.enrolled_looks),
+            hr_looks=pick(trials.hr_looks), short_looks=pick(trials.short_looks),
+            look_times_all=pick(trials.look_times_all), last_look=np.minimum(last, 1),
+        )
+        decided = plan.stopped_at(two, stop, decision)
+        success, counts = plan.chunk_counts(decided, ratios, stream, n_sims)
+        saved = np.where(rule_stop, e_final - e1, 0.0)
+        counts["rule_futility"] = np.array([int(rule_stop.sum()), 0], dtype=np.int64)
+        counts["rule_cost"] = np.array([int((rule_stop & reject2).sum())], dtype=np.int64)
+        counts["saved_sum"] = np.array([saved.sum()])
+        counts["saved_sq"] = np.array([(saved**2).sum()])
+        counts["increased"] = np.array([int(((stop == 1) & (values["stage"] > self.planned_stage)).sum())],
+                                       dtype=np.int64)
+        for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
+                          ("cp_observed_hist", "conditional_power_observed")):
+            counts[name] = np.histogram(np.clip(values[key], 0.0, 1.0), bins=VALUE_BINS)[0][None, :]
+        return success, counts
+
     def thresholds(self, plan, targets=THRESHOLD_TARGETS) -> list:
         """Design-time thresholds of the rule, by the normal approximation.
 
@@ -155,12 +295,15 @@ class SurvivalRules:
         return out
 
     def report(self, counts: dict, n_sims: int) -> dict:
-        """The rule's report fields of one stream (docs/adaptive.md); the saving is in events."""
-        return rule_report(counts, n_sims, saving="events")
+        """The rules' report fields of one stream (docs/adaptive.md); the saving is in events."""
+        out = rule_report(counts, n_sims, saving="events" if self.rule_on is not None else None)
+        if self.ssr:
+            out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
+        return out
 
 
 def with_survival_rules(config, plan):
-    """``plan`` with its :class:`SurvivalRules` when the config has ``[interim]``."""
-    if config.interim is None:
+    """``plan`` with its :class:`SurvivalRules` when the config has ``[interim]`` or ``[adaptation]``."""
+    if config.interim is None and config.adaptation is None:
         return plan
     return dataclasses.replace(plan, rules=SurvivalRules.build(config, plan))

@@ -283,7 +283,9 @@ class SurvivalPlan:
             max_duration=np.inf if design.max_duration is None else design.max_duration,
             max_follow_up=self.endpoint.max_follow_up, sided=self.sided, inner=self.bounds.inner,
         )
-        if self.reaches_fractions or self.rules is not None:
+        if self.rules is not None:
+            return self.rules.schedule(self, out)
+        if self.reaches_fractions:
             return dict(out, efficacy=np.full(len(self.looks.events), np.inf), futility=None)
         return dict(out, efficacy=self.bounds.efficacy, futility=self.bounds.futility)
 
@@ -555,7 +557,7 @@ class SurvivalKind:
 
     name = "survival"
     tests = survival_spec.SURVIVAL_TESTS
-    interim_rules = ("interim",)  # the sections that act on survival endpoints (endpoints.adaptive_survival)
+    interim_rules = ("interim", "adaptation")  # sections acting on survival endpoints (endpoints.adaptive_survival)
     sets_calendar = True
     csv_columns = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
 
