@@ -31,7 +31,10 @@ Writes ``OUT/results.json`` (every measurement, with the machine) and
    apart, alternated round by round with rpact's ``getSimulationMeans`` in
    one R session, medians of the rounds (``_means.py``, ``rpact_means.R``);
 8. ``p3sim size`` on a small binary design (0.30 vs 0.50, power 0.8) and
-   ``benchmarks/bench_sweep.py`` (8 scenarios, ``--jobs 1`` and ``2``).
+   ``benchmarks/bench_sweep.py`` (8 scenarios, ``--jobs 1`` and ``2``);
+9. ``benchmarks/bench_adaptive.py``: binary sample-size re-estimation
+   (issue 17) against the plain two-look kernel and rpact's
+   ``getSimulationRates``, by CPU time.
 
 Sections that cannot run say why in the results instead of failing the run.
 """
@@ -71,6 +74,7 @@ RSS_BUDGET_MIB = 64.0
 SURVIVAL_MODULE = HERE / "bench_survival_kernel.py"
 SURVIVAL_ENTRY_POINTS = ("benchmark", "measure", "run_benchmark", "bench", "run")
 SWEEP_SCRIPT = HERE / "bench_sweep.py"
+ADAPTIVE_SCRIPT = HERE / "bench_adaptive.py"
 #: Simulated survival power against Schoenfeld's: 4 MCSE plus this (Schoenfeld's
 #: approximation is off by a few thousandths; the tolerance of docs/validation.md).
 SCHOENFELD_SLACK = 0.005
@@ -408,6 +412,19 @@ def bench_sweep(cfg: dict) -> dict:
     return {**figures, "capacity": capacity, "process_wall_s": run["wall_s"]}
 
 
+def bench_adaptive(cfg: dict) -> dict:
+    """``benchmarks/bench_adaptive.py``: binary sample-size re-estimation against the plain kernel and rpact."""
+    if not ADAPTIVE_SCRIPT.exists():
+        return {"skipped": f"{ADAPTIVE_SCRIPT.name} is not present"}
+    log(f"adaptive: {ADAPTIVE_SCRIPT.name}" + (" --quick" if cfg["quick"] else ""))
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-adaptive-") as folder:
+        report = Path(folder) / "adaptive.json"
+        run = _processes.run_script(ADAPTIVE_SCRIPT, *(["--quick"] if cfg["quick"] else []), "--out", str(report))
+        if run["returncode"] != 0 or not report.exists():
+            return {"skipped": f"{ADAPTIVE_SCRIPT.name} exited {run['returncode']}: {run['stderr'].strip()[-300:]}"}
+        return json.loads(report.read_text(encoding="utf-8"))
+
+
 # ------------------------------------------------------------------ table
 def _count(n: int) -> str:
     """``10^6`` for powers of ten, ``131,072`` otherwise."""
@@ -502,6 +519,7 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     rows.extend(_continuous_rows(results["continuous"]))
     rows.append(_size_row(results["size_search"]))
     rows.append(_sweep_row(results["sweep"]))
+    rows.append(_adaptive_row(results["adaptive"]))
     return rows
 
 
@@ -629,6 +647,21 @@ def _size_row(size: dict) -> tuple[str, str, str, str]:
             f"{size['interval'][1]}; analytic {size['analytic_n_total']}")
 
 
+def _adaptive_row(adaptive: dict) -> tuple[str, str, str, str]:
+    label = "Binary sample-size re-estimation (issue 17)"
+    if "skipped" in adaptive:
+        return (label, "benchmarks/bench_adaptive.py", "skipped", adaptive["skipped"])
+    rpact = adaptive["rpact"]
+    versus = (f"rpact getSimulationRates {_rate(rpact['trials_per_s'])} by CPU time: "
+              f"{adaptive['speedup_vs_rpact']:.0f}x") if "trials_per_s" in rpact else f"rpact: {rpact['skipped']}"
+    return (label, adaptive["design"], _rate(adaptive["reestimation"]["trials_per_s"]),
+            f"{adaptive['reestimation']['ns_per_trial']:.0f} ns/trial, run_chunk, one core; plain two-look kernel "
+            f"{adaptive['plain']['ns_per_trial']:.0f} ns/trial: ratio {adaptive['speed_ratio_to_plain']:.2f} "
+            f"(target >= {adaptive['target_ratio']}); with a predictive-probability futility rule "
+            f"{adaptive['reestimation_with_futility']['ns_per_trial']:.0f} ns/trial; interim tables "
+            f"{adaptive['tables_cpu_s']:.1f} s once per plan; {versus}")
+
+
 def _sweep_row(sweep: dict) -> tuple[str, str, str, str]:
     label = "Sweep, 8 scenarios x (power, assurance)"
     if "skipped" in sweep:
@@ -744,6 +777,7 @@ def run(quick: bool, out: Path) -> dict:
         results["continuous"] = bench_continuous(cfg)
         results["size_search"] = bench_size_search(Path(folder), cfg)
         results["sweep"] = bench_sweep(cfg)
+        results["adaptive"] = bench_adaptive(cfg)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["meta"]["duration_s"] = time.perf_counter() - started
     results["table"] = table_rows(results)
