@@ -16,6 +16,7 @@ import numpy as np
 
 from simulator.config.schema import Config
 from simulator.design import nph as analytic_nph
+from simulator.design.boundaries import sequential_probabilities
 from simulator.design.survival import accrual_pieces, control_median, schoenfeld_events, schoenfeld_power
 from simulator.endpoints.survival_spec import MAXCOMBO_DEFAULT, SurvivalEndpoint
 from simulator.errors import InputError
@@ -190,9 +191,38 @@ def analytic(plan, config: Config) -> dict:
     if len(events) == 1:
         out["power"] = power
     else:
-        out["power_fixed_design"] = power  # all the events at one analysis; no sequential power under NPH yet
+        out.update(sequential(plan, m, times, configured[0]), power_fixed_design=power)
     out.update(sizing)
     return out
+
+
+def sequential(plan, m: analytic_nph.NphModel, times: list, weights) -> dict:
+    """Group-sequential power of one weighted test (log-rank included) under the model.
+
+    The weighted score at each look's expected time has mean ``mu_k`` and
+    null variance ``V_k`` (:func:`simulator.design.nph.weighted_logrank_moments`);
+    taken as a process with independent increments (as the log-rank's, the
+    weights at a time hardly change between cuts), the standardised
+    statistics are the canonical joint normal with information fractions
+    ``V_k / V_K`` and means ``mu_k / sqrt(V_k)`` (gsDesign2's approach for
+    weighted log-rank tests), crossed against the plan's bounds
+    (:func:`simulator.design.boundaries.sequential_probabilities`, futility
+    as the simulation applies it). The variance under H1 is not used here.
+    """
+    moments = [analytic_nph.weighted_logrank_moments(m, t, [weights]) for t in times]
+    variance = np.array([float(mo.cov0[0, 0]) for mo in moments])
+    means = np.array([float(mo.mean[0]) for mo in moments]) / np.sqrt(variance)
+    bounds = plan.bounds
+    probs = sequential_probabilities(
+        variance / variance[-1], bounds.efficacy, bounds.futility, drift=means, symmetric=plan.sided == 2,
+        inner=bounds.inner,
+    )
+    return {
+        "power": float(np.sum(probs.reject_upper)),
+        "reject_per_look": np.asarray(probs.reject_upper).tolist(),
+        "futility_per_look": np.asarray(probs.futility).tolist(),
+        "information_fractions": (variance / variance[-1]).tolist(),
+    }
 
 
 def _events_for_design_power(plan, config: Config, m: analytic_nph.NphModel) -> dict:
