@@ -317,3 +317,11 @@ def test_report_of_reestimation_with_a_rule(tmp_path):
         assert 0 <= interim["increase"] <= 1
     assert block["analytic"] == {}
     assert len(block["interim"]["thresholds_h0"]) == 1
+    # report.md and report.html show the rules' table (the numbers are report.json's, with their MCSE).
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Interim rules:" in markdown
+    power = block["interim"]["power"]
+    assert f"| response | truth | {block['power']:.4f} ± {block['power_mcse']:.4f} | " \
+           f"{power['without_rule']:.4f} ± {power['without_rule_mcse']:.4f} |" in markdown
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="interim-s0"' in html and 'data-key="scenarios/0/endpoints/response/interim/type1/rule_cost"' in html

@@ -202,6 +202,9 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
         looks = tables.look_table(report, i)
         if looks is not None:
             out.append(table_html(report, looks))
+        interim = tables.interim_table(report, i)
+        if interim is not None:
+            out.append(table_html(report, interim))
     out.append("</section>")
     out += _size_block(report)
     out += _plots_section(plots)

@@ -275,6 +275,52 @@ def look_table(report: dict, i: int) -> Table | None:
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
 
 
+#: The streams of an ``interim`` block (docs/adaptive.md) and what they are under.
+INTERIM_STREAMS = (("power", "truth", "power"), ("assurance", "prior", "assurance"), ("type1", "H0", "type1"))
+
+
+def interim_table(report: dict, i: int) -> Table | None:
+    """The interim rules of scenario ``i`` (``[interim]`` / ``[adaptation]``), one row per endpoint and stream."""
+    scenario = report["scenarios"][i]
+    endpoints = {n: e for n, e in scenario["endpoints"].items() if isinstance(e.get("interim"), dict)}
+    if not endpoints:
+        return None
+    base = ("scenarios", i, "endpoints")
+    rows_data = [(n, stream, under, key) for n, e in endpoints.items() for stream, under, key in INTERIM_STREAMS
+                 if isinstance(e["interim"].get(stream), dict)]
+    interims = max(len(endpoints[n]["interim"][s]["stop_per_look"]) - 1 for n, s, _, _ in rows_data)
+
+    def has(key):
+        return lambda row: lookup(report, base + (row[0], "interim", row[1], key)) is not None
+
+    def cell(key, kind=probability):
+        return lambda row: kind(report, base + (row[0], "interim", row[1], key))
+
+    columns = [
+        ("endpoint", lambda row: Cell(row[0]), None),
+        ("under", lambda row: Cell(row[2]), None),
+        ("success", lambda row: probability(report, base + (row[0], row[3])), None),
+        ("without the rule", cell("without_rule"), has("without_rule")),
+        ("success lost to the rule", cell("rule_cost"), has("rule_cost")),
+        ("patients saved", cell("rule_saving_patients", lambda r, p: estimate(r, p, 1)), has("rule_saving_patients")),
+        ("events saved", cell("rule_saving_events", lambda r, p: estimate(r, p, 1)), has("rule_saving_events")),
+        ("expected patients", cell("expected_n", lambda r, p: estimate(r, p, 1)), has("expected_n")),
+        ("P(second stage increased)", cell("increase"), has("increase")),
+    ]
+    for k in range(interims):
+        columns.append((f"P(stop at interim {k + 1})",
+                        lambda row, k=k: probability(report, base + (row[0], "interim", row[1], "stop_per_look", k)),
+                        None))
+        columns.append((f"P(futility by the rule at interim {k + 1})",
+                        lambda row, k=k: probability(report, base + (row[0], "interim", row[1],
+                                                                     "futility_rule_per_look", k)), None))
+    kept = _keep(columns, rows_data)
+    rows = tuple(tuple(make(row) for _, make, _ in kept) for row in rows_data)
+    caption = (f"Interim rules: {scenario_label(scenario)} (success with the rules, and paired against the same "
+               "trials without the futility rule; docs/adaptive.md)")
+    return Table(f"interim-s{i}", caption, tuple(label for label, _, _ in kept), rows)
+
+
 def _events_range(endpoint: dict, k: int) -> str:
     """The 5 % and 95 % quantiles of the events at look ``k`` from ``look_events_histogram`` (whole events)."""
     hist = endpoint.get("look_events_histogram") or {}

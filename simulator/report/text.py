@@ -126,6 +126,9 @@ def markdown(report: dict) -> str:
         looks = tables.look_table(report, i)
         if looks is not None:
             out += ["", f"{looks.caption}:", "", *tables.markdown_table(looks)]
+        interim = tables.interim_table(report, i)
+        if interim is not None:
+            out += ["", f"{interim.caption}:", "", *tables.markdown_table(interim)]
     out += _size_section(report)
     out += ["", *markdown_block(report)]
     return "\n".join(out)
