@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from simulator.config.validate import validate
 from simulator.endpoints import binary as binary_plan
 from simulator.engine.binary import BLOCK, alias_pick, alias_table
 from test_engine_binary import make_plan
@@ -172,3 +173,29 @@ def test_posterior_weights_of_the_vague_component(prior):
     vague = mix.weights[1] * stats.betabinom.pmf(x, 40, mix.a[1], mix.b[1])
     informative = mix.weights[0] * stats.betabinom.pmf(x, 40, mix.a[0], mix.b[0])
     np.testing.assert_allclose(weights, vague / (vague + informative), rtol=1e-12)
+
+
+@pytest.mark.parametrize("looks", [1, 3])
+def test_extra_levels_leave_level_zero_and_its_tally_unchanged(looks):
+    # A fixed design at one level has a loop of its own (the common case, written out for speed);
+    # with a further level (Holm's alpha / 2) the general loop decides the same trials. Level 0
+    # must not change, and each kernel's tally must be the counts of its outcomes.
+    from simulator.endpoints.common import per_look_counts
+
+    plan = make_plan("z_pooled", 150, (1, 1), 0.30, 0.45, looks=looks)
+    config = validate({"trial": {"n_total": 300}, "design": {"looks": looks},
+                       "endpoints": {"y": {"kind": "binary", "truth": {"control": 0.30, "experimental": 0.45}}}})
+    holm = binary_plan.BinaryPlan.from_config(config, config.endpoints[0], extra_levels=(0.0125,))
+    one = plan.simulate_levels(np.random.default_rng(3), 20_000, "power")
+    two = holm.simulate_levels(np.random.default_rng(3), 20_000, "power")
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1][0], two[1][0])
+    # The second level is decided on its own bounds: alpha / 2 rejects fewer of the same trials, and
+    # only trials that alpha rejects.
+    assert np.sum(two[1][1] == 1) < np.sum(two[1][0] == 1)
+    assert np.all(two[1][0][two[1][1] == 1] == 1)
+    for stop_look, decision, tally, _, _ in (one, two):
+        expected = per_look_counts(stop_look, decision[0], looks)
+        counts = binary_plan.counts_from_tally(tally)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(counts[key], value)
