@@ -1,4 +1,4 @@
-"""Run a command and write its wall time and peak RSS as JSON: a small parent on purpose.
+"""Run a command and write its wall time, CPU time and peak RSS as JSON: a small parent on purpose.
 
 Usage: ``python benchmarks/_launch.py REPORT.json COMMAND [ARG...]``
 
@@ -28,7 +28,9 @@ def main(report: str, command: list[str]) -> int:
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     with open(report, "w", encoding="utf-8") as out:
-        json.dump({"returncode": code, "wall_s": wall, "max_rss_kib": usage.ru_maxrss}, out)
+        # CPU time: user + system of the child itself (not of its own children, such as loky workers).
+        json.dump({"returncode": code, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+                   "max_rss_kib": usage.ru_maxrss}, out)
     return code
 
 

@@ -27,7 +27,7 @@ def p3sim_command() -> list[str]:
 
 
 def _run_measured(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
-    """Run ``command`` under :mod:`_launch`; return its exit code, wall seconds, peak RSS (MiB), output."""
+    """Run ``command`` under :mod:`_launch`; return its exit code, wall and CPU seconds, peak RSS (MiB), output."""
     with tempfile.TemporaryDirectory(prefix="p3sim-bench-run-") as folder:
         report = Path(folder) / "usage.json"
         launcher = [sys.executable, str(HERE / "_launch.py"), str(report)]
@@ -38,6 +38,7 @@ def _run_measured(command: list[str], env: dict | None = None, cwd: Path | None 
     return {
         "returncode": usage["returncode"],
         "wall_s": usage["wall_s"],
+        "cpu_s": usage["cpu_s"],
         "max_rss_mib": usage["max_rss_kib"] / 1024.0,
         "stdout": done.stdout,
         "stderr": done.stderr,
@@ -81,8 +82,10 @@ def p3sim_run(base: Path, design, n_sims: int, jobs: int, seed: int = 20250702) 
     Returns
     -------
     dict
-        ``wall_s`` (the whole process: interpreter start, imports, cache
-        load, simulation, report), ``runtime_s`` (what the report records,
+        ``wall_s`` and ``cpu_s`` (the whole process: interpreter start,
+        imports, cache load, simulation, report; CPU time is the main
+        process's user + system time, without worker processes),
+        ``runtime_s`` (what the report records,
         from config loading to the report), ``max_rss_mib`` of the main
         process, and the power the run reported.
     """
@@ -102,6 +105,7 @@ def p3sim_run(base: Path, design, n_sims: int, jobs: int, seed: int = 20250702) 
         "n_sims": n_sims,
         "jobs": jobs,
         "wall_s": run["wall_s"],
+        "cpu_s": run["cpu_s"],
         "runtime_s": report["meta"]["runtime_s"],
         "max_rss_mib": run["max_rss_mib"],
         "trials_per_s_wall": n_sims / run["wall_s"],

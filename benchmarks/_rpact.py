@@ -41,44 +41,24 @@ def availability() -> str | None:
     return None
 
 
-def run_rpact(plan, config, iterations: int, exact: bool, repeats: int = 1, seed: int = 1) -> dict:
-    """Run :data:`SCRIPT` on ``plan``'s design and parse its ``key=value`` lines.
+def _rates_args(plan, config, iterations: int, exact: bool) -> dict:
+    """The ``key=value`` arguments of :data:`SCRIPT` for a binary plan.
 
-    Parameters
-    ----------
-    plan : BinaryPlan
-        Supplies the oriented rates, the cumulative subjects per look
-        (realised, whole patients) and alpha.
-    config : Config
-        Supplies the spending function (``design.efficacy``, rpact's own
-        codes) and the target power of the sample size.
-    iterations : int
-        ``maxNumberOfIterations`` of ``getSimulationRates``.
-    exact : bool
-        Simulate rpact's exact (Fisher) test instead of the normal approximation.
-    repeats : int
-        Timed simulations; the fastest is reported (as for our kernels).
+    ``plan`` supplies the oriented rates, the cumulative subjects per look
+    (realised, whole patients) and alpha; ``config`` the spending function
+    (``design.efficacy``, rpact's own codes) and the target power of the
+    sample size; ``iterations`` is ``maxNumberOfIterations`` per round;
+    ``exact`` simulates rpact's exact (Fisher) test instead of the normal
+    approximation.
     """
     p_c, p_e = plan.truth
-    args = {
+    return {
         "pi1": p_e, "pi2": p_c,
         "subjects": ",".join(str(int(n)) for n in plan.looks.enrolled_total),
         "kmax": len(plan.looks.enrolled_total), "design": config.design.efficacy,
         "alpha": plan.alpha, "beta": 1.0 - config.design.power,
-        "iterations": iterations, "repeats": repeats, "seed": seed, "exact": int(exact),
+        "iterations": iterations, "exact": int(exact),
     }
-    return _run_script(SCRIPT, args)
-
-
-def _run_script(script: Path, args: dict) -> dict:
-    """Run an R script with ``key=value`` arguments and parse the ``key=value`` lines it prints."""
-    command = ["Rscript", str(script), *(f"{k}={v}" for k, v in args.items())]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"{script.name} failed:\n{done.stderr}")
-    values = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
-    # Printed values stay text: "45.70" must keep its two decimals.
-    return {key: value.strip() if key.endswith("_printed") else _number(value) for key, value in values.items()}
 
 
 def _number(text: str):
@@ -153,65 +133,112 @@ def _timing_and_power(rpact: dict, ours: dict, ours_sims: int, repeats: int, rpa
     }
 
 
-def side_by_side(plan, config, ours: dict, iterations: int, exact: bool = False, repeats: int = 1) -> dict:
-    """rpact's timing and estimates next to ours for one design.
+def rounds_summary(run: dict) -> dict:
+    """Per-trial CPU times of alternated rounds and their ratios: medians and ranges.
+
+    ``run`` is what :func:`alternate_with_rpact` returns, with our rounds as
+    ``{"n_sims", "cpu_s": {what: seconds}, ...}`` and rpact's with
+    ``sim_cpu_s`` for ``sim_iterations`` trials. For each ``what`` (kernel,
+    chunk, end to end, ...) the ratio of round ``r`` is rpact's CPU time per
+    trial in round ``r`` over ours in round ``r``: both measured back to
+    back, under the same load.
+    """
+    ours, theirs = run["ours"], run["rpact"]
+    rpact_ns = [1e9 * r["sim_cpu_s"] / r["sim_iterations"] for r in theirs]
+    out = {
+        "clock": "CPU time: time.process_time() (one thread) or the child's user + system time here; "
+                 "proc.time() user + system in R",
+        "rounds": len(ours),
+        "rpact_ns_per_trial": {"median": statistics.median(rpact_ns), "min": min(rpact_ns), "max": max(rpact_ns),
+                               "rounds": rpact_ns},
+        "ours_ns_per_trial": {},
+        "ratio": {},
+        "load_average": run["load_average"],
+    }
+    for what in ours[0]["cpu_s"]:
+        ns = [1e9 * r["cpu_s"][what] / r["n_sims"] for r in ours]
+        ratios = [theirs_ns / ours_ns for theirs_ns, ours_ns in zip(rpact_ns, ns, strict=True)]
+        out["ours_ns_per_trial"][what] = {"median": statistics.median(ns), "min": min(ns), "max": max(ns),
+                                          "rounds": ns}
+        out["ratio"][what] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+                              "rounds": ratios}
+    return out
+
+
+def rates_side_by_side(plan, config, ours_round, rounds: int, iterations: int, exact: bool = False,
+                       seed: int = 1) -> dict:
+    """rpact's ``getSimulationRates`` next to ours, by CPU time, alternated round by round.
 
     Parameters
     ----------
     plan, config
-        Our plan and its config (for the analytic values).
-    ours : dict
-        Our throughput measurement of the same design (see
-        :func:`_kernels.throughput`): trials/s, estimate, n_sims.
+        Our binary plan and its config (for the analytic values).
+    ours_round : callable
+        ``ours_round(r) -> {"n_sims", "cpu_s": {what: s}, "wall_s": {what: s}, "successes"}``
+        (see :func:`_kernels.round_function`; ``successes`` may be None).
+    rounds : int
+        Alternated rounds (ours, then rpact's).
     iterations : int
-        rpact's simulated trials.
+        rpact's ``maxNumberOfIterations`` per round.
     exact : bool
         Compare Fisher's exact test (no analytic counterpart is compared).
-    repeats : int
-        rpact's timed simulations (the fastest counts).
+
+    Returns
+    -------
+    dict
+        :func:`rounds_summary`, the rounds themselves, the simulated powers
+        (rounds pooled) with their agreement in joint MCSE, and for the
+        normal approximation the analytic power and sizes as rpact prints them.
     """
-    rpact = run_rpact(plan, config, iterations, exact, repeats)
-    result = _timing_and_power(rpact, ours, ours["n_sims"], repeats)
+    run = alternate_with_rpact(SCRIPT, _rates_args(plan, config, iterations, exact), ours_round, rounds, seed)
+    final = run["final"]
+    result = {
+        "order": "each round: ours (as listed in cpu_s), then rpact (one R session, seeds 1, 2, ...)",
+        "rpact_version": final["rpact_version"], "r_version": final["r_version"],
+        "rpact_iterations": iterations,
+        **rounds_summary(run),
+        "ours_rounds": run["ours"], "rpact_rounds": run["rpact"],
+    }
+    theirs = statistics.fmean(r["sim_power"] for r in run["rpact"])
+    if all(r.get("successes") is not None for r in run["ours"]):
+        n_ours = sum(r["n_sims"] for r in run["ours"])
+        estimate = sum(r["successes"] for r in run["ours"]) / n_ours
+        result["power_simulated"] = mc_agreement(estimate, n_ours, theirs, iterations * rounds)
     if not exact:
         analytic = plan.analytic(config)
-        result["power_analytic"] = agrees_as_printed(analytic["power"], rpact["power_printed"])
-        result["n_for_power_analytic"] = agrees_as_printed(analytic["n_total"], rpact["n_printed"])
-        if "expected_n_printed" in rpact and "expected_n_h1" in analytic:
-            result["expected_n_analytic"] = agrees_as_printed(analytic["expected_n_h1"], rpact["expected_n_printed"])
+        result["power_analytic"] = agrees_as_printed(analytic["power"], final["power_printed"])
+        result["n_for_power_analytic"] = agrees_as_printed(analytic["n_total_design"], final["n_printed"])
+        if "expected_n_printed" in final and "expected_n_h1" in analytic:
+            result["expected_n_analytic"] = agrees_as_printed(analytic["expected_n_h1"], final["expected_n_printed"])
     return result
 
 
 # ------------------------------------------------------------------ survival
-def run_rpact_survival(plan, config, iterations: int, repeats: int = 1, seed: int = 1) -> dict:
-    """Run :data:`SURVIVAL_SCRIPT` on a survival plan's design and parse its output.
+def _survival_args(plan, config, iterations: int) -> dict:
+    """The ``key=value`` arguments of :data:`SURVIVAL_SCRIPT` for a survival plan.
 
-    Parameters
-    ----------
-    plan : SurvivalPlan
-        Supplies the hazard ratio (experimental / control: rpact's
-        ``hazardRatio``, with ``directionUpper = FALSE`` for a benefit), the
-        events per look and alpha. Control survival must be exponential and
-        accrual uniform, as in the benchmark designs.
-    config : Config
-        Supplies N, the accrual time, the control median, the spending
-        function and the target power.
-    iterations, repeats, seed
-        ``maxNumberOfIterations``, timed simulations (the fastest counts), seed.
+    ``plan`` supplies the hazard ratio (experimental / control: rpact's
+    ``hazardRatio``, with ``directionUpper = FALSE`` for a benefit), the
+    events per look and alpha; control survival must be exponential and
+    accrual uniform, as in the benchmark designs. ``config`` supplies N, the
+    accrual time, the control median, the spending function and the target
+    power; ``iterations`` is ``maxNumberOfIterations`` per round.
     """
     endpoint = plan.endpoint
     control, accrual = endpoint.truth.control, endpoint.accrual
     if len(control.hazards) != 1 or len(accrual.rates) != 1 or any(endpoint.dropout):
         raise ValueError("the rpact survival comparison takes exponential survival, uniform accrual, no dropout")
-    args = {
+    return {
         "hr": plan.truth, "median2": math.log(2.0) / control.hazards[0], "accrual": accrual.edges[-1],
         "subjects": config.trial.n_total, "events": ",".join(str(int(e)) for e in plan.looks.events),
         "design": config.design.efficacy, "alpha": plan.alpha, "beta": 1.0 - config.design.power,
-        "iterations": iterations, "repeats": repeats, "seed": seed,
+        "iterations": iterations,
     }
-    values = _run_script(SURVIVAL_SCRIPT, args)
-    for key in ("critical_values", "sim_reject_per_stage", "sim_analysis_times"):
-        values[key] = [float(v) for v in str(values[key]).split(",")]
-    return values
+
+
+def _numbers(value) -> list[float]:
+    """A comma-separated line of the R script as floats (one number comes back parsed already)."""
+    return [float(v) for v in str(value).split(",")]
 
 
 #: What is compared with rpact's analytic survival functions: (key, rpact function, what).
@@ -227,41 +254,53 @@ SURVIVAL_ANALYTIC = (
 )
 
 
-def survival_side_by_side(plan, config, ours: dict, ours_analytic: dict, iterations: int, repeats: int = 1) -> dict:
-    """rpact's timing and estimates next to ours for one survival design.
+def survival_side_by_side(plan, config, ours_round, ours_analytic: dict, rounds: int, iterations: int,
+                           seed: int = 1) -> dict:
+    """rpact's survival simulation and analytic values next to ours, by CPU time, alternated.
 
     Parameters
     ----------
     plan, config
         Our plan and its config.
-    ours : dict
-        Our throughput (see :func:`_survival.throughput`): trials/s, the
-        pooled estimate and its number of trials.
+    ours_round : callable
+        ``ours_round(r) -> {"n_sims", "cpu_s": {what: s}, "successes"}``
+        (see :func:`_survival.round_function`).
     ours_analytic : dict
         Our analytic values (see :func:`_survival.analytic`), keyed as the
         ``*_value`` / ``*_printed`` lines of the R script.
-    iterations, repeats
-        rpact's simulated trials and timed simulations.
+    rounds, iterations
+        Alternated rounds (ours, then rpact's) and rpact's simulated trials per round.
     """
-    rpact = run_rpact_survival(plan, config, iterations, repeats)
+    run = alternate_with_rpact(SURVIVAL_SCRIPT, _survival_args(plan, config, iterations), ours_round, rounds, seed)
+    final, theirs = run["final"], run["rpact"]
+    critical = _numbers(final["critical_values"])
     ours_bounds = [float(b) for b in plan.bounds.efficacy]
+    n_ours = sum(r["n_sims"] for r in run["ours"])
+    estimate = sum(r["successes"] for r in run["ours"]) / n_ours
     result = {
-        **_timing_and_power(rpact, ours, ours["pooled_sims"], repeats),
-        "rpact_sim_expected_events": rpact["sim_expected_events"],
-        "rpact_sim_reject_per_stage": rpact["sim_reject_per_stage"],
-        "rpact_sim_analysis_times": rpact["sim_analysis_times"],
-        "bounds": {"ours": ours_bounds, "rpact": rpact["critical_values"],
-                   "max_abs_difference": max(abs(a - b)
-                                             for a, b in zip(ours_bounds, rpact["critical_values"], strict=True))},
+        "order": "each round: ours (as listed in cpu_s), then rpact (one R session, seeds 1, 2, ...)",
+        "rpact_version": final["rpact_version"], "r_version": final["r_version"],
+        "rpact_iterations": iterations,
+        **rounds_summary(run),
+        "ours_rounds": run["ours"], "rpact_rounds": theirs,
+        "power_simulated": mc_agreement(estimate, n_ours, statistics.fmean(r["sim_power"] for r in theirs),
+                                        iterations * rounds),
+        "rpact_sim_expected_events": statistics.fmean(r["sim_expected_events"] for r in theirs),
+        "rpact_sim_reject_per_stage": [statistics.fmean(v) for v in
+                                       zip(*(_numbers(r["sim_reject_per_stage"]) for r in theirs), strict=True)],
+        "rpact_sim_analysis_times": [statistics.fmean(v) for v in
+                                     zip(*(_numbers(r["sim_analysis_times"]) for r in theirs), strict=True)],
+        "bounds": {"ours": ours_bounds, "rpact": critical,
+                   "max_abs_difference": max(abs(a - b) for a, b in zip(ours_bounds, critical, strict=True))},
         "analytic": {},
     }
     for pattern, function, what in SURVIVAL_ANALYTIC:
         wildcard = pattern.endswith("*")
         keys = sorted(k for k in ours_analytic if k == pattern or (wildcard and k.startswith(pattern[:-1])))
         checks = [
-            {"key": key, **agrees_as_printed(ours_analytic[key], rpact[f"{key}_printed"]),
-             "rpact_value": rpact[f"{key}_value"]}
-            for key in keys if f"{key}_printed" in rpact
+            {"key": key, **agrees_as_printed(ours_analytic[key], final[f"{key}_printed"]),
+             "rpact_value": final[f"{key}_value"]}
+            for key in keys if f"{key}_printed" in final
         ]
         if checks:
             result["analytic"].setdefault(function, []).append(
@@ -386,6 +425,7 @@ def means_side_by_side(plan, config, ours_round, rounds: int, iterations: int, s
         "ours_kernel_trials_per_s": n_ours / kernel_s,
         "ours_chunk_trials_per_s": n_ours / chunk_s,
         "kernel_speed_ratio": n_ours / kernel_s / rpact["sim_iterations"] * rpact_s,
+        "per_round": rounds_summary(run),
         "ours_rounds": ours_rounds,
         "rpact_rounds": rpact_rounds,
         "ours_wall_over_cpu": (statistics.median(sum(r["wall_s"].values()) / sum(r["cpu_s"].values())

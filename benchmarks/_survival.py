@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+import _kernels
 from simulator.config.validate import validate
 from simulator.design.survival import schoenfeld_events, survival_sample_size, time_for_events
 from simulator.endpoints.survival import SurvivalPlan
@@ -107,32 +108,55 @@ def write_config(folder: Path, name: str) -> Path:
 
 
 def throughput(plan, n_sims: int, stream: str = "power", repeats: int = 3, seed: int = 3) -> dict:
-    """Trials per second of ``plan.simulate``, and the estimate pooled over the repeats.
+    """Trials per second of ``plan.simulate`` by CPU time (median of the repeats), and the pooled estimate.
 
-    Only the ``simulate`` call is timed (one core, after a warm-up call). Each
-    repeat has its own generator (``default_rng([seed, repeat])``), so the
-    repeats are independent trials and their successes are pooled: the
-    estimate rests on ``n_sims * repeats`` trials.
+    Only the ``simulate`` call is timed (one thread, after a warm-up call),
+    by ``time.process_time``. Each repeat has its own generator
+    (``default_rng([seed, repeat])``), so the repeats are independent trials
+    and their successes are pooled: the estimate rests on
+    ``n_sims * repeats`` trials.
     """
     plan.simulate(np.random.default_rng(seed), WARM_UP, stream)
     times, successes, looks, events = [], 0, 0.0, 0.0
     for r in range(repeats):
         rng = np.random.default_rng([seed, r])
-        start = time.perf_counter()
+        start = time.process_time()
         trials, _ = plan.simulate(rng, n_sims, stream)
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
         successes += int(np.count_nonzero(trials.decision == REJECT_FAVOURABLE))
         looks += float(trials.stop_look.sum() + n_sims)
         events += float(trials.events.sum())
-    best, pooled = min(times), n_sims * repeats
+    median, pooled = float(np.median(times)), n_sims * repeats
     estimate = successes / pooled
     return {
-        "n_sims": n_sims, "repeats": repeats, "seconds": times, "best_s": best,
-        "median_s": float(np.median(times)), "trials_per_s": n_sims / best, "us_per_trial": 1e6 * best / n_sims,
+        "n_sims": n_sims, "repeats": repeats, "clock": "CPU time (time.process_time), one thread",
+        "seconds": times, "best_s": min(times), "median_s": median, "trials_per_s": n_sims / median,
+        "us_per_trial": 1e6 * median / n_sims,
         "stream": stream, "pooled_sims": pooled, "estimate": estimate,
         "mcse": math.sqrt(estimate * (1.0 - estimate) / pooled),
         "mean_looks": looks / pooled, "mean_events": events / pooled,
     }
+
+
+def round_function(plan, n_sims: int, stream: str = "power", seed: int = 5):
+    """One CPU-timed round of ours, ``round(r) -> dict``, after a warm-up call that compiles.
+
+    A round simulates ``n_sims`` trials twice, one thread: through
+    ``SurvivalPlan.simulate`` (the kernel: entries, exits, cuts, log-rank,
+    decisions) and through ``run_chunk`` (what the runner calls per chunk:
+    the same plus the per-look counts and summaries).
+    """
+    plan.simulate(np.random.default_rng(seed), WARM_UP, stream)
+    plan.run_chunk(np.random.default_rng(seed), WARM_UP, stream)
+
+    def one_round(r: int) -> dict:
+        kernel_s, kernel_wall, _ = _kernels.cpu_seconds(plan.simulate, (seed, r, 0), 1, stream, size=n_sims)
+        chunk_s, chunk_wall, won = _kernels.cpu_seconds(plan.run_chunk, (seed, r, 1), 1, stream,
+                                                        _kernels.successes, size=n_sims)
+        return {"n_sims": n_sims, "stream": stream, "cpu_s": {"kernel": kernel_s, "chunk": chunk_s},
+                "wall_s": {"kernel": kernel_wall, "chunk": chunk_wall}, "successes": won}
+
+    return one_round
 
 
 def analytic(plan, config) -> dict:

@@ -1,22 +1,26 @@
-# rpact's side of the binary benchmark: simulated and analytic power of a
-# two-arm rates design, with the time rpact's simulation takes.
+# rpact's side of the binary benchmark: getSimulationRates of a two-arm rates
+# design, timed by CPU time one round at a time, so that the caller
+# (benchmarks/_rpact.py, rates_side_by_side) can alternate its own rounds
+# with rpact's in one run; then rpact's analytic power and sample size.
 #
-# Usage: Rscript benchmarks/rpact_rates.R key=value ...
+# Usage: Rscript benchmarks/rpact_rates.R key=value ...   (then rounds on stdin)
 #   pi1, pi2         treatment and control rates, oriented so that higher is
 #                    better (rpact's group 1 is the treatment)
 #   subjects         cumulative planned subjects per look, comma-separated
 #   kmax             number of looks (1 = fixed design)
 #   design           rpact typeOfDesign for kmax > 1 (e.g. asOF)
 #   alpha, beta      one-sided level and type II error for the sample size
-#   iterations       maxNumberOfIterations of getSimulationRates
-#   repeats          timed simulations (same seed); the fastest is reported
-#   seed             seed of getSimulationRates
+#   iterations       maxNumberOfIterations of getSimulationRates per round
 #   exact            0: normal approximation (the pooled z test at thetaH0 = 0);
 #                    1: rpact's exact test (one-sided Fisher, phyper)
 #
-# Prints one key=value per line: rpact_version, sim_seconds (best), sim_power,
-# sim_iterations, and the analytic values both at full precision (*_value)
-# and as rpact prints them (*_printed).
+# Protocol (as rpact_means.R): after loading rpact and one warm-up simulation
+# the script prints "ready". Each line read from stdin is a seed: the script
+# simulates one round with that seed and prints sim_cpu_s (user + system CPU
+# time of this R process, from proc.time()), sim_elapsed_s, sim_iterations,
+# sim_power and sim_expected_n, then "end". When stdin closes it prints the
+# versions and the analytic values at full precision (*_value) and as rpact
+# prints them (*_printed), then exits.
 
 suppressMessages(library(rpact))
 
@@ -57,29 +61,43 @@ if (kmax == 1) {
   )
 }
 
-simulate <- function(iterations) {
+simulate <- function(iterations, seed) {
   getSimulationRates(
     design = design, groups = 2, pi1 = num("pi1"), pi2 = num("pi2"),
     plannedSubjects = subjects, maxNumberOfIterations = iterations,
-    seed = num("seed"), normalApproximation = !exact
+    seed = seed, normalApproximation = !exact
   )
 }
 
-invisible(simulate(100))  # warm-up: first-call costs are not the simulation's
-elapsed <- Inf
-for (r in seq_len(as.integer(num("repeats")))) {
-  start <- proc.time()[["elapsed"]]
-  sim <- simulate(as.integer(num("iterations")))
-  elapsed <- min(elapsed, proc.time()[["elapsed"]] - start)
+cpu <- function() {
+  t <- proc.time()
+  t[["user.self"]] + t[["sys.self"]]
 }
+
+invisible(simulate(100, 1))  # warm-up: first-call costs are not the simulation's
+cat("ready\n")
+flush(stdout())
+
+iterations <- as.integer(num("iterations"))
+input <- file("stdin")
+open(input)
+while (length(line <- readLines(input, n = 1)) > 0) {
+  seed <- as.numeric(trimws(line))
+  start_cpu <- cpu()
+  start_wall <- proc.time()[["elapsed"]]
+  sim <- simulate(iterations, seed)
+  emit("sim_cpu_s", cpu() - start_cpu)
+  emit("sim_elapsed_s", proc.time()[["elapsed"]] - start_wall)
+  emit("sim_iterations", iterations)
+  emit("sim_power", sim$overallReject[1])
+  emit("sim_expected_n", sim$expectedNumberOfSubjects[1])
+  cat("end\n")
+  flush(stdout())
+}
+close(input)
 
 emit("rpact_version", as.character(packageVersion("rpact")))
 emit("r_version", paste(R.version$major, R.version$minor, sep = "."))
-emit("sim_seconds", elapsed)
-emit("sim_iterations", as.integer(num("iterations")))
-emit("sim_power", sim$overallReject[1])
-emit("sim_expected_n", sim$expectedNumberOfSubjects[1])
-
 power <- getPowerRates(
   design = design, groups = 2, pi1 = num("pi1"), pi2 = num("pi2"), maxNumberOfSubjects = subjects[kmax]
 )

@@ -1,8 +1,10 @@
 # rpact's side of the survival benchmark: simulated and analytic power of a
-# two-arm log-rank design with exponential survival and uniform accrual, and
-# the time rpact's simulation takes.
+# two-arm log-rank design with exponential survival and uniform accrual, with
+# rpact's simulation timed by CPU time one round at a time, so that the
+# caller (benchmarks/_rpact.py, survival_side_by_side) can alternate its own
+# rounds with rpact's in one run.
 #
-# Usage: Rscript benchmarks/rpact_survival.R key=value ...
+# Usage: Rscript benchmarks/rpact_survival.R key=value ...   (then rounds on stdin)
 #   hr               hazard ratio, treatment / control (rpact's hazardRatio)
 #   median2          control median (rpact's group 2 is the control)
 #   accrual          uniform accrual time (accrualTime)
@@ -10,9 +12,7 @@
 #   events           cumulative planned events per look, comma-separated
 #   design           rpact typeOfDesign for more than one look (e.g. asOF)
 #   alpha, beta      one-sided level and type II error for the sample size
-#   iterations       maxNumberOfIterations of getSimulationSurvival
-#   repeats          timed simulations (same seed); the fastest is reported
-#   seed             seed of getSimulationSurvival
+#   iterations       maxNumberOfIterations of getSimulationSurvival per round
 #
 # Direction: rpact's survival simulation defaults to directionUpper = TRUE
 # (3.3.4), which rejects for a hazard ratio above 1; a benefit (HR < 1) needs
@@ -20,11 +20,16 @@
 # The bounds are at the event fractions (events / events[kMax]), as the
 # simulator applies them.
 #
-# Prints one key=value per line: rpact_version, the critical values, the
-# simulation (sim_*), getPowerSurvival at the given events (power_*) and
+# Protocol (as rpact_means.R): after loading rpact and one warm-up simulation
+# the script prints "ready". Each line read from stdin is a seed: the script
+# simulates one round with that seed and prints sim_cpu_s (user + system CPU
+# time of this R process, from proc.time()), sim_elapsed_s, sim_iterations,
+# sim_power, sim_reject_per_stage, sim_expected_events and
+# sim_analysis_times, then "end". When stdin closes it prints rpact_version,
+# the critical values, getPowerSurvival at the given events (power_*) and
 # getSampleSizeSurvival for 1 - beta at the given subjects (size_*), the
 # analytic values both at full precision (*_value) and as rpact prints them
-# (*_printed).
+# (*_printed), then exits.
 
 suppressMessages(library(rpact))
 
@@ -66,30 +71,45 @@ if (kmax == 1) {
 model <- list(median2 = num("median2"), hazardRatio = num("hr"), accrualTime = num("accrual"),
               maxNumberOfSubjects = num("subjects"))
 
-simulate <- function(iterations) {
+simulate <- function(iterations, seed) {
   do.call(getSimulationSurvival, c(list(
     design = design, directionUpper = FALSE, plannedEvents = events,
-    maxNumberOfIterations = iterations, seed = num("seed")
+    maxNumberOfIterations = iterations, seed = seed
   ), model))
 }
 
-invisible(simulate(100))  # warm-up: first-call costs are not the simulation's
-elapsed <- Inf
-for (r in seq_len(as.integer(num("repeats")))) {
-  start <- proc.time()[["elapsed"]]
-  sim <- simulate(as.integer(num("iterations")))
-  elapsed <- min(elapsed, proc.time()[["elapsed"]] - start)
+cpu <- function() {
+  t <- proc.time()
+  t[["user.self"]] + t[["sys.self"]]
 }
+
+invisible(simulate(100, 1))  # warm-up: first-call costs are not the simulation's
+cat("ready\n")
+flush(stdout())
+
+iterations <- as.integer(num("iterations"))
+input <- file("stdin")
+open(input)
+while (length(line <- readLines(input, n = 1)) > 0) {
+  seed <- as.numeric(trimws(line))
+  start_cpu <- cpu()
+  start_wall <- proc.time()[["elapsed"]]
+  sim <- simulate(iterations, seed)
+  emit("sim_cpu_s", cpu() - start_cpu)
+  emit("sim_elapsed_s", proc.time()[["elapsed"]] - start_wall)
+  emit("sim_iterations", iterations)
+  emit("sim_power", sim$overallReject[1])
+  emit("sim_reject_per_stage", sim$rejectPerStage[, 1])
+  emit("sim_expected_events", sim$expectedNumberOfEvents[1])
+  emit("sim_analysis_times", sim$analysisTime[, 1])
+  cat("end\n")
+  flush(stdout())
+}
+close(input)
 
 emit("rpact_version", as.character(packageVersion("rpact")))
 emit("r_version", paste(R.version$major, R.version$minor, sep = "."))
 emit("critical_values", design$criticalValues)
-emit("sim_seconds", elapsed)
-emit("sim_iterations", as.integer(num("iterations")))
-emit("sim_power", sim$overallReject[1])
-emit("sim_reject_per_stage", sim$rejectPerStage[, 1])
-emit("sim_expected_events", sim$expectedNumberOfEvents[1])
-emit("sim_analysis_times", sim$analysisTime[, 1])
 
 power <- do.call(getPowerSurvival, c(list(design = design, directionUpper = FALSE, maxNumberOfEvents = events[kmax]), model))
 both(power, "power", power$overallReject[1], "Overall reject")

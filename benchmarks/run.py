@@ -7,18 +7,24 @@ Usage::
 Writes ``OUT/results.json`` (every measurement, with the machine) and
 ``OUT/results.md`` (one Markdown table, also printed). What it measures:
 
-1. the binary kernel in this process, one core, after compilation: trials/s of
-   the fixed design (N = 600, 0.33 vs 0.22, lower is better) with the pooled
-   z test, Fisher, Farrington-Manning and the assurance stream; scaling in
-   trials and in patients; the floor set by the random numbers alone;
+1. the binary kernel in this process, one core, after compilation, by CPU
+   time (median of the repeats): trials/s of the fixed design (N = 600, 0.33
+   vs 0.22, lower is better) with the pooled z test, Fisher,
+   Farrington-Manning and the assurance stream; scaling in trials and in
+   patients; the cost of the per-trial binomial sampler's random numbers;
    compile time apart, in fresh interpreters with an empty Numba cache;
 2. ``p3sim run`` end to end for 10^7 trials with ``--jobs 1`` and ``--jobs 2``
    (and for 10^8 trials without ``--quick``);
 3. the peak RSS of ``p3sim run`` for 10^6 and 10^8 trials (10^7 with ``--quick``);
 4. ``benchmarks/bench_survival_kernel.py`` when present, and the binary
    group-sequential design (3 looks, asOF, N = 458, 0.50 vs 0.35);
-5. rpact's ``getSimulationRates`` / ``getPowerRates`` / ``getSampleSizeRates``
-   on the same designs when ``Rscript`` can load rpact;
+5. binary against rpact's ``getSimulationRates`` when ``Rscript`` can load
+   rpact, by CPU time, ours and rpact's rounds alternated (one R session):
+   our kernel and ``run_chunk`` per trial on the fixed z_pooled, Fisher,
+   3-look and assurance designs, and ``p3sim run --jobs 1`` end to end
+   (10^8 trials, 10^7 with ``--quick``; the whole process's CPU time),
+   each as the median ratio over the rounds and its range; rpact's
+   ``getPowerRates`` / ``getSampleSizeRates`` against our analytic values;
 6. survival through ``SurvivalPlan.simulate`` (one core, after compilation):
    N = 610, HR 0.7, control median 30 months, accrual 36 months, a fixed
    design at 334 events and 3 looks (asOF) at 111/223/334 events, power and
@@ -92,11 +98,18 @@ def settings(quick: bool) -> dict:
         "end_to_end_repeats": 1 if quick else 2,
         "memory_trials": [10**6, 10**7 if quick else 10**8],
         "rpact_iterations": 50_000 if quick else 100_000,
+        # binary against rpact, by CPU time: alternated rounds, chunks of 65,536 trials per round and design
+        "binary_rounds": 3 if quick else 5,
+        "binary_chunks": {"z_pooled": 16 if quick else 64, "fisher": 16 if quick else 64,
+                          "group_sequential": 8 if quick else 32, "assurance": 4 if quick else 16},
+        "end_to_end_trials_cpu": 10**7 if quick else 10**8,
         # survival: trials per timed call of SurvivalPlan.simulate (the estimate pools the repeats)
         "survival_trials": 20_000 if quick else 50_000,
         "survival_end_to_end_trials": 20_000 if quick else 100_000,
         "rpact_survival_iterations": 2_000 if quick else 10_000,
-        "rpact_survival_repeats": 1 if quick else 2,
+        # survival against rpact, by CPU time: alternated rounds, our trials per round
+        "survival_rounds": 3 if quick else 5,
+        "survival_round_trials": 10_000 if quick else 50_000,
         "size_sims": 20_000,
         "size_repeats": 1 if quick else 3,
         "sweep_sims": 1 << 17 if quick else 1 << 20,
@@ -135,7 +148,7 @@ def bench_kernels(base: Path, cfg: dict) -> tuple[dict, dict]:
 
 def bench_floor(plans: dict, cfg: dict) -> dict:
     """Random numbers alone, and how far the engine is from them (fixed design)."""
-    log("floor: random numbers alone, alternating with the engine")
+    log("floor: random numbers alone (the engine's, and the per-trial binomials), alternating with the engine")
     _, plan = plans["assurance"]  # the base design with the priors: truth and prior both
     return {stream: _kernels.engine_vs_floor(plan, stream, cfg["kernel_trials"], cfg["repeats"])
             for stream in ("power", "assurance")}
@@ -270,25 +283,74 @@ def bench_group_sequential(base: Path, cfg: dict) -> tuple[dict, tuple | None]:
     return result, (config, plan)
 
 
-def bench_rpact(plans: dict, kernel: dict, group_sequential, cfg: dict) -> dict:
-    """rpact's timing and values on the fixed design (z and Fisher) and the group-sequential one."""
+#: The binary designs compared with rpact by CPU time: (name, our design, stream, rpact's exact test, label).
+BINARY_RPACT = (
+    ("z_pooled", _designs.Z_POOLED, "power", False, "fixed N = 600, z_pooled (rpact: normal approximation)"),
+    ("fisher", _designs.FISHER, "power", True, "fixed N = 600, Fisher (rpact: exact test)"),
+    ("group_sequential", _designs.GROUP_SEQUENTIAL, "power", False, "3 looks asOF, N = 458"),
+    ("assurance", _designs.PRIOR, "assurance", False,
+     "fixed N = 600, assurance (Beta priors 14/42, 8/37; rpact: its fixed-rate simulation, no assurance)"),
+)
+
+
+def bench_binary_rpact(base: Path, cfg: dict) -> dict:
+    """Binary engine against rpact's ``getSimulationRates`` by CPU time, alternated round by round.
+
+    Per design, ``binary_rounds`` rounds: our kernel (``simulate_levels``)
+    and ``run_chunk`` on ``binary_chunks`` chunks of 65,536 trials, then one
+    rpact simulation of ``rpact_iterations`` in one R session; the ratio of
+    each round is rpact's CPU time per trial over ours, and the figures are
+    the median and range over the rounds. End to end: ``p3sim run --jobs 1``
+    of the fixed z_pooled design (``end_to_end_trials``, imports and report
+    included; the child's CPU time) alternated with rpact's rounds of the
+    same design.
+    """
     reason = _rpact.availability()
-    if reason is not None:
-        return {"skipped": reason}
-    result = {"orientation": "rates passed oriented (higher is better), pi1 = treatment: the harm 0.33 (control) "
-                             "vs 0.22 (experimental) as pi1 = 0.78, pi2 = 0.67; the group-sequential design "
-                             "as pi1 = 0.50, pi2 = 0.35"}
-    cases = [("z_pooled", *plans["z_pooled"], kernel["z_pooled"], False),
-             ("fisher", *plans["fisher"], kernel["fisher"], True)]
-    if group_sequential is not None:
-        gs_result, (config, plan) = group_sequential
-        cases.append(("group_sequential", config, plan, gs_result, False))
-    for name, config, plan, ours, exact in cases:
-        log(f"rpact: {name}")
+    results = {} if reason is None else {"rpact_skipped": reason}
+    for name, design, stream, exact, label in BINARY_RPACT:
+        log(f"binary vs rpact (CPU time, alternated): {label}")
+        config, plan = _designs.make_plan(base, design)
+        ours_round = _kernels.round_function(plan, cfg["binary_chunks"][name], stream)
         try:
-            result[name] = _rpact.side_by_side(plan, config, ours, cfg["rpact_iterations"], exact, cfg["repeats"])
+            if reason is None:
+                result = _rpact.rates_side_by_side(plan, config, ours_round, cfg["binary_rounds"],
+                                                   cfg["rpact_iterations"], exact)
+            else:
+                result = {"ours_rounds": [ours_round(r) for r in range(cfg["binary_rounds"])]}
         except Exception as err:  # noqa: BLE001 - R failing is reported, not fatal
-            result[name] = {"skipped": f"{type(err).__name__}: {err}"}
+            results[name] = {"skipped": f"{type(err).__name__}: {err}"}
+            continue
+        exact_value = plan.exact().get("assurance_exact" if stream == "assurance" else "power_exact")
+        rounds = result["ours_rounds"]
+        n = sum(r["n_sims"] for r in rounds)
+        estimate = sum(r["successes"] for r in rounds) / n
+        mcse = math.sqrt(estimate * (1.0 - estimate) / n)
+        result.update(label=label, stream=stream, estimate=estimate, mcse=mcse, n_sims=n, exact=exact_value,
+                      z_vs_exact=(estimate - exact_value) / mcse if exact_value is not None and mcse > 0 else None)
+        results[name] = result
+    results["end_to_end"] = _binary_end_to_end(base, cfg, reason)
+    return results
+
+
+def _binary_end_to_end(base: Path, cfg: dict, reason: str | None) -> dict:
+    """``p3sim run --jobs 1`` (CPU time of the whole process) alternated with rpact's fixed z_pooled rounds."""
+    n = cfg["end_to_end_trials_cpu"]
+    log(f"binary vs rpact end to end: p3sim run --sims {_count(n)} --jobs 1, alternated with rpact")
+    _processes.p3sim_run(base, _designs.Z_POOLED, 1000, jobs=1)  # fills the Numba cache of p3sim processes
+
+    def ours_round(r: int) -> dict:
+        run = _processes.p3sim_run(base, _designs.Z_POOLED, n, jobs=1)
+        return {"n_sims": n, "cpu_s": {"end_to_end": run["cpu_s"]}, "wall_s": {"end_to_end": run["wall_s"]},
+                "runtime_s": run["runtime_s"], "power": run["power"], "successes": round(run["power"] * n)}
+
+    config, plan = _designs.make_plan(base, _designs.Z_POOLED)
+    try:
+        if reason is not None:
+            return {"ours_rounds": [ours_round(r) for r in range(cfg["binary_rounds"])], "rpact_skipped": reason}
+        result = _rpact.rates_side_by_side(plan, config, ours_round, cfg["binary_rounds"], cfg["rpact_iterations"])
+    except Exception as err:  # noqa: BLE001
+        return {"skipped": f"{type(err).__name__}: {err}"}
+    result["power_exact"] = plan.exact()["power_exact"]
     return result
 
 
@@ -330,7 +392,7 @@ def bench_survival_end_to_end(folder: Path, cfg: dict) -> dict:
 
 
 def bench_survival_rpact(plans: dict, designs: dict, cfg: dict) -> dict:
-    """rpact's getSimulationSurvival / getPowerSurvival / getSampleSizeSurvival next to ours."""
+    """rpact's getSimulationSurvival (by CPU time, alternated with ours) / getPowerSurvival / getSampleSizeSurvival."""
     reason = _rpact.availability()
     if reason is not None:
         return {"skipped": reason}
@@ -342,11 +404,12 @@ def bench_survival_rpact(plans: dict, designs: dict, cfg: dict) -> dict:
             result[name] = {"skipped": designs[name].get("skipped", "no plan")}
             continue
         config, plan = plans[name]
-        log(f"rpact: survival, {_survival.LABELS[name]}")
+        log(f"survival vs rpact (CPU time, alternated): {_survival.LABELS[name]}")
         try:
+            ours_round = _survival.round_function(plan, cfg["survival_round_trials"])
             result[name] = _rpact.survival_side_by_side(
-                plan, config, designs[name], _survival.analytic(plan, config),
-                cfg["rpact_survival_iterations"], cfg["rpact_survival_repeats"])
+                plan, config, ours_round, _survival.analytic(plan, config), cfg["survival_rounds"],
+                cfg["rpact_survival_iterations"])
         except Exception as err:  # noqa: BLE001 - R failing is reported, not fatal
             result[name] = {"skipped": f"{type(err).__name__}: {err}"}
     return result
@@ -466,12 +529,12 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
         target = "" if name == "farrington_manning" else f"; target 2 M/s {'met' if k['meets_target'] else 'NOT met'}"
         rows.append((label, f"N = 600, {_count(k['n_sims'])} trials, 1 core", _rate(k["trials_per_s"]),
                      f"{k['ns_per_trial']:.0f} ns/trial; estimate {_pm(k['estimate'], k['mcse'])}{target}"))
-    for stream, what in (("power", "2 binomials"), ("assurance", "2 betas + 2 binomials")):
-        rows.append(_floor_row(f"Floor: random numbers alone ({what})", "N = 600, numba loop, numpy Generator",
-                               results["floor"][stream]))
+    for stream in ("power", "assurance"):
+        rows.extend(_floor_rows(f"Random numbers alone, {stream}", "N = 600, numba loop, numpy Generator",
+                                results["floor"][stream]))
     for r in results["scaling_trials"]:
         rows.append(("Scaling in trials (z_pooled)", f"N = 600, {_count(r['n_sims'])} trials", _rate(r["trials_per_s"]),
-                     f"{r['best_s']:.3f} s"))
+                     f"{r['median_s']:.3f} s CPU (median)"))
     for r in results["scaling_patients"]:
         rows.append(("Scaling in patients (z_pooled)", f"N = {r['n_total']}, {_count(r['n_sims'])} trials",
                      _rate(r["trials_per_s"]), f"{r['ns_per_trial']:.0f} ns/trial"))
@@ -512,9 +575,8 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("Group-sequential, 3 looks asOF, power", f"N = 458, 0.50 vs 0.35, {_count(gs['n_sims'])} trials",
                      _rate(gs["trials_per_s"]), f"{gs['ns_per_trial']:.0f} ns/trial; estimate "
                      f"{_pm(gs['estimate'], gs['mcse'])}{exact}; mean looks {gs['mean_looks']:.2f}"))
-        rows.append(_floor_row("Floor: random numbers alone, 3 looks (2 binomials per look)",
-                               "N = 458, every look drawn", gs["floor"]))
-    rows.extend(_rpact_rows(results["rpact"]))
+        rows.extend(_floor_rows("Random numbers alone, 3 looks", "N = 458, every look drawn", gs["floor"]))
+    rows.extend(_binary_rpact_rows(results["binary_rpact"]))
     rows.extend(_survival_rows(results))
     rows.extend(_continuous_rows(results["continuous"]))
     rows.append(_size_row(results["size_search"]))
@@ -561,11 +623,13 @@ def _survival_rows(results: dict) -> list[tuple[str, str, str, str]]:
         if "skipped" in r:
             rows.append((f"rpact survival, {label}", "", "skipped", r["skipped"]))
             continue
-        bounds = r["bounds"]
-        rows.append((f"rpact getSimulationSurvival, {label}", f"{_count(r['rpact_iterations'])} iterations, best of "
-                     f"{r['rpact_repeats']}, rpact {r['rpact_version']}", _rate(r["rpact_trials_per_s"]),
-                     f"{r['rpact_seconds']:.2f} s; ours {_rate(r['ours_trials_per_s'])}: "
-                     f"{r['speed_ratio']:.0f}x faster; bounds "
+        bounds, ours, ratio = r["bounds"], r["ours_ns_per_trial"], r["ratio"]
+        rows.append((f"Survival vs rpact getSimulationSurvival, {label}",
+                     f"median of {r['rounds']} rounds alternated (ours {r['ours_rounds'][0]['n_sims']:,} trials, then "
+                     f"rpact {_count(r['rpact_iterations'])}), CPU time, 1 core, rpact {r['rpact_version']}",
+                     f"ours {_ns(ours['kernel']['median'])} (simulate), {_ns(ours['chunk']['median'])} (run_chunk); "
+                     f"rpact {_ns(r['rpact_ns_per_trial']['median'])} per trial",
+                     f"simulate {_ratio(ratio['kernel'])}, run_chunk {_ratio(ratio['chunk'])} faster; bounds "
                      f"{', '.join(f'{b:.6f}' for b in bounds['rpact'])} (ours differ by at most "
                      f"{bounds['max_abs_difference']:.1e})"))
         rows.append((f"Power agreement, survival {label}", "simulated vs simulated",
@@ -618,7 +682,9 @@ def _continuous_rows(continuous: dict) -> list[tuple[str, str, str, str]]:
                      _rate(r["rpact_trials_per_s"]),
                      f"{r['rpact_seconds']:.3f} s CPU per round (wall/CPU {r['rpact_wall_over_cpu']:.2f}, ours "
                      f"{r['ours_wall_over_cpu']:.2f}); ours "
-                     f"{r['speed_ratio']:.0f}x faster by run_chunk, {r['kernel_speed_ratio']:.0f}x by the kernel"))
+                     f"{r['speed_ratio']:.0f}x faster by run_chunk, {r['kernel_speed_ratio']:.0f}x by the kernel "
+                     f"(ratios per round: run_chunk {_ratio(r['per_round']['ratio']['chunk'])}, kernel "
+                     f"{_ratio(r['per_round']['ratio']['kernel'])})"))
         sim = r["power_simulated"]
         rows.append((f"Power agreement, continuous {label}", "simulated vs simulated (rounds pooled)",
                      "agree" if sim["agrees"] else "DISAGREE",
@@ -675,11 +741,17 @@ def _sweep_row(sweep: dict) -> tuple[str, str, str, str]:
             f"{sweep['load_average_before'][0]:.1f} before, {sweep['load_average_after'][0]:.1f} after")
 
 
-def _floor_row(label: str, setting: str, pair: dict) -> tuple[str, str, str, str]:
-    floor, engine = pair["floor"], pair["engine"]
-    return (label, setting, _rate(floor["trials_per_s"]),
-            f"{floor['ns_per_trial']:.0f} ns/trial; engine in alternation {engine['ns_per_trial']:.0f} ns/trial = "
-            f"{pair['engine_over_floor']:.2f}x the floor ({pair['overhead_ns_per_trial']:+.0f} ns/trial)")
+def _floor_rows(label: str, setting: str, floors: dict) -> list[tuple[str, str, str, str]]:
+    engine = floors["engine"]
+    rows = []
+    for kind in _kernels.FLOORS:
+        pair = floors[kind]
+        floor = pair["floor"]
+        rows.append((f"{label}: {kind}", f"{setting}; {pair['what']}", _rate(floor["trials_per_s"]),
+                     f"{floor['ns_per_trial']:.1f} ns/trial; engine in alternation {engine['ns_per_trial']:.1f} "
+                     f"ns/trial = {pair['engine_over_floor']:.2f}x this ({pair['overhead_ns_per_trial']:+.1f} "
+                     "ns/trial); CPU time, medians"))
+    return rows
 
 
 def _survival_row(survival: dict) -> tuple[str, str, str, str]:
@@ -696,29 +768,73 @@ def _survival_row(survival: dict) -> tuple[str, str, str, str]:
     return ("Survival kernel", f"bench_survival_kernel.{survival['function']}()", shown, json.dumps(figure)[:200])
 
 
-def _rpact_rows(rpact: dict) -> list[tuple[str, str, str, str]]:
-    if "skipped" in rpact:
-        return [("rpact side by side", "getSimulationRates", "skipped", rpact["skipped"])]
+#: Issue 13's targets against rpact, per simulated trial, CPU time, one core.
+KERNEL_TARGET_RATIO = 500.0
+END_TO_END_TARGET_RATIO = 200.0
+
+
+def _ratio(ratio: dict) -> str:
+    return f"{ratio['median']:.0f}x (range {ratio['min']:.0f}x to {ratio['max']:.0f}x)"
+
+
+def _ns(ns: float) -> str:
+    return f"{ns / 1e3:.2f} µs" if ns >= 1e3 else f"{ns:.1f} ns"
+
+
+def _binary_rpact_rows(binary: dict) -> list[tuple[str, str, str, str]]:
+    """Binary against rpact by CPU time: per design, per-trial times, ratios (median, range), agreement."""
     rows = []
-    labels = {"z_pooled": "fixed N = 600, normal approximation", "fisher": "fixed N = 600, exact (Fisher)",
-              "group_sequential": "3 looks asOF, N = 458"}
-    for name, label in labels.items():
-        r = rpact.get(name)
+    for name, _design, _stream, _exact, label in BINARY_RPACT:
+        r = binary.get(name)
         if r is None:
             continue
         if "skipped" in r:
-            rows.append((f"rpact {label}", "", "skipped", r["skipped"]))
+            rows.append((f"Binary vs rpact, {label}", "", "skipped", r["skipped"]))
             continue
-        rows.append((f"rpact getSimulationRates, {label}", f"{_count(r['rpact_iterations'])} iterations, best of "
-                     f"{r['rpact_repeats']}, rpact {r['rpact_version']}", _rate(r["rpact_trials_per_s"]),
-                     f"ours {_rate(r['ours_trials_per_s'])}: {r['speed_ratio']:.0f}x faster"))
-        rows.append((f"Power agreement, {label}", "simulated vs simulated", "agree" if r["power_simulated"]["agrees"]
-                     else "DISAGREE", _agreement(r["power_simulated"])))
+        reference = "" if r["exact"] is None else f"; exact {r['exact']:.4f} (z = {r['z_vs_exact']:+.2f})"
+        chunks = r["ours_rounds"][0]["n_sims"]
+        if "ratio" not in r:
+            rows.append((f"Binary kernel, {label}", f"{_count(chunks)} trials per round, CPU time, 1 core",
+                         "rpact skipped", f"estimate {_pm(r['estimate'], r['mcse'])}{reference}"))
+            continue
+        ours, ratio = r["ours_ns_per_trial"], r["ratio"]
+        target = ("target not applicable: rpact has no assurance" if r["stream"] != "power" else
+                  f"target {KERNEL_TARGET_RATIO:.0f}x " + ("met" if ratio["kernel"]["median"] >= KERNEL_TARGET_RATIO
+                                                          else "NOT met"))
+        rows.append((
+            f"Binary vs rpact getSimulationRates, {label}",
+            f"median of {r['rounds']} rounds alternated (ours {chunks:,} trials, then rpact "
+            f"{_count(r['rpact_iterations'])}), CPU time, 1 core, rpact {r['rpact_version']}",
+            f"ours {_ns(ours['kernel']['median'])} (kernel), {_ns(ours['chunk']['median'])} (run_chunk); rpact "
+            f"{_ns(r['rpact_ns_per_trial']['median'])} per trial",
+            f"kernel {_ratio(ratio['kernel'])}, run_chunk {_ratio(ratio['chunk'])} faster; {target}; our estimate {_pm(r['estimate'], r['mcse'])}{reference}",
+        ))
+        if "power_simulated" in r and r["stream"] == "power":
+            rows.append((f"Power agreement, {label}", "simulated vs simulated (rounds pooled)",
+                         "agree" if r["power_simulated"]["agrees"] else "DISAGREE", _agreement(r["power_simulated"])))
         for key, what in (("power_analytic", "analytic power (getPowerRates)"),
                           ("n_for_power_analytic", "analytic N for 80 % power (getSampleSizeRates)"),
                           ("expected_n_analytic", "analytic expected N under H1 (getPowerRates)")):
-            if key in r:
+            if key in r and r["stream"] == "power":
                 rows.append((f"rpact {what}", label, "same" if r[key]["agrees"] else "DIFFERENT", _agreement(r[key])))
+    e2e = binary.get("end_to_end", {})
+    label = "p3sim run --jobs 1 vs rpact, fixed N = 600, z_pooled"
+    if "skipped" in e2e or "ratio" not in e2e:
+        rows.append((label, "", "skipped", e2e.get("skipped", e2e.get("rpact_skipped", "not run"))))
+        return rows
+    n = e2e["ours_rounds"][0]["n_sims"]
+    ours = e2e["ours_ns_per_trial"]["end_to_end"]
+    ratio = e2e["ratio"]["end_to_end"]
+    target = "met" if ratio["median"] >= END_TO_END_TARGET_RATIO else "NOT met"
+    rows.append((
+        label,
+        f"median of {e2e['rounds']} rounds alternated ({_count(n)} trials per run, then rpact "
+        f"{_count(e2e['rpact_iterations'])}), CPU time of the whole p3sim process (start, imports, report)",
+        f"ours {_ns(ours['median'])} per trial ({ours['median'] * n / 1e9:.2f} s CPU per run); rpact "
+        f"{_ns(e2e['rpact_ns_per_trial']['median'])}",
+        f"{_ratio(ratio)} faster; target {END_TO_END_TARGET_RATIO:.0f}x {target}; power "
+        f"{e2e['ours_rounds'][0]['power']:.5f} (exact {e2e['power_exact']:.5f})",
+    ))
     return rows
 
 
@@ -751,8 +867,11 @@ def run(quick: bool, out: Path) -> dict:
             "quick": quick,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "settings": cfg,
-            "timing": "best of the repeats (all kept); kernels after a warm-up call, in one process, one core; "
-                      "continuous: median CPU time of rounds alternated with rpact's",
+            "timing": "CPU time for one-thread work (time.process_time here, proc.time() user + system in R, "
+                      "the child's user + system for a p3sim process), medians of the repeats (all kept); "
+                      "comparisons with rpact alternate ours and rpact's rounds and give the median ratio and "
+                      "its range; parallel speed-ups are wall-clock, with the free CPUs measured just before; "
+                      "kernels after a warm-up call, in one process",
         },
         "machine": _machine.describe(),
     }
@@ -770,7 +889,7 @@ def run(quick: bool, out: Path) -> dict:
         results["survival"] = bench_survival(cfg)
         gs_result, gs_plan = bench_group_sequential(base, cfg)
         results["group_sequential"] = gs_result
-        results["rpact"] = bench_rpact(plans, results["kernel"], (gs_result, gs_plan) if gs_plan else None, cfg)
+        results["binary_rpact"] = bench_binary_rpact(base, cfg)
         results["survival_designs"], survival_plans = bench_survival_designs(cfg)
         results["survival_end_to_end"] = bench_survival_end_to_end(Path(folder), cfg)
         results["survival_rpact"] = bench_survival_rpact(survival_plans, results["survival_designs"], cfg)
