@@ -17,7 +17,7 @@ residual SD) and the t test loses one degree of freedom.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import integrate, special, stats
@@ -25,6 +25,7 @@ from scipy import integrate, special, stats
 from simulator.config.schema import Config
 from simulator.design import means
 from simulator.endpoints import continuous_spec
+from simulator.endpoints.adaptive_continuous import ContinuousRules, with_continuous_rules
 from simulator.endpoints.common import (
     Bounds,
     Looks,
@@ -82,6 +83,9 @@ class ContinuousPlan:
     levels: tuple
     reduction: float  # sqrt(1 - rho^2)
     effect_bins: np.ndarray
+    #: ``[interim]`` futility rule (:class:`simulator.endpoints.adaptive_continuous.ContinuousRules`), which
+    #: then decides the trials; ``None`` without one.
+    rules: ContinuousRules | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_config(
@@ -104,7 +108,7 @@ class ContinuousPlan:
             looks, bounds, planned, levels, reduction, np.zeros(1),
         )
         object.__setattr__(plan, "effect_bins", plan._effect_bins())
-        return plan
+        return with_continuous_rules(config, plan)
 
     # ------------------------------------------------------------ truths and priors
     @property
@@ -247,6 +251,8 @@ class ContinuousPlan:
 
     def run_chunk(self, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """Simulate one chunk; per-trial success and summable counts (as the other kinds)."""
+        if self.rules is not None:
+            return self.rules.run_chunk(self, rng, n_sims, stream)
         stat, df, mean_c, mean_e = self._statistics(rng, n_sims, stream)
         return self.result(stat, df, mean_c, mean_e, stream)
 
@@ -385,7 +391,7 @@ class ContinuousPlan:
     def analytic(self, config: Config) -> dict:
         """Power at this size and the size for ``design.power`` (rpact's formulas; group-sequential by the inflation factor)."""
         truth = self.truth
-        if truth is None:
+        if truth is None or self.rules is not None:  # with an [interim] rule: simulated only
             return {}
         test, covariate = self.endpoint.test, self.endpoint.rho != 0
         delta = self.sign * (truth.mean_e - truth.mean_c) - self.theta0
@@ -418,6 +424,7 @@ class ContinuousKind(PatientKind):
 
     name = "continuous"
     tests = continuous_spec.CONTINUOUS_TESTS
+    interim_rules = ("interim",)  # sections acting on continuous endpoints (endpoints.adaptive_continuous)
     figures_module = "simulator.endpoints.continuous_figures"
 
     def parse(self, name, table, context) -> ContinuousEndpoint:
