@@ -229,13 +229,6 @@ def test_bad_input_against_the_design():
     calendar["design"] = {"events": 200, "look_times": [18.0, 30.0]}
     with pytest.raises(InputError, match=r"`design.look_times`: cannot be used with \[interim\]"):
         Trial.from_dict(calendar).simulate(n_sims=10)
-    continuous = with_changes("adaptation", None)
-    continuous["interim"] = {"futility": {"on": "conditional_power", "below": 0.1}}
-    continuous["endpoints"] = {"qol": {"kind": "continuous", "truth": {"sd": 1.0, "control": {"mean": 0.0},
-                                                                       "experimental": {"mean": 0.3}}}}
-    with pytest.raises(InputError, match=r"`interim`: is not supported yet for endpoint `qol` \(kind = "
-                                         r"\"continuous\"\): no interim rules there"):
-        Trial.from_dict(continuous).scenarios()
     first = with_changes("adaptation", {**BASE["adaptation"], "min_per_stage": [100, 150]})
     with pytest.raises(InputError, match=r"`adaptation.min_per_stage`: must start with the first stage's patients, 150"):
         Trial.from_dict(first).simulate(n_sims=10)
