@@ -161,10 +161,10 @@ def _check_json_file(text: str) -> None:
 
 
 def _design(args) -> int:
-    if args.json and args.json != "-":
+    if args.json is not None and args.json != "-":
         _check_json_file(args.json)
     result = _trial(args).design()
-    if args.json:
+    if args.json is not None:
         text = json.dumps(result.to_dict(), indent=2) + "\n"
         if args.json == "-":
             sys.stdout.write(text)
@@ -246,6 +246,11 @@ def _in_worker(function, *args):
     return outcome["value"]
 
 
+def _one_line(message) -> str:
+    """A message on one line whatever a user-typed name in it holds (line breaks written as \\n)."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _not_ready(err: BaseException) -> str | None:
     """The one line for an environment problem (exit 3), or None if it is not one."""
     if isinstance(err, NotReadyError):
@@ -288,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except InputError as err:
-        print(f"p3sim: error: {err}", file=sys.stderr)
+        print(f"p3sim: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except _Terminated:
         return _interrupted(EXIT_TERMINATED)
@@ -297,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the last line of defence
         line = _not_ready(err)
         if line is not None:
-            print(f"p3sim: not ready: {line}", file=sys.stderr)
+            print(f"p3sim: not ready: {_one_line(line)}", file=sys.stderr)
             return 3
         traceback.print_exc()
         print(f"p3sim: internal error: {err}", file=sys.stderr)

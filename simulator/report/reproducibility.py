@@ -21,6 +21,7 @@ import re
 from importlib import metadata
 
 from simulator.config.fields import toml_value
+from simulator.report.tables import md_text
 
 #: Packages whose versions are recorded (a result depends on the first four).
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "numba", "joblib", "matplotlib")
@@ -138,20 +139,40 @@ def reproducibility_items(report: dict) -> list[tuple[str, str]]:
     return items
 
 
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+def code_span(text: str) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds (CommonMark: a longer delimiter).
+
+    >>> code_span("a `b` c")
+    '`` a `b` c ``'
+    """
+    text = " ".join(text.splitlines())
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    pad = " " if fence != "`" or text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def fenced(text: str, info: str = "") -> list[str]:
+    """``text`` as a fenced code block whose fence no line of it can close."""
+    fence = "`" * max(3, _longest_backtick_run(text) + 1)
+    return [fence + info, text, fence]
+
+
 def markdown_block(report: dict) -> list[str]:
     """The Markdown lines of the reproducibility section (runtime on its own line)."""
     out = ["## Reproducibility", ""]
     for label, text in reproducibility_items(report):
-        value = f"`{text}`" if label == "command" else text
+        value = code_span(text) if label == "command" else md_text(text)
         out.append(f"- {label[0].upper() + label[1:]}: {value}")
     out += [
         "",
         "Rerunning the command with the resolved config below reproduces every file byte for byte,",
         "except the runtime line (with the run id, which tells files of different runs apart).",
         "",
-        "```toml",
-        to_toml(report["meta"].get("config", {})).rstrip("\n"),
-        "```",
+        *fenced(to_toml(report["meta"].get("config", {})).rstrip("\n"), "toml"),
         "",
     ]
     return out

@@ -51,7 +51,7 @@ BACKENDS = ("loky", "threads", "dask")
 INSTALL_DASK = 'pip install "phase3-simulator[dask]"'
 
 #: Seconds to wait for a scheduler to answer.
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 3.0
 
 #: Default seconds to wait for a Dask worker (``--wait-for-workers``).
 WAIT_FOR_WORKERS_S = 30.0

@@ -1,0 +1,494 @@
+"""Hostile and careless input against the command line (issue 18): one table, one expected outcome per row.
+
+Each row runs ``p3sim`` in-process from an empty working folder, with the
+config in a folder of its own, and asserts its exit code and, for an error,
+the one line on stderr naming the key or argument. No row may leave a file
+in the working folder or the config's folder other than under ``--out``.
+Rows that need a process of their own (signals, a second concurrent run,
+peak memory, a scheduler that is not there) follow the table.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+
+SMALL = """
+[trial]
+name = "small"
+n_total = 200
+[endpoints.resp]
+kind = "binary"
+truth = { control = 0.3, experimental = 0.5 }
+prior = { control = { events = 9, n = 30 }, experimental = { events = 15, n = 30 } }
+[simulation]
+n_sims = 1000
+seed = 3
+jobs = 1
+"""
+
+SURVIVAL = """
+[trial]
+name = "os"
+n_total = 300
+[endpoints.os]
+kind = "survival"
+truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }
+accrual = { duration = 24.0 }
+follow_up = { minimum = 12.0 }
+[design]
+events = 180
+[simulation]
+n_sims = 1000
+seed = 3
+jobs = 1
+"""
+
+CONTINUOUS = """
+[trial]
+n_total = 120
+[endpoints.qol]
+kind = "continuous"
+truth = { sd = 20, control = { mean = 60 }, experimental = { mean = 70 } }
+[simulation]
+n_sims = 1000
+"""
+
+FM = """
+[trial]
+n_total = 400
+[endpoints.safety]
+kind = "binary"
+test = "farrington_manning"
+margin = 0.10
+better = "BETTER"
+truth = { control = CONTROL, experimental = CONTROL }
+"""
+
+
+@dataclass
+class Row:
+    """One hostile input: the config text (or bytes), the arguments, the expected exit code and line."""
+
+    id: str
+    argv: list[str]
+    code: int
+    line: str | None = None  # regex the one stderr line must match (errors only)
+    config: str | bytes = SMALL
+    name: str = "cfg.toml"
+    setup: object = None  # callable(tmp) -> None, run before p3sim
+    check: object = None  # callable(tmp, out, err) -> None, run after
+    extra: dict = field(default_factory=dict)
+
+
+def _file(tmp: Path, text: str = "x") -> None:
+    (tmp / "afile").write_text(text, encoding="utf-8")
+
+
+def _report_dir_at_report_json(tmp: Path) -> None:
+    (tmp / "out" / "report.json").mkdir(parents=True)
+
+
+def _outside_code(markdown: str) -> str:
+    """Markdown without its fenced blocks and code spans (CommonMark: where HTML is never live)."""
+    markdown = re.sub(r"(?ms)^(`{3,})[^\n]*\n.*?^\1\s*$", "", markdown)
+    return re.sub(r"(`+).*?\1", "", markdown)
+
+
+def _no_live_html(tmp: Path, out: str, err: str) -> None:
+    md = (tmp / "out" / "report.md").read_text(encoding="utf-8")
+    html = (tmp / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in _outside_code(md).lower() and "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "&lt;script>alert" in _outside_code(md)
+
+
+def _csv_inert(tmp: Path, out: str, err: str) -> None:
+    for line in (tmp / "out" / "results.csv").read_text(encoding="utf-8").splitlines()[1:]:
+        for cell in line.split(","):
+            assert cell[:1] not in ("=", "+", "@"), line
+
+
+def S(*values: str) -> list[str]:
+    """``--set`` before each value."""
+    return [item for value in values for item in ("--set", value)]
+
+
+RUN = ["run", "{cfg}", "--out", "{tmp}/out", "--quiet", "--sims", "1000"]
+DESIGN = ["design", "{cfg}"]
+
+ROWS = [
+    # ---- the config file itself
+    Row("malformed-toml", DESIGN, 2, r"config file `.*cfg\.toml`: malformed TOML", config="[trial\nn_total = 3\n"),
+    Row("utf16-config", DESIGN, 2, r"config file `.*`: is UTF-16 text; TOML files are UTF-8", config=SMALL.encode("utf-16")),
+    Row("latin1-config", DESIGN, 2, r"is not UTF-8 text \(byte 0xe9", config=SMALL.replace('"small"', '"caf\xe9"').encode("latin-1")),
+    Row("utf8-bom-accepted", DESIGN, 0, config=b"\xef\xbb\xbf" + SMALL.encode("utf-8")),
+    Row("config-is-a-folder", ["design", "{tmp}"], 2, r"config file `.*`: is a folder, not a TOML file"),
+    Row("config-missing", ["design", "{tmp}/nope.toml"], 2, r"config file `.*nope\.toml`: not found"),
+    Row("nan-value", DESIGN + S("design.alpha=nan"), 2, r"config key `design\.alpha`: must be a number in \(0, 0\.5\), got nan"),
+    Row("inf-value", DESIGN + S("trial.n_total=inf"), 2, r"config key `trial\.n_total`: must be an integer"),
+    Row("wrong-type", DESIGN + S('trial.n_total="many"'), 2, r'config key `trial\.n_total`: .*got "many"'),
+    Row("misspelt-key", DESIGN + S("trial.n_totl=3"), 2, r"config key `trial\.n_totl`: unknown key; did you mean `n_total`\?"),
+    Row("alpha-half", DESIGN + S("design.alpha=0.5"), 2, r"config key `design\.alpha`: must be a number in \(0, 0\.5\)"),
+    # ---- --out and --json
+    Row("out-empty", ["run", "{cfg}", "--out", "", "--quiet"], 2, r"argument `--out`: must be a folder path, got an empty string"),
+    Row("out-is-a-file", ["run", "{cfg}", "--out", "{tmp}/afile", "--quiet"], 2, r"argument `--out`: .*afile is not a folder",
+        setup=_file),
+    Row("out-under-a-file", ["run", "{cfg}", "--out", "{tmp}/afile/sub", "--quiet"], 2,
+        r"argument `--out`: .*sub lies under .*afile, which is not a folder", setup=_file),
+    Row("out-dev-null", ["run", "{cfg}", "--out", "/dev/null", "--quiet"], 2, r"argument `--out`: /dev/null is not a folder"),
+    Row("out-report-json-is-a-folder", RUN, 2, r"argument `--out`: .*report\.json is a folder", setup=_report_dir_at_report_json),
+    Row("size-out-under-a-file", ["size", "{cfg}", "--out", "{tmp}/afile/x", "--quiet"], 2,
+        r"argument `--out`: .*lies under", setup=_file),
+    Row("json-is-a-folder", ["design", "{cfg}", "--json", "{tmp}"], 2, r"argument `--json`: .* is a folder, not a file"),
+    Row("json-under-a-file", ["design", "{cfg}", "--json", "{tmp}/afile/d.json"], 2, r"argument `--json`: .*lies under",
+        setup=_file),
+    Row("json-empty", ["design", "{cfg}", "--json", ""], 2, r"argument `--json`: must be a file path or -"),
+    # ---- arguments
+    Row("sims-zero", ["run", "{cfg}", "--sims", "0", "--out", "{tmp}/out"], 2, r"argument `--sims`: must be a positive integer"),
+    Row("jobs-negative", ["run", "{cfg}", "--jobs", "-1", "--out", "{tmp}/out"], 2, r"argument `--jobs`: must be an integer >= 0"),
+    Row("size-one-sim", ["size", "{cfg}", "--sims", "1", "--out", "{tmp}/out"], 2, r"argument `--sims`.*at least 1000"),
+    Row("unknown-backend", ["run", "{cfg}", "--backend", "spark", "--out", "{tmp}/out"], 2, r"argument `--backend`: must be one of"),
+    Row("scheduler-not-a-url", ["run", "{cfg}", "--backend", "dask", "--scheduler", "not a url", "--out", "{tmp}/out"], 2,
+        r"argument `--scheduler`: not a scheduler address, got \"not a url\""),
+    Row("scheduler-http", ["run", "{cfg}", "--backend", "dask", "--scheduler", "http://localhost:8786", "--out", "{tmp}/out"], 2,
+        r"argument `--scheduler`: not a scheduler address"),
+    Row("wait-negative", ["run", "{cfg}", "--wait-for-workers", "-1", "--out", "{tmp}/out"], 2,
+        r"argument `--wait-for-workers`: must be a number of seconds >= 0"),
+    Row("unknown-verb", ["simulate", "{cfg}"], 2, r"argument error: .*invalid choice"),
+    # ---- --set and [sweep]
+    Row("set-two-keys", DESIGN + S('trial.name="x"\nsimulation.n_sims=1'), 2, r"argument `--set .*`: sets more than one key"),
+    Row("set-multiline-array", DESIGN + S("trial.n_total=[200,\n300]"), 0),
+    Row("set-no-equals", DESIGN + S("trial.n_total"), 2, r"argument `--set trial\.n_total`: must be KEY=VALUE"),
+    Row("set-into-a-value", DESIGN + S("trial.n_total.x=1"), 2, r"config key `trial\.n_total`: is a value, not a table"),
+    Row("sweep-names-no-key", DESIGN + S("sweep.sweep.sweep=[1, 2]"), 2, r"config key `sweep\.sweep\.sweep`: names no config key"),
+    Row("sweep-unknown-key", DESIGN + S("sweep.trial.bogus=[1, 2]"), 2, r"config key `trial\.bogus`: unknown key"),
+    Row("sweep-not-a-list", DESIGN + S("sweep.trial.n_total=300"), 2, r"config key `sweep\.trial\.n_total`: must be a non-empty list"),
+    Row("sweep-empty-list", DESIGN + S("sweep.design.alpha=[]"), 2, r"config key `sweep\.design\.alpha`: must be a non-empty list"),
+    # ---- unclear messages, now naming what the user set
+    Row("misspelt-endpoint", DESIGN + S("endpoints.rsp.truth.control=0.2"), 2,
+        r"config key `endpoints\.rsp`: no endpoint is called \"rsp\"; did you mean `endpoints\.resp`\?"),
+    Row("missing-leaves-nobody", DESIGN + S("trial.missing=0.999"), 2, r"config key `trial\.missing`: leaves no evaluable patient"),
+    Row("huge-n-total", DESIGN + S("trial.n_total=1e300"), 2, r"config key `trial\.n_total`: .*got 1e\+300$"),
+    Row("huge-integer-n-total", DESIGN + S("trial.n_total=100000000000000000000000"), 2, r"got 1e\+23$"),
+    # ---- absurd finite inputs
+    Row("accrual-tiny", DESIGN + S("endpoints.os.accrual.duration=1e-50"), 2,
+        r"config key `endpoints\.os\.accrual\.duration`: must be a number in \[0\.001, 10000\] \(months\)", config=SURVIVAL),
+    Row("accrual-huge", DESIGN + S("endpoints.os.accrual.duration=1e200"), 2, r"`endpoints\.os\.accrual\.duration`", config=SURVIVAL),
+    Row("hazard-ratio-huge", DESIGN + S("endpoints.os.truth.hazard_ratio=1e300"), 2,
+        r"`endpoints\.os\.truth\.hazard_ratio`: must be a number in \[0\.001, 1000\]", config=SURVIVAL),
+    Row("median-tiny", DESIGN + S("endpoints.os.truth.control.median=1e-300"), 2, r"`endpoints\.os\.truth\.control\.median`",
+        config=SURVIVAL),
+    Row("follow-up-huge", DESIGN + S("endpoints.os.follow_up.minimum=1e300"), 2, r"`endpoints\.os\.follow_up\.minimum`",
+        config=SURVIVAL),
+    Row("accrual-rate-huge", DESIGN + S("endpoints.os.accrual={rate=1e300}"), 2, r"`endpoints\.os\.accrual\.rate`",
+        config=SURVIVAL),
+    Row("prior-interval-too-wide", DESIGN + S("endpoints.os.prior.hazard_ratio={lower=0.001,upper=1000}"), 2,
+        r"`endpoints\.os\.prior\.hazard_ratio`: is too wide", config=SURVIVAL),
+    Row("continuous-sd-huge", DESIGN + S("endpoints.qol.truth.sd=1e300"), 2, r"`endpoints\.qol\.truth\.sd`: must be a number in",
+        config=CONTINUOUS),
+    Row("continuous-mean-huge", DESIGN + S("endpoints.qol.truth.control.mean=1e300"), 2, r"`endpoints\.qol\.truth\.control\.mean`",
+        config=CONTINUOUS),
+    Row("tiny-beta-prior", DESIGN + S("endpoints.resp.prior.base=[1e-10, 1e-10]", "endpoints.resp.prior.discount=0"), 2,
+        r"`endpoints\.resp\.prior\.base`: must be a number in \[0\.001, 1e6\]"),
+    Row("fisher-too-large", RUN + S("endpoints.resp.test=fisher", "trial.n_total=200000"), 2,
+        r"config key `endpoints\.resp\.test`: \"fisher\" allows at most 20000 evaluable patients per arm"),
+    Row("fm-margin-beyond-control", DESIGN, 2, r"`endpoints\.safety\.margin`",
+        config=FM.replace("BETTER", "higher").replace("CONTROL", "0.05")),
+    Row("fm-margin-beyond-control-mirror", DESIGN, 2, r"`endpoints\.safety\.margin`",
+        config=FM.replace("BETTER", "lower").replace("CONTROL", "0.95")),
+    # ---- names, labels and injection
+    Row("endpoint-name-formula", DESIGN, 2,
+        r"config key `endpoints\.=HYPERLINK\(1\)`: endpoint names must start with an ASCII letter.*e\.g\. \"HYPERLINK_1\"",
+        config=SMALL.replace("[endpoints.resp]", '[endpoints."=HYPERLINK(1)"]').replace("endpoints.resp", "x")),
+    Row("endpoint-name-script", DESIGN, 2, r"endpoint names must start with an ASCII letter",
+        config=SMALL.replace("[endpoints.resp]", '[endpoints."<script>"]')),
+    Row("endpoint-name-newline", DESIGN, 2, r"endpoint names must start with an ASCII letter",
+        config=SMALL.replace("[endpoints.resp]", '[endpoints."a\\nb"]')),
+    Row("endpoint-name-too-long", DESIGN + S('endpoints.' + "a" * 65 + '={kind="binary",truth={control=0.3,experimental=0.5}}'),
+        2, r"endpoint names must start with an ASCII letter.*at most 64 characters"),
+    Row("arm-name-reserved", DESIGN + S('trial.arms=["control", "discount"]'), 2, r"config key `trial\.arms`: \"discount\" is reserved"),
+    Row("arm-name-space", DESIGN + S('trial.arms=["standard care", "new"]'), 2, r"config key `trial\.arms`: arm names must start"),
+    Row("trial-name-newline", DESIGN + S('trial.name="a\\nb"'), 2, r"config key `trial\.name`: must be a string of at most 200"),
+    Row("label-unknown-arm", DESIGN + S('trial.labels.placebo="x"'), 2,
+        r"config key `trial\.labels\.placebo`: unknown key \(allowed here: `control`, `experimental`\)"),
+    Row("label-script-escaped", RUN + S('endpoints.resp.label="<script>alert(1)</script>"', 'trial.name="<script>x</script>"'), 0,
+        check=_no_live_html),
+    Row("labels-accepted", RUN + S('trial.labels.control="Standard | care"', 'endpoints.resp.label="Response *rate*"'), 0),
+    Row("csv-cells-inert", RUN + S('sweep.endpoints.resp.test=["z_pooled", "fisher"]'), 0, check=_csv_inert),
+    # ---- default output folder
+    Row("dots-config-name", ["run", "{cfg}", "--quiet", "--sims", "1000"], 0, name="...toml",
+        check=lambda tmp, out, err: (tmp / "work" / "reports" / "config" / "report.json").is_file()),
+]
+
+
+def _materialise(row: Row, tmp: Path) -> tuple[Path, Path, list[str]]:
+    configs, work = tmp / "configs", tmp / "work"
+    configs.mkdir()
+    work.mkdir()
+    cfg = configs / row.name
+    data = row.config if isinstance(row.config, bytes) else row.config.encode("utf-8")
+    cfg.write_bytes(data)
+    if row.setup is not None:
+        row.setup(tmp)
+    argv = [a.replace("{cfg}", str(cfg)).replace("{tmp}", str(tmp)) for a in row.argv]
+    return cfg, work, argv
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_hostile_input(row, tmp_path, monkeypatch, capsys):
+    cfg, work, argv = _materialise(row, tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.chdir(work)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == row.code, (code, err[-2000:])
+    lines = err.strip().splitlines()
+    if row.code != 0:
+        assert len(lines) == 1, lines  # one line, no traceback
+        assert re.search(row.line, lines[0]), lines[0]
+        assert lines[0].startswith("p3sim: error: ")
+    if row.check is not None:
+        assert row.check(tmp_path, out, err) is not False
+    # Nothing written outside --out: the config folder holds the config only, the
+    # working folder only reports/ (default --out) of a successful run.
+    assert [p.name for p in cfg.parent.iterdir()] == [cfg.name]
+    left = sorted(p.name for p in work.iterdir())
+    default_out = row.code == 0 and row.argv[0] in ("run", "size") and "--out" not in row.argv
+    assert left == (["reports"] if default_out else []), left
+    after = sorted(p.name for p in tmp_path.iterdir())
+    assert set(after) - set(before) <= {"out"}, after
+
+
+def test_the_table_has_at_least_60_rows():
+    assert len(ROWS) >= 60 and len({r.id for r in ROWS}) == len(ROWS)
+
+
+# ---------------------------------------------------------------- tampered checkpoints
+def _tamper_rows():
+    def edit(key_path, value):
+        def apply(data):
+            block = data
+            for key in key_path[:-1]:
+                block = block[key]
+            block[key_path[-1]] = value
+            return data
+        return apply
+
+    reject = ("streams", "power", "endpoints", "resp", "reject", "values")
+    return [
+        ("success-raised", edit(("streams", "power", "success"), 999), True),
+        ("n-sims-negative", edit(("streams", "power", "n_sims"), -7), True),
+        ("reject-three-looks", edit(reject, [1, 2, 3]), True),
+        ("count-above-n-sims", edit(reject, [10**6]), True),
+        ("huge-number", edit(reject, [10**40]), True),
+        ("success-raised-digest-recomputed", edit(("streams", "power", "success"), 999), False),
+        ("stopped-not-summing", edit(("streams", "power", "endpoints", "resp", "stopped", "values"), [3]), False),
+        ("not-an-object", lambda data: [1, 2, 3], True),
+        ("missing-key", lambda data: {k: v for k, v in data.items() if k != "entropy"}, True),
+        ("float-dtype-swapped", edit(("streams", "power", "endpoints", "resp", "reject", "dtype"), "float64"), False),
+    ]
+
+
+@pytest.mark.parametrize("name,tamper,keep_digest", _tamper_rows(), ids=[r[0] for r in _tamper_rows()])
+def test_tampered_checkpoint_is_recomputed(name, tamper, keep_digest, tmp_path, capsys):
+    from simulator.runner.checkpoint import payload_digest
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(cfg), "--out", str(out), "--quiet", "--sims", "1000"]
+    assert main(argv) == 0
+    honest = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (path,) = (out / "checkpoints").glob("*.json")
+    data = tamper(json.loads(path.read_text(encoding="utf-8")))
+    if isinstance(data, dict) and not keep_digest:
+        data["payload"] = payload_digest(data["streams"])  # an edit that also fixes the digest
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(argv) == 0
+    again = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert again["meta"]["resumed_scenarios"] == []  # not trusted: recomputed
+    assert again["scenarios"] == honest["scenarios"]
+    assert main(argv) == 0  # the recomputed checkpoint is trusted again
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["meta"]["resumed_scenarios"] == [0]
+    capsys.readouterr()
+
+
+def test_directory_at_checkpoint_path_is_skipped_with_a_warning(tmp_path, capsys):
+    from simulator.api import Trial
+    from simulator.runner.checkpoint import CheckpointStore
+    from simulator.runner.simulate import build_plans
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    bundle = build_plans(Trial.from_toml(cfg).scenarios[0])
+    CheckpointStore(tmp_path / "out" / "checkpoints").path(bundle).mkdir(parents=True)
+    with pytest.warns(UserWarning, match="is a directory"):
+        assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "1000"]) == 0
+    assert (tmp_path / "out" / "report.json").is_file()
+
+
+# ---------------------------------------------------------------- one writer per folder
+def _p3sim(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "simulator", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+def _wait_for_lock(folder: Path, process, timeout=60.0) -> None:
+    """Until ``process`` holds the lock on ``folder`` (our own non-blocking attempt fails)."""
+    lock = folder / ".p3sim.lock"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        if lock.exists():
+            with open(lock, "a+") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                except OSError:
+                    return
+        time.sleep(0.05)
+    raise AssertionError("the first run never took the lock")
+
+
+def test_second_run_on_a_busy_folder_exits_3_and_the_first_report_is_whole(tmp_path):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    first = _p3sim("run", str(cfg), "--out", str(out), "--quiet", "--sims", "3000000",
+                   "--set", "sweep.endpoints.resp.truth.experimental=[0.45, 0.5]")
+    _wait_for_lock(out, first)
+    second = subprocess.run([sys.executable, "-m", "simulator", "run", str(cfg), "--out", str(out), "--quiet"],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 3, second.stderr
+    (line,) = second.stderr.strip().splitlines()
+    assert re.fullmatch(rf"p3sim: not ready: the output folder .*out is in use by another p3sim run \(host .+, process "
+                        rf"{first.pid}\); wait for it to finish, or give this run another --out", line), line
+    assert first.wait(timeout=600) == 0, first.communicate()
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert len(report["scenarios"]) == 2
+    run_id = report["meta"]["run_id"]
+    for name in ("report.md", "report.html"):
+        assert run_id in (out / name).read_text(encoding="utf-8"), name
+
+
+def test_sigterm_exits_143_keeping_finished_scenarios(tmp_path):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    sweep = "sweep.endpoints.resp.truth.experimental=[0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75]"
+    process = _p3sim("run", str(cfg), "--out", str(out), "--quiet", "--sims", "1500000", "--set", sweep)
+    deadline = time.monotonic() + 300
+    while not list((out / "checkpoints").glob("*.json")):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 143, err
+    assert "terminated; finished scenarios are kept in" in err
+    kept = list((out / "checkpoints").glob("*.json"))
+    assert 1 <= len(kept) < 8 and not list((out / "checkpoints").glob("*.tmp"))
+
+
+def test_ctrl_c_answers_within_2_s_during_the_fisher_table_build(tmp_path):
+    # 20 000 per arm and three looks: the critical tables take several seconds
+    # in a compiled kernel that cannot be interrupted; the main thread answers.
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    process = _p3sim("run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--set", "endpoints.resp.test=fisher",
+                     "--set", "trial.n_total=40000", "--set", "design.looks=3")
+    time.sleep(4.0)  # imports done, the table build under way
+    assert process.poll() is None
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - sent < 2.0
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+
+
+def test_kill_9_then_the_same_command_resumes(tmp_path):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    sweep = "sweep.endpoints.resp.truth.experimental=[0.4, 0.45, 0.5, 0.55, 0.6, 0.65]"
+    args = ["run", str(cfg), "--out", str(out), "--quiet", "--sims", "1000000", "--set", sweep]
+    process = _p3sim(*args)
+    deadline = time.monotonic() + 300
+    while not list((out / "checkpoints").glob("*.json")):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.kill()
+    process.communicate()
+    done = subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr  # the kernel released the dead run's lock
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["meta"]["resumed_scenarios"]
+
+
+# ---------------------------------------------------------------- Dask that is not there
+def test_malformed_scheduler_address_exits_within_5_s(tmp_path):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "simulator", "run", str(cfg), "--backend", "dask", "--scheduler",
+                           "not a url", "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - started < 5.0
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_refused_scheduler_exits_3_within_5_s(tmp_path, capsys):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    import distributed  # noqa: F401 - imported before the clock starts (in the test extra)
+
+    started = time.monotonic()
+    code = main(["run", str(cfg), "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "out")])
+    assert time.monotonic() - started < 5.0
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and line.startswith("p3sim: not ready: cannot reach the Dask scheduler at tcp://127.0.0.1:1"), line
+
+
+def test_scheduler_without_workers_exits_3_after_the_wait(tmp_path, capsys):
+    from distributed import LocalCluster
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        started = time.monotonic()
+        code = main(["run", str(cfg), "--backend", "dask", "--scheduler", cluster.scheduler_address,
+                     "--wait-for-workers", "1", "--out", str(tmp_path / "out")])
+        elapsed = time.monotonic() - started
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 3 and "no Dask worker joined the scheduler" in line and "--wait-for-workers" in line, line
+    assert 1.0 <= elapsed < 10.0
+
+
+# ---------------------------------------------------------------- memory
+def test_survival_report_memory_does_not_grow_with_n_total(tmp_path):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SURVIVAL.replace("n_total = 300", "n_total = 20000").replace("events = 180", "events = 12000"),
+                   encoding="utf-8")
+    code = (
+        "import resource, sys\n"
+        "from simulator.cli import main\n"
+        f"code = main(['run', {str(cfg)!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet', '--sims', '200'])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+    assert peak_mb < 600, peak_mb
+    assert resource.RUSAGE_SELF is not None and os.name == "posix"
