@@ -32,7 +32,7 @@ def _block(raw, n_sims, seed):
 def test_cmh_type1_error_and_paired_power_gain():
     """Prognostic strata (odds x 6): CMH's type I error within 4 MCSE of 0.025; its power above the pooled z test's
     on the same trials by more than 4 MCSE of the paired difference."""
-    n_sims = 20_000
+    n_sims = 10_000
     block = _block(BINARY, n_sims, 5)
     mcse = math.sqrt(0.025 * 0.975 / n_sims)
     assert abs(block["type1"] - 0.025) < 4 * mcse, block["type1"]

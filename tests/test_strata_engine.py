@@ -171,10 +171,10 @@ PROGNOSTIC = strata_design([[0.6, 0.4], [0.5, 0.5]], [[1.0, 3.0], [1.0, 2.0]], m
 def test_stratified_logrank_type1_error():
     """N = 500, 300 events under H0 (prognostic strata, minimisation): within alpha +- 4 MCSE (one-sided 0.025).
 
-    20 000 trials keep the test fast; the acceptance run with 10^5 trials is
+    10 000 trials keep the test fast; the acceptance run with 10^5 trials is
     in docs/strata.md.
     """
-    n_sims = 20_000
+    n_sims = 10_000
     trials = simulate_trials(n_sims, 250, 250, hazard_ratio=1.0, look_events=[300], efficacy=[Z_975],
                              strata=PROGNOSTIC, stratified=True, rng=np.random.default_rng(2026), **EXPONENTIAL_12)
     rate = float((trials.decision == 1).mean())

@@ -20,15 +20,17 @@ Arms are assigned in entry order:
   drawn before the first patient (:func:`start_trial`);
 - ``blocks``: permuted blocks within cells: each cell fills blocks of
   ``block_size`` patients holding the allocation exactly, each patient
-  taking one of the block's remaining slots at random (one uniform,
-  :func:`next_arm`);
+  taking one of the block's remaining slots at random (:func:`next_arm`);
 - ``minimisation``: Pocock and Simon's method with the range as the measure
   and equal factor weights: for the new patient's level of each factor, the
   imbalance ``|m_E w_C - m_C w_E|`` (``m`` the patients of that level per
   arm so far, ``w`` the allocation) is summed over the factors as if the
   patient were given each arm; the arm with the smaller sum is given with
   probability ``probability`` and the other one otherwise; a tie is broken
-  at random in the allocation ratio (one uniform, :func:`next_arm`).
+  at random in the allocation ratio (:func:`next_arm`).
+
+Blocks and minimisation take their uniform from the one that drew the
+patient's cell (:func:`draw_cell`).
 
 With ``blocks`` and ``minimisation`` the arm totals are random. A survival
 trial draws, per patient in entry order, its cell, its arm (blocks,
@@ -84,6 +86,7 @@ __all__ = [
     "draw_cell",
     "draw_cells",
     "imbalance",
+    "arm_of",
     "next_arm",
     "simulate_binary_stratified",
     "simulate_stratified",
@@ -95,6 +98,7 @@ __all__ = [
 #: Randomisation method codes, by config name (``trial.randomisation``).
 METHOD_CODES = {"simple": 0, "blocks": 1, "minimisation": 2}
 SIMPLE, BLOCKS, MINIMISATION = 0, 1, 2
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 #: What every trial of a scenario shares: the cumulative prevalences of the
 #: cells (``cell_cumulative``, the last 1); per factor, where its levels start
@@ -216,24 +220,32 @@ def strata_work(n, design=None, n_looks=1, *, n_cells=1):
 
 @kernel
 def draw_cell(rng, cumulative):
-    """One patient's cell: one uniform, inverted through the cells' cumulative prevalences.
+    """One patient's cell and a uniform left over: ``(cell, residual)`` from one uniform.
 
-    A cell's prevalence is the product of its levels' shares, so the levels
-    of the factors are independent, each with its shares.
+    The uniform is inverted through the cells' cumulative prevalences (a
+    cell's prevalence is the product of its levels' shares, so the levels of
+    the factors are independent, each with its shares). Where it falls
+    within its cell's interval, rescaled to [0, 1), is a uniform
+    independent of the cell (``log2(1 / prevalence)`` of its 53 bits are
+    spent on the cell): the randomisation's uniform (:func:`next_arm`), so
+    that a patient costs one random number more than without strata.
     """
     u = rng.random()
     last = cumulative.size - 1
     c = 0
+    low = 0.0
     while c < last and u >= cumulative[c]:
+        low = cumulative[c]
         c += 1
-    return c
+    residual = (u - low) / (cumulative[c] - low)
+    return c, residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
 
 
 @kernel
 def draw_cells(rng, design, n, cell):
     """The cells of ``n`` patients (:func:`draw_cell`)."""
     for p in range(n):
-        cell[p] = draw_cell(rng, design.cell_cumulative)
+        cell[p] = draw_cell(rng, design.cell_cumulative)[0]
 
 
 @kernel
@@ -252,44 +264,51 @@ def start_trial(rng, design, n_c, n_e, label, work):
 
 
 @kernel
-def next_arm(rng, design, c, work):
+def arm_of(u, c, method, block, block_c, block_size, marginal, level_start, cell_levels, probability, w_c, w_e):
     """The arm (0 control, 1 experimental) of the next patient, in cell ``c``: blocks or minimisation.
 
-    One uniform (module docstring); the counts in ``work`` are updated.
+    ``u``: a uniform on [0, 1) (module docstring); ``block`` and
+    ``marginal`` (the counts of :class:`StrataWork`) are updated; the other
+    arguments are the :class:`StrataDesign`'s. Arrays and numbers rather
+    than the named tuples: this runs once per patient, and a call with the
+    tuples cost about 150 ns (their arrays' reference counts), 100 times
+    the work.
     """
-    u = rng.random()
-    if design.method == BLOCKS:
-        block = work.block
+    if method == BLOCKS:
         if block[c, 0] + block[c, 1] == 0:
-            block[c, 0] = design.block_c
-            block[c, 1] = design.block_size - design.block_c
+            block[c, 0] = block_c
+            block[c, 1] = block_size - block_c
         if u * (block[c, 0] + block[c, 1]) < block[c, 0]:
             block[c, 0] -= 1
             return 0
         block[c, 1] -= 1
         return 1
-    w_c = design.weight_c
-    w_e = design.weight_e
-    marginal = work.marginal
-    n_factors = design.stride.size
+    n_factors = cell_levels.shape[1]
     # Integer imbalances, scaled by w_c w_e, so that ties are exact.
     if_control = 0
     if_experimental = 0
     for f in range(n_factors):
-        row = design.level_start[f] + design.cell_levels[c, f]
+        row = level_start[f] + cell_levels[c, f]
         m_c = marginal[row, 0]
         m_e = marginal[row, 1]
         if_control += abs(m_e * w_c - (m_c + 1) * w_e)
         if_experimental += abs((m_e + 1) * w_c - m_c * w_e)
     if if_control < if_experimental:
-        arm = 0 if u < design.probability else 1
+        arm = 0 if u < probability else 1
     elif if_experimental < if_control:
-        arm = 1 if u < design.probability else 0
+        arm = 1 if u < probability else 0
     else:
         arm = 0 if u * (w_c + w_e) < w_c else 1
     for f in range(n_factors):
-        marginal[design.level_start[f] + design.cell_levels[c, f], arm] += 1
+        marginal[level_start[f] + cell_levels[c, f], arm] += 1
     return arm
+
+
+@kernel
+def next_arm(u, design, c, work):
+    """:func:`arm_of` with the design's and ``work``'s arrays (blocks or minimisation)."""
+    return arm_of(u, c, design.method, work.block, design.block_c, design.block_size, work.marginal,
+                  design.level_start, design.cell_levels, design.probability, design.weight_c, design.weight_e)
 
 
 @kernel
@@ -303,7 +322,7 @@ def assign_arms(rng, design, n_c, n_e, cell, work, label):
     for p in range(n_c + n_e):
         c = cell[p]
         if design.method != SIMPLE:
-            label[p] = 2 * next_arm(rng, design, c, work)
+            label[p] = 2 * next_arm(rng.random(), design, c, work)
         work.per_cell[c, label[p] >> 1] += 1
 
 
@@ -340,23 +359,28 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     """Entries, cells, arms and exits of one stratified trial; returns the number of events.
 
     As :func:`simulator.engine.patients.draw_patients`, with per patient in
-    entry order its cell (:func:`draw_cell`), its arm (:func:`next_arm`;
-    ``simple``: shuffled beforehand by :func:`start_trial`) and its exit,
-    the event rate times the cell's multiplier, in one pass.
+    entry order its cell and its arm from one uniform (:func:`draw_cell`,
+    :func:`next_arm`; ``simple``: shuffled beforehand by
+    :func:`start_trial`) and its exit, the event rate times the cell's
+    multiplier, in one pass.
     """
     n = design.n_c + design.n_e
     draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
     start_trial(rng, strata, design.n_c, design.n_e, patients.label, work)
-    simple = strata.method == SIMPLE
+    method = strata.method
+    cumulative, multiplier = strata.cell_cumulative, strata.multiplier
+    cell, label, per_cell, block, marginal = work.cell, patients.label, work.per_cell, work.block, work.marginal
+    level_start, cell_levels = strata.level_start, strata.cell_levels
     n_events = 0
     for p in range(n):
-        c = draw_cell(rng, strata.cell_cumulative)
-        work.cell[p] = c
-        if not simple:
-            patients.label[p] = 2 * next_arm(rng, strata, c, work)
-        experimental = patients.label[p] >= 2
-        work.per_cell[c, 1 if experimental else 0] += 1
-        theta = (theta_e if experimental else theta_c) * strata.multiplier[c]
+        c, u = draw_cell(rng, cumulative)
+        cell[p] = c
+        if method != SIMPLE:
+            label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
+                                  cell_levels, strata.probability, strata.weight_c, strata.weight_e)
+        experimental = label[p] >= 2
+        per_cell[c, 1 if experimental else 0] += 1
+        theta = (theta_e if experimental else theta_c) * multiplier[c]
         dropout = design.dropout_e if experimental else design.dropout_c
         exit_time, is_event = patient_exit(rng, rng.exponential(), theta, dropout, design, experimental)
         patients.exit_time[p] = exit_time
@@ -611,9 +635,10 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
     """
     n_cells = strata.multiplier.size
     n = n_c + n_e
-    simple = strata.method == SIMPLE
-    per_cell = work.per_cell
-    label = work.label
+    method = strata.method
+    cumulative = strata.cell_cumulative
+    per_cell, label, block, marginal = work.per_cell, work.label, work.block, work.marginal
+    level_start, cell_levels = strata.level_start, strata.cell_levels
     for trial in range(n_sims):
         if use_prior:
             pc = draw_rate(rng, prior_c)
@@ -630,9 +655,10 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
         successes[:, :] = 0
         k = 0
         for p in range(n):
-            c = draw_cell(rng, strata.cell_cumulative)
-            if not simple:
-                label[p] = 2 * next_arm(rng, strata, c, work)
+            c, u = draw_cell(rng, cumulative)
+            if method != SIMPLE:
+                label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
+                                      cell_levels, strata.probability, strata.weight_c, strata.weight_e)
             arm = label[p] >> 1
             per_cell[c, arm] += 1
             if rng.random() < rates[c, arm]:
