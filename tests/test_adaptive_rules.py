@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -318,3 +319,30 @@ def test_report_of_reestimation_with_a_rule(tmp_path):
            f"{power['without_rule']:.4f} ± {power['without_rule_mcse']:.4f} |" in markdown
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="interim-s0"' in html and 'data-key="scenarios/0/endpoints/response/interim/type1/rule_cost"' in html
+
+
+@pytest.mark.parametrize("overrides, pattern, when_read", [
+    (['adaptation.effect="prior"'], r'`adaptation\.effect`: must be one of "observed", "posterior_mean"', True),
+    (["adaptation.conditional_power=1.0"], r"`adaptation\.conditional_power`: must be a number in \(0, 1\)", True),
+    (['interim.futility={ on = "pp", below = 0.1 }'], r"`interim\.futility\.on`: must be one of", True),
+    (["design.looks=3"], r"`adaptation`: needs exactly two stages", True),
+    # Checked when the plan is built (it needs the looks' patients), after the output folder is taken.
+    (["adaptation.min_per_stage=[100, 150]"], r"`adaptation\.min_per_stage`: must start with the first stage's "
+                                               r"patients, 150", False),
+])
+def test_command_line_exits_2_naming_the_key(capsys, tmp_path, overrides, pattern, when_read):
+    # The worked example with bad [adaptation] / [interim] values: exit 2, one line, nothing written.
+    from pathlib import Path
+
+    from simulator.cli import main
+
+    config = Path(__file__).resolve().parent.parent / "configs" / "rates_adaptive.toml"
+    argv = ["run", str(config), "--out", str(tmp_path / "out"), "--quiet", "--sims", "100"]
+    for override in overrides:
+        argv += ["--set", override]
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0]
+    assert re.search(pattern, err[0]), err[0]
+    if when_read:
+        assert not (tmp_path / "out").exists()
