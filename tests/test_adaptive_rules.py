@@ -213,6 +213,10 @@ def test_bad_input_against_the_design():
     fisher["endpoints"] = {"response": {**endpoint()["response"], "test": "fisher"}}
     with pytest.raises(InputError, match=r"`endpoints.response.test`: cannot be \"fisher\""):
         Trial.from_dict(fisher).scenarios()
+    no_size = with_changes("adaptation", BASE["adaptation"])
+    no_size["trial"] = {}
+    with pytest.raises(InputError, match=r"`trial.n_total`: is required with \[adaptation\]"):
+        Trial.from_dict(no_size).scenarios()
     missing = with_changes("adaptation", BASE["adaptation"])
     missing["trial"] = {"n_total": 300, "missing": 0.05}
     with pytest.raises(InputError, match=r"`trial.missing`: must be 0 with \[adaptation\]"):

@@ -140,6 +140,9 @@ def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, s
             allowed = f"only [{'], ['.join(supported)}] there" if supported else "no interim rules there"
             raise fail(name, f"is not supported yet for endpoint `{endpoint.name}` (kind = \"{endpoint.kind}\"): "
                        f"{allowed} in this version", show_value=False)
+    if config.trial.n_total is None:
+        raise fail("trial.n_total", f"is required with [{section}] (a design with these rules is simulated, not "
+                   "sized by a formula; `p3sim design` without them gives a starting size)", show_value=False)
     if config.design.sided != 1:
         raise fail("design.sided", f"must be 1 with [{section}] (futility and re-estimation act on the favourable "
                    "direction)", config.design.sided)
