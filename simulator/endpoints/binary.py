@@ -521,10 +521,11 @@ class BinaryPlan:
         inflation factor, the expected sizes under H0 and H1 follow from the
         expected information fractions, and the power at the configured size
         comes from the drift that gives the fixed design its power there.
-        With interim rules (:mod:`simulator.endpoints.adaptive`) the trial is
-        simulated only: nothing here.
+        With interim rules (:mod:`simulator.endpoints.adaptive`): the design
+        without them, a reference (the rules' operating characteristics are
+        simulated).
         """
-        if self.truth is None or self.rules is not None:
+        if self.truth is None:
             return {}
         p_c, p_e = self.truth
         nc, ne = int(self.looks.evaluable_c[-1]), int(self.looks.evaluable_e[-1])

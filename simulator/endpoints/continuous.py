@@ -391,7 +391,7 @@ class ContinuousPlan:
     def analytic(self, config: Config) -> dict:
         """Power at this size and the size for ``design.power`` (rpact's formulas; group-sequential by the inflation factor)."""
         truth = self.truth
-        if truth is None or self.rules is not None:  # with an [interim] rule: simulated only
+        if truth is None:  # with an [interim] rule: the design without it, a reference
             return {}
         test, covariate = self.endpoint.test, self.endpoint.rho != 0
         delta = self.sign * (truth.mean_e - truth.mean_c) - self.theta0

@@ -488,11 +488,12 @@ class SurvivalPlan:
         Under non-proportional hazards or with a weighted test:
         :func:`simulator.endpoints.survival_nph.analytic` (expected events,
         average hazard ratio, the configured test's power by numerical
-        integration, and where Schoenfeld's answer would mislead). With an
-        ``[interim]`` rule the trial is simulated only: nothing here.
+        integration, and where Schoenfeld's answer would mislead). With
+        interim rules: the design without them, a reference (the rules'
+        operating characteristics are simulated).
         """
         hr = self.truth
-        if hr is None or self.rules is not None:
+        if hr is None:
             return {}
         if self.endpoint.nph is not None or self.endpoint.weights:
             return nph.analytic(self, config)
