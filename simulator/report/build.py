@@ -126,6 +126,11 @@ def scenario_block(bundle, streams: dict, side: dict | None = None) -> dict:
     return block
 
 
+def _labels(labels) -> dict:
+    """Display text of arms and endpoints (``trial.labels``, endpoint ``label``), as given."""
+    return {"arms": dict(labels.arms), "endpoints": dict(labels.endpoints)}
+
+
 def build_report(
     raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int, n_sims: int,
     derived: dict | None = None, side: list | None = None, resumed: list | None = None,
@@ -153,6 +158,7 @@ def build_report(
             "success_rule": bundles[0].scenario.config.success.rule,
             "mcse": "sqrt(p (1 - p) / n_sims) for probabilities; sd / sqrt(n_sims) for means",
             "resumed_scenarios": list(resumed or []),
+            "labels": _labels(bundles[0].scenario.config.labels),
         },
         "scenarios": [
             scenario_block(bundle, streams, (side or [None] * len(bundles))[i])

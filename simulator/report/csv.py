@@ -87,6 +87,9 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
                 params.append(key)
     endpoint_blocks = [e for s in scenarios for e in s.get("endpoints", {}).values()]
     optional = [c for c in optional_columns() if any(c in e for e in endpoint_blocks + list(scenarios))]
+    labels = ((report.get("meta") or {}).get("labels") or {}).get("endpoints") or {}
+    if labels:
+        optional.append("label")  # the endpoint's display text (``label``), when some endpoint has one
     header = ["scenario", *(_inert(p) for p in params), *COLUMNS, *optional]
     body = []
     for index, scenario in enumerate(scenarios):
@@ -98,6 +101,7 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
             values = {
                 **block, "n_total": scenario.get("n_total"), "level": "endpoint", "endpoint": name,
                 "power_exact": analytic.get("power_exact"), "power_analytic": analytic.get("power"),
+                "label": labels.get(name),
             }
             body.append(lead + [_cell(values.get(c)) for c in (*COLUMNS, *optional)])
     return header, body

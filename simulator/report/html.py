@@ -119,6 +119,9 @@ def _design_facts(report: dict) -> str:
         f"{report['meta'].get('n_sims', '-')} simulated trials per stream",
         f"seed {report['meta'].get('seed', '-')}",
     ]
+    arms = ((report["meta"].get("labels") or {}).get("arms")) or {}
+    if arms:
+        facts.append("arms: " + ", ".join(f"{arm} = {text}" for arm, text in arms.items()))
     return "; ".join(facts)
 
 
@@ -199,6 +202,7 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
     for i, scenario in enumerate(scenarios):
         out.append(f'<h3 id="scenario-{i}">Scenario: {_esc(tables.scenario_label(scenario))}</h3>')
         out.append(table_html(report, tables.endpoint_table(report, i), caption=False))
+        out += [f'<p class="note">Analytic: {_esc(note)}</p>' for note in tables.analytic_notes(report, i)]
         looks = tables.look_table(report, i)
         if looks is not None:
             out.append(table_html(report, looks))

@@ -174,6 +174,12 @@ def trial_table(report: dict) -> Table:
     return Table("oc-trial", "Trial success", tuple(label for label, _, _ in kept), rows)
 
 
+def endpoint_text(report: dict, name: str) -> str:
+    """An endpoint's name with its ``label`` (display text), if it has one: ``os (Overall survival)``."""
+    label = ((report.get("meta") or {}).get("labels") or {}).get("endpoints", {}).get(name)
+    return f"{name} ({label})" if label else name
+
+
 def endpoint_table(report: dict, i: int) -> Table:
     """One row per endpoint of scenario ``i``: power, assurance, errors, sizes."""
     scenario = report["scenarios"][i]
@@ -196,7 +202,7 @@ def endpoint_table(report: dict, i: int) -> Table:
 
     endpoints = scenario["endpoints"]
     columns = [
-        ("endpoint", lambda n, e: Cell(n), None),
+        ("endpoint", lambda n, e: Cell(endpoint_text(report, n)), None),
         ("test", lambda n, e: Cell(test_text(e)), None),
         ("n per arm (evaluable)", lambda n, e: Cell(sizes(e)), None),
         ("power", lambda n, e: probability(report, base + (n, "power")), has("power")),

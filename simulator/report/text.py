@@ -109,7 +109,8 @@ def markdown(report: dict) -> str:
         f"# {tables.md_text(meta['config'].get('trial', {}).get('name', 'Trial'))}: {kind}",
         "",
         f"phase3-simulator {meta['version']}; seed {meta['seed']}; {meta['n_sims']} simulated trials per "
-        f"stream; success rule: {meta['success_rule']}.",
+        f"stream; success rule: {meta['success_rule']}."
+        + "".join(f" Arm {arm}: {tables.md_text(text)}." for arm, text in ((meta.get("labels") or {}).get("arms") or {}).items()),
         "",
         "Every probability is a Monte Carlo estimate ± its Monte Carlo standard error. Power is",
         "trial success under the fixed `truth`; assurance is trial success when the true rates",
@@ -123,6 +124,7 @@ def markdown(report: dict) -> str:
     for i, s in enumerate(report["scenarios"]):
         out += ["", f"## Scenario: {tables.md_text(_label(s))}", "",
                 *tables.markdown_table(tables.endpoint_table(report, i))]
+        out += [line for note in tables.analytic_notes(report, i) for line in ("", f"Analytic: {tables.md_text(note)}")]
         looks = tables.look_table(report, i)
         if looks is not None:
             out += ["", f"{looks.caption}:", "", *tables.markdown_table(looks)]
