@@ -324,6 +324,10 @@ def test_report_of_reestimation_with_a_rule(tmp_path):
            f"{power['without_rule']:.4f} ± {power['without_rule_mcse']:.4f} |" in markdown
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="interim-s0"' in html and 'data-key="scenarios/0/endpoints/response/interim/type1/rule_cost"' in html
+    # With the plots: the distributions of the interim values under truth, prior and H0 (plot-interim-s0).
+    result.save(tmp_path / "plots", plots=True)
+    page = (tmp_path / "plots" / "report.html").read_text(encoding="utf-8")
+    assert 'id="plot-interim-s0"' in page and "could not be drawn" not in page
 
 
 @pytest.mark.parametrize("overrides, pattern, when_read", [

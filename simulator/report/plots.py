@@ -215,6 +215,50 @@ def _sequential_figure(report: dict, i: int):
     return figure
 
 
+def _interim_figure(report: dict, i: int):
+    """Distributions of the predictive probability and the observed-effect conditional power per interim."""
+    scenario = report["scenarios"][i]
+    endpoints = {n: e for n, e in scenario["endpoints"].items() if isinstance(e.get("interim"), dict)}
+    if not endpoints:
+        return None
+    rules = report["meta"]["config"].get("interim", {}).get("futility", {})
+    panels = [(n, k) for n, e in endpoints.items()
+              for k in range(len(next(v for key, v in e["interim"].items() if key != "thresholds_h0")
+                                 ["predictive_probability_histogram"]))]
+    figure = new_figure(max(5.0, 3.6 * len(panels)), 5.6)
+    grid = figure.subplots(2, len(panels), squeeze=False)
+    colours = {"power": COLOURS["power"], "assurance": COLOURS["assurance"], "type1": COLOURS["futility"]}
+    names = {"power": "truth", "assurance": "prior", "type1": "H0"}
+    for column, (name, k) in enumerate(panels):
+        interim = endpoints[name]["interim"]
+        for row, key, label in ((0, "predictive_probability", "predictive probability"),
+                                (1, "conditional_power_observed", "conditional power (observed effect)")):
+            ax = grid[row][column]
+            for stream in ("power", "assurance", "type1"):
+                block = interim.get(stream)
+                if not isinstance(block, dict):
+                    continue
+                counts = np.asarray(block[f"{key}_histogram"][k], dtype=float)
+                if counts.sum() == 0:
+                    continue
+                edges = np.asarray(block["value_bins"], dtype=float)
+                ax.stairs(counts / counts.sum(), edges, color=colours[stream], label=names[stream])
+            on = rules.get("on")
+            below = (scenario.get("params") or {}).get("interim.futility.below", rules.get("below"))
+            threshold = below[k] if isinstance(below, list) and k < len(below) else below
+            reads = on == "predictive_probability" if row == 0 else (
+                on == "conditional_power" and rules.get("effect", "observed") == "observed")
+            if reads and isinstance(threshold, (int, float)):
+                ax.axvline(threshold, color=COLOURS["target"], linestyle="--", zorder=REFERENCE_ZORDER,
+                           label="futility threshold")
+            ax.set_xlim(0.0, 1.0)
+            ax.set_xlabel(label)
+            ax.set_ylabel("share of trials")
+            ax.set_title(f"{name}, interim {k + 1}")
+    figure_legend(figure, [ax for row in grid for ax in row])
+    return figure
+
+
 def _value_labels(ax, points) -> None:
     """Write each bound's value at its point, inside the panel.
 
@@ -278,6 +322,13 @@ def build_plots(report: dict, scenarios: list) -> list[Plot]:
             "same bounds as the observed effect that crosses them (a reading guide; the test decides). Right: "
             "probability of stopping at each look, with ±2 MCSE, and the expected size.",
             _sequential_figure, report, i)
+    for i, scenario in enumerate(report["scenarios"]):
+        add(f"plot-interim-s{i}", f"Interim rules: {scenario_label(scenario)}",
+            "The predictive probability of success (top) and the conditional power at the observed effect "
+            "(bottom) at each interim look, as the share of the trials reaching it per bin of 0.05, under the "
+            "truth, the prior and H0 (docs/adaptive.md). The dashed line is the futility rule's threshold when "
+            "it reads that value.",
+            _interim_figure, report, i)
     if scenarios:
         for endpoint in scenarios[0].config.endpoints:
             for spec in kind_of(endpoint).figures(endpoint.name, report, scenarios):
