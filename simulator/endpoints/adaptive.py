@@ -5,7 +5,9 @@ when the config has ``[interim]`` or ``[adaptation]`` (docs/adaptive.md),
 and replaces the plan's simulation: the tables of
 :func:`simulator.engine.adaptive.interim_tables` (every outcome of each
 interim, computed once per plan over the interim counts), then trials
-simulated by reading them (:func:`simulator.engine.adaptive.simulate_rules`).
+simulated by reading them (:func:`simulator.engine.adaptive.simulate_rules_fixed`
+at fixed rates, from alias tables; :func:`simulator.engine.adaptive.simulate_rules`
+with rates drawn from the prior).
 
 Two designs:
 
@@ -53,7 +55,7 @@ VALUE_BINS = np.linspace(0.0, 1.0, 21)
 UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
 #: Target probabilities of a futility stop under H0 for which the report gives the rule's threshold.
 THRESHOLD_TARGETS = (0.1, 0.2, 0.3, 0.4, 0.5)
-#: Largest interim table (cells x further patients) built per look, about a second of compilation-free work.
+#: Most work (interim cells x further patients x bisection steps) of one look's tables: a few seconds.
 MAX_TABLE_WORK = 2e9
 
 
