@@ -187,7 +187,7 @@ def analytic(plan, config: Config) -> dict:
         f"{ahr.ahr:.3f}: {at_ahr:.3f})" + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"]
                                            else "")
     )
-    out = {"nph": block, "analysis_times_at_n_total": times}
+    out = {"nph": block, "analysis_times_at_n_total": times, "note": block["note"]}
     if len(events) == 1:
         out["power"] = power
     else:

@@ -229,6 +229,14 @@ def endpoint_table(report: dict, i: int) -> Table:
                  tuple(label for label, _, _ in kept), rows)
 
 
+def analytic_notes(report: dict, i: int) -> list[str]:
+    """Each endpoint's analytic ``note`` in scenario ``i``, as ``NAME: note`` (e.g. where Schoenfeld's
+    proportional-hazards power misleads, docs/survival_nph.md)."""
+    endpoints = report["scenarios"][i]["endpoints"]
+    return [f"{name}: {(e.get('analytic') or {})['note']}" for name, e in endpoints.items()
+            if isinstance((e.get("analytic") or {}).get("note"), str)]
+
+
 def n_looks(endpoint: dict) -> int:
     return len(endpoint.get("planned_fractions") or endpoint.get("efficacy_bounds") or [None])
 
