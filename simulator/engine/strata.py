@@ -61,6 +61,7 @@ from collections import namedtuple
 import numpy as np
 
 from simulator._jit import kernel
+from simulator.config.schema import RANDOMISATION
 from simulator.engine.binary import draw_rate
 from simulator.engine.patients import (
     Patients,
@@ -95,9 +96,10 @@ __all__ = [
     "stratified_logrank",
 ]
 
-#: Randomisation method codes, by config name (``trial.randomisation``).
-METHOD_CODES = {"simple": 0, "blocks": 1, "minimisation": 2}
-SIMPLE, BLOCKS, MINIMISATION = 0, 1, 2
+#: Randomisation method codes, by config name (``trial.randomisation``, whose names are
+#: :data:`simulator.config.schema.RANDOMISATION`).
+METHOD_CODES = {name: code for code, name in enumerate(RANDOMISATION)}
+SIMPLE, BLOCKS, MINIMISATION = (METHOD_CODES[name] for name in ("simple", "blocks", "minimisation"))
 _BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 #: What every trial of a scenario shares: the cumulative prevalences of the
