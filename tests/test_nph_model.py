@@ -271,3 +271,12 @@ def test_group_sequential_weighted_power_against_analytic(delay_config):
     assert abs(block["power"] - analytic["power"]) <= 0.02, (block["power"], analytic["power"])
     for simulated, expected in zip(block["reject_per_look"], analytic["reject_per_look"]):
         assert abs(simulated - expected) <= 0.02
+
+
+def test_report_says_where_schoenfeld_misleads(delay_config, tmp_path):
+    out = tmp_path / "report"
+    run(delay_config, n_sims=1000, out=out)
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "Analytic: os: Schoenfeld (proportional hazards at HR 0.6) gives power 0.993" in text
+    assert "the proportional-hazards answer misleads" in text
+    assert "Analytic: os: Schoenfeld" in (out / "report.html").read_text(encoding="utf-8")
