@@ -280,3 +280,44 @@ def test_report_says_where_schoenfeld_misleads(delay_config, tmp_path):
     assert "Analytic: os: Schoenfeld (proportional hazards at HR 0.6) gives power 0.993" in text
     assert "the proportional-hazards answer misleads" in text
     assert "Analytic: os: Schoenfeld" in (out / "report.html").read_text(encoding="utf-8")
+
+
+JOINT = CONFIG + """
+[endpoints.resp]
+kind = "binary"
+delay = 2.0
+[endpoints.resp.truth]
+control = 0.30
+experimental = 0.45
+[correlation]
+"os.resp" = 0.3
+"""
+
+
+@pytest.mark.slow
+def test_joint_trial_with_nph_and_fh(tmp_path):
+    # A survival endpoint with the delayed effect and FH(0,1), correlated with a binary endpoint (the joint
+    # engine): its power is the survival engine's law, so the analytic 0.910 within 4 MCSE + 0.005 (the
+    # analytic's own error, about 0.004 in the acceptance case above).
+    path = tmp_path / "joint.toml"
+    path.write_text(JOINT, encoding="utf-8")
+    block = run(path, ['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=0, gamma=1}"],
+                n_sims=4000, seed=9)["scenarios"][0]["endpoints"]["os"]
+    assert abs(block["power"] - block["analytic"]["power"]) <= 4 * block["power_mcse"] + 0.005, block["power"]
+
+
+CURE = CONFIG.replace("hazard_ratio = [1.0, 0.6]\nhazard_ratio_times = [0, 4]",
+                      "hazard_ratio = 0.75\ncured = { control = 0.15, experimental = 0.15 }")
+
+
+@pytest.mark.slow
+def test_cure_fraction_with_prior_type1_and_assurance(tmp_path):
+    # Cure fractions with a prior on the uncured hazard ratio: the H0 stream draws both arms as the control
+    # (equal cure), so the type I error is alpha (4000 trials: within -6 / +4 MCSE); assurance stays below the
+    # prior P(benefit) ceiling.
+    path = tmp_path / "cure.toml"
+    path.write_text(CURE + "[endpoints.os.prior]\nhazard_ratio = { lower = 0.55, upper = 1.0 }\n", encoding="utf-8")
+    block = run(path, ["simulation.null=true"], n_sims=4000, seed=10)["scenarios"][0]["endpoints"]["os"]
+    mcse = math.sqrt(0.025 * 0.975 / 4000)
+    assert 0.025 - 6 * mcse <= block["type1"] <= 0.025 + 4 * mcse, block["type1"]
+    assert block["assurance"] <= block["prior_p_benefit"]
