@@ -81,3 +81,27 @@ def test_without_reestimation():
     assert abs(block["power"] - 0.7699) <= 4 * joint(0.7699, block["power"])
     mcse = math.sqrt(52.20**2 / N_RPACT + block["expected_n_mcse"] ** 2)
     assert abs(block["expected_n"] - 278.9) <= 4 * mcse
+
+
+def test_three_stages_against_rpact():
+    # rpact 3.3.4 (K = 3, every later stage re-estimated for CP 0.8 of crossing the next bound):
+    #   design <- getDesignInverseNormal(kMax = 3, alpha = 0.025, sided = 1, typeOfDesign = "asOF")
+    #   getSimulationRates(design, groups = 2, pi1 = c(0.30, 0.45), pi2 = 0.30,
+    #       plannedSubjects = c(100, 200, 300), conditionalPower = 0.8,
+    #       minNumberOfSubjectsPerStage = c(100, 100, 100), maxNumberOfSubjectsPerStage = c(100, 300, 300),
+    #       maxNumberOfIterations = 1e5, seed = 4321)
+    # H1: power 0.95574, rejections per stage 0.01313 / 0.58291 / 0.35970, E[N] 396.23 (sd of N 160.48);
+    # H0: 0.02547, E[N] 686.88 (sd 57.91). Bounds 3.710303 / 2.511427 / 1.993047.
+    raw = config(True)
+    raw["design"]["looks"] = 3
+    raw["adaptation"] = {"conditional_power": 0.8, "min_per_stage": [100, 100, 100],
+                         "max_per_stage": [100, 300, 300]}
+    block = Trial.from_dict(raw).simulate().to_dict()["scenarios"][0]["endpoints"]["response"]
+    assert block["efficacy_bounds"] == pytest.approx([3.710303, 2.511427, 1.993047], abs=5e-7)
+    assert abs(block["power"] - 0.95574) <= 4 * joint(0.95574, block["power"])
+    for ours, ref in zip(block["reject_per_look"], (0.01313, 0.58291, 0.35970)):
+        assert abs(ours - ref) <= 4 * joint(ref, ours)
+    assert abs(block["expected_n"] - 396.23) <= 4 * math.sqrt(160.48**2 / N_RPACT + block["expected_n_mcse"] ** 2)
+    assert abs(block["type1"] - 0.02547) <= 4 * joint(0.02547, block["type1"])
+    h0 = block["interim"]["type1"]
+    assert abs(h0["expected_n"] - 686.88) <= 4 * math.sqrt(57.91**2 / N_RPACT + h0["expected_n_mcse"] ** 2)

@@ -199,11 +199,15 @@ def test_bad_input_names_the_key(section, table, message):
 def test_bad_input_against_the_design():
     one_look = with_changes("adaptation", BASE["adaptation"])
     one_look["design"] = {"looks": 1}
-    with pytest.raises(InputError, match=r"`adaptation`: needs exactly two stages"):
+    with pytest.raises(InputError, match=r"`adaptation`: needs at least two stages"):
         Trial.from_dict(one_look).scenarios()
     three = with_changes("adaptation", BASE["adaptation"])
     three["design"] = {"looks": 3}
-    with pytest.raises(InputError, match=r"`adaptation`: needs exactly two stages"):
+    with pytest.raises(InputError, match=r"`adaptation.min_per_stage`: must give one size per stage \(3\)"):
+        Trial.from_dict(three).scenarios()
+    three["adaptation"] = {**BASE["adaptation"], "min_per_stage": [100] * 3, "max_per_stage": [100, 300, 300]}
+    three["interim"] = {"futility": {"on": "predictive_probability", "below": 0.1}}
+    with pytest.raises(InputError, match=r"`interim`: cannot be combined with \[adaptation\] over more than two"):
         Trial.from_dict(three).scenarios()
     two_sided = with_changes("adaptation", BASE["adaptation"])
     two_sided["design"] = {"looks": 2, "sided": 2}
@@ -334,7 +338,7 @@ def test_report_of_reestimation_with_a_rule(tmp_path):
     (['adaptation.effect="prior"'], r'`adaptation\.effect`: must be one of "observed", "posterior_mean"', True),
     (["adaptation.conditional_power=1.0"], r"`adaptation\.conditional_power`: must be a number in \(0, 1\)", True),
     (['interim.futility={ on = "pp", below = 0.1 }'], r"`interim\.futility\.on`: must be one of", True),
-    (["design.looks=3"], r"`adaptation`: needs exactly two stages", True),
+    (["design.looks=3"], r"`adaptation\.min_per_stage`: must give one size per stage \(3\)", True),
     # Checked when the plan is built (it needs the looks' patients), after the output folder is taken.
     (["adaptation.min_per_stage=[100, 150]"], r"`adaptation\.min_per_stage`: must start with the first stage's "
                                                r"patients, 150", False),

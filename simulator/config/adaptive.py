@@ -93,9 +93,8 @@ def parse_adaptation(data: Any, n_looks: int) -> Adaptation | None:
     zone = t.take("promising_zone")
     effect = as_choice(t.take("effect", "observed"), "adaptation.effect", SSR_EFFECTS)
     t.finish()
-    if n_looks != 2:
-        raise fail("adaptation", "needs exactly two stages in this version: design.looks must be 2 (one interim)",
-                   show_value=False)
+    if n_looks < 2:
+        raise fail("adaptation", "needs at least two stages: design.looks must be 2 or more", show_value=False)
     for key, sizes in (("adaptation.min_per_stage", low), ("adaptation.max_per_stage", high)):
         if len(sizes) != n_looks:
             raise fail(key, f"must give one size per stage ({n_looks}), the first that of stage 1", list(sizes))
@@ -150,6 +149,9 @@ def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, s
         raise fail(f"endpoints.{endpoint.name}.test", f"cannot be \"fisher\" with [{section}] (the conditional power "
                    "and the combination test need a z statistic); use z_pooled, z_unpooled, chi2_yates or "
                    "farrington_manning", endpoint.test)
+    if adaptation is not None and interim is not None and len(adaptation.min_per_stage) > 2:
+        raise fail("interim", "cannot be combined with [adaptation] over more than two stages in this version "
+                   "(design.looks = 2 for both)", show_value=False)
     if adaptation is not None and config.trial.missing > 0:
         raise fail("trial.missing", "must be 0 with [adaptation] (stage sizes count evaluable patients)",
                    config.trial.missing)

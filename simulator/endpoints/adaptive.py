@@ -39,10 +39,12 @@ from simulator.engine.adaptive import (
     ON_CP_OBSERVED,
     ON_NONE,
     ON_PREDICTIVE,
+    StageDesign,
     final_table,
     interim_tables,
     simulate_rules,
     simulate_rules_fixed,
+    simulate_stages,
     stage_rejection_table,
 )
 from simulator.engine.binary import alias_table
@@ -108,6 +110,9 @@ class InterimRules:
     rule_on: str | None = None
     rule_below: tuple = ()
     rule_effect: str = "observed"  # conditional power: "observed" or "design"
+    #: A K-stage re-estimation design (more than two stages): simulated per trial, no tables.
+    stages: StageDesign | None = field(default=None, repr=False)
+    design_rates: tuple = ()  # the design's (control, experimental) rates, oriented
     #: :class:`FixedTables` per pair of fixed rates, built on first use (a cache, not part of the value).
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -115,6 +120,63 @@ class InterimRules:
     def rule_cp(self) -> tuple:
         """The conditional power tables the rule reads (``rule_effect``)."""
         return self.cp_observed if self.rule_effect == "observed" else self.cp_design
+
+    @classmethod
+    def _stages(cls, config, plan, prior_c, prior_e, design_rates) -> InterimRules:
+        """A K-stage re-estimation design (no tables: every later stage is sized per trial)."""
+        adaptation, looks, bounds = config.adaptation, plan.looks, plan.bounds
+        t = np.asarray(looks.realised_fractions, dtype=float)
+        zone = adaptation.promising_zone if adaptation.promising_zone is not None else (-1.0, 2.0)
+        futility = np.asarray(bounds.futility, dtype=float).copy()
+        futility[-1] = -np.inf  # the final look has no futility bound
+        stages = StageDesign(
+            plan.code, plan.theta0, np.diff(looks.evaluable_c, prepend=0).astype(np.int64),
+            np.diff(looks.evaluable_e, prepend=0).astype(np.int64), np.sqrt(np.diff(t, prepend=0.0)), np.sqrt(t),
+            np.asarray(bounds.efficacy, dtype=float), np.asarray(bounds.unfavourable, dtype=float), futility,
+            np.asarray(bounds.futility_floor, dtype=float), np.asarray(adaptation.min_per_stage, dtype=float),
+            np.asarray(adaptation.max_per_stage, dtype=float), float(stats.norm.ppf(adaptation.conditional_power)),
+            config.trial.allocation[1] / config.trial.allocation[0], float(zone[0]), float(zone[1]),
+            adaptation.effect == "posterior_mean", prior_c, prior_e,
+        )
+        empty = np.zeros((1, 1))
+        return cls(True, np.zeros((1, 1, 1), dtype=np.int8), np.zeros((1, 1), dtype=np.int8), (), (), (),
+                   np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), empty,
+                   stages=stages, design_rates=design_rates)
+
+    def _run_stages(self, plan, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
+        """``run_chunk`` of a K-stage re-estimation design (:func:`simulator.engine.adaptive.simulate_stages`)."""
+        use_prior = stream == "assurance" and plan.prior is not None
+        p_c, p_e = (0.0, 0.0) if use_prior else (plan.null_truth() if stream == "type1" else plan.truth)
+        draw_c, draw_e = ((plan.prior[0].as_kernel_array(), plan.prior[1].as_kernel_array()) if use_prior
+                          else (np.zeros(5), np.zeros(5)))
+        n_looks = len(plan.looks.evaluable_c)
+        stop_look = np.empty(n_sims, dtype=np.int8)
+        decision = np.empty(n_sims, dtype=np.int8)
+        patients = np.empty(n_sims, dtype=np.int64)
+        increased = np.empty(n_sims, dtype=np.bool_)
+        n_bins = len(VALUE_BINS) - 1
+        cp_design = np.zeros((n_looks - 1, n_bins), dtype=np.int64)
+        cp_observed = np.zeros((n_looks - 1, n_bins), dtype=np.int64)
+        true = np.empty((2, n_sims))
+        simulate_stages(rng, n_sims, float(p_c), float(p_e), draw_c, draw_e, use_prior, self.stages,
+                        self.design_rates[0], self.design_rates[1], stop_look, decision, patients, increased,
+                        cp_design, cp_observed, true)
+        success = decision == REJECT_FAVOURABLE
+        counts = per_look_counts(stop_look, decision, n_looks)
+        counts.update(
+            rule_futility=np.zeros(n_looks, dtype=np.int64),
+            enrolled_sum=np.array([patients.sum()], dtype=np.int64),
+            enrolled_sq=np.array([(patients.astype(np.float64) ** 2).sum()]),
+            increased=np.array([int(increased.sum())], dtype=np.int64),
+            cp_design_hist=cp_design, cp_observed_hist=cp_observed,
+        )
+        if use_prior:
+            effect = true[1] - true[0]
+            if plan.endpoint.better == "lower":
+                effect = -effect  # back to the natural scale: p_E - p_C
+            counts["effect_success"] = np.histogram(effect[success], bins=plan.effect_bins)[0]
+            counts["effect_failure"] = np.histogram(effect[~success], bins=plan.effect_bins)[0]
+        return success, counts
 
     @classmethod
     def build(cls, config, plan) -> InterimRules:
@@ -143,9 +205,14 @@ class InterimRules:
                 if sizes[0] != first:
                     raise fail(key, f"must start with the first stage's patients, {first} (design.looks and "
                                "trial.n_total fix stage 1)", list(sizes))
-            if not adaptation.min_per_stage[1] <= planned_stage <= adaptation.max_per_stage[1]:
-                raise fail("adaptation.max_per_stage", f"must allow the planned second stage, {planned_stage} "
-                           f"patients, between min_per_stage[2] and max_per_stage[2]", list(adaptation.max_per_stage))
+            stages = np.diff(looks.enrolled_total, prepend=0)
+            for k in range(1, n_looks):
+                if not adaptation.min_per_stage[k] <= stages[k] <= adaptation.max_per_stage[k]:
+                    raise fail("adaptation.max_per_stage", f"must allow the planned stage {k + 1}, {int(stages[k])} "
+                               f"patients, between min_per_stage[{k + 1}] and max_per_stage[{k + 1}]",
+                               list(adaptation.max_per_stage))
+            if n_looks > 2:
+                return cls._stages(config, plan, prior_c, prior_e, (float(design_c), float(design_e)))
         rest_max = int(adaptation.max_per_stage[1]) if ssr else int(n_c[-1] - n_c[0] + n_e[-1] - n_e[0])
         width_c, width_e = int(n_c[-2]) + 1, int(n_e[-2]) + 1
         work = width_c * width_e * rest_max * (np.log2(rest_max + 2) + 1)
@@ -293,6 +360,8 @@ class InterimRules:
         One significance level only (the config check refuses extra levels:
         the rules act on the trial's one endpoint).
         """
+        if self.stages is not None:
+            return self._run_stages(plan, rng, n_sims, stream)
         chunk = self.simulate(plan, rng, n_sims, stream)
         success = chunk.decision == REJECT_FAVOURABLE
         counts = per_look_counts(chunk.stop_look, chunk.decision, chunk.x_c.shape[1])
@@ -411,7 +480,8 @@ def rule_report(counts: dict, n_sims: int, saving: str | None) -> dict:
     out["value_bins"] = VALUE_BINS.tolist()
     for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
                       ("cp_observed_hist", "conditional_power_observed")):
-        out[f"{key}_histogram"] = counts[name].tolist()
+        if name in counts:  # K-stage re-estimation has no predictive probability
+            out[f"{key}_histogram"] = counts[name].tolist()
     return out
 
 

@@ -101,6 +101,9 @@ class SurvivalRules:
         )
         if adaptation is None:
             return rules
+        if len(events) != 2:
+            raise fail("design.looks", "must be 2 with [adaptation] for a survival endpoint in this version (two "
+                       "stages; more are for binary endpoints)", len(events))
         first, planned = int(events[0]), int(events[-1] - events[0])
         for key, sizes in (("adaptation.min_per_stage", adaptation.min_per_stage),
                            ("adaptation.max_per_stage", adaptation.max_per_stage)):

@@ -12,11 +12,12 @@ rate = better for the experimental arm).
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.binary import alias_pick, draw_rate
+from simulator.engine.binary import draw_rate
 from simulator.stats.binary import oriented_z
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY, decide, decide_z
 from simulator.stats.interim import (
@@ -264,6 +265,21 @@ def decide_with_rule(z_all, last_look, efficacy, unfavourable, futility, floor, 
                 break
 
 
+@kernel(inline="always")
+def _alias_pick(u, prob, alias, offset, size):
+    """The outcome of the alias table ``prob[offset:offset + size]``, ``alias[...]`` for the uniform ``u``.
+
+    The tables are :func:`simulator.engine.binary.alias_table`'s (cell ``j``
+    is ``j`` with probability ``prob[j]``, else ``alias[j]``); one uniform
+    gives the cell, ``floor(u size)``, and the coin, ``u size - cell``. Kept
+    here, not imported, so that this kernel does not follow changes to the
+    plain kernel's own reading of its tables.
+    """
+    x = u * size
+    j = min(int(x), size - 1)  # u * size can round up to size when u is within an ulp of 1
+    return j if x - j < prob[offset + j] else alias[offset + j]
+
+
 @kernel
 def stage_rejection_table(code, theta0, stage_c, stage_e, critical, outcome, p_c, p_e, out):
     """Exact probability, per interim cell, that the second stage rejects at fixed rates.
@@ -307,7 +323,7 @@ def simulate_rules_fixed(rng, n_sims, cell_prob, cell_alias, width_e, inc_prob, 
         for k in range(n_looks):
             x_c[i, k] = -1
             x_e[i, k] = -1
-        cell = alias_pick(rng.random(), cell_prob, cell_alias, 0, n_cells)
+        cell = _alias_pick(rng.random(), cell_prob, cell_alias, 0, n_cells)
         xc = cell // width_e
         xe = cell - xc * width_e
         done = False
@@ -323,8 +339,8 @@ def simulate_rules_fixed(rng, n_sims, cell_prob, cell_alias, width_e, inc_prob, 
                     shadow_reject[i] = result == REJECT_FAVOURABLE
                     shadow_patients[i] = enrolled[0] + m
                     break
-                xc += alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_c[k], inc_size_c[k])
-                xe += alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_e[k], inc_size_e[k])
+                xc += _alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_c[k], inc_size_c[k])
+                xe += _alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_e[k], inc_size_e[k])
             if not done:
                 x_c[i, k] = xc
                 x_e[i, k] = xe
@@ -345,3 +361,116 @@ def simulate_rules_fixed(rng, n_sims, cell_prob, cell_alias, width_e, inc_prob, 
                 shadow_reject[i] = result == REJECT_FAVOURABLE
                 shadow_patients[i] = enrolled[k]
                 break
+
+
+class StageDesign(NamedTuple):
+    """A K-stage re-estimation design for :func:`simulate_stages` (arrays per stage, stage 0 the first)."""
+
+    code: int
+    theta0: float
+    planned_c: np.ndarray  # int64 (K,): planned patients of each stage per arm
+    planned_e: np.ndarray
+    weights: np.ndarray  # float (K,): inverse-normal weights sqrt(t_k - t_{k-1}) (squares sum to 1)
+    root_t: np.ndarray  # float (K,): sqrt(t_k), the combination's scale at stage k
+    efficacy: np.ndarray  # float (K,): z bounds of the combination statistic
+    unfavourable: np.ndarray
+    futility: np.ndarray  # -inf at the last stage
+    floor: np.ndarray
+    low: np.ndarray  # float (K,): fewest and most patients (both arms) of each stage
+    high: np.ndarray
+    target_z: float  # normal quantile of the target conditional power
+    ratio: float  # allocation experimental / control
+    zone_low: float  # re-estimate only when the conditional power at the planned size is in the zone
+    zone_high: float
+    posterior: bool  # aim at the posterior mean rates (else the observed cumulative ones)
+    prior_c: np.ndarray  # (5,) the analysis prior of each arm (two-part Beta mixtures)
+    prior_e: np.ndarray
+
+
+@kernel
+def _value_bin(value, n_bins):
+    """The bin of ``value`` among ``n_bins`` equal bins of [0, 1], the last closed (``numpy.histogram``'s)."""
+    j = int(math.floor(value * n_bins))
+    return min(max(j, 0), n_bins - 1)
+
+
+@kernel
+def simulate_stages(rng, n_sims, p_c, p_e, draw_c, draw_e, use_prior, d, design_c, design_e,
+                    stop_look, decision, patients, increased, cp_design_hist, cp_observed_hist, true_rates):
+    """Trials of a K-stage inverse-normal design whose every later stage is re-estimated (rpact's rule).
+
+    At the end of stage k - 1 (combination z ``Z_{k-1}``), stage k must
+    reach ``c = (b_k sqrt(t_k) - sum_{j<k} w_j z_j) / w_k`` on its own z for
+    the combination to cross its bound ``b_k``; its size is rpact's for the
+    target conditional power of that crossing
+    (:func:`simulator.stats.interim.stage_size_rates`) at the cumulative
+    observed rates (or the posterior means), within the stage's limits, or
+    the planned one outside the promising zone. Each stage's z is the test's
+    on that stage's own patients; the trial stops at the first bound the
+    combination crosses (:func:`simulator.stats.decision.decide_z`).
+
+    Outputs per trial: stopping stage, outcome, patients randomised,
+    whether a stage was larger than planned; per interim k - 1 the
+    histograms (20 bins) of the next stage's conditional power at its
+    planned size, at the design rates ``design_c``, ``design_e`` and at the
+    observed ones; the true rates (``true_rates[0]`` control, ``[1]``
+    experimental).
+    """
+    n_stages = d.weights.shape[0]
+    n_bins = cp_design_hist.shape[1]
+    for i in range(n_sims):
+        if use_prior:
+            pc = draw_rate(rng, draw_c)
+            pe = draw_rate(rng, draw_e)
+        else:
+            pc = p_c
+            pe = p_e
+        true_rates[0, i] = pc
+        true_rates[1, i] = pe
+        m_c = d.planned_c[0]
+        m_e = d.planned_e[0]
+        xc = rng.binomial(m_c, pc)
+        xe = rng.binomial(m_e, pe)
+        nc = m_c
+        ne = m_e
+        weighted = d.weights[0] * oriented_z(d.code, xc, nc, xe, ne, d.theta0)
+        outcome = decide_z(weighted / d.root_t[0], d.efficacy[0], d.unfavourable[0], d.futility[0], d.floor[0])
+        grew = False
+        k = 0
+        while outcome == CONTINUE and k < n_stages - 1:
+            k += 1
+            c = (d.efficacy[k] * d.root_t[k] - weighted) / d.weights[k]
+            o_c = xc / nc
+            o_e = xe / ne
+            if d.posterior:
+                q_c = posterior_mean(d.prior_c, xc, nc)
+                q_e = posterior_mean(d.prior_e, xe, ne)
+            else:
+                q_c = o_c
+                q_e = o_e
+            m_c = d.planned_c[k]
+            m_e = d.planned_e[k]
+            planned = m_c + m_e
+            cp_design_hist[k - 1, _value_bin(conditional_power_rates(c, design_c, design_e, m_c, m_e, d.theta0),
+                                             n_bins)] += 1
+            cp_observed_hist[k - 1, _value_bin(conditional_power_rates(c, o_c, o_e, m_c, m_e, d.theta0),
+                                               n_bins)] += 1
+            aim = conditional_power_rates(c, q_c, q_e, m_c, m_e, d.theta0)
+            if d.zone_low <= aim <= d.zone_high:
+                total = stage_size_rates(c, q_c, q_e, d.ratio, d.theta0, d.target_z, d.low[k], d.high[k])
+                m_e = int(math.ceil(d.ratio * total / (1.0 + d.ratio)))
+                m_c = int(total) - m_e
+            if m_c + m_e > planned:
+                grew = True
+            y_c = rng.binomial(m_c, pc)
+            y_e = rng.binomial(m_e, pe)
+            weighted += d.weights[k] * oriented_z(d.code, y_c, m_c, y_e, m_e, d.theta0)
+            xc += y_c
+            xe += y_e
+            nc += m_c
+            ne += m_e
+            outcome = decide_z(weighted / d.root_t[k], d.efficacy[k], d.unfavourable[k], d.futility[k], d.floor[k])
+        stop_look[i] = k
+        decision[i] = outcome
+        patients[i] = nc + ne
+        increased[i] = grew
