@@ -201,6 +201,8 @@ ROWS = [
         config=CONTINUOUS),
     Row("continuous-mean-huge", DESIGN + S("endpoints.qol.truth.control.mean=1e300"), 2, r"`endpoints\.qol\.truth\.control\.mean`",
         config=CONTINUOUS),
+    Row("rate-below-resolution", DESIGN + S("endpoints.resp.truth.experimental=1e-306"), 2,
+        r"`endpoints\.resp\.truth\.experimental`: must be 0, 1, or at least 1e-12 from both"),
     Row("tiny-beta-prior", DESIGN + S("endpoints.resp.prior.base=[1e-10, 1e-10]", "endpoints.resp.prior.discount=0"), 2,
         r"`endpoints\.resp\.prior\.base`: must be a number in \[0\.001, 1e6\]"),
     Row("fisher-too-large", RUN + S("endpoints.resp.test=fisher", "trial.n_total=200000"), 2,
@@ -338,6 +340,51 @@ def test_directory_at_checkpoint_path_is_skipped_with_a_warning(tmp_path, capsys
     with pytest.warns(UserWarning, match="is a directory"):
         assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "1000"]) == 0
     assert (tmp_path / "out" / "report.json").is_file()
+
+
+# ---------------------------------------------------------------- the environment (exit 3)
+def _failing_save(error):
+    def save(self, *args, **kwargs):
+        raise error
+    return save
+
+
+@pytest.mark.parametrize("error,pattern", [
+    (OSError(28, "No space left on device", "report.json"), r"the disk is full writing report\.json; free some space"),
+    (MemoryError(), r"out of memory"),
+], ids=["disk-full", "out-of-memory"])
+def test_environment_failures_exit_3_in_one_line(error, pattern, tmp_path, monkeypatch, capsys):
+    from simulator.results import SimulationResult
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    monkeypatch.setattr(SimulationResult, "save", _failing_save(error))
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 3
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("p3sim: not ready: ") and re.search(pattern, line), line
+
+
+def test_killed_loky_worker_exits_3_keeping_checkpoints(tmp_path, monkeypatch, capsys):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(cfg), "--out", str(out), "--quiet", "--backend", "loky", "--jobs", "2",
+            "--set", "sweep.endpoints.resp.truth.experimental=[0.4, 0.5]"]
+    assert main(argv) == 0  # a healthy run first: its checkpoints must survive the failed one
+    from simulator.runner import simulate as simulate_module
+
+    def dying(*args):  # a local function, so loky ships it by value: the worker kills itself
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(simulate_module, "_run_task", dying)
+    capsys.readouterr()
+    assert main([*argv, "--no-resume"]) == 3
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("p3sim: not ready: a worker process died"), line
+    assert len(list((out / "checkpoints").glob("*.json"))) == 2
 
 
 # ---------------------------------------------------------------- one writer per folder

@@ -177,8 +177,17 @@ def as_bool(value: Any, key: str) -> bool:
     return value
 
 
+#: Rates closer than this to 0 or 1 (other than 0 and 1 themselves) are refused: binomial
+#: probabilities of such rates under- and overflow in double precision (1e-306 did).
+RATE_RESOLUTION = 1e-12
+
+
 def as_rate(value: Any, key: str) -> float:
-    return as_float(value, key, allowed="in [0, 1]", check=lambda v: 0.0 <= v <= 1.0)
+    rate = as_float(value, key, allowed="in [0, 1]", check=lambda v: 0.0 <= v <= 1.0)
+    if 0.0 < rate < RATE_RESOLUTION or 1.0 - RATE_RESOLUTION < rate < 1.0:
+        raise fail(key, f"must be 0, 1, or at least {RATE_RESOLUTION:g} from both (double precision cannot "
+                        "resolve rates closer to 0 or 1)", rate)
+    return rate
 
 
 # ---------------------------------------------------------------- keys every endpoint kind reads
