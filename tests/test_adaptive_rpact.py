@@ -83,7 +83,7 @@ def test_without_reestimation():
     assert abs(block["expected_n"] - 278.9) <= 4 * mcse
 
 
-def test_three_stages_against_rpact():
+def test_three_stages_against_rpact(tmp_path):
     # rpact 3.3.4 (K = 3, every later stage re-estimated for CP 0.8 of crossing the next bound):
     #   design <- getDesignInverseNormal(kMax = 3, alpha = 0.025, sided = 1, typeOfDesign = "asOF")
     #   getSimulationRates(design, groups = 2, pi1 = c(0.30, 0.45), pi2 = 0.30,
@@ -96,7 +96,9 @@ def test_three_stages_against_rpact():
     raw["design"]["looks"] = 3
     raw["adaptation"] = {"conditional_power": 0.8, "min_per_stage": [100, 100, 100],
                          "max_per_stage": [100, 300, 300]}
-    block = Trial.from_dict(raw).simulate().to_dict()["scenarios"][0]["endpoints"]["response"]
+    result = Trial.from_dict(raw).simulate()
+    result.save(tmp_path, plots=False)  # report.json is checked against docs/report.schema.json (conftest)
+    block = result.to_dict()["scenarios"][0]["endpoints"]["response"]
     assert block["efficacy_bounds"] == pytest.approx([3.710303, 2.511427, 1.993047], abs=5e-7)
     assert abs(block["power"] - 0.95574) <= 4 * joint(0.95574, block["power"])
     for ours, ref in zip(block["reject_per_look"], (0.01313, 0.58291, 0.35970)):
