@@ -224,7 +224,7 @@ def _interim_figure(report: dict, i: int):
     rules = report["meta"]["config"].get("interim", {}).get("futility", {})
     panels = [(n, k) for n, e in endpoints.items()
               for k in range(len(next(v for key, v in e["interim"].items() if key != "thresholds_h0")
-                                 ["predictive_probability_histogram"]))]
+                                 ["conditional_power_observed_histogram"]))]
     figure = new_figure(max(5.0, 3.6 * len(panels)), 5.6)
     grid = figure.subplots(2, len(panels), squeeze=False)
     colours = {"power": COLOURS["power"], "assurance": COLOURS["assurance"], "type1": COLOURS["futility"]}
@@ -236,8 +236,8 @@ def _interim_figure(report: dict, i: int):
             ax = grid[row][column]
             for stream in ("power", "assurance", "type1"):
                 block = interim.get(stream)
-                if not isinstance(block, dict):
-                    continue
+                if not isinstance(block, dict) or f"{key}_histogram" not in block:
+                    continue  # K-stage re-estimation has no predictive probability
                 counts = np.asarray(block[f"{key}_histogram"][k], dtype=float)
                 if counts.sum() == 0:
                     continue
