@@ -38,7 +38,11 @@ def _survival(**changes):
 def test_report_has_the_strata_block(tmp_path):
     """Power, type I error and imbalance of both analyses on the same trials, each with its MCSE; reports written."""
     result = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=2000, seed=3)
-    result.save(tmp_path / "out", plots=False)  # report.json checked against the schema (conftest)
+    folder = result.save(tmp_path / "out", plots=False)  # report.json checked against the schema (conftest)
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    assert "Stratified and unstratified analyses" in markdown and "Arm imbalance per factor" in markdown
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="strata-s0"' in html and 'id="strata-imbalance-s0"' in html
     block = result.to_dict()["scenarios"][0]["endpoints"]["os"]
     strata = block["strata"]
     assert strata["analysis"] == "stratified" and strata["other_analysis"] == "unstratified"

@@ -209,6 +209,7 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
         interim = tables.interim_table(report, i)
         if interim is not None:
             out.append(table_html(report, interim))
+        out += [table_html(report, table) for table in tables.strata_tables(report, i)]
     out.append("</section>")
     out += _size_block(report)
     out += _plots_section(plots)

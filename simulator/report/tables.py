@@ -335,6 +335,50 @@ def interim_table(report: dict, i: int) -> Table | None:
     return Table(f"interim-s{i}", caption, tuple(label for label, _, _ in kept), rows)
 
 
+def strata_tables(report: dict, i: int) -> list[Table]:
+    """With ``[strata]`` (docs/strata.md): both analyses of the same trials per endpoint and stream, and the imbalance.
+
+    Empty without strata. The first table has one row per endpoint and
+    stream: the rejection rate of the endpoint's analysis, of the other one
+    on the same trials, and their paired difference; the second one row per
+    endpoint and factor: the arm imbalance that the randomisation left.
+    """
+    scenario = report["scenarios"][i]
+    endpoints = {n: e for n, e in scenario["endpoints"].items() if isinstance(e.get("strata"), dict)}
+    if not endpoints:
+        return []
+    base = ("scenarios", i, "endpoints")
+    rows = []
+    for name, block in endpoints.items():
+        strata = block["strata"]
+        for stream, under, _ in INTERIM_STREAMS:
+            if not isinstance(strata.get(stream), dict):
+                continue
+            path = base + (name, "strata", stream)
+            rows.append((Cell(name), Cell(under), Cell(strata["analysis"]), probability(report, path + ("this",)),
+                         Cell(strata["other_analysis"]), probability(report, path + ("other",)),
+                         estimate(report, path + ("difference",))))
+    analyses = Table(
+        f"strata-s{i}", f"Stratified and unstratified analyses: {scenario_label(scenario)} (the same trials analysed "
+        "both ways; the difference is paired; docs/strata.md)",
+        ("endpoint", "under", "analysis", "rejects", "other analysis", "rejects", "difference"), tuple(rows),
+    )
+    rows = []
+    for name, block in endpoints.items():
+        strata = block["strata"]
+        method = strata["randomisation"]
+        for factor in strata["imbalance"]:
+            path = base + (name, "strata", "imbalance", factor)
+            rows.append((Cell(name), Cell(factor), Cell(method), estimate(report, path + ("mean",), 2),
+                         plain(report, path + ("q50",)), plain(report, path + ("q90",)), plain(report, path + ("q99",))))
+    imbalance = Table(
+        f"strata-imbalance-s{i}", f"Arm imbalance per factor: {scenario_label(scenario)} (the largest over the "
+        "factor's levels of |m_E - r m_C|, patients, over the simulated trials)",
+        ("endpoint", "factor", "randomisation", "mean", "median", "90 %", "99 %"), tuple(rows),
+    )
+    return [analyses, imbalance]
+
+
 def _events_range(endpoint: dict, k: int) -> str:
     """The 5 % and 95 % quantiles of the events at look ``k`` from ``look_events_histogram`` (whole events)."""
     hist = endpoint.get("look_events_histogram") or {}

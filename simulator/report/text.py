@@ -131,6 +131,8 @@ def markdown(report: dict) -> str:
         interim = tables.interim_table(report, i)
         if interim is not None:
             out += ["", f"{interim.caption}:", "", *tables.markdown_table(interim)]
+        for table in tables.strata_tables(report, i):
+            out += ["", f"{table.caption}:", "", *tables.markdown_table(table)]
     out += _size_section(report)
     out += ["", *markdown_block(report)]
     return "\n".join(out)
