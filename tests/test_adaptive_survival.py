@@ -188,3 +188,34 @@ def test_type1_error_with_event_reestimation(rule):
     type1 = counts["reject"].sum() / n
     assert type1 <= report["without_rule"] <= alpha + 4 * math.sqrt(alpha * (1 - alpha) / n)
     assert report["increase"] > 0.05  # the rule re-estimates under H0
+
+
+def test_event_reestimation_against_rpact():
+    # rpact 3.3.4, 20000 iterations each (the events grid is exact here: stage 2 from 75 to 89 events):
+    #   design <- getDesignInverseNormal(kMax = 2, alpha = 0.025, sided = 1, typeOfDesign = "asOF")
+    #   getSimulationSurvival(design, hazardRatio = c(1, 0.7), lambda2 = log(2) / 12, accrualTime = 24,
+    #       maxNumberOfSubjects = 300, plannedEvents = c(75, 150), directionUpper = FALSE,
+    #       conditionalPower = 0.8, minNumberOfEventsPerStage = c(75, 75),
+    #       maxNumberOfEventsPerStage = c(75, 89), maxNumberOfIterations = 20000, seed = 77)
+    # HR 0.7: power 0.6096, rejections per stage 0.07915 / 0.53045, expected events 152.35 (sd 23.55,
+    # from getData()); HR 1: 0.02595, expected events 163.32 (sd 4.34).
+    n_rpact, n = 20_000, 10_000
+    raw = {
+        "trial": {"n_total": 300},
+        "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+                             "accrual": {"duration": 24.0}}},
+        "design": {"looks": 2, "events": 150, "efficacy": "asOF"},
+        "adaptation": {"conditional_power": 0.8, "min_per_stage": [75, 75], "max_per_stage": [75, 89]},
+        "simulation": {"n_sims": n, "null": True, "jobs": 1, "seed": 5},
+    }
+    block = Trial.from_dict(raw).simulate().to_dict()["scenarios"][0]["endpoints"]["os"]
+
+    def joint(ref, ours):
+        return math.sqrt(ref * (1 - ref) / n_rpact + ours * (1 - ours) / n)
+
+    assert abs(block["power"] - 0.6096) <= 4 * joint(0.6096, block["power"])
+    for ours, ref in zip(block["reject_per_look"], (0.07915, 0.53045)):
+        assert abs(ours - ref) <= 4 * joint(ref, ours)
+    events = math.sqrt(23.55**2 / n_rpact + block["expected_events_mcse"] ** 2)
+    assert abs(block["expected_events"] - 152.35) <= 4 * events
+    assert abs(block["type1"] - 0.02595) <= 4 * joint(0.02595, block["type1"])
