@@ -43,10 +43,10 @@ def check_plan(config: Config, endpoint: SurvivalEndpoint, n_looks: int) -> None
             f'config key `{path}.test`: "maxcombo" is for fixed designs (one analysis), got {n_looks} looks; '
             'use design.looks = 1, or "fleming_harrington" / "logrank" for a group-sequential design'
         )
-    if (endpoint.nph is not None or endpoint.weights) and config.strata:
+    if endpoint.weights and config.strata:
+        # The stratified analysis (and the paired other analysis) is the plain stratified log-rank.
         raise InputError(
-            f"config key `strata`: stratification factors are not supported with non-proportional hazards, cure "
-            f"fractions or a weighted test ({path}) yet"
+            f"config key `strata`: stratification factors are not supported with a weighted test ({path}.test) yet"
         )
     if endpoint.nph is None:
         return
