@@ -328,9 +328,16 @@ def test_report_of_reestimation_with_a_rule(tmp_path):
            f"{power['without_rule']:.4f} ± {power['without_rule_mcse']:.4f} |" in markdown
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="interim-s0"' in html and 'data-key="scenarios/0/endpoints/response/interim/type1/rule_cost"' in html
-    # With the plots: the distributions of the interim values under truth, prior and H0 (plot-interim-s0).
+    # With the plots: the distributions of the interim values under truth, prior and H0 (plot-interim-s0);
+    # also for K stages, which have no predictive probability.
     result.save(tmp_path / "plots", plots=True)
     page = (tmp_path / "plots" / "report.html").read_text(encoding="utf-8")
+    assert 'id="plot-interim-s0"' in page and "could not be drawn" not in page
+    stages = {**mapping, "design": {"looks": 3, "efficacy": "asOF"}, "trial": {"n_total": 60}}
+    stages.pop("interim")
+    stages["adaptation"] = {"conditional_power": 0.8, "min_per_stage": [20, 10, 10], "max_per_stage": [20, 60, 60]}
+    Trial.from_dict(stages).simulate().save(tmp_path / "stages", plots=True)
+    page = (tmp_path / "stages" / "report.html").read_text(encoding="utf-8")
     assert 'id="plot-interim-s0"' in page and "could not be drawn" not in page
 
 
