@@ -34,7 +34,14 @@ from simulator.endpoints.common import (
     make_looks,
     sequential_power,
 )
-from simulator.engine.binary import alias_table, decide_counts, decision_table, simulate_fixed, simulate_prior
+from simulator.engine.binary import (
+    alias_table,
+    decide_counts,
+    decision_table,
+    pack,
+    simulate_fixed,
+    simulate_prior,
+)
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
 from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
@@ -48,8 +55,12 @@ WINDOW_SDS = 8.0
 #: Most cells of one decision table (one level and look, one byte each); a
 #: larger window is narrowed to fit, the counts outside it decided afresh.
 MAX_TABLE_CELLS = 1 << 22
+#: Most cells of a plan's tables of pairs of new events (both arms in one draw), over its looks: up
+#: to this the one draw per look is faster than two (the tables still fit a processor's cache).
+JOINT_MAX_CELLS = 1 << 17
 #: What the prior kernel gets for the predictive tables of a design with looks (it does not read them).
-_NO_ALIAS = (np.ones(1), np.zeros(1, dtype=np.int64), *([np.zeros(1, dtype=np.int64)] * 4))
+_NO_ALIAS = (np.ones(1), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+             np.zeros((1, 2), dtype=np.int64), np.ones((1, 2), dtype=np.int64))
 _NO_WEIGHTS = np.zeros(1)
 
 
@@ -57,10 +68,12 @@ _NO_WEIGHTS = np.zeros(1)
 class SamplingTables:
     """What :func:`~simulator.engine.binary.simulate_fixed` needs for one stream of one plan.
 
-    ``alias``: ``(prob, alias, offset_c, size_c, offset_e, size_e)``, the
-    alias tables of each arm's count increments per look: binomial at fixed
-    rates; with priors, for a fixed design, the prior predictive counts
-    (``None`` for a design with looks, whose counts are drawn per trial);
+    ``alias``: ``(prob, outcome, other, offsets, sizes)``, the alias tables
+    of each look's new events (:func:`_alias_tables`): binomial at fixed
+    rates, of both arms in one table (:data:`JOINT_MAX_CELLS`) or one table
+    per arm; with priors, for a fixed design, the prior predictive counts of
+    each arm (``None`` for a design with looks, whose counts are drawn per
+    trial);
     ``decisions``: ``(table, table_offset, low_c, width_c, low_e,
     width_e)``, the outcomes per level and look in each look's window of
     cumulative counts; ``posterior``: with priors and predictive alias
@@ -176,10 +189,12 @@ class BinaryPlan:
     def sampling_tables(self, stream: str) -> SamplingTables:
         """The alias and decision tables of a stream, built once per plan and stream.
 
-        Alias tables: per arm and look, the exact binomial pmf of the new
+        Alias tables: per look, the exact binomial pmf of each arm's new
         evaluable patients' events over its whole support
-        (``scipy.stats.binom.pmf``); with priors and one look, the prior
-        predictive (beta-binomial mixture) pmf of the events. Decision windows: the cumulative counts
+        (``scipy.stats.binom.pmf``), as one table of the pairs (their outer
+        product) while the plan's pairs fit :data:`JOINT_MAX_CELLS`, else
+        one table per arm; with priors and one look, each arm's prior
+        predictive (beta-binomial mixture) pmf. Decision windows: the cumulative counts
         within :data:`WINDOW_SDS` standard deviations of their mean (under
         the fixed rates, or the prior predictive distribution), narrowed to
         :data:`MAX_TABLE_CELLS` per level and look.
@@ -196,11 +211,11 @@ class BinaryPlan:
             alias = None
             if len(n_c) == 1:
                 alias = _alias_tables([self.prior[0].predictive_pmf(int(n_c[0]))],
-                                      [self.prior[1].predictive_pmf(int(n_e[0]))])
+                                      [self.prior[1].predictive_pmf(int(n_e[0]))], joint=False)
                 posterior = (_posterior_vague(self.prior[0], int(n_c[0])), _posterior_vague(self.prior[1], int(n_e[0])))
         else:
             moments = [(n * p, np.sqrt(n * p * (1.0 - p))) for p, n in zip(rates, (n_c, n_e), strict=True)]
-            alias = _alias_tables(_binomial_pmfs(n_c, rates[0]), _binomial_pmfs(n_e, rates[1]))
+            alias = _alias_tables(_binomial_pmfs(n_c, rates[0]), _binomial_pmfs(n_e, rates[1]), _joint(n_c, n_e))
         (low_c, width_c), (low_e, width_e) = _windows(moments[0], moments[1], n_c, n_e)
         levels = self._level_arrays()
         n_levels = len(self.levels)
@@ -550,23 +565,41 @@ def _binomial_pmfs(n: np.ndarray, p: float) -> list[np.ndarray]:
     return [stats.binom.pmf(np.arange(m + 1), m, p) for m in np.diff(n, prepend=0)]
 
 
-def _alias_tables(pmfs_c: list, pmfs_e: list) -> tuple:
-    """Alias tables of each arm's new events per look, from their pmfs.
+def _alias_tables(pmfs_c: list, pmfs_e: list, joint: bool) -> tuple:
+    """Alias tables of each look's new events, from each arm's pmfs per look.
 
-    Returns ``(prob, alias, offset_c, size_c, offset_e, size_e)`` as
-    :func:`~simulator.engine.binary.simulate_fixed` takes them: the tables
-    of the control looks, then those of the experimental looks, one after
-    another.
+    ``joint``: one table per look over the pairs of new events (the outer
+    product of the two pmfs: one draw for both arms); else two, control then
+    experimental. Returns ``(prob, outcome, other, offsets, sizes)`` as
+    :func:`~simulator.engine.binary.simulate_fixed` takes them, outcomes
+    packed by :func:`~simulator.engine.binary.pack`.
     """
-    pmfs = [*pmfs_c, *pmfs_e]
-    flat = np.array([len(pmf) for pmf in pmfs], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(flat)[:-1]]).astype(np.int64)
-    prob = np.empty(int(flat.sum()))
-    alias = np.empty(int(flat.sum()), dtype=np.int64)
-    for start, size, pmf in zip(offsets, flat, pmfs, strict=True):
-        alias_table(pmf, prob[start : start + size], alias[start : start + size])
-    n_looks = len(pmfs_c)
-    return prob, alias, offsets[:n_looks].copy(), flat[:n_looks].copy(), offsets[n_looks:].copy(), flat[n_looks:].copy()
+    tables = []  # (pmf, packed outcome of each cell)
+    for pmf_c, pmf_e in zip(pmfs_c, pmfs_e, strict=True):
+        if joint:
+            cells = np.arange(len(pmf_c) * len(pmf_e))
+            tables.append((np.outer(pmf_c, pmf_e).ravel(), pack(cells // len(pmf_e), cells % len(pmf_e))))
+        else:
+            tables.append((pmf_c, pack(np.arange(len(pmf_c)), 0)))
+            tables.append((pmf_e, pack(0, np.arange(len(pmf_e)))))
+    sizes = np.array([len(pmf) for pmf, _ in tables], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    prob = np.empty(int(sizes.sum()))
+    outcome = np.empty(int(sizes.sum()), dtype=np.int64)
+    other = np.empty(int(sizes.sum()), dtype=np.int64)
+    alias = np.empty(int(sizes.max()), dtype=np.int64)
+    for start, size, (pmf, codes) in zip(offsets, sizes, tables, strict=True):
+        alias_table(pmf, prob[start : start + size], alias[:size])
+        outcome[start : start + size] = codes
+        other[start : start + size] = codes[alias[:size]]
+    shape = (len(pmfs_c), len(tables) // len(pmfs_c))
+    return prob, outcome, other, offsets.reshape(shape), sizes.reshape(shape)
+
+
+def _joint(n_c: np.ndarray, n_e: np.ndarray) -> bool:
+    """Whether a plan draws both arms' new events in one draw: its tables of pairs fit :data:`JOINT_MAX_CELLS`."""
+    new_c, new_e = np.diff(n_c, prepend=0) + 1, np.diff(n_e, prepend=0) + 1
+    return int(np.sum(new_c * new_e)) <= JOINT_MAX_CELLS
 
 
 def _posterior_vague(prior: BetaMixture, n: int) -> np.ndarray:

@@ -8,7 +8,9 @@ kernels simulate whole trials and decide them at every significance level
   streams): every trial draws from the same binomial distributions, one per
   arm and look increment, so the counts come from Walker alias tables
   (:func:`alias_table`) built once per plan from the exact pmf, one uniform
-  per draw; the outcome at a look is read from a table indexed by the
+  per draw: per look one draw from a table of the pairs of new events
+  (both arms) when the plan's pairs are few enough, else one per arm;
+  the outcome at a look is read from a table indexed by the
   cumulative counts (:func:`decision_table`), filled by the one decision
   function :func:`simulator.stats.decision.decide`, which also decides the
   rare counts outside the tabulated window;
@@ -26,6 +28,8 @@ experimental arm); the endpoint layer flips harms before calling.
 """
 
 
+import math
+
 import numpy as np
 
 from simulator._jit import kernel
@@ -33,6 +37,21 @@ from simulator.stats.decision import decide
 
 #: Trials whose uniforms are drawn together (:func:`simulate_fixed`).
 BLOCK = 256
+#: The experimental events' bits of a packed draw (:func:`pack`).
+LOW_BITS = (1 << 32) - 1
+
+
+def pack(new_c, new_e):
+    """One draw's new events of both arms as one integer: control times 2^32 plus experimental.
+
+    Alias tables return packed outcomes, so a table of pairs (both arms in
+    one draw) and a table of one arm (the other arm's part 0) add up the
+    same way.
+
+    >>> int(pack(3, 5)) >> 32, int(pack(3, 5)) & LOW_BITS
+    (3, 5)
+    """
+    return (np.asarray(new_c, dtype=np.int64) << 32) + np.asarray(new_e, dtype=np.int64)
 
 
 @kernel
@@ -94,38 +113,69 @@ def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futi
 
 @kernel
 def alias_table(pmf, prob, alias):
-    """Walker's alias table of a discrete distribution (Vose's stable construction).
+    """Walker's alias table of a discrete distribution (Vose's construction, in exact integers).
 
     Parameters
     ----------
     pmf : float64 array (m,)
         Probabilities of the outcomes 0..m-1; they must sum to 1 up to
-        rounding (they are rescaled to sum to m exactly as doubles allow).
+        rounding (they are rescaled to sum to 1).
     prob, alias : float64 and int64 arrays (m,)
         Output: cell ``j`` returns ``j`` with probability ``prob[j]`` and
-        ``alias[j]`` otherwise. Every outcome keeps the probability
-        ``(prob[j] + sum of (1 - prob[i]) over the cells i aliased to j) / m``,
-        which equals ``pmf[j]`` up to rounding (a few ulp of ``m pmf[j]``).
+        ``alias[j]`` otherwise, so that outcome ``j`` has the probability
+        ``(prob[j] + sum of (1 - prob[i]) over the cells i aliased to j) / m``.
 
     Notes
     -----
-    Deterministic: the same pmf always gives the same table, so results do
-    not depend on where a table was built. Cells left over when the small
-    and large work lists run out only differ from 1 by rounding and get 1.
+    Each probability becomes a whole number of units of ``2^-k / m``, with
+    ``k`` as large as an int64 holds for ``m`` cells and a double holds
+    exactly for the largest cell (``2^53`` units; ``k = 46`` for a 77 x 77
+    table, whose largest cell is 51 times the mean), by the largest
+    remainders: within a unit of its exact share. The construction then moves whole units only,
+    so it is exact: the table's distribution is the pmf to within about a
+    unit per outcome. (In floating point the cell that gives to many others
+    carries one rounding error per step, at its own magnitude: 3e-15 on an
+    outcome of 2e-4 for a 77 x 77 table, 10^4 units.) Deterministic: the
+    same pmf always gives the same table.
     """
     m = pmf.shape[0]
     total = 0.0
+    largest = 0.0
     for j in range(m):
         total += pmf[j]
-    scaled = np.empty(m)
+        largest = max(largest, pmf[j])
+    # Units as fine as both allow: m cells of 2^bits units in an int64, and
+    # the largest cell's units a whole number a double holds exactly (2^53).
+    bits = 62
+    while m >> (62 - bits) > 0:
+        bits -= 1
+    bits = min(bits, 52 - max(0, math.ceil(math.log2(largest / total * m))))
+    one = np.int64(1) << bits  # a cell's full capacity, in units
+    # Largest remainders: each outcome rounded down to whole units, then the
+    # units missing from m full cells one each to the outcomes that lost
+    # the most (every outcome within a unit of its exact share).
+    units = np.empty(m, dtype=np.int64)
+    lost = np.empty(m)
+    assigned = np.int64(0)
+    for j in range(m):
+        exact = pmf[j] / total * m * one
+        units[j] = np.int64(exact)
+        lost[j] = exact - units[j]
+        assigned += units[j]
+    missing = m * one - assigned
+    order = np.argsort(-lost, kind="mergesort")
+    for i in range(min(max(missing, 0), m)):
+        units[order[i]] += 1
+    # Float sums can miss m * one by more than m units only for a pmf that
+    # does not sum to 1; then the most probable outcome takes the difference.
+    units[np.argmax(units)] += m * one - np.sum(units)
     small = np.empty(m, dtype=np.int64)
     large = np.empty(m, dtype=np.int64)
     n_small = 0
     n_large = 0
     for j in range(m):
-        scaled[j] = pmf[j] * m / total
         alias[j] = j
-        if scaled[j] < 1.0:
+        if units[j] < one:
             small[n_small] = j
             n_small += 1
         else:
@@ -136,17 +186,16 @@ def alias_table(pmf, prob, alias):
         s = small[n_small]
         n_large -= 1
         g = large[n_large]
-        prob[s] = scaled[s]
+        prob[s] = units[s] / one  # exact: fewer than 2^53 units
         alias[s] = g
-        # The large cell gives away what fills the small one; subtracting
-        # (1 - p_s) from p_g keeps the error at one rounding per step.
-        scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
+        units[g] -= one - units[s]
+        if units[g] < one:
             small[n_small] = g
             n_small += 1
         else:
             large[n_large] = g
             n_large += 1
+    # In whole units both lists end together, every remaining cell full.
     for i in range(n_large):
         prob[large[i]] = 1.0
     for i in range(n_small):
@@ -154,18 +203,23 @@ def alias_table(pmf, prob, alias):
 
 
 @kernel(inline="always")
-def alias_pick(u, prob, alias, offset, size):
-    """The outcome of the alias table at ``prob[offset:offset + size]`` for the uniform ``u``.
+def alias_pick(u, prob, outcome, other, offset, size):
+    """The outcome of the alias table at ``offset:offset + size`` for the uniform ``u``.
 
     One uniform double ``u`` (53 random bits) gives both the cell,
-    ``floor(u size)``, and the coin, the fraction ``u size - cell``, which is
-    uniform on a grid of spacing ``size 2^-53``: each cell's acceptance
-    probability is exact to within that spacing (3e-14 for 300 outcomes).
+    ``j = floor(u size)``, and the coin, the fraction ``u size - j``: the
+    cell's own ``outcome[j]`` when the coin falls below ``prob[j]``, else
+    its alias's, ``other[j]``. The coin is uniform on a grid of spacing
+    ``size 2^-53``, so each acceptance probability is exact to that
+    spacing and each outcome's probability (a sum of a cell or two divided
+    by ``size``) to about ``2^-53``.
     """
     x = u * size
     j = min(int(x), size - 1)  # u * size can round up to size when u is within an ulp of 1
-    other = alias[offset + j]
-    return j if x - j < prob[offset + j] else other
+    # All loads before the choice, so that it compiles to a select.
+    mine = outcome[offset + j]
+    theirs = other[offset + j]
+    return mine if x - j < prob[offset + j] else theirs
 
 
 @kernel
@@ -203,27 +257,28 @@ def decision_table(code, n_c, n_e, theta0, low_c, width_c, low_e, width_e, effic
 
 
 @kernel
-def simulate_fixed(rng, n_sims, prob, alias, offset_c, size_c, offset_e, size_e, code, n_c, n_e, theta0, table,
-                   table_offset, low_c, width_c, low_e, width_e, efficacy, unfavourable, futility, floor, fav, unf,
-                   fut, floor_table, stop_look, decision, tally):
+def simulate_fixed(rng, n_sims, prob, outcome, other, offsets, sizes, code, n_c, n_e, theta0, table, table_offset,
+                   low_c, width_c, low_e, width_e, efficacy, unfavourable, futility, floor, fav, unf, fut,
+                   floor_table, stop_look, decision, tally):
     """Trials at fixed rates: alias-table draws and table look-ups, decided at every level.
 
     Parameters
     ----------
     rng : numpy.random.Generator
-        The chunk's generator: exactly ``2 K`` uniforms per trial, drawn a
+        The chunk's generator: exactly ``K T`` uniforms per trial, drawn a
         block of :data:`BLOCK` trials at a time in the order the trials use
-        them (trial by trial; per look the control, then the experimental
-        increment), so the stream never depends on the bounds or on where a
-        trial stops.
+        them (trial by trial; per look its ``T`` tables in order), so the
+        stream never depends on the bounds or on where a trial stops.
     n_sims : int
         Number of trials.
-    prob, alias : float64 and int64 arrays
-        The alias tables of every arm's count increments, one after another
-        (see :func:`alias_table`).
-    offset_c, size_c, offset_e, size_e : int64 arrays (K,)
-        Where each look's increment table of each arm starts, and its number
-        of outcomes (new evaluable patients + 1).
+    prob, outcome, other : float64, int64, int64 arrays
+        The alias tables (see :func:`alias_table`) of every look, one after
+        another, their outcomes packed as :func:`pack` does: each draw adds
+        its new control events times 2^32 plus its new experimental events.
+    offsets, sizes : int64 arrays (K, T)
+        Where each look's tables start, and their numbers of cells: ``T = 1``
+        table of the pairs of new events (both arms in one draw) or ``T = 2``
+        tables, control then experimental.
     code, n_c, n_e, theta0
         Test code, cumulative evaluable patients per arm at each look, null
         risk difference.
@@ -253,9 +308,9 @@ def simulate_fixed(rng, n_sims, prob, alias, offset_c, size_c, offset_e, size_e,
     written in this loop rather than in a function: passing the many arrays
     to a call costs more than the look-up itself.
     """
-    n_looks = n_c.shape[0]
+    n_looks, n_tables = sizes.shape
     n_levels = table_offset.shape[0]
-    per_trial = 2 * n_looks
+    per_trial = n_looks * n_tables
     uniforms = np.empty(BLOCK * per_trial)
     for start in range(0, n_sims, BLOCK):
         size = min(BLOCK, n_sims - start)
@@ -263,26 +318,29 @@ def simulate_fixed(rng, n_sims, prob, alias, offset_c, size_c, offset_e, size_e,
             uniforms[m] = rng.random()
         if n_looks == 1 and n_levels == 1:
             # The fixed design at one level, the common case, written out with
-            # the look's parameters in locals and the tally in counters: 10
-            # ns a trial instead of the general loop's 16 (the same outcomes).
-            oc, sc, oe, se = offset_c[0], size_c[0], offset_e[0], size_e[0]
+            # the look's parameters in locals and the tally in counters (the
+            # same outcomes as the general loop below, in fewer steps).
             lc, wc, le, we, t0 = low_c[0], width_c[0], low_e[0], width_e[0], table_offset[0, 0]
             n_unf = n_fav = n_fut = 0
             for b in range(size):
-                xc = alias_pick(uniforms[2 * b], prob, alias, oc, sc)
-                xe = alias_pick(uniforms[2 * b + 1], prob, alias, oe, se)
+                both = 0
+                for t in range(n_tables):
+                    both += alias_pick(uniforms[b * n_tables + t], prob, outcome, other, offsets[0, t], sizes[0, t])
+                xc = both >> 32
+                xe = both & LOW_BITS
                 dc = xc - lc
                 de = xe - le
                 if 0 <= dc < wc and 0 <= de < we:
-                    outcome = table[t0 + dc * we + de]
+                    result = table[t0 + dc * we + de]
                 else:
-                    outcome = _decide_outside(code, xc, xe, 0, 0, n_c, n_e, theta0, efficacy, unfavourable, futility,
-                                              floor, fav, unf, fut, floor_table)
+                    result = _decide_outside(code, xc, xe, 0, 0, n_c, n_e, theta0, efficacy, unfavourable, futility,
+                                             floor, fav, unf, fut, floor_table)
                 stop_look[start + b] = 0
-                decision[0, start + b] = outcome
-                n_unf += outcome == -1
-                n_fav += outcome == 1
-                n_fut += outcome == 2
+                decision[0, start + b] = result
+                n_unf += result == -1
+                n_fav += result == 1
+                n_fut += result == 2
+            # Rows of the tally: outcome code + 1.
             tally[0, 0] += n_unf
             tally[2, 0] += n_fav
             tally[3, 0] += n_fut
@@ -291,30 +349,31 @@ def simulate_fixed(rng, n_sims, prob, alias, offset_c, size_c, offset_e, size_e,
         for b in range(size):
             for level in range(n_levels):
                 m = b * per_trial
-                xc = 0
-                xe = 0
+                both = 0
                 stop = n_looks - 1
-                outcome = 0
+                result = 0
                 for k in range(n_looks):
-                    xc += alias_pick(uniforms[m], prob, alias, offset_c[k], size_c[k])
-                    xe += alias_pick(uniforms[m + 1], prob, alias, offset_e[k], size_e[k])
-                    m += 2
+                    for t in range(n_tables):
+                        both += alias_pick(uniforms[m], prob, outcome, other, offsets[k, t], sizes[k, t])
+                        m += 1
+                    xc = both >> 32
+                    xe = both & LOW_BITS
                     dc = xc - low_c[k]
                     de = xe - low_e[k]
                     if 0 <= dc < width_c[k] and 0 <= de < width_e[k]:
-                        outcome = table[table_offset[level, k] + dc * width_e[k] + de]
+                        result = table[table_offset[level, k] + dc * width_e[k] + de]
                     else:
-                        outcome = _decide_outside(
+                        result = _decide_outside(
                             code, xc, xe, k, level, n_c, n_e, theta0, efficacy, unfavourable, futility, floor, fav,
                             unf, fut, floor_table,
                         )
-                    if outcome != 0:
+                    if result != 0:
                         stop = k
                         break
                 if level == 0:
                     stop_look[start + b] = stop
-                    tally[outcome + 1, stop] += 1
-                decision[level, start + b] = outcome
+                    tally[result + 1, stop] += 1
+                decision[level, start + b] = result
 
 
 @kernel
@@ -331,10 +390,10 @@ def draw_posterior(rng, x, n, prior, posterior_vague):
 
 
 @kernel
-def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, predictive, prob, alias, offset_c, size_c, offset_e,
-                   size_e, posterior_c, posterior_e, code, theta0, table, table_offset, low_c, width_c, low_e,
-                   width_e, efficacy, unfavourable, futility, floor, fav, unf, fut, floor_table, stop_look, decision,
-                   tally, true_c, true_e):
+def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, predictive, prob, outcome, other, offsets, sizes,
+                   posterior_c, posterior_e, code, theta0, table, table_offset, low_c, width_c, low_e, width_e,
+                   efficacy, unfavourable, futility, floor, fav, unf, fut, floor_table, stop_look, decision, tally,
+                   true_c, true_e):
     """Trials whose true rates are drawn from the priors, decided at every level.
 
     Two exact samplers of the same joint distribution of rates and counts:
@@ -351,8 +410,8 @@ def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, predictive, prob, al
       every look drawn.
 
     ``prior_c``, ``prior_e``: the priors ``[w_vague, a, b, a_vague,
-    b_vague]``; ``prob`` ... ``size_e``: the predictive alias tables (as in
-    :func:`simulate_fixed`, one look); ``posterior_c``, ``posterior_e``: the
+    b_vague]``; ``prob`` ... ``sizes``: the predictive alias tables (as in
+    :func:`simulate_fixed`: one look, control then experimental); ``posterior_c``, ``posterior_e``: the
     vague component's posterior weight per count; ``true_c``, ``true_e``:
     output, each trial's rates; the other parameters are those of
     :func:`simulate_fixed` (decision windows from the prior predictive
@@ -364,9 +423,9 @@ def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, predictive, prob, al
     cum_e = np.empty(n_looks, dtype=np.int64)
     for i in range(n_sims):
         if predictive:
-            xc = alias_pick(rng.random(), prob, alias, offset_c[0], size_c[0])
+            xc = alias_pick(rng.random(), prob, outcome, other, offsets[0, 0], sizes[0, 0]) >> 32
             pc = draw_posterior(rng, xc, n_c[0], prior_c, posterior_c)
-            xe = alias_pick(rng.random(), prob, alias, offset_e[0], size_e[0])
+            xe = alias_pick(rng.random(), prob, outcome, other, offsets[0, 1], sizes[0, 1]) & LOW_BITS
             pe = draw_posterior(rng, xe, n_e[0], prior_e, posterior_e)
             cum_c[0] = xc
             cum_e[0] = xe
@@ -388,21 +447,21 @@ def simulate_prior(rng, n_sims, n_c, n_e, prior_c, prior_e, predictive, prob, al
         true_e[i] = pe
         for level in range(n_levels):
             stop = n_looks - 1
-            outcome = 0
+            result = 0
             for k in range(n_looks):
                 dc = cum_c[k] - low_c[k]
                 de = cum_e[k] - low_e[k]
                 if 0 <= dc < width_c[k] and 0 <= de < width_e[k]:
-                    outcome = table[table_offset[level, k] + dc * width_e[k] + de]
+                    result = table[table_offset[level, k] + dc * width_e[k] + de]
                 else:
-                    outcome = _decide_outside(
+                    result = _decide_outside(
                         code, cum_c[k], cum_e[k], k, level, n_c, n_e, theta0, efficacy, unfavourable, futility,
                         floor, fav, unf, fut, floor_table,
                     )
-                if outcome != 0:
+                if result != 0:
                     stop = k
                     break
             if level == 0:
                 stop_look[i] = stop
-                tally[outcome + 1, stop] += 1
-            decision[level, i] = outcome
+                tally[result + 1, stop] += 1
+            decision[level, i] = result
