@@ -366,3 +366,22 @@ def test_command_line_exits_2_naming_the_key(capsys, tmp_path, overrides, patter
     assert re.search(pattern, err[0]), err[0]
     if when_read:
         assert not (tmp_path / "out").exists()
+
+
+def test_large_trials_skip_the_exact_predictive_probability(monkeypatch):
+    # Above the work limit the tables hold no predictive probability: a rule on it is refused naming the key,
+    # the conditional powers and re-estimation go on (the trials drawn stage by stage).
+    from simulator.endpoints import adaptive
+
+    monkeypatch.setattr(adaptive, "MAX_TABLE_WORK", 1e5)
+    raw = {"trial": {"n_total": 300}, "endpoints": endpoint(), "design": {"looks": 2},
+           "adaptation": BASE["adaptation"], "simulation": {"n_sims": 20_000, "seed": 2, "jobs": 1}}
+    block = simulate(raw)
+    assert "predictive_probability_histogram" not in block["interim"]["power"]
+    # rpact's power (tests/test_adaptive_rpact.py, 10^5 iterations), within 4 joint MCSE.
+    assert abs(block["power"] - 0.9320) <= 4 * math.sqrt(0.932 * 0.068 / 100_000 + 0.932 * 0.068 / 20_000)
+    raw["interim"] = {"futility": {"on": "predictive_probability", "below": 0.1}}
+    with pytest.raises(InputError, match=r"`interim.futility.on`: cannot be \"predictive_probability\" for a trial"):
+        simulate(raw)
+    raw["interim"] = {"futility": {"on": "conditional_power", "below": 0.1}}
+    assert simulate(raw)["interim"]["power"]["futility_rule_per_look"][0] > 0

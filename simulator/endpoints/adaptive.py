@@ -57,8 +57,8 @@ VALUE_BINS = np.linspace(0.0, 1.0, 21)
 UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
 #: Target probabilities of a futility stop under H0 for which the report gives the rule's threshold.
 THRESHOLD_TARGETS = (0.1, 0.2, 0.3, 0.4, 0.5)
-#: Most work (interim cells x further patients x bisection steps) of one look's tables: a few seconds.
-MAX_TABLE_WORK = 2e9
+#: Most work (interim cells x further patients x bisection steps) of one look's exact tables, about 5 s.
+MAX_TABLE_WORK = 3e8
 
 
 class FixedTables(NamedTuple):
@@ -110,6 +110,9 @@ class InterimRules:
     rule_on: str | None = None
     rule_below: tuple = ()
     rule_effect: str = "observed"  # conditional power: "observed" or "design"
+    #: Whether the tables hold the exact predictive probability (and, with re-estimation at fixed rates, the
+    #: exact second-stage rejection probabilities): not for trials too large for them (:data:`MAX_TABLE_WORK`).
+    exact_pp: bool = True
     #: A K-stage re-estimation design (more than two stages): simulated per trial, no tables.
     stages: StageDesign | None = field(default=None, repr=False)
     design_rates: tuple = ()  # the design's (control, experimental) rates, oriented
@@ -216,9 +219,11 @@ class InterimRules:
         rest_max = int(adaptation.max_per_stage[1]) if ssr else int(n_c[-1] - n_c[0] + n_e[-1] - n_e[0])
         width_c, width_e = int(n_c[-2]) + 1, int(n_e[-2]) + 1
         work = width_c * width_e * rest_max * (np.log2(rest_max + 2) + 1)
-        if work > MAX_TABLE_WORK:
-            raise fail("trial.n_total", "is too large for the exact interim tables of [interim] / [adaptation] "
-                       f"(about {work:.2g} operations; at most {MAX_TABLE_WORK:.0g})", config.trial.n_total)
+        exact_pp = bool(work <= MAX_TABLE_WORK)
+        if not exact_pp and rule_on == ON_PREDICTIVE:
+            raise fail("interim.futility.on", "cannot be \"predictive_probability\" for a trial this size (its exact "
+                       f"tables would take about {work:.2g} operations, at most {MAX_TABLE_WORK:.0g}); use "
+                       "\"conditional_power\", or fewer patients at the interim", interim.futility_on)
         outcome = np.zeros((n_looks - 1, width_c, width_e), dtype=np.int8)
         cp_design, cp_observed, pp = [], [], []
         stage_c = np.zeros((1, 1), dtype=np.int64)
@@ -241,7 +246,7 @@ class InterimRules:
                 prior_c, prior_e, rule_on, float(below),
                 ssr, ssr and adaptation.effect == "posterior_mean", target_z,
                 float(adaptation.min_per_stage[1]) if ssr else 0.0, float(adaptation.max_per_stage[1]) if ssr else 0.0,
-                float(zone[0]), float(zone[1]), ratio, *tables,
+                float(zone[0]), float(zone[1]), ratio, exact_pp, *tables,
             )
             outcome[k, : shape[0], : shape[1]] = tables[0]
             cp_design.append(tables[1])
@@ -261,6 +266,7 @@ class InterimRules:
             interim.futility_on if interim is not None else None,
             tuple(interim.below) if interim is not None else (),
             interim.effect if interim is not None else "observed",
+            exact_pp=exact_pp,
         )
 
     # ------------------------------------------------------------ simulation
@@ -287,7 +293,7 @@ class InterimRules:
         patients = np.empty(n_sims, dtype=np.int64)
         shadow_reject = np.empty(n_sims, dtype=np.bool_)
         shadow_patients = np.empty(n_sims, dtype=np.int64)
-        if not use_prior:
+        if not use_prior and (self.exact_pp or not self.ssr):
             tables = self._fixed_tables(plan, float(p_c), float(p_e))
             simulate_rules_fixed(
                 rng, n_sims, *tables[:-1], looks.enrolled_total.astype(np.int64), self.outcome, self.final_outcome,
@@ -389,8 +395,9 @@ class InterimRules:
             "enrolled_sq": np.array([(patients.astype(np.float64) ** 2).sum()]),
         }
         n_bins = len(VALUE_BINS) - 1
-        hists = {name: np.zeros((n_looks - 1, n_bins), dtype=np.int64)
-                 for name in ("pp_hist", "cp_design_hist", "cp_observed_hist")}
+        names = ("pp_hist", "cp_design_hist", "cp_observed_hist") if self.exact_pp else ("cp_design_hist",
+                                                                                         "cp_observed_hist")
+        hists = {name: np.zeros((n_looks - 1, n_bins), dtype=np.int64) for name in names}
         for k in range(n_looks - 1):
             # Trials per interim cell, then per value bin through each table's bin of every cell.
             width = self.pp[k].shape[1]
@@ -398,6 +405,8 @@ class InterimRules:
             visits = np.bincount(x_c[reached, k] * width + x_e[reached, k], minlength=self.pp[k].size)
             for name, table in (("pp_hist", self.pp[k]), ("cp_design_hist", self.cp_design[k]),
                                 ("cp_observed_hist", self.cp_observed[k])):
+                if name not in hists:
+                    continue  # no exact predictive probability for a trial this size
                 hists[name][k] = np.bincount(value_bins(table).ravel(), weights=visits, minlength=n_bins)
         out.update(hists)
         if self.ssr:

@@ -42,7 +42,7 @@ ON_CP_DESIGN = 3
 @kernel
 def interim_tables(code, theta0, n_c, n_e, bound, unfavourable, futility, floor, final_bound, w_interim, w_rest,
                    rest_c, rest_e, cumulative, design_c, design_e, prior_c, prior_e, rule_on, rule_below,
-                   ssr, ssr_posterior, ssr_target_z, ssr_low, ssr_high, zone_low, zone_high, ratio,
+                   ssr, ssr_posterior, ssr_target_z, ssr_low, ssr_high, zone_low, zone_high, ratio, with_pp,
                    outcome, cp_design, cp_observed, pp, stage_c, stage_e, critical):
     """Fill the tables of one interim look over every ``(x_c, x_e)`` in ``[0, n_c] x [0, n_e]``.
 
@@ -81,6 +81,9 @@ def interim_tables(code, theta0, n_c, n_e, bound, unfavourable, futility, floor,
         ``[zone_low, zone_high]`` (``-1, 2``: always).
     ratio : float
         Allocation experimental / control for the re-estimated stage.
+    with_pp : bool
+        Compute the exact predictive probability (else ``pp`` is nan; the
+        rule must not read it).
     outcome, cp_design, cp_observed, pp, stage_c, stage_e, critical : arrays (n_c + 1, n_e + 1)
         Output: the outcome code at the look (``CONTINUE``,
         ``REJECT_FAVOURABLE``, ``STOP_FUTILITY``, ``RULE_FUTILITY``), the
@@ -119,7 +122,7 @@ def interim_tables(code, theta0, n_c, n_e, bound, unfavourable, futility, floor,
             pp[x_c, x_e] = predictive_probability(
                 code, theta0, x_c, n_c, x_e, n_e, m_c, m_e, final_bound if cumulative else c_rest, cumulative,
                 prior_c, prior_e,
-            )
+            ) if with_pp else math.nan
             result = decide(code, x_c, n_c, x_e, n_e, theta0, bound, unfavourable, futility, floor,
                             dummy, dummy, dummy, dummy)
             if result == CONTINUE and rule_on != ON_NONE:
