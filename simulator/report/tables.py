@@ -370,7 +370,7 @@ def strata_tables(report: dict, i: int) -> list[Table]:
         for factor in strata["imbalance"]:
             path = base + (name, "strata", "imbalance", factor)
             rows.append((Cell(name), Cell(factor), Cell(method), estimate(report, path + ("mean",), 2),
-                         plain(report, path + ("q50",)), plain(report, path + ("q90",)), plain(report, path + ("q99",))))
+                         *(plain(report, path + (q,), 1) for q in ("q50", "q90", "q99"))))
     imbalance = Table(
         f"strata-imbalance-s{i}", f"Arm imbalance per factor: {scenario_label(scenario)} (the largest over the "
         "factor's levels of |m_E - r m_C|, patients, over the simulated trials)",
