@@ -46,6 +46,7 @@ from simulator.engine.adaptive import (
     simulate_rules_fixed,
     simulate_stages,
     stage_rejection_table,
+    tally_rules,
 )
 from simulator.engine.binary import alias_table
 from simulator.estimate import proportion
@@ -382,37 +383,38 @@ class InterimRules:
 
     def counts(self, chunk: Chunk) -> dict:
         """Summable counts of the rules: futility-rule stops, patients, histograms of the interim values,
-        and the rule's cost and saving against the same trials without it."""
-        x_c, x_e, stop_look, rule_stop, patients = chunk.x_c, chunk.x_e, chunk.stop_look, chunk.rule_stop, chunk.patients
-        n_looks = x_c.shape[1]
-        saved = (chunk.shadow_patients - patients).astype(np.float64)
+        and the rule's cost and saving against the same trials without it (one compiled pass,
+        :func:`simulator.engine.adaptive.tally_rules`)."""
+        n_looks = chunk.x_c.shape[1]
+        widths = np.array([table.shape[1] for table in self.cp_observed], dtype=np.int64)
+        visits = np.zeros((n_looks - 1, max(table.size for table in self.cp_observed)), dtype=np.int64)
+        rule_futility = np.zeros(n_looks, dtype=np.int64)
+        whole = np.zeros(3, dtype=np.int64)
+        real = np.zeros(3)
+        tally_rules(chunk.x_c, chunk.x_e, widths, chunk.stop_look, chunk.rule_stop, chunk.patients,
+                    chunk.shadow_reject, chunk.shadow_patients, self.first_stage, self.planned_stage, self.ssr,
+                    visits, rule_futility, whole, real)
         out = {
-            "rule_cost": np.array([int((rule_stop & chunk.shadow_reject).sum())], dtype=np.int64),
-            "saved_sum": np.array([saved.sum()]),
-            "saved_sq": np.array([(saved**2).sum()]),
-            "rule_futility": np.bincount(stop_look[rule_stop], minlength=n_looks).astype(np.int64),
-            "enrolled_sum": np.array([patients.sum()], dtype=np.int64),
-            "enrolled_sq": np.array([(patients.astype(np.float64) ** 2).sum()]),
+            "rule_cost": whole[:1].copy(),
+            "saved_sum": real[:1].copy(),
+            "saved_sq": real[1:2].copy(),
+            "rule_futility": rule_futility,
+            "enrolled_sum": whole[1:2].copy(),
+            "enrolled_sq": real[2:3].copy(),
         }
         n_bins = len(VALUE_BINS) - 1
-        names = ("pp_hist", "cp_design_hist", "cp_observed_hist") if self.exact_pp else ("cp_design_hist",
-                                                                                         "cp_observed_hist")
-        hists = {name: np.zeros((n_looks - 1, n_bins), dtype=np.int64) for name in names}
-        for k in range(n_looks - 1):
-            # Trials per interim cell, then per value bin through each table's bin of every cell.
-            width = self.pp[k].shape[1]
-            reached = x_c[:, k] >= 0
-            visits = np.bincount(x_c[reached, k] * width + x_e[reached, k], minlength=self.pp[k].size)
-            for name, table in (("pp_hist", self.pp[k]), ("cp_design_hist", self.cp_design[k]),
-                                ("cp_observed_hist", self.cp_observed[k])):
-                if name not in hists:
-                    continue  # no exact predictive probability for a trial this size
-                hists[name][k] = np.bincount(value_bins(table).ravel(), weights=visits, minlength=n_bins)
-        out.update(hists)
+        tables = {"cp_design_hist": self.cp_design, "cp_observed_hist": self.cp_observed}
+        if self.exact_pp:
+            tables = {"pp_hist": self.pp, **tables}
+        for name, per_look in tables.items():
+            hist = np.zeros((n_looks - 1, n_bins), dtype=np.int64)
+            for k in range(n_looks - 1):
+                # Trials per interim cell, then per value bin through each table's bin of every cell.
+                cells = per_look[k].size
+                hist[k] = np.bincount(value_bins(per_look[k]).ravel(), weights=visits[k, :cells], minlength=n_bins)
+            out[name] = hist
         if self.ssr:
-            continued = stop_look == n_looks - 1
-            increased = continued & (patients - self.first_stage > self.planned_stage)
-            out["increased"] = np.array([int(increased.sum())], dtype=np.int64)
+            out["increased"] = whole[2:].copy()
         return out
 
     def thresholds(self, plan, targets=THRESHOLD_TARGETS) -> list | None:

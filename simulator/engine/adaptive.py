@@ -477,3 +477,34 @@ def simulate_stages(rng, n_sims, p_c, p_e, draw_c, draw_e, use_prior, d, design_
         decision[i] = outcome
         patients[i] = nc + ne
         increased[i] = grew
+
+
+@kernel
+def tally_rules(x_c, x_e, widths, stop_look, rule_stop, patients, shadow_reject, shadow_patients, first_stage,
+                planned_stage, ssr, visits, rule_futility, whole, real):
+    """The summable counts of a chunk of :func:`simulate_rules` / :func:`simulate_rules_fixed` trials, in one pass.
+
+    Adds to ``visits[k, x_c * widths[k] + x_e]`` the trials that reached
+    interim ``k`` with those counts, to ``rule_futility[k]`` those the rule
+    stopped there; ``whole``: [trials the rule stopped that would have
+    rejected without it, patients, trials whose second stage grew (with
+    ``ssr``: more than ``planned_stage`` after ``first_stage``)]; ``real``:
+    [sum and sum of squares of the patients the rule saved, sum of squared
+    patients].
+    """
+    n_sims, n_looks = x_c.shape
+    for i in range(n_sims):
+        for k in range(n_looks - 1):
+            if x_c[i, k] >= 0:
+                visits[k, x_c[i, k] * widths[k] + x_e[i, k]] += 1
+        if rule_stop[i]:
+            rule_futility[stop_look[i]] += 1
+            if shadow_reject[i]:
+                whole[0] += 1
+        saved = float(shadow_patients[i] - patients[i])
+        real[0] += saved
+        real[1] += saved * saved
+        whole[1] += patients[i]
+        real[2] += float(patients[i]) * float(patients[i])
+        if ssr and stop_look[i] == n_looks - 1 and patients[i] - first_stage > planned_stage:
+            whole[2] += 1
