@@ -539,3 +539,24 @@ def test_survival_report_memory_does_not_grow_with_n_total(tmp_path):
     peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
     assert peak_mb < 600, peak_mb
     assert resource.RUSAGE_SELF is not None and os.name == "posix"
+
+
+def test_all_dask_workers_gone_exits_3_after_the_wait(tmp_path):
+    import threading
+
+    from distributed import LocalCluster
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SURVIVAL, encoding="utf-8")  # about 20 us a trial: a long run on one worker
+    outcome = {}
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        argv = ["run", str(cfg), "--backend", "dask", "--scheduler", cluster.scheduler_address, "--quiet",
+                "--wait-for-workers", "2", "--sims", "3000000", "--out", str(tmp_path / "out")]
+        worker = threading.Thread(target=lambda: outcome.setdefault("code", main(argv)), daemon=True)
+        worker.start()
+        time.sleep(8.0)  # connected, tasks running on the one worker
+        assert worker.is_alive()
+        cluster.scale(0)  # every worker gone
+        worker.join(timeout=60)
+    assert outcome.get("code") == 3

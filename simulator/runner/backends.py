@@ -14,9 +14,9 @@ order, so the backend never changes a result, only the wall time.
   the GIL, so per-patient (joint) simulations gain less (1.6x on CAIRO6).
 - ``loky``: joblib's process pool on this machine, ``jobs`` processes: for
   work that holds the GIL, at one to two seconds of start-up per process.
-- ``dask``: joblib's Dask backend on a ``dask.distributed`` cluster reached at
-  ``scheduler`` (``tcp://host:8786``); the cluster decides how many tasks run
-  at once (``jobs`` > 0 caps it).  The workers must have ``phase3-simulator``
+- ``dask``: a ``dask.distributed`` cluster reached at ``scheduler``
+  (``tcp://host:8786``): tasks are submitted as others finish, two per
+  worker thread in flight (``jobs`` > 0 caps it).  The workers must have ``phase3-simulator``
   installed, at the same version.  Dask is an optional extra:
   ``pip install "phase3-simulator[dask]"``.
 
@@ -34,14 +34,14 @@ rescheduled by Dask while other workers remain; when none remain for
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import re
-import threading
 import time
 import warnings
 
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed
 
 from simulator.config.fields import toml_value
 from simulator.errors import InputError, NotReadyError
@@ -137,35 +137,6 @@ def _connect(scheduler: str, wait_for_workers: float = WAIT_FOR_WORKERS_S):
     return client
 
 
-class _Watchdog:
-    """Stops a Dask run when no worker has been left for ``wait`` seconds (the client is closed)."""
-
-    def __init__(self, client, wait: float):
-        self.client, self.wait, self.fired = client, wait, False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="p3sim-dask-watchdog", daemon=True)
-        self._thread.start()
-
-    def _watch(self) -> None:
-        since = None
-        while not self._stop.wait(0.5):
-            try:
-                workers = self.client.scheduler_info().get("workers", {})
-            except Exception:  # noqa: BLE001 - the scheduler is gone: count as no workers
-                workers = {}
-            if workers:
-                since = None
-            elif since is None:
-                since = time.monotonic()
-            elif time.monotonic() - since > self.wait:
-                self.fired = True
-                self.client.close()
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
 @contextlib.contextmanager
 def session(backend: str, scheduler: str | None, wait_for_workers: float = WAIT_FOR_WORKERS_S):
     """Keep one Dask client open for several :func:`execute` calls (``size`` makes many).
@@ -185,25 +156,61 @@ def session(backend: str, scheduler: str | None, wait_for_workers: float = WAIT_
 
 @contextlib.contextmanager
 def _dask_client(scheduler: str):
+    """The session's client (or a new one for this call) and its ``wait_for_workers``."""
     client, wait = _SESSIONS.get(scheduler, (None, WAIT_FOR_WORKERS_S))
     owned = client is None
     if owned:
         client = _connect(scheduler, wait)
-    watchdog = _Watchdog(client, wait)
     try:
-        with parallel_config(backend="dask", wait_for_workers_timeout=wait, client=client):
-            yield
-    except Exception as err:
-        if watchdog.fired:
-            raise NotReadyError(
-                f"no Dask worker left at {scheduler} for {wait:g} s (--wait-for-workers); finished scenarios are "
-                "kept: start workers and run the same command again to resume"
-            ) from None
-        raise err
+        yield client, wait
     finally:
-        watchdog.stop()
         if owned:
             client.close()
+
+
+def _dask_execute(function, arguments, client, jobs: int, wait: float, scheduler: str):
+    """``function(*args)`` on the cluster, at most two tasks per worker thread in flight (``jobs`` caps it).
+
+    Tasks are submitted as others finish, so a lazy ``arguments`` is never
+    held whole; the loop looks at the cluster every second, and when no
+    worker has been left for ``wait`` seconds it cancels what is pending and
+    raises NotReadyError (finished scenarios are in their checkpoints).
+    """
+    pending = iter(arguments)
+    in_flight: set = set()
+    alone_since = None
+    checked = -math.inf
+    try:
+        while True:
+            if time.monotonic() - checked > 1.0:  # look at the cluster once a second
+                threads = sum(client.nthreads().values())
+                checked = time.monotonic()
+            limit = jobs if jobs > 0 else max(1, 2 * threads)
+            while len(in_flight) < limit:
+                args = next(pending, None)
+                if args is None:
+                    break
+                in_flight.add(client.submit(function, *args, pure=False))
+            if not in_flight:
+                return
+            done = [future for future in in_flight if future.done()]  # a few per worker thread: cheap to poll
+            if not done:
+                time.sleep(0.02)
+            for future in done:
+                in_flight.discard(future)
+                yield future.result()
+            if threads:
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since > wait:
+                raise NotReadyError(
+                    f"no Dask worker left at {scheduler} for {wait:g} s (--wait-for-workers); finished scenarios "
+                    "are kept: start workers and run the same command again to resume"
+                )
+    finally:
+        if in_flight:
+            client.cancel(list(in_flight))
 
 
 def execute(function, arguments, *, count: int | None = None, jobs: int = 0, backend: str = "threads",
@@ -224,9 +231,8 @@ def execute(function, arguments, *, count: int | None = None, jobs: int = 0, bac
         return
     if backend == "dask":
         check_backend(backend, scheduler)
-        with _dask_client(scheduler), _quiet_cancel():
-            parallel = Parallel(n_jobs=jobs if jobs > 0 else -1, return_as="generator_unordered", batch_size="auto")
-            yield from parallel(delayed(function)(*args) for args in arguments)
+        with _dask_client(scheduler) as (client, wait):
+            yield from _dask_execute(function, arguments, client, jobs, wait, scheduler)
         return
     n_jobs = effective_jobs(jobs, count)
     if n_jobs == 1:
