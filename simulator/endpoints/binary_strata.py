@@ -115,7 +115,9 @@ class StratifiedBinaryPlan(BinaryPlan):
 
     def strata_report(self, streams: dict) -> dict:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`)."""
-        return strata.report(self.config, self.endpoint.stratified, streams)
+        return strata.report(self.config, self.endpoint.stratified, streams, (
+            "the analytic values are the endpoint's own test at the share-weighted rates, ignoring the strata; "
+            "no exact enumeration with strata"))
 
     def exact(self) -> dict:
         """Nothing: the enumeration assumes fixed arm sizes and one rate per arm (module docstring)."""

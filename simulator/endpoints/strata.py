@@ -83,13 +83,14 @@ def paired(counts_: dict, n: int) -> dict:
             "difference": difference, "difference_mcse": math.sqrt(variance / n)}
 
 
-def report(config: Config, stratified: bool, streams: dict) -> dict:
+def report(config: Config, stratified: bool, streams: dict, note: str) -> dict:
     """The ``strata`` block of an endpoint's report entry.
 
     ``streams`` maps each simulated stream (``power``, ``assurance``,
     ``type1``) to ``(counts, n_sims)``. The imbalance is that of the
     ``power`` stream (else the first one): it depends on the
-    randomisation, not on the truth.
+    randomisation, not on the truth. ``note``: what the endpoint's analytic
+    values mean with strata (they do not model them).
     """
     this = "stratified" if stratified else "unstratified"
     block: dict = {
@@ -118,4 +119,5 @@ def report(config: Config, stratified: bool, streams: dict) -> dict:
     block["imbalance_under"] = reference
     for stream, (stream_counts, stream_n) in streams.items():
         block[stream] = paired(stream_counts, stream_n)
+    block["note"] = note
     return block

@@ -268,7 +268,10 @@ class SurvivalPlan:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`); None without strata."""
         if not self.config.strata:
             return None
-        return strata.report(self.config, self.endpoint.stratified, streams)
+        return strata.report(self.config, self.endpoint.stratified, streams, (
+            "the analytic values do not model the strata: Schoenfeld's power at the events approximates the "
+            "stratified log-rank's under proportional hazards within strata; analysis times and subjects use the "
+            "first stratum's control hazard"))
 
     def model_kwargs(self, stream: str) -> dict:
         """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""

@@ -358,9 +358,11 @@ def strata_tables(report: dict, i: int) -> list[Table]:
             rows.append((Cell(name), Cell(under), Cell(strata["analysis"]), probability(report, path + ("this",)),
                          Cell(strata["other_analysis"]), probability(report, path + ("other",)),
                          estimate(report, path + ("difference",))))
+    notes = "; ".join(f"{name}: {block['strata']['note']}" for name, block in endpoints.items()
+                      if isinstance(block["strata"].get("note"), str))
     analyses = Table(
         f"strata-s{i}", f"Stratified and unstratified analyses: {scenario_label(scenario)} (the same trials analysed "
-        "both ways; the difference is paired; docs/strata.md)",
+        f"both ways; the difference is paired; docs/strata.md){'. Analytic: ' + notes if notes else ''}",
         ("endpoint", "under", "analysis", "rejects", "other analysis", "rejects", "difference"), tuple(rows),
     )
     rows = []
