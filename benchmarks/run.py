@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--out benchmarks/results]
+    python benchmarks/run.py [--quick] [--binary-rpact-only] [--out benchmarks/results]
 
 Writes ``OUT/results.json`` (every measurement, with the machine) and
 ``OUT/results.md`` (one Markdown table, also printed). What it measures:
@@ -857,13 +857,14 @@ def markdown(results: dict) -> str:
 
 
 # ------------------------------------------------------------------ main
-def run(quick: bool, out: Path) -> dict:
-    """Run every measurement and write ``out/results.json`` and ``out/results.md``."""
+def run(quick: bool, out: Path, binary_rpact_only: bool = False) -> dict:
+    """Run every measurement (or only the binary comparison with rpact) and write ``out/results.json`` and ``.md``."""
     started = time.perf_counter()
     cfg = settings(quick)
     results = {
         "meta": {
-            "command": "python benchmarks/run.py" + (" --quick" if quick else ""),
+            "command": "python benchmarks/run.py" + (" --quick" if quick else "")
+                       + (" --binary-rpact-only" if binary_rpact_only else ""),
             "quick": quick,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "settings": cfg,
@@ -875,6 +876,10 @@ def run(quick: bool, out: Path) -> dict:
         },
         "machine": _machine.describe(),
     }
+    if binary_rpact_only:
+        with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
+            results["binary_rpact"] = bench_binary_rpact(_designs.write_base(Path(folder)), cfg)
+        return _finish(results, started, out, _binary_rpact_rows(results["binary_rpact"]))
     with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
         base = _designs.write_base(Path(folder))
         log("compile time: two fresh interpreters sharing one empty NUMBA_CACHE_DIR")
@@ -897,9 +902,14 @@ def run(quick: bool, out: Path) -> dict:
         results["size_search"] = bench_size_search(Path(folder), cfg)
         results["sweep"] = bench_sweep(cfg)
         results["adaptive"] = bench_adaptive(cfg)
+    return _finish(results, started, out, table_rows(results))
+
+
+def _finish(results: dict, started: float, out: Path, rows: list) -> dict:
+    """Close the results (load at the end, duration, table) and write ``out/results.json`` and ``results.md``."""
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["meta"]["duration_s"] = time.perf_counter() - started
-    results["table"] = table_rows(results)
+    results["table"] = rows
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=_json_default) + "\n", encoding="utf-8")
     (out / "results.md").write_text(markdown(results), encoding="utf-8")
@@ -918,8 +928,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, no 10^8 memory run (about a minute)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="output folder (default benchmarks/results)")
+    parser.add_argument("--binary-rpact-only", action="store_true",
+                        help="only the binary comparison with rpact (section 5: CPU time, alternated rounds, "
+                             "p3sim run end to end), about a minute")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.out)
+    results = run(args.quick, args.out, args.binary_rpact_only)
     print(markdown(results))
     log(f"done in {results['meta']['duration_s']:.0f} s; wrote {args.out}/results.json and results.md")
     return 0
