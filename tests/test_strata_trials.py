@@ -87,3 +87,26 @@ def test_strata_results_do_not_depend_on_jobs():
     one = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=600, seed=4, jobs=1).to_dict()
     two = p3.Trial.from_dict(SURVIVAL).simulate(n_sims=600, seed=4, jobs=2).to_dict()
     assert one["scenarios"][0]["endpoints"]["os"]["strata"] == two["scenarios"][0]["endpoints"]["os"]["strata"]
+
+
+def test_a_stratified_run_resumes_from_its_checkpoint(tmp_path):
+    """The strata counts pass the checkpoint's checks: a rerun takes the scenario from it, with the same block."""
+    import json
+
+    from simulator.cli import main
+
+    config = tmp_path / "strata.toml"
+    config.write_text(
+        '[trial]\nn_total = 300\nrandomisation = "blocks"\n\n[strata.liver]\nshare = [0.6, 0.4]\n'
+        'hazard_multiplier = [1.0, 2.0]\n\n[endpoints.os]\nkind = "survival"\nstratified = true\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 24.0 }\n\n"
+        "[design]\nevents = 150\n\n[simulation]\nn_sims = 500\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    reports = []
+    for _ in range(2):
+        assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+        reports.append(json.loads((out / "report.json").read_text(encoding="utf-8")))
+    assert reports[0]["meta"]["resumed_scenarios"] == [] and reports[1]["meta"]["resumed_scenarios"] == [0]
+    assert reports[0]["scenarios"][0]["endpoints"]["os"]["strata"] == reports[1]["scenarios"][0]["endpoints"]["os"]["strata"]
