@@ -113,6 +113,13 @@ def test_bad_strata_input_names_the_key(base, change, pattern):
     assert re.search(pattern, str(err.value)), str(err.value)
 
 
+def test_strata_with_interim_rules_are_refused():
+    raw = _with(SURVIVAL, strata={"liver": {"share": [0.6, 0.4]}}, design={"looks": 2},
+                interim={"futility": {"on": "conditional_power", "below": 0.1}})
+    with pytest.raises(InputError, match=r"config key `strata`: cannot be combined with \[interim\] or \[adaptation\]"):
+        validate(raw)
+
+
 def test_strata_with_a_kind_that_does_not_model_them():
     raw = {
         "trial": {"n_total": 200},

@@ -429,6 +429,10 @@ def validate(raw: dict) -> Config:
     adaptive.check(interim, adaptation, config, lambda e: getattr(get_kind(e.kind), "interim_rules", ()))
     if interim is None and adaptation is None:
         return config
+    if strata:
+        # The rules decide each trial after the kernel, which would leave the strata's paired other analysis
+        # undecided (docs/strata.md).
+        raise fail("strata", "cannot be combined with [interim] or [adaptation] yet", show_value=False)
     return dataclasses.replace(config, interim=interim, adaptation=adaptation)
 
 

@@ -47,9 +47,6 @@ class StratifiedBinaryPlan(BinaryPlan):
         if len(plan.levels) > 1:
             raise fail("success.multiplicity", 'cannot be "holm" with strata and a binary endpoint yet',
                        config.success.multiplicity)
-        if getattr(plan, "rules", None) is not None:
-            raise fail("strata", "cannot be combined with [interim] rules for a binary endpoint yet",
-                       show_value=False)
         values = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}
         return cls(**values, config=config)
 
