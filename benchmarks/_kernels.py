@@ -150,7 +150,8 @@ def _betas_and_binomials(rng, n_sims, n_c, n_e, a_c, b_c, a_e, b_e):
 
 #: The floors :func:`floor_call` knows: what each costs per trial.
 FLOORS = {
-    "uniforms": "the engine's own draws: 2 uniforms per look (power); 2 uniforms and 2 Beta rates (assurance)",
+    "uniforms": "the engine's own draws: one uniform per alias table and look (power: 1 per look from a table "
+                "of pairs, else 2); 2 uniforms and 2 Beta rates (assurance)",
     "binomials": "the per-trial sampler before issue 13: 2 binomials per look (power); 2 Beta rates and 2 "
                  "binomials at those rates (assurance)",
 }
@@ -168,7 +169,8 @@ def floor_call(plan, stream: str, kind: str = "uniforms"):
     new_e = np.diff(plan.looks.evaluable_e, prepend=0).astype(np.int64)
     if stream == "power":
         if kind == "uniforms":
-            return lambda rng, n: _uniforms(rng, n, 2 * len(new_c))
+            per_trial = plan.sampling_tables(stream).alias[4].size  # tables per look x looks
+            return lambda rng, n: _uniforms(rng, n, per_trial)
         p_c, p_e = plan.truth
         return lambda rng, n: _binomials(rng, n, new_c, new_e, p_c, p_e)
     if stream == "assurance" and plan.prior is not None and len(new_c) == 1:

@@ -18,6 +18,7 @@ from typing import Any
 from simulator.config.load import Scenario
 from simulator.config.schema import Config
 from simulator.estimate import Estimate
+from simulator.files import write_atomic
 from simulator.report import build_report, markdown
 from simulator.report.csv import rows, write_csv
 from simulator.report.html import render_html, table_html
@@ -169,15 +170,15 @@ class _Reported:
         """Write report.json, report.md and report.html into the folder ``out`` (created if needed)."""
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.json").write_text(json.dumps(self._report, indent=2) + "\n", encoding="utf-8")
-        (folder / "report.md").write_text(markdown(self._report), encoding="utf-8")
+        write_atomic(folder / "report.json", json.dumps(self._report, indent=2) + "\n")
+        write_atomic(folder / "report.md", markdown(self._report))
         figures = None
         if plots and matplotlib_available():
             figures = build_plots(self._report, [s.scenario for s in self.scenarios])
         elif plots:
             print("p3sim: note: matplotlib is not installed, so report.html has no plots "
                   "(pip install 'phase3-simulator[plots]')", file=sys.stderr)
-        (folder / "report.html").write_text(render_html(self._report, figures), encoding="utf-8")
+        write_atomic(folder / "report.html", render_html(self._report, figures))
         return folder
 
     def _repr_html_(self) -> str:

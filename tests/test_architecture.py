@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "simulator"
 
 #: Module (dotted, relative to ``simulator``) prefix -> layer, as docs/architecture.md states it.
 LAYERS = [
-    ("errors", 0), ("estimate", 0), ("_jit", 0), ("figures", 0),
+    ("errors", 0), ("estimate", 0), ("_jit", 0), ("figures", 0), ("files", 0),
     ("config.fields", 0), ("config.schema", 0), ("config.toml", 0), ("config.digest", 0), ("config", 0),
     ("stats", 1), ("design", 1), ("priors", 1), ("engine", 1),
     ("endpoints", 2),

@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 
 from simulator.endpoints import get_kind, kind_names
+from simulator.files import write_atomic
 
 #: Columns of every results.csv after ``scenario`` and the swept keys.
 COLUMNS = (
@@ -120,5 +121,5 @@ def to_csv(report: dict) -> str:
 def write_csv(report: dict, path) -> Path:
     """Write results.csv for ``report`` to ``path``."""
     path = Path(path)
-    path.write_text(to_csv(report), encoding="utf-8")
+    write_atomic(path, to_csv(report))
     return path

@@ -48,8 +48,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -57,6 +55,7 @@ import numpy as np
 
 from simulator import __version__
 from simulator.config.digest import scenario_digest
+from simulator.files import write_atomic
 from simulator.runner.fingerprint import code_fingerprint
 
 FORMAT = 2
@@ -242,16 +241,4 @@ class CheckpointStore:
             "payload": payload_digest(payload),
             "streams": payload,
         }
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=self.folder, prefix=path.stem + ".", suffix=".tmp", delete=False
-        )
-        try:
-            with handle:
-                json.dump(data, handle, default=str)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, path)
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, json.dumps(data, default=str))
