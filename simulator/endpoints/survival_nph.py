@@ -114,8 +114,10 @@ def analytic(plan, config: Config) -> dict:
     """Analytic values under the endpoint's model, for its test (the ``analytic`` block of a report).
 
     ``power``: the configured test's power at the final look's expected
-    time (a fixed design; with several looks ``power_fixed_design`` only),
-    by the weighted log-rank moments (:mod:`simulator.design.nph`);
+    time by the weighted log-rank moments (:mod:`simulator.design.nph`);
+    with several looks the sequential power (:func:`sequential`) and
+    ``power_fixed_design``; ``events`` / ``events_rounded`` for
+    ``design.power``; ``note``: the one line the reports print;
     ``nph``: the expected events over calendar time, the average hazard
     ratio with its information and power (gsDesign2's ``ahr()``), the
     analytic power of the log-rank, FH(0, 0.5), FH(0, 1) and MaxCombo, and
