@@ -774,7 +774,8 @@ END_TO_END_TARGET_RATIO = 200.0
 
 
 def _ratio(ratio: dict) -> str:
-    return f"{ratio['median']:.0f}x (range {ratio['min']:.0f}x to {ratio['max']:.0f}x)"
+    digits = 0 if ratio["min"] >= 10 else 1
+    return f"{ratio['median']:.{digits}f}x (range {ratio['min']:.{digits}f}x to {ratio['max']:.{digits}f}x)"
 
 
 def _ns(ns: float) -> str:
