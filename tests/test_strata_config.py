@@ -85,6 +85,7 @@ BAD = [
      r"`strata\.f4\.share`: the crossed factors would make more than 256 strata"),
     (SURVIVAL, dict(trial={"randomisation": "urn"}), r'`trial\.randomisation`: must be one of "simple", "blocks", "minimisation"'),
     (SURVIVAL, dict(trial={"randomisation": "minimisation"}), r'`trial\.randomisation`: "minimisation" needs at least one \[strata\.NAME\]'),
+    (SURVIVAL, dict(trial={"randomisation": "blocks"}), r'`trial\.randomisation`: "blocks" needs at least one \[strata\.NAME\]'),
     (SURVIVAL, dict(trial={"block_size": 4}), r'`trial\.block_size`: is only used with trial\.randomisation = "blocks"'),
     (SURVIVAL, dict(trial={"randomisation": "blocks", "block_size": 5}),
      r"`trial\.block_size`: must be a multiple of the allocation's sum, 2"),

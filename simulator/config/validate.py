@@ -167,9 +167,9 @@ def _check_strata(strata: tuple[StratumFactor, ...], trial: Trial, endpoints: tu
     for endpoint in endpoints:
         if getattr(endpoint, "stratified", False) and not strata:
             raise fail(f"endpoints.{endpoint.name}.stratified", "needs at least one [strata.NAME] table", True)
-    if trial.randomisation == "minimisation" and not strata:
-        raise fail("trial.randomisation", '"minimisation" needs at least one [strata.NAME] table (the factors '
-                   "it balances)", trial.randomisation)
+    if trial.randomisation != "simple" and not strata:
+        raise fail("trial.randomisation", f'"{trial.randomisation}" needs at least one [strata.NAME] table (the '
+                   "factors minimisation balances, the strata whose blocks are filled)", trial.randomisation)
     if not strata:
         return
     for endpoint in endpoints:
