@@ -131,12 +131,13 @@ def alias_table(pmf, prob, alias):
     ``k`` as large as an int64 holds for ``m`` cells and a double holds
     exactly for the largest cell (``2^53`` units; ``k = 46`` for a 77 x 77
     table, whose largest cell is 51 times the mean), by the largest
-    remainders: within a unit of its exact share. The construction then moves whole units only,
-    so it is exact: the table's distribution is the pmf to within about a
-    unit per outcome. (In floating point the cell that gives to many others
-    carries one rounding error per step, at its own magnitude: 3e-15 on an
-    outcome of 2e-4 for a 77 x 77 table, 10^4 units.) Deterministic: the
-    same pmf always gives the same table.
+    remainders: within a unit of its exact share. The construction then
+    moves whole units only, so it is exact: the table's distribution is the
+    pmf to within about a unit per outcome, far below the resolution of the
+    coin of :func:`alias_pick`. (In floating point the cell that gives to
+    many others carries one rounding error per step, at its own magnitude:
+    3e-15 on an outcome of 2e-4 in a 77 x 77 table, about 10^3 units.)
+    Deterministic: the same pmf always gives the same table.
     """
     m = pmf.shape[0]
     total = 0.0
