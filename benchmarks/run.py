@@ -927,11 +927,11 @@ def _json_default(value):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller runs, no 10^8 memory run (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs, no 10^8 memory run (a few minutes)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="output folder (default benchmarks/results)")
     parser.add_argument("--binary-rpact-only", action="store_true",
                         help="only the binary comparison with rpact (section 5: CPU time, alternated rounds, "
-                             "p3sim run end to end), about a minute")
+                             "p3sim run end to end), about two minutes")
     args = parser.parse_args(argv)
     results = run(args.quick, args.out, args.binary_rpact_only)
     print(markdown(results))
