@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -524,22 +522,27 @@ def test_scheduler_without_workers_exits_3_after_the_wait(tmp_path, capsys):
 
 # ---------------------------------------------------------------- memory
 def test_survival_report_memory_does_not_grow_with_n_total(tmp_path):
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text(SURVIVAL.replace("n_total = 300", "n_total = 20000").replace("events = 180", "events = 12000"),
-                   encoding="utf-8")
-    code = (
-        "import resource, sys\n"
-        "from simulator.cli import main\n"
-        f"code = main(['run', {str(cfg)!r}, '--out', {str(tmp_path / 'out')!r}, '--quiet', '--sims', '200'])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-        "sys.exit(code)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
-    assert peak_mb < 600, peak_mb
-    assert resource.RUSAGE_SELF is not None and os.name == "posix"
+    def peak_mb(n_total: int, events: int) -> float:
+        cfg = tmp_path / f"cfg{n_total}.toml"
+        cfg.write_text(SURVIVAL.replace("n_total = 300", f"n_total = {n_total}").replace("events = 180", f"events = {events}"),
+                       encoding="utf-8")
+        code = (
+            "import resource, sys\n"
+            "from simulator.cli import main\n"
+            f"code = main(['run', {str(cfg)!r}, '--out', {str(tmp_path / str(n_total))!r}, '--quiet', '--sims', '200'])\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            "sys.exit(code)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
 
+    # The first run compiles whatever kernels the cache lacks (compiling takes
+    # hundreds of MB for a moment); the second measures the simulation and reports.
+    small = peak_mb(300, 180)
+    large = peak_mb(20_000, 12_000)
+    assert large < 600, (small, large)
+    assert large - peak_mb(300, 180) < 100, (small, large)  # no growth with n_total beyond a few arrays
 
 def test_all_dask_workers_gone_exits_3_after_the_wait(tmp_path):
     import threading
