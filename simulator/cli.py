@@ -148,7 +148,13 @@ def _check_json_file(text: str) -> None:
     """``design --json FILE``: exit 2 up front if FILE cannot be written."""
     if not text.strip():
         raise InputError("argument `--json`: must be a file path or -, got an empty string")
-    path = Path(text)
+    try:
+        _check_json_path(Path(text))
+    except OSError as err:  # a folder on the way that this user may not look into
+        raise InputError(f"argument `--json`: cannot use {text} ({err.strerror})") from None
+
+
+def _check_json_path(path: Path) -> None:
     if path.is_dir():
         raise InputError(f"argument `--json`: {path} is a folder, not a file")
     for parent in path.parents:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import signal
 import subprocess
@@ -563,3 +564,41 @@ def test_all_dask_workers_gone_exits_3_after_the_wait(tmp_path):
         cluster.scale(0)  # every worker gone
         worker.join(timeout=60)
     assert outcome.get("code") == 3
+
+
+def _as_unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run as an unprivileged user: root ignores file modes, so it drops to ``nobody`` (setpriv)."""
+    if os.geteuid() != 0:
+        return argv
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+
+
+@pytest.mark.parametrize("where", ["read-only", "no-access"])
+def test_out_in_a_folder_that_is_really_not_writable_exits_2(where):
+    import shutil
+    import tempfile
+
+    # Outside pytest's own temporary folder, which is private to its owner.
+    base = Path(tempfile.mkdtemp(prefix="p3sim-unwritable-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        cfg = base / "cfg.toml"
+        cfg.write_text(SMALL, encoding="utf-8")
+        cfg.chmod(0o644)
+        locked = base / "locked"
+        locked.mkdir()
+        # read-only: nobody (and a normal user) can look in but not write; no-access: cannot even look in.
+        locked.chmod(0o555 if where == "read-only" else 0o700 if os.geteuid() == 0 else 0o000)
+        # The package folder is not writable for nobody either: Numba then compiles without its cache.
+        done = subprocess.run(_as_unprivileged([sys.executable, "-m", "simulator", "run", str(cfg), "--out",
+                                                str(locked / "out"), "--quiet"]),
+                              capture_output=True, text=True, timeout=300, cwd=str(base))
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        expected = (f"cannot write to {locked / 'out'} (the folder {locked} is not writable)" if where == "read-only"
+                    else f"cannot use {locked / 'out'} (Permission denied)")
+        assert line == f"p3sim: error: argument `--out`: {expected}", line
+        assert not (locked / "out").exists()
+    finally:
+        (base / "locked").chmod(0o700)
+        shutil.rmtree(base)

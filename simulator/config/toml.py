@@ -24,11 +24,11 @@ def read_toml(path: str | Path) -> dict:
     accepted, UTF-16 and other encodings are refused with one line.
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"config file `{path}`: is a folder, not a TOML file")
-    if not path.is_file():
-        raise InputError(f"config file `{path}`: not found")
     try:
+        if path.is_dir():
+            raise InputError(f"config file `{path}`: is a folder, not a TOML file")
+        if not path.is_file():
+            raise InputError(f"config file `{path}`: not found")
         data = path.read_bytes()
     except OSError as err:
         raise InputError(f"config file `{path}`: cannot be read ({err.strerror})") from None

@@ -62,6 +62,13 @@ def check_output_folder(out: str | os.PathLike, option: str = "--out") -> Path:
     if not text.strip():
         raise InputError(f"argument `{option}`: must be a folder path, got an empty string")
     folder = Path(text)
+    try:
+        return _check_folder(folder, option)
+    except OSError as err:  # a folder on the way that this user may not even look into
+        raise InputError(f"argument `{option}`: cannot use {folder} ({err.strerror})") from None
+
+
+def _check_folder(folder: Path, option: str) -> Path:
     for parent in [folder, *folder.parents]:
         if not parent.exists():
             continue
