@@ -602,3 +602,29 @@ def test_out_in_a_folder_that_is_really_not_writable_exits_2(where):
     finally:
         (base / "locked").chmod(0o700)
         shutil.rmtree(base)
+
+
+def test_orphaned_temporary_checkpoints_are_removed_once_the_lock_is_held(tmp_path, capsys):
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    orphan = tmp_path / "out" / "checkpoints" / "0123-seed3-n1000.json.abc.tmp"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text("{half a checkp", encoding="utf-8")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert not orphan.exists() and not list(orphan.parent.glob("*.tmp"))
+
+
+def test_dask_worker_of_another_version_exits_3(tmp_path, monkeypatch, capsys):
+    import numba
+    from distributed import LocalCluster
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        monkeypatch.setattr(numba, "__version__", "0.0.1")  # this process only: the worker has the real one
+        code = main(["run", str(cfg), "--backend", "dask", "--scheduler", cluster.scheduler_address,
+                     "--out", str(tmp_path / "out"), "--quiet"])
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and re.fullmatch(r"p3sim: not ready: Dask worker tcp://\S+ has numba \S+, this process 0\.0\.1: "
+                                      r"install the same versions on the workers .*", line), line
