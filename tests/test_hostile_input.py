@@ -628,3 +628,20 @@ def test_dask_worker_of_another_version_exits_3(tmp_path, monkeypatch, capsys):
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert code == 3 and re.fullmatch(r"p3sim: not ready: Dask worker tcp://\S+ has numba \S+, this process 0\.0\.1: "
                                       r"install the same versions on the workers .*", line), line
+
+
+def test_a_long_preparation_is_visibly_at_work(tmp_path):
+    # Fisher's critical tables at 15 000 per arm take seconds before the first trial: the line says so.
+    import io
+
+    from simulator.api import Trial
+    from simulator.runner.progress import StderrProgress
+
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    stream = io.StringIO()
+    Trial.from_toml(cfg, ["endpoints.resp.test=fisher", "trial.n_total=30000"]).simulate(
+        n_sims=1000, progress=StderrProgress(stream, force=True, plain_interval=0.0))
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "p3sim: preparing scenario 1/1 (bounds, critical tables)"
+    assert lines[-1].startswith("p3sim: scenarios 1/1")

@@ -1,7 +1,7 @@
 """Progress of a run on stderr: scenarios done, simulated trials per second, ETA.
 
-The runner reports to a *progress hook*: any object with the four methods of
-:class:`ProgressHook` (which does nothing).  :class:`StderrProgress` is the
+The runner reports to a *progress hook*: any object with the methods of
+:class:`ProgressHook` (which does nothing; ``preparing`` may be left out).  :class:`StderrProgress` is the
 one the command line uses:
 
 - on a terminal it redraws one line in place (``\\r``), at most
@@ -30,6 +30,10 @@ class ProgressHook:
     way).  Exceptions raised by a hook abort the run like Ctrl-C would:
     scenarios already finished stay checkpointed.
     """
+
+    def preparing(self, index: int, n_scenarios: int) -> None:
+        """Called before scenario ``index``'s plans are built (bounds, critical tables: seconds for a large
+        Fisher design), so that a long preparation is visibly at work."""
 
     def start(self, n_scenarios: int, n_trials: int) -> None:
         """Called once: scenarios in the run, trials still to simulate."""
@@ -87,6 +91,15 @@ class StderrProgress(ProgressHook):
         self.resumed_scenarios = 0  # of done_scenarios, those taken from checkpoints
         self.started = self.last = 0.0
         self.width = 0
+
+    def preparing(self, index: int, n_scenarios: int) -> None:
+        if not self.enabled or (index > 0 and self.clock() - self.last < self.interval):
+            return
+        self.last = self.clock()
+        text = f"p3sim: preparing scenario {index + 1}/{n_scenarios} (bounds, critical tables)"
+        self.stream.write(("\r" + text.ljust(self.width)) if self.tty else text + "\n")
+        self.width = len(text)
+        self.stream.flush()
 
     def start(self, n_scenarios: int, n_trials: int) -> None:
         self.n_scenarios, self.n_trials = n_scenarios, n_trials

@@ -59,7 +59,12 @@ def simulate(
         Take finished scenarios from ``checkpoints``; ``False`` recomputes them.
     """
     check_backend(backend, scheduler)
-    bundles = [build_plans(s) for s in scenarios]
+    preparing = getattr(progress, "preparing", None)
+    bundles = []
+    for index, scenario in enumerate(scenarios):
+        if preparing is not None:
+            preparing(index, len(scenarios))
+        bundles.append(build_plans(scenario))
     store = CheckpointStore(Path(checkpoints)) if checkpoints is not None else None
     results, wall = simulate_scenarios(
         bundles, jobs=jobs, progress=progress, backend=backend, scheduler=scheduler, checkpoints=store, resume=resume,
