@@ -47,8 +47,8 @@ from simulator.engine.patients import (
     analyse_looks,
     draw_arms,
     draw_entries,
+    exit_from_pieces,
     look_results,
-    patient_exit,
     patients,
     survival_design,
     workspace,
@@ -251,7 +251,7 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
     :func:`~simulator.engine.patients.draw_entries` and
     :func:`~simulator.engine.patients.draw_arms`; per patient the latent
     vector gives the binary outcomes and the unit exponential of the
-    survival exit (:func:`~simulator.engine.patients.patient_exit`); the
+    survival exit (:func:`~simulator.engine.patients.exit_from_pieces`); the
     looks are :func:`~simulator.engine.patients.analyse_looks`, every look up
     to the last one analysed (the binary endpoints need them all).
     """
@@ -267,24 +267,36 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
 
     draw_entries(rng, n, design.acc_edges, design.acc_cumulative, pts.entry)
     draw_arms(rng, design, pts.label)
+    # The design's fields taken out once (see simulator.engine.patients.patient_exit).
+    times, hazards, cumulative = design.times, design.hazards, design.cumulative
+    times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
+    cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up
+    drop_c, drop_e = design.dropout_c, design.dropout_e
+    label, entry, exit_out, event_out, calendar = pts.label, pts.entry, pts.exit_time, pts.is_event, work.calendar
+    sd = continuous.sd
     n_events = 0
     for p in range(n):
-        arm = 1 if pts.label[p] >= 2 else 0
+        arm = 1 if label[p] >= 2 else 0
         _latent(rng, chol, e, z)
         for b in range(n_binary):
             binary_event[p, b] = z[b] < thresholds[i, b, arm]
         for c in range(n_continuous):
             # The outcome's deviation from its arm's true mean (sums stay small: SS keeps its digits).
-            values[p, c] = continuous.sd[js, c, arm] * z[n_binary + c]
+            values[p, c] = sd[js, c, arm] * z[n_binary + c]
         # -log(1 - Phi(z)) = -log(Phi(-z)): accurate for large z too.
         unit = -math.log(0.5 * math.erfc(z[survival] * _SQRT_HALF))
-        theta = theta_e if arm == 1 else theta_c
-        dropout = design.dropout_e if arm == 1 else design.dropout_c
-        exit_time, is_event = patient_exit(rng, unit, theta, dropout, design, arm == 1)
-        pts.exit_time[p] = exit_time
-        pts.is_event[p] = is_event
+        if arm == 1:
+            drop_time = rng.exponential() / drop_e if drop_e > 0.0 else np.inf
+            exit_time, is_event = exit_from_pieces(unit, theta_e, drop_time, times_e, hazards_e, cumulative_e,
+                                                   cure_e, longest)
+        else:
+            drop_time = rng.exponential() / drop_c if drop_c > 0.0 else np.inf
+            exit_time, is_event = exit_from_pieces(unit, theta_c, drop_time, times, hazards, cumulative, cure_c,
+                                                   longest)
+        exit_out[p] = exit_time
+        event_out[p] = is_event
         if is_event:
-            work.calendar[n_events] = pts.entry[p] + exit_time
+            calendar[n_events] = entry[p] + exit_time
             n_events += 1
     last = analyse_looks(i, n_events, design, bounds, pts, work, out, True)
 

@@ -67,8 +67,8 @@ from simulator.engine.patients import (
     Patients,
     analyse_looks,
     draw_entries,
+    exit_from_pieces,
     logrank_at_cut,
-    patient_exit,
     patients,
     prepare_cuts,
     schedule_cuts,
@@ -373,6 +373,11 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     cumulative, multiplier = strata.cell_cumulative, strata.multiplier
     cell, label, per_cell, block, marginal = work.cell, patients.label, work.per_cell, work.block, work.marginal
     level_start, cell_levels = strata.level_start, strata.cell_levels
+    # The design's fields taken out once (see simulator.engine.patients.patient_exit).
+    times, hazards, cumulative_c = design.times, design.hazards, design.cumulative
+    times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
+    cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up
+    drop_c, drop_e = design.dropout_c, design.dropout_e
     n_events = 0
     for p in range(n):
         c, u = draw_cell(rng, cumulative)
@@ -382,9 +387,15 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
                                   cell_levels, strata.probability, strata.weight_c, strata.weight_e)
         experimental = label[p] >= 2
         per_cell[c, 1 if experimental else 0] += 1
-        theta = (theta_e if experimental else theta_c) * multiplier[c]
-        dropout = design.dropout_e if experimental else design.dropout_c
-        exit_time, is_event = patient_exit(rng, rng.exponential(), theta, dropout, design, experimental)
+        unit = rng.exponential()
+        if experimental:
+            drop_time = rng.exponential() / drop_e if drop_e > 0.0 else np.inf
+            exit_time, is_event = exit_from_pieces(unit, theta_e * multiplier[c], drop_time, times_e, hazards_e,
+                                                   cumulative_e, cure_e, longest)
+        else:
+            drop_time = rng.exponential() / drop_c if drop_c > 0.0 else np.inf
+            exit_time, is_event = exit_from_pieces(unit, theta_c * multiplier[c], drop_time, times, hazards,
+                                                   cumulative_c, cure_c, longest)
         patients.exit_time[p] = exit_time
         patients.is_event[p] = is_event
         if is_event:
