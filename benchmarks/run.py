@@ -612,7 +612,12 @@ def _survival_rows(results: dict) -> list[tuple[str, str, str, str]]:
                      f"{e2e['wall_s']:.2f} s wall", f"in-process runtime {e2e['runtime_s']:.2f} s "
                      f"({_rate(e2e['n_sims'] / e2e['runtime_s'])}); {_rate(e2e['trials_per_s_wall'])} wall; "
                      f"power {_pm(e2e['power'], e2e['power_mcse'])}; peak RSS {e2e['max_rss_mib']:.0f} MiB"))
-    rpact = results["survival_rpact"]
+    return rows + _survival_rpact_rows(results["survival_rpact"])
+
+
+def _survival_rpact_rows(rpact: dict) -> list[tuple[str, str, str, str]]:
+    """rpact side by side for survival: CPU-time ratios, power agreement, analytic values."""
+    rows = []
     if "skipped" in rpact:
         rows.append(("rpact side by side, survival", "getSimulationSurvival", "skipped", rpact["skipped"]))
         return rows
@@ -858,14 +863,15 @@ def markdown(results: dict) -> str:
 
 
 # ------------------------------------------------------------------ main
-def run(quick: bool, out: Path, binary_rpact_only: bool = False) -> dict:
-    """Run every measurement (or only the binary comparison with rpact) and write ``out/results.json`` and ``.md``."""
+def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_only: bool = False) -> dict:
+    """Run every measurement (or only the binary or survival comparison with rpact); write ``out/results.json``, ``.md``."""
     started = time.perf_counter()
     cfg = settings(quick)
     results = {
         "meta": {
             "command": "python benchmarks/run.py" + (" --quick" if quick else "")
-                       + (" --binary-rpact-only" if binary_rpact_only else ""),
+                       + (" --binary-rpact-only" if binary_rpact_only else "")
+                       + (" --survival-rpact-only" if survival_rpact_only else ""),
             "quick": quick,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "settings": cfg,
@@ -881,6 +887,10 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False) -> dict:
         with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
             results["binary_rpact"] = bench_binary_rpact(_designs.write_base(Path(folder)), cfg)
         return _finish(results, started, out, _binary_rpact_rows(results["binary_rpact"]))
+    if survival_rpact_only:
+        plans = {name: _survival.make_plan(name) for name in ("fixed", "group_sequential")}
+        results["survival_rpact"] = bench_survival_rpact(plans, {}, cfg)
+        return _finish(results, started, out, _survival_rpact_rows(results["survival_rpact"]))
     with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
         base = _designs.write_base(Path(folder))
         log("compile time: two fresh interpreters sharing one empty NUMBA_CACHE_DIR")
@@ -932,8 +942,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--binary-rpact-only", action="store_true",
                         help="only the binary comparison with rpact (section 5: CPU time, alternated rounds, "
                              "p3sim run end to end), about two minutes")
+    parser.add_argument("--survival-rpact-only", action="store_true",
+                        help="only the survival comparison with rpact (section 6: CPU time, alternated rounds of "
+                             "the fixed and 3-look designs, power agreement, analytic values)")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.out, args.binary_rpact_only)
+    results = run(args.quick, args.out, args.binary_rpact_only, args.survival_rpact_only)
     print(markdown(results))
     log(f"done in {results['meta']['duration_s']:.0f} s; wrote {args.out}/results.json and results.md")
     return 0
