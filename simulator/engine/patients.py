@@ -835,7 +835,7 @@ def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     return z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled
 
 
-@kernel
+@kernel(inline="always")
 def _add_weighted(acc, weights, km, excess, var, w):
     """Add one event time to the weighted scores and covariances (:func:`weighted_logrank_at_cut`); ``w`` is scratch."""
     m = weights.shape[0]
@@ -851,7 +851,7 @@ def _add_weighted(acc, weights, km, excess, var, w):
                 acc[m + j * m + k] += term
 
 
-@kernel
+@kernel(inline="always")
 def _power(x, e):
     """``x ** e`` with the common Fleming-Harrington exponents (0, 1, 2, 0.5) without ``pow`` (its cost per event)."""
     if e == 0.0:
