@@ -20,7 +20,9 @@ level that the caller asks about, :data:`SECOND` and then all points are
 used. Far from the level the p-value is then accurate to about 2e-3
 (absolute), next to it to about 3e-5 (tests/test_nph_tests.py compares with scipy's
 ``multivariate_normal.cdf``). The p-value is clipped into its Bonferroni
-interval ``[1 - Phi(c), m (1 - Phi(c))]``, which holds exactly.
+interval ``[1 - Phi(c), m (1 - Phi(c))]``, which holds exactly; when that
+interval is at most :data:`NARROW` wide and holds no level, its midpoint is
+the p-value (no integral: the first pass would be no more accurate).
 
 ``norm_cdf`` and ``norm_ppf`` are compiled normal distribution functions
 (``erfc``, and Wichura's algorithm AS 241, about 1e-16 relative).
@@ -50,6 +52,9 @@ FIRST = 16
 SECOND = 64
 #: Refine when the first pass is this many standard errors from a level.
 REFINE_SE = 6.0
+#: A Bonferroni interval ``[1 - Phi(c), m (1 - Phi(c))]`` at most this wide, with no level inside, is
+#: its own answer (its midpoint): the first pass would be no more accurate (a strong effect's small p-values).
+NARROW = 1e-3
 #: A squared Cholesky pivot at most this is a degenerate direction (the estimated correlations of
 #: linearly dependent statistics are singular up to rounding, about 1e-15).
 SINGULAR = 1e-10
@@ -206,6 +211,13 @@ def max_p_value(c, corr, m, levels, chol, y, points, lead):
     low, high = single, min(m * single, 1.0)
     if m == 1 or high <= 0.0:
         return single
+    if high - low <= NARROW:
+        inside = False
+        for level in levels:
+            if low <= level <= high:
+                inside = True
+        if not inside:
+            return 0.5 * (low + high)
     _cholesky(corr, m, chol, lead)
     limits = np.full(m, c)
     below, se = _orthant(limits, chol, lead, m, points, 0, FIRST, y)
