@@ -285,14 +285,15 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             values[p, c] = sd[js, c, arm] * z[n_binary + c]
         # -log(1 - Phi(z)) = -log(Phi(-z)): accurate for large z too.
         unit = -math.log(0.5 * math.erfc(z[survival] * _SQRT_HALF))
-        if arm == 1:
-            drop_time = rng.exponential() / drop_e if drop_e > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(unit, theta_e, drop_time, times_e, hazards_e, cumulative_e,
-                                                   cure_e, longest)
-        else:
-            drop_time = rng.exponential() / drop_c if drop_c > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(unit, theta_c, drop_time, times, hazards, cumulative, cure_c,
-                                                   longest)
+        # The arm picked by selects, not branches (as in draw_patients).
+        experimental = arm == 1
+        dropout = drop_e if experimental else drop_c
+        drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+        exit_time, is_event = exit_from_pieces(
+            unit, theta_e if experimental else theta_c, drop_time, times_e if experimental else times,
+            hazards_e if experimental else hazards, cumulative_e if experimental else cumulative,
+            cure_e if experimental else cure_c, longest,
+        )
         exit_out[p] = exit_time
         event_out[p] = is_event
         if is_event:

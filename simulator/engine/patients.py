@@ -460,15 +460,16 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     label, entry, exit_out, event_out = patients.label, patients.entry, patients.exit_time, patients.is_event
     n_events = 0
     for p in range(n):
+        # The arm picked by selects, not branches: which arm comes next is a coin toss for the CPU.
+        experimental = label[p] >= 2
+        theta = theta_e if experimental else theta_c
+        dropout = drop_e if experimental else drop_c
         unit = rng.exponential()
-        if label[p] >= 2:
-            drop_time = rng.exponential() / drop_e if drop_e > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(unit, theta_e, drop_time, times_e, hazards_e, cumulative_e,
-                                                   cure_e, longest)
-        else:
-            drop_time = rng.exponential() / drop_c if drop_c > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(unit, theta_c, drop_time, times, hazards, cumulative, cure_c,
-                                                   longest)
+        drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+        exit_time, is_event = exit_from_pieces(
+            unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
+            cumulative_e if experimental else cumulative, cure_e if experimental else cure_c, longest,
+        )
         exit_out[p] = exit_time
         event_out[p] = is_event
         if is_event:
@@ -945,7 +946,8 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     out.capped[i] = capped
     decided = False
     n_weights = design.weights.shape[0]
-    level = np.empty(1)
+    # Only the weighted tests need it: the log-rank allocates nothing per trial.
+    level = np.empty(1 if n_weights > 0 else 0)
     for k in range(last + 1):
         cut = work.cuts[k]
         at_cut = work.at_cuts[k]
