@@ -146,6 +146,39 @@ def final_table(code, theta0, n_c, n_e, bound, unfavourable, futility, floor, ou
                                        dummy, dummy, dummy, dummy)
 
 
+@kernel(inline="always")
+def _settle_look(i, k, n_looks, xc, xe, done, outcome, final_outcome, enrolled, x_c, x_e, stop_look, decision,
+                 rule_stop, patients, shadow_reject, shadow_patients):
+    """Read trial ``i``'s outcome at look ``k`` from the tables and record it: ``(done, ended)``.
+
+    ``done``: the trial (with the rule) has stopped, only its shadow goes on;
+    ``ended``: the shadow has stopped too (the caller leaves the look loop).
+    One place for both samplers of :func:`simulate_rules` and
+    :func:`simulate_rules_fixed`.
+    """
+    if not done:
+        x_c[i, k] = xc
+        x_e[i, k] = xe
+    result = final_outcome[xc, xe] if k == n_looks - 1 else outcome[k, xc, xe]
+    if result == RULE_FUTILITY:
+        if not done:
+            stop_look[i] = k
+            decision[i] = STOP_FUTILITY
+            rule_stop[i] = True
+            patients[i] = enrolled[k]
+            done = True
+        result = CONTINUE
+    if result != CONTINUE or k == n_looks - 1:
+        if not done:
+            stop_look[i] = k
+            decision[i] = result
+            patients[i] = enrolled[k]
+        shadow_reject[i] = result == REJECT_FAVOURABLE
+        shadow_patients[i] = enrolled[k]
+        return done, True
+    return done, False
+
+
 @kernel
 def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e, enrolled, code, theta0,
                    outcome, final_outcome, ssr, stage_c, stage_e, critical,
@@ -212,25 +245,9 @@ def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e,
             xe += rng.binomial(n_e[k] - previous_e, pe)
             previous_c = n_c[k]
             previous_e = n_e[k]
-            if not done:
-                x_c[i, k] = xc
-                x_e[i, k] = xe
-            result = final_outcome[xc, xe] if k == n_looks - 1 else outcome[k, xc, xe]
-            if result == RULE_FUTILITY:
-                if not done:
-                    stop_look[i] = k
-                    decision[i] = STOP_FUTILITY
-                    rule_stop[i] = True
-                    patients[i] = enrolled[k]
-                    done = True
-                result = CONTINUE
-            if result != CONTINUE or k == n_looks - 1:
-                if not done:
-                    stop_look[i] = k
-                    decision[i] = result
-                    patients[i] = enrolled[k]
-                shadow_reject[i] = result == REJECT_FAVOURABLE
-                shadow_patients[i] = enrolled[k]
+            done, ended = _settle_look(i, k, n_looks, xc, xe, done, outcome, final_outcome, enrolled, x_c, x_e, stop_look,
+                                       decision, rule_stop, patients, shadow_reject, shadow_patients)
+            if ended:
                 break
 
 
@@ -344,25 +361,9 @@ def simulate_rules_fixed(rng, n_sims, cell_prob, cell_alias, width_e, inc_prob, 
                     break
                 xc += _alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_c[k], inc_size_c[k])
                 xe += _alias_pick(rng.random(), inc_prob, inc_alias, inc_offset_e[k], inc_size_e[k])
-            if not done:
-                x_c[i, k] = xc
-                x_e[i, k] = xe
-            result = final_outcome[xc, xe] if k == n_looks - 1 else outcome[k, xc, xe]
-            if result == RULE_FUTILITY:
-                if not done:
-                    stop_look[i] = k
-                    decision[i] = STOP_FUTILITY
-                    rule_stop[i] = True
-                    patients[i] = enrolled[k]
-                    done = True
-                result = CONTINUE
-            if result != CONTINUE or k == n_looks - 1:
-                if not done:
-                    stop_look[i] = k
-                    decision[i] = result
-                    patients[i] = enrolled[k]
-                shadow_reject[i] = result == REJECT_FAVOURABLE
-                shadow_patients[i] = enrolled[k]
+            done, ended = _settle_look(i, k, n_looks, xc, xe, done, outcome, final_outcome, enrolled, x_c, x_e, stop_look,
+                                       decision, rule_stop, patients, shadow_reject, shadow_patients)
+            if ended:
                 break
 
 
