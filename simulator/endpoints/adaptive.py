@@ -40,6 +40,7 @@ from simulator.engine.adaptive import (
     ON_NONE,
     ON_PREDICTIVE,
     StageDesign,
+    decide_with_rule,
     final_table,
     interim_tables,
     simulate_rules,
@@ -451,6 +452,26 @@ class InterimRules:
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
         return out
+
+
+def decide_on_z(rules, z: np.ndarray, values: list, last_look: np.ndarray, bounds) -> tuple:
+    """Decisions of trials whose statistics are on the z scale, with an interim rule (survival, continuous).
+
+    ``values`` holds each interim's rule inputs (``rules.rule_values`` turns
+    them into the quantity compared with ``rules.below``; NaN never stops).
+    Returns per trial ``(stop look, decision, stopped by the rule, shadow's
+    look, shadow's decision)``, the shadow being the same trial without the
+    rule (:func:`simulator.engine.adaptive.decide_with_rule`).
+    """
+    n_sims, n_looks = z.shape
+    rule = np.zeros((n_sims, n_looks))
+    for k, v in enumerate(values):
+        rule[:, k] = np.nan_to_num(rules.rule_values(v), nan=1.0)
+    out = (np.empty(n_sims, dtype=np.int64), np.empty(n_sims, dtype=np.int8), np.empty(n_sims, dtype=np.bool_),
+           np.empty(n_sims, dtype=np.int64), np.empty(n_sims, dtype=np.int8))
+    decide_with_rule(np.ascontiguousarray(z), last_look, bounds.efficacy, bounds.unfavourable, bounds.futility,
+                     bounds.futility_floor, rule, np.append(rules.below, 0.0), *out)
+    return out
 
 
 def value_bins(table: np.ndarray) -> np.ndarray:

@@ -27,8 +27,7 @@ from scipy import special, stats
 
 from simulator.config.fields import fail
 from simulator.design import adaptive as normal
-from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, rule_report, threshold_rows
-from simulator.engine.adaptive import decide_with_rule
+from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, decide_on_z, rule_report, threshold_rows
 
 
 @dataclass(frozen=True)
@@ -93,18 +92,8 @@ class ContinuousRules:
         z = np.ascontiguousarray(np.where(np.isfinite(df), special.ndtri(special.stdtr(df, stat)), stat))
         n_looks = z.shape[1]
         values = [self.values(z[:, k], k) for k in range(n_looks - 1)]
-        rule = np.zeros((n_sims, n_looks))
-        for k, v in enumerate(values):
-            rule[:, k] = np.nan_to_num(self.rule_values(v), nan=1.0)
-        stop = np.empty(n_sims, dtype=np.int64)
-        decision = np.empty(n_sims, dtype=np.int8)
-        rule_stop = np.empty(n_sims, dtype=np.bool_)
-        shadow_look = np.empty(n_sims, dtype=np.int64)
-        shadow_decision = np.empty(n_sims, dtype=np.int8)
-        bounds = plan.bounds
-        decide_with_rule(z, np.full(n_sims, n_looks - 1, dtype=np.int64), bounds.efficacy, bounds.unfavourable,
-                         bounds.futility, bounds.futility_floor, rule, np.append(self.below, 0.0), stop, decision,
-                         rule_stop, shadow_look, shadow_decision)
+        stop, decision, rule_stop, shadow_look, shadow_decision = decide_on_z(
+            self, z, values, np.full(n_sims, n_looks - 1, dtype=np.int64), plan.bounds)
         success, counts = plan.counts_from_decisions(stop.astype(np.int8), decision, mean_c, mean_e, stream)
         enrolled = plan.looks.enrolled_total.astype(np.float64)
         saved = enrolled[shadow_look] - enrolled[stop]

@@ -25,8 +25,7 @@ from scipy import stats
 
 from simulator.config.fields import fail
 from simulator.design import adaptive as normal
-from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, rule_report, threshold_rows
-from simulator.engine.adaptive import decide_with_rule
+from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, decide_on_z, rule_report, threshold_rows
 from simulator.estimate import proportion
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY
 
@@ -196,19 +195,8 @@ class SurvivalRules:
         z_all = np.ascontiguousarray(trials.z_all)
         events = trials.events_looks.astype(float)
         values = [self.values(z_all[:, k], events[:, k]) for k in range(n_looks - 1)]
-        rule = np.zeros((n_sims, n_looks))
-        for k, v in enumerate(values):
-            rule[:, k] = np.nan_to_num(self.rule_values(v), nan=1.0)
-        stop = np.empty(n_sims, dtype=np.int64)
-        decision = np.empty(n_sims, dtype=np.int8)
-        rule_stop = np.empty(n_sims, dtype=np.bool_)
-        shadow_look = np.empty(n_sims, dtype=np.int64)
-        shadow_decision = np.empty(n_sims, dtype=np.int8)
-        bounds = plan.bounds
-        below = np.append(self.below, 0.0)
-        decide_with_rule(z_all, trials.last_look.astype(np.int64), bounds.efficacy, bounds.unfavourable,
-                         bounds.futility, bounds.futility_floor, rule, below, stop, decision, rule_stop,
-                         shadow_look, shadow_decision)
+        stop, decision, rule_stop, shadow_look, shadow_decision = decide_on_z(
+            self, z_all, values, trials.last_look.astype(np.int64), plan.bounds)
         decided = plan.stopped_at(trials, stop, decision)
         success, counts = plan.chunk_counts(decided, ratios, stream, n_sims)
         rows = np.arange(n_sims)
