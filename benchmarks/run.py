@@ -110,6 +110,9 @@ def settings(quick: bool) -> dict:
         # survival against rpact, by CPU time: alternated rounds, our trials per round
         "survival_rounds": 3 if quick else 5,
         "survival_round_trials": 10_000 if quick else 50_000,
+        # survival, jobs 1 vs 2 (threads over the chunks of one scenario): trials and rounds
+        "survival_thread_trials": 2**17 if quick else 2**18,
+        "survival_thread_rounds": 2 if quick else 3,
         "size_sims": 20_000,
         "size_repeats": 1 if quick else 3,
         "sweep_sims": 1 << 17 if quick else 1 << 20,
@@ -391,6 +394,35 @@ def bench_survival_end_to_end(folder: Path, cfg: dict) -> dict:
         return {"skipped": str(err).strip()[-300:]}
 
 
+def bench_survival_threads(cfg: dict) -> dict:
+    """``Trial.simulate`` of the 3-look survival design with ``jobs`` 1 and 2 (threads over the chunks), wall clock.
+
+    Rounds alternate the two, each after measuring how many CPUs two
+    processes get (:func:`_machine.parallel_capacity`): a speed-up is only
+    possible in rounds where that is about 2.
+    """
+    from simulator import Trial  # noqa: PLC0415 - the section's own import
+
+    n = cfg["survival_thread_trials"]
+    log(f"survival: Trial.simulate --jobs 1 vs 2 (threads), {n} trials, 3 looks")
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
+        trial = Trial.from_toml(_survival.write_config(Path(folder), "group_sequential"))
+        trial.simulate(n_sims=2000, seed=1, jobs=2)  # compile or load the kernels first
+        rounds = []
+        for _ in range(cfg["survival_thread_rounds"]):
+            row = {}
+            for jobs in (1, 2):
+                row[f"capacity_jobs{jobs}"] = _machine.parallel_capacity(2)["capacity_cpus"]
+                start = time.perf_counter()
+                result = trial.simulate(n_sims=n, seed=1, jobs=jobs)
+                row[f"jobs{jobs}_wall_s"] = time.perf_counter() - start
+                row[f"power_jobs{jobs}"] = repr(result.power)
+            row["speedup"] = row["jobs1_wall_s"] / row["jobs2_wall_s"]
+            row["same_result"] = row.pop("power_jobs1") == row.pop("power_jobs2")
+            rounds.append(row)
+    return {"n_sims": n, "rounds": rounds}
+
+
 def bench_survival_rpact(plans: dict, designs: dict, cfg: dict) -> dict:
     """rpact's getSimulationSurvival (by CPU time, alternated with ours) / getPowerSurvival / getSampleSizeSurvival."""
     reason = _rpact.availability()
@@ -578,6 +610,7 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
         rows.extend(_floor_rows("Random numbers alone, 3 looks", "N = 458, every look drawn", gs["floor"]))
     rows.extend(_binary_rpact_rows(results["binary_rpact"]))
     rows.extend(_survival_rows(results))
+    rows.extend(_survival_threads_rows(results["survival_threads"]))
     rows.extend(_continuous_rows(results["continuous"]))
     rows.append(_size_row(results["size_search"]))
     rows.append(_sweep_row(results["sweep"]))
@@ -613,6 +646,18 @@ def _survival_rows(results: dict) -> list[tuple[str, str, str, str]]:
                      f"({_rate(e2e['n_sims'] / e2e['runtime_s'])}); {_rate(e2e['trials_per_s_wall'])} wall; "
                      f"power {_pm(e2e['power'], e2e['power_mcse'])}; peak RSS {e2e['max_rss_mib']:.0f} MiB"))
     return rows + _survival_rpact_rows(results["survival_rpact"])
+
+
+def _survival_threads_rows(threads: dict) -> list[tuple[str, str, str, str]]:
+    """One row per round of :func:`bench_survival_threads`."""
+    rows = []
+    for i, r in enumerate(threads["rounds"]):
+        rows.append((f"Survival 3 looks, Trial.simulate jobs 1 vs 2 (threads), round {i + 1}",
+                     f"{_count(threads['n_sims'])} trials, wall clock",
+                     f"{r['jobs1_wall_s']:.2f} s / {r['jobs2_wall_s']:.2f} s: {r['speedup']:.2f}x",
+                     f"free CPUs for two processes just before: {r['capacity_jobs1']:.2f} / {r['capacity_jobs2']:.2f}; "
+                     f"{'same result' if r['same_result'] else 'RESULTS DIFFER'}"))
+    return rows
 
 
 def _survival_rpact_rows(rpact: dict) -> list[tuple[str, str, str, str]]:
@@ -890,7 +935,9 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
     if survival_rpact_only:
         plans = {name: _survival.make_plan(name) for name in ("fixed", "group_sequential")}
         results["survival_rpact"] = bench_survival_rpact(plans, {}, cfg)
-        return _finish(results, started, out, _survival_rpact_rows(results["survival_rpact"]))
+        results["survival_threads"] = bench_survival_threads(cfg)
+        return _finish(results, started, out, _survival_rpact_rows(results["survival_rpact"])
+                       + _survival_threads_rows(results["survival_threads"]))
     with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
         base = _designs.write_base(Path(folder))
         log("compile time: two fresh interpreters sharing one empty NUMBA_CACHE_DIR")
@@ -909,6 +956,7 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         results["survival_designs"], survival_plans = bench_survival_designs(cfg)
         results["survival_end_to_end"] = bench_survival_end_to_end(Path(folder), cfg)
         results["survival_rpact"] = bench_survival_rpact(survival_plans, results["survival_designs"], cfg)
+        results["survival_threads"] = bench_survival_threads(cfg)
         results["continuous"] = bench_continuous(cfg)
         results["size_search"] = bench_size_search(Path(folder), cfg)
         results["sweep"] = bench_sweep(cfg)
