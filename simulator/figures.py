@@ -44,6 +44,8 @@ RC = {
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
+    # Text is shown as given: a "$" in a name, label or sweep value is not TeX (mathtext would fail on "$x^").
+    "text.parse_math": False,
 }
 
 
