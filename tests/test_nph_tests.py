@@ -117,8 +117,8 @@ def _scipy_max_p(z, corr):
 def test_maxcombo_p_against_scipy_on_data():
     # MaxCombo p-values of random data sets (default four, singular, and two non-singular components) against
     # scipy's Genz integration of the same correlation. Next to the level (here: computed with all points) the
-    # compiled integral's standard error is about 3e-5, far from it about 1e-3 (module docstring): tolerances
-    # 2e-4 and 5e-3.
+    # compiled integral's standard error is about 3e-5, far from it (8 x 8 points) about 2e-3 (module
+    # docstring): tolerances 2e-4 and 1e-2.
     rng = np.random.default_rng(8)
     for weights in ([(0, 0), (0, 1), (1, 0), (1, 1)], [(0, 0), (0, 1)]):
         for _ in range(15):
@@ -131,7 +131,7 @@ def test_maxcombo_p_against_scipy_on_data():
             near = weighted_logrank(time, event, group, weights, level=reference)
             assert near.maxcombo_p == pytest.approx(reference, abs=2e-4)
             far = weighted_logrank(time, event, group, weights, level=0.5 if reference < 0.25 else 1e-6)
-            assert far.maxcombo_p == pytest.approx(reference, abs=5e-3)
+            assert far.maxcombo_p == pytest.approx(reference, abs=1e-2)
 
 
 def test_maxcombo_p_closed_forms():

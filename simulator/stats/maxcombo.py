@@ -17,7 +17,7 @@ from a fixed seed, so that the p-value is a deterministic function of
 a standard error. A first pass uses the first :data:`FIRST` points of each
 batch; while the p-value is within :data:`REFINE_SE` standard errors of a
 level that the caller asks about, :data:`SECOND` and then all points are
-used. Far from the level the p-value is then accurate to about 2e-3
+used. Far from the level the p-value is then accurate to about 5e-3
 (absolute), next to it to about 3e-5 (tests/test_nph_tests.py compares with scipy's
 ``multivariate_normal.cdf``). The p-value is clipped into its Bonferroni
 interval ``[1 - Phi(c), m (1 - Phi(c))]``, which holds exactly; when that
@@ -48,7 +48,7 @@ MAX_COMPONENTS = 6
 #: Independent scramblings, points per scrambling, points of the first and second passes.
 BATCHES = 8
 PER_BATCH = 512
-FIRST = 16
+FIRST = 8
 SECOND = 64
 #: Refine when the first pass is this many standard errors from a level.
 REFINE_SE = 6.0
