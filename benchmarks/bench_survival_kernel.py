@@ -9,7 +9,14 @@ The kernels are those of :mod:`simulator.engine.patients` (one patient
 model shared with the joint engine and the Kaplan-Meier bands). On the
 2-core development machine: 20.3 us per trial before the unification
 (pooled competing exits, no sort), 22.2 us after (per-patient exits by
-inverse hazard, one bucket sort per trial).
+inverse hazard, one bucket sort per trial); 120 us from the
+non-proportional-hazards model (91156c6) until the exit fix (4fed28e), about
+25 us after it.
+
+These are wall-clock times on a process pinned to one core: on a shared
+machine, other work on that core inflates them (the same build read 26 us
+and 48 to 55 us minutes apart). ``benchmarks/run.py --survival-rpact-only``
+times the same design by CPU time, alternated with rpact.
 
 Run: ``python benchmarks/bench_survival_kernel.py [--sims N] [--repeats R]``.
 Prints the best and median wall time over the repeats; the best is the
