@@ -14,8 +14,8 @@ non-proportional-hazards model (91156c6) until the exit fix (4fed28e), about
 25 us after it.
 
 These are wall-clock times on a process pinned to one core: on a shared
-machine, other work on that core inflates them (the same build read 26 us
-and 48 to 55 us minutes apart). ``benchmarks/run.py --survival-rpact-only``
+machine, other work on that core inflates them (the same build read 24 us
+and 48 us minutes apart). ``benchmarks/run.py --survival-rpact-only``
 times the same design by CPU time, alternated with rpact.
 
 Run: ``python benchmarks/bench_survival_kernel.py [--sims N] [--repeats R]``.
