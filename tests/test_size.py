@@ -325,3 +325,17 @@ def test_cli_size_prints_events_summary(survival_config, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "smallest events (final look) with power >= 0.8" in printed and "1000 subjects simulated" in printed
     assert "analytic (Schoenfeld): 247" in printed
+
+
+def test_events_search_under_nph_says_where_its_analytic_start_comes_from(tmp_path, capsys):
+    # A 4-month delay (HR 1 then 0.6): the analytic events come from the non-proportional-hazards
+    # model (docs/survival_nph.md), not Schoenfeld's formula at one hazard ratio; the summary says which.
+    path = tmp_path / "nph.toml"
+    path.write_text(SURVIVAL_CONFIG.replace("hazard_ratio = 0.7", "hazard_ratio = [1.0, 0.6]\nhazard_ratio_times = [0, 4]")
+                    .replace("[endpoints.os.prior]\nhazard_ratio = { estimate = 0.7, lower = 0.5, upper = 0.98, level = 0.95 }\n", ""),
+                    encoding="utf-8")
+    assert main(["size", str(path), "--sims", "1000", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    block = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["size"]
+    assert block["analytic_method"] == "the non-proportional-hazards model"
+    assert f"analytic (the non-proportional-hazards model): {block['analytic_events']}" in printed

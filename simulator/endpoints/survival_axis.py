@@ -236,8 +236,10 @@ class EventAxis:
                 if block.get("events_rounded") == analytic:
                     unrounded = block["events"]
                     break
+        nph = any(plan.endpoint.nph is not None for plan in _survival_plans(base))
         return {
             "searched": searched,
+            "analytic_method": "the non-proportional-hazards model" if nph else "Schoenfeld",
             "analytic_events_unrounded": unrounded,
             "subjects": config.trial.n_total,
             "subjects_per_arm": list(split_total(config.trial.n_total, config.trial.allocation)),

@@ -439,7 +439,7 @@ def summary(b: dict, axis) -> str:
         f"{lo} to {'?' if hi is None else hi}",
     ]
     if b.get(f"analytic_{name}") is not None:
-        method = "Schoenfeld" if name == "events" else "the endpoints' closed-form sizes"
+        method = b.get("analytic_method") or "the endpoints' closed-form sizes"
         lines.append(f"analytic ({method}): {b[f'analytic_{name}']}")
     if b.get("ceiling") is not None:
         lines.append(f"assurance ceiling (prior probability of benefit): {b['ceiling']:.4f}")
