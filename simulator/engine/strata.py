@@ -234,11 +234,12 @@ def draw_cell(rng, cumulative):
     """
     u = rng.random()
     last = cumulative.size - 1
+    # Counted rather than searched: the cell is a coin toss for the CPU, so
+    # a loop that stops early would be mispredicted at almost every patient.
     c = 0
-    low = 0.0
-    while c < last and u >= cumulative[c]:
-        low = cumulative[c]
-        c += 1
+    for j in range(last):
+        c += u >= cumulative[j]
+    low = cumulative[c - 1] if c > 0 else 0.0
     residual = (u - low) / (cumulative[c] - low)
     return c, residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
 
@@ -295,12 +296,12 @@ def arm_of(u, c, method, block, block_c, block_size, marginal, level_start, cell
         m_e = marginal[row, 1]
         if_control += abs(m_e * w_c - (m_c + 1) * w_e)
         if_experimental += abs((m_e + 1) * w_c - m_c * w_e)
-    if if_control < if_experimental:
-        arm = 0 if u < probability else 1
-    elif if_experimental < if_control:
-        arm = 1 if u < probability else 0
-    else:
-        arm = 0 if u * (w_c + w_e) < w_c else 1
+    # Selects rather than branches (which arm minimises, and the coin, are random to the CPU):
+    # the minimising arm with the probability, the other arm otherwise; a tie by the allocation.
+    minimising = 0 if if_control < if_experimental else 1
+    chosen = minimising if u < probability else 1 - minimising
+    tie = 0 if u * (w_c + w_e) < w_c else 1
+    arm = tie if if_control == if_experimental else chosen
     for f in range(n_factors):
         marginal[level_start[f] + cell_levels[c, f], arm] += 1
     return arm
@@ -385,17 +386,17 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
         if method != SIMPLE:
             label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
                                   cell_levels, strata.probability, strata.weight_c, strata.weight_e)
+        # The arm picked by selects, not branches (as simulator.engine.patients.draw_patients).
         experimental = label[p] >= 2
-        per_cell[c, 1 if experimental else 0] += 1
+        per_cell[c, label[p] >> 1] += 1
+        theta = (theta_e if experimental else theta_c) * multiplier[c]
+        dropout = drop_e if experimental else drop_c
         unit = rng.exponential()
-        if experimental:
-            drop_time = rng.exponential() / drop_e if drop_e > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(unit, theta_e * multiplier[c], drop_time, times_e, hazards_e,
-                                                   cumulative_e, cure_e, longest)
-        else:
-            drop_time = rng.exponential() / drop_c if drop_c > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(unit, theta_c * multiplier[c], drop_time, times, hazards,
-                                                   cumulative_c, cure_c, longest)
+        drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+        exit_time, is_event = exit_from_pieces(
+            unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
+            cumulative_e if experimental else cumulative_c, cure_e if experimental else cure_c, longest,
+        )
         patients.exit_time[p] = exit_time
         patients.is_event[p] = is_event
         if is_event:
