@@ -159,6 +159,8 @@ ROWS = [
     Row("sims-zero", ["run", "{cfg}", "--sims", "0", "--out", "{tmp}/out"], 2, r"argument `--sims`: must be a positive integer"),
     Row("jobs-negative", ["run", "{cfg}", "--jobs", "-1", "--out", "{tmp}/out"], 2, r"argument `--jobs`: must be an integer >= 0"),
     Row("size-one-sim", ["size", "{cfg}", "--sims", "1", "--out", "{tmp}/out"], 2, r"argument `--sims`.*at least 1000"),
+    Row("size-unreachable-leaves-nothing", ["size", "{cfg}", "--target", "assurance", "--level", "0.999", "--quiet"], 2,
+        r"argument `--level`: assurance 0\.999 is unreachable"),
     Row("unknown-backend", ["run", "{cfg}", "--backend", "spark", "--out", "{tmp}/out"], 2, r"argument `--backend`: must be one of"),
     Row("scheduler-not-a-url", ["run", "{cfg}", "--backend", "dask", "--scheduler", "not a url", "--out", "{tmp}/out"], 2,
         r"argument `--scheduler`: not a scheduler address, got \"not a url\""),

@@ -94,10 +94,14 @@ class OutputFolder:
     def __init__(self, out: str | os.PathLike, option: str = "--out"):
         self.path = check_output_folder(out, option)
         self._handle = None
+        self._created: list[Path] = []
 
     def __enter__(self) -> OutputFolder:
         import fcntl
 
+        # The folders this run creates (the output folder and any missing parents), so that a run
+        # stopped by bad input before writing anything can leave no trace (__exit__).
+        self._created = [p for p in [self.path, *self.path.parents] if not p.exists()]
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -128,7 +132,21 @@ class OutputFolder:
             orphan.unlink(missing_ok=True)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, error, traceback) -> None:
         if self._handle is not None:
             self._handle.close()  # closing the descriptor releases the lock
             self._handle = None
+        if isinstance(error, InputError):
+            self._remove_if_unused()
+
+    def _remove_if_unused(self) -> None:
+        """Bad input found after the folder was made (an unreachable ``size`` target): remove what
+        this run created if nothing but its lock file is in it."""
+        if not self._created or any(p.name != LOCK_NAME for p in self.path.iterdir()):
+            return
+        (self.path / LOCK_NAME).unlink(missing_ok=True)
+        for folder in self._created:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
