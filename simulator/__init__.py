@@ -14,10 +14,34 @@ schema, TOML) -> ``stats``, ``design``, ``priors``, ``engine`` (numerics) ->
 
 __version__ = "0.3.0"
 
-from simulator.api import Trial  # noqa: E402
-from simulator.errors import InputError  # noqa: E402
-from simulator.estimate import Estimate  # noqa: E402
-from simulator.results import DesignResult, EndpointResult, ScenarioResult, SimulationResult, SizeResult  # noqa: E402
+import importlib  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+#: The public names and their modules, imported on first use (PEP 562): ``import simulator``
+#: stays light, so that the command line can take Ctrl-C while NumPy, SciPy and Numba load.
+_PUBLIC = {
+    "Trial": "simulator.api",
+    "InputError": "simulator.errors",
+    "Estimate": "simulator.estimate",
+    **{name: "simulator.results" for name in
+       ("DesignResult", "EndpointResult", "ScenarioResult", "SimulationResult", "SizeResult")},
+}
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+if TYPE_CHECKING:
+    from simulator.api import Trial
+    from simulator.errors import InputError
+    from simulator.estimate import Estimate
+    from simulator.results import DesignResult, EndpointResult, ScenarioResult, SimulationResult, SizeResult
 
 __all__ = [
     "DesignResult",

@@ -321,7 +321,13 @@ def main(argv: list[str] | None = None) -> int:
 def entry_point() -> None:
     """The ``p3sim`` console script: exits at once, not waiting for a kernel still running after a signal."""
     code = main()
-    if any(t.name == "p3sim-work" and t.is_alive() for t in threading.enumerate()):
+    interrupted = code in (EXIT_INTERRUPTED, EXIT_TERMINATED)
+    if interrupted or any(t.name == "p3sim-work" and t.is_alive() for t in threading.enumerate()):
+        # Worker threads may still be inside a compiled kernel (the work thread, or the pool's
+        # threads running chunks): the interpreter's shutdown would stop them mid-frame, which
+        # aborts the process (SIGABRT, "terminate called without an active exception"). Nothing
+        # is left to save: checkpoints are written atomically, the output folder's lock is the
+        # kernel's to release.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
