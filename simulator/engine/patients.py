@@ -987,6 +987,21 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
 
 
 @kernel
+def load_data_set(time, event, group, pts):
+    """One data set (follow-up ``time``, ``event`` 0/1, ``group`` 1 experimental) as ``pts``, every
+    subject entered at 0; returns the number of events. What the log-rank functions of one data set
+    (plain, weighted, stratified) share, so that they analyse it with the simulation's own pass."""
+    n_events = 0
+    for p in range(time.size):
+        pts.entry[p] = 0.0
+        pts.exit_time[p] = time[p]
+        pts.is_event[p] = event[p] != 0
+        pts.label[p] = 2 if group[p] == 1 else 0
+        n_events += pts.is_event[p]
+    return n_events
+
+
+@kernel
 def final_analysis_sample(rng, design, theta_c, theta_e, patients, work, time_out, event_out, cut_out):
     """Trials as seen at their final analysis, one per row of ``time_out``.
 

@@ -68,6 +68,7 @@ from simulator.engine.patients import (
     analyse_looks,
     draw_entries,
     exit_from_pieces,
+    load_data_set,
     logrank_at_cut,
     patients,
     prepare_cuts,
@@ -480,11 +481,7 @@ def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_wor
 @kernel
 def _stratified_logrank(time, event, group, cell, n_cells, pts, work, strata_work):
     """One data set (every subject entered at 0, the cut after the last time) through :func:`add_cells`."""
-    for p in range(time.size):
-        pts.entry[p] = 0.0
-        pts.exit_time[p] = time[p]
-        pts.is_event[p] = event[p] != 0
-        pts.label[p] = 2 if group[p] == 1 else 0
+    load_data_set(time, event, group, pts)
     cuts = np.full(1, np.inf)
     add_cells(cuts, 0, pts, cell, n_cells, work, strata_work)
     return strata_work.sums[0, 0], strata_work.sums[1, 0]

@@ -26,6 +26,7 @@ from simulator._jit import kernel
 from simulator.engine.patients import (
     analyse_looks,
     draw_patients,
+    load_data_set,
     logrank_at_cut,
     look_results,
     patients,
@@ -47,14 +48,7 @@ __all__ = ["SurvivalTrials", "logrank", "simulate_trials"]
 
 @kernel
 def _logrank(time, event, group, pts, work):
-    n = time.size
-    n_events = 0
-    for p in range(n):
-        pts.entry[p] = 0.0
-        pts.exit_time[p] = time[p]
-        pts.is_event[p] = event[p] != 0
-        pts.label[p] = 2 if group[p] == 1 else 0
-        n_events += pts.is_event[p]
+    n_events = load_data_set(time, event, group, pts)
     n_a = prepare_cuts(pts, np.inf, work)
     return logrank_at_cut(np.inf, n_events, pts, work, n_a)
 

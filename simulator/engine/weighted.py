@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.patients import patients, prepare_cuts, weighted_logrank_at_cut, weighted_z, workspace
+from simulator.engine.patients import (
+    load_data_set,
+    patients,
+    prepare_cuts,
+    weighted_logrank_at_cut,
+    weighted_z,
+    workspace,
+)
 from simulator.errors import InputError
 from simulator.stats.maxcombo import MAX_COMPONENTS
 
@@ -41,14 +48,7 @@ class WeightedLogrank:
 
 @kernel
 def _weighted(time, event, group, weights, pts, work, levels):
-    n = time.size
-    n_events = 0
-    for p in range(n):
-        pts.entry[p] = 0.0
-        pts.exit_time[p] = time[p]
-        pts.is_event[p] = event[p] != 0
-        pts.label[p] = 2 if group[p] == 1 else 0
-        n_events += pts.is_event[p]
+    n_events = load_data_set(time, event, group, pts)
     n_a = prepare_cuts(pts, np.inf, work)
     weighted_logrank_at_cut(np.inf, n_events, pts, work, n_a, weights)
     m = weights.shape[0]
