@@ -225,7 +225,7 @@ def _command(args, argv) -> int:
             from simulator.runner.backends import check_backend
 
             check_backend(args.backend, args.scheduler)  # a malformed address is bad input, before anything else
-        if args.verb in ("run", "size") and args.out is not None:
+        if args.out is not None:
             from simulator.runner.folder import check_output_folder
 
             check_output_folder(args.out)  # before the config is even read: a bad --out loses nothing
