@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simulator._jit import kernel
-from simulator.engine.binary import draw_rate
+from simulator.engine.binary import trial_rates
 from simulator.stats.binary import oriented_z
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY, decide, decide_z
 from simulator.stats.interim import (
@@ -207,12 +207,7 @@ def simulate_rules(rng, n_sims, p_c, p_e, prior_c, prior_e, use_prior, n_c, n_e,
     """
     n_looks = n_c.shape[0]
     for i in range(n_sims):
-        if use_prior:
-            pc = draw_rate(rng, prior_c)
-            pe = draw_rate(rng, prior_e)
-        else:
-            pc = p_c
-            pe = p_e
+        pc, pe = trial_rates(rng, use_prior, prior_c, prior_e, p_c, p_e)
         true_c[i] = pc
         true_e[i] = pe
         rule_stop[i] = False
@@ -423,12 +418,7 @@ def simulate_stages(rng, n_sims, p_c, p_e, draw_c, draw_e, use_prior, d, design_
     n_stages = d.weights.shape[0]
     n_bins = cp_design_hist.shape[1]
     for i in range(n_sims):
-        if use_prior:
-            pc = draw_rate(rng, draw_c)
-            pe = draw_rate(rng, draw_e)
-        else:
-            pc = p_c
-            pe = p_e
+        pc, pe = trial_rates(rng, use_prior, draw_c, draw_e, p_c, p_e)
         true_rates[0, i] = pc
         true_rates[1, i] = pe
         m_c = d.planned_c[0]

@@ -62,6 +62,15 @@ def draw_rate(rng, prior):
     return rng.beta(prior[1], prior[2])
 
 
+@kernel(inline="always")
+def trial_rates(rng, use_prior, prior_c, prior_e, p_c, p_e):
+    """One trial's true rates ``(p_C, p_E)``: drawn from the priors (control first), or the fixed ones."""
+    if use_prior:
+        pc = draw_rate(rng, prior_c)
+        return pc, draw_rate(rng, prior_e)
+    return p_c, p_e
+
+
 @kernel
 def decide_counts(code, x_c, x_e, n_c, n_e, theta0, efficacy, unfavourable, futility, floor,
                   fav_table, unf_table, fut_table, floor_table, stop_look, decision):

@@ -62,7 +62,7 @@ import numpy as np
 
 from simulator._jit import kernel
 from simulator.config.schema import RANDOMISATION
-from simulator.engine.binary import draw_rate
+from simulator.engine.binary import trial_rates
 from simulator.engine.patients import (
     Patients,
     analyse_looks,
@@ -651,12 +651,7 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
     per_cell, label, block, marginal = work.per_cell, work.label, work.block, work.marginal
     level_start, cell_levels = strata.level_start, strata.cell_levels
     for trial in range(n_sims):
-        if use_prior:
-            pc = draw_rate(rng, prior_c)
-            pe = draw_rate(rng, prior_e)
-        else:
-            pc = p_c
-            pe = p_e
+        pc, pe = trial_rates(rng, use_prior, prior_c, prior_e, p_c, p_e)
         true_c[trial] = pc
         true_e[trial] = pe
         for c in range(n_cells):
