@@ -940,10 +940,7 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     n = patients.entry.size
     reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
     n_a = prepare_cuts(patients, work.cuts[last], work)
-    out.stop_look[i] = last
-    out.decision[i] = CONTINUE
-    out.last_look[i] = last
-    out.capped[i] = capped
+    start_record(i, last, capped, out)
     decided = False
     n_weights = design.weights.shape[0]
     # Only the weighted tests need it: the log-rank allocates nothing per trial.
@@ -962,23 +959,41 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
             # Non-inferiority, H0: HR >= margin: (log margin - log HR_hat) / se with the log-rank
             # estimate log HR_hat = (O_e - E_e) / V = -score / V and se = 1 / sqrt(V).
             z = (score + design.log_margin * variance) / np.sqrt(variance)
-        out.z[i, k] = z
-        out.hazard_ratio[i, k] = (o_e / e_e) / (o_c / e_c) if at_cut > 0 else np.nan
-        out.look_times[i, k] = cut
-        out.events[i, k] = at_cut
-        out.enrolled[i, k] = enrolled
-        out.short[i, k] = k >= reachable
-        if not decided:
-            outcome = decide_z(
-                z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k], bounds.futility_floor[k]
-            )
-            if outcome != CONTINUE or k == last:
-                out.stop_look[i] = k
-                out.decision[i] = outcome
-                decided = True
-                if not all_looks:
-                    break
+        stopped_here = not decided
+        decided = record_look(i, k, last, reachable, z, o_c, e_c, o_e, e_e, cut, at_cut, enrolled, bounds, out,
+                              decided)
+        if stopped_here and decided and not all_looks:
+            break
     return last
+
+
+@kernel(inline="always")
+def start_record(i, last, capped, out):
+    """Row ``i`` of ``out`` before its looks: no decision yet, the last look analysable, the cap."""
+    out.stop_look[i] = last
+    out.decision[i] = CONTINUE
+    out.last_look[i] = last
+    out.capped[i] = capped
+
+
+@kernel(inline="always")
+def record_look(i, k, last, reachable, z, o_c, e_c, o_e, e_e, cut, at_cut, enrolled, bounds, out, decided):
+    """Write look ``k`` of trial ``i`` into ``out`` and, until the trial has stopped, decide it
+    (:func:`simulator.stats.decision.decide_z`; the last look always stops); returns ``decided``.
+    Shared by the plain and the stratified analyses."""
+    out.z[i, k] = z
+    out.hazard_ratio[i, k] = (o_e / e_e) / (o_c / e_c) if at_cut > 0 else np.nan
+    out.look_times[i, k] = cut
+    out.events[i, k] = at_cut
+    out.enrolled[i, k] = enrolled
+    out.short[i, k] = k >= reachable
+    if not decided:
+        outcome = decide_z(z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k], bounds.futility_floor[k])
+        if outcome != CONTINUE or k == last:
+            out.stop_look[i] = k
+            out.decision[i] = outcome
+            return True
+    return decided
 
 
 # --------------------------------------------------------------------------

@@ -72,7 +72,9 @@ from simulator.engine.patients import (
     logrank_at_cut,
     patients,
     prepare_cuts,
+    record_look,
     schedule_cuts,
+    start_record,
     workspace,
 )
 from simulator.errors import InputError
@@ -497,10 +499,7 @@ def analyse_stratified_looks(i, n_events, design, bounds, patients, cell, n_cell
     the cells).
     """
     reachable, last, capped = stratified_looks(n_events, design, patients, cell, n_cells, work, strata_work)
-    out.stop_look[i] = last
-    out.decision[i] = CONTINUE
-    out.last_look[i] = last
-    out.capped[i] = capped
+    start_record(i, last, capped, out)
     sums = strata_work.sums
     decided = False
     for k in range(last + 1):
@@ -509,20 +508,8 @@ def analyse_stratified_looks(i, n_events, design, bounds, patients, cell, n_cell
         z = 0.0
         if variance > 0.0:
             z = (score + design.log_margin * variance) / np.sqrt(variance)
-        out.z[i, k] = z
-        out.hazard_ratio[i, k] = (o_e / e_e) / (o_c / e_c) if work.at_cuts[k] > 0 else np.nan
-        out.look_times[i, k] = work.cuts[k]
-        out.events[i, k] = work.at_cuts[k]
-        out.enrolled[i, k] = strata_work.enrolled[k]
-        out.short[i, k] = k >= reachable
-        if not decided:
-            outcome = decide_z(
-                z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k], bounds.futility_floor[k]
-            )
-            if outcome != CONTINUE or k == last:
-                out.stop_look[i] = k
-                out.decision[i] = outcome
-                decided = True
+        decided = record_look(i, k, last, reachable, z, o_c, e_c, o_e, e_e, work.cuts[k], work.at_cuts[k],
+                              strata_work.enrolled[k], bounds, out, decided)
     return last
 
 
