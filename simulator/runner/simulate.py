@@ -19,7 +19,7 @@ from simulator.config.load import Scenario
 from simulator.endpoints import plan_for
 from simulator.endpoints.common import TWO_SIDED_KEY
 from simulator.endpoints.joint import JointPlan, joint_units
-from simulator.engine.seeding import chunk_count, chunk_generator, chunk_size
+from simulator.engine.seeding import CHUNK_SIZE, chunk_count, chunk_generator, chunk_size
 from simulator.runner.backends import execute
 from simulator.runner.progress import ProgressHook
 from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
@@ -56,6 +56,11 @@ class ScenarioPlans:
     entropy: list[int]
     only: tuple[str, ...] | None = None  # restrict to these streams (``size`` simulates one)
     units: tuple = ()  # what run_chunk simulates: plans, or JointPlans of endpoints on the same patients
+
+    @property
+    def chunk(self) -> int:
+        """Trials per chunk: the smallest of the simulated units' ``chunk_trials`` (:mod:`simulator.engine.seeding`)."""
+        return min(getattr(unit, "chunk_trials", CHUNK_SIZE) for unit in self.units or self.plans)
 
     @property
     def streams(self) -> list[str]:
@@ -135,12 +140,12 @@ def _tasks(bundles: list[ScenarioPlans], indices):
         bundle = bundles[index]
         n_sims = bundle.scenario.config.simulation.n_sims
         for stream in bundle.streams:
-            for chunk in range(chunk_count(n_sims)):
-                yield index, stream, chunk, chunk_size(n_sims, chunk)
+            for chunk in range(chunk_count(n_sims, bundle.chunk)):
+                yield index, stream, chunk, chunk_size(n_sims, chunk, bundle.chunk)
 
 
 def _n_tasks(bundle: ScenarioPlans) -> int:
-    return len(bundle.streams) * chunk_count(bundle.scenario.config.simulation.n_sims)
+    return len(bundle.streams) * chunk_count(bundle.scenario.config.simulation.n_sims, bundle.chunk)
 
 
 def _run_task(task: tuple, bundle: ScenarioPlans) -> tuple[tuple, StreamCounts]:
