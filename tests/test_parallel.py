@@ -35,6 +35,18 @@ def test_threads_backend_is_bit_identical_to_processes(small_config, tmp_path):
     assert threads["scenarios"] == processes["scenarios"]
 
 
+@pytest.mark.parametrize("backend, compiled", [("loky", True), ("threads", False)])
+def test_processes_start_after_the_kernels_are_compiled_here(small_config, monkeypatch, backend, compiled):
+    # Worker processes load the kernels from Numba's cache, filled by one trial per stream
+    # in this process first, instead of each compiling them; threads share this process's.
+    import simulator.runner.simulate as simulate
+
+    seen = []
+    monkeypatch.setattr(simulate, "compile_here", lambda bundles: seen.extend(bundles))
+    run(small_config, SWEEP, n_sims=2000, jobs=2, backend=backend)
+    assert len(seen) == (3 if compiled else 0)  # the sweep's three scenarios
+
+
 def test_threads_backend_on_a_joint_survival_trial(tmp_path):
     # Per-patient (joint) kernels also give the same numbers in threads: 9000 trials are 3 chunks
     # per stream (PATIENT_CHUNK_SIZE), shared by two threads.

@@ -125,6 +125,20 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
     return counts
 
 
+def compile_here(bundles: list[ScenarioPlans]) -> None:
+    """Simulate one trial of every stream of every scenario in this process, and throw it away.
+
+    Before worker processes start: the first call of each kernel compiles
+    it into Numba's on-disk cache (or loads it from there), so that the
+    workers of this machine load the machine code instead of each compiling
+    it again (seconds of CPU per worker on a cold cache). A trial of a chunk
+    of its own, so no result depends on it.
+    """
+    for bundle in bundles:
+        for stream in bundle.streams:
+            run_chunk(bundle, stream, 0, 1)
+
+
 def _template(bundle: ScenarioPlans):
     """What a fresh chunk of each stream looks like (one trial), for checking a checkpoint against."""
     return lambda: {stream: run_chunk(bundle, stream, 0, 1) for stream in bundle.streams}
@@ -239,6 +253,8 @@ def simulate_scenarios(
         if pending[index] == 0:  # a scenario with no stream to simulate
             results[index] = {}
             progress.scenario_done(index, False)
+    if backend != "threads":
+        compile_here([bundles[i] for i in todo])
     arguments = ((task, bundles[task[0]]) for task in _tasks(bundles, todo))
     for task, counts in execute(_run_task, arguments, count=sum(pending.values()), jobs=jobs, backend=backend,
                                 scheduler=scheduler):
