@@ -107,25 +107,28 @@ _BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 #: What every trial of a scenario shares: the cumulative prevalences of the
 #: cells (``cell_cumulative``, the last 1); per factor, where its levels start
-#: in the marginal counts (``level_start``, one more entry than factors) and
-#: its ``stride`` in the cell index; per cell its ``multiplier`` and the
-#: level of each factor (``cell_levels``, shape (cells, factors)); the method code,
+#: in the levels of all factors (``level_start``, one more entry than factors) and
+#: its ``stride`` in the cell index; per cell its ``multiplier``, the
+#: level of each factor (``cell_levels``, shape (cells, factors)) and that
+#: level's row among the levels of all factors (``cell_rows``, same shape:
+#: ``level_start[f] + cell_levels[c, f]``); the method code,
 #: ``block_size`` with ``block_c`` control slots per block, the minimisation
 #: ``probability`` and the allocation ``weight_c``, ``weight_e``.
 StrataDesign = namedtuple("StrataDesign", [
-    "cell_cumulative", "level_start", "stride", "multiplier", "cell_levels", "method", "block_size", "block_c",
-    "probability", "weight_c", "weight_e",
+    "cell_cumulative", "level_start", "stride", "multiplier", "cell_levels", "cell_rows", "method", "block_size",
+    "block_c", "probability", "weight_c", "weight_e",
 ])
 
 #: Per-trial scratch: each patient's ``cell`` (entry order); the patients
 #: sorted by cell (``entry``, ``label``, ``exit_time``, ``is_event``, in entry
 #: order within a cell) with cell ``s`` at ``start[s]:start[s + 1]``;
-#: ``marginal`` (levels of all factors, 2 arms) and ``block`` (cells, 2
-#: arms) counts of the randomisation; ``per_cell`` (cells, 2 arms) the
+#: the state of the randomisation: ``balance`` (per level of all factors,
+#: ``m_E w_C - m_C w_E`` of its patients so far, minimisation) and ``block``
+#: (cells, 2 arms: the slots left in each cell's block); ``per_cell`` (cells, 2 arms) the
 #: patients of the trial; per-look sums of the stratified log-rank ``sums``
 #: (6, looks): score, variance, O_c, E_c, O_e, E_e, and ``enrolled``.
 StrataWork = namedtuple("StrataWork", [
-    "cell", "entry", "label", "exit_time", "is_event", "start", "marginal", "block", "per_cell", "sums", "enrolled",
+    "cell", "entry", "label", "exit_time", "is_event", "start", "balance", "block", "per_cell", "sums", "enrolled",
 ])
 
 
@@ -193,9 +196,10 @@ def strata_design(shares, multipliers, *, method="simple", block_size=None, prob
     prob = 0.8 if probability is None else float(probability)
     if not 0.5 <= prob <= 1.0:
         raise InputError("`probability` must be in [0.5, 1]")
+    level_start = np.array(level_start, dtype=np.int64)
     return StrataDesign(
-        cell_cumulative, np.array(level_start, dtype=np.int64), stride, cell_multiplier, cell_levels, code,
-        size, size * w_c // (w_c + w_e), prob, w_c, w_e,
+        cell_cumulative, level_start, stride, cell_multiplier, cell_levels, cell_levels + level_start[None, :-1],
+        code, size, size * w_c // (w_c + w_e), prob, w_c, w_e,
     )
 
 
@@ -211,7 +215,7 @@ def strata_work(n, design=None, n_looks=1, *, n_cells=1):
     return StrataWork(
         cell=np.empty(n, dtype=np.int64), entry=np.empty(n), label=np.empty(n, dtype=np.int64),
         exit_time=np.empty(n), is_event=np.empty(n, dtype=np.bool_), start=np.empty(n_cells + 1, dtype=np.int64),
-        marginal=np.zeros((n_levels, 2), dtype=np.int64),
+        balance=np.zeros(n_levels, dtype=np.int64),
         block=np.zeros((n_cells, 2), dtype=np.int64), per_cell=np.zeros((n_cells, 2), dtype=np.int64),
         sums=np.zeros((6, n_looks)),
         enrolled=np.zeros(n_looks, dtype=np.int64),
@@ -242,7 +246,9 @@ def draw_cell(rng, cumulative):
     c = 0
     for j in range(last):
         c += u >= cumulative[j]
-    low = cumulative[c - 1] if c > 0 else 0.0
+    # Loaded unconditionally and then selected, for the same reason.
+    low = cumulative[max(c - 1, 0)]
+    low = low if c > 0 else 0.0
     residual = (u - low) / (cumulative[c] - low)
     return c, residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
 
@@ -258,7 +264,7 @@ def draw_cells(rng, design, n, cell):
 def start_trial(rng, design, n_c, n_e, label, work):
     """Reset the randomisation's counts; for ``simple``, shuffle the exact arm labels into ``label``."""
     work.block[:, :] = 0
-    work.marginal[:, :] = 0
+    work.balance[:] = 0
     work.per_cell[:, :] = 0
     if design.method == SIMPLE:
         n = n_c + n_e
@@ -269,52 +275,60 @@ def start_trial(rng, design, n_c, n_e, label, work):
             label[p], label[q] = label[q], label[p]
 
 
-@kernel
-def arm_of(u, c, method, block, block_c, block_size, marginal, level_start, cell_levels, probability, w_c, w_e):
+@kernel(leaf=True)
+def arm_of(u, c, method, block, block_c, block_size, balance, cell_rows, probability, w_c, w_e):
     """The arm (0 control, 1 experimental) of the next patient, in cell ``c``: blocks or minimisation.
 
     ``u``: a uniform on [0, 1) (module docstring); ``block`` and
-    ``marginal`` (the counts of :class:`StrataWork`) are updated; the other
+    ``balance`` (the state of :class:`StrataWork`) are updated; the other
     arguments are the :class:`StrataDesign`'s. Arrays and numbers rather
-    than the named tuples: this runs once per patient, and a call with the
-    tuples cost about 150 ns (their arrays' reference counts), 100 times
-    the work.
+    than the named tuples, and a leaf kernel (:mod:`simulator._jit`): this
+    runs once per patient, and a call costs a reference count per array
+    passed otherwise (with the tuples about 150 ns, 100 times the work).
+
+    Minimisation keeps, per level, only ``d = m_E w_C - m_C w_E`` (``m``
+    its patients per arm so far): the imbalances ``|m_E w_C - (m_C + 1)
+    w_E|`` and ``|(m_E + 1) w_C - m_C w_E|`` of the module docstring are
+    ``|d - w_E|`` and ``|d + w_C|``, the same integers from half the loads
+    and stores.
     """
     if method == BLOCKS:
-        if block[c, 0] + block[c, 1] == 0:
-            block[c, 0] = block_c
-            block[c, 1] = block_size - block_c
-        if u * (block[c, 0] + block[c, 1]) < block[c, 0]:
-            block[c, 0] -= 1
-            return 0
-        block[c, 1] -= 1
-        return 1
-    n_factors = cell_levels.shape[1]
+        # Selects rather than branches (whether the block is empty, and which slot is taken, are
+        # random to the CPU): the cell's block refilled when empty, then one of its slots taken.
+        left_c = block[c, 0]
+        left_e = block[c, 1]
+        empty = left_c + left_e == 0
+        left_c = block_c if empty else left_c
+        left_e = block_size - block_c if empty else left_e
+        arm = 0 if u * (left_c + left_e) < left_c else 1
+        block[c, 0] = left_c - (1 - arm)
+        block[c, 1] = left_e - arm
+        return arm
+    n_factors = cell_rows.shape[1]
     # Integer imbalances, scaled by w_c w_e, so that ties are exact.
     if_control = 0
     if_experimental = 0
     for f in range(n_factors):
-        row = level_start[f] + cell_levels[c, f]
-        m_c = marginal[row, 0]
-        m_e = marginal[row, 1]
-        if_control += abs(m_e * w_c - (m_c + 1) * w_e)
-        if_experimental += abs((m_e + 1) * w_c - m_c * w_e)
+        d = balance[cell_rows[c, f]]
+        if_control += abs(d - w_e)
+        if_experimental += abs(d + w_c)
     # Selects rather than branches (which arm minimises, and the coin, are random to the CPU):
     # the minimising arm with the probability, the other arm otherwise; a tie by the allocation.
     minimising = 0 if if_control < if_experimental else 1
     chosen = minimising if u < probability else 1 - minimising
     tie = 0 if u * (w_c + w_e) < w_c else 1
     arm = tie if if_control == if_experimental else chosen
+    step = w_c if arm == 1 else -w_e
     for f in range(n_factors):
-        marginal[level_start[f] + cell_levels[c, f], arm] += 1
+        balance[cell_rows[c, f]] += step
     return arm
 
 
 @kernel
 def next_arm(u, design, c, work):
     """:func:`arm_of` with the design's and ``work``'s arrays (blocks or minimisation)."""
-    return arm_of(u, c, design.method, work.block, design.block_c, design.block_size, work.marginal,
-                  design.level_start, design.cell_levels, design.probability, design.weight_c, design.weight_e)
+    return arm_of(u, c, design.method, work.block, design.block_c, design.block_size, work.balance,
+                  design.cell_rows, design.probability, design.weight_c, design.weight_e)
 
 
 @kernel
@@ -366,17 +380,17 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
 
     As :func:`simulator.engine.patients.draw_patients`, with per patient in
     entry order its cell and its arm from one uniform (:func:`draw_cell`,
-    :func:`next_arm`; ``simple``: shuffled beforehand by
-    :func:`start_trial`) and its exit, the event rate times the cell's
-    multiplier, in one pass.
+    :func:`arm_of`; ``simple``: shuffled beforehand by :func:`start_trial`)
+    and its exit, the event rate times the cell's multiplier, in one pass.
     """
     n = design.n_c + design.n_e
     draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
     start_trial(rng, strata, design.n_c, design.n_e, patients.label, work)
     method = strata.method
     cumulative, multiplier = strata.cell_cumulative, strata.multiplier
-    cell, label, per_cell, block, marginal = work.cell, patients.label, work.per_cell, work.block, work.marginal
-    level_start, cell_levels = strata.level_start, strata.cell_levels
+    cell, label, per_cell, block, balance = work.cell, patients.label, work.per_cell, work.block, work.balance
+    block_c, block_size, cell_rows = strata.block_c, strata.block_size, strata.cell_rows
+    probability, w_c, w_e = strata.probability, strata.weight_c, strata.weight_e
     # The design's fields taken out once (see simulator.engine.patients.patient_exit).
     times, hazards, cumulative_c = design.times, design.hazards, design.cumulative
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
@@ -387,8 +401,8 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
         c, u = draw_cell(rng, cumulative)
         cell[p] = c
         if method != SIMPLE:
-            label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
-                                  cell_levels, strata.probability, strata.weight_c, strata.weight_e)
+            label[p] = 2 * arm_of(u, c, method, block, block_c, block_size, balance, cell_rows, probability, w_c,
+                                  w_e)
         # The arm picked by selects, not branches (as simulator.engine.patients.draw_patients).
         experimental = label[p] >= 2
         per_cell[c, label[p] >> 1] += 1
@@ -635,8 +649,8 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
     n = n_c + n_e
     method = strata.method
     cumulative = strata.cell_cumulative
-    per_cell, label, block, marginal = work.per_cell, work.label, work.block, work.marginal
-    level_start, cell_levels = strata.level_start, strata.cell_levels
+    per_cell, label, block, balance = work.per_cell, work.label, work.block, work.balance
+    cell_rows = strata.cell_rows
     for trial in range(n_sims):
         pc, pe = trial_rates(rng, use_prior, prior_c, prior_e, p_c, p_e)
         true_c[trial] = pc
@@ -650,8 +664,8 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
         for p in range(n):
             c, u = draw_cell(rng, cumulative)
             if method != SIMPLE:
-                label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
-                                      cell_levels, strata.probability, strata.weight_c, strata.weight_e)
+                label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, balance, cell_rows,
+                                      strata.probability, strata.weight_c, strata.weight_e)
             arm = label[p] >> 1
             per_cell[c, arm] += 1
             if rng.random() < rates[c, arm]:
