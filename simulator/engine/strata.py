@@ -44,10 +44,14 @@ the trial (for 1:1, the difference in patients between the arms).
 Stratified analyses
 -------------------
 The stratified log-rank (:func:`stratified_looks`) sums over the cells the
-score ``E_e - O_e`` and the variance of the package's one log-rank pass
+score ``E_e - O_e`` and the variance of the package's log-rank pass
 (:func:`simulator.engine.patients.logrank_at_cut`), each cell analysed as a
 data set of its own at the trial's cuts (unweighted, as statsmodels'
-``survdiff(..., strata=...)``): ``z = sum U_s / sqrt(sum V_s)``. The
+``survdiff(..., strata=...)``): ``z = sum U_s / sqrt(sum V_s)``. All the
+cells are analysed in one pass (:func:`cells_at_cut`): the pass of
+``logrank_at_cut``, its two streams merged in the same order, with a risk
+set and sums per cell; each cell's sums take the same terms in the same
+order as a pass over that cell alone, so they are the same numbers. The
 Cochran-Mantel-Haenszel statistic (:func:`cmh_z`) sums, per cell with at
 least two patients, the experimental successes minus their hypergeometric
 mean and the hypergeometric variance (no continuity correction).
@@ -64,18 +68,15 @@ from simulator._jit import kernel
 from simulator.config.schema import RANDOMISATION
 from simulator.engine.binary import trial_rates
 from simulator.engine.patients import (
-    Patients,
     analyse_looks,
     draw_entries,
     exit_from_pieces,
     load_data_set,
-    logrank_at_cut,
+    logrank_terms,
     patients,
-    prepare_cuts,
     record_look,
     schedule_cuts,
     start_record,
-    workspace,
 )
 from simulator.errors import InputError
 from simulator.stats.decision import CONTINUE, decide_z
@@ -119,16 +120,28 @@ StrataDesign = namedtuple("StrataDesign", [
     "block_c", "probability", "weight_c", "weight_e",
 ])
 
-#: Per-trial scratch: each patient's ``cell`` (entry order); the patients
-#: sorted by cell (``entry``, ``label``, ``exit_time``, ``is_event``, in entry
-#: order within a cell) with cell ``s`` at ``start[s]:start[s + 1]``;
-#: the state of the randomisation: ``balance`` (per level of all factors,
-#: ``m_E w_C - m_C w_E`` of its patients so far, minimisation) and ``block``
-#: (cells, 2 arms: the slots left in each cell's block); ``per_cell`` (cells, 2 arms) the
-#: patients of the trial; per-look sums of the stratified log-rank ``sums``
-#: (6, looks): score, variance, O_c, E_c, O_e, E_e, and ``enrolled``.
+#: Per-trial scratch: each patient's ``cell`` and, for the binary kernel,
+#: ``label`` (entry order: 0 control, 2 experimental); the state of
+#: the randomisation: ``balance`` (per level of all factors, ``m_E w_C - m_C
+#: w_E`` of its patients so far, minimisation) and ``block`` (cells, 2 arms:
+#: the slots left in each cell's block); ``per_cell`` (cells, 2 arms) the
+#: patients of the trial. The stratified log-rank's (:func:`exit_order`,
+#: :func:`cells_at_cut`): in entry order ``cal_e`` (calendar exit) and
+#: ``group_e`` (1 experimental); stream A in exit order, ``exit_y``,
+#: ``cal_y``, ``event_y``, ``group_y``, ``cell_y``; the sort's ``buffer``,
+#: ``source``, ``order``, ``index``, ``counts`` and the pass's ``inside``;
+#: per cell, ``entered`` (2, cells: patients entered by the cut, experimental
+#: ones), ``risk`` (2, cells: at risk, experimental at risk), ``tally`` (4,
+#: cells: leaving, experimental leaving, deaths, experimental deaths at the
+#: current time), ``cell_sums`` (5, cells: score, variance, expected and
+#: observed experimental events, observed events) and ``touched`` (the cells
+#: with exits at the current time, and one slot more); per-look sums of the stratified
+#: log-rank ``sums`` (6, looks): score, variance, O_c, E_c, O_e, E_e, and
+#: ``enrolled``.
 StrataWork = namedtuple("StrataWork", [
-    "cell", "entry", "label", "exit_time", "is_event", "start", "balance", "block", "per_cell", "sums", "enrolled",
+    "cell", "label", "balance", "block", "per_cell", "cal_e", "group_e", "exit_y", "cal_y", "event_y", "group_y", "cell_y",
+    "buffer", "source", "order", "index", "counts", "inside", "entered", "risk", "tally", "cell_sums", "touched",
+    "sums", "enrolled",
 ])
 
 
@@ -213,11 +226,15 @@ def strata_work(n, design=None, n_looks=1, *, n_cells=1):
     if design is not None:
         n_cells, n_levels = design.multiplier.size, int(design.level_start[-1])
     return StrataWork(
-        cell=np.empty(n, dtype=np.int64), entry=np.empty(n), label=np.empty(n, dtype=np.int64),
-        exit_time=np.empty(n), is_event=np.empty(n, dtype=np.bool_), start=np.empty(n_cells + 1, dtype=np.int64),
-        balance=np.zeros(n_levels, dtype=np.int64),
+        cell=np.empty(n, dtype=np.int64), label=np.empty(n, dtype=np.int64), balance=np.zeros(n_levels, dtype=np.int64),
         block=np.zeros((n_cells, 2), dtype=np.int64), per_cell=np.zeros((n_cells, 2), dtype=np.int64),
-        sums=np.zeros((6, n_looks)),
+        cal_e=np.empty(n), group_e=np.empty(n, dtype=np.int64), exit_y=np.empty(n), cal_y=np.empty(n),
+        event_y=np.empty(n, dtype=np.bool_), group_y=np.empty(n, dtype=np.int64), cell_y=np.empty(n, dtype=np.int64),
+        buffer=np.empty(n), source=np.empty(n, dtype=np.int64), order=np.empty(n, dtype=np.int64),
+        index=np.empty(n, dtype=np.int64), counts=np.empty(2 * n + 2, dtype=np.int64),
+        inside=np.empty(n, dtype=np.int64), entered=np.zeros((2, n_cells), dtype=np.int64),
+        risk=np.zeros((2, n_cells)), tally=np.zeros((4, n_cells), dtype=np.int64), cell_sums=np.zeros((5, n_cells)),
+        touched=np.zeros(n_cells + 1, dtype=np.int64), sums=np.zeros((6, n_looks)),
         enrolled=np.zeros(n_looks, dtype=np.int64),
     )
 
@@ -423,62 +440,201 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
 
 
 @kernel
-def sort_by_cell(patients, cell, n_cells, work):
-    """Copy the patients into ``work``, grouped by cell, in entry order within each (a stable counting sort)."""
-    n = patients.entry.size
-    start = work.start
-    start[:] = 0
+def exit_order(patients, cell, final_cut, work):
+    """Stream A of every cell at once, in exit order; returns its length.
+
+    What :func:`simulator.engine.patients.prepare_cuts` does for one data
+    set, over all patients, carrying each one's cell: in entry order the
+    calendar exits ``work.cal_e`` and arms ``work.group_e``; the patients
+    whose calendar exit is at or before ``final_cut``, sorted by exit time
+    (a bucket sort, twice as many buckets as values over the finite range,
+    ``inf`` last, then an insertion pass: expected linear time), into
+    ``exit_y``, ``cal_y``, ``event_y``, ``group_y`` and ``cell_y``. A cell's
+    exits are then the sorted exits filtered: one sort for all cells.
+    """
+    entry, exit_time, label, is_event = patients.entry, patients.exit_time, patients.label, patients.is_event
+    n = entry.size
+    cal_e, group_e, buffer, source = work.cal_e, work.group_e, work.buffer, work.source
+    keys, order, index, counts = work.exit_y, work.order, work.index, work.counts
+    n_a = 0
+    high = 0.0
     for p in range(n):
-        start[cell[p] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    fill = work.block[:, 0]  # scratch: the next free slot of each cell
-    for c in range(n_cells):
-        fill[c] = start[c]
-    for p in range(n):
-        q = fill[cell[p]]
-        fill[cell[p]] += 1
-        work.entry[q] = patients.entry[p]
-        work.label[q] = patients.label[p]
-        work.exit_time[q] = patients.exit_time[p]
-        work.is_event[q] = patients.is_event[p]
+        # Branch-free: whether a patient is in stream A is a coin toss for the CPU.
+        exit_p = exit_time[p]
+        cal = entry[p] + exit_p
+        group_e[p] = label[p] >= 2
+        cal_e[p] = cal
+        buffer[n_a] = exit_p
+        source[n_a] = p
+        selected = cal <= final_cut
+        high = max(high, exit_p if selected and exit_p < np.inf else 0.0)
+        n_a += selected
+    n_buckets = 2 * n_a
+    scale = n_buckets / high if high > 0.0 else 0.0
+    # Loops kept apart on purpose, as in prepare_cuts (fused, the stores stall on possible aliasing).
+    for j in range(n_a):
+        t = buffer[j]
+        index[j] = min(max(int(t * scale), 0), n_buckets - 1) if t < np.inf else n_buckets - 1
+    for b in range(n_buckets + 1):
+        counts[b] = 0
+    for j in range(n_a):
+        counts[index[j] + 1] += 1
+    for b in range(n_buckets):
+        counts[b + 1] += counts[b]
+    for j in range(n_a):
+        b = index[j]
+        index[j] = counts[b]
+        counts[b] += 1
+    for j in range(n_a):
+        keys[index[j]] = buffer[j]
+        order[index[j]] = source[j]
+    for j in range(1, n_a):
+        t = keys[j]
+        if keys[j - 1] > t:
+            p = order[j]
+            i = j - 1
+            while i >= 0 and keys[i] > t:
+                keys[i + 1] = keys[i]
+                order[i + 1] = order[i]
+                i -= 1
+            keys[i + 1] = t
+            order[i + 1] = p
+    for j in range(n_a):
+        p = order[j]
+        work.cal_y[j] = cal_e[p]
+        work.event_y[j] = is_event[p]
+        work.group_y[j] = group_e[p]
+        work.cell_y[j] = cell[p]
+    return n_a
 
 
 @kernel
-def add_cells(cuts, last, patients, cell, n_cells, work, strata_work):
-    """Per-cell log-rank passes at ``cuts[:last + 1]``, summed into ``strata_work.sums`` and ``enrolled``.
+def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
+    """The log-rank pass of every cell at calendar time ``cut``, summed into ``work.sums[:, k]``.
 
-    Each cell is one data set for the package's one log-rank pass
-    (:func:`simulator.engine.patients.prepare_cuts` and
-    :func:`~simulator.engine.patients.logrank_at_cut`); ``sums[:, k]``
-    receives the summed score, variance, O_c, E_c, O_e and E_e at cut
-    ``k``. Leaves ``work.cuts`` and ``work.at_cuts`` as they were.
+    The pass of :func:`simulator.engine.patients.logrank_at_cut` (see its
+    module's docstring for the two streams), over all patients with a
+    risk set per cell: stream A from :func:`exit_order`, up to the
+    ``events_at_cut``-th event by the cut, stream B in descending entry
+    order; ``work.entered`` holds the patients per cell entered by the cut.
+    At each exit time, the terms (:func:`simulator.engine.patients.logrank_terms`)
+    of each cell with exits then (``work.touched``; mostly one); a patient
+    administratively censored leaves its cell's risk set at the same
+    moment as in that cell's own pass, so each cell's risk sets, terms and
+    sums are those of its own pass, added in the same order. The cells'
+    sums are then added in cell order, as the per-cell passes were.
     """
-    sort_by_cell(patients, cell, n_cells, strata_work)
-    sums = strata_work.sums
-    sums[:, :] = 0.0
-    strata_work.enrolled[:] = 0
+    n_cells = work.risk.shape[1]
+    at_risk, at_risk_e = work.risk[0], work.risk[1]
+    leaving, leaving_e, deaths, deaths_e = work.tally[0], work.tally[1], work.tally[2], work.tally[3]
+    score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
+                                                         work.cell_sums[3], work.cell_sums[4])
+    exit_y, cal_y, event_y, group_y, cell_y = work.exit_y, work.cal_y, work.event_y, work.group_y, work.cell_y
+    cal_e, group_e, touched, inside = work.cal_e, work.group_e, work.touched, work.inside
     for c in range(n_cells):
-        a = strata_work.start[c]
-        b = strata_work.start[c + 1]
-        if b == a:
-            continue
-        sub = Patients(strata_work.entry[a:b], strata_work.label[a:b], strata_work.exit_time[a:b],
-                       strata_work.is_event[a:b])
-        n_a = prepare_cuts(sub, cuts[last], work)
-        for k in range(last + 1):
-            cut = cuts[k]
-            at_cut = 0
-            for j in range(n_a):
-                at_cut += (work.cal_y[j] <= cut) & work.event_y[j]
-            _, score, variance, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, sub, work, n_a)
-            sums[0, k] += score
-            sums[1, k] += variance
-            sums[2, k] += o_c
-            sums[3, k] += e_c
-            sums[4, k] += o_e
-            sums[5, k] += e_e
-            strata_work.enrolled[k] += enrolled
+        at_risk[c] = work.entered[0, c]
+        at_risk_e[c] = work.entered[1, c]
+    work.tally[:, :] = 0
+    work.cell_sums[:, :] = 0.0
+    enrolled = np.searchsorted(entry, cut, side="right")
+    ib = enrolled - 1
+    left = events_at_cut
+    # Stream A at this cut, listed without branches (as in logrank_at_cut).
+    m = 0
+    seen = 0
+    ia = 0
+    while ia < n_a and seen < events_at_cut:
+        by_cut = cal_y[ia] <= cut
+        inside[m] = ia
+        m += by_cut
+        seen += by_cut & event_y[ia]
+        ia += 1
+    time = np.nan  # no group yet
+    n_touched = 0
+    for j in range(m + 1):
+        if j < m:
+            ia = inside[j]
+            t = exit_y[ia]
+        else:
+            t = np.inf  # flush the last group
+        if t != time or j == m:
+            for q in range(n_touched):
+                c = touched[q]
+                if deaths[c] > 0:
+                    mean, var = logrank_terms(at_risk[c], at_risk_e[c], deaths[c])
+                    score[c] += mean - deaths_e[c]  # per time: less cancellation than E_e - O_e
+                    expected_e[c] += mean
+                    variance[c] += var
+                    observed_e[c] += deaths_e[c]
+                    observed[c] += deaths[c]
+                    left -= deaths[c]
+                at_risk[c] -= leaving[c]
+                at_risk_e[c] -= leaving_e[c]
+                deaths[c] = 0
+                deaths_e[c] = 0
+                leaving[c] = 0
+                leaving_e[c] = 0
+            n_touched = 0
+            if left <= 0 or j == m:
+                break
+            while ib >= 0 and cut - entry[ib] < t:
+                # Branch-free: stream A subjects met here have left already.
+                censored = cal_e[ib] > cut
+                c = cell[ib]
+                at_risk[c] -= censored
+                at_risk_e[c] -= censored * group_e[ib]
+                ib -= 1
+            time = t
+        c = cell_y[ia]
+        # Listed once per time, without a branch: the first exit of its cell at this time (a
+        # repeat is written into the next slot and left there, hence the slot more).
+        touched[n_touched] = c
+        n_touched += leaving[c] == 0
+        g = group_y[ia]
+        event = event_y[ia]
+        leaving[c] += 1
+        leaving_e[c] += g
+        deaths[c] += event
+        deaths_e[c] += event * g
+    sums = work.sums
+    for c in range(n_cells):
+        sums[0, k] += score[c]
+        sums[1, k] += variance[c]
+        sums[2, k] += observed[c] - observed_e[c]
+        sums[3, k] += observed[c] - expected_e[c]
+        sums[4, k] += observed_e[c]
+        sums[5, k] += expected_e[c]
+    work.enrolled[k] = enrolled
+
+
+@kernel
+def add_cells(cuts, at_cuts, last, patients, cell, work):
+    """The stratified log-rank at ``cuts[:last + 1]`` (``at_cuts``: the events by each), into ``work.sums`` and
+    ``work.enrolled``.
+
+    One :func:`exit_order` for the last cut, then per cut the patients
+    entered by it counted into ``work.entered`` (from where the previous
+    cut left off: the cuts come in calendar order) and :func:`cells_at_cut`;
+    ``sums[:, k]`` receives the summed score, variance, O_c, E_c, O_e and
+    E_e at cut ``k``.
+    """
+    n_a = exit_order(patients, cell, cuts[last], work)
+    work.sums[:, :] = 0.0
+    work.enrolled[:] = 0
+    entered = work.entered
+    entered[:, :] = 0
+    entry, group_e = patients.entry, work.group_e
+    counted = 0
+    for k in range(last + 1):
+        enrolled = np.searchsorted(entry, cuts[k], side="right")
+        if enrolled < counted:  # an earlier cut than the one before (not from schedule_cuts): count afresh
+            entered[:, :] = 0
+            counted = 0
+        for p in range(counted, enrolled):
+            entered[0, cell[p]] += 1
+            entered[1, cell[p]] += group_e[p]
+        counted = enrolled
+        cells_at_cut(cuts[k], at_cuts[k], entry, cell, n_a, work, k)
 
 
 @kernel
@@ -490,16 +646,16 @@ def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_wor
     """
     n = patients.entry.size
     reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
-    add_cells(work.cuts, last, patients, cell, n_cells, work, strata_work)
+    add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work)
     return reachable, last, capped
 
 
 @kernel
-def _stratified_logrank(time, event, group, cell, n_cells, pts, work, strata_work):
+def _stratified_logrank(time, event, group, cell, pts, strata_work):
     """One data set (every subject entered at 0, the cut after the last time) through :func:`add_cells`."""
-    load_data_set(time, event, group, pts)
+    n_events = load_data_set(time, event, group, pts)
     cuts = np.full(1, np.inf)
-    add_cells(cuts, 0, pts, cell, n_cells, work, strata_work)
+    add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work)
     return strata_work.sums[0, 0], strata_work.sums[1, 0]
 
 
@@ -564,8 +720,8 @@ def stratified_logrank(time, event, group, stratum):
         raise InputError("`time`, `event`, `group` and `stratum` must be non-empty, of one length, without NaN")
     levels, cell = np.unique(stratum, return_inverse=True)
     n = time.size
-    score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), int(levels.size), patients(n),
-                                          workspace(n, 1), strata_work(n, n_cells=int(levels.size)))
+    score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), patients(n),
+                                          strata_work(n, n_cells=int(levels.size)))
     return (score / math.sqrt(variance) if variance > 0 else 0.0), float(score), float(variance)
 
 
