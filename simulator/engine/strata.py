@@ -277,7 +277,7 @@ def draw_cells(rng, design, n, cell):
         cell[p] = draw_cell(rng, design.cell_cumulative)[0]
 
 
-@kernel
+@kernel(counted=False)
 def start_trial(rng, design, n_c, n_e, label, work):
     """Reset the randomisation's counts; for ``simple``, shuffle the exact arm labels into ``label``."""
     work.block[:, :] = 0
@@ -363,7 +363,7 @@ def assign_arms(rng, design, n_c, n_e, cell, work, label):
         work.per_cell[c, label[p] >> 1] += 1
 
 
-@kernel
+@kernel(counted=False)
 def imbalance(design, work, out):
     """Per factor, the largest over its levels of ``|m_E - r m_C|`` (``r = w_E / w_C``) into ``out``.
 
@@ -391,7 +391,7 @@ def imbalance(design, work, out):
 # --------------------------------------------------------------------------
 
 
-@kernel
+@kernel(counted=False)
 def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, work, calendar):
     """Entries, cells, arms and exits of one stratified trial; returns the number of events.
 
@@ -439,7 +439,7 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     return n_events
 
 
-@kernel
+@kernel(counted=False)
 def exit_order(patients, cell, final_cut, work):
     """Stream A of every cell at once, in exit order; returns its length.
 
@@ -508,7 +508,7 @@ def exit_order(patients, cell, final_cut, work):
     return n_a
 
 
-@kernel
+@kernel(counted=False)
 def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
     """The log-rank pass of every cell at calendar time ``cut``, summed into ``work.sums[:, k]``.
 
@@ -607,7 +607,7 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
     work.enrolled[k] = enrolled
 
 
-@kernel
+@kernel(counted=False)
 def add_cells(cuts, at_cuts, last, patients, cell, work):
     """The stratified log-rank at ``cuts[:last + 1]`` (``at_cuts``: the events by each), into ``work.sums`` and
     ``work.enrolled``.
@@ -637,7 +637,7 @@ def add_cells(cuts, at_cuts, last, patients, cell, work):
         cells_at_cut(cuts[k], at_cuts[k], entry, cell, n_a, work, k)
 
 
-@kernel
+@kernel(counted=False)
 def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_work):
     """The stratified log-rank at every look up to the last; returns ``(reachable, last, capped)``.
 
@@ -659,7 +659,7 @@ def _stratified_logrank(time, event, group, cell, pts, strata_work):
     return strata_work.sums[0, 0], strata_work.sums[1, 0]
 
 
-@kernel
+@kernel(counted=False)
 def analyse_stratified_looks(i, n_events, design, bounds, patients, cell, n_cells, work, strata_work, out):
     """Trial ``i`` analysed by the stratified log-rank at each look: row ``i`` of ``out``.
 
