@@ -613,23 +613,27 @@ def add_cells(cuts, at_cuts, last, patients, cell, work):
     ``work.enrolled``.
 
     One :func:`exit_order` for the last cut, then per cut the patients
-    entered by it counted into ``work.entered`` (from where the previous
-    cut left off: the cuts come in calendar order) and :func:`cells_at_cut`;
+    entered by it per cell into ``work.entered`` and :func:`cells_at_cut`;
     ``sums[:, k]`` receives the summed score, variance, O_c, E_c, O_e and
-    E_e at cut ``k``.
+    E_e at cut ``k``. ``work.per_cell`` must count the patients per cell
+    and arm (as :func:`draw_stratified_patients` leaves it).
     """
     n_a = exit_order(patients, cell, cuts[last], work)
     work.sums[:, :] = 0.0
     work.enrolled[:] = 0
-    entered = work.entered
-    entered[:, :] = 0
+    entered, per_cell = work.entered, work.per_cell
     entry, group_e = patients.entry, work.group_e
-    counted = 0
+    # The patients entered by a cut, counted from those entered by the cut before (all of them
+    # before the first cut): the cuts come in calendar order, mostly after the last entry.
+    for c in range(per_cell.shape[0]):
+        entered[0, c] = per_cell[c, 0] + per_cell[c, 1]
+        entered[1, c] = per_cell[c, 1]
+    counted = entry.size
     for k in range(last + 1):
         enrolled = np.searchsorted(entry, cuts[k], side="right")
-        if enrolled < counted:  # an earlier cut than the one before (not from schedule_cuts): count afresh
-            entered[:, :] = 0
-            counted = 0
+        for p in range(enrolled, counted):
+            entered[0, cell[p]] -= 1
+            entered[1, cell[p]] -= group_e[p]
         for p in range(counted, enrolled):
             entered[0, cell[p]] += 1
             entered[1, cell[p]] += group_e[p]
@@ -654,6 +658,9 @@ def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_wor
 def _stratified_logrank(time, event, group, cell, pts, strata_work):
     """One data set (every subject entered at 0, the cut after the last time) through :func:`add_cells`."""
     n_events = load_data_set(time, event, group, pts)
+    strata_work.per_cell[:, :] = 0
+    for p in range(time.size):
+        strata_work.per_cell[cell[p], pts.label[p] >> 1] += 1
     cuts = np.full(1, np.inf)
     add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work)
     return strata_work.sums[0, 0], strata_work.sums[1, 0]
