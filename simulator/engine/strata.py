@@ -257,17 +257,29 @@ def draw_cell(rng, cumulative):
     that a patient costs one random number more than without strata.
     """
     u = rng.random()
-    last = cumulative.size - 1
+    c = cell_of(u, cumulative)
+    return c, residual_of(u, c, cumulative)
+
+
+@kernel(leaf=True)
+def cell_of(u, cumulative):
+    """The cell of uniform ``u`` (:func:`draw_cell`)."""
     # Counted rather than searched: the cell is a coin toss for the CPU, so
     # a loop that stops early would be mispredicted at almost every patient.
     c = 0
-    for j in range(last):
+    for j in range(cumulative.size - 1):
         c += u >= cumulative[j]
-    # Loaded unconditionally and then selected, for the same reason.
+    return c
+
+
+@kernel(leaf=True)
+def residual_of(u, c, cumulative):
+    """Where uniform ``u`` falls within the interval of its cell ``c``, rescaled to [0, 1) (:func:`draw_cell`)."""
+    # Loaded unconditionally and then selected: the cell is a coin toss for the CPU.
     low = cumulative[max(c - 1, 0)]
     low = low if c > 0 else 0.0
     residual = (u - low) / (cumulative[c] - low)
-    return c, residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
+    return residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
 
 
 @kernel
@@ -415,11 +427,13 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     drop_c, drop_e = design.dropout_c, design.dropout_e
     n_events = 0
     for p in range(n):
-        c, u = draw_cell(rng, cumulative)
+        # draw_cell, the residual uniform only where it is used (a division).
+        u = rng.random()
+        c = cell_of(u, cumulative)
         cell[p] = c
         if method != SIMPLE:
-            label[p] = 2 * arm_of(u, c, method, block, block_c, block_size, balance, cell_rows, probability, w_c,
-                                  w_e)
+            label[p] = 2 * arm_of(residual_of(u, c, cumulative), c, method, block, block_c, block_size, balance,
+                                  cell_rows, probability, w_c, w_e)
         # The arm picked by selects, not branches (as simulator.engine.patients.draw_patients).
         experimental = label[p] >= 2
         per_cell[c, label[p] >> 1] += 1
