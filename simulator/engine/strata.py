@@ -44,10 +44,14 @@ the trial (for 1:1, the difference in patients between the arms).
 Stratified analyses
 -------------------
 The stratified log-rank (:func:`stratified_looks`) sums over the cells the
-score ``E_e - O_e`` and the variance of the package's one log-rank pass
+score ``E_e - O_e`` and the variance of the package's log-rank pass
 (:func:`simulator.engine.patients.logrank_at_cut`), each cell analysed as a
 data set of its own at the trial's cuts (unweighted, as statsmodels'
-``survdiff(..., strata=...)``): ``z = sum U_s / sqrt(sum V_s)``. The
+``survdiff(..., strata=...)``): ``z = sum U_s / sqrt(sum V_s)``. All the
+cells are analysed in one pass (:func:`cells_at_cut`): the pass of
+``logrank_at_cut``, its two streams merged in the same order, with a risk
+set and sums per cell; each cell's sums take the same terms in the same
+order as a pass over that cell alone, so they are the same numbers. The
 Cochran-Mantel-Haenszel statistic (:func:`cmh_z`) sums, per cell with at
 least two patients, the experimental successes minus their hypergeometric
 mean and the hypergeometric variance (no continuity correction).
@@ -64,18 +68,15 @@ from simulator._jit import kernel
 from simulator.config.schema import RANDOMISATION
 from simulator.engine.binary import trial_rates
 from simulator.engine.patients import (
-    Patients,
     analyse_looks,
     draw_entries,
     exit_from_pieces,
     load_data_set,
-    logrank_at_cut,
+    logrank_terms,
     patients,
-    prepare_cuts,
     record_look,
     schedule_cuts,
     start_record,
-    workspace,
 )
 from simulator.errors import InputError
 from simulator.stats.decision import CONTINUE, decide_z
@@ -107,25 +108,40 @@ _BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 #: What every trial of a scenario shares: the cumulative prevalences of the
 #: cells (``cell_cumulative``, the last 1); per factor, where its levels start
-#: in the marginal counts (``level_start``, one more entry than factors) and
-#: its ``stride`` in the cell index; per cell its ``multiplier`` and the
-#: level of each factor (``cell_levels``, shape (cells, factors)); the method code,
+#: in the levels of all factors (``level_start``, one more entry than factors) and
+#: its ``stride`` in the cell index; per cell its ``multiplier``, the
+#: level of each factor (``cell_levels``, shape (cells, factors)) and that
+#: level's row among the levels of all factors (``cell_rows``, same shape:
+#: ``level_start[f] + cell_levels[c, f]``); the method code,
 #: ``block_size`` with ``block_c`` control slots per block, the minimisation
 #: ``probability`` and the allocation ``weight_c``, ``weight_e``.
 StrataDesign = namedtuple("StrataDesign", [
-    "cell_cumulative", "level_start", "stride", "multiplier", "cell_levels", "method", "block_size", "block_c",
-    "probability", "weight_c", "weight_e",
+    "cell_cumulative", "level_start", "stride", "multiplier", "cell_levels", "cell_rows", "method", "block_size",
+    "block_c", "probability", "weight_c", "weight_e",
 ])
 
-#: Per-trial scratch: each patient's ``cell`` (entry order); the patients
-#: sorted by cell (``entry``, ``label``, ``exit_time``, ``is_event``, in entry
-#: order within a cell) with cell ``s`` at ``start[s]:start[s + 1]``;
-#: ``marginal`` (levels of all factors, 2 arms) and ``block`` (cells, 2
-#: arms) counts of the randomisation; ``per_cell`` (cells, 2 arms) the
-#: patients of the trial; per-look sums of the stratified log-rank ``sums``
-#: (6, looks): score, variance, O_c, E_c, O_e, E_e, and ``enrolled``.
+#: Per-trial scratch: each patient's ``cell`` and, for the binary kernel,
+#: ``label`` (entry order: 0 control, 2 experimental); the state of
+#: the randomisation: ``balance`` (per level of all factors, ``m_E w_C - m_C
+#: w_E`` of its patients so far, minimisation) and ``block`` (cells, 2 arms:
+#: the slots left in each cell's block); ``per_cell`` (cells, 2 arms) the
+#: patients of the trial. The stratified log-rank's (:func:`exit_order`,
+#: :func:`cells_at_cut`): in entry order ``cal_e`` (calendar exit) and
+#: ``group_e`` (1 experimental); stream A in exit order, ``exit_y``,
+#: ``cal_y``, ``event_y``, ``group_y``, ``cell_y``; the sort's ``buffer``,
+#: ``source``, ``order``, ``index``, ``counts`` and the pass's ``inside``;
+#: per cell, ``entered`` (2, cells: patients entered by the cut, experimental
+#: ones), ``risk`` (2, cells: at risk, experimental at risk), ``tally`` (4,
+#: cells: leaving, experimental leaving, deaths, experimental deaths at the
+#: current time), ``cell_sums`` (5, cells: score, variance, expected and
+#: observed experimental events, observed events) and ``touched`` (the cells
+#: with exits at the current time, and one slot more); per-look sums of the stratified
+#: log-rank ``sums`` (6, looks): score, variance, O_c, E_c, O_e, E_e, and
+#: ``enrolled``.
 StrataWork = namedtuple("StrataWork", [
-    "cell", "entry", "label", "exit_time", "is_event", "start", "marginal", "block", "per_cell", "sums", "enrolled",
+    "cell", "label", "balance", "block", "per_cell", "cal_e", "group_e", "exit_y", "cal_y", "event_y", "group_y", "cell_y",
+    "buffer", "source", "order", "index", "counts", "inside", "entered", "risk", "tally", "cell_sums", "touched",
+    "sums", "enrolled",
 ])
 
 
@@ -193,9 +209,10 @@ def strata_design(shares, multipliers, *, method="simple", block_size=None, prob
     prob = 0.8 if probability is None else float(probability)
     if not 0.5 <= prob <= 1.0:
         raise InputError("`probability` must be in [0.5, 1]")
+    level_start = np.array(level_start, dtype=np.int64)
     return StrataDesign(
-        cell_cumulative, np.array(level_start, dtype=np.int64), stride, cell_multiplier, cell_levels, code,
-        size, size * w_c // (w_c + w_e), prob, w_c, w_e,
+        cell_cumulative, level_start, stride, cell_multiplier, cell_levels, cell_levels + level_start[None, :-1],
+        code, size, size * w_c // (w_c + w_e), prob, w_c, w_e,
     )
 
 
@@ -209,11 +226,15 @@ def strata_work(n, design=None, n_looks=1, *, n_cells=1):
     if design is not None:
         n_cells, n_levels = design.multiplier.size, int(design.level_start[-1])
     return StrataWork(
-        cell=np.empty(n, dtype=np.int64), entry=np.empty(n), label=np.empty(n, dtype=np.int64),
-        exit_time=np.empty(n), is_event=np.empty(n, dtype=np.bool_), start=np.empty(n_cells + 1, dtype=np.int64),
-        marginal=np.zeros((n_levels, 2), dtype=np.int64),
+        cell=np.empty(n, dtype=np.int64), label=np.empty(n, dtype=np.int64), balance=np.zeros(n_levels, dtype=np.int64),
         block=np.zeros((n_cells, 2), dtype=np.int64), per_cell=np.zeros((n_cells, 2), dtype=np.int64),
-        sums=np.zeros((6, n_looks)),
+        cal_e=np.empty(n), group_e=np.empty(n, dtype=np.int64), exit_y=np.empty(n), cal_y=np.empty(n),
+        event_y=np.empty(n, dtype=np.bool_), group_y=np.empty(n, dtype=np.int64), cell_y=np.empty(n, dtype=np.int64),
+        buffer=np.empty(n), source=np.empty(n, dtype=np.int64), order=np.empty(n, dtype=np.int64),
+        index=np.empty(n, dtype=np.int64), counts=np.empty(2 * n + 2, dtype=np.int64),
+        inside=np.empty(n, dtype=np.int64), entered=np.zeros((2, n_cells), dtype=np.int64),
+        risk=np.zeros((2, n_cells)), tally=np.zeros((4, n_cells), dtype=np.int64), cell_sums=np.zeros((5, n_cells)),
+        touched=np.zeros(n_cells + 1, dtype=np.int64), sums=np.zeros((6, n_looks)),
         enrolled=np.zeros(n_looks, dtype=np.int64),
     )
 
@@ -236,15 +257,29 @@ def draw_cell(rng, cumulative):
     that a patient costs one random number more than without strata.
     """
     u = rng.random()
-    last = cumulative.size - 1
+    c = cell_of(u, cumulative)
+    return c, residual_of(u, c, cumulative)
+
+
+@kernel(leaf=True)
+def cell_of(u, cumulative):
+    """The cell of uniform ``u`` (:func:`draw_cell`)."""
     # Counted rather than searched: the cell is a coin toss for the CPU, so
     # a loop that stops early would be mispredicted at almost every patient.
     c = 0
-    for j in range(last):
+    for j in range(cumulative.size - 1):
         c += u >= cumulative[j]
-    low = cumulative[c - 1] if c > 0 else 0.0
+    return c
+
+
+@kernel(leaf=True)
+def residual_of(u, c, cumulative):
+    """Where uniform ``u`` falls within the interval of its cell ``c``, rescaled to [0, 1) (:func:`draw_cell`)."""
+    # Loaded unconditionally and then selected: the cell is a coin toss for the CPU.
+    low = cumulative[max(c - 1, 0)]
+    low = low if c > 0 else 0.0
     residual = (u - low) / (cumulative[c] - low)
-    return c, residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
+    return residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
 
 
 @kernel
@@ -254,11 +289,11 @@ def draw_cells(rng, design, n, cell):
         cell[p] = draw_cell(rng, design.cell_cumulative)[0]
 
 
-@kernel
+@kernel(counted=False)
 def start_trial(rng, design, n_c, n_e, label, work):
     """Reset the randomisation's counts; for ``simple``, shuffle the exact arm labels into ``label``."""
     work.block[:, :] = 0
-    work.marginal[:, :] = 0
+    work.balance[:] = 0
     work.per_cell[:, :] = 0
     if design.method == SIMPLE:
         n = n_c + n_e
@@ -269,52 +304,60 @@ def start_trial(rng, design, n_c, n_e, label, work):
             label[p], label[q] = label[q], label[p]
 
 
-@kernel
-def arm_of(u, c, method, block, block_c, block_size, marginal, level_start, cell_levels, probability, w_c, w_e):
+@kernel(leaf=True)
+def arm_of(u, c, method, block, block_c, block_size, balance, cell_rows, probability, w_c, w_e):
     """The arm (0 control, 1 experimental) of the next patient, in cell ``c``: blocks or minimisation.
 
     ``u``: a uniform on [0, 1) (module docstring); ``block`` and
-    ``marginal`` (the counts of :class:`StrataWork`) are updated; the other
+    ``balance`` (the state of :class:`StrataWork`) are updated; the other
     arguments are the :class:`StrataDesign`'s. Arrays and numbers rather
-    than the named tuples: this runs once per patient, and a call with the
-    tuples cost about 150 ns (their arrays' reference counts), 100 times
-    the work.
+    than the named tuples, and a leaf kernel (:mod:`simulator._jit`): this
+    runs once per patient, and a call costs a reference count per array
+    passed otherwise (with the tuples about 150 ns, 100 times the work).
+
+    Minimisation keeps, per level, only ``d = m_E w_C - m_C w_E`` (``m``
+    its patients per arm so far): the imbalances ``|m_E w_C - (m_C + 1)
+    w_E|`` and ``|(m_E + 1) w_C - m_C w_E|`` of the module docstring are
+    ``|d - w_E|`` and ``|d + w_C|``, the same integers from half the loads
+    and stores.
     """
     if method == BLOCKS:
-        if block[c, 0] + block[c, 1] == 0:
-            block[c, 0] = block_c
-            block[c, 1] = block_size - block_c
-        if u * (block[c, 0] + block[c, 1]) < block[c, 0]:
-            block[c, 0] -= 1
-            return 0
-        block[c, 1] -= 1
-        return 1
-    n_factors = cell_levels.shape[1]
+        # Selects rather than branches (whether the block is empty, and which slot is taken, are
+        # random to the CPU): the cell's block refilled when empty, then one of its slots taken.
+        left_c = block[c, 0]
+        left_e = block[c, 1]
+        empty = left_c + left_e == 0
+        left_c = block_c if empty else left_c
+        left_e = block_size - block_c if empty else left_e
+        arm = 0 if u * (left_c + left_e) < left_c else 1
+        block[c, 0] = left_c - (1 - arm)
+        block[c, 1] = left_e - arm
+        return arm
+    n_factors = cell_rows.shape[1]
     # Integer imbalances, scaled by w_c w_e, so that ties are exact.
     if_control = 0
     if_experimental = 0
     for f in range(n_factors):
-        row = level_start[f] + cell_levels[c, f]
-        m_c = marginal[row, 0]
-        m_e = marginal[row, 1]
-        if_control += abs(m_e * w_c - (m_c + 1) * w_e)
-        if_experimental += abs((m_e + 1) * w_c - m_c * w_e)
+        d = balance[cell_rows[c, f]]
+        if_control += abs(d - w_e)
+        if_experimental += abs(d + w_c)
     # Selects rather than branches (which arm minimises, and the coin, are random to the CPU):
     # the minimising arm with the probability, the other arm otherwise; a tie by the allocation.
     minimising = 0 if if_control < if_experimental else 1
     chosen = minimising if u < probability else 1 - minimising
     tie = 0 if u * (w_c + w_e) < w_c else 1
     arm = tie if if_control == if_experimental else chosen
+    step = w_c if arm == 1 else -w_e
     for f in range(n_factors):
-        marginal[level_start[f] + cell_levels[c, f], arm] += 1
+        balance[cell_rows[c, f]] += step
     return arm
 
 
 @kernel
 def next_arm(u, design, c, work):
     """:func:`arm_of` with the design's and ``work``'s arrays (blocks or minimisation)."""
-    return arm_of(u, c, design.method, work.block, design.block_c, design.block_size, work.marginal,
-                  design.level_start, design.cell_levels, design.probability, design.weight_c, design.weight_e)
+    return arm_of(u, c, design.method, work.block, design.block_c, design.block_size, work.balance,
+                  design.cell_rows, design.probability, design.weight_c, design.weight_e)
 
 
 @kernel
@@ -332,7 +375,7 @@ def assign_arms(rng, design, n_c, n_e, cell, work, label):
         work.per_cell[c, label[p] >> 1] += 1
 
 
-@kernel
+@kernel(counted=False)
 def imbalance(design, work, out):
     """Per factor, the largest over its levels of ``|m_E - r m_C|`` (``r = w_E / w_C``) into ``out``.
 
@@ -360,23 +403,23 @@ def imbalance(design, work, out):
 # --------------------------------------------------------------------------
 
 
-@kernel
+@kernel(counted=False)
 def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, work, calendar):
     """Entries, cells, arms and exits of one stratified trial; returns the number of events.
 
     As :func:`simulator.engine.patients.draw_patients`, with per patient in
     entry order its cell and its arm from one uniform (:func:`draw_cell`,
-    :func:`next_arm`; ``simple``: shuffled beforehand by
-    :func:`start_trial`) and its exit, the event rate times the cell's
-    multiplier, in one pass.
+    :func:`arm_of`; ``simple``: shuffled beforehand by :func:`start_trial`)
+    and its exit, the event rate times the cell's multiplier, in one pass.
     """
     n = design.n_c + design.n_e
     draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
     start_trial(rng, strata, design.n_c, design.n_e, patients.label, work)
     method = strata.method
     cumulative, multiplier = strata.cell_cumulative, strata.multiplier
-    cell, label, per_cell, block, marginal = work.cell, patients.label, work.per_cell, work.block, work.marginal
-    level_start, cell_levels = strata.level_start, strata.cell_levels
+    cell, label, per_cell, block, balance = work.cell, patients.label, work.per_cell, work.block, work.balance
+    block_c, block_size, cell_rows = strata.block_c, strata.block_size, strata.cell_rows
+    probability, w_c, w_e = strata.probability, strata.weight_c, strata.weight_e
     # The design's fields taken out once (see simulator.engine.patients.patient_exit).
     times, hazards, cumulative_c = design.times, design.hazards, design.cumulative
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
@@ -384,11 +427,13 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     drop_c, drop_e = design.dropout_c, design.dropout_e
     n_events = 0
     for p in range(n):
-        c, u = draw_cell(rng, cumulative)
+        # draw_cell, the residual uniform only where it is used (a division).
+        u = rng.random()
+        c = cell_of(u, cumulative)
         cell[p] = c
         if method != SIMPLE:
-            label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
-                                  cell_levels, strata.probability, strata.weight_c, strata.weight_e)
+            label[p] = 2 * arm_of(residual_of(u, c, cumulative), c, method, block, block_c, block_size, balance,
+                                  cell_rows, probability, w_c, w_e)
         # The arm picked by selects, not branches (as simulator.engine.patients.draw_patients).
         experimental = label[p] >= 2
         per_cell[c, label[p] >> 1] += 1
@@ -408,66 +453,209 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     return n_events
 
 
-@kernel
-def sort_by_cell(patients, cell, n_cells, work):
-    """Copy the patients into ``work``, grouped by cell, in entry order within each (a stable counting sort)."""
-    n = patients.entry.size
-    start = work.start
-    start[:] = 0
-    for p in range(n):
-        start[cell[p] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    fill = work.block[:, 0]  # scratch: the next free slot of each cell
-    for c in range(n_cells):
-        fill[c] = start[c]
-    for p in range(n):
-        q = fill[cell[p]]
-        fill[cell[p]] += 1
-        work.entry[q] = patients.entry[p]
-        work.label[q] = patients.label[p]
-        work.exit_time[q] = patients.exit_time[p]
-        work.is_event[q] = patients.is_event[p]
+@kernel(counted=False)
+def exit_order(patients, cell, final_cut, work):
+    """Stream A of every cell at once, in exit order; returns its length.
 
-
-@kernel
-def add_cells(cuts, last, patients, cell, n_cells, work, strata_work):
-    """Per-cell log-rank passes at ``cuts[:last + 1]``, summed into ``strata_work.sums`` and ``enrolled``.
-
-    Each cell is one data set for the package's one log-rank pass
-    (:func:`simulator.engine.patients.prepare_cuts` and
-    :func:`~simulator.engine.patients.logrank_at_cut`); ``sums[:, k]``
-    receives the summed score, variance, O_c, E_c, O_e and E_e at cut
-    ``k``. Leaves ``work.cuts`` and ``work.at_cuts`` as they were.
+    What :func:`simulator.engine.patients.prepare_cuts` does for one data
+    set, over all patients, carrying each one's cell: in entry order the
+    calendar exits ``work.cal_e`` and arms ``work.group_e``; the patients
+    whose calendar exit is at or before ``final_cut``, sorted by exit time
+    (a bucket sort, twice as many buckets as values over the finite range,
+    ``inf`` last, then an insertion pass: expected linear time), into
+    ``exit_y``, ``cal_y``, ``event_y``, ``group_y`` and ``cell_y``. A cell's
+    exits are then the sorted exits filtered: one sort for all cells.
     """
-    sort_by_cell(patients, cell, n_cells, strata_work)
-    sums = strata_work.sums
-    sums[:, :] = 0.0
-    strata_work.enrolled[:] = 0
+    entry, exit_time, label, is_event = patients.entry, patients.exit_time, patients.label, patients.is_event
+    n = entry.size
+    cal_e, group_e, buffer, source = work.cal_e, work.group_e, work.buffer, work.source
+    keys, order, index, counts = work.exit_y, work.order, work.index, work.counts
+    n_a = 0
+    high = 0.0
+    for p in range(n):
+        # Branch-free: whether a patient is in stream A is a coin toss for the CPU.
+        exit_p = exit_time[p]
+        cal = entry[p] + exit_p
+        group_e[p] = label[p] >= 2
+        cal_e[p] = cal
+        buffer[n_a] = exit_p
+        source[n_a] = p
+        selected = cal <= final_cut
+        high = max(high, exit_p if selected and exit_p < np.inf else 0.0)
+        n_a += selected
+    n_buckets = 2 * n_a
+    scale = n_buckets / high if high > 0.0 else 0.0
+    # Loops kept apart on purpose, as in prepare_cuts (fused, the stores stall on possible aliasing).
+    for j in range(n_a):
+        t = buffer[j]
+        index[j] = min(max(int(t * scale), 0), n_buckets - 1) if t < np.inf else n_buckets - 1
+    for b in range(n_buckets + 1):
+        counts[b] = 0
+    for j in range(n_a):
+        counts[index[j] + 1] += 1
+    for b in range(n_buckets):
+        counts[b + 1] += counts[b]
+    for j in range(n_a):
+        b = index[j]
+        index[j] = counts[b]
+        counts[b] += 1
+    for j in range(n_a):
+        keys[index[j]] = buffer[j]
+        order[index[j]] = source[j]
+    for j in range(1, n_a):
+        t = keys[j]
+        if keys[j - 1] > t:
+            p = order[j]
+            i = j - 1
+            while i >= 0 and keys[i] > t:
+                keys[i + 1] = keys[i]
+                order[i + 1] = order[i]
+                i -= 1
+            keys[i + 1] = t
+            order[i + 1] = p
+    for j in range(n_a):
+        p = order[j]
+        work.cal_y[j] = cal_e[p]
+        work.event_y[j] = is_event[p]
+        work.group_y[j] = group_e[p]
+        work.cell_y[j] = cell[p]
+    return n_a
+
+
+@kernel(counted=False)
+def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
+    """The log-rank pass of every cell at calendar time ``cut``, summed into ``work.sums[:, k]``.
+
+    The pass of :func:`simulator.engine.patients.logrank_at_cut` (see its
+    module's docstring for the two streams), over all patients with a
+    risk set per cell: stream A from :func:`exit_order`, up to the
+    ``events_at_cut``-th event by the cut, stream B in descending entry
+    order; ``work.entered`` holds the patients per cell entered by the cut.
+    At each exit time, the terms (:func:`simulator.engine.patients.logrank_terms`)
+    of each cell with exits then (``work.touched``; mostly one); a patient
+    administratively censored leaves its cell's risk set at the same
+    moment as in that cell's own pass, so each cell's risk sets, terms and
+    sums are those of its own pass, added in the same order. The cells'
+    sums are then added in cell order, as the per-cell passes were.
+    """
+    n_cells = work.risk.shape[1]
+    at_risk, at_risk_e = work.risk[0], work.risk[1]
+    leaving, leaving_e, deaths, deaths_e = work.tally[0], work.tally[1], work.tally[2], work.tally[3]
+    score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
+                                                         work.cell_sums[3], work.cell_sums[4])
+    exit_y, cal_y, event_y, group_y, cell_y = work.exit_y, work.cal_y, work.event_y, work.group_y, work.cell_y
+    cal_e, group_e, touched, inside = work.cal_e, work.group_e, work.touched, work.inside
     for c in range(n_cells):
-        a = strata_work.start[c]
-        b = strata_work.start[c + 1]
-        if b == a:
-            continue
-        sub = Patients(strata_work.entry[a:b], strata_work.label[a:b], strata_work.exit_time[a:b],
-                       strata_work.is_event[a:b])
-        n_a = prepare_cuts(sub, cuts[last], work)
-        for k in range(last + 1):
-            cut = cuts[k]
-            at_cut = 0
-            for j in range(n_a):
-                at_cut += (work.cal_y[j] <= cut) & work.event_y[j]
-            _, score, variance, o_c, e_c, o_e, e_e, enrolled = logrank_at_cut(cut, at_cut, sub, work, n_a)
-            sums[0, k] += score
-            sums[1, k] += variance
-            sums[2, k] += o_c
-            sums[3, k] += e_c
-            sums[4, k] += o_e
-            sums[5, k] += e_e
-            strata_work.enrolled[k] += enrolled
+        at_risk[c] = work.entered[0, c]
+        at_risk_e[c] = work.entered[1, c]
+    work.tally[:, :] = 0
+    work.cell_sums[:, :] = 0.0
+    enrolled = np.searchsorted(entry, cut, side="right")
+    ib = enrolled - 1
+    left = events_at_cut
+    # Stream A at this cut, listed without branches (as in logrank_at_cut).
+    m = 0
+    seen = 0
+    ia = 0
+    while ia < n_a and seen < events_at_cut:
+        by_cut = cal_y[ia] <= cut
+        inside[m] = ia
+        m += by_cut
+        seen += by_cut & event_y[ia]
+        ia += 1
+    time = np.nan  # no group yet
+    n_touched = 0
+    for j in range(m + 1):
+        if j < m:
+            ia = inside[j]
+            t = exit_y[ia]
+        else:
+            t = np.inf  # flush the last group
+        if t != time or j == m:
+            for q in range(n_touched):
+                c = touched[q]
+                if deaths[c] > 0:
+                    mean, var = logrank_terms(at_risk[c], at_risk_e[c], deaths[c])
+                    score[c] += mean - deaths_e[c]  # per time: less cancellation than E_e - O_e
+                    expected_e[c] += mean
+                    variance[c] += var
+                    observed_e[c] += deaths_e[c]
+                    observed[c] += deaths[c]
+                    left -= deaths[c]
+                at_risk[c] -= leaving[c]
+                at_risk_e[c] -= leaving_e[c]
+                deaths[c] = 0
+                deaths_e[c] = 0
+                leaving[c] = 0
+                leaving_e[c] = 0
+            n_touched = 0
+            if left <= 0 or j == m:
+                break
+            while ib >= 0 and cut - entry[ib] < t:
+                # Branch-free: stream A subjects met here have left already.
+                censored = cal_e[ib] > cut
+                c = cell[ib]
+                at_risk[c] -= censored
+                at_risk_e[c] -= censored * group_e[ib]
+                ib -= 1
+            time = t
+        c = cell_y[ia]
+        # Listed once per time, without a branch: the first exit of its cell at this time (a
+        # repeat is written into the next slot and left there, hence the slot more).
+        touched[n_touched] = c
+        n_touched += leaving[c] == 0
+        g = group_y[ia]
+        event = event_y[ia]
+        leaving[c] += 1
+        leaving_e[c] += g
+        deaths[c] += event
+        deaths_e[c] += event * g
+    sums = work.sums
+    for c in range(n_cells):
+        sums[0, k] += score[c]
+        sums[1, k] += variance[c]
+        sums[2, k] += observed[c] - observed_e[c]
+        sums[3, k] += observed[c] - expected_e[c]
+        sums[4, k] += observed_e[c]
+        sums[5, k] += expected_e[c]
+    work.enrolled[k] = enrolled
 
 
-@kernel
+@kernel(counted=False)
+def add_cells(cuts, at_cuts, last, patients, cell, work):
+    """The stratified log-rank at ``cuts[:last + 1]`` (``at_cuts``: the events by each), into ``work.sums`` and
+    ``work.enrolled``.
+
+    One :func:`exit_order` for the last cut, then per cut the patients
+    entered by it per cell into ``work.entered`` and :func:`cells_at_cut`;
+    ``sums[:, k]`` receives the summed score, variance, O_c, E_c, O_e and
+    E_e at cut ``k``. ``work.per_cell`` must count the patients per cell
+    and arm (as :func:`draw_stratified_patients` leaves it).
+    """
+    n_a = exit_order(patients, cell, cuts[last], work)
+    work.sums[:, :] = 0.0
+    work.enrolled[:] = 0
+    entered, per_cell = work.entered, work.per_cell
+    entry, group_e = patients.entry, work.group_e
+    # The patients entered by a cut, counted from those entered by the cut before (all of them
+    # before the first cut): the cuts come in calendar order, mostly after the last entry.
+    for c in range(per_cell.shape[0]):
+        entered[0, c] = per_cell[c, 0] + per_cell[c, 1]
+        entered[1, c] = per_cell[c, 1]
+    counted = entry.size
+    for k in range(last + 1):
+        enrolled = np.searchsorted(entry, cuts[k], side="right")
+        for p in range(enrolled, counted):
+            entered[0, cell[p]] -= 1
+            entered[1, cell[p]] -= group_e[p]
+        for p in range(counted, enrolled):
+            entered[0, cell[p]] += 1
+            entered[1, cell[p]] += group_e[p]
+        counted = enrolled
+        cells_at_cut(cuts[k], at_cuts[k], entry, cell, n_a, work, k)
+
+
+@kernel(counted=False)
 def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_work):
     """The stratified log-rank at every look up to the last; returns ``(reachable, last, capped)``.
 
@@ -476,20 +664,23 @@ def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_wor
     """
     n = patients.entry.size
     reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
-    add_cells(work.cuts, last, patients, cell, n_cells, work, strata_work)
+    add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work)
     return reachable, last, capped
 
 
 @kernel
-def _stratified_logrank(time, event, group, cell, n_cells, pts, work, strata_work):
+def _stratified_logrank(time, event, group, cell, pts, strata_work):
     """One data set (every subject entered at 0, the cut after the last time) through :func:`add_cells`."""
-    load_data_set(time, event, group, pts)
+    n_events = load_data_set(time, event, group, pts)
+    strata_work.per_cell[:, :] = 0
+    for p in range(time.size):
+        strata_work.per_cell[cell[p], pts.label[p] >> 1] += 1
     cuts = np.full(1, np.inf)
-    add_cells(cuts, 0, pts, cell, n_cells, work, strata_work)
+    add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work)
     return strata_work.sums[0, 0], strata_work.sums[1, 0]
 
 
-@kernel
+@kernel(counted=False)
 def analyse_stratified_looks(i, n_events, design, bounds, patients, cell, n_cells, work, strata_work, out):
     """Trial ``i`` analysed by the stratified log-rank at each look: row ``i`` of ``out``.
 
@@ -550,8 +741,8 @@ def stratified_logrank(time, event, group, stratum):
         raise InputError("`time`, `event`, `group` and `stratum` must be non-empty, of one length, without NaN")
     levels, cell = np.unique(stratum, return_inverse=True)
     n = time.size
-    score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), int(levels.size), patients(n),
-                                          workspace(n, 1), strata_work(n, n_cells=int(levels.size)))
+    score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), patients(n),
+                                          strata_work(n, n_cells=int(levels.size)))
     return (score / math.sqrt(variance) if variance > 0 else 0.0), float(score), float(variance)
 
 
@@ -635,8 +826,8 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
     n = n_c + n_e
     method = strata.method
     cumulative = strata.cell_cumulative
-    per_cell, label, block, marginal = work.per_cell, work.label, work.block, work.marginal
-    level_start, cell_levels = strata.level_start, strata.cell_levels
+    per_cell, label, block, balance = work.per_cell, work.label, work.block, work.balance
+    cell_rows = strata.cell_rows
     for trial in range(n_sims):
         pc, pe = trial_rates(rng, use_prior, prior_c, prior_e, p_c, p_e)
         true_c[trial] = pc
@@ -650,8 +841,8 @@ def simulate_binary_stratified(rng, n_sims, strata, n_c, n_e, look_total, p_c, p
         for p in range(n):
             c, u = draw_cell(rng, cumulative)
             if method != SIMPLE:
-                label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, marginal, level_start,
-                                      cell_levels, strata.probability, strata.weight_c, strata.weight_e)
+                label[p] = 2 * arm_of(u, c, method, block, strata.block_c, strata.block_size, balance, cell_rows,
+                                      strata.probability, strata.weight_c, strata.weight_e)
             arm = label[p] >> 1
             per_cell[c, arm] += 1
             if rng.random() < rates[c, arm]:
