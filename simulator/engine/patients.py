@@ -142,7 +142,7 @@ Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
 Workspace = namedtuple("Workspace", [
     "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
     "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e", "fh", "fh_corr", "fh_chol", "fh_y",
-    "fh_lead", "time_a", "code_a", "time_b", "code_b",
+    "fh_lead", "time_a", "code_a", "time_b", "code_b", "level", "fh_index", "fh_limits",
 ])
 
 #: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
@@ -295,6 +295,7 @@ def workspace(n, n_looks):
         fh_chol=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)), fh_y=np.empty(MAX_COMPONENTS),
         fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64), time_a=np.empty(n + 1),
         code_a=np.empty(n + 1, dtype=np.int64), time_b=np.empty(n + 1), code_b=np.empty(n + 1, dtype=np.int64),
+        level=np.empty(1), fh_index=np.empty(MAX_COMPONENTS, dtype=np.int64), fh_limits=np.empty(MAX_COMPONENTS),
     )
 
 
@@ -1007,7 +1008,7 @@ def weighted_z(work, m, levels, two_sided):
     if m == 1:
         return acc[0] / math.sqrt(acc[1]) if acc[1] > 0.0 else 0.0
     corr, y = work.fh_corr, work.fh_y
-    index = np.empty(m, dtype=np.int64)
+    index = work.fh_index
     used = 0
     high = -np.inf
     low = np.inf
@@ -1025,10 +1026,10 @@ def weighted_z(work, m, levels, two_sided):
         for b in range(used):
             k, j = index[a], index[b]
             corr[a, b] = acc[m + k * m + j] / math.sqrt(acc[m + k * m + k] * acc[m + j * m + j])
-    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead)
+    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits)
     if not two_sided:
         return -norm_ppf(p_high)
-    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead)
+    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits)
     if p_high <= p_low:
         return -norm_ppf(p_high)
     return norm_ppf(p_low)
@@ -1066,8 +1067,7 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     start_record(i, last, capped, out)
     decided = False
     n_weights = design.weights.shape[0]
-    # Only the weighted tests need it: the log-rank allocates nothing per trial.
-    level = np.empty(1 if n_weights > 0 else 0)
+    level = work.level
     for k in range(last + 1):
         cut = work.cuts[k]
         at_cut = work.at_cuts[k]
@@ -1139,7 +1139,7 @@ def load_data_set(time, event, group, pts):
     return n_events
 
 
-@kernel
+@kernel(counted=False)
 def final_analysis_sample(rng, design, theta_c, theta_e, patients, work, time_out, event_out, cut_out):
     """Trials as seen at their final analysis, one per row of ``time_out``.
 
