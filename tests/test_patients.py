@@ -233,3 +233,29 @@ def test_survival_design_messages(change, message):
     n_c, n_e = kwargs.pop("n_c"), kwargs.pop("n_e")
     with pytest.raises(InputError, match=message):
         shared.survival_design(n_c, n_e, **kwargs)
+
+
+@pytest.mark.parametrize("shape", ["exponential", "piecewise_with_dropout"])
+def test_entry_time_is_independent_of_arm_and_survival_time(shape):
+    # Entries are drawn sorted (uniform order statistics) and the arms shuffled over them, exits
+    # drawn per patient: no rank correlation between a patient's entry and its survival time or
+    # arm may result. Spearman's rho within each trial (about N(0, 1/(n - 1)) under independence),
+    # averaged over 2000 trials of 300 patients; 4 standard errors of that mean (from the trials).
+    if shape == "exponential":
+        design = shared.survival_design(150, 150, accrual=UNIFORM_24, control=MEDIAN_24, look_events=np.array([100]))
+    else:
+        design = shared.survival_design(150, 150, accrual=([0.0, 6.0, 24.0], [1.0, 3.0]),
+                                        control=([0.0, 6.0], [0.05, 0.02]), dropout=(0.01, 0.02),
+                                        look_events=np.array([100]))
+    pts, calendar = shared.patients(300), np.empty(300)
+    rng = np.random.default_rng(2024)
+    with_exit, with_arm = [], []
+    for _ in range(2000):
+        shared.draw_patients(rng, design, 1.0, 0.7, pts, calendar)
+        assert np.all(np.diff(pts.entry) >= 0)
+        with_exit.append(stats.spearmanr(pts.entry, pts.exit_time)[0])
+        with_arm.append(stats.spearmanr(pts.entry, pts.label >= 2)[0])
+    for rho in (np.array(with_exit), np.array(with_arm)):
+        se = rho.std(ddof=1) / math.sqrt(rho.size)
+        assert abs(rho.mean()) <= 4 * se, (rho.mean(), se)
+        assert rho.std(ddof=1) == pytest.approx(1 / math.sqrt(299), rel=0.1)  # the null spread: not degenerate
