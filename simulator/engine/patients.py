@@ -531,6 +531,27 @@ def _select(values, lo, hi, k):
 
 
 @kernel
+def _value_range(values, m):
+    """``(min, max)`` of ``values[:m]`` (``m >= 1``, no NaN), four of each kept at once.
+
+    One running minimum waits at every value on the comparison before it;
+    four independent ones do not, and the loop takes a quarter of the time.
+    """
+    low0 = low1 = low2 = low3 = values[0]
+    high0 = high1 = high2 = high3 = values[0]
+    i = 0
+    while i + 4 <= m:
+        a, b, c, d = values[i], values[i + 1], values[i + 2], values[i + 3]
+        low0, low1, low2, low3 = min(a, low0), min(b, low1), min(c, low2), min(d, low3)
+        high0, high1, high2, high3 = max(a, high0), max(b, high1), max(c, high2), max(d, high3)
+        i += 4
+    while i < m:
+        low0, high0 = min(values[i], low0), max(values[i], high0)
+        i += 1
+    return min(min(low0, low1), min(low2, low3)), max(max(high0, high1), max(high2, high3))
+
+
+@kernel
 def _bucket_select(calendar, m, look_events, reachable, work):
     """Cuts at the ``look_events[k]``-th smallest of ``calendar[:m]``, ``k < reachable``.
 
@@ -541,11 +562,7 @@ def _bucket_select(calendar, m, look_events, reachable, work):
     exactly).
     """
     bucket, counts, buffer = work.bucket, work.counts, work.buffer
-    low = calendar[0]
-    high = calendar[0]
-    for i in range(1, m):
-        low = min(low, calendar[i])
-        high = max(high, calendar[i])
+    low, high = _value_range(calendar, m)
     scale = m / (high - low) if high > low else 0.0
     for b in range(m):
         counts[b] = 0
