@@ -329,6 +329,13 @@ def draw_entries(rng, n, edges, cumulative, out):
         total += rng.exponential()
         out[k] = total
     scale = 1.0 / (total + rng.exponential())
+    if edges.size == 2:
+        # Uniform accrual: the loop below with its one piece (cumulative 0 to 1: the same
+        # operations bar a division by 1), without the division.
+        start, width = edges[0], edges[1] - edges[0]
+        for k in range(n):
+            out[k] = start + min(out[k] * scale, 1.0) * width
+        return
     piece = 0
     last = edges.size - 2
     for k in range(n):
