@@ -135,9 +135,9 @@ StrataDesign = namedtuple("StrataDesign", [
 #: cells: leaving, experimental leaving, deaths, experimental deaths at the
 #: current time), ``cell_sums`` (5, cells: score, variance, expected and
 #: observed experimental events, observed events) and ``touched`` (the cells
-#: with exits at the current time, and one slot more); per-look sums of the stratified
-#: log-rank ``sums`` (6, looks): score, variance, O_c, E_c, O_e, E_e, and
-#: ``enrolled``.
+#: with exits at the current time, and one slot more); per-look sums of the
+#: stratified log-rank ``sums`` (6, looks): score, variance, O_c, E_c, O_e,
+#: E_e, and ``enrolled``.
 StrataWork = namedtuple("StrataWork", [
     "cell", "label", "balance", "block", "per_cell", "cal_e", "group_e", "exit_y", "cal_y", "event_y", "group_y", "cell_y",
     "buffer", "source", "order", "index", "counts", "inside", "entered", "risk", "tally", "cell_sums", "touched",
