@@ -62,6 +62,27 @@ def compile_times(base: Path) -> dict:
     return result
 
 
+def family_compile_times() -> dict:
+    """Cold compile and cached start of every kernel family (:mod:`_compile_family`), family by family.
+
+    Each family has a temporary ``NUMBA_CACHE_DIR`` of its own, so that its
+    cold figure is everything it compiles, not what another family left.
+    """
+    import _compile_family
+
+    result = {}
+    for family in _compile_family.FAMILIES:
+        result[family] = {}
+        with tempfile.TemporaryDirectory(prefix="p3sim-numba-cache-") as cache:
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+            for label in ("cold", "cached"):
+                run = _run_measured([sys.executable, str(HERE / "_compile_family.py"), family], env=env, cwd=HERE)
+                if run["returncode"] != 0:
+                    raise RuntimeError(f"compile probe failed for {family}:\n{run['stderr']}")
+                result[family][label] = {**json.loads(run["stdout"]), "process_wall_s": run["wall_s"]}
+    return result
+
+
 def run_script(script: Path, *args: str) -> dict:
     """Run a Python script of this environment (exit code, wall time, peak RSS, output)."""
     return _run_measured([sys.executable, str(script), *args], cwd=script.parent)

@@ -113,6 +113,10 @@ def settings(quick: bool) -> dict:
         # survival, jobs 1 vs 2 (threads over the chunks of one scenario): trials and rounds
         "survival_thread_trials": 2**17 if quick else 2**18,
         "survival_thread_rounds": 2 if quick else 3,
+        # survival: peak RSS of p3sim run (3 looks) at a small and a large number of trials
+        "survival_memory_trials": [10**5, 10**6 if quick else 10**7],
+        # fixed costs: p3sim run configs/cairo6.toml --sims N, plots on
+        "fixed_cost_sims": 10_000,
         "size_sims": 20_000,
         "size_repeats": 1 if quick else 3,
         "sweep_sims": 1 << 17 if quick else 1 << 20,
@@ -394,6 +398,42 @@ def bench_survival_end_to_end(folder: Path, cfg: dict) -> dict:
         return {"skipped": str(err).strip()[-300:]}
 
 
+def bench_survival_memory(folder: Path, cfg: dict) -> dict:
+    """Peak RSS of ``p3sim run`` of the 3-look survival design at a small and a large number of trials."""
+    config = _survival.write_config(folder, "group_sequential")
+    runs = []
+    for n in cfg["survival_memory_trials"]:
+        log(f"survival memory: p3sim run --sims {n} --jobs 0")
+        runs.append(_processes.p3sim_run(config, (), n, jobs=0))
+    small, large = runs
+    growth = large["max_rss_mib"] - small["max_rss_mib"]
+    return {
+        "runs": [{k: r[k] for k in ("n_sims", "max_rss_mib", "wall_s", "runtime_s", "power")} for r in runs],
+        "growth_mib": growth, "budget_mib": RSS_BUDGET_MIB, "within_budget": growth <= RSS_BUDGET_MIB,
+        "note": None if large["n_sims"] >= 10**7 else "--quick: 10^6 trials stand in for the contract's 10^7",
+    }
+
+
+def bench_fixed_costs(cfg: dict) -> dict:
+    """Where ``p3sim run configs/cairo6.toml --sims N`` (plots on) spends its wall time (:mod:`_fixed_costs`)."""
+    n = cfg["fixed_cost_sims"]
+    config = str(HERE.parent / "configs" / "cairo6.toml")
+    with tempfile.TemporaryDirectory(prefix="p3sim-bench-fixed-") as out:
+        arguments = ("run", config, "--sims", str(n), "--out", out, "--quiet", "--no-resume")
+        log("fixed costs: warm-up (the kernels into the Numba cache)")
+        _processes.run_script(HERE / "_fixed_costs.py", *arguments)
+        log(f"fixed costs: p3sim run configs/cairo6.toml --sims {n}")
+        capacity = _machine.parallel_capacity(2)
+        run = _processes.run_script(HERE / "_fixed_costs.py", *arguments)
+    if run["returncode"] != 0:
+        return {"skipped": run["stderr"].strip()[-300:]}
+    phases = json.loads(run["stdout"].strip().splitlines()[-1])
+    # The process's wall time includes the interpreter's start, before the script's clock.
+    outside = run["wall_s"] - phases["simulation_s"] - phases["side_samples_s"]
+    return {"n_sims": n, "capacity": capacity, "process_wall_s": run["wall_s"], **phases,
+            "outside_simulation_s": outside, "goal_s": 2.0, "met": outside <= 2.0}
+
+
 def bench_survival_threads(cfg: dict) -> dict:
     """``Trial.simulate`` of the 3-look survival design with ``jobs`` 1 and 2 (threads over the chunks), wall clock.
 
@@ -553,6 +593,10 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
                  f"{comp['cold']['first_call_s']:.2f} s", f"imports {comp['cold']['import_s']:.2f} s"))
     rows.append(("Load binary kernel (cached)", "fresh interpreter, filled cache",
                  f"{comp['cached']['first_call_s']:.2f} s", f"imports {comp['cached']['import_s']:.2f} s"))
+    for family, times in results["compile_families"].items():
+        rows.append((f"First Trial.simulate, {family}", "fresh interpreter: empty / filled NUMBA_CACHE_DIR",
+                     f"{times['cold']['first_call_s']:.2f} s / {times['cached']['first_call_s']:.2f} s",
+                     f"compile / load from the cache (4 trials; imports {times['cached']['import_s']:.2f} s)"))
     labels = {"z_pooled": "Fixed, z_pooled, power", "fisher": "Fixed, Fisher, power",
               "farrington_manning": "Fixed, Farrington-Manning (margin 0.10), power",
               "assurance": "Fixed, z_pooled, assurance (Beta priors 14/42, 8/37)"}
@@ -611,6 +655,8 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     rows.extend(_binary_rpact_rows(results["binary_rpact"]))
     rows.extend(_survival_rows(results))
     rows.extend(_survival_threads_rows(results["survival_threads"]))
+    rows.extend(_survival_memory_rows(results["survival_memory"]))
+    rows.append(_fixed_costs_row(results["fixed_costs"]))
     rows.extend(_continuous_rows(results["continuous"]))
     rows.append(_size_row(results["size_search"]))
     rows.append(_sweep_row(results["sweep"]))
@@ -658,6 +704,31 @@ def _survival_threads_rows(threads: dict) -> list[tuple[str, str, str, str]]:
                      f"free CPUs for two processes just before: {r['capacity_jobs1']:.2f} / {r['capacity_jobs2']:.2f}; "
                      f"{'same result' if r['same_result'] else 'RESULTS DIFFER'}"))
     return rows
+
+
+def _survival_memory_rows(mem: dict) -> list[tuple[str, str, str, str]]:
+    """Peak RSS of the survival ``p3sim run`` at two sizes, and the growth."""
+    rows = [("Peak RSS, p3sim run, survival 3 looks", f"{_count(r['n_sims'])} trials, --jobs 0",
+             f"{r['max_rss_mib']:.1f} MiB", f"{r['wall_s']:.1f} s wall") for r in mem["runs"]]
+    rows.append(("RSS growth, survival, large vs small", " vs ".join(f"{_count(r['n_sims'])}" for r in mem["runs"][::-1]),
+                 f"{mem['growth_mib']:+.1f} MiB",
+                 f"budget {mem['budget_mib']:.0f} MiB: {'within' if mem['within_budget'] else 'EXCEEDED'}"
+                 + (f"; {mem['note']}" if mem["note"] else "")))
+    return rows
+
+
+def _fixed_costs_row(fixed: dict) -> tuple[str, str, str, str]:
+    """Wall time of ``p3sim run configs/cairo6.toml`` outside the simulation, against the goal."""
+    if "skipped" in fixed:
+        return ("Fixed costs, p3sim run configs/cairo6.toml", "", "skipped", fixed["skipped"])
+    return ("Fixed costs, p3sim run configs/cairo6.toml (plots on)", f"--sims {_count(fixed['n_sims'])}, wall clock",
+            f"{fixed['outside_simulation_s']:.2f} s outside the simulation (goal {fixed['goal_s']:.0f} s: "
+            f"{'met' if fixed['met'] else 'NOT met'})",
+            f"of {fixed['process_wall_s']:.2f} s: simulation {fixed['simulation_s']:.2f}, side samples "
+            f"{fixed['side_samples_s']:.2f}, imports {fixed['import_s']:.2f}, figures {fixed['figures_s']:.2f}, "
+            f"the rest (config, plans, kernel load, report) "
+            f"{fixed['outside_simulation_s'] - fixed['import_s'] - fixed['figures_s']:.2f}; "
+            f"free CPUs for two processes {fixed['capacity']['capacity_cpus']:.2f}")
 
 
 def _survival_rpact_rows(rpact: dict) -> list[tuple[str, str, str, str]]:
@@ -942,6 +1013,8 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         base = _designs.write_base(Path(folder))
         log("compile time: two fresh interpreters sharing one empty NUMBA_CACHE_DIR")
         results["compile"] = _processes.compile_times(base)
+        log("compile time of every kernel family: a fresh NUMBA_CACHE_DIR each")
+        results["compile_families"] = _processes.family_compile_times()
         results["kernel"], plans = bench_kernels(base, cfg)
         results["floor"] = bench_floor(plans, cfg)
         results["scaling_trials"] = bench_scaling_trials(plans, cfg)
@@ -957,6 +1030,8 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         results["survival_end_to_end"] = bench_survival_end_to_end(Path(folder), cfg)
         results["survival_rpact"] = bench_survival_rpact(survival_plans, results["survival_designs"], cfg)
         results["survival_threads"] = bench_survival_threads(cfg)
+        results["survival_memory"] = bench_survival_memory(Path(folder), cfg)
+        results["fixed_costs"] = bench_fixed_costs(cfg)
         results["continuous"] = bench_continuous(cfg)
         results["size_search"] = bench_size_search(Path(folder), cfg)
         results["sweep"] = bench_sweep(cfg)

@@ -12,7 +12,7 @@ schema, TOML) -> ``stats``, ``design``, ``priors``, ``engine`` (numerics) ->
 ``config.load`` -> ``runner`` -> ``report`` -> ``results``, ``api`` -> ``cli``.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 import importlib  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402

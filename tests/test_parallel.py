@@ -6,8 +6,11 @@ import sys
 import pytest
 
 from _runs import run
+from simulator.api import Trial
 from simulator.cli import main
+from simulator.engine.seeding import CHUNK_SIZE, PATIENT_CHUNK_SIZE
 from simulator.runner.progress import StderrProgress
+from simulator.runner.simulate import _n_tasks, build_plans
 
 SWEEP = ["sweep.endpoints.resp.truth.experimental=[0.4, 0.5, 0.6]", "simulation.null=true"]
 
@@ -32,11 +35,38 @@ def test_threads_backend_is_bit_identical_to_processes(small_config, tmp_path):
     assert threads["scenarios"] == processes["scenarios"]
 
 
+@pytest.mark.parametrize("backend, compiled", [("loky", True), ("threads", False)])
+def test_processes_start_after_the_kernels_are_compiled_here(small_config, monkeypatch, backend, compiled):
+    # Worker processes load the kernels from Numba's cache, filled by one trial per stream
+    # in this process first, instead of each compiling them; threads share this process's.
+    import simulator.runner.simulate as simulate
+
+    seen = []
+    monkeypatch.setattr(simulate, "compile_here", lambda bundles: seen.extend(bundles))
+    run(small_config, SWEEP, n_sims=2000, jobs=2, backend=backend)
+    assert len(seen) == (3 if compiled else 0)  # the sweep's three scenarios
+
+
 def test_threads_backend_on_a_joint_survival_trial(tmp_path):
-    # Per-patient (joint) kernels also give the same numbers in threads.
-    one = run("configs/cairo6.toml", ["trial.n_total=358"], n_sims=3000, jobs=1)
-    two = run("configs/cairo6.toml", ["trial.n_total=358"], n_sims=3000, jobs=2, backend="threads")
+    # Per-patient (joint) kernels also give the same numbers in threads: 9000 trials are 3 chunks
+    # per stream (PATIENT_CHUNK_SIZE), shared by two threads.
+    one = run("configs/cairo6.toml", ["trial.n_total=358"], n_sims=9000, jobs=1)
+    two = run("configs/cairo6.toml", ["trial.n_total=358"], n_sims=9000, jobs=2, backend="threads")
     assert one["scenarios"] == two["scenarios"]
+
+
+@pytest.mark.parametrize("config, overrides, expected", [
+    ("configs/cairo6.toml", [], PATIENT_CHUNK_SIZE),  # joint: every patient simulated
+    ("configs/cairo6_os.toml", [], PATIENT_CHUNK_SIZE),
+    ("configs/rates_group_sequential.toml", [], CHUNK_SIZE),  # binary: counts, not patients
+    ("configs/continuous_qol.toml", [], CHUNK_SIZE),  # sufficient statistics
+])
+def test_per_patient_engines_take_smaller_chunks(config, overrides, expected):
+    # A survival run of 10^4 trials is three chunks that two cores share, not one.
+    trial = Trial.from_toml(config, overrides)
+    bundle = build_plans(trial.scenarios[0])
+    assert bundle.chunk == expected
+    assert _n_tasks(bundle) == len(bundle.streams) * -(-bundle.scenario.config.simulation.n_sims // expected)
 
 
 def test_dask_backend_is_bit_identical_to_local(small_config):

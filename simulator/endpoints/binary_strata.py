@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from simulator.endpoints import strata
 from simulator.endpoints.binary import EFFECT_BINS, BinaryKind, BinaryPlan
 from simulator.endpoints.common import add_two_sided, per_look_counts
 from simulator.engine.binary import decide_counts
+from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.engine.strata import decide_z_looks, simulate_binary_stratified, strata_work
 from simulator.stats.binary import FISHER
 from simulator.stats.decision import REJECT_FAVOURABLE
@@ -34,6 +36,9 @@ from simulator.stats.decision import REJECT_FAVOURABLE
 @dataclass(frozen=True)
 class StratifiedBinaryPlan(BinaryPlan):
     """:class:`~simulator.endpoints.binary.BinaryPlan` of a trial with strata (module docstring)."""
+
+    #: Trials per chunk: every patient is simulated (:mod:`simulator.engine.seeding`).
+    chunk_trials: ClassVar[int] = PATIENT_CHUNK_SIZE
 
     config: Config | None = field(default=None, repr=False, compare=False)
 

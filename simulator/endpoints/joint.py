@@ -18,6 +18,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
@@ -33,6 +34,7 @@ from simulator.endpoints.survival_calendar import decide_reached, look_counts
 from simulator.engine.binary import decide_counts
 from simulator.engine.continuous import sequential_decisions
 from simulator.engine.joint import simulate_calendar, simulate_entry_order, simulate_entry_order_mixed
+from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Binary bounds at calendar looks are computed at each trial's information
@@ -68,6 +70,8 @@ class JointPlan:
     survival member, if any, last.
     """
 
+    #: Trials per chunk: every patient is simulated (:mod:`simulator.engine.seeding`).
+    chunk_trials: ClassVar[int] = PATIENT_CHUNK_SIZE
     config: Config
     members: tuple
     binary: tuple[int, ...]  # indices of the binary members

@@ -37,6 +37,9 @@ class EndpointPlan(Protocol):
     levels : further significance levels the same trials are analysed at (Holm).
     truth, prior : ``None`` when the config has no ``truth`` / ``prior`` table.
     effect_bins : bin edges of the true-effect histograms (natural effect scale).
+    chunk_trials : optional class attribute, trials per chunk
+        (:data:`simulator.engine.seeding.CHUNK_SIZE` when absent; plans that
+        simulate every patient take ``PATIENT_CHUNK_SIZE``).
     """
 
     endpoint: Any

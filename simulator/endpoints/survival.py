@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
@@ -43,6 +44,7 @@ from simulator.endpoints.survival_axis import (
     subject_driven,
 )
 from simulator.endpoints.survival_spec import SurvivalEndpoint
+from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE
@@ -137,6 +139,8 @@ def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> 
 class SurvivalPlan:
     """One survival endpoint of one scenario, ready for the kernel."""
 
+    #: Trials per chunk: every patient is simulated (:mod:`simulator.engine.seeding`).
+    chunk_trials: ClassVar[int] = PATIENT_CHUNK_SIZE
     endpoint: SurvivalEndpoint
     config: Config
     alpha: float

@@ -142,7 +142,7 @@ Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
 Workspace = namedtuple("Workspace", [
     "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
     "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e", "fh", "fh_corr", "fh_chol", "fh_y",
-    "fh_lead",
+    "fh_lead", "time_a", "code_a", "time_b", "code_b", "level", "fh_index", "fh_limits",
 ])
 
 #: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
@@ -293,7 +293,9 @@ def workspace(n, n_looks):
         group_e=np.empty(n, dtype=np.int64), cum_e=np.zeros(n + 1, dtype=np.int64),
         fh=np.zeros(MAX_COMPONENTS * (MAX_COMPONENTS + 1)), fh_corr=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)),
         fh_chol=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)), fh_y=np.empty(MAX_COMPONENTS),
-        fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64),
+        fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64), time_a=np.empty(n + 1),
+        code_a=np.empty(n + 1, dtype=np.int64), time_b=np.empty(n + 1), code_b=np.empty(n + 1, dtype=np.int64),
+        level=np.empty(1), fh_index=np.empty(MAX_COMPONENTS, dtype=np.int64), fh_limits=np.empty(MAX_COMPONENTS),
     )
 
 
@@ -459,6 +461,20 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     drop_c, drop_e = design.dropout_c, design.dropout_e
     label, entry, exit_out, event_out = patients.label, patients.entry, patients.exit_time, patients.is_event
     n_events = 0
+    if times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
+            and drop_e == 0.0 and longest == np.inf:
+        # Exponential survival in both arms, nothing else: exit_from_pieces reduces to this (the same
+        # operations, so the same numbers), at half the cost of the general loop below.
+        for p in range(n):
+            experimental = label[p] >= 2
+            unit = rng.exponential()
+            exit_time = (unit / (theta_e if experimental else theta_c)) / (hazards_e[0] if experimental else hazards[0])
+            is_event = exit_time < np.inf
+            exit_out[p] = exit_time
+            event_out[p] = is_event
+            calendar[n_events] = entry[p] + exit_time
+            n_events += is_event
+        return n_events
     for p in range(n):
         # The arm picked by selects, not branches: which arm comes next is a coin toss for the CPU.
         experimental = label[p] >= 2
@@ -746,26 +762,146 @@ def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
 def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     """:func:`logrank_at_cut` with Fleming-Harrington weighted scores besides.
 
-    The same one pass; for each row ``(rho, gamma)`` of ``weights`` (``m``
-    rows) each event time adds ``w (E_e - O_e)`` to its score and each pair
-    ``w_k w_l`` times the hypergeometric variance to their covariance, with
-    ``w = S(t-)^rho (1 - S(t-))^gamma`` from the pooled Kaplan-Meier
-    estimate just before the event time (left-continuous: the first event
-    time has ``S = 1``). ``work.fh[k]`` gets score ``k`` and
-    ``work.fh[m + k m + l]`` the covariance of ``k`` and ``l``. With
-    ``m = 0`` (the plain log-rank) the weighted block is skipped, so the
-    log-rank pass costs what it did. Returns what :func:`logrank_at_cut`
-    returns (the unweighted log-rank).
+    For each row ``(rho, gamma)`` of ``weights`` (``m`` rows) each event
+    time adds ``w (E_e - O_e)`` to its score and each pair ``w_k w_l`` times
+    the hypergeometric variance to their covariance, with ``w = S(t-)^rho
+    (1 - S(t-))^gamma`` from the pooled Kaplan-Meier estimate just before
+    the event time (left-continuous: the first event time has ``S = 1``).
+    ``work.fh[k]`` gets score ``k`` and ``work.fh[m + k m + l]`` the
+    covariance of ``k`` and ``l``; ``m = 0`` is the plain log-rank. Returns
+    what :func:`logrank_at_cut` returns (the unweighted log-rank).
+
+    Two passes give the same statistic: :func:`_merged_pass`, one subject
+    at a time without branches, when no event time is shared with another
+    exit (what continuous times give), and :func:`_grouped_pass`, which
+    groups tied times, otherwise (the first finds out, and the second
+    then starts over).
     """
     n_weights = weights.shape[0]
     acc = work.fh
     for k in range(n_weights * (n_weights + 1)):
         acc[k] = 0.0
-    km = 1.0  # pooled Kaplan-Meier just before the next event time
-    entry = patients.entry
-    exit_y, cal_y, event_y, group_y = work.exit_y, work.cal_y, work.event_y, work.group_y
+    enrolled = np.searchsorted(patients.entry, cut, side="right")
+    m = _stream_a(cut, events_at_cut, work, n_a)
+    tied, result = _merged_pass(cut, m, enrolled, patients.entry, work, weights)
+    if not tied:
+        return result
+    for k in range(n_weights * (n_weights + 1)):
+        acc[k] = 0.0
+    return _grouped_pass(cut, m, events_at_cut, enrolled, patients.entry, work, weights)
+
+
+@kernel
+def _stream_a(cut, events_at_cut, work, n_a):
+    """Stream A at this cut into ``work.index[:m]``; returns ``m``.
+
+    The exits by the cut, in exit order, up to the last event by the cut,
+    listed without branches (which exits fall by an early cut is a coin
+    toss for the CPU).
+    """
+    cal_y, event_y, inside = work.cal_y, work.event_y, work.index
+    m = 0
+    seen = 0
+    ia = 0
+    while ia < n_a and seen < events_at_cut:
+        by_cut = cal_y[ia] <= cut
+        inside[m] = ia
+        m += by_cut
+        seen += by_cut & event_y[ia]
+        ia += 1
+    return m
+
+
+@kernel
+def _merged_pass(cut, m, enrolled, entry, work, weights):
+    """The log-rank (and weighted) statistics at one cut, one subject at a time; returns ``(tied, result)``.
+
+    Streams A (``work.index[:m]``, :func:`_stream_a`) and B (the enrolled
+    patients still in follow-up at the cut, at ``cut - entry``, up to the
+    last event) are copied out with a sentinel each and merged in one loop
+    with no branch on the data: each subject leaves the risk set after its
+    time, and an event adds its terms (each term times the event's 0 or 1,
+    so that a censoring adds exact zeros). On ties stream A comes first,
+    so a subject censored at an event time is still at risk at it. This
+    gives :func:`_grouped_pass`'s sums, in the same order, whenever no
+    event shares its time with the subject before it; ``tied`` reports
+    that it did (the result is then not used).
+    """
+    n_weights = weights.shape[0]
+    exit_y, event_y, group_y, inside = work.exit_y, work.event_y, work.group_y, work.index
     cal_e, group_e = work.cal_e, work.group_e
-    enrolled = np.searchsorted(entry, cut, side="right")
+    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
+    # Code: 1 for an event, plus 2 for the experimental arm.
+    for j in range(m):
+        ia = inside[j]
+        time_a[j] = exit_y[ia]
+        code_a[j] = event_y[ia] + 2 * group_y[ia]
+    time_a[m] = np.inf
+    last = time_a[m - 1] if m > 0 else -np.inf
+    n_b = 0
+    q = enrolled - 1
+    while q >= 0 and cut - entry[q] < last:
+        time_b[n_b] = cut - entry[q]
+        code_b[n_b] = 2 * group_e[q]
+        n_b += cal_e[q] > cut
+        q -= 1
+    time_b[n_b] = np.inf
+    acc = work.fh
+    km = 1.0
+    at_risk = float(enrolled)
+    at_risk_e = float(work.cum_e[enrolled])
+    score = 0.0
+    variance = 0.0
+    observed_e = 0.0
+    expected_e = 0.0
+    observed = 0.0
+    tied = False
+    previous = -np.inf
+    i = 0
+    j = 0
+    while i < m:
+        t_a = time_a[i]
+        t_b = time_b[j]
+        take_a = np.int64(t_a <= t_b)
+        t = min(t_a, t_b)
+        code = code_a[i] * take_a + code_b[j] * (1 - take_a)
+        event = code & 1
+        g = code >> 1
+        d = float(event)
+        share = at_risk_e / at_risk
+        var = d * (share * (1.0 - share))
+        if n_weights > 0:
+            _add_weighted(acc, weights, km, d * share - d * g, var, work.fh_y)
+            km *= 1.0 - d / at_risk
+        score += d * share - d * g
+        expected_e += d * share
+        variance += var
+        observed_e += event * g
+        observed += event
+        tied |= (t == previous) & (event == 1)
+        previous = t
+        at_risk -= 1.0
+        at_risk_e -= g
+        i += take_a
+        j += 1 - take_a
+    z = score / np.sqrt(variance) if variance > 0.0 else 0.0
+    return tied, (z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled)
+
+
+@kernel
+def _grouped_pass(cut, m, events_at_cut, enrolled, entry, work, weights):
+    """The log-rank (and weighted) statistics at one cut, tied times grouped.
+
+    Merges stream A (``work.index[:m]``) with stream B as it goes; each
+    event time adds the hypergeometric terms of all its deaths at once
+    (:func:`logrank_terms`); subjects censored at an event time are still
+    at risk at it.
+    """
+    n_weights = weights.shape[0]
+    acc = work.fh
+    km = 1.0  # pooled Kaplan-Meier just before the next event time
+    exit_y, event_y, group_y = work.exit_y, work.event_y, work.group_y
+    cal_e, group_e = work.cal_e, work.group_e
     at_risk = float(enrolled)
     at_risk_e = float(work.cum_e[enrolled])
     ib = enrolled - 1
@@ -780,19 +916,7 @@ def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     deaths_e = 0
     leaving = 0
     leaving_e = 0
-    # Stream A at this cut: the exits by the cut, up to its last event,
-    # listed without branches (which exits fall by an early cut is a coin
-    # toss for the CPU), so that the merge below rarely mispredicts.
     inside = work.index
-    m = 0
-    seen = 0
-    ia = 0
-    while ia < n_a and seen < events_at_cut:
-        by_cut = cal_y[ia] <= cut
-        inside[m] = ia
-        m += by_cut
-        seen += by_cut & event_y[ia]
-        ia += 1
     for j in range(m + 1):
         if j < m:
             ia = inside[j]
@@ -884,7 +1008,7 @@ def weighted_z(work, m, levels, two_sided):
     if m == 1:
         return acc[0] / math.sqrt(acc[1]) if acc[1] > 0.0 else 0.0
     corr, y = work.fh_corr, work.fh_y
-    index = np.empty(m, dtype=np.int64)
+    index = work.fh_index
     used = 0
     high = -np.inf
     low = np.inf
@@ -902,10 +1026,10 @@ def weighted_z(work, m, levels, two_sided):
         for b in range(used):
             k, j = index[a], index[b]
             corr[a, b] = acc[m + k * m + j] / math.sqrt(acc[m + k * m + k] * acc[m + j * m + j])
-    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead)
+    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits)
     if not two_sided:
         return -norm_ppf(p_high)
-    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead)
+    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits)
     if p_high <= p_low:
         return -norm_ppf(p_high)
     return norm_ppf(p_low)
@@ -943,8 +1067,7 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     start_record(i, last, capped, out)
     decided = False
     n_weights = design.weights.shape[0]
-    # Only the weighted tests need it: the log-rank allocates nothing per trial.
-    level = np.empty(1 if n_weights > 0 else 0)
+    level = work.level
     for k in range(last + 1):
         cut = work.cuts[k]
         at_cut = work.at_cuts[k]
@@ -1016,7 +1139,7 @@ def load_data_set(time, event, group, pts):
     return n_events
 
 
-@kernel
+@kernel(counted=False)
 def final_analysis_sample(rng, design, theta_c, theta_e, patients, work, time_out, event_out, cut_out):
     """Trials as seen at their final analysis, one per row of ``time_out``.
 

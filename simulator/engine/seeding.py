@@ -19,6 +19,15 @@ import numpy as np
 #: per-chunk overhead negligible.
 CHUNK_SIZE = 1 << 16
 
+#: Trials per chunk of the engines that simulate every patient (survival,
+#: joint, stratified): a trial costs tens of microseconds there, so a chunk
+#: of :data:`CHUNK_SIZE` took a second or more, and a run of 10^4 or 10^5
+#: trials (one or two chunks) could not use a second core. 2**12 trials are
+#: about 0.1 s for the reference survival trial (610 patients), against a
+#: per-chunk overhead of about a millisecond. A plan says which it takes
+#: (``chunk_trials``); a scenario takes the smallest of its plans'.
+PATIENT_CHUNK_SIZE = 1 << 12
+
 #: Stream identifiers of the three things a run simulates.
 STREAMS = {"power": 1, "assurance": 2, "type1": 3}
 

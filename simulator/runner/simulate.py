@@ -19,7 +19,7 @@ from simulator.config.load import Scenario
 from simulator.endpoints import plan_for
 from simulator.endpoints.common import TWO_SIDED_KEY
 from simulator.endpoints.joint import JointPlan, joint_units
-from simulator.engine.seeding import chunk_count, chunk_generator, chunk_size
+from simulator.engine.seeding import CHUNK_SIZE, chunk_count, chunk_generator, chunk_size
 from simulator.runner.backends import execute
 from simulator.runner.progress import ProgressHook
 from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
@@ -56,6 +56,11 @@ class ScenarioPlans:
     entropy: list[int]
     only: tuple[str, ...] | None = None  # restrict to these streams (``size`` simulates one)
     units: tuple = ()  # what run_chunk simulates: plans, or JointPlans of endpoints on the same patients
+
+    @property
+    def chunk(self) -> int:
+        """Trials per chunk: the smallest of the simulated units' ``chunk_trials`` (:mod:`simulator.engine.seeding`)."""
+        return min(getattr(unit, "chunk_trials", CHUNK_SIZE) for unit in self.units or self.plans)
 
     @property
     def streams(self) -> list[str]:
@@ -120,6 +125,20 @@ def run_chunk(bundle: ScenarioPlans, stream: str, chunk: int, n_sims: int) -> St
     return counts
 
 
+def compile_here(bundles: list[ScenarioPlans]) -> None:
+    """Simulate one trial of every stream of every scenario in this process, and throw it away.
+
+    Before worker processes start: the first call of each kernel compiles
+    it into Numba's on-disk cache (or loads it from there), so that the
+    workers of this machine load the machine code instead of each compiling
+    it again (seconds of CPU per worker on a cold cache). A trial of a chunk
+    of its own, so no result depends on it.
+    """
+    for bundle in bundles:
+        for stream in bundle.streams:
+            run_chunk(bundle, stream, 0, 1)
+
+
 def _template(bundle: ScenarioPlans):
     """What a fresh chunk of each stream looks like (one trial), for checking a checkpoint against."""
     return lambda: {stream: run_chunk(bundle, stream, 0, 1) for stream in bundle.streams}
@@ -135,12 +154,12 @@ def _tasks(bundles: list[ScenarioPlans], indices):
         bundle = bundles[index]
         n_sims = bundle.scenario.config.simulation.n_sims
         for stream in bundle.streams:
-            for chunk in range(chunk_count(n_sims)):
-                yield index, stream, chunk, chunk_size(n_sims, chunk)
+            for chunk in range(chunk_count(n_sims, bundle.chunk)):
+                yield index, stream, chunk, chunk_size(n_sims, chunk, bundle.chunk)
 
 
 def _n_tasks(bundle: ScenarioPlans) -> int:
-    return len(bundle.streams) * chunk_count(bundle.scenario.config.simulation.n_sims)
+    return len(bundle.streams) * chunk_count(bundle.scenario.config.simulation.n_sims, bundle.chunk)
 
 
 def _run_task(task: tuple, bundle: ScenarioPlans) -> tuple[tuple, StreamCounts]:
@@ -234,6 +253,8 @@ def simulate_scenarios(
         if pending[index] == 0:  # a scenario with no stream to simulate
             results[index] = {}
             progress.scenario_done(index, False)
+    if backend != "threads":
+        compile_here([bundles[i] for i in todo])
     arguments = ((task, bundles[task[0]]) for task in _tasks(bundles, todo))
     for task, counts in execute(_run_task, arguments, count=sum(pending.values()), jobs=jobs, backend=backend,
                                 scheduler=scheduler):

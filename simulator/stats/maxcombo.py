@@ -199,13 +199,15 @@ def _orthant(c, chol, lead, m, points, first, last, y):
 
 
 @kernel
-def max_p_value(c, corr, m, levels, chol, y, points, lead):
+def max_p_value(c, corr, m, levels, chol, y, points, lead, limits):
     """One-sided p-value of ``max_k z_k = c`` for ``Z ~ N(0, corr[:m, :m])``.
 
     ``1 - P(Z_k <= c, all k)`` by :func:`_orthant`, refined (with
     :data:`SECOND` points per batch, then all) while it is within
     :data:`REFINE_SE` standard errors of one of ``levels`` (the significance
     levels the caller decides at); clipped into the Bonferroni interval.
+    ``chol``, ``y``, ``lead`` and ``limits`` are scratch (at least ``m``
+    long), so that nothing is allocated per call.
     """
     single = norm_cdf(-c)
     low, high = single, min(m * single, 1.0)
@@ -219,7 +221,8 @@ def max_p_value(c, corr, m, levels, chol, y, points, lead):
         if not inside:
             return 0.5 * (low + high)
     _cholesky(corr, m, chol, lead)
-    limits = np.full(m, c)
+    for k in range(m):
+        limits[k] = c
     below, se = _orthant(limits, chol, lead, m, points, 0, FIRST, y)
     p = 1.0 - below
     for last in (SECOND, points.shape[1]):
@@ -282,4 +285,4 @@ def maxcombo_p(z, corr, levels=(0.025,)):
     if not 1 <= m <= MAX_COMPONENTS or corr.shape != (m, m):
         raise InputError(f"`z` needs 1 to {MAX_COMPONENTS} values and `corr` shape (m, m)")
     return float(max_p_value(float(z.max()), corr, m, np.asarray(levels, dtype=float), np.empty((m, m)),
-                             np.empty(m), POINTS, np.empty(m, dtype=np.int64)))
+                             np.empty(m), POINTS, np.empty(m, dtype=np.int64), np.empty(m)))
