@@ -771,7 +771,7 @@ def cmh_z(n_cells, n_c, n_e, x_c, x_e):
     return score / np.sqrt(variance) if variance > 0.0 else 0.0
 
 
-@kernel
+@kernel(counted=False)
 def simulate_stratified(rng, n_sims, design, bounds, other_bounds, hazard_ratio, multiplier, strata, stratified,
                         compare, patients, work, strata_work, out, other, imbalances):
     """Stratified survival trials: ``out`` by the endpoint's analysis, ``other`` by the other one.
@@ -780,7 +780,9 @@ def simulate_stratified(rng, n_sims, design, bounds, other_bounds, hazard_ratio,
     else the plain one (:func:`simulator.engine.patients.analyse_looks`);
     with ``compare`` the same trials are analysed the other way too, into
     ``other`` with ``other_bounds`` (a paired comparison). ``imbalances``
-    (trials, factors): :func:`imbalance` of each trial.
+    (trials, factors): :func:`imbalance` of each trial. Without reference
+    counting (:mod:`simulator._jit`), as the survival engine's loop: nothing
+    it reaches allocates.
     """
     n_cells = strata.multiplier.size
     for trial in range(n_sims):
