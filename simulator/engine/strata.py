@@ -129,19 +129,21 @@ StrataDesign = namedtuple("StrataDesign", [
 #: :func:`cells_at_cut`): in entry order ``cal_e`` (calendar exit) and
 #: ``group_e`` (1 experimental); stream A in exit order, ``exit_y``,
 #: ``cal_y``, ``event_y``, ``group_y``, ``cell_y``; the sort's ``buffer``,
-#: ``source``, ``order``, ``index``, ``counts`` and the pass's ``inside``;
+#: ``source``, ``order``, ``index``, ``counts``, the pass's ``inside`` and
+#: its two streams with a sentinel each, ``time_a``, ``code_a``, ``time_b``,
+#: ``code_b`` (:func:`_cells_merged`);
 #: per cell, ``entered`` (2, cells: patients entered by the cut, experimental
 #: ones), ``risk`` (2, cells: at risk, experimental at risk), ``tally`` (4,
 #: cells: leaving, experimental leaving, deaths, experimental deaths at the
 #: current time), ``cell_sums`` (5, cells: score, variance, expected and
 #: observed experimental events, observed events) and ``touched`` (the cells
-#: with exits at the current time, and one slot more); per-look sums of the stratified
-#: log-rank ``sums`` (6, looks): score, variance, O_c, E_c, O_e, E_e, and
-#: ``enrolled``.
+#: with exits at the current time, and one slot more); per-look sums of the
+#: stratified log-rank ``sums`` (6, looks): score, variance, O_c, E_c, O_e,
+#: E_e, and ``enrolled``.
 StrataWork = namedtuple("StrataWork", [
     "cell", "label", "balance", "block", "per_cell", "cal_e", "group_e", "exit_y", "cal_y", "event_y", "group_y", "cell_y",
-    "buffer", "source", "order", "index", "counts", "inside", "entered", "risk", "tally", "cell_sums", "touched",
-    "sums", "enrolled",
+    "buffer", "source", "order", "index", "counts", "inside", "time_a", "code_a", "time_b", "code_b", "entered",
+    "risk", "tally", "cell_sums", "touched", "sums", "enrolled",
 ])
 
 
@@ -232,7 +234,8 @@ def strata_work(n, design=None, n_looks=1, *, n_cells=1):
         event_y=np.empty(n, dtype=np.bool_), group_y=np.empty(n, dtype=np.int64), cell_y=np.empty(n, dtype=np.int64),
         buffer=np.empty(n), source=np.empty(n, dtype=np.int64), order=np.empty(n, dtype=np.int64),
         index=np.empty(n, dtype=np.int64), counts=np.empty(2 * n + 2, dtype=np.int64),
-        inside=np.empty(n, dtype=np.int64), entered=np.zeros((2, n_cells), dtype=np.int64),
+        inside=np.empty(n, dtype=np.int64), time_a=np.empty(n + 1), code_a=np.empty(n + 1, dtype=np.int64),
+        time_b=np.empty(n + 1), code_b=np.empty(n + 1, dtype=np.int64), entered=np.zeros((2, n_cells), dtype=np.int64),
         risk=np.zeros((2, n_cells)), tally=np.zeros((4, n_cells), dtype=np.int64), cell_sums=np.zeros((5, n_cells)),
         touched=np.zeros(n_cells + 1, dtype=np.int64), sums=np.zeros((6, n_looks)),
         enrolled=np.zeros(n_looks, dtype=np.int64),
@@ -425,6 +428,11 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
     cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up
     drop_c, drop_e = design.dropout_c, design.dropout_e
+    # Exponential survival in both arms, nothing else: exit_from_pieces reduces to (unit / theta) / hazard
+    # (the same operations, so the same numbers; as simulator.engine.patients.draw_patients), at a fraction
+    # of its cost. Decided once per trial, so the branch below is always predicted.
+    exponential = times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
+        and drop_e == 0.0 and longest == np.inf
     n_events = 0
     for p in range(n):
         # draw_cell, the residual uniform only where it is used (a division).
@@ -438,18 +446,22 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
         experimental = label[p] >= 2
         per_cell[c, label[p] >> 1] += 1
         theta = (theta_e if experimental else theta_c) * multiplier[c]
-        dropout = drop_e if experimental else drop_c
         unit = rng.exponential()
-        drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
-        exit_time, is_event = exit_from_pieces(
-            unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
-            cumulative_e if experimental else cumulative_c, cure_e if experimental else cure_c, longest,
-        )
+        if exponential:
+            exit_time = (unit / theta) / (hazards_e[0] if experimental else hazards[0])
+            is_event = exit_time < np.inf
+        else:
+            dropout = drop_e if experimental else drop_c
+            drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+            exit_time, is_event = exit_from_pieces(
+                unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
+                cumulative_e if experimental else cumulative_c, cure_e if experimental else cure_c, longest,
+            )
         patients.exit_time[p] = exit_time
         patients.is_event[p] = is_event
-        if is_event:
-            calendar[n_events] = patients.entry[p] + exit_time
-            n_events += 1
+        # Written whatever the exit, counted only for an event: no branch on it.
+        calendar[n_events] = patients.entry[p] + exit_time
+        n_events += is_event
     return n_events
 
 
@@ -531,28 +543,18 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
     risk set per cell: stream A from :func:`exit_order`, up to the
     ``events_at_cut``-th event by the cut, stream B in descending entry
     order; ``work.entered`` holds the patients per cell entered by the cut.
-    At each exit time, the terms (:func:`simulator.engine.patients.logrank_terms`)
-    of each cell with exits then (``work.touched``; mostly one); a patient
-    administratively censored leaves its cell's risk set at the same
-    moment as in that cell's own pass, so each cell's risk sets, terms and
-    sums are those of its own pass, added in the same order. The cells'
-    sums are then added in cell order, as the per-cell passes were.
+    A patient administratively censored leaves its cell's risk set at the
+    same moment as in that cell's own pass, so each cell's risk sets, terms
+    and sums are those of its own pass, added in the same order. The
+    cells' sums are then added in cell order, as the per-cell passes were.
+    As ``logrank_at_cut``, two passes give these sums: :func:`_cells_merged`,
+    one patient at a time without branches, when no event time is shared
+    with the exit before it, and :func:`_cells_grouped` otherwise (the
+    first finds out, and the second then starts over).
     """
     n_cells = work.risk.shape[1]
-    at_risk, at_risk_e = work.risk[0], work.risk[1]
-    leaving, leaving_e, deaths, deaths_e = work.tally[0], work.tally[1], work.tally[2], work.tally[3]
-    score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
-                                                         work.cell_sums[3], work.cell_sums[4])
-    exit_y, cal_y, event_y, group_y, cell_y = work.exit_y, work.cal_y, work.event_y, work.group_y, work.cell_y
-    cal_e, group_e, touched, inside = work.cal_e, work.group_e, work.touched, work.inside
-    for c in range(n_cells):
-        at_risk[c] = work.entered[0, c]
-        at_risk_e[c] = work.entered[1, c]
-    work.tally[:, :] = 0
-    work.cell_sums[:, :] = 0.0
+    cal_y, event_y, inside = work.cal_y, work.event_y, work.inside
     enrolled = np.searchsorted(entry, cut, side="right")
-    ib = enrolled - 1
-    left = events_at_cut
     # Stream A at this cut, listed without branches (as in logrank_at_cut).
     m = 0
     seen = 0
@@ -563,6 +565,118 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
         m += by_cut
         seen += by_cut & event_y[ia]
         ia += 1
+    _start_cells(work)
+    if _cells_merged(cut, m, enrolled, entry, cell, work):
+        _start_cells(work)
+        _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work)
+    score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
+                                                         work.cell_sums[3], work.cell_sums[4])
+    sums = work.sums
+    for c in range(n_cells):
+        sums[0, k] += score[c]
+        sums[1, k] += variance[c]
+        sums[2, k] += observed[c] - observed_e[c]
+        sums[3, k] += observed[c] - expected_e[c]
+        sums[4, k] += observed_e[c]
+        sums[5, k] += expected_e[c]
+    work.enrolled[k] = enrolled
+
+
+@kernel(counted=False)
+def _start_cells(work):
+    """Each cell's risk set at the cut (the patients entered by it), its sums and tallies at 0."""
+    for c in range(work.risk.shape[1]):
+        work.risk[0, c] = work.entered[0, c]
+        work.risk[1, c] = work.entered[1, c]
+    work.tally[:, :] = 0
+    work.cell_sums[:, :] = 0.0
+
+
+@kernel(counted=False)
+def _cells_merged(cut, m, enrolled, entry, cell, work):
+    """:func:`cells_at_cut`'s sums one patient at a time, without branches; returns whether a time was tied.
+
+    As :func:`simulator.engine.patients` merges the two streams of one data
+    set (``_merged_pass``): stream A (``work.inside[:m]``) and stream B
+    (the enrolled patients still in follow-up at the cut, at ``cut -
+    entry``, up to the last exit of stream A) copied out with a sentinel
+    each, each patient coded with its event, arm and cell, and merged in one
+    loop: each patient leaves its cell's risk set after its time, and an
+    event adds its terms (each term times the event's 0 or 1, so that a
+    censoring adds exact zeros). On ties stream A comes first, so a patient
+    censored at an event time is still at risk at it. These are the sums of
+    :func:`_cells_grouped`, in the same order, whenever no event shares its
+    time with the patient before it (in any cell); the result reports that
+    one did (the sums are then not used).
+    """
+    exit_y, event_y, group_y, cell_y, inside = work.exit_y, work.event_y, work.group_y, work.cell_y, work.inside
+    cal_e, group_e = work.cal_e, work.group_e
+    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
+    at_risk, at_risk_e = work.risk[0], work.risk[1]
+    score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
+                                                         work.cell_sums[3], work.cell_sums[4])
+    # Code: 1 for an event, plus 2 for the experimental arm, plus 4 times the cell.
+    for j in range(m):
+        ia = inside[j]
+        time_a[j] = exit_y[ia]
+        code_a[j] = event_y[ia] + 2 * group_y[ia] + 4 * cell_y[ia]
+    time_a[m] = np.inf
+    last = time_a[m - 1] if m > 0 else -np.inf
+    n_b = 0
+    q = enrolled - 1
+    while q >= 0 and cut - entry[q] < last:
+        time_b[n_b] = cut - entry[q]
+        code_b[n_b] = 2 * group_e[q] + 4 * cell[q]
+        n_b += cal_e[q] > cut
+        q -= 1
+    time_b[n_b] = np.inf
+    tied = False
+    previous = -np.inf
+    i = 0
+    j = 0
+    while i < m:
+        t_a = time_a[i]
+        t_b = time_b[j]
+        take_a = np.int64(t_a <= t_b)
+        t = min(t_a, t_b)
+        code = code_a[i] * take_a + code_b[j] * (1 - take_a)
+        event = code & 1
+        g = (code >> 1) & 1
+        c = code >> 2
+        d = float(event)
+        share = at_risk_e[c] / at_risk[c]
+        score[c] += d * share - d * g  # per time: less cancellation than E_e - O_e
+        expected_e[c] += d * share
+        variance[c] += d * (share * (1.0 - share))
+        observed_e[c] += event * g
+        observed[c] += event
+        tied |= (t == previous) & (event == 1)
+        previous = t
+        at_risk[c] -= 1.0
+        at_risk_e[c] -= g
+        i += take_a
+        j += 1 - take_a
+    return tied
+
+
+@kernel(counted=False)
+def _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work):
+    """:func:`cells_at_cut`'s sums with tied times grouped.
+
+    Merges stream A (``work.inside[:m]``) with stream B as it goes; at each
+    exit time, the terms (:func:`simulator.engine.patients.logrank_terms`)
+    of all the deaths of each cell with exits then (``work.touched``;
+    mostly one).
+    """
+    at_risk, at_risk_e = work.risk[0], work.risk[1]
+    leaving, leaving_e, deaths, deaths_e = work.tally[0], work.tally[1], work.tally[2], work.tally[3]
+    score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
+                                                         work.cell_sums[3], work.cell_sums[4])
+    exit_y, event_y, group_y, cell_y = work.exit_y, work.event_y, work.group_y, work.cell_y
+    cal_e, group_e, touched, inside = work.cal_e, work.group_e, work.touched, work.inside
+    ib = enrolled - 1
+    left = events_at_cut
+    ia = 0
     time = np.nan  # no group yet
     n_touched = 0
     for j in range(m + 1):
@@ -610,15 +724,6 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
         leaving_e[c] += g
         deaths[c] += event
         deaths_e[c] += event * g
-    sums = work.sums
-    for c in range(n_cells):
-        sums[0, k] += score[c]
-        sums[1, k] += variance[c]
-        sums[2, k] += observed[c] - observed_e[c]
-        sums[3, k] += observed[c] - expected_e[c]
-        sums[4, k] += observed_e[c]
-        sums[5, k] += expected_e[c]
-    work.enrolled[k] = enrolled
 
 
 @kernel(counted=False)
@@ -771,7 +876,7 @@ def cmh_z(n_cells, n_c, n_e, x_c, x_e):
     return score / np.sqrt(variance) if variance > 0.0 else 0.0
 
 
-@kernel
+@kernel(counted=False)
 def simulate_stratified(rng, n_sims, design, bounds, other_bounds, hazard_ratio, multiplier, strata, stratified,
                         compare, patients, work, strata_work, out, other, imbalances):
     """Stratified survival trials: ``out`` by the endpoint's analysis, ``other`` by the other one.
@@ -780,7 +885,9 @@ def simulate_stratified(rng, n_sims, design, bounds, other_bounds, hazard_ratio,
     else the plain one (:func:`simulator.engine.patients.analyse_looks`);
     with ``compare`` the same trials are analysed the other way too, into
     ``other`` with ``other_bounds`` (a paired comparison). ``imbalances``
-    (trials, factors): :func:`imbalance` of each trial.
+    (trials, factors): :func:`imbalance` of each trial. Without reference
+    counting (:mod:`simulator._jit`), as the survival engine's loop: nothing
+    it reaches allocates.
     """
     n_cells = strata.multiplier.size
     for trial in range(n_sims):
