@@ -872,6 +872,10 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
     time_b[n_b] = np.inf
     acc = work.fh
     km = 1.0
+    rho = weights[0, 0] if n_weights > 0 else 0.0
+    gamma = weights[0, 1] if n_weights > 0 else 0.0
+    fh_score = 0.0
+    fh_variance = 0.0
     at_risk = float(enrolled)
     at_risk_e = float(work.cum_e[enrolled])
     score = 0.0
@@ -894,7 +898,14 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
         d = float(event)
         share = at_risk_e / at_risk
         var = d * (share * (1.0 - share))
-        if n_weights > 0:
+        if n_weights == 1:
+            # One weighted test (Fleming-Harrington): _add_weighted's sums kept in registers,
+            # the same operations in the same order (in the array, each step waited on the last).
+            w = _power(km, rho) * _power(1.0 - km, gamma)
+            fh_score += w * (d * share - d * g)
+            fh_variance += w * w * var
+            km *= 1.0 - d / at_risk
+        elif n_weights > 1:
             _add_weighted(acc, weights, km, d * share - d * g, var, work.fh_y)
             km *= 1.0 - d / at_risk
         score += d * share - d * g
@@ -908,6 +919,9 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
         at_risk_e -= g
         i += take_a
         j += 1 - take_a
+    if n_weights == 1:
+        acc[0] = fh_score
+        acc[1] = fh_variance
     z = score / np.sqrt(variance) if variance > 0.0 else 0.0
     return tied, (z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled)
 
