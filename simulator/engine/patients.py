@@ -808,11 +808,12 @@ def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     enrolled = np.searchsorted(patients.entry, cut, side="right")
     m = _stream_a(cut, events_at_cut, work, n_a)
     tied, result = _merged_pass(cut, m, enrolled, patients.entry, work, weights)
-    if not tied:
-        return result
-    for k in range(n_weights * (n_weights + 1)):
-        acc[k] = 0.0
-    return _grouped_pass(cut, m, events_at_cut, enrolled, patients.entry, work, weights)
+    if tied:
+        for k in range(n_weights * (n_weights + 1)):
+            acc[k] = 0.0
+        result = _grouped_pass(cut, m, events_at_cut, enrolled, patients.entry, work, weights)
+    _mirror(acc, n_weights)
+    return result
 
 
 @kernel
@@ -1000,7 +1001,11 @@ def _grouped_pass(cut, m, events_at_cut, enrolled, entry, work, weights):
 
 @kernel(inline="always")
 def _add_weighted(acc, weights, km, excess, var, w):
-    """Add one event time to the weighted scores and covariances (:func:`weighted_logrank_at_cut`); ``w`` is scratch."""
+    """Add one event time to the weighted scores and covariances (:func:`weighted_logrank_at_cut`); ``w`` is scratch.
+
+    Only the covariances ``k >= l`` are summed here; :func:`_mirror` copies them to
+    ``l > k`` once the pass is done.
+    """
     m = weights.shape[0]
     for k in range(m):
         value = _power(km, weights[k, 0]) * _power(1.0 - km, weights[k, 1])
@@ -1008,10 +1013,15 @@ def _add_weighted(acc, weights, km, excess, var, w):
         acc[k] += value * excess
     for k in range(m):
         for j in range(k + 1):
-            term = w[k] * w[j] * var
-            acc[m + k * m + j] += term
-            if j != k:
-                acc[m + j * m + k] += term
+            acc[m + k * m + j] += w[k] * w[j] * var
+
+
+@kernel(inline="always")
+def _mirror(acc, m):
+    """The covariances ``l > k`` of the weighted statistics from ``k > l`` (the same sums)."""
+    for k in range(m):
+        for j in range(k):
+            acc[m + j * m + k] = acc[m + k * m + j]
 
 
 @kernel(inline="always")
