@@ -844,15 +844,18 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
     Streams A (``work.index[:m]``, :func:`_stream_a`) and B (the enrolled
     patients still in follow-up at the cut, at ``cut - entry``, up to the
     last event) are copied out with a sentinel each and merged in one loop
-    with no branch on the data: each subject leaves the risk set after its
-    time, and an event adds its terms (each term times the event's 0 or 1,
-    so that a censoring adds exact zeros). On ties stream A comes first,
-    so a subject censored at an event time is still at risk at it. This
-    gives :func:`_grouped_pass`'s sums, in the same order, whenever no
-    event shares its time with the subject before it; ``tied`` reports
-    that it did (the result is then not used).
+    with no branch on the data (:func:`_next_subject`): each subject leaves
+    the risk set after its time, and an event adds its terms (each term
+    times the event's 0 or 1, so that a censoring adds exact zeros). On
+    ties stream A comes first, so a subject censored at an event time is
+    still at risk at it. This gives :func:`_grouped_pass`'s sums, in the
+    same order, whenever no event shares its time with the subject before
+    it; ``tied`` reports that one did (the result is then not used).
+
+    The plain log-rank and the weighted tests have loops of their own: the
+    weighted sums kept in registers in the log-rank's loop cost it about
+    1.7 µs a 3-look trial (19.2 against 17.5), registers it needs.
     """
-    n_weights = weights.shape[0]
     exit_y, event_y, group_y, inside = work.exit_y, work.event_y, work.group_y, work.index
     cal_e, group_e = work.cal_e, work.group_e
     time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
@@ -871,10 +874,68 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
         n_b += cal_e[q] > cut
         q -= 1
     time_b[n_b] = np.inf
+    if weights.shape[0] == 0:
+        return _plain_loop(m, enrolled, work)
+    return _weighted_loop(m, enrolled, work, weights)
+
+
+@kernel(inline="always")
+def _next_subject(time_a, code_a, time_b, code_b, i, j):
+    """The next subject of the merge of streams A (at ``i``) and B (at ``j``): ``(time, event, arm, from_a)``."""
+    t_a = time_a[i]
+    t_b = time_b[j]
+    take_a = np.int64(t_a <= t_b)
+    code = code_a[i] * take_a + code_b[j] * (1 - take_a)
+    return min(t_a, t_b), code & 1, code >> 1, take_a
+
+
+@kernel
+def _plain_loop(m, enrolled, work):
+    """:func:`_merged_pass`'s loop for the log-rank alone."""
+    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
+    at_risk = float(enrolled)
+    at_risk_e = float(work.cum_e[enrolled])
+    score = 0.0
+    variance = 0.0
+    observed_e = 0.0
+    expected_e = 0.0
+    observed = 0.0
+    tied = False
+    previous = -np.inf
+    i = 0
+    j = 0
+    while i < m:
+        t, event, g, take_a = _next_subject(time_a, code_a, time_b, code_b, i, j)
+        d = float(event)
+        share = at_risk_e / at_risk
+        score += d * share - d * g
+        expected_e += d * share
+        variance += d * (share * (1.0 - share))
+        observed_e += event * g
+        observed += event
+        tied |= (t == previous) & (event == 1)
+        previous = t
+        at_risk -= 1.0
+        at_risk_e -= g
+        i += take_a
+        j += 1 - take_a
+    z = score / np.sqrt(variance) if variance > 0.0 else 0.0
+    return tied, (z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled)
+
+
+@kernel
+def _weighted_loop(m, enrolled, work, weights):
+    """:func:`_plain_loop` with the weighted statistics besides (:func:`_add_weighted`).
+
+    One test (Fleming-Harrington) keeps its two sums in registers, the
+    same operations in the same order as :func:`_add_weighted` (in the
+    array, each step waited on the one before).
+    """
+    n_weights = weights.shape[0]
+    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
     acc = work.fh
     km = 1.0
-    rho = weights[0, 0] if n_weights > 0 else 0.0
-    gamma = weights[0, 1] if n_weights > 0 else 0.0
+    rho, gamma = weights[0, 0], weights[0, 1]
     fh_score = 0.0
     fh_variance = 0.0
     at_risk = float(enrolled)
@@ -889,26 +950,17 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
     i = 0
     j = 0
     while i < m:
-        t_a = time_a[i]
-        t_b = time_b[j]
-        take_a = np.int64(t_a <= t_b)
-        t = min(t_a, t_b)
-        code = code_a[i] * take_a + code_b[j] * (1 - take_a)
-        event = code & 1
-        g = code >> 1
+        t, event, g, take_a = _next_subject(time_a, code_a, time_b, code_b, i, j)
         d = float(event)
         share = at_risk_e / at_risk
         var = d * (share * (1.0 - share))
         if n_weights == 1:
-            # One weighted test (Fleming-Harrington): _add_weighted's sums kept in registers,
-            # the same operations in the same order (in the array, each step waited on the last).
             w = _power(km, rho) * _power(1.0 - km, gamma)
             fh_score += w * (d * share - d * g)
             fh_variance += w * w * var
-            km *= 1.0 - d / at_risk
-        elif n_weights > 1:
+        else:
             _add_weighted(acc, weights, km, d * share - d * g, var, work.fh_y)
-            km *= 1.0 - d / at_risk
+        km *= 1.0 - d / at_risk
         score += d * share - d * g
         expected_e += d * share
         variance += var
