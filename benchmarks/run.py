@@ -12,7 +12,10 @@ Writes ``OUT/results.json`` (every measurement, with the machine) and
    vs 0.22, lower is better) with the pooled z test, Fisher,
    Farrington-Manning and the assurance stream; scaling in trials and in
    patients; the cost of the per-trial binomial sampler's random numbers;
-   compile time apart, in fresh interpreters with an empty Numba cache;
+   compile time apart, in fresh interpreters with an empty Numba cache,
+   and the first ``Trial.simulate`` of every kernel family (binary,
+   adaptive, continuous, survival, MaxCombo, strata, joint) with an empty
+   and with a filled cache of its own (``_compile_family.py``);
 2. ``p3sim run`` end to end for 10^7 trials with ``--jobs 1`` and ``--jobs 2``
    (and for 10^8 trials without ``--quick``);
 3. the peak RSS of ``p3sim run`` for 10^6 and 10^8 trials (10^7 with ``--quick``);
@@ -40,7 +43,12 @@ Writes ``OUT/results.json`` (every measurement, with the machine) and
    ``benchmarks/bench_sweep.py`` (8 scenarios, ``--jobs 1`` and ``2``);
 9. ``benchmarks/bench_adaptive.py``: binary sample-size re-estimation
    (issue 17) against the plain two-look kernel and rpact's
-   ``getSimulationRates``, by CPU time.
+   ``getSimulationRates``, by CPU time;
+10. the peak RSS of ``p3sim run`` on the 3-look survival design at 10^5 and
+    10^7 trials (10^6 with ``--quick``), and where ``p3sim run
+    configs/cairo6.toml --sims 10000`` (plots on) spends its wall time:
+    imports, simulation, side samples, figures, the rest
+    (``_fixed_costs.py``).
 
 Sections that cannot run say why in the results instead of failing the run.
 """
