@@ -99,6 +99,8 @@ __all__ = [
     "prepare_cuts",
     "schedule_cuts",
     "select_cuts",
+    "sort_exits",
+    "stream_a",
     "survival_design",
     "workspace",
 ]
@@ -719,30 +721,49 @@ def prepare_cuts(patients, final_cut, work):
         selected = cal <= final_cut
         high = max(high, exit_p if selected and exit_p < np.inf else 0.0)
         n_a += selected
+    sort_exits(buffer, bucket, n_a, high, index, counts, keys, order)
+    for j in range(n_a):
+        p = order[j]
+        work.exit_y[j] = keys[j]
+        work.cal_y[j] = cal_e[p]
+        work.event_y[j] = patients.is_event[p]
+        order[j] = group_e[p]  # order is group_y: from patient index to arm
+    return n_a
+
+
+@kernel
+def sort_exits(times, source, n, high, index, counts, keys, order):
+    """Sort ``times[:n]`` (finite ones at most ``high``, then ``inf``) into ``keys[:n]``, their ``source`` into ``order``.
+
+    A bucket sort (twice as many equal-width buckets as values over
+    ``[0, high]``, ``inf`` in the last) then an insertion pass, which only
+    moves values within a bucket: expected linear time. Stable. ``index``
+    (``n``) and ``counts`` (``2 n + 1``) are scratch.
+    """
     # Twice as many buckets as values: few share a bucket, so the insertion
     # pass rarely moves anything.
-    n_buckets = 2 * n_a
+    n_buckets = 2 * n
     scale = n_buckets / high if high > 0.0 else 0.0
     # Loops kept apart on purpose: fusing the bucket computation, the count
     # and the scatter makes the CPU stall on possible aliasing of the stores
     # (about 2.5 times slower here).
-    for j in range(n_a):
-        t = buffer[j]
+    for j in range(n):
+        t = times[j]
         index[j] = min(max(int(t * scale), 0), n_buckets - 1) if t < np.inf else n_buckets - 1
     for b in range(n_buckets + 1):
         counts[b] = 0
-    for j in range(n_a):
+    for j in range(n):
         counts[index[j] + 1] += 1
     for b in range(n_buckets):
         counts[b + 1] += counts[b]
-    for j in range(n_a):
+    for j in range(n):
         b = index[j]
         index[j] = counts[b]
         counts[b] += 1
-    for j in range(n_a):
-        keys[index[j]] = buffer[j]
-        order[index[j]] = bucket[j]
-    for j in range(1, n_a):
+    for j in range(n):
+        keys[index[j]] = times[j]
+        order[index[j]] = source[j]
+    for j in range(1, n):
         t = keys[j]
         if keys[j - 1] > t:
             p = order[j]
@@ -753,13 +774,6 @@ def prepare_cuts(patients, final_cut, work):
                 i -= 1
             keys[i + 1] = t
             order[i + 1] = p
-    for j in range(n_a):
-        p = order[j]
-        work.exit_y[j] = keys[j]
-        work.cal_y[j] = cal_e[p]
-        work.event_y[j] = patients.is_event[p]
-        order[j] = group_e[p]  # order is group_y: from patient index to arm
-    return n_a
 
 
 #: No Fleming-Harrington weights: the plain log-rank pass.
@@ -806,7 +820,7 @@ def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     for k in range(n_weights * (n_weights + 1)):
         acc[k] = 0.0
     enrolled = np.searchsorted(patients.entry, cut, side="right")
-    m = _stream_a(cut, events_at_cut, work, n_a)
+    m = stream_a(cut, events_at_cut, work.cal_y, work.event_y, work.index, n_a)
     tied, result = _merged_pass(cut, m, enrolled, patients.entry, work, weights)
     if tied:
         for k in range(n_weights * (n_weights + 1)):
@@ -817,14 +831,14 @@ def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
 
 
 @kernel
-def _stream_a(cut, events_at_cut, work, n_a):
-    """Stream A at this cut into ``work.index[:m]``; returns ``m``.
+def stream_a(cut, events_at_cut, cal_y, event_y, inside, n_a):
+    """Stream A at this cut into ``inside[:m]``; returns ``m``.
 
-    The exits by the cut, in exit order, up to the last event by the cut,
-    listed without branches (which exits fall by an early cut is a coin
-    toss for the CPU).
+    The exits by the cut (of the ``n_a`` in exit order, with calendar
+    exits ``cal_y`` and events ``event_y``), up to the last event by the
+    cut, listed without branches (which exits fall by an early cut is a
+    coin toss for the CPU).
     """
-    cal_y, event_y, inside = work.cal_y, work.event_y, work.index
     m = 0
     seen = 0
     ia = 0
@@ -841,7 +855,7 @@ def _stream_a(cut, events_at_cut, work, n_a):
 def _merged_pass(cut, m, enrolled, entry, work, weights):
     """The log-rank (and weighted) statistics at one cut, one subject at a time; returns ``(tied, result)``.
 
-    Streams A (``work.index[:m]``, :func:`_stream_a`) and B (the enrolled
+    Streams A (``work.index[:m]``, :func:`stream_a`) and B (the enrolled
     patients still in follow-up at the cut, at ``cut - entry``, up to the
     last event) are copied out with a sentinel each and merged in one loop
     with no branch on the data (:func:`_next_subject`): each subject leaves

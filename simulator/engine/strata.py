@@ -76,7 +76,9 @@ from simulator.engine.patients import (
     patients,
     record_look,
     schedule_cuts,
+    sort_exits,
     start_record,
+    stream_a,
 )
 from simulator.errors import InputError
 from simulator.stats.decision import CONTINUE, decide_z
@@ -495,36 +497,7 @@ def exit_order(patients, cell, final_cut, work):
         selected = cal <= final_cut
         high = max(high, exit_p if selected and exit_p < np.inf else 0.0)
         n_a += selected
-    n_buckets = 2 * n_a
-    scale = n_buckets / high if high > 0.0 else 0.0
-    # Loops kept apart on purpose, as in prepare_cuts (fused, the stores stall on possible aliasing).
-    for j in range(n_a):
-        t = buffer[j]
-        index[j] = min(max(int(t * scale), 0), n_buckets - 1) if t < np.inf else n_buckets - 1
-    for b in range(n_buckets + 1):
-        counts[b] = 0
-    for j in range(n_a):
-        counts[index[j] + 1] += 1
-    for b in range(n_buckets):
-        counts[b + 1] += counts[b]
-    for j in range(n_a):
-        b = index[j]
-        index[j] = counts[b]
-        counts[b] += 1
-    for j in range(n_a):
-        keys[index[j]] = buffer[j]
-        order[index[j]] = source[j]
-    for j in range(1, n_a):
-        t = keys[j]
-        if keys[j - 1] > t:
-            p = order[j]
-            i = j - 1
-            while i >= 0 and keys[i] > t:
-                keys[i + 1] = keys[i]
-                order[i + 1] = order[i]
-                i -= 1
-            keys[i + 1] = t
-            order[i + 1] = p
+    sort_exits(buffer, source, n_a, high, index, counts, keys, order)
     for j in range(n_a):
         p = order[j]
         work.cal_y[j] = cal_e[p]
@@ -555,16 +528,7 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
     n_cells = work.risk.shape[1]
     cal_y, event_y, inside = work.cal_y, work.event_y, work.inside
     enrolled = np.searchsorted(entry, cut, side="right")
-    # Stream A at this cut, listed without branches (as in logrank_at_cut).
-    m = 0
-    seen = 0
-    ia = 0
-    while ia < n_a and seen < events_at_cut:
-        by_cut = cal_y[ia] <= cut
-        inside[m] = ia
-        m += by_cut
-        seen += by_cut & event_y[ia]
-        ia += 1
+    m = stream_a(cut, events_at_cut, cal_y, event_y, inside, n_a)
     _start_cells(work)
     if _cells_merged(cut, m, enrolled, entry, cell, work):
         _start_cells(work)
