@@ -668,3 +668,38 @@ def test_a_long_preparation_is_visibly_at_work(tmp_path):
     lines = stream.getvalue().splitlines()
     assert lines[0] == "p3sim: preparing scenario 1/1 (bounds, critical tables)"
     assert lines[-1].startswith("p3sim: scenarios 1/1")
+
+
+def test_a_finished_dask_task_whose_result_went_with_its_worker_does_not_hang():
+    # A task done before its worker left, whose result then cannot be fetched: Dask computes it
+    # again on a worker that comes. With none left, the run stops after the wait (exit 3), where
+    # it used to wait for that result for ever (seen once in CI).
+    from simulator.errors import NotReadyError
+    from simulator.runner.backends import _dask_execute
+
+    class LostFuture:
+        def done(self):
+            return True
+
+        def result(self, timeout=None):
+            assert timeout is not None, "a result fetched without a timeout may never come"
+            raise TimeoutError
+
+    class GoneCluster:
+        cancelled: list = []
+
+        def nthreads(self):
+            return {}  # no worker left
+
+        def submit(self, function, *args, pure=True):
+            return LostFuture()
+
+        def cancel(self, futures):
+            self.cancelled.extend(futures)
+
+    client = GoneCluster()
+    started = time.monotonic()
+    with pytest.raises(NotReadyError, match="no Dask worker left"):
+        list(_dask_execute(print, [(1,), (2,)], client, jobs=2, wait=0.5, scheduler="tcp://127.0.0.1:1"))
+    assert time.monotonic() - started < 10
+    assert len(client.cancelled) == 2  # what was in flight is cancelled

@@ -56,6 +56,9 @@ CONNECT_TIMEOUT_S = 3.0
 #: Default seconds to wait for a Dask worker (``--wait-for-workers``).
 WAIT_FOR_WORKERS_S = 30.0
 
+#: Seconds to wait for the result of a finished Dask task (its worker may have gone with it).
+_RESULT_TIMEOUT_S = 1.0
+
 #: A scheduler address: ``host:port`` or ``tcp://``, ``tls://``, ``ucx://`` with host and port.
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}/?$")
 
@@ -197,8 +200,15 @@ def _dask_execute(function, arguments, client, jobs: int, wait: float, scheduler
             if not done:
                 time.sleep(0.02)
             for future in done:
+                try:
+                    value = future.result(timeout=_RESULT_TIMEOUT_S)
+                except TimeoutError:
+                    # Done, but its result went with its worker: Dask computes it again, on a
+                    # worker that comes (or the wait below runs out). Without a timeout this
+                    # waited for ever once every worker had gone.
+                    continue
                 in_flight.discard(future)
-                yield future.result()
+                yield value
             if threads:
                 alone_since = None
             elif alone_since is None:
