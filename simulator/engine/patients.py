@@ -65,7 +65,12 @@ Arguments are grouped in named tuples: :class:`SurvivalDesign` (what every
 trial of a scenario shares), :class:`Patients` (one trial's patients in
 entry order), :class:`Workspace` (scratch) and :class:`LookResults` (per
 trial and look outputs); decisions take
-:class:`simulator.stats.decision.ZBounds`.
+:class:`simulator.stats.decision.ZBounds`. The kernels a trial calls
+allocate nothing and are compiled without reference counting
+(``kernel(counted=False)``; the per-patient and per-event helpers
+``leaf=True``; :mod:`simulator._jit`), each with its own setting: a kernel
+without one is compiled as its first caller is, and a counted copy, from a
+call from Python, cost the survival trial about 5 % (18.1 against 17.3 µs).
 """
 
 from __future__ import annotations
@@ -317,7 +322,7 @@ def look_results(n_sims, n_looks):
 # --------------------------------------------------------------------------
 
 
-@kernel
+@kernel(counted=False)
 def draw_entries(rng, n, edges, cumulative, out):
     """Write ``n`` sorted entry times into ``out[:n]``.
 
@@ -350,7 +355,7 @@ def draw_entries(rng, n, edges, cumulative, out):
         out[k] = edges[piece] + min(step, 1.0) * width
 
 
-@kernel
+@kernel(counted=False)
 def draw_arms(rng, design, label):
     """Labels of the patients in entry order: a uniform shuffle of the exact counts.
 
@@ -384,7 +389,7 @@ def inverse_cumulative_hazard(target, design):
     return _inverse(target, design.times, design.hazards, design.cumulative)
 
 
-@kernel
+@kernel(leaf=True)
 def _inverse(target, times, hazards, cumulative):
     """Time at which the piecewise-linear cumulative hazard reaches ``target`` (``inf`` if never)."""
     last = times.size - 1
@@ -396,7 +401,7 @@ def _inverse(target, times, hazards, cumulative):
     return times[piece] + (target - cumulative[piece]) / hazards[piece]
 
 
-@kernel
+@kernel(leaf=True)
 def _uncured(unit, cure):
     """The unit exponential of an uncured patient's event, ``inf`` for a cured one.
 
@@ -440,7 +445,7 @@ def patient_exit(rng, unit, theta, dropout, design, experimental=False):
                             design.cure_c, design.max_follow_up)
 
 
-@kernel
+@kernel(leaf=True)
 def exit_from_pieces(unit, theta, drop_time, times, hazards, cumulative, cure, max_follow_up):
     """:func:`patient_exit` given the dropout time, for one arm's hazard pieces, cure fraction and maximum follow-up.
 
@@ -453,7 +458,7 @@ def exit_from_pieces(unit, theta, drop_time, times, hazards, cumulative, cure, m
     return min(drop_time, max_follow_up), False
 
 
-@kernel
+@kernel(counted=False)
 def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     """Entries, arms and exits of one trial (unit exponentials drawn directly).
 
@@ -508,7 +513,7 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
 # --------------------------------------------------------------------------
 
 
-@kernel
+@kernel(counted=False)
 def _select(values, lo, hi, k):
     """Rearrange ``values[lo:hi]`` so that ``values[k]`` is in sorted place.
 
@@ -539,7 +544,7 @@ def _select(values, lo, hi, k):
     return values[k]
 
 
-@kernel
+@kernel(counted=False)
 def _value_range(values, m):
     """``(min, max)`` of ``values[:m]`` (``m >= 1``, no NaN), four of each kept at once.
 
@@ -560,7 +565,7 @@ def _value_range(values, m):
     return min(min(low0, low1), min(low2, low3)), max(max(high0, high1), max(high2, high3))
 
 
-@kernel
+@kernel(counted=False)
 def _bucket_select(calendar, m, look_events, reachable, work):
     """Cuts at the ``look_events[k]``-th smallest of ``calendar[:m]``, ``k < reachable``.
 
@@ -598,7 +603,7 @@ def _bucket_select(calendar, m, look_events, reachable, work):
                 work.at_cuts[k] += 1
 
 
-@kernel
+@kernel(counted=False)
 def select_cuts(n_events, last_entry, look_events, work):
     """Calendar time and events of every look; returns how many looks reach their target.
 
@@ -625,7 +630,7 @@ def select_cuts(n_events, last_entry, look_events, work):
     return reachable
 
 
-@kernel
+@kernel(counted=False)
 def _events_by(calendar, n_events, cut):
     count = 0
     for j in range(n_events):
@@ -633,7 +638,7 @@ def _events_by(calendar, n_events, cut):
     return count
 
 
-@kernel
+@kernel(counted=False)
 def schedule_cuts(n_events, last_entry, design, work):
     """Calendar time and events of every look of one trial; returns ``(reachable, last, capped)``.
 
@@ -674,7 +679,7 @@ def schedule_cuts(n_events, last_entry, design, work):
 # --------------------------------------------------------------------------
 
 
-@kernel
+@kernel(leaf=True)
 def logrank_terms(at_risk, at_risk_e, deaths):
     """Expected experimental deaths and their variance at one event time.
 
@@ -690,7 +695,7 @@ def logrank_terms(at_risk, at_risk_e, deaths):
     return deaths * share, variance
 
 
-@kernel
+@kernel(counted=False)
 def prepare_cuts(patients, final_cut, work):
     """Per-trial orderings for :func:`logrank_at_cut`; returns the length of stream A.
 
@@ -731,7 +736,7 @@ def prepare_cuts(patients, final_cut, work):
     return n_a
 
 
-@kernel
+@kernel(counted=False)
 def sort_exits(times, source, n, high, index, counts, keys, order):
     """Sort ``times[:n]`` (finite ones at most ``high``, then ``inf``) into ``keys[:n]``, their ``source`` into ``order``.
 
@@ -780,7 +785,7 @@ def sort_exits(times, source, n, high, index, counts, keys, order):
 _NO_WEIGHTS = np.zeros((0, 2))
 
 
-@kernel
+@kernel(counted=False)
 def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
     """Log-rank statistic of the data cut at calendar time ``cut``.
 
@@ -796,7 +801,7 @@ def logrank_at_cut(cut, events_at_cut, patients, work, n_a):
     return weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, _NO_WEIGHTS)
 
 
-@kernel
+@kernel(counted=False)
 def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     """:func:`logrank_at_cut` with Fleming-Harrington weighted scores besides.
 
@@ -830,7 +835,7 @@ def weighted_logrank_at_cut(cut, events_at_cut, patients, work, n_a, weights):
     return result
 
 
-@kernel
+@kernel(counted=False)
 def stream_a(cut, events_at_cut, cal_y, event_y, inside, n_a):
     """Stream A at this cut into ``inside[:m]``; returns ``m``.
 
@@ -851,7 +856,7 @@ def stream_a(cut, events_at_cut, cal_y, event_y, inside, n_a):
     return m
 
 
-@kernel
+@kernel(counted=False)
 def _merged_pass(cut, m, enrolled, entry, work, weights):
     """The log-rank (and weighted) statistics at one cut, one subject at a time; returns ``(tied, result)``.
 
@@ -903,7 +908,7 @@ def _next_subject(time_a, code_a, time_b, code_b, i, j):
     return min(t_a, t_b), code & 1, code >> 1, take_a
 
 
-@kernel
+@kernel(counted=False)
 def _plain_loop(m, enrolled, work):
     """:func:`_merged_pass`'s loop for the log-rank alone."""
     time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
@@ -937,7 +942,7 @@ def _plain_loop(m, enrolled, work):
     return tied, (z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled)
 
 
-@kernel
+@kernel(counted=False)
 def _weighted_loop(m, enrolled, work, weights):
     """:func:`_plain_loop` with the weighted statistics besides (:func:`_add_weighted`).
 
@@ -993,7 +998,7 @@ def _weighted_loop(m, enrolled, work, weights):
     return tied, (z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled)
 
 
-@kernel
+@kernel(counted=False)
 def _grouped_pass(cut, m, events_at_cut, enrolled, entry, work, weights):
     """The log-rank (and weighted) statistics at one cut, tied times grouped.
 
@@ -1104,7 +1109,7 @@ def _power(x, e):
     return x**e
 
 
-@kernel
+@kernel(counted=False)
 def weighted_z(work, m, levels, two_sided):
     """The z of the weighted statistics in ``work.fh`` (``m`` of them).
 
@@ -1154,7 +1159,7 @@ def weighted_z(work, m, levels, two_sided):
 # --------------------------------------------------------------------------
 
 
-@kernel
+@kernel(counted=False)
 def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     """Cuts, log-rank and decision at each look of trial ``i``; returns the last look analysed.
 
