@@ -21,29 +21,12 @@
 # and getPowerMeans' power at full precision (*_value) and as rpact prints it
 # (*_printed), then exits.
 
-suppressMessages(library(rpact))
+# opts, num, numbers, emit, printed and serve_rounds, from the file beside this one.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "_rpact_common.R"))
 
-args <- commandArgs(trailingOnly = TRUE)
-opts <- list()
-for (a in args) {
-  kv <- strsplit(a, "=", fixed = TRUE)[[1]]
-  opts[[kv[1]]] <- kv[2]
-}
-num <- function(name) as.numeric(opts[[name]])
-subjects <- as.numeric(strsplit(opts[["subjects"]], ",", fixed = TRUE)[[1]])
+subjects <- numbers("subjects")
 kmax <- as.integer(opts[["kmax"]])
 normal <- opts[["normal"]] == "1"
-
-emit <- function(key, value) cat(key, "=", format(value, digits = 15), "\n", sep = "")
-
-# The text rpact prints after "label ... :" in print(obj), as shown to a user.
-printed <- function(obj, label) {
-  lines <- capture.output(print(obj))
-  pattern <- paste0("^\\s*", gsub("([()\\[\\]])", "\\\\\\1", label), "\\s*:\\s*")
-  hit <- grep(pattern, lines, value = TRUE, perl = TRUE)
-  if (length(hit) == 0) return("NA")
-  trimws(sub(pattern, "", hit[1], perl = TRUE))
-}
 
 if (kmax == 1) {
   design <- getDesignGroupSequential(kMax = 1, alpha = num("alpha"), sided = 1)
@@ -63,36 +46,12 @@ simulate <- function(iterations, seed) {
   )
 }
 
-cpu <- function() {
-  t <- proc.time()
-  t[["user.self"]] + t[["sys.self"]]
-}
-
-invisible(simulate(100, 1))  # warm-up: first-call costs are not the simulation's
-cat("ready\n")
-flush(stdout())
-
-iterations <- as.integer(num("iterations"))
-input <- file("stdin")
-open(input)
-while (length(line <- readLines(input, n = 1)) > 0) {
-  seed <- as.numeric(trimws(line))
-  start_cpu <- cpu()
-  start_wall <- proc.time()[["elapsed"]]
-  sim <- simulate(iterations, seed)
-  emit("sim_cpu_s", cpu() - start_cpu)
-  emit("sim_elapsed_s", proc.time()[["elapsed"]] - start_wall)
-  emit("sim_iterations", iterations)
+serve_rounds(simulate, function(sim) {
   emit("sim_power", sim$overallReject[1])
   emit("sim_expected_n", sim$expectedNumberOfSubjects[1])
-  cat("end\n")
-  flush(stdout())
-}
-close(input)
+})
 
-emit("rpact_version", as.character(packageVersion("rpact")))
-emit("r_version", paste(R.version$major, R.version$minor, sep = "."))
-emit("critical_values", paste(format(design$criticalValues, digits = 15), collapse = ","))
+emit("critical_values", design$criticalValues)
 power <- getPowerMeans(
   design = design, groups = 2, alternative = num("alternative"), stDev = num("stdev"),
   maxNumberOfSubjects = subjects[kmax], normalApproximation = normal

@@ -31,29 +31,12 @@
 # analytic values both at full precision (*_value) and as rpact prints them
 # (*_printed), then exits.
 
-suppressMessages(library(rpact))
+# opts, num, numbers, emit, printed and serve_rounds, from the file beside this one.
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])), "_rpact_common.R"))
 
-args <- commandArgs(trailingOnly = TRUE)
-opts <- list()
-for (a in args) {
-  kv <- strsplit(a, "=", fixed = TRUE)[[1]]
-  opts[[kv[1]]] <- kv[2]
-}
-num <- function(name) as.numeric(opts[[name]])
-events <- as.numeric(strsplit(opts[["events"]], ",", fixed = TRUE)[[1]])
+events <- numbers("events")
 kmax <- length(events)
 
-emit <- function(key, value) cat(key, "=", paste(format(value, digits = 15), collapse = ","), "\n", sep = "")
-
-# The text rpact prints after "label ... :" in print(obj), as shown to a user.
-# Matched literally: labels such as "Analysis times [2]" hold brackets.
-printed <- function(obj, label) {
-  lines <- trimws(capture.output(print(obj)), which = "left")
-  rest <- substring(lines, nchar(label) + 1)
-  hit <- rest[startsWith(lines, label) & grepl("^\\s*:", rest)]
-  if (length(hit) == 0) return("NA")
-  trimws(sub("^\\s*:\\s*", "", hit[1]))
-}
 both <- function(obj, key, value, label) {
   emit(paste0(key, "_value"), value)
   emit(paste0(key, "_printed"), printed(obj, label))
@@ -78,37 +61,13 @@ simulate <- function(iterations, seed) {
   ), model))
 }
 
-cpu <- function() {
-  t <- proc.time()
-  t[["user.self"]] + t[["sys.self"]]
-}
-
-invisible(simulate(100, 1))  # warm-up: first-call costs are not the simulation's
-cat("ready\n")
-flush(stdout())
-
-iterations <- as.integer(num("iterations"))
-input <- file("stdin")
-open(input)
-while (length(line <- readLines(input, n = 1)) > 0) {
-  seed <- as.numeric(trimws(line))
-  start_cpu <- cpu()
-  start_wall <- proc.time()[["elapsed"]]
-  sim <- simulate(iterations, seed)
-  emit("sim_cpu_s", cpu() - start_cpu)
-  emit("sim_elapsed_s", proc.time()[["elapsed"]] - start_wall)
-  emit("sim_iterations", iterations)
+serve_rounds(simulate, function(sim) {
   emit("sim_power", sim$overallReject[1])
   emit("sim_reject_per_stage", sim$rejectPerStage[, 1])
   emit("sim_expected_events", sim$expectedNumberOfEvents[1])
   emit("sim_analysis_times", sim$analysisTime[, 1])
-  cat("end\n")
-  flush(stdout())
-}
-close(input)
+})
 
-emit("rpact_version", as.character(packageVersion("rpact")))
-emit("r_version", paste(R.version$major, R.version$minor, sep = "."))
 emit("critical_values", design$criticalValues)
 
 power <- do.call(getPowerSurvival, c(list(design = design, directionUpper = FALSE, maxNumberOfEvents = events[kmax]), model))
