@@ -99,6 +99,25 @@ def predictive_probability_stage(c, z, info, info_rest, prior_mean, prior_sd):
     return stats.norm.cdf((mean * np.sqrt(rest) - c) / np.sqrt(1.0 + rest / tau))
 
 
+def interim_values(z, info, info_final, final_bound, design_theta, prior_mean, prior_sd) -> dict:
+    """What an interim rule on the normal scale may read, per trial: the conditional power at the design effect
+    (``conditional_power_design``) and at the observed one (``conditional_power_observed``), and the
+    predictive probability with the normal prior (``predictive_probability``)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "conditional_power_design": conditional_power(z, info, info_final, final_bound, design_theta),
+            "conditional_power_observed": conditional_power(z, info, info_final, final_bound, None),
+            "predictive_probability": predictive_probability(z, info, info_final, final_bound, prior_mean, prior_sd),
+        }
+
+
+def rule_value(values: dict, futility_on: str, effect: str):
+    """The quantity of :func:`interim_values` that ``interim.futility.on`` (and ``interim.effect``) compare."""
+    if futility_on == "predictive_probability":
+        return values["predictive_probability"]
+    return values["conditional_power_observed" if effect == "observed" else "conditional_power_design"]
+
+
 def posterior_mean(z, info, prior_mean, prior_sd):
     """Posterior mean of the effect: the normal prior and the interim estimate ``z / sqrt(info)``."""
     z, info = np.asarray(z, dtype=float), np.asarray(info, dtype=float)

@@ -71,19 +71,11 @@ class ContinuousRules:
 
     def values(self, z: np.ndarray, k: int) -> dict:
         """Conditional powers and predictive probability at look ``k`` of trials with interim ``z``."""
-        info, final, bound = self.info[k], self.info[-1], self.final_bound
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {
-                "conditional_power_design": normal.conditional_power(z, info, final, bound, self.design_theta),
-                "conditional_power_observed": normal.conditional_power(z, info, final, bound, None),
-                "predictive_probability": normal.predictive_probability(
-                    z, info, final, bound, self.prior_mean, self.prior_sd),
-            }
+        return normal.interim_values(z, self.info[k], self.info[-1], self.final_bound, self.design_theta,
+                                     self.prior_mean, self.prior_sd)
 
     def rule_values(self, values: dict) -> np.ndarray:
-        if self.rule_on == "predictive_probability":
-            return values["predictive_probability"]
-        return values["conditional_power_observed" if self.effect == "observed" else "conditional_power_design"]
+        return normal.rule_value(values, self.rule_on, self.effect)
 
     def run_chunk(self, plan, rng: np.random.Generator, n_sims: int, stream: str):
         """The plan's ``run_chunk`` with the rule: per-trial success and summable counts."""

@@ -145,16 +145,8 @@ class SurvivalRules:
         """
         if self.ssr:
             return self._stage_values(z, events)
-        info = events * self.info_per_event
-        final = self.final_events * self.info_per_event
-        bound = self.final_bound
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {
-                "conditional_power_design": normal.conditional_power(z, info, final, bound, self.design_theta),
-                "conditional_power_observed": normal.conditional_power(z, info, final, bound, None),
-                "predictive_probability": normal.predictive_probability(
-                    z, info, final, bound, self.prior_mean, self.prior_sd),
-            }
+        return normal.interim_values(z, events * self.info_per_event, self.final_events * self.info_per_event,
+                                     self.final_bound, self.design_theta, self.prior_mean, self.prior_sd)
 
     def _stage_values(self, z: np.ndarray, events: np.ndarray) -> dict:
         f = self.info_per_event
@@ -181,9 +173,7 @@ class SurvivalRules:
             }
 
     def rule_values(self, values: dict) -> np.ndarray:
-        if self.rule_on == "predictive_probability":
-            return values["predictive_probability"]
-        return values["conditional_power_observed" if self.effect == "observed" else "conditional_power_design"]
+        return normal.rule_value(values, self.rule_on, self.effect)
 
     # ------------------------------------------------------------ simulation
     def run_chunk(self, plan, rng: np.random.Generator, n_sims: int, stream: str):
