@@ -51,9 +51,13 @@ either at its exit, if ``entry + exit <= C`` (stream A, in exit order), or
 administratively at ``C - entry`` (stream B, in descending entry order).
 Merging the two ordered streams gives the statistic in one linear pass per
 look; subjects censored at an event time are still at risk at it (the usual
-ties convention). The order of stream A is set once per trial
+ties convention). The merge takes one subject at a time without a branch on
+the data (:func:`_merged_pass`) and falls back to a pass that groups tied
+times (:func:`_grouped_pass`) when an event time is shared: both give the
+same sums in the same order. The order of stream A is set once per trial
 (:func:`prepare_cuts`): the patients who exit by the last cut, sorted by
-exit time with a bucket sort (expected linear time) and an insertion pass.
+exit time with a bucket sort (expected linear time) and an insertion pass
+(:func:`sort_exits`, which the stratified log-rank shares).
 
 The score is ``U = E_e - O_e`` (expected minus observed experimental
 events), its variance the Mantel-Haenszel hypergeometric variance with the
