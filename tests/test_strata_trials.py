@@ -58,6 +58,21 @@ def test_report_has_the_strata_block(tmp_path):
         assert strata["imbalance"][factor]["mean_mcse"] > 0
 
 
+@pytest.mark.parametrize("with_strata", [True, False])
+def test_survival_figure_caption_says_the_bands_are_not_simulated_with_strata(with_strata):
+    # With strata there is no Kaplan-Meier side sample; the caption says so, and which curves are drawn.
+    from simulator.endpoints.survival_figures import figures
+
+    raw = _survival() if with_strata else {k: v for k, v in _survival(trial__randomisation="simple").items()
+                                            if k != "strata"}
+    if not with_strata:
+        raw["endpoints"]["os"].pop("stratified")
+    trial = p3.Trial.from_dict(raw)
+    caption = {spec.id: spec.caption for spec in figures("os", {}, trial.scenarios)}["plot-survival-os"]
+    assert ("not simulated (docs/strata.md)" in caption) == with_strata
+    assert ("first stratum" in caption) == with_strata
+
+
 def test_unstratified_analysis_of_a_stratified_trial_is_the_other_way_round():
     """stratified = false: the endpoint is decided by the plain log-rank, and the other analysis is the stratified
     one, on the same trials (same seed, same draws), so the two configurations swap the paired rates exactly."""

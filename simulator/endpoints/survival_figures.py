@@ -44,7 +44,10 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             "Left: the median and the pointwise 2.5 % to 97.5 % range of the Kaplan-Meier curves per arm of trials "
             "simulated under the truth, read at the final analysis (when recorded), against the configured survival "
             "curves (dashed). Right: when the analyses happen: the calendar time of each look across the simulated "
-            "trials that reached it (or the mean times, simulated and analytic).",
+            "trials that reached it (or the mean times, simulated and analytic)."
+            + (" With strata the Kaplan-Meier side sample is not simulated (docs/strata.md), and the configured "
+               "curves are those of the first stratum (every factor at its first level)."
+               if any(s.config.strata for s in scenarios) else ""),
             _survival_figure, (report, name, [s.config for s in scenarios]),
         ),
         FigureSpec(
