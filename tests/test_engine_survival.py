@@ -47,19 +47,31 @@ def logrank_plain(time, event, group):
     return score, variance
 
 
-def tied_data_sets(count, seed):
-    """Random two-arm data with many ties (times rounded to whole units)."""
+def tied_data_sets(count, seed, tied=True):
+    """Random two-arm data with many ties (times rounded to whole units), or none (``tied=False``).
+
+    The two exercise the log-rank's two passes: tied event times take the
+    grouped pass, continuous ones the merged pass (``_merged_pass``).
+    """
     rng = np.random.default_rng(seed)
     for _ in range(count):
         n = int(rng.integers(5, 120))
         group = rng.integers(0, 2, n)
-        time = np.round(rng.exponential(np.where(group == 1, 14.0, 10.0)))
+        time = rng.exponential(np.where(group == 1, 14.0, 10.0))
+        if tied:
+            time = np.round(time)
+        else:
+            assert np.unique(time).size == n
         event = (rng.random(n) < 0.75).astype(np.int64)
         yield time, event, group
 
 
-def test_logrank_matches_plain_implementation():
-    for time, event, group in tied_data_sets(200, seed=11):
+PASSES = pytest.mark.parametrize("tied", [True, False], ids=["ties-grouped-pass", "continuous-merged-pass"])
+
+
+@PASSES
+def test_logrank_matches_plain_implementation(tied):
+    for time, event, group in tied_data_sets(200, seed=11, tied=tied):
         z, score, variance, o_c, e_c, o_e, e_e = logrank(time, event, group)
         ref_score, ref_variance = logrank_plain(time, event, group)
         assert score == pytest.approx(ref_score, abs=1e-9)
@@ -72,16 +84,17 @@ def test_logrank_matches_plain_implementation():
             assert z == 0.0
 
 
-def test_logrank_matches_statsmodels_survdiff():
+@PASSES
+def test_logrank_matches_statsmodels_survdiff(tied):
     # statsmodels' survdiff (an independent implementation) returns the
     # chi-square z**2 and its p-value; the sign of z is checked against the
     # observed minus expected experimental events, computed plainly. Data
     # sets without information (variance 0: one arm, or no events) have no
     # chi-square there; ours gives z = 0 for them.
-    data = list(tied_data_sets(300, seed=12))
+    data = list(tied_data_sets(300, seed=12, tied=tied))
     informative = [d for d in data if logrank_plain(*d)[1] > 0]
     empty = [d for d in data if logrank_plain(*d)[1] == 0]
-    assert len(informative) > 280 and len(empty) > 0
+    assert len(informative) > 280 and (len(empty) > 0 or not tied)
     for time, event, group in informative:
         z, score, variance, o_c, e_c, o_e, e_e = logrank(time, event, group)
         chi2, _ = survdiff(time, event, group)
@@ -149,9 +162,14 @@ def test_kernel_look_equals_logrank_on_cut_data(rounding):
             entry, exit_time = np.round(entry), np.round(exit_time) + 1.0
         cut = float(rng.uniform(5, 60))
         z, hr, enrolled = kernel_look(entry, exit_time, event, group, cut)
-        ref = logrank(*cut_data(entry, exit_time, event, group, cut))
+        data = cut_data(entry, exit_time, event, group, cut)
+        ref = logrank(*data)
         assert enrolled == np.sum(entry <= cut)
         assert z == pytest.approx(ref[0], abs=1e-12)
+        # And against the plain numpy loop, which shares no code with the passes (without rounding
+        # the look takes the merged pass, with it the grouped one).
+        ref_score, ref_variance = logrank_plain(*data)
+        assert z == pytest.approx(ref_score / np.sqrt(ref_variance) if ref_variance > 0 else 0.0, rel=1e-12, abs=1e-12)
         if ref[3] > 0 and ref[6] > 0:
             assert hr == pytest.approx((ref[5] / ref[6]) / (ref[3] / ref[4]), rel=1e-12)
 

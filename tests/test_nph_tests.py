@@ -52,22 +52,29 @@ def reference_fh(time, event, group, weights):
     return score, cov
 
 
-def random_data(rng, n=None):
-    """A data set with ties: integer times, random censoring, random arms (both present)."""
+def random_data(rng, n=None, tied=True):
+    """A data set with ties: integer times, random censoring, random arms (both present).
+
+    ``tied=False``: continuous times, no ties, so that the weighted pass that
+    takes one subject at a time (``_weighted_loop``) is the one checked,
+    where tied event times take the grouped pass.
+    """
     n = int(rng.integers(20, 150)) if n is None else n
-    time = np.ceil(rng.exponential(rng.uniform(3, 15), n))
+    time = rng.exponential(rng.uniform(3, 15), n)
+    time = np.ceil(time) if tied else time
     event = rng.random(n) < rng.uniform(0.4, 0.95)
     group = rng.permutation(np.arange(n) % 2)
     return time, event, group
 
 
-def test_fh_rho_zero_gamma_equals_survdiff_on_200_data_sets():
+@pytest.mark.parametrize("tied", [True, False], ids=["ties-grouped-pass", "continuous-merged-pass"])
+def test_fh_rho_zero_gamma_equals_survdiff_on_200_data_sets(tied):
     # Acceptance: FH(rho, 0) = statsmodels survdiff(weight_type="fh", fh_p=rho) on 200 random data sets with
-    # ties, to 1e-10 (relative to the chi-square); the sign from the reference score.
+    # ties, to 1e-10 (relative to the chi-square); the sign from the reference score. Without ties too.
     rng = np.random.default_rng(15)
     worst = 0.0
     for _ in range(200):
-        time, event, group = random_data(rng)
+        time, event, group = random_data(rng, tied=tied)
         for rho in (0.0, 0.5, 1.0, 2.0):
             chi2, _ = survdiff(time, event.astype(int), group, weight_type="fh", fh_p=rho)
             res = weighted_logrank(time, event, group, [(rho, 0.0)])
@@ -86,13 +93,15 @@ def test_fh_zero_zero_is_the_logrank():
         assert res.z[0] == pytest.approx(logrank(time, event, group)[0], abs=1e-12)
 
 
+@pytest.mark.parametrize("tied", [True, False], ids=["ties-grouped-pass", "continuous-merged-pass"])
 @pytest.mark.parametrize("weights", [[(0.0, 0.5)], [(0.0, 1.0)], [(1.0, 1.0)], [(0.5, 2.0)],
                                      [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]])
-def test_fh_gamma_matches_numpy_reference(weights):
-    # FH(rho, gamma > 0) and the covariances of several statistics against the loop above, to 1e-10.
+def test_fh_gamma_matches_numpy_reference(weights, tied):
+    # FH(rho, gamma > 0) and the covariances of several statistics against the loop above, to 1e-10
+    # (one FH statistic keeps its sums in registers in the merged pass, MaxCombo's in the array).
     rng = np.random.default_rng(len(weights) * 10 + int(10 * weights[0][1]))
     for _ in range(40):
-        time, event, group = random_data(rng)
+        time, event, group = random_data(rng, tied=tied)
         res = weighted_logrank(time, event, group, weights)
         score, cov = reference_fh(time, event, group, weights)
         np.testing.assert_allclose(res.score, score, rtol=1e-10, atol=1e-10)
