@@ -15,6 +15,7 @@ from statsmodels.stats.contingency_tables import StratifiedTable
 
 from simulator.engine.strata import (
     assign_arms,
+    assign_cells,
     cmh_z,
     draw_cells,
     imbalance,
@@ -154,6 +155,82 @@ def test_minimisation_balances_more_as_its_probability_grows():
     difference = mostly.mean(axis=0) - always.mean(axis=0)
     mcse = np.sqrt(always.var(axis=0, ddof=1) / 1000 + mostly.var(axis=0, ddof=1) / 1000)
     assert np.all(difference > 6 * mcse), (difference, mcse)
+
+
+def _reference_cells(uniforms, cumulative):
+    """Each uniform's cell (inverted through the cumulative prevalences) and its place within the cell's interval."""
+    cells = np.array([int(np.sum(u >= cumulative[:-1])) for u in uniforms])
+    low = np.where(cells > 0, cumulative[np.maximum(cells - 1, 0)], 0.0)
+    return cells, np.minimum((uniforms - low) / (cumulative[cells] - low), np.nextafter(1.0, 0.0))
+
+
+def _reference_arms(cells, uniforms, design):
+    """Arms (0 control, 1 experimental) by the rules as docs/strata.md states them, in plain Python.
+
+    Minimisation: per level the patients per arm so far; the imbalance of
+    each choice is summed over the patient's levels of ``|m_E w_C - m_C
+    w_E|`` after the choice; the smaller sum is taken when ``u <
+    probability``, the other arm otherwise; a tie goes to experimental when
+    ``u (w_C + w_E) >= w_C``. Blocks: per cell the slots left per arm,
+    refilled when empty; experimental when ``u * slots >= control slots``.
+    """
+    w_c, w_e = int(design.weight_c), int(design.weight_e)
+    counts = {}  # (factor, level) -> [control, experimental]
+    slots = {}  # cell -> [control, experimental]
+    arms = []
+    for c, u in zip(cells, uniforms):
+        if design.method == 1:  # blocks
+            left = slots.get(c, [0, 0])
+            if left == [0, 0]:
+                left = [int(design.block_c), int(design.block_size - design.block_c)]
+            arm = int(u * (left[0] + left[1]) >= left[0])
+            left[arm] -= 1
+            slots[c] = left
+        else:  # minimisation
+            mine = [counts.setdefault((f, int(level)), [0, 0]) for f, level in enumerate(design.cell_levels[c])]
+            if_control = sum(abs(m[1] * w_c - (m[0] + 1) * w_e) for m in mine)
+            if_experimental = sum(abs((m[1] + 1) * w_c - m[0] * w_e) for m in mine)
+            if if_control == if_experimental:
+                arm = int(u * (w_c + w_e) >= w_c)
+            else:
+                minimising = 0 if if_control < if_experimental else 1
+                arm = minimising if u < design.probability else 1 - minimising
+            for m in mine:
+                m[arm] += 1
+        arms.append(arm)
+    return np.array(arms)
+
+
+@pytest.mark.parametrize("shares, method, allocation, extra", [
+    ([[0.6, 0.4], [0.5, 0.5]], "minimisation", (1, 1), dict(probability=0.8)),
+    ([[0.2, 0.3, 0.5], [0.5, 0.5], [0.7, 0.3]], "minimisation", (1, 2), dict(probability=0.75)),
+    ([[0.1, 0.2, 0.3, 0.4]], "minimisation", (2, 3), dict(probability=1.0)),
+    ([[0.6, 0.4], [0.5, 0.3, 0.2]], "blocks", (1, 1), dict(block_size=4)),
+    ([[0.2, 0.3, 0.5], [0.5, 0.5]], "blocks", (1, 2), dict(block_size=6)),
+])
+def test_randomisation_follows_its_rule_patient_by_patient(shares, method, allocation, extra):
+    """Cells and arms of 3000 patients equal the plain-Python rules, both ways the kernels assign them.
+
+    ``assign_cells`` (survival trials with exponential exits: each patient's
+    one uniform gives the cell and, rescaled within the cell, the
+    randomisation's uniform) and ``assign_arms`` (cells given, a fresh
+    uniform per patient).
+    """
+    design = strata_design(shares, [[1.0] * len(s) for s in shares], method=method, allocation=allocation, **extra)
+    n = 3000
+    uniforms = np.random.default_rng(17).random(n)
+    work = strata_work(n, design)
+    label = np.empty(n, dtype=np.int64)
+    assign_cells(uniforms, n, design, work, label)
+    cells, residuals = _reference_cells(uniforms, design.cell_cumulative)
+    assert np.array_equal(work.cell, cells)
+    arms = _reference_arms(cells, residuals, design)
+    assert np.array_equal(label // 2, arms)
+    assert 0.2 < arms.mean() < 0.8  # both arms, so that the comparison says something
+    work = strata_work(n, design)
+    assign_arms(np.random.default_rng(23), design, n // 2, n - n // 2, cells, work, label)
+    assert np.array_equal(label // 2, _reference_arms(cells, np.random.default_rng(23).random(n), design))
+    assert np.array_equal(work.per_cell.sum(axis=1), np.bincount(cells, minlength=design.multiplier.size))
 
 
 def test_design_input_is_checked():

@@ -215,7 +215,8 @@ def strata_design(shares, multipliers, *, method="simple", block_size=None, prob
         raise InputError("`probability` must be in [0.5, 1]")
     level_start = np.array(level_start, dtype=np.int64)
     return StrataDesign(
-        cell_cumulative, level_start, stride, cell_multiplier, cell_levels, cell_levels + level_start[None, :-1],
+        cell_cumulative, level_start, stride, cell_multiplier, cell_levels,
+        (cell_levels + level_start[None, :-1]).astype(np.uint64),  # unsigned: indices without a wraparound test
         code, size, size * w_c // (w_c + w_e), prob, w_c, w_e,
     )
 
@@ -280,11 +281,9 @@ def cell_of(u, cumulative):
 @kernel(leaf=True)
 def residual_of(u, c, cumulative):
     """Where uniform ``u`` falls within the interval of its cell ``c``, rescaled to [0, 1) (:func:`draw_cell`)."""
-    # Loaded unconditionally and then selected: the cell is a coin toss for the CPU.
-    low = cumulative[max(c - 1, 0)]
-    low = low if c > 0 else 0.0
-    residual = (u - low) / (cumulative[c] - low)
-    return residual if residual < 1.0 else _BELOW_ONE  # 1.0 only by rounding
+    # Products and minima rather than selects: the cell is a coin toss for the CPU.
+    low = cumulative[max(c - 1, 0)] * (c > 0)
+    return min((u - low) / (cumulative[c] - low), _BELOW_ONE)  # 1.0 only by rounding
 
 
 @kernel
@@ -319,43 +318,95 @@ def arm_of(u, c, method, block, block_c, block_size, balance, cell_rows, probabi
     than the named tuples, and a leaf kernel (:mod:`simulator._jit`): this
     runs once per patient, and a call costs a reference count per array
     passed otherwise (with the tuples about 150 ns, 100 times the work).
-
-    Minimisation keeps, per level, only ``d = m_E w_C - m_C w_E`` (``m``
-    its patients per arm so far): the imbalances ``|m_E w_C - (m_C + 1)
-    w_E|`` and ``|(m_E + 1) w_C - m_C w_E|`` of the module docstring are
-    ``|d - w_E|`` and ``|d + w_C|``, the same integers from half the loads
-    and stores.
+    The two rules are :func:`block_arm` and :func:`minimised_arm`.
     """
     if method == BLOCKS:
-        # Selects rather than branches (whether the block is empty, and which slot is taken, are
-        # random to the CPU): the cell's block refilled when empty, then one of its slots taken.
-        left_c = block[c, 0]
-        left_e = block[c, 1]
-        empty = left_c + left_e == 0
-        left_c = block_c if empty else left_c
-        left_e = block_size - block_c if empty else left_e
-        arm = 0 if u * (left_c + left_e) < left_c else 1
-        block[c, 0] = left_c - (1 - arm)
-        block[c, 1] = left_e - arm
-        return arm
-    n_factors = cell_rows.shape[1]
-    # Integer imbalances, scaled by w_c w_e, so that ties are exact.
-    if_control = 0
-    if_experimental = 0
-    for f in range(n_factors):
-        d = balance[cell_rows[c, f]]
-        if_control += abs(d - w_e)
-        if_experimental += abs(d + w_c)
-    # Selects rather than branches (which arm minimises, and the coin, are random to the CPU):
-    # the minimising arm with the probability, the other arm otherwise; a tie by the allocation.
-    minimising = 0 if if_control < if_experimental else 1
-    chosen = minimising if u < probability else 1 - minimising
-    tie = 0 if u * (w_c + w_e) < w_c else 1
-    arm = tie if if_control == if_experimental else chosen
-    step = w_c if arm == 1 else -w_e
-    for f in range(n_factors):
+        return block_arm(u, c, block, block_c, block_size)
+    return minimised_arm(u, c, balance, cell_rows, probability, w_c, w_e)
+
+
+# Both rules compute on 0/1 integers rather than select: an arm is a chain of dependent loads and
+# stores from one patient to the next, and LLVM turns a select on such a chain into a branch,
+# mispredicted at every other patient here (the coin and the cell are random to the CPU).
+
+
+@kernel(leaf=True)
+def block_arm(u, c, block, block_c, block_size):
+    """Permuted blocks: cell ``c``'s block refilled when empty, then one of its slots taken (:func:`arm_of`)."""
+    left_c = block[c, 0]
+    left_e = block[c, 1]
+    empty = np.int64(left_c + left_e == 0)
+    left_c += empty * block_c
+    left_e += empty * (block_size - block_c)
+    arm = np.int64(u * (left_c + left_e) >= left_c)
+    block[c, 0] = left_c - (1 - arm)
+    block[c, 1] = left_e - arm
+    return arm
+
+
+@kernel(leaf=True)
+def minimised_arm(u, c, balance, cell_rows, probability, w_c, w_e):
+    """Pocock-Simon minimisation for a patient of cell ``c`` (:func:`arm_of`).
+
+    Keeps, per level, only ``d = m_E w_C - m_C w_E`` (``m`` its patients
+    per arm so far, ``balance``): the imbalances ``|m_E w_C - (m_C + 1)
+    w_E|`` and ``|(m_E + 1) w_C - m_C w_E|`` of the module docstring are
+    ``|d - w_E|`` and ``|d + w_C|``, integers (scaled by ``w_C w_E``), so
+    that ties are exact. Their difference is ``w_E - w_C - 2 d`` clipped to
+    ``[-(w_C + w_E), w_C + w_E]`` (the two absolute values, case by case).
+    """
+    span = w_c + w_e
+    offset = w_e - w_c
+    excess = 0  # the imbalance if control minus the imbalance if experimental
+    for f in range(cell_rows.shape[1]):
+        excess += _clipped(offset - 2 * balance[cell_rows[c, f]], span)
+    # The minimising arm with the probability, the other arm otherwise; a tie by the allocation.
+    minimising = np.int64(excess >= 0)
+    chosen = minimising ^ np.int64(u >= probability)
+    tie = np.int64(u * span >= w_c)
+    arm = chosen + np.int64(excess == 0) * (tie - chosen)
+    step = arm * span - w_e  # w_C if experimental, -w_E if control
+    for f in range(cell_rows.shape[1]):
         balance[cell_rows[c, f]] += step
     return arm
+
+
+@kernel(leaf=True)
+def _clipped(x, bound):
+    """``min(max(x, -bound), bound)`` for 64-bit integers, by shifts and masks (:func:`minimised_arm`)."""
+    over = x - bound
+    x = bound + (over & (over >> 63))  # min(x, bound): ``over >> 63`` is -1 where over < 0, else 0
+    under = x + bound
+    return x - (under & (under >> 63))  # max(x, -bound)
+
+
+@kernel(counted=False)
+def assign_cells(uniform, n, strata, work, label):
+    """Cells and arms (blocks, minimisation) of ``n`` patients from their uniforms, into ``work.cell`` and ``label``.
+
+    :func:`draw_cell` and :func:`arm_of` on uniforms drawn beforehand, in
+    one loop per method: a loop that calls no random number generator and
+    tests no method keeps its state in registers.
+    """
+    cumulative, cell = strata.cell_cumulative, work.cell
+    if strata.method == MINIMISATION:
+        balance, cell_rows, probability = work.balance, strata.cell_rows, strata.probability
+        w_c, w_e = strata.weight_c, strata.weight_e
+        for p in range(n):
+            u = uniform[p]
+            c = cell_of(u, cumulative)
+            cell[p] = c
+            label[p] = 2 * minimised_arm(residual_of(u, c, cumulative), c, balance, cell_rows, probability, w_c, w_e)
+    elif strata.method == BLOCKS:
+        block, block_c, block_size = work.block, strata.block_c, strata.block_size
+        for p in range(n):
+            u = uniform[p]
+            c = cell_of(u, cumulative)
+            cell[p] = c
+            label[p] = 2 * block_arm(residual_of(u, c, cumulative), c, block, block_c, block_size)
+    else:
+        for p in range(n):
+            cell[p] = cell_of(uniform[p], cumulative)
 
 
 @kernel
@@ -415,7 +466,12 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     As :func:`simulator.engine.patients.draw_patients`, with per patient in
     entry order its cell and its arm from one uniform (:func:`draw_cell`,
     :func:`arm_of`; ``simple``: shuffled beforehand by :func:`start_trial`)
-    and its exit, the event rate times the cell's multiplier, in one pass.
+    and its exit, the event rate times the cell's multiplier. The random
+    numbers come in that order whatever the model; with exponential
+    survival and nothing else they are drawn first and the patients made
+    from them in loops without a generator call (:func:`assign_cells`),
+    otherwise in one pass (whether a dropout time is drawn depends on the
+    arm).
     """
     n = design.n_c + design.n_e
     draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
@@ -432,10 +488,33 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     drop_c, drop_e = design.dropout_c, design.dropout_e
     # Exponential survival in both arms, nothing else: exit_from_pieces reduces to (unit / theta) / hazard
     # (the same operations, so the same numbers; as simulator.engine.patients.draw_patients), at a fraction
-    # of its cost. Decided once per trial, so the branch below is always predicted.
+    # of its cost.
     exponential = times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
         and drop_e == 0.0 and longest == np.inf
     n_events = 0
+    if exponential:
+        # The random numbers first, in the order of the loop below (per patient the cell's uniform,
+        # then the unit exponential: the same numbers), then loops that call no generator: a call
+        # to the generator spills every value the loop holds in registers.
+        uniform, unit = work.buffer, patients.exit_time  # work.buffer: the sort's, later (exit_order)
+        for p in range(n):
+            uniform[p] = rng.random()
+            unit[p] = rng.exponential()
+        assign_cells(uniform, n, strata, work, label)
+        h_c, h_e = hazards[0], hazards_e[0]
+        for p in range(n):
+            c = cell[p]
+            experimental = label[p] >= 2
+            per_cell[c, label[p] >> 1] += 1
+            theta = (theta_e if experimental else theta_c) * multiplier[c]
+            exit_time = (unit[p] / theta) / (h_e if experimental else h_c)
+            is_event = exit_time < np.inf
+            patients.exit_time[p] = exit_time
+            patients.is_event[p] = is_event
+            # Written whatever the exit, counted only for an event: no branch on it.
+            calendar[n_events] = patients.entry[p] + exit_time
+            n_events += is_event
+        return n_events
     for p in range(n):
         # draw_cell, the residual uniform only where it is used (a division).
         u = rng.random()
@@ -449,16 +528,12 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
         per_cell[c, label[p] >> 1] += 1
         theta = (theta_e if experimental else theta_c) * multiplier[c]
         unit = rng.exponential()
-        if exponential:
-            exit_time = (unit / theta) / (hazards_e[0] if experimental else hazards[0])
-            is_event = exit_time < np.inf
-        else:
-            dropout = drop_e if experimental else drop_c
-            drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
-            exit_time, is_event = exit_from_pieces(
-                unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
-                cumulative_e if experimental else cumulative_c, cure_e if experimental else cure_c, longest,
-            )
+        dropout = drop_e if experimental else drop_c
+        drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+        exit_time, is_event = exit_from_pieces(
+            unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
+            cumulative_e if experimental else cumulative_c, cure_e if experimental else cure_c, longest,
+        )
         patients.exit_time[p] = exit_time
         patients.is_event[p] = is_event
         # Written whatever the exit, counted only for an event: no branch on it.
