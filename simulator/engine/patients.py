@@ -148,12 +148,13 @@ Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
 
 #: Scratch arrays of one trial (see :func:`workspace`).
 #: ``fh`` holds the weighted scores and their covariances of one look
-#: (:func:`weighted_logrank_at_cut`), ``fh_corr``, ``fh_chol``, ``fh_y`` the
-#: MaxCombo scratch.
+#: (:func:`weighted_logrank_at_cut`), ``fh_corr``, ``fh_chol``, ``fh_y``,
+#: ``fh_lead``, ``fh_index``, ``fh_limits`` and ``fh_sums`` the MaxCombo
+#: scratch (:func:`weighted_z`).
 Workspace = namedtuple("Workspace", [
     "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
     "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e", "fh", "fh_corr", "fh_chol", "fh_y",
-    "fh_lead", "time_a", "code_a", "time_b", "code_b", "level", "fh_index", "fh_limits",
+    "fh_lead", "time_a", "code_a", "time_b", "code_b", "level", "fh_index", "fh_limits", "fh_sums",
 ])
 
 #: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
@@ -307,6 +308,7 @@ def workspace(n, n_looks):
         fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64), time_a=np.empty(n + 1),
         code_a=np.empty(n + 1, dtype=np.int64), time_b=np.empty(n + 1), code_b=np.empty(n + 1, dtype=np.int64),
         level=np.empty(1), fh_index=np.empty(MAX_COMPONENTS, dtype=np.int64), fh_limits=np.empty(MAX_COMPONENTS),
+        fh_sums=np.empty(POINTS.shape[0]),
     )
 
 
@@ -1154,10 +1156,12 @@ def weighted_z(work, m, levels, two_sided):
         for b in range(used):
             k, j = index[a], index[b]
             corr[a, b] = acc[m + k * m + j] / math.sqrt(acc[m + k * m + k] * acc[m + j * m + j])
-    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits)
+    p_high = max_p_value(high, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits,
+                         work.fh_sums)
     if not two_sided:
         return -norm_ppf(p_high)
-    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits)
+    p_low = max_p_value(-low, corr, used, levels, work.fh_chol, y, POINTS, work.fh_lead, work.fh_limits,
+                        work.fh_sums)
     if p_high <= p_low:
         return -norm_ppf(p_high)
     return norm_ppf(p_low)

@@ -140,47 +140,66 @@ def _cholesky(corr, m, chol, lead):
 
 
 @kernel
-def _orthant(c, chol, lead, m, points, first, last, y):
+def _limits(j, c, chol, lead, m, y):
+    """Variable ``j``'s probability ``(a, e)``: ``a`` below its interval, ``e`` within it, given ``y[:j]``.
+
+    The interval is bounded by the rows that ``j`` leads (its own and the
+    degenerate ones), each at ``(c_i - sum_{k<j} L_ik y_k) / L_ij``.
+    """
+    upper = np.inf
+    lower = -np.inf
+    for i in range(m):
+        if lead[i] != j:
+            continue
+        s = 0.0
+        for k in range(j):
+            s += chol[i, k] * y[k]
+        bound = (c[i] - s) / chol[i, j]
+        if chol[i, j] > 0.0:
+            upper = min(upper, bound)
+        else:
+            lower = max(lower, bound)
+    a = norm_cdf(lower) if lower > -np.inf else 0.0
+    return a, (norm_cdf(upper) if upper < np.inf else 1.0) - a
+
+
+@kernel
+def _orthant(c, chol, lead, m, points, first, last, y, sums):
     """Mean and standard error over the batches of Genz's integrand for ``P(Z_k <= c_k for all k)``.
 
     ``c`` holds the upper limit of each variable. Each variable with a
     non-zero pivot is drawn between the bounds of the rows it leads (its own
     and the degenerate ones), so the integrand stays smooth when the
-    correlation matrix is singular.
+    correlation matrix is singular. Points ``[first, last)`` of each batch
+    are added to ``sums`` (on entry each batch's sum over points ``[0,
+    first)``: zeros for ``first = 0``), and the means are over ``[0,
+    last)``: a refinement adds its new points only, and its sums are those
+    of a pass over all its points from the start.
     """
     for i in range(m):
         if lead[i] < 0 and c[i] < 0.0:
             return 0.0, 0.0  # a row that is identically 0 exceeds a negative limit
     batches = points.shape[0]
+    start = -1  # the first variable drawn: its limits do not depend on the point
     final = -1  # the last variable drawn: its y is never used
     for j in range(m):
         if chol[j, j] > 0.0:
             final = j
+            start = j if start < 0 else start
+    if start < 0:
+        return 1.0, 0.0  # nothing drawn: every point's integrand is 1
+    a_start, e_start = _limits(start, c, chol, lead, m, y)
     total = 0.0
     squares = 0.0
     for b in range(batches):
-        batch = 0.0
+        batch = sums[b]
         for n in range(first, last):
             product = 1.0
             dim = 0
-            for j in range(m):
+            for j in range(start, m):
                 if chol[j, j] <= 0.0:
                     continue
-                upper = np.inf
-                lower = -np.inf
-                for i in range(m):
-                    if lead[i] != j:
-                        continue
-                    s = 0.0
-                    for k in range(j):
-                        s += chol[i, k] * y[k]
-                    bound = (c[i] - s) / chol[i, j]
-                    if chol[i, j] > 0.0:
-                        upper = min(upper, bound)
-                    else:
-                        lower = max(lower, bound)
-                a = norm_cdf(lower) if lower > -np.inf else 0.0
-                e = (norm_cdf(upper) if upper < np.inf else 1.0) - a
+                a, e = (a_start, e_start) if j == start else _limits(j, c, chol, lead, m, y)
                 if e <= 0.0:
                     product = 0.0
                     break
@@ -190,7 +209,8 @@ def _orthant(c, chol, lead, m, points, first, last, y):
                     y[j] = norm_ppf(min(max(u, 1e-300), 1.0 - 1e-16))
                 dim += 1
             batch += product
-        batch /= last - first
+        sums[b] = batch
+        batch /= last
         total += batch
         squares += batch * batch
     mean = total / batches
@@ -199,7 +219,7 @@ def _orthant(c, chol, lead, m, points, first, last, y):
 
 
 @kernel
-def max_p_value(c, corr, m, levels, chol, y, points, lead, limits):
+def max_p_value(c, corr, m, levels, chol, y, points, lead, limits, sums):
     """One-sided p-value of ``max_k z_k = c`` for ``Z ~ N(0, corr[:m, :m])``.
 
     ``1 - P(Z_k <= c, all k)`` by :func:`_orthant`, refined (with
@@ -207,7 +227,8 @@ def max_p_value(c, corr, m, levels, chol, y, points, lead, limits):
     :data:`REFINE_SE` standard errors of one of ``levels`` (the significance
     levels the caller decides at); clipped into the Bonferroni interval.
     ``chol``, ``y``, ``lead`` and ``limits`` are scratch (at least ``m``
-    long), so that nothing is allocated per call.
+    long) and ``sums`` (one per batch of ``points``), so that nothing is
+    allocated per call.
     """
     single = norm_cdf(-c)
     low, high = single, min(m * single, 1.0)
@@ -223,8 +244,10 @@ def max_p_value(c, corr, m, levels, chol, y, points, lead, limits):
     _cholesky(corr, m, chol, lead)
     for k in range(m):
         limits[k] = c
-    below, se = _orthant(limits, chol, lead, m, points, 0, FIRST, y)
+    sums[:] = 0.0
+    below, se = _orthant(limits, chol, lead, m, points, 0, FIRST, y, sums)
     p = 1.0 - below
+    done = FIRST
     for last in (SECOND, points.shape[1]):
         near = False
         for level in levels:
@@ -232,8 +255,9 @@ def max_p_value(c, corr, m, levels, chol, y, points, lead, limits):
                 near = True
         if not near:
             break
-        below, se = _orthant(limits, chol, lead, m, points, 0, last, y)
+        below, se = _orthant(limits, chol, lead, m, points, done, last, y, sums)
         p = 1.0 - below
+        done = last
     return min(max(p, low), high)
 
 
@@ -243,7 +267,7 @@ def _below(limits, corr, points):
     chol = np.empty((m, m))
     lead = np.empty(m, dtype=np.int64)
     _cholesky(corr, m, chol, lead)
-    return _orthant(limits, chol, lead, m, points, 0, points.shape[1], np.empty(m))
+    return _orthant(limits, chol, lead, m, points, 0, points.shape[1], np.empty(m), np.zeros(points.shape[0]))
 
 
 def orthant_probability(limits, corr) -> float:
@@ -285,4 +309,4 @@ def maxcombo_p(z, corr, levels=(0.025,)):
     if not 1 <= m <= MAX_COMPONENTS or corr.shape != (m, m):
         raise InputError(f"`z` needs 1 to {MAX_COMPONENTS} values and `corr` shape (m, m)")
     return float(max_p_value(float(z.max()), corr, m, np.asarray(levels, dtype=float), np.empty((m, m)),
-                             np.empty(m), POINTS, np.empty(m, dtype=np.int64), np.empty(m)))
+                             np.empty(m), POINTS, np.empty(m, dtype=np.int64), np.empty(m), np.empty(BATCHES)))
