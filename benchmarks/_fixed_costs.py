@@ -1,7 +1,8 @@
 """Print, as JSON, where a ``p3sim run`` spends its wall time: imports, simulation, side samples, reports.
 
 Run by ``benchmarks/run.py`` in a fresh interpreter (after the kernels are in
-Numba's cache): the command line itself (``simulator.cli.main``), with three
+Numba's cache): the command line itself (``simulator.cli.main``, then
+``exit_process`` as the console script does), with three
 of its steps wrapped by timers: the chunks of every scenario
 (``simulate_scenarios``), the side samples (the Kaplan-Meier bands), and the
 figures (``build_plots``). Everything else is the fixed cost of a run:
@@ -21,6 +22,7 @@ import sys  # noqa: E402
 import simulator.report.plots as plots  # noqa: E402
 import simulator.results as results  # noqa: E402
 import simulator.runner.run as run  # noqa: E402
+from simulator.cli import exit_process  # noqa: E402
 from simulator.cli import main as cli_main  # noqa: E402
 
 imported = time.perf_counter()
@@ -57,3 +59,5 @@ code = cli_main(sys.argv[1:])
 total = time.perf_counter() - start
 print(json.dumps({"returncode": code, "wall_in_process_s": total, "import_s": imported - start, **spent,
                   "outside_simulation_s": total - spent["simulation_s"] - spent["side_samples_s"]}))
+sys.stdout.flush()
+exit_process(code)  # as the console script ends (without the interpreter's teardown: simulator.cli)

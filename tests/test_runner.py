@@ -150,3 +150,28 @@ def test_python_dash_m_is_the_same_program(small_config, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["scenarios"][0]["endpoints"]["resp"]["power_exact"] > 0.5
+
+
+def test_console_script_runs_the_exit_functions_and_keeps_its_exit_code(small_config, tmp_path):
+    """The console script ends the process without the interpreter's teardown (docs/performance.md):
+    functions registered with atexit still run, the output is complete and the exit code is the command's."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        "from simulator.cli import entry_point\n"
+        "entry_point()\n"
+    )
+    for argv, code in (([str(small_config), "--json", "-"], 0), ([str(tmp_path / "missing.toml")], 2)):
+        marker.unlink(missing_ok=True)
+        done = subprocess.run([sys.executable, "-c", script, "design", *argv], capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == code, done.stderr
+        assert marker.read_text() == "ran"
+    assert done.stderr.startswith("p3sim: error:") and done.stderr.count("\n") == 1
+    done = subprocess.run([sys.executable, "-c", script, "design", str(small_config), "--json", "-"],
+                          capture_output=True, text=True, check=False)
+    assert json.loads(done.stdout)["scenarios"][0]["endpoints"]["resp"]["power_exact"] > 0.5
