@@ -202,7 +202,8 @@ def _silence_stdout() -> None:
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
-#: Where the current ``run`` keeps its checkpoints (for the interrupt message).
+#: Where the current ``run`` keeps its checkpoints (for the interrupt message), and its
+#: ``backend`` (for :func:`exit_process`).
 _STATE: dict = {}
 
 
@@ -215,6 +216,7 @@ def _on_sigterm(signum, frame):
 
 
 def _command(args, argv) -> int:
+    _STATE["backend"] = getattr(args, "backend", "threads")
     if args.verb in ("run", "size"):
         for name in ("sims", "jobs"):
             value = getattr(args, name)
@@ -338,20 +340,16 @@ def exit_process(code: int) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-    if not _PROCESS_POOLS.intersection(sys.modules):
+    if _STATE.get("backend", "threads") == "threads":
         # The interpreter's teardown frees every module and compiled kernel one at a time, about
         # 0.4 s after a run (a fifth of a small run's fixed cost), for a process that is done.
         # The exit functions run and the streams are flushed; the rest is skipped, unless a
-        # process pool (loky, Dask) was used, whose shutdown hooks belong to that teardown.
+        # process pool (loky, Dask) may have run, whose shutdown hooks belong to that teardown.
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     raise SystemExit(code)
-
-
-#: Modules whose process pools are shut down by the interpreter's teardown (:func:`entry_point`).
-_PROCESS_POOLS = frozenset({"joblib.externals.loky.process_executor", "distributed"})
 
 
 if __name__ == "__main__":
