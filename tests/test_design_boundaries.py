@@ -441,7 +441,7 @@ def test_leftover_parameters_are_ignored():
         ),
         (
             dict(looks=3, efficacy="asUser", efficacy_param=[0.01, 0.02, 0.024]),
-            r"`design.efficacy_param`: must be a list of 3 .*differs from alpha",
+            r"`design.efficacy_param`: must be a list of 3 .*; its last value 0\.024 differs from alpha",
         ),
         (
             dict(looks=3, efficacy="asUser", efficacy_param=[0.02, 0.01, 0.025]),

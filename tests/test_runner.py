@@ -175,3 +175,29 @@ def test_console_script_runs_the_exit_functions_and_keeps_its_exit_code(small_co
     done = subprocess.run([sys.executable, "-c", script, "design", str(small_config), "--json", "-"],
                           capture_output=True, text=True, check=False)
     assert json.loads(done.stdout)["scenarios"][0]["endpoints"]["resp"]["power_exact"] > 0.5
+
+
+def test_design_gives_planned_and_realised_bounds_and_run_reports_the_realised(small_config):
+    """101 patients in three looks are 17 + 17, 34 + 33 and 51 + 50: the realised information fractions
+    (n_C n_E / (n_C + n_E) over its final value) are not thirds, the realised bounds are rpact's at those
+    fractions, and they are what `run` reports (and simulates against) as efficacy_bounds and futility_bounds.
+
+    rpact 3.3.4: f <- c(17 * 17 / 34, 34 * 33 / 67, 51 * 50 / 101); getDesignGroupSequential(kMax = 3,
+    alpha = 0.025, typeOfDesign = "asOF", informationRates = f / f[3])$criticalValues =
+    3.6902363748, 2.5191651657, 1.9923827723 (planned, thirds: 3.7103028733, 2.5114274334, 1.9930474835).
+    """
+    from _runs import design
+
+    overrides = ["trial.n_total=101", "design.looks=3", 'design.futility="bsOF"']
+    endpoint = design(small_config, overrides)["scenarios"][0]["endpoints"]["resp"]
+    final = 51 * 50 / 101
+    assert endpoint["realised_fractions"] == pytest.approx([17 * 17 / 34 / final, 34 * 33 / 67 / final, 1.0],
+                                                           abs=1e-14)
+    # rpact solves its bounds to its `tolerance` (1e-8 by default), so agreement to 1e-7 on the z scale.
+    assert endpoint["efficacy_bounds_realised"] == pytest.approx([3.6902363748, 2.5191651657, 1.9923827723], abs=1e-7)
+    assert endpoint["efficacy_bounds"] == pytest.approx([3.7103028733, 2.5114274334, 1.9930474835], abs=1e-7)
+    assert len(endpoint["futility_bounds_realised"]) == 3
+    assert endpoint["futility_bounds_realised"] != endpoint["futility_bounds"]
+    reported = run(small_config, overrides, n_sims=200)["scenarios"][0]["endpoints"]["resp"]
+    assert reported["efficacy_bounds"] == endpoint["efficacy_bounds_realised"]
+    assert reported["futility_bounds"] == endpoint["futility_bounds_realised"]

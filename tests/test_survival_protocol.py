@@ -374,7 +374,13 @@ BAD = [
     (["endpoints.os.margin=1.3", "design.sided=2"], r"`endpoints\.os\.margin`: a margin needs design\.sided = 1"),
     (
         ["endpoints.os.margin=1.3", "endpoints.os.truth.hazard_ratio=1.4"],
-        r"`design\.events`: cannot be derived from a hazard ratio of 1\.4 \(not below the margin 1\.3\)",
+        r"`design\.events`: cannot be derived from endpoints\.os\.truth\.hazard_ratio = 1\.4 \(not below the "
+        r"margin 1\.3\); give design\.events, or a hazard ratio below the margin$",
+    ),
+    (
+        ["endpoints.os.truth.hazard_ratio=1.0"],
+        r"`design\.events`: cannot be derived from endpoints\.os\.truth\.hazard_ratio = 1 \(no benefit to power "
+        r"for\); give design\.events, or a hazard ratio below 1$",
     ),
 ]
 

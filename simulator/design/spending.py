@@ -214,7 +214,7 @@ def _validate_cumulative(code, param, key, n_looks, level):
         raise InputError(f"config key `{key}`: must be {allowed} for {code}, got {toml_value(list(param))}")
     if abs(values[-1] - level) > 1e-9 * level:
         raise InputError(
-            f"config key `{key}`: must be {allowed} for {code}; its last value {values[-1]!r} "
+            f"config key `{key}`: must be {allowed} for {code}; its last value {toml_value(float(values[-1]))} "
             f"differs from alpha."
         )
     values[-1] = level

@@ -332,9 +332,10 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     margin = endpoint.null_hazard_ratio
     if hazard_ratio >= margin:
         raise InputError(
-            f"config key `design.events`: cannot be derived from a hazard ratio of {hazard_ratio:g} "
-            + ("(no benefit to power for)" if margin == 1 else f"(not below the margin {margin:g})")
-            + "; give design.events"
+            f"config key `design.events`: cannot be derived from endpoints.{endpoint.name}.{source} = "
+            f"{hazard_ratio:g} " + ("(no benefit to power for)" if margin == 1 else f"(not below the margin {margin:g})")
+            + "; give design.events, or a hazard ratio below "
+            + ("1" if margin == 1 else "the margin")
         )
     design = base.design
     fractions = (1.0,) if design.looks == 1 else (

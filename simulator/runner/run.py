@@ -141,6 +141,7 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 "alpha_spent": list(planned.alpha_spent),
                 "nominal_p": [float(_sf(b)) for b in planned.efficacy],
                 "efficacy_bounds_realised": finite_or_none(plan.bounds.efficacy),
+                "futility_bounds_realised": finite_or_none(plan.bounds.futility),
                 "planned_fractions": list(plan.looks.planned_fractions),
                 "realised_fractions": list(plan.looks.realised_fractions),
                 **plan.effect_bounds(),  # critical and futility effects (and counts where the kind has them)
