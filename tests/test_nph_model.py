@@ -161,6 +161,13 @@ BAD = [
     (["endpoints.os.weights={rho=0, gamma=1}"], r"`endpoints\.os\.weights`: applies to test"),
     (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=-1, gamma=1}"],
      r"`endpoints\.os\.weights\.rho`: must be a number >= 0"),
+    # A missing rho or gamma is not taken as 0 ({} would be the plain log-rank).
+    (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={}"],
+     r"`endpoints\.os\.weights\.rho`: is required: a number >= 0"),
+    (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=1}"],
+     r"`endpoints\.os\.weights\.gamma`: is required: a number >= 0"),
+    (['endpoints.os.test="maxcombo"', "endpoints.os.weights=[{rho=0, gamma=0}, {gamma=1}]"],
+     r"`endpoints\.os\.weights\[1\]\.rho`: is required"),
     (["endpoints.os.truth.cured={control=1.0}"], r"`endpoints\.os\.truth\.cured\.control`: must be a number in \[0, 1\)"),
     (["endpoints.os.prior={hazard_ratio={lower=0.5, upper=0.9}}"], r"`endpoints\.os\.prior\.hazard_ratio`: cannot be combined"),
     (["design.look_times=[20, 30]"], r"`design\.look_times`: calendar looks are not supported with non-proportional"),
@@ -193,6 +200,76 @@ def test_design_reports_where_schoenfeld_misleads(delay_config):
     assert info["schoenfeld_misleads"] is True
     assert info["test_powers"]["FH(0,1)"] > info["test_powers"]["logrank"]
     assert 0.6 < info["average_hazard_ratio"] < 1.0
+
+
+def _gsdesign2_ahr(hazards, ratios, breaks, accrual_end, n_total, allocation, dropout, time):
+    """gsDesign2's ``ahr()`` and ``gs_power_npe`` at one calendar time, by ``scipy.integrate.quad``.
+
+    Piecewise-exponential control hazards ``hazards`` and hazard ratios ``ratios`` on the pieces that
+    start at ``breaks`` (time from entry), uniform accrual over ``[0, accrual_end]``, exponential
+    dropout. Per piece and arm the expected events by ``time`` (``pw_info``), the AHR as their
+    event-weighted log hazard ratio, information ``sum 1 / (1 / D_c + 1 / D_e)`` under H1 and
+    ``D q_c q_e`` under H0; power at one-sided 0.025 as gs_power_npe's fixed-design crossing
+    probability ``pnorm(sqrt(info) * (theta - b / sqrt(info0)))``.
+    """
+    from scipy import integrate, stats
+
+    edges = list(breaks) + [math.inf]
+    q = np.asarray(allocation, float) / sum(allocation)
+
+    def cumulative(t, arm):
+        total = 0.0
+        for k, start in enumerate(breaks):
+            if t <= start:
+                break
+            rate = hazards[k] * (ratios[k] if arm else 1.0)
+            total += rate * (min(t, edges[k + 1]) - start)
+        return total
+
+    def density(t, arm, k):  # events per subject of the arm at time t from entry, in piece k
+        rate = hazards[k] * (ratios[k] if arm else 1.0)
+        entered = min(max((time - t) / accrual_end, 0.0), 1.0)
+        return rate * math.exp(-cumulative(t, arm) - dropout * t) * entered
+
+    events = np.zeros((len(breaks), 2))
+    for k, start in enumerate(breaks):
+        end = min(edges[k + 1], time)
+        if end <= start:
+            continue
+        for arm in (0, 1):
+            value, _ = integrate.quad(density, start, end, args=(arm, k), points=[time - accrual_end], limit=200,
+                                      epsabs=1e-12, epsrel=1e-12)
+            events[k, arm] = n_total * q[arm] * value
+    total = events.sum()
+    log_ahr = float(np.sum(events.sum(axis=1) * np.log(ratios)) / total)
+    used = events.min(axis=1) > 0
+    info = float(np.sum(1.0 / (1.0 / events[used, 0] + 1.0 / events[used, 1])))
+    info0 = total * q[0] * q[1]
+    power = stats.norm.cdf(math.sqrt(info) * (-log_ahr - Z975 / math.sqrt(info0)))
+    return math.exp(log_ahr), info, info0, power, total
+
+
+@pytest.mark.parametrize("allocation, dropout", [((1, 1), 0.0), ((1, 2), 0.01), ((2, 1), 0.005)])
+def test_average_hazard_ratio_information_and_power_are_gsdesign2s(allocation, dropout):
+    """The AHR, the information under H1 and H0 and the AHR power against gsDesign2's definitions,
+    integrated independently (``_gsdesign2_ahr``). Piecewise control hazards (0.08 then 0.05 from month 6)
+    with a delayed effect (HR 1, then 0.6 from month 4), 500 subjects over 24 months, analysis at month 30.
+    Tolerance 1e-5 relative: the package's midpoint rule (400 intervals between breakpoints) against quad.
+    """
+    breaks = [0.0, 4.0, 6.0]
+    hazards = [0.08, 0.08, 0.05]
+    ratios = [1.0, 0.6, 0.6]
+    model = nph.NphModel(control=([0.0, 6.0], [0.08, 0.05]), ratio=([0.0, 4.0], [1.0, 0.6]),
+                         accrual=([0.0, 24.0], [1.0 / 24]), n_total=500, allocation=allocation,
+                         dropout=(dropout, dropout))
+    ahr = nph.average_hazard_ratio(model, 30.0)
+    ref_ahr, ref_info, ref_info0, ref_power, ref_events = _gsdesign2_ahr(hazards, ratios, breaks, 24.0, 500,
+                                                                         allocation, dropout, 30.0)
+    assert ahr.events == pytest.approx(ref_events, rel=1e-5)
+    assert ahr.ahr == pytest.approx(ref_ahr, rel=1e-5)
+    assert ahr.info == pytest.approx(ref_info, rel=1e-5)
+    assert ahr.info0 == pytest.approx(ref_info0, rel=1e-5)
+    assert ahr.power(0.025) == pytest.approx(ref_power, rel=1e-5)
 
 
 # ---------------------------------------------------------------------- type I error and the acceptance case

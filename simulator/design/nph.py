@@ -20,11 +20,14 @@ breakpoints), so it is exact up to the grid's O(h^2).
   mean of ``log(h_e / h_c)`` weighted by the expected events of both arms
   (over the pieces, for piecewise hazards; the integral is the same thing
   with cure fractions, where the ratio changes continuously); the
-  information under H1 is the integral of ``1 / (1 / dD_c + 1 / dD_e)`` and
-  under H0 ``D q_c q_e`` (``q`` the allocation fractions); the power of the
-  log-rank test read on this scale is
-  ``Phi(theta sqrt(I1) - z sqrt(I0 / I1))`` with ``theta = -log AHR``
-  (the score ``~ N(theta I1, I1)`` standardised by ``sqrt(I0)``).
+  information under H1 is the sum over the pieces of the hazards (from
+  entry, between the breakpoints of the control hazard and of the hazard
+  ratio) of ``1 / (1 / D_c + 1 / D_e)``, each arm's expected events in the
+  piece (gsDesign2's ``pw_info``), and under H0 ``D q_c q_e`` (``q`` the
+  allocation fractions); the power of the log-rank test read on this scale
+  is gsDesign2's (``gs_power_npe``, information on both hypotheses):
+  ``Phi(sqrt(I1) (theta - z / sqrt(I0)))`` with ``theta = -log AHR`` (the
+  statistic ``theta_hat sqrt(I0)``, ``theta_hat ~ N(theta, 1 / I1)``).
 * :func:`weighted_logrank_moments`: the asymptotic moments of
   Fleming-Harrington scores (the log-rank is ``rho = gamma = 0``):
   mean ``integral of w y_c y_e / Y (h_c - h_e)``, variance estimate (what
@@ -177,21 +180,28 @@ class AverageHazardRatio:
     info0: float
 
     def power(self, alpha: float, sided: int = 1) -> float:
-        """Log-rank power on the AHR scale, ``Phi(theta sqrt(I1) - z sqrt(I0 / I1))``."""
+        """Log-rank power on the AHR scale, gsDesign2's ``Phi(sqrt(I1) (theta - z / sqrt(I0)))``."""
         theta = -math.log(self.ahr)
         z = stats.norm.isf(alpha / sided)
-        return float(stats.norm.cdf(theta * math.sqrt(self.info) - z * math.sqrt(self.info0 / self.info)))
+        return float(stats.norm.cdf(math.sqrt(self.info) * (theta - z / math.sqrt(self.info0))))
 
 
 def average_hazard_ratio(model: NphModel, calendar_time: float) -> AverageHazardRatio:
     """The average hazard ratio, expected events and information at ``calendar_time``."""
-    _, dt, y_c, h_c, y_e, h_e = model.at_risk(calendar_time)
+    t, dt, y_c, h_c, y_e, h_e = model.at_risk(calendar_time)
     d_c, d_e = y_c * h_c * dt, y_e * h_e * dt
     total = d_c + d_e
     keep = (h_c > 0) & (h_e > 0) & (total > 0)
     events = float(total.sum())
     log_ahr = float(np.sum(np.log(h_e[keep] / h_c[keep]) * total[keep]) / events)
-    info = float(np.sum(d_c[keep] * d_e[keep] / total[keep]))
+    # The pieces of the hazards from entry: the grid holds their breakpoints, so each grid interval
+    # lies in one piece.
+    breaks = np.union1d(model.control[0], model.ratio[0])
+    piece = np.searchsorted(breaks, t, side="right") - 1
+    per_c = np.bincount(piece, weights=d_c, minlength=breaks.size)
+    per_e = np.bincount(piece, weights=d_e, minlength=breaks.size)
+    both = (per_c > 0) & (per_e > 0)
+    info = float(np.sum(per_c[both] * per_e[both] / (per_c[both] + per_e[both])))
     q_c, q_e = (float(a) / sum(model.allocation) for a in model.allocation)
     return AverageHazardRatio(float(calendar_time), events, math.exp(log_ahr), info, events * q_c * q_e)
 

@@ -200,7 +200,7 @@ class JointPlan:
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], margin=plan.margin,
             continuous=(mu, sd, np.array([m.endpoint.delay for m in continuous], dtype=float)) if continuous else None,
-            **plan._schedule(), **plan.model_kwargs(stream),
+            **plan._schedule(), **plan.trial_kwargs(stream),
         )
         survival_stop, survival_decision = trials.stop_look, trials.decision
         if plan.reaches_fractions:

@@ -252,7 +252,7 @@ class SurvivalPlan:
             accrual=(np.array(accrual.edges), np.array(accrual.rates)),
             control=(np.array(control.times), np.array(control.hazards)),
             hazard_ratio=ratios, dropout=self.endpoint.dropout, control_multiplier=multiplier, rng=rng,
-            margin=self.margin, **self._schedule(), **self.model_kwargs(stream), **self._strata_kwargs(),
+            margin=self.margin, **self._schedule(), **self.trial_kwargs(stream), **self._strata_kwargs(),
         )
         if self.reaches_fractions:
             other = trials.other
@@ -280,6 +280,15 @@ class SurvivalPlan:
     def model_kwargs(self, stream: str) -> dict:
         """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""
         return nph.model_kwargs(self.endpoint, stream)
+
+    def trial_kwargs(self, stream: str) -> dict:
+        """What the trial kernels (survival and joint) get beyond the patients: the model, the test and,
+        with MaxCombo and further levels (Holm), those levels, at which the trials are decided afterwards
+        from a p-value that must be as accurate near them as near the bound's level."""
+        out = self.model_kwargs(stream)
+        if len(self.endpoint.weights) > 1 and len(self.levels) > 1:
+            out["refine_levels"] = tuple(0.5 * math.erfc(b.efficacy[-1] / math.sqrt(2.0)) for b in self.levels[1:])
+        return out
 
     def _schedule(self) -> dict:
         """The looks and bounds the kernel gets: with bounds per trial, none (decided afterwards)."""

@@ -496,8 +496,11 @@ def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]
 
 
 def _rho_gamma(value: Any, key: str) -> tuple[float, float]:
+    """One ``{ rho, gamma }``: both required (a missing one must not silently be 0: ``{}`` is the log-rank)."""
     t = Table(value, key)
-    rho = as_float(t.take("rho", 0.0), f"{key}.rho", allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
-    gamma = as_float(t.take("gamma", 0.0), f"{key}.gamma", allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
+    rho = as_float(t.require("rho", "a number >= 0 (with gamma: { rho = r, gamma = g })", valid=("gamma",)),
+                   f"{key}.rho", allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
+    gamma = as_float(t.require("gamma", "a number >= 0 (with rho: { rho = r, gamma = g })"), f"{key}.gamma",
+                     allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
     t.finish()
     return rho, gamma

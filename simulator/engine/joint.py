@@ -433,7 +433,7 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
                   multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events, efficacy=None,
                   futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
                   max_duration=np.inf, margin=1.0, continuous=None, hazard_ratio_pieces=None, cured=(0.0, 0.0),
-                  weights=None):
+                  weights=None, refine_levels=()):
     """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
                              look_events=None if look_times is not None else look_events, missing=missing, margin=margin,
@@ -474,7 +474,8 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
         np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64), *(np.zeros(shape) for _ in range(4))
     )
     _calendar(rng, n_sims, design, bounds, Copula(chol, thresholds, delays), per_trial[0], per_trial[1], pts,
-              binary_event, workspace(n, n_looks), out, binary, continuous, sums, np.empty((n, n_continuous)))
+              binary_event, workspace(n, n_looks, refine_levels), out, binary, continuous, sums,
+              np.empty((n, n_continuous)))
     trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,
                             events=out.events, enrolled=out.enrolled, short=out.short, last_look=out.last_look,
                             stop_look=out.stop_look, decision=out.decision, capped=out.capped,
@@ -486,7 +487,7 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
                       multiplier=1.0, dropout=(0.0, 0.0), cholesky, thresholds, delays, look_events,
                       efficacy=None, futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
                       max_duration=np.inf, margin=1.0, continuous=None,
-                      hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None):
+                      hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None, refine_levels=()):
     """Trials with one survival endpoint and correlated binary endpoints, looks at calendar times.
 
     Look ``k`` is at the calendar time of the ``look_events[k]``-th event
@@ -539,6 +540,9 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
         Non-proportional hazards, cure fractions and the Fleming-Harrington
         weights of the survival test
         (:func:`simulator.engine.patients.survival_design`).
+    refine_levels : sequence of float, optional
+        Further one-sided levels at which the survival z is decided
+        afterwards (:func:`simulator.engine.survival.simulate_trials`).
 
     Returns
     -------
@@ -558,4 +562,5 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
                          thresholds=thresholds, delays=delays, look_events=look_events, efficacy=efficacy,
                          futility=futility, sided=sided, inner=inner, max_follow_up=max_follow_up,
                          look_times=look_times, max_duration=max_duration, margin=margin, continuous=continuous,
-                         hazard_ratio_pieces=hazard_ratio_pieces, cured=cured, weights=weights)[0]
+                         hazard_ratio_pieces=hazard_ratio_pieces, cured=cured, weights=weights,
+                         refine_levels=refine_levels)[0]

@@ -295,8 +295,18 @@ def patients(n):
     return Patients(np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.bool_))
 
 
-def workspace(n, n_looks):
-    """Scratch arrays for trials of ``n`` patients and ``n_looks`` looks."""
+def workspace(n, n_looks, refine_levels=()):
+    """Scratch arrays for trials of ``n`` patients and ``n_looks`` looks.
+
+    ``level`` holds the one-sided level of each look's efficacy bound (set
+    per look by :func:`analyse_looks`) followed by ``refine_levels``: further
+    levels at which the trials are decided afterwards (Holm), near which a
+    MaxCombo p-value is computed as accurately as near the first
+    (:func:`weighted_z`).
+    """
+    refine_levels = np.asarray(refine_levels, dtype=float).ravel()
+    if np.any(~(refine_levels > 0.0)) or np.any(~(refine_levels < 1.0)):
+        raise InputError("`refine_levels` must be one-sided levels in (0, 1)")
     return Workspace(
         calendar=np.empty(n), bucket=np.empty(n, dtype=np.int64), counts=np.empty(2 * n + 1, dtype=np.int64),
         buffer=np.empty(n), cuts=np.empty(n_looks), at_cuts=np.empty(n_looks, dtype=np.int64),
@@ -307,7 +317,7 @@ def workspace(n, n_looks):
         fh_chol=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)), fh_y=np.empty(MAX_COMPONENTS),
         fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64), time_a=np.empty(n + 1),
         code_a=np.empty(n + 1, dtype=np.int64), time_b=np.empty(n + 1), code_b=np.empty(n + 1, dtype=np.int64),
-        level=np.empty(1), fh_index=np.empty(MAX_COMPONENTS, dtype=np.int64), fh_limits=np.empty(MAX_COMPONENTS),
+        level=np.concatenate([[np.nan], refine_levels]), fh_index=np.empty(MAX_COMPONENTS, dtype=np.int64), fh_limits=np.empty(MAX_COMPONENTS),
         fh_sums=np.empty(POINTS.shape[0]),
     )
 

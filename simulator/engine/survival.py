@@ -234,7 +234,7 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
                     hazard_ratio, look_events=None, efficacy, futility=None, sided=1,
                     dropout=(0.0, 0.0), control_multiplier=1.0, rng, inner=False, margin=1.0,
                     look_times=None, max_duration=np.inf, max_follow_up=np.inf, strata=None, stratified=False,
-                    compare=False, hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None):
+                    compare=False, hazard_ratio_pieces=None, cured=(0.0, 0.0), weights=None, refine_levels=()):
     """Simulate two-arm survival trials with event-driven log-rank looks.
 
     Parameters
@@ -300,6 +300,10 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         Fleming-Harrington ``(rho, gamma)``: one row for FH(rho, gamma),
         several for MaxCombo (:func:`simulator.engine.patients.weighted_z`);
         None for the log-rank.
+    refine_levels : sequence of float, optional
+        One-sided levels, besides the efficacy bounds', at which the caller
+        decides the trials afterwards (Holm's further levels): MaxCombo's
+        p-value is computed as accurately near them as near the bounds'.
     strata : simulator.engine.strata.StrataDesign, optional
         Stratification factors, their multipliers of the control hazard and
         the randomisation (:func:`simulator.engine.strata.strata_design`);
@@ -343,12 +347,13 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
     if strata is None:
         if stratified or compare:
             raise InputError("`stratified` and `compare` need `strata`")
-        _simulate(rng, n_sims, design, bounds, hr, mult, patients(n_c + n_e), workspace(n_c + n_e, looks.size), out)
+        _simulate(rng, n_sims, design, bounds, hr, mult, patients(n_c + n_e),
+                  workspace(n_c + n_e, looks.size, refine_levels), out)
         return _trials(out, looks.size)
     other = look_results(n_sims if compare else 0, looks.size)
     imbalances = np.zeros((n_sims, strata.stride.size))
     simulate_stratified(rng, n_sims, design, bounds, bounds, hr, mult, strata, bool(stratified), bool(compare),
-                        patients(n_c + n_e), workspace(n_c + n_e, looks.size),
+                        patients(n_c + n_e), workspace(n_c + n_e, looks.size, refine_levels),
                         strata_work(n_c + n_e, strata, looks.size), out, other, imbalances)
     return dataclasses.replace(_trials(out, looks.size), other=_trials(other, looks.size) if compare else None,
                                imbalance=imbalances)
