@@ -272,6 +272,50 @@ def test_average_hazard_ratio_information_and_power_are_gsdesign2s(allocation, d
     assert ahr.power(0.025) == pytest.approx(ref_power, rel=1e-5)
 
 
+def test_strata_are_a_mixture_in_the_analytic_model():
+    """Prognostic strata (shares 0.5 / 0.5, control hazard multipliers 1 and 2.5), a delayed effect,
+    500 subjects over 24 months: the expected events at 30 months within 4 MCSE of the simulated ones
+    (the engine with these strata), and the AHR and its information as gsDesign2's stratified ahr():
+    each stratum's pieces integrated independently (``_gsdesign2_ahr``) and pooled."""
+    from simulator.engine.strata import strata_design
+
+    cells = ((0.5, 1.0), (0.5, 2.5))
+    model = nph.NphModel(control=([0.0], [LAMBDA]), ratio=([0.0, 4.0], [1.0, 0.6]), accrual=([0.0, 24.0], [1.0 / 24]),
+                         n_total=500, strata=cells)
+    n = 4000
+    trials = simulate_trials(n, 250, 250, accrual=([0.0, 24.0], [1.0]), control=([0.0], [LAMBDA]), hazard_ratio=1.0,
+                             look_times=[30.0], efficacy=[np.inf], rng=np.random.default_rng(31),
+                             strata=strata_design([[0.5, 0.5]], [[1.0, 2.5]], method="blocks", block_size=4),
+                             **DELAY)
+    events = trials.events_looks[:, 0]
+    assert abs(events.mean() - sum(nph.expected_events(model, 30.0))) <= 4 * events.std(ddof=1) / math.sqrt(n)
+    parts = [_gsdesign2_ahr([LAMBDA * m] * 2, [1.0, 0.6], [0.0, 4.0], 24.0, 500 * share, (1, 1), 0.0, 30.0)
+             for share, m in cells]
+    total = sum(p[4] for p in parts)
+    ahr = nph.average_hazard_ratio(model, 30.0)
+    assert ahr.events == pytest.approx(total, rel=1e-5)
+    assert ahr.ahr == pytest.approx(math.exp(sum(p[4] * math.log(p[0]) for p in parts) / total), rel=1e-5)
+    assert ahr.info == pytest.approx(sum(p[1] for p in parts), rel=1e-5)
+    assert ahr.info0 == pytest.approx(sum(p[2] for p in parts), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_stratified_logrank_analytic_power_with_strata(tmp_path):
+    """Two prognostic strata (multipliers 1 and 2.5), a delayed effect, 600 subjects, 400 events, blocks of 4:
+    the stratified log-rank's analytic power (each stratum's moments summed) within 0.02 of the simulated
+    (20 000 trials; simulated 0.851 +- 0.003 against 0.851 when written), and the analysis time within
+    0.1 month of the simulated mean (the mean time of the 400th event is not exactly the time at which
+    400 are expected)."""
+    path = tmp_path / "strata_nph.toml"
+    path.write_text(CONFIG.replace("n_total = 500", 'n_total = 600\nrandomisation = "blocks"\nblock_size = 4')
+                    .replace("events = 300", "events = 400")
+                    .replace('kind = "survival"', 'kind = "survival"\nstratified = true')
+                    + "[strata.risk]\nshare = [0.5, 0.5]\nhazard_multiplier = [1.0, 2.5]\n", encoding="utf-8")
+    block = run(path, n_sims=20_000, seed=5)["scenarios"][0]["endpoints"]["os"]
+    assert abs(block["analytic"]["power"] - block["power"]) < 0.02, (block["analytic"]["power"], block["power"])
+    assert abs(block["analytic"]["nph"]["analysis_times"][-1] - block["expected_duration"]) < 0.1
+
+
 # ---------------------------------------------------------------------- type I error and the acceptance case
 
 

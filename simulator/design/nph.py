@@ -77,7 +77,10 @@ class NphModel:
     ``accrual``: ``(edges, density)`` (:func:`simulator.design.survival.accrual_pieces`);
     ``dropout``: exponential hazards per arm; ``allocation``: ``(control,
     experimental)`` weights; ``n_total``: subjects; ``max_follow_up``:
-    administrative censoring from entry (``inf``: none).
+    administrative censoring from entry (``inf``: none); ``strata``:
+    ``(share, multiplier)`` per stratum (the control hazard of a stratum is
+    ``control`` times its multiplier; empty: one stratum, multiplier 1):
+    the trial's population is their mixture (:meth:`cells`).
     """
 
     control: tuple
@@ -88,6 +91,19 @@ class NphModel:
     dropout: tuple = (0.0, 0.0)
     allocation: tuple = (1.0, 1.0)
     max_follow_up: float = math.inf
+    strata: tuple = ()
+
+    def cells(self) -> list:
+        """One model per stratum: its share of the subjects, its control hazards times its multiplier."""
+        if not self.strata:
+            return [self]
+        times, hazards = self.control
+        return [
+            NphModel(control=(tuple(times), tuple(float(h) * float(m) for h in hazards)), ratio=self.ratio,
+                     accrual=self.accrual, n_total=self.n_total * float(share), cured=self.cured,
+                     dropout=self.dropout, allocation=self.allocation, max_follow_up=self.max_follow_up)
+            for share, m in self.strata
+        ]
 
     def _breaks(self, horizon: float) -> np.ndarray:
         points = [0.0, horizon, *self.control[0], *self.ratio[0]]
@@ -135,9 +151,23 @@ class NphModel:
         return np.interp(t, edges, mass / mass[-1], left=0.0, right=1.0)
 
     def at_risk(self, calendar_time: float):
-        """Grid midpoints, widths, and per arm the expected at risk ``y`` and hazard ``h``."""
+        """Grid midpoints, widths, and per arm the expected at risk ``y`` and hazard ``h``.
+
+        With strata, the population's: at risk summed over the strata, the
+        hazard their at-risk-weighted mean (the rate at which the arm's
+        subjects at risk have events).
+        """
         if not calendar_time > 0:
             raise InputError("`calendar_time` must be > 0")
+        if self.strata:
+            parts = [cell.at_risk(calendar_time) for cell in self.cells()]
+            t, dt = parts[0][0], parts[0][1]
+            y_c = sum(part[2] for part in parts)
+            y_e = sum(part[4] for part in parts)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                h_c = np.where(y_c > 0, sum(part[2] * part[3] for part in parts) / y_c, parts[0][3])
+                h_e = np.where(y_e > 0, sum(part[4] * part[5] for part in parts) / y_e, parts[0][5])
+            return t, dt, y_c, h_c, y_e, h_e
         t, dt = self.grid(float(calendar_time))
         h_c, s_c, h_e, s_e = self.arms(t)
         q_c, q_e = (float(a) / sum(self.allocation) for a in self.allocation)
@@ -187,7 +217,18 @@ class AverageHazardRatio:
 
 
 def average_hazard_ratio(model: NphModel, calendar_time: float) -> AverageHazardRatio:
-    """The average hazard ratio, expected events and information at ``calendar_time``."""
+    """The average hazard ratio, expected events and information at ``calendar_time``.
+
+    With strata, gsDesign2's stratified ``ahr()``: the log hazard ratios
+    weighted by the events of every stratum and piece, the information
+    summed over them.
+    """
+    if model.strata:
+        parts = [average_hazard_ratio(cell, calendar_time) for cell in model.cells()]
+        events = sum(part.events for part in parts)
+        log_ahr = sum(part.events * math.log(part.ahr) for part in parts) / events
+        return AverageHazardRatio(float(calendar_time), events, math.exp(log_ahr), sum(part.info for part in parts),
+                                  sum(part.info0 for part in parts))
     t, dt, y_c, h_c, y_e, h_e = model.at_risk(calendar_time)
     d_c, d_e = y_c * h_c * dt, y_e * h_e * dt
     total = d_c + d_e
@@ -236,9 +277,20 @@ class WeightedMoments:
         return self.cov0 / np.outer(sd, sd)
 
 
-def weighted_logrank_moments(model: NphModel, calendar_time: float, weights) -> WeightedMoments:
-    """Moments of the Fleming-Harrington scores ``weights`` (rows ``(rho, gamma)``) at ``calendar_time``."""
+def weighted_logrank_moments(model: NphModel, calendar_time: float, weights, stratified=False) -> WeightedMoments:
+    """Moments of the Fleming-Harrington scores ``weights`` (rows ``(rho, gamma)``) at ``calendar_time``.
+
+    With strata, of the unstratified statistics on the population (the
+    mixture of :meth:`NphModel.at_risk`), or with ``stratified`` of the
+    stratified ones: each stratum's scores, with its own pooled
+    Kaplan-Meier weights, summed (independent strata, so means and
+    covariances add).
+    """
     weights = tuple((float(r), float(g)) for r, g in weights)
+    if stratified and model.strata:
+        parts = [weighted_logrank_moments(cell, calendar_time, weights) for cell in model.cells()]
+        return WeightedMoments(weights, sum(p.mean for p in parts), sum(p.cov0 for p in parts),
+                               sum(p.cov1 for p in parts))
     _, dt, y_c, h_c, y_e, h_e = model.at_risk(calendar_time)
     big_y = y_c + y_e
     inside = big_y > 0

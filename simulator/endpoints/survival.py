@@ -272,10 +272,16 @@ class SurvivalPlan:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`); None without strata."""
         if not self.config.strata:
             return None
-        return strata.report(self.config, self.endpoint.stratified, streams, (
-            "the analytic values do not model the strata: Schoenfeld's power at the events approximates the "
-            "stratified log-rank's under proportional hazards within strata; analysis times and subjects use the "
-            "first stratum's control hazard"))
+        if self.endpoint.nph is not None:
+            note = ("the analytic values model the strata as a mixture: events and analysis times of the population, "
+                    "the power of the " + ("stratified" if self.endpoint.stratified else "unstratified")
+                    + " log-rank from each stratum's moments (asymptotic: read the simulated power when strata are "
+                    "small)")
+        else:
+            note = ("the analytic values do not model the strata: Schoenfeld's power at the events approximates the "
+                    "stratified log-rank's under proportional hazards within strata; analysis times and subjects use "
+                    "the first stratum's control hazard")
+        return strata.report(self.config, self.endpoint.stratified, streams, note)
 
     def model_kwargs(self, stream: str) -> dict:
         """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""

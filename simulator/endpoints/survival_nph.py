@@ -18,6 +18,7 @@ from simulator.config.schema import Config
 from simulator.design import nph as analytic_nph
 from simulator.design.boundaries import sequential_probabilities
 from simulator.design.survival import accrual_pieces, control_median, schoenfeld_events, schoenfeld_power
+from simulator.endpoints import strata
 from simulator.endpoints.survival_spec import MAXCOMBO_DEFAULT, SurvivalEndpoint
 from simulator.errors import InputError
 
@@ -94,12 +95,15 @@ def model(config: Config, endpoint: SurvivalEndpoint) -> analytic_nph.NphModel:
     else:
         ratio = ((0.0,), (float(endpoint.truth.hazard_ratio),))
     accrual = endpoint.accrual.for_subjects(config.trial.n_total)
+    design = strata.design_for(config, endpoint.STRATA_KEY)
+    cells = () if design is None else tuple(zip(np.diff(design.cell_cumulative, prepend=0.0).tolist(),
+                                                design.multiplier.tolist()))
     return analytic_nph.NphModel(
         control=(control.times, control.hazards), ratio=ratio,
         accrual=accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
         n_total=float(config.trial.n_total), cured=(0.0, 0.0) if nonprop is None else nonprop.cured,
         dropout=endpoint.dropout, allocation=tuple(float(a) for a in config.trial.allocation),
-        max_follow_up=endpoint.max_follow_up,
+        max_follow_up=endpoint.max_follow_up, strata=cells,
     )
 
 
@@ -136,7 +140,7 @@ def analytic(plan, config: Config) -> dict:
     final = times[-1]
     ahr = analytic_nph.average_hazard_ratio(m, final)
     weights = list(dict.fromkeys(REPORTED_TESTS + MAXCOMBO_DEFAULT + tuple(endpoint.weights)))
-    moments = analytic_nph.weighted_logrank_moments(m, final, weights)
+    moments = analytic_nph.weighted_logrank_moments(m, final, weights, stratified=endpoint.stratified)
     alpha, sided = plan.alpha, plan.sided
 
     def power_of(test_weights) -> float:
@@ -211,7 +215,8 @@ def sequential(plan, m: analytic_nph.NphModel, times: list, weights) -> dict:
     (:func:`simulator.design.boundaries.sequential_probabilities`, futility
     as the simulation applies it). The variance under H1 is not used here.
     """
-    moments = [analytic_nph.weighted_logrank_moments(m, t, [weights]) for t in times]
+    moments = [analytic_nph.weighted_logrank_moments(m, t, [weights], stratified=plan.endpoint.stratified)
+               for t in times]
     variance = np.array([float(mo.cov0[0, 0]) for mo in moments])
     means = np.array([float(mo.mean[0]) for mo in moments]) / np.sqrt(variance)
     bounds = plan.bounds
@@ -230,7 +235,7 @@ def sequential(plan, m: analytic_nph.NphModel, times: list, weights) -> dict:
 def _events_for_design_power(plan, config: Config, m: analytic_nph.NphModel) -> dict:
     """``events`` and ``events_rounded`` for ``design.power`` under the model (what ``size`` starts from), if any."""
     configured = plan.endpoint.weights or ((0.0, 0.0),)
-    needed = events_for_power(m, configured, plan.alpha, plan.sided, config.design.power)
+    needed = events_for_power(m, configured, plan.alpha, plan.sided, config.design.power, plan.endpoint.stratified)
     if needed is None:
         return {}
     planned = plan.planned_bounds.sequential
@@ -247,7 +252,8 @@ def _events_for_design_power(plan, config: Config, m: analytic_nph.NphModel) -> 
     return {"events": needed, "events_rounded": int(math.ceil(needed - 1e-9)), "events_note": note}
 
 
-def events_for_power(m: analytic_nph.NphModel, weights, alpha: float, sided: int, target: float) -> float | None:
+def events_for_power(m: analytic_nph.NphModel, weights, alpha: float, sided: int, target: float,
+                     stratified: bool = False) -> float | None:
     """The (fractional) events at which the test ``weights`` reaches ``target`` power, or None if it never does.
 
     Power at ``d`` events is the weighted log-rank power at the time ``d``
@@ -258,7 +264,7 @@ def events_for_power(m: analytic_nph.NphModel, weights, alpha: float, sided: int
     weights = tuple(tuple(w) for w in weights)
 
     def power(d: float) -> float:
-        moments = analytic_nph.weighted_logrank_moments(m, analytic_nph.time_for_events(m, d), weights)
+        moments = analytic_nph.weighted_logrank_moments(m, analytic_nph.time_for_events(m, d), weights, stratified)
         if len(weights) > 1:
             return analytic_nph.maxcombo_power(moments, alpha, sided)[0]
         return analytic_nph.weighted_power(moments, alpha, sided)
