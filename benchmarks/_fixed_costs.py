@@ -59,5 +59,4 @@ code = cli_main(sys.argv[1:])
 total = time.perf_counter() - start
 print(json.dumps({"returncode": code, "wall_in_process_s": total, "import_s": imported - start, **spent,
                   "outside_simulation_s": total - spent["simulation_s"] - spent["side_samples_s"]}))
-sys.stdout.flush()
 exit_process(code)  # as the console script ends (without the interpreter's teardown: simulator.cli)

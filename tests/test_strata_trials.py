@@ -71,6 +71,9 @@ def test_survival_figure_caption_says_the_bands_are_not_simulated_with_strata(wi
     caption = {spec.id: spec.caption for spec in figures("os", {}, trial.scenarios)}["plot-survival-os"]
     assert ("not simulated (docs/strata.md)" in caption) == with_strata
     assert ("first stratum" in caption) == with_strata
+    # The non-proportional-hazards figure draws the first stratum's curves too, and says so.
+    nph = {spec.id: spec.caption for spec in figures("os", {}, trial.scenarios)}["plot-nph-os"]
+    assert ("first stratum" in nph) == with_strata
 
 
 def test_unstratified_analysis_of_a_stratified_trial_is_the_other_way_round():

@@ -55,7 +55,10 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             "The configured model per arm (the first scenario with non-proportional hazards or cure fractions): "
             "survival (left), hazard (middle) and the hazard ratio experimental / control over time from entry "
             "(right; with cure fractions the ratio of the population hazards drifts towards the cured fractions' "
-            "ratio of long-term survivors); the analytic average hazard ratio at the final analysis dashed.",
+            "ratio of long-term survivors); the analytic average hazard ratio at the final analysis dashed."
+            + (" With strata the curves are those of the first stratum (every factor at its first level); the "
+               "average hazard ratio is that of all strata (docs/strata.md)."
+               if any(s.config.strata for s in scenarios) else ""),
             _nph_figure, (report, name, scenarios),
         ),
     ]
