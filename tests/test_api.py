@@ -162,3 +162,20 @@ def test_report_schema_accepts_reports_and_rejects_broken_ones(tmp_path, report_
     broken["meta"]["success_rule"] = "most"
     messages = [e.message for e in report_validator.iter_errors(broken)]
     assert len(messages) == 3, messages
+
+
+def test_override_reads_keys_as_toml_does(tmp_path):
+    # A quoted part keeps its dots, as in a TOML file: the only way to name one
+    # [correlation] pair or one [sweep] key with its own dotted name.
+    config = tmp_path / "two.toml"
+    config.write_text(SMALL + '[endpoints.tox]\nkind = "binary"\nbetter = "lower"\n'
+                      '[endpoints.tox.truth]\ncontrol = 0.2\nexperimental = 0.2\n'
+                      '[correlation]\n"resp.tox" = 0.5\n', encoding="utf-8")
+    base = p3.Trial.from_toml(config)
+    for quoted in ('correlation."resp.tox"', "correlation.'resp.tox'", "correlation.resp.tox"):
+        assert base.override({quoted: 0.2}).to_dict()["correlation"] == {"resp.tox": 0.2}
+    from_file = p3.Trial.from_toml(config, ['correlation."resp.tox"=0.2'])
+    assert from_file.to_dict()["correlation"] == {"resp.tox": 0.2}
+    swept = base.override(['sweep."endpoints.resp.truth.experimental"=[0.4, 0.5]'])
+    assert swept.to_dict()["sweep"] == {"endpoints.resp.truth.experimental": [0.4, 0.5]}
+    assert [s.params for s in swept.scenarios] == [{"endpoints.resp.truth.experimental": v} for v in (0.4, 0.5)]

@@ -99,7 +99,7 @@ def test_bad_arguments(small_config, capsys):
 
 
 def test_sweep_zip_needs_equal_lengths(small_config, capsys):
-    # set_dotted keeps the rest of a sweep key whole, quotes included, so the keys are written plain.
+    # Unquoted, a sweep key keeps the rest of its path whole (set_dotted).
     argv = [
         "design", str(small_config), "--set", 'sweep.mode="zip"',
         "--set", "sweep.endpoints.resp.truth.control=[0.2, 0.3]",

@@ -79,13 +79,33 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, parsed
 
 
+def key_path(key: str) -> list[str]:
+    """The parts of a dotted key, read as TOML reads a key (``a."b.c"`` is ``["a", "b.c"]``).
+
+    Quoted parts keep their dots, as in a TOML file; a key that is not a
+    TOML key at all (``a b.c``) is split at every dot, and validation then
+    names what is wrong with it.
+    """
+    try:
+        document = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        return key.split(".")
+    parts = []
+    while isinstance(document, dict) and len(document) == 1:
+        part, document = next(iter(document.items()))
+        parts.append(part)
+    return parts
+
+
 def set_dotted(mapping: dict, key: str, value: Any) -> None:
     """Set ``a.b.c`` in nested tables, keeping dotted endpoint pairs whole.
 
+    The key is read as a TOML key (:func:`key_path`): a quoted part keeps
+    its dots (``correlation."resp.tox"``, ``sweep."trial.n_total"``).
     Tables whose keys themselves contain a dot (``[correlation]`` and
-    ``[sweep]``) take the rest of the path as one key.
+    ``[sweep]``) also take the rest of an unquoted path as one key.
     """
-    parts = key.split(".")
+    parts = key_path(key)
     table = mapping
     for i, part in enumerate(parts[:-1]):
         if part in ("correlation", "sweep") and i == 0:
