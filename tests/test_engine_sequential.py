@@ -103,3 +103,23 @@ def _config(**design):
         "endpoints": {"y": {"kind": "binary", "truth": {"control": 0.35, "experimental": 0.5}}},
         "design": {"alpha": 0.025, "power": 0.9, **design},
     })
+
+
+def test_futility_bound_of_zero_stops_on_ties_as_rpact_does():
+    # Equal arms, equal rates and a futility bound of 0: the pooled z is exactly 0 whenever the
+    # observed rates are equal (probability about 0.08 at 50 per arm), so the convention decides
+    # a large share. rpact's getSimulationRates stops there (testStatistic <= futilityBounds);
+    # the reference is P(x_E <= x_C) written out with scipy's binomial pmf (z <= 0 iff x_E <= x_C
+    # with equal arms), not the package's decision function. The old rule (continue on the bound)
+    # gives P(x_E < x_C), about 23 MCSE lower.
+    from scipy import stats
+
+    plan = make_plan(n_total=200, p_c=0.3, p_e=0.3, looks=2, efficacy="OF", futility=[0.0])
+    assert plan.looks.evaluable_c[0] == plan.looks.evaluable_e[0] == 50
+    pmf = stats.binom.pmf(np.arange(51), 50, 0.3)
+    at_or_below = float(np.sum(pmf * np.cumsum(pmf)))  # P(x_E <= x_C) = sum_c P(x_C = c) P(x_E <= c)
+    strictly_below = at_or_below - float(np.sum(pmf**2))
+    futility = per_look(plan, 0.3, 0.3, seed=5)["futility"][0]
+    mcse = math.sqrt(at_or_below * (1 - at_or_below) / N_SIMS)
+    assert abs(futility - at_or_below) < 4 * mcse, (futility, at_or_below, strictly_below)
+    assert at_or_below - strictly_below > 20 * mcse  # the test tells the two rules apart

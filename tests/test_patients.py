@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from simulator.design.survival import accrual_pieces, hazards_from
+from simulator.endpoints.binary import _futility_level
 from simulator.engine import patients as shared
 from simulator.engine.joint import simulate_calendar
 from simulator.engine.survival import simulate_trials
@@ -41,12 +42,14 @@ def test_decide_z_comparisons():
     assert decide_z(1.96, 1.96, -inf, 0.0, -inf) == REJECT_FAVOURABLE  # z >= b
     assert decide_z(-1.96, 1.96, -1.96, 0.0, -inf) == REJECT_UNFAVOURABLE  # z <= -b, two-sided
     assert decide_z(-1.96, 1.96, -inf, 0.0, -inf) == STOP_FUTILITY
-    assert decide_z(0.0, 1.96, -inf, 0.0, -inf) == CONTINUE  # on the futility bound: continue
-    assert decide_z(np.nextafter(0.0, -1.0), 1.96, -inf, 0.0, -inf) == STOP_FUTILITY
+    assert decide_z(0.0, 1.96, -inf, 0.0, -inf) == STOP_FUTILITY  # on the futility bound: stop (rpact's rule)
+    assert decide_z(np.nextafter(0.0, 1.0), 1.96, -inf, 0.0, -inf) == CONTINUE
     assert decide_z(-50.0, 1.96, -inf, -inf, -inf) == CONTINUE  # no futility bound
-    # The inner wedge of a two-sided design: futility when |z| < a, strictly.
+    # The inner wedge of a two-sided design: futility when |z| <= a, bounds included.
     assert decide_z(-0.3, 1.96, -1.96, 0.5, -0.5) == STOP_FUTILITY
-    assert decide_z(-0.5, 1.96, -1.96, 0.5, -0.5) == CONTINUE
+    assert decide_z(-0.5, 1.96, -1.96, 0.5, -0.5) == STOP_FUTILITY
+    assert decide_z(0.5, 1.96, -1.96, 0.5, -0.5) == STOP_FUTILITY
+    assert decide_z(np.nextafter(-0.5, -1.0), 1.96, -1.96, 0.5, -0.5) == CONTINUE
     assert decide_z(-1.0, 1.96, -1.96, 0.5, -0.5) == CONTINUE
 
 
@@ -56,19 +59,20 @@ def test_z_bounds_drop_the_final_futility_bound():
     assert z_bounds([1.96]).unfavourable.tolist() == [-np.inf]
 
 
-def test_binary_z_exactly_on_the_futility_bound_continues():
-    # Equal rates: the pooled z is exactly 0, the futility bound 0.
-    assert decide(Z_POOLED, 30, 100, 30, 100, 0.0, 1.96, -np.inf, 0.0, -np.inf, NO_ROW, NO_ROW, NO_ROW, NO_FLOOR) == CONTINUE
-    assert decide(Z_POOLED, 30, 100, 29, 100, 0.0, 1.96, -np.inf, 0.0, -np.inf, NO_ROW, NO_ROW, NO_ROW, NO_FLOOR) == STOP_FUTILITY
+def test_binary_z_exactly_on_the_futility_bound_stops():
+    # Equal rates: the pooled z is exactly 0, the futility bound 0; rpact's getSimulationRates stops
+    # there (testStatistic <= futilityBounds), and so do we; one more experimental responder continues.
+    assert decide(Z_POOLED, 30, 100, 30, 100, 0.0, 1.96, -np.inf, 0.0, -np.inf, NO_ROW, NO_ROW, NO_ROW, NO_FLOOR) == STOP_FUTILITY
+    assert decide(Z_POOLED, 30, 100, 31, 100, 0.0, 1.96, -np.inf, 0.0, -np.inf, NO_ROW, NO_ROW, NO_ROW, NO_FLOOR) == CONTINUE
 
 
-def test_fisher_futility_counts_are_the_strict_comparison_on_the_p_value_scale():
-    # Futility when the one-sided p-value exceeds sf(a), i.e. its z equivalent
-    # isf(p) is strictly below a: the same rule as decide_z.
+def test_fisher_futility_counts_are_the_comparison_on_the_p_value_scale():
+    # Futility when the one-sided p-value is at least sf(a), i.e. its z equivalent
+    # isf(p) is at or below a: the same rule as decide_z. The plan's tables (_fisher_tables).
     nc, ne, a = 40, 45, 0.3
     level = float(stats.norm.sf(a))
     fav, unf = fisher_thresholds(nc, ne, 0.025, 1)
-    fut = fisher_thresholds(nc, ne, level, 1)[0] - 1
+    fut = fisher_thresholds(nc, ne, _futility_level(a), 1)[0] - 1
     floor = np.full(fut.shape, -1, dtype=np.int64)
     futile = 0
     for xc in range(nc + 1):
@@ -76,32 +80,32 @@ def test_fisher_futility_counts_are_the_strict_comparison_on_the_p_value_scale()
             outcome = decide(FISHER, xc, nc, xe, ne, 0.0, np.nan, np.nan, np.nan, np.nan, fav, unf, fut, floor)
             p = fisher_pvalue(xc, nc, xe, ne, 1)
             assert (outcome == REJECT_FAVOURABLE) == (p <= 0.025), (xc, xe, p)
-            assert (outcome == STOP_FUTILITY) == (p > level), (xc, xe, p)
+            assert (outcome == STOP_FUTILITY) == (p >= level), (xc, xe, p)
             futile += outcome == STOP_FUTILITY
     assert 100 < futile < (nc + 1) * (ne + 1) - 100
 
 
-def test_survival_z_exactly_on_the_futility_bound_continues():
+def test_survival_z_exactly_on_the_futility_bound_stops():
     # No events ever: the first look is analysed at the last entry with z = 0
-    # and the trial stops there (events ran out), with no futility stop at a
-    # futility bound of exactly 0 (before, z <= 0 stopped for futility).
+    # and the trial stops there (events ran out); at a futility bound of
+    # exactly 0 that is a futility stop (z <= a_k, rpact's rule), just below 0 it is not.
     kwargs = dict(accrual=UNIFORM_24, control=([0.0], [0.0]), hazard_ratio=0.7, look_events=[5, 10],
                   efficacy=[2.8, 1.98], futility=[0.0, -np.inf], rng=np.random.default_rng(1))
     res = simulate_trials(4, 10, 10, **kwargs)
     assert np.all(res.z == 0.0) and res.events_short.all() and np.all(res.stop_look == 0)
-    assert np.all(res.decision == CONTINUE)
-    above = simulate_trials(4, 10, 10, **{**kwargs, "futility": [np.nextafter(0.0, 1.0), -np.inf]})
-    assert np.all(above.decision == STOP_FUTILITY)
+    assert np.all(res.decision == STOP_FUTILITY)
+    below = simulate_trials(4, 10, 10, **{**kwargs, "futility": [np.nextafter(0.0, -1.0), -np.inf]})
+    assert np.all(below.decision == CONTINUE)
 
 
-def test_joint_z_exactly_on_the_futility_bound_continues():
+def test_joint_z_exactly_on_the_futility_bound_stops():
     kwargs = dict(accrual=UNIFORM_24, control=([0.0], [0.0]), hazard_ratio=0.7, cholesky=np.eye(2),
                   thresholds=np.zeros((4, 1, 2)), delays=[1.0], look_events=[5, 10], efficacy=[2.8, 1.98])
     on = simulate_calendar(np.random.default_rng(1), 10, 10, futility=[0.0, -np.inf], **kwargs)
     assert np.all(on.z[:, 0] == 0.0) and np.all(on.last_look == 0)
-    assert np.all(on.decision == CONTINUE) and np.all(on.stop_look == 0)
-    above = simulate_calendar(np.random.default_rng(1), 10, 10, futility=[np.nextafter(0.0, 1.0), -np.inf], **kwargs)
-    assert np.all(above.decision == STOP_FUTILITY)
+    assert np.all(on.decision == STOP_FUTILITY) and np.all(on.stop_look == 0)
+    below = simulate_calendar(np.random.default_rng(1), 10, 10, futility=[np.nextafter(0.0, -1.0), -np.inf], **kwargs)
+    assert np.all(below.decision == CONTINUE)
 
 
 # ---------------------------------------------------------------- one model

@@ -44,7 +44,7 @@ from simulator.engine.binary import (
 )
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
-from simulator.stats.binary import FISHER, TEST_CODES, fisher_thresholds
+from simulator.stats.binary import FISHER, FISHER_TIE_TOLERANCE, TEST_CODES, fisher_thresholds
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Bins of the true risk difference p_E - p_C for the assurance histograms.
@@ -372,7 +372,7 @@ class BinaryPlan:
           continuous scale (:mod:`simulator.design.critical`): pooled,
           unpooled or Farrington-Manning variance with the margin, Yates with
           the counts as real numbers. A trial rejects at or above (below, for
-          ``"lower"``) the critical effect and stops for futility strictly
+          ``"lower"``) the critical effect and stops for futility at or
           beyond the futility effect on the unfavourable side. Fisher's test
           has no continuous statistic: its effects are read off the counts
           below, ``x_E / n_E - x_C / n_C`` at the critical count and at the
@@ -652,6 +652,18 @@ def _windows(moments_c, moments_e, n_c: np.ndarray, n_e: np.ndarray):
 FISHER_MAX_PER_ARM = 20_000
 
 
+def _futility_level(bound: float) -> float:
+    """The level whose Fisher critical counts end the futility region of the z bound ``bound``.
+
+    Futility is ``p >= sf(bound)`` (the z rule ``z <= bound``,
+    :func:`simulator.stats.decision.decide_z`), so the counts that do not
+    stop are those with ``p < sf(bound)``: the favourable critical counts
+    at a level just under it, a p-value within R's relative tie tolerance
+    of ``sf(bound)`` counting as equal to it.
+    """
+    return float(stats.norm.sf(bound)) * (1.0 - FISHER_TIE_TOLERANCE)
+
+
 def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
     """Fisher critical counts per look at each look's nominal level."""
     n_looks = len(looks.planned_fractions)
@@ -668,9 +680,9 @@ def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
         f, u = fisher_thresholds(nc, ne, level, sided)
         fav[k, : nc + ne + 1], unf[k, : nc + ne + 1] = f, u
         if np.isfinite(bounds.futility[k]):
-            # Futility when the one-sided p-value exceeds that of the z bound:
-            # x_E below the favourable critical count at level sf(futility).
-            f_fut, _ = fisher_thresholds(nc, ne, float(stats.norm.sf(bounds.futility[k])), 1)
+            # Futility when the one-sided p-value is at least that of the z bound (z <= a_k):
+            # x_E below the favourable critical count at a level just under sf(futility).
+            f_fut, _ = fisher_thresholds(nc, ne, _futility_level(bounds.futility[k]), 1)
             fut[k, : nc + ne + 1] = f_fut - 1
     return fav, unf, fut
 
@@ -678,10 +690,10 @@ def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
 def _fisher_floor_table(code: int, looks: Looks, bounds: Bounds) -> np.ndarray:
     """Fisher's lower end of the inner futility wedge per look (``-1`` where none).
 
-    The wedge ``|z| < a_k`` on the count scale: futility needs, besides the
-    favourable one-sided p-value above ``sf(a_k)``, the unfavourable one
-    above it too, i.e. ``x_E`` above the largest count whose lower-tail
-    p-value is at most ``sf(a_k)``. By symmetry that is ``m - c[m]`` with
+    The wedge ``|z| <= a_k`` on the count scale: futility needs, besides the
+    favourable one-sided p-value at least ``sf(a_k)``, the unfavourable one
+    at least that too, i.e. ``x_E`` above the largest count whose lower-tail
+    p-value is below ``sf(a_k)``. By symmetry that is ``m - c[m]`` with
     ``c`` the favourable critical counts of the table with the arms swapped.
     """
     n_looks = len(looks.planned_fractions)
@@ -693,7 +705,7 @@ def _fisher_floor_table(code: int, looks: Looks, bounds: Bounds) -> np.ndarray:
         if not np.isfinite(bounds.futility_floor[k]):
             continue
         nc, ne = int(looks.evaluable_c[k]), int(looks.evaluable_e[k])
-        swapped, _ = fisher_thresholds(ne, nc, float(stats.norm.sf(bounds.futility[k])), 1)
+        swapped, _ = fisher_thresholds(ne, nc, _futility_level(bounds.futility[k]), 1)
         floor[k, : nc + ne + 1] = np.arange(nc + ne + 1) - swapped
     return floor
 

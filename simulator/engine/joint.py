@@ -529,7 +529,7 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
         by default none, so ``decision`` is 0 and ``stop_look`` the last look.
     sided : {1, 2}
     inner : bool
-        Two-sided designs: futility is the inner wedge ``|z| < futility[k]``.
+        Two-sided designs: futility is the inner wedge ``|z| <= futility[k]``.
     max_follow_up : float
         Administrative censoring of each patient's survival at this time
         from entry (``inf``: none).

@@ -260,14 +260,14 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         z bound per look; favourable rejection when ``z >= efficacy[k]``
         (and unfavourable when ``z <= -efficacy[k]`` if ``sided == 2``).
     futility : array_like of float, optional
-        z bound per look; stop for futility when ``z < futility[k]``
-        (strictly below) at an interim look (the final entry is not used).
+        z bound per look; stop for futility when ``z <= futility[k]``
+        at an interim look (the final entry is not used).
         ``-inf`` (default) for none. The decision is
         :func:`simulator.stats.decision.decide_z`.
     sided : {1, 2}
     inner : bool
         Two-sided designs: futility is the inner wedge, stop when
-        ``|z| < futility[k]`` (rpact's; ``design.two_sided_futility``).
+        ``|z| <= futility[k]`` (rpact's; ``design.two_sided_futility``).
     dropout : (float, float)
         Exponential dropout hazards ``(control, experimental)``.
     control_multiplier : float or ndarray

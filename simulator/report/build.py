@@ -81,7 +81,7 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
     block["futility_bounds"] = finite_or_none(plan.bounds.futility)
     if plan.bounds.inner:
-        # Two-sided inner wedge: stop for futility when -a_k < z < a_k (docs/conventions.md).
+        # Two-sided inner wedge: stop for futility when -a_k <= z <= a_k (docs/conventions.md).
         block["futility_region"] = "inner"
         block["futility_floor"] = finite_or_none(plan.bounds.futility_floor)
     block["alpha_spent"] = list(plan.bounds.alpha_spent)

@@ -15,11 +15,13 @@ otherwise):
 
 * reject favourably when ``z >= b_k``;
 * else reject unfavourably when ``z <= u_k``;
-* else stop for futility when ``f_k < z < a_k``, **strictly inside** (a z
-  exactly on ``a_k`` or on ``f_k`` continues), as in the boundary
-  computations (:mod:`simulator.design.boundaries`): ``z < a_k`` for
-  one-sided futility, ``|z| < a_k`` for the inner wedge; ``a_k = -inf``
-  means no futility stop, and the final look has none;
+* else stop for futility when ``f_k <= z <= a_k``, **bounds included** (a z
+  exactly on ``a_k`` stops, as rpact's simulations decide:
+  ``testStatistic <= futilityBounds``; ties have probability zero for a
+  continuous statistic, but not for counts: a binary z is exactly 0 whenever
+  the two observed rates are equal): ``z <= a_k`` for one-sided futility,
+  ``|z| <= a_k`` for the inner wedge; ``a_k = -inf`` means no futility stop,
+  and the final look has none;
 * else continue.
 """
 
@@ -80,20 +82,20 @@ def decide_z(z, efficacy, unfavourable, futility, floor):
     """Outcome of one analysis from its z statistic and bounds (module docstring).
 
     Reject favourably at ``z >= efficacy``, else unfavourably at
-    ``z <= unfavourable``, else stop for futility at ``floor < z < futility``
-    (strictly: ``z == futility`` and ``z == floor`` continue; ``floor`` is
-    ``-a`` for the inner wedge ``|z| < a``, ``-inf`` otherwise), else continue.
+    ``z <= unfavourable``, else stop for futility at ``floor <= z <= futility``
+    (bounds included: ``z == futility`` stops; ``floor`` is ``-a`` for the
+    inner wedge ``|z| <= a``, ``-inf`` otherwise), else continue.
 
-    >>> decide_z(0.0, 1.96, -np.inf, 0.0, -np.inf), decide_z(-1e-12, 1.96, -np.inf, 0.0, -np.inf)
-    (0, 2)
-    >>> decide_z(-0.3, 1.96, -1.96, 0.5, -0.5), decide_z(-0.5, 1.96, -1.96, 0.5, -0.5)
+    >>> decide_z(0.0, 1.96, -np.inf, 0.0, -np.inf), decide_z(1e-12, 1.96, -np.inf, 0.0, -np.inf)
+    (2, 0)
+    >>> decide_z(-0.5, 1.96, -1.96, 0.5, -0.5), decide_z(-0.5000001, 1.96, -1.96, 0.5, -0.5)
     (2, 0)
     """
     if z >= efficacy:
         return REJECT_FAVOURABLE
     if z <= unfavourable:
         return REJECT_UNFAVOURABLE
-    if floor < z < futility:
+    if floor <= z <= futility:
         return STOP_FUTILITY
     return CONTINUE
 
@@ -108,11 +110,12 @@ def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, floor
     the total number of events ``m = xc + xe`` (rows of :func:`fisher_thresholds`),
     since its p-value has no closed form; they apply the same comparisons on
     the p-value scale: favourable when ``p <= sf(efficacy)`` (``z >= b``),
-    futility when the one-sided ``p > sf(futility)``, i.e. its z equivalent
-    strictly below the futility bound (``fut_row[m]`` is one below the
-    critical count at level ``sf(futility)``); with an inner wedge also
-    ``xe > floor_row[m]``, the unfavourable critical count at that level
-    (``-1`` when there is no floor).
+    futility when the one-sided ``p >= sf(futility)``, i.e. its z equivalent
+    at or below the futility bound (``fut_row[m]`` is one below the
+    critical count at level ``sf(futility)``, a p-value within R's relative
+    tie tolerance of that level counting as equal to it); with an inner
+    wedge also ``xe > floor_row[m]``, the unfavourable critical count at
+    that level (``-1`` when there is no floor).
 
     Parameters
     ----------
@@ -125,7 +128,7 @@ def decide(code, xc, nc, xe, ne, theta0, efficacy, unfavourable, futility, floor
     efficacy, unfavourable, futility, floor : float
         z bounds: reject favourably at ``z >= efficacy``, unfavourably at
         ``z <= unfavourable`` (``-inf`` when one-sided), stop for futility at
-        ``floor < z < futility`` (``futility = -inf`` when none; ``floor`` is
+        ``floor <= z <= futility`` (``futility = -inf`` when none; ``floor`` is
         ``-inf`` except for the inner wedge of a two-sided design).
     fav_row, unf_row, fut_row, floor_row : int64 arrays
         Fisher critical counts indexed by ``m`` (unused for other tests).
