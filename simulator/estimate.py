@@ -23,6 +23,23 @@ def proportion(count: int, n: int) -> tuple[float, float]:
     return p, math.sqrt(p * (1.0 - p) / n)
 
 
+def mean_from_sums(total: float, squares: float, n: int) -> tuple[float, float]:
+    """Mean of ``n`` trials' values and its Monte Carlo standard error, from their sum and sum of squares.
+
+    The standard error uses the sample variance (``n - 1`` degrees of
+    freedom). The sums are what the chunks add up, so the mean does not
+    depend on how the trials were split.
+
+    Examples
+    --------
+    >>> mean_from_sums(6.0, 14.0, 3)  # the values 1, 2, 3
+    (2.0, 0.5773502691896258)
+    """
+    mean = total / n
+    variance = max(squares / n - mean**2, 0.0) * n / max(n - 1, 1)
+    return mean, math.sqrt(variance / n)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A simulated value and its Monte Carlo standard error.

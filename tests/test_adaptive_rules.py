@@ -349,6 +349,11 @@ def test_report_of_reestimation_with_a_rule(tmp_path):
     # Checked when the plan is built (it needs the looks' patients), after the output folder is taken.
     (["adaptation.min_per_stage=[100, 150]"], r"`adaptation\.min_per_stage`: must start with the first stage's "
                                                r"patients, 150", False),
+    # The planned second stage (150) outside [min, max]: the list that excludes it is named, with its values.
+    (["adaptation.min_per_stage=[150, 200]"], r"`adaptation\.min_per_stage`: must allow the planned stage 2, 150 "
+                                               r"patients.*got \[150, 200\]", False),
+    (["adaptation.min_per_stage=[150, 100]", "adaptation.max_per_stage=[150, 120]"],
+     r"`adaptation\.max_per_stage`: must allow the planned stage 2, 150 patients.*got \[150, 120\]", False),
 ])
 def test_command_line_exits_2_naming_the_key(capsys, tmp_path, overrides, pattern, when_read):
     # The worked example with bad [adaptation] / [interim] values: exit 2, one line, nothing written.

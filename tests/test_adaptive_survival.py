@@ -219,3 +219,40 @@ def test_event_reestimation_against_rpact():
     events = math.sqrt(23.55**2 / n_rpact + block["expected_events_mcse"] ** 2)
     assert abs(block["expected_events"] - 152.35) <= 4 * events
     assert abs(block["type1"] - 0.02595) <= 4 * joint(0.02595, block["type1"])
+
+
+def test_design_time_thresholds_report_their_exact_stopping_probability():
+    # The z at which the rule's value equals a reported threshold (brentq on the rule's value,
+    # which increases with z) has Phi(z) = the reported stopping probability, never above its
+    # target: the grid's thresholds are values at grid points (a midpoint reported up to half a
+    # step's probability too little).
+    from scipy import optimize
+
+    plan = plan_of(raw(below=[0.0, 0.0]))
+    for k, rows in enumerate(plan.rules.thresholds(plan)):
+        events = float(plan.looks.events[k])
+        futility = float(plan.bounds.futility[k])
+        for row in rows:
+            if not 0.0 < row["threshold"] < 1.0:
+                continue
+
+            def gap(z, threshold=row["threshold"], events=events):
+                return float(plan.rules.rule_values(plan.rules.values(np.array([z]), np.array([events])))[0]) - threshold
+
+            z = optimize.brentq(gap, -8.0, 8.0, xtol=1e-13)
+            exact = stats.norm.cdf(max(z, futility))
+            assert row["stop_probability"] == pytest.approx(exact, abs=1e-9)
+            assert row["stop_probability"] <= row["target"] + 1e-12
+
+
+def test_reestimation_report_gives_expected_events_per_stream_and_no_thresholds_without_a_rule():
+    mapping = {**ssr_raw(SSR_RULES["observed"]), "simulation": {"n_sims": 4_000, "null": True, "jobs": 1, "seed": 3}}
+    block = Trial.from_dict(mapping).simulate().to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert "thresholds_h0" not in block["interim"]  # a threshold is for a futility rule, and there is none
+    # Each stream's expected events at the stopping analysis, with its MCSE: under the truth the same
+    # trials as the endpoint's own expected_events.
+    assert block["interim"]["power"]["expected_events"] == block["expected_events"]
+    assert block["interim"]["power"]["expected_events_mcse"] == block["expected_events_mcse"]
+    for stream in ("assurance", "type1"):
+        interim = block["interim"][stream]
+        assert 75 <= interim["expected_events"] <= 75 + 200 and 0 < interim["expected_events_mcse"] < 2

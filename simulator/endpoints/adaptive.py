@@ -50,7 +50,7 @@ from simulator.engine.adaptive import (
     tally_rules,
 )
 from simulator.engine.binary import alias_table
-from simulator.estimate import proportion
+from simulator.estimate import mean_from_sums, proportion
 from simulator.stats.decision import REJECT_FAVOURABLE, STOP_FUTILITY
 
 #: Bins of the per-look histograms of the conditional powers and the predictive probability.
@@ -213,9 +213,12 @@ class InterimRules:
             stages = np.diff(looks.enrolled_total, prepend=0)
             for k in range(1, n_looks):
                 if not adaptation.min_per_stage[k] <= stages[k] <= adaptation.max_per_stage[k]:
-                    raise fail("adaptation.max_per_stage", f"must allow the planned stage {k + 1}, {int(stages[k])} "
-                               f"patients, between min_per_stage[{k + 1}] and max_per_stage[{k + 1}]",
-                               list(adaptation.max_per_stage))
+                    # Name the list that excludes the planned stage: the minimum above it, or the maximum below.
+                    key, sizes = (("adaptation.min_per_stage", adaptation.min_per_stage)
+                                  if adaptation.min_per_stage[k] > stages[k]
+                                  else ("adaptation.max_per_stage", adaptation.max_per_stage))
+                    raise fail(key, f"must allow the planned stage {k + 1}, {int(stages[k])} "
+                               f"patients, between min_per_stage[{k + 1}] and max_per_stage[{k + 1}]", list(sizes))
             if n_looks > 2:
                 return cls._stages(config, plan, prior_c, prior_e, (float(design_c), float(design_e)))
         rest_max = int(adaptation.max_per_stage[1]) if ssr else int(n_c[-1] - n_c[0] + n_e[-1] - n_e[0])
@@ -446,9 +449,8 @@ class InterimRules:
     def report(self, counts: dict, n_sims: int) -> dict:
         """The rules' report fields of one stream (docs/adaptive.md, docs/reports.md)."""
         out = rule_report(counts, n_sims, saving="patients" if self.rule_on is not None else None)
-        mean = float(counts["enrolled_sum"][0]) / n_sims
-        variance = max(float(counts["enrolled_sq"][0]) / n_sims - mean**2, 0.0) * n_sims / max(n_sims - 1, 1)
-        out["expected_n"], out["expected_n_mcse"] = mean, float(np.sqrt(variance / n_sims))
+        out["expected_n"], out["expected_n_mcse"] = mean_from_sums(
+            float(counts["enrolled_sum"][0]), float(counts["enrolled_sq"][0]), n_sims)
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
         return out
@@ -506,9 +508,8 @@ def rule_report(counts: dict, n_sims: int, saving: str | None) -> dict:
         cost = int(counts["rule_cost"][0])
         out["without_rule"], out["without_rule_mcse"] = proportion(int(counts["reject"].sum()) + cost, n_sims)
         out["rule_cost"], out["rule_cost_mcse"] = proportion(cost, n_sims)
-        saved = float(counts["saved_sum"][0]) / n_sims
-        spread = max(float(counts["saved_sq"][0]) / n_sims - saved**2, 0.0) * n_sims / max(n_sims - 1, 1)
-        out[f"rule_saving_{saving}"], out[f"rule_saving_{saving}_mcse"] = saved, float(np.sqrt(spread / n_sims))
+        out[f"rule_saving_{saving}"], out[f"rule_saving_{saving}_mcse"] = mean_from_sums(
+            float(counts["saved_sum"][0]), float(counts["saved_sq"][0]), n_sims)
     out["value_bins"] = VALUE_BINS.tolist()
     for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
                       ("cp_observed_hist", "conditional_power_observed")):

@@ -104,13 +104,13 @@ class ContinuousRules:
     def thresholds(self, plan, targets=THRESHOLD_TARGETS) -> list:
         """Design-time thresholds as for survival (:meth:`SurvivalRules.thresholds`): z ~ N(0, 1) under H0."""
         edges = np.linspace(-8.0, 8.0, 16001)
-        z = 0.5 * (edges[1:] + edges[:-1])
+        z = edges[:-1]  # each step's lower end: the reported probability is exact (SurvivalRules.thresholds)
         probability = np.diff(stats.norm.cdf(edges))
         bounds = plan.bounds
         out = []
         for k in range(len(self.below)):
             values = self.rule_values(self.values(z, k))
-            values = np.where(z < bounds.futility[k], -np.inf, np.where(z >= bounds.efficacy[k], np.inf, values))
+            values = np.where(z <= bounds.futility[k], -np.inf, np.where(z >= bounds.efficacy[k], np.inf, values))
             out.append(threshold_rows(values, probability, targets))
         return out
 

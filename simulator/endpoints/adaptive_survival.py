@@ -26,7 +26,7 @@ from scipy import stats
 from simulator.config.fields import fail
 from simulator.design import adaptive as normal
 from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, decide_on_z, rule_report, threshold_rows
-from simulator.estimate import proportion
+from simulator.estimate import mean_from_sums, proportion
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY
 
 #: Most candidate sizes of a re-estimated second stage (events): the kernel analyses each one.
@@ -213,7 +213,7 @@ class SurvivalRules:
         values = self.values(z1, e1)
         # The interim as the kernel decides it (decide_z), then the rule where it continues.
         reject1 = z1 >= bounds.efficacy[0]
-        futile1 = ~reject1 & (z1 < bounds.futility[0]) & (z1 > bounds.futility_floor[0])
+        futile1 = ~reject1 & (z1 <= bounds.futility[0]) & (z1 >= bounds.futility_floor[0])
         ends = last == 0  # the events ran out before the interim's: analysed there, no decision otherwise
         goes_on = ~reject1 & ~futile1 & ~ends
         rule_stop = np.zeros(n_sims, dtype=bool)
@@ -263,21 +263,32 @@ class SurvivalRules:
         value equals the threshold. Computed on a fine grid of z (step
         0.001, with the normal probability of each step) by
         :func:`simulator.design.adaptive.threshold_for_stop_probability`.
+        ``None`` without a futility rule (re-estimation alone).
+
+        Each step carries the value at its lower end: a threshold is then
+        the value at a grid point ``z_j``, and the probability reported for
+        it, ``Phi(z_j)``, is exactly that of the value falling below it
+        (the value increases with z). The step's midpoint would report up to
+        half a step's probability too little.
         """
+        if self.rule_on is None:
+            return None
         edges = np.linspace(-8.0, 8.0, 16001)
-        z = 0.5 * (edges[1:] + edges[:-1])
+        z = edges[:-1]
         probability = np.diff(stats.norm.cdf(edges))
         out = []
         bounds = plan.bounds
         for k in range(len(self.below)):
             values = self.rule_values(self.values(z, np.full(z.shape, float(plan.looks.events[k]))))
-            values = np.where(z < bounds.futility[k], -np.inf, np.where(z >= bounds.efficacy[k], np.inf, values))
+            values = np.where(z <= bounds.futility[k], -np.inf, np.where(z >= bounds.efficacy[k], np.inf, values))
             out.append(threshold_rows(values, probability, targets))
         return out
 
     def report(self, counts: dict, n_sims: int) -> dict:
         """The rules' report fields of one stream (docs/adaptive.md); the saving is in events."""
         out = rule_report(counts, n_sims, saving="events" if self.rule_on is not None else None)
+        out["expected_events"], out["expected_events_mcse"] = mean_from_sums(
+            float(counts["events_sum"][0]), float(counts["events_sq"][0]), n_sims)
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
         return out

@@ -14,6 +14,7 @@ from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.errors import InputError
+from simulator.estimate import mean_from_sums
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY, futility_floor
 
 NO_BOUND = -np.inf
@@ -317,9 +318,8 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
         mean, mcse = mean_and_mcse(counts["stopped"].astype(float), np.asarray(enrolled_total, dtype=float))
         return {"expected_n": mean, "expected_n_mcse": mcse}
     n = int(counts["stopped"].sum())
-    mean = float(counts["enrolled_sum"][0]) / n
-    variance = max(float(counts["enrolled_sq"][0]) / n - mean**2, 0.0) * n / max(n - 1, 1)
-    out = {"expected_n": mean, "expected_n_mcse": float(np.sqrt(variance / n))}
+    mean, mcse = mean_from_sums(float(counts["enrolled_sum"][0]), float(counts["enrolled_sq"][0]), n)
+    out = {"expected_n": mean, "expected_n_mcse": mcse}
     if "fraction_sum" in counts:
         out["realised_fractions"] = (counts["fraction_sum"] / n).tolist()
         out["evaluable_per_look"] = (counts["evaluable_sum"] / n).tolist()

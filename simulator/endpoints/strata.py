@@ -16,7 +16,7 @@ import numpy as np
 
 from simulator.config.schema import Config
 from simulator.engine.strata import StrataDesign, strata_design
-from simulator.estimate import proportion
+from simulator.estimate import mean_from_sums, proportion
 
 #: Bins of a factor's arm imbalance (``|m_E - r m_C|``, patients): width 0.5 from 0 to 200.
 IMBALANCE_EDGES = np.arange(0.0, 200.5, 0.5)
@@ -108,11 +108,10 @@ def report(config: Config, stratified: bool, streams: dict, note: str) -> dict:
     counts_, n = streams[reference]
     imbalance = {}
     for f, factor in enumerate(config.strata):
-        mean = float(counts_["strata_imbalance_sum"][f]) / n
-        variance = max(float(counts_["strata_imbalance_sq"][f]) / n - mean**2, 0.0) * n / max(n - 1, 1)
+        mean, mean_mcse = mean_from_sums(float(counts_["strata_imbalance_sum"][f]), float(counts_["strata_imbalance_sq"][f]), n)
         hist, over = counts_["strata_imbalance_hist"][f], int(counts_["strata_imbalance_over"][f])
         imbalance[factor.name] = {
-            "mean": mean, "mean_mcse": math.sqrt(variance / n),
+            "mean": mean, "mean_mcse": mean_mcse,
             **{f"q{int(level * 100):02d}": _quantile(hist, over, level) for level in (0.5, 0.9, 0.99)},
         }
     block["imbalance"] = imbalance

@@ -47,6 +47,7 @@ from simulator.endpoints.survival_spec import SurvivalEndpoint
 from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
+from simulator.estimate import mean_from_sums
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE
 
 #: Bins of hazard ratios (true, among successes and failures under the prior;
@@ -423,10 +424,8 @@ class SurvivalPlan:
         n = int(counts["stopped"].sum())
         out = {}
         for key, label in (("enrolled", "expected_n"), ("events", "expected_events"), ("duration", "expected_duration")):
-            total, squares = float(counts[f"{key}_sum"][0]), float(counts[f"{key}_sq"][0])
-            mean = total / n
-            variance = max(squares / n - mean**2, 0.0) * n / max(n - 1, 1)
-            out[label], out[f"{label}_mcse"] = mean, math.sqrt(variance / n)
+            out[label], out[f"{label}_mcse"] = mean_from_sums(
+                float(counts[f"{key}_sum"][0]), float(counts[f"{key}_sq"][0]), n)
         reached = counts["look_reached"]
         out["expected_look_times"] = [
             float(s / r) if r else None for s, r in zip(counts["look_time_sum"].tolist(), reached.tolist())

@@ -319,7 +319,10 @@ def interim_table(report: dict, i: int) -> Table | None:
         ("patients saved", cell("rule_saving_patients", lambda r, p: estimate(r, p, 1)), has("rule_saving_patients")),
         ("events saved", cell("rule_saving_events", lambda r, p: estimate(r, p, 1)), has("rule_saving_events")),
         ("expected patients", cell("expected_n", lambda r, p: estimate(r, p, 1)), has("expected_n")),
-        ("P(second stage increased)", cell("increase"), has("increase")),
+        ("expected events", cell("expected_events", lambda r, p: estimate(r, p, 1)), has("expected_events")),
+        # With K > 2 stages every later stage is re-estimated: any of them larger than planned.
+        ("P(second stage increased)" if interims == 1 else "P(a later stage increased)", cell("increase"),
+         has("increase")),
     ]
     for k in range(interims):
         columns.append((f"P(stop at interim {k + 1})",
@@ -330,8 +333,10 @@ def interim_table(report: dict, i: int) -> Table | None:
                                                                      "futility_rule_per_look", k)), None))
     kept = _keep(columns, rows_data)
     rows = tuple(tuple(make(row) for _, make, _ in kept) for row in rows_data)
-    caption = (f"Interim rules: {scenario_label(scenario)} (success with the rules, and paired against the same "
-               "trials without the futility rule; docs/adaptive.md)")
+    paired = any(label == "without the rule" for label, _, _ in kept)
+    caption = (f"Interim rules: {scenario_label(scenario)} (success with the rules"
+               + (", and paired against the same trials without the futility rule" if paired else "")
+               + "; docs/adaptive.md)")
     return Table(f"interim-s{i}", caption, tuple(label for label, _, _ in kept), rows)
 
 
@@ -411,13 +416,21 @@ def md_text(text) -> str:
 
     A ``<`` that could open an HTML tag becomes ``&lt;`` (so pandoc and other
     renderers cannot turn a name such as ``<script>`` into live HTML, while
-    ``0 (< 0.0003)`` stays as it is), table pipes are escaped, and line
-    breaks become spaces (a newline would end a table row or a heading).
+    ``0 (< 0.0003)`` stays as it is), ``](`` cannot close a link text and
+    open its target (``[x](javascript:...)`` stays text), emphasis stars and
+    backticks are escaped (a label shows as typed), table pipes are escaped,
+    and line breaks become spaces (a newline would end a table row or a
+    heading).
 
     >>> md_text("<b>a|b</b>\nc < d")
     '&lt;b>a\\|b&lt;/b> c < d'
+    >>> md_text("[x](javascript:alert(1)) **bold** `code`")
+    '[x]\\(javascript:alert(1)) \\*\\*bold\\*\\* \\`code\\`'
     """
-    text = re.sub(r"[\r\n\t]+", " ", str(text)).replace("|", "\\|")
+    text = re.sub(r"[\r\n\t]+", " ", str(text))
+    for mark in ("\\", "|", "*", "`"):
+        text = text.replace(mark, "\\" + mark)
+    text = text.replace("](", "]\\(")
     return _TAG_START.sub("&lt;", text)
 
 
