@@ -9,23 +9,33 @@ a truncated one. Used for checkpoints and for every report file.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; the temporary file is removed on failure."""
+    """Write ``text`` (UTF-8) to ``path`` atomically; the temporary file is removed on failure.
+
+    The file gets the permissions of any new file (``0o666`` less the
+    umask), not the owner-only ones of :mod:`tempfile`: a report is written
+    to be handed over, and a colleague reading the folder must be able to
+    open it.
+    """
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
-    )
+    while True:
+        temporary = path.parent / f"{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:  # another writer's name: draw again
+            continue
     try:
-        with handle:
+        with open(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path

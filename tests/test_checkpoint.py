@@ -1,6 +1,7 @@
 """Checkpoints: an interrupted sweep resumes, recomputing only unfinished scenarios."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -132,3 +133,17 @@ def test_cli_no_resume(small_config, tmp_path, monkeypatch):
     monkeypatch.setattr(run_module, "simulate_scenarios", spy)
     assert main(["run", str(small_config), "--out", str(tmp_path), "--quiet", "--no-resume"]) == 0
     assert seen["resume"] is False
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_report_files_get_the_permissions_of_any_new_file(small_config, tmp_path, umask, mode):
+    # Written atomically, but not owner-only as tempfile's files are: a report is
+    # handed over, so the folder's readers must be able to open it.
+    previous = os.umask(umask)
+    try:
+        assert main(["run", str(small_config), "--out", str(tmp_path / "out"), "--sims", "200", "--quiet"]) == 0
+    finally:
+        os.umask(previous)
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != ".p3sim.lock"]
+    assert {p.name for p in written} >= {"report.html", "report.json", "report.md", "results.csv"}
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(mode)}

@@ -106,3 +106,10 @@ def test_sweep_zip_needs_equal_lengths(small_config, capsys):
         "--set", "sweep.endpoints.resp.truth.experimental=[0.4]",
     ]
     _one_line_error(capsys, argv, r"`sweep`: with mode = \"zip\" every list must have the same length")
+
+
+@pytest.mark.parametrize("key", ["endpoints.resp.label", "trial.name", "trial.labels.control"])
+def test_display_text_cannot_be_swept(small_config, capsys, key):
+    # One report shows the labels once for every scenario: a swept label would show the first one everywhere.
+    _one_line_error(capsys, ["design", str(small_config), "--set", f'sweep."{key}"=["a", "b"]'],
+                    rf"`sweep\.{re.escape(key)}`: display text .* cannot be swept")

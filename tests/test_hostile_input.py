@@ -230,8 +230,8 @@ ROWS = [
     Row("label-script-escaped", RUN + S('endpoints.resp.label="<script>alert(1)</script>"', 'trial.name="<script>x</script>"'), 0,
         check=_no_live_html),
     Row("labels-accepted", RUN + S('trial.labels.control="Standard | care"', 'endpoints.resp.label="Response *rate*"'), 0),
-    # The sweep's values label the curves of plot-size: "$x^$" would be TeX (and a parse error) to matplotlib.
-    Row("dollar-text-in-plots", RUN + S('sweep.trial.name=["$x^$", "b"]', "endpoints.resp.label='$\\alpha$'",
+    # Names and labels are in the figures' text: "$x^$" would be TeX (and a parse error) to matplotlib.
+    Row("dollar-text-in-plots", RUN + S('trial.name="$x^$"', "endpoints.resp.label='$\\alpha$'",
                                         "trial.n_total=[100, 200]"), 0,
         check=lambda tmp, out, err: "plot-failed" not in (tmp / "out" / "report.html").read_text(encoding="utf-8")
         and "<svg" in (tmp / "out" / "report.html").read_text(encoding="utf-8")),

@@ -121,6 +121,13 @@ def set_dotted(mapping: dict, key: str, value: Any) -> None:
     table[parts[-1]] = value
 
 
+def _display_only(key: str) -> bool:
+    """Whether a dotted key names display text, which one report shows once for every scenario."""
+    parts = key.split(".")
+    return (parts[:2] in (["trial", "name"], ["trial", "labels"])
+            or (len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "label"))
+
+
 def expand(raw: dict) -> list[tuple[dict, dict]]:
     """Expand list-valued ``trial.n_total`` and ``[sweep]`` into scenarios.
 
@@ -147,6 +154,11 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
             raise InputError(
                 f"config key `sweep.{key}`: names no config key; a sweep key is the dotted key it varies "
                 "(e.g. `endpoints.resp.truth.experimental`)"
+            )
+        if _display_only(key):
+            raise InputError(
+                f"config key `sweep.{key}`: display text (`trial.name`, `trial.labels`, an endpoint's `label`) "
+                "is the same in every scenario and cannot be swept; set it once"
             )
         if key == "trial.n_total" and axes:
             raise InputError("config key `sweep.trial.n_total`: `trial.n_total` is already a list; vary it in one place")
