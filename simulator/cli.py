@@ -23,6 +23,7 @@ import atexit
 import errno
 import json
 import os
+import re
 import shlex
 import signal
 import sys
@@ -39,7 +40,27 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports bad arguments in one line with exit code 2."""
 
     def error(self, message):
+        # argparse says "argument --sims: ..."; name the option as every other error names its key.
+        named = re.match(r"argument (-[-\w]+(?:/-[-\w]+)?): (.*)", message)
+        if named:
+            raise InputError(f"argument `{named.group(1)}`: {named.group(2)}")
         raise InputError(f"argument error: {message}")
+
+
+def _integer(text: str) -> int:
+    """An integer option (argparse ``type``), with the error wording of the other options."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def _number(text: str) -> float:
+    """A number option (argparse ``type``), with the error wording of the other options."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,12 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a dotted config key")
 
     def simulation(sub):
-        sub.add_argument("--sims", type=int, help="simulated trials per scenario (simulation.n_sims)")
-        sub.add_argument("--seed", type=int, help="seed (simulation.seed)")
-        sub.add_argument("--jobs", type=int, help="parallel workers (threads, or processes with --backend loky), 0 = all cores (simulation.jobs)")
+        sub.add_argument("--sims", type=_integer, help="simulated trials per scenario (simulation.n_sims)")
+        sub.add_argument("--seed", type=_integer, help="seed (simulation.seed)")
+        sub.add_argument("--jobs", type=_integer, help="parallel workers (threads, or processes with --backend loky), 0 = all cores (simulation.jobs)")
         sub.add_argument("--backend", default="threads", help="where chunks run: threads (this process, default), loky (local processes) or dask")
         sub.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, with --backend dask")
-        sub.add_argument("--wait-for-workers", type=float, default=30.0, metavar="SECONDS",
+        sub.add_argument("--wait-for-workers", type=_number, default=30.0, metavar="SECONDS",
                          help="Dask: seconds to wait for a worker before exiting 3 (default 30)")
         sub.add_argument("--quiet", action="store_true", help="print nothing but errors")
         sub.add_argument("--progress", action="store_true", help="print progress lines on stderr even when it is not a terminal")
@@ -71,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     size = verbs.add_parser("size", help="smallest n_total (binary) or events (survival) reaching a power or assurance target, by simulation; writes report.json, report.md and report.html")
     common(size)
     size.add_argument("--target", default="power", help="power (default) or assurance")
-    size.add_argument("--level", type=float, help="the target, in (0, 1) (default design.power)")
+    size.add_argument("--level", type=_number, help="the target, in (0, 1) (default design.power)")
     size.add_argument("--out", help="output folder (default reports/<config stem>/size/)")
     simulation(size)
 
@@ -218,7 +239,7 @@ def _on_sigterm(signum, frame):
 def _command(args, argv) -> int:
     _STATE["backend"] = getattr(args, "backend", "threads")
     if args.verb in ("run", "size"):
-        for name in ("sims", "jobs"):
+        for name in ("sims", "seed", "jobs"):
             value = getattr(args, name)
             if value is not None and value < (1 if name == "sims" else 0):
                 raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")

@@ -113,3 +113,13 @@ def test_display_text_cannot_be_swept(small_config, capsys, key):
     # One report shows the labels once for every scenario: a swept label would show the first one everywhere.
     _one_line_error(capsys, ["design", str(small_config), "--set", f'sweep."{key}"=["a", "b"]'],
                     rf"`sweep\.{re.escape(key)}`: display text .* cannot be swept")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--seed", "-5", "must be an integer >= 0, got -5"),
+    ("--sims", "abc", "must be an integer, got 'abc'"),
+    ("--jobs", "1.5", "must be an integer, got '1.5'"),
+    ("--wait-for-workers", "soon", "must be a number, got 'soon'"),
+])
+def test_bad_options_are_named_like_keys(small_config, capsys, option, value, message):
+    _one_line_error(capsys, ["run", str(small_config), option, value], rf"argument `{option}`: {re.escape(message)}$")
