@@ -185,11 +185,29 @@ def rebin(edges, *counts, max_bins: int = 80):
 
 
 def scenario_label(scenario: dict) -> str:
-    """The label of a scenario in figure titles (its swept values, or its size)."""
+    """The label of a scenario in figure titles and tables (its swept values, or its size).
+
+    Each swept key is shortened to its last part, or to as many last parts
+    as tell it from the other swept keys (``resp.truth.experimental = 0.4,
+    tox.truth.experimental = 0.2``).
+
+    >>> scenario_label({"params": {"endpoints.a.truth.control": 0.3, "endpoints.b.truth.control": 0.2}})
+    'a.truth.control = 0.3, b.truth.control = 0.2'
+    """
     params = scenario.get("params") or {}
     if not params:
         return f"n_total = {scenario.get('n_total')}"
-    return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in params.items())
+    return ", ".join(f"{_short_key(k, params)} = {v}" for k, v in params.items())
+
+
+def _short_key(key: str, keys) -> str:
+    """The fewest last parts of the dotted ``key`` that no other of ``keys`` ends with."""
+    parts = key.split(".")
+    for n in range(1, len(parts) + 1):
+        suffix = ".".join(parts[-n:])
+        if not any(other != key and (other == suffix or other.endswith("." + suffix)) for other in keys):
+            return suffix
+    return key
 
 
 def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool = False, boundary: float | None = None):
