@@ -197,6 +197,11 @@ def scenario_label(scenario: dict) -> str:
     params = scenario.get("params") or {}
     if not params:
         return f"n_total = {scenario.get('n_total')}"
+    return params_label(params)
+
+
+def params_label(params) -> str:
+    """``key = value`` for each swept key (a mapping), each key shortened as :func:`scenario_label` says."""
     return ", ".join(f"{_short_key(k, params)} = {v}" for k, v in params.items())
 
 

@@ -497,3 +497,33 @@ def test_five_looks_with_beta_spending_futility_matches_rpact():
     d = group_sequential_bounds(5, alpha=0.025, sided=1, efficacy="asOF", futility="bsOF", power=0.8)
     np.testing.assert_allclose(d.efficacy, [4.876885, 3.357012, 2.680280, 2.289817, 2.031032], atol=1e-6)
     np.testing.assert_allclose(d.futility[:-1], [-1.292147, 0.169704, 0.962505, 1.526493], atol=1e-6)
+
+
+def _config_bounds(**design):
+    import simulator as p3
+
+    raw = {"trial": {"n_total": 400},
+           "endpoints": {"resp": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.45}}},
+           "design": {"looks": [0.4, 0.7, 1.0], **design}}
+    block = p3.Trial.from_dict(raw).design().to_dict()["scenarios"][0]["endpoints"]["resp"]
+    return block["efficacy_bounds"], block["futility_bounds"]
+
+
+def test_config_takes_minus_inf_for_no_futility_at_a_look():
+    # TOML's -inf in design.futility is "none at that look", as documented. rpact 3.3.4:
+    # getDesignGroupSequential(kMax = 3, alpha = 0.025, typeOfDesign = "asOF",
+    #   informationRates = c(0.4, 0.7, 1), futilityBounds = c(-6, 0.5), bindingFutility = TRUE)
+    # $criticalValues 3.356869356 2.444542281 1.997717761 (-6 is rpact's "none").
+    efficacy, futility = _config_bounds(efficacy="asOF", futility=[-np.inf, 0.5], binding=True)
+    assert futility == [None, 0.5, None]
+    np.testing.assert_allclose(efficacy, [3.356869356, 2.444542281, 1.997717761], atol=1e-7)
+
+
+def test_as_user_takes_a_zero_cumulative_alpha():
+    # Nothing spent at a look: no efficacy stop there. rpact 3.3.4:
+    # getDesignGroupSequential(kMax = 3, alpha = 0.025, typeOfDesign = "asUser",
+    #   userAlphaSpending = c(0, 0.01, 0.025), informationRates = c(0.4, 0.7, 1))
+    # $criticalValues Inf 2.326347895 2.028650217.
+    efficacy, _ = _config_bounds(efficacy="asUser", efficacy_param=[0.0, 0.01, 0.025])
+    assert efficacy[0] is None
+    np.testing.assert_allclose(efficacy[1:], [2.326347895, 2.028650217], atol=1e-7)

@@ -459,3 +459,29 @@ def test_survival_report_shows_expected_events_and_duration(tmp_path):
         assert cell["attrs"]["data-mcse-key"] == f"scenarios/0/endpoints/os/{key}_mcse"
         assert cell["text"].strip() == f"{block[key]:.1f} ± {block[key + '_mcse']:.1f}"
         assert block[key] > 0
+
+
+def test_scenarios_are_named_alike_everywhere_with_keys_told_apart(tmp_path):
+    # Two endpoints' truth.experimental swept together: every place that names a scenario (the
+    # summary, report.md's headings and tables, report.html, the size figure's legend) uses the
+    # same name, each key shortened only as far as it stays distinct.
+    import simulator as p3
+
+    raw = {
+        "trial": {"n_total": [200, 300]},
+        "endpoints": {name: {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.45}} for name in ("resp", "tox")},
+        "success": {"rule": "any", "multiplicity": "bonferroni"},
+        "sweep": {"mode": "zip", "endpoints.resp.truth.experimental": [0.4, 0.5],
+                  "endpoints.tox.truth.experimental": [0.35, 0.45]},
+        "simulation": {"n_sims": 500, "seed": 2, "jobs": 1},
+    }
+    result = p3.Trial.from_dict(raw).simulate()
+    result.save(tmp_path, plots=True)
+    name = "n_total = 200, resp.truth.experimental = 0.4, tox.truth.experimental = 0.35"
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert f"## Scenario: {name}" in markdown
+    assert name in result.summary()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert name in page and "experimental = 0.4, experimental" not in page + markdown
+    # The size figure groups the sizes by the other swept values: its legend names them the same way.
+    assert "resp.truth.experimental = 0.4, tox.truth.experimental = 0.35" in page

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from typing import Any
 
 import numpy as np
@@ -271,13 +272,19 @@ def _design(data: Any) -> Design:
     efficacy_param = t.take("efficacy_param")
     if isinstance(efficacy_param, list):
         efficacy_param = tuple(
-            as_float(v, "design.efficacy_param", allowed="in (0, 1)", check=lambda v: 0 < v < 1) for v in efficacy_param
+            # asUser's cumulative alphas: 0 spends nothing at that look (no efficacy stop there, as rpact).
+            as_float(v, "design.efficacy_param", allowed="in [0, 1)", check=lambda v: 0 <= v < 1) for v in efficacy_param
         )
     elif efficacy_param is not None:
         efficacy_param = as_float(efficacy_param, "design.efficacy_param", allowed="(finite)", check=lambda v: True)
     futility = t.take("futility", "none")
     if isinstance(futility, list):
-        futility = tuple(as_float(v, "design.futility", allowed="(a z value)", check=lambda v: True) for v in futility)
+        # TOML's -inf is "no futility bound at that look" (docs/group_sequential.md).
+        futility = tuple(
+            -math.inf if isinstance(v, float) and v == -math.inf
+            else as_float(v, "design.futility", allowed="(a z value, or -inf for none at that look)", check=lambda v: True)
+            for v in futility
+        )
     else:
         futility = as_choice(futility, "design.futility", FUTILITY_CODES)
     futility_param = t.take("futility_param")

@@ -899,7 +899,7 @@ def _checked(
     if inner and futility_checked[0] == "user" and np.any(np.isfinite(fixed) & (fixed < 0)):
         raise InputError(
             "config key `design.futility`: with `design.sided` = 2 and `design.two_sided_futility` = \"inner\" "
-            "the bounds a_k stop when |Z_k| < a_k and must be >= 0 (or -inf for none), got "
+            "the bounds a_k stop when |Z_k| <= a_k and must be >= 0 (or -inf for none), got "
             f"{[float(v) for v in fixed[:-1]]}; set two_sided_futility = \"one_sided\" for a bound "
             "in the favourable direction only."
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.figures import params_label
+
 
 @dataclass(frozen=True)
 class SizeSeries:
@@ -44,7 +46,7 @@ def size_series(report: dict, key: str, endpoint: str | None = None) -> list[Siz
         points.sort()
         if len({n for n, _, _ in points}) < 2:
             continue
-        label = ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in other)
+        label = params_label(dict(other))
         out.append(SizeSeries(label, *(tuple(col) for col in zip(*points))))
     return out
 

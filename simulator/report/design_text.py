@@ -26,7 +26,7 @@ def design_table(result: dict) -> str:
         ("alpha_spent", "cumulative alpha spent"),
         ("planned_fractions", "planned information fractions"),
         ("realised_fractions", "realised information fractions"),
-        ("power", "power (analytic: normal approx., noncentral t for t tests)"),
+        ("power", "power (analytic, docs/methods.md)"),
         ("reject_per_look", "rejection per look (analytic)"),
         ("futility_per_look", "futility stop per look (analytic)"),
         ("expected_n_h1", "expected n under H1 at this n_total"),

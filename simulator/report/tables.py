@@ -159,12 +159,16 @@ def type1_label(blocks) -> str:
 def trial_table(report: dict) -> Table:
     """Trial success (under ``[success]``) per scenario."""
     scenarios = report["scenarios"]
+    # With several endpoints the trial's type I error is its rule with every null true at once: under
+    # rule "all" far below any one endpoint's (docs/reports.md); the header says so.
+    several = len(scenarios[0].get("endpoints") or {}) > 1 if scenarios else False
+    type1 = type1_label(scenarios) + (" (all nulls at once)" if several else "")
     columns = [
         ("scenario", lambda i, s: Cell(scenario_label(s)), None),
         ("n_total", lambda i, s: Cell(str(s["n_total"]), ("scenarios", i, "n_total")), None),
         ("power", lambda i, s: probability(report, ("scenarios", i, "power")), lambda s: s.get("power") is not None),
         ("assurance", lambda i, s: probability(report, ("scenarios", i, "assurance")), lambda s: s.get("assurance") is not None),
-        (type1_label(scenarios), lambda i, s: probability(report, ("scenarios", i, "type1")),
+        (type1, lambda i, s: probability(report, ("scenarios", i, "type1")),
          lambda s: s.get("type1") is not None),
         ("type I error (both tails)", lambda i, s: probability(report, ("scenarios", i, "type1_two_sided")),
          lambda s: s.get("type1_two_sided") is not None),
@@ -206,12 +210,17 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("test", lambda n, e: Cell(test_text(e)), None),
         ("n per arm (evaluable)", lambda n, e: Cell(sizes(e)), None),
         ("power", lambda n, e: probability(report, base + (n, "power")), has("power")),
+        # Holm or fixed sequence: the endpoint's success after the adjustment, beside the unadjusted one.
+        ("power (adjusted)", lambda n, e: probability(report, base + (n, "power_adjusted")), has("power_adjusted")),
         ("assurance", lambda n, e: probability(report, base + (n, "assurance")), has("assurance")),
+        ("assurance (adjusted)", lambda n, e: probability(report, base + (n, "assurance_adjusted")),
+         has("assurance_adjusted")),
         ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
         ("reject unfavourable", lambda n, e: probability(report, base + (n, "reject_unfavourable")), None),
         (type1_label(endpoints.values()), lambda n, e: probability(report, base + (n, "type1")), has("type1")),
         ("type I error (both tails)", lambda n, e: probability(report, base + (n, "type1_two_sided")),
          has("type1_two_sided")),
+        ("type I error (adjusted)", lambda n, e: probability(report, base + (n, "type1_adjusted")), has("type1_adjusted")),
         ("expected n", lambda n, e: estimate(report, base + (n, "expected_n"), 1), None),
         ("expected events", lambda n, e: estimate(report, base + (n, "expected_events"), 1), has("expected_events")),
         ("expected duration", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),

@@ -16,13 +16,6 @@ def _pm(block: dict, key: str, n_sims: int | None, digits: int = 4) -> str:
     return tables.pm_text(block[key], block[key + "_mcse"], digits)
 
 
-def _label(scenario: dict) -> str:
-    params = scenario["params"]
-    if not params:
-        return f"n_total = {scenario['n_total']}"
-    return ", ".join(f"{k.split('.')[-1]} = {v}" for k, v in params.items())
-
-
 def _duration_endpoint(report: dict) -> str | None:
     """The first endpoint that reports an expected study duration (a survival endpoint), if any."""
     for scenario in report["scenarios"]:
@@ -48,7 +41,7 @@ def summary_table(report: dict) -> str:
     n_sims = report.get("meta", {}).get("n_sims")
     for scenario in report["scenarios"]:
         row = (
-            _label(scenario),
+            tables.scenario_label(scenario),
             str(scenario["n_total"]),
             _pm(scenario, "power", n_sims),
             _pm(scenario, "assurance", n_sims),
@@ -122,7 +115,7 @@ def markdown(report: dict) -> str:
         *tables.markdown_table(tables.trial_table(report)),
     ]
     for i, s in enumerate(report["scenarios"]):
-        out += ["", f"## Scenario: {tables.md_text(_label(s))}", "",
+        out += ["", f"## Scenario: {tables.md_text(tables.scenario_label(s))}", "",
                 *tables.markdown_table(tables.endpoint_table(report, i))]
         out += [line for note in tables.analytic_notes(report, i) for line in ("", f"Analytic: {tables.md_text(note)}")]
         looks = tables.look_table(report, i)

@@ -161,8 +161,8 @@ def _futility_region(bounds) -> dict:
     if sequential is None or sequential.sided != 2 or sequential.futility_code == "none":
         return {}
     if not sequential.inner:
-        return {"futility_region": "one_sided: stop when -b_k < Z_k < a_k"}
-    out = {"futility_region": "inner: stop when |Z_k| < a_k"}
+        return {"futility_region": "one_sided: stop when -b_k < Z_k <= a_k"}
+    out = {"futility_region": "inner: stop when |Z_k| <= a_k"}
     if sequential.futility_code != "user":
         out["futility_note"] = (
             "two-sided beta spending by rpact's rule (rpact labels it experimental); no inner bound at a look "
