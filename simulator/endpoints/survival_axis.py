@@ -255,7 +255,7 @@ class EventAxis:
         if block.get("analytic_subjects") is not None:
             time_text = (
                 "" if block.get("analysis_time") is None
-                else f"; {block['subjects']} subjects reach them at about {block['analysis_time']:.1f}"
+                else f"; {block['subjects']} subjects reach them at about {block['analysis_time']:.1f} months"
             )
             lines.append(
                 f"analytic subjects for {block['events']} events (accrual + minimum follow-up): "

@@ -178,7 +178,7 @@ def _survival_figure(report: dict, name: str, configs: list):
             else:
                 ax_km.plot(grid, curve, color=COLOURS[role], linestyle="--", linewidth=1.2, label=f"{role}: configured")
     ax_km.set_ylim(0, 1)
-    ax_km.set_xlabel("time since randomisation")
+    ax_km.set_xlabel("months since randomisation")
     ax_km.set_ylabel("survival probability")
     title = f"{name}: survival per arm"
     if bands is not None and bands.get("replicates"):
@@ -203,7 +203,7 @@ def _survival_figure(report: dict, name: str, configs: list):
             first, last = np.flatnonzero(used)[[0, -1]]
             pad = 2 * (edges[1] - edges[0])
             ax_times.set_xlim(max(edges[0], edges[first] - pad), min(edges[-1], edges[last + 1] + pad))
-        ax_times.set_xlabel("calendar time of the analysis (from the start of accrual)")
+        ax_times.set_xlabel("calendar time of the analysis (months from the start of accrual)")
         ax_times.set_ylabel("simulated trials")
     elif has_times:
         for i, s in scenarios:
@@ -217,7 +217,7 @@ def _survival_figure(report: dict, name: str, configs: list):
                               label="analytic (expected events)" if i == scenarios[0][0] else None)
         ax_times.set_xlabel("look")
         ax_times.xaxis.set_major_locator(integer_locator())
-        ax_times.set_ylabel("calendar time of the analysis")
+        ax_times.set_ylabel("calendar time of the analysis (months)")
     if ax_times.has_data():
         if e.get("max_duration") is not None:
             ax_times.axvline(float(e["max_duration"]), color="black", linestyle="--", linewidth=1,
