@@ -123,3 +123,28 @@ def test_display_text_cannot_be_swept(small_config, capsys, key):
 ])
 def test_bad_options_are_named_like_keys(small_config, capsys, option, value, message):
     _one_line_error(capsys, ["run", str(small_config), option, value], rf"argument `{option}`: {re.escape(message)}$")
+
+
+def test_two_answers_to_how_many_looks_exit_2(small_config, capsys):
+    _one_line_error(capsys, ["design", str(small_config), "--set", "design.looks=2", "--set", "design.look_sizes=[40, 80, 120]"],
+                    r"`design\.look_sizes`: gives 3 looks but `design\.looks` gives 2; give the looks one way")
+    _one_line_error(capsys, ["design", str(small_config), "--set", "design.sided=1.0"],
+                    r"`design\.sided`: must be 1 or 2, got 1\.0")
+
+
+def test_unknown_key_suggests_optional_keys_that_are_absent(small_config, capsys):
+    # `margin` is not in the file: it is still an allowed key here, and the misspelling's likely meaning.
+    line = _one_line_error(capsys, ["design", str(small_config), "--set", "endpoints.resp.margn=0.1"],
+                           r"`endpoints\.resp\.margn`: unknown key; did you mean `margin`\?")
+    allowed = line.split("allowed here: ")[1]
+    assert "`margin`" in allowed and "`prior`" in allowed and allowed.count("`truth`") == 1
+
+
+def test_a_dropout_table_gives_both_arms(tmp_path, capsys):
+    config = tmp_path / "os.toml"
+    config.write_text('[trial]\nn_total = 300\n[endpoints.os]\nkind = "survival"\n'
+                      'truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 24.0 }\n'
+                      'dropout = { probability = { control = 0.1 } }\n', encoding="utf-8")
+    _one_line_error(capsys, ["design", str(config)],
+                    r"`endpoints\.os\.dropout\.probability\.experimental`: is required: a probability in \[0, 1\) "
+                    r"for each arm")

@@ -78,10 +78,14 @@ class Table:
         return f"{self.path}.{name}" if self.path else name
 
     def take(self, name: str, default: Any = None) -> Any:
-        self.known.append(name)
+        if name not in self.known:
+            self.known.append(name)
         return self.data.pop(name, default)
 
     def has(self, name: str) -> bool:
+        """Whether the optional key ``name`` is here; a key a parser asks about is allowed here."""
+        if name not in self.known:
+            self.known.append(name)
         return name in self.data
 
     def require(self, name: str, allowed: str, *, valid: tuple[str, ...] = ()) -> Any:

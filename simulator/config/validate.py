@@ -254,11 +254,12 @@ def _design(data: Any) -> Design:
     t = Table(data, "design")
     alpha = as_float(t.take("alpha", 0.025), "design.alpha", allowed="in (0, 0.5)", check=lambda v: 0 < v < 0.5)
     sided = t.take("sided", 1)
-    if sided not in (1, 2) or isinstance(sided, bool):
+    if isinstance(sided, bool) or not isinstance(sided, int) or sided not in (1, 2):
         raise fail("design.sided", "must be 1 or 2", sided)
     power = as_float(
         t.take("power", 0.8), "design.power", allowed=f"in ({alpha / sided:g}, 1)", check=lambda v: alpha / sided < v < 1
     )
+    looks_given = t.has("looks")
     looks = t.take("looks", 1)
     if isinstance(looks, list):
         looks = _fractions(looks, "design.looks")
@@ -320,6 +321,12 @@ def _design(data: Any) -> Design:
     # reported as config errors when the config is read, not when a plan is built.
     if look_events or look_sizes or look_times:
         schedule: int | list[float] = len(look_events or look_sizes or look_times)
+        n_looks = looks if isinstance(looks, int) else len(looks)
+        if looks_given and n_looks != schedule:
+            # Two answers to "how many looks": refuse rather than let one silently win.
+            key = "design.look_events" if look_events else "design.look_sizes" if look_sizes else "design.look_times"
+            raise fail(key, f"gives {schedule} looks but `design.looks` gives {n_looks}; give the looks one way",
+                       list(look_events or look_sizes or look_times))
     else:
         schedule = looks if isinstance(looks, int) else list(looks)
     check_design(

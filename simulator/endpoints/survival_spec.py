@@ -341,7 +341,9 @@ def _dropout(value: Any, key: str, arms: tuple[str, str]):
         pt = Table(probability, f"{key}.probability")
         values = []
         for arm in arms:
-            values.append(as_float(pt.take(arm, 0.0), f"{key}.probability.{arm}", allowed="in [0, 1)", check=lambda v: 0 <= v < 1))
+            # Both arms: a forgotten arm taken as no dropout would flatter that arm's follow-up.
+            given = pt.require(arm, f"a probability in [0, 1) for each arm ({', '.join(arms)}), or one number for both")
+            values.append(as_float(given, f"{key}.probability.{arm}", allowed="in [0, 1)", check=lambda v: 0 <= v < 1))
         pt.finish()
     else:
         value = as_float(probability, f"{key}.probability", allowed="in [0, 1)", check=lambda v: 0 <= v < 1)
