@@ -249,7 +249,9 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
         ppb = e.get("prior_p_benefit")
         title = scenario_label(scenario)
         if assurance is not None:
-            title += f"\nassurance {assurance:.3f}" + ("" if ppb is None else f" of prior P(benefit) {ppb:.3f}")
+            mcse = e.get("assurance_mcse")
+            title += (f"\nassurance {assurance:.3f}" + ("" if mcse is None else f" ± {mcse:.3f}")
+                      + ("" if ppb is None else f" of prior P(benefit) {ppb:.3f}"))
         ax.set_title(title)
         ax.set_xlabel(f"true effect {scale}")
     for ax in axes[len(scenarios):]:
