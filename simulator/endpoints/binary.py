@@ -443,7 +443,7 @@ class BinaryPlan:
                     crossing = crossings[which]
                 else:
                     crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0)
-                value = float(sign * crossing.effect)
+                value = float(sign * crossing.effect) + 0.0  # + 0.0: no "-0.0" for an effect of zero
                 out[key].append(value)
                 if crossing.clipped is not None:
                     note(k, which, bound, crossing.clipped, value)
