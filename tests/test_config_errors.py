@@ -148,3 +148,10 @@ def test_a_dropout_table_gives_both_arms(tmp_path, capsys):
     _one_line_error(capsys, ["design", str(config)],
                     r"`endpoints\.os\.dropout\.probability\.experimental`: is required: a probability in \[0, 1\) "
                     r"for each arm")
+
+
+@pytest.mark.parametrize("key, value", [("design.look_events", "[50, 100]"), ("design.look_times", "[6.0, 12.0]")])
+def test_looks_in_events_or_months_need_a_survival_endpoint(small_config, capsys, key, value):
+    # A binary (or continuous) trial has no events or calendar looks: the key was ignored.
+    _one_line_error(capsys, ["design", str(small_config), "--set", f"{key}={value}"],
+                    rf"`{re.escape(key)}`: needs a survival endpoint")

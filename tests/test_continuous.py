@@ -462,3 +462,17 @@ def test_size_reaches_rpact_sample_size():
     assert sz.estimate.value >= 0.9 > below["estimate"]
     assert float(ref.t_power(5, 12, n / 2, n / 2)) >= 0.9 - 2 * ref.mcse(0.9, n_sims)
     assert float(ref.t_power(5, 12, n / 2 - 1, n / 2 - 1)) < 0.9 + 2 * ref.mcse(0.9, n_sims)
+
+
+def test_pooled_t_with_unequal_sds_says_its_analytic_values_are_approximate():
+    # The pooled t's statistic is not noncentral t when the SDs differ: the analytic block says so.
+    import simulator as p3
+
+    def design(sd_e):
+        raw = {"trial": {"allocation": [2, 1], "n_total": 90},
+               "endpoints": {"y": {"kind": "continuous", "test": "t",
+                                   "truth": {"control": {"mean": 0.0, "sd": 5.0}, "experimental": {"mean": 4.0, "sd": sd_e}}}}}
+        return p3.Trial.from_dict(raw).design().to_dict()["scenarios"][0]["endpoints"]["y"]
+
+    assert 'test = "welch"' in design(15.0)["note"]
+    assert "note" not in design(5.0)

@@ -398,6 +398,16 @@ class ContinuousPlan:
         n_c, n_e = float(self.looks.evaluable_c[-1]), float(self.looks.evaluable_e[-1])
         fixed_power = means.power_means(test, delta, truth.sd_c, truth.sd_e, n_c, n_e, self.alpha, self.sided, covariate)
         out: dict = {"power": fixed_power}
+        if test == "t" and not math.isclose(truth.sd_c, truth.sd_e):
+            # The pooled t assumes one SD: with two, its statistic is not noncentral t (and its size is
+            # not alpha with unequal arms), so the formula's power and size describe no test. Simulated
+            # values are the pooled t's own.
+            out["note"] = (
+                f"test = \"t\" pools the variances, but the truth's SDs differ ({truth.sd_c:g} and "
+                f"{truth.sd_e:g}): the analytic power and size are only approximate, and the simulated type I "
+                "error is the pooled t's own (not alpha with unequal arms); test = \"welch\" does not assume "
+                "equal SDs"
+            )
         sequential = self.bounds.sequential
         if sequential is not None:
             out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,

@@ -32,7 +32,7 @@ def design_table(result: dict) -> str:
         ("expected_n_h1", "expected n under H1 at this n_total"),
         ("expected_n_h0", "expected n under H0 at this n_total"),
         ("reject_per_look_exact", "rejection per look (exact)"),
-        ("power_exact", "power (exact enumeration)"),
+        ("power_exact", "power (exact: enumeration, or the noncentral t)"),
         ("size_exact", "size (exact), favourable tail"),
         ("size_exact_two_sided", "size (exact), both tails"),
         ("assurance_exact", "assurance (exact, prior predictive)"),
@@ -53,6 +53,7 @@ def design_table(result: dict) -> str:
         ("accrual_duration", "accrual duration at that size"),
         ("study_duration", "study duration at that size"),
         ("n_total_rounded", "n_total (rounded)"),
+        ("note", "note on the analytic values"),
     )
     lines = []
     for scenario in result["scenarios"]:
