@@ -250,8 +250,9 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
         title = scenario_label(scenario)
         if assurance is not None:
             mcse = e.get("assurance_mcse")
+            # The ceiling on a line of its own: the three numbers on one line overran a narrow panel.
             title += (f"\nassurance {assurance:.3f}" + ("" if mcse is None else f" ± {mcse:.3f}")
-                      + ("" if ppb is None else f" of prior P(benefit) {ppb:.3f}"))
+                      + ("" if ppb is None else f"\nof prior P(benefit) {ppb:.3f}"))
         ax.set_title(title)
         ax.set_xlabel(f"true effect {scale}")
     for ax in axes[len(scenarios):]:
