@@ -105,3 +105,16 @@ def test_run_reports_survival_keys(os_config):
     assert block["events"] == 247
     # 2000 trials: power near the analytic 0.80 (4 MCSE + 0.005 for Schoenfeld's error).
     assert abs(block["power"] - block["analytic"]["power"]) <= 4 * block["power_mcse"] + 0.005
+
+
+def test_patients_per_look_are_refused_for_survival_endpoints_only(tmp_path, capsys):
+    # A trial of survival endpoints only has events or calendar looks: look_sizes was silently ignored.
+    from simulator.cli import main
+
+    config = tmp_path / "os.toml"
+    config.write_text('[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+                      'truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 24.0 }\n'
+                      '[design]\nlook_sizes = [200, 400]\n', encoding="utf-8")
+    assert main(["design", str(config)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "`design.look_sizes`: gives patients per look, but a survival endpoint's looks" in err[0]

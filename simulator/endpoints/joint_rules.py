@@ -54,12 +54,18 @@ def simulated_jointly(endpoints: tuple[Any, ...], correlation: tuple[tuple[str, 
 
 def check_joint(endpoints: tuple[Any, ...], correlation: tuple[tuple[str, float], ...], design: Design) -> None:
     """What a joint (per-patient) simulation cannot do, named by its key; looks in events or months need one that can."""
-    if not calendar_endpoints(endpoints):
+    calendar_kinds = calendar_endpoints(endpoints)
+    if not calendar_kinds:
         # Events and calendar times are a survival endpoint's looks: without one they were ignored.
         for key, values in (("design.look_events", design.look_events), ("design.look_times", design.look_times)):
             if values:
                 raise fail(key, "needs a survival endpoint (its events or calendar times set the looks); "
                            "give patients per look by design.look_sizes, or fractions by design.looks", list(values))
+    elif design.look_sizes and len(calendar_kinds) == len(endpoints):
+        # Patients per look mean nothing to a trial of survival endpoints only: it was ignored.
+        raise fail("design.look_sizes", "gives patients per look, but a survival endpoint's looks are events or "
+                   "calendar times: give them by design.looks, design.look_events or design.look_times",
+                   list(design.look_sizes))
     if not simulated_jointly(endpoints, correlation):
         return
     calendar = [e.name for e in calendar_endpoints(endpoints)]
