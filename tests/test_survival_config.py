@@ -1,7 +1,9 @@
 """Survival endpoints through the config and CLI: bad input, derived events, a small run."""
 
+import math
 import re
 
+import numpy as np
 import pytest
 
 from _runs import design, run
@@ -105,6 +107,22 @@ def test_run_reports_survival_keys(os_config):
     assert block["events"] == 247
     # 2000 trials: power near the analytic 0.80 (4 MCSE + 0.005 for Schoenfeld's error).
     assert abs(block["power"] - block["analytic"]["power"]) <= 4 * block["power_mcse"] + 0.005
+
+
+def test_mean_analysis_time_has_the_mcse_of_its_spread(os_config):
+    # The MCSE of the mean analysis time against the spread of the same trials' analysis_time_histogram
+    # (bins of 2 months against a spread of about 2, so with Sheppard's correction w^2 / 12 of the
+    # binned variance); with 600 subjects no trial falls past its last edge.
+    block = run(os_config, ["trial.n_total=600"])["scenarios"][0]["endpoints"]["os"]
+    histogram = block["analysis_time_histogram"]
+    assert histogram["overflow"][-1] == 0
+    edges, counts = np.array(histogram["edges"]), np.array(histogram["counts"][-1], dtype=float)
+    middles = 0.5 * (edges[1:] + edges[:-1])
+    mean = (counts * middles).sum() / counts.sum()
+    width = float(np.diff(edges).max())
+    spread = math.sqrt((counts * (middles - mean) ** 2).sum() / counts.sum() - width**2 / 12)
+    assert block["expected_look_times"][-1] == pytest.approx(mean, abs=width / 2)
+    assert block["expected_look_times_mcse"][-1] == pytest.approx(spread / math.sqrt(counts.sum()), rel=0.05)
 
 
 def test_patients_per_look_are_refused_for_survival_endpoints_only(tmp_path, capsys):

@@ -454,6 +454,7 @@ def _survival_result(plan: SurvivalPlan, trials, stop, decision, ratios, stream)
         duration_sq=np.array([(duration**2).sum()]),
         events_short=np.array([trials.short[rows, stop].sum()], dtype=np.int64),
         look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
+        look_time_sq=(np.where(reached, trials.look_times, 0.0) ** 2).sum(axis=0),
         look_reached=reached.sum(axis=0).astype(np.int64),
         hr_estimate=np.histogram(trials.hazard_ratio[rows, stop], bins=HR_BINS)[0],
         **plan.look_time_counts(np.where(reached, trials.look_times, np.nan)),

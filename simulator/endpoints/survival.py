@@ -361,6 +361,7 @@ class SurvivalPlan:
             duration_sq=np.array([(duration**2).sum()]),
             events_short=np.array([trials.events_short.sum()], dtype=np.int64),
             look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
+            look_time_sq=(np.where(reached, trials.look_times, 0.0) ** 2).sum(axis=0),
             look_reached=reached.sum(axis=0).astype(np.int64),
             hr_estimate=np.histogram(trials.hazard_ratio, bins=HR_BINS)[0],
             **self.look_time_counts(trials.look_times),
@@ -427,9 +428,11 @@ class SurvivalPlan:
             out[label], out[f"{label}_mcse"] = mean_from_sums(
                 float(counts[f"{key}_sum"][0]), float(counts[f"{key}_sq"][0]), n)
         reached = counts["look_reached"]
-        out["expected_look_times"] = [
-            float(s / r) if r else None for s, r in zip(counts["look_time_sum"].tolist(), reached.tolist())
-        ]
+        # Per look, over the trials that reached it (a look no trial reached has none).
+        looks = [mean_from_sums(s, q, r) if r else (None, None)
+                 for s, q, r in zip(counts["look_time_sum"].tolist(), counts["look_time_sq"].tolist(), reached.tolist())]
+        out["expected_look_times"] = [mean for mean, _ in looks]
+        out["expected_look_times_mcse"] = [mcse for _, mcse in looks]
         out["look_reached"] = (reached / n).tolist()
         out["events_short"] = float(counts["events_short"][0] / n)
         out["events_short_note"] = (

@@ -44,6 +44,7 @@ from simulator.design.spending import get_spending_function
 from simulator.endpoints.common import Bounds, decide_groups, design_bounds
 from simulator.engine.continuous import sequential_decisions
 from simulator.errors import InputError
+from simulator.estimate import mean_from_sums
 from simulator.stats.decision import z_bounds
 
 #: Fractions of the planned maximum events are rounded to 1 / grid for the
@@ -266,16 +267,9 @@ def look_report(counts: dict, n_total: int, n: int) -> dict:
     reached = np.asarray(counts["look_reached"], dtype=float)
     total = np.asarray(counts["look_events_sum"], dtype=float)
     squares = np.asarray(counts["look_events_sq"], dtype=float)
-    means, mcses = [], []
-    for s, q, r in zip(total, squares, reached):
-        if r == 0:
-            means.append(None)
-            mcses.append(None)
-            continue
-        mean = s / r
-        variance = max(q / r - mean**2, 0.0) * r / max(r - 1, 1)
-        means.append(float(mean))
-        mcses.append(float(math.sqrt(variance / r)))
+    looks = [mean_from_sums(float(s), float(q), int(r)) if r else (None, None)
+             for s, q, r in zip(total, squares, reached)]
+    means, mcses = [m for m, _ in looks], [e for _, e in looks]
     return {
         "expected_look_events": means,
         "expected_look_events_mcse": mcses,
