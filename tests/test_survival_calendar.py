@@ -144,19 +144,20 @@ def test_event_fraction_with_maximum_follow_up_by_quadrature():
 
 
 def test_capped_design_expects_the_events_at_the_cap(tmp_path):
-    # The events at the cap X ~ N(n p, n p (1 - p)); the final look has min(120, X) events:
-    # E min(c, X) = mu - (mu - c) Phi((mu - c) / sd) - sd phi((mu - c) / sd), and the cap binds with P(X < c).
+    # The events at the cap X ~ N(n p, n p (1 - p)), whole events read with the continuity correction:
+    # the final look has c = 120 events when X > c - 0.5, else X, so with v = (c - 0.5 - mu) / sd
+    # E = mu Phi(v) - sd phi(v) + c (1 - Phi(v)), and the cap binds with P(X < c) = Phi(v).
     plan, _ = _plan(tmp_path, **CAPPED)
     analytic = plan.analytic(plan.config)
     model = plan.model(0.65)
     p = event_fraction(26.0, **model)
     mu, sd = 200 * p, math.sqrt(200 * p * (1 - p))
-    u = (mu - 120) / sd
-    expected_final = mu - (mu - 120) * stats.norm.cdf(u) - sd * stats.norm.pdf(u)
+    v = (120 - 0.5 - mu) / sd
+    expected_final = mu * stats.norm.cdf(v) - sd * stats.norm.pdf(v) + 120 * stats.norm.sf(v)
     first = time_for_events(60.0, 200, **model)
     assert analytic["expected_analysis_times"] == pytest.approx([first, 26.0])
     assert analytic["expected_events_per_look"] == pytest.approx([60.0, expected_final], rel=1e-4)
-    assert analytic["cap_probability"] == pytest.approx(stats.norm.cdf((120 - mu) / sd), abs=1e-3)
+    assert analytic["cap_probability"] == pytest.approx(stats.norm.cdf(v), abs=1e-3)
     assert 60 < expected_final < 120
 
 

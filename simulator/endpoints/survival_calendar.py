@@ -340,7 +340,9 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     reject, futility = np.zeros(K), np.zeros(K)
     events_sum, reached = np.zeros(K), np.zeros(K)
     for x, w in zip(np.clip(mean + sd * nodes, 0.0, n_total), weights):
-        looks = [t for t in targets if t <= x]
+        # The events are whole: a look's target t is reached by the cap when X >= t, i.e. (continuity
+        # correction) when the normal value exceeds t - 0.5.
+        looks = [t for t in targets if t <= x + 0.5]
         if len(looks) < K:
             looks.append(x)
         looks = np.array(looks)
@@ -354,7 +356,8 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     return {
         "expected_events_per_look": (events_sum / np.where(reached > 0, reached, 1.0)).tolist(),
         "expected_analysis_times": np.minimum(times, cap).tolist(),
-        "cap_probability": float(_normal_cdf((targets[-1] - mean) / sd)) if sd > 0 else float(mean < targets[-1]),
+        # P(X < D) = P(X <= D - 1) for whole events X, with the continuity correction.
+        "cap_probability": float(_normal_cdf((targets[-1] - 0.5 - mean) / sd)) if sd > 0 else float(mean < targets[-1]),
         "power": float(power),
         "reject_per_look": reject.tolist(),
         "futility_per_look": futility.tolist(),
