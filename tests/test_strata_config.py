@@ -86,14 +86,11 @@ BAD = [
     (SURVIVAL, dict(trial={"randomisation": "urn"}), r'`trial\.randomisation`: must be one of "simple", "blocks", "minimisation"'),
     (SURVIVAL, dict(trial={"randomisation": "minimisation"}), r'`trial\.randomisation`: "minimisation" needs at least one \[strata\.NAME\]'),
     (SURVIVAL, dict(trial={"randomisation": "blocks"}), r'`trial\.randomisation`: "blocks" needs at least one \[strata\.NAME\]'),
-    (SURVIVAL, dict(trial={"block_size": 4}), r'`trial\.block_size`: is only used with trial\.randomisation = "blocks"'),
     (SURVIVAL, dict(trial={"randomisation": "blocks", "block_size": 5}),
      r"`trial\.block_size`: must be a multiple of the allocation's sum, 2"),
     (SURVIVAL, dict(trial={"randomisation": "minimisation", "minimisation_probability": 0.3},
                     strata={"liver": {"share": [0.6, 0.4]}}),
      r"`trial\.minimisation_probability`: must be a number in \[0\.5, 1\]"),
-    (SURVIVAL, dict(trial={"minimisation_probability": 0.8}),
-     r'`trial\.minimisation_probability`: is only used with trial\.randomisation = "minimisation"'),
     (SURVIVAL, dict(endpoints={"os": {"stratified": True}}), r"`endpoints\.os\.stratified`: needs at least one \[strata\.NAME\]"),
     (SURVIVAL, dict(endpoints={"os": {"stratified": "yes"}}), r"`endpoints\.os\.stratified`: must be true or false"),
     (BINARY, dict(endpoints={"resp": {"stratified": True, "test": "farrington_manning", "margin": 0.1}},
@@ -138,3 +135,23 @@ def test_bad_share_exits_2_naming_the_key(small_config, capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "config key `strata.liver.share`: must sum to 1 (sums to 0.9)" in err[0]
+
+
+def test_a_method_parameter_rides_a_sweep_over_methods_and_is_refused_where_no_scenario_uses_it():
+    # docs/strata.md: sweep trial.randomisation to compare methods, each at its own parameter; a
+    # parameter whose method no scenario has is most likely a forgotten method (exit 2, naming it).
+    from simulator.config.load import scenarios_from_mapping
+
+    strata = {"liver": {"share": [0.6, 0.4]}}
+    raw = _with(SURVIVAL, trial={"block_size": 8, "minimisation_probability": 0.9}, strata=strata,
+                sweep={"trial.randomisation": ["simple", "blocks", "minimisation"]})
+    trials = [s.config.trial for s in scenarios_from_mapping(raw, complete=False)[0]]
+    assert [(t.randomisation, t.block_size, t.minimisation_probability) for t in trials] == [
+        ("simple", None, None), ("blocks", 8, None), ("minimisation", None, 0.9)]
+    for key, value, method in (("block_size", 4, "blocks"), ("minimisation_probability", 0.8, "minimisation")):
+        with pytest.raises(InputError, match=rf'`trial\.{key}`: is only used with trial\.randomisation = "{method}", '
+                                             "which no scenario has"):
+            scenarios_from_mapping(_with(SURVIVAL, trial={key: value}), complete=False)
+    # Out of range is refused whatever the method (it was reported as "only used with ...").
+    with pytest.raises(InputError, match=r"`trial\.minimisation_probability`: must be a number in \[0\.5, 1\]"):
+        scenarios_from_mapping(_with(SURVIVAL, trial={"minimisation_probability": 0.3}), complete=False)

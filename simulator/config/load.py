@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.config.digest import scenario_digest
+from simulator.config.fields import fail
 from simulator.config.schema import Config
 from simulator.config.toml import expand, parse_override, read_toml, set_dotted
 from simulator.config.validate import validate
@@ -64,11 +65,25 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
                 raise InputError(f"{err} (in the scenario {where})") from None
             raise
         scenarios.append(Scenario(index, params, mapping, config))
+    _check_method_parameters(raw, scenarios)
     derived: dict = {}
     for name in kind_names() if complete else ():
         scenarios, meta = get_kind(name).complete(raw, scenarios, validate)
         derived.update(meta)
     return scenarios, derived
+
+
+#: A randomisation method's own parameter in [trial], and the method that uses it.
+METHOD_PARAMETERS = (("block_size", "blocks"), ("minimisation_probability", "minimisation"))
+
+
+def _check_method_parameters(raw: dict, scenarios: list) -> None:
+    """A method's parameter given where no scenario uses the method: most likely a forgotten method."""
+    trial = raw.get("trial") if isinstance(raw.get("trial"), dict) else {}
+    for key, method in METHOD_PARAMETERS:
+        if key in trial and not any(s.config.trial.randomisation == method for s in scenarios):
+            raise fail(f"trial.{key}", f'is only used with trial.randomisation = "{method}", which no scenario has',
+                       trial[key])
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[dict, list[Scenario], dict]:

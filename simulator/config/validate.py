@@ -94,11 +94,13 @@ def _trial(data: Any) -> Trial:
         t.take("missing", 0.0), "trial.missing", allowed="in [0, 1)", check=lambda v: 0.0 <= v < 1.0
     )
     randomisation = as_choice(t.take("randomisation", "simple"), "trial.randomisation", RANDOMISATION)
+    # A method's own parameter is checked always and ignored by the other methods, so that a sweep over
+    # trial.randomisation can carry it (config.load refuses it when no scenario uses its method).
     block_size = t.take("block_size")
     if block_size is not None:
-        if randomisation != "blocks":
-            raise fail("trial.block_size", 'is only used with trial.randomisation = "blocks"', block_size)
         block_size = as_int(block_size, "trial.block_size", low=2, high=1000)
+        if randomisation != "blocks":
+            block_size = None
     elif randomisation == "blocks":
         block_size = 2 * sum(allocation)
     if block_size is not None and block_size % sum(allocation):
@@ -106,12 +108,11 @@ def _trial(data: Any) -> Trial:
                    f"(trial.allocation = {list(allocation)})", block_size)
     probability = t.take("minimisation_probability")
     if probability is not None:
-        if randomisation != "minimisation":
-            raise fail("trial.minimisation_probability", 'is only used with trial.randomisation = "minimisation"',
-                       probability)
         probability = as_float(probability, "trial.minimisation_probability",
                                allowed="in [0.5, 1] (the chance of the arm that minimises the imbalance)",
                                check=lambda v: 0.5 <= v <= 1.0)
+        if randomisation != "minimisation":
+            probability = None
     elif randomisation == "minimisation":
         probability = 0.8
     t.finish()
