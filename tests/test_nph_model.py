@@ -158,7 +158,11 @@ BAD = [
      r"`endpoints\.os\.weights`: must list 2 to 6 components"),
     (['endpoints.os.test="maxcombo"', "design.looks=3"], r'`endpoints\.os\.test`: "maxcombo" is for fixed designs'),
     (['endpoints.os.test="fleming_harrington"'], r"`endpoints\.os\.weights`: is required with test = \"fleming_harrington\""),
-    (["endpoints.os.weights={rho=0, gamma=1}"], r"`endpoints\.os\.weights`: applies to test"),
+    (["endpoints.os.weights={rho=0, gamma=1}"],
+     r"`endpoints\.os\.weights`: applies to test = \"fleming_harrington\" or \"maxcombo\" only, which no scenario has"),
+    # Ignored by the log-rank but still checked (a sweep over the test carries them).
+    (["endpoints.os.weights={rho=0, gamma=-1}"], r"`endpoints\.os\.weights\.gamma`: must be a number >= 0"),
+    (["endpoints.os.weights=[{rho=0, gamma=1}, {rho=1}]"], r"`endpoints\.os\.weights\[1\]\.gamma`: is required"),
     (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=-1, gamma=1}"],
      r"`endpoints\.os\.weights\.rho`: must be a number >= 0"),
     # A missing rho or gamma is not taken as 0 ({} would be the plain log-rank).
@@ -182,6 +186,21 @@ def test_bad_nph_input_exits_2_naming_the_key(delay_config, capsys, overrides, p
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(pattern, err[0]), err
+
+
+def test_a_sweep_over_the_test_carries_the_weights_and_each_scenario_is_its_own_run(delay_config):
+    # docs/config.md (weights): the log-rank ignores them, so one run compares it with FH(0, 1); each scenario
+    # reads the same streams as its own run without the sweep, and `weights = []` unsets them for the log-rank.
+    sweep = ['endpoints.os.weights={rho=0, gamma=1}', 'sweep."endpoints.os.test"=["logrank", "fleming_harrington"]']
+    both = run(delay_config, sweep, n_sims=400, seed=3)["scenarios"]
+    alone = [run(delay_config, n_sims=400, seed=3)["scenarios"][0],
+             run(delay_config, ['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=0, gamma=1}"],
+                 n_sims=400, seed=3)["scenarios"][0]]
+    for swept, single in zip(both, alone):
+        assert swept["endpoints"]["os"]["power"] == single["endpoints"]["os"]["power"]
+    assert both[0]["endpoints"]["os"]["power"] != both[1]["endpoints"]["os"]["power"]
+    unset = run(delay_config, ["endpoints.os.weights=[]"], n_sims=400, seed=3)["scenarios"][0]
+    assert unset["endpoints"]["os"]["power"] == alone[0]["endpoints"]["os"]["power"]
 
 
 def test_nph_needs_design_events(delay_config, tmp_path, capsys):

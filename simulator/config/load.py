@@ -78,12 +78,23 @@ METHOD_PARAMETERS = (("block_size", "blocks"), ("minimisation_probability", "min
 
 
 def _check_method_parameters(raw: dict, scenarios: list) -> None:
-    """A method's parameter given where no scenario uses the method: most likely a forgotten method."""
+    """A method's parameter given where no scenario uses the method: most likely a forgotten method.
+
+    The randomisation methods' parameters in [trial], and a survival endpoint's ``weights`` (ignored by
+    the log-rank test, so that a sweep over ``test`` can carry them).
+    """
     trial = raw.get("trial") if isinstance(raw.get("trial"), dict) else {}
     for key, method in METHOD_PARAMETERS:
         if key in trial and not any(s.config.trial.randomisation == method for s in scenarios):
             raise fail(f"trial.{key}", f'is only used with trial.randomisation = "{method}", which no scenario has',
                        trial[key])
+    for name in [e.name for e in scenarios[0].config.endpoints] if scenarios else ():
+        # An empty list is no weights: how a log-rank run unsets the file's weights from the command line.
+        given = [s.raw["endpoints"][name]["weights"] for s in scenarios
+                 if s.raw["endpoints"][name].get("weights", []) != []]
+        if given and not any(getattr(s.config.endpoint(name), "weights", ()) for s in scenarios):
+            raise fail(f"endpoints.{name}.weights", 'applies to test = "fleming_harrington" or "maxcombo" only, '
+                       "which no scenario has", given[0])
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[dict, list[Scenario], dict]:

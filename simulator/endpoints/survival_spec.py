@@ -477,8 +477,12 @@ def _hazard_ratio(tt: Table, key: str, arms: tuple[str, str]):
 def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]:
     """``weights``: ``{ rho, gamma }`` for fleming_harrington; a list of them for maxcombo (default the four)."""
     if test == "logrank":
-        if value is not None:
-            raise fail(key, 'applies to test = "fleming_harrington" or "maxcombo" only', value)
+        # Checked in either form and ignored, so that a sweep over `test` can carry the weights of its
+        # weighted tests (config.load refuses weights that no scenario's test uses).
+        if isinstance(value, list):
+            [_rho_gamma(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        elif value is not None:
+            _rho_gamma(value, key)
         return ()
     if test == "fleming_harrington":
         if not isinstance(value, dict):
