@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import pickle
 import re
+import signal
+import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,6 +124,90 @@ def draw(builder, plot_id: str, *args) -> str | None:
         if figure is None:
             return None
         return svg(figure, plot_id)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A figure whose builder raised: the exception's type name and message (picklable, unlike some exceptions)."""
+
+    kind: str
+    message: str
+
+
+def _draw_task(task) -> str | None | Failure:
+    builder, plot_id, args = task
+    try:
+        return draw(builder, plot_id, *args)
+    except Exception as err:  # noqa: BLE001 - one bad figure must not cost the whole report
+        return Failure(type(err).__name__, str(err))
+
+
+def draw_all(tasks: list, workers: int = 1) -> list:
+    """Draw every ``(builder, plot_id, args)`` task: in task order, its SVG, ``None`` (no data) or a :class:`Failure`.
+
+    With ``workers > 1`` on Linux, ``workers - 1`` forked processes draw
+    every ``workers``-th task and this one the rest. A fork inherits the
+    imported matplotlib and the data, so only the SVG text travels back
+    (through a pipe); the SVG does not depend on which process drew it. A
+    child that cannot be started or does not finish leaves its tasks to
+    this process. Children take SIGINT and SIGTERM with the default action
+    (they stop quietly with the run) and end with ``os._exit``, so they
+    never run the parent's exit handlers or flush its buffers.
+    """
+    workers = max(1, min(workers, len(tasks)))
+    children = _fork_children(tasks, workers) if workers > 1 and sys.platform == "linux" else {}
+    results: dict = {}
+    for i, task in enumerate(tasks):
+        if i % workers == 0 or i % workers not in children:
+            results[i] = _draw_task(task)
+    for pid, fd in children.values():
+        results.update(_collect(pid, fd))
+    # Whatever a child did not bring back (it failed or was killed) is drawn here.
+    return [results[i] if i in results else _draw_task(task) for i, task in enumerate(tasks)]
+
+
+def _fork_children(tasks: list, workers: int) -> dict:
+    """Fork ``workers - 1`` children; ``{rank: (pid, read end of its pipe)}`` for those started."""
+    import matplotlib.backends.backend_agg  # noqa: F401 - imported once here, not in every child
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+    children = {}
+    for rank in range(1, workers):
+        try:
+            read, write = os.pipe()
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns on fork in a threaded process; the child only draws and exits.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:  # the child
+            try:
+                os.close(read)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                drawn = {i: _draw_task(tasks[i]) for i in range(rank, len(tasks), workers)}
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(pickle.dumps(drawn))
+            finally:
+                os._exit(0)
+        os.close(write)
+        children[rank] = (pid, read)
+    return children
+
+
+def _collect(pid: int, fd: int) -> dict:
+    """What a child drew (empty if it died or sent something unreadable); reaps it."""
+    try:
+        with os.fdopen(fd, "rb") as pipe:
+            data = pipe.read()
+        drawn = pickle.loads(data) if data else {}
+    except Exception:  # noqa: BLE001 - a broken child's tasks are drawn again by the parent
+        drawn = {}
+    finally:
+        os.waitpid(pid, 0)
+    return drawn if isinstance(drawn, dict) else {}
 
 
 def figure_legend(figure, axes) -> None:

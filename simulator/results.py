@@ -24,6 +24,7 @@ from simulator.report.csv import rows, write_csv
 from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
 from simulator.report.tables import endpoint_table, trial_table
+from simulator.runner.backends import effective_jobs
 from simulator.runner.simulate import ScenarioPlans
 from simulator.runner.size import SizeOutcome
 
@@ -174,7 +175,9 @@ class _Reported:
         write_atomic(folder / "report.md", markdown(self._report))
         figures = None
         if plots and matplotlib_available():
-            figures = build_plots(self._report, [s.scenario for s in self.scenarios])
+            # The run's simulation.jobs (0: every core) draws the figures too.
+            workers = effective_jobs(self.scenarios[0].scenario.config.simulation.jobs, sys.maxsize)
+            figures = build_plots(self._report, [s.scenario for s in self.scenarios], workers=workers)
         elif plots:
             print("p3sim: note: matplotlib is not installed, so report.html has no plots "
                   "(pip install 'phase3-simulator[plots]')", file=sys.stderr)

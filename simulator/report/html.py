@@ -17,11 +17,9 @@ from __future__ import annotations
 import base64
 import html
 import json
-import sys
-from pathlib import Path
 
 from simulator.report import tables
-from simulator.report.plots import Plot, build_plots, matplotlib_available
+from simulator.report.plots import Plot
 from simulator.report.reproducibility import reproducibility_items, to_toml
 
 PLOTS_SKIPPED = (
@@ -217,18 +215,3 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
 
-
-def write_html(report: dict, path) -> bool:
-    """Write report.html; return whether it has plots.
-
-    Without matplotlib it writes the page with a note instead of the plots
-    and says so in one line on stderr.
-    """
-    plots = None
-    if matplotlib_available():
-        plots = build_plots(report)
-    else:
-        print("p3sim: note: matplotlib is not installed, so report.html has no plots "
-              "(pip install 'phase3-simulator[plots]')", file=sys.stderr)
-    Path(path).write_text(render_html(report, plots), encoding="utf-8")
-    return plots is not None

@@ -20,8 +20,9 @@ import numpy as np
 from simulator.endpoints import kind_of
 from simulator.figures import (
     COLOURS,
+    Failure,
     Plot,
-    draw,
+    draw_all,
     figure_legend,
     matplotlib_available,
     new_figure,
@@ -285,27 +286,19 @@ def _value_labels(ax, points) -> None:
 
 
 # ------------------------------------------------------------------ catalogue
-def build_plots(report: dict, scenarios: list) -> list[Plot]:
+def build_plots(report: dict, scenarios: list, *, workers: int = 1) -> list[Plot]:
     """Every figure whose data the report holds, in reading order.
 
     ``report`` is the report.json content and ``scenarios`` the validated
     scenarios it came from (a result object's); each endpoint kind adds its
-    own figures (``EndpointKind.figures``). Requires matplotlib (check
-    :func:`matplotlib_available` first).
+    own figures (``EndpointKind.figures``). ``workers`` processes draw them
+    (:func:`simulator.figures.draw_all`; the figures do not depend on it).
+    Requires matplotlib (check :func:`matplotlib_available` first).
     """
-    plots: list[Plot] = []
+    specs: list[tuple] = []
 
     def add(plot_id, title, caption, builder, *args):
-        try:
-            svg = draw(builder, plot_id, *args)
-        except Exception as err:  # noqa: BLE001 - one bad figure must not cost the whole report
-            # The page says so where the figure would be (and the tests fail on it).
-            print(f"p3sim: note: report.html: plot {plot_id} could not be drawn ({type(err).__name__}: {err})",
-                  file=sys.stderr)
-            plots.append(Plot(plot_id, title, f"This plot could not be drawn ({type(err).__name__}: {err}).", ""))
-            return
-        if svg is not None:
-            plots.append(Plot(plot_id, title, caption, svg))
+        specs.append((plot_id, title, caption, builder, args))
 
     add("plot-size", "Power and assurance against size",
         "Trial success and each endpoint's success against n_total, with ±2 Monte Carlo standard errors. "
@@ -333,4 +326,14 @@ def build_plots(report: dict, scenarios: list) -> list[Plot]:
         for endpoint in scenarios[0].config.endpoints:
             for spec in kind_of(endpoint).figures(endpoint.name, report, scenarios):
                 add(spec.id, spec.title, spec.caption, spec.builder, *spec.args)
+    plots: list[Plot] = []
+    drawn = draw_all([(builder, plot_id, args) for plot_id, _, _, builder, args in specs], workers)
+    for (plot_id, title, caption, _, _), svg in zip(specs, drawn):
+        if isinstance(svg, Failure):
+            # The page says so where the figure would be (and the tests fail on it).
+            print(f"p3sim: note: report.html: plot {plot_id} could not be drawn ({svg.kind}: {svg.message})",
+                  file=sys.stderr)
+            plots.append(Plot(plot_id, title, f"This plot could not be drawn ({svg.kind}: {svg.message}).", ""))
+        elif svg is not None:
+            plots.append(Plot(plot_id, title, caption, svg))
     return plots
