@@ -145,35 +145,59 @@ def _draw_task(task) -> str | None | Failure:
 def draw_all(tasks: list, workers: int = 1) -> list:
     """Draw every ``(builder, plot_id, args)`` task: in task order, its SVG, ``None`` (no data) or a :class:`Failure`.
 
-    With ``workers > 1`` on Linux, ``workers - 1`` forked processes draw
-    every ``workers``-th task and this one the rest. A fork inherits the
-    imported matplotlib and the data, so only the SVG text travels back
-    (through a pipe); the SVG does not depend on which process drew it. A
-    child that cannot be started or does not finish leaves its tasks to
-    this process. Children take SIGINT and SIGTERM with the default action
-    (they stop quietly with the run) and end with ``os._exit``, so they
-    never run the parent's exit handlers or flush its buffers.
+    With ``workers > 1`` on Linux, this process and ``workers - 1`` forked
+    ones take the tasks one at a time from a shared queue (a pipe holding
+    the task numbers), so that a slow figure does not hold the others up. A
+    fork inherits the imported matplotlib and the data, so only the SVG text
+    travels back (through a pipe per child); the SVG does not depend on
+    which process drew it. A child that cannot be started or does not
+    finish leaves its tasks to this process. Children take SIGINT and
+    SIGTERM with the default action (they stop quietly with the run) and
+    end with ``os._exit``, so they never run the parent's exit handlers or
+    flush its buffers.
     """
     workers = max(1, min(workers, len(tasks)))
-    children = _fork_children(tasks, workers) if workers > 1 and sys.platform == "linux" else {}
-    results: dict = {}
-    for i, task in enumerate(tasks):
-        if i % workers == 0 or i % workers not in children:
-            results[i] = _draw_task(task)
-    for pid, fd in children.values():
+    if workers == 1 or sys.platform != "linux" or len(tasks) > _MAX_QUEUED:
+        return [_draw_task(task) for task in tasks]
+    queue, fill = os.pipe()
+    # Every task number is written (and the writer closed) before any fork: a reader then sees end of file
+    # once the queue is empty, and no process can block on it, even if another dies while drawing.
+    os.write(fill, b"".join(i.to_bytes(_INDEX_BYTES, "little") for i in range(len(tasks))))
+    os.close(fill)
+    try:
+        children = _fork_children(tasks, queue, workers - 1)
+        results = _drain(tasks, queue)
+    finally:
+        os.close(queue)
+    for pid, fd in children:
         results.update(_collect(pid, fd))
     # Whatever a child did not bring back (it failed or was killed) is drawn here.
     return [results[i] if i in results else _draw_task(task) for i, task in enumerate(tasks)]
 
 
-def _fork_children(tasks: list, workers: int) -> dict:
-    """Fork ``workers - 1`` children; ``{rank: (pid, read end of its pipe)}`` for those started."""
+#: Task numbers in the queue pipe: fixed-size records, all written at once within PIPE_BUF (4096 bytes on
+#: Linux, so the write never blocks); a longer list of figures is drawn by this process alone.
+_INDEX_BYTES = 4
+_MAX_QUEUED = 4096 // _INDEX_BYTES
+
+
+def _drain(tasks: list, queue: int) -> dict:
+    """Draw tasks taken from the queue until it is empty: ``{task number: result}``."""
+    drawn = {}
+    while len(record := os.read(queue, _INDEX_BYTES)) == _INDEX_BYTES:
+        i = int.from_bytes(record, "little")
+        drawn[i] = _draw_task(tasks[i])
+    return drawn
+
+
+def _fork_children(tasks: list, queue: int, count: int) -> list:
+    """Fork up to ``count`` children drawing from ``queue``: ``[(pid, read end of its result pipe)]``."""
     import matplotlib.backends.backend_agg  # noqa: F401 - imported once here, not in every child
     import matplotlib.backends.backend_svg  # noqa: F401
     import matplotlib.figure  # noqa: F401
 
-    children = {}
-    for rank in range(1, workers):
+    children = []
+    for _ in range(count):
         try:
             read, write = os.pipe()
             with warnings.catch_warnings():
@@ -187,13 +211,13 @@ def _fork_children(tasks: list, workers: int) -> dict:
                 os.close(read)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                drawn = {i: _draw_task(tasks[i]) for i in range(rank, len(tasks), workers)}
+                drawn = _drain(tasks, queue)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(pickle.dumps(drawn))
             finally:
                 os._exit(0)
         os.close(write)
-        children[rank] = (pid, read)
+        children.append((pid, read))
     return children
 
 
