@@ -295,10 +295,12 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     """Expected events and times of the looks, and the power from them (the analytic expectation).
 
     Calendar looks: the expected events ``e_k`` at each time, and the power
-    of the design that spends alpha at ``e_k / D`` (``D`` = design.events)
-    and all of it at the last look, with information fractions
-    ``e_k / e_last`` and drift ``sqrt(r e_last) / (1 + r) log(margin / HR)``
-    (Schoenfeld). Event-driven looks with a cap: the events at the cap are
+    of the design that spends alpha at ``d_k / D`` (``D`` = design.events,
+    ``d_k`` = ``e_k`` rounded half up: the planned looks, whose bounds the
+    report gives) and all of it at the last look, with information
+    fractions ``d_k / d_last`` and drift ``sqrt(r d_last) / (1 + r) log(margin / HR)``
+    (Schoenfeld). The subjects for ``design.power`` solve with the unrounded
+    ``e_k`` (continuous in the subjects). Event-driven looks with a cap: the events at the cap are
     random, approximately normal with mean ``n p`` and variance
     ``n p (1 - p)`` (``p`` the event fraction at the cap); for each value
     the looks whose targets come first keep them and the next look is at the
@@ -317,7 +319,9 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
             times = np.minimum(times, cap)
         events = expected_events_at(model, n_total, times, longest)
         out = {"expected_events_per_look": events.tolist(), "expected_analysis_times": times.tolist()}
-        out.update(_power(plan, config, events, hazard_ratio))
+        # The power of the planned looks at whole events (rounded half up, as calendar_events plans them): the
+        # design whose bounds, alpha spent and expected events the block reports beside it.
+        out.update(_power(plan, config, np.array([round_half_up(e) for e in events], dtype=float), hazard_ratio))
         if not plan.endpoint.accrual.is_rate:
             out.update(_calendar_subjects(plan, config, model, times, longest, hazard_ratio))
         return out
