@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from simulator import __version__
-from simulator.errors import InputError, NotReadyError
+from simulator.errors import InputError, NotReadyError, breaks_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -199,8 +199,11 @@ def _design(args) -> int:
             sys.stdout.write(text)
             return 0
         path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:  # the permission bits allowed it, the file system did not (/proc, a read-only mount)
+            raise InputError(f"argument `--json`: cannot write {path} ({err.strerror or err})") from None
     print(result.table())
     return 0
 
@@ -278,8 +281,13 @@ def _in_worker(function, *args):
 
 
 def _one_line(message) -> str:
-    """A message on one line whatever a user-typed name in it holds (line breaks written as \\n)."""
-    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+    """A message on one line whatever a user-typed name in it holds (line breaks written as \\n).
+
+    Every character that ``str.splitlines`` breaks at, or that reorders the text around it, is written as
+    its escape (``\\u2028``, ``\\x85``, ``\\u202e``).
+    """
+    text = str(message).replace("\r", "\\r").replace("\n", "\\n")
+    return "".join(c.encode("unicode_escape").decode("ascii") if breaks_text(c) else c for c in text)
 
 
 def _not_ready(err: BaseException) -> str | None:

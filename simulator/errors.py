@@ -1,4 +1,18 @@
-"""Exceptions that the command line turns into exit codes."""
+"""Exceptions that the command line turns into exit codes, and the one rule for text that breaks a line."""
+
+import unicodedata
+
+#: Bidirectional embeddings, overrides and isolates: they reorder how the text around them is shown.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def breaks_text(c: str) -> bool:
+    """A control character (C0, DEL, C1), a Unicode line or paragraph separator, or a bidi control.
+
+    What display text may not hold (``config.fields.as_label``) and what an
+    error line escapes (``cli``): each breaks a line or reorders the text.
+    """
+    return unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS
 
 
 class InputError(ValueError):

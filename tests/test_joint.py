@@ -314,3 +314,34 @@ def test_bad_joint_input_exits_2_naming_the_key(tmp_path, capsys, text, override
     assert main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and re.search(pattern, lines[0]), lines
+
+
+def test_a_binary_endpoint_at_survival_looks_reports_the_bounds_of_its_mean_looks(tmp_path):
+    # An independent review found the planned bounds (fraction 0.5, 200 patients) beside the mean realised
+    # fraction (about 0.8) and the per-look probabilities of trials that each used bounds at their own
+    # fractions. Now: the design at the mean realised fractions (asOF spends 2 (1 - Phi(z_{1-alpha/2} / sqrt(t)))
+    # by fraction t, so the first bound has a closed form), and the critical effect is where the pooled z at
+    # the mean evaluable patients per arm (split by the allocation, docs/reports.md) equals each bound.
+    path = tmp_path / "joint.toml"
+    path.write_text(
+        '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { rate = 20.0 }\n"
+        'follow_up = { minimum = 12.0 }\n[endpoints.resp]\nkind = "binary"\ndelay = 3.0\n'
+        "truth = { control = 0.30, experimental = 0.45 }\n[design]\nlooks = [0.5, 1.0]\n",
+        encoding="utf-8",
+    )
+    resp = run(path, n_sims=2000, seed=4)["scenarios"][0]["endpoints"]["resp"]
+    t1 = resp["realised_fractions"][0]
+    assert resp["realised_fractions"][1] == 1.0 and 0.6 < t1 < 0.95
+    assert "look_sizes" not in resp and "mean realised fractions" in resp["bounds_note"]
+    z = stats.norm.isf(0.025 / 2)
+    first_alpha = 2 * stats.norm.sf(z / math.sqrt(t1))  # asOF spent at t1 (Lan-DeMets, one-sided 0.025)
+    assert resp["efficacy_bounds"][0] == pytest.approx(stats.norm.isf(first_alpha), rel=1e-9)
+    assert resp["alpha_spent"][0] == pytest.approx(first_alpha, rel=1e-9)
+    for k, total in enumerate(np.rint(resp["evaluable_per_look"])):
+        n_e = np.rint(total / 2)
+        n_c = total - n_e
+        p_c, p_e = 0.30, 0.30 + resp["critical_effect"][k]
+        pooled = (p_c * n_c + p_e * n_e) / (n_c + n_e)
+        z_at = (p_e - p_c) / math.sqrt(pooled * (1 - pooled) * (1 / n_c + 1 / n_e))
+        assert z_at == pytest.approx(resp["efficacy_bounds"][k], rel=1e-6)

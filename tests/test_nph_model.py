@@ -161,10 +161,13 @@ BAD = [
     (["endpoints.os.weights={rho=0, gamma=1}"],
      r"`endpoints\.os\.weights`: applies to test = \"fleming_harrington\" or \"maxcombo\" only, which no scenario has"),
     # Ignored by the log-rank but still checked (a sweep over the test carries them).
-    (["endpoints.os.weights={rho=0, gamma=-1}"], r"`endpoints\.os\.weights\.gamma`: must be a number >= 0"),
+    (["endpoints.os.weights={rho=0, gamma=-1}"], r"`endpoints\.os\.weights\.gamma`: must be a number in \[0, 10\]"),
     (["endpoints.os.weights=[{rho=0, gamma=1}, {rho=1}]"], r"`endpoints\.os\.weights\[1\]\.gamma`: is required"),
     (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=-1, gamma=1}"],
-     r"`endpoints\.os\.weights\.rho`: must be a number >= 0"),
+     r"`endpoints\.os\.weights\.rho`: must be a number in \[0, 10\]"),
+    # Larger exponents underflowed to NaN power (an independent review: rho = gamma = 300).
+    (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=300, gamma=300}"],
+     r"`endpoints\.os\.weights\.rho`: must be a number in \[0, 10\]"),
     # A missing rho or gamma is not taken as 0 ({} would be the plain log-rank).
     (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={}"],
      r"`endpoints\.os\.weights\.rho`: is required: a number >= 0"),

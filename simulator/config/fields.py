@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from simulator.errors import InputError
+from simulator.errors import InputError, breaks_text
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -219,7 +219,7 @@ def take_robust_weight(t: Table) -> float:
 # ---------------------------------------------------------------- names and labels
 #: Endpoint and arm names: an ASCII letter, then letters, digits, ``_`` or ``-``, 64 characters at most.
 #: They become keys, CSV cells, file-safe ids and HTML ids, so nothing in them needs escaping anywhere.
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")  # whole string (fullmatch: "$" allows a final "\n")
 
 #: Keys that sit beside the arm names in the same tables (a prior's ``base``,
 #: ``discount``, ``robust_weight`` and ``model``; truth and dropout tables'
@@ -248,7 +248,7 @@ def safe_name(text: str) -> str:
 
 def as_name(value: Any, key: str, what: str) -> str:
     """Read an endpoint or arm name (``what``): :data:`NAME_PATTERN`, with a suggestion when it fails."""
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         suggestion = safe_name(value) if isinstance(value, str) else "endpoint"
         raise fail(key, f"{what} names must start with an ASCII letter, followed by letters, digits, _ or -, at "
                         f"most 64 characters (put display text in a label); e.g. {toml_value(suggestion)}", value)
@@ -257,7 +257,7 @@ def as_name(value: Any, key: str, what: str) -> str:
 
 def as_label(value: Any, key: str) -> str:
     """Read display text: a string of at most :data:`MAX_LABEL` characters, without control characters."""
-    if not isinstance(value, str) or len(value) > MAX_LABEL or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if not isinstance(value, str) or len(value) > MAX_LABEL or any(breaks_text(c) for c in value):
         raise fail(key, f"must be a string of at most {MAX_LABEL} characters without line breaks or control "
                         "characters", value if isinstance(value, str) and len(value) <= 80 else None,
                    show_value=isinstance(value, str) and len(value) <= 80)

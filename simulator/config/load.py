@@ -88,6 +88,10 @@ def _check_method_parameters(raw: dict, scenarios: list) -> None:
         if key in trial and not any(s.config.trial.randomisation == method for s in scenarios):
             raise fail(f"trial.{key}", f'is only used with trial.randomisation = "{method}", which no scenario has',
                        trial[key])
+    design = raw.get("design") if isinstance(raw.get("design"), dict) else {}
+    if "two_sided_futility" in design and not any(s.config.design.sided == 2 for s in scenarios):
+        raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
+                   "futility region), which no scenario has", design["two_sided_futility"])
     for name in [e.name for e in scenarios[0].config.endpoints] if scenarios else ():
         # An empty list is no weights: how a log-rank run unsets the file's weights from the command line.
         given = [s.raw["endpoints"][name]["weights"] for s in scenarios

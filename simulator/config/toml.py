@@ -47,6 +47,8 @@ def read_toml(path: str | Path) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"config file `{path}`: malformed TOML ({err})") from None
+    except RecursionError:
+        raise InputError(f"config file `{path}`: nests arrays or tables too deeply to read") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -63,6 +65,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         document = tomllib.loads(f"value = {value.strip()}")
     except tomllib.TOMLDecodeError:
         document = None
+    except RecursionError:
+        raise InputError(f"argument `--set {key}`: the value nests arrays or tables too deeply to read") from None
     if document is not None and set(document) != {"value"}:
         # `x="a"\nsimulation.n_sims=1` would set a second key silently.
         raise InputError(f"argument `--set {text!r}`: sets more than one key; give each key its own --set")

@@ -52,6 +52,7 @@ from simulator.design.boundaries import (
 )
 from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
+from simulator.endpoints.survival_spec import MONTHS
 from simulator.errors import InputError
 
 TOP_LEVEL = (
@@ -242,8 +243,8 @@ def _look_times(value: Any) -> tuple[float, ...]:
         raise fail(key, f"must be a list of at most {MAX_LOOKS} increasing calendar times (months from the first "
                    "patient in)", value)
     times = tuple(
-        as_float(v, key, allowed="> 0 (months after the first patient in; a look at or before it has no data)",
-                 check=lambda v: v > 0)
+        as_float(v, key, allowed=f"in (0, {MONTHS[1]:g}] (months after the first patient in; a look at or before "
+                 "it has no data)", check=lambda v: 0 < v <= MONTHS[1])
         for v in value
     )
     if any(b <= a for a, b in zip(times, times[1:])):
@@ -293,6 +294,7 @@ def _design(data: Any) -> Design:
     if futility_param is not None:
         futility_param = as_float(futility_param, "design.futility_param", allowed="(finite)", check=lambda v: True)
     binding = as_bool(t.take("binding", False), "design.binding")
+    # Ignored by one-sided designs (config.load refuses it when no scenario is two-sided).
     two_sided_futility = as_choice(
         t.take("two_sided_futility", "inner"), "design.two_sided_futility", TWO_SIDED_FUTILITY
     )
@@ -302,8 +304,9 @@ def _design(data: Any) -> Design:
     look_times = _look_times(t.take("look_times", []))
     max_duration = t.take("max_duration")
     if max_duration is not None:
-        max_duration = as_float(max_duration, "design.max_duration", allowed="> 0 (months from the first patient in)",
-                                check=lambda v: v > 0)
+        max_duration = as_float(max_duration, "design.max_duration",
+                                allowed=f"in (0, {MONTHS[1]:g}] (months from the first patient in)",
+                                check=lambda v: 0 < v <= MONTHS[1])
     if look_times and (look_events or look_sizes):
         key = "design.look_events" if look_events else "design.look_sizes"
         raise fail("design.look_times", f"cannot be given with `{key}`: give the looks one way", list(look_times))
@@ -364,6 +367,9 @@ def _success(data: Any, names: tuple[str, ...]) -> Success:
     for name in order:
         if name not in names:
             raise fail("success.order", f"must name endpoints ({', '.join(names)})", name)
+    if order and multiplicity != "fixed_sequence":
+        raise fail("success.order", f'is only used with success.multiplicity = "fixed_sequence", got '
+                   f'multiplicity = "{multiplicity}"', order)
     if multiplicity == "fixed_sequence" and sorted(order) != sorted(names):
         raise fail("success.order", "must list every endpoint once for fixed_sequence", order)
     if rule == "all" and multiplicity != "none":

@@ -67,7 +67,12 @@ def power_means(
     if math.isinf(df):
         return float(stats.norm.sf(stats.norm.isf(alpha / sided) - ncp))
     critical = stats.t.isf(alpha / sided, df)
-    return float(stats.nct.sf(critical, df, ncp))
+    power = float(stats.nct.sf(critical, df, ncp))
+    if not math.isfinite(power):
+        # scipy's noncentral t fails (NaN) at an extreme noncentrality (SDs tiny beside the difference),
+        # where the power is 0 or 1 to double precision.
+        return 1.0 if ncp > critical else 0.0
+    return power
 
 
 def sample_size_means(

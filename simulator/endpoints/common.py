@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import math
 from dataclasses import dataclass
@@ -327,6 +328,53 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
             "analysed at the survival looks' calendar times: mean over simulated trials of each look's "
             "information fraction (0 where a look adds no information); bounds use each trial's own fractions"
         )
+    return out
+
+
+def bounds_at_mean_looks(plan, config: Config, block: dict) -> dict:
+    """The bounds and effects of an endpoint read at a survival endpoint's looks, at its mean looks.
+
+    Each trial tested against bounds at its own information fractions
+    (:mod:`simulator.endpoints.joint`), so no one set of bounds is the
+    simulation's: the report gives those at the mean realised fractions
+    (``block["realised_fractions"]``, scaled so that the last is 1) and the effects at the mean evaluable
+    patients per look (split by the allocation), beside the per-look
+    probabilities they stand for, and says so in ``bounds_note``. Fisher's
+    test has effects only off the count tables of its planned looks: they
+    are ``None``. Where the mean fractions do not increase (looks often
+    untested) the planned bounds stay, and the note says so. Returns the
+    keys to set; ``look_sizes`` (the planned patients per look, which do
+    not apply) is ``None``: to be removed.
+    """
+    fractions = np.asarray(block["realised_fractions"], dtype=float)
+    if fractions[0] <= 0 or np.any(np.diff(fractions) <= 0):  # (so the last is > 0 too)
+        return {"look_sizes": None, "bounds_note": (
+            "each trial used bounds at its own information fractions, whose means do not increase from look to "
+            "look; the bounds and effects shown are the planned looks'")}
+    # A trial whose events run out before the final look ends at an earlier one (later looks count 0 in the
+    # means): the fractions are scaled so that the last is 1, as each trial's own last look is.
+    bounds = design_bounds(config, tuple(float(f) for f in fractions / fractions[-1]), plan.alpha)
+    out: dict = {"look_sizes": None, "efficacy_bounds": finite_or_none(bounds.efficacy),
+                 "futility_bounds": finite_or_none(bounds.futility), "alpha_spent": list(bounds.alpha_spent)}
+    if bounds.inner:
+        out["futility_floor"] = finite_or_none(bounds.futility_floor)
+    control, experimental = config.trial.allocation
+    evaluable = np.asarray(block["evaluable_per_look"], dtype=float)
+    evaluable_e = np.maximum(np.rint(evaluable * experimental / (control + experimental)), 1).astype(np.int64)
+    evaluable_c = np.maximum(np.rint(evaluable).astype(np.int64) - evaluable_e, 1)
+    fisher = getattr(plan.endpoint, "test", None) == "fisher"
+    if fisher:
+        effects: dict = {key: [None] * fractions.size for key in ("critical_effect", "futility_effect")}
+        effects.update({key: [None] * fractions.size for key in ("critical_count", "futility_count") if key in block})
+    else:
+        looks = dataclasses.replace(plan.looks, evaluable_c=evaluable_c, evaluable_e=evaluable_e)
+        effects = dataclasses.replace(plan, looks=looks, bounds=bounds).effect_bounds()
+    out.update(effects)
+    out["bounds_note"] = (
+        "each trial used bounds at its own information fractions; these are the bounds at the mean realised "
+        "fractions (scaled so that the last is 1)" + (" (Fisher's test has effects only at the counts of its planned looks: none given)" if fisher
+                       else ", with the effects at the mean evaluable patients per look")
+    )
     return out
 
 

@@ -61,6 +61,12 @@ def check_joint(endpoints: tuple[Any, ...], correlation: tuple[tuple[str, float]
             if values:
                 raise fail(key, "needs a survival endpoint (its events or calendar times set the looks); "
                            "give patients per look by design.look_sizes, or fractions by design.looks", list(values))
+        # A survival endpoint's events and calendar cap: without one they were ignored (and design.events
+        # still entered the seed digest).
+        for key, value in (("design.events", design.events), ("design.max_duration", design.max_duration)):
+            if value is not None:
+                raise fail(key, "needs a survival endpoint (events and the calendar cap are a survival endpoint's); "
+                           "the trial's size is trial.n_total", value)
     elif design.look_sizes and len(calendar_kinds) == len(endpoints):
         # Patients per look mean nothing to a trial of survival endpoints only: it was ignored.
         raise fail("design.look_sizes", "gives patients per look, but a survival endpoint's looks are events or "

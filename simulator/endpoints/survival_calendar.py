@@ -335,7 +335,7 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         out = {"expected_events_per_look": targets.tolist(), "expected_analysis_times": times.tolist()}
         out.update(_power(plan, config, targets, hazard_ratio))
         return out
-    fraction = float(expected_events_at(model, 1.0, [cap], longest)[0])
+    fraction = min(max(float(expected_events_at(model, 1.0, [cap], longest)[0]), 0.0), 1.0)  # rounding: [0, 1]
     mean, sd = n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
     nodes, weights = np.polynomial.hermite_e.hermegauss(CAP_NODES)
     weights = weights / weights.sum()

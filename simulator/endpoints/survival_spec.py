@@ -160,6 +160,8 @@ POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
 #: any trial, narrow enough that the arithmetic on them (hazards from
 #: medians, cumulative hazards over the study, products with hazard ratios)
 #: stays finite and well conditioned.
+#: Largest Fleming-Harrington exponent rho or gamma (FH(0, 1) and FH(1, 0) are the usual ones).
+FH_MAX = 10.0
 MONTHS = (1e-3, 1e4)  # medians, landmark and accrual times, follow-up, piece starts
 HAZARD = (1e-6, 1e3)  # per month
 RATIO = (1e-3, 1e3)  # hazard ratios (truth, prior, margin)
@@ -504,9 +506,10 @@ def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]
 def _rho_gamma(value: Any, key: str) -> tuple[float, float]:
     """One ``{ rho, gamma }``: both required (a missing one must not silently be 0: ``{}`` is the log-rank)."""
     t = Table(value, key)
+    # At most FH_MAX: the weights S^rho (1 - S)^gamma of larger exponents underflow in the variance (NaN).
     rho = as_float(t.require("rho", "a number >= 0 (with gamma: { rho = r, gamma = g })", valid=("gamma",)),
-                   f"{key}.rho", allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
+                   f"{key}.rho", allowed=f"in [0, {FH_MAX:g}]", check=lambda v: 0 <= v <= FH_MAX)
     gamma = as_float(t.require("gamma", "a number >= 0 (with rho: { rho = r, gamma = g })"), f"{key}.gamma",
-                     allowed=">= 0 (finite)", check=lambda v: 0 <= v < math.inf)
+                     allowed=f"in [0, {FH_MAX:g}]", check=lambda v: 0 <= v <= FH_MAX)
     t.finish()
     return rho, gamma

@@ -12,7 +12,7 @@ import uuid
 import numpy as np
 
 from simulator import __version__
-from simulator.endpoints.common import clip_probabilities, finite_or_none
+from simulator.endpoints.common import bounds_at_mean_looks, clip_probabilities, finite_or_none
 from simulator.estimate import proportion
 from simulator.report.reproducibility import environment
 
@@ -98,6 +98,13 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["futility_per_look_mcse"] = [proportion(c, n)[1] for c in counts["futility"].tolist()]
     block.update(plan.effect_bounds())
     block.update(plan.expected_size(counts))
+    if "realised_fractions_note" in block and len(block["realised_fractions"]) > 1:
+        # Read at a survival endpoint's looks: the planned bounds and sizes are not what the trials used.
+        for key, value in bounds_at_mean_looks(plan, config, block).items():
+            if value is None:
+                block.pop(key, None)
+            else:
+                block[key] = value
     block.update(side or {})
     if "assurance" in streams and "effect_success" in streams["assurance"].endpoints[name]:
         block["true_effect_histogram"] = effect_histogram(

@@ -295,6 +295,9 @@ def look_table(report: dict, i: int) -> Table | None:
     notes = [f"{name}: {e['effect_note']}" for name, e in endpoints.items() if e.get("effect_note")]
     if notes:
         caption += ". Clipped effects: " + "; ".join(notes)
+    at_mean = [f"{name}: {e['bounds_note']}" for name, e in endpoints.items() if e.get("bounds_note")]
+    if at_mean:
+        caption += ". Bounds: " + "; ".join(at_mean)
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
 
 
