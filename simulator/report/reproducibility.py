@@ -23,7 +23,7 @@ from importlib import metadata
 from simulator.config.fields import toml_value
 from simulator.report.tables import md_text
 
-#: Packages whose versions are recorded (a result depends on the first four).
+#: Packages whose versions are recorded (a result depends on the first three; joblib runs `--backend loky`).
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "numba", "joblib", "matplotlib")
 
 #: Tables nested at least this deep whose values are all scalars or arrays are

@@ -34,14 +34,14 @@ rescheduled by Dask while other workers remain; when none remain for
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import platform
 import re
 import time
 import warnings
-
-from joblib import Parallel, delayed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from simulator.config.fields import toml_value
 from simulator.errors import InputError, NotReadyError
@@ -227,12 +227,11 @@ def execute(function, arguments, *, count: int | None = None, jobs: int = 0, bac
             scheduler: str | None = None):
     """Yield ``function(*args)`` for every tuple in ``arguments``, in any order.
 
-    ``arguments`` may be a lazy iterable of ``count`` tuples: joblib takes
-    them as workers free up (``pre_dispatch``), so they are never all held
-    at once. Results arrive as the tasks finish (joblib's
-    ``generator_unordered``), so that ``function`` must return something
-    that says which task it was. Closing the generator early (an exception
-    in the consumer, Ctrl-C) cancels the tasks not yet started.
+    ``arguments`` may be a lazy iterable of ``count`` tuples, taken as
+    workers free up, so they are never all held at once. Results arrive as
+    the tasks finish, so that ``function`` must return something that says
+    which task it was. Closing the generator early (an exception in the
+    consumer, Ctrl-C) cancels the tasks not yet started.
     """
     if count is None:
         arguments = list(arguments)
@@ -249,13 +248,36 @@ def execute(function, arguments, *, count: int | None = None, jobs: int = 0, bac
         for args in arguments:
             yield function(*args)
         return
+    if backend == "threads":
+        yield from _thread_execute(function, arguments, n_jobs)
+        return
+    from joblib import Parallel, delayed  # only for processes: joblib and loky take about 0.1 s to import
+
     with _quiet_cancel():
         # "auto" groups short tasks (a chunk takes ~15 ms for a fixed binary
         # design) so that inter-process overhead stays small; joblib splits
         # the last tasks evenly between processes.
-        local = "threading" if backend == "threads" else "loky"
-        parallel = Parallel(n_jobs=n_jobs, backend=local, return_as="generator_unordered", batch_size="auto")
+        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size="auto")
         yield from parallel(delayed(function)(*args) for args in arguments)
+
+
+def _thread_execute(function, arguments, n_jobs: int):
+    """``n_jobs`` threads of this process, two tasks per thread in flight, results as they finish.
+
+    A chunk is milliseconds of a compiled kernel that releases the GIL, so
+    a task per submission costs nothing that batching would save.
+    """
+    pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="p3sim")
+    tasks = iter(arguments)
+    pending = {pool.submit(function, *args) for args in itertools.islice(tasks, 2 * n_jobs)}
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.update(pool.submit(function, *args) for args in itertools.islice(tasks, 1))
+                yield future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextlib.contextmanager
