@@ -410,11 +410,11 @@ def test_events_at_a_calendar_look_in_the_report_match_their_expectation(tmp_pat
 # --------------------------------------------------------------------------
 
 BAD = [
-    (CALENDAR, ["design.look_times=[0, 30]"], r"`design\.look_times`: must be a number > 0"),
-    (CALENDAR, ["design.look_times=[-3, 30]"], r"`design\.look_times`: must be a number > 0"),
+    (CALENDAR, ["design.look_times=[0, 30]"], r"`design\.look_times`: must be a number in \(0, 10000\]"),
+    (CALENDAR, ["design.look_times=[-3, 30]"], r"`design\.look_times`: must be a number in \(0, 10000\]"),
     (CALENDAR, ["design.look_times=[30, 15]"], r"`design\.look_times`: must increase strictly"),
     (CALENDAR, ["design.max_duration=20"], r"`design\.max_duration`: must not be shorter than the last calendar look"),
-    (CAPPED, ["design.max_duration=0"], r"`design\.max_duration`: must be a number > 0"),
+    (CAPPED, ["design.max_duration=0"], r"`design\.max_duration`: must be a number in \(0, 10000\]"),
     (CAPPED, ["design.max_duration=9"], r"`design\.max_duration`: 9 months is before the first look"),
     (CALENDAR, ["design.look_events=[40, 80]"], r"`design\.look_times`: cannot be given with `design\.look_events`"),
     (CALENDAR, ["design.looks=3"], r"`design\.looks`: must be left out with design\.look_times"),
