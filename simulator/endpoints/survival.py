@@ -47,7 +47,7 @@ from simulator.endpoints.survival_spec import SurvivalEndpoint
 from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
-from simulator.estimate import mean_from_sums
+from simulator.estimate import mean_from_sums, proportion
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE
 
 #: Bins of hazard ratios (true, among successes and failures under the prior;
@@ -434,7 +434,8 @@ class SurvivalPlan:
         out["expected_look_times"] = [mean for mean, _ in looks]
         out["expected_look_times_mcse"] = [mcse for _, mcse in looks]
         out["look_reached"] = (reached / n).tolist()
-        out["events_short"] = float(counts["events_short"][0] / n)
+        out["look_reached_mcse"] = [proportion(int(r), n)[1] for r in reached.tolist()]
+        out["events_short"], out["events_short_mcse"] = proportion(int(counts["events_short"][0]), n)
         out["events_short_note"] = (
             "fraction of trials whose patients never produced a look's target events: "
             "that look is analysed at the last event and the trial stops there"

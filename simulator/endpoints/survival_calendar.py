@@ -304,8 +304,9 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     random, approximately normal with mean ``n p`` and variance
     ``n p (1 - p)`` (``p`` the event fraction at the cap); for each value
     the looks whose targets come first keep them and the next look is at the
-    cap with those events (the last); power and expected events average
-    over that distribution (Gauss-Hermite), and ``cap_probability`` is the
+    cap with those events (the last); power, the expected events per look
+    and at the stopping analysis (``expected_events_h1``) average over that
+    distribution (Gauss-Hermite), and ``cap_probability`` is the
     chance that the cap comes before the final look's events.
     """
     design = config.design
@@ -343,6 +344,7 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     power = 0.0
     reject, futility = np.zeros(K), np.zeros(K)
     events_sum, reached = np.zeros(K), np.zeros(K)
+    at_stop = 0.0  # the expected events at the stopping analysis (expected_events_h1), capped
     for x, w in zip(np.clip(mean + sd * nodes, 0.0, n_total), weights):
         # The events are whole: a look's target t is reached by the cap when X >= t, i.e. (continuity
         # correction) when the normal value exceeds t - 0.5.
@@ -357,6 +359,8 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         power += w * result["power"]
         reject[:m] += w * np.asarray(result["reject_per_look"])
         futility[:m] += w * np.asarray(result["futility_per_look"])
+        stops = (np.asarray(result["reject_per_look"]) + np.asarray(result["futility_per_look"]))[:-1]
+        at_stop += w * (float(stops @ looks[:-1]) + (1.0 - float(stops.sum())) * float(looks[-1]))
     return {
         "expected_events_per_look": (events_sum / np.where(reached > 0, reached, 1.0)).tolist(),
         "expected_analysis_times": np.minimum(times, cap).tolist(),
@@ -365,6 +369,7 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         "power": float(power),
         "reject_per_look": reject.tolist(),
         "futility_per_look": futility.tolist(),
+        "expected_events_h1": float(at_stop),
     }
 
 
