@@ -260,6 +260,8 @@ ROWS = [
         r"config key `design\.two_sided_futility`: is only used with design\.sided = 2"),
     Row("json-to-proc", DESIGN + ["--json", "/proc/p3sim-test.json"], 2, r"argument `--json`: cannot write"),
     Row("tiny-sd-design", DESIGN, 0, config=CONTINUOUS.replace("sd = 20", "sd = 1e-9")),
+    Row("misspelt-label", DESIGN + S("endpoints.resp.labl=1"), 2,
+        r"config key `endpoints\.resp\.labl`: unknown key; did you mean `label`\? \(allowed here: `label`,"),
     Row("dots-config-name", ["run", "{cfg}", "--quiet", "--sims", "1000"], 0, name="...toml",
         check=lambda tmp, out, err: (tmp / "work" / "reports" / "config" / "report.json").is_file()),
 ]

@@ -211,7 +211,6 @@ def _endpoints(data: Any, context: ParseContext) -> tuple[Any, ...]:
             Table(table, f"endpoints.{name}").require("kind", f"one of {kinds}")
         if "label" in table:
             labels.append((name, as_label(table["label"], f"endpoints.{name}.label")))
-            table = {k: v for k, v in table.items() if k != "label"}
         kind = get_kind(table.get("kind"), f"endpoints.{name}.kind")
         endpoints.append(kind.parse(name, table, context))
     return tuple(endpoints), tuple(labels)

@@ -141,6 +141,7 @@ def parse(name: str, data: Any, context: ParseContext) -> ContinuousEndpoint:
     """
     path = f"endpoints.{name}"
     t = Table(data, path)
+    t.take("label")  # display text, read by config.validate: allowed here
     kind = t.take("kind")
     better = take_better(t)
     test = as_choice(t.take("test", "t"), f"{path}.test", CONTINUOUS_TESTS)

@@ -360,6 +360,7 @@ def parse(name: str, data: Any, context: ParseContext) -> SurvivalEndpoint:
     """Validate one ``[endpoints.NAME]`` table with ``kind = "survival"``."""
     path = f"endpoints.{name}"
     t = Table(data, path)
+    t.take("label")  # display text, read by config.validate: allowed here
     kind = t.take("kind")
     test = as_choice(t.take("test", "logrank"), f"{path}.test", SURVIVAL_TESTS)
     weights = _weights(t.take("weights"), f"{path}.weights", test)
