@@ -24,6 +24,7 @@ from simulator.config.toml import parse_override, read_toml, set_dotted
 from simulator.errors import InputError
 from simulator.results import DesignResult, SimulationResult, SizeResult
 from simulator.runner.backends import WAIT_FOR_WORKERS_S, session
+from simulator.runner.folder import check_output_folder
 from simulator.runner.progress import ProgressHook
 from simulator.runner.run import design_blocks, simulate
 from simulator.runner.size import search, size_axis, size_scenario
@@ -35,6 +36,44 @@ def _check_count(value: Any, name: str, low: int) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
         what = "a positive integer" if low == 1 else f"an integer >= {low}"
         raise InputError(f"argument `{name}`: must be {what}, got {value!r}")
+
+
+def _plain(value: Any, path: str) -> Any:
+    """A deep copy of a config mapping as TOML would give it, or :class:`InputError` naming the part that is not.
+
+    Keys must be strings; tuples read as lists, NumPy scalars as Python numbers (``np.int64(200)`` is 200).
+    """
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                where = f"config key `{path}`" if path else "config"
+                raise InputError(f"{where}: keys must be strings (TOML keys), got {key!r}")
+            out[key] = _plain(item, f"{path}.{key}" if path else key)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, path) for item in value]
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return copy.deepcopy(value)
+
+
+def _override_texts(overrides: Any, name: str) -> list[str]:
+    """``KEY=VALUE`` strings: one string, or an iterable of them."""
+    if isinstance(overrides, str):
+        return [overrides]
+    if overrides is None or isinstance(overrides, (bytes, Mapping)) or not isinstance(overrides, Iterable):
+        raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got {overrides!r}")
+    texts = list(overrides)
+    for text in texts:
+        if not isinstance(text, str):
+            raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got the item {text!r}")
+    return texts
+
+
+def _check_callable(value: Any, name: str) -> None:
+    if value is not None and not callable(value):
+        raise InputError(f"argument `{name}`: must be a function (or None), got {value!r}")
 
 
 class Trial:
@@ -49,7 +88,7 @@ class Trial:
     def __init__(self, mapping: Mapping[str, Any], *, source: str | None = None):
         if not isinstance(mapping, Mapping):
             raise InputError(f"config: must be a mapping of TOML tables, got {type(mapping).__name__}")
-        self._raw: dict = copy.deepcopy(dict(mapping))
+        self._raw: dict = _plain(mapping, "")
         self.source = source
         # Validated now (bad input raises at once); completed (values derived
         # once per run, such as survival events) when first needed, since
@@ -78,8 +117,10 @@ class Trial:
         The overrides are applied before validation, so they can fix a file
         that is not valid on its own (``--set`` does the same).
         """
+        if not isinstance(path, (str, Path)) or not str(path):
+            raise InputError(f"argument `path`: must be a config file name (str or Path), got {path!r}")
         raw = read_toml(path)
-        for text in overrides:
+        for text in _override_texts(overrides, "overrides"):
             key, value = parse_override(text)
             set_dotted(raw, key, value)
         return cls(raw, source=str(path))
@@ -96,11 +137,12 @@ class Trial:
         ``"KEY=VALUE"`` strings (VALUE parsed as TOML, as on the command line).
         """
         raw = copy.deepcopy(self._raw)
-        items = changes.items() if isinstance(changes, Mapping) else (parse_override(text) for text in changes)
+        items = (changes.items() if isinstance(changes, Mapping)
+                 else [parse_override(text) for text in _override_texts(changes, "override")])
         for key, value in items:
             if not isinstance(key, str) or not key:
                 raise InputError(f"argument `override`: keys must be dotted config keys, got {key!r}")
-            set_dotted(raw, key, copy.deepcopy(value))
+            set_dotted(raw, key, _plain(value, key))
         return type(self)(raw, source=self.source)
 
     # ------------------------------------------------------------ views
@@ -170,6 +212,10 @@ class Trial:
             have gone) before raising :class:`simulator.errors.NotReadyError`.
         """
         started = time.perf_counter()
+        if progress is not None and not hasattr(progress, "advance"):
+            raise InputError(f"argument `progress`: must be a ProgressHook (simulator.runner.progress), got {progress!r}")
+        if checkpoints is not None:
+            check_output_folder(checkpoints, "checkpoints")
         trial = self._with_simulation(n_sims, seed, jobs)
         for scenario in trial._scenarios:
             if scenario.config.trial.n_total is None:
@@ -208,6 +254,7 @@ class Trial:
         See docs/cli.md (``p3sim size``) for the search and what the result reports.
         """
         started = time.perf_counter()
+        _check_callable(log, "log")
         trial = self._with_simulation(n_sims, seed, jobs)
         raw = trial._raw
         if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, (int, float)):

@@ -25,6 +25,7 @@ from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
 from simulator.report.tables import endpoint_table, trial_table
 from simulator.runner.backends import effective_jobs
+from simulator.runner.folder import check_output_folder
 from simulator.runner.simulate import ScenarioPlans
 from simulator.runner.size import SizeOutcome
 
@@ -169,7 +170,7 @@ class _Reported:
 
     def _write_reports(self, out: str | Path, *, plots: bool) -> Path:
         """Write report.json, report.md and report.html into the folder ``out`` (created if needed)."""
-        folder = Path(out)
+        folder = check_output_folder(out, "out")
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / "report.json", json.dumps(self._report, indent=2) + "\n")
         write_atomic(folder / "report.md", markdown(self._report))

@@ -179,3 +179,46 @@ def test_override_reads_keys_as_toml_does(tmp_path):
     swept = base.override(['sweep."endpoints.resp.truth.experimental"=[0.4, 0.5]'])
     assert swept.to_dict()["sweep"] == {"endpoints.resp.truth.experimental": [0.4, 0.5]}
     assert [s.params for s in swept.scenarios] == [{"endpoints.resp.truth.experimental": v} for v in (0.4, 0.5)]
+
+
+CONFIG = ROOT / "configs" / "rates_group_sequential.toml"
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda t: p3.Trial.from_dict({1: 2}), r"^config: keys must be strings \(TOML keys\), got 1$"),
+    (lambda t: p3.Trial.from_dict({**t.to_dict(), "sweep": {5: [1]}}), r"^config key `sweep`: keys must be strings"),
+    (lambda t: t.override(None), r'^argument `override`: must be a list of "KEY=VALUE" strings, got None$'),
+    (lambda t: t.override([5]), r'^argument `override`: must be a list of "KEY=VALUE" strings, got the item 5$'),
+    (lambda t: p3.Trial.from_toml(None), r"^argument `path`: must be a config file name \(str or Path\), got None$"),
+    (lambda t: t.simulate(n_sims=10, progress=5), r"^argument `progress`: must be a ProgressHook"),
+    (lambda t: t.simulate(n_sims=10, checkpoints=__file__), r"^argument `checkpoints`: .* is not a folder"),
+    (lambda t: t.size(log=5, n_sims=100), r"^argument `log`: must be a function \(or None\), got 5$"),
+])
+def test_the_api_raises_input_error_for_bad_arguments(call, pattern):
+    # An independent review found TypeError, AttributeError and FileExistsError here (docs/api.md: InputError).
+    trial = p3.Trial.from_toml(CONFIG)
+    with pytest.raises(p3.InputError, match=pattern):
+        call(trial)
+
+
+def test_save_checks_its_folder_as_the_command_line_does(tmp_path):
+    result = p3.Trial.from_toml(CONFIG).simulate(n_sims=200)
+    afile = tmp_path / "a-file"
+    afile.write_text("x", encoding="utf-8")
+    for out, pattern in (("", r"must be a folder path, got an empty string"), (afile, r"is not a folder"),
+                         (afile / "x", r"lies under .*, which is not a folder"), ("a\0b", r"cannot hold a NUL")):
+        with pytest.raises(p3.InputError, match=rf"^argument `out`: .*{pattern}"):
+            result.save(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written
+
+
+def test_python_forms_of_toml_values_are_read_as_toml_ones():
+    # One override string, a tuple for a list, NumPy scalars: what a Python user naturally passes.
+    np = pytest.importorskip("numpy")
+    trial = p3.Trial.from_toml(CONFIG, "trial.n_total=300")
+    assert trial.scenarios[0].config.trial.n_total == 300
+    assert trial.override("trial.n_total=302").scenarios[0].config.trial.n_total == 302
+    mapping = trial.to_dict()
+    mapping["trial"].update(n_total=np.int64(250), arms=("control", "experimental"))
+    config = p3.Trial.from_dict(mapping).scenarios[0].config
+    assert config.trial.n_total == 250 and config.trial.arms == ("control", "experimental")

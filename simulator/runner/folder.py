@@ -58,9 +58,15 @@ def check_output_folder(out: str | os.PathLike, option: str = "--out") -> Path:
     Creates nothing: the folder is made when the run starts
     (:class:`OutputFolder`), so bad input leaves no trace.
     """
+    if not isinstance(out, (str, os.PathLike)):
+        raise InputError(f"argument `{option}`: must be a folder path (str or Path), got {out!r}")
     text = os.fspath(out)
+    if not isinstance(text, str):
+        raise InputError(f"argument `{option}`: must be a folder path (str or Path), got {text!r}")
     if not text.strip():
         raise InputError(f"argument `{option}`: must be a folder path, got an empty string")
+    if "\0" in text:
+        raise InputError(f"argument `{option}`: a path cannot hold a NUL character, got {text!r}")
     folder = Path(text)
     try:
         return _check_folder(folder, option)
