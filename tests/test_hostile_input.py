@@ -260,6 +260,11 @@ ROWS = [
         r"config key `design\.two_sided_futility`: is only used with design\.sided = 2"),
     Row("json-to-proc", DESIGN + ["--json", "/proc/p3sim-test.json"], 2, r"argument `--json`: cannot write"),
     Row("tiny-sd-design", DESIGN, 0, config=CONTINUOUS.replace("sd = 20", "sd = 1e-9")),
+    Row("sweep-key-unquoted", DESIGN, 2, r"config key `sweep\.endpoints`: a table; a dotted key in \[sweep\] must be quoted",
+        config=SMALL + "[sweep]\nendpoints.resp.truth.experimental = [0.5, 0.6]\n"),
+    Row("sweep-too-large", DESIGN, 2, r"config key `sweep`: gives 10201 scenarios, at most 10000",
+        config=SMALL + "[sweep]\n" + "".join(f'"{k}" = [{", ".join(str(v / 1000) for v in range(101))}]\n'
+                                                for k in ("design.power", "endpoints.resp.truth.experimental"))),
     Row("misspelt-label", DESIGN + S("endpoints.resp.labl=1"), 2,
         r"config key `endpoints\.resp\.labl`: unknown key; did you mean `label`\? \(allowed here: `label`,"),
     Row("dots-config-name", ["run", "{cfg}", "--quiet", "--sims", "1000"], 0, name="...toml",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,10 @@ def _display_only(key: str) -> bool:
             or (len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "label"))
 
 
+#: Most scenarios one config may give (sizes times sweep points): each is designed, simulated and reported.
+MAX_SCENARIOS = 10_000
+
+
 def expand(raw: dict) -> list[tuple[dict, dict]]:
     """Expand list-valued ``trial.n_total`` and ``[sweep]`` into scenarios.
 
@@ -166,6 +171,12 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
             )
         if key == "trial.n_total" and axes:
             raise InputError("config key `sweep.trial.n_total`: `trial.n_total` is already a list; vary it in one place")
+        if isinstance(values, dict):
+            # [sweep] endpoints.resp.truth.experimental = [...] unquoted is a nested table in TOML.
+            raise InputError(
+                f"config key `sweep.{key}`: a table; a dotted key in [sweep] must be quoted, as in "
+                '"endpoints.resp.truth.experimental" = [0.4, 0.5]'
+            )
         if not isinstance(values, list) or not values:
             raise InputError(f"config key `sweep.{key}`: must be a non-empty list of values")
         sweep_axes.append((key, values))
@@ -178,6 +189,12 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
         axes.extend(sweep_axes)
         sweep_axes = []
         zipped = [()]
+    count = math.prod(len(v) for _, v in axes) * (len(zipped) if sweep_axes else 1)
+    if count > MAX_SCENARIOS:
+        raise InputError(
+            f"config key `sweep`: gives {count} scenarios, at most {MAX_SCENARIOS} (each is designed, simulated and "
+            "reported); sweep fewer values, or split the sweep into several runs"
+        )
     grid = [tuple(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
     scenarios = []
     for fixed in grid:
