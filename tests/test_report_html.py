@@ -225,17 +225,21 @@ def test_every_number_in_the_oc_tables_is_report_json(reports):
                     checked += 1
         # Both kinds of cell were checked: an estimate with its MCSE and a plain number.
         assert 0 < with_mcse < checked
-        # One-sided tests never reject in the unfavourable direction: 0 with its bound.
+        # A simulated probability of exactly 0 (CAIRO6: the type I error with every null at once) shows its bound.
         assert extremes > 0
         # Every scenario's trial success and every endpoint's power, assurance, type I error and size is shown.
         for i, scenario in enumerate(report["scenarios"]):
             assert {f"scenarios/{i}/{k}" for k in ("power", "assurance", "type1")} <= keys
             for name, block in scenario["endpoints"].items():
                 wanted = {f"scenarios/{i}/endpoints/{name}/{k}" for k in ("power", "assurance", "type1", "expected_n")}
-                if len(block["planned_fractions"]) > 1:
+                looks = range(len(block["planned_fractions"]))
+                if len(looks) > 1:
                     wanted |= {f"scenarios/{i}/endpoints/{name}/{k}/{look}"
-                               for k in ("reject_per_look", "futility_per_look", "efficacy_bounds")
-                               for look in range(len(block["planned_fractions"]))}
+                               for k in ("reject_per_look", "efficacy_bounds") for look in looks}
+                    # A look's futility probability where it has a bound, or where trials stopped for futility
+                    # (elsewhere it is 0 by construction and the table shows "-").
+                    wanted |= {f"scenarios/{i}/endpoints/{name}/futility_per_look/{look}" for look in looks
+                               if (block["futility_bounds"][look] is not None or block["futility_per_look"][look] > 0)}
                 assert wanted <= keys
 
 

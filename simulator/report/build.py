@@ -41,6 +41,7 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         "test": plan.endpoint.test,
         "role": plan.endpoint.role,
         "alpha": plan.alpha,
+        "sided": plan.sided,
         **plan.describe(),
     }
     name = plan.endpoint.name

@@ -216,7 +216,9 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("assurance (adjusted)", lambda n, e: probability(report, base + (n, "assurance_adjusted")),
          has("assurance_adjusted")),
         ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
-        ("reject unfavourable", lambda n, e: probability(report, base + (n, "reject_unfavourable")), None),
+        # A one-sided test never rejects the other way: the column would only say 0 (< 3/n).
+        ("reject unfavourable", lambda n, e: probability(report, base + (n, "reject_unfavourable")),
+         lambda e: e.get("sided") == 2),
         (type1_label(endpoints.values()), lambda n, e: probability(report, base + (n, "type1")), has("type1")),
         ("type I error (both tails)", lambda n, e: probability(report, base + (n, "type1_two_sided")),
          has("type1_two_sided")),
@@ -283,7 +285,7 @@ def look_table(report: dict, i: int) -> Table | None:
         ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), varying_events),
         ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), varying_events),
         ("P(reject at look)", lambda n, k, e: probability(report, base + (n, "reject_per_look", k)), None),
-        ("P(futility stop at look)", lambda n, k, e: probability(report, base + (n, "futility_per_look", k)), None),
+        ("P(futility stop at look)", lambda n, k, e: _futility_cell(report, base + (n,), k, e), None),
     ]
     kept = _keep(columns, list(endpoints.values()))
     rows = []
@@ -299,6 +301,17 @@ def look_table(report: dict, i: int) -> Table | None:
     if at_mean:
         caption += ". Bounds: " + "; ".join(at_mean)
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
+
+
+def _futility_cell(report: dict, path: tuple, k: int, endpoint: dict) -> Cell:
+    """A look's futility stopping probability; "-" where the look has no futility bound and none stopped there
+    (the final look, or no futility rule: 0 by construction, not a Monte Carlo estimate)."""
+    bounds = endpoint.get("futility_bounds") or []
+    floor = endpoint.get("futility_floor") or []
+    no_bound = (k >= len(bounds) or bounds[k] is None) and (k >= len(floor) or floor[k] is None)
+    if no_bound and endpoint.get("futility_per_look", [None] * (k + 1))[k] == 0:
+        return Cell("-")
+    return probability(report, path + ("futility_per_look", k))
 
 
 #: The streams of an ``interim`` block (docs/adaptive.md) and what they are under.
