@@ -44,6 +44,8 @@ class _Parser(argparse.ArgumentParser):
         named = re.match(r"argument (-[-\w]+(?:/-[-\w]+)?): (.*)", message)
         if named:
             raise InputError(f"argument `{named.group(1)}`: {named.group(2)}")
+        if "required: verb" in message:
+            raise InputError("argument `verb`: is required: p3sim run | design | size CONFIG ... (p3sim --help)")
         raise InputError(f"argument error: {message}")
 
 

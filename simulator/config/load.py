@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.config.digest import scenario_digest
-from simulator.config.fields import fail
+from simulator.config.fields import fail, toml_value
 from simulator.config.schema import Config
 from simulator.config.toml import expand, parse_override, read_toml, set_dotted
 from simulator.config.validate import validate
@@ -61,7 +61,7 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
             config = validate(mapping)
         except InputError as err:
             if params:
-                where = ", ".join(f"{k} = {v!r}" for k, v in params.items())
+                where = ", ".join(f"{k} = {toml_value(v)}" for k, v in params.items())
                 raise InputError(f"{err} (in the scenario {where})") from None
             raise
         scenarios.append(Scenario(index, params, mapping, config))

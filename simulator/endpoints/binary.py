@@ -612,7 +612,8 @@ def _posterior_vague(prior: BetaMixture, n: int) -> np.ndarray:
     if len(prior.weights) == 1:
         return np.zeros(n + 1)
     (w0, w1), (a0, a1), (b0, b1) = prior.weights, prior.a, prior.b
-    log_odds = (np.log(w1) + stats.betabinom.logpmf(x, n, a1, b1)) - (np.log(w0) + stats.betabinom.logpmf(x, n, a0, b0))
+    with np.errstate(divide="ignore"):  # a weight of 0 or 1 (robust_weight = 1): log 0 = -inf, expit gives 0 or 1
+        log_odds = (np.log(w1) + stats.betabinom.logpmf(x, n, a1, b1)) - (np.log(w0) + stats.betabinom.logpmf(x, n, a0, b0))
     return special.expit(log_odds)
 
 
