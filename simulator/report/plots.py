@@ -60,11 +60,11 @@ def _size_figure(report: dict):
     for ax, name in zip(every[len(panels):], durations):
         for series in derived.size_series(report, "expected_duration", name):
             ax.errorbar(series.n_total, series.estimate, yerr=2 * np.asarray(series.mcse), marker="D",
-                        capsize=3, markersize=4, color="black", label=series.label or "simulated mean")
+                        capsize=3, markersize=4, color=None if series.label else "black",  # a sweep: one colour each
+                        label=f"duration ({series.label})" if series.label else "expected duration (simulated mean)")
         ax.set_title(f"endpoint {name}: expected duration")
         ax.set_xlabel("n_total (patients randomised)")
-        ax.set_ylabel("months to the stopping analysis (±2 MCSE)")
-        ax.legend(loc="upper right")
+        ax.set_ylabel("months to the stop (±2 MCSE)")
     for ax, (endpoint, title) in zip(axes, panels):
         # Reference lines first and under the data (zorder below the data's 2): a power equal to the
         # target keeps its line, error bars and caps visible. The gids name them in the SVG (the browser
@@ -87,10 +87,11 @@ def _size_figure(report: dict):
         ax.set_title(title)
         ax.set_xlabel("n_total (patients randomised)")
         ax.set_ylim(0, 1)
-        ax.legend(loc="lower right")
         if ax is not axes[0]:
             ax.tick_params(labelleft=False)
     axes[0].set_ylabel("probability of success (±2 MCSE)")
+    # One legend under the panels (they share their entries): a legend in each panel covered its curves.
+    figure_legend(figure, every)
     return figure
 
 
