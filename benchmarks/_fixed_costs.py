@@ -7,7 +7,9 @@ of its steps wrapped by timers: the chunks of every scenario
 (``simulate_scenarios``), the side samples (the Kaplan-Meier bands), and the
 figures (``build_plots``). Everything else is the fixed cost of a run:
 imports, reading and validating the config, building the plans (designs,
-alias tables), loading the compiled kernels, the report and its files.
+alias tables), the report and its files. The compiled kernels load from
+Numba's cache at their first call, inside the chunks: that load is timed
+as simulation.
 
 Usage: ``python benchmarks/_fixed_costs.py P3SIM-RUN-ARGUMENTS...``
 """
