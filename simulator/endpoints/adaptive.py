@@ -510,7 +510,7 @@ def rule_report(counts: dict, n_sims: int, saving: str | None) -> dict:
         out["rule_cost"], out["rule_cost_mcse"] = proportion(cost, n_sims)
         out[f"rule_saving_{saving}"], out[f"rule_saving_{saving}_mcse"] = mean_from_sums(
             float(counts["saved_sum"][0]), float(counts["saved_sq"][0]), n_sims)
-    out["value_bins"] = VALUE_BINS.tolist()
+    out["value_bins"] = [round(float(v), 12) for v in VALUE_BINS]  # 0.15, not 0.15000000000000002
     for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
                       ("cp_observed_hist", "conditional_power_observed")):
         if name in counts:  # K-stage re-estimation has no predictive probability

@@ -98,6 +98,15 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["reject_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject"].tolist()]
     block["futility_per_look_mcse"] = [proportion(c, n)[1] for c in counts["futility"].tolist()]
     block.update(plan.effect_bounds())
+    if rules is not None and getattr(rules, "ssr", False):
+        # Re-estimation: a later stage's size varies by trial and the combination test decides there, so the
+        # planned stage's critical effects and counts would mislead (the z bounds hold for the combined z).
+        for key in ("critical_effect", "futility_effect", "critical_count", "futility_count"):
+            if isinstance(block.get(key), list):
+                block[key] = block[key][:1] + [None] * (len(block[key]) - 1)
+        block["bounds_note"] = ("with re-estimation the later stages are decided by the inverse-normal combination "
+                                "test at each trial's re-estimated size: the z bounds apply to the combined z, and "
+                                "no critical effect or count is given after the first look")
     block.update(plan.expected_size(counts))
     if "realised_fractions_note" in block and len(block["realised_fractions"]) > 1:
         # Read at a survival endpoint's looks: the planned bounds and sizes are not what the trials used.

@@ -205,6 +205,8 @@ def endpoint_table(report: dict, i: int) -> Table:
         return text
 
     endpoints = scenario["endpoints"]
+    # With [interim] / [adaptation] the analytic and exact values describe the design without its rules.
+    without_rules = " (without the rules)" if any(isinstance(e.get("interim"), dict) for e in endpoints.values()) else ""
     columns = [
         ("endpoint", lambda n, e: Cell(endpoint_text(report, n)), None),
         ("test", lambda n, e: Cell(test_text(e)), None),
@@ -228,9 +230,9 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("expected duration", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),
         ("ended by the cap", lambda n, e: probability(report, base + (n, "cap_reached")),
          lambda e: e.get("max_duration") is not None and "cap_reached" in e),
-        ("exact power", lambda n, e: plain(report, base + (n, "analytic", "power_exact")),
+        ("exact power" + without_rules, lambda n, e: plain(report, base + (n, "analytic", "power_exact")),
          lambda e: (e.get("analytic") or {}).get("power_exact") is not None),
-        ("analytic power", lambda n, e: plain(report, base + (n, "analytic", "power")),
+        ("analytic power" + without_rules, lambda n, e: plain(report, base + (n, "analytic", "power")),
          lambda e: (e.get("analytic") or {}).get("power") is not None),
     ]
     endpoints = scenario["endpoints"]
@@ -353,9 +355,11 @@ def interim_table(report: dict, i: int) -> Table | None:
         columns.append((f"P(stop at interim {k + 1})",
                         lambda row, k=k: probability(report, base + (row[0], "interim", row[1], "stop_per_look", k)),
                         None))
+        # Only with a futility rule (its pairing, `without_rule`, is there): else 0 by construction.
         columns.append((f"P(futility by the rule at interim {k + 1})",
                         lambda row, k=k: probability(report, base + (row[0], "interim", row[1],
-                                                                     "futility_rule_per_look", k)), None))
+                                                                     "futility_rule_per_look", k)),
+                        has("without_rule")))
     kept = _keep(columns, rows_data)
     rows = tuple(tuple(make(row) for _, make, _ in kept) for row in rows_data)
     paired = any(label == "without the rule" for label, _, _ in kept)
