@@ -202,7 +202,7 @@ def test_a_probability_of_one_shows_the_lower_bound():
     report = {
         "meta": {"n_sims": 10_000},
         "scenarios": [{"params": {}, "n_total": 100, "power": 1.0, "power_mcse": 0.0,
-                       "endpoints": {"a": {"test": "z_pooled", "power": 1.0, "power_mcse": 0.0,
+                       "endpoints": {"a": {"test": "z_pooled", "sided": 2, "power": 1.0, "power_mcse": 0.0,
                                            "reject_unfavourable": 0.0, "reject_unfavourable_mcse": 0.0}}}],
     }
     assert "1 (> 0.9997)" in summary_table(report)

@@ -316,28 +316,56 @@ def test_bad_joint_input_exits_2_naming_the_key(tmp_path, capsys, text, override
     assert len(lines) == 1 and re.search(pattern, lines[0]), lines
 
 
-def test_a_binary_endpoint_at_survival_looks_reports_the_bounds_of_its_mean_looks(tmp_path):
+def _record_bounds(monkeypatch) -> list:
+    """Record (first look tested, its efficacy bound, its information fraction, trials) of every group of
+    trials a joint binary endpoint decides with its own bounds."""
+    from simulator.endpoints import joint as joint_module
+
+    seen = []
+    original = joint_module._add_bounds
+
+    def record(used, bounds, looks, trials):
+        fraction = 1.0 if bounds.sequential is None else float(bounds.sequential.fractions[0])
+        seen.append((int(looks[0]), float(bounds.efficacy[0]), fraction, trials))
+        original(used, bounds, looks, trials)
+
+    monkeypatch.setattr(joint_module, "_add_bounds", record)
+    return seen
+
+
+def _of_first_look(seen, stream_trials):
+    """The trials' mean first-look bound, and asOF's closed form checked on every group."""
+    z = stats.norm.isf(0.025 / 2)
+    total = weight = 0.0
+    for look, bound, fraction, trials in seen[:stream_trials]:
+        if look == 0:
+            assert bound == pytest.approx(stats.norm.isf(2 * stats.norm.sf(z / math.sqrt(fraction))), rel=1e-9)
+            total, weight = total + trials * bound, weight + trials
+    return total / weight
+
+
+def test_a_binary_endpoint_at_survival_looks_reports_the_bounds_its_trials_used(tmp_path, monkeypatch):
     # An independent review found the planned bounds (fraction 0.5, 200 patients) beside the mean realised
     # fraction (about 0.8) and the per-look probabilities of trials that each used bounds at their own
-    # fractions. Now: the design at the mean realised fractions (asOF spends 2 (1 - Phi(z_{1-alpha/2} / sqrt(t)))
-    # by fraction t, so the first bound has a closed form), and the critical effect is where the pooled z at
-    # the mean evaluable patients per arm (split by the allocation, docs/reports.md) equals each bound.
+    # fractions. Now the report gives the mean of the bounds the trials used (each group of trials at its own
+    # fractions; asOF's first bound has a closed form, checked on every group), and the critical effect is where
+    # the pooled z at the mean evaluable patients per arm (split by the allocation, docs/reports.md) equals it.
+    seen = _record_bounds(monkeypatch)
     path = tmp_path / "joint.toml"
     path.write_text(
         '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
         "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { rate = 20.0 }\n"
         'follow_up = { minimum = 12.0 }\n[endpoints.resp]\nkind = "binary"\ndelay = 3.0\n'
-        "truth = { control = 0.30, experimental = 0.45 }\n[design]\nlooks = [0.5, 1.0]\n",
+        "truth = { control = 0.30, experimental = 0.45 }\n[design]\nlooks = [0.5, 1.0]\n"
+        "[simulation]\nnull = false\n",
         encoding="utf-8",
     )
-    resp = run(path, n_sims=2000, seed=4)["scenarios"][0]["endpoints"]["resp"]
-    t1 = resp["realised_fractions"][0]
-    assert resp["realised_fractions"][1] == 1.0 and 0.6 < t1 < 0.95
-    assert "look_sizes" not in resp and "mean realised fractions" in resp["bounds_note"]
-    z = stats.norm.isf(0.025 / 2)
-    first_alpha = 2 * stats.norm.sf(z / math.sqrt(t1))  # asOF spent at t1 (Lan-DeMets, one-sided 0.025)
-    assert resp["efficacy_bounds"][0] == pytest.approx(stats.norm.isf(first_alpha), rel=1e-9)
-    assert resp["alpha_spent"][0] == pytest.approx(first_alpha, rel=1e-9)
+    resp = run(path, n_sims=2000, seed=4, jobs=1)["scenarios"][0]["endpoints"]["resp"]
+    t1 = resp["tested_fractions"][0]
+    assert resp["tested_fractions"][1] == 1.0 and 0.6 < t1 < 0.95
+    assert "look_sizes" not in resp and "means over the trials that tested each look" in resp["bounds_note"]
+    assert len({round(f, 3) for _, _, f, _ in seen}) > 1  # the trials' fractions differ
+    assert resp["efficacy_bounds"][0] == pytest.approx(_of_first_look(seen, len(seen)), rel=1e-12)
     for k, total in enumerate(np.rint(resp["evaluable_per_look"])):
         n_e = np.rint(total / 2)
         n_c = total - n_e
@@ -345,3 +373,24 @@ def test_a_binary_endpoint_at_survival_looks_reports_the_bounds_of_its_mean_look
         pooled = (p_c * n_c + p_e * n_e) / (n_c + n_e)
         z_at = (p_e - p_c) / math.sqrt(pooled * (1 - pooled) * (1 / n_c + 1 / n_e))
         assert z_at == pytest.approx(resp["efficacy_bounds"][k], rel=1e-6)
+
+
+def test_bounds_at_survival_looks_average_the_trials_that_tested_each_look(tmp_path):
+    # A second review: with three looks and a short delay, every outcome is known at look 2 in some trials, so
+    # look 3 adds nothing there (not tested): a plain mean of the fractions (0 where untested) fell at look 3
+    # and the report went back to the planned bounds. Means over the trials that tested each look do not; a look
+    # no trial tested has no bound.
+    path = tmp_path / "three.toml"
+    path.write_text(
+        '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.72 }\naccrual = { duration = 10.0 }\n"
+        '[endpoints.resp]\nkind = "binary"\ndelay = 3.0\ntruth = { control = 0.30, experimental = 0.45 }\n'
+        "[design]\nlook_events = [100, 180, 260]\n",
+        encoding="utf-8",
+    )
+    resp = run(path, n_sims=2000, seed=8)["scenarios"][0]["endpoints"]["resp"]
+    tested, plain = resp["tested_fractions"], resp["realised_fractions"]
+    assert plain[2] == 0.0 and tested[2] is None and 0 < tested[0] < tested[1] == 1.0
+    assert resp["efficacy_bounds"][2] is None and resp["critical_effect"][2] is None
+    assert resp["efficacy_bounds"][0] > resp["efficacy_bounds"][1] > 1.96
+    assert resp["alpha_spent"][2] == resp["alpha_spent"][1] == pytest.approx(0.025)

@@ -323,6 +323,18 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
     out = {"expected_n": mean, "expected_n_mcse": mcse}
     if "fraction_sum" in counts:
         out["realised_fractions"] = (counts["fraction_sum"] / n).tolist()
+        tested = counts["fraction_tested"].tolist()
+        # Over the trials that tested each look (null where none did).
+        out["tested_fractions"] = [float(s / t) if t else None for s, t in zip(counts["fraction_sum"].tolist(), tested)]
+        # The bounds the trials used, each trial at its own fractions: their means over the trials testing each
+        # look (null where none did; the cumulative alpha stays at the previous look's there).
+        out["efficacy_bounds"] = [float(s / t) if t and math.isfinite(s / t) else None
+                                  for s, t in zip(counts["efficacy_bound_sum"].tolist(), tested)]
+        spent, previous = [], 0.0
+        for s, t in zip(counts["alpha_spent_sum"].tolist(), tested):
+            previous = float(s / t) if t else previous
+            spent.append(previous)
+        out["alpha_spent"] = spent
         out["evaluable_per_look"] = (counts["evaluable_sum"] / n).tolist()
         out["realised_fractions_note"] = (
             "analysed at the survival looks' calendar times: mean over simulated trials of each look's "
@@ -332,48 +344,41 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
 
 
 def bounds_at_mean_looks(plan, config: Config, block: dict) -> dict:
-    """The bounds and effects of an endpoint read at a survival endpoint's looks, at its mean looks.
+    """The effects of an endpoint read at a survival endpoint's looks, at the bounds its trials used.
 
     Each trial tested against bounds at its own information fractions
     (:mod:`simulator.endpoints.joint`), so no one set of bounds is the
-    simulation's: the report gives those at the mean realised fractions
-    (``block["realised_fractions"]``, scaled so that the last is 1) and the effects at the mean evaluable
-    patients per look (split by the allocation), beside the per-look
-    probabilities they stand for, and says so in ``bounds_note``. Fisher's
-    test has effects only off the count tables of its planned looks: they
-    are ``None``. Where the mean fractions do not increase (looks often
-    untested) the planned bounds stay, and the note says so. Returns the
-    keys to set; ``look_sizes`` (the planned patients per look, which do
-    not apply) is ``None``: to be removed.
+    simulation's: ``block["efficacy_bounds"]`` and ``alpha_spent`` are
+    already the means of the ones used, over the trials that tested each
+    look (:func:`expected_patients`). This adds the effects at those bounds
+    and the mean evaluable patients per look (split by the allocation),
+    and ``bounds_note`` saying so. Fisher's test has effects only off the
+    count tables of its planned looks: they are ``None``. Returns the keys
+    to set; ``look_sizes`` (the planned patients per look, which do not
+    apply) is ``None``: to be removed.
     """
-    fractions = np.asarray(block["realised_fractions"], dtype=float)
-    if fractions[0] <= 0 or np.any(np.diff(fractions) <= 0):  # (so the last is > 0 too)
-        return {"look_sizes": None, "bounds_note": (
-            "each trial used bounds at its own information fractions, whose means do not increase from look to "
-            "look; the bounds and effects shown are the planned looks'")}
-    # A trial whose events run out before the final look ends at an earlier one (later looks count 0 in the
-    # means): the fractions are scaled so that the last is 1, as each trial's own last look is.
-    bounds = design_bounds(config, tuple(float(f) for f in fractions / fractions[-1]), plan.alpha)
-    out: dict = {"look_sizes": None, "efficacy_bounds": finite_or_none(bounds.efficacy),
-                 "futility_bounds": finite_or_none(bounds.futility), "alpha_spent": list(bounds.alpha_spent)}
-    if bounds.inner:
-        out["futility_floor"] = finite_or_none(bounds.futility_floor)
+    efficacy = np.array([np.inf if b is None else b for b in block["efficacy_bounds"]], dtype=float)
+    out: dict = {"look_sizes": None}
+    bounds = dataclasses.replace(plan.bounds, efficacy=efficacy,
+                                 unfavourable=-efficacy if plan.sided == 2 else plan.bounds.unfavourable)
     control, experimental = config.trial.allocation
     evaluable = np.asarray(block["evaluable_per_look"], dtype=float)
     evaluable_e = np.maximum(np.rint(evaluable * experimental / (control + experimental)), 1).astype(np.int64)
     evaluable_c = np.maximum(np.rint(evaluable).astype(np.int64) - evaluable_e, 1)
     fisher = getattr(plan.endpoint, "test", None) == "fisher"
     if fisher:
-        effects: dict = {key: [None] * fractions.size for key in ("critical_effect", "futility_effect")}
-        effects.update({key: [None] * fractions.size for key in ("critical_count", "futility_count") if key in block})
+        k = len(block["efficacy_bounds"])
+        effects: dict = {key: [None] * k for key in ("critical_effect", "futility_effect")}
+        effects.update({key: [None] * k for key in ("critical_count", "futility_count") if key in block})
     else:
         looks = dataclasses.replace(plan.looks, evaluable_c=evaluable_c, evaluable_e=evaluable_e)
         effects = dataclasses.replace(plan, looks=looks, bounds=bounds).effect_bounds()
     out.update(effects)
     out["bounds_note"] = (
-        "each trial used bounds at its own information fractions; these are the bounds at the mean realised "
-        "fractions (scaled so that the last is 1)" + (" (Fisher's test has effects only at the counts of its planned looks: none given)" if fisher
-                       else ", with the effects at the mean evaluable patients per look")
+        "each trial used bounds at its own information fractions; the efficacy bounds and alpha spent shown are "
+        "their means over the trials that tested each look (tested_fractions)"
+        + (" (Fisher's test has effects only at the counts of its planned looks: none given)" if fisher
+           else ", the effects those of the mean bounds at the mean evaluable patients per look")
     )
     return out
 

@@ -214,7 +214,7 @@ class JointPlan:
             xc, xe, nc, ne = trials.x_c[b], trials.x_e[b], trials.n_c[b], trials.n_e[b]
             if member.endpoint.better == "lower":
                 xc, xe = nc - xc, ne - xe
-            stop, decision, fractions = self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look)
+            stop, decision, fractions, used = self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look)
             success, counts = _binary_result(member, stop, decision, truths[b], stream)
             decisions = [decision] + [
                 self._calendar_decisions(member, xc, xe, nc, ne, trials.last_look, _level_alpha(bounds))[1]
@@ -228,6 +228,8 @@ class JointPlan:
                 enrolled_sum=np.array([enrolled.sum()]),
                 enrolled_sq=np.array([(enrolled**2).sum()]),
                 fraction_sum=fractions.sum(axis=0),
+                fraction_tested=(fractions > 0).sum(axis=0).astype(np.int64),  # trials that tested each look
+                **used,
                 evaluable_sum=(nc + ne).sum(axis=0).astype(np.int64),
             )
             out[member.endpoint.name] = (success, counts)
@@ -250,14 +252,18 @@ class JointPlan:
         :func:`~simulator.engine.binary.decide_counts` with its own bounds.
 
         ``alpha`` is the level (default: the member's ``alpha``). Returns
-        ``(stop_look, decision, fractions)``, fractions of shape (n_sims, K)
-        (0 at looks not tested).
+        ``(stop_look, decision, fractions, used)``, fractions of shape
+        (n_sims, K) (0 at looks not tested) and ``used`` the sums over the
+        trials of the efficacy bound and cumulative alpha each tested look
+        used (:func:`_bounds_used`; the report's per-look bounds are their means).
         """
         alpha = plan.alpha if alpha is None else alpha
         code, fractions, grid = _calendar_codes(n_c, n_e, last_look)
+        used = _bounds_used(code.shape[1])
 
         def decide(rows, looks, codes):
             bounds = self._group_bounds(alpha, codes, grid)
+            _add_bounds(used, bounds, looks, rows.size)
             sub = np.ix_(rows, looks)
             local_stop = np.empty(rows.size, dtype=np.int8)
             local_decision = np.empty(rows.size, dtype=np.int8)
@@ -271,16 +277,18 @@ class JointPlan:
             return local_stop, local_decision
 
         stop, decision = decide_groups(code, last_look, decide)
-        return stop, decision, fractions
+        return stop, decision, fractions, used
 
     def _continuous_decisions(self, plan, z, n_c, n_e, last_look, alpha: float | None = None):
         """Decisions of a continuous member at calendar looks: bounds at each trial's fractions, as for
         binary members (:meth:`_calendar_decisions`), applied to the statistic ``z`` on the z scale."""
         alpha = plan.alpha if alpha is None else alpha
         code, fractions, grid = _calendar_codes(n_c, n_e, last_look)
+        used = _bounds_used(code.shape[1])
 
         def decide(rows, looks, codes):
             bounds = self._group_bounds(alpha, codes, grid)
+            _add_bounds(used, bounds, looks, rows.size)
             local_stop = np.empty(rows.size, dtype=np.int8)
             local_decision = np.empty(rows.size, dtype=np.int8)
             row = lambda b: np.ascontiguousarray(np.asarray(b, dtype=float)[None, :])  # noqa: E731
@@ -291,7 +299,7 @@ class JointPlan:
             return local_stop, local_decision
 
         stop, decision = decide_groups(code, last_look, decide)
-        return stop, decision, fractions
+        return stop, decision, fractions, used
 
     def _continuous_at_calendar(self, member, c, trials, draw, stream) -> tuple[np.ndarray, dict]:
         """Success and counts of continuous member ``c`` read at the survival looks."""
@@ -302,7 +310,7 @@ class JointPlan:
         # Too few patients for a variance: that look adds no information (not tested).
         minimum = 2 + (member.endpoint.rho != 0)
         usable_c = np.where((n_c >= minimum) & (n_e >= minimum), n_c, 0)
-        stop, decision, fractions = self._continuous_decisions(member, z, usable_c, n_e, trials.last_look)
+        stop, decision, fractions, used = self._continuous_decisions(member, z, usable_c, n_e, trials.last_look)
         decisions = [decision] + [
             self._continuous_decisions(member, z, usable_c, n_e, trials.last_look, _level_alpha(bounds))[1]
             for bounds in member.levels[1:]
@@ -317,6 +325,8 @@ class JointPlan:
             enrolled_sum=np.array([enrolled.sum()]),
             enrolled_sq=np.array([(enrolled**2).sum()]),
             fraction_sum=fractions.sum(axis=0),
+            fraction_tested=(fractions > 0).sum(axis=0).astype(np.int64),  # trials that tested each look
+            **used,
             evaluable_sum=(n_c + n_e).sum(axis=0).astype(np.int64),
         )
         return success, counts
@@ -333,6 +343,17 @@ class JointPlan:
 
 
 # ---------------------------------------------------------------- helpers
+def _bounds_used(n_looks: int) -> dict:
+    """Sums over trials of the efficacy bound and cumulative alpha spent each tested look used (counts keys)."""
+    return {"efficacy_bound_sum": np.zeros(n_looks), "alpha_spent_sum": np.zeros(n_looks)}
+
+
+def _add_bounds(used: dict, bounds: Bounds, looks: np.ndarray, trials: int) -> None:
+    """Add one group's bounds (``trials`` trials testing ``looks``) to :func:`_bounds_used`'s sums."""
+    used["efficacy_bound_sum"][looks] += trials * np.asarray(bounds.efficacy, dtype=float)
+    used["alpha_spent_sum"][looks] += trials * np.asarray(bounds.alpha_spent, dtype=float)
+
+
 def _calendar_codes(n_c, n_e, last_look) -> tuple[np.ndarray, np.ndarray, int]:
     """Each trial's tested looks at calendar times, coded by their rounded information fractions.
 

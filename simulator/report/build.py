@@ -123,8 +123,9 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
     if "bounds_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
-        planned = ("analytic and exact values at the planned looks (design.looks of the patients); the simulation "
-                   "reads this endpoint at the survival endpoint's looks, so compare them with care")
+        planned = ("analytic and exact values (per look too) at the planned information fractions, taken as "
+                   "fractions of this endpoint's patients; the simulation reads it at the survival endpoint's looks, "
+                   "where its fractions differ (tested_fractions): compare the per-look values with care")
         note = block["analytic"].get("note")
         block["analytic"]["note"] = f"{note}; {planned}" if isinstance(note, str) else planned
     return block
