@@ -491,3 +491,13 @@ def test_diminishing_effect_favours_early_weights(delay_config):
     early, late = blocks["early"], blocks["late"]
     assert early["analytic"]["power"] > late["analytic"]["power"]
     assert early["power"] - late["power"] > 4 * math.hypot(early["power_mcse"], late["power_mcse"])
+
+
+def test_a_weighted_test_has_no_critical_hazard_ratio(delay_config):
+    # A review found FH(0, 1)'s critical_effect equal to the log-rank's hazard ratio: a weighted statistic has
+    # no hazard-ratio threshold, so both effects are null (docs/reports.md).
+    fh = run(delay_config, ['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=0, gamma=1}",
+                            "design.looks=2"], n_sims=200, seed=1)["scenarios"][0]["endpoints"]["os"]
+    assert fh["critical_effect"] == [None, None] and fh["futility_effect"] == [None, None]
+    logrank = run(delay_config, ["design.looks=2"], n_sims=200, seed=1)["scenarios"][0]["endpoints"]["os"]
+    assert all(isinstance(v, float) for v in logrank["critical_effect"])

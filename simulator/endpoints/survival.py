@@ -479,8 +479,12 @@ class SurvivalPlan:
         r = experimental / control allocation and d the events at the look
         (a guide to reading the bounds; the log-rank test decides); with a
         non-inferiority margin M the z is centred on log M, so each effect is
-        M times that of superiority.
+        M times that of superiority. A weighted test (Fleming-Harrington,
+        MaxCombo) has no hazard-ratio threshold: ``None`` at every look.
         """
+        if self.endpoint.weights:
+            none = [None] * len(self.looks.events)
+            return {"critical_effect": none, "futility_effect": list(none)}
         control, experimental = self.config.trial.allocation
         r = experimental / control
         futility = [
