@@ -353,7 +353,7 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
         ax.stairs((success + failure) / (total * widths), edges, baseline=success / (total * widths), fill=True,
                   color=COLOURS["failure"], label="failed trials")
         scale = histogram.get("scale", "")
-        ax.axvline(null, color="black", linewidth=0.6)
+        ax.axvline(null, color="black", linewidth=0.6, label="no effect")
         if log_axis:
             log_ratio_axis(ax)
         if boundary is not None:

@@ -43,7 +43,7 @@ def test_inner_wedge_is_reported_and_drawn(tmp_path):
     assert float(endpoint_row["type1_two_sided"]) >= float(endpoint_row["type1"])
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     figure = html[html.index('id="plot-sequential-s0"'):]
-    assert "futility wedge (stop when |z| &lt; a_k)" in figure or "futility wedge (stop when |z| < a_k)" in figure
+    assert "futility wedge (stop when |z| &lt;= a_k)" in figure or "futility wedge (stop when |z| <= a_k)" in figure
 
 
 def test_one_sided_designs_have_no_wedge_or_two_sided_columns(small_config, tmp_path):

@@ -5,8 +5,6 @@ Drawn with the helpers of :mod:`simulator.figures` (matplotlib, lazily).
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from simulator.figures import COLOURS, FigureSpec, new_figure, slug, true_effect_figure
@@ -26,9 +24,18 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             f"plot-true-effect-{slug(name)}", f"True effect in successful and failed trials: {name}",
             "The true differences of means drawn from the prior in the assurance simulation, split by whether the "
             "simulated trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
-            partial(true_effect_figure, null=0.0), (report, name),
+            _true_effect, (report, name),
         ),
     ]
+
+
+def _true_effect(report: dict, name: str):
+    """The true-effect figure, with the H0 boundary at the margin for non-inferiority (natural scale)."""
+    blocks = [s["endpoints"].get(name) or {} for s in report["scenarios"]]
+    e = next((b for b in blocks if b.get("true_effect_histogram")), {})
+    margin = e.get("margin") or 0.0
+    boundary = (margin if e.get("better") == "lower" else -margin) if margin else None
+    return true_effect_figure(report, name, null=0.0, boundary=boundary)
 
 
 def _prior_figure(report: dict, name: str, scenarios: list):

@@ -17,13 +17,15 @@ def design_table(result: dict) -> str:
     """One block per scenario and endpoint with the analytic quantities."""
     keys = (
         ("test", "test"),
-        ("efficacy_bounds", "efficacy bounds (z)"),
-        ("nominal_p", "nominal p"),
-        ("critical_effect", "critical effect"),
-        ("futility_bounds", "futility bounds (z)"),
+        ("efficacy_bounds", "efficacy bounds (z), planned fractions"),
+        ("nominal_p", "nominal p (one tail), planned"),
+        ("efficacy_bounds_realised", "efficacy bounds (z), realised looks"),
+        ("futility_bounds_realised", "futility bounds (z), realised looks"),
+        ("critical_effect", "critical effect (realised looks)"),
+        ("futility_bounds", "futility bounds (z), planned fractions"),
         ("futility_region", "futility region"),
         ("futility_note", "note"),
-        ("alpha_spent", "cumulative alpha spent"),
+        ("alpha_spent", "cumulative alpha spent (both tails)"),
         ("planned_fractions", "planned information fractions"),
         ("realised_fractions", "realised information fractions"),
         ("power", "power (analytic, docs/methods.md)"),
@@ -32,7 +34,7 @@ def design_table(result: dict) -> str:
         ("expected_n_h1", "expected n under H1 at this n_total"),
         ("expected_n_h0", "expected n under H0 at this n_total"),
         ("reject_per_look_exact", "rejection per look (exact)"),
-        ("power_exact", "power (exact: enumeration, or the noncentral t)"),
+        ("power_exact", "power (exact)"),
         ("size_exact", "size (exact), favourable tail"),
         ("size_exact_two_sided", "size (exact), both tails"),
         ("assurance_exact", "assurance (exact, prior predictive)"),
@@ -56,6 +58,11 @@ def design_table(result: dict) -> str:
         ("note", "note on the analytic values"),
     )
     lines = []
+    meta = result.get("meta") or {}
+    if meta.get("events") is not None:
+        # The events every look is planned on (run and size simulate them), derived once for the run.
+        lines += [f"design.events (derived, the final look's events): {meta['events']}",
+                  f"  {meta.get('events_derivation', '')}".rstrip(), ""]
     for scenario in result["scenarios"]:
         computed = " (computed for design.power: trial.n_total not given)" if scenario.get("n_total_source") == "design.power" else ""
         lines.append(f"scenario n_total = {scenario['n_total']}{computed}" + (f" {scenario['params']}" if scenario["params"] else ""))

@@ -155,10 +155,10 @@ def _sequential_figure(report: dict, i: int):
         bound_line(ax, e.get("efficacy_bounds") or [], "efficacy", "efficacy (reject H0 above)", "o")
         if e.get("futility_region") == "inner":
             # Two-sided inner wedge: the trial stops for futility between -a_k and a_k.
-            bound_line(ax, e.get("futility_bounds") or [], "futility", "futility wedge (stop when |z| < a_k)", "v")
+            bound_line(ax, e.get("futility_bounds") or [], "futility", "futility wedge (stop when |z| <= a_k)", "v")
             bound_line(ax, e.get("futility_floor") or [], "futility", "_futility wedge, lower side", "^")
         else:
-            bound_line(ax, e.get("futility_bounds") or [], "futility", "futility (stop below)", "v")
+            bound_line(ax, e.get("futility_bounds") or [], "futility", "futility (stop at or below)", "v")
         ax.set_title(f"{name}: bounds, z scale")
         ax.set_ylabel("z")
 

@@ -275,6 +275,9 @@ def look_table(report: dict, i: int) -> Table | None:
         ("endpoint", lambda n, k, e: Cell(n), None),
         ("look", lambda n, k, e: Cell(str(k + 1)), None),
         ("information fraction (realised)", lambda n, k, e: plain(report, base + (n, "realised_fractions", k)), None),
+        # Survival: the events each look waits for (event-driven looks; calendar looks' vary: "mean events").
+        ("events", lambda n, k, e: plain(report, base + (n, "look_events", k)),
+         lambda e: isinstance(e.get("look_events"), list) and not varying_events(e)),
         ("efficacy bound (z)", lambda n, k, e: plain(report, base + (n, "efficacy_bounds", k), 3), None),
         ("critical effect", lambda n, k, e: plain(report, base + (n, "critical_effect", k)), per_look("critical_effect")),
         ("futility bound (z)", lambda n, k, e: plain(report, base + (n, "futility_bounds", k), 3), None),
@@ -282,7 +285,7 @@ def look_table(report: dict, i: int) -> Table | None:
         ("critical count", lambda n, k, e: plain(report, base + (n, "critical_count", k)), per_look("critical_count")),
         ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
         ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
-        ("mean analysis time", lambda n, k, e: plain(report, base + (n, "expected_look_times", k), 1),
+        ("mean analysis time", lambda n, k, e: estimate(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
         ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), varying_events),
         ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), varying_events),

@@ -36,7 +36,10 @@ def summary_table(report: dict) -> str:
     than a useless ``± 0``: ``0 (< 0.0003)`` after 10000 trials.
     """
     duration = _duration_endpoint(report)
-    header = ("scenario", "n_total", "power ± MCSE", "assurance ± MCSE", "type1 ± MCSE")
+    # Two-sided designs: `type1` is the favourable tail only (the one success counts), about alpha / 2.
+    two_sided = any(e.get("sided") == 2 for s in report["scenarios"] for e in s.get("endpoints", {}).values())
+    header = ("scenario", "n_total", "power ± MCSE", "assurance ± MCSE",
+              "type1 (favourable tail) ± MCSE" if two_sided else "type1 ± MCSE")
     rows = [header + ((f"E[duration] ({duration}) ± MCSE",) if duration else ())]
     n_sims = report.get("meta", {}).get("n_sims")
     for scenario in report["scenarios"]:
