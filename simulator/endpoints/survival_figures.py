@@ -199,6 +199,12 @@ def _survival_figure(report: dict, name: str, configs: list):
             label = f"look {k + 1}" + (f" ({overflow[0]} past {edges[-1]:g})" if overflow and overflow[0] else "")
             ax_times.stairs(counts, edges, fill=True, alpha=0.35, color=f"C{k}", label=label)
             ax_times.stairs(counts, edges, linewidth=1, color=f"C{k}")
+        # The analytic time of each look (the expected events reached, at the configured subjects), as the caption says.
+        analytic = (e.get("analytic") or {}).get("analysis_times_at_n_total")
+        for k, t in enumerate(analytic if isinstance(analytic, list) else []):
+            if isinstance(t, (int, float)) and k < len(per_look):
+                ax_times.axvline(t, color=f"C{k}", linestyle=":", linewidth=1.2,
+                                 label="analytic time (expected events)" if k == 0 else None)
         if used.any():  # the fixed bins are wide; show the occupied range
             first, last = np.flatnonzero(used)[[0, -1]]
             pad = 2 * (edges[1] - edges[0])

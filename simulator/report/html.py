@@ -166,7 +166,8 @@ def _reproducibility_section(report: dict) -> list[str]:
 def render_html(report: dict, plots: list[Plot] | None = None) -> str:
     """The whole page; ``plots=None`` writes the note that plots were skipped."""
     meta = report["meta"]
-    title = f"{(meta.get('config') or {}).get('trial', {}).get('name', 'Trial')}: simulation report"
+    kind = "size search" if isinstance(report.get("size"), dict) else "simulation report"  # as report.md
+    title = f"{(meta.get('config') or {}).get('trial', {}).get('name', 'Trial')}: {kind}"
     scenarios = report["scenarios"]
     out = [
         "<!DOCTYPE html>",

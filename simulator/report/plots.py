@@ -307,7 +307,7 @@ def build_plots(report: dict, scenarios: list, *, workers: int = 1) -> list[Plot
         "endpoint's prior P(benefit) (dotted) except by type I errors. The dash-dot line is design.power.",
         _size_figure, report)
     if isinstance(report.get("size"), dict):
-        add("plot-size-search", "Size search",
+        add("plot-size-search", "Sizes evaluated by the search",
             "Every size the search evaluated with ±2 MCSE, the target, and the chosen size.",
             _size_search_figure, report["size"])
     for i, scenario in enumerate(report["scenarios"]):
