@@ -394,3 +394,21 @@ def test_bounds_at_survival_looks_average_the_trials_that_tested_each_look(tmp_p
     assert resp["efficacy_bounds"][2] is None and resp["critical_effect"][2] is None
     assert resp["efficacy_bounds"][0] > resp["efficacy_bounds"][1] > 1.96
     assert resp["alpha_spent"][2] == resp["alpha_spent"][1] == pytest.approx(0.025)
+
+
+def test_design_says_that_run_reads_an_endpoint_at_the_survival_looks(tmp_path):
+    # A new-user review: `p3sim design` showed a joint binary endpoint's planned looks with no word that `run`
+    # reads it at the survival endpoint's calendar looks (the run report had its note).
+    from _runs import design
+
+    path = tmp_path / "joint.toml"
+    path.write_text(
+        '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 24.0 }\n"
+        '[endpoints.resp]\nkind = "binary"\ndelay = 3.0\ntruth = { control = 0.30, experimental = 0.45 }\n'
+        "[design]\nlooks = [0.5, 1.0]\n",
+        encoding="utf-8",
+    )
+    endpoints = design(path)["scenarios"][0]["endpoints"]
+    assert "run reads this endpoint at os's looks" in endpoints["resp"]["note"]
+    assert "note" not in endpoints["os"]

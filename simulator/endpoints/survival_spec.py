@@ -288,7 +288,7 @@ def _accrual(value: Any, key: str) -> Accrual:
     if len(forms) > 1:
         raise fail(
             key, "needs exactly one of `duration`, `rates` (relative, with `times` as edges) or `rate` "
-            f"(patients per month); got {', '.join(f'`{f}`' for f in forms)}", value,
+            f"(patients per month), not {' and '.join(f'`{f}`' for f in forms)} together", value,
         )
     if t.has("rate"):
         return _accrual_rate(t, key)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from simulator.config.load import Scenario
 from simulator.endpoints.common import clip_probabilities, finite_or_none
+from simulator.endpoints.joint_rules import calendar_endpoints
 from simulator.errors import InputError
 from simulator.runner.backends import check_backend
 from simulator.runner.checkpoint import CheckpointStore
@@ -131,9 +132,10 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
             scenario, source = with_n_total(scenario, design_size(scenario)), "design.power"
         bundle = build_plans(scenario)
         endpoints = {}
+        calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
         for plan in bundle.plans:
             planned = plan.planned_bounds or plan.bounds
-            endpoints[plan.endpoint.name] = {
+            entry = endpoints[plan.endpoint.name] = {
                 "test": plan.endpoint.test,
                 "efficacy_bounds": finite_or_none(planned.efficacy),
                 "futility_bounds": finite_or_none(planned.futility),
@@ -148,6 +150,11 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 "prior_p_benefit": plan.prior_p_benefit(),
                 **clip_probabilities({**plan.analytic(scenario.config), **plan.exact()}),
             }
+            if calendar and plan.endpoint.name not in calendar and len(plan.looks.planned_fractions) > 1:
+                # As the run report's analytic note says: the simulation reads it at the survival looks.
+                read_at = (f"run reads this endpoint at {calendar[0]}'s looks (calendar times): each trial's "
+                           "fractions and bounds differ from these planned ones (docs/multiple_endpoints.md)")
+                entry["note"] = f"{entry['note']}; {read_at}" if isinstance(entry.get("note"), str) else read_at
         out.append({
             "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
             "endpoints": endpoints,
