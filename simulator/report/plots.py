@@ -262,7 +262,7 @@ def _interim_figure(report: dict, i: int):
 
 
 def _value_labels(ax, points) -> None:
-    """Write each bound's value at its point, inside the panel.
+    """Write each bound's value at its point, inside the panel (4 significant digits: a bound of 1.002 is not "1").
 
     At each look the highest value is labelled above its point and the
     others below (two close bounds do not write over each other), centred
@@ -278,7 +278,7 @@ def _value_labels(ax, points) -> None:
         values = sorted(values)
         for k, v in enumerate(values):
             up = k == len(values) - 1
-            ax.annotate(f"{v:.3g}", (x, v), textcoords="offset points", xytext=(0, 5 if up else -5), ha="center",
+            ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(0, 5 if up else -5), ha="center",
                         va="bottom" if up else "top", fontsize=7, gid="value-label")
             above, below = above or up, below or not up
     low, high = ax.get_ylim()
