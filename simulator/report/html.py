@@ -106,23 +106,6 @@ def _size_block(report: dict) -> list[str]:
             "</table></div>", "</section>"]
 
 
-def _design_facts(report: dict) -> str:
-    config = report["meta"].get("config") or {}
-    design = config.get("design") or {}
-    facts = [
-        f"alpha {design.get('alpha', 0.025)}",
-        f"{design.get('sided', 1)}-sided",
-        f"looks {design.get('looks', 1)}",
-        f"success rule: {report['meta'].get('success_rule', (config.get('success') or {}).get('rule', 'all'))}",
-        f"{report['meta'].get('n_sims', '-')} simulated trials per stream",
-        f"seed {report['meta'].get('seed', '-')}",
-    ]
-    arms = ((report["meta"].get("labels") or {}).get("arms")) or {}
-    if arms:
-        facts.append("arms: " + ", ".join(f"{arm} = {text}" for arm, text in arms.items()))
-    return "; ".join(facts)
-
-
 def _plots_section(plots: list[Plot] | None) -> list[str]:
     out = ['<section id="plots">', "<h2>Plots</h2>"]
     if plots is None:
@@ -180,12 +163,13 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
         "</head>",
         "<body>",
         f"<h1>{_esc(title)}</h1>",
-        f'<p class="lead">phase3-simulator {_esc(meta.get("version", "-"))}; {_esc(_design_facts(report))}.</p>',
+        f'<p class="lead">phase3-simulator {_esc(meta.get("version", "-"))}; {_esc(tables.design_facts(report))}.</p>',
         '<p class="lead">Every probability is a Monte Carlo estimate ± its Monte Carlo standard error (MCSE). '
-        "<b>Power</b> is trial success under the fixed <code>truth</code>; <b>assurance</b> is trial success when the "
-        "true effects are drawn from the <code>prior</code> (the phase 2 data), and cannot exceed the prior "
-        "probability that the experimental arm is better (<b>prior P(benefit)</b>); <b>type I error</b> is rejection "
-        "on the null boundary.</p>",
+        "<b>Power</b> is trial success under the fixed <code>truth</code>"
+        + ("; <b>assurance</b> is trial success when the true effects are drawn from the <code>prior</code> (the "
+           "phase 2 data), and cannot exceed the prior probability that the experimental arm is better "
+           "(<b>prior P(benefit)</b>)" if tables.has_assurance(report) else "")
+        + "; <b>type I error</b> is rejection on the null boundary.</p>",
         "<nav><h2>Contents</h2><ul>",
         '<li><a href="#summary">Trial success</a></li>',
         '<li><a href="#operating-characteristics">Operating characteristics</a></li>',

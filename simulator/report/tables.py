@@ -149,6 +149,34 @@ def _keep(columns, rows_data) -> list:
     return [c for c in columns if not c[2] or any(c[2](row) for row in rows_data)]
 
 
+def n_looks_of(report: dict) -> int:
+    """The trial's number of looks: the most any endpoint of any scenario has (events, times or fractions)."""
+    return max((n_looks(e) for s in report.get("scenarios", []) for e in s.get("endpoints", {}).values()), default=1)
+
+
+def has_assurance(report: dict) -> bool:
+    """Whether any scenario simulated the assurance stream (some endpoint has a prior)."""
+    return any(s.get("assurance") is not None for s in report.get("scenarios", []))
+
+
+def design_facts(report: dict) -> str:
+    """One line of the design: alpha, sides, looks, rule, trials, seed, arm labels (report.md and report.html)."""
+    config = report["meta"].get("config") or {}
+    design = config.get("design") or {}
+    facts = [
+        f"alpha {design.get('alpha', 0.025)}",
+        f"{design.get('sided', 1)}-sided",
+        f"looks {n_looks_of(report)}",
+        f"success rule: {report['meta'].get('success_rule', (config.get('success') or {}).get('rule', 'all'))}",
+        f"{report['meta'].get('n_sims', '-')} simulated trials per stream",
+        f"seed {report['meta'].get('seed', '-')}",
+    ]
+    arms = ((report["meta"].get("labels") or {}).get("arms")) or {}
+    if arms:
+        facts.append("arms: " + ", ".join(f"{arm} = {text}" for arm, text in arms.items()))
+    return "; ".join(facts)
+
+
 def type1_label(blocks) -> str:
     """``type1`` is one tail, the favourable one: say so where a two-sided design also reports both tails."""
     if any(b.get("type1_two_sided") is not None for b in blocks):

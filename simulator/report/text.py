@@ -104,14 +104,13 @@ def markdown(report: dict) -> str:
     out = [
         f"# {tables.md_text(meta['config'].get('trial', {}).get('name', 'Trial'))}: {kind}",
         "",
-        f"phase3-simulator {meta['version']}; seed {meta['seed']}; {meta['n_sims']} simulated trials per "
-        f"stream; success rule: {meta['success_rule']}."
-        + "".join(f" Arm {arm}: {tables.md_text(text)}." for arm, text in ((meta.get("labels") or {}).get("arms") or {}).items()),
+        f"phase3-simulator {meta['version']}; {tables.md_text(tables.design_facts(report))}.",
         "",
-        "Every probability is a Monte Carlo estimate ± its Monte Carlo standard error. Power is",
-        "trial success under the fixed `truth`; assurance is trial success when the true rates",
-        "are drawn from the `prior` (phase 2 data), and cannot exceed the prior probability of",
-        "benefit (prior P(benefit)); type I error is rejection on the null boundary.",
+        "Every probability is a Monte Carlo estimate ± its Monte Carlo standard error. Power is "
+        "trial success under the fixed `truth`"
+        + ("; assurance is trial success when the true effects are drawn from the `prior` (phase 2 data), and "
+           "cannot exceed the prior probability of benefit (prior P(benefit))" if tables.has_assurance(report) else "")
+        + "; type I error is rejection on the null boundary.",
         "",
         "## Trial success",
         "",
