@@ -298,6 +298,12 @@ def rebin(edges, *counts, max_bins: int = 80):
 
 
 
+def endpoint_text(report: dict, name: str) -> str:
+    """An endpoint's name with its ``label`` (display text), if it has one: ``os (Overall survival)``."""
+    label = ((report.get("meta") or {}).get("labels") or {}).get("endpoints", {}).get(name)
+    return f"{name} ({label})" if label else name
+
+
 def scenario_label(scenario: dict) -> str:
     """The label of a scenario in figure titles and tables (its swept values, or its size).
 

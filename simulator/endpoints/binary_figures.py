@@ -14,6 +14,7 @@ from scipy import stats
 from simulator.figures import (
     COLOURS,
     FigureSpec,
+    endpoint_text,
     new_figure,
     rebin,
     scenario_label,
@@ -99,7 +100,7 @@ def _binary_prior_figure(report, name, config, endpoint, e, index):
     ax_data.set_yticks([0, 1], [arm if arm == role else f"{arm}\n({role})" for arm, role in zip(arms, ("control", "experimental"))])
     ax_data.set_ylim(-0.6, 1.7)
     ax_data.set_xlim(0, 1)
-    ax_data.set_xlabel(f"{name} rate")
+    ax_data.set_xlabel(f"rate: {endpoint_text(report, name)}")
     ax_data.set_title(f"{name}: phase 2 data")
     ax_data.legend(loc="lower right")
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from simulator.estimate import Estimate
-from simulator.figures import scenario_label
+from simulator.figures import endpoint_text, scenario_label
 
 #: Digits of probabilities and their MCSE in every table.
 DIGITS = 4
@@ -204,12 +204,6 @@ def trial_table(report: dict) -> Table:
     kept = _keep(columns, scenarios)
     rows = tuple(tuple(make(i, s) for _, make, _ in kept) for i, s in enumerate(scenarios))
     return Table("oc-trial", "Trial success", tuple(label for label, _, _ in kept), rows)
-
-
-def endpoint_text(report: dict, name: str) -> str:
-    """An endpoint's name with its ``label`` (display text), if it has one: ``os (Overall survival)``."""
-    label = ((report.get("meta") or {}).get("labels") or {}).get("endpoints", {}).get(name)
-    return f"{name} ({label})" if label else name
 
 
 def endpoint_table(report: dict, i: int) -> Table:
