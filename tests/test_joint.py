@@ -9,6 +9,7 @@ MCSE above the product of the marginals, a wrong look size) are far larger.
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -412,3 +413,40 @@ def test_design_says_that_run_reads_an_endpoint_at_the_survival_looks(tmp_path):
     endpoints = design(path)["scenarios"][0]["endpoints"]
     assert "run reads this endpoint at os's looks" in endpoints["resp"]["note"]
     assert "note" not in endpoints["os"]
+
+
+def test_beta_spending_futility_at_survival_looks_is_the_mean_of_the_bounds_used(tmp_path, monkeypatch):
+    # A review found the planned bsOF futility bound (at fraction 0.5) reported for trials whose looks were at
+    # about 0.4: the futility bounds are now the means of those used, as the efficacy bounds; and the per-look
+    # table shows the tested fractions, and no analytic note of re-estimation designs (rates_adaptive.toml).
+    from simulator.endpoints import joint as joint_module
+    from simulator.report.tables import look_table
+
+    futility = []
+    original = joint_module._add_bounds
+
+    def record(used, bounds, looks, trials):
+        if looks.size > 1 and np.isfinite(bounds.futility[0]):
+            futility.append((float(bounds.futility[0]), trials))
+        original(used, bounds, looks, trials)
+
+    monkeypatch.setattr(joint_module, "_add_bounds", record)
+    path = tmp_path / "bsof.toml"
+    path.write_text(
+        '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 24.0 }\n"
+        'follow_up = { minimum = 24.0 }\n[endpoints.resp]\nkind = "binary"\ndelay = 12.0\n'
+        "truth = { control = 0.30, experimental = 0.42 }\n"
+        '[design]\nevents = 250\nlooks = [0.5, 1.0]\nfutility = "bsOF"\n[simulation]\nnull = false\n',
+        encoding="utf-8",
+    )
+    report = run(path, n_sims=1000, seed=2, jobs=1)
+    resp = report["scenarios"][0]["endpoints"]["resp"]
+    mean = sum(b * t for b, t in futility) / sum(t for _, t in futility)
+    assert resp["futility_bounds"][0] == pytest.approx(mean, rel=1e-12) and resp["futility_bounds"][1] is None
+    table = look_table(report, 0)
+    column = table.headers.index("information fraction (realised)")
+    shown = [row[column].text for row in table.rows if row[0].text == "resp"]
+    assert shown == [f"{f:.4f}" for f in resp["tested_fractions"]]
+    adaptive = run(Path(__file__).resolve().parent.parent / "configs" / "rates_adaptive.toml", n_sims=500, seed=1)
+    assert "survival endpoint's looks" not in (adaptive["scenarios"][0]["endpoints"]["response"]["analytic"].get("note") or "")

@@ -328,8 +328,9 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
         out["tested_fractions"] = [float(s / t) if t else None for s, t in zip(counts["fraction_sum"].tolist(), tested)]
         # The bounds the trials used, each trial at its own fractions: their means over the trials testing each
         # look (null where none did; the cumulative alpha stays at the previous look's there).
-        out["efficacy_bounds"] = [float(s / t) if t and math.isfinite(s / t) else None
-                                  for s, t in zip(counts["efficacy_bound_sum"].tolist(), tested)]
+        for key in ("efficacy", "futility"):  # over the trials with such a bound at the look (null: none had one)
+            out[f"{key}_bounds"] = [float(s / m) if m else None for s, m in
+                                    zip(counts[f"{key}_bound_sum"].tolist(), counts[f"{key}_bound_count"].tolist())]
         spent, previous = [], 0.0
         for s, t in zip(counts["alpha_spent_sum"].tolist(), tested):
             previous = float(s / t) if t else previous
@@ -358,9 +359,12 @@ def bounds_at_mean_looks(plan, config: Config, block: dict) -> dict:
     apply) is ``None``: to be removed.
     """
     efficacy = np.array([np.inf if b is None else b for b in block["efficacy_bounds"]], dtype=float)
+    futility = np.array([-np.inf if b is None else b for b in block["futility_bounds"]], dtype=float)
     out: dict = {"look_sizes": None}
-    bounds = dataclasses.replace(plan.bounds, efficacy=efficacy,
-                                 unfavourable=-efficacy if plan.sided == 2 else plan.bounds.unfavourable)
+    bounds = dataclasses.replace(plan.bounds, efficacy=efficacy, futility=futility,
+                                 unfavourable=-efficacy if plan.sided == 2 else plan.bounds.unfavourable,
+                                 futility_floor=np.where(np.isfinite(futility), -futility, -np.inf) if plan.bounds.inner
+                                 else plan.bounds.futility_floor)
     control, experimental = config.trial.allocation
     evaluable = np.asarray(block["evaluable_per_look"], dtype=float)
     evaluable_e = np.maximum(np.rint(evaluable * experimental / (control + experimental)), 1).astype(np.int64)

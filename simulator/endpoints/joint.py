@@ -344,13 +344,20 @@ class JointPlan:
 
 # ---------------------------------------------------------------- helpers
 def _bounds_used(n_looks: int) -> dict:
-    """Sums over trials of the efficacy bound and cumulative alpha spent each tested look used (counts keys)."""
-    return {"efficacy_bound_sum": np.zeros(n_looks), "alpha_spent_sum": np.zeros(n_looks)}
+    """Sums over trials of the finite efficacy and futility bounds (with their counts) and the cumulative alpha
+    each tested look used: the report's per-look bounds are their means."""
+    return {"efficacy_bound_sum": np.zeros(n_looks), "efficacy_bound_count": np.zeros(n_looks, dtype=np.int64),
+            "futility_bound_sum": np.zeros(n_looks), "futility_bound_count": np.zeros(n_looks, dtype=np.int64),
+            "alpha_spent_sum": np.zeros(n_looks)}
 
 
 def _add_bounds(used: dict, bounds: Bounds, looks: np.ndarray, trials: int) -> None:
     """Add one group's bounds (``trials`` trials testing ``looks``) to :func:`_bounds_used`'s sums."""
-    used["efficacy_bound_sum"][looks] += trials * np.asarray(bounds.efficacy, dtype=float)
+    for key, values in (("efficacy", bounds.efficacy), ("futility", bounds.futility)):
+        values = np.asarray(values, dtype=float)
+        finite = np.isfinite(values)  # no bound there (a final look's futility): not in the mean
+        used[f"{key}_bound_sum"][looks[finite]] += trials * values[finite]
+        used[f"{key}_bound_count"][looks[finite]] += trials
     used["alpha_spent_sum"][looks] += trials * np.asarray(bounds.alpha_spent, dtype=float)
 
 

@@ -101,14 +101,14 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     if rules is not None and getattr(rules, "ssr", False):
         # Re-estimation: a later stage's size varies by trial and the combination test decides there, so the
         # planned stage's critical effects and counts would mislead (the z bounds hold for the combined z).
-        for key in ("critical_effect", "futility_effect", "critical_count", "futility_count"):
+        for key in ("critical_effect", "futility_effect", "critical_count", "futility_count", "look_events"):
             if isinstance(block.get(key), list):
                 block[key] = block[key][:1] + [None] * (len(block[key]) - 1)
         block["bounds_note"] = ("with re-estimation the later stages are decided by the inverse-normal combination "
                                 "test at each trial's re-estimated size: the z bounds apply to the combined z, and "
                                 "no critical effect or count is given after the first look")
     block.update(plan.expected_size(counts))
-    if "realised_fractions_note" in block and len(block["realised_fractions"]) > 1:
+    if "realised_fractions_note" in block:
         # Read at a survival endpoint's looks: the planned bounds and sizes are not what the trials used.
         for key, value in bounds_at_mean_looks(plan, config, block).items():
             if value is None:
@@ -121,11 +121,11 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
         )
     block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
-    if "bounds_note" in block and block["analytic"]:
+    if "realised_fractions_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
-        planned = ("analytic and exact values (per look too) at the planned information fractions, taken as "
-                   "fractions of this endpoint's patients; the simulation reads it at the survival endpoint's looks, "
-                   "where its fractions differ (tested_fractions): compare the per-look values with care")
+        planned = ("analytic values at the planned looks, taken as fractions of this endpoint's patients; the "
+                   "simulation reads it at the survival endpoint's looks, where the patients with a known outcome "
+                   "(evaluable_per_look) and the fractions (tested_fractions) differ: compare with care")
         note = block["analytic"].get("note")
         block["analytic"]["note"] = f"{note}; {planned}" if isinstance(note, str) else planned
     return block

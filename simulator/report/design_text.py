@@ -25,7 +25,7 @@ def design_table(result: dict) -> str:
         ("futility_bounds", "futility bounds (z), planned fractions"),
         ("futility_region", "futility region"),
         ("futility_note", "note"),
-        ("alpha_spent", "cumulative alpha spent (both tails)"),
+        ("alpha_spent", "cumulative alpha spent (of design.alpha)"),
         ("planned_fractions", "planned information fractions"),
         ("realised_fractions", "realised information fractions"),
         ("power", "power (analytic, docs/methods.md)"),
@@ -61,7 +61,9 @@ def design_table(result: dict) -> str:
     meta = result.get("meta") or {}
     if meta.get("events") is not None:
         # The events every look is planned on (run and size simulate them), derived once for the run.
-        lines += [f"design.events (derived, the final look's events): {meta['events']}",
+        by_size = meta.get("events_by_n_total") or {}
+        derived = ", ".join(f"{v} at n_total {k}" for k, v in by_size.items()) if by_size else str(meta["events"])
+        lines += [f"design.events (derived, the final look's events): {derived}",
                   f"  {meta.get('events_derivation', '')}".rstrip(), ""]
     for scenario in result["scenarios"]:
         computed = " (computed for design.power: trial.n_total not given)" if scenario.get("n_total_source") == "design.power" else ""

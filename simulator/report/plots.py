@@ -138,10 +138,13 @@ def _sequential_figure(report: dict, i: int):
     figure = new_figure(11.0, 3.0 * len(endpoints))
     grid = figure.subplots(len(endpoints), 3, squeeze=False)
     for row, (name, e) in zip(grid, endpoints.items()):
-        fractions = np.asarray(e.get("realised_fractions") or e.get("planned_fractions"), dtype=float)
+        # Read at a survival endpoint's looks: at the mean fraction of the trials that tested each look (nan: none).
+        fractions = e.get("tested_fractions") or e.get("realised_fractions") or e.get("planned_fractions")
+        fractions = np.array([np.nan if f is None else f for f in fractions], dtype=float)
         looks = np.arange(1, len(fractions) + 1)
         sizes = e.get("look_sizes") or e.get("look_events")
-        ticks = [f"{k}\n{f:.2f}" + (f"\n({sizes[k - 1]})" if sizes else "") for k, f in zip(looks, fractions)]
+        ticks = [f"{k}\n" + ("-" if np.isnan(f) else f"{f:.2f}")
+                 + (f"\n({sizes[k - 1]})" if sizes and sizes[k - 1] is not None else "") for k, f in zip(looks, fractions)]
 
         points: dict = {}  # per panel: the (fraction, value) of each bound drawn, labelled at the end
 
@@ -149,7 +152,7 @@ def _sequential_figure(report: dict, i: int):
             y = np.array([np.nan if v is None else v for v in values], dtype=float)
             if np.any(np.isfinite(y)):
                 ax.plot(fractions, y, marker=marker, color=COLOURS[key], label=label)
-                points.setdefault(ax, []).extend((x, v) for x, v in zip(fractions, y) if np.isfinite(v))
+                points.setdefault(ax, []).extend((x, v) for x, v in zip(fractions, y) if np.isfinite(x) and np.isfinite(v))
 
         ax = row[0]
         bound_line(ax, e.get("efficacy_bounds") or [], "efficacy", "efficacy (reject H0 above)", "o")

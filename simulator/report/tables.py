@@ -296,7 +296,9 @@ def look_table(report: dict, i: int) -> Table | None:
     columns = [
         ("endpoint", lambda n, k, e: Cell(n), None),
         ("look", lambda n, k, e: Cell(str(k + 1)), None),
-        ("information fraction (realised)", lambda n, k, e: plain(report, base + (n, "realised_fractions", k)), None),
+        # Read at a survival endpoint's looks: the mean fraction of the trials that tested the look, where its
+        # mean bounds come from (a plain mean counts 0 for the others).
+        ("information fraction (realised)", lambda n, k, e: plain(report, base + (n, _fraction_key(e), k)), None),
         # Survival: the events each look waits for (event-driven looks; calendar looks' vary: "mean events").
         ("events", lambda n, k, e: plain(report, base + (n, "look_events", k)),
          lambda e: isinstance(e.get("look_events"), list) and not varying_events(e)),
@@ -311,7 +313,8 @@ def look_table(report: dict, i: int) -> Table | None:
          per_look("expected_look_times")),
         ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), varying_events),
         ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), varying_events),
-        ("P(reject at look)", lambda n, k, e: probability(report, base + (n, "reject_per_look", k)), None),
+        ("P(reject at look)", lambda n, k, e: Cell("-") if _untested(e, k)
+         else probability(report, base + (n, "reject_per_look", k)), None),
         ("P(futility stop at look)", lambda n, k, e: _futility_cell(report, base + (n,), k, e), None),
     ]
     kept = _keep(columns, list(endpoints.values()))
@@ -330,13 +333,23 @@ def look_table(report: dict, i: int) -> Table | None:
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
 
 
+def _untested(endpoint: dict, k: int) -> bool:
+    """A look no trial tested (read at a survival endpoint's looks): its probabilities are 0 by construction."""
+    tested = endpoint.get("tested_fractions")
+    return isinstance(tested, list) and k < len(tested) and tested[k] is None
+
+
+def _fraction_key(endpoint: dict) -> str:
+    return "tested_fractions" if "tested_fractions" in endpoint else "realised_fractions"
+
+
 def _futility_cell(report: dict, path: tuple, k: int, endpoint: dict) -> Cell:
     """A look's futility stopping probability; "-" where the look has no futility bound and none stopped there
     (the final look, or no futility rule: 0 by construction, not a Monte Carlo estimate)."""
     bounds = endpoint.get("futility_bounds") or []
     floor = endpoint.get("futility_floor") or []
     no_bound = (k >= len(bounds) or bounds[k] is None) and (k >= len(floor) or floor[k] is None)
-    if no_bound and endpoint.get("futility_per_look", [None] * (k + 1))[k] == 0:
+    if (no_bound or _untested(endpoint, k)) and endpoint.get("futility_per_look", [None] * (k + 1))[k] == 0:
         return Cell("-")
     return probability(report, path + ("futility_per_look", k))
 

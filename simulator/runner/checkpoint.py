@@ -65,7 +65,7 @@ FORMAT = 2
 #: ``hr_estimate``), never count a trial twice in one cell.
 PER_TRIAL_KEYS = frozenset({
     "reject", "reject_unfavourable", "futility", "stopped", "events_short", "look_reached", "cap_reached",
-    "success_adjusted", "hr_estimate", "fraction_tested",
+    "success_adjusted", "hr_estimate", "fraction_tested", "efficacy_bound_count", "futility_bound_count",
 })
 
 

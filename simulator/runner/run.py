@@ -150,10 +150,11 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
                 "prior_p_benefit": plan.prior_p_benefit(),
                 **clip_probabilities({**plan.analytic(scenario.config), **plan.exact()}),
             }
-            if calendar and plan.endpoint.name not in calendar and len(plan.looks.planned_fractions) > 1:
+            if calendar and plan.endpoint.name not in calendar:
                 # As the run report's analytic note says: the simulation reads it at the survival looks.
-                read_at = (f"run reads this endpoint at {calendar[0]}'s looks (calendar times): each trial's "
-                           "fractions and bounds differ from these planned ones (docs/multiple_endpoints.md)")
+                read_at = (f"run reads this endpoint at {calendar[0]}'s looks (calendar times): the patients with a "
+                           "known outcome then, and with several looks each trial's fractions and bounds, differ "
+                           "from these planned values (docs/multiple_endpoints.md)")
                 entry["note"] = f"{entry['note']}; {read_at}" if isinstance(entry.get("note"), str) else read_at
         out.append({
             "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
