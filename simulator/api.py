@@ -212,6 +212,8 @@ class Trial:
             have gone) before raising :class:`simulator.errors.NotReadyError`.
         """
         started = time.perf_counter()
+        if not isinstance(resume, bool):
+            raise InputError(f"argument `resume`: must be True or False, got {resume!r}")
         if progress is not None and not hasattr(progress, "advance"):
             raise InputError(f"argument `progress`: must be a ProgressHook (simulator.runner.progress), got {progress!r}")
         if checkpoints is not None:

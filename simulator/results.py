@@ -17,6 +17,7 @@ from typing import Any
 
 from simulator.config.load import Scenario
 from simulator.config.schema import Config
+from simulator.errors import InputError
 from simulator.estimate import Estimate
 from simulator.files import write_atomic
 from simulator.report import build_report, markdown
@@ -170,6 +171,8 @@ class _Reported:
 
     def _write_reports(self, out: str | Path, *, plots: bool) -> Path:
         """Write report.json, report.md and report.html into the folder ``out`` (created if needed)."""
+        if not isinstance(plots, bool):
+            raise InputError(f"argument `plots`: must be True or False, got {plots!r}")
         folder = check_output_folder(out, "out")
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / "report.json", json.dumps(self._report, indent=2) + "\n")

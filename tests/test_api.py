@@ -222,3 +222,12 @@ def test_python_forms_of_toml_values_are_read_as_toml_ones():
     mapping["trial"].update(n_total=np.int64(250), arms=("control", "experimental"))
     config = p3.Trial.from_dict(mapping).scenarios[0].config
     assert config.trial.n_total == 250 and config.trial.arms == ("control", "experimental")
+
+
+def test_flags_are_checked_as_booleans(tmp_path):
+    # resume="no" and plots="no" were taken as true (a non-empty string).
+    trial = p3.Trial.from_toml(CONFIG)
+    with pytest.raises(p3.InputError, match=r"^argument `resume`: must be True or False, got 'no'$"):
+        trial.simulate(n_sims=10, resume="no")
+    with pytest.raises(p3.InputError, match=r"^argument `plots`: must be True or False, got 'no'$"):
+        trial.simulate(n_sims=200).save(tmp_path / "out", plots="no")

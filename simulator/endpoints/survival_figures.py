@@ -183,6 +183,8 @@ def _survival_figure(report: dict, name: str, configs: list):
     title = f"{name}: survival per arm"
     if bands is not None and bands.get("replicates"):
         title += f" ({bands['replicates']} simulated trials, {bands.get('analysis', 'final')} analysis)"
+    if len(scenarios) > 1:  # the first scenario's curves and times: say which
+        title += f"\n{scenario_label(scenario)}"
     ax_km.set_title(title)
     if ax_km.has_data():
         ax_km.legend(loc="lower left", fontsize="small")
@@ -228,8 +230,9 @@ def _survival_figure(report: dict, name: str, configs: list):
         if e.get("max_duration") is not None:
             ax_times.axvline(float(e["max_duration"]), color="black", linestyle="--", linewidth=1,
                              label=f"cap {float(e['max_duration']):g}")
-        ax_times.set_title(f"{name}: analysis times")
-        ax_times.legend(loc="upper left")
+        ax_times.set_title(f"{name}: analysis times" + (f"\n{scenario_label(scenario)}" if len(scenarios) > 1 and histogram
+                                                       is not None else ""))
+        ax_times.legend(loc="best")  # the histograms fill different corners from design to design
     else:
         ax_times.set_visible(False)
     return figure
