@@ -288,8 +288,7 @@ def _one_line(message) -> str:
     Every character that ``str.splitlines`` breaks at, or that reorders the text around it, is written as
     its escape (``\\u2028``, ``\\x85``, ``\\u202e``).
     """
-    text = str(message).replace("\r", "\\r").replace("\n", "\\n")
-    return "".join(c.encode("unicode_escape").decode("ascii") if breaks_text(c) else c for c in text)
+    return "".join(c.encode("unicode_escape").decode("ascii") if breaks_text(c) else c for c in str(message))
 
 
 def _not_ready(err: BaseException) -> str | None:

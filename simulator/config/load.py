@@ -65,7 +65,7 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
                 raise InputError(f"{err} (in the scenario {where})") from None
             raise
         scenarios.append(Scenario(index, params, mapping, config))
-    _check_method_parameters(raw, scenarios)
+    _check_unused_parameters(raw, scenarios)
     derived: dict = {}
     for name in kind_names() if complete else ():
         scenarios, meta = get_kind(name).complete(raw, scenarios, validate)
@@ -77,11 +77,12 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
 METHOD_PARAMETERS = (("block_size", "blocks"), ("minimisation_probability", "minimisation"))
 
 
-def _check_method_parameters(raw: dict, scenarios: list) -> None:
-    """A method's parameter given where no scenario uses the method: most likely a forgotten method.
+def _check_unused_parameters(raw: dict, scenarios: list) -> None:
+    """A parameter given where no scenario uses it: most likely a forgotten method, test or sidedness.
 
-    The randomisation methods' parameters in [trial], and a survival endpoint's ``weights`` (ignored by
-    the log-rank test, so that a sweep over ``test`` can carry them).
+    Each is checked always and ignored where it does not apply, so that a sweep can carry it: the
+    randomisation methods' parameters in [trial], ``design.two_sided_futility`` (one-sided designs), and a
+    survival endpoint's ``weights`` (the log-rank).
     """
     trial = raw.get("trial") if isinstance(raw.get("trial"), dict) else {}
     for key, method in METHOD_PARAMETERS:

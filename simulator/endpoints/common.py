@@ -344,19 +344,25 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
     return out
 
 
+def add_note(block: dict, text: str) -> None:
+    """Add ``text`` to ``block["note"]`` (the analytic block's one line, printed under the tables), after any there."""
+    note = block.get("note")
+    block["note"] = f"{note}; {text}" if isinstance(note, str) else text
+
+
 def bounds_at_mean_looks(plan, config: Config, block: dict) -> dict:
     """The effects of an endpoint read at a survival endpoint's looks, at the bounds its trials used.
 
     Each trial tested against bounds at its own information fractions
     (:mod:`simulator.endpoints.joint`), so no one set of bounds is the
-    simulation's: ``block["efficacy_bounds"]`` and ``alpha_spent`` are
-    already the means of the ones used, over the trials that tested each
-    look (:func:`expected_patients`). This adds the effects at those bounds
-    and the mean evaluable patients per look (split by the allocation),
-    and ``bounds_note`` saying so. Fisher's test has effects only off the
-    count tables of its planned looks: they are ``None``. Returns the keys
-    to set; ``look_sizes`` (the planned patients per look, which do not
-    apply) is ``None``: to be removed.
+    simulation's: ``block["efficacy_bounds"]``, ``futility_bounds`` and
+    ``alpha_spent`` are already the means of the ones used, over the trials
+    that tested each look (:func:`expected_patients`). This adds the effects
+    at those bounds and the mean evaluable patients per look (split by the
+    allocation), and ``bounds_note`` saying so. (Fisher's test, whose
+    counts are tabulated for fixed sizes, is refused at survival looks.)
+    Returns the keys to set; ``look_sizes`` (the planned patients per look,
+    which do not apply) is ``None``: to be removed.
     """
     efficacy = np.array([np.inf if b is None else b for b in block["efficacy_bounds"]], dtype=float)
     futility = np.array([-np.inf if b is None else b for b in block["futility_bounds"]], dtype=float)
@@ -369,20 +375,12 @@ def bounds_at_mean_looks(plan, config: Config, block: dict) -> dict:
     evaluable = np.asarray(block["evaluable_per_look"], dtype=float)
     evaluable_e = np.maximum(np.rint(evaluable * experimental / (control + experimental)), 1).astype(np.int64)
     evaluable_c = np.maximum(np.rint(evaluable).astype(np.int64) - evaluable_e, 1)
-    fisher = getattr(plan.endpoint, "test", None) == "fisher"
-    if fisher:
-        k = len(block["efficacy_bounds"])
-        effects: dict = {key: [None] * k for key in ("critical_effect", "futility_effect")}
-        effects.update({key: [None] * k for key in ("critical_count", "futility_count") if key in block})
-    else:
-        looks = dataclasses.replace(plan.looks, evaluable_c=evaluable_c, evaluable_e=evaluable_e)
-        effects = dataclasses.replace(plan, looks=looks, bounds=bounds).effect_bounds()
-    out.update(effects)
+    looks = dataclasses.replace(plan.looks, evaluable_c=evaluable_c, evaluable_e=evaluable_e)
+    out.update(dataclasses.replace(plan, looks=looks, bounds=bounds).effect_bounds())
     out["bounds_note"] = (
-        "each trial used bounds at its own information fractions; the efficacy bounds and alpha spent shown are "
-        "their means over the trials that tested each look (tested_fractions)"
-        + (" (Fisher's test has effects only at the counts of its planned looks: none given)" if fisher
-           else ", the effects those of the mean bounds at the mean evaluable patients per look")
+        "each trial used bounds at its own information fractions; the bounds and alpha spent shown are their "
+        "means over the trials that tested each look (tested_fractions), the effects those of the mean bounds "
+        "at the mean evaluable patients per look"
     )
     return out
 

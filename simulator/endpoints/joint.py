@@ -223,15 +223,7 @@ class JointPlan:
             if len(member.levels) > 1:  # the same trials at further levels (Holm)
                 success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
             add_two_sided(counts, stream, member.sided, decisions)
-            enrolled = trials.enrolled[rows, stop].astype(np.float64)
-            counts.update(
-                enrolled_sum=np.array([enrolled.sum()]),
-                enrolled_sq=np.array([(enrolled**2).sum()]),
-                fraction_sum=fractions.sum(axis=0),
-                fraction_tested=(fractions > 0).sum(axis=0).astype(np.int64),  # trials that tested each look
-                **used,
-                evaluable_sum=(nc + ne).sum(axis=0).astype(np.int64),
-            )
+            counts.update(_calendar_counts(trials.enrolled[rows, stop], fractions, used, nc + ne))
             out[member.endpoint.name] = (success, counts)
         for c, member in enumerate(continuous):
             out[member.endpoint.name] = self._continuous_at_calendar(member, c, trials, draws[c], stream)
@@ -254,8 +246,9 @@ class JointPlan:
         ``alpha`` is the level (default: the member's ``alpha``). Returns
         ``(stop_look, decision, fractions, used)``, fractions of shape
         (n_sims, K) (0 at looks not tested) and ``used`` the sums over the
-        trials of the efficacy bound and cumulative alpha each tested look
-        used (:func:`_bounds_used`; the report's per-look bounds are their means).
+        trials of the efficacy and futility bounds and the cumulative alpha
+        each tested look used (:func:`_bounds_used`; the report's per-look
+        bounds are their means).
         """
         alpha = plan.alpha if alpha is None else alpha
         code, fractions, grid = _calendar_codes(n_c, n_e, last_look)
@@ -319,16 +312,7 @@ class JointPlan:
         if len(member.levels) > 1:
             success = np.vstack([d == REJECT_FAVOURABLE for d in decisions])
         add_two_sided(counts, stream, member.sided, decisions)
-        rows = np.arange(stop.size)
-        enrolled = trials.enrolled[rows, stop].astype(np.float64)
-        counts.update(
-            enrolled_sum=np.array([enrolled.sum()]),
-            enrolled_sq=np.array([(enrolled**2).sum()]),
-            fraction_sum=fractions.sum(axis=0),
-            fraction_tested=(fractions > 0).sum(axis=0).astype(np.int64),  # trials that tested each look
-            **used,
-            evaluable_sum=(n_c + n_e).sum(axis=0).astype(np.int64),
-        )
+        counts.update(_calendar_counts(trials.enrolled[np.arange(stop.size), stop], fractions, used, n_c + n_e))
         return success, counts
 
     def _group_bounds(self, alpha: float, codes: tuple[int, ...], grid: int) -> Bounds:
@@ -343,6 +327,23 @@ class JointPlan:
 
 
 # ---------------------------------------------------------------- helpers
+def _calendar_counts(enrolled: np.ndarray, fractions: np.ndarray, used: dict, evaluable: np.ndarray) -> dict:
+    """The counts of a binary or continuous member read at the survival looks, beside its decisions.
+
+    ``enrolled`` per trial at its stopping look, ``fractions`` (trials x looks, 0 where a look was not tested),
+    ``used`` the bounds' sums (:func:`_bounds_used`), ``evaluable`` (trials x looks) both arms' known outcomes.
+    """
+    enrolled = np.asarray(enrolled, dtype=np.float64)
+    return dict(
+        enrolled_sum=np.array([enrolled.sum()]),
+        enrolled_sq=np.array([(enrolled**2).sum()]),
+        fraction_sum=fractions.sum(axis=0),
+        fraction_tested=(fractions > 0).sum(axis=0).astype(np.int64),  # trials that tested each look
+        **used,
+        evaluable_sum=evaluable.sum(axis=0).astype(np.int64),
+    )
+
+
 def _bounds_used(n_looks: int) -> dict:
     """Sums over trials of the finite efficacy and futility bounds (with their counts) and the cumulative alpha
     each tested look used: the report's per-look bounds are their means."""

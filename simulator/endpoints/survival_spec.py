@@ -160,8 +160,6 @@ POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
 #: any trial, narrow enough that the arithmetic on them (hazards from
 #: medians, cumulative hazards over the study, products with hazard ratios)
 #: stays finite and well conditioned.
-#: Largest Fleming-Harrington exponent rho or gamma (FH(0, 1) and FH(1, 0) are the usual ones).
-FH_MAX = 10.0
 MONTHS = (1e-3, 1e4)  # medians, landmark and accrual times, follow-up, piece starts
 HAZARD = (1e-6, 1e3)  # per month
 RATIO = (1e-3, 1e3)  # hazard ratios (truth, prior, margin)
@@ -483,7 +481,8 @@ def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]
         # Checked in either form and ignored, so that a sweep over `test` can carry the weights of its
         # weighted tests (config.load refuses weights that no scenario's test uses).
         if isinstance(value, list):
-            [_rho_gamma(v, f"{key}[{i}]") for i, v in enumerate(value)]
+            for i, v in enumerate(value):
+                _rho_gamma(v, f"{key}[{i}]")
         elif value is not None:
             _rho_gamma(value, key)
         return ()
@@ -504,10 +503,14 @@ def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]
     return out
 
 
+#: Largest Fleming-Harrington exponent rho or gamma (FH(0, 1) and FH(1, 0) are the usual ones): the weights
+#: S^rho (1 - S)^gamma of larger exponents underflow in the variance (NaN).
+FH_MAX = 10.0
+
+
 def _rho_gamma(value: Any, key: str) -> tuple[float, float]:
     """One ``{ rho, gamma }``: both required (a missing one must not silently be 0: ``{}`` is the log-rank)."""
     t = Table(value, key)
-    # At most FH_MAX: the weights S^rho (1 - S)^gamma of larger exponents underflow in the variance (NaN).
     rho = as_float(t.require("rho", "a number >= 0 (with gamma: { rho = r, gamma = g })", valid=("gamma",)),
                    f"{key}.rho", allowed=f"in [0, {FH_MAX:g}]", check=lambda v: 0 <= v <= FH_MAX)
     gamma = as_float(t.require("gamma", "a number >= 0 (with rho: { rho = r, gamma = g })"), f"{key}.gamma",

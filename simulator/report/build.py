@@ -12,7 +12,7 @@ import uuid
 import numpy as np
 
 from simulator import __version__
-from simulator.endpoints.common import bounds_at_mean_looks, clip_probabilities, finite_or_none
+from simulator.endpoints.common import add_note, bounds_at_mean_looks, clip_probabilities, finite_or_none
 from simulator.estimate import proportion
 from simulator.report.reproducibility import environment
 
@@ -123,11 +123,9 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
     if "realised_fractions_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
-        planned = ("analytic values at the planned looks, taken as fractions of this endpoint's patients; the "
-                   "simulation reads it at the survival endpoint's looks, where the patients with a known outcome "
-                   "(evaluable_per_look) and the fractions (tested_fractions) differ: compare with care")
-        note = block["analytic"].get("note")
-        block["analytic"]["note"] = f"{note}; {planned}" if isinstance(note, str) else planned
+        add_note(block["analytic"], "analytic values at the planned looks, taken as fractions of this endpoint's "
+                 "patients; the simulation reads it at the survival endpoint's looks, where the patients with a "
+                 "known outcome (evaluable_per_look) and the fractions (tested_fractions) differ: compare with care")
     return block
 
 

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from simulator.config.load import Scenario
-from simulator.endpoints.common import clip_probabilities, finite_or_none
+from simulator.endpoints.common import add_note, clip_probabilities, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
 from simulator.errors import InputError
 from simulator.runner.backends import check_backend
@@ -152,10 +152,9 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
             }
             if calendar and plan.endpoint.name not in calendar:
                 # As the run report's analytic note says: the simulation reads it at the survival looks.
-                read_at = (f"run reads this endpoint at {calendar[0]}'s looks (calendar times): the patients with a "
-                           "known outcome then, and with several looks each trial's fractions and bounds, differ "
-                           "from these planned values (docs/multiple_endpoints.md)")
-                entry["note"] = f"{entry['note']}; {read_at}" if isinstance(entry.get("note"), str) else read_at
+                add_note(entry, f"run reads this endpoint at {calendar[0]}'s looks (calendar times): the patients "
+                         "with a known outcome then, and with several looks each trial's fractions and bounds, "
+                         "differ from these planned values (docs/multiple_endpoints.md)")
         out.append({
             "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
             "endpoints": endpoints,
