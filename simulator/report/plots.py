@@ -166,7 +166,8 @@ def _sequential_figure(report: dict, i: int):
         ax.set_ylabel("z")
 
         ax = row[1]
-        if e.get("critical_effect") is not None:
+        # A weighted survival test has no effect-scale bound (its effects are all null): no panel to draw.
+        if any(v is not None for v in (e.get("critical_effect") or []) + (e.get("futility_effect") or [])):
             bound_line(ax, e.get("critical_effect") or [], "efficacy", "efficacy: observed effect to reject", "o")
             bound_line(ax, e.get("futility_effect") or [], "futility", "futility: observed effect to stop", "v")
             scale = e.get("effect_scale", "effect")
