@@ -14,7 +14,9 @@ the command line prints.
 from __future__ import annotations
 
 import copy
+import re
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,33 @@ def _override_texts(overrides: Any, name: str) -> list[str]:
         if not isinstance(text, str):
             raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got the item {text!r}")
     return texts
+
+
+#: Command-line flags whose Python argument has another name.
+_ARGUMENT_NAMES = {"sims": "n_sims"}
+
+
+def _argument_text(match: re.Match) -> str:
+    name = match.group(1)
+    name = _ARGUMENT_NAMES.get(name, name.replace("-", "_"))
+    return f'{name}="{match.group(2)}"' if match.group(2) else name
+
+
+@contextmanager
+def _python_arguments():
+    """Errors shared with the command line name the Python arguments: `backend`, not `--backend`.
+
+    The runner's checks (backends, size search) word their messages for the
+    command line; here ``--level`` reads ``level`` and ``--target power``
+    reads ``target="power"``. ``--set`` stays as it is (it has no argument).
+    """
+    try:
+        yield
+    except InputError as err:
+        text = re.sub(r"--(?!set\b)([a-z][a-z-]*)(?: ([a-z]+)\b(?=[`\s]|$))?", _argument_text, str(err))
+        if text == str(err):
+            raise
+        raise InputError(text) from None
 
 
 def _check_callable(value: Any, name: str) -> None:
@@ -226,7 +255,7 @@ class Trial:
                     "`design` and `size` can compute one"
                 )
         first = trial._scenarios[0].config.simulation
-        with session(backend, scheduler, wait_for_workers):
+        with _python_arguments(), session(backend, scheduler, wait_for_workers):
             bundles, streams, side, _, resumed = simulate(
                 trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,
                 checkpoints=checkpoints, resume=resume,
@@ -261,7 +290,7 @@ class Trial:
         raw = trial._raw
         if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, (int, float)):
             raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
-        with session(backend, scheduler, wait_for_workers):
+        with _python_arguments(), session(backend, scheduler, wait_for_workers):
             outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
         axis = size_axis(size_scenario(raw)[1])
         return SizeResult(raw, outcome, axis, {}, command=command, runtime_s=time.perf_counter() - started)

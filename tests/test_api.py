@@ -193,6 +193,12 @@ CONFIG = ROOT / "configs" / "rates_group_sequential.toml"
     (lambda t: t.simulate(n_sims=10, progress=5), r"^argument `progress`: must be a ProgressHook"),
     (lambda t: t.simulate(n_sims=10, checkpoints=__file__), r"^argument `checkpoints`: .* is not a folder"),
     (lambda t: t.size(log=5, n_sims=100), r"^argument `log`: must be a function \(or None\), got 5$"),
+    # The runner's checks are worded for the command line; the API names its own arguments.
+    (lambda t: t.simulate(n_sims=10, backend="foo"), r'^argument `backend`: must be one of .*, got "foo"$'),
+    (lambda t: t.simulate(n_sims=10, backend="dask"), r'^argument `scheduler`: required with `backend="dask"`'),
+    (lambda t: t.size(target="foo"), r'^argument `target`: must be one of power, assurance, got "foo"$'),
+    (lambda t: t.size(level=3), r"^argument `level`: must be in \(0, 1\), got 3$"),
+    (lambda t: t.size(n_sims=100), r"^argument `n_sims` \(simulation.n_sims\): `size` needs at least"),
 ])
 def test_the_api_raises_input_error_for_bad_arguments(call, pattern):
     # An independent review found TypeError, AttributeError and FileExistsError here (docs/api.md: InputError).
