@@ -237,3 +237,12 @@ def test_flags_are_checked_as_booleans(tmp_path):
         trial.simulate(n_sims=10, resume="no")
     with pytest.raises(p3.InputError, match=r"^argument `plots`: must be True or False, got 'no'$"):
         trial.simulate(n_sims=200).save(tmp_path / "out", plots="no")
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer():
+    # docs/config.md: `n_sims = 1e6` is 1000000; a fraction is refused.
+    trial = p3.Trial.from_toml(CONFIG, "simulation.n_sims=1.5e3")
+    assert trial.scenarios[0].config.simulation.n_sims == 1500
+    assert type(trial.scenarios[0].config.simulation.n_sims) is int
+    with pytest.raises(p3.InputError, match=r"^config key `simulation.n_sims`: must be an integer in \[1, .*got 2.5\b"):
+        trial.override({"simulation.n_sims": 2.5})
