@@ -34,7 +34,7 @@ from scipy.optimize import brentq
 
 from simulator._jit import kernel
 from simulator.stats.binary import oriented_z
-from simulator.stats.decision import REJECT_FAVOURABLE, STOP_FUTILITY, decide
+from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY, decide
 
 #: Points of the scan of the experimental rate that brackets the first crossing.
 GRID_POINTS = 1025
@@ -126,11 +126,18 @@ class CountBounds:
     futility (``None`` when none does); ``first_continue`` is
     ``futility + 1``, the smallest count above every futility stop (``None``
     when there is no futility stop, or when ``n_e`` itself stops).
+    ``unfavourable`` is the largest ``x_e`` that rejects unfavourably
+    (two-sided designs; ``None`` when none does); ``below_wedge`` the
+    largest ``x_e`` below every futility stop (``None`` when there is no
+    futility stop or ``x_e = 0`` stops): with an inner wedge, the count
+    just under its lower end.
     """
 
     critical: int | None
     futility: int | None
     first_continue: int | None
+    unfavourable: int | None = None
+    below_wedge: int | None = None
 
 
 def counts_at_bound(
@@ -154,9 +161,12 @@ def counts_at_bound(
         np.ascontiguousarray(fut_row, dtype=np.int64), np.ascontiguousarray(floor_row, dtype=np.int64), outcomes,
     )
     reject = np.flatnonzero(outcomes == REJECT_FAVOURABLE)
+    against = np.flatnonzero(outcomes == REJECT_UNFAVOURABLE)
     stop = np.flatnonzero(outcomes == STOP_FUTILITY)
     critical = int(reject[0]) if reject.size else None
+    unfavourable_count = int(against[-1]) if against.size else None
     if stop.size == 0:
-        return CountBounds(critical, None, None)
+        return CountBounds(critical, None, None, unfavourable_count)
     futility_count = int(stop[-1])
-    return CountBounds(critical, futility_count, futility_count + 1 if futility_count < n_e else None)
+    return CountBounds(critical, futility_count, futility_count + 1 if futility_count < n_e else None,
+                       unfavourable_count, int(stop[0]) - 1 if stop[0] > 0 else None)

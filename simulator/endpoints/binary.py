@@ -394,8 +394,15 @@ class BinaryPlan:
         p_c = self.null_truth()[0]  # oriented
         p_c_natural = 1.0 - p_c if flip else p_c
         fav, unf, fut = self.fisher
+        floors = self._floor_table()
         looks, bounds = self.looks, self.bounds
         out: dict = {"critical_effect": [], "futility_effect": [], "critical_count": [], "futility_count": []}
+        # Two-sided designs: the unfavourable side too (common.unfavourable_effects says what each is).
+        lower: dict = {}
+        if self.sided == 2:
+            lower["critical_effect_unfavourable"] = []
+            if bounds.inner:
+                lower["futility_effect_unfavourable"] = []
         notes: list[str] = []
 
         def natural_count(x: int | None, n_e: int) -> int | None:
@@ -418,7 +425,7 @@ class BinaryPlan:
             efficacy, futility = float(bounds.efficacy[k]), float(bounds.futility[k])
             counts = critical.counts_at_bound(
                 self.code, x_c, n_c, n_e, self.theta0, efficacy, float(bounds.unfavourable[k]), futility,
-                fav[k], unf[k], fut[k],
+                fav[k], unf[k], fut[k], float(bounds.futility_floor[k]), floors[k],
             )
             if self.code == FISHER:
                 # No continuous statistic: the effects at the count boundaries.
@@ -457,6 +464,25 @@ class BinaryPlan:
             else:
                 out["critical_count"].append(None)
             out["futility_count"].append(natural_count(counts.futility, n_e) if np.isfinite(futility) else None)
+            for key, bound, count in (("critical_effect_unfavourable", float(bounds.unfavourable[k]), counts.unfavourable),
+                                      ("futility_effect_unfavourable", float(bounds.futility_floor[k]), counts.below_wedge)):
+                if key not in lower:
+                    continue
+                if not np.isfinite(bound):
+                    lower[key].append(None)
+                    continue
+                if self.code == FISHER:
+                    # The count boundaries, as for the favourable side: the last count that rejects
+                    # unfavourably, and the last one under the wedge.
+                    effect = None if count is None else count / n_e - x_c / n_c
+                else:
+                    crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0)
+                    effect = None if crossing.clipped is not None else crossing.effect
+                lower[key].append(None if effect is None else float(sign * effect) + 0.0)
+                if effect is None:
+                    notes.append(f"look {k + 1}: no observed rate meets the bound z = {bound:.4g} on the unfavourable "
+                                 f"side with the control rate at {p_c_natural:.4g} ({self.endpoint.test}); {key} is null")
+        out.update(lower)
         if notes:
             out["effect_note"] = "; ".join(notes)
         return out

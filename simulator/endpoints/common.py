@@ -164,6 +164,25 @@ def add_two_sided(counts: dict, stream: str, sided: int, decisions) -> None:
     counts[TWO_SIDED_KEY] = either[0] if len(either) == 1 else np.vstack(either)
 
 
+def unfavourable_effects(sided: int, bounds: Bounds, effects_at) -> dict:
+    """Two-sided designs: the effects at the unfavourable side's bounds (rpact's ``...EffectScaleLower``).
+
+    ``critical_effect_unfavourable``: per look, the observed effect at which
+    the statistic equals the unfavourable bound ``-b_k`` (a trial rejects in
+    the unfavourable direction at or beyond it); with the inner futility
+    wedge ``|z| <= a_k``, ``futility_effect_unfavourable``: the effect at its
+    lower end ``-a_k`` (the trial stops for futility between it and
+    ``futility_effect``). ``effects_at`` is the kind's effect at each z bound
+    of an array (``None`` where none). Nothing for one-sided designs.
+    """
+    if sided != 2:
+        return {}
+    out = {"critical_effect_unfavourable": effects_at(bounds.unfavourable)}
+    if bounds.inner:
+        out["futility_effect_unfavourable"] = effects_at(bounds.futility_floor)
+    return out
+
+
 def finite_or_none(values) -> list:
     """Bounds for JSON, which has no infinity: an absent bound is ``null``."""
     return [float(v) if np.isfinite(v) else None for v in values]

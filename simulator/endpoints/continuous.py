@@ -38,6 +38,7 @@ from simulator.endpoints.common import (
     make_looks,
     per_look_counts,
     sequential_power,
+    unfavourable_effects,
 )
 from simulator.endpoints.continuous_spec import ContinuousEndpoint
 from simulator.engine.continuous import (
@@ -371,7 +372,8 @@ class ContinuousPlan:
         return out
 
     def effect_bounds(self) -> dict:
-        return {"critical_effect": self._effects_at(self.bounds.efficacy), "futility_effect": self._effects_at(self.bounds.futility)}
+        return {"critical_effect": self._effects_at(self.bounds.efficacy), "futility_effect": self._effects_at(self.bounds.futility),
+                **unfavourable_effects(self.sided, self.bounds, self._effects_at)}
 
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:

@@ -34,6 +34,7 @@ from simulator.endpoints.common import (
     look_bounds,
     per_look_counts,
     sequential_power,
+    unfavourable_effects,
 )
 from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.endpoints.survival_axis import (
@@ -485,22 +486,21 @@ class SurvivalPlan:
         if self.endpoint.weights:
             none = [None] * len(self.looks.events)
             return {"critical_effect": none, "futility_effect": list(none)}
-        control, experimental = self.config.trial.allocation
-        r = experimental / control
-        futility = [
-            float(self.margin * math.exp(-float(bound) * (1.0 + r) / math.sqrt(r * float(events))))
-            if np.isfinite(bound) and events > 0 else None
-            for bound, events in zip(self.bounds.futility, self.looks.events)
-        ]
-        return {"critical_effect": self.critical_effects(), "futility_effect": futility}
+        return {"critical_effect": self.critical_effects(), "futility_effect": self._ratios_at(self.bounds.futility),
+                **unfavourable_effects(self.sided, self.bounds, self._ratios_at)}
 
     def critical_effects(self) -> list:
         """Largest observed hazard ratio that rejects at each look (Schoenfeld's approximation)."""
+        return self._ratios_at(self.bounds.efficacy)
+
+    def _ratios_at(self, bounds) -> list:
+        """The observed hazard ratio at which z equals each bound: ``M exp(-b (1 + r) / sqrt(r d))``."""
         control, experimental = self.config.trial.allocation
         r = experimental / control
         return [
-            float(self.margin * math.exp(-bound * (1 + r) / math.sqrt(r * events))) if np.isfinite(bound) else None
-            for bound, events in zip(self.bounds.efficacy, self.looks.events)
+            float(self.margin * math.exp(-float(bound) * (1.0 + r) / math.sqrt(r * float(events))))
+            if np.isfinite(bound) and events > 0 else None
+            for bound, events in zip(bounds, self.looks.events)
         ]
 
     # ------------------------------------------------------------ analytic

@@ -101,7 +101,8 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     if rules is not None and getattr(rules, "ssr", False):
         # Re-estimation: a later stage's size varies by trial and the combination test decides there, so the
         # planned stage's critical effects and counts would mislead (the z bounds hold for the combined z).
-        for key in ("critical_effect", "futility_effect", "critical_count", "futility_count", "look_events"):
+        for key in ("critical_effect", "futility_effect", "critical_effect_unfavourable", "futility_effect_unfavourable",
+                    "critical_count", "futility_count", "look_events"):
             if isinstance(block.get(key), list):
                 block[key] = block[key][:1] + [None] * (len(block[key]) - 1)
         block["bounds_note"] = ("with re-estimation the later stages are decided by the inverse-normal combination "

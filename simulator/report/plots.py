@@ -170,6 +170,10 @@ def _sequential_figure(report: dict, i: int):
         if any(v is not None for v in (e.get("critical_effect") or []) + (e.get("futility_effect") or [])):
             bound_line(ax, e.get("critical_effect") or [], "efficacy", "efficacy: observed effect to reject", "o")
             bound_line(ax, e.get("futility_effect") or [], "futility", "futility: observed effect to stop", "v")
+            # Two-sided: the unfavourable rejection and the inner wedge's lower end, in the same colours.
+            bound_line(ax, e.get("critical_effect_unfavourable") or [], "efficacy",
+                       "efficacy, unfavourable side", "s")
+            bound_line(ax, e.get("futility_effect_unfavourable") or [], "futility", "_futility wedge, lower end", "^")
             scale = e.get("effect_scale", "effect")
             null = 1.0 if scale == "hazard ratio" else 0.0
             ax.axhline(null, color="black", linewidth=0.8)
