@@ -16,8 +16,8 @@ from __future__ import annotations
 import copy
 import re
 import time
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

@@ -14,11 +14,11 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
-from test_critical_effects import GS, RPACT_TOL, make_plan, outcome, oriented, z_at
 
 import simulator as p3
 from simulator.design.allocation import round_half_up
 from simulator.stats.decision import REJECT_UNFAVOURABLE
+from test_critical_effects import GS, RPACT_TOL, make_plan, oriented, outcome, z_at
 
 TWO_SIDED = dict(alpha=0.05, sided=2)
 
