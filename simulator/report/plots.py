@@ -156,6 +156,10 @@ def _sequential_figure(report: dict, i: int):
 
         ax = row[0]
         bound_line(ax, e.get("efficacy_bounds") or [], "efficacy", "efficacy (reject H0 above)", "o")
+        if e.get("sided") == 2:
+            # Two-sided: rejection in the unfavourable direction at -b_k (marked as on the effect scale).
+            bound_line(ax, [None if b is None else -b for b in e.get("efficacy_bounds") or []], "efficacy",
+                       "efficacy, unfavourable side", "s")
         if e.get("futility_region") == "inner":
             # Two-sided inner wedge: the trial stops for futility between -a_k and a_k.
             bound_line(ax, e.get("futility_bounds") or [], "futility", "futility wedge (stop when |z| <= a_k)", "v")
@@ -286,6 +290,12 @@ def _value_labels(ax, points) -> None:
         values = sorted(values)
         for k, v in enumerate(values):
             up = k == len(values) - 1
+            if 0 < k < len(values) - 1:
+                # A middle value of three or more (two-sided designs): beside its point, clear of the
+                # labels above the highest and below the lowest.
+                ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(6, 0), ha="left",
+                            va="center", fontsize=7, gid="value-label")
+                continue
             ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(0, 5 if up else -5), ha="center",
                         va="bottom" if up else "top", fontsize=7, gid="value-label")
             above, below = above or up, below or not up
