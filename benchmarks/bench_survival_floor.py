@@ -1,0 +1,174 @@
+"""Where a 3-look survival trial's time goes, and how low its random numbers could go.
+
+The issue 13 design (N = 610, 305 per arm, control median 30 months, hazard
+ratio 0.7, uniform accrual over 36 months, no dropout, looks at 111, 223 and
+334 events, bounds 3.716, 2.509, 1.993). CPU time per trial
+(``time.process_time``, one thread), each variant timed in turn in every
+round, median of the rounds:
+
+- ``draw``: entries, arms and exits (:func:`simulator.engine.patients.draw_patients`);
+- ``+cuts``: and the calendar times of the looks (``schedule_cuts``);
+- ``+sort``: and the per-trial exit order for the log-rank (``prepare_cuts``);
+- ``full``: the whole trial (``analyse_looks``: the log-rank passes and decisions);
+- ``generator``: the random numbers alone, as the engine draws them from
+  NumPy's ``Generator`` through Numba (611 + 610 exponentials, 609 uniforms);
+- ``sfc64``: the same count of 64-bit draws from an SFC64 generator written
+  in the kernel (checked equal to NumPy's ``SFC64`` bit for bit), turned
+  into uniforms: what a cheaper in-kernel source of random bits would cost
+  at least (an exponential from those bits by a ziggurat costs a table read
+  and a compare more).
+
+The analysis (``full`` minus ``draw``) is work that no sampler removes; the
+issue's 25x rpact is about 11 us per trial at rpact's 275 us.
+
+Run: ``python benchmarks/bench_survival_floor.py [--sims N] [--rounds R]``.
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from numba import njit, uint64
+
+from simulator.engine.patients import (
+    analyse_looks,
+    draw_patients,
+    look_results,
+    patients,
+    prepare_cuts,
+    schedule_cuts,
+    survival_design,
+    workspace,
+)
+from simulator.stats.decision import z_bounds
+
+N_PER_ARM = 305
+DRAWS = (611 + 610, 609)  # exponentials (entry spacings, exits) and uniforms (the arm shuffle) per trial
+
+
+@njit(nogil=True)
+def _draw(rng, n, design, pts, work):
+    total = 0
+    for _ in range(n):
+        total += draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
+    return total
+
+
+@njit(nogil=True)
+def _cuts(rng, n, design, pts, work):
+    total = 0
+    last_entry = pts.entry.size - 1
+    for _ in range(n):
+        events = draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
+        total += schedule_cuts(events, pts.entry[last_entry], design, work)[1]
+    return total
+
+
+@njit(nogil=True)
+def _sort(rng, n, design, pts, work):
+    total = 0
+    last_entry = pts.entry.size - 1
+    for _ in range(n):
+        events = draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
+        last = schedule_cuts(events, pts.entry[last_entry], design, work)[1]
+        total += prepare_cuts(pts, work.cuts[last], work)
+    return total
+
+
+@njit(nogil=True)
+def _full(rng, n, design, bounds, pts, work, out):
+    for i in range(n):
+        events = draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
+        analyse_looks(i, events, design, bounds, pts, work, out, False)
+
+
+@njit(nogil=True)
+def _generator(rng, n, exponentials, uniforms):
+    total = 0.0
+    for _ in range(n):
+        for _ in range(exponentials):
+            total += rng.exponential()
+        for _ in range(uniforms):
+            total += rng.random()
+    return total
+
+
+@njit(inline="always")
+def _rotate(x, k):
+    return (x << uint64(k)) | (x >> uint64(64 - k))
+
+
+@njit(nogil=True)
+def _sfc64_raw(state, n):
+    """``n`` raw draws of SFC64 from ``state`` (a, b, c, counter), NumPy's algorithm."""
+    a, b, c, w = state[0], state[1], state[2], state[3]
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        value = a + b + w
+        w += uint64(1)
+        a = b ^ (b >> uint64(11))
+        b = c + (c << uint64(3))
+        c = _rotate(c, 24) + value
+        out[i] = value
+    return out
+
+
+@njit(nogil=True)
+def _sfc64_uniforms(state, n, per_trial):
+    a, b, c, w = state[0], state[1], state[2], state[3]
+    total = 0.0
+    for _ in range(n):
+        for _ in range(per_trial):
+            value = a + b + w
+            w += uint64(1)
+            a = b ^ (b >> uint64(11))
+            b = c + (c << uint64(3))
+            c = _rotate(c, 24) + value
+            total += (value >> uint64(11)) * (1.0 / 9007199254740992.0)
+    return total
+
+
+def sfc64_state(seed: int) -> np.ndarray:
+    state = np.random.SFC64(seed).state["state"]
+    return np.array([state["state"][k] for k in range(3)] + [state["state"][3]], dtype=np.uint64)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sims", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    n = args.sims
+    assert np.array_equal(_sfc64_raw(sfc64_state(7), 1000), np.random.SFC64(7).random_raw(1000))
+    design = survival_design(N_PER_ARM, N_PER_ARM, accrual=([0.0, 36.0], [1.0]),
+                             control=([0.0], [np.log(2.0) / 30.0]), look_events=np.array([111, 223, 334]))
+    bounds = z_bounds(np.array([3.716, 2.509, 1.993]), None, 1, False)
+    pts, work, out = patients(2 * N_PER_ARM), workspace(2 * N_PER_ARM, 3), look_results(n, 3)
+    state = sfc64_state(11)
+    variants = {
+        "draw": lambda rng: _draw(rng, n, design, pts, work),
+        "+cuts": lambda rng: _cuts(rng, n, design, pts, work),
+        "+sort": lambda rng: _sort(rng, n, design, pts, work),
+        "full": lambda rng: _full(rng, n, design, bounds, pts, work, out),
+        "generator": lambda rng: _generator(rng, n, *DRAWS),
+        "sfc64": lambda rng: _sfc64_uniforms(state, n, sum(DRAWS)),
+    }
+    for call in variants.values():
+        call(np.random.default_rng(0))  # compile
+    times: dict = {name: [] for name in variants}
+    for r in range(args.rounds):
+        for name, call in variants.items():
+            rng = np.random.default_rng(r + 1)
+            start = time.process_time()
+            call(rng)
+            times[name].append((time.process_time() - start) / n * 1e6)
+    median = {name: statistics.median(v) for name, v in times.items()}
+    for name, v in times.items():
+        print(f"{name:10s} {median[name]:6.2f} us per trial (range {min(v):.2f} to {max(v):.2f})")
+    print(f"analysis (full - draw) {median['full'] - median['draw']:.2f} us; "
+          f"mean looks analysed {float((out.stop_look + 1).mean()):.3f}")
+
+
+if __name__ == "__main__":
+    main()
