@@ -248,3 +248,23 @@ def test_report_holds_both_and_the_html_plots_them(tmp_path):
     figure = page[page.index('id="plot-survival-os"'):]
     figure = figure[: figure.index("</figure>")]
     assert "<svg" in figure and "simulated KM 95% band" in figure and "could not be drawn" not in figure
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    # A list of sizes: one survival model, one figure.
+    (["trial.n_total=[300, 358]"], [("plot-survival-os", "Survival: os", 3)]),
+    # A sweep over the hazard ratio: a figure per model, for the first scenario of each (the third repeats the first).
+    (['sweep."endpoints.os.truth.hazard_ratio"=[0.6, 0.75, 0.6]'],
+     [("plot-survival-os", "Survival: os", 3), ("plot-survival-os-s1", "Survival: os, hazard_ratio = 0.75", 4)]),
+])
+def test_one_survival_figure_per_survival_model(overrides, expected):
+    # A review found that plot-survival showed the first scenario only, whatever the sweep.
+    import simulator as p3
+    from simulator.endpoints.survival_figures import figures
+
+    trial = p3.Trial.from_toml(CAIRO6_OS, overrides)
+    report = {"scenarios": [{"params": s.params, "n_total": s.config.trial.n_total} for s in trial.scenarios]}
+    specs = [spec for spec in figures("os", report, trial.scenarios) if spec.id.startswith("plot-survival")]
+    # (id, title, number of builder arguments: the later figures name their scenario, 1)
+    assert [(spec.id, spec.title, len(spec.args)) for spec in specs] == expected
+    assert all(spec.args[3] == 1 for spec in specs[1:])

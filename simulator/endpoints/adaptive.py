@@ -20,12 +20,19 @@ Two designs:
   the planned looks, its bounds those of the spending design at ``t_1``;
   the second stage's size from the conditional power (rpact's rule,
   docs/adaptive.md), optionally only in a promising zone.
+
+With re-estimation every chunk also counts its trials per final size
+(``final_size_hist``: patients randomised by the stopping look, one cell per
+possible size), from which :func:`size_distribution` reports the quantiles,
+extremes and the probability of exceeding the planned maximum.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +68,10 @@ UNIFORM = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
 THRESHOLD_TARGETS = (0.1, 0.2, 0.3, 0.4, 0.5)
 #: Most work (interim cells x further patients x bisection steps) of one look's exact tables, about 5 s.
 MAX_TABLE_WORK = 3e8
+#: Probabilities of the reported quantiles of the final size (re-estimation designs), exact as fractions.
+SIZE_QUANTILES = tuple(Fraction(p) for p in ("0.05", "0.25", "0.5", "0.75", "0.95"))
+#: Normal quantile of the order-statistic confidence intervals of those quantiles (two-sided 95 %).
+SIZE_CI_Z = 1.959963984540054
 
 
 class FixedTables(NamedTuple):
@@ -118,6 +129,11 @@ class InterimRules:
     #: A K-stage re-estimation design (more than two stages): simulated per trial, no tables.
     stages: StageDesign | None = field(default=None, repr=False)
     design_rates: tuple = ()  # the design's (control, experimental) rates, oriented
+    #: Re-estimation: the largest final size a trial can have (patients, both arms), the last cell of the
+    #: per-chunk histogram ``final_size_hist``; the first stage plus the largest size of every later stage.
+    max_size: int = 0
+    #: Re-estimation: the planned maximum size without it (the last look's patients, design.looks).
+    planned_size: int = 0
     #: :class:`FixedTables` per pair of fixed rates, built on first use (a cache, not part of the value).
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -144,9 +160,13 @@ class InterimRules:
             adaptation.effect == "posterior_mean", prior_c, prior_e,
         )
         empty = np.zeros((1, 1))
+        # Every later stage is either its planned size or the rule's, at most ceil(max_per_stage[k]).
+        planned = stages.planned_c + stages.planned_e
+        largest = int(planned[0]) + sum(max(int(planned[k]), math.ceil(stages.high[k])) for k in range(1, len(planned)))
         return cls(True, np.zeros((1, 1, 1), dtype=np.int8), np.zeros((1, 1), dtype=np.int8), (), (), (),
                    np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64), empty,
-                   stages=stages, design_rates=design_rates)
+                   stages=stages, design_rates=design_rates, max_size=largest,
+                   planned_size=int(looks.enrolled_total[-1]))
 
     def _run_stages(self, plan, rng: np.random.Generator, n_sims: int, stream: str) -> tuple[np.ndarray, dict]:
         """``run_chunk`` of a K-stage re-estimation design (:func:`simulator.engine.adaptive.simulate_stages`)."""
@@ -174,6 +194,7 @@ class InterimRules:
             enrolled_sq=np.array([(patients.astype(np.float64) ** 2).sum()]),
             increased=np.array([int(increased.sum())], dtype=np.int64),
             cp_design_hist=cp_design, cp_observed_hist=cp_observed,
+            final_size_hist=size_histogram(patients, self.max_size),
         )
         if use_prior:
             effect = true[1] - true[0]
@@ -259,6 +280,10 @@ class InterimRules:
             pp.append(tables[3])
             if ssr:
                 stage_c, stage_e, critical = tables[4], tables[5], tables[6]
+        # The second stage is the planned one (outside the promising zone) or the rule's, at most
+        # ceil(max_per_stage[2]) (stage_size_rates clips, then rounds up); stage 1 is enrolled_total[0].
+        max_size = (int(looks.enrolled_total[0]) + max(planned_stage, math.ceil(adaptation.max_per_stage[1]))
+                    if ssr else 0)
         final = np.zeros((1, 1), dtype=np.int8)
         if not ssr:
             final = np.zeros((int(n_c[-1]) + 1, int(n_e[-1]) + 1), dtype=np.int8)
@@ -271,7 +296,7 @@ class InterimRules:
             interim.futility_on if interim is not None else None,
             tuple(interim.below) if interim is not None else (),
             interim.effect if interim is not None else "observed",
-            exact_pp=exact_pp,
+            exact_pp=exact_pp, max_size=max_size, planned_size=int(looks.enrolled_total[-1]) if ssr else 0,
         )
 
     # ------------------------------------------------------------ simulation
@@ -419,6 +444,7 @@ class InterimRules:
             out[name] = hist
         if self.ssr:
             out["increased"] = whole[2:].copy()
+            out["final_size_hist"] = size_histogram(chunk.patients, self.max_size)
         return out
 
     def thresholds(self, plan, targets=THRESHOLD_TARGETS) -> list | None:
@@ -453,6 +479,7 @@ class InterimRules:
             float(counts["enrolled_sum"][0]), float(counts["enrolled_sq"][0]), n_sims)
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
+            out.update(size_distribution(counts["final_size_hist"], n_sims, self.planned_size))
         return out
 
 
@@ -479,6 +506,93 @@ def decide_on_z(rules, z: np.ndarray, values: list, last_look: np.ndarray, bound
 def value_bins(table: np.ndarray) -> np.ndarray:
     """The bin of :data:`VALUE_BINS` of each value, as ``numpy.histogram`` bins them (the last bin closed)."""
     return np.clip(np.searchsorted(VALUE_BINS, table, side="right") - 1, 0, len(VALUE_BINS) - 2)
+
+
+def size_histogram(sizes: np.ndarray, max_size: int) -> np.ndarray:
+    """Trials per final size ``0, 1, ..., max_size`` (int64, ``max_size + 1`` cells): a summable count.
+
+    Its length is fixed by the plan, not by the sizes a chunk happens to
+    reach, so that chunks add cell by cell whatever the chunking. A size
+    above ``max_size`` means the plan's bound is wrong, and raises rather
+    than being dropped or clipped.
+
+    Examples
+    --------
+    >>> size_histogram(np.array([2, 4, 4]), 5).tolist()
+    [0, 0, 1, 0, 2, 0]
+    """
+    hist = np.bincount(np.asarray(sizes, dtype=np.int64), minlength=max_size + 1)
+    if hist.size > max_size + 1:
+        raise RuntimeError(f"a final size of {hist.size - 1} exceeds the plan's largest possible one, {max_size}")
+    return hist.astype(np.int64)
+
+
+def order_statistic(cumulative: np.ndarray, rank: int) -> int:
+    """The ``rank``-th smallest (1-based) size, from the cumulative counts of a :func:`size_histogram`."""
+    return int(np.searchsorted(cumulative, rank, side="left"))
+
+
+def size_distribution(hist: np.ndarray, n_sims: int, planned: int) -> dict:
+    """Report keys of the final size's distribution from its histogram (docs/adaptive.md, "Report keys").
+
+    ``final_size_quantiles``: per probability ``p`` of :data:`SIZE_QUANTILES`,
+    the quantile ``Q(p)``, the smallest size ``s`` with ``F(s) >= p`` (``F``
+    the empirical distribution of the ``n`` trials; the order statistic
+    ``X_(ceil(n p))``, numpy's ``method="inverted_cdf"``), and a
+    distribution-free 95 % confidence interval ``[X_(l), X_(u)]``: the
+    trials below the true quantile are Binomial(n, p), so ``l = floor(n p -
+    1.96 s)``, ``u = ceil(n p + 1.96 s)`` with ``s = sqrt(n p (1 - p))``,
+    clipped to ``[1, n]``. ``final_size_min``, ``final_size_max``: the
+    smallest and largest size seen. ``final_size_above_planned`` (+
+    ``_mcse``): the proportion of trials larger than ``planned``, the
+    design's maximum without re-estimation. ``final_size_counts``: the
+    sizes seen and their trials (the histogram without its empty cells).
+
+    Parameters
+    ----------
+    hist : int array
+        Trials per size ``0, 1, ...``, summed over the chunks (:func:`size_histogram`).
+    n_sims : int
+        The stream's trials (the histogram's total).
+    planned : int
+        The planned maximum size without re-estimation, in the histogram's unit.
+
+    Returns
+    -------
+    dict
+        The report keys above.
+
+    Examples
+    --------
+    >>> out = size_distribution(np.array([0, 0, 3, 0, 1]), 4, 3)
+    >>> [(q["p"], q["size"]) for q in out["final_size_quantiles"]]
+    [(0.05, 2), (0.25, 2), (0.5, 2), (0.75, 2), (0.95, 4)]
+    >>> out["final_size_min"], out["final_size_max"], out["final_size_above_planned"]
+    (2, 4, 0.25)
+    """
+    hist = np.asarray(hist, dtype=np.int64)
+    cumulative = np.cumsum(hist)
+    n = int(cumulative[-1])
+    quantiles = []
+    for p in SIZE_QUANTILES:
+        spread = SIZE_CI_Z * math.sqrt(n * p * (1 - p))
+        quantiles.append({
+            "p": float(p),
+            # ceil(n p) in exact arithmetic: 0.05 * n is not always a whole float where it should be.
+            "size": order_statistic(cumulative, max(1, math.ceil(n * p))),
+            "lower": order_statistic(cumulative, min(n, max(1, math.floor(n * p - spread)))),
+            "upper": order_statistic(cumulative, min(n, max(1, math.ceil(n * p + spread)))),
+        })
+    seen = np.flatnonzero(hist)
+    above, above_mcse = proportion(int(hist[planned + 1:].sum()), n_sims)
+    return {
+        "final_size_quantiles": quantiles,
+        "final_size_min": int(seen[0]),
+        "final_size_max": int(seen[-1]),
+        "final_size_above_planned": above,
+        "final_size_above_planned_mcse": above_mcse,
+        "final_size_counts": {"sizes": seen.tolist(), "trials": hist[seen].tolist()},
+    }
 
 
 def threshold_rows(values, probability, targets) -> list[dict]:

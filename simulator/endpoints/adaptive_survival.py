@@ -25,7 +25,15 @@ from scipy import stats
 
 from simulator.config.fields import fail
 from simulator.design import adaptive as normal
-from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, decide_on_z, rule_report, threshold_rows
+from simulator.endpoints.adaptive import (
+    THRESHOLD_TARGETS,
+    VALUE_BINS,
+    decide_on_z,
+    rule_report,
+    size_distribution,
+    size_histogram,
+    threshold_rows,
+)
 from simulator.estimate import mean_from_sums, proportion
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY
 
@@ -63,6 +71,13 @@ class SurvivalRules:
     @property
     def ssr(self) -> bool:
         return self.grid is not None
+
+    @property
+    def max_events(self) -> int:
+        """Re-estimation: the most events a trial's stopping analysis can have, the interim's plus the largest
+        candidate second stage (the kernel's last look; a trial whose events run out is analysed at fewer).
+        The last cell of the per-chunk histogram ``final_size_hist``."""
+        return self.final_events - self.planned_stage + int(self.grid[-1]) if self.grid is not None else 0
 
     @classmethod
     def build(cls, config, plan) -> SurvivalRules:
@@ -247,6 +262,8 @@ class SurvivalRules:
         counts["saved_sq"] = np.array([(saved**2).sum()])
         counts["increased"] = np.array([int(((stop == 1) & (values["stage"] > self.planned_stage)).sum())],
                                        dtype=np.int64)
+        # The events each trial's stopping analysis has: those expected_events averages (events_sum).
+        counts["final_size_hist"] = size_histogram(decided.events, self.max_events)
         for name, key in (("pp_hist", "predictive_probability"), ("cp_design_hist", "conditional_power_design"),
                           ("cp_observed_hist", "conditional_power_observed")):
             counts[name] = np.histogram(np.clip(values[key], 0.0, 1.0), bins=VALUE_BINS)[0][None, :]
@@ -291,6 +308,8 @@ class SurvivalRules:
             float(counts["events_sum"][0]), float(counts["events_sq"][0]), n_sims)
         if self.ssr:
             out["increase"], out["increase_mcse"] = proportion(int(counts["increased"][0]), n_sims)
+            # Above the planned final analysis (design.events) without re-estimation.
+            out.update(size_distribution(counts["final_size_hist"], n_sims, self.final_events))
         return out
 
 

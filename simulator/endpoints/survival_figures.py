@@ -26,6 +26,7 @@ from simulator.figures import (
 
 def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
     """The survival endpoint ``name``'s figures (``scenarios``: the result's validated scenarios)."""
+    survival = _survival_specs(name, report, scenarios)
     return [
         FigureSpec(
             f"plot-prior-{slug(name)}", f"Prior of the hazard ratio: {name}",
@@ -39,17 +40,7 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             "trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
             partial(true_effect_figure, null=1.0, log_axis=True), (report, name),
         ),
-        FigureSpec(
-            f"plot-survival-{slug(name)}", f"Survival: {name}",
-            "Left: the median and the pointwise 2.5 % to 97.5 % range of the Kaplan-Meier curves per arm of trials "
-            "simulated under the truth, read at the final analysis (when recorded), against the configured survival "
-            "curves (dashed). Right: when the analyses happen: the calendar time of each look across the simulated "
-            "trials that reached it (or the mean times, simulated and analytic)."
-            + (" With strata the Kaplan-Meier side sample is not simulated (docs/strata.md), and the configured "
-               "curves are those of the first stratum (every factor at its first level)."
-               if any(s.config.strata for s in scenarios) else ""),
-            _survival_figure, (report, name, [s.config for s in scenarios]),
-        ),
+        *survival,
         FigureSpec(
             f"plot-nph-{slug(name)}", f"Non-proportional hazards: {name}",
             "The configured model per arm (the first scenario with non-proportional hazards or cure fractions): "
@@ -125,8 +116,44 @@ def _survival_prior_figure(report, name, endpoint, e, index):
     return figure
 
 
-def _survival_figure(report: dict, name: str, configs: list):
+def _survival_specs(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
+    """``plot-survival-NAME`` for the first scenario, and ``plot-survival-NAME-sK`` for the first scenario K
+    of every other survival model: the endpoint's settings and the design (sizes apart: a list of
+    ``trial.n_total`` alone draws one figure, a sweep over the hazard ratio one per value)."""
+    caption = (
+        "Left: the median and the pointwise 2.5 % to 97.5 % range of the Kaplan-Meier curves per arm of trials "
+        "simulated under the truth, read at the final analysis (when recorded), against the configured survival "
+        "curves (dashed). Right: when the analyses happen: the calendar time of each look across the simulated "
+        "trials that reached it (or the mean times, simulated and analytic)."
+        + (" With strata the Kaplan-Meier side sample is not simulated (docs/strata.md), and the configured "
+           "curves are those of the first stratum (every factor at its first level)."
+           if any(s.config.strata for s in scenarios) else "")
+    )
+    configs = [s.config for s in scenarios]
+    firsts: dict = {}
+    for i, config in enumerate(configs):
+        endpoint = next((e for e in config.endpoints if e.name == name), None)
+        firsts.setdefault(repr((endpoint, config.design, config.strata)), i)
+    specs = [FigureSpec(f"plot-survival-{slug(name)}", f"Survival: {name}", caption, _survival_figure,
+                        (report, name, configs))]
+    for i in list(firsts.values())[1:]:
+        specs.append(FigureSpec(f"plot-survival-{slug(name)}-s{i}", f"Survival: {name}, {scenario_label(_scenario_entry(report, i))}",
+                                caption, _survival_figure, (report, name, configs, i)))
+    return specs
+
+
+def _scenario_entry(report: dict, i: int) -> dict:
+    """Scenario ``i`` of ``report`` (an empty one when the report has fewer, as in a caption-only call)."""
+    listed = report.get("scenarios") or []
+    return listed[i] if i < len(listed) else {"params": {}, "n_total": None}
+
+
+def _survival_figure(report: dict, name: str, configs: list, first: int | None = None):
+    """The Kaplan-Meier bands and analysis times of scenario ``first`` (default: the first survival one)."""
     scenarios = [(i, s) for i, s in enumerate(report["scenarios"]) if (s["endpoints"].get(name) or {}).get("kind") == "survival"]
+    several = len(scenarios) > 1  # then the panels say which scenario they show
+    if first is not None:
+        scenarios = [(i, s) for i, s in scenarios if i == first]
     if not scenarios:
         return None
     index, scenario = scenarios[0]
@@ -183,7 +210,7 @@ def _survival_figure(report: dict, name: str, configs: list):
     title = f"{name}: survival per arm"
     if bands is not None and bands.get("replicates"):
         title += f" ({bands['replicates']} simulated trials, {bands.get('analysis', 'final')} analysis)"
-    if len(scenarios) > 1:  # the first scenario's curves and times: say which
+    if several:  # one scenario's curves and times: say which
         title += f"\n{scenario_label(scenario)}"
     ax_km.set_title(title)
     if ax_km.has_data():
@@ -230,7 +257,7 @@ def _survival_figure(report: dict, name: str, configs: list):
         if e.get("max_duration") is not None:
             ax_times.axvline(float(e["max_duration"]), color="black", linestyle="--", linewidth=1,
                              label=f"cap {float(e['max_duration']):g}")
-        ax_times.set_title(f"{name}: analysis times" + (f"\n{scenario_label(scenario)}" if len(scenarios) > 1 and histogram
+        ax_times.set_title(f"{name}: analysis times" + (f"\n{scenario_label(scenario)}" if several and histogram
                                                        is not None else ""))
         ax_times.legend(loc="best")  # the histograms fill different corners from design to design
     else:

@@ -375,6 +375,15 @@ def interim_table(report: dict, i: int) -> Table | None:
     def cell(key, kind=probability):
         return lambda row: kind(report, base + (row[0], "interim", row[1], key))
 
+    def final_size(unit):
+        """Re-estimation: the column of the final size's distribution for the rows counted in ``unit``
+        (``n``: patients, binary; ``events``: survival), "-" in the others' rows."""
+        def here(row):
+            return has("final_size_quantiles")(row) and has(f"expected_{unit}")(row)
+
+        return (lambda row: Cell(_final_size_text(lookup(report, base + (row[0], "interim", row[1])))
+                                 if here(row) else "-"), here)
+
     columns = [
         ("endpoint", lambda row: Cell(row[0]), None),
         ("under", lambda row: Cell(row[2]), None),
@@ -388,6 +397,8 @@ def interim_table(report: dict, i: int) -> Table | None:
         # With K > 2 stages every later stage is re-estimated: any of them larger than planned.
         ("P(second stage increased)" if interims == 1 else "P(a later stage increased)", cell("increase"),
          has("increase")),
+        ("final patients: median [IQR]; 95th percentile; max", *final_size("n")),
+        ("final events: median [IQR]; 95th percentile; max", *final_size("events")),
     ]
     for k in range(interims):
         columns.append((f"P(stop at interim {k + 1})",
@@ -405,6 +416,21 @@ def interim_table(report: dict, i: int) -> Table | None:
                + (", and paired against the same trials without the futility rule" if paired else "")
                + "; docs/adaptive.md)")
     return Table(f"interim-s{i}", caption, tuple(label for label, _, _ in kept), rows)
+
+
+def _final_size_text(stream: dict) -> str:
+    """``median [25 %, 75 %]; 95 %; max`` of a stream's final size (``final_size_quantiles``, ``final_size_max``).
+
+    Whole patients or events: the quantiles are sizes some trial had
+    (docs/adaptive.md, "Report keys"), so they print without decimals.
+    """
+    quantiles = {row.get("p"): row.get("size") for row in stream.get("final_size_quantiles") or []
+                 if isinstance(row, dict)}
+    shown = [quantiles.get(p) for p in (0.5, 0.25, 0.75, 0.95)] + [stream.get("final_size_max")]
+    if not all(_is_number(v) for v in shown):
+        return "-"
+    median, low, high, top, largest = (f"{v:.0f}" for v in shown)
+    return f"{median} [{low}, {high}]; {top}; {largest}"
 
 
 def strata_tables(report: dict, i: int) -> list[Table]:
