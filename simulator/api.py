@@ -240,6 +240,14 @@ class Trial:
             Dask: seconds to wait for a worker (at the start, and when all
             have gone) before raising :class:`simulator.errors.NotReadyError`.
         """
+        with _python_arguments():
+            return self._simulate(n_sims, seed, jobs, backend=backend, scheduler=scheduler, progress=progress,
+                                  checkpoints=checkpoints, resume=resume, command=command,
+                                  wait_for_workers=wait_for_workers)
+
+    def _simulate(self, n_sims, seed, jobs, *, backend, scheduler, progress, checkpoints, resume, command,
+                  wait_for_workers) -> SimulationResult:
+        """:meth:`simulate` with the command line's wording of errors (the command line calls this)."""
         started = time.perf_counter()
         if not isinstance(resume, bool):
             raise InputError(f"argument `resume`: must be True or False, got {resume!r}")
@@ -255,7 +263,7 @@ class Trial:
                     "`design` and `size` can compute one"
                 )
         first = trial._scenarios[0].config.simulation
-        with _python_arguments(), session(backend, scheduler, wait_for_workers):
+        with session(backend, scheduler, wait_for_workers):
             bundles, streams, side, _, resumed = simulate(
                 trial._scenarios, jobs=first.jobs, progress=progress, backend=backend, scheduler=scheduler,
                 checkpoints=checkpoints, resume=resume,
@@ -284,13 +292,20 @@ class Trial:
 
         See docs/cli.md (``p3sim size``) for the search and what the result reports.
         """
+        with _python_arguments():
+            return self._size(target, level, n_sims, seed, jobs, backend=backend, scheduler=scheduler, log=log,
+                              command=command, wait_for_workers=wait_for_workers)
+
+    def _size(self, target, level, n_sims, seed, jobs, *, backend, scheduler, log, command,
+              wait_for_workers) -> SizeResult:
+        """:meth:`size` with the command line's wording of errors (the command line calls this)."""
         started = time.perf_counter()
         _check_callable(log, "log")
         trial = self._with_simulation(n_sims, seed, jobs)
         raw = trial._raw
         if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, (int, float)):
             raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
-        with _python_arguments(), session(backend, scheduler, wait_for_workers):
+        with session(backend, scheduler, wait_for_workers):
             outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
         axis = size_axis(size_scenario(raw)[1])
         return SizeResult(raw, outcome, axis, {}, command=command, runtime_s=time.perf_counter() - started)

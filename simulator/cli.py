@@ -128,7 +128,8 @@ def _run(args, argv) -> int:
     trial = _trial(args)
     with OutputFolder(out):
         _STATE["checkpoints"] = out / "checkpoints"
-        result = trial.simulate(
+        # The API's implementation, whose errors name the flags (Trial.simulate names its arguments).
+        result = trial._simulate(
             args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler, progress=progress,
             checkpoints=out / "checkpoints", resume=not args.no_resume,
             command=" ".join(["p3sim", *map(shlex.quote, argv)]), wait_for_workers=args.wait_for_workers,
@@ -158,7 +159,7 @@ def _size(args, argv) -> int:
     log = None if args.quiet or not (tty or args.progress) else (lambda line: print(line, file=sys.stderr, flush=True))
     trial = _trial(args)
     with OutputFolder(out):
-        result = trial.size(
+        result = trial._size(
             args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
             log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]), wait_for_workers=args.wait_for_workers,
         )
