@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ def _argument_text(match: re.Match) -> str:
 
 
 @contextmanager
-def _python_arguments():
+def _python_arguments() -> Iterator[None]:
     """Errors shared with the command line name the Python arguments: `backend`, not `--backend`.
 
     The runner's checks (backends, size search) word their messages for the
@@ -245,8 +245,9 @@ class Trial:
                                   checkpoints=checkpoints, resume=resume, command=command,
                                   wait_for_workers=wait_for_workers)
 
-    def _simulate(self, n_sims, seed, jobs, *, backend, scheduler, progress, checkpoints, resume, command,
-                  wait_for_workers) -> SimulationResult:
+    def _simulate(self, n_sims: int | None, seed: int | None, jobs: int | None, *, backend: str,
+                  scheduler: str | None, progress: ProgressHook | None, checkpoints: str | Path | None,
+                  resume: bool, command: str, wait_for_workers: float) -> SimulationResult:
         """:meth:`simulate` with the command line's wording of errors (the command line calls this)."""
         started = time.perf_counter()
         if not isinstance(resume, bool):
@@ -296,8 +297,9 @@ class Trial:
             return self._size(target, level, n_sims, seed, jobs, backend=backend, scheduler=scheduler, log=log,
                               command=command, wait_for_workers=wait_for_workers)
 
-    def _size(self, target, level, n_sims, seed, jobs, *, backend, scheduler, log, command,
-              wait_for_workers) -> SizeResult:
+    def _size(self, target: str, level: float | None, n_sims: int | None, seed: int | None, jobs: int | None, *,
+              backend: str, scheduler: str | None, log: Callable[[str], None] | None, command: str,
+              wait_for_workers: float) -> SizeResult:
         """:meth:`size` with the command line's wording of errors (the command line calls this)."""
         started = time.perf_counter()
         _check_callable(log, "log")
