@@ -308,6 +308,9 @@ def _not_ready(err: BaseException) -> str | None:
 
 
 def _interrupted(code: int) -> int:
+    from simulator.runner.backends import stop_process_workers
+
+    stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
     if where is not None:

@@ -39,6 +39,8 @@ import math
 import os
 import platform
 import re
+import sys
+import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -251,6 +253,7 @@ def execute(function, arguments, *, count: int | None = None, jobs: int = 0, bac
     if backend == "threads":
         yield from _thread_execute(function, arguments, n_jobs)
         return
+    _quiet_resource_tracker()
     from joblib import Parallel, delayed  # only for processes: joblib and loky take about 0.1 s to import
 
     with _quiet_cancel():
@@ -259,6 +262,55 @@ def execute(function, arguments, *, count: int | None = None, jobs: int = 0, bac
         # the last tasks evenly between processes.
         parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size="auto")
         yield from parallel(delayed(function)(*args) for args in arguments)
+
+
+#: The warning filter given to loky's resource tracker (see :func:`_quiet_resource_tracker`).
+_TRACKER_FILTER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """Keep loky's resource tracker from writing warnings after an interrupted run.
+
+    When Ctrl-C stops a loky run its shared-memory folders and locks are
+    left to loky's resource tracker (a process of its own, started with
+    this process's environment at loky's first use), which removes them and
+    then warns, several lines on the run's stderr after the one-line
+    "interrupted". The removal is what matters; the warning is filtered in
+    that process only (by module, through ``PYTHONWARNINGS``).
+    """
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if _TRACKER_FILTER not in current.split(","):
+        os.environ["PYTHONWARNINGS"] = f"{current},{_TRACKER_FILTER}" if current else _TRACKER_FILTER
+
+
+#: Seconds an interrupted run waits for loky to kill its workers.
+STOP_WORKERS_S = 10.0
+
+
+def stop_process_workers() -> None:
+    """Kill the loky worker processes of an interrupted run.
+
+    Without this, Ctrl-C or SIGTERM left them computing their chunks and
+    then idle until loky's timeout (300 s), holding the cores a resumed run
+    needs and the stderr of whatever read the run's output. joblib keeps
+    them in loky's reusable executor (a module global: loky has no public
+    way to reach it without making a new one); nothing happens when no run
+    of this process used loky.
+    """
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None)
+    if executor is None:
+        return
+
+    def shutdown():
+        with contextlib.suppress(Exception):  # already broken or shut down: nothing left to stop
+            executor.shutdown(wait=True, kill_workers=True)
+
+    # Waited for (the process would otherwise end before loky's manager thread kills them), but not for
+    # ever: a manager that hangs must not hang the interrupt.
+    stopper = threading.Thread(target=shutdown, name="p3sim-stop-workers", daemon=True)
+    stopper.start()
+    stopper.join(STOP_WORKERS_S)
 
 
 def _thread_execute(function, arguments, n_jobs: int):
