@@ -306,6 +306,11 @@ def look_table(report: dict, i: int) -> Table | None:
         ("critical effect", lambda n, k, e: plain(report, base + (n, "critical_effect", k)), per_look("critical_effect")),
         ("futility bound (z)", lambda n, k, e: plain(report, base + (n, "futility_bounds", k), 3), None),
         ("futility effect", lambda n, k, e: plain(report, base + (n, "futility_effect", k)), per_look("futility_effect")),
+        # Two-sided designs: the unfavourable side (and the inner wedge's lower end).
+        ("critical effect, unfavourable", lambda n, k, e: plain(report, base + (n, "critical_effect_unfavourable", k)),
+         per_look("critical_effect_unfavourable")),
+        ("futility effect, wedge's lower end", lambda n, k, e: plain(report, base + (n, "futility_effect_unfavourable", k)),
+         per_look("futility_effect_unfavourable")),
         ("critical count", lambda n, k, e: plain(report, base + (n, "critical_count", k)), per_look("critical_count")),
         ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
         ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
