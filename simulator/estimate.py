@@ -8,6 +8,7 @@ Every probability the package simulates leaves the runner as an
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 
@@ -40,41 +41,121 @@ def mean_from_sums(total: float, squares: float, n: int) -> tuple[float, float]:
     return mean, math.sqrt(variance / n)
 
 
+#: Decimals of a simulated value and its MCSE in every report (more when the MCSE would print as 0).
+DIGITS = 4
+
+
+def mcse_decimals(mcse: float) -> int:
+    """Decimals up to the MCSE's first significant digit (``DIGITS`` when the MCSE is 0 or not finite).
+
+    >>> mcse_decimals(0.00049), mcse_decimals(0.0039)
+    (4, 3)
+    """
+    if not (mcse > 0 and math.isfinite(mcse)):
+        return DIGITS
+    rounded = float(f"{mcse:.0e}")  # 0.00049 -> 0.0005: count decimals after rounding
+    return max(0, -math.floor(math.log10(rounded)))
+
+
+def pm_text(value: float, mcse: float, digits: int = DIGITS) -> str:
+    """``value ± mcse`` with ``digits`` decimals, or more when the MCSE would print as 0.
+
+    A rare event (4e-05 ± 2e-05 after 10^5 trials) must not read ``0.0000 ±
+    0.0000``: the decimals then follow the MCSE's first significant digit.
+
+    >>> pm_text(0.66803, 0.01489), pm_text(4e-05, 2e-05)
+    ('0.6680 ± 0.0149', '0.00004 ± 0.00002')
+    """
+    if 0 < mcse and round(mcse, digits) == 0:
+        digits = mcse_decimals(mcse)
+    return f"{number_text(value, digits)} ± {number_text(mcse, digits)}"
+
+
+def number_text(value: float, digits: int) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+def _outward(x: float, up: bool) -> str:
+    """``x`` to two significant digits, rounded up (``up``) or down, without trailing zeros."""
+    decimals = max(0, 1 - math.floor(math.log10(x)))
+    scaled = round(x * 10**decimals, 9)  # 0.0003 * 1e5 is 30.000000000000004
+    rounded = (math.ceil(scaled) if up else math.floor(scaled)) / 10**decimals
+    return f"{rounded:.{decimals}f}".rstrip("0").rstrip(".") if decimals else str(int(rounded))
+
+
+def extreme_text(value: float, n_sims: int | None) -> str | None:
+    """``0 (< 3/n)`` or ``1 (> 1 - 3/n)`` for a probability estimated as exactly 0 or 1, else ``None``.
+
+    When no simulated trial (or every one) rejects, the MCSE sqrt(p (1 - p) / n)
+    is 0 and says nothing; the rule of three gives the one-sided 95 % bound
+    instead: with 0 events in n trials the probability is below 3 / n (above
+    1 - 3 / n with n events). The bound is rounded outwards to two digits.
+
+    Examples
+    --------
+    >>> extreme_text(0.0, 10_000), extreme_text(1.0, 4_000), extreme_text(0.5, 100)
+    ('0 (< 0.0003)', '1 (> 0.99925)', None)
+    """
+    if not n_sims or value not in (0.0, 1.0):
+        return None
+    rule = 3.0 / n_sims
+    if rule >= 1.0:  # 3 trials or fewer: the bound says nothing
+        return "0 (< 1)" if value == 0.0 else "1 (> 0)"
+    if value == 0.0:
+        return f"0 (< {_outward(rule, up=True)})"
+    # 1 - 3/n rounded down: the decimals of 3/n rounded up.
+    upper = _outward(rule, up=True)
+    decimals = len(upper.split(".")[1]) if "." in upper else 0
+    return f"1 (> {1.0 - float(upper):.{decimals}f})"
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A simulated value and its Monte Carlo standard error.
 
-    It prints with as many decimals as the MCSE's first significant digit
-    needs, so that no printed digit is pure noise and none that matters is
-    hidden.
+    It prints as the reports print it (:func:`pm_text`): four decimals,
+    more when the MCSE would print as 0; a probability of exactly 0 or 1
+    from ``n`` simulated trials (when ``n`` is known) prints the rule-of-three
+    bound instead of a meaningless ``± 0`` (:func:`extreme_text`).
 
     Examples
     --------
     >>> print(Estimate(0.81234, 0.0039))
-    0.812 ± 0.004
-    >>> print(Estimate(0.02512, 0.00049))
-    0.0251 ± 0.0005
+    0.8123 ± 0.0039
+    >>> print(Estimate(0.000041, 0.000020))
+    0.00004 ± 0.00002
+    >>> print(Estimate(0.0, 0.0, n=40_000))
+    0 (< 0.000075)
     """
 
     value: float
     mcse: float
+    #: Simulated trials behind a probability (``None``: not known, or not a probability).
+    n: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("value", "mcse"):
+            item = getattr(self, name)
+            if isinstance(item, bool) or not isinstance(item, numbers.Real):
+                raise TypeError(f"Estimate.{name} must be a number, got {item!r}")
+            object.__setattr__(self, name, float(item))
 
     @classmethod
     def of_proportion(cls, count: int, n: int) -> Estimate:
         """The estimate of a proportion of ``n`` independent trials."""
-        return cls(*proportion(count, n))
+        return cls(*proportion(count, n), n=n)
 
     @property
     def decimals(self) -> int:
-        """Decimals shown: those up to the MCSE's first significant digit (4 when the MCSE is 0)."""
-        if not (self.mcse > 0 and math.isfinite(self.mcse)):
-            return 4
-        rounded = float(f"{self.mcse:.0e}")  # 0.00049 -> 0.0005: count decimals after rounding
-        return max(0, -math.floor(math.log10(rounded)))
+        """Decimals up to the MCSE's first significant digit (4 when the MCSE is 0): :func:`mcse_decimals`."""
+        return mcse_decimals(self.mcse)
 
     def __str__(self) -> str:
-        d = self.decimals
-        return f"{self.value:.{d}f} ± {self.mcse:.{d}f}"
+        if self.mcse == 0.0:
+            extreme = extreme_text(self.value, self.n)
+            if extreme is not None:
+                return extreme
+        return pm_text(self.value, self.mcse)
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec) if spec else str(self)

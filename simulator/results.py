@@ -33,10 +33,10 @@ from simulator.runner.size import SizeOutcome
 _STREAMS = ("power", "assurance", "type1")
 
 
-def _estimate(block: dict, key: str) -> Estimate | None:
+def _estimate(block: dict, key: str, n_sims: int | None = None) -> Estimate | None:
     if block.get(key) is None:
         return None
-    return Estimate(float(block[key]), float(block[f"{key}_mcse"]))
+    return Estimate(float(block[key]), float(block[f"{key}_mcse"]), n=n_sims)
 
 
 def _json_roundtrip(data: dict) -> dict:
@@ -49,21 +49,22 @@ class _Streams:
     rejection probabilities, or a scenario's trial success; ``None`` where the stream was not simulated."""
 
     data: dict
+    n_sims: int | None
 
     @property
     def power(self) -> Estimate | None:
         """Under the truth."""
-        return _estimate(self.data, "power")
+        return _estimate(self.data, "power", self.n_sims)
 
     @property
     def assurance(self) -> Estimate | None:
         """With the effects drawn from the prior."""
-        return _estimate(self.data, "assurance")
+        return _estimate(self.data, "assurance", self.n_sims)
 
     @property
     def type1(self) -> Estimate | None:
         """On the null boundary (``simulation.null = true``); the favourable tail."""
-        return _estimate(self.data, "type1")
+        return _estimate(self.data, "type1", self.n_sims)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class EndpointResult(_Streams):
     kind: str
     plan: Any = field(repr=False)
     data: dict = field(repr=False)
+    #: Simulated trials per stream (for the rule-of-three bound of a probability of 0 or 1).
+    n_sims: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class ScenarioResult(_Streams):
     scenario: Scenario = field(repr=False)
     endpoints: dict[str, EndpointResult] = field(repr=False)
     data: dict = field(repr=False)
+    #: Simulated trials per stream (for the rule-of-three bound of a probability of 0 or 1).
+    n_sims: int | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
@@ -101,14 +106,15 @@ class ScenarioResult(_Streams):
 
 def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], report: dict) -> list[ScenarioResult]:
     out = []
+    n_sims = report["meta"].get("n_sims")
     for i, (scenario, bundle, block) in enumerate(zip(scenarios, bundles, report["scenarios"])):
         endpoints = {
             plan.endpoint.name: EndpointResult(
-                plan.endpoint.name, plan.endpoint.kind, plan, block["endpoints"][plan.endpoint.name]
+                plan.endpoint.name, plan.endpoint.kind, plan, block["endpoints"][plan.endpoint.name], n_sims
             )
             for plan in bundle.plans
         }
-        out.append(ScenarioResult(i, dict(scenario.params), int(block["n_total"]), scenario, endpoints, block))
+        out.append(ScenarioResult(i, dict(scenario.params), int(block["n_total"]), scenario, endpoints, block, n_sims))
     return out
 
 
@@ -335,7 +341,7 @@ class SizeResult(_Reported):
     def estimate(self) -> Estimate:
         """The target's estimate at the answer."""
         target = self.block["target"]
-        return Estimate(self.block[target], self.block[f"{target}_mcse"])
+        return Estimate(self.block[target], self.block[f"{target}_mcse"], n=self._report["meta"].get("n_sims"))
 
     @property
     def evaluated(self) -> list[dict]:

@@ -72,8 +72,8 @@ def test_estimates_and_single_scenario_accessors(tmp_path):
     config.write_text(SMALL, encoding="utf-8")
     res = p3.Trial.from_toml(config).simulate(n_sims=2000, seed=1)
     block = res.to_dict()["scenarios"][0]
-    assert res.power == p3.Estimate(block["power"], block["power_mcse"])
-    assert res.type1 == p3.Estimate(block["type1"], block["type1_mcse"])
+    assert res.power == p3.Estimate(block["power"], block["power_mcse"], n=2000)
+    assert res.type1 == p3.Estimate(block["type1"], block["type1_mcse"], n=2000)
     assert res.scenarios[0].endpoints["resp"].assurance.value == block["endpoints"]["resp"]["assurance"]
     assert "SimulationResult" in repr(res) and "<table" in res._repr_html_()
     two = p3.Trial.from_toml(config).override({"trial.n_total": [200, 300]}).simulate(n_sims=500, seed=1)
@@ -81,11 +81,25 @@ def test_estimates_and_single_scenario_accessors(tmp_path):
         _ = two.assurance
 
 
-def test_estimate_digits_follow_the_mcse():
-    assert str(p3.Estimate(0.81234, 0.0039)) == "0.812 ± 0.004"
+def test_an_estimate_prints_as_the_reports_print_it():
+    # A review found 0.67 ± 0.01 in Python where every report printed 0.6680 ± 0.0149, and 0.0000 ± 0.0000
+    # where they printed the rule-of-three bound 0 (< 0.000075).
+    assert str(p3.Estimate(0.66803, 0.01489)) == "0.6680 ± 0.0149"
     assert str(p3.Estimate(0.02512, 0.00049)) == "0.0251 ± 0.0005"
-    assert str(p3.Estimate(0.5, 0.012)) == "0.50 ± 0.01"
-    assert f"{p3.Estimate(0.5, 0.012)}" == "0.50 ± 0.01"
+    assert str(p3.Estimate(0.000041, 0.000020)) == "0.00004 ± 0.00002"  # more decimals, never ± 0.0000
+    assert f"{p3.Estimate(0.5, 0.012)}" == "0.5000 ± 0.0120"
+    assert str(p3.Estimate(0.0, 0.0, n=40_000)) == "0 (< 0.000075)"
+    assert str(p3.Estimate(1.0, 0.0, n=4_000)) == "1 (> 0.99925)"
+    assert str(p3.Estimate(0.0, 0.0)) == "0.0000 ± 0.0000"  # n unknown: no bound to give
+    assert str(p3.Estimate.of_proportion(0, 40_000)) == "0 (< 0.000075)"
+    with pytest.raises(TypeError, match="Estimate.value must be a number, got 'a'"):
+        p3.Estimate("a", 1)
+
+
+def test_result_estimates_carry_their_trials():
+    res = p3.Trial.from_toml(ROOT / "configs" / "cairo6.toml", "trial.n_total=330").simulate(n_sims=400, seed=5)
+    assert res.type1 == p3.Estimate(0.0, 0.0, n=400) and str(res.type1) == "0 (< 0.0075)"
+    assert res.scenarios[0].endpoints["os"].power.n == 400
 
 
 def test_bad_input_raises_the_cli_message(tmp_path, capsys):

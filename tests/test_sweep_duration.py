@@ -48,7 +48,7 @@ def test_no_duration_column_without_a_survival_endpoint(small_config):
 
 
 def test_a_rare_event_never_prints_as_zero_plus_minus_zero():
-    from simulator.report.tables import pm_text
+    from simulator.estimate import pm_text
 
     assert pm_text(4e-05, 2e-05) == "0.00004 ± 0.00002"
     assert pm_text(0.759, 0.0014) == "0.7590 ± 0.0014"

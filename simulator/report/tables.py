@@ -10,15 +10,13 @@ expected events, expected duration, ...) appear only when some row has them.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
-from simulator.estimate import Estimate
+from simulator.estimate import DIGITS, extreme_text, number_text, pm_text
 from simulator.figures import endpoint_text, scenario_label
 
 #: Digits of probabilities and their MCSE in every table.
-DIGITS = 4
 
 
 @dataclass(frozen=True)
@@ -55,12 +53,6 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _number(value, digits: int) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.{digits}f}"
-
-
 def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     """``value ± mcse`` where ``path[:-1] + (key + "_mcse",)`` holds the MCSE.
 
@@ -76,54 +68,8 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
         mcse_path = path[:-1] + (f"{path[-1]}_mcse",)
     mcse = lookup(report, mcse_path)
     if not _is_number(mcse):
-        return Cell(_number(value, digits), path)
+        return Cell(number_text(value, digits), path)
     return Cell(pm_text(value, mcse, digits), path, mcse_path)
-
-
-def pm_text(value: float, mcse: float, digits: int = DIGITS) -> str:
-    """``value ± mcse`` with ``digits`` decimals, or more when the MCSE would print as 0.
-
-    A rare event (4e-05 ± 2e-05 after 10^5 trials) must not read ``0.0000 ±
-    0.0000``: the decimals then follow the MCSE's first significant digit
-    (:class:`simulator.estimate.Estimate`).
-    """
-    if 0 < mcse and round(mcse, digits) == 0:
-        digits = Estimate(float(value), float(mcse)).decimals
-    return f"{_number(value, digits)} ± {_number(mcse, digits)}"
-
-
-def _outward(x: float, up: bool) -> str:
-    """``x`` to two significant digits, rounded up (``up``) or down, without trailing zeros."""
-    decimals = max(0, 1 - math.floor(math.log10(x)))
-    scaled = round(x * 10**decimals, 9)  # 0.0003 * 1e5 is 30.000000000000004
-    rounded = (math.ceil(scaled) if up else math.floor(scaled)) / 10**decimals
-    return f"{rounded:.{decimals}f}".rstrip("0").rstrip(".") if decimals else str(int(rounded))
-
-
-def extreme_text(value: float, n_sims: int | None) -> str | None:
-    """``0 (< 3/n)`` or ``1 (> 1 - 3/n)`` for a probability estimated as exactly 0 or 1, else ``None``.
-
-    When no simulated trial (or every one) rejects, the MCSE sqrt(p (1 - p) / n)
-    is 0 and says nothing; the rule of three gives the one-sided 95 % bound
-    instead: with 0 events in n trials the probability is below 3 / n (above
-    1 - 3 / n with n events). The bound is rounded outwards to two digits.
-
-    Examples
-    --------
-    >>> extreme_text(0.0, 10_000), extreme_text(1.0, 4_000), extreme_text(0.5, 100)
-    ('0 (< 0.0003)', '1 (> 0.99925)', None)
-    """
-    if not n_sims or value not in (0.0, 1.0):
-        return None
-    rule = 3.0 / n_sims
-    if rule >= 1.0:  # 3 trials or fewer: the bound says nothing
-        return "0 (< 1)" if value == 0.0 else "1 (> 0)"
-    if value == 0.0:
-        return f"0 (< {_outward(rule, up=True)})"
-    # 1 - 3/n rounded down: the decimals of 3/n rounded up.
-    upper = _outward(rule, up=True)
-    decimals = len(upper.split(".")[1]) if "." in upper else 0
-    return f"1 (> {1.0 - float(upper):.{decimals}f})"
 
 
 def probability(report: dict, path: tuple) -> Cell:
@@ -141,7 +87,7 @@ def plain(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     value = lookup(report, path)
     if not _is_number(value):
         return Cell("-")
-    return Cell(_number(value, digits), path)
+    return Cell(number_text(value, digits), path)
 
 
 def _keep(columns, rows_data) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.estimate import extreme_text, pm_text
 from simulator.report import tables
 from simulator.report.reproducibility import markdown_block
 
@@ -10,10 +11,10 @@ def _pm(block: dict, key: str, n_sims: int | None, digits: int = 4) -> str:
     """``value ± mcse``; a probability of exactly 0 or 1 with its rule-of-three bound instead."""
     if key not in block or block[key] is None:
         return "-"
-    extreme = tables.extreme_text(block[key], n_sims)
+    extreme = extreme_text(block[key], n_sims)
     if extreme is not None:
         return extreme
-    return tables.pm_text(block[key], block[key + "_mcse"], digits)
+    return pm_text(block[key], block[key + "_mcse"], digits)
 
 
 def _duration_endpoint(report: dict) -> str | None:
