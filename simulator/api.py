@@ -14,6 +14,7 @@ the command line prints.
 from __future__ import annotations
 
 import copy
+import numbers
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,10 +35,12 @@ from simulator.runner.size import search, size_axis, size_scenario
 __all__ = ["Trial"]
 
 
-def _check_count(value: Any, name: str, low: int) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+def _check_count(value: Any, name: str, low: int) -> int | None:
+    """``value`` as a Python int (NumPy integers included), or :class:`InputError` naming ``name``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low):
         what = "a positive integer" if low == 1 else f"an integer >= {low}"
         raise InputError(f"argument `{name}`: must be {what}, got {value!r}")
+    return None if value is None else int(value)
 
 
 def _plain(value: Any, path: str) -> Any:
@@ -197,9 +200,7 @@ class Trial:
 
     # ------------------------------------------------------------ jobs
     def _with_simulation(self, n_sims: int | None, seed: int | None, jobs: int | None) -> Trial:
-        _check_count(n_sims, "n_sims", 1)
-        _check_count(seed, "seed", 0)
-        _check_count(jobs, "jobs", 0)
+        n_sims, seed, jobs = _check_count(n_sims, "n_sims", 1), _check_count(seed, "seed", 0), _check_count(jobs, "jobs", 0)
         changes = {f"simulation.{k}": v for k, v in (("n_sims", n_sims), ("seed", seed), ("jobs", jobs)) if v is not None}
         return self.override(changes) if changes else self
 
@@ -305,7 +306,7 @@ class Trial:
         _check_callable(log, "log")
         trial = self._with_simulation(n_sims, seed, jobs)
         raw = trial._raw
-        if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, (int, float)):
+        if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, numbers.Real):
             raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
         with session(backend, scheduler, wait_for_workers):
             outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)

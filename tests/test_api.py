@@ -212,6 +212,7 @@ CONFIG = ROOT / "configs" / "rates_group_sequential.toml"
     (lambda t: t.simulate(n_sims=10, backend="dask"), r'^argument `scheduler`: required with `backend="dask"`'),
     (lambda t: t.size(target="foo"), r'^argument `target`: must be one of power, assurance, got "foo"$'),
     (lambda t: t.size(level=3), r"^argument `level`: must be in \(0, 1\), got 3$"),
+    (lambda t: t.size(level="0.8"), r"^argument `level`: must be in \(0, 1\), got '0.8'$"),  # a string, not 0.8
     (lambda t: t.size(n_sims=100), r"^argument `n_sims` \(simulation.n_sims\): `size` needs at least"),
 ])
 def test_the_api_raises_input_error_for_bad_arguments(call, pattern):
@@ -260,3 +261,12 @@ def test_a_whole_number_written_as_a_float_is_an_integer():
     assert type(trial.scenarios[0].config.simulation.n_sims) is int
     with pytest.raises(p3.InputError, match=r"^config key `simulation.n_sims`: must be an integer in \[1, .*got 2.5\b"):
         trial.override({"simulation.n_sims": 2.5})
+
+
+def test_numpy_integers_are_counts():
+    # A review found simulate(n_sims=np.int64(1000)) refused with "must be a positive integer, got np.int64(1000)".
+    import numpy as np
+    trial = p3.Trial.from_toml(CONFIG, "trial.n_total=400")
+    a = trial.simulate(n_sims=np.int64(300), seed=np.int64(3), jobs=np.int64(1))
+    b = trial.simulate(n_sims=300, seed=3, jobs=1)
+    assert a.power == b.power and a.meta["n_sims"] == 300 and type(a.meta["seed"]) is int

@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from dataclasses import dataclass, field
 
 from simulator.config.fields import toml_value
@@ -345,8 +346,10 @@ def check_level(target: str, level) -> None:
     """Validate ``--target`` and ``--level``."""
     if target not in TARGETS:
         raise InputError(f"argument `--target`: must be one of {', '.join(TARGETS)}, got {toml_value(target)}")
-    if level is not None and (isinstance(level, bool) or not (isinstance(level, (int, float)) and 0.0 < level < 1.0)):
-        raise InputError(f"argument `--level`: must be in (0, 1), got {level}")
+    if level is not None and (isinstance(level, bool) or not (isinstance(level, numbers.Real) and 0.0 < level < 1.0)):
+        # The value as typed: a string "0.8" from Python must not read as the number 0.8.
+        shown = level if isinstance(level, numbers.Real) and not isinstance(level, bool) else repr(level)
+        raise InputError(f"argument `--level`: must be in (0, 1), got {shown}")
 
 
 @dataclass(frozen=True)
