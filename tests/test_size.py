@@ -67,6 +67,10 @@ def test_power_size_agrees_with_exact_power(sizing_config, tmp_path):
     assert lo <= n <= hi
     # rpact's formula (normal approximation) is near but not the answer.
     assert abs(block["analytic_n_total"] - n) <= 30
+    # The search starts at the analytic size rounded up to the grid, a size it evaluated (a review found
+    # rpact's per-arm round-up, off the grid of 3, reported as the start).
+    assert block["start_n_total"] == math.ceil(block["analytic_n_total"] / step) * step
+    assert block["start_n_total"] in _evaluated(block)
     on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
     assert {"target", "level", "n_total", "n_per_arm", "interval", "power", "power_mcse", "analytic_n_total",
             "evaluated"} <= set(on_disk["size"])

@@ -410,7 +410,7 @@ def search(
     best = next(e for e in search.evaluated.values() if e.size == block[name])
     block[f"analytic_{name}"] = analytic if target == "power" else None
     block.update(axis.report(base, best, config, analytic, target))
-    block[f"start_{name}"] = start
+    block[f"start_{name}"] = math.ceil(start / search.unit) * search.unit  # the grid size the search began at
     events_cap = f" up to trial.n_total = {config.trial.n_total}" if axis.name == "events" else ""
     block.update(
         ceiling=ceiling,
