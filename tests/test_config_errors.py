@@ -43,6 +43,10 @@ CASES = [
     (["correlation.resp.other=0.2"], r"`correlation\.resp\.other`"),
     (["bogus.key=1"], r"`bogus`: unknown key"),
     (["trial.n_total=[100, 0]"], r"`trial\.n_total`: must be an integer .* \(in the scenario trial\.n_total = 0\)"),
+    # Another case is the likeliest slip (a review found no suggestion for these).
+    (['design.futility="bsof"'], r'`design\.futility`: must be one of .*\(did you mean "bsOF"\?\)'),
+    (["endpoints.RESP.truth.control=0.3"], r"`endpoints\.RESP`: no endpoint is called \"RESP\"; did you mean `endpoints\.resp`\?"),
+    (["trial.N_total=100"], r"`trial\.N_total`: unknown key; did you mean `n_total`\?"),
 ]
 
 

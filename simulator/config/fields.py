@@ -112,10 +112,10 @@ class Table:
         for name in names:
             if name in self.data:
                 continue
-            close = difflib.get_close_matches(name, left, n=1, cutoff=0.6)
+            close = closest(name, left)
             if close:
                 raise InputError(
-                    f"config key `{self.key(close[0])}`: unknown key; did you mean `{name}`? "
+                    f"config key `{self.key(close)}`: unknown key; did you mean `{name}`? "
                     f"(`{self.key(name)}` is required)"
                 )
 
@@ -126,8 +126,8 @@ class Table:
 
 def unknown_key(dotted: str, name: str, known: list[str] | tuple[str, ...]) -> InputError:
     """The error for a key nobody reads, with the closest valid name."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    hint = f"; did you mean `{close[0]}`?" if close else ""
+    close = closest(name, known)
+    hint = f"; did you mean `{close}`?" if close else ""
     allowed = ", ".join(f"`{k}`" for k in known) or "none"
     return InputError(f"config key `{dotted}`: unknown key{hint} (allowed here: {allowed})")
 
@@ -166,11 +166,25 @@ def as_float(value: Any, key: str, *, allowed: str, check) -> float:
     return value
 
 
+def closest(text: str, names) -> str | None:
+    """The name ``text`` most likely meant: the same letters in another case, else the nearest by difflib.
+
+    >>> closest("bsof", ("none", "bsOF", "bsP")), closest("QOL", ["qol", "os"]), closest("xyz", ["qol"])
+    ('bsOF', 'qol', None)
+    """
+    names = list(names)
+    by_case = {name.casefold(): name for name in names}
+    if text.casefold() in by_case:
+        return by_case[text.casefold()]
+    close = difflib.get_close_matches(text.casefold(), list(by_case), n=1, cutoff=0.6)
+    return by_case[close[0]] if close else None
+
+
 def as_choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         listed = ", ".join(f'"{c}"' for c in choices)
-        close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-        hint = f" (did you mean \"{close[0]}\"?)" if close else ""
+        close = closest(str(value), choices)
+        hint = f" (did you mean \"{close}\"?)" if close else ""
         raise fail(key, f"must be one of {listed}{hint}", value)
     return value
 

@@ -11,7 +11,6 @@ sees. The design and engine layers assume validated input.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from typing import Any
 
@@ -27,6 +26,7 @@ from simulator.config.fields import (
     as_int,
     as_label,
     as_name,
+    closest,
     fail,
     toml_value,
     unknown_key,
@@ -203,10 +203,10 @@ def _endpoints(data: Any, context: ParseContext) -> tuple[Any, ...]:
         if "kind" not in table:
             # Most likely a misspelt endpoint name in a dotted key (`--set endpoints.rsp.truth...`).
             others = [other for other, t in data.items() if other != name and isinstance(t, dict) and "kind" in t]
-            close = difflib.get_close_matches(name, others, n=1, cutoff=0.6)
+            close = closest(name, others)
             if close:
                 raise InputError(f"config key `endpoints.{name}`: no endpoint is called {toml_value(name)}; "
-                                 f"did you mean `endpoints.{close[0]}`? (a new endpoint needs a `kind`)")
+                                 f"did you mean `endpoints.{close}`? (a new endpoint needs a `kind`)")
             kinds = ", ".join(f'"{k}"' for k in kind_names())
             Table(table, f"endpoints.{name}").require("kind", f"one of {kinds}")
         if "label" in table:
