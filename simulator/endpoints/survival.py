@@ -29,6 +29,7 @@ from simulator.endpoints.adaptive_survival import SurvivalRules, with_survival_r
 from simulator.endpoints.common import (
     Bounds,
     PatientAxis,
+    add_note,
     add_two_sided,
     design_bounds,
     look_bounds,
@@ -570,6 +571,11 @@ class SurvivalPlan:
             )
             if accrual.is_rate:  # subjects drive the trial: `size` searches n_total from here
                 out["n_total_rounded"] = int(sum(per_arm))
+        control, experimental = config.trial.allocation
+        if control != experimental:
+            add_note(out, "with unequal allocation Schoenfeld's approximation (rpact's too) can be off by several "
+                     "points of power, in a direction that depends on which arm is larger (docs/validation.md); "
+                     "the simulated power is the reference, and `size` sizes by simulation")
         return out
 
 
