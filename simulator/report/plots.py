@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from simulator.endpoints import kind_of
+from simulator.estimate import pm_text
 from simulator.figures import (
     COLOURS,
     Failure,
@@ -212,9 +213,10 @@ def _sequential_figure(report: dict, i: int):
         ax.set_title(f"{name}: stopping per look\n(under {under}" + ("" if n_sims is None else f", {n_sims} trials") + ")")
         ax.set_ylim(0, 1)
         if e.get("expected_n") is not None:
-            text = f"E[n] = {e['expected_n']:.1f} ± {e.get('expected_n_mcse', 0.0):.1f} of {scenario['n_total']}"
+            # As the tables print them: a small MCSE gets the digits it needs, never "± 0.0".
+            text = f"E[n] = {pm_text(e['expected_n'], e.get('expected_n_mcse', 0.0), 1)} of {scenario['n_total']}"
             if e.get("expected_events") is not None:
-                text += f"\nE[events] = {e['expected_events']:.1f}"
+                text += f"\nE[events] = {pm_text(e['expected_events'], e.get('expected_events_mcse', 0.0), 1)}"
             ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
             ax.set_ylim(0, 1.3)  # room above the bars for the text
             ax.set_yticks(np.linspace(0.0, 1.0, 6))
