@@ -48,31 +48,17 @@ DRAWS = (611 + 610, 609)  # exponentials (entry spacings, exits) and uniforms (t
 
 
 @njit(nogil=True)
-def _draw(rng, n, design, pts, work):
-    total = 0
-    for _ in range(n):
-        total += draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
-    return total
-
-
-@njit(nogil=True)
-def _cuts(rng, n, design, pts, work):
+def _steps(rng, n, design, pts, work, upto):
+    """``n`` trials up to a step: 0 the draw, 1 and the cuts, 2 and the exit sort."""
     total = 0
     last_entry = pts.entry.size - 1
     for _ in range(n):
         events = draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
-        total += schedule_cuts(events, pts.entry[last_entry], design, work)[1]
-    return total
-
-
-@njit(nogil=True)
-def _sort(rng, n, design, pts, work):
-    total = 0
-    last_entry = pts.entry.size - 1
-    for _ in range(n):
-        events = draw_patients(rng, design, 1.0, 0.7, pts, work.calendar)
-        last = schedule_cuts(events, pts.entry[last_entry], design, work)[1]
-        total += prepare_cuts(pts, work.cuts[last], work)
+        total += events
+        if upto >= 1:
+            last = schedule_cuts(events, pts.entry[last_entry], design, work)[1]
+            if upto >= 2:
+                total += prepare_cuts(pts, work.cuts[last], work)
     return total
 
 
@@ -99,18 +85,20 @@ def _rotate(x, k):
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
 
+@njit(inline="always")
+def _sfc64_step(a, b, c, w):
+    """One SFC64 draw, NumPy's algorithm: ``(value, a, b, c, w)`` with the new state."""
+    value = a + b + w
+    return value, b ^ (b >> uint64(11)), c + (c << uint64(3)), _rotate(c, 24) + value, w + uint64(1)
+
+
 @njit(nogil=True)
 def _sfc64_raw(state, n):
-    """``n`` raw draws of SFC64 from ``state`` (a, b, c, counter), NumPy's algorithm."""
+    """``n`` raw draws of SFC64 from ``state`` (a, b, c, counter)."""
     a, b, c, w = state[0], state[1], state[2], state[3]
     out = np.empty(n, dtype=np.uint64)
     for i in range(n):
-        value = a + b + w
-        w += uint64(1)
-        a = b ^ (b >> uint64(11))
-        b = c + (c << uint64(3))
-        c = _rotate(c, 24) + value
-        out[i] = value
+        out[i], a, b, c, w = _sfc64_step(a, b, c, w)
     return out
 
 
@@ -120,11 +108,7 @@ def _sfc64_uniforms(state, n, per_trial):
     total = 0.0
     for _ in range(n):
         for _ in range(per_trial):
-            value = a + b + w
-            w += uint64(1)
-            a = b ^ (b >> uint64(11))
-            b = c + (c << uint64(3))
-            c = _rotate(c, 24) + value
+            value, a, b, c, w = _sfc64_step(a, b, c, w)
             total += (value >> uint64(11)) * (1.0 / 9007199254740992.0)
     return total
 
@@ -147,9 +131,9 @@ def main():
     pts, work, out = patients(2 * N_PER_ARM), workspace(2 * N_PER_ARM, 3), look_results(n, 3)
     state = sfc64_state(11)
     variants = {
-        "draw": lambda rng: _draw(rng, n, design, pts, work),
-        "+cuts": lambda rng: _cuts(rng, n, design, pts, work),
-        "+sort": lambda rng: _sort(rng, n, design, pts, work),
+        "draw": lambda rng: _steps(rng, n, design, pts, work, 0),
+        "+cuts": lambda rng: _steps(rng, n, design, pts, work, 1),
+        "+sort": lambda rng: _steps(rng, n, design, pts, work, 2),
         "full": lambda rng: _full(rng, n, design, bounds, pts, work, out),
         "generator": lambda rng: _generator(rng, n, *DRAWS),
         "sfc64": lambda rng: _sfc64_uniforms(state, n, sum(DRAWS)),
