@@ -47,6 +47,8 @@ CASES = [
     (['design.futility="bsof"'], r'`design\.futility`: must be one of .*\(did you mean "bsOF"\?\)'),
     (["endpoints.RESP.truth.control=0.3"], r"`endpoints\.RESP`: no endpoint is called \"RESP\"; did you mean `endpoints\.resp`\?"),
     (["trial.N_total=100"], r"`trial\.N_total`: unknown key; did you mean `n_total`\?"),
+    # An error every scenario has names no scenario (it read "(in the scenario trial.n_total = 100)").
+    (["trial.n_total=[100, 200]", "trial.N_total=100"], r"`trial\.N_total`: unknown key; .*\(allowed here: [^()]*\)$"),
 ]
 
 

@@ -56,11 +56,12 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
         (validation only: ``size`` searches what would be derived).
     """
     scenarios = []
-    for index, (params, mapping) in enumerate(expand(raw)):
+    expanded = expand(raw)
+    for index, (params, mapping) in enumerate(expanded):
         try:
             config = validate(mapping)
         except InputError as err:
-            if params:
+            if params and not _common_error(str(err), expanded):
                 where = ", ".join(f"{k} = {toml_value(v)}" for k, v in params.items())
                 raise InputError(f"{err} (in the scenario {where})") from None
             raise
@@ -71,6 +72,31 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
         scenarios, meta = get_kind(name).complete(raw, scenarios, validate)
         derived.update(meta)
     return scenarios, derived
+
+
+#: Scenarios validated again to tell a scenario's error from one every scenario has.
+_COMMON_ERROR_CHECKS = 20
+
+
+def _common_error(message: str, expanded: list) -> bool:
+    """Whether the first scenarios (up to ``_COMMON_ERROR_CHECKS``) all fail with ``message``.
+
+    Then the error is the config's, not one scenario's, and naming a
+    scenario would send the reader to the swept values for nothing (a
+    misspelt key in a config with three sizes read "in the scenario
+    trial.n_total = 300").
+    """
+    if len(expanded) < 2:
+        return False
+    for _, mapping in expanded[:_COMMON_ERROR_CHECKS]:
+        try:
+            validate(mapping)
+        except InputError as err:
+            if str(err) != message:
+                return False
+        else:
+            return False
+    return True
 
 
 #: A randomisation method's own parameter in [trial], and the method that uses it.
