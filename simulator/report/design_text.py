@@ -24,7 +24,7 @@ def design_table(result: dict) -> str:
         ("critical_effect", "critical effect (realised looks)"),
         ("critical_effect_unfavourable", "critical effect, unfavourable side"),
         ("futility_effect", "futility effect (realised looks)"),
-        ("futility_effect_unfavourable", "futility effect, wedge's lower end"),
+        ("futility_effect_unfavourable", "futility effect, unfavourable side"),
         ("futility_bounds", "futility bounds (z), planned fractions"),
         ("futility_region", "futility region"),
         ("futility_note", "note"),

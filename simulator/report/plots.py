@@ -175,10 +175,10 @@ def _sequential_figure(report: dict, i: int):
         if any(v is not None for v in (e.get("critical_effect") or []) + (e.get("futility_effect") or [])):
             bound_line(ax, e.get("critical_effect") or [], "efficacy", "efficacy: observed effect to reject", "o")
             bound_line(ax, e.get("futility_effect") or [], "futility", "futility: observed effect to stop", "v")
-            # Two-sided: the unfavourable rejection and the inner wedge's lower end, in the same colours.
+            # Two-sided: the unfavourable rejection and the inner wedge's other end, in the same colours.
             bound_line(ax, e.get("critical_effect_unfavourable") or [], "efficacy",
                        "efficacy, unfavourable side", "s")
-            bound_line(ax, e.get("futility_effect_unfavourable") or [], "futility", "_futility wedge, lower end", "^")
+            bound_line(ax, e.get("futility_effect_unfavourable") or [], "futility", "_futility wedge, other end", "^")
             scale = e.get("effect_scale", "effect")
             null = 1.0 if scale == "hazard ratio" else 0.0
             ax.axhline(null, color="black", linewidth=0.8)
@@ -294,9 +294,11 @@ def _value_labels(ax, points) -> None:
             up = k == len(values) - 1
             if 0 < k < len(values) - 1:
                 # A middle value of three or more (two-sided designs): beside its point, clear of the
-                # labels above the highest and below the lowest.
-                ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(6, 0), ha="left",
-                            va="center", fontsize=7, gid="value-label")
+                # labels above the highest and below the lowest; right and left in turn, so that two
+                # middle values close together (futility on either side of HR 1) do not overlap.
+                right = k % 2 == 1
+                ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(6 if right else -6, 0),
+                            ha="left" if right else "right", va="center", fontsize=7, gid="value-label")
                 continue
             ax.annotate(f"{v:.4g}", (x, v), textcoords="offset points", xytext=(0, 5 if up else -5), ha="center",
                         va="bottom" if up else "top", fontsize=7, gid="value-label")

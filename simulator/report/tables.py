@@ -252,10 +252,10 @@ def look_table(report: dict, i: int) -> Table | None:
         ("critical effect", lambda n, k, e: plain(report, base + (n, "critical_effect", k)), per_look("critical_effect")),
         ("futility bound (z)", lambda n, k, e: plain(report, base + (n, "futility_bounds", k), 3), None),
         ("futility effect", lambda n, k, e: plain(report, base + (n, "futility_effect", k)), per_look("futility_effect")),
-        # Two-sided designs: the unfavourable side (and the inner wedge's lower end).
+        # Two-sided designs: the unfavourable side (and the inner wedge's other end).
         ("critical effect, unfavourable", lambda n, k, e: plain(report, base + (n, "critical_effect_unfavourable", k)),
          per_look("critical_effect_unfavourable")),
-        ("futility effect, wedge's lower end", lambda n, k, e: plain(report, base + (n, "futility_effect_unfavourable", k)),
+        ("futility effect, unfavourable", lambda n, k, e: plain(report, base + (n, "futility_effect_unfavourable", k)),
          per_look("futility_effect_unfavourable")),
         ("critical count", lambda n, k, e: plain(report, base + (n, "critical_count", k)), per_look("critical_count")),
         ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
@@ -348,8 +348,8 @@ def interim_table(report: dict, i: int) -> Table | None:
         # With K > 2 stages every later stage is re-estimated: any of them larger than planned.
         ("P(second stage increased)" if interims == 1 else "P(a later stage increased)", cell("increase"),
          has("increase")),
-        ("final patients: median [IQR]; 95th percentile; max", *final_size("n")),
-        ("final events: median [IQR]; 95th percentile; max", *final_size("events")),
+        ("final patients: median [Q1, Q3]; 95th percentile; max", *final_size("n")),
+        ("final events: median [Q1, Q3]; 95th percentile; max", *final_size("events")),
     ]
     for k in range(interims):
         columns.append((f"P(stop at interim {k + 1})",
