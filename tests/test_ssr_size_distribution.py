@@ -320,7 +320,7 @@ def test_reports_show_the_final_size(kind, tmp_path):
     result.save(tmp_path, plots=False)  # report.json is checked against docs/report.schema.json (conftest)
     ((name, block),) = result.to_dict()["scenarios"][0]["endpoints"].items()
     unit = "patients" if kind == "binary" else "events"
-    header = f"final {unit}: median [IQR]; 95th percentile; max"
+    header = f"final {unit}: median [Q1, Q3]; 95th percentile; max"
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert header in markdown and header in html
