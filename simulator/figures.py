@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.config.fields import NAME_PATTERN
+
 COLOURS = {
     "control": "#0072B2",
     "experimental": "#D55E00",
@@ -89,8 +91,19 @@ def matplotlib_available() -> bool:
 
 
 def slug(text: str) -> str:
-    """A name usable in an HTML id."""
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+    """A name usable in an HTML id: an endpoint or arm name as it is (docs/config.md keeps them safe for ids,
+    and ``plot-prior-NAME`` then names the figure with NAME), anything else folded to ``[a-z0-9-]``.
+
+    Names are not folded: ``complete_crs`` and ``complete-crs`` are two valid names, and folding gave their
+    figures one id.
+
+    >>> slug("complete_crs"), slug("Overall survival")
+    ('complete_crs', 'overall-survival')
+    """
+    text = str(text)
+    if NAME_PATTERN.fullmatch(text):
+        return text
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 def new_figure(width: float, height: float):

@@ -156,7 +156,7 @@ def test_expected_plots_are_present(reports):
     folder, report = reports["fixed"]
     page = parse_page(folder / "report.html")
     expected = {"plot-size", "plot-prior-morbidity", "plot-true-effect-morbidity",
-                "plot-prior-complete-crs", "plot-true-effect-complete-crs"}
+                "plot-prior-complete_crs", "plot-true-effect-complete_crs"}
     assert expected <= set(page.figures)
     assert not any(f.startswith("plot-sequential") for f in page.figures)  # a fixed design has no looks to plot
     assert all(page.svg_in_figure.get(f) == 1 for f in page.figures)

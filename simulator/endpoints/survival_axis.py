@@ -257,9 +257,12 @@ class EventAxis:
                 "" if block.get("analysis_time") is None
                 else f"; {block['subjects']} subjects reach them at about {block['analysis_time']:.1f} months"
             )
+            per_arm = block.get("analytic_subjects_per_arm")
+            # The block's numbers as they stand: unrounded, and whole subjects per arm (their sum).
+            whole = f", {sum(per_arm)} as whole subjects per arm ({' / '.join(map(str, per_arm))})" if per_arm else ""
             lines.append(
                 f"analytic subjects for {block['events']} events (accrual + minimum follow-up): "
-                f"{math.ceil(block['analytic_subjects'] - 1e-9)}{time_text}"
+                f"{block['analytic_subjects']:.2f}{whole}{time_text}"
             )
         if block.get("searched"):
             lines.append(f"searched {block['searched']}")

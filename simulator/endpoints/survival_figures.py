@@ -161,8 +161,7 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
     bands = e.get("km_bands") if isinstance(e.get("km_bands"), dict) else None
     config = configs[index]
     endpoint = None if config is None else next((x for x in config.endpoints if x.name == name), None)
-    has_times = any(isinstance((s["endpoints"][name]).get(k), list) for _, s in scenarios
-                    for k in ("expected_look_times", "analysis_times"))
+    has_times = any(isinstance(s["endpoints"][name].get("expected_look_times"), list) for _, s in scenarios)
     histogram = e.get("analysis_time_histogram") if isinstance(e.get("analysis_time_histogram"), dict) else None
     if bands is None and endpoint is None and not has_times:
         return None
@@ -243,7 +242,7 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
     elif has_times:
         for i, s in scenarios:
             block = s["endpoints"][name]
-            times = block.get("expected_look_times") or block.get("analysis_times") or []
+            times = block.get("expected_look_times") or []
             ys = [t if isinstance(t, (int, float)) else np.nan for t in times]
             ax_times.plot(np.arange(1, len(ys) + 1), ys, marker="o", label=f"simulated mean, {scenario_label(s)}")
             analytic = (block.get("analytic") or {}).get("analysis_times_at_n_total")

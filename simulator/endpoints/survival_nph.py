@@ -190,7 +190,7 @@ def analytic(plan, config: Config) -> dict:
     block["note"] = (
         f"Schoenfeld (proportional hazards at HR {ph_ratio:g}) gives power {at_ph:.3f} at {events[-1]:g} events; "
         f"under the configured hazards the {block['test']} test has {power:.3f} (average hazard ratio "
-        f"{ahr.ahr:.3f}: {at_ahr:.3f})" + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"]
+        f"{ahr.ahr:.3f}; Schoenfeld at the average hazard ratio: {at_ahr:.3f})" + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"]
                                            else "")
     )
     out = {"nph": block, "analysis_times_at_n_total": times, "note": block["note"]}

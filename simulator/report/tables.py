@@ -259,7 +259,6 @@ def look_table(report: dict, i: int) -> Table | None:
          per_look("futility_effect_unfavourable")),
         ("critical count", lambda n, k, e: plain(report, base + (n, "critical_count", k)), per_look("critical_count")),
         ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
-        ("analysis time", lambda n, k, e: estimate(report, base + (n, "analysis_times", k), 1), per_look("analysis_times")),
         ("mean analysis time", lambda n, k, e: estimate(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
         ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), varying_events),
