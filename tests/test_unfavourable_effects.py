@@ -127,3 +127,17 @@ def test_continuous_t_both_sides():
     se = 12.0 * math.sqrt(2 / 200)
     assert block["critical_effect"][0] == pytest.approx(t * se, rel=1e-10)
     assert block["critical_effect_unfavourable"][0] == pytest.approx(-t * se, rel=1e-10)
+
+
+def test_an_unreachable_unfavourable_bound_is_clipped_with_a_note():
+    # Control 0.08, 60 per arm: even no experimental responder gives z above -3.71 and -2.51 at looks 1 and 2
+    # (rpact: NA there). As on the favourable side (issue 12's rule), the value is the end of the feasible range,
+    # p_E = 0, with a note; the final look's is reached.
+    plan = make_plan("z_pooled", n_total=120, p_c=0.08, p_e=0.25, **TWO_SIDED, **GS)
+    out = plan.effect_bounds()
+    assert out["critical_effect_unfavourable"][:2] == [-0.08, -0.08]
+    assert z_at(plan, 0, -0.08) > plan.bounds.unfavourable[0]  # p_E = 0 does not reject: clipped
+    assert z_at(plan, 2, out["critical_effect_unfavourable"][2]) == pytest.approx(plan.bounds.unfavourable[2], abs=1e-8)
+    assert "look 1: no observed rate puts the statistic at the bound z = -3.71" in out["effect_note"]
+    assert "critical_effect_unfavourable clipped to -0.08, an experimental rate of 0" in out["effect_note"]
+    assert "look 3" not in out["effect_note"]

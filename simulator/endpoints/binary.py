@@ -473,15 +473,22 @@ class BinaryPlan:
                     continue
                 if self.code == FISHER:
                     # The count boundaries, as for the favourable side: the last count that rejects
-                    # unfavourably, and the last one under the wedge.
-                    effect = None if count is None else count / n_e - x_c / n_c
+                    # unfavourably, and the last one under the wedge (none: the end of the feasible range).
+                    crossing = (critical.Crossing(-x_c / n_c, "below") if count is None
+                                else critical.Crossing(count / n_e - x_c / n_c))
                 else:
                     crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0)
-                    effect = None if crossing.clipped is not None else crossing.effect
-                lower[key].append(None if effect is None else float(sign * effect) + 0.0)
-                if effect is None:
-                    notes.append(f"look {k + 1}: no observed rate meets the bound z = {bound:.4g} on the unfavourable "
-                                 f"side with the control rate at {p_c_natural:.4g} ({self.endpoint.test}); {key} is null")
+                value = float(sign * crossing.effect) + 0.0
+                lower[key].append(value)
+                if crossing.clipped is not None:
+                    # Clipped with a note, as the favourable side is (issue 12's rule for an infeasible value).
+                    end = crossing.clipped == "above"
+                    rate = (0 if end else 1) if flip else (1 if end else 0)
+                    notes.append(
+                        f"look {k + 1}: no observed rate puts the statistic at the bound z = {bound:.4g} on the "
+                        f"unfavourable side with the control rate at {p_c_natural:.4g} ({self.endpoint.test}); "
+                        f"{key} clipped to {value:.4g}, an experimental rate of {rate}"
+                    )
         out.update(lower)
         if notes:
             out["effect_note"] = "; ".join(notes)
