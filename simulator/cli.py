@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import errno
 import json
 import os
@@ -307,10 +308,25 @@ def _not_ready(err: BaseException) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _signals_ignored():
+    """SIGINT and SIGTERM ignored inside, their handlers restored after (main thread only)."""
+    saved = {}
+    for sent in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: signals are not ours to set
+            saved[sent] = signal.signal(sent, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sent, handler in saved.items():
+            signal.signal(sent, handler)
+
+
 def _interrupted(code: int) -> int:
     from simulator.runner.backends import stop_process_workers
 
-    stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
+    with _signals_ignored():  # a second Ctrl-C (or SIGTERM) meanwhile must not end in a traceback
+        stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
     if where is not None:

@@ -485,28 +485,32 @@ def test_sigterm_exits_143_keeping_finished_scenarios(tmp_path):
     assert 1 <= len(kept) < 8 and not list((out / "checkpoints").glob("*.tmp"))
 
 
-def _loky_workers() -> set:
-    """PIDs of loky worker processes on this machine (``ps``: they are re-parented when orphaned)."""
-    listing = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-    return {line.split()[0] for line in listing.splitlines() if "LokyProcess" in line}
+def _loky_workers(parent: int | None = None) -> set:
+    """PIDs of loky worker processes (``ps``), those of ``parent`` only when given (orphans are re-parented)."""
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,args"], capture_output=True, text=True, check=True).stdout
+    rows = [line.split(None, 2) for line in listing.splitlines()[1:]]
+    return {pid for pid, ppid, args in rows if "LokyProcess" in args and (parent is None or ppid == str(parent))}
 
 
-@pytest.mark.parametrize("sent, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_an_interrupted_loky_run_leaves_no_workers(tmp_path, sent, code):
+@pytest.mark.parametrize("sent, code, twice", [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False),
+                                               (signal.SIGINT, 130, True)])
+def test_an_interrupted_loky_run_leaves_no_workers(tmp_path, sent, code, twice):
     # A review found loky's workers computing on after Ctrl-C, then idle for loky's 300 s timeout, their
     # inherited stderr keeping a reader of the run's output waiting that long, with multi-line warnings.
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(SMALL, encoding="utf-8")
     out = tmp_path / "out"
     sweep = "sweep.endpoints.resp.truth.experimental=[0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75]"
-    before = _loky_workers()
     process = _p3sim("run", str(cfg), "--out", str(out), "--quiet", "--sims", "20000000", "--set", sweep,
                      "--backend", "loky", "--jobs", "2")
     deadline = time.monotonic() + 300
-    while not (workers := _loky_workers() - before):  # started once the parent has filled Numba's cache
+    while not (workers := _loky_workers(process.pid)):  # started once the parent has filled Numba's cache
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
     process.send_signal(sent)
+    if twice:  # a second Ctrl-C while the workers are being stopped (a review found a traceback)
+        time.sleep(0.015)
+        process.send_signal(sent)
     _, err = process.communicate(timeout=30)  # the workers held stderr open for 300 s
     assert process.returncode == code, err
     (line,) = err.strip().splitlines()  # one line: no resource-tracker warnings

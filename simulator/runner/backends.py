@@ -269,18 +269,28 @@ _TRACKER_FILTER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tr
 
 
 def _quiet_resource_tracker() -> None:
-    """Keep loky's resource tracker from writing warnings after an interrupted run.
+    """Start loky's resource tracker so that it writes no warnings after an interrupted run.
 
     When Ctrl-C stops a loky run its shared-memory folders and locks are
-    left to loky's resource tracker (a process of its own, started with
-    this process's environment at loky's first use), which removes them and
-    then warns, several lines on the run's stderr after the one-line
-    "interrupted". The removal is what matters; the warning is filtered in
-    that process only (by module, through ``PYTHONWARNINGS``).
+    left to loky's resource tracker (a process of its own), which removes
+    them and then warns, several lines on the run's stderr after the
+    one-line "interrupted". The removal is what matters; the warning is
+    filtered in that process only: it is started here with ``PYTHONWARNINGS``
+    set for its module, and this process's environment is restored at once
+    (a caller's later subprocesses see their own). A tracker already running
+    (started by loky before) is left as it is.
     """
-    current = os.environ.get("PYTHONWARNINGS", "")
-    if _TRACKER_FILTER not in current.split(","):
-        os.environ["PYTHONWARNINGS"] = f"{current},{_TRACKER_FILTER}" if current else _TRACKER_FILTER
+    from joblib.externals.loky.backend import resource_tracker
+
+    previous = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = f"{previous},{_TRACKER_FILTER}" if previous else _TRACKER_FILTER
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if previous is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = previous
 
 
 #: Seconds an interrupted run waits for loky to kill its workers.
