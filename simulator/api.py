@@ -24,7 +24,7 @@ from typing import Any
 
 from simulator.config.load import Scenario, scenarios_from_mapping
 from simulator.config.toml import parse_override, read_toml, set_dotted
-from simulator.errors import InputError
+from simulator.errors import InputError, NotReadyError
 from simulator.results import DesignResult, SimulationResult, SizeResult
 from simulator.runner.backends import WAIT_FOR_WORKERS_S, session
 from simulator.runner.folder import check_output_folder
@@ -86,21 +86,36 @@ def _argument_text(match: re.Match) -> str:
     return f'{name}="{match.group(2)}"' if match.group(2) else name
 
 
+#: The command line's flags that are arguments of ``simulate`` and ``size`` (``--set`` is not one).
+_FLAGS = re.compile(r"--(backend|scheduler|jobs|sims|seed|target|level|wait-for-workers)\b(?: (power|assurance|dask|loky|threads)\b)?")
+
+
+def _python_text(message: str) -> str:
+    """``message`` with the command line's flags named as the Python arguments; the value after ``got`` as it is.
+
+    >>> _python_text('argument `--target power`: ... use --target assurance, got "--sims"')
+    'argument `target="power"`: ... use target="assurance", got "--sims"'
+    """
+    head, got, value = message.partition(", got ")
+    return _FLAGS.sub(_argument_text, head) + got + value
+
+
 @contextmanager
 def _python_arguments() -> Iterator[None]:
     """Errors shared with the command line name the Python arguments: `backend`, not `--backend`.
 
-    The runner's checks (backends, size search) word their messages for the
-    command line; here ``--level`` reads ``level`` and ``--target power``
-    reads ``target="power"``. ``--set`` stays as it is (it has no argument).
+    The runner's checks (backends, size search, Dask readiness) word their
+    messages for the command line; here ``--level`` reads ``level`` and
+    ``--target power`` reads ``target="power"``. What the user gave (after
+    ``got``) is never rewritten.
     """
     try:
         yield
-    except InputError as err:
-        text = re.sub(r"--(?!set\b)([a-z][a-z-]*)(?: ([a-z]+)\b(?=[`\s]|$))?", _argument_text, str(err))
+    except (InputError, NotReadyError) as err:
+        text = _python_text(str(err))
         if text == str(err):
             raise
-        raise InputError(text) from None
+        raise type(err)(text) from None
 
 
 def _check_callable(value: Any, name: str) -> None:

@@ -214,6 +214,8 @@ CONFIG = ROOT / "configs" / "rates_group_sequential.toml"
     (lambda t: t.size(level=3), r"^argument `level`: must be in \(0, 1\), got 3$"),
     (lambda t: t.size(level="0.8"), r"^argument `level`: must be in \(0, 1\), got '0.8'$"),  # a string, not 0.8
     (lambda t: t.size(n_sims=100), r"^argument `n_sims` \(simulation.n_sims\): `size` needs at least"),
+    # What the user gave is shown as given (a code review found "--loky now" rewritten to "loky now").
+    (lambda t: t.simulate(n_sims=10, backend="--loky now"), r'^argument `backend`: must be one of .*, got "--loky now"$'),
 ])
 def test_the_api_raises_input_error_for_bad_arguments(call, pattern):
     # An independent review found TypeError, AttributeError and FileExistsError here (docs/api.md: InputError).

@@ -49,6 +49,9 @@ CASES = [
     (["trial.N_total=100"], r"`trial\.N_total`: unknown key; did you mean `n_total`\?"),
     # An error every scenario has names no scenario (it read "(in the scenario trial.n_total = 100)").
     (["trial.n_total=[100, 200]", "trial.N_total=100"], r"`trial\.N_total`: unknown key; .*\(allowed here: [^()]*\)$"),
+    # One size's error is still named when more than 20 scenarios come first (a code review found it was not).
+    (["trial.n_total=[0, 100]", "sweep.endpoints.resp.truth.experimental=[" + ", ".join(f"{0.4 + i / 100:.2f}" for i in range(25)) + "]"],
+     r"`trial\.n_total`: must be an integer .* got 0 \(in the scenario trial\.n_total = 0, "),
 ]
 
 

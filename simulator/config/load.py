@@ -74,21 +74,18 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
     return scenarios, derived
 
 
-#: Scenarios validated again to tell a scenario's error from one every scenario has.
-_COMMON_ERROR_CHECKS = 20
-
-
 def _common_error(message: str, expanded: list) -> bool:
-    """Whether the first scenarios (up to ``_COMMON_ERROR_CHECKS``) all fail with ``message``.
+    """Whether every scenario fails with ``message`` (validated until one does not).
 
     Then the error is the config's, not one scenario's, and naming a
     scenario would send the reader to the swept values for nothing (a
     misspelt key in a config with three sizes read "in the scenario
-    trial.n_total = 300").
+    trial.n_total = 300"). Only on the way to an error, and it stops at the
+    first scenario that validates or fails otherwise.
     """
     if len(expanded) < 2:
         return False
-    for _, mapping in expanded[:_COMMON_ERROR_CHECKS]:
+    for _, mapping in expanded:
         try:
             validate(mapping)
         except InputError as err:

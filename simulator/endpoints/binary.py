@@ -408,14 +408,19 @@ class BinaryPlan:
         def natural_count(x: int | None, n_e: int) -> int | None:
             return None if x is None else (n_e - x if flip else x)
 
-        def note(k: int, which: str, bound: float, clipped: str, value: float) -> None:
-            reach = "no experimental rate reaches" if clipped == "above" else "every experimental rate reaches"
+        def note(k: int, which: str, bound: float, clipped: str, value: float, key: str | None = None) -> None:
+            """The note of a clipped value; ``key`` names an unfavourable-side one (its bound's side differs)."""
             end = clipped == "above"
             rate = (0 if end else 1) if flip else (1 if end else 0)
+            if key is None:
+                reach = "no experimental rate reaches" if end else "every experimental rate reaches"
+                what = f"the {which} bound (z = {bound:.4g})"
+                key = f"{which.replace('efficacy', 'critical')}_effect"
+            else:
+                reach, what = "no observed rate puts the statistic at", f"the bound z = {bound:.4g} on the unfavourable side"
             notes.append(
-                f"look {k + 1}: {reach} the {which} bound (z = {bound:.4g}) with the control rate at "
-                f"{p_c_natural:.4g} ({self.endpoint.test}); {which.replace('efficacy', 'critical')}_effect clipped "
-                f"to {value:.4g}, an experimental rate of {rate}"
+                f"look {k + 1}: {reach} {what} with the control rate at {p_c_natural:.4g} ({self.endpoint.test}); "
+                f"{key} clipped to {value:.4g}, an experimental rate of {rate}"
             )
 
         for k in range(len(looks.planned_fractions)):
@@ -482,13 +487,7 @@ class BinaryPlan:
                 lower[key].append(value)
                 if crossing.clipped is not None:
                     # Clipped with a note, as the favourable side is (issue 12's rule for an infeasible value).
-                    end = crossing.clipped == "above"
-                    rate = (0 if end else 1) if flip else (1 if end else 0)
-                    notes.append(
-                        f"look {k + 1}: no observed rate puts the statistic at the bound z = {bound:.4g} on the "
-                        f"unfavourable side with the control rate at {p_c_natural:.4g} ({self.endpoint.test}); "
-                        f"{key} clipped to {value:.4g}, an experimental rate of {rate}"
-                    )
+                    note(k, "", bound, crossing.clipped, value, key)
         out.update(lower)
         if notes:
             out["effect_note"] = "; ".join(notes)

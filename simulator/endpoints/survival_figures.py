@@ -117,7 +117,7 @@ def _survival_prior_figure(report, name, endpoint, e, index):
 
 
 def _survival_specs(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
-    """``plot-survival-NAME`` for the first scenario, and ``plot-survival-NAME-sK`` for the first scenario K
+    """``plot-survival-NAME`` for the first scenario, and ``plot-survival-NAME.sK`` for the first scenario K
     of every other survival model: the endpoint's settings and the design (sizes apart: a list of
     ``trial.n_total`` alone draws one figure, a sweep over the hazard ratio one per value)."""
     caption = (
@@ -137,7 +137,7 @@ def _survival_specs(name: str, report: dict, scenarios: list) -> list[FigureSpec
     specs = [FigureSpec(f"plot-survival-{slug(name)}", f"Survival: {name}", caption, _survival_figure,
                         (report, name, configs))]
     for i in list(firsts.values())[1:]:
-        specs.append(FigureSpec(f"plot-survival-{slug(name)}-s{i}", f"Survival: {name}, {scenario_label(_scenario_entry(report, i))}",
+        specs.append(FigureSpec(f"plot-survival-{slug(name)}.s{i}", f"Survival: {name}, {scenario_label(_scenario_entry(report, i))}",
                                 caption, _survival_figure, (report, name, configs, i)))
     return specs
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from simulator.estimate import DIGITS, extreme_text, number_text, pm_text
 from simulator.figures import endpoint_text, scenario_label
 
-#: Digits of probabilities and their MCSE in every table.
-
 
 @dataclass(frozen=True)
 class Cell:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from simulator.estimate import extreme_text, pm_text
+from simulator.estimate import Estimate
 from simulator.report import tables
 from simulator.report.reproducibility import markdown_block
 
 
-def _pm(block: dict, key: str, n_sims: int | None, digits: int = 4) -> str:
-    """``value ± mcse``; a probability of exactly 0 or 1 with its rule-of-three bound instead."""
+def _pm(block: dict, key: str, n_sims: int | None) -> str:
+    """``value ± mcse``; a probability of exactly 0 or 1 with its rule-of-three bound instead (:class:`Estimate`)."""
     if key not in block or block[key] is None:
         return "-"
-    extreme = extreme_text(block[key], n_sims)
-    if extreme is not None:
-        return extreme
-    return pm_text(block[key], block[key + "_mcse"], digits)
+    return str(Estimate(block[key], block[key + "_mcse"], n=n_sims))
 
 
 def _duration_endpoint(report: dict) -> str | None:

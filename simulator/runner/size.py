@@ -142,6 +142,7 @@ class SizeSearch:
     scheduler: str | None = None
     log: object = None
     evaluated: dict = field(default_factory=dict)  # grid index m -> Evaluation
+    start: int | None = None  # the size the search began at (set by bracket)
 
     def __post_init__(self):
         self.axis = size_axis(self.config)
@@ -182,6 +183,7 @@ class SizeSearch:
     def bracket(self, start_m: int, factor: float) -> tuple[int, int]:
         """Grid indices ``(lo, hi)``: ``lo`` below the level (0 = none), ``hi`` reaching it."""
         m = min(max(start_m, 1), self.m_max)
+        self.start = m * self.unit  # where the search began, on the grid and within its range
         self.evaluate([m])
         if self.reaches(m):
             hi = m
@@ -410,7 +412,7 @@ def search(
     best = next(e for e in search.evaluated.values() if e.size == block[name])
     block[f"analytic_{name}"] = analytic if target == "power" else None
     block.update(axis.report(base, best, config, analytic, target))
-    block[f"start_{name}"] = math.ceil(start / search.unit) * search.unit  # the grid size the search began at
+    block[f"start_{name}"] = search.start  # the grid size the search began at (SizeSearch.bracket)
     events_cap = f" up to trial.n_total = {config.trial.n_total}" if axis.name == "events" else ""
     block.update(
         ceiling=ceiling,
