@@ -99,34 +99,42 @@ def _design_block(endpoint, design):
     return p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["y"]
 
 
-def test_survival_hazard_ratios_both_sides():
+@pytest.mark.parametrize("allocation", [[1, 1], [1, 2], [2, 1]])
+def test_survival_hazard_ratios_both_sides(allocation):
     # Schoenfeld: the log-rank z equals b at the observed hazard ratio exp(-b (1 + r) / sqrt(r d)), r the
     # allocation ratio; the unfavourable side is exp(+b (1 + r) / sqrt(r d)) (rpact's
     # criticalValuesEffectScaleLower / Upper of getPowerSurvival with sided = 2).
     endpoint = {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
                 "accrual": {"duration": 24.0}}
-    block = _design_block(endpoint, {"alpha": 0.05, "sided": 2, "looks": 2, "efficacy": "asOF", "futility": "bsOF",
-                                     "events": 300})
+    raw = {"trial": {"n_total": 400, "allocation": allocation}, "endpoints": {"y": endpoint},
+           "design": {"power": 0.9, "alpha": 0.05, "sided": 2, "looks": 2, "efficacy": "asOF", "futility": "bsOF",
+                      "events": 300}}
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["y"]
     events = [150, 300]  # two equally spaced looks at design.events = 300
+    r = allocation[1] / allocation[0]
+    scale = (1 + r) / math.sqrt(r)  # (1 + r) / sqrt(r d) with d apart: 2 at 1:1
     for k, d in enumerate(events):
         b = block["efficacy_bounds_realised"][k]
-        assert block["critical_effect"][k] == pytest.approx(math.exp(-2 * b / math.sqrt(d)), rel=1e-12)
-        assert block["critical_effect_unfavourable"][k] == pytest.approx(math.exp(2 * b / math.sqrt(d)), rel=1e-12)
+        assert block["critical_effect"][k] == pytest.approx(math.exp(-scale * b / math.sqrt(d)), rel=1e-12)
+        assert block["critical_effect_unfavourable"][k] == pytest.approx(math.exp(scale * b / math.sqrt(d)), rel=1e-12)
     a = block["futility_bounds_realised"][0]
-    assert block["futility_effect"][0] == pytest.approx(math.exp(-2 * a / math.sqrt(events[0])), rel=1e-12)
-    assert block["futility_effect_unfavourable"][0] == pytest.approx(math.exp(2 * a / math.sqrt(events[0])), rel=1e-12)
+    assert block["futility_effect"][0] == pytest.approx(math.exp(-scale * a / math.sqrt(events[0])), rel=1e-12)
+    assert block["futility_effect_unfavourable"][0] == pytest.approx(math.exp(scale * a / math.sqrt(events[0])), rel=1e-12)
 
 
-def test_continuous_t_both_sides():
+@pytest.mark.parametrize("better", ["higher", "lower"])
+def test_continuous_t_both_sides(better):
     # The t statistic at the effect equals the bound moved to the t scale at the look's df (n_c + n_e - 2).
-    endpoint = {"kind": "continuous", "test": "t", "truth": {"sd": 12.0, "control": {"mean": 50.0},
-                                                             "experimental": {"mean": 55.0}}}
+    # better = "lower": the favourable direction is a lower mean, so each side's sign flips.
+    endpoint = {"kind": "continuous", "test": "t", "better": better,
+                "truth": {"sd": 12.0, "control": {"mean": 50.0}, "experimental": {"mean": 55.0 if better == "higher" else 45.0}}}
     block = _design_block(endpoint, {"alpha": 0.05, "sided": 2})
     b = block["efficacy_bounds_realised"][0]
     t = stats.t.ppf(stats.norm.cdf(b), 398)
     se = 12.0 * math.sqrt(2 / 200)
-    assert block["critical_effect"][0] == pytest.approx(t * se, rel=1e-10)
-    assert block["critical_effect_unfavourable"][0] == pytest.approx(-t * se, rel=1e-10)
+    sign = 1.0 if better == "higher" else -1.0
+    assert block["critical_effect"][0] == pytest.approx(sign * t * se, rel=1e-10)
+    assert block["critical_effect_unfavourable"][0] == pytest.approx(-sign * t * se, rel=1e-10)
 
 
 def test_an_unreachable_unfavourable_bound_is_clipped_with_a_note():
