@@ -149,3 +149,55 @@ def test_an_unreachable_unfavourable_bound_is_clipped_with_a_note():
     assert "look 1: no observed rate puts the statistic at the bound z = -3.71" in out["effect_note"]
     assert "critical_effect_unfavourable clipped to -0.08, an experimental rate of 0" in out["effect_note"]
     assert "look 3" not in out["effect_note"]
+
+
+def _two_sided_survival(looks, sided=2):
+    raw = {"trial": {"n_total": 400},
+           "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.8},
+                                "accrual": {"duration": 24.0}}},
+           "design": {"alpha": 0.05 if sided == 2 else 0.025, "sided": sided, "looks": looks, "efficacy": "asOF",
+                      "events": 150}}
+    return p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["os"]
+
+
+def test_analytic_unfavourable_tail_completes_rpacts_two_sided_power():
+    # power counts the favourable tail (docs/conventions.md); with reject_unfavourable it is rpact's overallReject:
+    # d <- getDesignGroupSequential(kMax = 3, alpha = 0.05, sided = 2, typeOfDesign = "asOF")
+    # getPowerSurvival(d, hazardRatio = 0.8, lambda2 = log(2) / 12, accrualTime = 24, maxNumberOfSubjects = 400,
+    #                  maxNumberOfEvents = 150): overallReject 0.273046670388, rejectPerStage (both tails)
+    #                  0.001745881163, 0.080002300005, 0.191298489219.
+    block = _two_sided_survival(3)
+    assert block["power"] + block["reject_unfavourable"] == pytest.approx(0.273046670388, abs=1e-8)
+    assert 0 < block["reject_unfavourable"] < 1e-3
+    both = np.add(block["reject_per_look"], block["reject_unfavourable_per_look"])
+    np.testing.assert_allclose(both, [0.001745881163, 0.080002300005, 0.191298489219], atol=1e-8)
+
+
+def test_analytic_unfavourable_tail_of_a_fixed_design():
+    # The same with getDesignGroupSequential(kMax = 1, alpha = 0.05, sided = 2): overallReject 0.276864994968.
+    block = _two_sided_survival(1)
+    assert block["power"] + block["reject_unfavourable"] == pytest.approx(0.276864994968, abs=1e-10)
+    assert "reject_unfavourable_per_look" not in block
+
+
+def test_one_sided_analytic_blocks_have_no_unfavourable_tail():
+    block = _two_sided_survival(3, sided=1)
+    assert "reject_unfavourable" not in block and "reject_unfavourable_per_look" not in block
+
+
+@pytest.mark.parametrize("endpoint, n_total, looks, overall", [
+    # getPowerRates(getDesignGroupSequential(kMax = 1, alpha = 0.05, sided = 2), pi1 = 0.38, pi2 = 0.3,
+    #               maxNumberOfSubjects = 200)$overallReject
+    ({"kind": "binary", "test": "z_pooled", "truth": {"control": 0.3, "experimental": 0.38}}, 200, 1, 0.221893955547),
+    # the same with kMax = 3, typeOfDesign = "asOF" and maxNumberOfSubjects = 300
+    ({"kind": "binary", "test": "z_pooled", "truth": {"control": 0.3, "experimental": 0.38}}, 300, 3, 0.304908905627),
+    # getPowerMeans(kMax = 1 design, alternative = 3, stDev = 12, maxNumberOfSubjects = 100,
+    #               normalApproximation = FALSE)$overallReject
+    ({"kind": "continuous", "test": "t", "truth": {"sd": 12.0, "control": {"mean": 0.0}, "experimental": {"mean": 3.0}}},
+     100, 1, 0.235779915961),
+])
+def test_analytic_both_tails_of_rates_and_means_equal_rpacts(endpoint, n_total, looks, overall):
+    raw = {"trial": {"n_total": n_total}, "endpoints": {"y": endpoint},
+           "design": {"alpha": 0.05, "sided": 2, "looks": looks, "efficacy": "asOF"}}
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["y"]
+    assert block["power"] + block["reject_unfavourable"] == pytest.approx(overall, abs=1e-8)

@@ -30,6 +30,7 @@ from simulator.endpoints.common import (
     design_bounds,
     design_size,
     expected_patients,
+    fixed_unfavourable,
     look_bounds,
     make_looks,
     sequential_power,
@@ -582,6 +583,8 @@ class BinaryPlan:
         if sequential is not None:
             out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
                                         float(self.looks.enrolled_total[-1])))
+        else:
+            out.update(fixed_unfavourable(fixed_power, self.alpha, self.sided))
         planned = self.planned_bounds.sequential if self.planned_bounds is not None else sequential
         if p_e - p_c > self.theta0:
             evaluable = rates.sample_size_rates(

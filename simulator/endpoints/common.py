@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from scipy.special import ndtr, ndtri
 
 from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
@@ -294,12 +295,28 @@ def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, s
         "futility_per_look": np.asarray(probs.futility).tolist(),
         f"expected_{unit}_h1": size * float(probs.expected_fraction),
     }
+    if sided == 2:
+        out["reject_unfavourable"] = float(np.sum(probs.reject_lower))
+        out["reject_unfavourable_per_look"] = np.asarray(probs.reject_lower).tolist()
     if unit == "n":
         out.update(
             expected_n_h0=size * float(sequential.expected_fraction(0.0)),
             inflation_factor=float(sequential.inflation_factor),
         )
     return out
+
+
+def fixed_unfavourable(fixed_power: float, alpha: float, sided: int) -> dict:
+    """A fixed two-sided design's analytic probability of an unfavourable rejection, ``{}`` one-sided.
+
+    At the drift that gives the favourable tail ``fixed_power`` (rpact's
+    normal model), the other tail: ``Phi(-z_{1 - alpha/2} - drift)``. With
+    ``power`` it makes rpact's two-sided ``overallReject``.
+    """
+    if sided != 2:
+        return {}
+    drift = fixed_design_drift(alpha, sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
+    return {"reject_unfavourable": float(ndtr(ndtri(alpha / sided) - drift))}
 
 
 def design_size(evaluable: float, config: Config, planned) -> dict:

@@ -34,6 +34,7 @@ from simulator.endpoints.common import (
     design_bounds,
     design_size,
     expected_patients,
+    fixed_unfavourable,
     look_bounds,
     make_looks,
     per_look_counts,
@@ -414,6 +415,8 @@ class ContinuousPlan:
         if sequential is not None:
             out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
                                         float(self.looks.enrolled_total[-1])))
+        else:
+            out.update(fixed_unfavourable(fixed_power, self.alpha, self.sided))
         if delta > 0:
             evaluable = means.sample_size_means(
                 test, delta, truth.sd_c, truth.sd_e, self.alpha, self.sided, config.design.power,

@@ -32,6 +32,7 @@ from simulator.endpoints.common import (
     add_note,
     add_two_sided,
     design_bounds,
+    fixed_unfavourable,
     look_bounds,
     per_look_counts,
     sequential_power,
@@ -537,6 +538,8 @@ class SurvivalPlan:
         out = {"power": float(fixed_power)}
         if sequential is not None:
             out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, events, unit="events"))
+        else:
+            out.update(fixed_unfavourable(fixed_power, self.alpha, self.sided))
         model = self.model(hr)
         if calendar.reaches_fractions(config):
             # Calendar looks, a cap: the events expected at each look and the power from them.
