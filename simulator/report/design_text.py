@@ -33,6 +33,8 @@ def design_table(result: dict) -> str:
         ("realised_fractions", "realised information fractions"),
         ("power", "power (analytic, docs/methods.md)"),
         ("reject_per_look", "rejection per look (analytic)"),
+        ("reject_unfavourable", "unfavourable rejection (analytic)"),
+        ("reject_unfavourable_per_look", "unfavourable rejection per look"),
         ("futility_per_look", "futility stop per look (analytic)"),
         ("expected_n_h1", "expected n under H1 at this n_total"),
         ("expected_n_h0", "expected n under H0 at this n_total"),
