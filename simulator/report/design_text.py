@@ -9,6 +9,8 @@ def _fmt(value, digits=4):
     if isinstance(value, list):
         return "[" + ", ".join(_fmt(v, digits) for v in value) + "]"
     if isinstance(value, float):
+        if 0 < abs(value) < 0.5 * 10**-digits:  # would print as 0.0000: its two significant digits instead
+            return f"{value:.2g}"
         return f"{value:.{digits}f}"
     return str(value)
 
