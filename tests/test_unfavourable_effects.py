@@ -201,3 +201,15 @@ def test_analytic_both_tails_of_rates_and_means_equal_rpacts(endpoint, n_total, 
            "design": {"alpha": 0.05, "sided": 2, "looks": looks, "efficacy": "asOF"}}
     block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["y"]
     assert block["power"] + block["reject_unfavourable"] == pytest.approx(overall, abs=1e-8)
+
+
+def test_calendar_looks_give_no_unfavourable_tail_of_another_design():
+    # The analytic power of calendar looks is that of the looks' expected events (survival_calendar); the
+    # event-driven design's other tail would not go with it, so none is given (a review of the change).
+    raw = {"trial": {"n_total": 400},
+           "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.8},
+                                "accrual": {"duration": 24.0}}},
+           "design": {"alpha": 0.05, "sided": 2, "look_times": [24.0, 36.0], "efficacy": "asOF", "events": 250}}
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["os"]
+    assert 0 < block["power"] < 1
+    assert "reject_unfavourable" not in block and "reject_unfavourable_per_look" not in block

@@ -30,7 +30,6 @@ from simulator.endpoints.common import (
     design_bounds,
     design_size,
     expected_patients,
-    fixed_unfavourable,
     look_bounds,
     make_looks,
     sequential_power,
@@ -580,11 +579,8 @@ class BinaryPlan:
         fixed_power = rates.power_rates(self.endpoint.test, p_c, p_e, nc, ne, self.alpha, self.sided, self.theta0)
         sequential = self.bounds.sequential
         out = {"power": fixed_power}
-        if sequential is not None:
-            out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
-                                        float(self.looks.enrolled_total[-1])))
-        else:
-            out.update(fixed_unfavourable(fixed_power, self.alpha, self.sided))
+        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
+                                    float(self.looks.enrolled_total[-1])))
         planned = self.planned_bounds.sequential if self.planned_bounds is not None else sequential
         if p_e - p_c > self.theta0:
             evaluable = rates.sample_size_rates(

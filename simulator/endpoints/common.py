@@ -278,15 +278,21 @@ def clip_probabilities(values: dict) -> dict:
 
 
 def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, size: float, unit: str = "n") -> dict:
-    """A group-sequential design's analytic power from its fixed design's (rpact's method).
+    """A design's analytic power and stopping probabilities from its fixed design's power (rpact's method).
 
     The drift that gives the fixed design ``fixed_power`` at level ``alpha``
-    gives the sequential design its crossing probabilities; ``size`` (the
-    patients, or events, at the final look) times the expected information
-    fraction is the expected size under H1 (``expected_<unit>_h1``) and, for
-    patients, under H0.
+    gives the group-sequential design (``sequential``; ``None`` for a fixed
+    design) its crossing probabilities; ``size`` (the patients, or events,
+    at the final look) times the expected information fraction is the
+    expected size under H1 (``expected_<unit>_h1``) and, for patients,
+    under H0. Two-sided designs also get the other tail in the same model,
+    ``reject_unfavourable`` (and per look): with ``power`` it is rpact's
+    two-sided ``overallReject``. A fixed design gets only that (its
+    ``power`` is the caller's).
     """
     drift = fixed_design_drift(alpha, sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
+    if sequential is None:
+        return {"reject_unfavourable": float(ndtr(ndtri(alpha / sided) - drift))} if sided == 2 else {}
     probs = sequential.probabilities(drift)
     out = {
         "power": float(probs.power),
@@ -304,19 +310,6 @@ def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, s
             inflation_factor=float(sequential.inflation_factor),
         )
     return out
-
-
-def fixed_unfavourable(fixed_power: float, alpha: float, sided: int) -> dict:
-    """A fixed two-sided design's analytic probability of an unfavourable rejection, ``{}`` one-sided.
-
-    At the drift that gives the favourable tail ``fixed_power`` (rpact's
-    normal model), the other tail: ``Phi(-z_{1 - alpha/2} - drift)``. With
-    ``power`` it makes rpact's two-sided ``overallReject``.
-    """
-    if sided != 2:
-        return {}
-    drift = fixed_design_drift(alpha, sided, min(max(fixed_power, 1e-12), 1 - 1e-12))
-    return {"reject_unfavourable": float(ndtr(ndtri(alpha / sided) - drift))}
 
 
 def design_size(evaluable: float, config: Config, planned) -> dict:

@@ -34,7 +34,6 @@ from simulator.endpoints.common import (
     design_bounds,
     design_size,
     expected_patients,
-    fixed_unfavourable,
     look_bounds,
     make_looks,
     per_look_counts,
@@ -412,11 +411,8 @@ class ContinuousPlan:
                 "equal SDs"
             )
         sequential = self.bounds.sequential
-        if sequential is not None:
-            out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
-                                        float(self.looks.enrolled_total[-1])))
-        else:
-            out.update(fixed_unfavourable(fixed_power, self.alpha, self.sided))
+        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
+                                    float(self.looks.enrolled_total[-1])))
         if delta > 0:
             evaluable = means.sample_size_means(
                 test, delta, truth.sd_c, truth.sd_e, self.alpha, self.sided, config.design.power,

@@ -32,7 +32,6 @@ from simulator.endpoints.common import (
     add_note,
     add_two_sided,
     design_bounds,
-    fixed_unfavourable,
     look_bounds,
     per_look_counts,
     sequential_power,
@@ -536,14 +535,14 @@ class SurvivalPlan:
             events, hr, alpha=self.alpha, sided=self.sided, allocation=config.trial.allocation, margin=self.margin
         )
         out = {"power": float(fixed_power)}
-        if sequential is not None:
-            out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, events, unit="events"))
-        else:
-            out.update(fixed_unfavourable(fixed_power, self.alpha, self.sided))
+        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, events, unit="events"))
         model = self.model(hr)
         if calendar.reaches_fractions(config):
-            # Calendar looks, a cap: the events expected at each look and the power from them.
+            # Calendar looks, a cap: the events expected at each look and the power from them; the other
+            # tail above was the event-driven design's, not this one's, so it goes.
             out.update(calendar.analytic(self, config, hr))
+            out.pop("reject_unfavourable", None)
+            out.pop("reject_unfavourable_per_look", None)
         longest = self.endpoint.max_follow_up
         try:
             times = analytic_survival.time_for_events(
