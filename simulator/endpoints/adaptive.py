@@ -71,7 +71,7 @@ MAX_TABLE_WORK = 3e8
 #: Probabilities of the reported quantiles of the final size (re-estimation designs), exact as fractions.
 SIZE_QUANTILES = tuple(Fraction(p) for p in ("0.05", "0.25", "0.5", "0.75", "0.95"))
 #: Normal quantile of the order-statistic confidence intervals of those quantiles (two-sided 95 %).
-SIZE_CI_Z = 1.959963984540054
+SIZE_CI_Z = float(stats.norm.ppf(0.975))
 
 
 class FixedTables(NamedTuple):
