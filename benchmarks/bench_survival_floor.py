@@ -12,6 +12,13 @@ round, median of the rounds:
 - ``full``: the whole trial (``analyse_looks``: the log-rank passes and decisions);
 - ``generator``: the random numbers alone, as the engine draws them from
   NumPy's ``Generator`` through Numba (611 + 610 exponentials, 609 uniforms);
+- ``pcg64``: the same draws, equal bit for bit (asserted) to the
+  ``Generator``'s, from PCG64 written in the kernel: the 128-bit state read
+  from and written back to the ``Generator``'s memory, exponentials by
+  NumPy's ziggurat with Numba's tables. What the engine's draws could cost
+  without changing any seed; not used by the engine, because it reads
+  NumPy's private state layout (a changed layout would silently change the
+  numbers) and Numba's private model of the ``Generator``;
 - ``sfc64``: the same count of 64-bit draws from an SFC64 generator written
   in the kernel (checked equal to NumPy's ``SFC64`` bit for bit), turned
   into uniforms: what a cheaper in-kernel source of random bits would cost
@@ -29,7 +36,11 @@ import statistics
 import time
 
 import numpy as np
-from numba import njit, uint64
+from llvmlite import ir
+from numba import njit, types, uint64
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.random._constants import fe_double, ke_double, we_double, ziggurat_exp_r
 
 from simulator.engine.patients import (
     analyse_looks,
@@ -70,13 +81,18 @@ def _full(rng, n, design, bounds, pts, work, out):
 
 
 @njit(nogil=True)
-def _generator(rng, n, exponentials, uniforms):
+def _generator(rng, n, exponentials, uniforms, out):
+    """``n`` trials' draws from the ``Generator`` (``out`` gets the last trial's)."""
     total = 0.0
     for _ in range(n):
-        for _ in range(exponentials):
-            total += rng.exponential()
-        for _ in range(uniforms):
-            total += rng.random()
+        for k in range(exponentials):
+            x = rng.exponential()
+            out[k] = x
+            total += x
+        for k in range(uniforms):
+            u = rng.random()
+            out[exponentials + k] = u
+            total += u
     return total
 
 
@@ -113,6 +129,105 @@ def _sfc64_uniforms(state, n, per_trial):
     return total
 
 
+@intrinsic
+def _state_address(typingctx, bit_generator):
+    """Address of the C state of a ``Generator``'s bit generator (Numba's model of it)."""
+    def codegen(context, builder, signature, args):
+        return cgutils.create_struct_proxy(bit_generator)(context, builder, value=args[0]).state
+    return types.uintp(bit_generator), codegen
+
+
+@intrinsic
+def _load(typingctx, address):
+    def codegen(context, builder, signature, args):
+        return builder.load(builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
+    return types.uint64(address), codegen
+
+
+@intrinsic
+def _store(typingctx, address, value):
+    def codegen(context, builder, signature, args):
+        builder.store(args[1], builder.inttoptr(args[0], ir.IntType(64).as_pointer()))
+        return context.get_dummy_value()
+    return types.void(address, value), codegen
+
+
+@intrinsic
+def _mulhi(typingctx, a, b):
+    """High 64 bits of the 128-bit product."""
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+    return types.uint64(a, b), codegen
+
+
+_MULT_HIGH, _MULT_LOW = uint64(2549297995355413924), uint64(4865540595714422341)  # PCG's 128-bit multiplier
+
+
+@njit(inline="always")
+def _pcg64_step(high, low, inc_high, inc_low):
+    """PCG64 (XSL-RR, NumPy's): the next state and its 64-bit output."""
+    product_low = low * _MULT_LOW
+    new_low = product_low + inc_low
+    new_high = _mulhi(low, _MULT_LOW) + high * _MULT_LOW + low * _MULT_HIGH + inc_high + uint64(new_low < product_low)
+    x = new_high ^ new_low
+    r = new_high >> uint64(58)
+    return (x >> r) | (x << ((uint64(64) - r) & uint64(63))), new_high, new_low
+
+
+@njit(inline="always")
+def _pcg64_exponential(high, low, inc_high, inc_low):
+    """NumPy's ziggurat exponential from PCG64 draws: ``(value, high, low)``."""
+    while True:
+        bits, high, low = _pcg64_step(high, low, inc_high, inc_low)
+        bits >>= uint64(3)
+        idx = bits & uint64(0xFF)
+        bits >>= uint64(8)
+        x = bits * we_double[idx]
+        if bits < ke_double[idx]:
+            return x, high, low
+        extra, high, low = _pcg64_step(high, low, inc_high, inc_low)
+        u = (extra >> uint64(11)) * (1.0 / 9007199254740992.0)
+        if idx == 0:
+            return ziggurat_exp_r - np.log1p(-u), high, low
+        if (fe_double[idx - 1] - fe_double[idx]) * u + fe_double[idx] < np.exp(-x):
+            return x, high, low
+
+
+@njit(nogil=True)
+def _pcg64(rng, n, exponentials, uniforms, out):
+    """``_generator``'s draws from the ``Generator``'s own PCG64 state, in the kernel (``out`` gets the last ones)."""
+    # NumPy's pcg64_state starts with a pointer to the 128-bit state and increment (low words first here).
+    state = _load(_state_address(rng.bit_generator))
+    low, high, inc_low, inc_high = _load(state), _load(state + 8), _load(state + 16), _load(state + 24)
+    total = 0.0
+    for _ in range(n):
+        for k in range(exponentials):
+            x, high, low = _pcg64_exponential(high, low, inc_high, inc_low)
+            out[k] = x
+            total += x
+        for k in range(uniforms):
+            bits, high, low = _pcg64_step(high, low, inc_high, inc_low)
+            u = (bits >> uint64(11)) * (1.0 / 9007199254740992.0)
+            out[exponentials + k] = u
+            total += u
+    _store(state, low)
+    _store(state + 8, high)
+    return total
+
+
+def check_pcg64() -> None:
+    """The in-kernel PCG64 gives the ``Generator``'s draws and leaves its state where the ``Generator`` would."""
+    ours, numpys = np.random.default_rng(5), np.random.default_rng(5)
+    a, b = np.empty(sum(DRAWS)), np.empty(sum(DRAWS))
+    for _ in range(50):
+        _pcg64(ours, 1, *DRAWS, a)
+        _generator(numpys, 1, *DRAWS, b)
+        assert np.array_equal(a, b), "in-kernel PCG64 differs from the Generator"
+    assert ours.bit_generator.state == numpys.bit_generator.state
+
+
 def sfc64_state(seed: int) -> np.ndarray:
     state = np.random.SFC64(seed).state["state"]
     return np.array([state["state"][k] for k in range(3)] + [state["state"][3]], dtype=np.uint64)
@@ -125,6 +240,8 @@ def main():
     args = parser.parse_args()
     n = args.sims
     assert np.array_equal(_sfc64_raw(sfc64_state(7), 1000), np.random.SFC64(7).random_raw(1000))
+    check_pcg64()
+    drawn = np.empty(sum(DRAWS))
     design = survival_design(N_PER_ARM, N_PER_ARM, accrual=([0.0, 36.0], [1.0]),
                              control=([0.0], [np.log(2.0) / 30.0]), look_events=np.array([111, 223, 334]))
     bounds = z_bounds(np.array([3.716, 2.509, 1.993]), None, 1, False)
@@ -135,7 +252,8 @@ def main():
         "+cuts": lambda rng: _steps(rng, n, design, pts, work, 1),
         "+sort": lambda rng: _steps(rng, n, design, pts, work, 2),
         "full": lambda rng: _full(rng, n, design, bounds, pts, work, out),
-        "generator": lambda rng: _generator(rng, n, *DRAWS),
+        "generator": lambda rng: _generator(rng, n, *DRAWS, drawn),
+        "pcg64": lambda rng: _pcg64(rng, n, *DRAWS, drawn),
         "sfc64": lambda rng: _sfc64_uniforms(state, n, sum(DRAWS)),
     }
     for call in variants.values():
