@@ -7,9 +7,14 @@ kernels guard against explicitly where it matters.
 
 Where Numba has nowhere to write its cache (the package is installed
 read-only and the user has no writable cache folder, as for a service
-account, unless ``NUMBA_CACHE_DIR`` points somewhere writable), kernels are
-compiled without a cache: every run then compiles them again (seconds), but
-it runs. The results are the same either way.
+account, and ``NUMBA_CACHE_DIR`` is not set), the kernels are cached in a
+folder of this user's own in the temporary directory
+(``p3sim-numba-cache-USER``), so that only the first run compiles them and
+worker processes load them from there. Compiled code is loaded from that
+folder only if this user owns it and nobody else can write to it (it is
+created so); otherwise, or where it cannot be created, kernels are compiled
+without a cache: every run then compiles them again (seconds), but it runs.
+The results are the same either way.
 
 Reference counting. Numba counts the references to every array a kernel
 receives, each array of a named tuple included: at every call, an atomic
@@ -32,6 +37,12 @@ Where Numba does not know ``_nrt`` (it is not a documented option), these
 are ordinary kernels: slower, with the same results.
 """
 
+import functools
+import getpass
+import os
+import stat
+import tempfile
+
 import numba
 from numba.core.cpu import CPUTargetOptions
 
@@ -40,13 +51,54 @@ UNCOUNTED_OPTIONS = {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
 LEAF_OPTIONS = {**UNCOUNTED_OPTIONS, "forceinline": True} if UNCOUNTED_OPTIONS else {}
 
 
+def _no_locator(err: RuntimeError) -> bool:
+    return "no locator available" in str(err)
+
+
+@functools.lru_cache(maxsize=1)
+def private_cache_folder() -> str | None:
+    """This user's fallback cache folder (module docstring), or ``None`` where it cannot be trusted.
+
+    Created with mode 0700; an existing one is used only if it is a folder
+    (not a link) that this user owns and no one else can write to, since
+    Numba loads machine code from it.
+    """
+    try:
+        user = str(os.getuid()) if hasattr(os, "getuid") else getpass.getuser()
+        folder = os.path.join(tempfile.gettempdir(), f"p3sim-numba-cache-{user}")
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        info = os.lstat(folder)
+    except (OSError, KeyError, ImportError):  # getuser: no name for the user
+        return None
+    own = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    if not stat.S_ISDIR(info.st_mode) or not own or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return folder
+
+
 def _compile(func, options):
     try:
         return numba.njit(**options)(func)
     except RuntimeError as err:
-        if not options.get("cache") or "no locator available" not in str(err):
+        if not options.get("cache") or not _no_locator(err):
             raise
-        return numba.njit(**{**options, "cache": False})(func)
+    folder = private_cache_folder()
+    if folder is not None:
+        # Numba's own locator for NUMBA_CACHE_DIR, pointed at the fallback folder while this kernel is set up
+        # (the locator keeps its path), so that other packages' settings are left as they were.
+        previous = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = folder
+        try:
+            return numba.njit(**options)(func)
+        except RuntimeError as err:
+            if not _no_locator(err):
+                raise
+        finally:
+            numba.config.CACHE_DIR = previous
+    return numba.njit(**{**options, "cache": False})(func)
 
 
 def kernel(func=None, *, leaf=False, counted=True, **overrides):
