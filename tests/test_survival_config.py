@@ -1,5 +1,6 @@
 """Survival endpoints through the config and CLI: bad input, derived events, a small run."""
 
+import json
 import math
 import re
 
@@ -56,6 +57,9 @@ BAD = [
     (["endpoints.os.truth.hazard_ratio=0"], r"`endpoints\.os\.truth\.hazard_ratio`: must be a number in \[0.001, 1000\]"),
     (["endpoints.os.dropout.probability=1.0"], r"`endpoints\.os\.dropout\.probability`: must be a number in \[0, 1\)"),
     (["design.events=400"], r"`design\.events`: 400 events need at least as many patients, but trial\.n_total = 300"),
+    # A misspelt `times` beside `duration` gets its suggestion; `times` with `duration` is named.
+    (["endpoints.os.accrual.tims=[0, 12]"], r"`endpoints\.os\.accrual\.tims`: unknown key; did you mean `times`\?"),
+    (["endpoints.os.accrual.times=[0, 12]"], r"`endpoints\.os\.accrual\.times`: goes with `rates` or `rate`, not with"),
     (
         ["endpoints.os.accrual={times=[0, 12, 6], rates=[1, 2]}"],
         r"`endpoints\.os\.accrual\.times`: must start at 0 and increase strictly",
@@ -136,3 +140,41 @@ def test_patients_per_look_are_refused_for_survival_endpoints_only(tmp_path, cap
     assert main(["design", str(config)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "`design.look_sizes`: gives patients per look, but a survival endpoint's looks" in err[0]
+
+
+def test_a_design_whose_patients_cannot_give_its_events_says_so_everywhere(os_config, tmp_path, capsys):
+    # 300 patients, 5 % dropout by month 12 (exponential), medians 30 and 30 / 0.7: a patient's event comes
+    # before its dropout with probability lambda / (lambda + dropout hazard), so at most about 245 events
+    # come; 270 are planned. Found by a review: the reports showed the planned events as if reached.
+    dropout = -math.log(0.95) / 12.0
+    hazards = [math.log(2) / 30.0, 0.7 * math.log(2) / 30.0]
+    ceiling = sum(150 * h / (h + dropout) for h in hazards)
+    out = tmp_path / "out"
+    assert main(["run", str(os_config), "--set", "design.events=270", "--set", "design.looks=2", "--sims", "400",
+                 "--jobs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    block = json.loads((out / "report.json").read_text())["scenarios"][0]["endpoints"]["os"]
+    # Every trial that goes on to the final look runs short (270 is about 3.7 SDs above the events to come).
+    assert block["events_short"] == pytest.approx(block["look_reached"][1], abs=0.01)
+    assert block["events_short"] > 0.5
+    assert re.search(r"^note: n_total = 300, os: 0\.\d+ ± 0\.\d+ of the trials ran out of events", printed, re.M)
+    note = block["analytic"]["note"]
+    expected = re.search(r"300 patients are expected to give at most ([\d.]+) events under the truth, fewer than "
+                         r"the 270 a look waits for", note)
+    assert expected and float(expected.group(1)) == pytest.approx(ceiling, abs=0.05), note
+    markdown = (out / "report.md").read_text()
+    assert "| short of target events |" in markdown.replace("| analytic power |", "|")
+    assert "| mean events |" in markdown  # the per-look table gives the events the looks had
+    final = [line for line in markdown.splitlines() if line.startswith("| os | 2 |")][0]
+    assert f"| {block['expected_look_events'][1]:.1f} ± " in final and block["expected_look_events"][1] < ceiling + 5
+
+
+def test_the_tools_own_notes_show_no_escape_characters_in_report_md(os_config, tmp_path):
+    # A review found "\\`size\\`" in report.md: the escaping meant for typed text had met the tool's own
+    # backticks in the unequal-allocation note.
+    out = tmp_path / "out"
+    assert main(["run", str(os_config), "--set", "trial.allocation=[1, 2]", "--sims", "200", "--jobs", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    notes = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("Analytic:")]
+    assert notes and "Schoenfeld's approximation" in notes[0]
+    assert "\\" not in notes[0], notes[0]

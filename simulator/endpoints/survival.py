@@ -551,6 +551,12 @@ class SurvivalPlan:
             out["analysis_times_at_n_total"] = np.atleast_1d(times).tolist()
         except InputError:
             out["analysis_times_at_n_total"] = None  # the events are out of reach on average
+            n_total = int(config.trial.n_total)
+            ceiling = n_total * float(analytic_survival.event_fraction(np.inf, max_follow_up=longest, **model))
+            short = ", ".join(str(int(e)) for e in self.looks.events if e >= ceiling)
+            add_note(out, f"{n_total} patients are expected to give at most {ceiling:.1f} events under the truth, "
+                          f"fewer than the {short} a look waits for: the analytic values assume they come; a simulated "
+                          "trial that runs out of events is analysed at its last event and stops there (events_short)")
         if hr < self.margin:
             accrual = self.endpoint.accrual
             size = analytic_survival.survival_sample_size(
@@ -577,7 +583,7 @@ class SurvivalPlan:
         if control != experimental:
             add_note(out, "with unequal allocation Schoenfeld's approximation (rpact's too) can be off by several "
                      "points of power, in a direction that depends on which arm is larger (docs/validation.md); "
-                     "the simulated power is the reference, and `size` sizes by simulation")
+                     "the simulated power is the reference, and p3sim size sizes by simulation")
         return out
 
 

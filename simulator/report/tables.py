@@ -196,6 +196,8 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("expected duration", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),
         ("ended by the cap", lambda n, e: probability(report, base + (n, "cap_reached")),
          lambda e: e.get("max_duration") is not None and "cap_reached" in e),
+        # Trials whose patients never gave a look's target events (analysed at their last event).
+        ("short of target events", lambda n, e: probability(report, base + (n, "events_short")), events_short),
         ("exact power" + without_rules, lambda n, e: plain(report, base + (n, "analytic", "power_exact")),
          lambda e: (e.get("analytic") or {}).get("power_exact") is not None),
         ("analytic power" + without_rules, lambda n, e: plain(report, base + (n, "analytic", "power")),
@@ -237,6 +239,10 @@ def look_table(report: dict, i: int) -> Table | None:
             e.get("look_times") is not None or e.get("max_duration") is not None
         )
 
+    def realised_events(e):
+        """The events the looks had: where they vary, or where some trials ran short of the target."""
+        return varying_events(e) or (isinstance(e.get("expected_look_events"), list) and events_short(e))
+
     columns = [
         ("endpoint", lambda n, k, e: Cell(n), None),
         ("look", lambda n, k, e: Cell(str(k + 1)), None),
@@ -259,8 +265,8 @@ def look_table(report: dict, i: int) -> Table | None:
         ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
         ("mean analysis time", lambda n, k, e: estimate(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
-        ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), varying_events),
-        ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), varying_events),
+        ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), realised_events),
+        ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), realised_events),
         ("P(reject at look)", lambda n, k, e: Cell("-") if _untested(e, k)
          else probability(report, base + (n, "reject_per_look", k)), None),
         ("P(futility stop at look)", lambda n, k, e: _futility_cell(report, base + (n,), k, e), None),
@@ -272,6 +278,10 @@ def look_table(report: dict, i: int) -> Table | None:
             rows.append(tuple(make(name, k, e) for _, make, _ in kept))
     under = {e.get("per_look_under", "truth") for e in endpoints.values()}
     caption = f"Per look: {scenario_label(scenario)} (stopping probabilities under the {'/'.join(sorted(under))})"
+    scales = [f"{name} as {e['effect_scale']}" for name, e in endpoints.items()
+              if e.get("effect_scale") and any(isinstance(e.get(key), list) for key in EFFECT_KEYS)]
+    if scales:
+        caption += ". Critical and futility effects: " + "; ".join(scales)
     notes = [f"{name}: {e['effect_note']}" for name, e in endpoints.items() if e.get("effect_note")]
     if notes:
         caption += ". Clipped effects: " + "; ".join(notes)
@@ -279,6 +289,15 @@ def look_table(report: dict, i: int) -> Table | None:
     if at_mean:
         caption += ". Bounds: " + "; ".join(at_mean)
     return Table(f"looks-s{i}", caption, tuple(label for label, _, _ in kept), tuple(rows))
+
+
+#: The per-look effects a table shows on the endpoint's ``effect_scale``.
+EFFECT_KEYS = ("critical_effect", "futility_effect", "critical_effect_unfavourable", "futility_effect_unfavourable")
+
+
+def events_short(endpoint: dict) -> bool:
+    """Whether some simulated trials of a survival endpoint ran out of events before a look's target."""
+    return (endpoint.get("events_short") or 0) > 0
 
 
 def _untested(endpoint: dict, k: int) -> bool:

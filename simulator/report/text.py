@@ -56,6 +56,15 @@ def summary_table(report: dict) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    # A design whose patients cannot give the events it waits for must not pass unseen.
+    for scenario in report["scenarios"]:
+        for name, block in scenario.get("endpoints", {}).items():
+            if tables.events_short(block):
+                lines.append(
+                    f"note: {tables.scenario_label(scenario)}, {name}: {_pm(block, 'events_short', n_sims)} of the "
+                    "trials ran out of events before a look's target and were analysed at their last event "
+                    "(events_short in report.md)"
+                )
     return "\n".join(lines)
 
 
