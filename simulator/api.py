@@ -221,7 +221,8 @@ class Trial:
 
     def design(self) -> DesignResult:
         """Analytic operating characteristics of every scenario (no simulation)."""
-        return DesignResult(self._raw, design_blocks(self._scenarios), self._derived)
+        blocks, derived = design_blocks(self._scenarios, self._raw)
+        return DesignResult(self._raw, blocks, {**self._derived, **derived})
 
     def simulate(
         self,

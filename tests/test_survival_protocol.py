@@ -412,3 +412,42 @@ def test_non_inferiority_in_a_joint_trial(ni_config):
     os_result = result.scenarios[0].endpoints["os"]
     assert os_result.type1.value <= 0.025 + 4 * math.sqrt(0.025 * 0.975 / n)
     assert abs(os_result.power.value - 0.850178) <= 4 * math.sqrt(0.85 * 0.15 / n) + 0.005
+
+
+# rpact: getSampleSizeSurvival(alpha = 0.025, sided = 1, beta = 0.2, hazardRatio = 0.75, kMax = 2,
+#   typeOfDesign = "asOF", lambda2 = log(2) / 12, accrualTime = c(0, 6), accrualIntensity = c(15, 30),
+#   followUpTime = 12, dropoutRate1 = 0.05, dropoutRate2 = 0.05, dropoutTime = 12)
+#   $maxNumberOfEvents 380.7648, $maxNumberOfSubjects 603.5784 (an independent review's design)
+PIECEWISE_RATE = RATE_CONFIG.replace("hazard_ratio = 0.7", "hazard_ratio = 0.75").replace(
+    "rate = 20", "times = [0, 6]\nrate = [15, 30]\n[endpoints.os.dropout]\nprobability = 0.05\nat = 12.0"
+) + '[design]\nlooks = [0.5, 1.0]\nefficacy = "asOF"\n'
+
+
+def test_design_without_n_total_has_the_events_run_derives_at_the_size_it_finds(tmp_path):
+    # Found by a review: design printed the Schoenfeld events (381) as "held fixed across scenarios" while
+    # run at the size design found (604) derives the subject-driven events of 604 subjects (382).
+    path = tmp_path / "piecewise.toml"
+    path.write_text(PIECEWISE_RATE, encoding="utf-8")
+    found = design(path)
+    block = _os(found)
+    assert block["events"] == pytest.approx(380.7648, abs=1e-4)
+    assert block["subjects"] == pytest.approx(603.5784, abs=1e-4)
+    n_total = found["scenarios"][0]["n_total"]
+    assert n_total == 604 == block["n_total_rounded"]
+    given = design(path, [f"trial.n_total={n_total}"])
+    assert found["meta"]["events"] == given["meta"]["events"] == 382
+    assert "trial.n_total = 604 (computed for design.power)" in found["meta"]["events_derivation"]
+    assert block["power"] == _os(given)["power"]
+
+
+def test_calendar_looks_with_an_accrual_rate_are_designed_without_n_total(rate_config):
+    # docs/config.md's protocol example with calendar looks: design found no size (the provisional 1000
+    # subjects expect an interim to have design.events already). The size it now gives is the event-driven
+    # design's subjects at its own looks' fractions, found again at that size until it no longer moves.
+    overrides = ["endpoints.os.follow_up.maximum=36.0", "design.look_times=[24.0, 36.0, 48.0]",
+                 "design.events=300", "design.max_duration=60.0"]
+    scenario = design(rate_config, overrides)["scenarios"][0]
+    assert scenario["n_total_source"] == "design.power"
+    assert scenario["n_total"] == _os({"scenarios": [scenario]})["n_total_rounded"]
+    at_size = design(rate_config, [*overrides, f"trial.n_total={scenario['n_total']}"])
+    assert _os(at_size)["n_total_rounded"] == scenario["n_total"]

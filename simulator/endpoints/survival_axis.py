@@ -79,6 +79,21 @@ def subject_driven(config):
     return next((e for e in config.endpoints if e.kind == "survival" and e.accrual.is_rate), None)
 
 
+def hazard_ratio_source(endpoint) -> str:
+    """Where :func:`endpoint_hazard_ratio` comes from, as the derivations name it."""
+    return "truth.hazard_ratio" if endpoint.truth.hazard_ratio is not None else "prior.hazard_ratio (its median)"
+
+
+def subject_events_derivation(endpoint, subjects: str, source: str) -> str:
+    """The sentence of ``events_derivation`` for events derived by :func:`events_for_subjects`."""
+    rates = " / ".join(f"{r:g}" for r in endpoint.accrual.per_month)
+    return (
+        f"expected events of {subjects} subjects (accrual at {rates} per month until they have entered, then "
+        f"follow_up.minimum = {endpoint.follow_up:g}) at hazard ratio {endpoint_hazard_ratio(endpoint):g} "
+        f"({source}), rounded up"
+    )
+
+
 def events_for_subjects(endpoint, n_total: int, allocation) -> tuple[float, int]:
     """Events expected among ``n_total`` subjects at the end of accrual plus the minimum follow-up.
 
@@ -324,11 +339,8 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
             f"(endpoints.{endpoint.name}.truth): Schoenfeld's events assume one hazard ratio; the analytic report "
             "gives the power and the average hazard ratio at the events you give"
         )
-    hazard_ratio = endpoint.truth.hazard_ratio
-    source = "truth.hazard_ratio"
-    if hazard_ratio is None:
-        hazard_ratio = math.exp(endpoint.prior.hazard_ratio.log_mean)
-        source = "prior.hazard_ratio (its median)"
+    hazard_ratio = endpoint_hazard_ratio(endpoint)
+    source = hazard_ratio_source(endpoint)
     driven = subject_driven(base)
     if driven is not None and all(s.config.trial.n_total is not None for s in needs):
         return _events_from_subjects(scenarios, needs, base, driven, f"{driven.name}.{source}")
@@ -382,20 +394,21 @@ def _events_from_subjects(scenarios: list, needs: list, base, endpoint, source: 
             scenario = dataclasses.replace(scenario, config=dataclasses.replace(scenario.config, design=design))
         fixed.append(scenario)
     expected, rounded = events_for_subjects(endpoint, int(base.trial.n_total), allocation)
-    rates = " / ".join(f"{r:g}" for r in endpoint.accrual.per_month)
     meta = {
         "events": rounded,
         "events_unrounded": expected,
-        "events_derivation": (
-            f"expected events of trial.n_total = {base.trial.n_total} subjects (accrual at {rates} per month until "
-            f"they have entered, then follow_up.minimum = {endpoint.follow_up:g}) at hazard ratio "
-            f"{endpoint_hazard_ratio(endpoint):g} ({source}), rounded up; from each scenario's n_total, held fixed "
-            "across the other swept keys"
-        ),
+        "events_derivation": subject_events_derivation(endpoint, f"trial.n_total = {base.trial.n_total}", source)
+        + "; from each scenario's n_total, held fixed across the other swept keys",
     }
     if len(by_n) > 1:
         meta["events_by_n_total"] = {str(n): e[1] for n, e in sorted(by_n.items())}
     return fixed, meta
+
+
+def base_subject_driven(raw: dict, validate):
+    """:func:`subject_driven` of the unswept base config, whose endpoint every scenario's derived events
+    come from (:func:`derive_events`)."""
+    return subject_driven(_base_config(raw, validate))
 
 
 def _base_config(raw: dict, validate):

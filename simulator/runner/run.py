@@ -14,8 +14,15 @@ import math
 from pathlib import Path
 
 from simulator.config.load import Scenario
+from simulator.config.validate import validate
 from simulator.endpoints.common import add_note, clip_probabilities, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
+from simulator.endpoints.survival_axis import (
+    base_subject_driven,
+    events_for_subjects,
+    hazard_ratio_source,
+    subject_events_derivation,
+)
 from simulator.errors import InputError
 from simulator.runner.backends import check_backend
 from simulator.runner.checkpoint import CheckpointStore
@@ -74,8 +81,10 @@ def simulate(
     return bundles, results, side, wall, (store.resumed if store is not None else [])
 
 
-#: Sizes tried, in order, to build the plans that give a scenario without ``trial.n_total`` its design size.
-PROVISIONAL_N_TOTAL = (1000, 100_000)
+#: Sizes tried, in order, to build the plans that give a scenario without ``trial.n_total`` its design size:
+#: larger ones when the looks or the events need more patients, smaller ones when calendar looks at that size
+#: would expect an interim to have the planned maximum events already.
+PROVISIONAL_N_TOTAL = (1000, 100_000, 500, 250, 120, 60)
 
 
 def with_n_total(scenario: Scenario, n_total: int) -> Scenario:
@@ -90,20 +99,43 @@ def design_size(scenario: Scenario) -> int:
     for ``design.power`` (patients; subjects for survival endpoints), the largest (rule ``all``) or
     the smallest (rule ``any``).
 
+    The plans are built at a provisional size first. Where the analytic size depends on the size the
+    plans were built at (calendar looks: their events grow with the subjects), it is computed again at
+    the size found, a few times, until it no longer moves.
+
     Raises InputError naming ``trial.n_total`` when an endpoint has nothing to size for (no truth,
     or no benefit under it).
     """
-    config = scenario.config
     last: InputError | None = None
     for provisional in PROVISIONAL_N_TOTAL:
         probe = with_n_total(scenario, provisional)
         try:
             bundle = build_plans(probe)
             break
-        except InputError as err:  # too small for the looks or the events: try a larger one
+        except InputError as err:  # too small for the looks or the events (or too large for calendar looks)
             last = err
     else:
         raise last  # type: ignore[misc]
+    size = _analytic_size(bundle, probe)
+    for _ in range(FIXED_POINT_ROUNDS):
+        if size == provisional:
+            break
+        provisional = size
+        probe = with_n_total(scenario, provisional)
+        try:
+            bundle = build_plans(probe)
+        except InputError:  # the plans cannot be built there: keep the size found
+            return provisional
+        size = _analytic_size(bundle, probe)
+    return size
+
+
+#: At most this many recomputations of the analytic size at the size found (:func:`design_size`).
+FIXED_POINT_ROUNDS = 5
+
+
+def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
+    """The analytic size for ``design.power`` of the plans ``bundle`` built at ``probe``'s ``trial.n_total``."""
     sizes = []
     for plan in bundle.plans:
         block = plan.analytic(probe.config)
@@ -116,20 +148,46 @@ def design_size(scenario: Scenario) -> int:
                 "benefit over the null to compute a size for"
             )
         sizes.append(int(size))
-    return max(sizes) if config.success.rule == "all" else min(sizes)
+    return max(sizes) if probe.config.success.rule == "all" else min(sizes)
 
 
-def design_blocks(scenarios: list[Scenario]) -> list[dict]:
-    """Analytic operating characteristics of every scenario (no simulation).
+def _subject_driven_events(scenario: Scenario, endpoint) -> tuple[Scenario, tuple | None]:
+    """A subject-driven trial (docs/config.md) at the size :func:`design_size` computed for it: the events
+    its subjects are expected to give, as ``run`` derives them at that ``trial.n_total`` (from ``endpoint``,
+    the unswept base config's), instead of the Schoenfeld events the size was computed for (derived while
+    there was no size). Returns the scenario and ``(expected events, events)``, or ``None`` where the
+    events are not derived from the subjects.
+    """
+    given = scenario.raw.get("design") or {}
+    if endpoint is None or any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events")):
+        return scenario, None
+    config = scenario.config
+    expected, events = events_for_subjects(endpoint, int(config.trial.n_total), config.trial.allocation)
+    design = dataclasses.replace(config.design, events=events)
+    return dataclasses.replace(scenario, config=dataclasses.replace(config, design=design)), (expected, events)
+
+
+def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dict]:
+    """Analytic operating characteristics of every scenario of the config mapping ``raw`` (no simulation),
+    and ``meta``'s events where they had to be derived again.
 
     A scenario without ``trial.n_total`` is designed at its computed size
-    (:func:`design_size`), reported with ``n_total_source = "design.power"``.
+    (:func:`design_size`), reported with ``n_total_source = "design.power"``;
+    a subject-driven one then has the events of that size's subjects
+    (:func:`_subject_driven_events`), which the returned ``meta`` keys
+    (``events``, ``events_unrounded``, ``events_derivation``,
+    ``events_by_n_total``) describe in place of the load's.
     """
     out = []
+    derived: dict[int, tuple] = {}
+    driven = base_subject_driven(raw, validate) if any(s.config.trial.n_total is None for s in scenarios) else None
     for scenario in scenarios:
         source = "trial.n_total"
         if scenario.config.trial.n_total is None:
             scenario, source = with_n_total(scenario, design_size(scenario)), "design.power"
+            scenario, events = _subject_driven_events(scenario, driven)
+            if events is not None:
+                derived.setdefault(int(scenario.config.trial.n_total), events)
         bundle = build_plans(scenario)
         endpoints = {}
         calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
@@ -159,7 +217,20 @@ def design_blocks(scenarios: list[Scenario]) -> list[dict]:
             "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
             "endpoints": endpoints,
         })
-    return out
+    if not derived:
+        return out, {}
+    (n_total, (expected, events)), = list(derived.items())[:1]
+    subjects = f"trial.n_total = {n_total}" if len(derived) == 1 else "each scenario's trial.n_total"
+    meta = {
+        "events": events,
+        "events_unrounded": expected,
+        "events_derivation": subject_events_derivation(
+            driven, f"{subjects} (computed for design.power)", f"{driven.name}.{hazard_ratio_source(driven)}"
+        ) + ", as run derives them at that n_total",
+    }
+    if len(derived) > 1:
+        meta["events_by_n_total"] = {str(n): e[1] for n, e in sorted(derived.items())}
+    return out, meta
 
 
 def _futility_region(bounds) -> dict:
