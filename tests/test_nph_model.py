@@ -206,6 +206,14 @@ def test_a_sweep_over_the_test_carries_the_weights_and_each_scenario_is_its_own_
     assert unset["endpoints"]["os"]["power"] == alone[0]["endpoints"]["os"]["power"]
 
 
+def test_empty_weights_give_maxcombo_its_default_components(delay_config):
+    # docs/config.md: `weights = []` is no weights, so MaxCombo takes FH(0,0), FH(0,1), FH(1,0), FH(1,1).
+    default = design(delay_config, ['endpoints.os.test="maxcombo"'])
+    unset = design(delay_config, ['endpoints.os.test="maxcombo"', "endpoints.os.weights=[]"])
+    assert unset["scenarios"][0]["endpoints"]["os"] == default["scenarios"][0]["endpoints"]["os"]
+    assert unset["scenarios"][0]["endpoints"]["os"]["nph"]["test"] == "maxcombo"
+
+
 def test_nph_needs_design_events(delay_config, tmp_path, capsys):
     path = tmp_path / "noevents.toml"
     path.write_text(delay_config.read_text().replace("[design]\nevents = 300\n", ""))

@@ -292,6 +292,9 @@ def _accrual(value: Any, key: str) -> Accrual:
         return _accrual_rate(t, key)
     if t.has("duration"):
         duration = _positive(t.take("duration"), f"{key}.duration")
+        if t.has("times"):  # (asked, so that a misspelt `times` gets its did-you-mean)
+            raise fail(f"{key}.times", "goes with `rates` or `rate`, not with `duration` (uniform accrual)",
+                       t.take("times"))
         t.finish()
         return Accrual((0.0, duration), (1.0,))
     if not (t.has("times") and t.has("rates")):
@@ -490,7 +493,7 @@ def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]
         if not isinstance(value, dict):
             raise fail(key, 'is required with test = "fleming_harrington": { rho = r, gamma = g } (both >= 0)', value)
         return (_rho_gamma(value, key),)
-    if value is None:
+    if value is None or value == []:  # [] is no weights (docs/config.md): MaxCombo's default components
         return MAXCOMBO_DEFAULT
     if not isinstance(value, list) or not 2 <= len(value) <= MAXCOMBO_MAX:
         raise fail(
