@@ -437,5 +437,7 @@ def test_look_table_and_sequential_figure_show_counts_and_the_note():
     assert counts == ["-", "64", "92"]
     assert [row[table.headers.index("futility count")].text for row in table.rows] == ["25", "59", "-"]
     assert "Clipped effects: ni: look 1: no experimental rate reaches the efficacy bound" in table.caption
+    # The effects' scale is named (a review found the columns without one).
+    assert "Critical and futility effects: ni as p_E - p_C" in table.caption
     svg = draw(plots._sequential_figure, "plot-sequential-s0", report, 0)
     assert "effect_note" in svg

@@ -233,3 +233,12 @@ def test_docs_say_jobs_are_threads_by_default_and_run_writes_report_html():
         assert "threads" in row, row
     run_section = cli.split("## `p3sim run`")[1].split("\n## ")[0]
     assert "- `report.html`:" in run_section
+
+
+def test_design_names_the_swept_values_as_the_reports_do(small_config, capsys):
+    # A review found `p3sim design` printing a Python dict ({'endpoints.resp.truth.experimental': 0.45}).
+    assert main(["design", str(small_config), "--set", "trial.n_total=[100, 120]",
+                 "--set", 'sweep."endpoints.resp.truth.experimental"=[0.45, 0.5]']) == 0
+    headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("scenario ")]
+    assert headers == ["scenario n_total = 100: experimental = 0.45", "scenario n_total = 100: experimental = 0.5",
+                       "scenario n_total = 120: experimental = 0.45", "scenario n_total = 120: experimental = 0.5"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from simulator.figures import params_label
+
 
 def _fmt(value, digits=4):
     if value is None:
@@ -74,7 +76,10 @@ def design_table(result: dict) -> str:
                   f"  {meta.get('events_derivation', '')}".rstrip(), ""]
     for scenario in result["scenarios"]:
         computed = " (computed for design.power: trial.n_total not given)" if scenario.get("n_total_source") == "design.power" else ""
-        lines.append(f"scenario n_total = {scenario['n_total']}{computed}" + (f" {scenario['params']}" if scenario["params"] else ""))
+        # The swept values as the reports write them (n_total is given first already).
+        params = {k: v for k, v in (scenario["params"] or {}).items() if k != "trial.n_total"}
+        swept = f": {params_label(params)}" if params else ""
+        lines.append(f"scenario n_total = {scenario['n_total']}{computed}{swept}")
         for name, block in scenario["endpoints"].items():
             lines.append(f"  endpoint {name}")
             for key, label in keys:
