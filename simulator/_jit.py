@@ -7,14 +7,17 @@ kernels guard against explicitly where it matters.
 
 Where Numba has nowhere to write its cache (the package is installed
 read-only and the user has no writable cache folder, as for a service
-account, and ``NUMBA_CACHE_DIR`` is not set), the kernels are cached in a
-folder of this user's own in the temporary directory
-(``p3sim-numba-cache-USER``), so that only the first run compiles them and
-worker processes load them from there. Compiled code is loaded from that
-folder only if this user owns it and nobody else can write to it (it is
-created so); otherwise, or where it cannot be created, kernels are compiled
-without a cache: every run then compiles them again (seconds), but it runs.
-The results are the same either way.
+account) and ``NUMBA_CACHE_DIR`` is not set, the kernels are cached, on
+POSIX systems, in a folder of this user's own in the temporary directory
+(``p3sim-numba-cache-UID``), so that only the first run compiles them and
+worker processes load them from there. Numba loads machine code from that
+folder, so it is used only if it is a folder (not a link) that this user
+owns, that nobody else can write to (it is created so), in a temporary
+directory that others cannot rename it out of (sticky, or not writable by
+others). Otherwise, on Windows, where the cache folder set by
+``NUMBA_CACHE_DIR`` cannot be written, or where the folder cannot be
+created, kernels are compiled without a cache: every run then compiles them
+again (seconds), but it runs. The results are the same either way.
 
 Reference counting. Numba counts the references to every array a kernel
 receives, each array of a named tuple included: at every call, an atomic
@@ -38,10 +41,10 @@ are ordinary kernels: slower, with the same results.
 """
 
 import functools
-import getpass
 import os
 import stat
 import tempfile
+import threading
 
 import numba
 from numba.core.cpu import CPUTargetOptions
@@ -57,26 +60,36 @@ def _no_locator(err: RuntimeError) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def private_cache_folder() -> str | None:
-    """This user's fallback cache folder (module docstring), or ``None`` where it cannot be trusted.
+    """This user's fallback cache folder (module docstring), or ``None`` where there is none to trust.
 
-    Created with mode 0700; an existing one is used only if it is a folder
-    (not a link) that this user owns and no one else can write to, since
-    Numba loads machine code from it.
+    Created with mode 0700. An existing one is used only if it is a folder
+    (not a link) owned by this (effective) user, writable by no one else,
+    in a temporary directory owned by this user or root that others cannot
+    rename entries of (sticky, or writable by no one else).
     """
+    if not hasattr(os, "geteuid"):  # Windows: no owner and mode to check a shared folder by
+        return None
+    user = os.geteuid()
     try:
-        user = str(os.getuid()) if hasattr(os, "getuid") else getpass.getuser()
-        folder = os.path.join(tempfile.gettempdir(), f"p3sim-numba-cache-{user}")
+        parent = tempfile.gettempdir()
+        folder = os.path.join(parent, f"p3sim-numba-cache-{user}")
         try:
             os.mkdir(folder, 0o700)
         except FileExistsError:
             pass
-        info = os.lstat(folder)
-    except (OSError, KeyError, ImportError):  # getuser: no name for the user
+        info, above = os.lstat(folder), os.stat(parent)
+    except OSError:
         return None
-    own = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-    if not stat.S_ISDIR(info.st_mode) or not own or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    others = stat.S_IWGRP | stat.S_IWOTH
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != user or info.st_mode & others:
+        return None
+    if above.st_uid not in (user, 0) or (above.st_mode & others and not above.st_mode & stat.S_ISVTX):
         return None
     return folder
+
+
+#: Held while ``numba.config.CACHE_DIR`` points at the fallback folder (:func:`_compile`).
+_CACHE_DIR_LOCK = threading.Lock()
 
 
 def _compile(func, options):
@@ -85,19 +98,21 @@ def _compile(func, options):
     except RuntimeError as err:
         if not options.get("cache") or not _no_locator(err):
             raise
-    folder = private_cache_folder()
+    # A NUMBA_CACHE_DIR the user set is theirs: where Numba cannot use it, nothing is cached elsewhere.
+    folder = None if numba.config.CACHE_DIR else private_cache_folder()
     if folder is not None:
         # Numba's own locator for NUMBA_CACHE_DIR, pointed at the fallback folder while this kernel is set up
         # (the locator keeps its path), so that other packages' settings are left as they were.
-        previous = numba.config.CACHE_DIR
-        numba.config.CACHE_DIR = folder
-        try:
-            return numba.njit(**options)(func)
-        except RuntimeError as err:
-            if not _no_locator(err):
-                raise
-        finally:
-            numba.config.CACHE_DIR = previous
+        with _CACHE_DIR_LOCK:
+            previous = numba.config.CACHE_DIR
+            numba.config.CACHE_DIR = folder
+            try:
+                return numba.njit(**options)(func)
+            except RuntimeError as err:
+                if not _no_locator(err):
+                    raise
+            finally:
+                numba.config.CACHE_DIR = previous
     return numba.njit(**{**options, "cache": False})(func)
 
 
