@@ -66,3 +66,11 @@ def test_survival_size_and_assurance_start_still_need_it(tmp_path):
         p3.Trial.from_toml(prior_only).size("assurance", 0.5, n_sims=1000)
     with pytest.raises(p3.InputError, match=r"config key `trial\.n_total`: is required here: endpoint `resp` has no truth"):
         p3.Trial.from_toml(prior_only).design()
+
+
+def test_look_sizes_without_n_total_name_the_missing_size(no_size):
+    # A review found "the last look must be trial.n_total = 60" (a provisional size nobody gave).
+    trial = p3.Trial.from_toml(no_size, overrides=["design.look_sizes=[100, 200, 600]"])
+    with pytest.raises(p3.InputError, match=r"^config key `trial\.n_total`: is required with design\.look_sizes "
+                                            r"\(its last look is the trial's size\)$"):
+        trial.design()

@@ -25,6 +25,7 @@ from simulator.design.survival import (
     subjects_at_rate,
     survival_sample_size,
 )
+from simulator.errors import InputError
 
 # rpact: getSampleSizeSurvival(alpha = 0.025, sided = 1, beta = 0.2, hazardRatio = 0.7,
 #   lambda2 = log(2) / 12, accrualTime = 0, accrualIntensity = 20, followUpTime = 12)
@@ -451,3 +452,45 @@ def test_calendar_looks_with_an_accrual_rate_are_designed_without_n_total(rate_c
     assert scenario["n_total"] == _os({"scenarios": [scenario]})["n_total_rounded"]
     at_size = design(rate_config, [*overrides, f"trial.n_total={scenario['n_total']}"])
     assert _os(at_size)["n_total_rounded"] == scenario["n_total"]
+
+
+def test_design_without_n_total_works_when_a_sweep_completes_the_base_config(tmp_path):
+    # A code review found design failing when the unswept base config lacks a key the sweep gives (it
+    # validated the base even for a binary trial).
+    path = tmp_path / "sweep.toml"
+    path.write_text('[endpoints.resp]\nkind = "binary"\n[endpoints.resp.truth]\ncontrol = 0.30\n[design]\nlooks = 3\n'
+                    '[sweep]\n"endpoints.resp.truth.experimental" = [0.4, 0.45]\n', encoding="utf-8")
+    sizes = [s["n_total"] for s in design(path)["scenarios"]]
+    assert sizes[0] > sizes[1] > 0
+
+
+def test_design_derives_a_swept_allocations_events_as_run_does(rate_config):
+    # run derives a subject-driven trial's events from the unswept base config (its allocation too): design,
+    # at the size it finds, gives the same events and power as the config with that n_total.
+    sweep = ['sweep."trial.allocation"=[[1, 2]]']
+    found = design(rate_config, sweep)
+    n_total = found["scenarios"][0]["n_total"]
+    given = design(rate_config, [*sweep, f"trial.n_total={n_total}"])
+    assert found["meta"]["events"] == given["meta"]["events"]
+    assert _os(found)["power"] == _os(given)["power"]
+
+
+def test_calendar_looks_with_derived_events_settle_on_a_size_and_say_what_it_is(rate_config):
+    # The events derived from the subjects move with the size: the size is found again with them until it
+    # settles (a review found the size's block giving another n_total_rounded); and it is the event-driven
+    # design's subjects, not a size for design.power at calendar looks, which the note says.
+    scenario = design(rate_config, ["design.look_times=[24.0, 36.0]"])["scenarios"][0]
+    assert scenario["n_total"] == _os({"scenarios": [scenario]})["n_total_rounded"]
+    assert "n_total_note" not in scenario  # settled
+    assert "calendar looks with an accrual rate have no analytic size" in _os({"scenarios": [scenario]})["note"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["design.events=200000"], r"^config key `trial\.n_total`: is required here: no size for design\.power could be "
+                               r"computed, the plans fail at every provisional size \(at 1000 patients: config key "
+                               r"`design\.events`"),
+])
+def test_design_says_why_it_cannot_compute_a_size(rate_config, overrides, message):
+    # A review found errors naming a made-up `trial.n_total = 60` (the last provisional size tried).
+    with pytest.raises(InputError, match=message):
+        design(rate_config, ["endpoints.os.accrual={duration = 24.0}", *overrides])

@@ -282,9 +282,13 @@ class SurvivalPlan:
                     "small)")
         else:
             note = ("the analytic values do not model the strata: Schoenfeld's power at the events approximates the "
-                    "stratified log-rank's under proportional hazards within strata; analysis times and subjects use "
-                    "the first stratum's control hazard")
-        return strata.report(self.config, self.endpoint.stratified, streams, note)
+                    "stratified log-rank's under proportional hazards within strata"
+                    + ("" if self.endpoint.stratified else
+                       " (not the unstratified log-rank's that decides here, lower when the strata differ in "
+                       "prognosis)")
+                    + "; analysis times and subjects use the first stratum's control hazard")
+        return strata.report(self.config, self.endpoint.stratified, streams, note,
+                             ("logrank", "logrank"))
 
     def model_kwargs(self, stream: str) -> dict:
         """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""
@@ -553,10 +557,12 @@ class SurvivalPlan:
             out["analysis_times_at_n_total"] = None  # the events are out of reach on average
             n_total = int(config.trial.n_total)
             ceiling = n_total * float(analytic_survival.event_fraction(np.inf, max_follow_up=longest, **model))
-            short = ", ".join(str(int(e)) for e in self.looks.events if e >= ceiling)
-            add_note(out, f"{n_total} patients are expected to give at most {ceiling:.1f} events under the truth, "
-                          f"fewer than the {short} a look waits for: the analytic values assume they come; a simulated "
-                          "trial that runs out of events is analysed at its last event and stops there (events_short)")
+            short = [int(e) for e in self.looks.events if e >= ceiling]
+            most = f"{ceiling:.1f}" if round(ceiling, 1) < short[0] else f"{ceiling:.4f}"
+            add_note(out, f"{n_total} patients are expected to give at most {most} events under the truth, fewer "
+                          f"than the {', '.join(map(str, short))} a look waits for: the analytic values assume they "
+                          "come; a simulated trial that runs out of events is analysed at its last event and stops "
+                          "there (\"short of target events\", events_short)")
         if hr < self.margin:
             accrual = self.endpoint.accrual
             size = analytic_survival.survival_sample_size(
@@ -579,6 +585,10 @@ class SurvivalPlan:
             )
             if accrual.is_rate:  # subjects drive the trial: `size` searches n_total from here
                 out["n_total_rounded"] = int(sum(per_arm))
+                if config.design.look_times:
+                    add_note(out, "calendar looks with an accrual rate have no analytic size for design.power "
+                                  "(docs/config.md): subjects and n_total_rounded are the event-driven design's at "
+                                  "the looks' fractions, and power is the calendar looks' own")
         control, experimental = config.trial.allocation
         if control != experimental:
             add_note(out, "with unequal allocation Schoenfeld's approximation (rpact's too) can be off by several "

@@ -331,7 +331,7 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     ]
     if not needs:
         return scenarios, {}
-    base = _base_config(raw, validate)
+    base = base_config(raw, validate)
     endpoint = next(e for e in base.endpoints if e.kind == "survival")
     if endpoint.nph is not None:
         raise InputError(
@@ -343,7 +343,7 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     source = hazard_ratio_source(endpoint)
     driven = subject_driven(base)
     if driven is not None and all(s.config.trial.n_total is not None for s in needs):
-        return _events_from_subjects(scenarios, needs, base, driven, f"{driven.name}.{source}")
+        return _events_from_subjects(scenarios, needs, base, driven, f"{driven.name}.{hazard_ratio_source(driven)}")
     margin = endpoint.null_hazard_ratio
     if hazard_ratio >= margin:
         raise InputError(
@@ -380,20 +380,25 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     return fixed, meta
 
 
+def subject_events(base, n_total: int) -> tuple[float, int]:
+    """A subject-driven trial's derived events at ``n_total`` (:func:`events_for_subjects`): from the unswept
+    base config ``base`` (its endpoint and allocation), as every scenario's are (:func:`derive_events`)."""
+    return events_for_subjects(subject_driven(base), n_total, base.trial.allocation)
+
+
 def _events_from_subjects(scenarios: list, needs: list, base, endpoint, source: str) -> tuple[list, dict]:
     """``design.events`` of a subject-driven trial (:func:`subject_driven`): each scenario's from its n_total."""
-    allocation = base.trial.allocation
     by_n: dict[int, tuple[float, int]] = {}
     fixed = []
     for scenario in scenarios:
         if scenario in needs:
             n_total = int(scenario.config.trial.n_total)
             if n_total not in by_n:
-                by_n[n_total] = events_for_subjects(endpoint, n_total, allocation)
+                by_n[n_total] = subject_events(base, n_total)
             design = dataclasses.replace(scenario.config.design, events=by_n[n_total][1])
             scenario = dataclasses.replace(scenario, config=dataclasses.replace(scenario.config, design=design))
         fixed.append(scenario)
-    expected, rounded = events_for_subjects(endpoint, int(base.trial.n_total), allocation)
+    expected, rounded = subject_events(base, int(base.trial.n_total))
     meta = {
         "events": rounded,
         "events_unrounded": expected,
@@ -405,13 +410,7 @@ def _events_from_subjects(scenarios: list, needs: list, base, endpoint, source: 
     return fixed, meta
 
 
-def base_subject_driven(raw: dict, validate):
-    """:func:`subject_driven` of the unswept base config, whose endpoint every scenario's derived events
-    come from (:func:`derive_events`)."""
-    return subject_driven(_base_config(raw, validate))
-
-
-def _base_config(raw: dict, validate):
+def base_config(raw: dict, validate):
     """The unswept base scenario: the first size of a list-valued n_total, no [sweep]."""
     from simulator.config.toml import expand
 

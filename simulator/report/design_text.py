@@ -80,6 +80,8 @@ def design_table(result: dict) -> str:
         params = {k: v for k, v in (scenario["params"] or {}).items() if k != "trial.n_total"}
         swept = f": {params_label(params)}" if params else ""
         lines.append(f"scenario n_total = {scenario['n_total']}{computed}{swept}")
+        if scenario.get("n_total_note"):
+            lines.append(f"  note: {scenario['n_total_note']}")
         for name, block in scenario["endpoints"].items():
             lines.append(f"  endpoint {name}")
             for key, label in keys:

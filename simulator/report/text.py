@@ -63,7 +63,7 @@ def summary_table(report: dict) -> str:
                 lines.append(
                     f"note: {tables.scenario_label(scenario)}, {name}: {_pm(block, 'events_short', n_sims)} of the "
                     "trials ran out of events before a look's target and were analysed at their last event "
-                    "(events_short in report.md)"
+                    "(\"short of target events\" in report.md, events_short in report.json)"
                 )
     return "\n".join(lines)
 

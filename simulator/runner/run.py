@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.config.load import Scenario
@@ -18,9 +19,10 @@ from simulator.config.validate import validate
 from simulator.endpoints.common import add_note, clip_probabilities, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
 from simulator.endpoints.survival_axis import (
-    base_subject_driven,
-    events_for_subjects,
+    base_config,
     hazard_ratio_source,
+    subject_driven,
+    subject_events,
     subject_events_derivation,
 )
 from simulator.errors import InputError
@@ -86,6 +88,9 @@ def simulate(
 #: would expect an interim to have the planned maximum events already.
 PROVISIONAL_N_TOTAL = (1000, 100_000, 500, 250, 120, 60)
 
+#: At most this many recomputations of the analytic size at the size found (:func:`design_size`).
+FIXED_POINT_ROUNDS = 20
+
 
 def with_n_total(scenario: Scenario, n_total: int) -> Scenario:
     """The scenario with ``trial.n_total`` set (mapping and validated config alike)."""
@@ -94,44 +99,47 @@ def with_n_total(scenario: Scenario, n_total: int) -> Scenario:
     return dataclasses.replace(scenario, raw=raw, config=config)
 
 
-def design_size(scenario: Scenario) -> int:
+def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = lambda s: s) -> tuple[int, bool]:
     """The size ``design`` uses when ``trial.n_total`` is not given: each endpoint's analytic size
     for ``design.power`` (patients; subjects for survival endpoints), the largest (rule ``all``) or
-    the smallest (rule ``any``).
+    the smallest (rule ``any``); and whether it settled.
 
-    The plans are built at a provisional size first. Where the analytic size depends on the size the
-    plans were built at (calendar looks: their events grow with the subjects), it is computed again at
-    the size found, a few times, until it no longer moves.
+    ``at_size`` completes the scenario at a size as ``design`` will design it there (a subject-driven
+    trial's events, :func:`design_blocks`). The plans are built at a provisional size first. Where the
+    analytic size depends on the size the plans were built at (calendar looks, whose events grow with
+    the subjects; a subject-driven trial's events), it is computed again at the size found until it no
+    longer moves; ``False`` when it had not after :data:`FIXED_POINT_ROUNDS` (the last size is used).
 
     Raises InputError naming ``trial.n_total`` when an endpoint has nothing to size for (no truth,
-    or no benefit under it).
+    or no benefit under it), or the plans cannot be built at any provisional size.
     """
-    last: InputError | None = None
+    if scenario.config.design.look_sizes:
+        raise InputError("config key `trial.n_total`: is required with design.look_sizes (its last look is the "
+                         "trial's size)")
+    first: InputError | None = None
     for provisional in PROVISIONAL_N_TOTAL:
-        probe = with_n_total(scenario, provisional)
+        probe = at_size(with_n_total(scenario, provisional))
         try:
             bundle = build_plans(probe)
             break
         except InputError as err:  # too small for the looks or the events (or too large for calendar looks)
-            last = err
+            first = first or err
     else:
-        raise last  # type: ignore[misc]
-    size = _analytic_size(bundle, probe)
+        raise InputError(
+            "config key `trial.n_total`: is required here: no size for design.power could be computed, the "
+            f"plans fail at every provisional size (at {PROVISIONAL_N_TOTAL[0]} patients: {first})"
+        )
+    built, size = provisional, _analytic_size(bundle, probe)
     for _ in range(FIXED_POINT_ROUNDS):
-        if size == provisional:
-            break
-        provisional = size
-        probe = with_n_total(scenario, provisional)
+        if size == built:
+            return size, True
+        probe = at_size(with_n_total(scenario, size))
         try:
             bundle = build_plans(probe)
-        except InputError:  # the plans cannot be built there: keep the size found
-            return provisional
-        size = _analytic_size(bundle, probe)
-    return size
-
-
-#: At most this many recomputations of the analytic size at the size found (:func:`design_size`).
-FIXED_POINT_ROUNDS = 5
+        except InputError:  # not buildable at the size found: the last size that was
+            return built, False
+        built, size = size, _analytic_size(bundle, probe)
+    return built, size == built
 
 
 def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
@@ -151,20 +159,24 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
     return max(sizes) if probe.config.success.rule == "all" else min(sizes)
 
 
-def _subject_driven_events(scenario: Scenario, endpoint) -> tuple[Scenario, tuple | None]:
-    """A subject-driven trial (docs/config.md) at the size :func:`design_size` computed for it: the events
-    its subjects are expected to give, as ``run`` derives them at that ``trial.n_total`` (from ``endpoint``,
-    the unswept base config's), instead of the Schoenfeld events the size was computed for (derived while
-    there was no size). Returns the scenario and ``(expected events, events)``, or ``None`` where the
-    events are not derived from the subjects.
-    """
+def _events_from_subjects(scenario: Scenario) -> bool:
+    """Whether ``scenario``'s events are derived from its subjects (docs/config.md: accrual as a rate, and
+    neither ``design.events`` nor ``design.look_events`` given)."""
     given = scenario.raw.get("design") or {}
-    if endpoint is None or any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events")):
-        return scenario, None
+    if any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events")):
+        return False
     config = scenario.config
-    expected, events = events_for_subjects(endpoint, int(config.trial.n_total), config.trial.allocation)
-    design = dataclasses.replace(config.design, events=events)
-    return dataclasses.replace(scenario, config=dataclasses.replace(config, design=design)), (expected, events)
+    return subject_driven(dataclasses.replace(config, design=dataclasses.replace(config.design, events=None))) is not None
+
+
+def _with_subject_events(scenario: Scenario, base) -> Scenario:
+    """A subject-driven ``scenario`` at its ``trial.n_total`` with the events ``run`` derives there (from the
+    unswept ``base`` config), not the Schoenfeld events derived while there was no size."""
+    events = subject_events(base, int(scenario.config.trial.n_total))[1]
+    config = scenario.config
+    return dataclasses.replace(
+        scenario, config=dataclasses.replace(config, design=dataclasses.replace(config.design, events=events))
+    )
 
 
 def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dict]:
@@ -173,21 +185,29 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
 
     A scenario without ``trial.n_total`` is designed at its computed size
     (:func:`design_size`), reported with ``n_total_source = "design.power"``;
-    a subject-driven one then has the events of that size's subjects
-    (:func:`_subject_driven_events`), which the returned ``meta`` keys
-    (``events``, ``events_unrounded``, ``events_derivation``,
-    ``events_by_n_total``) describe in place of the load's.
+    a subject-driven one there has the events of that size's subjects, as
+    ``run`` derives them, which the returned ``meta`` keys (``events``,
+    ``events_unrounded``, ``events_derivation``, ``events_by_n_total``)
+    describe in place of the load's. A size that did not settle gets
+    ``n_total_note``.
     """
     out = []
     derived: dict[int, tuple] = {}
-    driven = base_subject_driven(raw, validate) if any(s.config.trial.n_total is None for s in scenarios) else None
+    sized = [s for s in scenarios if s.config.trial.n_total is None]
+    base = base_config(raw, validate) if any(_events_from_subjects(s) for s in sized) else None
     for scenario in scenarios:
-        source = "trial.n_total"
+        source, note = "trial.n_total", None
         if scenario.config.trial.n_total is None:
-            scenario, source = with_n_total(scenario, design_size(scenario)), "design.power"
-            scenario, events = _subject_driven_events(scenario, driven)
-            if events is not None:
-                derived.setdefault(int(scenario.config.trial.n_total), events)
+            driven = base is not None and _events_from_subjects(scenario)
+            at_size = (lambda s: _with_subject_events(s, base)) if driven else (lambda s: s)
+            size, settled = design_size(scenario, at_size)
+            scenario, source = at_size(with_n_total(scenario, size)), "design.power"
+            if driven:
+                derived.setdefault(size, subject_events(base, size))
+            if not settled:
+                note = ("the analytic size for design.power moves with the size the plans are built at (calendar "
+                        f"looks, or events derived from the subjects) and had not settled after {FIXED_POINT_ROUNDS} "
+                        "rounds: give trial.n_total")
         bundle = build_plans(scenario)
         endpoints = {}
         calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
@@ -215,17 +235,18 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                          "differ from these planned values (docs/multiple_endpoints.md)")
         out.append({
             "params": scenario.params, "n_total": scenario.config.trial.n_total, "n_total_source": source,
-            "endpoints": endpoints,
+            **({"n_total_note": note} if note else {}), "endpoints": endpoints,
         })
     if not derived:
         return out, {}
     (n_total, (expected, events)), = list(derived.items())[:1]
     subjects = f"trial.n_total = {n_total}" if len(derived) == 1 else "each scenario's trial.n_total"
+    endpoint = subject_driven(base)
     meta = {
         "events": events,
         "events_unrounded": expected,
         "events_derivation": subject_events_derivation(
-            driven, f"{subjects} (computed for design.power)", f"{driven.name}.{hazard_ratio_source(driven)}"
+            endpoint, f"{subjects} (computed for design.power)", f"{endpoint.name}.{hazard_ratio_source(endpoint)}"
         ) + ", as run derives them at that n_total",
     }
     if len(derived) > 1:
