@@ -89,3 +89,26 @@ def test_holm_rejects_whatever_bonferroni_rejects_on_the_same_trials():
         bonferroni = levels[2]
         assert np.all(holm[name] | ~bonferroni)
         assert holm[name].sum() > bonferroni.sum()  # and strictly more often here
+
+
+@pytest.mark.parametrize("multiplicity, said", [
+    ("bonferroni", "multiplicity: Bonferroni, each of the 3 endpoints at alpha / 3 = 0.008333 (their power, assurance "
+                   "and type I error are at that level)"),
+    ("holm", "multiplicity: Holm's step-down over the 3 endpoints (the adjusted columns)"),
+    ("fixed_sequence", "multiplicity: fixed sequence, each at alpha in the order e2, e0, e1 (the adjusted columns)"),
+    ("none", None),
+])
+def test_the_reports_say_which_multiplicity_procedure_their_numbers_follow(multiplicity, said):
+    # A review found report.md silent on Bonferroni, whose endpoint powers are at alpha / m.
+    import simulator as p3
+    from simulator.report.tables import design_facts
+
+    raw = scenario((0.1, 0.1, 0.1), multiplicity, ("e2", "e0", "e1") if multiplicity == "fixed_sequence" else ()).raw
+    report = p3.Trial.from_dict(raw).simulate(n_sims=200, seed=1).to_dict()
+    assert report["meta"]["multiplicity"] == multiplicity
+    assert report["meta"].get("order") == (["e2", "e0", "e1"] if multiplicity == "fixed_sequence" else None)
+    facts = design_facts(report)
+    if said is None:
+        assert "multiplicity" not in facts
+    else:
+        assert f"; {said};" in facts

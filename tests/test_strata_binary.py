@@ -80,3 +80,25 @@ def test_a_harm_is_analysed_on_the_oriented_scale():
 def test_what_strata_refuse_for_binary_endpoints(changes, pattern):
     with pytest.raises(InputError, match=pattern):
         p3.Trial.from_dict(_config(**changes)).simulate(n_sims=10)
+
+
+@pytest.mark.parametrize("stratified", [True, False])
+def test_the_tables_name_the_test_that_decided_and_what_the_analytic_power_is(stratified):
+    # A review found the table naming z_pooled (and its analytic power) beside the CMH test's simulated power.
+    from simulator.report.tables import endpoint_table, strata_tables
+
+    raw = _config(trial__randomisation="minimisation")
+    raw["endpoints"]["resp"]["stratified"] = stratified
+    report = p3.Trial.from_dict(raw).simulate(n_sims=400, seed=2).to_dict()
+    block = report["scenarios"][0]["endpoints"]["resp"]
+    assert (block["strata"]["analysis_test"], block["strata"]["other_test"]) == (
+        ("cmh", "z_pooled") if stratified else ("z_pooled", "cmh"))
+    table = endpoint_table(report, 0)
+    row = table.rows[0]
+    assert row[table.headers.index("test")].text == ("cmh (stratified)" if stratified else "z_pooled (unstratified)")
+    assert row[table.headers.index("n per arm (evaluable)")].text.endswith(" planned")  # minimisation: random totals
+    note = block["analytic"]["note"]
+    assert note.startswith("with strata, the analytic values are the unstratified z_pooled test's")
+    assert ("the CMH test that decides here is not modelled" in note) == stratified
+    analyses = strata_tables(report, 0)[0]
+    assert analyses.rows[0][2].text == ("stratified (cmh)" if stratified else "unstratified (z_pooled)")

@@ -128,3 +128,21 @@ def test_a_stratified_run_resumes_from_its_checkpoint(tmp_path):
         reports.append(json.loads((out / "report.json").read_text(encoding="utf-8")))
     assert reports[0]["meta"]["resumed_scenarios"] == [] and reports[1]["meta"]["resumed_scenarios"] == [0]
     assert reports[0]["scenarios"][0]["endpoints"]["os"]["strata"] == reports[1]["scenarios"][0]["endpoints"]["os"]["strata"]
+
+
+@pytest.mark.parametrize("stratified", [True, False])
+def test_survival_tables_name_the_analysis_and_what_schoenfeld_approximates(stratified):
+    # A review found Schoenfeld's power (which approximates the stratified log-rank) beside the unstratified
+    # log-rank's simulated power with nothing said under the headline table.
+    from simulator.report.tables import endpoint_table
+
+    raw = _survival()
+    raw["endpoints"]["os"]["stratified"] = stratified
+    report = p3.Trial.from_dict(raw).simulate(n_sims=200, seed=4).to_dict()
+    block = report["scenarios"][0]["endpoints"]["os"]
+    table = endpoint_table(report, 0)
+    test = table.rows[0][table.headers.index("test")].text
+    assert test == ("logrank (stratified)" if stratified else "logrank (unstratified)")
+    note = block["analytic"]["note"]
+    assert "with strata, the analytic values do not model the strata: Schoenfeld's power" in note
+    assert ("not the unstratified log-rank's that decides here" in note) == (not stratified)

@@ -117,9 +117,11 @@ class StratifiedBinaryPlan(BinaryPlan):
 
     def strata_report(self, streams: dict) -> dict:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`)."""
+        test = self.endpoint.test
         return strata.report(self.config, self.endpoint.stratified, streams, (
-            "the analytic values are the endpoint's own test at the share-weighted rates, ignoring the strata; "
-            "no exact enumeration with strata"))
+            f"the analytic values are the unstratified {test} test's at the share-weighted rates, ignoring the strata"
+            + ("" if not self.endpoint.stratified else " (the CMH test that decides here is not modelled)")
+            + "; no exact enumeration with strata"), ("cmh", test))
 
     def exact(self) -> dict:
         """Nothing: the enumeration assumes fixed arm sizes and one rate per arm (module docstring)."""

@@ -83,14 +83,15 @@ def paired(counts_: dict, n: int) -> dict:
             "difference": difference, "difference_mcse": math.sqrt(variance / n)}
 
 
-def report(config: Config, stratified: bool, streams: dict, note: str) -> dict:
+def report(config: Config, stratified: bool, streams: dict, note: str, tests: tuple[str, str]) -> dict:
     """The ``strata`` block of an endpoint's report entry.
 
     ``streams`` maps each simulated stream (``power``, ``assurance``,
     ``type1``) to ``(counts, n_sims)``. The imbalance is that of the
     ``power`` stream (else the first one): it depends on the
     randomisation, not on the truth. ``note``: what the endpoint's analytic
-    values mean with strata (they do not model them).
+    values mean with strata (they do not model them). ``tests``: the
+    ``(stratified, unstratified)`` analyses' tests, as the tables name them.
     """
     this = "stratified" if stratified else "unstratified"
     block: dict = {
@@ -99,6 +100,8 @@ def report(config: Config, stratified: bool, streams: dict, note: str) -> dict:
         "randomisation": config.trial.randomisation,
         "analysis": this,
         "other_analysis": "unstratified" if stratified else "stratified",
+        "analysis_test": tests[0] if stratified else tests[1],
+        "other_test": tests[1] if stratified else tests[0],
     }
     if config.trial.randomisation == "blocks":
         block["block_size"] = config.trial.block_size

@@ -33,6 +33,15 @@ def effect_histogram(counts: dict, edges: np.ndarray, scale: str) -> dict:
     }
 
 
+def _multiplicity(config) -> dict:
+    """``meta``'s ``multiplicity`` (``success.multiplicity``) and, for a fixed sequence, its ``order``."""
+    success = config.success
+    out: dict = {"multiplicity": success.multiplicity}
+    if success.multiplicity == "fixed_sequence":
+        out["order"] = list(success.order)
+    return out
+
+
 def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dict:
     """The report entry of one endpoint in one scenario."""
     looks = plan.looks
@@ -122,6 +131,9 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
         )
     block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
+    if strata and block["analytic"]:
+        # Beside the headline power, what the analytic values are with strata (the strata table has it too).
+        add_note(block["analytic"], f"with strata, {strata['note']}")
     if "realised_fractions_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
         add_note(block["analytic"], "analytic values at the planned looks, taken as fractions of this endpoint's "
@@ -179,6 +191,7 @@ def build_report(
             "runtime_s": runtime_s,
             "environment": environment(),
             "success_rule": bundles[0].scenario.config.success.rule,
+            **_multiplicity(bundles[0].scenario.config),
             "mcse": "sqrt(p (1 - p) / n_sims) for probabilities; sd / sqrt(n_sims) for means",
             "resumed_scenarios": list(resumed or []),
             "labels": _labels(bundles[0].scenario.config.labels),

@@ -112,6 +112,7 @@ def design_facts(report: dict) -> str:
         f"{design.get('sided', 1)}-sided",
         f"looks {n_looks_of(report)}",
         f"success rule: {report['meta'].get('success_rule', (config.get('success') or {}).get('rule', 'all'))}",
+        *_multiplicity_facts(report),
         f"{report['meta'].get('n_sims', '-')} simulated trials per stream",
         f"seed {report['meta'].get('seed', '-')}",
     ]
@@ -119,6 +120,23 @@ def design_facts(report: dict) -> str:
     if arms:
         facts.append("arms: " + ", ".join(f"{arm} = {text}" for arm, text in arms.items()))
     return "; ".join(facts)
+
+
+def _multiplicity_facts(report: dict) -> list[str]:
+    """The multiplicity procedure, said where it changes what the endpoints' numbers are (``meta.multiplicity``)."""
+    procedure = report["meta"].get("multiplicity")
+    endpoints = list(((report.get("scenarios") or [{}])[0].get("endpoints") or {}).values())
+    m = len(endpoints)
+    if procedure == "bonferroni":
+        each = f" = {endpoints[0]['alpha']:.4g}" if endpoints and isinstance(endpoints[0].get("alpha"), float) else ""
+        return [f"multiplicity: Bonferroni, each of the {m} endpoints at alpha / {m}{each} "
+                "(their power, assurance and type I error are at that level)"]
+    if procedure == "holm":
+        return [f"multiplicity: Holm's step-down over the {m} endpoints (the adjusted columns)"]
+    if procedure == "fixed_sequence":
+        return ["multiplicity: fixed sequence, each at alpha in the order " + ", ".join(report["meta"].get("order") or [])
+                + " (the adjusted columns)"]
+    return []
 
 
 def type1_label(blocks) -> str:
@@ -160,7 +178,10 @@ def endpoint_table(report: dict, i: int) -> Table:
 
     def test_text(e):
         margin = e.get("margin") or 0
-        return e.get("test", "-") + (f" (margin {margin:g})" if margin else "")
+        strata = e.get("strata") if isinstance(e.get("strata"), dict) else {}
+        # With strata, the analysis that decided (the stratified one: CMH or the stratified log-rank).
+        test = f"{strata['analysis_test']} ({strata['analysis']})" if strata.get("analysis_test") else e.get("test", "-")
+        return test + (f" (margin {margin:g})" if margin else "")
 
     def sizes(e):
         if "n_per_arm" not in e:
@@ -168,6 +189,8 @@ def endpoint_table(report: dict, i: int) -> Table:
         text = f"{e['n_per_arm'][0]} / {e['n_per_arm'][1]}"
         if "n_evaluable_per_arm" in e:
             text += f" ({e['n_evaluable_per_arm'][0]} / {e['n_evaluable_per_arm'][1]})"
+        if (e.get("strata") or {}).get("randomisation") in ("blocks", "minimisation"):
+            text += " planned"  # the arms' totals vary from trial to trial
         return text
 
     endpoints = scenario["endpoints"]
@@ -400,6 +423,11 @@ def _final_size_text(stream: dict) -> str:
     return f"{median} [{low}, {high}]; {top}; {largest}"
 
 
+def _analysis(strata: dict, which: str, test: str) -> str:
+    """``stratified (cmh)``: an analysis of the ``strata`` block with its test (reports from before have none)."""
+    return f"{strata[which]} ({strata[test]})" if strata.get(test) else strata[which]
+
+
 def strata_tables(report: dict, i: int) -> list[Table]:
     """With ``[strata]`` (docs/strata.md): both analyses of the same trials per endpoint and stream, and the imbalance.
 
@@ -420,8 +448,9 @@ def strata_tables(report: dict, i: int) -> list[Table]:
             if not isinstance(strata.get(stream), dict):
                 continue
             path = base + (name, "strata", stream)
-            rows.append((Cell(name), Cell(under), Cell(strata["analysis"]), probability(report, path + ("this",)),
-                         Cell(strata["other_analysis"]), probability(report, path + ("other",)),
+            rows.append((Cell(name), Cell(under), Cell(_analysis(strata, "analysis", "analysis_test")),
+                         probability(report, path + ("this",)),
+                         Cell(_analysis(strata, "other_analysis", "other_test")), probability(report, path + ("other",)),
                          estimate(report, path + ("difference",))))
     notes = "; ".join(f"{name}: {block['strata']['note']}" for name, block in endpoints.items()
                       if isinstance(block["strata"].get("note"), str))
