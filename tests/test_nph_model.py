@@ -509,3 +509,15 @@ def test_a_weighted_test_has_no_critical_hazard_ratio(delay_config):
     assert fh["critical_effect"] == [None, None] and fh["futility_effect"] == [None, None]
     logrank = run(delay_config, ["design.looks=2"], n_sims=200, seed=1)["scenarios"][0]["endpoints"]["os"]
     assert all(isinstance(v, float) for v in logrank["critical_effect"])
+
+
+def test_maxcombo_test_power_is_of_the_configured_components(delay_config):
+    # A review found test_powers.maxcombo computed with the default four components beside a MaxCombo of others.
+    custom = design(delay_config, ['endpoints.os.test="maxcombo"',
+                                   "endpoints.os.weights=[{rho=0, gamma=0}, {rho=0, gamma=2}]"])
+    block = custom["scenarios"][0]["endpoints"]["os"]
+    assert block["nph"]["maxcombo_components"] == [[0.0, 0.0], [0.0, 2.0]]
+    assert block["nph"]["test_powers"]["maxcombo"] == block["power"]
+    default = design(delay_config)["scenarios"][0]["endpoints"]["os"]["nph"]
+    assert default["maxcombo_components"] == [list(w) for w in MAXCOMBO]
+    assert default["test_powers"]["maxcombo"] != block["nph"]["test_powers"]["maxcombo"]

@@ -156,7 +156,9 @@ def analytic(plan, config: Config) -> dict:
     configured = endpoint.weights or ((0.0, 0.0),)
     power = power_of(configured)
     powers = {test_label((w,)): power_of((w,)) for w in REPORTED_TESTS}
-    powers["maxcombo"] = power_of(MAXCOMBO_DEFAULT)
+    # MaxCombo: the configured components when the test is MaxCombo, else the default four.
+    combo = endpoint.weights if endpoint.test == "maxcombo" else MAXCOMBO_DEFAULT
+    powers["maxcombo"] = power_of(combo)
     allocation = config.trial.allocation
     ph_ratio = ph_hazard_ratio(endpoint)
     at_ahr = schoenfeld_power(events[-1], ahr.ahr, alpha=alpha, sided=sided, allocation=allocation)
@@ -177,6 +179,7 @@ def analytic(plan, config: Config) -> dict:
         "ahr_information_h0": ahr.info0,
         "ahr_power": ahr.power(alpha, sided),
         "test_powers": powers,
+        "maxcombo_components": [list(w) for w in combo],
         "weighted_z_mean": dict(zip((test_label((w,)) for w in weights), moments.z_mean.tolist())),
         "ph_hazard_ratio": ph_ratio,
         "schoenfeld_power_at_ph_ratio": at_ph,
