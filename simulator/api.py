@@ -24,6 +24,7 @@ from typing import Any
 
 from simulator.config.load import Scenario, scenarios_from_mapping
 from simulator.config.toml import parse_override, read_toml, set_dotted
+from simulator.config.validate import count_error
 from simulator.errors import InputError, NotReadyError
 from simulator.results import DesignResult, SimulationResult, SizeResult
 from simulator.runner.backends import WAIT_FOR_WORKERS_S, session
@@ -35,12 +36,17 @@ from simulator.runner.size import search, size_axis, size_scenario
 __all__ = ["Trial"]
 
 
-def _check_count(value: Any, name: str, low: int) -> int | None:
-    """``value`` as a Python int (NumPy integers included), or :class:`InputError` naming ``name``."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low):
-        what = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise InputError(f"argument `{name}`: must be {what}, got {value!r}")
-    return None if value is None else int(value)
+def _check_count(value: Any, name: str) -> int | None:
+    """``value`` as a Python int (NumPy integers included), or :class:`InputError` naming ``name``
+    (``n_sims``, ``seed`` or ``jobs``: the ranges of ``simulation``'s keys)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"argument `{name}`: {count_error(name, -1) or 'must be an integer'}, got {value!r}")
+    problem = count_error(name, int(value))
+    if problem:
+        raise InputError(f"argument `{name}`: {problem}, got {value!r}")
+    return int(value)
 
 
 def _plain(value: Any, path: str) -> Any:
@@ -63,17 +69,28 @@ def _plain(value: Any, path: str) -> Any:
     return copy.deepcopy(value)
 
 
-def _override_texts(overrides: Any, name: str) -> list[str]:
-    """``KEY=VALUE`` strings: one string, or an iterable of them."""
+def _overrides(overrides: Any, name: str) -> list[tuple[str, Any]]:
+    """``(key, value)`` of ``KEY=VALUE`` strings (one string, or an iterable of them), read as ``--set`` reads
+    them; errors name the argument ``name``, not ``--set``."""
     if isinstance(overrides, str):
-        return [overrides]
+        overrides = [overrides]
     if overrides is None or isinstance(overrides, (bytes, Mapping)) or not isinstance(overrides, Iterable):
         raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got {overrides!r}")
     texts = list(overrides)
+    out = []
     for text in texts:
         if not isinstance(text, str):
             raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got the item {text!r}")
-    return texts
+        try:
+            out.append(parse_override(text))
+        except InputError as err:
+            # "argument `--set TEXT`: ..." as the command line words it; here the item of `name`.
+            message = str(err)
+            flag = "argument `--set "
+            if message.startswith(flag):
+                message = f"argument `{name}`, item {text!r}" + message[message.index("`", len(flag)) + 1:]
+            raise InputError(message.replace("its own --set", "its own item")) from None
+    return out
 
 
 #: Command-line flags whose Python argument has another name.
@@ -166,9 +183,14 @@ class Trial:
         """
         if not isinstance(path, (str, Path)) or not str(path):
             raise InputError(f"argument `path`: must be a config file name (str or Path), got {path!r}")
+        return cls._read(path, lambda: _overrides(overrides, "overrides"))
+
+    @classmethod
+    def _read(cls, path: str | Path, overrides: Callable[[], list[tuple[str, Any]]]) -> Trial:
+        """:meth:`from_toml` with a function that parses the overrides, called once the file is read (the
+        command line parses its ``--set`` itself, so that its errors name the flag)."""
         raw = read_toml(path)
-        for text in _override_texts(overrides, "overrides"):
-            key, value = parse_override(text)
+        for key, value in overrides():
             set_dotted(raw, key, value)
         return cls(raw, source=str(path))
 
@@ -184,8 +206,7 @@ class Trial:
         ``"KEY=VALUE"`` strings (VALUE parsed as TOML, as on the command line).
         """
         raw = copy.deepcopy(self._raw)
-        items = (changes.items() if isinstance(changes, Mapping)
-                 else [parse_override(text) for text in _override_texts(changes, "override")])
+        items = changes.items() if isinstance(changes, Mapping) else _overrides(changes, "override")
         for key, value in items:
             if not isinstance(key, str) or not key:
                 raise InputError(f"argument `override`: keys must be dotted config keys, got {key!r}")
@@ -215,7 +236,7 @@ class Trial:
 
     # ------------------------------------------------------------ jobs
     def _with_simulation(self, n_sims: int | None, seed: int | None, jobs: int | None) -> Trial:
-        n_sims, seed, jobs = _check_count(n_sims, "n_sims", 1), _check_count(seed, "seed", 0), _check_count(jobs, "jobs", 0)
+        n_sims, seed, jobs = _check_count(n_sims, "n_sims"), _check_count(seed, "seed"), _check_count(jobs, "jobs")
         changes = {f"simulation.{k}": v for k, v in (("n_sims", n_sims), ("seed", seed), ("jobs", jobs)) if v is not None}
         return self.override(changes) if changes else self
 

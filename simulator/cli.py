@@ -107,8 +107,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _trial(args):
     from simulator.api import Trial
+    from simulator.config.toml import parse_override
 
-    return Trial.from_toml(args.config, args.set)
+    # Parsed here, so that a bad one is named as the flag (`--set KEY`), not as the API's argument.
+    return Trial._read(args.config, lambda: [parse_override(text) for text in args.set])
 
 
 def _out(args, *parts: str) -> Path:
@@ -246,10 +248,13 @@ def _on_sigterm(signum, frame):
 def _command(args, argv) -> int:
     _STATE["backend"] = getattr(args, "backend", "threads")
     if args.verb in ("run", "size"):
-        for name in ("sims", "seed", "jobs"):
-            value = getattr(args, name)
-            if value is not None and value < (1 if name == "sims" else 0):
-                raise InputError(f"argument `--{name}`: must be {'a positive integer' if name == 'sims' else 'an integer >= 0'}, got {value}")
+        from simulator.config.validate import count_error
+
+        for flag, name in (("sims", "n_sims"), ("seed", "seed"), ("jobs", "jobs")):
+            value = getattr(args, flag)
+            problem = None if value is None else count_error(name, value)
+            if problem:
+                raise InputError(f"argument `--{flag}`: {problem}, got {value}")
         wait = args.wait_for_workers
         if not (wait >= 0 and wait < float("inf")):
             raise InputError(f"argument `--wait-for-workers`: must be a number of seconds >= 0, got {wait:g}")

@@ -273,3 +273,25 @@ def test_numpy_integers_are_counts():
     a = trial.simulate(n_sims=np.int64(300), seed=np.int64(3), jobs=np.int64(1))
     b = trial.simulate(n_sims=300, seed=3, jobs=1)
     assert a.power == b.power and a.meta["n_sims"] == 300 and type(a.meta["seed"]) is int
+
+
+def test_counts_out_of_range_and_bad_override_items_name_the_python_argument(tmp_path, capsys):
+    # A review found `seed=2**64` named `simulation.seed` and a bad override item named `--set ...`.
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    trial = p3.Trial.from_toml(config)
+    big = 2**64
+    with pytest.raises(p3.InputError, match=rf"^argument `seed`: must be an integer >= 0 and at most {2**63 - 1}, "
+                                            rf"got {big}$"):
+        trial.simulate(seed=big)
+    with pytest.raises(p3.InputError, match=r"^argument `jobs`: must be an integer >= 0 and at most 4096, got 5000$"):
+        trial.simulate(jobs=5000)
+    with pytest.raises(p3.InputError, match=r"^argument `override`, item 'trial.n_total': must be KEY=VALUE"):
+        trial.override(["trial.n_total"])
+    with pytest.raises(p3.InputError, match=r"^argument `overrides`, item 'a=1\\nb=2': sets more than one key; "
+                                            r"give each key its own item$"):
+        p3.Trial.from_toml(config, overrides=["a=1\nb=2"])
+    # The command line names its flag, with the same range.
+    assert main(["run", str(config), "--seed", str(big), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"p3sim: error: argument `--seed`: must be an integer >= 0 and at most {2**63 - 1}, got {big}")

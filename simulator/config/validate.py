@@ -344,11 +344,26 @@ def _design(data: Any) -> Design:
     )
 
 
+#: The ranges of [simulation]'s counts; the command line's --sims, --seed and --jobs and the API's ``n_sims``,
+#: ``seed`` and ``jobs`` are checked against them too (:func:`count_error`), so that their errors name them.
+SIMULATION_COUNTS = {"n_sims": (1, 10**11), "seed": (0, 2**63 - 1), "jobs": (0, 4096)}
+
+
+def count_error(name: str, value: int) -> str | None:
+    """``must be ...`` where the integer ``value`` is outside the range of the count ``name``, else ``None``."""
+    low, high = SIMULATION_COUNTS[name]
+    if low <= value <= high:
+        return None
+    return ("must be a positive integer" if low == 1 else f"must be an integer >= {low}") + (
+        f" and at most {high}" if value > high else "")
+
+
 def _simulation(data: Any) -> Simulation:
     t = Table(data, "simulation")
-    n_sims = as_int(t.take("n_sims", 100_000), "simulation.n_sims", low=1, high=10**11)
-    seed = as_int(t.take("seed", DEFAULT_SEED), "simulation.seed", low=0, high=2**63 - 1)
-    jobs = as_int(t.take("jobs", 0), "simulation.jobs", low=0, high=4096)
+    counts = SIMULATION_COUNTS
+    n_sims = as_int(t.take("n_sims", 100_000), "simulation.n_sims", low=counts["n_sims"][0], high=counts["n_sims"][1])
+    seed = as_int(t.take("seed", DEFAULT_SEED), "simulation.seed", low=counts["seed"][0], high=counts["seed"][1])
+    jobs = as_int(t.take("jobs", 0), "simulation.jobs", low=counts["jobs"][0], high=counts["jobs"][1])
     null = as_bool(t.take("null", False), "simulation.null")
     t.finish()
     return Simulation(n_sims, seed, jobs, null)
