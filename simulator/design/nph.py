@@ -189,12 +189,16 @@ def expected_events(model: NphModel, calendar_time: float) -> tuple[float, float
     return float(np.sum(y_c * h_c * dt)), float(np.sum(y_e * h_e * dt))
 
 
+#: The calendar time (months) beyond which events are taken as never expected.
+HORIZON = 1e5
+
+
 def time_for_events(model: NphModel, events: float) -> float:
-    """The calendar time at which ``events`` are expected (InputError if never)."""
+    """The calendar time at which ``events`` are expected (InputError if never, before :data:`HORIZON`)."""
     horizon = 1.0
     while sum(expected_events(model, horizon)) < events:
         horizon *= 2.0
-        if horizon > 1e5:
+        if horizon > HORIZON:
             raise InputError(f"{events:g} events are never expected with these subjects, hazards and cure fractions")
     return float(optimize.brentq(lambda t: sum(expected_events(model, t)) - events, 1e-9, horizon, xtol=1e-10))
 

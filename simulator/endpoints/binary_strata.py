@@ -25,7 +25,7 @@ from simulator.config.fields import fail
 from simulator.config.schema import Config
 from simulator.endpoints import strata
 from simulator.endpoints.binary import EFFECT_BINS, BinaryKind, BinaryPlan
-from simulator.endpoints.common import add_two_sided, per_look_counts
+from simulator.endpoints.common import add_note, add_two_sided, per_look_counts
 from simulator.engine.binary import decide_counts
 from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.engine.strata import decide_z_looks, simulate_binary_stratified, strata_work
@@ -115,13 +115,16 @@ class StratifiedBinaryPlan(BinaryPlan):
             counts["effect_failure"] = np.histogram(effect[~success], bins=EFFECT_BINS)[0]
         return success, counts
 
+    def strata_note(self) -> str:
+        """What the analytic values are with strata (the analytic block's note and the strata block's)."""
+        return (f"the analytic values are the unstratified {self.endpoint.test} test's at the share-weighted rates, "
+                "ignoring the strata" + (" (the CMH test that decides here is not modelled)" if self.endpoint.stratified
+                                         else "") + "; no exact enumeration with strata")
+
     def strata_report(self, streams: dict) -> dict:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`)."""
-        test = self.endpoint.test
-        return strata.report(self.config, self.endpoint.stratified, streams, (
-            f"the analytic values are the unstratified {test} test's at the share-weighted rates, ignoring the strata"
-            + ("" if not self.endpoint.stratified else " (the CMH test that decides here is not modelled)")
-            + "; no exact enumeration with strata"), ("cmh", test))
+        return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(),
+                             ("cmh", self.endpoint.test))
 
     def exact(self) -> dict:
         """Nothing: the enumeration assumes fixed arm sizes and one rate per arm (module docstring)."""
@@ -145,7 +148,10 @@ class StratifiedBinaryPlan(BinaryPlan):
 
     def analytic(self, config: Config) -> dict:
         """The endpoint's own test at the share-weighted rates (a guide: it ignores the strata's heterogeneity)."""
-        return BinaryPlan.analytic(dataclasses.replace(self, truth=self.marginal_truth()), config)
+        out = BinaryPlan.analytic(dataclasses.replace(self, truth=self.marginal_truth()), config)
+        if out:
+            add_note(out, f"with strata, {self.strata_note()}")
+        return out
 
 
 class StratifiedBinaryKind(BinaryKind):

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from simulator.config.schema import Config
+from simulator.design import nph as analytic_nph
 from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.survival import control_median
@@ -275,20 +276,30 @@ class SurvivalPlan:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`); None without strata."""
         if not self.config.strata:
             return None
+        return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(),
+                             ("logrank", "logrank"))
+
+    def strata_note(self) -> str:
+        """What the analytic values are with strata (the analytic block's note and the strata block's)."""
         if self.endpoint.nph is not None:
             note = ("the analytic values model the strata as a mixture: events and analysis times of the population, "
                     "the power of the " + ("stratified" if self.endpoint.stratified else "unstratified")
                     + " log-rank from each stratum's moments (asymptotic: read the simulated power when strata are "
                     "small)")
         else:
-            note = ("the analytic values do not model the strata: Schoenfeld's power at the events approximates the "
-                    "stratified log-rank's under proportional hazards within strata"
+            note = ("Schoenfeld's power does not model the strata: at the events it approximates the stratified "
+                    "log-rank's under proportional hazards within strata"
                     + ("" if self.endpoint.stratified else
                        " (not the unstratified log-rank's that decides here, lower when the strata differ in "
                        "prognosis)")
-                    + "; analysis times and subjects use the first stratum's control hazard")
-        return strata.report(self.config, self.endpoint.stratified, streams, note,
-                             ("logrank", "logrank"))
+                    + "; the analysis times model the strata's mixture, the subjects for design.power use the first "
+                    "stratum's control hazard")
+        return note
+
+    def _with_strata_note(self, block: dict) -> dict:
+        if self.config.strata and block:
+            add_note(block, f"with strata, {self.strata_note()}")
+        return block
 
     def model_kwargs(self, stream: str) -> dict:
         """The kernels' non-proportional hazards and test (:func:`simulator.endpoints.survival_nph.model_kwargs`)."""
@@ -516,6 +527,31 @@ class SurvivalPlan:
         """Keyword arguments of :mod:`simulator.design.survival` for this endpoint at ``hazard_ratio``."""
         return analytic_model(self.config, self.endpoint, hazard_ratio)
 
+    def _mixture(self, config: Config, hazard_ratio: float):
+        """With strata, their mixture at ``hazard_ratio`` (:func:`simulator.endpoints.survival_nph.model`: each
+        stratum's control hazard times its multiplier), else None."""
+        if strata.design_for(config, self.endpoint.STRATA_KEY) is None:
+            return None
+        return nph.model(config, self.endpoint, hazard_ratio)
+
+    def expected_time(self, config: Config, hazard_ratio: float, events: float) -> float:
+        """Calendar time at which ``trial.n_total`` subjects are expected to have ``events`` at a proportional
+        ``hazard_ratio`` (with strata, their mixture); InputError when they never are, on average."""
+        mixture = self._mixture(config, hazard_ratio)
+        if mixture is not None:
+            return analytic_nph.time_for_events(mixture, events)
+        return float(analytic_survival.time_for_events(
+            events, float(config.trial.n_total), max_follow_up=self.endpoint.max_follow_up, **self.model(hazard_ratio)
+        ))
+
+    def most_events(self, config: Config, hazard_ratio: float) -> float:
+        """The events ``trial.n_total`` subjects are expected to have at most (with strata, their mixture's)."""
+        mixture = self._mixture(config, hazard_ratio)
+        if mixture is not None:
+            return sum(analytic_nph.expected_events(mixture, analytic_nph.HORIZON))
+        return float(config.trial.n_total) * float(analytic_survival.event_fraction(
+            np.inf, max_follow_up=self.endpoint.max_follow_up, **self.model(hazard_ratio)))
+
     def analytic(self, config: Config) -> dict:
         """Schoenfeld power at the configured events; events and subjects for ``design.power``.
 
@@ -530,7 +566,7 @@ class SurvivalPlan:
         if hr is None:
             return {}
         if self.endpoint.nph is not None or self.endpoint.weights:
-            return nph.analytic(self, config)
+            return self._with_strata_note(nph.analytic(self, config))
         design = config.design
         sequential = self.bounds.sequential
         planned = self.planned_bounds.sequential
@@ -547,16 +583,12 @@ class SurvivalPlan:
             out.update(calendar.analytic(self, config, hr))
             out.pop("reject_unfavourable", None)
             out.pop("reject_unfavourable_per_look", None)
-        longest = self.endpoint.max_follow_up
         try:
-            times = analytic_survival.time_for_events(
-                self.looks.events.astype(float), float(config.trial.n_total), max_follow_up=longest, **model
-            )
-            out["analysis_times_at_n_total"] = np.atleast_1d(times).tolist()
+            out["analysis_times_at_n_total"] = [self.expected_time(config, hr, float(e)) for e in self.looks.events]
         except InputError:
             out["analysis_times_at_n_total"] = None  # the events are out of reach on average
             n_total = int(config.trial.n_total)
-            ceiling = n_total * float(analytic_survival.event_fraction(np.inf, max_follow_up=longest, **model))
+            ceiling = self.most_events(config, hr)
             short = [int(e) for e in self.looks.events if e >= ceiling]
             most = f"{ceiling:.1f}" if round(ceiling, 1) < short[0] else f"{ceiling:.4f}"
             add_note(out, f"{n_total} patients are expected to give at most {most} events under the truth, fewer "
@@ -594,7 +626,7 @@ class SurvivalPlan:
             add_note(out, "with unequal allocation Schoenfeld's approximation (rpact's too) can be off by several "
                      "points of power, in a direction that depends on which arm is larger (docs/validation.md); "
                      "the simulated power is the reference, and p3sim size sizes by simulation")
-        return out
+        return self._with_strata_note(out)
 
 
 def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels) -> dict:

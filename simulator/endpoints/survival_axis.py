@@ -39,7 +39,6 @@ from simulator.design.survival import (
     expected_events,
     schoenfeld_events,
     subjects_for_events,
-    time_for_events,
 )
 from simulator.endpoints.common import PatientAxis, design_bounds
 from simulator.errors import InputError
@@ -306,7 +305,7 @@ def subjects_reference(bundle, config, events: int) -> dict:
         except InputError:
             pass
         try:
-            times.append(float(time_for_events(float(events), float(config.trial.n_total), **model)))
+            times.append(plan.expected_time(config, hr, float(events)))
         except InputError:
             times.append(None)
     analytic = max(subjects) if subjects else None

@@ -86,11 +86,16 @@ def model_kwargs(endpoint: SurvivalEndpoint, stream: str) -> dict:
     return {**out, "hazard_ratio_pieces": pieces, "cured": nonprop.cured}
 
 
-def model(config: Config, endpoint: SurvivalEndpoint) -> analytic_nph.NphModel:
-    """The analytic model of ``endpoint`` (:class:`simulator.design.nph.NphModel`) at ``trial.n_total``."""
+def model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: float | None = None) -> analytic_nph.NphModel:
+    """The analytic model of ``endpoint`` (:class:`simulator.design.nph.NphModel`) at ``trial.n_total``.
+
+    ``hazard_ratio``: a proportional hazard ratio in place of the truth's (the prior median, for reference).
+    """
     control = endpoint.truth.control
     nonprop = endpoint.nph
-    if nonprop is not None and nonprop.piecewise:
+    if hazard_ratio is not None:
+        ratio = ((0.0,), (float(hazard_ratio),))
+    elif nonprop is not None and nonprop.piecewise:
         ratio = (nonprop.hazard_ratio_times, nonprop.hazard_ratios)
     else:
         ratio = ((0.0,), (float(endpoint.truth.hazard_ratio),))

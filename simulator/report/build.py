@@ -131,9 +131,6 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
         )
     block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
-    if strata and block["analytic"]:
-        # Beside the headline power, what the analytic values are with strata (the strata table has it too).
-        add_note(block["analytic"], f"with strata, {strata['note']}")
     if "realised_fractions_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
         add_note(block["analytic"], "analytic values at the planned looks, taken as fractions of this endpoint's "
