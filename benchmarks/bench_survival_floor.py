@@ -33,7 +33,8 @@ floor for walking the enrolled patients at a look.
 The analysis (``full`` minus ``draw``) is work that no sampler removes; the
 issue's 25x rpact is about 11 us per trial at rpact's 275 us.
 
-Run: ``python benchmarks/bench_survival_floor.py [--sims N] [--rounds R]``.
+Run: ``python benchmarks/bench_survival_floor.py [--sims N] [--rounds R]``; ``benchmarks/run.py`` runs
+:func:`measure` too (its survival sections) and prints the figures in its table.
 """
 
 import argparse
@@ -266,12 +267,9 @@ def sfc64_state(seed: int) -> np.ndarray:
     return np.array([state["state"][k] for k in range(3)] + [state["state"][3]], dtype=np.uint64)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sims", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    n = args.sims
+def measure(n: int = 10_000, rounds: int = 5) -> dict:
+    """Every variant's CPU time per trial (µs; ``median``, ``low``, ``high`` over the rounds), the bare merge's
+    ns per subject, the analysis (``full`` minus ``draw``) and the mean looks analysed."""
     assert np.array_equal(_sfc64_raw(sfc64_state(7), 1000), np.random.SFC64(7).random_raw(1000))
     check_pcg64()
     drawn = np.empty(sum(DRAWS))
@@ -292,19 +290,33 @@ def main():
     for call in variants.values():
         call(np.random.default_rng(0))  # compile
     times: dict = {name: [] for name in variants}
-    for r in range(args.rounds):
+    for r in range(rounds):
         for name, call in variants.items():
             rng = np.random.default_rng(r + 1)
             start = time.process_time()
             call(rng)
             times[name].append((time.process_time() - start) / n * 1e6)
-    median = {name: statistics.median(v) for name, v in times.items()}
-    for name, v in times.items():
-        print(f"{name:10s} {median[name]:6.2f} us per trial (range {min(v):.2f} to {max(v):.2f})")
-    merge = merge_ns(args.rounds)
-    print(f"merge      {statistics.median(merge):6.2f} ns per subject (range {min(merge):.2f} to {max(merge):.2f})")
-    print(f"analysis (full - draw) {median['full'] - median['draw']:.2f} us; "
-          f"mean looks analysed {float((out.stop_look + 1).mean()):.3f}")
+    merge = merge_ns(rounds)
+    summary = {name: {"median": statistics.median(v), "low": min(v), "high": max(v)} for name, v in times.items()}
+    return {
+        "trials": n, "rounds": rounds, "us_per_trial": summary,
+        "merge_ns_per_subject": {"median": statistics.median(merge), "low": min(merge), "high": max(merge)},
+        "analysis_us": summary["full"]["median"] - summary["draw"]["median"],
+        "mean_looks": float((out.stop_look + 1).mean()),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sims", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    result = measure(args.sims, args.rounds)
+    for name, v in result["us_per_trial"].items():
+        print(f"{name:10s} {v['median']:6.2f} us per trial (range {v['low']:.2f} to {v['high']:.2f})")
+    m = result["merge_ns_per_subject"]
+    print(f"merge      {m['median']:6.2f} ns per subject (range {m['low']:.2f} to {m['high']:.2f})")
+    print(f"analysis (full - draw) {result['analysis_us']:.2f} us; mean looks analysed {result['mean_looks']:.3f}")
 
 
 if __name__ == "__main__":

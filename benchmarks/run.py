@@ -121,6 +121,8 @@ def settings(quick: bool) -> dict:
         # survival, jobs 1 vs 2 (threads over the chunks of one scenario): trials and rounds
         "survival_thread_trials": 2**17 if quick else 2**18,
         "survival_thread_rounds": 2 if quick else 3,
+        # survival: trials per round of bench_survival_floor (each step in turn)
+        "survival_floor_trials": 5_000 if quick else 10_000,
         # survival: peak RSS of p3sim run (3 looks) at a small and a large number of trials
         "survival_memory_trials": [10**5, 10**6 if quick else 10**7],
         # fixed costs: p3sim run configs/cairo6.toml --sims N, plots on
@@ -663,6 +665,7 @@ def table_rows(results: dict) -> list[tuple[str, str, str, str]]:
     rows.extend(_binary_rpact_rows(results["binary_rpact"]))
     rows.extend(_survival_rows(results))
     rows.extend(_survival_threads_rows(results["survival_threads"]))
+    rows.extend(_survival_floor_rows(results["survival_floor"]))
     rows.extend(_survival_memory_rows(results["survival_memory"]))
     rows.append(_fixed_costs_row(results["fixed_costs"]))
     rows.extend(_continuous_rows(results["continuous"]))
@@ -700,6 +703,31 @@ def _survival_rows(results: dict) -> list[tuple[str, str, str, str]]:
                      f"({_rate(e2e['n_sims'] / e2e['runtime_s'])}); {_rate(e2e['trials_per_s_wall'])} wall; "
                      f"power {_pm(e2e['power'], e2e['power_mcse'])}; peak RSS {e2e['max_rss_mib']:.0f} MiB"))
     return rows + _survival_rpact_rows(results["survival_rpact"])
+
+
+def bench_survival_floor(cfg: dict) -> dict:
+    """Where a 3-look survival trial's CPU time goes, and the floors of its random numbers and of a merge
+    (``bench_survival_floor.measure``: each step in turn per round, median of the rounds)."""
+    import bench_survival_floor  # noqa: PLC0415 - the section's own module (beside this script)
+
+    log("survival: where a 3-look trial's time goes, and the floors (bench_survival_floor)")
+    return bench_survival_floor.measure(cfg["survival_floor_trials"], cfg["survival_rounds"])
+
+
+def _survival_floor_rows(floor: dict) -> list[tuple[str, str, str, str]]:
+    """The steps of a 3-look survival trial, the random numbers' floors and the bare merge."""
+    what = {"draw": "drawing (entries, arms, exits)", "+cuts": "+ the cuts", "+sort": "+ the exit sort",
+            "full": "whole trial (log-rank passes, decisions)", "generator": "random numbers alone, Generator",
+            "pcg64": "the same draws, in-kernel PCG64 (bit for bit)", "sfc64": "as many uniforms, in-kernel SFC64"}
+    rows = []
+    for name, v in floor["us_per_trial"].items():
+        rows.append((f"Survival 3 looks, N = 610: {what[name]}", f"{_count(floor['trials'])} trials, CPU time",
+                     f"{v['median']:.2f} µs/trial", f"range {v['low']:.2f} to {v['high']:.2f}, {floor['rounds']} rounds"))
+    m = floor["merge_ns_per_subject"]
+    rows.append(("Bare merge of two sorted streams (334 + 276)", "CPU time", f"{m['median']:.2f} ns/subject",
+                 f"range {m['low']:.2f} to {m['high']:.2f}; analysis {floor['analysis_us']:.2f} µs/trial, "
+                 f"{floor['mean_looks']:.2f} looks on average"))
+    return rows
 
 
 def _survival_threads_rows(threads: dict) -> list[tuple[str, str, str, str]]:
@@ -1015,8 +1043,10 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         plans = {name: _survival.make_plan(name) for name in ("fixed", "group_sequential")}
         results["survival_rpact"] = bench_survival_rpact(plans, {}, cfg)
         results["survival_threads"] = bench_survival_threads(cfg)
+        results["survival_floor"] = bench_survival_floor(cfg)
         return _finish(results, started, out, _survival_rpact_rows(results["survival_rpact"])
-                       + _survival_threads_rows(results["survival_threads"]))
+                       + _survival_threads_rows(results["survival_threads"])
+                       + _survival_floor_rows(results["survival_floor"]))
     with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
         base = _designs.write_base(Path(folder))
         log("compile time: two fresh interpreters sharing one empty NUMBA_CACHE_DIR")
@@ -1038,6 +1068,7 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         results["survival_end_to_end"] = bench_survival_end_to_end(Path(folder), cfg)
         results["survival_rpact"] = bench_survival_rpact(survival_plans, results["survival_designs"], cfg)
         results["survival_threads"] = bench_survival_threads(cfg)
+        results["survival_floor"] = bench_survival_floor(cfg)
         results["survival_memory"] = bench_survival_memory(Path(folder), cfg)
         results["fixed_costs"] = bench_fixed_costs(cfg)
         results["continuous"] = bench_continuous(cfg)
