@@ -158,10 +158,11 @@ def test_public_modules_doctests(monkeypatch):
 
     import simulator.api
     import simulator.design.means
+    import simulator.design.nph
     import simulator.estimate
 
     monkeypatch.chdir(ROOT)  # the API's example reads configs/
-    for module in (simulator.estimate, simulator.design.means, simulator.api):
+    for module in (simulator.estimate, simulator.design.means, simulator.design.nph, simulator.api):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 
@@ -295,3 +296,10 @@ def test_counts_out_of_range_and_bad_override_items_name_the_python_argument(tmp
     assert main(["run", str(config), "--seed", str(big), "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.strip() == (
         f"p3sim: error: argument `--seed`: must be an integer >= 0 and at most {2**63 - 1}, got {big}")
+
+
+def test_an_override_item_with_a_backtick_is_named_whole(tmp_path):
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL, encoding="utf-8")
+    with pytest.raises(p3.InputError, match=r"^argument `override`, item 'x=`': VALUE must be a TOML value"):
+        p3.Trial.from_toml(config).override(["x=`"])
