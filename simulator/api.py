@@ -81,15 +81,7 @@ def _overrides(overrides: Any, name: str) -> list[tuple[str, Any]]:
     for text in texts:
         if not isinstance(text, str):
             raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got the item {text!r}")
-        try:
-            out.append(parse_override(text))
-        except InputError as err:
-            # "argument `--set TEXT`: ..." as the command line words it; here the item of `name`.
-            message = str(err)
-            flag = "argument `--set "
-            if message.startswith(flag):
-                message = f"argument `{name}`, item {text!r}" + message[message.index("`", len(flag)) + 1:]
-            raise InputError(message.replace("its own --set", "its own item")) from None
+        out.append(parse_override(text, name))
     return out
 
 

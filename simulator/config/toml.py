@@ -52,25 +52,30 @@ def read_toml(path: str | Path) -> dict:
         raise InputError(f"config file `{path}`: nests arrays or tables too deeply to read") from None
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str, argument: str | None = None) -> tuple[str, Any]:
     """Split ``KEY=VALUE`` and parse VALUE as a TOML value.
 
     A bare word that is not valid TOML (``fisher``) is taken as a string, since
-    that is what a user typing it on a command line means.
+    that is what a user typing it on a command line means. Errors name the
+    flag (``argument `--set TEXT```), or the Python ``argument`` and the item.
     """
+    def where(shown: str) -> str:
+        return f"argument `--set {shown}`" if argument is None else f"argument `{argument}`, item {text!r}"
+
+    own = "its own --set" if argument is None else "its own item"
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise InputError(f"argument `--set {text}`: must be KEY=VALUE with a dotted KEY")
+        raise InputError(f"{where(text)}: must be KEY=VALUE with a dotted KEY")
     try:
         document = tomllib.loads(f"value = {value.strip()}")
     except tomllib.TOMLDecodeError:
         document = None
     except RecursionError:
-        raise InputError(f"argument `--set {key}`: the value nests arrays or tables too deeply to read") from None
+        raise InputError(f"{where(key)}: the value nests arrays or tables too deeply to read") from None
     if document is not None and set(document) != {"value"}:
         # `x="a"\nsimulation.n_sims=1` would set a second key silently.
-        raise InputError(f"argument `--set {text!r}`: sets more than one key; give each key its own --set")
+        raise InputError(f"{where(repr(text))}: sets more than one key; give each key {own}")
     try:
         if document is None:
             raise tomllib.TOMLDecodeError("not a value")
@@ -80,7 +85,7 @@ def parse_override(text: str) -> tuple[str, Any]:
         if stripped and all(c.isalnum() or c in "_-" for c in stripped):
             parsed = stripped
         else:
-            raise InputError(f"argument `--set {text}`: VALUE must be a TOML value (a number, a string, a list)") from None
+            raise InputError(f"{where(text)}: VALUE must be a TOML value (a number, a string, a list)") from None
     return key, parsed
 
 
