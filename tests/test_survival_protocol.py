@@ -494,3 +494,26 @@ def test_design_says_why_it_cannot_compute_a_size(rate_config, overrides, messag
     # A review found errors naming a made-up `trial.n_total = 60` (the last provisional size tried).
     with pytest.raises(InputError, match=message):
         design(rate_config, ["endpoints.os.accrual={duration = 24.0}", *overrides])
+
+
+@pytest.mark.parametrize("base", ["rate = 20", "duration = 24.0"])
+def test_design_follows_loadings_rule_when_a_sweep_changes_the_accrual(tmp_path, base):
+    # A code review found an internal error (base accrual a duration, a rate swept in) and events other than
+    # run's (base a rate): loading derives every scenario's events by the base config's rule, and so does
+    # design at the sizes it finds.
+    path = tmp_path / "accrual.toml"
+    path.write_text(RATE_CONFIG.replace("rate = 20", base), encoding="utf-8")
+    sweep = ['sweep."endpoints.os.accrual"=[{rate=20.0}, {duration=24.0}]']
+    found = design(path, sweep)
+    for k, scenario in enumerate(found["scenarios"]):
+        n_total = scenario["n_total"]
+        given = design(path, [*sweep, f"trial.n_total={n_total}"])
+        assert _os(found, k)["power"] == _os(given, k)["power"], (base, n_total)
+
+
+def test_a_size_that_cannot_carry_the_design_says_why(rate_config):
+    # A code review found design reporting the provisional 1000 subjects with a note about settling.
+    with pytest.raises(InputError, match=r"^config key `design\.events`: 400 events need at least as many patients, "
+                                         r"but trial\.n_total = 188$"):
+        design(rate_config, ["endpoints.os.accrual={duration = 24.0}", "design.events=400",
+                             "endpoints.os.truth.hazard_ratio=0.6"])

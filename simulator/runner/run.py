@@ -130,14 +130,16 @@ def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = la
             f"plans fail at every provisional size (at {PROVISIONAL_N_TOTAL[0]} patients: {first})"
         )
     built, size = provisional, _analytic_size(bundle, probe)
-    for _ in range(FIXED_POINT_ROUNDS):
+    for round_ in range(FIXED_POINT_ROUNDS):
         if size == built:
             return size, True
         probe = at_size(with_n_total(scenario, size))
         try:
             bundle = build_plans(probe)
-        except InputError:  # not buildable at the size found: the last size that was
-            return built, False
+        except InputError:
+            if round_ == 0:  # the size computed for design.power cannot carry the design: say why
+                raise
+            return built, False  # the last computed size that could
         built, size = size, _analytic_size(bundle, probe)
     return built, size == built
 
@@ -159,14 +161,14 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
     return max(sizes) if probe.config.success.rule == "all" else min(sizes)
 
 
-def _events_from_subjects(scenario: Scenario) -> bool:
-    """Whether ``scenario``'s events are derived from its subjects (docs/config.md: accrual as a rate, and
-    neither ``design.events`` nor ``design.look_events`` given)."""
+def _derives_events(scenario: Scenario) -> bool:
+    """Whether loading derived ``scenario``'s events (a survival endpoint, and neither ``design.events`` nor
+    ``design.look_events`` given): from the unswept base config, as :func:`~simulator.endpoints.survival_axis.derive_events`
+    decides, the subjects' events when its accrual is a rate, else Schoenfeld's."""
     given = scenario.raw.get("design") or {}
     if any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events")):
         return False
-    config = scenario.config
-    return subject_driven(dataclasses.replace(config, design=dataclasses.replace(config.design, events=None))) is not None
+    return scenario.config.design.events is not None  # not given, so derived while loading
 
 
 def _with_subject_events(scenario: Scenario, base) -> Scenario:
@@ -193,21 +195,23 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
     """
     out = []
     derived: dict[int, tuple] = {}
-    sized = [s for s in scenarios if s.config.trial.n_total is None]
-    base = base_config(raw, validate) if any(_events_from_subjects(s) for s in sized) else None
+    sized = [s for s in scenarios if s.config.trial.n_total is None and _derives_events(s)]
+    # As loading derives them: the subjects' events when the base config's accrual is a rate, else Schoenfeld's.
+    base = base_config(raw, validate) if sized else None
+    driven = base is not None and subject_driven(base) is not None
     for scenario in scenarios:
         source, note = "trial.n_total", None
         if scenario.config.trial.n_total is None:
-            driven = base is not None and _events_from_subjects(scenario)
-            at_size = (lambda s: _with_subject_events(s, base)) if driven else (lambda s: s)
+            from_subjects = driven and _derives_events(scenario)
+            at_size = (lambda s: _with_subject_events(s, base)) if from_subjects else (lambda s: s)
             size, settled = design_size(scenario, at_size)
             scenario, source = at_size(with_n_total(scenario, size)), "design.power"
-            if driven:
+            if from_subjects:
                 derived.setdefault(size, subject_events(base, size))
             if not settled:
-                note = ("the analytic size for design.power moves with the size the plans are built at (calendar "
-                        f"looks, or events derived from the subjects) and had not settled after {FIXED_POINT_ROUNDS} "
-                        "rounds: give trial.n_total")
+                note = ("the analytic size for design.power, computed again at the size found (calendar looks and "
+                        "events derived from the subjects move it), had not settled: this is the last size the "
+                        "design could be built at; give trial.n_total")
         bundle = build_plans(scenario)
         endpoints = {}
         calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
@@ -228,6 +232,12 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                 "prior_p_benefit": plan.prior_p_benefit(),
                 **clip_probabilities({**plan.analytic(scenario.config), **plan.exact()}),
             }
+            tests = getattr(plan, "strata_tests", None)
+            if scenario.config.strata and tests is not None:
+                # With strata, the analysis that decides (the tables' test column), beside the configured test.
+                stratified = bool(getattr(plan.endpoint, "stratified", False))
+                entry["analysis_test"] = (f"{tests()[0]} (stratified)" if stratified
+                                          else f"{tests()[1]} (unstratified)")
             if calendar and plan.endpoint.name not in calendar:
                 # As the run report's analytic note says: the simulation reads it at the survival looks.
                 add_note(entry, f"run reads this endpoint at {calendar[0]}'s looks (calendar times): the patients "
