@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.config.fields import NAME_PATTERN
+from simulator.config.fields import NAME_PATTERN, toml_value
 
 COLOURS = {
     "control": "#0072B2",
@@ -334,8 +334,10 @@ def scenario_label(scenario: dict) -> str:
 
 
 def params_label(params) -> str:
-    """``key = value`` for each swept key (a mapping), each key shortened as :func:`scenario_label` says."""
-    return ", ".join(f"{_short_key(k, params)} = {v}" for k, v in params.items())
+    """``key = value`` for each swept key (a mapping), each key shortened as :func:`scenario_label` says
+    (a swept table or list written as TOML: ``accrual = { rate = 20.0 }``)."""
+    return ", ".join(f"{_short_key(k, params)} = {toml_value(v) if isinstance(v, (dict, list)) else v}"
+                     for k, v in params.items())
 
 
 def _short_key(key: str, keys) -> str:

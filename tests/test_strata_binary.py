@@ -102,3 +102,7 @@ def test_the_tables_name_the_test_that_decided_and_what_the_analytic_power_is(st
     assert ("the CMH test that decides here is not modelled" in note) == stratified
     analyses = strata_tables(report, 0)[0]
     assert analyses.rows[0][2].text == ("stratified (cmh)" if stratified else "unstratified (z_pooled)")
+    # p3sim design names it too, beside the configured test.
+    designed = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["resp"]
+    assert designed["analysis_test"] == ("cmh (stratified)" if stratified else "z_pooled (unstratified)")
+    assert designed["note"].startswith("with strata, the analytic values are the unstratified z_pooled test's")

@@ -177,3 +177,13 @@ def test_analysis_times_under_proportional_hazards_model_the_strata_mixture():
     # reach 300, not the mean time of the 300th event: they differ by a small fraction of a month).
     simulated = trial.simulate(n_sims=1000, seed=9).to_dict()["scenarios"][0]["endpoints"]["os"]
     assert abs(simulated["expected_look_times"][0] - expected) < 0.25
+
+
+def test_a_cap_after_the_mixtures_first_look_is_accepted():
+    # The first look's 150 events are expected at 15.4 months in the strata's mixture (19.7 in the first
+    # stratum alone): a cap at 18 months is after it, and was refused.
+    raw = _survival(design__events=300, design__looks=2, design__max_duration=18.0)
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["os"]
+    assert block["analysis_times_at_n_total"][0] < 18.0
+    with pytest.raises(p3.InputError, match=r"`design\.max_duration`: 14 months is before the first look"):
+        p3.Trial.from_dict(_survival(design__events=300, design__looks=2, design__max_duration=14.0)).design()

@@ -123,8 +123,11 @@ class StratifiedBinaryPlan(BinaryPlan):
 
     def strata_report(self, streams: dict) -> dict:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`)."""
-        return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(),
-                             ("cmh", self.endpoint.test))
+        return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(), self.strata_tests())
+
+    def strata_tests(self) -> tuple[str, str]:
+        """The tests of the stratified and the unstratified analysis."""
+        return "cmh", self.endpoint.test
 
     def exact(self) -> dict:
         """Nothing: the enumeration assumes fixed arm sizes and one rate per arm (module docstring)."""

@@ -175,8 +175,9 @@ class SurvivalPlan:
             looks = make_survival_looks(config, config.trial.n_total, endpoint)
         nph.check_plan(config, endpoint, len(looks.events))
         calendar.check_design(config, len(looks.events))
-        calendar.check_cap(config, analytic_model(config, endpoint, calendar.reference_ratio(endpoint)),
-                           int(looks.events[0]), endpoint.max_follow_up)
+        reference = calendar.reference_ratio(endpoint)
+        calendar.check_cap(config, lambda events: expected_time(config, endpoint, reference, events),
+                           int(looks.events[0]), reference)
         if looks.times and len(looks.events) > 1:
             bounds = planned = calendar.planned_bounds(
                 config, looks.events / config.design.events, looks.realised_fractions, alpha
@@ -276,8 +277,11 @@ class SurvivalPlan:
         """The report's ``strata`` block (:func:`simulator.endpoints.strata.report`); None without strata."""
         if not self.config.strata:
             return None
-        return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(),
-                             ("logrank", "logrank"))
+        return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(), self.strata_tests())
+
+    def strata_tests(self) -> tuple[str, str]:
+        """The tests of the stratified and the unstratified analysis."""
+        return "logrank", "logrank"
 
     def strata_note(self) -> str:
         """What the analytic values are with strata (the analytic block's note and the strata block's)."""
@@ -292,8 +296,10 @@ class SurvivalPlan:
                     + ("" if self.endpoint.stratified else
                        " (not the unstratified log-rank's that decides here, lower when the strata differ in "
                        "prognosis)")
-                    + "; the analysis times model the strata's mixture, the subjects for design.power use the first "
-                    "stratum's control hazard")
+                    + "; the expected times of event-driven looks (analysis_times_at_n_total) model the strata's "
+                    "mixture; the subjects for design.power (subjects, analysis_times, study_duration), events "
+                    "derived from the subjects, and the expected events and times of calendar looks and a cap use "
+                    "the first stratum's control hazard")
         return note
 
     def _with_strata_note(self, block: dict) -> dict:
@@ -527,26 +533,13 @@ class SurvivalPlan:
         """Keyword arguments of :mod:`simulator.design.survival` for this endpoint at ``hazard_ratio``."""
         return analytic_model(self.config, self.endpoint, hazard_ratio)
 
-    def _mixture(self, config: Config, hazard_ratio: float):
-        """With strata, their mixture at ``hazard_ratio`` (:func:`simulator.endpoints.survival_nph.model`: each
-        stratum's control hazard times its multiplier), else None."""
-        if strata.design_for(config, self.endpoint.STRATA_KEY) is None:
-            return None
-        return nph.model(config, self.endpoint, hazard_ratio)
-
     def expected_time(self, config: Config, hazard_ratio: float, events: float) -> float:
-        """Calendar time at which ``trial.n_total`` subjects are expected to have ``events`` at a proportional
-        ``hazard_ratio`` (with strata, their mixture); InputError when they never are, on average."""
-        mixture = self._mixture(config, hazard_ratio)
-        if mixture is not None:
-            return analytic_nph.time_for_events(mixture, events)
-        return float(analytic_survival.time_for_events(
-            events, float(config.trial.n_total), max_follow_up=self.endpoint.max_follow_up, **self.model(hazard_ratio)
-        ))
+        """:func:`expected_time` of this endpoint."""
+        return expected_time(config, self.endpoint, hazard_ratio, events)
 
     def most_events(self, config: Config, hazard_ratio: float) -> float:
         """The events ``trial.n_total`` subjects are expected to have at most (with strata, their mixture's)."""
-        mixture = self._mixture(config, hazard_ratio)
+        mixture = _mixture(config, self.endpoint, hazard_ratio)
         if mixture is not None:
             return sum(analytic_nph.expected_events(mixture, analytic_nph.HORIZON))
         return float(config.trial.n_total) * float(analytic_survival.event_fraction(
@@ -627,6 +620,26 @@ class SurvivalPlan:
                      "points of power, in a direction that depends on which arm is larger (docs/validation.md); "
                      "the simulated power is the reference, and p3sim size sizes by simulation")
         return self._with_strata_note(out)
+
+
+def _mixture(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: float):
+    """With strata, their mixture at ``hazard_ratio`` (:func:`simulator.endpoints.survival_nph.model`: each
+    stratum's control hazard times its multiplier), else None."""
+    if strata.design_for(config, endpoint.STRATA_KEY) is None:
+        return None
+    return nph.model(config, endpoint, hazard_ratio)
+
+
+def expected_time(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: float, events: float) -> float:
+    """Calendar time at which ``trial.n_total`` subjects are expected to have ``events`` at a proportional
+    ``hazard_ratio`` (with strata, their mixture); InputError when they never are, on average."""
+    mixture = _mixture(config, endpoint, hazard_ratio)
+    if mixture is not None:
+        return analytic_nph.time_for_events(mixture, events)
+    return float(analytic_survival.time_for_events(
+        events, float(config.trial.n_total), max_follow_up=endpoint.max_follow_up,
+        **analytic_model(config, endpoint, hazard_ratio),
+    ))
 
 
 def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels) -> dict:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy import stats
@@ -112,21 +113,22 @@ def check_design(config: Config, n_looks: int) -> None:
         )
 
 
-def check_cap(config: Config, model: dict, first_events: int, max_follow_up: float) -> None:
-    """A cap before the first look is expected (event-driven looks) cannot be meant: name the key."""
+def check_cap(config: Config, time_for: Callable[[float], float], first_events: int, hazard_ratio: float) -> None:
+    """A cap before the first look is expected (event-driven looks) cannot be meant: name the key.
+
+    ``time_for(events)``: when the events are expected (InputError if never) at ``hazard_ratio``.
+    """
     cap = config.design.max_duration
     if cap is None or config.design.look_times:
         return
     try:
-        first = float(analytic_survival.time_for_events(
-            float(first_events), float(config.trial.n_total), max_follow_up=max_follow_up, **model
-        ))
+        first = float(time_for(float(first_events)))
     except InputError:
         return  # the first look's events are out of reach on average: the cap ends every trial
     if cap < first:
         raise InputError(
             f"config key `design.max_duration`: {cap:g} months is before the first look, whose {int(first_events)} "
-            f"events are expected at {first:.1f} months (at hazard ratio {model['hazard_ratio']:g}); give a later "
+            f"events are expected at {first:.1f} months (at hazard ratio {hazard_ratio:g}); give a later "
             "cap or an earlier first look"
         )
 

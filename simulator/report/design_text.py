@@ -21,6 +21,7 @@ def design_table(result: dict) -> str:
     """One block per scenario and endpoint with the analytic quantities."""
     keys = (
         ("test", "test"),
+        ("analysis_test", "analysis that decides (strata)"),
         ("efficacy_bounds", "efficacy bounds (z), planned fractions"),
         ("nominal_p", "nominal p (one tail), planned"),
         ("efficacy_bounds_realised", "efficacy bounds (z), realised looks"),
