@@ -455,7 +455,7 @@ def test_survival_report_shows_expected_events_and_duration(tmp_path):
     (endpoint_table,) = [t for t in oc_tables(page) if "expected events" in [c["text"] for c in t["rows"][0]]]
     headers = [c["text"] for c in endpoint_table["rows"][0]]
     (row,) = [r for r in endpoint_table["rows"][1:] if r[0]["text"] == "os"]
-    for key, header in (("expected_events", "expected events"), ("expected_duration", "expected duration")):
+    for key, header in (("expected_events", "expected events"), ("expected_duration", "expected duration (months)")):
         assert key in block and f"{key}_mcse" in block, key
         assert header in headers, headers
         cell = row[headers.index(header)]

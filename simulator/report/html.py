@@ -164,12 +164,7 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
         "<body>",
         f"<h1>{_esc(title)}</h1>",
         f'<p class="lead">phase3-simulator {_esc(meta.get("version", "-"))}; {_esc(tables.design_facts(report))}.</p>',
-        '<p class="lead">Every probability is a Monte Carlo estimate ± its Monte Carlo standard error (MCSE). '
-        "<b>Power</b> is trial success under the fixed <code>truth</code>"
-        + ("; <b>assurance</b> is trial success when the true effects are drawn from the <code>prior</code> (the "
-           "phase 2 data), and cannot exceed the prior probability that the experimental arm is better "
-           "(<b>prior P(benefit)</b>)" if tables.has_assurance(report) else "")
-        + "; <b>type I error</b> is rejection on the null boundary.</p>",
+        f'<p class="lead">{_esc(" ".join(tables.reading_guide(report)))}</p>',
         "<nav><h2>Contents</h2><ul>",
         '<li><a href="#summary">Trial success</a></li>',
         '<li><a href="#operating-characteristics">Operating characteristics</a></li>',

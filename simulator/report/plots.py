@@ -45,6 +45,12 @@ def _name_errorbar(drawn, key: str) -> None:
             artist.set_gid(f"{key}-{part}")
 
 
+def _duration_endpoints(report: dict) -> list[str]:
+    """The endpoints whose expected duration ``plot-size`` draws against n_total (survival endpoints)."""
+    names = list(report["scenarios"][0].get("endpoints", {}))
+    return [name for name in names if derived.size_series(report, "expected_duration", name)]
+
+
 def _size_figure(report: dict):
     design_power = (report["meta"].get("config", {}).get("design") or {}).get("power", 0.8)
     names = list(report["scenarios"][0].get("endpoints", {}))
@@ -54,7 +60,7 @@ def _size_figure(report: dict):
         return None
     # Survival endpoints: the expected duration against n_total too (with the events held fixed
     # across sizes, more patients shorten the trial rather than raise its power).
-    durations = [name for name in names if derived.size_series(report, "expected_duration", name)]
+    durations = _duration_endpoints(report)
     figure = new_figure(3.4 * (len(panels) + len(durations)), 3.2)
     every = figure.subplots(1, len(panels) + len(durations), squeeze=False)[0]
     axes = every[: len(panels)]
@@ -326,7 +332,9 @@ def build_plots(report: dict, scenarios: list, *, workers: int = 1) -> list[Plot
     add("plot-size", "Power and assurance against size",
         "Trial success and each endpoint's success against n_total, with ±2 Monte Carlo standard errors. "
         "Power assumes the configured truth; assurance averages over the prior, so it cannot exceed the "
-        "endpoint's prior P(benefit) (dotted) except by type I errors. The dash-dot line is design.power.",
+        "endpoint's prior P(benefit) (dotted) except by type I errors. The dash-dot line is design.power."
+        + (" The last panel: the expected duration of each survival endpoint (months from the first patient in to "
+           "the stopping analysis) against n_total." if _duration_endpoints(report) else ""),
         _size_figure, report)
     if isinstance(report.get("size"), dict):
         add("plot-size-search", "Sizes evaluated by the search",

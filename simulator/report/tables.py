@@ -139,6 +139,36 @@ def _multiplicity_facts(report: dict) -> list[str]:
     return []
 
 
+def reading_guide(report: dict) -> list[str]:
+    """The sentences above the tables of report.md and report.html: what the numbers are (plain text)."""
+    scenarios = report.get("scenarios") or []
+    blocks = [e for s in scenarios for e in (s.get("endpoints") or {}).values()]
+    simulated_type1 = any(s.get("type1") is not None for s in scenarios)
+    out = ["Every simulated probability is a Monte Carlo estimate ± its Monte Carlo standard error (MCSE); exact, "
+           "analytic and prior values are computed, not simulated, and are labelled so."]
+    what = "Power is trial success under the fixed truth"
+    if has_assurance(report):
+        what += ("; assurance is trial success when the true effects are drawn from the prior (the phase 2 data), "
+                 "and cannot exceed the prior probability that the experimental arm is better (prior P(benefit))")
+    if simulated_type1:
+        what += "; type I error is rejection on the null boundary"
+    out.append(what + ".")
+    if simulated_type1 and len(scenarios[0].get("endpoints") or {}) > 1:
+        out.append("With several endpoints the trial's type I error is its success rule with every endpoint at its "
+                   "null at once (under the rule \"all\" far below any one endpoint's); each endpoint's own type I "
+                   "error is in its operating characteristics.")
+    if any(e.get("margin") and e.get("prior_p_benefit") is not None for e in blocks):
+        out.append("For a non-inferiority endpoint (a margin), prior P(benefit) is the prior probability of "
+                   "non-inferiority: the effect better than the margin.")
+    meta = report.get("meta") or {}
+    if meta.get("events") is not None and meta.get("events_derivation"):
+        by_size = meta.get("events_by_n_total") or {}
+        events = ", ".join(f"{v} at n_total {k}" for k, v in by_size.items()) if by_size else str(meta["events"])
+        out.append(f"Survival events at the final look (design.events, derived): {events}: "
+                   f"{meta['events_derivation']}.")
+    return out
+
+
 def type1_label(blocks) -> str:
     """``type1`` is one tail, the favourable one: say so where a two-sided design also reports both tails."""
     if any(b.get("type1_two_sided") is not None for b in blocks):
@@ -216,7 +246,7 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("type I error (adjusted)", lambda n, e: probability(report, base + (n, "type1_adjusted")), has("type1_adjusted")),
         ("expected n", lambda n, e: estimate(report, base + (n, "expected_n"), 1), None),
         ("expected events", lambda n, e: estimate(report, base + (n, "expected_events"), 1), has("expected_events")),
-        ("expected duration", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),
+        ("expected duration (months)", lambda n, e: estimate(report, base + (n, "expected_duration"), 1), has("expected_duration")),
         ("ended by the cap", lambda n, e: probability(report, base + (n, "cap_reached")),
          lambda e: e.get("max_duration") is not None and "cap_reached" in e),
         # Trials whose patients never gave a look's target events (analysed at their last event).

@@ -113,11 +113,7 @@ def markdown(report: dict) -> str:
         "",
         f"phase3-simulator {meta['version']}; {tables.md_text(tables.design_facts(report))}.",
         "",
-        "Every probability is a Monte Carlo estimate ± its Monte Carlo standard error. Power is "
-        "trial success under the fixed `truth`"
-        + ("; assurance is trial success when the true effects are drawn from the `prior` (phase 2 data), and "
-           "cannot exceed the prior probability of benefit (prior P(benefit))" if tables.has_assurance(report) else "")
-        + "; type I error is rejection on the null boundary.",
+        tables.md_text(" ".join(tables.reading_guide(report))),
         "",
         "## Trial success",
         "",
