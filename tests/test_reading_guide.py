@@ -25,3 +25,27 @@ def test_several_endpoints_a_margin_a_prior_and_derived_events():
     assert any("assurance is trial success when the true effects are drawn from the prior" in s for s in guide)
     assert guide[-1] == ("Survival events at the final look (design.events, derived): 139: Schoenfeld events for "
                          "design.power = 0.8 ....")
+
+
+def test_each_endpoints_hypotheses_are_stated():
+    # A hand-over review: the tables named a test and a margin, not the hypotheses a signer signs.
+    from simulator.report.tables import hypotheses
+
+    endpoints = {
+        "os": {"effect_scale": "hazard ratio", "test": "logrank", "sided": 1, "alpha": 0.025},
+        "os_ni": {"effect_scale": "hazard ratio", "margin": 1.3, "test": "logrank", "sided": 1, "alpha": 0.025},
+        "morbidity": {"effect_scale": "p_E - p_C", "better": "lower", "margin": 0.1, "test": "farrington_manning",
+                      "sided": 1, "alpha": 0.0125},
+        "crs": {"effect_scale": "p_E - p_C", "better": "higher", "margin": 0.1, "test": "farrington_manning",
+                "sided": 1, "alpha": 0.025},
+        "qol": {"effect_scale": "mean_E - mean_C", "better": "higher", "test": "t", "sided": 2, "alpha": 0.05},
+    }
+    stated = hypotheses(_report(endpoints), 0).split("; ")
+    assert stated == [
+        "os: H0: HR >= 1 against H1: HR < 1 (logrank, one-sided alpha 0.025)",
+        "os_ni: H0: HR >= 1.3 against H1: HR < 1.3 (logrank, one-sided alpha 0.025)",
+        "morbidity: H0: p_E - p_C >= 0.1 against H1: p_E - p_C < 0.1 (farrington_manning, one-sided alpha 0.0125)",
+        "crs: H0: p_E - p_C <= -0.1 against H1: p_E - p_C > -0.1 (farrington_manning, one-sided alpha 0.025)",
+        "qol: H0: mean_E - mean_C = 0 against H1: mean_E - mean_C > 0 (success on the favourable side",
+        "t, two-sided alpha 0.05)",
+    ]

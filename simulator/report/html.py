@@ -180,6 +180,9 @@ def render_html(report: dict, plots: list[Plot] | None = None) -> str:
     for i, scenario in enumerate(scenarios):
         out.append(f'<h3 id="scenario-{i}">Scenario: {_esc(tables.scenario_label(scenario))}</h3>')
         out.append(table_html(report, tables.endpoint_table(report, i), caption=False))
+        stated = tables.hypotheses(report, i)
+        if stated:
+            out.append(f'<p class="hypotheses">Hypotheses: {_esc(stated)}</p>')
         out += [f'<p class="note">Analytic: {_esc(note)}</p>' for note in tables.analytic_notes(report, i)]
         looks = tables.look_table(report, i)
         if looks is not None:

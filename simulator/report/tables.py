@@ -263,6 +263,35 @@ def endpoint_table(report: dict, i: int) -> Table:
                  tuple(label for label, _, _ in kept), rows)
 
 
+def hypotheses(report: dict, i: int) -> str | None:
+    """``NAME: H0: ... against H1: ... (TEST, one-sided alpha A)`` for each endpoint of scenario ``i``: what its
+    power and type I error are about (the effect scale, the direction of benefit, a non-inferiority margin)."""
+    parts = []
+    for name, e in report["scenarios"][i]["endpoints"].items():
+        scale, margin = e.get("effect_scale"), e.get("margin") or 0
+        if not scale:
+            continue
+        if scale == "hazard ratio":  # lower is better; a margin is a hazard ratio above 1
+            null = margin if margin else 1
+            h0, h1 = f"HR >= {null:g}", f"HR < {null:g}"
+            two = f"HR = {null:g}"
+        else:
+            lower = e.get("better") == "lower"
+            null = (margin if lower else -margin) if margin else 0
+            h0, h1 = (f"{scale} >= {null:g}", f"{scale} < {null:g}") if lower else (f"{scale} <= {null:g}",
+                                                                                 f"{scale} > {null:g}")
+            two = f"{scale} = {null:g}"
+        alpha = e.get("alpha")
+        if e.get("sided", 1) == 2:  # two-sided test; success is a rejection on the favourable side
+            level = "" if alpha is None else f", two-sided alpha {alpha:g}"
+            parts.append(f"{name}: H0: {two} against H1: {h1} (success on the favourable side; "
+                         f"{e.get('test', '-')}{level})")
+        else:
+            level = "" if alpha is None else f", one-sided alpha {alpha:g}"
+            parts.append(f"{name}: H0: {h0} against H1: {h1} ({e.get('test', '-')}{level})")
+    return "; ".join(parts) or None
+
+
 def analytic_notes(report: dict, i: int) -> list[str]:
     """Each endpoint's analytic ``note`` in scenario ``i``, as ``NAME: note`` (e.g. where Schoenfeld's
     proportional-hazards power misleads, docs/survival_nph.md)."""

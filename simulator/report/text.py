@@ -122,6 +122,9 @@ def markdown(report: dict) -> str:
     for i, s in enumerate(report["scenarios"]):
         out += ["", f"## Scenario: {tables.md_text(tables.scenario_label(s))}", "",
                 *tables.markdown_table(tables.endpoint_table(report, i))]
+        stated = tables.hypotheses(report, i)
+        if stated:
+            out += ["", f"Hypotheses: {tables.md_text(stated)}"]
         out += [line for note in tables.analytic_notes(report, i) for line in ("", f"Analytic: {tables.md_text(note)}")]
         looks = tables.look_table(report, i)
         if looks is not None:
