@@ -41,9 +41,7 @@ def _check_count(value: Any, name: str) -> int | None:
     (``n_sims``, ``seed`` or ``jobs``: the ranges of ``simulation``'s keys)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"argument `{name}`: {count_error(name, -1) or 'must be an integer'}, got {value!r}")
-    problem = count_error(name, int(value))
+    problem = count_error(name, value)
     if problem:
         raise InputError(f"argument `{name}`: {problem}, got {value!r}")
     return int(value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -349,13 +350,16 @@ def _design(data: Any) -> Design:
 SIMULATION_COUNTS = {"n_sims": (1, 10**11), "seed": (0, 2**63 - 1), "jobs": (0, 4096)}
 
 
-def count_error(name: str, value: int) -> str | None:
-    """``must be ...`` where the integer ``value`` is outside the range of the count ``name``, else ``None``."""
+def count_error(name: str, value: Any) -> str | None:
+    """``must be ...`` where ``value`` is not an integer (NumPy's included) in the range of the count ``name``,
+    else ``None``."""
     low, high = SIMULATION_COUNTS[name]
+    allowed = "must be a positive integer" if low == 1 else f"must be an integer >= {low}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return allowed
     if low <= value <= high:
         return None
-    return ("must be a positive integer" if low == 1 else f"must be an integer >= {low}") + (
-        f" and at most {high}" if value > high else "")
+    return allowed + (f" and at most {high}" if value > high else "")
 
 
 def _simulation(data: Any) -> Simulation:

@@ -83,6 +83,12 @@ def paired(counts_: dict, n: int) -> dict:
             "difference": difference, "difference_mcse": math.sqrt(variance / n)}
 
 
+def deciding(stratified: bool, tests: tuple[str, str]) -> tuple[str, str]:
+    """``(analysis, its test)`` of the endpoint's ``stratified`` setting; ``tests``: the stratified and the
+    unstratified analyses' tests."""
+    return ("stratified", tests[0]) if stratified else ("unstratified", tests[1])
+
+
 def report(config: Config, stratified: bool, streams: dict, note: str, tests: tuple[str, str]) -> dict:
     """The ``strata`` block of an endpoint's report entry.
 
@@ -93,15 +99,15 @@ def report(config: Config, stratified: bool, streams: dict, note: str, tests: tu
     values mean with strata (they do not model them). ``tests``: the
     ``(stratified, unstratified)`` analyses' tests, as the tables name them.
     """
-    this = "stratified" if stratified else "unstratified"
+    (this, this_test), (other, other_test) = deciding(stratified, tests), deciding(not stratified, tests)
     block: dict = {
         "factors": [factor.name for factor in config.strata],
         "cells": int(np.prod([len(factor.share) for factor in config.strata])),
         "randomisation": config.trial.randomisation,
         "analysis": this,
-        "other_analysis": "unstratified" if stratified else "stratified",
-        "analysis_test": tests[0] if stratified else tests[1],
-        "other_test": tests[1] if stratified else tests[0],
+        "other_analysis": other,
+        "analysis_test": this_test,
+        "other_test": other_test,
     }
     if config.trial.randomisation == "blocks":
         block["block_size"] = config.trial.block_size

@@ -18,6 +18,7 @@ from simulator.config.load import Scenario
 from simulator.config.validate import validate
 from simulator.endpoints.common import add_note, clip_probabilities, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
+from simulator.endpoints.strata import deciding
 from simulator.endpoints.survival_axis import (
     base_config,
     hazard_ratio_source,
@@ -235,9 +236,8 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             tests = getattr(plan, "strata_tests", None)
             if scenario.config.strata and tests is not None:
                 # With strata, the analysis that decides (the tables' test column), beside the configured test.
-                stratified = bool(getattr(plan.endpoint, "stratified", False))
-                entry["analysis_test"] = (f"{tests()[0]} (stratified)" if stratified
-                                          else f"{tests()[1]} (unstratified)")
+                analysis, test = deciding(bool(getattr(plan.endpoint, "stratified", False)), tests())
+                entry["analysis_test"] = f"{test} ({analysis})"
             if calendar and plan.endpoint.name not in calendar:
                 # As the run report's analytic note says: the simulation reads it at the survival looks.
                 add_note(entry, f"run reads this endpoint at {calendar[0]}'s looks (calendar times): the patients "
@@ -249,7 +249,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
         })
     if not derived:
         return out, {}
-    (n_total, (expected, events)), = list(derived.items())[:1]
+    n_total, (expected, events) = next(iter(derived.items()))
     subjects = f"trial.n_total = {n_total}" if len(derived) == 1 else "each scenario's trial.n_total"
     endpoint = subject_driven(base)
     meta = {
