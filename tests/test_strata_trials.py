@@ -179,6 +179,57 @@ def test_analysis_times_under_proportional_hazards_model_the_strata_mixture():
     assert abs(simulated["expected_look_times"][0] - expected) < 0.25
 
 
+def _mixture_fraction(t, accrual, ratio=0.75, start=0.0):
+    """P(event by calendar t) of a subject of SURVIVAL's strata, uniform entry over [start, start + accrual], 1:1:
+    sum_s share_s sum_arm 1/2 (1 / A) int_start^min(t, start + A) 1 - exp(-h (t - u)) du, written out."""
+    base = math.log(2.0) / 12.0
+    cells = [(a * b, m1 * m2) for a, m1 in zip([0.6, 0.4], [1.0, 2.5]) for b, m2 in zip([0.5, 0.5], [1.0, 1.6])]
+    total = 0.0
+    for share, multiplier in cells:
+        for h in (base * multiplier, base * multiplier * ratio):
+            s = min(max(t - start, 0.0), accrual)
+            total += share * 0.5 * (s - (math.exp(-h * (t - start - s)) - math.exp(-h * (t - start))) / h) / accrual
+    return total
+
+
+def test_subjects_for_design_power_model_the_strata_mixture():
+    # The subjects were the first stratum's (its hazard alone), far more than the strata need. rpact's rule:
+    # Schoenfeld's events over the probability of an event by the end of accrual plus the minimum follow-up.
+    raw = _survival(design__events=300)
+    raw["endpoints"]["os"]["follow_up"] = {"minimum": 6.0}
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["os"]
+    z = 1.959963984540054 + 0.8416212335729143
+    events = 4 * z * z / math.log(0.75) ** 2
+    assert block["events"] == pytest.approx(events, rel=1e-9)
+    assert block["subjects"] == pytest.approx(events / _mixture_fraction(30.0, 24.0), rel=1e-9)
+
+
+def test_events_derived_from_the_subjects_model_the_strata_mixture():
+    # Accrual as a rate (20 a month) and no design.events: the events are those trial.n_total subjects are
+    # expected to have by the end of accrual (n / 20 months) plus the minimum follow-up (6), mixture-wide.
+    raw = _survival()
+    del raw["design"]["events"]
+    raw["endpoints"]["os"]["accrual"] = {"rate": 20.0}
+    raw["endpoints"]["os"]["follow_up"] = {"minimum": 6.0}
+    result = p3.Trial.from_dict(raw).simulate(n_sims=400, seed=5).to_dict()
+    expected = 500 * _mixture_fraction(25.0 + 6.0, 25.0)
+    assert result["meta"]["events"] == math.ceil(expected)
+    assert result["scenarios"][0]["endpoints"]["os"]["events"] == math.ceil(expected)
+
+
+def test_calendar_looks_expected_events_model_the_strata_mixture():
+    # Looks at 15 and 30 months: the events expected there are the mixture's, and the simulated trials' mean
+    # events at each look agree (4 MCSE; the analytic value is the exact expectation of the events by then).
+    raw = _survival(design__events=400, design__look_times=[15.0, 30.0])
+    trial = p3.Trial.from_dict(raw)
+    block = trial.design().scenarios[0]["endpoints"]["os"]
+    expected = [500 * _mixture_fraction(t, 24.0) for t in (15.0, 30.0)]
+    assert block["expected_events_per_look"] == pytest.approx(expected, rel=1e-9)
+    simulated = trial.simulate(n_sims=1000, seed=8).to_dict()["scenarios"][0]["endpoints"]["os"]
+    for mean, se, value in zip(simulated["expected_look_events"], simulated["expected_look_events_mcse"], expected):
+        assert abs(mean - value) < 4 * se
+
+
 def test_a_cap_after_the_mixtures_first_look_is_accepted():
     # The first look's 150 events are expected at 15.4 months in the strata's mixture (19.7 in the first
     # stratum alone): a cap at 18 months is after it, and was refused.

@@ -517,12 +517,12 @@ def _arm_fraction(calendar_time, times, hazards, dropout, edges, density, max_fo
 
 
 def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
-                   dropout=(0.0, 0.0), allocation=(1, 1), max_follow_up=math.inf):
+                   dropout=(0.0, 0.0), allocation=(1, 1), max_follow_up=math.inf, strata=()):
     """Probability that a trial subject has had an event by calendar time.
 
     Averaged over the accrual distribution and over the arms, weighted by the
-    allocation (rpact's ``(r p_e + p_c) / (1 + r)``). Subjects not yet
-    enrolled count as having no event.
+    allocation (rpact's ``(r p_e + p_c) / (1 + r)``), and over the strata
+    when given. Subjects not yet enrolled count as having no event.
 
     Parameters
     ----------
@@ -540,6 +540,13 @@ def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
     max_follow_up : float
         Each subject is followed for at most this long from entry
         (administrative censoring); ``inf`` (default): no maximum.
+    strata : sequence of (float, float)
+        ``(share, multiplier)`` of each stratum: its share of the subjects
+        (summing to 1) and its control hazard relative to ``control``, the
+        hazard ratio the same in every stratum (proportional hazards within
+        strata, the simulation's model). Each stratum has the allocation's
+        split of its subjects (as stratified randomisation makes it, and
+        simple randomisation on average). Empty (default): one stratum.
 
     Returns
     -------
@@ -551,6 +558,15 @@ def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
     ...                    hazard_ratio=0.7, accrual=accrual_pieces(duration=36.0))
     >>> round(float(p), 4)
     0.5479
+
+    Two equal strata, the second with twice the hazard: the mean of the two
+    strata's fractions.
+
+    >>> model = dict(hazard_ratio=0.7, accrual=accrual_pieces(duration=36.0))
+    >>> both = event_fraction(60.0, control=hazards_from(median=30.0), strata=[(0.5, 1.0), (0.5, 2.0)], **model)
+    >>> each = [event_fraction(60.0, control=hazards_from(median=m), **model) for m in (30.0, 15.0)]
+    >>> bool(abs(both - (each[0] + each[1]) / 2) < 1e-15)
+    True
     """
     times, hazards = _check_pieces(*control)
     edges, density = _check_accrual(accrual)
@@ -564,10 +580,24 @@ def event_fraction(calendar_time, *, control, hazard_ratio, accrual,
     longest = float(max_follow_up)
     if not longest > 0:
         raise InputError(f"`max_follow_up` must be > 0, got {max_follow_up}")
-    p_c = _arm_fraction(calendar_time, times, hazards, drop_c, edges, density, longest)
-    p_e = _arm_fraction(calendar_time, times, hr * hazards, drop_e, edges, density, longest)
-    p = (r * p_e + p_c) / (1 + r)
+    p = 0.0
+    for share, multiplier in _check_strata(strata):
+        p_c = _arm_fraction(calendar_time, times, multiplier * hazards, drop_c, edges, density, longest)
+        p_e = _arm_fraction(calendar_time, times, hr * (multiplier * hazards), drop_e, edges, density, longest)
+        p = p + share * ((r * p_e + p_c) / (1 + r))
     return float(p) if np.ndim(p) == 0 else p
+
+
+def _check_strata(strata) -> list[tuple[float, float]]:
+    """``(share, multiplier)`` pairs of :func:`event_fraction`'s ``strata``: ``[(1.0, 1.0)]`` when empty."""
+    cells = [(float(share), float(multiplier)) for share, multiplier in strata] or [(1.0, 1.0)]
+    shares = np.array([c[0] for c in cells])
+    multipliers = np.array([c[1] for c in cells])
+    if np.any(~(shares >= 0)) or abs(shares.sum() - 1.0) > 1e-9:
+        raise InputError(f"`strata` shares must be >= 0 and sum to 1, got {shares.tolist()}")
+    if np.any(~(multipliers > 0)) or np.any(~np.isfinite(multipliers)):
+        raise InputError(f"`strata` hazard multipliers must be finite and > 0, got {multipliers.tolist()}")
+    return cells
 
 
 def expected_events(calendar_time, n_subjects, **model):
@@ -773,7 +803,7 @@ class SurvivalSize:
 def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
                          dropout=(0.0, 0.0), allocation=(1, 1), alpha=0.025,
                          power=0.8, sided=1, inflation=1.0, fractions=(1.0,),
-                         margin=1.0, accrual_rate=None, max_follow_up=math.inf):
+                         margin=1.0, accrual_rate=None, max_follow_up=math.inf, strata=()):
     """Events, subjects and look times, as rpact's ``getSampleSizeSurvival``.
 
     The events come from :func:`schoenfeld_events` (times ``inflation``),
@@ -801,6 +831,9 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
     max_follow_up : float
         Each subject followed for at most this long (administrative
         censoring): fewer events per subject, so more subjects.
+    strata : sequence of (float, float)
+        As :func:`event_fraction`: the subjects and look times of the
+        strata's mixture (the events are Schoenfeld's either way).
 
     Returns
     -------
@@ -826,9 +859,10 @@ def survival_sample_size(hazard_ratio, *, control, accrual, follow_up,
         subjects, accrual = subjects_at_rate(
             events, follow_up=follow_up, starts=starts, rates=rates, control=control,
             hazard_ratio=hazard_ratio, dropout=dropout, allocation=allocation, max_follow_up=max_follow_up,
+            strata=strata,
         )
     model = dict(control=control, hazard_ratio=hazard_ratio, accrual=accrual,
-                 dropout=dropout, allocation=allocation, max_follow_up=max_follow_up)
+                 dropout=dropout, allocation=allocation, max_follow_up=max_follow_up, strata=strata)
     if accrual_rate is None:
         subjects = subjects_for_events(events, follow_up=follow_up, **model)
     end = float(np.asarray(accrual[0])[-1]) + float(follow_up)

@@ -38,6 +38,19 @@ def design_for(config: Config, multiplier: str) -> StrataDesign | None:
     )
 
 
+def cells(config: Config, multiplier: str) -> tuple[tuple[float, float], ...]:
+    """Each crossed stratum's ``(share, multiplier)``, as the analytic models take them; empty without strata.
+
+    ``multiplier`` as for :func:`design_for`; a stratum's multiplier is the
+    product of its levels' (relative to the first stratum, which the
+    endpoint's ``truth`` describes).
+    """
+    design = design_for(config, multiplier)
+    if design is None:
+        return ()
+    return tuple(zip(np.diff(design.cell_cumulative, prepend=0.0).tolist(), design.multiplier.tolist()))
+
+
 def counts(imbalance: np.ndarray, success: np.ndarray, other_success: np.ndarray) -> dict:
     """Summable counts of one chunk: imbalance per factor and the paired outcomes of the two analyses.
 

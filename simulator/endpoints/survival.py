@@ -85,7 +85,8 @@ def make_survival_looks(config: Config, n_total: int, endpoint: SurvivalEndpoint
     """
     design = config.design
     if design.events is None and not design.look_events and endpoint is not None and endpoint.accrual.is_rate:
-        events = events_for_subjects(endpoint, n_total, config.trial.allocation)[1]
+        events = events_for_subjects(endpoint, n_total, config.trial.allocation,
+                                     strata.cells(config, endpoint.STRATA_KEY))[1]
         design = dataclasses.replace(design, events=events)
     if design.look_events:
         events = np.array(design.look_events, dtype=np.int64)
@@ -127,7 +128,12 @@ def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks
 
 
 def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> dict:
-    """Keyword arguments of :mod:`simulator.design.survival` for ``endpoint`` at ``hazard_ratio``."""
+    """Keyword arguments of :mod:`simulator.design.survival` for ``endpoint`` at ``hazard_ratio``.
+
+    With ``[strata]`` the model is their mixture (each stratum's share and
+    control-hazard multiplier, :func:`simulator.endpoints.strata.cells`), as
+    the simulation draws the patients.
+    """
     control = endpoint.truth.control
     accrual = endpoint.accrual
     return dict(
@@ -136,6 +142,7 @@ def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> 
         accrual=analytic_survival.accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
         dropout=endpoint.dropout,
         allocation=config.trial.allocation,
+        strata=strata.cells(config, endpoint.STRATA_KEY),
     )
 
 
@@ -296,10 +303,9 @@ class SurvivalPlan:
                     + ("" if self.endpoint.stratified else
                        " (not the unstratified log-rank's that decides here, lower when the strata differ in "
                        "prognosis)")
-                    + "; the expected times of event-driven looks (analysis_times_at_n_total) model the strata's "
-                    "mixture; the subjects for design.power (subjects, analysis_times, study_duration), events "
-                    "derived from the subjects, and the expected events and times of calendar looks and a cap use "
-                    "the first stratum's control hazard")
+                    + "; the expected events and times (of the looks, of a cap, at the size for design.power), "
+                    "the subjects for design.power and events derived from the subjects model the strata as a "
+                    "mixture (each stratum with its share of the subjects and its control hazard)")
         return note
 
     def _with_strata_note(self, block: dict) -> dict:
@@ -670,7 +676,7 @@ class SurvivalKind:
         """Subjects when accrual is a rate and the events are not given (:func:`subject_driven`), else events."""
         driven = subject_driven(config)
         if driven is not None:
-            return SubjectAxis(config.trial.allocation, driven)
+            return SubjectAxis(config.trial.allocation, driven, strata.cells(config, driven.STRATA_KEY))
         if config.design.look_times:
             # Calendar looks: more subjects give more events by the same times; design.events stays the
             # planned maximum at which the interims spend alpha.

@@ -41,6 +41,7 @@ from simulator.design.survival import (
     subjects_for_events,
 )
 from simulator.endpoints.common import PatientAxis, design_bounds
+from simulator.endpoints.strata import cells as strata_cells
 from simulator.errors import InputError
 
 
@@ -93,13 +94,15 @@ def subject_events_derivation(endpoint, subjects: str, source: str) -> str:
     )
 
 
-def events_for_subjects(endpoint, n_total: int, allocation) -> tuple[float, int]:
+def events_for_subjects(endpoint, n_total: int, allocation, strata=()) -> tuple[float, int]:
     """Events expected among ``n_total`` subjects at the end of accrual plus the minimum follow-up.
 
     Accrual at the endpoint's rate lasts until ``n_total`` have entered; the
     hazards, dropout, maximum follow-up per patient and allocation are the
-    endpoint's, at its true hazard ratio (else its prior median). Returns the expected events and that
-    number rounded up (at least 1; at most ``n_total``).
+    endpoint's, at its true hazard ratio (else its prior median), and with
+    ``strata`` (:func:`simulator.endpoints.strata.cells`) their mixture's.
+    Returns the expected events and that number rounded up (at least 1; at
+    most ``n_total``).
     """
     accrual = endpoint.accrual.for_subjects(n_total)
     pieces = accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates))
@@ -107,7 +110,7 @@ def events_for_subjects(endpoint, n_total: int, allocation) -> tuple[float, int]
     events = expected_events(
         float(pieces[0][-1]) + endpoint.follow_up, float(n_total), control=(control.times, control.hazards),
         hazard_ratio=endpoint_hazard_ratio(endpoint), accrual=pieces, dropout=endpoint.dropout, allocation=allocation,
-        max_follow_up=endpoint.max_follow_up,
+        max_follow_up=endpoint.max_follow_up, strata=strata,
     )
     return float(events), int(min(max(math.ceil(events - 1e-9), 1), n_total))
 
@@ -122,11 +125,13 @@ class SubjectAxis(PatientAxis):
     """
 
     endpoint: object = None
+    #: The strata's ``(share, multiplier)`` (:func:`simulator.endpoints.strata.cells`); empty without strata.
+    strata: tuple = ()
 
     priority = 0.5  # above binary endpoints' patients (a joint trial), below an events search
 
     def events(self, n_total: int) -> int:
-        return events_for_subjects(self.endpoint, n_total, self.allocation)[1]
+        return events_for_subjects(self.endpoint, n_total, self.allocation, self.strata)[1]
 
     def fields(self, n_total: int) -> dict:
         return {**super().fields(n_total), "events": self.events(n_total)}
@@ -140,7 +145,7 @@ class SubjectAxis(PatientAxis):
         """The events of the answer and its durations (accrual at the rate, then the minimum follow-up)."""
         n_total = best.size
         accrual = self.endpoint.accrual.for_subjects(n_total)
-        expected, rounded = events_for_subjects(self.endpoint, n_total, self.allocation)
+        expected, rounded = events_for_subjects(self.endpoint, n_total, self.allocation, self.strata)
         return {
             "searched": (
                 f"trial.n_total: accrual at a rate (endpoints.{self.endpoint.name}.accrual.rate) and "
@@ -382,7 +387,8 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
 def subject_events(base, n_total: int) -> tuple[float, int]:
     """A subject-driven trial's derived events at ``n_total`` (:func:`events_for_subjects`): from the unswept
     base config ``base`` (its endpoint and allocation), as every scenario's are (:func:`derive_events`)."""
-    return events_for_subjects(subject_driven(base), n_total, base.trial.allocation)
+    endpoint = subject_driven(base)
+    return events_for_subjects(endpoint, n_total, base.trial.allocation, strata_cells(base, endpoint.STRATA_KEY))
 
 
 def _events_from_subjects(scenarios: list, needs: list, base, endpoint, source: str) -> tuple[list, dict]:

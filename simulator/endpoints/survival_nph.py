@@ -100,15 +100,12 @@ def model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: float | None
     else:
         ratio = ((0.0,), (float(endpoint.truth.hazard_ratio),))
     accrual = endpoint.accrual.for_subjects(config.trial.n_total)
-    design = strata.design_for(config, endpoint.STRATA_KEY)
-    cells = () if design is None else tuple(zip(np.diff(design.cell_cumulative, prepend=0.0).tolist(),
-                                                design.multiplier.tolist()))
     return analytic_nph.NphModel(
         control=(control.times, control.hazards), ratio=ratio,
         accrual=accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
         n_total=float(config.trial.n_total), cured=(0.0, 0.0) if nonprop is None else nonprop.cured,
         dropout=endpoint.dropout, allocation=tuple(float(a) for a in config.trial.allocation),
-        max_follow_up=endpoint.max_follow_up, strata=cells,
+        max_follow_up=endpoint.max_follow_up, strata=strata.cells(config, endpoint.STRATA_KEY),
     )
 
 
