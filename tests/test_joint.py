@@ -376,6 +376,33 @@ def test_a_binary_endpoint_at_survival_looks_reports_the_bounds_its_trials_used(
         assert z_at == pytest.approx(resp["efficacy_bounds"][k], rel=1e-6)
 
 
+def test_oc_table_says_exact_and_analytic_power_are_the_planned_looks(tmp_path):
+    # A hand-over review: the binary endpoint's exact power (its design at the planned looks) sat beside its
+    # simulated power at the survival looks under the same header as elsewhere, with only a note below.
+    from simulator.report.tables import endpoint_table
+
+    path = tmp_path / "joint.toml"
+    path.write_text(
+        '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 18.0 }\n"
+        '[endpoints.resp]\nkind = "binary"\ndelay = 3.0\ntruth = { control = 0.30, experimental = 0.45 }\n'
+        "[design]\nevents = 250\nlooks = [0.5, 1.0]\n",
+        encoding="utf-8",
+    )
+    report = run(path, n_sims=200, seed=3)
+    headers = endpoint_table(report, 0).headers
+    assert "exact power (planned looks)" in headers and "analytic power (planned looks)" in headers
+    assert "realised_fractions_note" in report["scenarios"][0]["endpoints"]["resp"]
+    alone = tmp_path / "alone.toml"
+    alone.write_text(
+        '[trial]\nn_total = 400\n[endpoints.resp]\nkind = "binary"\n'
+        "truth = { control = 0.30, experimental = 0.45 }\n[design]\nlooks = [0.5, 1.0]\n",
+        encoding="utf-8",
+    )
+    headers = endpoint_table(run(alone, n_sims=200, seed=3), 0).headers
+    assert "exact power" in headers and "analytic power" in headers
+
+
 def test_bounds_at_survival_looks_average_the_trials_that_tested_each_look(tmp_path):
     # A second review: with three looks and a short delay, every outcome is known at look 2 in some trials, so
     # look 3 adds nothing there (not tested): a plain mean of the fractions (0 where untested) fell at look 3

@@ -226,6 +226,10 @@ def endpoint_table(report: dict, i: int) -> Table:
     endpoints = scenario["endpoints"]
     # With [interim] / [adaptation] the analytic and exact values describe the design without its rules.
     without_rules = " (without the rules)" if any(isinstance(e.get("interim"), dict) for e in endpoints.values()) else ""
+    # An endpoint read at a survival endpoint's looks (a joint trial): its exact and analytic values are its
+    # design's at the planned looks, not at the looks the trials had (its analytic note says so).
+    if any("realised_fractions_note" in e for e in endpoints.values()):
+        without_rules += " (planned looks)"
     columns = [
         ("endpoint", lambda n, e: Cell(endpoint_text(report, n)), None),
         ("test", lambda n, e: Cell(test_text(e)), None),
