@@ -175,6 +175,8 @@ def test_size_writes_markdown_and_html_with_the_size_search_plot(small_config, t
     assert main(["size", str(small_config), "--out", str(out), "--sims", "1000", "--quiet"]) == 0
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="plot-size-search"' in page and "<svg" in page
+    # The caption explains the shaded band (a hand-over review: it did not).
+    assert "The shaded band is the interval of sizes consistent with the target" in page
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Size search" in md and "| n_total | power ± MCSE |" in md
     assert (out / "report.json").exists()

@@ -338,7 +338,11 @@ def build_plots(report: dict, scenarios: list, *, workers: int = 1) -> list[Plot
         _size_figure, report)
     if isinstance(report.get("size"), dict):
         add("plot-size-search", "Sizes evaluated by the search",
-            "Every size the search evaluated with ±2 MCSE, the target, and the chosen size.",
+            "Every size the search evaluated with ±2 MCSE, the target, and the chosen size (the smallest evaluated "
+            "size whose estimate reaches the target). The shaded band is the interval of sizes consistent with the "
+            "target given the Monte Carlo error: from the smallest size whose estimate + 2 MCSE reaches it to the "
+            "smallest at or above the answer whose estimate - 2 MCSE does (open to the right when none does yet); "
+            "a wide band calls for more trials (--sims). The dotted line, when there is one, is the analytic size.",
             _size_search_figure, report["size"])
     for i, scenario in enumerate(report["scenarios"]):
         add(f"plot-sequential-s{i}", f"Group-sequential design: {scenario_label(scenario)}",
