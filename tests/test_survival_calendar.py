@@ -30,6 +30,7 @@ from simulator.design.survival import (
 from simulator.endpoints import plan_for
 from simulator.engine.patients import final_analysis_sample, patients, survival_design, workspace
 from simulator.engine.survival import simulate_trials
+from simulator.errors import InputError
 
 RPACT_RTOL = 1e-3  # the acceptance: within 0.1 % of rpact
 
@@ -421,7 +422,7 @@ def test_events_at_a_calendar_look_in_the_report_match_their_expectation(tmp_pat
     _, counts = _package_success(plan, "type1", 6000, 4)
     fields = plan.expected_size(counts)
     model = plan.model(1.0)
-    expected = expected_events(15.0, 200, max_follow_up=18.0, **model)
+    expected = expected_events(15.0, 200, **model)  # the model has the maximum follow-up (18)
     assert abs(fields["expected_look_events"][0] - expected) <= 4 * fields["expected_look_events_mcse"][0]
 
 
@@ -471,8 +472,35 @@ def test_analytic_subjects_account_for_the_maximum_follow_up(tmp_path):
     assert capped.subjects > plain.subjects
     plan, _ = _plan(tmp_path, **CALENDAR)
     analytic = plan.analytic(plan.config)
-    fraction = event_fraction(18.0, max_follow_up=18.0, **plan.model(0.65))
+    model = plan.model(0.65)
+    assert model["max_follow_up"] == 18.0  # the plan's model holds the maximum follow-up
+    fraction = event_fraction(18.0, **model)
     assert analytic["subjects"] == pytest.approx(analytic["events"] / fraction, rel=1e-9)
+
+
+def test_size_reference_subjects_account_for_the_maximum_follow_up(tmp_path):
+    # A review: `size`'s analytic_subjects left the maximum follow-up out (485.34 where 536.37 was right; the
+    # design block had it). Reference written out: uniform entry u on [0, 24], analysis at 36, each patient
+    # followed min(36 - u, 18) months, exponential hazards h and 0.75 h, 1:1.
+    from simulator.endpoints.survival_axis import subjects_reference
+    from simulator.runner.simulate import build_plans
+
+    path = tmp_path / "maximum.toml"
+    path.write_text(
+        '[trial]\nn_total = 700\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.75 }\naccrual = { duration = 24.0 }\n"
+        "follow_up = { minimum = 12.0, maximum = 18.0 }\n[design]\nevents = 383\n",
+        encoding="utf-8",
+    )
+    scenario = Trial.from_toml(path).scenarios[0]
+    block = subjects_reference(build_plans(scenario), scenario.config, 383)
+    h = math.log(2.0) / 12.0
+    fraction = sum(
+        0.5 * integrate.quad(lambda u, r=r: (1.0 - math.exp(-r * h * min(36.0 - u, 18.0))) / 24.0, 0.0, 24.0,
+                             points=[18.0])[0]
+        for r in (1.0, 0.75)
+    )
+    assert block["analytic_subjects"] == pytest.approx(383 / fraction, rel=1e-9)
 
 
 def test_a_cap_with_a_binary_endpoint_read_at_the_survival_looks(tmp_path):
@@ -529,3 +557,62 @@ def test_bounds_sharing_their_interims_are_those_solved_alone():
             shared = spending_bounds(events / 120, events, sided=sided, prefix_cache=cache,
                                      prefix_key=(sided, tuple(events[:-1])))
             np.testing.assert_allclose(shared, alone, atol=1e-9)
+
+
+def test_a_look_whose_events_never_come_is_capped_not_short_with_a_cap():
+    # A review: with a cap, trials whose final events never came were counted in events_short ("analysed at
+    # the last event") while they were analysed at the cap (cap_reached). 300 patients followed at most 24
+    # months give about 200 events: the final look's 230 almost never come.
+    raw = {
+        "trial": {"n_total": 300},
+        "endpoints": {"os": {
+            "kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.75},
+            "accrual": {"duration": 12.0}, "follow_up": {"maximum": 24.0},
+        }},
+        "design": {"events": 230, "looks": [0.5, 1.0]},
+    }
+    short = Trial.from_dict(raw).simulate(n_sims=400, seed=2).to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert short["events_short"] > 0.9 and not short.get("cap_reached")
+    raw["design"]["max_duration"] = 40.0  # after every event has come (12 + 24 months)
+    capped = Trial.from_dict(raw).simulate(n_sims=400, seed=2).to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert capped["events_short"] == 0.0
+    # The same trials (same seed): those short of events before stop at the cap now, where their looks are.
+    assert capped["cap_reached"] == pytest.approx(short["events_short"], abs=0.02)
+    assert max(capped["expected_look_times"]) <= 40.0
+
+
+CALENDAR_NO_SIZE = """[design]
+alpha = 0.025
+power = {power}
+events = 400
+look_times = [24.0, 40.0]
+efficacy = "asOF"
+[endpoints.os]
+kind = "survival"
+truth = {{ control = {{ median = 9.0 }}, hazard_ratio = 0.72 }}
+accrual = {{ duration = 24.0 }}
+dropout = {{ probability = 0.05, at = 12.0 }}
+follow_up = {{ minimum = 12.0 }}
+"""
+
+
+def test_size_of_calendar_looks_without_n_total(tmp_path):
+    # A review: `size` built its base plans at 1000 patients, where the first look (24 months) expects 1.13
+    # times design.events, and refused the design that `design` sizes (426). More patients give more events
+    # by the same times, so sizes above about 828 cannot carry these looks; the search stays below them.
+    path = tmp_path / "calendar.toml"
+    path.write_text(CALENDAR_NO_SIZE.format(power=0.85), encoding="utf-8")
+    block = Trial.from_toml(path).size(n_sims=1000, seed=3).to_dict()["size"]
+    assert block["analytic_n_total"] == 426 and block["power"] >= 0.85
+    assert block["interval"][0] <= block["n_total"] <= block["interval"][1]
+    # 0.96: the analytic size (827, unsettled: see the design's note) is at the edge; the search finds the
+    # answer below it rather than calling the level unreachable.
+    path.write_text(CALENDAR_NO_SIZE.format(power=0.96), encoding="utf-8")
+    block = Trial.from_toml(path).size(n_sims=1000, seed=3).to_dict()["size"]
+    assert block["power"] >= 0.96 and block["n_total"] < block["analytic_n_total"] <= 828
+    # 0.99 is out of reach of every size that can carry the looks (the analytic power peaks near 0.964): the
+    # message says where and why.
+    path.write_text(CALENDAR_NO_SIZE.format(power=0.99), encoding="utf-8")
+    with pytest.raises(InputError, match=r"not reached by a size that can carry the design: at n_total = \d+ it is "
+                                         r".*no design could be built \(config key `design\.look_times`"):
+        Trial.from_toml(path).size(n_sims=1000, seed=3)

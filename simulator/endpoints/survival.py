@@ -122,7 +122,7 @@ def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks
             "at which the interims' alpha is spent)"
         )
     model = analytic_model(config, endpoint, calendar.reference_ratio(endpoint))
-    events = calendar.calendar_events(config, model, endpoint.max_follow_up)
+    events = calendar.calendar_events(config, model)
     fractions = tuple(float(e / events[-1]) for e in events)
     return SurvivalLooks(fractions, events, tuple(design.look_times))
 
@@ -130,7 +130,9 @@ def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks
 def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> dict:
     """Keyword arguments of :mod:`simulator.design.survival` for ``endpoint`` at ``hazard_ratio``.
 
-    With ``[strata]`` the model is their mixture (each stratum's share and
+    Everything the patients' model holds: control hazards, accrual, dropout,
+    allocation, the maximum follow-up per patient and, with ``[strata]``,
+    their mixture (each stratum's share and
     control-hazard multiplier, :func:`simulator.endpoints.strata.cells`), as
     the simulation draws the patients.
     """
@@ -142,6 +144,7 @@ def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> 
         accrual=analytic_survival.accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
         dropout=endpoint.dropout,
         allocation=config.trial.allocation,
+        max_follow_up=endpoint.max_follow_up,
         strata=strata.cells(config, endpoint.STRATA_KEY),
     )
 
@@ -544,12 +547,12 @@ class SurvivalPlan:
         return expected_time(config, self.endpoint, hazard_ratio, events)
 
     def most_events(self, config: Config, hazard_ratio: float) -> float:
-        """The events ``trial.n_total`` subjects are expected to have at most (with strata, their mixture's)."""
-        mixture = _mixture(config, self.endpoint, hazard_ratio)
-        if mixture is not None:
-            return sum(analytic_nph.expected_events(mixture, analytic_nph.HORIZON))
+        """The events ``trial.n_total`` subjects are expected to have at most (with strata, their mixture's;
+        with cure fractions, by the non-proportional-hazards model, as :func:`expected_time`)."""
+        if self.endpoint.nph is not None:
+            return sum(analytic_nph.expected_events(nph.model(config, self.endpoint, hazard_ratio), analytic_nph.HORIZON))
         return float(config.trial.n_total) * float(analytic_survival.event_fraction(
-            np.inf, max_follow_up=self.endpoint.max_follow_up, **self.model(hazard_ratio)))
+            np.inf, **analytic_model(config, self.endpoint, hazard_ratio)))
 
     def analytic(self, config: Config) -> dict:
         """Schoenfeld power at the configured events; events and subjects for ``design.power``.
@@ -601,7 +604,6 @@ class SurvivalPlan:
                 inflation=1.0 if planned is None else float(planned.inflation_factor),
                 fractions=self.looks.planned_fractions, margin=self.margin,
                 accrual_rate=(accrual.starts, accrual.per_month) if accrual.is_rate else None,
-                max_follow_up=self.endpoint.max_follow_up,
                 **{k: v for k, v in model.items() if k != "hazard_ratio"},
             )
             per_arm = round_up_per_arm(size.subjects, config.trial.allocation)
@@ -628,23 +630,17 @@ class SurvivalPlan:
         return self._with_strata_note(out)
 
 
-def _mixture(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: float):
-    """With strata, their mixture at ``hazard_ratio`` (:func:`simulator.endpoints.survival_nph.model`: each
-    stratum's control hazard times its multiplier), else None."""
-    if strata.design_for(config, endpoint.STRATA_KEY) is None:
-        return None
-    return nph.model(config, endpoint, hazard_ratio)
-
-
 def expected_time(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: float, events: float) -> float:
     """Calendar time at which ``trial.n_total`` subjects are expected to have ``events`` at a proportional
-    ``hazard_ratio`` (with strata, their mixture); InputError when they never are, on average."""
-    mixture = _mixture(config, endpoint, hazard_ratio)
-    if mixture is not None:
-        return analytic_nph.time_for_events(mixture, events)
+    ``hazard_ratio`` (with strata, their mixture); InputError when they never are, on average.
+
+    In closed form (:func:`simulator.design.survival.time_for_events`); with cure fractions, by the
+    non-proportional-hazards model's integration (:mod:`simulator.design.nph`), which has them.
+    """
+    if endpoint.nph is not None:
+        return analytic_nph.time_for_events(nph.model(config, endpoint, hazard_ratio), events)
     return float(analytic_survival.time_for_events(
-        events, float(config.trial.n_total), max_follow_up=endpoint.max_follow_up,
-        **analytic_model(config, endpoint, hazard_ratio),
+        events, float(config.trial.n_total), **analytic_model(config, endpoint, hazard_ratio),
     ))
 
 

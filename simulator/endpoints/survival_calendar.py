@@ -73,18 +73,18 @@ def reference_ratio(endpoint) -> float:
     return 1.0
 
 
-def expected_events_at(model: dict, n_total: float, times, max_follow_up: float) -> np.ndarray:
+def expected_events_at(model: dict, n_total: float, times) -> np.ndarray:
     """Expected events by each calendar time (:func:`simulator.design.survival.expected_events`)."""
     times = np.asarray(times, dtype=float)
     return np.asarray(
-        analytic_survival.expected_events(times, n_total, max_follow_up=max_follow_up, **model), dtype=float
+        analytic_survival.expected_events(times, n_total, **model), dtype=float
     )
 
 
-def calendar_events(config: Config, model: dict, max_follow_up: float) -> np.ndarray:
+def calendar_events(config: Config, model: dict) -> np.ndarray:
     """Planned events at the calendar looks (expected at the reference hazard ratio, rounded half up)."""
     times = config.design.look_times
-    expected = expected_events_at(model, config.trial.n_total, times, max_follow_up)
+    expected = expected_events_at(model, config.trial.n_total, times)
     events = np.array([round_half_up(e) for e in expected], dtype=np.int64)
     if events[0] < 1 or np.any(np.diff(events) <= 0):
         raise InputError(
@@ -314,31 +314,30 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     design = config.design
     model = plan.model(hazard_ratio)
     n_total = float(config.trial.n_total)
-    longest = plan.endpoint.max_follow_up
     cap = design.max_duration
     if design.look_times:
         times = np.array(design.look_times, dtype=float)
         if cap is not None:
             times = np.minimum(times, cap)
-        events = expected_events_at(model, n_total, times, longest)
+        events = expected_events_at(model, n_total, times)
         out = {"expected_events_per_look": events.tolist(), "expected_analysis_times": times.tolist()}
         # The power of the planned looks at whole events (rounded half up, as calendar_events plans them): the
         # design whose bounds, alpha spent and expected events the block reports beside it.
         out.update(_power(plan, config, np.array([round_half_up(e) for e in events], dtype=float), hazard_ratio))
         if not plan.endpoint.accrual.is_rate:
-            out.update(_calendar_subjects(plan, config, model, times, longest, hazard_ratio))
+            out.update(_calendar_subjects(plan, config, model, times, hazard_ratio))
         return out
     targets = plan.looks.events.astype(float)
-    ceiling = float(expected_events_at(model, n_total, [np.inf], longest)[0])
+    ceiling = float(expected_events_at(model, n_total, [np.inf])[0])
     times = np.array([
-        float(analytic_survival.time_for_events(t, n_total, max_follow_up=longest, **model)) if t < ceiling else np.inf
+        float(analytic_survival.time_for_events(t, n_total, **model)) if t < ceiling else np.inf
         for t in targets
     ])
     if cap is None:
         out = {"expected_events_per_look": targets.tolist(), "expected_analysis_times": times.tolist()}
         out.update(_power(plan, config, targets, hazard_ratio))
         return out
-    fraction = min(max(float(expected_events_at(model, 1.0, [cap], longest)[0]), 0.0), 1.0)  # rounding: [0, 1]
+    fraction = min(max(float(expected_events_at(model, 1.0, [cap])[0]), 0.0), 1.0)  # rounding: [0, 1]
     mean, sd = n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
     nodes, weights = np.polynomial.hermite_e.hermegauss(CAP_NODES)
     weights = weights / weights.sum()
@@ -375,7 +374,7 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     }
 
 
-def _calendar_subjects(plan, config: Config, model: dict, times, longest: float, hazard_ratio: float) -> dict:
+def _calendar_subjects(plan, config: Config, model: dict, times, hazard_ratio: float) -> dict:
     """Subjects whose expected events at the calendar looks give ``design.power`` (``n_total_rounded``).
 
     The accrual keeps its shape and duration; the expected events at each
@@ -392,7 +391,7 @@ def _calendar_subjects(plan, config: Config, model: dict, times, longest: float,
         return {}
 
     def gap(n):
-        events = expected_events_at(model, n, times, longest)
+        events = expected_events_at(model, n, times)
         return _power(plan, config, events, hazard_ratio)["power"] - target
 
     low, high = 2.0, float(max(config.trial.n_total, 2))

@@ -1251,7 +1251,9 @@ def record_look(i, k, last, reachable, z, o_c, e_c, o_e, e_e, cut, at_cut, enrol
     out.look_times[i, k] = cut
     out.events[i, k] = at_cut
     out.enrolled[i, k] = enrolled
-    out.short[i, k] = k >= reachable
+    # Short: the patients never gave the look's target events, so it is analysed at the last event. Not when a
+    # cap ended the trial there: the look is then at the cap (capped, not short).
+    out.short[i, k] = k >= reachable and not (out.capped[i] and k == last)
     if not decided:
         outcome = decide_z(z, bounds.efficacy[k], bounds.unfavourable[k], bounds.futility[k], bounds.futility_floor[k])
         if outcome != CONTINUE or k == last:

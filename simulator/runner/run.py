@@ -130,19 +130,56 @@ def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = la
             "config key `trial.n_total`: is required here: no size for design.power could be computed, the "
             f"plans fail at every provisional size (at {PROVISIONAL_N_TOTAL[0]} patients: {first})"
         )
-    built, size = provisional, _analytic_size(bundle, probe)
+
+    def analytic_at(n_total: int) -> int:
+        probe = at_size(with_n_total(scenario, n_total))
+        return _analytic_size(build_plans(probe), probe)
+
+    return settle(provisional, _analytic_size(bundle, probe), analytic_at)
+
+
+def settle(built: int, size: int, analytic_at: Callable[[int], int]) -> tuple[int, bool]:
+    """The analytic size computed again at the size found until it no longer moves, and whether it settled.
+
+    ``size`` is the analytic size of the plans built at ``built``;
+    ``analytic_at(n)`` builds them at ``n`` and returns theirs, or raises
+    InputError where they cannot be built. At most
+    :data:`FIXED_POINT_ROUNDS` rounds (then the last size is used). A size
+    found that is too large to carry the design (calendar looks whose
+    interims would expect the planned maximum events) gives way to the
+    largest size between the last one and it that can (the sizes that can
+    form one range); where there is none, the first round raises its
+    error (the size computed for ``design.power`` cannot carry the design)
+    and a later one keeps the last size that could.
+    """
     for round_ in range(FIXED_POINT_ROUNDS):
         if size == built:
             return size, True
-        probe = at_size(with_n_total(scenario, size))
         try:
-            bundle = build_plans(probe)
-        except InputError:
-            if round_ == 0:  # the size computed for design.power cannot carry the design: say why
-                raise
-            return built, False  # the last computed size that could
-        built, size = size, _analytic_size(bundle, probe)
+            found = analytic_at(size)
+        except InputError as err:
+            top = _largest_buildable(built, size, analytic_at) if size > built else None
+            if top is None:
+                if round_ == 0:
+                    raise err
+                return built, False
+            size, found = top
+        built, size = size, found
     return built, size == built
+
+
+def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int]) -> tuple[int, int] | None:
+    """The largest size in ``(low, high)`` whose plans can be built, with its analytic size (``low`` can,
+    ``high`` cannot; by bisection), or None when none can."""
+    best = None
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            best = (middle, analytic_at(middle))
+            low = middle
+        except InputError:
+            high = middle
+    return best
 
 
 def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:

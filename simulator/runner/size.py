@@ -105,6 +105,13 @@ def size_axis(config):
     return max(axes, key=lambda axis: axis.priority)
 
 
+def _halvings(m: int):
+    """``m // 2, m // 4, ...`` down to 1: where to look for a smaller size that can carry a design."""
+    while m > 1:
+        m //= 2
+        yield m
+
+
 @dataclass
 class Evaluation:
     """One simulated candidate size (``estimate`` is None if the design is invalid there)."""
@@ -143,6 +150,7 @@ class SizeSearch:
     log: object = None
     evaluated: dict = field(default_factory=dict)  # grid index m -> Evaluation
     start: int | None = None  # the size the search began at (set by bracket)
+    invalid: dict = field(default_factory=dict)  # grid index m -> why no design could be built there
 
     def __post_init__(self):
         self.axis = size_axis(self.config)
@@ -161,10 +169,11 @@ class SizeSearch:
                 scenario = Scenario(0, {self.axis.key: n}, mapping, validate(mapping))
                 bundles.append(build_plans(scenario, digest_exclude=self.axis.digest_exclude, only=(self.target,)))
                 feasible.append(m)
-            except InputError:
-                # Too small for the looks or the allocation, or (events) more
-                # events than subjects: not a valid design.
+            except InputError as err:
+                # Too small for the looks or the allocation, (events) more events than subjects, or
+                # (calendar looks) so many patients that an interim expects the planned maximum events.
                 self.evaluated[m] = Evaluation(n, self.axis.fields(n), None, None)
+                self.invalid[m] = str(err)
         if not bundles:
             return
         results, _ = simulate_scenarios(bundles, jobs=self.jobs, backend=self.backend, scheduler=self.scheduler)
@@ -185,6 +194,16 @@ class SizeSearch:
         m = min(max(start_m, 1), self.m_max)
         self.start = m * self.unit  # where the search began, on the grid and within its range
         self.evaluate([m])
+        if m in self.invalid:
+            # The start cannot carry the design. If smaller sizes can (it is too large: calendar looks), the
+            # largest of them reaches the level, or no size does.
+            below = next((k for k in _halvings(m) if self._valid(k)), None)
+            if below is not None:
+                top = self._largest_valid(below, m)
+                self.evaluate([top])
+                if not self.reaches(top):
+                    self._unreachable()
+                m = top
         if self.reaches(m):
             hi = m
             while True:
@@ -203,7 +222,40 @@ class SizeSearch:
             self.evaluate([hi])
             if self.reaches(hi):
                 return lo, hi
+            if hi in self.invalid and lo not in self.invalid:
+                # Too large to carry the design (calendar looks whose interims would expect the planned maximum
+                # events): the largest size that can, which reaches the level or nothing does.
+                top = self._largest_valid(lo, hi)
+                if top > lo:
+                    self.evaluate([top])
+                    if self.reaches(top):
+                        return lo, top
+                self._unreachable()
             lo, factor = hi, factor * factor
+
+    def _valid(self, m: int) -> bool:
+        """Whether the design can be built at grid index ``m`` (its plans, no simulation); records why not."""
+        if m in self.evaluated or m in self.invalid:
+            return m not in self.invalid
+        try:
+            mapping = self.axis.apply(self.mapping, m * self.unit)
+            build_plans(Scenario(0, {}, mapping, validate(mapping)), digest_exclude=self.axis.digest_exclude,
+                        only=(self.target,))
+            return True
+        except InputError as err:
+            self.invalid[m] = str(err)
+            return False
+
+    def _largest_valid(self, lo: int, hi: int) -> int:
+        """The largest grid index in ``[lo, hi)`` at which the design can be built (``lo`` can, ``hi`` cannot;
+        the sizes that can form one range), by bisection."""
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._valid(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
     def bisect(self, lo: int, hi: int) -> int:
         while hi - lo > 1:
@@ -240,6 +292,17 @@ class SizeSearch:
     def _unreachable(self):
         top = self.evaluated.get(self.m_max)
         name = self.axis.name
+        valid = [m for m, e in self.evaluated.items() if e.estimate is not None]
+        above = sorted(m for m in self.invalid if not valid or m > max(valid))
+        if above:
+            # Larger sizes cannot carry the design (not "not reached"): say where it stopped and why.
+            last = f"at {name} = {self.evaluated[max(valid)].size} it is {self.evaluated[max(valid)].estimate:.4f} ± " \
+                   f"{self.evaluated[max(valid)].mcse:.4f}; " if valid else ""
+            raise InputError(
+                f"argument `--level`: {self.target} {self.level} is not reached by a size that can carry the "
+                f"design: {last}at {name} = {above[0] * self.unit} and above no design could be built "
+                f"({self.invalid[above[0]]})"
+            )
         where = f"; at {name} = {top.size} it is {top.estimate:.4f} ± {top.mcse:.4f}" if top and top.estimate is not None else ""
         raise InputError(f"argument `--level`: {self.target} {self.level} is not reached by {self.axis.limit()}{where}")
 
@@ -363,6 +426,55 @@ class SizeOutcome:
     streams: dict
 
 
+def _base_plans(axis, mapping: dict, target: str) -> tuple[Config, ScenarioPlans]:
+    """The config and plans the ceilings and the analytic start are computed from (``axis.base_mapping``).
+
+    Without ``trial.n_total`` on a search over it, at the first size of
+    :data:`~simulator.runner.run.PROVISIONAL_N_TOTAL` the plans can be built
+    at, as ``design`` does: calendar looks at 1000 patients may expect an
+    interim to have the planned maximum events already, where a smaller
+    size does not. The first size's error is raised when none can be built.
+    """
+    from simulator.runner.run import PROVISIONAL_N_TOTAL
+
+    given = (mapping.get("trial") or {}).get("n_total") is not None
+    sizes: tuple = (None,) if given or axis.name != "n_total" else PROVISIONAL_N_TOTAL
+    first: InputError | None = None
+    for n_total in sizes:
+        base_mapping = axis.base_mapping(mapping) if n_total is None else axis.apply(mapping, n_total)
+        try:
+            base_config = validate(base_mapping)
+            return base_config, build_plans(Scenario(0, {}, base_mapping, base_config),
+                                            digest_exclude=axis.digest_exclude, only=(target,))
+        except InputError as err:
+            first = first or err
+    assert first is not None
+    raise first
+
+
+def _settled_start(axis, mapping: dict, target: str, rule: str, built: int, analytic: int) -> int:
+    """The analytic size computed again at the size found until it no longer moves, as ``design`` does
+    (:func:`simulator.runner.run.settle`): with calendar looks (whose planned events grow with the
+    subjects) or events derived from the subjects it depends on the size the plans were built at; other
+    designs' does not, and settles at once. Where it cannot be settled, the first size stands (the search
+    finds the answer from there)."""
+    from simulator.runner.run import settle
+
+    def analytic_at(n_total: int) -> int:
+        at = axis.apply(mapping, n_total)
+        config = validate(at)
+        found = analytic_start(build_plans(Scenario(0, {}, at, config), digest_exclude=axis.digest_exclude,
+                                           only=(target,)), config, rule, axis)
+        if found is None:
+            raise InputError("no analytic size")  # not settled: the first size stands
+        return found
+
+    try:
+        return settle(built, analytic, analytic_at)[0]
+    except InputError:
+        return analytic
+
+
 def search(
     raw: dict, *, target: str = "power", level: float | None = None, backend: str = "threads",
     scheduler: str | None = None, log=None,
@@ -396,12 +508,12 @@ def search(
     level = config.design.power if level is None else float(level)
     axis = size_axis(config)
     axis.check(config)
-    base_mapping = axis.base_mapping(mapping)
-    base_config = validate(base_mapping)
-    base = build_plans(Scenario(0, {}, base_mapping, base_config), digest_exclude=axis.digest_exclude, only=(target,))
+    base_config, base = _base_plans(axis, mapping, target)
     rule = config.success.rule
     ceiling = check_reachable(base, target, level, rule, axis)
     analytic = analytic_start(base, base_config, rule, axis) if all(p.truth is not None for p in base.plans) else None
+    if analytic is not None and axis.name == "n_total":
+        analytic = _settled_start(axis, mapping, target, rule, base_config.trial.n_total, analytic)
     start = analytic if analytic is not None else axis.fallback_start(base, config)
     search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log)
     # From an analytic start the answer is near: small steps; without one, larger.
