@@ -22,7 +22,6 @@ import argparse
 import atexit
 import contextlib
 import errno
-import json
 import os
 import re
 import shlex
@@ -198,9 +197,11 @@ def _check_json_path(path: Path) -> None:
 def _design(args) -> int:
     if args.json is not None and args.json != "-":
         _check_json_file(args.json)
+    from simulator.results import json_text
+
     result = _trial(args).design()
     if args.json is not None:
-        text = json.dumps(result.to_dict(), indent=2) + "\n"
+        text = json_text(result.to_dict())
         if args.json == "-":
             sys.stdout.write(text)
             return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,27 @@ def _estimate(block: dict, key: str, n_sims: int | None = None) -> Estimate | No
 def _json_roundtrip(data: dict) -> dict:
     """The data as report.json holds it (tuples -> lists, numpy scalars -> numbers)."""
     return json.loads(json.dumps(data))
+
+
+def json_safe(value):
+    """``value`` with every non-finite number written as the string ``"inf"``, ``"-inf"`` or ``"nan"``.
+
+    JSON has no infinity or NaN (Python writes ``-Infinity``, which other
+    readers refuse). Reports hold one only where the config does: a TOML
+    ``-inf`` in ``meta.config`` (a futility list's "no bound at this look").
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def json_text(data: dict) -> str:
+    """report.json's text (and ``p3sim design --json``'s): strict JSON of :func:`json_safe` data, indented."""
+    return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
 
 
 class _Streams:
@@ -153,8 +175,8 @@ class _Reported:
         return self._report["meta"]
 
     def to_dict(self) -> dict:
-        """Exactly the content of report.json (a fresh copy)."""
-        return copy.deepcopy(self._report)
+        """Exactly the content of report.json (a fresh copy; a non-finite number as :func:`json_safe` writes it)."""
+        return json_safe(copy.deepcopy(self._report))
 
     def to_frame(self) -> Any:
         """The rows of results.csv as a pandas DataFrame (pandas is an optional extra)."""
@@ -181,7 +203,7 @@ class _Reported:
             raise InputError(f"argument `plots`: must be True or False, got {plots!r}")
         folder = check_output_folder(out, "out")
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / "report.json", json.dumps(self._report, indent=2) + "\n")
+        write_atomic(folder / "report.json", json_text(self._report))
         write_atomic(folder / "report.md", markdown(self._report))
         figures = None
         if plots and matplotlib_available():
@@ -272,8 +294,8 @@ class DesignResult:
         return self._data["meta"]
 
     def to_dict(self) -> dict:
-        """What ``p3sim design --json`` writes (a fresh copy)."""
-        return copy.deepcopy(self._data)
+        """What ``p3sim design --json`` writes (a fresh copy; a non-finite number as :func:`json_safe` writes it)."""
+        return json_safe(copy.deepcopy(self._data))
 
     def table(self) -> str:
         """The table ``p3sim design`` prints."""

@@ -48,6 +48,23 @@ def report_validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+def _refuse_non_json(name):
+    """report.json is strict JSON: Python's ``-Infinity``, ``Infinity`` and ``NaN`` are not JSON."""
+    raise AssertionError(f"report.json holds {name}, which is not JSON")
+
+
+def _leaves(value, where=()):
+    """``(path, value)`` of every scalar of a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*where, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, (*where, i))
+    else:
+        yield where, value
+
+
 @pytest.fixture(autouse=True)
 def _every_written_report_matches_the_schema(request, tmp_path_factory, report_validator):
     """Every report.json a test writes (anywhere under pytest's temporary folders) is valid against the schema."""
@@ -61,9 +78,13 @@ def _every_written_report_matches_the_schema(request, tmp_path_factory, report_v
         if path.stat().st_mtime < started - 1.0:
             continue
         try:
-            report = json.loads(path.read_text(encoding="utf-8"))
+            report = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_non_json)
         except json.JSONDecodeError:
             continue  # tests of corrupted files write these on purpose
+        # A non-finite number is the string "inf", "-inf" or "nan", and only in meta.config (a TOML -inf).
+        strays = [where for where, value in _leaves(report) if value in ("inf", "-inf", "nan")
+                  and where[:2] != ("meta", "config")]
+        assert not strays, f"{path}: non-finite values outside meta.config at {strays[:5]}"
         errors = sorted(report_validator.iter_errors(report), key=lambda e: list(e.absolute_path))
         assert not errors, f"{path}: " + "; ".join(
             f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]

@@ -79,3 +79,48 @@ def test_report_and_bad_input(tmp_path):
     with pytest.raises(InputError, match=r"`adaptation`: is not supported yet for endpoint `change` \(kind = "
                                          r"\"continuous\"\): only \[interim\] there"):
         Trial.from_dict(adaptation).scenarios()
+
+
+def test_thresholds_below_the_bounds_own_futility_stops_are_null_and_report_json_is_strict(tmp_path):
+    # A review: with bsOF futility, the bound alone stops about 40 % of trials under H0 at the first look, so
+    # no threshold stops only 10 %; the row said threshold -inf (written -Infinity, which is not JSON) and
+    # stop_probability 0.0. Now: threshold null, and the bound's probability, Phi(futility bound).
+    from scipy import stats
+
+    mapping = raw(below=[0.05, 0.1])
+    mapping["design"]["futility"] = "bsOF"
+    plan = plan_of(mapping)
+    rows = plan.rules.thresholds(plan)[0]
+    bound = stats.norm.cdf(plan.bounds.futility[0])
+    assert bound > 0.3
+    for row in rows:
+        if row["target"] < bound:
+            # The z grid's steps (docs/adaptive.md): the bound's mass at the grid point at or below it.
+            assert row["threshold"] is None and row["stop_probability"] == pytest.approx(bound, abs=1e-3)
+        else:
+            assert row["threshold"] is not None and bound <= row["stop_probability"] <= row["target"]
+    # A -inf in the config (no futility bound at a look) and such rows: report.json parses as strict JSON
+    # (the conftest refuses -Infinity), with the -inf as the string "-inf" in meta.config.
+    mapping["design"]["futility"] = [float("-inf"), 0.5]
+    result = Trial.from_dict(mapping).simulate(n_sims=500, seed=2)
+    folder = result.save(tmp_path / "out", plots=False)
+    import json
+
+    text = (folder / "report.json").read_text(encoding="utf-8")
+    assert "Infinity" not in text and "NaN" not in text
+    report = json.loads(text)
+    assert report["meta"]["config"]["design"]["futility"] == ["-inf", 0.5]
+    assert result.to_dict() == report
+    # report.md's reproduction block keeps the TOML value.
+    assert "futility = [-inf, 0.5]" in (folder / "report.md").read_text(encoding="utf-8")
+
+
+def test_adaptation_on_a_continuous_endpoint_is_refused_before_its_sizes_are_checked():
+    # A review: the sizes per stage were checked first, so a user fixed them only to learn that continuous
+    # endpoints have no re-estimation.
+    mapping = raw()
+    mapping.pop("interim")
+    mapping["adaptation"] = {"conditional_power": 0.8, "min_per_stage": [100, 100], "max_per_stage": [100, 400]}
+    with pytest.raises(InputError, match=r"config key `adaptation`: is not supported yet for endpoint `change` "
+                                         r"\(kind = \"continuous\"\)"):
+        validate(mapping)

@@ -476,3 +476,12 @@ def test_pooled_t_with_unequal_sds_says_its_analytic_values_are_approximate():
 
     assert 'test = "welch"' in design(15.0)["note"]
     assert "note" not in design(5.0)
+
+
+def test_look_sizes_too_close_name_look_sizes(tmp_path, capsys):
+    # A review: look sizes whose arms do not grow were blamed on `design.looks` ("use fewer looks").
+    path = tmp_path / "qol.toml"
+    path.write_text(BASE_TOML, encoding="utf-8")
+    assert main(["design", str(path), "--set", "design.look_sizes=[1, 2, 200]"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("p3sim: error: config key `design.look_sizes`: the looks must give"), err

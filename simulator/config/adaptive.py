@@ -95,13 +95,7 @@ def parse_adaptation(data: Any, n_looks: int) -> Adaptation | None:
     t.finish()
     if n_looks < 2:
         raise fail("adaptation", "needs at least two stages: design.looks must be 2 or more", show_value=False)
-    for key, sizes in (("adaptation.min_per_stage", low), ("adaptation.max_per_stage", high)):
-        if len(sizes) != n_looks:
-            raise fail(key, f"must give one size per stage ({n_looks}), the first that of stage 1", list(sizes))
-    for k, (a, b) in enumerate(zip(low, high)):
-        if a > b:
-            raise fail("adaptation.max_per_stage", f"must be >= min_per_stage at every stage (stage {k + 1}: "
-                       f"{b} < {a})", list(high))
+    # The sizes per stage against the looks: in check(), once the endpoint is known to support re-estimation.
     if zone is not None:
         if not isinstance(zone, list) or len(zone) != 2:
             raise fail("adaptation.promising_zone", "must be [low, high], conditional powers with 0 <= low < high <= 1",
@@ -119,12 +113,13 @@ def _stage_sizes(value: Any, key: str) -> tuple[int, ...]:
     return tuple(as_int(v, key, low=2, high=MAX_STAGE) for v in value)
 
 
-def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, supports: Any) -> None:
+def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, supports: Any, n_looks: int) -> None:
     """What the rules need of the rest of the validated config, each refusal naming its key.
 
     ``supports(endpoint)`` gives the sections the endpoint's kind simulates
     (the kind's ``interim_rules`` attribute, read by the validator), e.g.
-    ``("interim", "adaptation")``.
+    ``("interim", "adaptation")``; a section the kind does not simulate is
+    refused before its details are checked.
     """
     if interim is None and adaptation is None:
         return
@@ -139,6 +134,15 @@ def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, s
             allowed = f"only [{'], ['.join(supported)}] there" if supported else "no interim rules there"
             raise fail(name, f"is not supported yet for endpoint `{endpoint.name}` (kind = \"{endpoint.kind}\"): "
                        f"{allowed} in this version", show_value=False)
+    if adaptation is not None:
+        low, high = adaptation.min_per_stage, adaptation.max_per_stage
+        for key, sizes in (("adaptation.min_per_stage", low), ("adaptation.max_per_stage", high)):
+            if len(sizes) != n_looks:
+                raise fail(key, f"must give one size per stage ({n_looks}), the first that of stage 1", list(sizes))
+        for k, (a, b) in enumerate(zip(low, high)):
+            if a > b:
+                raise fail("adaptation.max_per_stage", f"must be >= min_per_stage at every stage (stage {k + 1}: "
+                           f"{b} < {a})", list(high))
     if config.trial.n_total is None:
         raise fail("trial.n_total", f"is required with [{section}] (a design with these rules is simulated, not "
                    "sized by a formula; `p3sim design` without them gives a starting size)", show_value=False)

@@ -596,11 +596,21 @@ def size_distribution(hist: np.ndarray, n_sims: int, planned: int) -> dict:
 
 
 def threshold_rows(values, probability, targets) -> list[dict]:
-    """``{target, threshold, stop_probability}`` for each target stopping probability."""
+    """``{target, threshold, stop_probability}`` for each target stopping probability.
+
+    ``values`` of ``-inf`` are the outcomes the futility bound stops: where they alone are more
+    likely than the target, no threshold stops as rarely, and the row has ``threshold`` None and the
+    bound's stopping probability.
+    """
+    values = np.asarray(values, dtype=float)
+    bound = float(np.asarray(probability, dtype=float)[np.isneginf(values)].sum())
     rows = []
     for target in targets:
         threshold, stop = threshold_for_stop_probability(values, probability, target)
-        rows.append({"target": float(target), "threshold": threshold, "stop_probability": stop})
+        if np.isneginf(threshold):
+            rows.append({"target": float(target), "threshold": None, "stop_probability": bound})
+        else:
+            rows.append({"target": float(target), "threshold": threshold, "stop_probability": stop})
     return rows
 
 

@@ -104,10 +104,13 @@ def make_looks(config: Config) -> Looks:
             f"{n_e} randomised, {evaluable_c[-1]} and {evaluable_e[-1]} evaluable); lower it or raise trial.n_total"
         )
     if np.any(np.diff(evaluable_c) <= 0) or np.any(np.diff(evaluable_e) <= 0) or min(evaluable_c[0], evaluable_e[0]) < 1:
+        key, advice = (("design.look_sizes", "give look sizes further apart (each arm gets its allocation's share "
+                        "of a look's patients)") if design.look_sizes else
+                       ("design.looks", "use fewer looks or a larger trial.n_total"))
         raise InputError(
-            "config key `design.looks`: the looks must give strictly increasing whole numbers of evaluable "
+            f"config key `{key}`: the looks must give strictly increasing whole numbers of evaluable "
             f"patients in each arm (got control {evaluable_c.tolist()}, experimental {evaluable_e.tolist()}); "
-            "use fewer looks or a larger trial.n_total"
+            f"{advice}"
         )
     return Looks(fractions, enrolled_c, enrolled_e, evaluable_c, evaluable_e)
 
