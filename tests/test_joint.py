@@ -403,6 +403,25 @@ def test_oc_table_says_exact_and_analytic_power_are_the_planned_looks(tmp_path):
     assert "exact power" in headers and "analytic power" in headers
 
 
+def test_an_endpoint_without_a_prior_has_no_assurance_of_its_own(tmp_path):
+    # A review: with a prior on the binary endpoint only, the survival endpoint (no prior) reported an
+    # "assurance" that was its power on another stream. The scenario's assurance still counts it (at its truth).
+    path = tmp_path / "one_prior.toml"
+    path.write_text(
+        '[trial]\nn_total = 400\n[endpoints.os]\nkind = "survival"\n'
+        "truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }\naccrual = { duration = 18.0 }\n"
+        '[endpoints.resp]\nkind = "binary"\ntruth = { control = 0.30, experimental = 0.45 }\n'
+        "[endpoints.resp.prior]\ncontrol = { events = 9, n = 30 }\nexperimental = { events = 14, n = 30 }\n"
+        "[design]\nevents = 250\n",
+        encoding="utf-8",
+    )
+    report = run(path, n_sims=400, seed=3)
+    scenario = report["scenarios"][0]
+    assert "assurance" not in scenario["endpoints"]["os"] and "assurance_mcse" not in scenario["endpoints"]["os"]
+    assert scenario["endpoints"]["resp"]["assurance"] is not None and scenario["assurance"] is not None
+    assert scenario["endpoints"]["os"]["power"] > 0.5
+
+
 def test_bounds_at_survival_looks_average_the_trials_that_tested_each_look(tmp_path):
     # A second review: with three looks and a short delay, every outcome is known at look 2 in some trials, so
     # look 3 adds nothing there (not tested): a plain mean of the fractions (0 where untested) fell at look 3

@@ -57,6 +57,10 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1")):
         if stream not in streams:
             continue
+        if stream == "assurance" and plan.prior is None:
+            # Another endpoint's prior made the assurance stream; this one keeps its truth there (the trial's
+            # assurance needs it), so its success in that stream is a power, not an assurance: not reported.
+            continue
         counts = streams[stream].endpoints[name]
         n = streams[stream].n_sims
         block[key], block[f"{key}_mcse"] = proportion(int(counts["reject"].sum()), n)
