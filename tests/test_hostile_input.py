@@ -93,6 +93,10 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
+def _unchanged(path: Path, text: str) -> None:
+    assert path.read_text(encoding="utf-8") == text, path.read_text(encoding="utf-8")
+
+
 def _file(tmp: Path, text: str = "x") -> None:
     (tmp / "afile").write_text(text, encoding="utf-8")
 
@@ -148,6 +152,15 @@ ROWS = [
     Row("out-under-a-file", ["run", "{cfg}", "--out", "{tmp}/afile/sub", "--quiet"], 2,
         r"argument `--out`: .*sub lies under .*afile, which is not a folder", setup=_file),
     Row("out-dev-null", ["run", "{cfg}", "--out", "/dev/null", "--quiet"], 2, r"argument `--out`: /dev/null is not a folder"),
+    # A review: the lock file was opened through a link, and truncated and written whatever it points to.
+    Row("lock-is-a-link", ["run", "{cfg}", "--out", "{tmp}/locked", "--quiet"], 2,
+        r"argument `--out`: cannot write the lock file .*\.p3sim\.lock \(it is a link\)",
+        setup=lambda tmp: ((tmp / "victim.txt").write_text("VICTIM", encoding="utf-8"), (tmp / "locked").mkdir(),
+                           (tmp / "locked" / ".p3sim.lock").symlink_to(tmp / "victim.txt")),
+        check=lambda tmp, out, err: _unchanged(tmp / "victim.txt", "VICTIM")),
+    Row("lock-is-a-fifo", ["run", "{cfg}", "--out", "{tmp}/fifo", "--quiet"], 2,
+        r"argument `--out`: cannot write the lock file .*\.p3sim\.lock \(it is not a plain file\)",
+        setup=lambda tmp: ((tmp / "fifo").mkdir(), os.mkfifo(tmp / "fifo" / ".p3sim.lock"))),
     Row("out-report-json-is-a-folder", RUN, 2, r"argument `--out`: .*report\.json is a folder", setup=_report_dir_at_report_json),
     Row("size-out-under-a-file", ["size", "{cfg}", "--out", "{tmp}/afile/x", "--quiet"], 2,
         r"argument `--out`: .*lies under", setup=_file),

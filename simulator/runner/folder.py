@@ -27,6 +27,7 @@ import errno
 import os
 import re
 import socket
+import stat
 from pathlib import Path
 
 from simulator.errors import InputError, NotReadyError
@@ -114,9 +115,15 @@ class OutputFolder:
             raise InputError(f"argument `--out`: cannot create the folder {self.path} ({err.strerror})") from None
         lock = self.path / LOCK_NAME
         try:
-            handle = open(lock, "a+", encoding="utf-8")
+            # Never through a link (it would truncate and write the file it points to), only a plain file.
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as err:
-            raise InputError(f"argument `--out`: cannot write the lock file {lock} ({err.strerror})") from None
+            why = "it is a link" if err.errno == errno.ELOOP else err.strerror
+            raise InputError(f"argument `--out`: cannot write the lock file {lock} ({why})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InputError(f"argument `--out`: cannot write the lock file {lock} (it is not a plain file)")
+        handle = os.fdopen(fd, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
