@@ -329,10 +329,12 @@ def _signals_ignored():
 
 
 def _interrupted(code: int) -> int:
+    from simulator.figures import stop_drawing
     from simulator.runner.backends import stop_process_workers
 
     with _signals_ignored():  # a second Ctrl-C (or SIGTERM) meanwhile must not end in a traceback
         stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
+        stop_drawing()  # report.html's forked figure processes likewise
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
     if where is not None:

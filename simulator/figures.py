@@ -14,6 +14,7 @@ trial has; each endpoint kind draws its own through ``EndpointKind.figures``
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -231,7 +232,20 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
                 os._exit(0)
         os.close(write)
         children.append((pid, read))
+        _DRAWING.add(pid)
     return children
+
+
+#: The figure processes forked and not yet reaped: a stopped run ends them (:func:`stop_drawing`).
+_DRAWING: set[int] = set()
+
+
+def stop_drawing() -> None:
+    """End the figure processes still drawing (a run stopped by a signal): they hold its output streams,
+    so whoever waits for those (a shell pipe, a scheduler) would wait until they had drawn everything."""
+    for pid in list(_DRAWING):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _collect(pid: int, fd: int) -> dict:
@@ -244,6 +258,7 @@ def _collect(pid: int, fd: int) -> dict:
         drawn = {}
     finally:
         os.waitpid(pid, 0)
+        _DRAWING.discard(pid)
     return drawn if isinstance(drawn, dict) else {}
 
 

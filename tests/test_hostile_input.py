@@ -782,3 +782,46 @@ def test_a_finished_dask_task_whose_result_went_with_its_worker_does_not_hang():
         list(_dask_execute(print, [(1,), (2,)], client, jobs=2, wait=0.5, scheduler="tcp://127.0.0.1:1"))
     assert time.monotonic() - started < 10
     assert len(client.cancelled) == 2  # what was in flight is cancelled
+
+
+def _children(pid: int) -> set:
+    """PIDs of the processes ``pid`` forked (``ps``)."""
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid,ppid"], capture_output=True, text=True, check=True).stdout
+    return {int(a) for a, b in (line.split() for line in listing.splitlines()[1:]) if int(b) == pid}
+
+
+@pytest.mark.parametrize("sent, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_figures_are_drawn_ends_the_figure_processes(tmp_path, sent, code):
+    # A review: a signal sent to the run (not its process group) while report.html's figures were drawn
+    # left the forked figure processes drawing, holding the run's stderr: a reader waited 4 to 10 s.
+    pytest.importorskip("matplotlib")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    values = ", ".join(f"{0.35 + 0.005 * k:.3f}" for k in range(40))
+    argv = ("run", str(cfg), "--out", str(out), "--quiet", "--sims", "1000", "--jobs", "2",
+            "--set", f"sweep.endpoints.resp.truth.experimental=[{values}]")
+    first = _p3sim(*argv)
+    assert first.wait(timeout=600) == 0, first.communicate()
+    started = time.time()
+    process = _p3sim(*argv)  # resumed: straight to the reports, report.json first, then the figures
+    deadline = time.monotonic() + 120
+    while not ((out / "report.json").stat().st_mtime > started
+               and (forked := {pid for pid in _children(process.pid) if _running(pid)})):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    sent_at = time.monotonic()
+    process.send_signal(sent)
+    _, err = process.communicate(timeout=60)
+    assert time.monotonic() - sent_at < 2.0, time.monotonic() - sent_at
+    assert process.returncode == code, err
+    assert not [pid for pid in forked if _running(pid)]  # killed (a zombie until init reaps it) or gone
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
