@@ -133,7 +133,10 @@ def svg(figure, salt: str) -> str:
 def draw(builder, plot_id: str, *args) -> str | None:
     import matplotlib
 
-    with matplotlib.rc_context(RC):
+    # matplotlib's warnings (identical axis limits of a degenerate prior, say) say nothing the reader of
+    # the report can act on, and `--quiet` promises errors only: a figure is drawn or reported as failed.
+    with matplotlib.rc_context(RC), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         figure = builder(*args)
         if figure is None:
             return None

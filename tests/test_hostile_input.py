@@ -825,3 +825,21 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_quiet_run_prints_no_matplotlib_warning(tmp_path, capsys):
+    # A review: a prior with base [0.001, 10^6] (in range) drew a figure whose axis limits matplotlib warned
+    # about, on stderr, despite --quiet.
+    pytest.importorskip("matplotlib")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    argv = ["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "500",
+            "--set", "endpoints.resp.prior.base=[0.001, 1000000]"]
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:  # what would reach stderr outside pytest
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    assert not [str(w.message) for w in caught], [str(w.message) for w in caught]
