@@ -53,6 +53,10 @@ def canonical(config: Config) -> dict:
     for section in _LATER_SECTIONS:
         if section in data and not data[section]:
             del data[section]
+    # One correlation matrix, however it is written: each pair named in alphabetical order ("os.morbidity"
+    # is "morbidity.os"), the pairs sorted, and a pair of 0 left out (as a pair not given).
+    data["correlation"] = sorted([".".join(sorted(key.split("."))), value]
+                                 for key, value in data["correlation"] if value != 0.0)
     if data.get("interim"):
         # The futility thresholds change decisions, never the draws (a trial the rule stops is drawn on as
         # its shadow, docs/adaptive.md): left out, every threshold of a sweep reads the same trials.
