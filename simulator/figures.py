@@ -214,6 +214,7 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
     import matplotlib.figure  # noqa: F401
 
     children = []
+    parent = os.getpid()
     for _ in range(count):
         try:
             read, write = os.pipe()
@@ -221,10 +222,13 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
                 # Python >= 3.12 warns on fork in a threaded process; the child only draws and exits.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
+                if pid:
+                    _DRAWING.add(pid)  # at once: a signal handled from here on ends it (stop_drawing)
         except OSError:
             break
         if pid == 0:  # the child
             try:
+                _end_with(parent)
                 os.close(read)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -235,8 +239,18 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
                 os._exit(0)
         os.close(write)
         children.append((pid, read))
-        _DRAWING.add(pid)
     return children
+
+
+def _end_with(parent: int) -> None:
+    """In a figure process: be killed when the run's process ends (Linux's parent-death signal), so that a
+    run stopped between forking and recording it leaves nothing drawing; end now if it has already."""
+    with contextlib.suppress(Exception):  # no libc to ask: stop_drawing still ends the recorded ones
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 #: The figure processes forked and not yet reaped: a stopped run ends them (:func:`stop_drawing`).

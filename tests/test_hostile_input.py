@@ -815,7 +815,10 @@ def test_a_signal_while_figures_are_drawn_ends_the_figure_processes(tmp_path, se
     _, err = process.communicate(timeout=60)
     assert time.monotonic() - sent_at < 2.0, time.monotonic() - sent_at
     assert process.returncode == code, err
-    assert not [pid for pid in forked if _running(pid)]  # killed (a zombie until init reaps it) or gone
+    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously: gone, or a zombie, within moments
+    while live := [pid for pid in forked if _running(pid)]:
+        assert time.monotonic() < deadline, f"figure processes {live} outlived the run"
+        time.sleep(0.05)
 
 
 def _running(pid: int) -> bool:
@@ -843,3 +846,16 @@ def test_quiet_run_prints_no_matplotlib_warning(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
     assert not [str(w.message) for w in caught], [str(w.message) for w in caught]
+
+
+def test_labels_cannot_form_autolinks_or_emphasis_in_report_md(tmp_path):
+    # A review: bare URLs, `www.`, `_u_` and `~~s~~` in a label became live links, italics and strike-through
+    # in GitHub-flavoured renderers (checked there with markdown-it's linkify: the escaped text renders inert).
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    label = "see https://evil.example.com/x and www.evil.com _u_ ~~s~~ a@b.org"
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "500",
+                 "--set", f'endpoints.resp.label="{label}"']) == 0
+    markdown = _outside_code((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))
+    assert r"see https\://evil.example.com/x and www\.evil.com \_u\_ \~\~s\~\~ a\@b.org" in markdown
+    assert "https://" not in markdown.replace("https\\://", "")

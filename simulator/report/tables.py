@@ -570,7 +570,11 @@ def md_text(text) -> str:
     renderers cannot turn a name such as ``<script>`` into live HTML, while
     ``0 (< 0.0003)`` stays as it is), ``](`` cannot close a link text and
     open its target (``[x](javascript:...)`` stays text), emphasis stars and
-    backticks are escaped (a label shows as typed), table pipes are escaped,
+    backticks, strike-through tildes and underscores that could delimit
+    emphasis (not those inside a word, as in ``complete_crs``) are escaped
+    (a label shows as typed), bare URLs, ``www.`` and addresses cannot
+    become autolinks (a backslash before ``://``, after ``www`` and before
+    ``@``), table pipes are escaped,
     and line breaks become spaces (a newline would end a table row or a
     heading).
 
@@ -578,12 +582,30 @@ def md_text(text) -> str:
     '&lt;b>a\\|b&lt;/b> c < d'
     >>> md_text("[x](javascript:alert(1)) **bold** `code`")
     '[x]\\(javascript:alert(1)) \\*\\*bold\\*\\* \\`code\\`'
+    >>> md_text("_u_ ~~s~~ complete_crs")
+    '\\_u\\_ \\~\\~s\\~\\~ complete_crs'
+    >>> md_text("see https://x.org, www.y.com or a@b.org")
+    'see https\\://x.org, www\\.y.com or a\\@b.org'
     """
     text = re.sub(r"[\r\n\t]+", " ", str(text))
-    for mark in ("\\", "|", "*", "`"):
+    for mark in ("\\", "|", "*", "`", "~"):
         text = text.replace(mark, "\\" + mark)
+    # An underscore that could open or close emphasis (`_u_`), not one inside a word (`complete_crs`).
+    text = _EMPHASIS_UNDERSCORE.sub(r"\\_", text)
+    # Bare URLs and addresses that renderers turn into links (GitHub's autolinks): a backslash before the
+    # scheme's colon, after "www" and before "@" splits what they match.
+    text = _SCHEME.sub(r"\1\\://", text)
+    text = _WWW.sub(r"\1\\.", text)
+    text = text.replace("@", "\\@")
     text = text.replace("](", "]\\(")
     return _TAG_START.sub("&lt;", text)
+
+
+#: A URL scheme's ``://`` and a ``www.`` prefix (case-insensitive), as autolinks recognise them.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_WWW = re.compile(r"\b([Ww][Ww][Ww])\.")
+#: An underscore with a non-word character (or the text's end) on at least one side.
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def markdown_table(table: Table) -> list[str]:
