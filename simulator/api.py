@@ -334,7 +334,14 @@ class Trial:
         trial = self._with_simulation(n_sims, seed, jobs)
         raw = trial._raw
         if level is not None and target == "power" and not isinstance(level, bool) and isinstance(level, numbers.Real):
-            raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
+            try:
+                raw = trial.override({"design.power": level})._raw if 0 < level < 1 else raw
+            except InputError as err:  # the level becomes design.power, whose range it must keep: say so
+                prefix = "config key `design.power`: "
+                if not str(err).startswith(prefix):
+                    raise
+                raise InputError(f"argument `--level`: a power target is design.power, which {str(err)[len(prefix):]}"
+                                 ) from None
         with session(backend, scheduler, wait_for_workers):
             outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
         axis = size_axis(size_scenario(raw)[1])

@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
@@ -308,6 +309,11 @@ def _not_ready(err: BaseException) -> str | None:
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         where = f" writing {err.filename}" if err.filename else ""
         return f"the disk is full{where}; free some space and run the same command again (finished scenarios are kept)"
+    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and err.filename:
+        # Checked before the run, the folder was writable; a file in it was not replaceable when written
+        # (made immutable, a read-only mount, permissions changed meanwhile).
+        return (f"cannot write {err.filename} ({err.strerror}); make it writable and run the same command again "
+                "(finished scenarios are kept)")
     if type(err).__name__ == "TerminatedWorkerError":  # joblib: a loky worker died (killed, out of memory)
         return ("a worker process died (killed, or out of memory); finished scenarios are kept in the checkpoints; "
                 "run the same command again to resume, perhaps with fewer --jobs")
@@ -345,11 +351,17 @@ def _interrupted(code: int) -> int:
     return code
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on the command line: one line, as the errors are (not Python's file, line and source)."""
+    print(f"p3sim: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _STATE.clear()
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    shown, warnings.showwarning = warnings.showwarning, _warning_line
     try:
         args = _parser().parse_args(argv)
         code = _in_worker(_command, args, argv) if in_main else _command(args, argv)
@@ -376,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"p3sim: internal error: {err}", file=sys.stderr)
         return 1
     finally:
+        warnings.showwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

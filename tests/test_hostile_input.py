@@ -10,6 +10,7 @@ peak memory, a scheduler that is not there) follow the table.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -386,9 +387,12 @@ def test_directory_at_checkpoint_path_is_skipped_with_a_warning(tmp_path, capsys
     cfg.write_text(SMALL, encoding="utf-8")
     bundle = build_plans(Trial.from_toml(cfg).scenarios[0])
     CheckpointStore(tmp_path / "out" / "checkpoints").path(bundle).mkdir(parents=True)
-    with pytest.warns(UserWarning, match="is a directory"):
-        assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "1000"]) == 0
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "1000"]) == 0
     assert (tmp_path / "out" / "report.json").is_file()
+    # One line, as the errors are (a review: Python's file, line and source line were shown).
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert re.fullmatch(r"p3sim: warning: .*checkpoints/.*\.json is a directory, so this scenario's checkpoint is not "
+                        r"saved", line), line
 
 
 # ---------------------------------------------------------------- the environment (exit 3)
@@ -859,3 +863,42 @@ def test_labels_cannot_form_autolinks_or_emphasis_in_report_md(tmp_path):
     markdown = _outside_code((tmp_path / "out" / "report.md").read_text(encoding="utf-8"))
     assert r"see https\://evil.example.com/x and www\.evil.com \_u\_ \~\~s\~\~ a\@b.org" in markdown
     assert "https://" not in markdown.replace("https\\://", "")
+
+
+def test_power_level_below_alpha_names_the_level(tmp_path, capsys):
+    # A review: `--level 0.01` was refused as `design.power` (the level becomes it), a key the user never typed.
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    assert main(["size", str(cfg), "--level", "0.01", "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == ("p3sim: error: argument `--level`: a power target is design.power, which must be a number in "
+                    "(0.025, 1), got 0.01")
+
+
+def test_a_config_from_a_pipe_is_read(tmp_path, capsys):
+    # A review: `p3sim design <(cat cfg.toml)` said "not found" (a pipe is not a plain file).
+    fifo = tmp_path / "cfg.fifo"
+    os.mkfifo(fifo)
+    import threading
+
+    writer = threading.Thread(target=lambda: fifo.write_text(SMALL, encoding="utf-8"), daemon=True)
+    writer.start()
+    assert main(["design", str(fifo)]) == 0
+    writer.join(5)
+    assert "endpoint resp" in capsys.readouterr().out
+
+
+def test_a_report_file_that_cannot_be_replaced_exits_3_in_one_line(tmp_path, capsys, monkeypatch):
+    # A review: an immutable report.html ended in a traceback after the simulation (exit 1).
+    import simulator.results as results
+
+    def refuse(path, text):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(results, "write_atomic", refuse)
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "300"]) == 3
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert re.fullmatch(r"p3sim: not ready: cannot write .*report\.json \(Operation not permitted\); make it writable "
+                        r"and run the same command again \(finished scenarios are kept\)", line), line

@@ -28,8 +28,9 @@ def read_toml(path: str | Path) -> dict:
     try:
         if path.is_dir():
             raise InputError(f"config file `{path}`: is a folder, not a TOML file")
-        if not path.is_file():
+        if not path.exists():
             raise InputError(f"config file `{path}`: not found")
+        # A plain file, or a pipe such as bash's <(...) (read as it comes; an empty one fails below).
         data = path.read_bytes()
     except OSError as err:
         raise InputError(f"config file `{path}`: cannot be read ({err.strerror})") from None
