@@ -111,6 +111,14 @@ def test_thresholds_below_the_bounds_own_futility_stops_are_null_and_report_json
     report = json.loads(text)
     assert report["meta"]["config"]["design"]["futility"] == ["-inf", 0.5]
     assert result.to_dict() == report
+    # And that config runs again as written (the string "-inf" is -inf), drawing the same trials.
+    from simulator.config.digest import scenario_digest
+
+    config = report["meta"]["config"]
+    again = Trial.from_dict(config).scenarios[0].config
+    typed = {**config, "design": {**config["design"], "futility": [float("-inf"), 0.5]}}
+    assert again.design.futility[0] == float("-inf")
+    assert scenario_digest(again) == scenario_digest(Trial.from_dict(typed).scenarios[0].config)
     # report.md's reproduction block keeps the TOML value.
     assert "futility = [-inf, 0.5]" in (folder / "report.md").read_text(encoding="utf-8")
 

@@ -282,9 +282,10 @@ def _design(data: Any) -> Design:
         efficacy_param = as_float(efficacy_param, "design.efficacy_param", allowed="(finite)", check=lambda v: True)
     futility = t.take("futility", "none")
     if isinstance(futility, list):
-        # TOML's -inf is "no futility bound at that look" (docs/group_sequential.md).
+        # TOML's -inf is "no futility bound at that look" (docs/group_sequential.md); the string "-inf" is how
+        # report.json writes it in meta.config (JSON has no infinity), so that config runs again as written.
         futility = tuple(
-            -math.inf if isinstance(v, float) and v == -math.inf
+            -math.inf if (isinstance(v, float) and v == -math.inf) or v == "-inf"
             else as_float(v, "design.futility", allowed="(a z value, or -inf for none at that look)", check=lambda v: True)
             for v in futility
         )
