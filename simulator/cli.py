@@ -309,11 +309,6 @@ def _not_ready(err: BaseException) -> str | None:
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         where = f" writing {err.filename}" if err.filename else ""
         return f"the disk is full{where}; free some space and run the same command again (finished scenarios are kept)"
-    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and err.filename:
-        # Checked before the run, the folder was writable; a file in it was not replaceable when written
-        # (made immutable, a read-only mount, permissions changed meanwhile).
-        return (f"cannot write {err.filename} ({err.strerror}); make it writable and run the same command again "
-                "(finished scenarios are kept)")
     if type(err).__name__ == "TerminatedWorkerError":  # joblib: a loky worker died (killed, out of memory)
         return ("a worker process died (killed, or out of memory); finished scenarios are kept in the checkpoints; "
                 "run the same command again to resume, perhaps with fewer --jobs")

@@ -215,6 +215,7 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
 
     children = []
     parent = os.getpid()
+    prctl = _prctl()  # looked up here: a child forked from a threaded process must not load libraries
     for _ in range(count):
         try:
             read, write = os.pipe()
@@ -228,7 +229,7 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
             break
         if pid == 0:  # the child
             try:
-                _end_with(parent)
+                _end_with(parent, prctl)
                 os.close(read)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -242,13 +243,21 @@ def _fork_children(tasks: list, queue: int, count: int) -> list:
     return children
 
 
-def _end_with(parent: int) -> None:
-    """In a figure process: be killed when the run's process ends (Linux's parent-death signal), so that a
-    run stopped between forking and recording it leaves nothing drawing; end now if it has already."""
-    with contextlib.suppress(Exception):  # no libc to ask: stop_drawing still ends the recorded ones
+def _prctl():
+    """libc's ``prctl`` (Linux), or None where there is none to call."""
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _end_with(parent: int, prctl) -> None:
+    """In a figure process: be killed when the run's process ends (Linux's parent-death signal), so that a
+    run stopped between forking and recording it leaves nothing drawing; end now if it has already."""
+    if prctl is not None:
+        prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG; without it, stop_drawing ends the recorded ones
     if os.getppid() != parent:
         os._exit(0)
 
@@ -274,8 +283,8 @@ def _collect(pid: int, fd: int) -> dict:
     except Exception:  # noqa: BLE001 - a broken child's tasks are drawn again by the parent
         drawn = {}
     finally:
+        _DRAWING.discard(pid)  # before reaping: a reaped pid may be reused, and stop_drawing must not kill that
         os.waitpid(pid, 0)
-        _DRAWING.discard(pid)
     return drawn if isinstance(drawn, dict) else {}
 
 

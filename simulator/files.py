@@ -8,9 +8,12 @@ a truncated one. Used for checkpoints and for every report file.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
+
+from simulator.errors import NotReadyError
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -22,20 +25,28 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     open it.
     """
     path = Path(path)
-    while True:
-        temporary = path.parent / f"{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:  # another writer's name: draw again
-            continue
     try:
-        with open(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        while True:
+            temporary = path.parent / f"{path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:  # another writer's name: draw again
+                continue
+        try:
+            with open(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        # The folder was checked before the run; the file or the folder was made read-only since (immutable,
+        # a read-only mount): an environment problem, said in one line (exit 3 on the command line).
+        raise NotReadyError(f"cannot write {path} ({err.strerror}); make it writable and run the same command "
+                            "again (finished scenarios are kept)") from None
     return path

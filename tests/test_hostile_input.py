@@ -890,12 +890,16 @@ def test_a_config_from_a_pipe_is_read(tmp_path, capsys):
 
 def test_a_report_file_that_cannot_be_replaced_exits_3_in_one_line(tmp_path, capsys, monkeypatch):
     # A review: an immutable report.html ended in a traceback after the simulation (exit 1).
-    import simulator.results as results
+    import simulator.files as files
 
-    def refuse(path, text):
-        raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+    replace = os.replace
 
-    monkeypatch.setattr(results, "write_atomic", refuse)
+    def refuse(source, target):
+        if Path(target).name == "report.json":
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(source), None, str(target))
+        replace(source, target)
+
+    monkeypatch.setattr(files.os, "replace", refuse)
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(SMALL, encoding="utf-8")
     assert main(["run", str(cfg), "--out", str(tmp_path / "out"), "--quiet", "--sims", "300"]) == 3

@@ -131,26 +131,34 @@ def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = la
             f"plans fail at every provisional size (at {PROVISIONAL_N_TOTAL[0]} patients: {first})"
         )
 
-    def analytic_at(n_total: int) -> int:
+    def analytic_at(n_total: int) -> int | None:
         probe = at_size(with_n_total(scenario, n_total))
-        return _analytic_size(build_plans(probe), probe)
+        bundle = build_plans(probe)  # InputError: the design cannot be built at this size
+        try:
+            return _analytic_size(bundle, probe)
+        except InputError:
+            return None  # built, but no analytic size for design.power there
 
-    return settle(provisional, _analytic_size(bundle, probe), analytic_at)
+    a, b = scenario.config.trial.allocation
+    unit = (a + b) // math.gcd(a, b)
+    return settle(provisional, _analytic_size(bundle, probe), analytic_at, unit)
 
 
-def settle(built: int, size: int, analytic_at: Callable[[int], int]) -> tuple[int, bool]:
+def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit: int = 1) -> tuple[int, bool]:
     """The analytic size computed again at the size found until it no longer moves, and whether it settled.
 
     ``size`` is the analytic size of the plans built at ``built``;
-    ``analytic_at(n)`` builds them at ``n`` and returns theirs, or raises
-    InputError where they cannot be built. At most
+    ``analytic_at(n)`` builds them at ``n`` and returns theirs (None when
+    they have none there: the last size found is kept, unsettled), or
+    raises InputError where they cannot be built. At most
     :data:`FIXED_POINT_ROUNDS` rounds (then the last size is used). A size
     found that is too large to carry the design (calendar looks whose
     interims would expect the planned maximum events) gives way to the
-    largest size between the last one and it that can (the sizes that can
-    form one range); where there is none, the first round raises its
-    error (the size computed for ``design.power`` cannot carry the design)
-    and a later one keeps the last size that could.
+    largest size on the allocation grid (multiples of ``unit``) between the
+    last one and it that can (the sizes that can form one range); where
+    there is none, the first round raises its error (the size computed for
+    ``design.power`` cannot carry the design) and a later one keeps the last
+    size that could.
     """
     for round_ in range(FIXED_POINT_ROUNDS):
         if size == built:
@@ -158,27 +166,32 @@ def settle(built: int, size: int, analytic_at: Callable[[int], int]) -> tuple[in
         try:
             found = analytic_at(size)
         except InputError as err:
-            top = _largest_buildable(built, size, analytic_at) if size > built else None
+            top = _largest_buildable(built, size, analytic_at, unit) if size > built else None
             if top is None:
                 if round_ == 0:
                     raise err
                 return built, False
             size, found = top
+        if found is None:
+            return built, False
         built, size = size, found
     return built, size == built
 
 
-def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int]) -> tuple[int, int] | None:
-    """The largest size in ``(low, high)`` whose plans can be built, with its analytic size (``low`` can,
-    ``high`` cannot; by bisection), or None when none can."""
+def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | None],
+                       unit: int) -> tuple[int, int | None] | None:
+    """The largest multiple of ``unit`` in ``(low, high)`` whose plans can be built, with its analytic size
+    (``low`` can, ``high`` cannot; by bisection on the grid), or None when none can."""
     best = None
-    while high - low > 1:
-        middle = (low + high) // 2
+    # Grid indices: lo and hi stand for low (builds) and high (does not); those between lie in (low, high).
+    lo, hi = low // unit, (high - 1) // unit + 1
+    while hi - lo > 1:
+        middle = (lo + hi) // 2
         try:
-            best = (middle, analytic_at(middle))
-            low = middle
+            best = (middle * unit, analytic_at(middle * unit))
+            lo = middle
         except InputError:
-            high = middle
+            hi = middle
     return best
 
 

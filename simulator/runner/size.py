@@ -460,18 +460,15 @@ def _settled_start(axis, mapping: dict, target: str, rule: str, built: int, anal
     finds the answer from there)."""
     from simulator.runner.run import settle
 
-    def analytic_at(n_total: int) -> int:
+    def analytic_at(n_total: int) -> int | None:
         at = axis.apply(mapping, n_total)
         config = validate(at)
-        found = analytic_start(build_plans(Scenario(0, {}, at, config), digest_exclude=axis.digest_exclude,
-                                           only=(target,)), config, rule, axis)
-        if found is None:
-            raise InputError("no analytic size")  # not settled: the first size stands
-        return found
+        return analytic_start(build_plans(Scenario(0, {}, at, config), digest_exclude=axis.digest_exclude,
+                                          only=(target,)), config, rule, axis)
 
     try:
-        return settle(built, analytic, analytic_at)[0]
-    except InputError:
+        return settle(built, analytic, analytic_at, axis.unit)[0]
+    except InputError:  # the first size found cannot carry the design, nor any between: the search starts there
         return analytic
 
 
