@@ -45,7 +45,7 @@ def _json_roundtrip(data: dict) -> dict:
     return json.loads(json.dumps(data))
 
 
-def json_safe(value):
+def json_safe(value: Any) -> Any:
     """``value`` with every non-finite number written as the string ``"inf"``, ``"-inf"`` or ``"nan"``.
 
     JSON has no infinity or NaN (Python writes ``-Infinity``, which other
