@@ -259,7 +259,7 @@ def _command(args, argv) -> int:
                 raise InputError(f"argument `--{flag}`: {problem}, got {value}")
         wait = args.wait_for_workers
         if not (wait >= 0 and wait < float("inf")):
-            raise InputError(f"argument `--wait-for-workers`: must be a number of seconds >= 0, got {wait:g}")
+            raise InputError(f"argument `--wait-for-workers`: must be a finite number of seconds >= 0, got {wait:g}")
         if args.backend == "dask" or args.scheduler:
             from simulator.runner.backends import check_backend
 

@@ -181,7 +181,15 @@ ROWS = [
     Row("scheduler-http", ["run", "{cfg}", "--backend", "dask", "--scheduler", "http://localhost:8786", "--out", "{tmp}/out"], 2,
         r"argument `--scheduler`: not a scheduler address"),
     Row("wait-negative", ["run", "{cfg}", "--wait-for-workers", "-1", "--out", "{tmp}/out"], 2,
-        r"argument `--wait-for-workers`: must be a number of seconds >= 0"),
+        r"argument `--wait-for-workers`: must be a finite number of seconds >= 0"),
+    # A review: an empty part of the key was named as the unknown key `trial.`.
+    Row("set-empty-key-part", DESIGN + S("trial..n_total=3"), 2,
+        r"argument `--set trial\.\.n_total=3`: KEY must be a dotted TOML key .*got 'trial\.\.n_total'"),
+    Row("wait-inf", ["run", "{cfg}", "--wait-for-workers", "inf", "--out", "{tmp}/out"], 2,
+        r"argument `--wait-for-workers`: must be a finite number of seconds >= 0, got inf"),
+    # A review: 2**63 was shown as 9.223372036854776e+18.
+    Row("seed-2-63", DESIGN + S("simulation.seed=9223372036854775808"), 2,
+        r"config key `simulation\.seed`: must be an integer in \[0, 9223372036854775807\], got 9223372036854775808$"),
     Row("unknown-verb", ["simulate", "{cfg}"], 2, r"argument error: .*invalid choice"),
     # ---- --set and [sweep]
     Row("set-two-keys", DESIGN + S('trial.name="x"\nsimulation.n_sims=1'), 2, r"argument `--set .*`: sets more than one key"),

@@ -141,7 +141,7 @@ def as_int(value: Any, key: str, *, low: int | None = None, high: int | None = N
         else:
             raise fail(key, _range_text("an integer", low, high), value)
     if (low is not None and value < low) or (high is not None and value > high):
-        if isinstance(typed, int) and abs(typed) >= 10**16:
+        if isinstance(typed, int) and abs(typed) >= 10**20:  # exact up to 20 digits (2**63 and 2**64 as typed)
             typed = float(typed)
         raise fail(key, _range_text("an integer", low, high), typed)
     return value

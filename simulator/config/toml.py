@@ -69,6 +69,14 @@ def parse_override(text: str, argument: str | None = None) -> tuple[str, Any]:
     if not sep or not key:
         raise InputError(f"{where(text)}: must be KEY=VALUE with a dotted KEY")
     try:
+        tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        # `trial..n_total`, `a b.c`: not a key; it would be split at its dots and named by a part of it.
+        raise InputError(f"{where(text)}: KEY must be a dotted TOML key (`trial.n_total`; quote a part that holds a "
+                         f"dot or a space), got {key!r}") from None
+    except RecursionError:
+        raise InputError(f"{where(text)}: KEY must be a dotted TOML key, got a key too long to read") from None
+    try:
         document = tomllib.loads(f"value = {value.strip()}")
     except tomllib.TOMLDecodeError:
         document = None
