@@ -616,3 +616,23 @@ def test_size_of_calendar_looks_without_n_total(tmp_path):
     with pytest.raises(InputError, match=r"not reached by a size that can carry the design: at n_total = \d+ it is "
                                          r".*no design could be built \(config key `design\.look_times`"):
         Trial.from_toml(path).size(n_sims=1000, seed=3)
+
+
+def test_settle_steps_back_to_the_largest_buildable_size_on_the_grid():
+    # `design` and `size` settle the analytic size; a size found too large to build gives way to the largest
+    # buildable one on the allocation grid (here: sizes above 827 cannot be built; the analytic size is 830 at
+    # 500 and at 826, 690 at 690: the fixed point from below is reached through the largest buildable size).
+    from simulator.runner.run import largest_where, settle
+
+    def analytic_at(n):
+        if n > 827:
+            raise InputError("too large for the looks")
+        return 830 if n < 600 or n > 800 else 690
+
+    assert settle(500, 830, analytic_at, unit=2) == (826, False)  # 826 gives 830 again: unsettled, kept
+    assert settle(700, 690, analytic_at, unit=2) == (690, True)
+    assert settle(500, 690, analytic_at, unit=1) == (690, True)
+    with pytest.raises(InputError, match="too large"):
+        settle(827, 830, analytic_at, unit=1)  # nothing buildable between: the first round says why
+    assert settle(500, 830, lambda n: None if n > 800 else analytic_at(n), unit=2) == (500, False)
+    assert largest_where(0, 100, lambda k: k <= 42) == 42 and largest_where(5, 6, lambda k: False) == 5

@@ -181,18 +181,31 @@ def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit
 def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | None],
                        unit: int) -> tuple[int, int | None] | None:
     """The largest multiple of ``unit`` in ``(low, high)`` whose plans can be built, with its analytic size
-    (``low`` can, ``high`` cannot; by bisection on the grid), or None when none can."""
-    best = None
-    # Grid indices: lo and hi stand for low (builds) and high (does not); those between lie in (low, high).
-    lo, hi = low // unit, (high - 1) // unit + 1
+    (``low`` can, ``high`` cannot), or None when none can."""
+    found: dict[int, int | None] = {}
+
+    def builds(index: int) -> bool:
+        try:
+            found[index] = analytic_at(index * unit)
+            return True
+        except InputError:
+            return False
+
+    # Grid indices: low // unit and the index at or above high stand for low (builds) and high (does not).
+    top = largest_where(low // unit, (high - 1) // unit + 1, builds)
+    return (top * unit, found[top]) if top in found else None
+
+
+def largest_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
+    """The largest integer in ``[lo, hi)`` where ``holds``, by bisection: ``holds(lo)`` is taken as true
+    (not called), ``holds(hi)`` as false, and the integers where it holds form one range from ``lo``."""
     while hi - lo > 1:
         middle = (lo + hi) // 2
-        try:
-            best = (middle * unit, analytic_at(middle * unit))
+        if holds(middle):
             lo = middle
-        except InputError:
+        else:
             hi = middle
-    return best
+    return lo
 
 
 def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:

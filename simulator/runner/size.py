@@ -248,14 +248,10 @@ class SizeSearch:
 
     def _largest_valid(self, lo: int, hi: int) -> int:
         """The largest grid index in ``[lo, hi)`` at which the design can be built (``lo`` can, ``hi`` cannot;
-        the sizes that can form one range), by bisection."""
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self._valid(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        the sizes that can form one range)."""
+        from simulator.runner.run import largest_where
+
+        return largest_where(lo, hi, self._valid)
 
     def bisect(self, lo: int, hi: int) -> int:
         while hi - lo > 1:
