@@ -14,7 +14,9 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate
+
+from simulator.stats import distributions as dist
 
 VAGUE = (1.0, 1.0)
 
@@ -50,15 +52,15 @@ class BetaMixture:
         return BetaMixture(self.weights, self.b, self.a)
 
     def pdf(self, p):
-        return sum(w * stats.beta.pdf(p, a, b) for w, a, b in zip(self.weights, self.a, self.b))
+        return sum(w * dist.beta.pdf(p, a, b) for w, a, b in zip(self.weights, self.a, self.b))
 
     def cdf(self, p):
-        return sum(w * stats.beta.cdf(p, a, b) for w, a, b in zip(self.weights, self.a, self.b))
+        return sum(w * dist.beta.cdf(p, a, b) for w, a, b in zip(self.weights, self.a, self.b))
 
     def predictive_pmf(self, n: int) -> np.ndarray:
         """Prior predictive distribution of the event count among ``n`` patients."""
         x = np.arange(n + 1)
-        return sum(w * stats.betabinom.pmf(x, n, a, b) for w, a, b in zip(self.weights, self.a, self.b))
+        return sum(w * dist.betabinom.pmf(x, n, a, b) for w, a, b in zip(self.weights, self.a, self.b))
 
     def as_kernel_array(self) -> np.ndarray:
         """``[w_vague, a, b, a_vague, b_vague]``: the layout the Numba kernels draw from."""

@@ -18,7 +18,7 @@ from statsmodels.duration.survfunc import survdiff
 from simulator.engine.survival import logrank
 from simulator.engine.weighted import weighted_logrank
 from simulator.errors import InputError
-from simulator.stats.maxcombo import maxcombo_p, norm_ppf
+from simulator.stats.maxcombo import POINTS, maxcombo_p, norm_ppf, sobol_points
 
 
 def reference_fh(time, event, group, weights):
@@ -149,6 +149,12 @@ def test_maxcombo_p_closed_forms():
     for c in (1.0, 1.96, 2.5):
         exact = 1.0 - stats.norm.cdf(c) ** 2
         assert maxcombo_p([c, 0.0], np.eye(2), levels=(exact,)) == pytest.approx(exact, abs=1e-5)
+
+
+def test_points_file_holds_the_scrambled_sobol_points():
+    # The file is read instead of computing the points at import (maxcombo.POINTS); it must hold them.
+    assert POINTS.flags.c_contiguous and POINTS.dtype == np.float64
+    assert np.array_equal(POINTS, sobol_points())
 
 
 def test_norm_ppf_matches_scipy():

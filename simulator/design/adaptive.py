@@ -26,7 +26,8 @@ are in :mod:`simulator.stats.interim`.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from simulator.stats import distributions as dist
 
 
 def conditional_critical(final_bound, z, t):
@@ -67,7 +68,7 @@ def conditional_power(z, info, info_final, final_bound, theta):
 
 def conditional_power_stage(c, info_rest, theta):
     """P(the rest's own z >= ``c``) with information ``info_rest`` at effect ``theta``: ``Phi(theta sqrt(I) - c)``."""
-    return stats.norm.cdf(np.asarray(theta, dtype=float) * np.sqrt(info_rest) - np.asarray(c, dtype=float))
+    return dist.norm.cdf(np.asarray(theta, dtype=float) * np.sqrt(info_rest) - np.asarray(c, dtype=float))
 
 
 def predictive_probability(z, info, info_final, final_bound, prior_mean, prior_sd):
@@ -92,11 +93,11 @@ def predictive_probability_stage(c, z, info, info_rest, prior_mean, prior_sd):
     z, info, rest, c = (np.asarray(v, dtype=float) for v in (z, info, info_rest, c))
     prior_mean, prior_sd = float(prior_mean), float(prior_sd)
     if prior_sd == 0.0:
-        return stats.norm.cdf(prior_mean * np.sqrt(rest) - c)
+        return dist.norm.cdf(prior_mean * np.sqrt(rest) - c)
     prior_precision = 0.0 if np.isinf(prior_sd) else 1.0 / prior_sd**2
     tau = prior_precision + info
     mean = (prior_mean * prior_precision + z * np.sqrt(info)) / tau
-    return stats.norm.cdf((mean * np.sqrt(rest) - c) / np.sqrt(1.0 + rest / tau))
+    return dist.norm.cdf((mean * np.sqrt(rest) - c) / np.sqrt(1.0 + rest / tau))
 
 
 def interim_values(z, info, info_final, final_bound, design_theta, prior_mean, prior_sd) -> dict:

@@ -10,9 +10,9 @@ no random numbers: this is the oracle the Monte Carlo engine is tested against.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from simulator._jit import kernel
+from simulator.stats import distributions as dist
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, decide
 
 #: Largest grid enumerated for the design output (cells); above it the
@@ -57,7 +57,7 @@ def rejection_probabilities(grid: np.ndarray, pmf_c: np.ndarray, pmf_e: np.ndarr
 
 def binomial_pmf(n: int, p: float) -> np.ndarray:
     """Binomial(n, p) probabilities of 0..n (exact at p = 0 and p = 1)."""
-    return stats.binom.pmf(np.arange(n + 1), n, p)
+    return dist.binom.pmf(np.arange(n + 1), n, p)
 
 
 def sequential_rejection(code, theta0, n_c, n_e, efficacy, unfavourable, futility, fav, unf, fut, p_c, p_e,

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import math
 
-from scipy import optimize, stats
+from scipy import optimize
+
+from simulator.stats import distributions as dist
 
 __all__ = ["degrees_of_freedom", "power_means", "sample_size_means"]
 
@@ -65,7 +67,9 @@ def power_means(
     ncp = delta / se
     df = degrees_of_freedom(test, n_c, n_e, sd_c, sd_e, covariate)
     if math.isinf(df):
-        return float(stats.norm.sf(stats.norm.isf(alpha / sided) - ncp))
+        return float(dist.norm.sf(dist.norm.isf(alpha / sided) - ncp))
+    from scipy import stats  # Student's t (scipy.stats is imported where it is needed: simulator.stats.distributions)
+
     critical = stats.t.isf(alpha / sided, df)
     power = float(stats.nct.sf(critical, df, ncp))
     if not math.isfinite(power):
@@ -90,7 +94,7 @@ def sample_size_means(
     """
     a_c, a_e = allocation
     f_c, f_e = a_c / (a_c + a_e), a_e / (a_c + a_e)
-    z_total = stats.norm.isf(alpha / sided) + stats.norm.isf(1.0 - power)
+    z_total = dist.norm.isf(alpha / sided) + dist.norm.isf(1.0 - power)
     normal = z_total**2 * (sd_c**2 / f_c + sd_e**2 / f_e) / delta**2
     if test == "z":
         return float(normal)

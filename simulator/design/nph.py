@@ -48,9 +48,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from simulator.errors import InputError
+from simulator.stats import distributions as dist
 from simulator.stats.maxcombo import orthant_probability
 
 __all__ = [
@@ -224,8 +225,8 @@ class AverageHazardRatio:
     def power(self, alpha: float, sided: int = 1) -> float:
         """Log-rank power on the AHR scale, gsDesign2's ``Phi(sqrt(I1) (theta - z / sqrt(I0)))``."""
         theta = -math.log(self.ahr)
-        z = stats.norm.isf(alpha / sided)
-        return float(stats.norm.cdf(math.sqrt(self.info) * (theta - z / math.sqrt(self.info0))))
+        z = dist.norm.isf(alpha / sided)
+        return float(dist.norm.cdf(math.sqrt(self.info) * (theta - z / math.sqrt(self.info0))))
 
 
 def average_hazard_ratio(model: NphModel, calendar_time: float) -> AverageHazardRatio:
@@ -324,11 +325,11 @@ def weighted_logrank_moments(model: NphModel, calendar_time: float, weights, str
 
 def weighted_power(moments: WeightedMoments, alpha: float, sided: int = 1, row: int = 0) -> float:
     """Power of one weighted log-rank test (favourable rejections), ``Phi((mu - z sigma0) / sigma1)``."""
-    z = stats.norm.isf(alpha / sided)
+    z = dist.norm.isf(alpha / sided)
     mu = float(moments.mean[row])
     sd0 = math.sqrt(float(moments.cov0[row, row]))
     sd1 = math.sqrt(float(moments.cov1[row, row]))
-    return float(stats.norm.cdf((mu - z * sd0) / sd1))
+    return float(dist.norm.cdf((mu - z * sd0) / sd1))
 
 
 def maxcombo_power(moments: WeightedMoments, alpha: float, sided: int = 1) -> tuple[float, float]:
@@ -346,7 +347,7 @@ def maxcombo_power(moments: WeightedMoments, alpha: float, sided: int = 1) -> tu
     corr0 = moments.corr0
     level = alpha / sided
     critical = float(optimize.brentq(lambda c: 1.0 - orthant_probability(np.full(m, c), corr0) - level,
-                                     stats.norm.isf(level) - 1e-6, stats.norm.isf(level / m) + 1e-6, xtol=1e-7))
+                                     dist.norm.isf(level) - 1e-6, dist.norm.isf(level / m) + 1e-6, xtol=1e-7))
     cov = moments.z_cov
     sd = np.sqrt(np.diag(cov))
     limits = (critical - moments.z_mean) / sd

@@ -44,10 +44,9 @@ n_E / n_C; here ``allocation = [control, experimental]``, so
 import math
 import numbers
 
-from scipy.stats import norm
-
 from simulator.design.allocation import allocation_weights
 from simulator.errors import InputError
+from simulator.stats import distributions as dist
 from simulator.stats.binary import TEST_CODES, restricted_mle
 
 _MARGIN_TESTS = ("farrington_manning",)
@@ -169,8 +168,8 @@ def sample_size_rates(test, p_c, p_e, alpha, sided, power, allocation=(1, 1), th
         )
 
     v0, v1 = _variances(test, p_c, p_e, f_c, f_e, theta0)
-    z_alpha = float(norm.isf(alpha / sided))
-    z_beta = float(norm.ppf(power))
+    z_alpha = float(dist.norm.isf(alpha / sided))
+    z_beta = float(dist.norm.ppf(power))
     k = z_alpha * math.sqrt(v0) + z_beta * math.sqrt(v1)
     if not k > 0.0:
         raise InputError(
@@ -232,11 +231,11 @@ def power_rates(test, p_c, p_e, n_c, n_e, alpha, sided, theta0=0.0):
     n_total = float(n_c) + float(n_e)
     f_c, f_e = n_c / n_total, n_e / n_total
     v0, v1 = _variances(test, p_c, p_e, f_c, f_e, theta0)
-    z_alpha = float(norm.isf(alpha / sided))
+    z_alpha = float(dist.norm.isf(alpha / sided))
     cc = 0.5 * (1.0 / n_c + 1.0 / n_e) if test in _CORRECTED_TESTS else 0.0
     margin = p_e - p_c - theta0 - cc - z_alpha * math.sqrt(v0 / n_total)
     sd1 = math.sqrt(v1 / n_total)
     if sd1 == 0.0:
         # Rates of 0 or 1 in both arms: the estimate is certain.
         return 1.0 if margin > 0.0 else 0.0
-    return float(norm.cdf(margin / sd1))
+    return float(dist.norm.cdf(margin / sd1))

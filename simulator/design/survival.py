@@ -35,9 +35,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from simulator.errors import InputError
+from simulator.stats import distributions as dist
 
 __all__ = [
     "control_median",
@@ -290,7 +291,7 @@ def _z_alpha(alpha, sided):
         raise InputError(f"`sided` must be 1 or 2, got {sided}")
     if not 0.0 < alpha < 1.0:
         raise InputError(f"`alpha` must be in (0, 1), got {alpha}")
-    return stats.norm.isf(alpha / sided)
+    return dist.norm.isf(alpha / sided)
 
 
 # --------------------------------------------------------------------------
@@ -349,7 +350,7 @@ def schoenfeld_events(hazard_ratio, *, alpha=0.025, power=0.8, sided=1,
     if not (np.isfinite(inflation) and inflation > 0):
         raise InputError(f"`inflation` must be > 0, got {inflation}")
     r = _ratio(allocation)
-    z = _z_alpha(alpha, sided) + stats.norm.ppf(power)
+    z = _z_alpha(alpha, sided) + dist.norm.ppf(power)
     events = inflation * z**2 * (1 + r) ** 2 / (r * (np.log(hr) - math.log(margin)) ** 2)
     return float(events) if events.ndim == 0 else events
 
@@ -389,7 +390,7 @@ def schoenfeld_power(events, hazard_ratio, *, alpha=0.025, sided=1,
         raise InputError("`events` must be >= 0 and `hazard_ratio` > 0")
     r = _ratio(allocation)
     drift = (math.log(margin) - np.log(hr)) * np.sqrt(d * r) / (1 + r)
-    power = stats.norm.cdf(drift - _z_alpha(alpha, sided))
+    power = dist.norm.cdf(drift - _z_alpha(alpha, sided))
     return float(power) if np.ndim(power) == 0 else power
 
 

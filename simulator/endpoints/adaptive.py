@@ -36,7 +36,6 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from simulator.config.fields import fail
 from simulator.design.adaptive import threshold_for_stop_probability
@@ -58,6 +57,7 @@ from simulator.engine.adaptive import (
 )
 from simulator.engine.binary import alias_table
 from simulator.estimate import mean_from_sums, proportion
+from simulator.stats import distributions as dist
 from simulator.stats.decision import REJECT_FAVOURABLE, STOP_FUTILITY
 
 #: Bins of the per-look histograms of the conditional powers and the predictive probability.
@@ -71,7 +71,7 @@ MAX_TABLE_WORK = 3e8
 #: Probabilities of the reported quantiles of the final size (re-estimation designs), exact as fractions.
 SIZE_QUANTILES = tuple(Fraction(p) for p in ("0.05", "0.25", "0.5", "0.75", "0.95"))
 #: Normal quantile of the order-statistic confidence intervals of those quantiles (two-sided 95 %).
-SIZE_CI_Z = float(stats.norm.ppf(0.975))
+SIZE_CI_Z = float(dist.norm.ppf(0.975))
 
 
 class FixedTables(NamedTuple):
@@ -155,7 +155,7 @@ class InterimRules:
             np.diff(looks.evaluable_e, prepend=0).astype(np.int64), np.sqrt(np.diff(t, prepend=0.0)), np.sqrt(t),
             np.asarray(bounds.efficacy, dtype=float), np.asarray(bounds.unfavourable, dtype=float), futility,
             np.asarray(bounds.futility_floor, dtype=float), np.asarray(adaptation.min_per_stage, dtype=float),
-            np.asarray(adaptation.max_per_stage, dtype=float), float(stats.norm.ppf(adaptation.conditional_power)),
+            np.asarray(adaptation.max_per_stage, dtype=float), float(dist.norm.ppf(adaptation.conditional_power)),
             config.trial.allocation[1] / config.trial.allocation[0], float(zone[0]), float(zone[1]),
             adaptation.effect == "posterior_mean", prior_c, prior_e,
         )
@@ -256,7 +256,7 @@ class InterimRules:
         stage_e = np.zeros((1, 1), dtype=np.int64)
         critical = np.zeros((1, 1))
         weights = (float(np.sqrt(fractions[0])), float(np.sqrt(1.0 - fractions[0])))
-        target_z = float(stats.norm.ppf(adaptation.conditional_power)) if ssr else 0.0
+        target_z = float(dist.norm.ppf(adaptation.conditional_power)) if ssr else 0.0
         zone = adaptation.promising_zone if ssr and adaptation.promising_zone is not None else (-1.0, 2.0)
         for k in range(n_looks - 1):
             shape = (int(n_c[k]) + 1, int(n_e[k]) + 1)
@@ -350,7 +350,7 @@ class InterimRules:
         Built once per plan and pair of rates (a cache; each stream at
         fixed rates has one pair). The first look's joint pmf and each arm's
         increments per later look are exact binomial pmfs
-        (``scipy.stats.binom.pmf``); the alias tables are
+        (``scipy.dist.binom.pmf``); the alias tables are
         :func:`simulator.engine.binary.alias_table`'s.
         """
         key = (p_c, p_e)
@@ -359,15 +359,15 @@ class InterimRules:
             return cached
         looks = plan.looks
         n_c, n_e = looks.evaluable_c.astype(np.int64), looks.evaluable_e.astype(np.int64)
-        first = np.outer(stats.binom.pmf(np.arange(n_c[0] + 1), n_c[0], p_c),
-                         stats.binom.pmf(np.arange(n_e[0] + 1), n_e[0], p_e)).ravel()
+        first = np.outer(dist.binom.pmf(np.arange(n_c[0] + 1), n_c[0], p_c),
+                         dist.binom.pmf(np.arange(n_e[0] + 1), n_e[0], p_e)).ravel()
         cell_prob, cell_alias = np.empty(first.size), np.empty(first.size, dtype=np.int64)
         alias_table(first, cell_prob, cell_alias)
         pieces, offsets, sizes = [], [], []
         for n, p in ((n_c, p_c), (n_e, p_e)):
             arm_offsets, arm_sizes = np.zeros(len(n), dtype=np.int64), np.ones(len(n), dtype=np.int64)
             for k in range(1, len(n)):
-                pmf = stats.binom.pmf(np.arange(n[k] - n[k - 1] + 1), n[k] - n[k - 1], p)
+                pmf = dist.binom.pmf(np.arange(n[k] - n[k - 1] + 1), n[k] - n[k - 1], p)
                 arm_offsets[k] = sum(piece.size for piece in pieces)
                 arm_sizes[k] = pmf.size
                 pieces.append(pmf)
@@ -465,8 +465,8 @@ class InterimRules:
         for k in range(len(self.pp)):
             table = self.pp[k] if self.rule_on == "predictive_probability" else self.rule_cp[k]
             n_c, n_e = table.shape[0] - 1, table.shape[1] - 1
-            probability = np.outer(stats.binom.pmf(np.arange(n_c + 1), n_c, p_c),
-                                   stats.binom.pmf(np.arange(n_e + 1), n_e, p_e))
+            probability = np.outer(dist.binom.pmf(np.arange(n_c + 1), n_c, p_c),
+                                   dist.binom.pmf(np.arange(n_e + 1), n_e, p_e))
             outcome = self.outcome[k, : n_c + 1, : n_e + 1]
             values = np.where(outcome == STOP_FUTILITY, -np.inf, np.where(outcome == REJECT_FAVOURABLE, np.inf, table))
             out.append(threshold_rows(values, probability, targets))

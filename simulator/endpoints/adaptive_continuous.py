@@ -23,11 +23,12 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from simulator.config.fields import fail
 from simulator.design import adaptive as normal
 from simulator.endpoints.adaptive import THRESHOLD_TARGETS, VALUE_BINS, decide_on_z, rule_report, threshold_rows
+from simulator.stats import distributions as dist
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class ContinuousRules:
         """Design-time thresholds as for survival (:meth:`SurvivalRules.thresholds`): z ~ N(0, 1) under H0."""
         edges = np.linspace(-8.0, 8.0, 16001)
         z = edges[:-1]  # each step's lower end: the reported probability is exact (SurvivalRules.thresholds)
-        probability = np.diff(stats.norm.cdf(edges))
+        probability = np.diff(dist.norm.cdf(edges))
         bounds = plan.bounds
         out = []
         for k in range(len(self.below)):

@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from simulator.config.fields import fail
 from simulator.design import adaptive as normal
@@ -35,6 +34,7 @@ from simulator.endpoints.adaptive import (
     threshold_rows,
 )
 from simulator.estimate import mean_from_sums, proportion
+from simulator.stats import distributions as dist
 from simulator.stats.decision import CONTINUE, REJECT_FAVOURABLE, STOP_FUTILITY
 
 #: Most candidate sizes of a re-estimated second stage (events): the kernel analyses each one.
@@ -135,7 +135,7 @@ class SurvivalRules:
         t1 = first / float(events[-1])
         zone = adaptation.promising_zone if adaptation.promising_zone is not None else (-1.0, 2.0)
         return dataclasses.replace(
-            rules, grid=grid, planned_stage=planned, target_z=float(stats.norm.ppf(adaptation.conditional_power)),
+            rules, grid=grid, planned_stage=planned, target_z=float(dist.norm.ppf(adaptation.conditional_power)),
             zone=tuple(zone), ssr_posterior=adaptation.effect == "posterior_mean",
             weights=(math.sqrt(t1), math.sqrt(1.0 - t1)),
         )
@@ -292,7 +292,7 @@ class SurvivalRules:
             return None
         edges = np.linspace(-8.0, 8.0, 16001)
         z = edges[:-1]
-        probability = np.diff(stats.norm.cdf(edges))
+        probability = np.diff(dist.norm.cdf(edges))
         out = []
         bounds = plan.bounds
         for k in range(len(self.below)):

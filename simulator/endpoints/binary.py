@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from simulator.config.fields import fail
 from simulator.config.schema import Config
@@ -44,6 +44,7 @@ from simulator.engine.binary import (
 )
 from simulator.errors import InputError
 from simulator.priors import BetaMixture, binary_priors, prob_difference_above
+from simulator.stats import distributions as dist
 from simulator.stats.binary import FISHER, FISHER_TIE_TOLERANCE, TEST_CODES, fisher_thresholds
 from simulator.stats.decision import REJECT_FAVOURABLE
 
@@ -191,7 +192,7 @@ class BinaryPlan:
 
         Alias tables: per look, the exact binomial pmf of each arm's new
         evaluable patients' events over its whole support
-        (``scipy.stats.binom.pmf``), as one table of the pairs (their outer
+        (``scipy.dist.binom.pmf``), as one table of the pairs (their outer
         product) while the plan's pairs fit :data:`JOINT_MAX_CELLS`, else
         one table per arm; with priors and one look, each arm's prior
         predictive (beta-binomial mixture) pmf. Decision windows: the cumulative counts
@@ -593,7 +594,7 @@ class BinaryPlan:
 
 def _binomial_pmfs(n: np.ndarray, p: float) -> list[np.ndarray]:
     """The exact binomial pmf of each look's new events, over the whole support 0..increment."""
-    return [stats.binom.pmf(np.arange(m + 1), m, p) for m in np.diff(n, prepend=0)]
+    return [dist.binom.pmf(np.arange(m + 1), m, p) for m in np.diff(n, prepend=0)]
 
 
 def _alias_tables(pmfs_c: list, pmfs_e: list, joint: bool) -> tuple:
@@ -644,7 +645,7 @@ def _posterior_vague(prior: BetaMixture, n: int) -> np.ndarray:
         return np.zeros(n + 1)
     (w0, w1), (a0, a1), (b0, b1) = prior.weights, prior.a, prior.b
     with np.errstate(divide="ignore"):  # a weight of 0 or 1 (robust_weight = 1): log 0 = -inf, expit gives 0 or 1
-        log_odds = (np.log(w1) + stats.betabinom.logpmf(x, n, a1, b1)) - (np.log(w0) + stats.betabinom.logpmf(x, n, a0, b0))
+        log_odds = (np.log(w1) + dist.betabinom.logpmf(x, n, a1, b1)) - (np.log(w0) + dist.betabinom.logpmf(x, n, a0, b0))
     return special.expit(log_odds)
 
 
@@ -693,7 +694,7 @@ def _futility_level(bound: float) -> float:
     at a level just under it, a p-value within R's relative tie tolerance
     of ``sf(bound)`` counting as equal to it.
     """
-    return float(stats.norm.sf(bound)) * (1.0 - FISHER_TIE_TOLERANCE)
+    return float(dist.norm.sf(bound)) * (1.0 - FISHER_TIE_TOLERANCE)
 
 
 def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
@@ -708,7 +709,7 @@ def _fisher_tables(code: int, looks: Looks, bounds: Bounds, sided: int):
     fut = np.full((n_looks, width), -1, dtype=np.int64)
     for k in range(n_looks):
         nc, ne = int(looks.evaluable_c[k]), int(looks.evaluable_e[k])
-        level = sided * stats.norm.sf(bounds.efficacy[k])
+        level = sided * dist.norm.sf(bounds.efficacy[k])
         f, u = fisher_thresholds(nc, ne, level, sided)
         fav[k, : nc + ne + 1], unf[k, : nc + ne + 1] = f, u
         if np.isfinite(bounds.futility[k]):

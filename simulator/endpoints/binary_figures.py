@@ -9,7 +9,6 @@ convolution) are computed here, deterministically.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from simulator.figures import (
     COLOURS,
@@ -24,6 +23,7 @@ from simulator.figures import (
     zoom,
 )
 from simulator.priors import BetaMixture, binary_priors
+from simulator.stats import distributions as dist
 
 
 def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
@@ -141,8 +141,8 @@ def clopper_pearson(events: float, n: float, level: float = 0.95) -> tuple[float
     [0.0983, 0.3821]
     """
     tail = (1.0 - level) / 2.0
-    lower = 0.0 if events <= 0 else float(stats.beta.ppf(tail, events, n - events + 1))
-    upper = 1.0 if events >= n else float(stats.beta.ppf(1.0 - tail, events + 1, n - events))
+    lower = 0.0 if events <= 0 else float(dist.beta.ppf(tail, events, n - events + 1))
+    upper = 1.0 if events >= n else float(dist.beta.ppf(1.0 - tail, events + 1, n - events))
     return lower, upper
 
 

@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 from scipy.special import ndtr, ndtri
 
 from simulator.config.schema import Config
@@ -17,6 +16,7 @@ from simulator.design.allocation import round_half_up, round_up_per_arm, split_t
 from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.errors import InputError
 from simulator.estimate import mean_from_sums
+from simulator.stats import distributions as dist
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE, STOP_FUTILITY, futility_floor
 
 NO_BOUND = -np.inf
@@ -117,7 +117,7 @@ def make_looks(config: Config) -> Looks:
 
 def fixed_bounds(alpha: float, sided: int) -> Bounds:
     """Bounds of a fixed (single-look) design at level ``alpha``."""
-    critical = stats.norm.isf(alpha / sided)
+    critical = dist.norm.isf(alpha / sided)
     return Bounds(
         efficacy=np.array([critical]),
         unfavourable=np.array([-critical if sided == 2 else NO_BOUND]),

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import integrate, special
 
 from simulator.config.schema import Config
 from simulator.design import means
@@ -50,6 +50,7 @@ from simulator.engine.continuous import (
 )
 from simulator.engine.continuous import design as engine_design
 from simulator.errors import InputError
+from simulator.stats import distributions as dist
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Bins of the true effect histograms, in prior standard deviations around the prior mean.
@@ -149,16 +150,18 @@ class ContinuousPlan:
         if p is None:
             return None
         w = p.robust_weight
-        vague = stats.norm.sf(self.theta0, loc=0.0, scale=self._vague_sd())
+        vague = dist.norm.sf(self.theta0, loc=0.0, scale=self._vague_sd())
         if p.model == "normal":
             mean, sd = self._prior_difference()
-            informative = stats.norm.sf(self.theta0, loc=self.sign * mean, scale=sd)
+            informative = dist.norm.sf(self.theta0, loc=self.sign * mean, scale=sd)
         else:
             informative = self._nig_p_benefit()
         return float((1.0 - w) * informative + w * vague)
 
     def _nig_marginals(self):
         """Marginal (scaled t) priors of the two means under the normal-inverse-gamma model."""
+        from scipy import stats  # Student's t (imported where needed: simulator.stats.distributions)
+
         p = self.endpoint.prior
         out = []
         for arm in (p.control, p.experimental):
@@ -358,6 +361,8 @@ class ContinuousPlan:
         deviations the statistic would estimate; for the t test the bound is
         first moved to the t scale at the look's df.
         """
+        from scipy import stats  # Student's t (imported where needed: simulator.stats.distributions)
+
         sd_c, sd_e = (self.truth.sd_c, self.truth.sd_e) if self.truth is not None else self._reference_sds()
         out = []
         for k, bound in enumerate(bounds):
@@ -366,7 +371,7 @@ class ContinuousPlan:
                 continue
             n_c, n_e = float(self.looks.evaluable_c[k]), float(self.looks.evaluable_e[k])
             df = means.degrees_of_freedom(self.endpoint.test, n_c, n_e, sd_c, sd_e, self.endpoint.rho != 0)
-            scaled = float(bound) if math.isinf(df) else float(stats.t.ppf(stats.norm.cdf(bound), df))
+            scaled = float(bound) if math.isinf(df) else float(stats.t.ppf(dist.norm.cdf(bound), df))
             se = math.sqrt(sd_c**2 / n_c + sd_e**2 / n_e)
             out.append(float(self.sign * (self.theta0 + scaled * se)))
         return out

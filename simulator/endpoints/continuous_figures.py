@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.figures import COLOURS, FigureSpec, new_figure, slug, true_effect_figure
+from simulator.stats import distributions as dist
 
 
 def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
@@ -70,18 +71,16 @@ def prior_density(plan, points: int = 801) -> tuple[np.ndarray, np.ndarray]:
     on 0); the normal-inverse-gamma model's difference of two scaled t
     marginals is a numerical convolution on the grid.
     """
-    from scipy import stats
-
     prior = plan.prior
     w, vague = prior.robust_weight, plan._vague_sd()
     mean, sd = plan._prior_difference()
     half = 6.0 * max(sd, vague if w > 0 else 0.0)
     grid = np.linspace(min(mean, 0.0) - half, max(mean, 0.0) + half, points)
     if prior.model == "normal":
-        informative = stats.norm.pdf(grid, mean, sd)
+        informative = dist.norm.pdf(grid, mean, sd)
     else:
         control, experimental = plan._nig_marginals()
         step = grid[1] - grid[0]
         x = np.arange(control.ppf(1e-6), control.ppf(1 - 1e-6), step)
         informative = np.array([np.sum(control.pdf(x) * experimental.pdf(x + d)) * step for d in grid])
-    return grid, (1.0 - w) * informative + w * stats.norm.pdf(grid, 0.0, vague)
+    return grid, (1.0 - w) * informative + w * dist.norm.pdf(grid, 0.0, vague)

@@ -21,7 +21,6 @@ from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up
@@ -35,6 +34,7 @@ from simulator.engine.binary import decide_counts
 from simulator.engine.continuous import sequential_decisions
 from simulator.engine.joint import simulate_calendar, simulate_entry_order, simulate_entry_order_mixed
 from simulator.engine.seeding import PATIENT_CHUNK_SIZE
+from simulator.stats import distributions as dist
 from simulator.stats.decision import REJECT_FAVOURABLE
 
 #: Binary bounds at calendar looks are computed at each trial's information
@@ -128,7 +128,7 @@ class JointPlan:
         for b, (plan, pair) in enumerate(zip(binaries, truths)):
             for arm, rate in enumerate(pair):
                 natural = 1.0 - rate if plan.endpoint.better == "lower" else rate
-                thresholds[:, b, arm] = stats.norm.ppf(natural)
+                thresholds[:, b, arm] = dist.norm.ppf(natural)
         if self.continuous and self.survival is None:
             return self._entry_order_mixed(rng, n_sims, stream, binaries, truths, thresholds)
         if self.survival is None:
@@ -520,8 +520,10 @@ def phi_coefficient(p1: float, p2: float, rho: float) -> float:
     """
     if min(p1, p2) <= 0.0 or max(p1, p2) >= 1.0:
         return 0.0
+    from scipy import stats  # the bivariate normal (imported where needed: simulator.stats.distributions)
+
     both = stats.multivariate_normal.cdf(
-        [stats.norm.ppf(p1), stats.norm.ppf(p2)], mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]]
+        [dist.norm.ppf(p1), dist.norm.ppf(p2)], mean=[0.0, 0.0], cov=[[1.0, rho], [rho, 1.0]]
     )
     return float((both - p1 * p2) / math.sqrt(p1 * (1 - p1) * p2 * (1 - p2)))
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from simulator.config.schema import Config
 from simulator.design import nph as analytic_nph
@@ -51,6 +50,7 @@ from simulator.engine.seeding import PATIENT_CHUNK_SIZE
 from simulator.engine.survival import simulate_trials
 from simulator.errors import InputError
 from simulator.estimate import mean_from_sums, proportion
+from simulator.stats import distributions as dist
 from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE
 
 #: Bins of hazard ratios (true, among successes and failures under the prior;
@@ -236,7 +236,7 @@ class SurvivalPlan:
         log_null = math.log(self.margin)
         if hr.log_sd == 0:
             return float(hr.log_mean < log_null)
-        return float(stats.norm.cdf((log_null - hr.log_mean) / hr.log_sd))
+        return float(dist.norm.cdf((log_null - hr.log_mean) / hr.log_sd))
 
     def _draws(self, rng: np.random.Generator, n_sims: int, stream: str):
         """Per-trial (hazard ratio, control hazard multiplier) for a stream (type1: on the null, HR = margin)."""

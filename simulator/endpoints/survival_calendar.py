@@ -35,7 +35,6 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import stats
 
 from simulator.config.schema import Config
 from simulator.design import survival as analytic_survival
@@ -46,6 +45,7 @@ from simulator.endpoints.common import Bounds, decide_groups, design_bounds
 from simulator.engine.continuous import sequential_decisions
 from simulator.errors import InputError
 from simulator.estimate import mean_from_sums
+from simulator.stats import distributions as dist
 from simulator.stats.decision import z_bounds
 
 #: Fractions of the planned maximum events are rounded to 1 / grid for the
@@ -225,7 +225,7 @@ def decide_reached(plan, z: np.ndarray, events: np.ndarray, last_look: np.ndarra
 
 
 def _fixed_bound(alpha: float, sided: int) -> float:
-    return float(stats.norm.isf(alpha / sided))
+    return float(dist.norm.isf(alpha / sided))
 
 
 def _interim_futility(config: Config, n_looks: int) -> np.ndarray:
@@ -428,7 +428,7 @@ def _power(plan, config: Config, events: np.ndarray, hazard_ratio: float) -> dic
     reject, futility = np.zeros(K), np.zeros(K)
     keep = [k for k in range(K - 1) if 0 < events[k] < min(max_events, events[-1])] + [K - 1]
     if len(keep) == 1:
-        reject[-1] = float(stats.norm.sf(_fixed_bound(plan.alpha, plan.sided) - drift))
+        reject[-1] = float(dist.norm.sf(_fixed_bound(plan.alpha, plan.sided) - drift))
         return {"power": float(reject[-1]), "reject_per_look": reject.tolist(), "futility_per_look": futility.tolist()}
     full = dataclasses.replace(config, design=dataclasses.replace(design, futility=_kept_futility(design, keep, K)))
     bounds = planned_bounds(full, events[keep] / max_events, events[keep] / events[-1], plan.alpha)

@@ -12,11 +12,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from scipy import stats
-
 from simulator.config.fields import Table, as_bool, as_choice, as_float, fail, take_role, toml_value
 from simulator.config.schema import ROLES, ParseContext
 from simulator.design.survival import accrual_pieces
+from simulator.stats import distributions as dist
 
 #: The survival tests, by config name.
 SURVIVAL_TESTS = ("logrank", "fleming_harrington", "maxcombo")
@@ -272,7 +271,7 @@ def _log_normal(value: Any, key: str) -> LogNormal:
                     estimate,
                 )
         log_mean = math.log(estimate)
-        log_sd = (math.log(upper) - math.log(lower)) / (2.0 * stats.norm.isf((1.0 - level) / 2.0))
+        log_sd = (math.log(upper) - math.log(lower)) / (2.0 * dist.norm.isf((1.0 - level) / 2.0))
         if log_sd > LOG_SD:
             raise fail(key, f"is too wide: its log-scale sd {log_sd:.2f} exceeds {LOG_SD:g} (a factor of "
                             f"{math.exp(LOG_SD):.0f} per sd)", value)

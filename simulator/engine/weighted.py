@@ -22,6 +22,7 @@ from simulator.engine.patients import (
     workspace,
 )
 from simulator.errors import InputError
+from simulator.stats import distributions as dist
 from simulator.stats.maxcombo import MAX_COMPONENTS
 
 __all__ = ["WeightedLogrank", "weighted_logrank"]
@@ -103,6 +104,4 @@ def weighted_logrank(time, event, group, weights, level=0.025):
         z = np.where(np.diag(cov) > 0, score / np.sqrt(np.diag(cov)), 0.0)
     if m == 1:
         return WeightedLogrank(weights, score, cov, z, None, None)
-    from scipy.stats import norm
-
-    return WeightedLogrank(weights, score, cov, z, float(combo), float(norm.sf(combo)))
+    return WeightedLogrank(weights, score, cov, z, float(combo), float(dist.norm.sf(combo)))

@@ -31,16 +31,16 @@ the p-value (no integral: the first pass would be no more accurate).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
-from scipy.stats import qmc
 
 from simulator._jit import kernel
 from simulator.errors import InputError
 
 __all__ = [
-    "BATCHES", "FIRST", "MAX_COMPONENTS", "POINTS", "max_p_value", "maxcombo_p", "norm_cdf", "norm_ppf",
-    "orthant_probability",
+    "BATCHES", "FIRST", "MAX_COMPONENTS", "POINTS", "SOBOL_SEED", "max_p_value", "maxcombo_p", "norm_cdf", "norm_ppf",
+    "orthant_probability", "sobol_points",
 ]
 
 #: Most MaxCombo components (the scratch arrays are sized for it).
@@ -59,10 +59,26 @@ NARROW = 1e-3
 #: linearly dependent statistics are singular up to rounding, about 1e-15).
 SINGULAR = 1e-10
 
-#: Points on the unit cube (BATCHES, PER_BATCH, MAX_COMPONENTS - 1): scrambled Sobol, fixed seeds.
-POINTS = np.ascontiguousarray(np.stack([
-    qmc.Sobol(d=MAX_COMPONENTS - 1, scramble=True, seed=20_260_000 + b).random(PER_BATCH) for b in range(BATCHES)
-]))
+#: The seed of scrambling ``b`` is ``SOBOL_SEED + b``.
+SOBOL_SEED = 20_260_000
+#: Points on the unit cube (BATCHES, PER_BATCH, MAX_COMPONENTS - 1): scrambled Sobol, fixed seeds
+#: (:func:`sobol_points`). Read from the file written with them, because computing them needs
+#: ``scipy.stats``, whose import is about a tenth of a small run's time; tests/test_nph_tests.py checks
+#: that the file holds :func:`sobol_points`.
+POINTS = np.ascontiguousarray(np.load(Path(__file__).with_name("sobol_points.npy")))
+
+
+def sobol_points() -> np.ndarray:
+    """:data:`POINTS` computed afresh: scrambling ``b`` is ``scipy.stats.qmc.Sobol`` with seed ``SOBOL_SEED + b``.
+
+    ``python -c "import numpy as np; from simulator.stats import maxcombo as m;
+    np.save('simulator/stats/sobol_points.npy', m.sobol_points())"`` writes the file.
+    """
+    from scipy.stats import qmc
+
+    return np.stack([qmc.Sobol(d=MAX_COMPONENTS - 1, scramble=True, seed=SOBOL_SEED + b).random(PER_BATCH)
+                     for b in range(BATCHES)])
+
 
 _SQRT_HALF = math.sqrt(0.5)
 
