@@ -180,6 +180,12 @@ ROWS = [
         r"argument `--scheduler`: not a scheduler address, got \"not a url\""),
     Row("scheduler-http", ["run", "{cfg}", "--backend", "dask", "--scheduler", "http://localhost:8786", "--out", "{tmp}/out"], 2,
         r"argument `--scheduler`: not a scheduler address"),
+    # A review: an impossible port was tried for the connection timeout and exited 3 ("not ready").
+    Row("scheduler-port-out-of-range", ["run", "{cfg}", "--backend", "dask", "--scheduler", "tcp://127.0.0.1:99999",
+                                        "--out", "{tmp}/out"], 2,
+        r"argument `--scheduler`: the port must be in \[1, 65535\], got 99999 in \"tcp://127\.0\.0\.1:99999\"$"),
+    Row("scheduler-port-zero", ["run", "{cfg}", "--backend", "dask", "--scheduler", "localhost:0", "--out", "{tmp}/out"], 2,
+        r"argument `--scheduler`: the port must be in \[1, 65535\], got 0"),
     Row("wait-negative", ["run", "{cfg}", "--wait-for-workers", "-1", "--out", "{tmp}/out"], 2,
         r"argument `--wait-for-workers`: must be a finite number of seconds >= 0"),
     # A review: an empty part of the key was named as the unknown key `trial.`.

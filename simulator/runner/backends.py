@@ -77,6 +77,11 @@ def check_backend(backend: str, scheduler: str | None) -> None:
                 f"argument `--scheduler`: not a scheduler address, got {toml_value(scheduler)}; expected host:port, "
                 "tcp://host:port, tls://host:port or ucx://host:port"
             )
+        port = int(scheduler.rstrip("/").rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            # Refused here, not after the connection attempt's timeout (exit 3: "not ready").
+            raise InputError(f"argument `--scheduler`: the port must be in [1, 65535], got {port} in "
+                             f"{toml_value(scheduler)}")
         try:
             import distributed  # noqa: F401
         except ImportError:
