@@ -43,6 +43,7 @@ from simulator.endpoints.survival_axis import (
     SubjectAxis,
     derive_events,
     events_for_subjects,
+    patient_model,
     subject_driven,
 )
 from simulator.endpoints.survival_spec import SurvivalEndpoint
@@ -130,23 +131,11 @@ def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks
 def analytic_model(config: Config, endpoint: SurvivalEndpoint, hazard_ratio) -> dict:
     """Keyword arguments of :mod:`simulator.design.survival` for ``endpoint`` at ``hazard_ratio``.
 
-    Everything the patients' model holds: control hazards, accrual, dropout,
-    allocation, the maximum follow-up per patient and, with ``[strata]``,
-    their mixture (each stratum's share and
-    control-hazard multiplier, :func:`simulator.endpoints.strata.cells`), as
-    the simulation draws the patients.
+    The patients' model (:func:`simulator.endpoints.survival_axis.patient_model`) with the trial's
+    allocation and, with ``[strata]``, their mixture (:func:`simulator.endpoints.strata.cells`), as the
+    simulation draws the patients.
     """
-    control = endpoint.truth.control
-    accrual = endpoint.accrual
-    return dict(
-        control=(np.array(control.times), np.array(control.hazards)),
-        hazard_ratio=hazard_ratio,
-        accrual=analytic_survival.accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
-        dropout=endpoint.dropout,
-        allocation=config.trial.allocation,
-        max_follow_up=endpoint.max_follow_up,
-        strata=strata.cells(config, endpoint.STRATA_KEY),
-    )
+    return patient_model(endpoint, hazard_ratio, config.trial.allocation, strata.cells(config, endpoint.STRATA_KEY))
 
 
 @dataclass(frozen=True)

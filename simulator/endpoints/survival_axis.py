@@ -33,6 +33,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from simulator.design.allocation import round_up_per_arm, split_total
 from simulator.design.survival import (
     accrual_pieces,
@@ -94,6 +96,27 @@ def subject_events_derivation(endpoint, subjects: str, source: str) -> str:
     )
 
 
+def patient_model(endpoint, hazard_ratio, allocation, strata=(), accrual=None) -> dict:
+    """Keyword arguments of :mod:`simulator.design.survival` for ``endpoint``'s patients at ``hazard_ratio``.
+
+    Everything the simulation draws the patients from: control hazards,
+    accrual (``accrual``, else the endpoint's), dropout, allocation, the
+    maximum follow-up per patient and the strata's ``(share, multiplier)``
+    (:func:`simulator.endpoints.strata.cells`; empty without strata).
+    """
+    control = endpoint.truth.control
+    accrual = endpoint.accrual if accrual is None else accrual
+    return dict(
+        control=(np.array(control.times), np.array(control.hazards)),
+        hazard_ratio=hazard_ratio,
+        accrual=accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates)),
+        dropout=endpoint.dropout,
+        allocation=allocation,
+        max_follow_up=endpoint.max_follow_up,
+        strata=strata,
+    )
+
+
 def events_for_subjects(endpoint, n_total: int, allocation, strata=()) -> tuple[float, int]:
     """Events expected among ``n_total`` subjects at the end of accrual plus the minimum follow-up.
 
@@ -104,14 +127,9 @@ def events_for_subjects(endpoint, n_total: int, allocation, strata=()) -> tuple[
     Returns the expected events and that number rounded up (at least 1; at
     most ``n_total``).
     """
-    accrual = endpoint.accrual.for_subjects(n_total)
-    pieces = accrual_pieces(times=list(accrual.edges), rates=list(accrual.rates))
-    control = endpoint.truth.control
-    events = expected_events(
-        float(pieces[0][-1]) + endpoint.follow_up, float(n_total), control=(control.times, control.hazards),
-        hazard_ratio=endpoint_hazard_ratio(endpoint), accrual=pieces, dropout=endpoint.dropout, allocation=allocation,
-        max_follow_up=endpoint.max_follow_up, strata=strata,
-    )
+    model = patient_model(endpoint, endpoint_hazard_ratio(endpoint), allocation, strata,
+                          endpoint.accrual.for_subjects(n_total))
+    events = expected_events(float(model["accrual"][0][-1]) + endpoint.follow_up, float(n_total), **model)
     return float(events), int(min(max(math.ceil(events - 1e-9), 1), n_total))
 
 
