@@ -125,10 +125,13 @@ def svg(figure, salt: str) -> str:
         engine = figure.get_layout_engine()
         if engine is not None:
             # Laid out once, then saved with the layout fixed: savefig would lay the figure out in a draw
-            # of its own before drawing it (about a fifth of the figure's time). Measured at the SVG's
-            # 72 dots per inch, as that draw would.
+            # of its own before drawing it (about a fifth of the figure's time). The text is measured by
+            # the Agg renderer at the SVG's 72 dots per inch (that draw measured it with the SVG renderer:
+            # a label can sit a pixel or two elsewhere). A layout that cannot be solved is skipped, as
+            # matplotlib's own draw skips it.
             figure.set_dpi(72)
-            engine.execute(figure)
+            with contextlib.suppress(ValueError):
+                engine.execute(figure)
             figure.set_layout_engine(None)
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()

@@ -70,3 +70,33 @@ def test_a_run_does_not_import_scipy_stats(config, tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == "0 []"
+
+
+def test_edges_and_invalid_arguments_as_scipy():
+    # Scalars give NumPy scalars; NaN, counts outside the support and invalid parameters give what scipy gives.
+    cases = [
+        (dist.norm.sf, stats.norm.sf, [(0.3, 0.0, 0.0), (0.3, 0.0, -1.0), (np.nan, 0.0, 1.0), (2.0, 1.0, 3.0)]),
+        (dist.norm.cdf, stats.norm.cdf, [(0.3, 0.0, -1.0), (-np.inf, 0.0, 1.0)]),
+        (dist.norm.pdf, stats.norm.pdf, [(0.3, 0.0, -1.0), (0.3, 0.2, 2.0)]),
+        (dist.norm.ppf, stats.norm.ppf, [(0.3, 0.0, 0.0), (1.2, 0.0, 1.0), (0.0, 1.0, 2.0)]),
+        (dist.beta.pdf, stats.beta.pdf, [(0.3, 2.0, 3.0), (np.nan, 2.0, 3.0), (0.3, 0.0, 1.0), (-0.1, 2.0, 3.0),
+                                         (0.0, 0.5, 3.0), (1.0, 2.0, 1.0)]),
+        (dist.beta.cdf, stats.beta.cdf, [(0.3, 2.0, 3.0), (np.nan, 2.0, 3.0), (0.3, 0.0, 1.0), (1.5, 2.0, 3.0),
+                                         (-1.0, 2.0, 3.0)]),
+        (dist.beta.ppf, stats.beta.ppf, [(0.3, 2.0, 3.0), (1.5, 2.0, 3.0), (0.3, -1.0, 3.0), (0.0, 2.0, 3.0),
+                                         (1.0, 2.0, 3.0)]),
+        (dist.binom.pmf, stats.binom.pmf, [(3, 10, 0.3), (-1, 10, 0.3), (11, 10, 0.3), (2.5, 10, 0.3),
+                                           (2, 2.5, 0.3), (2, 10, 1.5), (0, 0, 0.3)]),
+        (dist.betabinom.pmf, stats.betabinom.pmf, [(3, 10, 2.0, 3.0), (2.5, 10, 2.0, 3.0), (1, 0, 1.0, 1.0),
+                                                   (11, 10, 2.0, 3.0), (2, 10, 0.0, 3.0), (2, 2.5, 2.0, 3.0)]),
+        (dist.betabinom.logpmf, stats.betabinom.logpmf, [(3, 10, 2.0, 3.0), (2.5, 10, 2.0, 3.0), (-1, 10, 2.0, 3.0)]),
+    ]
+    for ours, theirs, arguments in cases:
+        for args in arguments:
+            with np.errstate(all="ignore"):
+                mine, reference = ours(*args), theirs(*args)
+            assert type(mine) is type(reference), (ours, args, mine, reference)
+            np.testing.assert_array_equal(mine, reference, err_msg=f"{theirs.__self__.name}.{theirs.__name__}{args}")
+    k = np.array([-1, 0, 1, 2, 3])
+    _same(dist.betabinom.pmf(k, 2, 1.0, 1.0), stats.betabinom.pmf(k, 2, 1.0, 1.0))
+    _same(dist.binom.pmf(k, 2, 0.4), stats.binom.pmf(k, 2, 0.4))

@@ -350,7 +350,7 @@ class InterimRules:
         Built once per plan and pair of rates (a cache; each stream at
         fixed rates has one pair). The first look's joint pmf and each arm's
         increments per later look are exact binomial pmfs
-        (``scipy.dist.binom.pmf``); the alias tables are
+        (``simulator.stats.distributions.binom.pmf``, SciPy's); the alias tables are
         :func:`simulator.engine.binary.alias_table`'s.
         """
         key = (p_c, p_e)

@@ -192,7 +192,7 @@ class BinaryPlan:
 
         Alias tables: per look, the exact binomial pmf of each arm's new
         evaluable patients' events over its whole support
-        (``scipy.dist.binom.pmf``), as one table of the pairs (their outer
+        (``simulator.stats.distributions.binom.pmf``, SciPy's), as one table of the pairs (their outer
         product) while the plan's pairs fit :data:`JOINT_MAX_CELLS`, else
         one table per arm; with priors and one look, each arm's prior
         predictive (beta-binomial mixture) pmf. Decision windows: the cumulative counts
