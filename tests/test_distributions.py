@@ -56,7 +56,7 @@ def test_beta_binomial_equals_scipy(n, a, b):
     _same(dist.betabinom.logpmf(k, n, a, b), stats.betabinom.logpmf(k, n, a, b))
 
 
-@pytest.mark.parametrize("config", ["configs/cairo6.toml", "configs/cairo6_os.toml", "configs/rates_adaptive.toml"])
+@pytest.mark.parametrize("config", ["configs/cairo6.toml", "configs/cairo6_os.toml", "configs/rates_adaptive.toml", "configs/rates_group_sequential.toml"])
 def test_a_run_does_not_import_scipy_stats(config, tmp_path):
     # Its import is about a tenth of a small run (simulator.stats.distributions); binary, survival and joint
     # trials with priors, exact power, the design and the figures do without it.
