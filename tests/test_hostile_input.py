@@ -186,6 +186,10 @@ ROWS = [
         r"argument `--scheduler`: the port must be in \[1, 65535\], got 99999 in \"tcp://127\.0\.0\.1:99999\"$"),
     Row("scheduler-port-zero", ["run", "{cfg}", "--backend", "dask", "--scheduler", "localhost:0", "--out", "{tmp}/out"], 2,
         r"argument `--scheduler`: the port must be in \[1, 65535\], got 0"),
+    # A review: `missing` was silently ignored when every endpoint is a survival one.
+    Row("missing-with-survival-only", DESIGN + S("trial.missing=0.1"), 2,
+        r"config key `trial\.missing`: applies to binary and continuous endpoints .*which this trial has none of, "
+        r"got 0\.1$", config=SURVIVAL),
     Row("wait-negative", ["run", "{cfg}", "--wait-for-workers", "-1", "--out", "{tmp}/out"], 2,
         r"argument `--wait-for-workers`: must be a finite number of seconds >= 0"),
     # A review: an empty part of the key was named as the unknown key `trial.`.

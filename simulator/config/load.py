@@ -104,8 +104,8 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
     """A parameter given where no scenario uses it: most likely a forgotten method, test or sidedness.
 
     Each is checked always and ignored where it does not apply, so that a sweep can carry it: the
-    randomisation methods' parameters in [trial], ``design.two_sided_futility`` (one-sided designs), and a
-    survival endpoint's ``weights`` (the log-rank).
+    randomisation methods' parameters in [trial], ``design.two_sided_futility`` (one-sided designs), a
+    survival endpoint's ``weights`` (the log-rank), and ``trial.missing`` (survival endpoints).
     """
     trial = raw.get("trial") if isinstance(raw.get("trial"), dict) else {}
     for key, method in METHOD_PARAMETERS:
@@ -116,6 +116,11 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
     if "two_sided_futility" in design and not any(s.config.design.sided == 2 for s in scenarios):
         raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
                    "futility region), which no scenario has", design["two_sided_futility"])
+    missing = [s.config.trial.missing for s in scenarios if s.config.trial.missing > 0]
+    if missing and all(e.kind == "survival" for e in scenarios[0].config.endpoints):
+        raise fail("trial.missing", "applies to binary and continuous endpoints (a survival endpoint follows every "
+                   "patient, censoring those lost to follow-up by its dropout), which this trial has none of",
+                   missing[0])
     for name in [e.name for e in scenarios[0].config.endpoints] if scenarios else ():
         # An empty list is no weights: how a log-rank run unsets the file's weights from the command line.
         given = [s.raw["endpoints"][name]["weights"] for s in scenarios
