@@ -636,3 +636,24 @@ def test_settle_steps_back_to_the_largest_buildable_size_on_the_grid():
         settle(827, 830, analytic_at, unit=1)  # nothing buildable between: the first round says why
     assert settle(500, 830, lambda n: None if n > 800 else analytic_at(n), unit=2) == (500, False)
     assert largest_where(0, 100, lambda k: k <= 42) == 42 and largest_where(5, 6, lambda k: False) == 5
+
+
+@pytest.mark.parametrize("cap", [None, 26.0])
+def test_a_look_out_of_reach_has_no_time_and_the_note_says_what_happens(tmp_path, cap):
+    # 200 patients give at most about 190 events (dropout): the final look's 196 are out of reach on average,
+    # the first look's 98 are not. With a cap the trials are analysed at the cap (a review: the note said
+    # "at its last event", which is what happens without one).
+    design = "looks = [0.5, 1.0]\nevents = 196" + ("" if cap is None else f"\nmax_duration = {cap}")
+    plan, _ = _plan(tmp_path, follow_up="", design=design)
+    analytic = plan.analytic(plan.config)
+    ceiling = plan.most_events(plan.config, 0.65)
+    assert 98 < ceiling < 196
+    times = analytic["analysis_times_at_n_total"]
+    assert times[0] == pytest.approx(time_for_events(98.0, 200, **plan.model(0.65)), rel=1e-9)
+    assert times[1] is None
+    assert f"at most {ceiling:.1f} events" in analytic["note"]
+    if cap is None:
+        assert "analysed at its last event" in analytic["note"] and "events_short" in analytic["note"]
+    else:
+        assert "analysed at the cap" in analytic["note"] and "cap_reached" in analytic["note"]
+        assert "last event" not in analytic["note"]

@@ -574,18 +574,27 @@ class SurvivalPlan:
             out.update(calendar.analytic(self, config, hr))
             out.pop("reject_unfavourable", None)
             out.pop("reject_unfavourable_per_look", None)
-        try:
-            out["analysis_times_at_n_total"] = [self.expected_time(config, hr, float(e)) for e in self.looks.events]
-        except InputError:
-            out["analysis_times_at_n_total"] = None  # the events are out of reach on average
+        times = []
+        for e in self.looks.events:
+            try:
+                times.append(self.expected_time(config, hr, float(e)))
+            except InputError:
+                times.append(None)  # this look's events are out of reach on average
+        out["analysis_times_at_n_total"] = times
+        if None in times:
             n_total = int(config.trial.n_total)
             ceiling = self.most_events(config, hr)
-            short = [int(e) for e in self.looks.events if e >= ceiling]
+            short = [int(e) for e, t in zip(self.looks.events, times) if t is None]
             most = f"{ceiling:.1f}" if round(ceiling, 1) < short[0] else f"{ceiling:.4f}"
+            then = (
+                "with design.max_duration a trial whose events have not come is analysed at the cap "
+                "(\"cap reached\", cap_reached), as the analytic values are"
+                if config.design.max_duration is not None else
+                "the analytic values assume they come; a simulated trial that runs out of events is analysed at "
+                "its last event and stops there (\"short of target events\", events_short)"
+            )
             add_note(out, f"{n_total} patients are expected to give at most {most} events under the truth, fewer "
-                          f"than the {', '.join(map(str, short))} a look waits for: the analytic values assume they "
-                          "come; a simulated trial that runs out of events is analysed at its last event and stops "
-                          "there (\"short of target events\", events_short)")
+                          f"than the {', '.join(map(str, short))} a look waits for: {then}")
         if hr < self.margin:
             accrual = self.endpoint.accrual
             size = analytic_survival.survival_sample_size(

@@ -247,6 +247,7 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
             ax_times.plot(np.arange(1, len(ys) + 1), ys, marker="o", label=f"simulated mean, {scenario_label(s)}")
             analytic = (block.get("analytic") or {}).get("analysis_times_at_n_total")
             if isinstance(analytic, list):
+                analytic = [t if isinstance(t, (int, float)) else np.nan for t in analytic]  # null: not reached
                 ax_times.plot(np.arange(1, len(analytic) + 1), analytic, marker="x", linestyle=":", color="black",
                               label="analytic (expected events)" if i == scenarios[0][0] else None)
         ax_times.set_xlabel("look")
