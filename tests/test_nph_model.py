@@ -438,9 +438,19 @@ def test_report_says_where_schoenfeld_misleads(delay_config, tmp_path):
     out = tmp_path / "report"
     run(delay_config, n_sims=1000, out=out)
     text = (out / "report.md").read_text(encoding="utf-8")
-    assert "Analytic: os: Schoenfeld (proportional hazards at HR 0.6) gives power 0.993" in text
+    assert "Analytic: os: at one analysis of 300 events, Schoenfeld (proportional hazards at HR 0.6) gives power 0.993" in text
     assert "the proportional-hazards answer misleads" in text
-    assert "Analytic: os: Schoenfeld" in (out / "report.html").read_text(encoding="utf-8")
+    assert "Analytic: os: at one analysis of" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_note_tells_the_fixed_design_from_the_group_sequential_power(delay_config):
+    # A review: with looks, the note's power (one analysis) stood beside the group-sequential analytic power
+    # without saying which was which.
+    block = run(delay_config, ["design.looks=2"], n_sims=200, seed=3)["scenarios"][0]["endpoints"]["os"]["analytic"]
+    assert block["note"].startswith("at one analysis of 300 events")
+    assert f"has {block['power_fixed_design']:.3f}" in block["note"]
+    assert "the group-sequential design's power with these looks is the analytic `power`" in block["note"]
+    assert block["power"] != block["power_fixed_design"]
 
 
 JOINT = CONFIG + """

@@ -192,11 +192,14 @@ def analytic(plan, config: Config) -> dict:
         block["schoenfeld_events_at_ph_ratio"] = schoenfeld_events(
             ph_ratio, alpha=alpha, power=config.design.power, sided=sided, allocation=allocation
         )
+    # One analysis at the final events, each figure alike: a group-sequential design's own power is `power`.
     block["note"] = (
-        f"Schoenfeld (proportional hazards at HR {ph_ratio:g}) gives power {at_ph:.3f} at {events[-1]:g} events; "
-        f"under the configured hazards the {block['test']} test has {power:.3f} (average hazard ratio "
-        f"{ahr.ahr:.3f}; Schoenfeld at the average hazard ratio: {at_ahr:.3f})" + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"]
-                                           else "")
+        f"at one analysis of {events[-1]:g} events, Schoenfeld (proportional hazards at HR {ph_ratio:g}) gives "
+        f"power {at_ph:.3f}; under the configured hazards the {block['test']} test has {power:.3f} (average "
+        f"hazard ratio {ahr.ahr:.3f}; Schoenfeld at the average hazard ratio: {at_ahr:.3f})"
+        + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"] else "")
+        + (" (the group-sequential design's power with these looks is the analytic `power`)" if len(events) > 1
+           else "")
     )
     out = {"nph": block, "analysis_times_at_n_total": times, "note": block["note"]}
     if len(events) == 1:
