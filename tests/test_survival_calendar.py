@@ -657,3 +657,39 @@ def test_a_look_out_of_reach_has_no_time_and_the_note_says_what_happens(tmp_path
     else:
         assert "analysed at the cap" in analytic["note"] and "cap_reached" in analytic["note"]
         assert "last event" not in analytic["note"]
+
+
+S4B = """
+[trial]
+allocation = [1, 1]
+[endpoints.os]
+kind = "survival"
+truth.control = { median = 15.0 }
+truth.hazard_ratio = 0.7
+accrual.duration = 20.0
+dropout.probability = 0.05
+dropout.at = 12.0
+follow_up.minimum = 12.0
+follow_up.maximum = 24.0
+[design]
+power = 0.8
+look_times = [18.0, 30.0, 40.0]
+efficacy = "asOF"
+events = 260
+"""
+
+
+def test_design_text_tells_the_calendar_size_from_the_event_driven_design(tmp_path, capsys):
+    # A review: `p3sim design` printed the event-driven design's subjects (482) as "subjects for
+    # design.power" right above the calendar looks' n_total (438), with nothing to tell them apart, and the
+    # power at 438 (0.7999, whole events at the looks) below design.power without a word.
+    path = tmp_path / "calendar.toml"
+    path.write_text(S4B, encoding="utf-8")
+    assert main(["design", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"event-driven looks: subjects for design\.power \(unrounded\) +481\.92", text)
+    assert re.search(r"calendar looks: subjects for design\.power \(unrounded\) +437\.45", text)
+    assert re.search(r"n_total \(rounded, calendar looks\) +438", text)
+    assert "can fall a little below design.power = 0.8" in text
+    result = Trial.from_toml(path).design().scenarios[0]["endpoints"]["os"]
+    assert result["power"] < 0.8 <= result["power"] + 1e-3

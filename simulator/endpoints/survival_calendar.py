@@ -41,7 +41,7 @@ from simulator.design import survival as analytic_survival
 from simulator.design.allocation import round_half_up
 from simulator.design.boundaries import REACHED_FRACTION_CODES, spending_bounds
 from simulator.design.spending import get_spending_function
-from simulator.endpoints.common import Bounds, decide_groups, design_bounds
+from simulator.endpoints.common import Bounds, add_note, decide_groups, design_bounds
 from simulator.engine.continuous import sequential_decisions
 from simulator.errors import InputError
 from simulator.estimate import mean_from_sums
@@ -326,6 +326,11 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         out.update(_power(plan, config, np.array([round_half_up(e) for e in events], dtype=float), hazard_ratio))
         if not plan.endpoint.accrual.is_rate:
             out.update(_calendar_subjects(plan, config, model, times, hazard_ratio))
+            if "subjects_for_calendar_looks" in out and out["power"] < design.power:
+                add_note(out, f"the power at n_total reads each look at its whole expected events (rounded half "
+                              f"up), so it can fall a little below design.power = {design.power:g} near the size; "
+                              "subjects_for_calendar_looks solves design.power with the unrounded expected events "
+                              "(docs/methods.md)")
         return out
     targets = plan.looks.events.astype(float)
     ceiling = float(expected_events_at(model, n_total, [np.inf])[0])

@@ -64,9 +64,14 @@ def design_table(result: dict) -> str:
         ("analysis_times", "expected look times at that size"),
         ("accrual_duration", "accrual duration at that size"),
         ("study_duration", "study duration at that size"),
+        ("subjects_for_calendar_looks", "calendar looks: subjects for design.power (unrounded)"),
         ("n_total_rounded", "n_total (rounded)"),
         ("note", "note on the analytic values"),
     )
+    #: With calendar looks these are the event-driven design's at the looks' fractions (docs/methods.md), and
+    #: the size for design.power is ``subjects_for_calendar_looks``: the labels say which is which.
+    event_driven = {"events", "events_rounded", "subjects", "subjects_per_arm", "analysis_times", "accrual_duration",
+                    "study_duration"}
     lines = []
     meta = result.get("meta") or {}
     if meta.get("events") is not None:
@@ -85,8 +90,16 @@ def design_table(result: dict) -> str:
             lines.append(f"  note: {scenario['n_total_note']}")
         for name, block in scenario["endpoints"].items():
             lines.append(f"  endpoint {name}")
+            calendar = "subjects_for_calendar_looks" in block
+            rows = []
             for key, label in keys:
                 if key in block:
-                    lines.append(f"    {label:<40} {_fmt(block[key])}")
+                    if calendar and key in event_driven:
+                        label = f"event-driven looks: {label}"
+                    elif calendar and key == "n_total_rounded":
+                        label = "n_total (rounded, calendar looks)"
+                    rows.append((label, _fmt(block[key])))
+            width = max([40, *(len(label) for label, _ in rows)])
+            lines += [f"    {label:<{width}} {value}" for label, value in rows]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
