@@ -15,7 +15,7 @@ from simulator.config.fields import fail, toml_value
 from simulator.config.schema import Config
 from simulator.config.toml import expand, parse_override, read_toml, set_dotted
 from simulator.config.validate import validate
-from simulator.endpoints import get_kind, kind_names
+from simulator.endpoints import get_kind, kind_names, kind_of
 from simulator.errors import InputError
 
 __all__ = ["Scenario", "load", "load_raw", "load_scenarios", "scenario_digest", "scenarios_from_mapping"]
@@ -117,7 +117,7 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
         raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
                    "futility region), which no scenario has", design["two_sided_futility"])
     missing = [s.config.trial.missing for s in scenarios if s.config.trial.missing > 0]
-    if missing and all(e.kind == "survival" for e in scenarios[0].config.endpoints):
+    if missing and not any(kind_of(e).has_missing_outcomes for e in scenarios[0].config.endpoints):
         raise fail("trial.missing", "applies to binary and continuous endpoints (a survival endpoint follows every "
                    "patient, censoring those lost to follow-up by its dropout), which this trial has none of",
                    missing[0])

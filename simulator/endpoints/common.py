@@ -522,6 +522,7 @@ class PatientKind:
     """
 
     sets_calendar = False
+    has_missing_outcomes = True
     csv_columns: tuple[str, ...] = ()
     figures_module = ""
 

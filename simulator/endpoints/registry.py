@@ -98,12 +98,16 @@ class EndpointKind(Protocol):
     csv_columns : tuple of str
         Endpoint fields of report.json that results.csv gets as optional
         columns when some endpoint of the report has them.
+    has_missing_outcomes : bool
+        Whether ``trial.missing`` thins the kind's outcomes (binary,
+        continuous: yes; survival follows every patient).
     """
 
     name: str
     tests: tuple[str, ...]
     sets_calendar: bool
     csv_columns: tuple[str, ...]
+    has_missing_outcomes: bool
 
     def parse(self, name: str, table: Any, context: ParseContext) -> Any:
         """Validate one ``[endpoints.NAME]`` table into the kind's frozen endpoint dataclass."""

@@ -658,6 +658,7 @@ class SurvivalKind:
     tests = survival_spec.SURVIVAL_TESTS
     interim_rules = ("interim", "adaptation")  # sections acting on survival endpoints (endpoints.adaptive_survival)
     sets_calendar = True
+    has_missing_outcomes = False  # every patient is followed; losses are the endpoint's dropout
     csv_columns = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
 
     def parse(self, name, table, context) -> SurvivalEndpoint:
