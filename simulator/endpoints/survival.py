@@ -588,7 +588,7 @@ class SurvivalPlan:
             most = f"{ceiling:.1f}" if round(ceiling, 1) < short[0] else f"{ceiling:.4f}"
             then = (
                 "with design.max_duration a trial whose events have not come is analysed at the cap "
-                "(\"cap reached\", cap_reached), as the analytic values are"
+                "(\"cap reached\", cap_reached), and the analytic values are the capped design's"
                 if config.design.max_duration is not None else
                 "the analytic values assume they come; a simulated trial that runs out of events is analysed at "
                 "its last event and stops there (\"short of target events\", events_short)"
