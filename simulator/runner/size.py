@@ -151,6 +151,7 @@ class SizeSearch:
     evaluated: dict = field(default_factory=dict)  # grid index m -> Evaluation
     start: int | None = None  # the size the search began at (set by bracket)
     invalid: dict = field(default_factory=dict)  # grid index m -> why no design could be built there
+    built: dict = field(default_factory=dict)  # grid index m -> plans built by _valid, not yet simulated
 
     def __post_init__(self):
         self.axis = size_axis(self.config)
@@ -165,9 +166,7 @@ class SizeSearch:
         for m in new:
             n = m * self.unit
             try:
-                mapping = self.axis.apply(self.mapping, n)
-                scenario = Scenario(0, {self.axis.key: n}, mapping, validate(mapping))
-                bundles.append(build_plans(scenario, digest_exclude=self.axis.digest_exclude, only=(self.target,)))
+                bundles.append(self._plans(m))
                 feasible.append(m)
             except InputError as err:
                 # Too small for the looks or the allocation, (events) more events than subjects, or
@@ -233,14 +232,22 @@ class SizeSearch:
                 self._unreachable()
             lo, factor = hi, factor * factor
 
+    def _plans(self, m: int) -> ScenarioPlans:
+        """The plans at grid index ``m`` (InputError where the design cannot be built there); those that
+        :meth:`_valid` built are taken, not built again."""
+        if m in self.built:
+            return self.built.pop(m)
+        n = m * self.unit
+        mapping = self.axis.apply(self.mapping, n)
+        scenario = Scenario(0, {self.axis.key: n}, mapping, validate(mapping))
+        return build_plans(scenario, digest_exclude=self.axis.digest_exclude, only=(self.target,))
+
     def _valid(self, m: int) -> bool:
         """Whether the design can be built at grid index ``m`` (its plans, no simulation); records why not."""
         if m in self.evaluated or m in self.invalid:
             return m not in self.invalid
         try:
-            mapping = self.axis.apply(self.mapping, m * self.unit)
-            build_plans(Scenario(0, {}, mapping, validate(mapping)), digest_exclude=self.axis.digest_exclude,
-                        only=(self.target,))
+            self.built[m] = self._plans(m)  # kept for evaluate
             return True
         except InputError as err:
             self.invalid[m] = str(err)
