@@ -693,3 +693,6 @@ def test_design_text_tells_the_calendar_size_from_the_event_driven_design(tmp_pa
     assert "can fall a little below design.power = 0.8" in text
     result = Trial.from_toml(path).design().scenarios[0]["endpoints"]["os"]
     assert result["power"] < 0.8 <= result["power"] + 1e-3
+    # Below the size found the power is short because the trial is smaller: no word on whole events.
+    below = Trial.from_toml(path, ["trial.n_total=400"]).design().scenarios[0]["endpoints"]["os"]
+    assert below["power"] < 0.79 and "whole expected events" not in (below.get("note") or "")

@@ -326,7 +326,8 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         out.update(_power(plan, config, np.array([round_half_up(e) for e in events], dtype=float), hazard_ratio))
         if not plan.endpoint.accrual.is_rate:
             out.update(_calendar_subjects(plan, config, model, times, hazard_ratio))
-            if "subjects_for_calendar_looks" in out and out["power"] < design.power:
+            # At or above the size found, the power is below design.power only through whole events.
+            if n_total >= out.get("subjects_for_calendar_looks", math.inf) and out["power"] < design.power:
                 add_note(out, f"the power at n_total reads each look at its whole expected events (rounded half "
                               f"up), so it can fall a little below design.power = {design.power:g} near the size; "
                               "subjects_for_calendar_looks solves design.power with the unrounded expected events "
