@@ -696,3 +696,16 @@ def test_design_text_tells_the_calendar_size_from_the_event_driven_design(tmp_pa
     # Below the size found the power is short because the trial is smaller: no word on whole events.
     below = Trial.from_toml(path, ["trial.n_total=400"]).design().scenarios[0]["endpoints"]["os"]
     assert below["power"] < 0.79 and "whole expected events" not in (below.get("note") or "")
+
+
+@pytest.mark.parametrize("parts, capped", [(CAPPED, True), (CALENDAR, False)])
+def test_the_events_figure_names_the_cap_only_when_there_is_one(tmp_path, parts, capped):
+    # A new-user check: calendar looks without a cap were titled "(cap ended 0.0%)".
+    from simulator.report.plots import build_plots
+
+    _, path = _plan(tmp_path, **parts)
+    result = Trial.from_toml(path).simulate()
+    svg = next(p.svg for p in build_plots(result.to_dict(), [s.scenario for s in result.scenarios])
+               if p.id == "plot-survival-os")
+    assert "events per look" in svg
+    assert ("cap ended" in svg) is capped

@@ -174,7 +174,7 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
     else:
         figure = new_figure(16.0, 3.4)
         ax_km, ax_times, ax_events = figure.subplots(1, 3)
-        _events_panel(ax_events, events_hist, name, e.get("cap_reached"))
+        _events_panel(ax_events, events_hist, name, e.get("cap_reached") if e.get("max_duration") is not None else None)
     horizon = None
     if bands is not None and bands.get("times"):
         times = np.asarray(bands["times"], dtype=float)
