@@ -10,20 +10,19 @@ round, median of the rounds:
 - ``+cuts``: and the calendar times of the looks (``schedule_cuts``);
 - ``+sort``: and the per-trial exit order for the log-rank (``prepare_cuts``);
 - ``full``: the whole trial (``analyse_looks``: the log-rank passes and decisions);
-- ``generator``: the random numbers alone, as the engine draws them from
-  NumPy's ``Generator`` through Numba (611 + 610 exponentials, 609 uniforms);
+- ``generator``: as many random numbers from NumPy's ``Generator`` through
+  Numba (611 + 610 exponentials, 609 uniforms), as the engine drew them
+  before it drew from a generator of its own;
 - ``pcg64``: the same draws, equal bit for bit (asserted) to the
   ``Generator``'s, from PCG64 written in the kernel: the 128-bit state read
   from and written back to the ``Generator``'s memory, exponentials by
-  NumPy's ziggurat with Numba's tables. What the engine's draws could cost
-  without changing any seed; not used by the engine, because it reads
+  NumPy's ziggurat with Numba's tables. Not used by the engine: it reads
   NumPy's private state layout (a changed layout would silently change the
   numbers) and Numba's private model of the ``Generator``;
-- ``sfc64``: the same count of 64-bit draws from an SFC64 generator written
-  in the kernel (checked equal to NumPy's ``SFC64`` bit for bit), turned
-  into uniforms: what a cheaper in-kernel source of random bits would cost
-  at least (an exponential from those bits by a ziggurat costs a table read
-  and a compare more).
+- ``sfc64``: the same count of 64-bit draws from the engine's own SFC64
+  generator (:mod:`simulator.engine.bits`, checked equal to NumPy's
+  ``SFC64`` bit for bit), turned into uniforms: the floor of its random
+  numbers (its exponentials cost a table read and a compare more).
 
 Also printed: ``merge``, the CPU time per subject of a bare merge of two
 sorted streams (334 exits and 276 censorings, uniform times) that only

@@ -19,6 +19,7 @@ from simulator.design.survival import (
 )
 from simulator.engine import patients as shared
 from simulator.engine import survival as engine
+from simulator.engine.bits import seed_bits
 from simulator.engine.survival import logrank, simulate_trials
 from simulator.errors import InputError
 
@@ -133,7 +134,7 @@ def kernel_look(entry, exit_time, event, group, cut):
     by_entry = np.argsort(entry, kind="stable")
     n = entry.size
     pts = shared.Patients(entry[by_entry].astype(float), 2 * group[by_entry].astype(np.int64),
-                          exit_time[by_entry].astype(float), event[by_entry].astype(bool))
+                          exit_time[by_entry].astype(float), event[by_entry].astype(bool), np.zeros(4, dtype=np.uint64))
     work = shared.workspace(n, 1)
     at_cut = int(np.sum(event & (entry + exit_time <= cut)))
     n_a = shared.prepare_cuts(pts, cut, work)
@@ -202,11 +203,12 @@ def test_patients_have_exact_arm_counts_sorted_entries_and_event_calendar():
 
 
 def test_entries_sorted_and_follow_piecewise_accrual():
-    rng = np.random.default_rng(4)
+    bits = np.zeros(4, dtype=np.uint64)
+    seed_bits(np.random.default_rng(4), bits)
     edges, density = accrual_pieces(times=[0, 6, 18], rates=[1, 4])
     cumulative = np.concatenate([[0], np.cumsum(density * np.diff(edges))])
     entry = np.empty(20_000)
-    shared.draw_entries(rng, entry.size, edges, cumulative, entry)
+    shared.draw_entries(bits, entry.size, edges, cumulative, entry)
     assert np.all(np.diff(entry) >= 0) and entry[0] >= 0 and entry[-1] <= 18
     cdf = lambda a: np.interp(a, edges, cumulative)  # noqa: E731
     assert stats.kstest(entry, cdf).pvalue > 1e-3

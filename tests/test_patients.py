@@ -168,7 +168,7 @@ def test_stream_a_is_sorted_by_exit_with_ties_and_infinite_exits():
         entry = np.sort(np.round(rng.uniform(0, 20, n)))
         exit_time = np.round(rng.exponential(10.0, n)) if trial % 2 else rng.exponential(10.0, n)
         exit_time[rng.random(n) < 0.05] = np.inf
-        pts = shared.Patients(entry, 2 * rng.integers(0, 2, n), exit_time, rng.random(n) < 0.8)
+        pts = shared.Patients(entry, 2 * rng.integers(0, 2, n), exit_time, rng.random(n) < 0.8, np.zeros(4, dtype=np.uint64))
         work = shared.workspace(n, 1)
         final_cut = np.inf if trial % 3 == 0 else float(rng.uniform(0, 40))
         n_a = shared.prepare_cuts(pts, final_cut, work)

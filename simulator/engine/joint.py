@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator._jit import kernel
+from simulator.engine.bits import seed_bits
 from simulator.engine.patients import (
     analyse_looks,
     draw_arms,
@@ -253,7 +254,8 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
 
     Entries and arms (with a missing subset of fixed size per arm) are
     :func:`~simulator.engine.patients.draw_entries` and
-    :func:`~simulator.engine.patients.draw_arms`; per patient the latent
+    :func:`~simulator.engine.patients.draw_arms`, from the trial's own
+    random numbers seeded from ``rng`` (:mod:`simulator.engine.bits`); per patient the latent
     vector gives the binary outcomes and the unit exponential of the
     survival exit (:func:`~simulator.engine.patients.exit_from_pieces`); the
     looks are :func:`~simulator.engine.patients.analyse_looks`, every look up
@@ -269,9 +271,10 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
     n_looks = design.look_events.size
     survival = chol.shape[0] - 1  # the latent component of the survival endpoint
 
-    draw_entries(rng, n, design.acc_edges, design.acc_cumulative, pts.entry)
-    draw_arms(rng, design, pts.label)
-    # The design's fields taken out once (see simulator.engine.patients.patient_exit).
+    seed_bits(rng, pts.bits)
+    draw_entries(pts.bits, n, design.acc_edges, design.acc_cumulative, pts.entry)
+    draw_arms(pts.bits, design, pts.label)
+    # The design's fields taken out once (see simulator.engine.patients.exit_from_pieces).
     times, hazards, cumulative = design.times, design.hazards, design.cumulative
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
     cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up

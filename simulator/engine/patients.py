@@ -7,7 +7,10 @@ kernels of this module; nothing here is written twice elsewhere.
 
 The model of one trial
 ----------------------
-``N = n_c + n_e`` patients (exact counts per arm).
+``N = n_c + n_e`` patients (exact counts per arm). Each trial seeds its own
+random numbers from the scenario's ``Generator`` and draws the entries, arms
+and, in the survival engine and the side sample, the exits from them
+(:mod:`simulator.engine.bits`).
 
 1. *Entries* (:func:`draw_entries`): ``N`` entry times, already sorted, as
    uniform order statistics (normalised cumulative exponential spacings)
@@ -16,7 +19,7 @@ The model of one trial
    are a uniform shuffle of the exact per-arm labels over the entry order
    (:func:`draw_arms`): randomisation with fixed arm sizes, independent of
    entry time and outcome. Patients are kept in entry order from then on.
-2. *Exits by inverse hazard* (:func:`patient_exit`): per patient, a unit
+2. *Exits by inverse hazard* (:func:`exit_from_pieces`): per patient, a unit
    exponential ``E`` (drawn directly by the survival engine and the side
    sample, ``E = -log(1 - Phi(Z_s))`` from the latent normal in the joint
    engine) gives the event time ``H^-1(E / theta)``, ``H`` the piecewise
@@ -85,6 +88,7 @@ from collections import namedtuple
 import numpy as np
 
 from simulator._jit import kernel
+from simulator.engine.bits import exponential, load, seed_bits, store, uniform
 from simulator.errors import InputError
 from simulator.stats.decision import CONTINUE, decide_z
 from simulator.stats.maxcombo import MAX_COMPONENTS, POINTS, max_p_value, norm_ppf
@@ -103,7 +107,6 @@ __all__ = [
     "logrank_at_cut",
     "logrank_terms",
     "look_results",
-    "patient_exit",
     "patients",
     "prepare_cuts",
     "schedule_cuts",
@@ -130,7 +133,7 @@ __all__ = [
 #: pieces before its per-trial multiplier (the control pieces times a
 #: piecewise hazard ratio, on the merged breakpoints; the control pieces
 #: under proportional hazards); ``cure_c``, ``cure_e``: the cured (long-term
-#: survivor) fraction per arm (:func:`patient_exit`); ``weights``: the
+#: survivor) fraction per arm (:func:`exit_from_pieces`); ``weights``: the
 #: Fleming-Harrington ``(rho, gamma)`` of each weighted statistic, shape
 #: ``(m, 2)`` (``m = 0``: the log-rank; 1: FH; more: MaxCombo), see
 #: :func:`analyse_looks`.
@@ -143,8 +146,9 @@ SurvivalDesign = namedtuple("SurvivalDesign", [
 #: One trial's patients in entry order: ``entry`` (sorted), ``label`` (0
 #: control, 1 control without a binary outcome, 2 experimental, 3
 #: experimental without a binary outcome), ``exit_time`` (from entry; event
-#: or dropout) and ``is_event``.
-Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event"])
+#: or dropout) and ``is_event``; ``bits``: the trial's random-number state
+#: (four ``uint64``, :mod:`simulator.engine.bits`).
+Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event", "bits"])
 
 #: Scratch arrays of one trial (see :func:`workspace`).
 #: ``fh`` holds the weighted scores and their covariances of one look
@@ -292,7 +296,8 @@ def survival_design(n_c, n_e, *, accrual, control, dropout=(0.0, 0.0), look_even
 
 def patients(n):
     """Empty :class:`Patients` arrays for ``n`` patients."""
-    return Patients(np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.bool_))
+    return Patients(np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n, dtype=np.bool_),
+                    np.zeros(4, dtype=np.uint64))
 
 
 def workspace(n, n_looks, refine_levels=()):
@@ -339,19 +344,23 @@ def look_results(n_sims, n_looks):
 
 
 @kernel(counted=False)
-def draw_entries(rng, n, edges, cumulative, out):
-    """Write ``n`` sorted entry times into ``out[:n]``.
+def draw_entries(bits, n, edges, cumulative, out):
+    """Write ``n`` sorted entry times into ``out[:n]``, drawing from the state ``bits``.
 
     Uniform order statistics as normalised partial sums of ``n + 1``
     exponential spacings, mapped through the inverse of the piecewise-linear
     accrual distribution (``cumulative`` at ``edges``, from 0 to 1). Walking
     the pieces forward works because the uniforms come sorted.
     """
+    a, b, c, w = load(bits)
     total = 0.0
     for k in range(n):
-        total += rng.exponential()
+        x, a, b, c, w = exponential(a, b, c, w)
+        total += x
         out[k] = total
-    scale = 1.0 / (total + rng.exponential())
+    x, a, b, c, w = exponential(a, b, c, w)
+    store(bits, a, b, c, w)
+    scale = 1.0 / (total + x)
     if edges.size == 2:
         # Uniform accrual: the loop below with its one piece (cumulative 0 to 1: the same
         # operations bar a division by 1), without the division.
@@ -372,26 +381,34 @@ def draw_entries(rng, n, edges, cumulative, out):
 
 
 @kernel(counted=False)
-def draw_arms(rng, design, label):
-    """Labels of the patients in entry order: a uniform shuffle of the exact counts.
+def draw_arms(bits, design, label):
+    """Labels of the patients in entry order: a uniformly random arrangement of the exact counts.
 
     0 control, 1 control without a binary outcome, 2 experimental, 3
-    experimental without a binary outcome (Fisher-Yates, one uniform per
-    patient).
+    experimental without a binary outcome. Sequential sampling: patient
+    ``p`` takes each label with probability (its count not yet given) /
+    (patients left), one uniform per patient from the state ``bits``; every
+    arrangement of the counts is equally likely, as after a shuffle, and
+    the labels are written in order (a shuffle's swaps to random places
+    wait on each other).
     """
     n = design.n_c + design.n_e
+    left1 = design.evaluable_c  # labels 0 left, then labels 0 or 1, then 0, 1 or 2
+    left2 = design.n_c
+    left3 = design.n_c + design.evaluable_e
+    a, b, c, w = load(bits)
     for p in range(n):
-        if p < design.evaluable_c:
-            label[p] = 0
-        elif p < design.n_c:
-            label[p] = 1
-        elif p < design.n_c + design.evaluable_e:
-            label[p] = 2
-        else:
-            label[p] = 3
-    for p in range(n - 1, 0, -1):
-        q = int(rng.random() * (p + 1))
-        label[p], label[q] = label[q], label[p]
+        u, a, b, c, w = uniform(a, b, c, w)
+        # A uniform integer in 0..n - p - 1: below left1 gives label 0, and so on.
+        pick = int(u * (n - p))
+        is0 = np.int64(pick < left1)
+        is1 = np.int64(pick < left2) - is0
+        is2 = np.int64(pick < left3) - is0 - is1
+        label[p] = 3 - 3 * is0 - 2 * is1 - is2
+        left1 -= is0
+        left2 -= is0 + is1
+        left3 -= is0 + is1 + is2
+    store(bits, a, b, c, w)
 
 
 # --------------------------------------------------------------------------
@@ -436,37 +453,23 @@ def _uncured(unit, cure):
     return -math.log1p(-share)
 
 
-@kernel
-def patient_exit(rng, unit, theta, dropout, design, experimental=False):
-    """One patient's exit ``(time from entry, is_event)``.
-
-    Event time ``H^-1(unit / theta)`` for the unit exponential ``unit``,
-    ``H`` the arm's cumulative hazard (the control pieces, or the
-    experimental ones under a piecewise hazard ratio), after the cure
-    fraction's transform (:func:`_uncured`); dropout time an exponential at
-    hazard ``dropout`` drawn from ``rng``
-    (none when 0); the exit is the earlier one, and a patient still in
-    follow-up at ``design.max_follow_up`` is censored there (administrative
-    censoring; the same random numbers are drawn either way).
-    Loops over patients should call :func:`exit_from_pieces` with the
-    design's arrays taken out once: passing the whole :class:`SurvivalDesign`
-    per patient costs about ten times the exit itself (a reference count
-    per array field and call).
-    """
-    drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
-    if experimental:
-        return exit_from_pieces(unit, theta, drop_time, design.times_e, design.hazards_e, design.cumulative_e,
-                                design.cure_e, design.max_follow_up)
-    return exit_from_pieces(unit, theta, drop_time, design.times, design.hazards, design.cumulative,
-                            design.cure_c, design.max_follow_up)
-
-
 @kernel(leaf=True)
 def exit_from_pieces(unit, theta, drop_time, times, hazards, cumulative, cure, max_follow_up):
-    """:func:`patient_exit` given the dropout time, for one arm's hazard pieces, cure fraction and maximum follow-up.
+    """One patient's exit ``(time from entry, is_event)`` given its unit exponential and dropout time.
 
-    Deterministic: the caller draws ``unit`` and then the dropout time
-    (``inf`` without dropout), in that order.
+    Event time ``H^-1(unit / theta)`` for the unit exponential ``unit``,
+    ``H`` the arm's cumulative hazard (``times``, ``hazards``,
+    ``cumulative``: the control pieces, or the experimental ones under a
+    piecewise hazard ratio), after the cure fraction's transform
+    (:func:`_uncured`); the exit is the earlier of the event and
+    ``drop_time`` (``inf`` without dropout), and a patient still in
+    follow-up at ``max_follow_up`` is censored there (administrative
+    censoring; the same random numbers are drawn either way).
+    Deterministic: the caller draws ``unit`` and then the dropout time, in
+    that order. Loops over patients take the design's arrays out once and
+    pass them here: passing the whole :class:`SurvivalDesign` per patient
+    costs about ten times the exit itself (a reference count per array
+    field and call).
     """
     event_time = _inverse(_uncured(unit, cure) / theta, times, hazards, cumulative)
     if event_time <= drop_time and event_time < np.inf and event_time <= max_follow_up:
@@ -478,40 +481,53 @@ def exit_from_pieces(unit, theta, drop_time, times, hazards, cumulative, cure, m
 def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     """Entries, arms and exits of one trial (unit exponentials drawn directly).
 
-    Fills ``patients`` (entry order) and the calendar times of the events
-    into ``calendar`` (entry order); returns the number of events.
+    Seeds the trial's random numbers from ``rng`` (:func:`simulator.engine.bits.seed_bits`)
+    and draws everything else from them. Fills ``patients`` (entry order)
+    and the calendar times of the events into ``calendar`` (entry order);
+    returns the number of events.
     """
     n = design.n_c + design.n_e
-    draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
-    draw_arms(rng, design, patients.label)
-    # The design's fields taken out once (see patient_exit).
+    seed_bits(rng, patients.bits)
+    draw_entries(patients.bits, n, design.acc_edges, design.acc_cumulative, patients.entry)
+    draw_arms(patients.bits, design, patients.label)
+    # The design's fields taken out once (see exit_from_pieces).
     times, hazards, cumulative = design.times, design.hazards, design.cumulative
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
     cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up
     drop_c, drop_e = design.dropout_c, design.dropout_e
     label, entry, exit_out, event_out = patients.label, patients.entry, patients.exit_time, patients.is_event
+    a, b, c, w = load(patients.bits)
     n_events = 0
     if times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
             and drop_e == 0.0 and longest == np.inf:
-        # Exponential survival in both arms, nothing else: exit_from_pieces reduces to this (the same
-        # operations, so the same numbers), at half the cost of the general loop below.
+        # Exponential survival in both arms, nothing else: exit_from_pieces reduces to unit / (theta
+        # hazard) (equal to its (unit / theta) / hazard within a few ulp), at a fraction of its cost.
+        # Mean exit times per arm, so that each exit is a product (two divisions per patient were most
+        # of the loop's time once the random numbers came cheap).
+        mean_c = 1.0 / (theta_c * hazards[0]) if theta_c * hazards[0] > 0.0 else np.inf
+        mean_e = 1.0 / (theta_e * hazards_e[0]) if theta_e * hazards_e[0] > 0.0 else np.inf
         for p in range(n):
             experimental = label[p] >= 2
-            unit = rng.exponential()
-            exit_time = (unit / (theta_e if experimental else theta_c)) / (hazards_e[0] if experimental else hazards[0])
+            unit, a, b, c, w = exponential(a, b, c, w)
+            mean = mean_e if experimental else mean_c
+            exit_time = unit * mean if mean < np.inf else np.inf  # a hazard of 0: no exit (0 * inf is NaN)
             is_event = exit_time < np.inf
             exit_out[p] = exit_time
             event_out[p] = is_event
             calendar[n_events] = entry[p] + exit_time
             n_events += is_event
+        store(patients.bits, a, b, c, w)
         return n_events
     for p in range(n):
         # The arm picked by selects, not branches: which arm comes next is a coin toss for the CPU.
         experimental = label[p] >= 2
         theta = theta_e if experimental else theta_c
         dropout = drop_e if experimental else drop_c
-        unit = rng.exponential()
-        drop_time = rng.exponential() / dropout if dropout > 0.0 else np.inf
+        unit, a, b, c, w = exponential(a, b, c, w)
+        drop_time = np.inf
+        if dropout > 0.0:
+            drop_unit, a, b, c, w = exponential(a, b, c, w)
+            drop_time = drop_unit / dropout
         exit_time, is_event = exit_from_pieces(
             unit, theta, drop_time, times_e if experimental else times, hazards_e if experimental else hazards,
             cumulative_e if experimental else cumulative, cure_e if experimental else cure_c, longest,
@@ -521,6 +537,7 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
         if is_event:
             calendar[n_events] = entry[p] + exit_time
             n_events += 1
+    store(patients.bits, a, b, c, w)
     return n_events
 
 

@@ -67,6 +67,7 @@ import numpy as np
 from simulator._jit import kernel
 from simulator.config.schema import RANDOMISATION
 from simulator.engine.binary import trial_rates
+from simulator.engine.bits import seed_bits
 from simulator.engine.patients import (
     analyse_looks,
     draw_entries,
@@ -474,14 +475,15 @@ def draw_stratified_patients(rng, design, strata, theta_c, theta_e, patients, wo
     arm).
     """
     n = design.n_c + design.n_e
-    draw_entries(rng, n, design.acc_edges, design.acc_cumulative, patients.entry)
+    seed_bits(rng, patients.bits)
+    draw_entries(patients.bits, n, design.acc_edges, design.acc_cumulative, patients.entry)
     start_trial(rng, strata, design.n_c, design.n_e, patients.label, work)
     method = strata.method
     cumulative, multiplier = strata.cell_cumulative, strata.multiplier
     cell, label, per_cell, block, balance = work.cell, patients.label, work.per_cell, work.block, work.balance
     block_c, block_size, cell_rows = strata.block_c, strata.block_size, strata.cell_rows
     probability, w_c, w_e = strata.probability, strata.weight_c, strata.weight_e
-    # The design's fields taken out once (see simulator.engine.patients.patient_exit).
+    # The design's fields taken out once (see simulator.engine.patients.exit_from_pieces).
     times, hazards, cumulative_c = design.times, design.hazards, design.cumulative
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
     cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up

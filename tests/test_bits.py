@@ -1,0 +1,149 @@
+"""The patient kernels' random numbers (simulator.engine.bits) and the draws made from them.
+
+References: the exponential and uniform laws (chi-square tests at 10^7
+draws, one fixed seed each, so a test fails only if the law is wrong or the
+seed is one in a thousand), NumPy's ziggurat tables (Numba's copy) and the
+equal-area property that defines them, NumPy's ``SFC64`` for the generator
+itself, and exact enumeration of the arrangements of the arms.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+from numba.np.random._constants import fe_double, ke_double, we_double
+from scipy import stats
+
+from simulator.engine import bits
+from simulator.engine.patients import draw_arms, draw_patients, patients, survival_design, workspace
+
+N_DRAWS = 10**7
+
+
+@njit
+def _exponentials(state, out):
+    a, b, c, w = bits.load(state)
+    for k in range(out.size):
+        x, a, b, c, w = bits.exponential(a, b, c, w)
+        out[k] = x
+    bits.store(state, a, b, c, w)
+
+
+@njit
+def _uniforms(state, out):
+    a, b, c, w = bits.load(state)
+    for k in range(out.size):
+        u, a, b, c, w = bits.uniform(a, b, c, w)
+        out[k] = u
+    bits.store(state, a, b, c, w)
+
+
+@njit
+def _raw(state, out):
+    a, b, c, w = bits.load(state)
+    for k in range(out.size):
+        x, a, b, c, w = bits.next_bits(a, b, c, w)
+        out[k] = x
+    bits.store(state, a, b, c, w)
+
+
+def _seeded(seed):
+    state = np.zeros(4, dtype=np.uint64)
+    bits.seed_bits(np.random.default_rng(seed), state)
+    return state
+
+
+def test_the_generator_is_numpys_sfc64():
+    numpys = np.random.SFC64(3)
+    state = np.array(numpys.state["state"]["state"], dtype=np.uint64)  # a, b, c and the counter
+    ours = np.empty(1000, dtype=np.uint64)
+    _raw(state, ours)
+    np.testing.assert_array_equal(ours, numpys.random_raw(1000))
+
+
+def test_ziggurat_tables_have_equal_areas_and_match_numpys():
+    x = bits.WE * 2.0**53
+    # Layer i >= 1: width x[i] times the height exp(-x[i-1]) - exp(-x[i]) (1 - exp(-x[1]) for the top) is
+    # the common area; the base strip x[0] exp(-r) is too.
+    heights = np.append(1.0, np.exp(-x[1:-1])) - np.exp(-x[1:])
+    np.testing.assert_allclose(x[1:] * heights, bits._AREA, rtol=1e-10)
+    assert x[0] * math.exp(-bits.ZIGGURAT_R) == pytest.approx(bits._AREA, rel=1e-15)
+    np.testing.assert_allclose(bits.WE, we_double, rtol=1e-13)
+    np.testing.assert_allclose(bits.FE, fe_double, rtol=1e-13)
+    np.testing.assert_allclose(bits.KE.astype(float), ke_double.astype(float), rtol=1e-13, atol=1.0)
+
+
+def test_exponentials_follow_the_exponential_law():
+    x = np.empty(N_DRAWS)
+    _exponentials(_seeded(11), x)
+    # 200 equiprobable bins, the last one the open tail; and the ziggurat's own tail beyond r.
+    edges = -np.log1p(-np.arange(1, 200) / 200.0)
+    counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=200)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    beyond = np.count_nonzero(x > bits.ZIGGURAT_R)
+    expected = N_DRAWS * math.exp(-bits.ZIGGURAT_R)
+    assert abs(beyond - expected) < 4 * math.sqrt(expected)
+    # Far into the tail: the exponential law's mean excess is 1.
+    assert np.mean(x[x > 8.0] - 8.0) == pytest.approx(1.0, abs=4 / math.sqrt(np.count_nonzero(x > 8.0)))
+    assert np.all(x >= 0.0) and np.all(np.isfinite(x))
+
+
+def test_uniforms_follow_the_uniform_law():
+    u = np.empty(N_DRAWS)
+    _uniforms(_seeded(12), u)
+    assert np.all((u >= 0.0) & (u < 1.0))
+    counts = np.bincount((u * 1000).astype(np.int64), minlength=1000)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    # Successive draws are uncorrelated.
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 4 / math.sqrt(N_DRAWS)
+
+
+def test_seeding_reads_three_uniforms_of_the_generator():
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    state = np.zeros(4, dtype=np.uint64)
+    bits.seed_bits(rng, state)
+    twin.random(3)
+    assert rng.random() == twin.random()
+    np.testing.assert_array_equal(state, _seeded(5))
+    assert not np.array_equal(_seeded(5), _seeded(6))
+
+
+def test_arms_are_a_uniform_arrangement_of_the_exact_counts():
+    # Two control patients (one without a binary outcome), three experimental (one without):
+    # labels 0, 1, 2, 2, 3 in 5! / 2! = 60 arrangements, each with probability 1/60.
+    design = survival_design(2, 3, accrual=([0.0, 1.0], [1.0]), control=([0.0], [0.1]), look_events=np.array([1]),
+                             missing=(1, 1))
+    label = np.empty(5, dtype=np.int64)
+    state = _seeded(21)
+    arrangements = sorted(set(itertools.permutations([0, 1, 2, 2, 3])))
+    index = {a: i for i, a in enumerate(arrangements)}
+    counts = np.zeros(len(arrangements), dtype=np.int64)
+    for _ in range(60_000):
+        draw_arms(state, design, label)
+        counts[index[tuple(label)]] += 1
+    assert len(arrangements) == 60
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_exponential_exits_follow_each_arms_law():
+    design = survival_design(300, 300, accrual=([0.0, 24.0], [1.0]), control=([0.0], [0.05]),
+                             look_events=np.array([100]))
+    pts, work = patients(600), workspace(600, 1)
+    rng = np.random.default_rng(8)
+    control, experimental = [], []
+    for _ in range(100):
+        n_events = draw_patients(rng, design, 1.2, 0.7 * 1.2, pts, work.calendar)
+        assert n_events == 600 and np.count_nonzero(pts.label >= 2) == 300
+        control.append(pts.exit_time[pts.label < 2].copy())
+        experimental.append(pts.exit_time[pts.label >= 2].copy())
+    assert stats.kstest(np.concatenate(control), stats.expon(scale=1 / (0.05 * 1.2)).cdf).pvalue > 1e-3
+    assert stats.kstest(np.concatenate(experimental), stats.expon(scale=1 / (0.05 * 1.2 * 0.7)).cdf).pvalue > 1e-3
+
+
+def test_a_hazard_of_zero_gives_no_exit():
+    design = survival_design(50, 50, accrual=([0.0, 12.0], [1.0]), control=([0.0], [0.0]), look_events=np.array([1]))
+    pts, work = patients(100), workspace(100, 1)
+    assert draw_patients(np.random.default_rng(1), design, 1.0, 0.7, pts, work.calendar) == 0
+    assert np.all(pts.exit_time == np.inf) and not pts.is_event.any()
