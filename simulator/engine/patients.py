@@ -154,13 +154,13 @@ Patients = namedtuple("Patients", ["entry", "label", "exit_time", "is_event", "b
 #: ``fh`` holds the weighted scores and their covariances of one look
 #: (:func:`weighted_logrank_at_cut`), ``fh_corr``, ``fh_chol``, ``fh_y``,
 #: ``fh_lead``, ``fh_index``, ``fh_limits`` and ``fh_sums`` the MaxCombo
-#: scratch (:func:`weighted_z`); ``key_a`` and ``key_b`` the merge's keys
-#: of one look's streams (:func:`_order_keys`).
+#: scratch (:func:`weighted_z`); ``key_y`` the keys of the exits in exit
+#: order (:func:`_order_keys`), ``key_a``, ``code_a``, ``time_b`` and
+#: ``code_b`` one look's streams (:func:`_merged_pass`).
 Workspace = namedtuple("Workspace", [
     "calendar", "bucket", "counts", "buffer", "cuts", "at_cuts", "keys", "index",
     "exit_y", "cal_y", "event_y", "group_y", "cal_e", "group_e", "cum_e", "fh", "fh_corr", "fh_chol", "fh_y",
-    "fh_lead", "time_a", "code_a", "time_b", "code_b", "level", "fh_index", "fh_limits", "fh_sums",
-    "key_a", "key_b",
+    "fh_lead", "key_y", "key_a", "code_a", "time_b", "code_b", "level", "fh_index", "fh_limits", "fh_sums",
 ])
 
 #: Per trial and look (``(n_sims, K)``): ``z``, ``hazard_ratio``,
@@ -322,11 +322,11 @@ def workspace(n, n_looks, refine_levels=()):
         group_e=np.empty(n, dtype=np.int64), cum_e=np.zeros(n + 1, dtype=np.int64),
         fh=np.zeros(MAX_COMPONENTS * (MAX_COMPONENTS + 1)), fh_corr=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)),
         fh_chol=np.empty((MAX_COMPONENTS, MAX_COMPONENTS)), fh_y=np.empty(MAX_COMPONENTS),
-        fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64), time_a=np.empty(n + 1),
+        fh_lead=np.empty(MAX_COMPONENTS, dtype=np.int64), key_y=np.empty(n, dtype=np.int64),
+        key_a=np.empty(n + 1, dtype=np.int64),
         code_a=np.empty(n + 1, dtype=np.int64), time_b=np.empty(n + 1), code_b=np.empty(n + 1, dtype=np.int64),
         level=np.concatenate([[np.nan], refine_levels]), fh_index=np.empty(MAX_COMPONENTS, dtype=np.int64), fh_limits=np.empty(MAX_COMPONENTS),
-        fh_sums=np.empty(POINTS.shape[0]), key_a=np.empty(n + 1, dtype=np.int64),
-        key_b=np.empty(n + 1, dtype=np.int64),
+        fh_sums=np.empty(POINTS.shape[0]),
     )
 
 
@@ -769,6 +769,7 @@ def prepare_cuts(patients, final_cut, work):
         work.cal_y[j] = cal_e[p]
         work.event_y[j] = patients.is_event[p]
         order[j] = group_e[p]  # order is group_y: from patient index to arm
+    _order_keys(work.exit_y, work.key_y, n_a)
     return n_a
 
 
@@ -914,24 +915,22 @@ def _merged_pass(cut, m, enrolled, entry, work, weights):
     """
     exit_y, event_y, group_y, inside = work.exit_y, work.event_y, work.group_y, work.index
     cal_e, group_e = work.cal_e, work.group_e
-    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
+    key_y, key_a, code_a, time_b, code_b = work.key_y, work.key_a, work.code_a, work.time_b, work.code_b
     # Code: 1 for an event, plus 2 for the experimental arm.
     for j in range(m):
         ia = inside[j]
-        time_a[j] = exit_y[ia]
+        key_a[j] = key_y[ia]
         code_a[j] = event_y[ia] + 2 * group_y[ia]
-    time_a[m] = np.inf
-    last = time_a[m - 1] if m > 0 else -np.inf
+    key_a[m] = _INF_KEY
+    last = exit_y[inside[m - 1]] if m > 0 else -np.inf
     n_b = 0
     q = enrolled - 1
     while q >= 0 and cut - entry[q] < last:
-        time_b[n_b] = cut - entry[q]
+        time_b[n_b] = cut - entry[q]  # >= +0 (entered by the cut): its bits are its key (_order_keys)
         code_b[n_b] = 2 * group_e[q]
         n_b += cal_e[q] > cut
         q -= 1
     time_b[n_b] = np.inf
-    _order_keys(time_a, work.key_a, m + 1)
-    _order_keys(time_b, work.key_b, n_b + 1)
     if weights.shape[0] == 0:
         return _plain_loop(m, enrolled, work)
     return _weighted_loop(m, enrolled, work, weights)
@@ -944,16 +943,24 @@ def _statistic(score, variance, observed, observed_e, expected_e, enrolled):
     return z, score, variance, observed - observed_e, observed - expected_e, observed_e, expected_e, enrolled
 
 
+#: Below every key of :func:`_order_keys` (the key of a NaN pattern, which no time has).
+_NO_KEY = np.iinfo(np.int64).min
+#: The key of ``inf``: the streams' sentinel.
+_INF_KEY = np.int64(0x7FF0000000000000)
+
+
 @kernel(counted=False)
 def _order_keys(times, keys, n):
     """``keys[:n]``: integers in the order of ``times[:n]`` (no NaN), equal exactly where the times are.
 
     A double's bits read as an integer keep the order of non-negative
-    doubles; the magnitude bits of negative ones are flipped to keep theirs,
-    and adding +0.0 makes -0.0 equal to +0.0. The merge compares these
-    (:func:`_next_subject`): a load and an integer compare wait less than a
-    floating-point load and compare, and each step of the merge waits on the
-    one before (3.7 against 2.4 ns a subject).
+    doubles (so the bits of a non-negative time are its key, as for stream
+    B's ``cut - entry``); the magnitude bits of negative ones are flipped to
+    keep theirs, and adding +0.0 makes -0.0 equal to +0.0. The merge
+    compares these (:func:`_next_subject`): a load and an integer compare
+    wait less than a floating-point load and compare, and each step of the
+    merge waits on the one before (3.7 against 2.4 ns a subject). Stream A's
+    keys are those of the exit times, set once per trial (:func:`prepare_cuts`).
     """
     bits = times.view(np.int64)
     for k in range(n):
@@ -964,23 +971,24 @@ def _order_keys(times, keys, n):
 
 
 @kernel(inline="always")
-def _next_subject(time_a, code_a, time_b, code_b, key_a, key_b, i, j):
-    """The next subject of the merge of streams A (at ``i``) and B (at ``j``): ``(time, event, arm, from_a)``.
+def _next_subject(code_a, code_b, key_a, key_b, i, j):
+    """The next subject of the merge of streams A (at ``i``) and B (at ``j``): ``(key, event, arm, from_a)``.
 
-    The streams are ordered by their keys (:func:`_order_keys`).
+    The streams are ordered by their keys (:func:`_order_keys`), and the
+    subject's key stands for its time (equal keys, equal times).
     """
-    t_a = time_a[i]
-    t_b = time_b[j]
-    take_a = np.int64(key_a[i] <= key_b[j])
+    k_a = key_a[i]
+    k_b = key_b[j]
+    take_a = np.int64(k_a <= k_b)
     code = code_a[i] * take_a + code_b[j] * (1 - take_a)
-    return min(t_a, t_b), code & 1, code >> 1, take_a
+    return min(k_a, k_b), code & 1, code >> 1, take_a
 
 
 @kernel(counted=False)
 def _plain_loop(m, enrolled, work):
     """:func:`_merged_pass`'s loop for the log-rank alone."""
-    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
-    key_a, key_b = work.key_a, work.key_b
+    code_a, code_b = work.code_a, work.code_b
+    key_a, key_b = work.key_a, work.time_b.view(np.int64)
     at_risk = float(enrolled)
     at_risk_e = float(work.cum_e[enrolled])
     score = 0.0
@@ -989,11 +997,11 @@ def _plain_loop(m, enrolled, work):
     expected_e = 0.0
     observed = 0.0
     tied = False
-    previous = -np.inf
+    previous = _NO_KEY
     i = 0
     j = 0
     while i < m:
-        t, event, g, take_a = _next_subject(time_a, code_a, time_b, code_b, key_a, key_b, i, j)
+        t, event, g, take_a = _next_subject(code_a, code_b, key_a, key_b, i, j)
         d = float(event)
         share = at_risk_e / at_risk
         score += d * share - d * g
@@ -1019,8 +1027,8 @@ def _weighted_loop(m, enrolled, work, weights):
     array, each step waited on the one before).
     """
     n_weights = weights.shape[0]
-    time_a, code_a, time_b, code_b = work.time_a, work.code_a, work.time_b, work.code_b
-    key_a, key_b = work.key_a, work.key_b
+    code_a, code_b = work.code_a, work.code_b
+    key_a, key_b = work.key_a, work.time_b.view(np.int64)
     acc = work.fh
     km = 1.0
     rho, gamma = weights[0, 0], weights[0, 1]
@@ -1034,11 +1042,11 @@ def _weighted_loop(m, enrolled, work, weights):
     expected_e = 0.0
     observed = 0.0
     tied = False
-    previous = -np.inf
+    previous = _NO_KEY
     i = 0
     j = 0
     while i < m:
-        t, event, g, take_a = _next_subject(time_a, code_a, time_b, code_b, key_a, key_b, i, j)
+        t, event, g, take_a = _next_subject(code_a, code_b, key_a, key_b, i, j)
         d = float(event)
         share = at_risk_e / at_risk
         var = d * (share * (1.0 - share))
