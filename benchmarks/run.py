@@ -742,6 +742,9 @@ def _survival_floor_rows(floor: dict) -> list[tuple[str, str, str, str]]:
     rows.append(("Bare merge of two sorted streams (334 + 276)", "CPU time", f"{m['median']:.2f} ns/subject",
                  f"range {m['low']:.2f} to {m['high']:.2f}; analysis {floor['analysis_us']:.2f} µs/trial, "
                  f"{floor['mean_looks']:.2f} looks on average"))
+    m = floor["merge_keys_ns_per_subject"]
+    rows.append(("The same merge on the times' bits as integer keys (the engine's)", "CPU time",
+                 f"{m['median']:.2f} ns/subject", f"range {m['low']:.2f} to {m['high']:.2f}"))
     return rows
 
 
