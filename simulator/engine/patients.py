@@ -107,6 +107,7 @@ __all__ = [
     "logrank_at_cut",
     "logrank_terms",
     "look_results",
+    "next_label",
     "patients",
     "prepare_cuts",
     "schedule_cuts",
@@ -383,34 +384,39 @@ def draw_entries(bits, n, edges, cumulative, out):
         out[k] = edges[piece] + min(step, 1.0) * width
 
 
+@kernel(inline="always")
+def next_label(u, left, left1, left2, left3):
+    """The label of the next patient by sequential sampling: ``(label, left1, left2, left3)``.
+
+    ``left`` patients are still to be labelled, ``left1`` of them with
+    label 0, ``left2`` with label 0 or 1, ``left3`` with label 0, 1 or 2;
+    the uniform ``u`` picks one of the ``left`` places (``floor(u left)``),
+    so each label comes with probability its places over ``left``, and
+    every arrangement of the counts is equally likely, as after a shuffle.
+    Returns the counts with the patient's place taken.
+    """
+    pick = int(u * left)
+    is0 = np.int64(pick < left1)
+    is1 = np.int64(pick < left2) - is0
+    is2 = np.int64(pick < left3) - is0 - is1
+    return 3 - 3 * is0 - 2 * is1 - is2, left1 - is0, left2 - is0 - is1, left3 - is0 - is1 - is2
+
+
 @kernel(counted=False)
 def draw_arms(bits, design, label):
     """Labels of the patients in entry order: a uniformly random arrangement of the exact counts.
 
     0 control, 1 control without a binary outcome, 2 experimental, 3
-    experimental without a binary outcome. Sequential sampling: patient
-    ``p`` takes each label with probability (its count not yet given) /
-    (patients left), one uniform per patient from the state ``bits``; every
-    arrangement of the counts is equally likely, as after a shuffle, and
-    the labels are written in order (a shuffle's swaps to random places
-    wait on each other).
+    experimental without a binary outcome; one uniform per patient from the
+    state ``bits`` (:func:`next_label`: the labels are written in order,
+    where a shuffle's swaps to random places wait on each other).
     """
     n = design.n_c + design.n_e
-    left1 = design.evaluable_c  # labels 0 left, then labels 0 or 1, then 0, 1 or 2
-    left2 = design.n_c
-    left3 = design.n_c + design.evaluable_e
+    left1, left2, left3 = design.evaluable_c, design.n_c, design.n_c + design.evaluable_e
     a, b, c, w = load(bits)
     for p in range(n):
         u, a, b, c, w = uniform(a, b, c, w)
-        # A uniform integer in 0..n - p - 1: below left1 gives label 0, and so on.
-        pick = int(u * (n - p))
-        is0 = np.int64(pick < left1)
-        is1 = np.int64(pick < left2) - is0
-        is2 = np.int64(pick < left3) - is0 - is1
-        label[p] = 3 - 3 * is0 - 2 * is1 - is2
-        left1 -= is0
-        left2 -= is0 + is1
-        left3 -= is0 + is1 + is2
+        label[p], left1, left2, left3 = next_label(u, n - p, left1, left2, left3)
     store(bits, a, b, c, w)
 
 
@@ -485,45 +491,54 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     """Entries, arms and exits of one trial (unit exponentials drawn directly).
 
     Seeds the trial's random numbers from ``rng`` (:func:`simulator.engine.bits.seed_bits`)
-    and draws everything else from them. Fills ``patients`` (entry order)
-    and the calendar times of the events into ``calendar`` (entry order);
-    returns the number of events.
+    and draws from them the entries (:func:`draw_entries`), then per patient
+    in entry order its arm (one uniform, :func:`next_label`, the rule of
+    :func:`draw_arms`), its unit exponential and, when its arm has dropout,
+    a dropout exponential: one loop, which costs less than the arms and the
+    exits in two. Fills ``patients`` (entry order) and the calendar times
+    of the events into ``calendar`` (entry order); returns the number of
+    events.
     """
     n = design.n_c + design.n_e
     seed_bits(rng, patients.bits)
     draw_entries(patients.bits, n, design.acc_edges, design.acc_cumulative, patients.entry)
-    draw_arms(patients.bits, design, patients.label)
     # The design's fields taken out once (see exit_from_pieces).
     times, hazards, cumulative = design.times, design.hazards, design.cumulative
     times_e, hazards_e, cumulative_e = design.times_e, design.hazards_e, design.cumulative_e
     cure_c, cure_e, longest = design.cure_c, design.cure_e, design.max_follow_up
     drop_c, drop_e = design.dropout_c, design.dropout_e
     label, entry, exit_out, event_out = patients.label, patients.entry, patients.exit_time, patients.is_event
+    left1, left2, left3 = design.evaluable_c, design.n_c, design.n_c + design.evaluable_e
     a, b, c, w = load(patients.bits)
     n_events = 0
     if times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
-            and drop_e == 0.0 and longest == np.inf:
-        # Exponential survival in both arms, nothing else: exit_from_pieces reduces to unit / (theta
-        # hazard) (equal to its (unit / theta) / hazard within a few ulp), at a fraction of its cost.
-        # Mean exit times per arm, so that each exit is a product (two divisions per patient were most
-        # of the loop's time once the random numbers came cheap).
-        mean_c = 1.0 / (theta_c * hazards[0]) if theta_c * hazards[0] > 0.0 else np.inf
-        mean_e = 1.0 / (theta_e * hazards_e[0]) if theta_e * hazards_e[0] > 0.0 else np.inf
+            and drop_e == 0.0 and longest == np.inf and theta_c * hazards[0] > 0.0 and theta_e * hazards_e[0] > 0.0 \
+            and left1 == left2 and left3 == n:
+        # Exponential survival in both arms at hazards above 0, nothing else, every patient with an
+        # outcome (labels 0 and 2 only): exit_from_pieces reduces to unit / (theta hazard) (equal to
+        # its (unit / theta) / hazard within a few ulp), here a product by the arm's mean exit time
+        # (two divisions a patient were most of the loop's time), and every patient has an event;
+        # next_label reduces to one compare. The same random numbers as the loop below.
+        mean_c = 1.0 / (theta_c * hazards[0])
+        mean_e = 1.0 / (theta_e * hazards_e[0])
         for p in range(n):
-            experimental = label[p] >= 2
+            u, a, b, c, w = uniform(a, b, c, w)
+            control = np.int64(int(u * (n - p)) < left1)
+            left1 -= control
+            label[p] = 2 - 2 * control
             unit, a, b, c, w = exponential(a, b, c, w)
-            mean = mean_e if experimental else mean_c
-            exit_time = unit * mean if mean < np.inf else np.inf  # a hazard of 0: no exit (0 * inf is NaN)
-            is_event = exit_time < np.inf
+            exit_time = unit * (mean_c if control else mean_e)
             exit_out[p] = exit_time
-            event_out[p] = is_event
-            calendar[n_events] = entry[p] + exit_time
-            n_events += is_event
+            event_out[p] = True
+            calendar[p] = entry[p] + exit_time
         store(patients.bits, a, b, c, w)
-        return n_events
+        return n
     for p in range(n):
+        u, a, b, c, w = uniform(a, b, c, w)
+        arm, left1, left2, left3 = next_label(u, n - p, left1, left2, left3)
+        label[p] = arm
         # The arm picked by selects, not branches: which arm comes next is a coin toss for the CPU.
-        experimental = label[p] >= 2
+        experimental = arm >= 2
         theta = theta_e if experimental else theta_c
         dropout = drop_e if experimental else drop_c
         unit, a, b, c, w = exponential(a, b, c, w)
