@@ -481,6 +481,21 @@ def test_simulate_trials_messages(change, message):
         simulate_trials(**kwargs)
 
 
+@pytest.mark.parametrize("time", [[1.0, np.nan, 2.0], [1.0, np.inf, 2.0], [-np.inf, 1.0, 2.0]])
+def test_logrank_functions_refuse_times_that_are_not_finite(time):
+    # An event at +-inf has no place in the risk sets (the two passes counted it differently).
+    from simulator.engine.strata import stratified_logrank
+    from simulator.engine.weighted import weighted_logrank
+
+    event, group = [1, 1, 1], [0, 1, 1]
+    with pytest.raises(InputError, match="finite times"):
+        logrank(time, event, group)
+    with pytest.raises(InputError, match="finite times"):
+        weighted_logrank(time, event, group, [(0.0, 1.0)])
+    with pytest.raises(InputError, match="finite times"):
+        stratified_logrank(time, event, group, [0, 0, 1])
+
+
 def test_doctests():
     import doctest
 

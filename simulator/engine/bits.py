@@ -19,9 +19,11 @@ of at least 2**64, and with random 256-bit starting states the streams of
 
 Exponentials come from a 256-layer ziggurat (Marsaglia and Tsang, 2000) on
 53 bits, the scheme and layout of NumPy's ``standard_exponential``; the
-tables are computed here from the two published constants of the scheme
-(tested against Numba's copy of NumPy's tables and, by a chi-square test,
-against the exponential law). The state lives in the four-word ``bits``
+tables (``ziggurat_tables.npy``, package data) are computed from the two
+published constants of the scheme in decimal arithmetic
+(:func:`ziggurat_tables`): within an ulp or so of NumPy's, so that our
+exponentials follow NumPy's ``Generator(SFC64)`` draw for draw within
+1e-14 (tested), and against the exponential law by a chi-square test. The state lives in the four-word ``bits``
 array of :class:`simulator.engine.patients.Patients` between kernels; a
 kernel loads it into locals, draws, and stores it back (:func:`load`,
 :func:`store`).
@@ -30,6 +32,7 @@ kernel loads it into locals, draws, and stores it back (:func:`load`,
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -40,35 +43,50 @@ __all__ = ["exponential", "load", "next_bits", "seed_bits", "store", "uniform"]
 #: Ziggurat layers, the right edge of the outermost one and their common area
 #: (Marsaglia and Tsang's constants for 256 layers of ``exp(-x)``).
 _LAYERS = 256
-ZIGGURAT_R = 7.69711747013104972
-_AREA = 0.0039496598225815571993
+_R_TEXT = "7.69711747013104972"
+_AREA_TEXT = "0.0039496598225815571993"
+ZIGGURAT_R = float(_R_TEXT)
+_AREA = float(_AREA_TEXT)
 _TWO53 = 9007199254740992.0
 
 
-def _tables():
-    """``(ke, we, fe)``: acceptance thresholds, widths per unit of 53 bits, and ``exp(-x)`` at each layer's edge.
+def ziggurat_tables() -> np.ndarray:
+    """``(ke, we, fe)`` as rows of a ``(3, 256)`` array, computed afresh in 50-digit decimal arithmetic.
 
-    Layer 0 is the base strip (width ``area / exp(-r)``, the tail beyond
-    ``r`` folded into it); layers ``i >= 1`` have right edges ``x[i]``
-    increasing to ``x[255] = r``, with ``exp(-x[i-1]) = exp(-x[i]) +
-    area / x[i]`` (equal areas); ``fe[0] = 1`` is the top.
+    ``ke``: acceptance thresholds (integers, exact in a double); ``we``:
+    layer widths per unit of 53 bits; ``fe``: ``exp(-x)`` at each layer's
+    edge. Layer 0 is the base strip (width ``area / exp(-r)``, the tail
+    beyond ``r`` folded into it); layers ``i >= 1`` have right edges
+    ``x[i]`` increasing to ``x[255] = r``, with ``exp(-x[i-1]) = exp(-x[i])
+    + area / x[i]`` (equal areas); ``fe[0] = 1`` is the top. Each value is
+    the exact one rounded once (``ke`` rounded down), which a recurrence in
+    doubles is not (it drifted by up to 3e-14). ``python -c "import numpy as
+    np; from simulator.engine import bits; np.save('simulator/engine/ziggurat_tables.npy',
+    bits.ziggurat_tables())"`` writes the file the module reads.
     """
-    x = np.empty(_LAYERS)
-    x[_LAYERS - 1] = ZIGGURAT_R
-    for i in range(_LAYERS - 1, 1, -1):
-        x[i - 1] = -math.log(_AREA / x[i] + math.exp(-x[i]))
-    x[0] = _AREA / math.exp(-ZIGGURAT_R)
-    inner = np.concatenate([[0.0, ZIGGURAT_R], x[1:_LAYERS - 1]])  # the next layer in: r for the base, 0 for the top
-    ke = np.array([int(_TWO53 * inner[i] / x[i]) for i in range(_LAYERS)], dtype=np.uint64)
-    ke[0] = np.uint64(int(_TWO53 * ZIGGURAT_R / x[0]))
-    ke[1] = np.uint64(0)
-    we = x / _TWO53
-    fe = np.exp(-x)
-    fe[0] = 1.0
-    return ke, we, fe
+    from decimal import Decimal, localcontext
+
+    with localcontext() as context:
+        context.prec = 50
+        r, area, two53 = Decimal(_R_TEXT), Decimal(_AREA_TEXT), Decimal(2) ** 53
+        x = [Decimal(0)] * _LAYERS
+        x[_LAYERS - 1] = r
+        for i in range(_LAYERS - 1, 1, -1):
+            x[i - 1] = -(area / x[i] + (-x[i]).exp()).ln()
+        x[0] = area / (-r).exp()
+        inner = [r, Decimal(0)] + x[1:_LAYERS - 1]  # the next layer in: r for the base, none for the top
+        tables = np.empty((3, _LAYERS))
+        for i in range(_LAYERS):
+            tables[0, i] = float(int(two53 * inner[i] / x[i]))
+            tables[1, i] = float(x[i] / two53)
+            tables[2, i] = float((-x[i]).exp()) if i > 0 else 1.0
+    return tables
 
 
-KE, WE, FE = _tables()
+_TABLES = np.load(Path(__file__).with_name("ziggurat_tables.npy"))
+KE = _TABLES[0].astype(np.uint64)
+WE = np.ascontiguousarray(_TABLES[1])
+FE = np.ascontiguousarray(_TABLES[2])
 
 _1 = np.uint64(1)
 _3 = np.uint64(3)

@@ -511,16 +511,18 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     left1, left2, left3 = design.evaluable_c, design.n_c, design.n_c + design.evaluable_e
     a, b, c, w = load(patients.bits)
     n_events = 0
+    # Mean exit times of the exponential case below (inf for a hazard of 0, or one so small that its
+    # inverse overflows: those take the general loop, whose exits are then inf, as they should be).
+    mean_c = 1.0 / (theta_c * hazards[0])
+    mean_e = 1.0 / (theta_e * hazards_e[0])
     if times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
-            and drop_e == 0.0 and longest == np.inf and theta_c * hazards[0] > 0.0 and theta_e * hazards_e[0] > 0.0 \
+            and drop_e == 0.0 and longest == np.inf and mean_c < np.inf and mean_e < np.inf \
             and left1 == left2 and left3 == n:
-        # Exponential survival in both arms at hazards above 0, nothing else, every patient with an
-        # outcome (labels 0 and 2 only): exit_from_pieces reduces to unit / (theta hazard) (equal to
-        # its (unit / theta) / hazard within a few ulp), here a product by the arm's mean exit time
-        # (two divisions a patient were most of the loop's time), and every patient has an event;
-        # next_label reduces to one compare. The same random numbers as the loop below.
-        mean_c = 1.0 / (theta_c * hazards[0])
-        mean_e = 1.0 / (theta_e * hazards_e[0])
+        # Exponential survival in both arms at finite mean exit times, nothing else, every patient
+        # with an outcome (labels 0 and 2 only): exit_from_pieces reduces to unit / (theta hazard)
+        # (equal to its (unit / theta) / hazard within a few ulp), here a product by the arm's mean
+        # exit time (two divisions a patient were most of the loop's time), and every patient has an
+        # event; next_label reduces to one compare. The same random numbers as the loop below.
         for p in range(n):
             u, a, b, c, w = uniform(a, b, c, w)
             control = np.int64(int(u * (n - p)) < left1)
@@ -967,6 +969,9 @@ _INF_KEY = np.int64(0x7FF0000000000000)
 @kernel(counted=False)
 def _order_keys(times, keys, n):
     """``keys[:n]``: integers in the order of ``times[:n]`` (no NaN), equal exactly where the times are.
+
+    Writes ``times[:n] + 0.0`` back into ``times`` (``-0.0`` becomes
+    ``+0.0``; they compare equal anyway).
 
     A double's bits read as an integer keep the order of non-negative
     doubles (so the bits of a non-negative time are its key, as for stream

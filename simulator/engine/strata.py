@@ -883,8 +883,8 @@ def stratified_logrank(time, event, group, stratum):
     event = np.ascontiguousarray(event).ravel().astype(np.bool_)
     group = np.ascontiguousarray(group).ravel().astype(np.int64)
     stratum = np.asarray(stratum).ravel()
-    if not (time.size == event.size == group.size == stratum.size) or time.size == 0 or np.any(np.isnan(time)):
-        raise InputError("`time`, `event`, `group` and `stratum` must be non-empty, of one length, without NaN")
+    if not (time.size == event.size == group.size == stratum.size) or time.size == 0 or not np.all(np.isfinite(time)):
+        raise InputError("`time`, `event`, `group` and `stratum` must be non-empty, of one length, with finite times")
     levels, cell = np.unique(stratum, return_inverse=True)
     n = time.size
     score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), patients(n),

@@ -65,7 +65,7 @@ def logrank(time, event, group):
     Parameters
     ----------
     time : array_like of float
-        Follow-up times.
+        Follow-up times (finite).
     event : array_like of bool or int
         True (non-zero) for an event, False (0) for a censoring.
     group : array_like of int
@@ -94,8 +94,8 @@ def logrank(time, event, group):
     time = np.ascontiguousarray(time, dtype=float).ravel()
     event = np.ascontiguousarray(event).ravel().astype(np.bool_)
     group = np.ascontiguousarray(group).ravel().astype(np.int64)
-    if not (time.size == event.size == group.size) or time.size == 0 or np.any(np.isnan(time)):
-        raise InputError("`time`, `event` and `group` must be non-empty, of one length, without NaN")
+    if not (time.size == event.size == group.size) or time.size == 0 or not np.all(np.isfinite(time)):
+        raise InputError("`time`, `event` and `group` must be non-empty, of one length, with finite times")
     return _logrank(time, event, group, patients(time.size), workspace(time.size, 1))[:7]
 
 

@@ -63,7 +63,7 @@ def weighted_logrank(time, event, group, weights, level=0.025):
     Parameters
     ----------
     time : array_like of float
-        Follow-up times.
+        Follow-up times (finite).
     event : array_like of bool or int
         True (non-zero) for an event.
     group : array_like of int
@@ -90,8 +90,8 @@ def weighted_logrank(time, event, group, weights, level=0.025):
     time = np.ascontiguousarray(time, dtype=float).ravel()
     event = np.ascontiguousarray(event).ravel().astype(np.bool_)
     group = np.ascontiguousarray(group).ravel().astype(np.int64)
-    if not (time.size == event.size == group.size) or time.size == 0 or np.any(np.isnan(time)):
-        raise InputError("`time`, `event` and `group` must be non-empty, of one length, without NaN")
+    if not (time.size == event.size == group.size) or time.size == 0 or not np.all(np.isfinite(time)):
+        raise InputError("`time`, `event` and `group` must be non-empty, of one length, with finite times")
     weights = np.ascontiguousarray(np.asarray(weights, dtype=float).reshape(-1, 2))
     m = weights.shape[0]
     if not 1 <= m <= MAX_COMPONENTS or np.any(weights < 0) or not np.all(np.isfinite(weights)):
