@@ -23,30 +23,32 @@ N_DRAWS = 10**7
 
 
 @njit
+def _fill(state, out, kind):
+    """``out`` filled from ``state``: 0 exponentials, 1 uniforms, 2 raw 64-bit draws (``out`` of uint64)."""
+    a, b, c, w = bits.load(state)
+    for k in range(out.size):
+        if kind == 0:
+            x, a, b, c, w = bits.exponential(a, b, c, w)
+            out[k] = x
+        elif kind == 1:
+            u, a, b, c, w = bits.uniform(a, b, c, w)
+            out[k] = u
+        else:
+            r, a, b, c, w = bits.next_bits(a, b, c, w)
+            out[k] = r
+    bits.store(state, a, b, c, w)
+
+
 def _exponentials(state, out):
-    a, b, c, w = bits.load(state)
-    for k in range(out.size):
-        x, a, b, c, w = bits.exponential(a, b, c, w)
-        out[k] = x
-    bits.store(state, a, b, c, w)
+    _fill(state, out, 0)
 
 
-@njit
 def _uniforms(state, out):
-    a, b, c, w = bits.load(state)
-    for k in range(out.size):
-        u, a, b, c, w = bits.uniform(a, b, c, w)
-        out[k] = u
-    bits.store(state, a, b, c, w)
+    _fill(state, out, 1)
 
 
-@njit
 def _raw(state, out):
-    a, b, c, w = bits.load(state)
-    for k in range(out.size):
-        x, a, b, c, w = bits.next_bits(a, b, c, w)
-        out[k] = x
-    bits.store(state, a, b, c, w)
+    _fill(state, out, 2)
 
 
 def _seeded(seed):
