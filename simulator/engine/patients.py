@@ -16,8 +16,9 @@ and, in the survival engine and the side sample, the exits from them
    uniform order statistics (normalised cumulative exponential spacings)
    mapped through the inverse of the piecewise-linear accrual distribution.
    Arms (and, for the joint engine, which patients have no binary outcome)
-   are a uniform shuffle of the exact per-arm labels over the entry order
-   (:func:`draw_arms`): randomisation with fixed arm sizes, independent of
+   are a uniformly random arrangement of the exact per-arm labels over the
+   entry order, by sequential sampling (:func:`draw_arms`,
+   :func:`next_label`): randomisation with fixed arm sizes, independent of
    entry time and outcome. Patients are kept in entry order from then on.
 2. *Exits by inverse hazard* (:func:`exit_from_pieces`): per patient, a unit
    exponential ``E`` (drawn directly by the survival engine and the side
