@@ -8,7 +8,7 @@ kernels of this module; nothing here is written twice elsewhere.
 The model of one trial
 ----------------------
 ``N = n_c + n_e`` patients (exact counts per arm). Each trial seeds its own
-random numbers from the scenario's ``Generator`` and draws the entries, arms
+random numbers from the ``Generator`` passed in (a chunk's) and draws the entries, arms
 and, in the survival engine and the side sample, the exits from them
 (:mod:`simulator.engine.bits`).
 
@@ -100,6 +100,7 @@ __all__ = [
     "SurvivalDesign",
     "Workspace",
     "analyse_looks",
+    "data_set_iv",
     "draw_arms",
     "draw_entries",
     "draw_patients",
@@ -1341,6 +1342,23 @@ def record_look(i, k, last, reachable, z, o_c, e_c, o_e, e_e, cut, at_cut, enrol
 # --------------------------------------------------------------------------
 # The Kaplan-Meier side sample
 # --------------------------------------------------------------------------
+
+
+def data_set_iv(time, event, group, stratum=None):
+    """``(time, event, group[, stratum])`` of one data set as the log-rank kernels take them.
+
+    The check the log-rank functions of one data set (plain, weighted,
+    stratified) share: non-empty, one length, finite times (an infinite
+    time has no place in the risk sets).
+    """
+    time = np.ascontiguousarray(time, dtype=float).ravel()
+    event = np.ascontiguousarray(event).ravel().astype(np.bool_)
+    group = np.ascontiguousarray(group).ravel().astype(np.int64)
+    arrays = (time, event, group) if stratum is None else (time, event, group, np.asarray(stratum).ravel())
+    if len({a.size for a in arrays}) != 1 or time.size == 0 or not np.all(np.isfinite(time)):
+        names = "`time`, `event` and `group`" if stratum is None else "`time`, `event`, `group` and `stratum`"
+        raise InputError(f"{names} must be non-empty, of one length, with finite times")
+    return arrays
 
 
 @kernel

@@ -70,6 +70,7 @@ from simulator.engine.binary import trial_rates
 from simulator.engine.bits import seed_bits
 from simulator.engine.patients import (
     analyse_looks,
+    data_set_iv,
     draw_entries,
     exit_from_pieces,
     load_data_set,
@@ -879,12 +880,7 @@ def stratified_logrank(time, event, group, stratum):
     >>> round(z, 4)
     1.1832
     """
-    time = np.ascontiguousarray(time, dtype=float).ravel()
-    event = np.ascontiguousarray(event).ravel().astype(np.bool_)
-    group = np.ascontiguousarray(group).ravel().astype(np.int64)
-    stratum = np.asarray(stratum).ravel()
-    if not (time.size == event.size == group.size == stratum.size) or time.size == 0 or not np.all(np.isfinite(time)):
-        raise InputError("`time`, `event`, `group` and `stratum` must be non-empty, of one length, with finite times")
+    time, event, group, stratum = data_set_iv(time, event, group, stratum)
     levels, cell = np.unique(stratum, return_inverse=True)
     n = time.size
     score, variance = _stratified_logrank(time, event, group, cell.astype(np.int64), patients(n),

@@ -25,6 +25,7 @@ import numpy as np
 from simulator._jit import kernel
 from simulator.engine.patients import (
     analyse_looks,
+    data_set_iv,
     draw_patients,
     load_data_set,
     logrank_at_cut,
@@ -91,11 +92,7 @@ def logrank(time, event, group):
     >>> round(z, 4)
     1.6977
     """
-    time = np.ascontiguousarray(time, dtype=float).ravel()
-    event = np.ascontiguousarray(event).ravel().astype(np.bool_)
-    group = np.ascontiguousarray(group).ravel().astype(np.int64)
-    if not (time.size == event.size == group.size) or time.size == 0 or not np.all(np.isfinite(time)):
-        raise InputError("`time`, `event` and `group` must be non-empty, of one length, with finite times")
+    time, event, group = data_set_iv(time, event, group)
     return _logrank(time, event, group, patients(time.size), workspace(time.size, 1))[:7]
 
 

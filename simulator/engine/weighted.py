@@ -14,6 +14,7 @@ import numpy as np
 
 from simulator._jit import kernel
 from simulator.engine.patients import (
+    data_set_iv,
     load_data_set,
     patients,
     prepare_cuts,
@@ -87,11 +88,7 @@ def weighted_logrank(time, event, group, weights, level=0.025):
     >>> round(float(res.z[0]), 4)  # the log-rank
     1.6977
     """
-    time = np.ascontiguousarray(time, dtype=float).ravel()
-    event = np.ascontiguousarray(event).ravel().astype(np.bool_)
-    group = np.ascontiguousarray(group).ravel().astype(np.int64)
-    if not (time.size == event.size == group.size) or time.size == 0 or not np.all(np.isfinite(time)):
-        raise InputError("`time`, `event` and `group` must be non-empty, of one length, with finite times")
+    time, event, group = data_set_iv(time, event, group)
     weights = np.ascontiguousarray(np.asarray(weights, dtype=float).reshape(-1, 2))
     m = weights.shape[0]
     if not 1 <= m <= MAX_COMPONENTS or np.any(weights < 0) or not np.all(np.isfinite(weights)):
