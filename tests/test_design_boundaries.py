@@ -127,6 +127,25 @@ def test_jennison_turnbull_constants(K, pocock, obrien_fleming):
         ),
         # x9: typeOfDesign = "HP", kMax 4, alpha 0.025
         (dict(looks=4, alpha=0.025, efficacy="HP"), [3.0, 3.0, 3.0, 1.9827514]),
+        # Binding futility lets the OF constant fall below z_{0.975} (the final bound 1.9527 < 1.96), where
+        # the root search once started: getDesignGroupSequential(kMax = 2, typeOfDesign = "OF",
+        #   futilityBounds = 0.5, bindingFutility = TRUE, alpha = 0.025)
+        (dict(looks=2, alpha=0.025, efficacy="OF", futility=[0.5], binding=True), [2.7615448, 1.9527070]),
+        # ... informationRates = c(0.25, 0.6, 1), futilityBounds = c(0.1, 0.5), the same with "WT", deltaWT = 0
+        (
+            dict(looks=[0.25, 0.6, 1.0], alpha=0.025, efficacy="OF", futility=[0.1, 0.5], binding=True),
+            [3.8794899, 2.5041999, 1.9397449],
+        ),
+        (
+            dict(looks=[0.25, 0.6, 1.0], alpha=0.025, efficacy="WT", efficacy_param=0.0, futility=[0.1, 0.5],
+                 binding=True),
+            [3.8794899, 2.5041999, 1.9397449],
+        ),
+        # ... futilityBounds = c(0, 0)
+        (
+            dict(looks=[0.25, 0.6, 1.0], alpha=0.025, efficacy="OF", futility=[0.0, 0.0], binding=True),
+            [3.9092577, 2.5234150, 1.9546289],
+        ),
         # beta-spending test file, first case: the efficacy bounds of a non-binding two-sided
         # design ignore the futility bounds, so they are the plain two-sided asKD bounds:
         # informationRates c(0.3, 0.4, 0.8, 1), alpha 0.05, sided 2, asKD gammaA 2.5

@@ -430,14 +430,23 @@ def _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r, inner=False):
     """Bounds c t_k^(delta - 1/2) with total type I error alpha."""
     shape = t ** (delta - 0.5)
     sided = 2 if symmetric else 1
-    # The final look alone must not exceed alpha, so c >= z_{1 - alpha/sided};
     # Bonferroni over the K looks gives an upper end where at most alpha is spent.
-    lo = -ndtri(alpha / sided)
     hi = np.max(-ndtri(alpha / (sided * t.size)) / shape)
     def excess(c):
         return _total_alpha(t, c * shape, futility, symmetric, r, inner) - alpha
 
-    return brentq(excess, lo, hi, xtol=_XTOL) * shape
+    # Without futility the final look alone must not exceed alpha, so c >= z_{1 - alpha/sided}. Binding
+    # futility stops paths that would have rejected, and c can be lower (rpact's OF with a binding futility
+    # bound of 0.5 at two looks ends at 1.9527): halve towards 0 until alpha is reached.
+    lo = -ndtri(alpha / sided)
+    for _ in range(60):
+        if excess(lo) >= 0.0:
+            return brentq(excess, lo, hi, xtol=_XTOL) * shape
+        lo *= 0.5
+    raise InputError(
+        "config key `design.futility`: these binding futility bounds stop too many trials for the "
+        "efficacy bounds to spend alpha; lower them or make them non-binding."
+    )
 
 
 def _haybittle_peto_bounds(t, alpha, interim, futility, symmetric, r, inner=False):
