@@ -52,6 +52,19 @@ def test_correlated_continuous_endpoints_match_the_bivariate_normal():
     assert abs(independent - expected) > 10 * mcse
 
 
+def test_two_correlated_continuous_endpoints_without_a_binary_one():
+    # The copula with continuous members only (it once failed on its empty binary thresholds). Reference as
+    # above: z tests with known SDs, oriented statistics bivariate normal with correlation -0.5.
+    cfg = {**BASE, "endpoints": {k: v for k, v in BASE["endpoints"].items() if k != "resp"}}
+    s = p3.Trial.from_dict(cfg).simulate(n_sims=N, seed=6).scenarios[0]
+    z = stats.norm.isf(0.025)
+    m_qol = 4 / (12 * math.sqrt(2 / 100))
+    m_pain = 3 / (10 * math.sqrt(2 / 100))
+    both = stats.multivariate_normal.cdf([m_qol - z, m_pain - z], mean=[0, 0], cov=[[1, -0.5], [-0.5, 1]])
+    assert abs(s.power.value - both) <= 4 * math.sqrt(both * (1 - both) / N)
+    assert abs(stats.norm.sf(z - m_qol) * stats.norm.sf(z - m_pain) - both) > 10 * math.sqrt(both * (1 - both) / N)
+
+
 def test_student_t_marginal_in_a_joint_trial_is_the_noncentral_t():
     cfg = {**BASE, "endpoints": {**BASE["endpoints"], "qol": {**BASE["endpoints"]["qol"], "test": "t"}},
            "correlation": {"qol.resp": 0.4}}

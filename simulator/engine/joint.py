@@ -223,7 +223,9 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
     looks_c = np.ascontiguousarray(looks_c, dtype=np.int64)
     looks_e = np.ascontiguousarray(looks_e, dtype=np.int64)
     chol = np.ascontiguousarray(cholesky, dtype=float)
-    thresholds = np.ascontiguousarray(thresholds, dtype=float).reshape(-1, np.shape(thresholds)[-2], 2)
+    thresholds = np.ascontiguousarray(thresholds, dtype=float)
+    if thresholds.ndim == 2:  # (B, 2): the same for every trial (reshape(-1, ...) cannot size B = 0)
+        thresholds = thresholds[None]
     mu = np.ascontiguousarray(mu, dtype=float)
     sd = np.ascontiguousarray(sd, dtype=float)
     n_sims = max(thresholds.shape[0], mu.shape[0], sd.shape[0])
