@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from simulator.config.validate import validate
+from simulator.design.boundaries import fixed_design_drift
 from simulator.endpoints.binary import BinaryPlan
 
 N_SIMS = 100_000
@@ -123,3 +124,31 @@ def test_futility_bound_of_zero_stops_on_ties_as_rpact_does():
     mcse = math.sqrt(at_or_below * (1 - at_or_below) / N_SIMS)
     assert abs(futility - at_or_below) < 4 * mcse, (futility, at_or_below, strictly_below)
     assert at_or_below - strictly_below > 20 * mcse  # the test tells the two rules apart
+
+
+def test_expected_patients_weigh_each_looks_patients():
+    # With missing outcomes and 1:3 allocation the information fractions are not the patients' (a review:
+    # 530.43 for the 530.82 patients of this design): the expected patients at stopping are the patients
+    # randomised by each look weighted by the probability of stopping there (the analytic block's own).
+    raw = {
+        "trial": {"n_total": 700, "allocation": [1, 3], "missing": 0.1},
+        "endpoints": {"y": {"kind": "binary", "test": "farrington_manning", "margin": 0.1,
+                            "truth": {"control": 0.70, "experimental": 0.72}}},
+        "design": {"alpha": 0.025, "power": 0.9, "looks": 2, "efficacy": "asP"},
+    }
+    config = validate(raw)
+    plan = BinaryPlan.from_config(config, config.endpoints[0])
+    analytic = plan.analytic(config)
+    sizes = plan.looks.enrolled_total
+    assert sizes.tolist() == [351, 700]
+    stop_h1 = analytic["reject_per_look"][0] + analytic["futility_per_look"][0]
+    assert analytic["expected_n_h1"] == pytest.approx(sizes[0] * stop_h1 + sizes[1] * (1 - stop_h1), rel=1e-12)
+    assert analytic["expected_n_h1"] == pytest.approx(530.8216, abs=1e-4)
+    # Equal arms, no missing outcomes: the patients' fractions are the information fractions (rpact's ASN).
+    plan = make_plan(n_total=600, looks=3, efficacy="asOF")
+    analytic = plan.analytic(_config(looks=3, efficacy="asOF"))
+    sequential = plan.bounds.sequential
+    assert plan.looks.enrolled_total.tolist() == [200, 400, 600]
+    drift = fixed_design_drift(0.025, 1, analytic["power_fixed_design"])
+    assert analytic["expected_n_h1"] == pytest.approx(600 * sequential.probabilities(drift).expected_fraction,
+                                                      rel=1e-12)

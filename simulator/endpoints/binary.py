@@ -580,8 +580,7 @@ class BinaryPlan:
         fixed_power = rates.power_rates(self.endpoint.test, p_c, p_e, nc, ne, self.alpha, self.sided, self.theta0)
         sequential = self.bounds.sequential
         out = {"power": fixed_power}
-        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
-                                    float(self.looks.enrolled_total[-1])))
+        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, self.looks.enrolled_total))
         planned = self.planned_bounds.sequential if self.planned_bounds is not None else sequential
         if p_e - p_c > self.theta0:
             evaluable = rates.sample_size_rates(

@@ -280,15 +280,17 @@ def clip_probabilities(values: dict) -> dict:
     return out
 
 
-def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, size: float, unit: str = "n") -> dict:
+def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, size, unit: str = "n") -> dict:
     """A design's analytic power and stopping probabilities from its fixed design's power (rpact's method).
 
     The drift that gives the fixed design ``fixed_power`` at level ``alpha``
     gives the group-sequential design (``sequential``; ``None`` for a fixed
-    design) its crossing probabilities; ``size`` (the patients, or events,
-    at the final look) times the expected information fraction is the
-    expected size under H1 (``expected_<unit>_h1``) and, for patients,
-    under H0. Two-sided designs also get the other tail in the same model,
+    design) its crossing probabilities; the expected size at stopping under
+    H1 (``expected_<unit>_h1``) and, for patients, under H0 is the size at
+    each look (``size``: patients randomised, or events, at each look)
+    weighted by the probability of stopping there, or, for a number
+    ``size`` (the final look's), that number times the expected information
+    fraction. Two-sided designs also get the other tail in the same model,
     ``reject_unfavourable`` (and per look): with ``power`` it is rpact's
     two-sided ``overallReject``. A fixed design gets only that (its
     ``power`` is the caller's).
@@ -297,19 +299,25 @@ def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, s
     if sequential is None:
         return {"reject_unfavourable": float(ndtr(ndtri(alpha / sided) - drift))} if sided == 2 else {}
     probs = sequential.probabilities(drift)
+
+    def expected(p) -> float:
+        # Patients at each look: with missing outcomes or whole patients per arm, the information fractions
+        # are not the patients' (a review: 530.43 for 530.82 patients).
+        return float(p.stop @ np.asarray(size, dtype=float)) if np.ndim(size) else size * float(p.expected_fraction)
+
     out = {
         "power": float(probs.power),
         "power_fixed_design": float(fixed_power),
         "reject_per_look": np.asarray(probs.reject_upper).tolist(),
         "futility_per_look": np.asarray(probs.futility).tolist(),
-        f"expected_{unit}_h1": size * float(probs.expected_fraction),
+        f"expected_{unit}_h1": expected(probs),
     }
     if sided == 2:
         out["reject_unfavourable"] = float(np.sum(probs.reject_lower))
         out["reject_unfavourable_per_look"] = np.asarray(probs.reject_lower).tolist()
     if unit == "n":
         out.update(
-            expected_n_h0=size * float(sequential.expected_fraction(0.0)),
+            expected_n_h0=expected(sequential.probabilities(0.0)),
             inflation_factor=float(sequential.inflation_factor),
         )
     return out

@@ -416,8 +416,7 @@ class ContinuousPlan:
                 "equal SDs"
             )
         sequential = self.bounds.sequential
-        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential,
-                                    float(self.looks.enrolled_total[-1])))
+        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, self.looks.enrolled_total))
         if delta > 0:
             evaluable = means.sample_size_means(
                 test, delta, truth.sd_c, truth.sd_e, self.alpha, self.sided, config.design.power,
