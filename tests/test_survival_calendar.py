@@ -127,6 +127,12 @@ def test_power_at_calendar_looks_matches_rpact(tmp_path):
     # them at the rounded events while the power was at the unrounded ones).
     np.testing.assert_allclose(plan.bounds.efficacy, [3.5730508613, 2.4409898445, 1.9941320047], rtol=1e-6)
     assert analytic["expected_events_h1"] == pytest.approx(226.35810534, rel=1e-6)
+    # The looks are at their calendar times, and spend alpha at s (the rpact call's), the last look all of it:
+    # the spending fractions and the cumulative alpha beside the information fractions e / e[3].
+    assert analytic["analysis_times_at_n_total"] == [18.0, 27.0, 36.0]
+    np.testing.assert_allclose(analytic["spending_fractions"], [100 / 280, 196 / 280, 1.0], rtol=1e-12)
+    asof = 2 * stats.norm.sf(stats.norm.isf(0.025 / 2) / np.sqrt([100 / 280, 196 / 280]))
+    np.testing.assert_allclose(plan.bounds.alpha_spent, [*asof, 0.025], rtol=1e-9)
 
 
 def test_event_fraction_with_maximum_follow_up_by_quadrature():
@@ -696,6 +702,15 @@ def test_design_text_tells_the_calendar_size_from_the_event_driven_design(tmp_pa
     # Below the size found the power is short because the trial is smaller: no word on whole events.
     below = Trial.from_toml(path, ["trial.n_total=400"]).design().scenarios[0]["endpoints"]["os"]
     assert below["power"] < 0.79 and "whole expected events" not in (below.get("note") or "")
+
+
+def test_derived_events_of_calendar_looks_say_they_have_no_inflation(tmp_path):
+    # A review read "x inflation factor 1.000000" as an inflation computed and found to be 1: with calendar
+    # looks there is none (the information fractions come from the events being derived).
+    path = tmp_path / "calendar.toml"
+    path.write_text(S4B.replace("events = 260\n", ""), encoding="utf-8")
+    meta = Trial.from_toml(path).design().meta
+    assert "(calendar looks: none, their information fractions come from the events)" in meta["events_derivation"]
 
 
 @pytest.mark.parametrize("parts, capped", [(CAPPED, True), (CALENDAR, False)])

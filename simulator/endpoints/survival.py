@@ -580,6 +580,9 @@ class SurvivalPlan:
                 times.append(self.expected_time(config, hr, float(e)))
             except InputError:
                 times.append(None)  # this look's events are out of reach on average
+        if design.look_times:
+            # Calendar looks are at their times (the times of their whole planned events are a little off).
+            times = list(out["expected_analysis_times"])
         out["analysis_times_at_n_total"] = times
         if None in times:
             n_total = int(config.trial.n_total)

@@ -396,7 +396,9 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
         "events_unrounded": events,
         "events_derivation": (
             f"Schoenfeld events for design.power = {design.power} at hazard ratio {hazard_ratio:g} "
-            f"({endpoint.name}.{source}) x inflation factor {inflation:.6f}, rounded up; held fixed across scenarios"
+            f"({endpoint.name}.{source}) x inflation factor {inflation:.6f}"
+            + (" (calendar looks: none, their information fractions come from the events)" if design.look_times
+               else "") + ", rounded up; held fixed across scenarios"
         ),
     }
     return fixed, meta

@@ -321,6 +321,10 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
             times = np.minimum(times, cap)
         events = expected_events_at(model, n_total, times)
         out = {"expected_events_per_look": events.tolist(), "expected_analysis_times": times.tolist()}
+        # Where the interims spend alpha (their planned events over design.events; the last look spends what
+        # is left): not the information fractions, which are over the last look's events.
+        planned = plan.looks.events.astype(float)
+        out["spending_fractions"] = [*(planned[:-1] / float(design.events)).tolist(), 1.0]
         # The power of the planned looks at whole events (rounded half up, as calendar_events plans them): the
         # design whose bounds, alpha spent and expected events the block reports beside it.
         out.update(_power(plan, config, np.array([round_half_up(e) for e in events], dtype=float), hazard_ratio))
