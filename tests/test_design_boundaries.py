@@ -131,6 +131,7 @@ def test_jennison_turnbull_constants(K, pocock, obrien_fleming):
         # the root search once started: getDesignGroupSequential(kMax = 2, typeOfDesign = "OF",
         #   futilityBounds = 0.5, bindingFutility = TRUE, alpha = 0.025)
         (dict(looks=2, alpha=0.025, efficacy="OF", futility=[0.5], binding=True), [2.7615448, 1.9527070]),
+        (dict(looks=2, alpha=0.025, efficacy="OF", futility=[1.8], binding=True), [2.125126, 1.502691]),
         # ... informationRates = c(0.25, 0.6, 1), futilityBounds = c(0.1, 0.5), the same with "WT", deltaWT = 0
         (
             dict(looks=[0.25, 0.6, 1.0], alpha=0.025, efficacy="OF", futility=[0.1, 0.5], binding=True),
@@ -502,6 +503,12 @@ def test_leftover_parameters_are_ignored():
             r"`design.two_sided_futility`: must be one of inner, one_sided",
         ),
         (dict(looks=10, alpha=0.001, efficacy="HP"), r"`design.efficacy`: HP interim bounds of 3.0 already spend"),
+        # rpact: "'futilityBounds' (2) too extreme" (getDesignGroupSequential(kMax = 2, typeOfDesign = "OF",
+        # futilityBounds = 2, bindingFutility = TRUE)); 1.8 still gives 2.125126, 1.502691 there.
+        (
+            dict(looks=2, efficacy="OF", futility=[2.0], binding=True),
+            r"`design.futility`: the binding futility bound at look 1 \(2\) is too extreme",
+        ),
     ],
 )
 def test_input_errors_name_the_key(kwargs, message):

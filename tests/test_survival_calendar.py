@@ -710,7 +710,11 @@ def test_derived_events_of_calendar_looks_say_they_have_no_inflation(tmp_path):
     path = tmp_path / "calendar.toml"
     path.write_text(S4B.replace("events = 260\n", ""), encoding="utf-8")
     meta = Trial.from_toml(path).design().meta
-    assert "(calendar looks: none, their information fractions come from the events)" in meta["events_derivation"]
+    assert "x inflation factor 1.000000 (calendar looks: none, their information fractions come from the events)" \
+        in meta["events_derivation"]
+    # design.looks = len(look_times), which the config allows, changes nothing (it inflated them: 250 for 247).
+    with_looks = Trial.from_toml(path, ["design.looks=3"]).design().meta
+    assert with_looks["events"] == meta["events"] and with_looks["events_derivation"] == meta["events_derivation"]
 
 
 @pytest.mark.parametrize("parts, capped", [(CAPPED, True), (CALENDAR, False)])
@@ -724,3 +728,5 @@ def test_the_events_figure_names_the_cap_only_when_there_is_one(tmp_path, parts,
                if p.id == "plot-survival-os")
     assert "events per look" in svg
     assert ("cap ended" in svg) is capped
+    # The analytic times of calendar looks are the looks' own (a review: the legend said "expected events").
+    assert ("s time)" in svg) is not capped and ("(expected events)" in svg) is capped

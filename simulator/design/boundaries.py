@@ -437,16 +437,21 @@ def _wang_tsiatis_bounds(t, alpha, delta, futility, symmetric, r, inner=False):
 
     # Without futility the final look alone must not exceed alpha, so c >= z_{1 - alpha/sided}. Binding
     # futility stops paths that would have rejected, and c can be lower (rpact's OF with a binding futility
-    # bound of 0.5 at two looks ends at 1.9527): halve towards 0 until alpha is reached.
+    # bound of 0.5 at two looks ends at 1.9527): halve towards 0 until alpha is reached, which happens (as
+    # c -> 0 the first look alone rejects half the trials, alpha < 0.5).
     lo = -ndtri(alpha / sided)
-    for _ in range(60):
-        if excess(lo) >= 0.0:
-            return brentq(excess, lo, hi, xtol=_XTOL) * shape
+    while excess(lo) < 0.0:
         lo *= 0.5
-    raise InputError(
-        "config key `design.futility`: these binding futility bounds stop too many trials for the "
-        "efficacy bounds to spend alpha; lower them or make them non-binding."
-    )
+    bounds = brentq(excess, lo, hi, xtol=_XTOL) * shape
+    reach = np.flatnonzero(np.asarray(futility[:-1]) >= bounds[:-1])
+    if reach.size:
+        k = int(reach[0])
+        raise InputError(
+            f"config key `design.futility`: the binding futility bound at look {k + 1} ({futility[k]:g}) is too "
+            f"extreme: with it the efficacy bounds that spend alpha fall to {bounds[k]:.4f} there, below it; "
+            "lower the futility bounds or make them non-binding"
+        )
+    return bounds
 
 
 def _haybittle_peto_bounds(t, alpha, interim, futility, symmetric, r, inner=False):

@@ -566,8 +566,8 @@ class BinaryPlan:
 
         Group-sequential designs scale the fixed design by the inflation
         factor (rpact's method): the maximum size is the fixed size times the
-        inflation factor, the expected sizes under H0 and H1 follow from the
-        expected information fractions, and the power at the configured size
+        inflation factor, the expected sizes under H0 and H1 are each look's
+        patients weighted by the probability of stopping there, and the power at the configured size
         comes from the drift that gives the fixed design its power there.
         With interim rules (:mod:`simulator.endpoints.adaptive`): the design
         without them, a reference (the rules' operating characteristics are

@@ -396,7 +396,11 @@ class ContinuousPlan:
         }
 
     def analytic(self, config: Config) -> dict:
-        """Power at this size and the size for ``design.power`` (rpact's formulas; group-sequential by the inflation factor)."""
+        """Power at this size and the size for ``design.power`` (rpact's formulas).
+
+        Group-sequential: the maximum size is the fixed size times the inflation factor, and the expected
+        sizes are each look's patients weighted by the probability of stopping there.
+        """
         truth = self.truth
         if truth is None:  # with an [interim] rule: the design without it, a reference
             return {}

@@ -375,7 +375,9 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
             + ("1" if margin == 1 else "the margin")
         )
     design = base.design
-    fractions = (1.0,) if design.looks == 1 else (
+    # Calendar looks: no inflation (their information fractions come from the events derived here), even
+    # with design.looks = len(look_times) given.
+    fractions = (1.0,) if design.looks == 1 or design.look_times else (
         tuple((k + 1) / design.looks for k in range(design.looks)) if isinstance(design.looks, int) else design.looks
     )
     bounds = design_bounds(base, fractions, design.alpha)

@@ -232,7 +232,7 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
         for k, t in enumerate(analytic if isinstance(analytic, list) else []):
             if isinstance(t, (int, float)) and k < len(per_look):
                 ax_times.axvline(t, color=f"C{k}", linestyle=":", linewidth=1.2,
-                                 label="analytic time (expected events)" if k == 0 else None)
+                                 label=_analytic_time_label(e.get("analytic"), "analytic time") if k == 0 else None)
         if used.any():  # the fixed bins are wide; show the occupied range
             first, last = np.flatnonzero(used)[[0, -1]]
             pad = 2 * (edges[1] - edges[0])
@@ -249,7 +249,8 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
             if isinstance(analytic, list):
                 analytic = [t if isinstance(t, (int, float)) else np.nan for t in analytic]  # null: not reached
                 ax_times.plot(np.arange(1, len(analytic) + 1), analytic, marker="x", linestyle=":", color="black",
-                              label="analytic (expected events)" if i == scenarios[0][0] else None)
+                              label=_analytic_time_label(block.get("analytic"), "analytic")
+                              if i == scenarios[0][0] else None)
         ax_times.set_xlabel("look")
         ax_times.xaxis.set_major_locator(integer_locator())
         ax_times.set_ylabel("calendar time of the analysis (months)")
@@ -263,6 +264,12 @@ def _survival_figure(report: dict, name: str, configs: list, first: int | None =
     else:
         ax_times.set_visible(False)
     return figure
+
+
+def _analytic_time_label(analytic, head: str) -> str:
+    """The legend of the analytic look times: calendar looks (``spending_fractions``) are at their own times."""
+    calendar = isinstance(analytic, dict) and "spending_fractions" in analytic
+    return f"{head} (the look's time)" if calendar else f"{head} (expected events)"
 
 
 def _events_panel(ax, histogram: dict, name: str, cap_reached) -> None:

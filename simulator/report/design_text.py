@@ -34,7 +34,7 @@ def design_table(result: dict) -> str:
         ("futility_region", "futility region"),
         ("futility_note", "note"),
         ("alpha_spent", "cumulative alpha spent (of design.alpha)"),
-        ("spending_fractions", "alpha spent at (events / design.events)"),
+        ("spending_fractions", "alpha spent at (interim events / design.events; last 1)"),
         ("planned_fractions", "planned information fractions"),
         ("realised_fractions", "realised information fractions"),
         ("power", "power (analytic, docs/methods.md)"),
