@@ -196,6 +196,14 @@ def test_bad_input_names_the_key(section, table, message):
         Trial.from_dict(with_changes(section, table)).scenarios()
 
 
+def test_size_refuses_a_reestimation_design_naming_adaptation():
+    # A review: the refusal named `--level` and `design.looks` at n_total = 2 (binary), or a size of the search
+    # (survival), instead of the stage sizes that fix the design.
+    raw = with_changes("adaptation", BASE["adaptation"])
+    with pytest.raises(InputError, match=r"^config key `adaptation`: `size` cannot search a re-estimation design"):
+        Trial.from_dict(raw).size(n_sims=1000)
+
+
 def test_bad_input_against_the_design():
     one_look = with_changes("adaptation", BASE["adaptation"])
     one_look["design"] = {"looks": 1}

@@ -57,3 +57,18 @@ def test_a_rare_event_never_prints_as_zero_plus_minus_zero():
          "endpoints": {}}]}
     line = summary_table(report).splitlines()[2]
     assert "0.00004 ± 0.00002" in line and "0.0000 ± 0.0000" not in line
+
+
+def test_a_sweep_over_a_list_valued_key_draws_its_size_curves(tmp_path):
+    # A review: sweeping design.looks (lists) crashed the report's figures after the simulation ("unhashable
+    # type: 'list'"), the size curves being grouped by the swept values. One curve per looks setting.
+    from simulator.report.derived import size_series
+
+    config = tmp_path / "os.toml"
+    config.write_text(OS + 'looks = 2\n[sweep]\n"design.looks" = [[0.5, 1.0], [0.3, 1.0]]\n', encoding="utf-8")
+    result = trial(config).simulate(n_sims=1000, seed=2)
+    series = size_series(result.to_dict(), "expected_duration", "os")
+    assert len(series) == 2 and all(s.n_total == (400, 600) for s in series)
+    assert sorted(s.label for s in series) == ["looks = [0.3, 1.0]", "looks = [0.5, 1.0]"]
+    result.save(tmp_path / "out")
+    assert 'id="plot-size"' in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ kind's figures in :mod:`simulator.endpoints`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from simulator.figures import params_label
@@ -40,9 +41,11 @@ def size_series(report: dict, key: str, endpoint: str | None = None) -> list[Siz
         if block.get(key) is None:
             continue
         other = _others(scenario.get("params") or {})
-        groups.setdefault(other, []).append((scenario["n_total"], block[key], block.get(f"{key}_mcse") or 0.0))
+        # Keyed by the text of the settings: a swept value can be a list or a table, which cannot be a key.
+        group = groups.setdefault(json.dumps(other, sort_keys=True, default=str), (other, []))
+        group[1].append((scenario["n_total"], block[key], block.get(f"{key}_mcse") or 0.0))
     out = []
-    for other, points in groups.items():
+    for other, points in groups.values():
         points.sort()
         if len({n for n, _, _ in points}) < 2:
             continue

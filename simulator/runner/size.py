@@ -506,6 +506,14 @@ def search(
             f"candidate size, got {config.simulation.n_sims}"
         )
     level = config.design.power if level is None else float(level)
+    if config.adaptation is not None:
+        # Its stage sizes are fixed by min_per_stage / max_per_stage: every other size fails to build, and the
+        # message that said so named a size of the search (a review) or the level.
+        raise InputError(
+            "config key `adaptation`: `size` cannot search a re-estimation design, whose stage sizes "
+            "min_per_stage and max_per_stage fix; size the design without [adaptation], then set the stages "
+            "(docs/adaptive.md)"
+        )
     axis = size_axis(config)
     axis.check(config)
     base_config, base = _base_plans(axis, mapping, target)
