@@ -112,3 +112,25 @@ def test_the_reports_say_which_multiplicity_procedure_their_numbers_follow(multi
         assert "multiplicity" not in facts
     else:
         assert f"; {said};" in facts
+
+
+@pytest.mark.parametrize("multiplicity, level", [("bonferroni", 0.0125), ("holm", 0.025), ("none", 0.025)])
+def test_derived_survival_events_are_at_the_level_the_endpoint_is_analysed_at(multiplicity, level):
+    # A review: under Bonferroni the derived design.events were Schoenfeld's at the trial's alpha (380) while
+    # the endpoints are analysed at alpha / 2 (459.4 needed, which their analytic block gave): power 0.71.
+    # Reference: Schoenfeld's closed form 4 (z_level + z_0.8)^2 / log(HR)^2 at 1:1, written out here.
+    from scipy.stats import norm
+
+    from simulator.api import Trial
+
+    os_ = {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.75},
+           "accrual": {"duration": 24.0}}
+    pfs = {"kind": "survival", "truth": {"control": {"median": 6.0}, "hazard_ratio": 0.65},
+           "accrual": {"duration": 24.0}}
+    raw = {"trial": {"n_total": 600}, "endpoints": {"os": os_, "pfs": pfs}, "design": {"alpha": 0.025},
+           "success": {"rule": "any", "multiplicity": multiplicity}}
+    meta = Trial.from_dict(raw).design().meta
+    expected = 4 * (norm.isf(level) + norm.isf(0.2)) ** 2 / math.log(0.75) ** 2
+    assert meta["events_unrounded"] == pytest.approx(expected, rel=1e-9)
+    assert meta["events"] == math.ceil(expected)
+    assert ("Bonferroni" in meta["events_derivation"]) is (multiplicity == "bonferroni")

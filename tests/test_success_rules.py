@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from simulator.runner.success import adjusted_success, endpoint_levels, holm_levels, trial_success
+from simulator.design.multiplicity import endpoint_levels, holm_levels
+from simulator.runner.success import adjusted_success, trial_success
 
 
 def holm_on_pvalues(p, alpha):

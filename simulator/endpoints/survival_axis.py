@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.design.allocation import round_up_per_arm, split_total
+from simulator.design.multiplicity import endpoint_levels
 from simulator.design.survival import (
     accrual_pieces,
     expected_events,
@@ -380,10 +381,13 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
     fractions = (1.0,) if design.looks == 1 or design.look_times else (
         tuple((k + 1) / design.looks for k in range(design.looks)) if isinstance(design.looks, int) else design.looks
     )
-    bounds = design_bounds(base, fractions, design.alpha)
+    # The level the endpoint is analysed at (alpha / m under Bonferroni), as its plan and analytic block use:
+    # at the trial's alpha, a review's Bonferroni design derived 380 events for the 459 it needed.
+    alpha = endpoint_levels(design.alpha, len(base.endpoints), base.success.multiplicity)[0]
+    bounds = design_bounds(base, fractions, alpha)
     inflation = 1.0 if bounds.sequential is None else float(bounds.sequential.inflation_factor)
     events = schoenfeld_events(
-        hazard_ratio, alpha=design.alpha, power=design.power, sided=design.sided,
+        hazard_ratio, alpha=alpha, power=design.power, sided=design.sided,
         allocation=base.trial.allocation, inflation=inflation, margin=margin,
     )
     rounded = int(math.ceil(events - 1e-9))
@@ -398,7 +402,10 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
         "events_unrounded": events,
         "events_derivation": (
             f"Schoenfeld events for design.power = {design.power} at hazard ratio {hazard_ratio:g} "
-            f"({endpoint.name}.{source}) x inflation factor {inflation:.6f}"
+            f"({endpoint.name}.{source})"
+            + (f" and alpha {alpha:g} (design.alpha / {len(base.endpoints)}, Bonferroni)"
+               if alpha != design.alpha else "")
+            + f" x inflation factor {inflation:.6f}"
             + (" (calendar looks: none, their information fractions come from the events)" if design.look_times
                else "") + ", rounded up; held fixed across scenarios"
         ),

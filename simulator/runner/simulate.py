@@ -16,13 +16,14 @@ import numpy as np
 
 from simulator.config.digest import scenario_digest
 from simulator.config.load import Scenario
+from simulator.design.multiplicity import endpoint_levels
 from simulator.endpoints import plan_for
 from simulator.endpoints.common import TWO_SIDED_KEY
 from simulator.endpoints.joint import JointPlan, joint_units
 from simulator.engine.seeding import CHUNK_SIZE, chunk_count, chunk_generator, chunk_size
 from simulator.runner.backends import execute
 from simulator.runner.progress import ProgressHook
-from simulator.runner.success import adjusted_success, endpoint_levels, trial_success
+from simulator.runner.success import adjusted_success, trial_success
 
 
 @dataclass

@@ -25,21 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def holm_levels(alpha: float, m: int) -> tuple[float, ...]:
-    """Levels alpha / 1, ..., alpha / m at which Holm needs each endpoint analysed."""
-    return tuple(alpha / (j + 1) for j in range(m))
-
-
-def endpoint_levels(alpha: float, m: int, multiplicity: str) -> tuple[float, tuple[float, ...]]:
-    """(level 0, extra levels) at which every endpoint is analysed."""
-    if multiplicity == "bonferroni":
-        return alpha / m, ()
-    if multiplicity == "holm":
-        levels = holm_levels(alpha, m)
-        return levels[0], levels[1:]
-    return alpha, ()
-
-
 def _as_levels(success: np.ndarray) -> np.ndarray:
     return success[None, :] if success.ndim == 1 else success
 
