@@ -485,3 +485,21 @@ def test_look_sizes_too_close_name_look_sizes(tmp_path, capsys):
     assert main(["design", str(path), "--set", "design.look_sizes=[1, 2, 200]"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("p3sim: error: config key `design.look_sizes`: the looks must give"), err
+
+
+def test_ancova_sums_of_squares_have_one_df_less_at_every_look():
+    # With looks (or unequal SDs) each look's block draws its own sums of squares; ANCOVA's pooled t gives up
+    # one df for the covariate, which the first block now gives (the cumulative sums had n_C + n_E - 2 df and
+    # were divided by n_C + n_E - 3: a conservative test). Reference: under H0 each look's statistic is then
+    # exactly Student's t with the df the kernel reports, so it exceeds scipy's t quantile with probability
+    # 0.025 (4 MCSE).
+    from simulator.engine.continuous import design, simulate_statistics
+
+    d = design(np.array([3, 5]), np.array([3, 5]), test="t", sign=1.0, theta0=0.0, covariate=1)
+    n = 200_000
+    stat, df = np.empty((n, 2)), np.empty((n, 2))
+    simulate_statistics(np.random.default_rng(4), d, np.zeros(1), np.zeros(1), np.ones(1), np.ones(1), stat, df)
+    assert df[0].tolist() == [3.0, 13.0]
+    for k in range(2):
+        rate = np.mean(stat[:, k] > stats.t.isf(0.025, df[0, k]))
+        assert abs(rate - 0.025) <= 4 * np.sqrt(0.025 * 0.975 / n), (k, rate)

@@ -164,3 +164,46 @@ def test_misspelt_required_keys_of_the_binary_and_continuous_tables_get_a_did_yo
         "resp": {"kind": "binary", "truth": {"controll": 0.2, "experimental": 0.3}}}}
     with pytest.raises(p3.InputError, match=r"`endpoints\.resp\.truth\.controll`: unknown key; did you mean `control`\?"):
         p3.Trial.from_dict(binary)
+
+
+@pytest.mark.parametrize("drop", [1.0, 0.0])
+def test_ancova_sums_of_squares_give_up_one_df_in_the_joint_engines(drop):
+    # ANCOVA's pooled t takes one df for the covariate; the endpoint's own engine draws its sum of squares with
+    # n_C + n_E - 3 df. The per-patient engines once kept n_C + n_E - 2 (the test was conservative: 0.019 at
+    # 12 patients, a review). With `drop` the control arm's sum of squares leaves out one Helmert contrast:
+    # sd^2 chi^2 with n_C - 2 df (n_C - 1 without). Reference: scipy's chi-square cdf, whose transform of the
+    # sums must be uniform (Kolmogorov-Smirnov), in entry order and at survival looks (patients per trial vary).
+    from simulator.engine.joint import simulate_calendar, simulate_entry_order_mixed
+
+    sd = 2.0
+    looks = np.array([3, 8])
+    _, _, _, squares = simulate_entry_order_mixed(
+        np.random.default_rng(7), looks, looks, np.eye(2), np.zeros((20_000, 1, 2)), np.zeros((1, 1, 2)),
+        np.full((1, 1, 2), sd), [drop],
+    )
+    for k, n in enumerate(looks):
+        for arm, df in ((0, n - 1 - drop), (1, n - 1)):
+            u = stats.chi2.cdf(squares[0, :, arm, k] / sd**2, df)
+            assert stats.kstest(u, "uniform").pvalue > 1e-4, (k, arm)
+    trials = simulate_calendar(
+        np.random.default_rng(8), 10, 10, accrual=([0.0, 12.0], [1.0]), control=([0.0], [0.05]), hazard_ratio=0.7,
+        cholesky=np.eye(2), thresholds=np.zeros((20_000, 0, 2)), delays=[], look_events=[8],
+        continuous=(np.zeros((1, 1, 2)), np.full((1, 1, 2), sd), np.zeros(1), np.array([drop])),
+    )
+    sums = trials.continuous
+    n_c, n_e = sums.n_c[0, :, 0], sums.n_e[0, :, 0]
+    keep = (n_c >= 3) & (n_e >= 2)
+    u = np.concatenate([stats.chi2.cdf(sums.ss_c[0, keep, 0] / sd**2, n_c[keep] - 1 - drop),
+                        stats.chi2.cdf(sums.ss_e[0, keep, 0] / sd**2, n_e[keep] - 1)])
+    assert keep.mean() > 0.9 and stats.kstest(u, "uniform").pvalue > 1e-4
+
+
+def test_ancova_t_in_a_joint_trial_holds_its_level_at_twelve_patients():
+    # The review's design: binary resp and continuous qol (t test, rho 0.5), 12 patients, correlation 0.3,
+    # simulated under H0: the pooled t with one df for the covariate is exact, so its type I error is alpha.
+    cfg = {**BASE, "trial": {"name": "J", "n_total": 12},
+           "endpoints": {"resp": BASE["endpoints"]["resp"],
+                         "qol": {**BASE["endpoints"]["qol"], "test": "t", "rho": 0.5}},
+           "correlation": {"qol.resp": 0.3}}
+    s = p3.Trial.from_dict(cfg).simulate(n_sims=N, seed=9).scenarios[0]
+    assert abs(s.endpoints["qol"].type1.value - 0.025) <= 4 * math.sqrt(0.025 * 0.975 / N)

@@ -150,7 +150,7 @@ class JointPlan:
             mu[:, c, 0], mu[:, c, 1], sd[:, c, 0], sd[:, c, 1] = mean_c, mean_e, sd_c, sd_e
         looks = members[0].looks
         x_c, x_e, sums, squares = simulate_entry_order_mixed(
-            rng, looks.evaluable_c, looks.evaluable_e, self.cholesky, thresholds, mu, sd,
+            rng, looks.evaluable_c, looks.evaluable_e, self.cholesky, thresholds, mu, sd, _drops(members),
         )
         out = self._binary_outcomes(binaries, truths, stream, x_c, x_e)
         for c, plan in enumerate(members):
@@ -199,7 +199,8 @@ class JointPlan:
             control=(np.array(endpoint.truth.control.times), np.array(endpoint.truth.control.hazards)),
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], margin=plan.margin,
-            continuous=(mu, sd, np.array([m.endpoint.delay for m in continuous], dtype=float)) if continuous else None,
+            continuous=(mu, sd, np.array([m.endpoint.delay for m in continuous], dtype=float), _drops(continuous))
+            if continuous else None,
             **plan._schedule(), **plan.trial_kwargs(stream),
         )
         survival_stop, survival_decision = trials.stop_look, trials.decision
@@ -327,6 +328,12 @@ class JointPlan:
 
 
 # ---------------------------------------------------------------- helpers
+def _drops(members) -> np.ndarray:
+    """Per continuous member, 1 where its sums of squares give up a degree of freedom: ANCOVA's pooled t
+    (one df for the covariate), whose own engine draws them with one df less."""
+    return np.array([float(m.endpoint.test == "t" and m.endpoint.rho != 0) for m in members])
+
+
 def _calendar_counts(enrolled: np.ndarray, fractions: np.ndarray, used: dict, evaluable: np.ndarray) -> dict:
     """The counts of a binary or continuous member read at the survival looks, beside its decisions.
 

@@ -98,8 +98,12 @@ def simulate_statistics(rng, d, mu_c, mu_e, sd_c, sd_e, stat, df):
                 x_c = m_c + s_c / math.sqrt(a) * rng.standard_normal()
                 x_e = m_e + s_e / math.sqrt(b) * rng.standard_normal()
                 if d.code != Z_KNOWN:
-                    ss_c += s_c * s_c * _chi2(rng, a - 1.0)
-                    ss_e += s_e * s_e * _chi2(rng, b - 1.0)
+                    # ANCOVA's pooled t gives up one df (as the single draw above): from the first look's
+                    # blocks, so that every look's sum of squares has n_C + n_E - 3 df.
+                    drop = float(d.covariate) if k == 0 and d.code == T_POOLED else 0.0
+                    drop_c = min(drop, a - 1.0)
+                    ss_c += s_c * s_c * _chi2(rng, a - 1.0 - drop_c)
+                    ss_e += s_e * s_e * _chi2(rng, b - 1.0 - (drop - drop_c))
                 nc, ne = n_prev_c + a, n_prev_e + b
                 ss_c += n_prev_c * a / nc * (x_c - mean_c) ** 2
                 ss_e += n_prev_e * b / ne * (x_e - mean_e) ** 2

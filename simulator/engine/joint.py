@@ -74,8 +74,10 @@ Copula = namedtuple("Copula", ["cholesky", "thresholds", "delays"])
 #: and evaluable patients with a known outcome, per arm.
 BinaryCounts = namedtuple("BinaryCounts", ["x_c", "x_e", "n_c", "n_e"])
 #: Continuous endpoints of a calendar trial: true means and SDs per trial (or one
-#: row for all), endpoint and arm (``(n_sims or 1, C, 2)``), and each outcome's delay.
-ContinuousIn = namedtuple("ContinuousIn", ["mu", "sd", "delays"])
+#: row for all), endpoint and arm (``(n_sims or 1, C, 2)``), each outcome's delay,
+#: and ``drop``: 1 for an endpoint whose sums of squares give up one degree of
+#: freedom (ANCOVA's t test, :func:`_drop_one_df`), 0 otherwise.
+ContinuousIn = namedtuple("ContinuousIn", ["mu", "sd", "delays", "drop"])
 #: Their per-look statistics (``(C, n_sims, K)``): evaluable patients with a known
 #: outcome, the sum of the outcomes and their sum of squares about their mean, per arm.
 ContinuousSums = namedtuple("ContinuousSums", ["n_c", "n_e", "sum_c", "sum_e", "ss_c", "ss_e"])
@@ -84,6 +86,21 @@ ContinuousSums = namedtuple("ContinuousSums", ["n_c", "n_e", "sum_c", "sum_e", "
 # --------------------------------------------------------------------------
 # Per patient
 # --------------------------------------------------------------------------
+
+
+@kernel(inline="always")
+def _drop_one_df(pair):
+    """``(y_1 - y_2)^2 / 2``, from an arm's first two outcomes: what its sum of squares gives up for one df.
+
+    The sum of squares of ``n`` normal outcomes about their mean is
+    ``sd^2 chi^2_{n-1}``: the sum of ``n - 1`` independent squared Helmert
+    contrasts, the first ``(y_1 - y_2) / sqrt(2)``, all independent of the
+    mean. Without the first it is ``sd^2 chi^2_{n-2}``, still independent of
+    the mean, so the pooled t of an ANCOVA (one df for the covariate) is
+    exactly t with ``n_C + n_E - 3`` df, as the endpoint's own engine draws
+    it (:func:`simulator.engine.continuous.simulate_statistics`).
+    """
+    return 0.5 * pair * pair
 
 
 @kernel
@@ -148,7 +165,7 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
 
 
 @kernel
-def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, x_c, x_e, s1, s2):
+def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, drop, x_c, x_e, s1, s2):
     """Binary counts and continuous sums per look, for patients in entry order (see the wrapper)."""
     n_binary = thresholds.shape[1]
     n_continuous = mu.shape[1]
@@ -158,6 +175,8 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
     running = np.zeros(n_binary, dtype=np.int64)
     sums = np.zeros(n_continuous)
     squares = np.zeros(n_continuous)
+    first = np.zeros(n_continuous)
+    pair = np.zeros(n_continuous)  # the first two control outcomes' difference (_drop_one_df)
     for i in range(n_sims):
         ib = i if thresholds.shape[0] > 1 else 0
         ic = i if mu.shape[0] > 1 else 0
@@ -169,6 +188,8 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
             for c in range(n_continuous):
                 sums[c] = 0.0
                 squares[c] = 0.0
+                if arm == 0:
+                    pair[c] = 0.0
             look = 0
             for patient in range(looks[n_looks - 1]):
                 _latent(rng, chol, e, z)
@@ -180,6 +201,10 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
                     y = sd[jc, c, arm] * z[n_binary + c]
                     sums[c] += y
                     squares[c] += y * y
+                    if patient == 0:
+                        first[c] = y
+                    elif patient == 1 and arm == 0:
+                        pair[c] = first[c] - y
                 while look < n_looks and patient + 1 == looks[look]:
                     for b in range(n_binary):
                         if arm == 0:
@@ -189,10 +214,12 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
                     for c in range(n_continuous):
                         s1[c, i, arm, look] = mu[ic, c, arm] * (patient + 1) + sums[c]
                         s2[c, i, arm, look] = squares[c] - sums[c] * sums[c] / (patient + 1)
+                        if arm == 0:
+                            s2[c, i, arm, look] -= drop[c] * _drop_one_df(pair[c])
                     look += 1
 
 
-def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, sd):
+def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, sd, drop=None):
     """Correlated binary and continuous endpoints analysed at fixed numbers of patients.
 
     Every patient carries a latent normal vector ``Z = L e`` (binary
@@ -211,6 +238,9 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
         ``Phi^-1(p)`` per trial, binary endpoint and arm.
     mu, sd : ndarray, shape (n_sims or 1, C, 2)
         True mean and SD per trial, continuous endpoint and arm.
+    drop : array_like, shape (C,), optional
+        1 for an endpoint whose control sum of squares gives up one degree
+        of freedom (:func:`_drop_one_df`; ANCOVA's t test), 0 (default) otherwise.
 
     Returns
     -------
@@ -236,7 +266,10 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
     x_e = np.zeros_like(x_c)
     sums = np.zeros((n_continuous, n_sims, 2, n_looks))
     squares = np.zeros_like(sums)
-    _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, x_c, x_e, sums, squares)
+    drop = np.zeros(n_continuous) if drop is None else np.ascontiguousarray(drop, dtype=float)
+    if drop.shape != (n_continuous,):
+        raise InputError("`drop` needs one value per continuous endpoint")
+    _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, drop, x_c, x_e, sums, squares)
     return x_c, x_e, sums, squares
 
 
@@ -343,9 +376,15 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             s1e = 0.0
             s2c = 0.0
             s2e = 0.0
+            first = 0.0
+            pair = 0.0  # the first two control outcomes' difference (_drop_one_df)
             for p in range(known):
                 v = values[p, c]
                 if pts.label[p] == 0:
+                    if nc == 0:
+                        first = v
+                    elif nc == 1:
+                        pair = first - v
                     nc += 1
                     s1c += v
                     s2c += v * v
@@ -357,7 +396,7 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             sums.n_e[c, i, k] = ne
             sums.sum_c[c, i, k] = continuous.mu[jm, c, 0] * nc + s1c
             sums.sum_e[c, i, k] = continuous.mu[jm, c, 1] * ne + s1e
-            sums.ss_c[c, i, k] = s2c - s1c * s1c / nc if nc > 0 else 0.0
+            sums.ss_c[c, i, k] = s2c - s1c * s1c / nc - continuous.drop[c] * _drop_one_df(pair) if nc > 0 else 0.0
             sums.ss_e[c, i, k] = s2e - s1e * s1e / ne if ne > 0 else 0.0
     # Looks never reached repeat the last one's data (decisions stop there).
     for k in range(last + 1, n_looks):
@@ -448,6 +487,8 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     n_sims, n_binary = thresholds.shape[:2]
     if continuous is None:
         continuous = (np.zeros((1, 0, 2)), np.ones((1, 0, 2)), np.zeros(0))
+    if len(continuous) == 3:  # no endpoint gives up a degree of freedom
+        continuous = (*continuous, np.zeros(np.shape(continuous[0])[1]))
     continuous = ContinuousIn(*(np.ascontiguousarray(v, dtype=float) for v in continuous))
     n_continuous = continuous.mu.shape[1]
     if chol.shape[0] != n_binary + n_continuous + 1:
