@@ -98,6 +98,10 @@ BAD = [
      r"`endpoints\.resp\.stratified`: cannot be true with a margin"),
     (BINARY, dict(trial={"missing": 0.1}, strata={"s": {"share": [0.5, 0.5]}}), r"`trial\.missing`: must be 0 with strata"),
     (SURVIVAL, dict(strata="liver"), r"`strata`: must be tables"),
+    # Names go into every report: a review passed NUL, line breaks and bidi overrides through.
+    (SURVIVAL, dict(strata={"a\u202eb": {"share": [0.5, 0.5]}}), r"`strata`: strata factor names must start with"),
+    (SURVIVAL, dict(strata={"": {"share": [0.5, 0.5]}}), r"`strata`: strata factor names must start with"),
+    (SURVIVAL, dict(strata={"x" * 65: {"share": [0.5, 0.5]}}), r"`strata`: strata factor names must start with"),
     (SURVIVAL, dict(endpoints={"os": {"stratified": True, "test": "fleming_harrington",
                                       "weights": {"rho": 0, "gamma": 1}}}, strata={"s": {"share": [0.5, 0.5]}}),
      r'`endpoints\.os\.stratified`: needs test = "logrank"'),

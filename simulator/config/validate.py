@@ -136,6 +136,8 @@ def _strata(data: Any) -> tuple[StratumFactor, ...]:
     factors = []
     cells = 1
     for name, table in data.items():
+        # The name is written into every report (a review: NUL, line breaks and bidi overrides went through).
+        as_name(name, "strata", "strata factor")
         path = f"strata.{name}"
         t = Table(table, path)
         share = t.require("share", "the prevalence of each level, summing to 1 (e.g. [0.6, 0.4])")
