@@ -394,7 +394,10 @@ def params_label(params) -> str:
 
 
 def _short_key(key: str, keys) -> str:
-    """The fewest last parts of the dotted ``key`` that no other of ``keys`` ends with."""
+    """The fewest last parts of the dotted ``key`` that no other of ``keys`` ends with; a correlation whole
+    (``correlation.resp.qol``: its last parts would read as an endpoint's value)."""
+    if key.startswith("correlation."):
+        return key
     parts = key.split(".")
     for n in range(1, len(parts) + 1):
         suffix = ".".join(parts[-n:])

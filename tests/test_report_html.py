@@ -489,3 +489,13 @@ def test_scenarios_are_named_alike_everywhere_with_keys_told_apart(tmp_path):
     assert name in page and "experimental = 0.4, experimental" not in page + markdown
     # The size figure groups the sizes by the other swept values: its legend names them the same way.
     assert "resp.truth.experimental = 0.4, tox.truth.experimental = 0.35" in page
+
+
+def test_a_swept_correlation_keeps_its_whole_key_in_scenario_names():
+    # A review: sweeping `correlation."resp.qol"` named the scenarios "qol = 0.5", which reads as a value of
+    # the endpoint qol.
+    from simulator.figures import params_label
+
+    assert params_label({"correlation.resp.qol": 0.5}) == "correlation.resp.qol = 0.5"
+    assert params_label({"correlation.resp.qol": 0.5, "endpoints.qol.truth.sd": 2.0}) \
+        == "correlation.resp.qol = 0.5, sd = 2.0"
