@@ -297,6 +297,8 @@ ROWS = [
     Row("sweep-too-large", DESIGN, 2, r"config key `sweep`: gives 10201 scenarios, at most 10000",
         config=SMALL + "[sweep]\n" + "".join(f'"{k}" = [{", ".join(str(v / 1000) for v in range(101))}]\n'
                                                 for k in ("design.power", "endpoints.resp.truth.experimental"))),
+    Row("n-total-too-many", DESIGN + S("trial.n_total=[" + ", ".join(str(n) for n in range(10, 10011)) + "]"), 2,
+        r"config key `trial\.n_total`: gives 10001 scenarios, at most 10000"),
     Row("misspelt-label", DESIGN + S("endpoints.resp.labl=1"), 2,
         r"config key `endpoints\.resp\.labl`: unknown key; did you mean `label`\? \(allowed here: `label`,"),
     Row("dots-config-name", ["run", "{cfg}", "--quiet", "--sims", "1000"], 0, name="...toml",

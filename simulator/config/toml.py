@@ -205,9 +205,11 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
         zipped = [()]
     count = math.prod(len(v) for _, v in axes) * (len(zipped) if sweep_axes else 1)
     if count > MAX_SCENARIOS:
+        # Name what makes the scenarios: the sweep, or a list-valued trial.n_total without one.
+        source = "sweep" if sweep_axes or len(axes) > 1 or (axes and axes[0][0] != "trial.n_total") else "trial.n_total"
         raise InputError(
-            f"config key `sweep`: gives {count} scenarios, at most {MAX_SCENARIOS} (each is designed, simulated and "
-            "reported); sweep fewer values, or split the sweep into several runs"
+            f"config key `{source}`: gives {count} scenarios, at most {MAX_SCENARIOS} (each is designed, simulated "
+            "and reported); give fewer values, or split them into several runs"
         )
     grid = [tuple(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
     scenarios = []
