@@ -171,6 +171,7 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
         if not n_total:
             raise InputError("config key `trial.n_total`: must be a positive integer or a non-empty list of them")
         axes.append(("trial.n_total", n_total))
+    listed_n_total = bool(axes)
     sweep_axes = []
     for key, values in sweep.items():
         if key.split(".")[0] == "sweep" or not all(key.split(".")):
@@ -206,7 +207,7 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
     count = math.prod(len(v) for _, v in axes) * (len(zipped) if sweep_axes else 1)
     if count > MAX_SCENARIOS:
         # Name what makes the scenarios: the sweep, or a list-valued trial.n_total without one.
-        source = "sweep" if sweep_axes or len(axes) > 1 or (axes and axes[0][0] != "trial.n_total") else "trial.n_total"
+        source = "trial.n_total" if listed_n_total and count == len(n_total) else "sweep"
         raise InputError(
             f"config key `{source}`: gives {count} scenarios, at most {MAX_SCENARIOS} (each is designed, simulated "
             "and reported); give fewer values, or split them into several runs"

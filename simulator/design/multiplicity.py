@@ -1,11 +1,12 @@
 """The level at which each endpoint of a trial is designed and analysed, by multiplicity procedure.
 
-One fact, read where endpoints are planned (their bounds, derived survival
-events) and where trials are decided (:mod:`simulator.runner.success`):
+One fact, read where endpoints are planned (their bounds and analyses,
+:func:`simulator.runner.simulate.build_plans`; the derived survival events):
 Bonferroni analyses each of the ``m`` endpoints at ``alpha / m``; Holm
-analyses each at ``alpha`` (its first step) and at the further levels
-``alpha / 2, ..., alpha / m`` its later steps may need; a fixed sequence,
-or none, at ``alpha``.
+analyses each at ``alpha`` (level 0, the level of its last step) and at
+the further levels ``alpha / 2, ..., alpha / m`` its earlier steps need
+(:func:`simulator.runner.success.adjusted_success` combines them); a fixed
+sequence, or none, at ``alpha``.
 """
 
 from __future__ import annotations

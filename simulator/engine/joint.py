@@ -491,6 +491,8 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
         continuous = (*continuous, np.zeros(np.shape(continuous[0])[1]))
     continuous = ContinuousIn(*(np.ascontiguousarray(v, dtype=float) for v in continuous))
     n_continuous = continuous.mu.shape[1]
+    if continuous.delays.shape != (n_continuous,) or continuous.drop.shape != (n_continuous,):
+        raise InputError("`continuous` needs one delay and one `drop` per continuous endpoint")
     if chol.shape[0] != n_binary + n_continuous + 1:
         raise InputError(
             "`cholesky` must have one row per binary endpoint, one per continuous endpoint and one (survival, last)"
@@ -589,6 +591,12 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     refine_levels : sequence of float, optional
         Further one-sided levels at which the survival z is decided
         afterwards (:func:`simulator.engine.survival.simulate_trials`).
+    continuous : tuple, optional
+        Continuous endpoints read at the looks (:data:`ContinuousIn`):
+        ``(mu, sd, delays)`` or ``(mu, sd, delays, drop)``, ``mu`` and ``sd``
+        of shape ``(n_sims or 1, C, 2)``, one delay and one ``drop`` (0
+        without it) per endpoint; their latent components come after the
+        binary ones in ``cholesky``. None: no continuous endpoint.
 
     Returns
     -------
