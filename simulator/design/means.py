@@ -11,7 +11,13 @@ arm (continuous, as rpact sizes them).
 - ``t`` (Student, pooled variance): exactly noncentral t when the SDs are
   equal, ``df = n_c + n_e - 2`` (one less with a baseline covariate),
   noncentrality ``delta / se``; power ``1 - F_{t, df, ncp}(t_{1 - alpha/sided, df})``.
-  rpact's ``normalApproximation = FALSE``.
+  rpact's ``normalApproximation = FALSE``. With unequal SDs the statistic
+  divides by the pooled SD, whose square estimates ``sd_p^2 = ((n_c - 1)
+  sd_c^2 + (n_e - 1) sd_e^2) / (n_c + n_e - 2)``: it is ``k`` times a
+  noncentral t with ``k = se / (sd_p sqrt(1/n_c + 1/n_e))``, taking the
+  pooled variance as a scaled chi-square with Satterthwaite's df ``f``
+  (:func:`pooled_t_scale`), so the power is ``1 - F_{t, f, ncp}(t_{1 -
+  alpha/sided, df} / k)``, exact again at equal SDs (``k = 1``, ``f = df``).
 - ``welch``: the same noncentral t with the Satterthwaite degrees of freedom
   at the true SDs (an approximation; rpact has no Welch sizing, the tests
   validate it by simulation).
@@ -30,7 +36,36 @@ from scipy import optimize
 
 from simulator.stats import distributions as dist
 
-__all__ = ["degrees_of_freedom", "power_means", "sample_size_means"]
+__all__ = ["degrees_of_freedom", "pooled_t_scale", "power_means", "sample_size_means", "statistic_se"]
+
+
+def pooled_t_scale(n_c: float, n_e: float, sd_c: float, sd_e: float, covariate: bool = False) -> tuple[float, float]:
+    """``(k, f)`` of the pooled t at unequal SDs (module docstring): the statistic is ``k`` times a
+    noncentral t with ``f`` df. ``(1, n_c + n_e - 2 - covariate)`` at equal SDs.
+
+    >>> pooled_t_scale(20, 60, 12, 12)
+    (1.0, 78.0)
+    >>> k, f = pooled_t_scale(20, 60, 6, 12)
+    >>> round(k, 4), round(f, 2)
+    (0.7316, 67.52)
+    """
+    df = float(n_c + n_e - 2 - (1 if covariate else 0))
+    if sd_c == sd_e:
+        return 1.0, df
+    a, b = (n_c - 1) * sd_c**2, (n_e - 1) * sd_e**2
+    pooled = (a + b) / (n_c + n_e - 2)
+    k = math.sqrt(sd_c**2 / n_c + sd_e**2 / n_e) / math.sqrt(pooled * (1.0 / n_c + 1.0 / n_e))
+    f = (a + b) ** 2 / (a * sd_c**2 + b * sd_e**2) - (1 if covariate else 0)
+    return float(k), float(f)
+
+
+def statistic_se(test: str, n_c: float, n_e: float, sd_c: float, sd_e: float) -> float:
+    """The standard error the test's statistic divides by, at the SDs given: the pooled SD's for ``t``
+    (``sd_p sqrt(1/n_c + 1/n_e)``), ``sqrt(sd_c^2 / n_c + sd_e^2 / n_e)`` otherwise (equal at equal SDs)."""
+    if test == "t" and sd_c != sd_e:
+        pooled = ((n_c - 1) * sd_c**2 + (n_e - 1) * sd_e**2) / (n_c + n_e - 2)
+        return math.sqrt(pooled * (1.0 / n_c + 1.0 / n_e))
+    return math.sqrt(sd_c**2 / n_c + sd_e**2 / n_e)
 
 
 def degrees_of_freedom(test: str, n_c: float, n_e: float, sd_c: float, sd_e: float, covariate: bool = False) -> float:
@@ -71,11 +106,12 @@ def power_means(
     from scipy import stats  # Student's t (scipy.stats is imported where it is needed: simulator.stats.distributions)
 
     critical = stats.t.isf(alpha / sided, df)
-    power = float(stats.nct.sf(critical, df, ncp))
+    k, f = pooled_t_scale(n_c, n_e, sd_c, sd_e, covariate) if test == "t" else (1.0, df)
+    power = float(stats.nct.sf(critical / k, f, ncp))
     if not math.isfinite(power):
         # scipy's noncentral t fails (NaN) at an extreme noncentrality (SDs tiny beside the difference),
         # where the power is 0 or 1 to double precision.
-        return 1.0 if ncp > critical else 0.0
+        return 1.0 if ncp > critical / k else 0.0
     return power
 
 

@@ -124,13 +124,15 @@ class ContinuousPlan:
     def prior(self):
         return self.endpoint.prior
 
-    def _reference_sds(self) -> tuple[float, float]:
-        """SDs used where the prior does not draw them: the truth's, else the phase 2 ones."""
+    def _reference_sds(self, adjusted: bool = True) -> tuple[float, float]:
+        """SDs used where the prior does not draw them: the truth's, else the phase 2 ones; after the
+        covariate's reduction (the analysis's), or the outcome's own (``adjusted=False``)."""
+        reduction = self.reduction if adjusted else 1.0
         if self.endpoint.truth is not None:
             c, e = self.endpoint.truth
-            return c.sd * self.reduction, e.sd * self.reduction
+            return c.sd * reduction, e.sd * reduction
         p = self.endpoint.prior
-        return p.control.sd * self.reduction, p.experimental.sd * self.reduction
+        return p.control.sd * reduction, p.experimental.sd * reduction
 
     def _prior_difference(self) -> tuple[float, float]:
         """Mean and SD of the informative normal prior of ``mean_E - mean_C`` (natural scale)."""
@@ -140,8 +142,10 @@ class ContinuousPlan:
         return p.experimental.mean - p.control.mean, math.sqrt(variance)
 
     def _vague_sd(self) -> float:
-        """SD of the robust component: unit information, ``sqrt(2 sigma^2)`` with sigma^2 the mean variance."""
-        sd_c, sd_e = self._reference_sds()
+        """SD of the robust component: unit information, ``sqrt(2 sigma^2)`` with sigma^2 the mean variance
+        of the outcome (not the covariate-adjusted one: the prior is on the effect, whatever the analysis;
+        a review found it narrowed by ``rho``, as the ``nig`` model's draws were not)."""
+        sd_c, sd_e = self._reference_sds(adjusted=False)
         return math.sqrt(sd_c**2 + sd_e**2)
 
     def prior_p_benefit(self) -> float | None:
@@ -372,7 +376,7 @@ class ContinuousPlan:
             n_c, n_e = float(self.looks.evaluable_c[k]), float(self.looks.evaluable_e[k])
             df = means.degrees_of_freedom(self.endpoint.test, n_c, n_e, sd_c, sd_e, self.endpoint.rho != 0)
             scaled = float(bound) if math.isinf(df) else float(stats.t.ppf(dist.norm.cdf(bound), df))
-            se = math.sqrt(sd_c**2 / n_c + sd_e**2 / n_e)
+            se = means.statistic_se(self.endpoint.test, n_c, n_e, sd_c, sd_e)
             out.append(float(self.sign * (self.theta0 + scaled * se)))
         return out
 
@@ -415,7 +419,8 @@ class ContinuousPlan:
             # values are the pooled t's own.
             out["note"] = (
                 f"test = \"t\" pools the variances, but the truth's SDs differ ({truth.sd_c:g} and "
-                f"{truth.sd_e:g}): the analytic power and size are only approximate, and the simulated type I "
+                f"{truth.sd_e:g}): the analytic power and size are approximate (the pooled variance taken as a "
+                "scaled chi-square, docs/methods.md), and the simulated type I "
                 "error is the pooled t's own (not alpha with unequal arms); test = \"welch\" does not assume "
                 "equal SDs"
             )
