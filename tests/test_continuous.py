@@ -538,3 +538,12 @@ def test_pooled_t_with_unequal_sds_is_sized_for_the_pooled_statistic():
                                                         rel=1e-9)
     n = block["n_total_design"]
     assert ref.rejection_unequal_sd("t", 3.0, 6.0, 12.0, n / 4, 3 * n / 4) == pytest.approx(0.9, abs=1e-4)
+
+
+def test_a_size_above_the_largest_n_total_is_noted():
+    # A review: `design` printed 4728340376 patients for an effect of 0.001 SD without a word.
+    truth = {"sd": 10.0, "control": {"mean": 0.0}, "experimental": {"mean": 0.001}}
+    block = analytic(config(200, truth=truth))
+    assert block["n_total_rounded"] > 10_000_000
+    assert "above the largest trial.n_total a config can give (10000000)" in block["note"]
+    assert "note" not in analytic(config(200))

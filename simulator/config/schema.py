@@ -20,6 +20,8 @@ ROLES = ("efficacy", "safety", "non_inferiority")
 RANDOMISATION = ("simple", "blocks", "minimisation")
 #: The default ``simulation.seed``.
 DEFAULT_SEED = 20250702
+#: The largest ``trial.n_total`` a config may give.
+LARGEST_N_TOTAL = 10_000_000
 
 
 @dataclass(frozen=True)

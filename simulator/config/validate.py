@@ -34,6 +34,7 @@ from simulator.config.fields import (
 )
 from simulator.config.schema import (
     DEFAULT_SEED,
+    LARGEST_N_TOTAL,
     RANDOMISATION,
     Config,
     Design,
@@ -91,7 +92,7 @@ def _trial(data: Any) -> Trial:
     # Optional: `design` and a patients' `size` search compute it; simulating needs it (Trial.simulate says so).
     n_total = t.take("n_total")
     if n_total is not None:
-        n_total = as_int(n_total, "trial.n_total", low=2, high=10_000_000)
+        n_total = as_int(n_total, "trial.n_total", low=2, high=LARGEST_N_TOTAL)
     missing = as_float(
         t.take("missing", 0.0), "trial.missing", allowed="in [0, 1)", check=lambda v: 0.0 <= v < 1.0
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from simulator.config.schema import Config
+from simulator.config.schema import LARGEST_N_TOTAL, Config
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
 from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.errors import InputError
@@ -343,6 +343,10 @@ def design_size(evaluable: float, config: Config, planned) -> dict:
         out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
     per_arm = round_up_per_arm(enrolled, config.trial.allocation)
     out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+    if out["n_total_rounded"] > LARGEST_N_TOTAL:
+        # A review: `design` printed 4728340376 patients without a word, a size no config can give.
+        add_note(out, f"the size for design.power, {out['n_total_rounded']}, is above the largest trial.n_total a "
+                      f"config can give ({LARGEST_N_TOTAL}): the effect is too small to size a trial for")
     return out
 
 
