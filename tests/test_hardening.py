@@ -84,3 +84,12 @@ def test_analytic_and_exact_probabilities_never_exceed_1():
     report = trial.simulate(n_sims=200, seed=1).to_dict()
     analytic = report["scenarios"][0]["endpoints"]["r"]["analytic"]
     assert analytic["power"] <= 1.0 and analytic["power_exact"] <= 1.0
+
+
+def test_size_needs_enough_trials_to_tell_its_level_from_certainty(tmp_path, capsys, small_config):
+    # A review: at --level 0.9999 and 2000 trials an estimate of 1.0000 +- 0 was taken as reaching the level;
+    # by the rule of three it only says the power is above 0.9985.
+    assert main(["size", str(small_config), "--sims", "2000", "--level", "0.9999", "--out", str(tmp_path / "o")]) == 2
+    assert ("argument `--sims` (simulation.n_sims): a level of 0.9999 needs at least 30000 simulated trials per "
+            "candidate size, got 2000 (with these, an estimate of 1 only says the probability is above 0.9985)"
+            in _error(capsys))
