@@ -506,15 +506,6 @@ def search(
             f"candidate size, got {config.simulation.n_sims}"
         )
     level = config.design.power if level is None else float(level)
-    # An estimate of 1 (or 0) from n trials only says the probability is above 1 - 3/n (the rule of three,
-    # 95 %): a level closer to 1 than that cannot be told from certainty (a review: 0.9999 "reached" at 2000).
-    needed = math.ceil(3.0 / min(level, 1.0 - level) - 1e-6)  # 1 - 0.9999 is a hair under 1e-4
-    if config.simulation.n_sims < needed:
-        raise InputError(
-            f"argument `--sims` (simulation.n_sims): a level of {level:g} needs at least {needed} simulated trials "
-            f"per candidate size, got {config.simulation.n_sims} (with these, an estimate of 1 only says the "
-            f"probability is above {1.0 - 3.0 / config.simulation.n_sims:.4g})"
-        )
     if config.adaptation is not None:
         # Its stage sizes are fixed by min_per_stage / max_per_stage: every other size fails to build, and the
         # message that said so named a size of the search (a review) or the level.
@@ -528,6 +519,15 @@ def search(
     base_config, base = _base_plans(axis, mapping, target)
     rule = config.success.rule
     ceiling = check_reachable(base, target, level, rule, axis)
+    # An estimate of 1 (or 0) from n trials only says the probability is above 1 - 3/n (the rule of three,
+    # 95 %): a level closer to 1 than that cannot be told from certainty (a review: 0.9999 "reached" at 2000).
+    needed = math.ceil(3.0 / min(level, 1.0 - level) - 1e-6)  # 1 - 0.9999 is a hair under 1e-4
+    if config.simulation.n_sims < needed:
+        raise InputError(
+            f"argument `--sims` (simulation.n_sims): a level of {level:g} needs at least {needed} simulated trials "
+            f"per candidate size, got {config.simulation.n_sims} (with these, an estimate of 1 only says the "
+            f"probability is above {1.0 - 3.0 / config.simulation.n_sims:.4g})"
+        )
     analytic = analytic_start(base, base_config, rule, axis) if all(p.truth is not None for p in base.plans) else None
     if analytic is not None and axis.name == "n_total":
         analytic = _settled_start(axis, mapping, target, rule, base_config.trial.n_total, analytic)
