@@ -547,3 +547,16 @@ def test_a_size_above_the_largest_n_total_is_noted():
     assert block["n_total_rounded"] > 10_000_000
     assert "above the largest trial.n_total a config can give (10000000)" in block["note"]
     assert "note" not in analytic(config(200))
+
+
+def test_design_without_n_total_takes_the_smallest_size_that_carries_the_looks():
+    # A review: an effect of 4 SDs needs 14 patients for power 0.9, too few for three looks of an ANCOVA t
+    # (3 evaluable per arm at the first look); `design` refused the size it computed, naming trial.n_total.
+    # It now takes the smallest size on the 1:2 grid that carries the looks, and says so.
+    cfg = config(None, (1, 2), truth={"sd": 10.0, "control": {"mean": 0.0}, "experimental": {"mean": 40.0}},
+                 design={"looks": 3}, rho=0.5)
+    scenario = trial(cfg).design().scenarios[0]
+    assert scenario["n_total"] == 24 and scenario["n_total_source"] == "design.power"
+    assert "cannot carry the design" in scenario["n_total_note"]
+    with pytest.raises(p3.InputError, match="at least 3 evaluable patients per arm at the first look"):
+        trial({**cfg, "trial": {**cfg["trial"], "n_total": 21}}).design()

@@ -644,6 +644,24 @@ def test_settle_steps_back_to_the_largest_buildable_size_on_the_grid():
     assert largest_where(0, 100, lambda k: k <= 42) == 42 and largest_where(5, 6, lambda k: False) == 5
 
 
+def test_settle_steps_up_to_the_smallest_buildable_size_on_the_grid():
+    # A review: a large effect's analytic size (14) was too small to carry a 3-look design (too few patients
+    # per arm at the first look), and `design` refused it naming trial.n_total. It gives way to the smallest
+    # buildable size on the grid, which settles there (its analytic size is below it: more power).
+    from simulator.runner.run import settle
+
+    def analytic_at(n):
+        if n < 24:
+            raise InputError("too few at the first look")
+        return 14
+
+    assert settle(60, 14, analytic_at, unit=3, step_up=True) == (24, True)
+    assert settle(60, 14, analytic_at, unit=5, step_up=True) == (25, True)
+    assert settle(24, 14, analytic_at, unit=3, step_up=True) == (24, True)
+    with pytest.raises(InputError, match="too few"):  # survival subjects: a conflict to name
+        settle(60, 14, analytic_at, unit=3)
+
+
 @pytest.mark.parametrize("cap", [None, 26.0])
 def test_a_look_out_of_reach_has_no_time_and_the_note_says_what_happens(tmp_path, cap):
     # 200 patients give at most about 190 events (dropout): the final look's 196 are out of reach on average,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from simulator.config.load import Scenario
 from simulator.config.validate import validate
-from simulator.endpoints.common import add_note, clip_probabilities, finite_or_none
+from simulator.endpoints import kind_of
+from simulator.endpoints.common import PatientAxis, add_note, clip_probabilities, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
 from simulator.endpoints.strata import deciding
 from simulator.endpoints.survival_axis import (
@@ -141,10 +142,16 @@ def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = la
 
     a, b = scenario.config.trial.allocation
     unit = (a + b) // math.gcd(a, b)
-    return settle(provisional, _analytic_size(bundle, probe), analytic_at, unit)
+    # Every endpoint sized in patients (binary, continuous), none in survival subjects or events.
+    try:
+        patients = all(type(kind_of(e).size_axis(probe.config)) is PatientAxis for e in probe.config.endpoints)
+    except InputError:
+        patients = False
+    return settle(provisional, _analytic_size(bundle, probe), analytic_at, unit, step_up=patients)
 
 
-def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit: int = 1) -> tuple[int, bool]:
+def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit: int = 1,
+           step_up: bool = False) -> tuple[int, bool]:
     """The analytic size computed again at the size found until it no longer moves, and whether it settled.
 
     ``size`` is the analytic size of the plans built at ``built``;
@@ -158,7 +165,13 @@ def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit
     last one and it that can (the sizes that can form one range); where
     there is none, the first round raises its error (the size computed for
     ``design.power`` cannot carry the design) and a later one keeps the last
-    size that could.
+    size that could. With ``step_up`` (patients sized for binary and
+    continuous endpoints), a size found that is too small to carry the
+    design (too few patients per arm at the first look for a large effect)
+    gives way to the smallest buildable size on the grid above it: the
+    smallest trial of this design, whose power is above ``design.power``.
+    Without it such a size raises its error (survival subjects too few for
+    the given events is a conflict to name, not a size to grow).
     """
     for round_ in range(FIXED_POINT_ROUNDS):
         if size == built:
@@ -166,7 +179,15 @@ def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit
         try:
             found = analytic_at(size)
         except InputError as err:
-            top = _largest_buildable(built, size, analytic_at, unit) if size > built else None
+            if size < built and step_up:
+                # A review: `design` refused the size it computed (5 patients), naming trial.n_total.
+                bottom = _smallest_buildable(size, built, analytic_at, unit)
+                if bottom[0] == built:
+                    return built, True
+                size, found = bottom
+                built, size = size, found
+                continue
+            top = _largest_buildable(built, size, analytic_at, unit)
             if top is None:
                 if round_ == 0:
                     raise err
@@ -194,6 +215,27 @@ def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | N
     # Grid indices: low // unit and the index at or above high stand for low (builds) and high (does not).
     top = largest_where(low // unit, (high - 1) // unit + 1, builds)
     return (top * unit, found[top]) if top in found else None
+
+
+def _smallest_buildable(low: int, high: int, analytic_at: Callable[[int], int | None],
+                        unit: int) -> tuple[int, int | None]:
+    """The smallest multiple of ``unit`` in ``(low, high]`` whose plans can be built, with its analytic size
+    (``low`` cannot, ``high`` can)."""
+    found: dict[int, int | None] = {}
+
+    def fails(index: int) -> bool:
+        try:
+            found[index] = analytic_at(index * unit)
+            return False
+        except InputError:
+            return True
+
+    high_index = high // unit if high % unit == 0 else high // unit + 1
+    last_failing = largest_where(low // unit, high_index, fails)
+    bottom = last_failing + 1
+    if bottom * unit >= high:
+        return high, found.get(bottom)
+    return bottom * unit, found[bottom] if bottom in found else analytic_at(bottom * unit)
 
 
 def largest_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
@@ -277,6 +319,14 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                         "events derived from the subjects move it), had not settled: this is the last size the "
                         "design could be built at; give trial.n_total")
         bundle = build_plans(scenario)
+        if source == "design.power" and note is None:
+            try:
+                below = _analytic_size(bundle, scenario)
+            except InputError:
+                below = scenario.config.trial.n_total  # no analytic size here: nothing to say
+            if below < scenario.config.trial.n_total:
+                note = (f"the analytic size for design.power, {below}, cannot carry the design (too few patients "
+                        "at the first look): this is the smallest size that can, with more power than design.power")
         endpoints = {}
         calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
         for plan in bundle.plans:
