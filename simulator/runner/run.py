@@ -181,28 +181,25 @@ def settle(built: int, size: int, analytic_at: Callable[[int], int | None], unit
         except InputError as err:
             if size < built and step_up:
                 # A review: `design` refused the size it computed (5 patients), naming trial.n_total.
-                bottom = _smallest_buildable(size, built, analytic_at, unit)
-                if bottom[0] == built:
+                size, found = _smallest_buildable(size, built, analytic_at, unit)
+                if size == built:
                     return built, True
-                size, found = bottom
-                built, size = size, found
-                continue
-            top = _largest_buildable(built, size, analytic_at, unit)
-            if top is None:
-                if round_ == 0:
-                    raise err
-                return built, False
-            size, found = top
+            else:
+                top = _largest_buildable(built, size, analytic_at, unit) if size > built else None
+                if top is None:
+                    if round_ == 0:
+                        raise err
+                    return built, False
+                size, found = top
         if found is None:
             return built, False
         built, size = size, found
     return built, size == built
 
 
-def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | None],
-                       unit: int) -> tuple[int, int | None] | None:
-    """The largest multiple of ``unit`` in ``(low, high)`` whose plans can be built, with its analytic size
-    (``low`` can, ``high`` cannot), or None when none can."""
+def _grid_probe(analytic_at: Callable[[int], int | None], unit: int):
+    """``(builds, found)``: ``builds(index)`` whether the plans build at ``index * unit`` patients,
+    ``found[index]`` their analytic size where they do."""
     found: dict[int, int | None] = {}
 
     def builds(index: int) -> bool:
@@ -212,6 +209,14 @@ def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | N
         except InputError:
             return False
 
+    return builds, found
+
+
+def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | None],
+                       unit: int) -> tuple[int, int | None] | None:
+    """The largest multiple of ``unit`` in ``(low, high)`` whose plans can be built, with its analytic size
+    (``low`` can, ``high`` cannot), or None when none can."""
+    builds, found = _grid_probe(analytic_at, unit)
     # Grid indices: low // unit and the index at or above high stand for low (builds) and high (does not).
     top = largest_where(low // unit, (high - 1) // unit + 1, builds)
     return (top * unit, found[top]) if top in found else None
@@ -220,22 +225,11 @@ def _largest_buildable(low: int, high: int, analytic_at: Callable[[int], int | N
 def _smallest_buildable(low: int, high: int, analytic_at: Callable[[int], int | None],
                         unit: int) -> tuple[int, int | None]:
     """The smallest multiple of ``unit`` in ``(low, high]`` whose plans can be built, with its analytic size
-    (``low`` cannot, ``high`` can)."""
-    found: dict[int, int | None] = {}
-
-    def fails(index: int) -> bool:
-        try:
-            found[index] = analytic_at(index * unit)
-            return False
-        except InputError:
-            return True
-
-    high_index = high // unit if high % unit == 0 else high // unit + 1
-    last_failing = largest_where(low // unit, high_index, fails)
-    bottom = last_failing + 1
-    if bottom * unit >= high:
-        return high, found.get(bottom)
-    return bottom * unit, found[bottom] if bottom in found else analytic_at(bottom * unit)
+    (``low`` cannot, ``high`` can; ``high`` itself, without its analytic size, when none below it can)."""
+    builds, found = _grid_probe(analytic_at, unit)
+    bottom = largest_where(low // unit, -(-high // unit), lambda index: not builds(index)) + 1
+    # Below high, bottom was probed (it builds): its analytic size is in found.
+    return (high, None) if bottom * unit >= high else (bottom * unit, found[bottom])
 
 
 def largest_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
