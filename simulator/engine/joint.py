@@ -201,9 +201,9 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
                     y = sd[jc, c, arm] * z[n_binary + c]
                     sums[c] += y
                     squares[c] += y * y
-                    if patient == 0:
+                    if arm == 0 and patient == 0:
                         first[c] = y
-                    elif patient == 1 and arm == 0:
+                    elif arm == 0 and patient == 1:
                         pair[c] = first[c] - y
                 while look < n_looks and patient + 1 == looks[look]:
                     for b in range(n_binary):
