@@ -102,6 +102,30 @@ def test_analytic_subjects_match_rpact(os_config):
     assert block["subjects"] == pytest.approx(486.784, rel=1e-3)
 
 
+def test_expected_subjects_and_events_at_stopping_match_rpact(os_config):
+    # rpact 3.3.4: d <- getDesignGroupSequential(kMax = 3, alpha = 0.025, sided = 1, typeOfDesign = "asOF",
+    # informationRates = c(0.4, 0.7, 1)); getPowerSurvival(d, hazardRatio = 0.7, median2 = 30,
+    # accrualTime = 36, maxNumberOfSubjects = 500, maxNumberOfEvents = 250, dropoutRate1 = 0.05,
+    # dropoutRate2 = 0.05, dropoutTime = 12, directionUpper = FALSE): expectedNumberOfSubjects 495.5241,
+    # expectedNumberOfEvents 210.6263, analysisTime 30.42472, 42.70152, 59.05691. Under H0,
+    # getSampleSizeSurvival(d, ..., followUpTime = 24) gives expectedEventsH0 249.9777841 at
+    # maxNumberOfEvents 250.5624950: the same fraction of 250 events is 249.4166017.
+    overrides = ["trial.n_total=500", "design.events=250", "design.looks=[0.4, 0.7, 1.0]", 'design.efficacy="asOF"']
+    block = design(os_config, overrides)["scenarios"][0]["endpoints"]["os"]
+    assert block["analysis_times_at_n_total"] == pytest.approx([30.42472, 42.70152, 59.05691], rel=1e-6)
+    assert block["expected_n_h1"] == pytest.approx(495.5241, rel=1e-6)
+    assert block["expected_events_h1"] == pytest.approx(210.6263, rel=1e-6)
+    assert block["expected_events_h0"] == pytest.approx(249.4166017, rel=1e-7)
+
+
+def test_expected_subjects_are_left_out_where_the_looks_are_not_event_driven(os_config):
+    # A calendar look's patients and events under H0 are not those of the event-driven model.
+    overrides = ["trial.n_total=500", "design.look_times=[30.0, 60.0]", "design.events=250"]
+    block = design(os_config, overrides)["scenarios"][0]["endpoints"]["os"]
+    assert "expected_n_h1" not in block and "expected_events_h0" not in block
+    assert "expected_events_h1" in block
+
+
 def test_run_reports_survival_keys(os_config):
     report = run(os_config, ["simulation.null=true"])
     block = report["scenarios"][0]["endpoints"]["os"]

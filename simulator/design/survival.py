@@ -45,6 +45,7 @@ __all__ = [
     "SurvivalSize",
     "accrual_pieces",
     "dropout_hazard",
+    "entered_fraction",
     "event_fraction",
     "event_probability",
     "expected_events",
@@ -251,6 +252,32 @@ def accrual_pieces(*, duration=None, times=None, rates=None, n_subjects=None):
     if mass.sum() <= 0:
         raise InputError("accrual `rates` give no subjects inside `times`")
     return edges, rates / mass.sum()
+
+
+def entered_fraction(calendar_time, accrual):
+    """Fraction of the subjects entered by ``calendar_time`` (the accrual's distribution function).
+
+    Parameters
+    ----------
+    calendar_time : float or array_like
+        Time since the first subject entered.
+    accrual : (ndarray, ndarray)
+        ``(edges, density)`` from :func:`accrual_pieces`.
+
+    Returns
+    -------
+    float or ndarray
+        Piecewise linear from 0 at the start to 1 at the end of accrual
+        (rpact's ``numberOfSubjects`` at an analysis time, over the maximum).
+
+    Examples
+    --------
+    >>> entered_fraction([9.0, 36.0, 50.0], accrual_pieces(duration=36.0)).tolist()
+    [0.25, 1.0, 1.0]
+    """
+    edges, density = _check_accrual(accrual)
+    cumulative = np.concatenate([[0.0], np.cumsum(density * np.diff(edges))])
+    return np.interp(calendar_time, edges, cumulative / cumulative[-1])
 
 
 def _open_ended_edges(starts, rates, n_subjects):

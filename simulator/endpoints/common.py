@@ -280,7 +280,8 @@ def clip_probabilities(values: dict) -> dict:
     return out
 
 
-def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, size, unit: str = "n") -> dict:
+def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, size, unit: str = "n",
+                     subjects=None) -> dict:
     """A design's analytic power and stopping probabilities from its fixed design's power (rpact's method).
 
     The drift that gives the fixed design ``fixed_power`` at level ``alpha``
@@ -290,7 +291,9 @@ def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, s
     each look (``size``: patients randomised, or events, at each look)
     weighted by the probability of stopping there, or, for a number
     ``size`` (the final look's), that number times the expected information
-    fraction. Two-sided designs also get the other tail in the same model,
+    fraction; for events, ``expected_events_h0`` too, and, given the
+    ``subjects`` randomised by each look, ``expected_n_h1`` (rpact's
+    ``expectedNumberOfSubjectsH1``). Two-sided designs also get the other tail in the same model,
     ``reject_unfavourable`` (and per look): with ``power`` it is rpact's
     two-sided ``overallReject``. A fixed design gets only that (its
     ``power`` is the caller's).
@@ -315,11 +318,11 @@ def sequential_power(fixed_power: float, alpha: float, sided: int, sequential, s
     if sided == 2:
         out["reject_unfavourable"] = float(np.sum(probs.reject_lower))
         out["reject_unfavourable_per_look"] = np.asarray(probs.reject_lower).tolist()
+    out[f"expected_{unit}_h0"] = expected(sequential.probabilities(0.0))
     if unit == "n":
-        out.update(
-            expected_n_h0=expected(sequential.probabilities(0.0)),
-            inflation_factor=float(sequential.inflation_factor),
-        )
+        out["inflation_factor"] = float(sequential.inflation_factor)
+    elif subjects is not None:
+        out["expected_n_h1"] = float(probs.stop @ np.asarray(subjects, dtype=float))
     return out
 
 

@@ -566,20 +566,25 @@ class SurvivalPlan:
             events, hr, alpha=self.alpha, sided=self.sided, allocation=config.trial.allocation, margin=self.margin
         )
         out = {"power": float(fixed_power)}
-        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, events, unit="events"))
         model = self.model(hr)
-        if calendar.reaches_fractions(config):
-            # Calendar looks, a cap: the events expected at each look and the power from them; the other
-            # tail above was the event-driven design's, not this one's, so it goes.
-            out.update(calendar.analytic(self, config, hr))
-            out.pop("reject_unfavourable", None)
-            out.pop("reject_unfavourable_per_look", None)
         times = []
         for e in self.looks.events:
             try:
                 times.append(self.expected_time(config, hr, float(e)))
             except InputError:
                 times.append(None)  # this look's events are out of reach on average
+        subjects = None
+        if not calendar.reaches_fractions(config) and None not in times:
+            # Patients randomised by each look's expected time: rpact's numberOfSubjects per stage.
+            subjects = float(config.trial.n_total) * analytic_survival.entered_fraction(times, model["accrual"])
+        out.update(sequential_power(fixed_power, self.alpha, self.sided, sequential, events, unit="events",
+                                    subjects=subjects))
+        if calendar.reaches_fractions(config):
+            # Calendar looks, a cap: the events expected at each look and the power from them; the other
+            # tail and the events under H0 above were the event-driven design's, not this one's, so they go.
+            out.update(calendar.analytic(self, config, hr))
+            for key in ("reject_unfavourable", "reject_unfavourable_per_look", "expected_events_h0"):
+                out.pop(key, None)
         if design.look_times:
             # Calendar looks are at their times (the times of their whole planned events are a little off).
             times = list(out["expected_analysis_times"])

@@ -58,6 +58,7 @@ def design_table(result: dict) -> str:
         ("n_per_arm", "n per arm (rounded up)"),
         ("analysis_times_at_n_total", "expected look times at n_total"),
         ("expected_events_h1", "expected events under H1"),
+        ("expected_events_h0", "expected events under H0"),
         ("events", "events for design.power (unrounded)"),
         ("events_rounded", "events (rounded up)"),
         ("subjects", "subjects for design.power (unrounded)"),
