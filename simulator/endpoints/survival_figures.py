@@ -30,7 +30,8 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
     return [
         FigureSpec(
             f"plot-prior-{slug(name)}", f"Prior of the hazard ratio: {name}",
-            "The design prior of the hazard ratio (log-normal), its favourable part (HR < 1) shaded: the prior "
+            "The design prior of the hazard ratio (log-normal), its favourable part (HR below 1, or below the "
+            "non-inferiority margin) shaded: the prior "
             "P(benefit), the ceiling of assurance; the dashed line is the truth used for power.",
             _prior_figure, (report, name, scenarios),
         ),
@@ -102,9 +103,10 @@ def _survival_prior_figure(report, name, endpoint, e, index):
     hr = np.exp(np.linspace(prior.log_mean - 4 * prior.log_sd, prior.log_mean + 4 * prior.log_sd, 801))
     density = np.exp(-0.5 * ((np.log(hr) - prior.log_mean) / prior.log_sd) ** 2) / (hr * prior.log_sd * math.sqrt(2 * math.pi))
     ax.plot(hr, density, color="black", label="prior density of the hazard ratio")
-    mask = hr < 1.0
+    null = endpoint.null_hazard_ratio  # benefit: below the margin with non-inferiority (prior_p_benefit's)
+    mask = hr < null
     ax.fill_between(hr[mask], density[mask], color=COLOURS["success"], alpha=0.25,
-                    label=f"HR < 1: prior P(benefit) = {e.get('prior_p_benefit', float('nan')):.3f}")
+                    label=f"HR < {null:g}: prior P(benefit) = {e.get('prior_p_benefit', float('nan')):.3f}")
     truth = getattr(endpoint.truth, "hazard_ratio", None)
     if truth is not None:
         ax.axvline(truth, color="black", linestyle="--", linewidth=1, label=f"truth {truth:g}")
