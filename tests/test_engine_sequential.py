@@ -152,3 +152,53 @@ def test_expected_patients_weigh_each_looks_patients():
     drift = fixed_design_drift(0.025, 1, analytic["power_fixed_design"])
     assert analytic["expected_n_h1"] == pytest.approx(600 * sequential.probabilities(drift).expected_fraction,
                                                       rel=1e-12)
+
+
+def _unpooled_z(x_c, x_e, n):
+    """Wald z of equal arms of ``n``, written out: 0 for a zero difference, +-inf for a zero standard error."""
+    p_c, p_e = x_c / n, x_e / n
+    se = np.sqrt(p_c * (1 - p_c) / n + p_e * (1 - p_e) / n)
+    diff = p_e - p_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff == 0, 0.0, np.sign(diff) * np.inf))
+
+
+def _two_look_power(bounds, n1, n2, p_c, p_e):
+    """P(reject) of a one-sided two-look design, no futility, by enumeration of both looks' tables.
+
+    A -inf z continues (one-sided, no futility); a first look whose bound is +inf stops nowhere.
+    """
+    from scipy.stats import binom
+
+    x = np.arange(n1 + 1)
+    first = binom.pmf(x, n1, p_c)[:, None] * binom.pmf(x, n1, p_e)[None, :]
+    stop = (_unpooled_z(x[:, None], x[None, :], n1) >= bounds[0]) & (bounds[0] < np.inf)  # +inf: no bound
+    total = float(first[stop].sum())
+    y = np.arange(n2 - n1 + 1)
+    second = binom.pmf(y, n2 - n1, p_c)[:, None] * binom.pmf(y, n2 - n1, p_e)[None, :]
+    for i, j in zip(*np.nonzero(~stop)):
+        total += first[i, j] * float(second[_unpooled_z(i + y[:, None], j + y[None, :], n2) >= bounds[1]].sum())
+    return total
+
+
+def test_an_infinite_z_does_not_meet_an_infinite_bound():
+    # A review: z_unpooled is -inf on a 0-vs-1 table (zero standard error), and -inf <= -inf made a one-sided
+    # design reject unfavourably (0.0225 exact at n = 40 with a look at 4 patients) and an infinite efficacy
+    # bound (a look spending no alpha) reject at z = +inf. Reference: both looks' tables enumerated, each z
+    # written out, a -inf z continuing (one-sided, no futility). The power is 0.24762 (was 0.24682).
+    looks = dict(looks=[0.1, 1.0], efficacy="asP")
+    plan = make_plan("z_unpooled", n_total=40, p_c=0.6, p_e=0.75, **looks)
+    assert plan.looks.enrolled_total.tolist() == [4, 40]
+    exact = plan.exact()
+    bounds = np.asarray(plan.bounds.efficacy, dtype=float)
+    assert exact["power_exact"] == pytest.approx(_two_look_power(bounds, 2, 20, 0.6, 0.75), abs=1e-12)
+    assert exact["power_exact"] == pytest.approx(0.2476176, abs=1e-7)
+    assert exact["size_exact"] == pytest.approx(_two_look_power(bounds, 2, 20, 0.6, 0.6), abs=1e-12)
+    assert exact.get("reject_unfavourable_exact", 0.0) == 0.0
+    # A first look that spends no alpha (asUser 0 there: bound +inf) rejects nowhere, whatever the z.
+    user = make_plan("z_unpooled", n_total=40, p_c=0.3, p_e=0.8, looks=[0.1, 1.0], efficacy="asUser",
+                     efficacy_param=[0.0, 0.025])
+    assert math.isinf(user.bounds.efficacy[0])
+    assert user.exact()["reject_per_look_exact"][0] == 0.0
+    bounds = np.asarray(user.bounds.efficacy, dtype=float)
+    assert user.exact()["power_exact"] == pytest.approx(_two_look_power(bounds, 2, 20, 0.3, 0.8), abs=1e-12)

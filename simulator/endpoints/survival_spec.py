@@ -490,7 +490,8 @@ def _weights(value: Any, key: str, test: str) -> tuple[tuple[float, float], ...]
         return ()
     if test == "fleming_harrington":
         if not isinstance(value, dict):
-            raise fail(key, 'is required with test = "fleming_harrington": { rho = r, gamma = g } (both >= 0)', value)
+            raise fail(key, f'is required with test = "fleming_harrington": {{ rho = r, gamma = g }} (both in [0, {FH_MAX:g}])',
+                       value)
         return (_rho_gamma(value, key),)
     if value is None or value == []:  # [] is no weights (docs/config.md): MaxCombo's default components
         return MAXCOMBO_DEFAULT
@@ -513,9 +514,9 @@ FH_MAX = 10.0
 def _rho_gamma(value: Any, key: str) -> tuple[float, float]:
     """One ``{ rho, gamma }``: both required (a missing one must not silently be 0: ``{}`` is the log-rank)."""
     t = Table(value, key)
-    rho = as_float(t.require("rho", "a number >= 0 (with gamma: { rho = r, gamma = g })", valid=("gamma",)),
+    rho = as_float(t.require("rho", f"a number in [0, {FH_MAX:g}] (with gamma: {{ rho = r, gamma = g }})", valid=("gamma",)),
                    f"{key}.rho", allowed=f"in [0, {FH_MAX:g}]", check=lambda v: 0 <= v <= FH_MAX)
-    gamma = as_float(t.require("gamma", "a number >= 0 (with rho: { rho = r, gamma = g })"), f"{key}.gamma",
+    gamma = as_float(t.require("gamma", f"a number in [0, {FH_MAX:g}] (with rho: {{ rho = r, gamma = g }})"), f"{key}.gamma",
                      allowed=f"in [0, {FH_MAX:g}]", check=lambda v: 0 <= v <= FH_MAX)
     t.finish()
     return rho, gamma

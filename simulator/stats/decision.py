@@ -23,6 +23,10 @@ otherwise):
   ``|z| <= a_k`` for the inner wedge; ``a_k = -inf`` means no futility stop,
   and the final look has none;
 * else continue.
+
+An infinite bound is no bound, also at an infinite z (``z_unpooled`` of a
+table with a zero standard error): ``b_k = +inf``, ``u_k = -inf`` and
+``a_k = -inf`` never stop a trial.
 """
 
 from collections import namedtuple
@@ -90,12 +94,23 @@ def decide_z(z, efficacy, unfavourable, futility, floor):
     (2, 0)
     >>> decide_z(-0.5, 1.96, -1.96, 0.5, -0.5), decide_z(-0.5000001, 1.96, -1.96, 0.5, -0.5)
     (2, 0)
+
+    An infinite bound is no bound: an efficacy bound of ``+inf`` (a look
+    that spends no alpha), an unfavourable bound of ``-inf`` (one-sided
+    designs) and a futility bound of ``-inf`` (none at that look) never
+    stop a trial, also at an infinite z (``z_unpooled`` of a table with a
+    zero standard error).
+
+    >>> decide_z(-np.inf, 1.96, -np.inf, -np.inf, -np.inf), decide_z(np.inf, np.inf, -np.inf, 0.0, -np.inf)
+    (0, 0)
+    >>> decide_z(-np.inf, 1.96, -np.inf, 0.0, -np.inf), decide_z(np.inf, 1.96, -np.inf, 0.0, -np.inf)
+    (2, 1)
     """
-    if z >= efficacy:
+    if z >= efficacy and efficacy < np.inf:
         return REJECT_FAVOURABLE
-    if z <= unfavourable:
+    if z <= unfavourable and unfavourable > -np.inf:
         return REJECT_UNFAVOURABLE
-    if floor <= z <= futility:
+    if floor <= z <= futility and futility > -np.inf:
         return STOP_FUTILITY
     return CONTINUE
 
