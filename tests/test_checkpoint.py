@@ -147,3 +147,28 @@ def test_report_files_get_the_permissions_of_any_new_file(small_config, tmp_path
     written = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != ".p3sim.lock"]
     assert {p.name for p in written} >= {"report.html", "report.json", "report.md", "results.csv"}
     assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(mode)}
+
+
+def test_keys_that_change_decisions_but_not_draws_get_their_own_checkpoints(small_config, tmp_path):
+    # A review: the futility threshold and design.two_sided_futility stay out of the seed digest (every threshold
+    # of a sweep reads the same trials) and so were out of the checkpoints' names: a rerun at another threshold
+    # resumed the first one's counts, and a sweep over the threshold wrote one file for all its scenarios.
+    rule = ["design.looks=2", "interim.futility={ on = \"predictive_probability\", below = 0.1 }"]
+    first = run(small_config, rule, n_sims=3000, out=tmp_path)
+    other = [rule[0], rule[1].replace("0.1", "0.6")]
+    again = Counter()
+    changed = run(small_config, other, n_sims=3000, out=tmp_path, progress=again)
+    assert again.resumed == [] and changed["meta"]["resumed_scenarios"] == []
+    assert changed["scenarios"] == run(small_config, other, n_sims=3000)["scenarios"]
+    assert changed["scenarios"] != first["scenarios"]
+    swept = [rule[0], rule[1], 'sweep."interim.futility.below"=[0.0, 0.3]']
+    sweep_out = tmp_path / "sweep"
+    whole = run(small_config, swept, n_sims=3000, out=sweep_out)
+    assert len(list((sweep_out / "checkpoints").glob("*.json"))) == 2
+    assert run(small_config, swept, n_sims=3000, out=sweep_out)["scenarios"] == whole["scenarios"]
+    two_sided = ["design.sided=2", "design.alpha=0.05", "design.looks=2", 'design.futility="bsOF"']
+    inner = run(small_config, two_sided, n_sims=3000, out=tmp_path / "two")
+    recount = Counter()
+    one_sided = run(small_config, [*two_sided, 'design.two_sided_futility="one_sided"'], n_sims=3000,
+                    out=tmp_path / "two", progress=recount)
+    assert recount.resumed == [] and one_sided["scenarios"] != inner["scenarios"]

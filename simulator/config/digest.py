@@ -12,11 +12,17 @@ import json
 
 from simulator.config.schema import Config
 
-#: Keys that never change a result and so never enter the seed digest; and
-#: ``design.two_sided_futility``, which changes the bounds but not the data
-#: drawn: left out so that the configs written before it existed keep their
-#: random streams (``"one_sided"`` reproduces their results exactly).
-_NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs"), ("design", "two_sided_futility")}
+#: Keys that never change a result and so never enter a digest.
+_NOT_IN_DIGEST = {("trial", "name"), ("simulation", "jobs")}
+
+#: Keys that change decisions but never the data drawn, left out of the seed
+#: digest only: ``design.two_sided_futility`` (so that the configs written
+#: before it existed keep their random streams; ``"one_sided"`` reproduces
+#: their results exactly) and the ``[interim]`` futility thresholds (so that
+#: every threshold of a sweep reads the same trials). A result depends on
+#: them, so the digest that names a scenario's checkpoint has them
+#: (:func:`result_digest`).
+_DECISIONS_ONLY = {("design", "two_sided_futility"), ("interim", "below")}
 
 
 #: Keys added after configs were written, left out of the digest at their
@@ -39,12 +45,18 @@ _LATER_DEFAULTS = (
 _LATER_SECTIONS = ("strata", "interim", "adaptation")
 
 
-def canonical(config: Config) -> dict:
-    """The config as plain data, without the keys that never change a result."""
+def canonical(config: Config, decisions: bool = False) -> dict:
+    """The config as plain data, without the keys that never change a result.
+
+    ``decisions``: keep the keys that change decisions but not the draws
+    (``_DECISIONS_ONLY``); without it they are left out, as the seed digest
+    leaves them out.
+    """
     data = dataclasses.asdict(config)
     data.pop("labels", None)  # display text never changes a result
-    for section, key in _NOT_IN_DIGEST:
-        data[section].pop(key, None)
+    for section, key in _NOT_IN_DIGEST | (set() if decisions else _DECISIONS_ONLY):
+        if data.get(section):
+            data[section].pop(key, None)
     for section, key, default in _LATER_DEFAULTS:
         tables = data[section] if section == "endpoints" else [data[section]]
         for table in tables:
@@ -57,10 +69,6 @@ def canonical(config: Config) -> dict:
     # is "morbidity.os"), the pairs sorted, and a pair of 0 left out (as a pair not given).
     data["correlation"] = sorted([".".join(sorted(key.split("."))), value]
                                  for key, value in data["correlation"] if value != 0.0)
-    if data.get("interim"):
-        # The futility thresholds change decisions, never the draws (a trial the rule stops is drawn on as
-        # its shadow, docs/adaptive.md): left out, every threshold of a sweep reads the same trials.
-        del data["interim"]["below"]
     return data
 
 
@@ -68,6 +76,19 @@ def _equal(value, default) -> bool:
     if isinstance(value, (list, tuple)) and isinstance(default, list):
         return list(value) == default
     return value == default
+
+
+def result_digest(config: Config) -> str:
+    """32 hex digits of a blake2b digest of everything a scenario's result depends on but the seed.
+
+    The seed digest (:func:`scenario_digest`) without ``_DECISIONS_ONLY``'s
+    omissions: two scenarios that draw the same trials but decide them
+    differently (two futility thresholds of a sweep) have the same seed
+    digest and different result digests. It names checkpoints
+    (:mod:`simulator.runner.checkpoint`).
+    """
+    text = json.dumps(canonical(config, decisions=True), sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -> list[int]:

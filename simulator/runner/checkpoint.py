@@ -8,9 +8,13 @@ scenarios.  A rerun of the same command finds the file and uses its counts
 instead of simulating.
 
 A file is named ``<digest>-seed<seed>-n<n_sims>.json`` where ``digest`` is
-the hex blake2b digest of the canonical resolved scenario (the same digest
-that seeds it: every key that changes a result, including ``seed`` and
-``n_sims``; not ``trial.name`` or ``simulation.jobs``).  A config change
+the hex blake2b digest of the canonical resolved scenario with every key
+that changes a result, including ``n_sims`` (``seed`` is in the name):
+the seed digest's keys and those that change decisions without changing
+the draws, which the seed digest leaves out (the ``[interim]`` futility
+thresholds, ``design.two_sided_futility``: a review found a rerun at
+another threshold resumed the first threshold's counts); not
+``trial.name`` or ``simulation.jobs``.  A config change
 therefore gives new names and stale files are simply not looked up.  They are
 left in place, so that going back to an earlier config resumes too; delete
 the folder to reclaim the space.  A file is used only if its package version,
@@ -54,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator import __version__
-from simulator.config.digest import scenario_digest
+from simulator.config.digest import result_digest
 from simulator.files import write_atomic
 from simulator.runner.fingerprint import code_fingerprint
 
@@ -70,8 +74,8 @@ PER_TRIAL_KEYS = frozenset({
 
 
 def digest_hex(config) -> str:
-    """The scenario's digest as 32 hex digits (the checkpoint's key)."""
-    return "".join(f"{word:08x}" for word in scenario_digest(config))
+    """The scenario's result digest as 32 hex digits (the checkpoint's key, :func:`simulator.config.digest.result_digest`)."""
+    return result_digest(config)
 
 
 def payload_digest(streams: dict) -> str:
