@@ -301,6 +301,22 @@ ROWS = [
         r"config key `trial\.n_total`: gives 10001 scenarios, at most 10000"),
     Row("misspelt-label", DESIGN + S("endpoints.resp.labl=1"), 2,
         r"config key `endpoints\.resp\.labl`: unknown key; did you mean `label`\? \(allowed here: `label`,"),
+    # From a robustness review: counts past the largest n_total overflowed (a traceback at 2**63, a message
+    # naming design.looks with negative events); a non-table sweep was taken as none; multipliers and delays
+    # had no upper end; a missing min_per_stage was named as max_per_stage's misspelling.
+    Row("look-events-huge", DESIGN + S("design.look_events=[10, 1e19]"), 2,
+        r"config key `design\.look_events`: must be an integer in \[1, 10000000\]", config=SURVIVAL),
+    Row("events-huge", DESIGN + S("design.events=1e30"), 2,
+        r"config key `design\.events`: must be an integer in \[1, 10000000\]", config=SURVIVAL),
+    *(Row(f"sweep-{name}", DESIGN + S(f"sweep={value}"), 2, r"config key `sweep`: must be a table")
+      for name, value in (("false", "false"), ("zero", "0"), ("empty-list", "[]"))),
+    Row("strata-multiplier-huge", DESIGN + S("strata.size={share=[0.5, 0.5], hazard_multiplier=[1, 1e300]}"), 2,
+        r"config key `strata\.size\.hazard_multiplier`: must be a number in \[0\.001, 1000\]", config=SURVIVAL),
+    Row("delay-huge", DESIGN + S("endpoints.resp.delay=1e30"), 2,
+        r"config key `endpoints\.resp\.delay`: must be a number in \[0, 10000\]"),
+    Row("adaptation-missing-min", DESIGN + S("design.looks=2", "adaptation={conditional_power=0.8, "
+                                             "max_per_stage=[100, 200]}"), 2,
+        r"config key `adaptation\.min_per_stage`: is required"),
     Row("dots-config-name", ["run", "{cfg}", "--quiet", "--sims", "1000"], 0, name="...toml",
         check=lambda tmp, out, err: (tmp / "work" / "reports" / "config" / "report.json").is_file()),
 ]

@@ -330,7 +330,7 @@ BAD = [
         r"`endpoints\.pfs\.kind`: .*at most one survival endpoint",
     ),
     (SURVIVAL_AND_BINARY, ['endpoints.resp.test="fisher"'], r'`endpoints\.resp\.test`: cannot be "fisher"'),
-    (SURVIVAL_AND_BINARY, ["endpoints.resp.delay=-1"], r"`endpoints\.resp\.delay`: must be a number >= 0"),
+    (SURVIVAL_AND_BINARY, ["endpoints.resp.delay=-1"], r"`endpoints\.resp\.delay`: must be a number in \[0, 10000\]"),
     (SURVIVAL_AND_BINARY, ["design.look_sizes=[100, 240]"], r"`design\.look_sizes`: is not used"),
 ]
 
@@ -524,3 +524,14 @@ def test_beta_spending_futility_at_survival_looks_is_the_mean_of_the_bounds_used
     assert shown == [f"{f:.4f}" for f in resp["tested_fractions"]]
     adaptive = run(Path(__file__).resolve().parent.parent / "configs" / "rates_adaptive.toml", n_sims=500, seed=1)
     assert "survival endpoint's looks" not in (adaptive["scenarios"][0]["endpoints"]["response"]["analytic"].get("note") or "")
+
+
+def test_a_delay_no_trial_outlives_is_noted(tmp_path):
+    # A review: a delay longer than every trial (the outcome never known at a look) gave power 0 without a word.
+    report = run(_write(tmp_path, SURVIVAL_AND_BINARY), ["endpoints.resp.delay=5000"], n_sims=500)
+    block = report["scenarios"][0]["endpoints"]["resp"]
+    assert block["evaluable_per_look"] == [0.0] and block["power"] == 0.0
+    assert "no simulated trial knew any outcome of resp by its last look" in block["analytic"]["note"]
+    assert "endpoints.resp.delay = 5000 months" in block["analytic"]["note"]
+    kept = run(_write(tmp_path, SURVIVAL_AND_BINARY), n_sims=500)["scenarios"][0]["endpoints"]["resp"]
+    assert "never rejects" not in kept["analytic"].get("note", "")

@@ -499,3 +499,16 @@ def test_a_swept_correlation_keeps_its_whole_key_in_scenario_names():
     assert params_label({"correlation.resp.qol": 0.5}) == "correlation.resp.qol = 0.5"
     assert params_label({"correlation.resp.qol": 0.5, "endpoints.qol.truth.sd": 2.0}) \
         == "correlation.resp.qol = 0.5, sd = 2.0"
+
+
+def test_a_sweep_over_n_sims_gives_each_scenario_its_own(small_config, tmp_path):
+    # A review: meta.n_sims and report.md said one number for scenarios swept to 1000 and 2000 trials, and the
+    # rule-of-three bounds of a scenario's probabilities used meta's.
+    from _runs import run
+
+    report = run(small_config, ['sweep."simulation.n_sims"=[1000, 2000]', "endpoints.resp.truth.experimental=0.99",
+                                "trial.n_total=200"], out=tmp_path / "out")
+    assert [s["n_sims"] for s in report["scenarios"]] == [1000, 2000]
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "1000 to 2000 (swept: each scenario's n_sims) simulated trials per stream" in md
+    assert "1 (> 0.997)" in md and "1 (> 0.9985)" in md

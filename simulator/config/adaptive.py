@@ -86,10 +86,15 @@ def parse_adaptation(data: Any, n_looks: int) -> Adaptation | None:
         return None
     t = Table(data, "adaptation")
     method = as_choice(t.take("method", "inverse_normal"), "adaptation.method", METHODS)
-    target = as_float(t.require("conditional_power", "a number in (0, 1)"), "adaptation.conditional_power",
-                      allowed="in (0, 1)", check=lambda v: 0.0 < v < 1.0)
-    low = _stage_sizes(t.require("min_per_stage", "a list of patients per stage (both arms)"), "adaptation.min_per_stage")
-    high = _stage_sizes(t.require("max_per_stage", "a list of patients per stage (both arms)"), "adaptation.max_per_stage")
+    # The keys not read yet are named valid: a missing min_per_stage is named as missing, not max_per_stage as
+    # its misspelling (a review).
+    later = ("conditional_power", "min_per_stage", "max_per_stage", "promising_zone", "effect")
+    target = as_float(t.require("conditional_power", "a number in (0, 1)", valid=later),
+                      "adaptation.conditional_power", allowed="in (0, 1)", check=lambda v: 0.0 < v < 1.0)
+    low = _stage_sizes(t.require("min_per_stage", "a list of patients per stage (both arms)", valid=later),
+                       "adaptation.min_per_stage")
+    high = _stage_sizes(t.require("max_per_stage", "a list of patients per stage (both arms)", valid=later),
+                        "adaptation.max_per_stage")
     zone = t.take("promising_zone")
     effect = as_choice(t.take("effect", "observed"), "adaptation.effect", SSR_EFFECTS)
     t.finish()

@@ -16,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from simulator.config.schema import MONTHS
 from simulator.errors import InputError, breaks_text
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -221,7 +222,8 @@ def take_role(t: Table, margin: float, roles: tuple[str, ...]) -> str:
 
 def take_delay(t: Table) -> float:
     """``delay``: months from entry until the outcome is known (read at a survival endpoint's looks)."""
-    return as_float(t.take("delay", 0.0), t.key("delay"), allowed=">= 0 (months)", check=lambda v: v >= 0)
+    return as_float(t.take("delay", 0.0), t.key("delay"), allowed=f"in [0, {MONTHS[1]:g}] (months)",
+                    check=lambda v: 0 <= v <= MONTHS[1])
 
 
 def take_robust_weight(t: Table) -> float:

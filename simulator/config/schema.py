@@ -22,6 +22,10 @@ RANDOMISATION = ("simple", "blocks", "minimisation")
 DEFAULT_SEED = 20250702
 #: The largest ``trial.n_total`` a config may give.
 LARGEST_N_TOTAL = 10_000_000
+#: The range of times in months a config may give (survival medians, landmarks, accrual and follow-up
+#: times, piece starts, look times; the delay of an outcome): wide enough for any trial, narrow enough
+#: that hazards from medians and cumulative hazards over the study stay finite (docs/config.md).
+MONTHS = (1e-3, 1e4)
 
 
 @dataclass(frozen=True)

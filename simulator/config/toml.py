@@ -158,8 +158,8 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
     dotted key that varies to its value in that scenario.
     """
     base = copy.deepcopy(raw)
-    sweep = base.pop("sweep", {}) or {}
-    if not isinstance(sweep, dict):
+    sweep = base.pop("sweep", {})
+    if not isinstance(sweep, dict):  # false, 0, "" and [] too (a review: they were taken as no sweep)
         raise InputError("config key `sweep`: must be a table of dotted keys -> lists of values")
     sweep = dict(sweep)
     mode = sweep.pop("mode", "grid")

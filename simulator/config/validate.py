@@ -54,7 +54,7 @@ from simulator.design.boundaries import (
 )
 from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
-from simulator.endpoints.survival_spec import MONTHS
+from simulator.endpoints.survival_spec import MONTHS, RATIO
 from simulator.errors import InputError
 
 TOP_LEVEL = (
@@ -151,10 +151,11 @@ def _strata(data: Any) -> tuple[StratumFactor, ...]:
         for key in ("hazard_multiplier", "odds_multiplier"):
             value = t.take(key, [1.0] * len(shares))
             if not isinstance(value, list) or len(value) != len(shares):
-                raise fail(f"{path}.{key}", f"must be a list of {len(shares)} numbers > 0, one per level of "
-                           "`share`", value)
-            multipliers.append(tuple(as_float(v, f"{path}.{key}", allowed="> 0", check=lambda v: v > 0)
-                                     for v in value))
+                raise fail(f"{path}.{key}", f"must be a list of {len(shares)} numbers in [{RATIO[0]:g}, {RATIO[1]:g}], one "
+                           "per level of `share`", value)
+            # The hazard ratios' range (a review: 1e300 put a stratum's hazards far outside their documented one).
+            multipliers.append(tuple(as_float(v, f"{path}.{key}", allowed=f"in [{RATIO[0]:g}, {RATIO[1]:g}]",
+                                              check=lambda v: RATIO[0] <= v <= RATIO[1]) for v in value))
         t.finish()
         cells *= len(shares)
         if cells > MAX_STRATA_CELLS:
@@ -234,7 +235,8 @@ def _fractions(value: Any, key: str) -> tuple[float, ...]:
 def _int_list(value: Any, key: str) -> tuple[int, ...]:
     if not isinstance(value, list) or len(value) > MAX_LOOKS:
         raise fail(key, f"must be a list of at most {MAX_LOOKS} increasing positive integers", value)
-    values = tuple(as_int(v, key, low=1) for v in value)
+    # Patients or events, so no more than the largest trial.n_total (2**63 overflowed the kernels' integers).
+    values = tuple(as_int(v, key, low=1, high=LARGEST_N_TOTAL) for v in value)
     if any(b <= a for a, b in zip(values, values[1:])):
         raise fail(key, "must increase strictly", value)
     return values
@@ -304,7 +306,7 @@ def _design(data: Any) -> Design:
     )
     events = t.take("events")
     if events is not None:
-        events = as_int(events, "design.events", low=1)
+        events = as_int(events, "design.events", low=1, high=LARGEST_N_TOTAL)
     look_times = _look_times(t.take("look_times", []))
     max_duration = t.take("max_duration")
     if max_duration is not None:

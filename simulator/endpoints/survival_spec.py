@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from simulator.config.fields import Table, as_bool, as_choice, as_float, fail, take_role, toml_value
-from simulator.config.schema import ROLES, ParseContext
+from simulator.config.schema import MONTHS, ROLES, ParseContext
 from simulator.design.survival import accrual_pieces
 from simulator.stats import distributions as dist
 
@@ -158,8 +158,7 @@ POSITIVE = dict(allowed="> 0", check=lambda v: v > 0)
 #: Ranges of survival inputs (docs/config.md states them): wide enough for
 #: any trial, narrow enough that the arithmetic on them (hazards from
 #: medians, cumulative hazards over the study, products with hazard ratios)
-#: stays finite and well conditioned.
-MONTHS = (1e-3, 1e4)  # medians, landmark and accrual times, follow-up, piece starts
+#: stays finite and well conditioned (``MONTHS``, shared with other keys, in simulator.config.schema).
 HAZARD = (1e-6, 1e3)  # per month
 RATIO = (1e-3, 1e3)  # hazard ratios (truth, prior, margin)
 RATE = (1e-3, 1e7)  # patients per month

@@ -140,13 +140,20 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         add_note(block["analytic"], "analytic values at the planned looks, taken as fractions of this endpoint's "
                  "patients; the simulation reads it at the survival endpoint's looks, where the patients with a "
                  "known outcome (evaluable_per_look) and the fractions (tested_fractions) differ: compare with care")
+    if block.get("evaluable_per_look") and block["evaluable_per_look"][-1] == 0.0:
+        # A review: a delay longer than the trials gave power 0 without a word.
+        delay = getattr(config.endpoint(name), "delay", 0.0)
+        add_note(block["analytic"], f"no simulated trial knew any outcome of {name} by its last look (its delay, "
+                 f"endpoints.{name}.delay = {delay:g} months, is longer than the trials last): it never rejects")
     return block
 
 
 def scenario_block(bundle, streams: dict, side: dict | None = None) -> dict:
     """The report entry of one scenario: trial success and each endpoint."""
     config = bundle.scenario.config
-    block: dict = {"params": bundle.scenario.params, "n_total": config.trial.n_total}
+    # Its own trials per stream: a sweep over simulation.n_sims gives each scenario other numbers than meta's.
+    block: dict = {"params": bundle.scenario.params, "n_total": config.trial.n_total,
+                   "n_sims": config.simulation.n_sims}
     for stream in ("power", "assurance", "type1"):
         if stream in streams:
             block[stream], block[f"{stream}_mcse"] = proportion(streams[stream].success, streams[stream].n_sims)

@@ -21,7 +21,7 @@ import re
 from importlib import metadata
 
 from simulator.config.fields import toml_value
-from simulator.report.tables import md_text
+from simulator.report.tables import md_text, n_sims_text
 
 #: Packages whose versions are recorded (a result depends on the first three; joblib runs `--backend loky`).
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "numba", "joblib", "matplotlib")
@@ -131,7 +131,7 @@ def reproducibility_items(report: dict) -> list[tuple[str, str]]:
     items = [
         ("version", f"phase3-simulator {meta.get('version', '-')}"),
         ("seed", str(meta.get("seed", "-"))),
-        ("simulated trials per stream", str(meta.get("n_sims", "-"))),
+        ("simulated trials per stream", n_sims_text(report)),
         ("command", meta.get("command") or "(Python API: no command line)"),
         ("versions", versions),
         ("runtime", _runtime_text(meta)),

@@ -70,11 +70,17 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     return Cell(pm_text(value, mcse, digits), path, mcse_path)
 
 
+def scenario_n_sims(report: dict, path: tuple) -> int | None:
+    """The simulated trials per stream of the scenario ``path`` is in (``("scenarios", i, ...)``), else the run's."""
+    own = lookup(report, path[:2] + ("n_sims",)) if path[:1] == ("scenarios",) else None
+    return own if own is not None else report.get("meta", {}).get("n_sims")
+
+
 def probability(report: dict, path: tuple) -> Cell:
     """A simulated probability: ``value ± mcse``, or at 0 and 1 the rule-of-three bound (:func:`extreme_text`)."""
     cell = estimate(report, path)
     value = lookup(report, path)
-    extreme = extreme_text(value, report.get("meta", {}).get("n_sims")) if _is_number(value) else None
+    extreme = extreme_text(value, scenario_n_sims(report, path)) if _is_number(value) else None
     if extreme is None:
         return cell
     return Cell(extreme, cell.path, cell.mcse_path)
@@ -103,6 +109,14 @@ def has_assurance(report: dict) -> bool:
     return any(s.get("assurance") is not None for s in report.get("scenarios", []))
 
 
+def n_sims_text(report: dict) -> str:
+    """The run's trials per stream, or their range when a sweep over ``simulation.n_sims`` varies them."""
+    own = sorted({s["n_sims"] for s in report.get("scenarios", []) if isinstance(s.get("n_sims"), int)})
+    if len(own) > 1:
+        return f"{own[0]} to {own[-1]} (swept: each scenario's n_sims)"
+    return str(own[0] if own else report["meta"].get("n_sims", "-"))
+
+
 def design_facts(report: dict) -> str:
     """One line of the design: alpha, sides, looks, rule, trials, seed, arm labels (report.md and report.html)."""
     config = report["meta"].get("config") or {}
@@ -113,7 +127,7 @@ def design_facts(report: dict) -> str:
         f"looks {n_looks_of(report)}",
         f"success rule: {report['meta'].get('success_rule', (config.get('success') or {}).get('rule', 'all'))}",
         *_multiplicity_facts(report),
-        f"{report['meta'].get('n_sims', '-')} simulated trials per stream",
+        f"{n_sims_text(report)} simulated trials per stream",
         f"seed {report['meta'].get('seed', '-')}",
     ]
     arms = ((report["meta"].get("labels") or {}).get("arms")) or {}
@@ -574,7 +588,8 @@ def md_text(text) -> str:
     emphasis (not those inside a word, as in ``complete_crs``) are escaped
     (a label shows as typed), bare URLs, ``www.`` and addresses cannot
     become autolinks (a backslash before ``://``, after ``www`` and before
-    ``@``), table pipes are escaped,
+    ``@``), an ``&`` that would start a character reference is escaped
+    (``&amp;`` shows as typed), table pipes are escaped,
     and line breaks become spaces (a newline would end a table row or a
     heading).
 
@@ -586,6 +601,8 @@ def md_text(text) -> str:
     '\\_u\\_ \\~\\~s\\~\\~ complete_crs'
     >>> md_text("see https://x.org, www.y.com or a@b.org")
     'see https\\://x.org, www\\.y.com or a\\@b.org'
+    >>> md_text("R&D &amp; &#60;")
+    'R&D \\&amp; \\&#60;'
     """
     text = re.sub(r"[\r\n\t]+", " ", str(text))
     for mark in ("\\", "|", "*", "`", "~"):
@@ -598,9 +615,14 @@ def md_text(text) -> str:
     text = _WWW.sub(r"\1\\.", text)
     text = text.replace("@", "\\@")
     text = text.replace("](", "]\\(")
+    # An ampersand that would start a character reference (`&amp;`, `&#60;`): a renderer shows the character
+    # instead of what was typed (a review). "R&D" stays as it is.
+    text = _ENTITY_START.sub("\\\\&", text)
     return _TAG_START.sub("&lt;", text)
 
 
+#: An ``&`` that opens a character reference (named, decimal or hexadecimal).
+_ENTITY_START = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 #: A URL scheme's ``://`` and a ``www.`` prefix (case-insensitive), as autolinks recognise them.
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _WWW = re.compile(r"\b([Ww][Ww][Ww])\.")

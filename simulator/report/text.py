@@ -44,9 +44,9 @@ def summary_table(report: dict) -> str:
         row = (
             tables.scenario_label(scenario),
             str(scenario["n_total"]),
-            _pm(scenario, "power", n_sims),
-            _pm(scenario, "assurance", n_sims),
-            _pm(scenario, "type1", n_sims),
+            _pm(scenario, "power", scenario.get("n_sims", n_sims)),
+            _pm(scenario, "assurance", scenario.get("n_sims", n_sims)),
+            _pm(scenario, "type1", scenario.get("n_sims", n_sims)),
         )
         if duration:
             block = scenario["endpoints"].get(duration) or {}
