@@ -18,8 +18,11 @@ a standard error. A first pass uses the first :data:`FIRST` points of each
 batch; while the p-value is within :data:`REFINE_SE` standard errors of a
 level that the caller asks about, :data:`SECOND` and then all points are
 used. Far from the level the p-value is then accurate to about 5e-3
-(absolute), next to it to about 3e-5 (tests/test_nph_tests.py compares with scipy's
-``multivariate_normal.cdf``). The p-value is clipped into its Bonferroni
+(absolute), next to it to about 3e-5 for a well-conditioned ``R``
+(tests/test_nph_tests.py compares with scipy's ``multivariate_normal.cdf``);
+nearly collinear components make the integrand steep (a conditional
+variance near 0) and the error near the level 1e-4 to 6e-4 (a review;
+docs/survival_nph.md). The p-value is clipped into its Bonferroni
 interval ``[1 - Phi(c), m (1 - Phi(c))]``, which holds exactly; when that
 interval is at most :data:`NARROW` wide and holds no level, its midpoint is
 the p-value (no integral: the first pass would be no more accurate).
