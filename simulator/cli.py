@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from simulator import __version__
-from simulator.errors import InputError, NotReadyError, breaks_text
+from simulator.errors import InputError, NotReadyError, one_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -291,15 +291,6 @@ def _in_worker(function, *args):
     return outcome["value"]
 
 
-def _one_line(message) -> str:
-    """A message on one line whatever a user-typed name in it holds (line breaks written as \\n).
-
-    Every character that ``str.splitlines`` breaks at, or that reorders the text around it, is written as
-    its escape (``\\u2028``, ``\\x85``, ``\\u202e``).
-    """
-    return "".join(c.encode("unicode_escape").decode("ascii") if breaks_text(c) else c for c in str(message))
-
-
 def _not_ready(err: BaseException) -> str | None:
     """The one line for an environment problem (exit 3), or None if it is not one."""
     if isinstance(err, NotReadyError):
@@ -348,7 +339,7 @@ def _interrupted(code: int) -> int:
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning on the command line: one line, as the errors are (not Python's file, line and source)."""
-    print(f"p3sim: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+    print(f"p3sim: warning: {one_line(message)}", file=sys.stderr if file is None else file)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except InputError as err:
-        print(f"p3sim: error: {_one_line(err)}", file=sys.stderr)
+        print(f"p3sim: error: {one_line(err)}", file=sys.stderr)
         return 2
     except _Terminated:
         return _interrupted(EXIT_TERMINATED)
@@ -377,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the last line of defence
         line = _not_ready(err)
         if line is not None:
-            print(f"p3sim: not ready: {_one_line(line)}", file=sys.stderr)
+            print(f"p3sim: not ready: {one_line(line)}", file=sys.stderr)
             return 3
         traceback.print_exc()
         print(f"p3sim: internal error: {err}", file=sys.stderr)

@@ -15,12 +15,26 @@ def breaks_text(c: str) -> bool:
     return unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS
 
 
+def one_line(message: object) -> str:
+    """A message on one line whatever a user-typed name in it holds (line breaks written as \\n).
+
+    Every character that ``str.splitlines`` breaks at, or that reorders the text around it
+    (:func:`breaks_text`), is written as its escape (``\\u2028``, ``\\x85``, ``\\u202e``).
+    """
+    return "".join(c.encode("unicode_escape").decode("ascii") if breaks_text(c) else c for c in str(message))
+
+
 class InputError(ValueError):
     """Bad input from the user (config, arguments, an unreachable target).
 
     The command line prints the message on one line and exits with code 2.
-    Messages name the key or argument and say what is allowed.
+    Messages name the key or argument and say what is allowed; a name typed
+    with a line break in it is escaped (:func:`one_line`), so that the
+    message is one line through the API too.
     """
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(one_line(message), *args)
 
 
 class NotReadyError(RuntimeError):

@@ -303,3 +303,12 @@ def test_an_override_item_with_a_backtick_is_named_whole(tmp_path):
     config.write_text(SMALL, encoding="utf-8")
     with pytest.raises(p3.InputError, match=r"^argument `override`, item 'x=`': VALUE must be a TOML value"):
         p3.Trial.from_toml(config).override(["x=`"])
+
+
+def test_an_input_error_is_one_line_whatever_a_name_holds():
+    # A review: the CLI escaped a line break typed in a name, the API's InputError kept it (two lines).
+    with pytest.raises(p3.InputError) as info:
+        p3.Trial.from_dict({"trial": {"n_total": 100},
+                            "endpoints": {"a\nb\u2028c": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.5}}}})
+    assert len(str(info.value).splitlines()) == 1
+    assert "endpoints.a\\nb\\u2028c" in str(info.value)

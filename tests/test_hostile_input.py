@@ -309,7 +309,7 @@ ROWS = [
     Row("events-huge", DESIGN + S("design.events=1e30"), 2,
         r"config key `design\.events`: must be an integer in \[1, 10000000\]", config=SURVIVAL),
     *(Row(f"sweep-{name}", DESIGN + S(f"sweep={value}"), 2, r"config key `sweep`: must be a table")
-      for name, value in (("false", "false"), ("zero", "0"), ("empty-list", "[]"))),
+      for name, value in (("false", "false"), ("zero", "0"), ("list", "[]"))),
     Row("strata-multiplier-huge", DESIGN + S("strata.size={share=[0.5, 0.5], hazard_multiplier=[1, 1e300]}"), 2,
         r"config key `strata\.size\.hazard_multiplier`: must be a number in \[0\.001, 1000\]", config=SURVIVAL),
     Row("delay-huge", DESIGN + S("endpoints.resp.delay=1e30"), 2,

@@ -392,8 +392,8 @@ def _success(data: Any, names: tuple[str, ...]) -> Success:
         if name not in names:
             raise fail("success.order", f"must name endpoints ({', '.join(names)})", name)
     if order and multiplicity != "fixed_sequence":
-        raise fail("success.order", f'is only used with success.multiplicity = "fixed_sequence", got '
-                   f'multiplicity = "{multiplicity}"', order)
+        raise fail("success.order", f'is only used with success.multiplicity = "fixed_sequence" (this config has '
+                   f'"{multiplicity}")', order)
     if multiplicity == "fixed_sequence" and sorted(order) != sorted(names):
         raise fail("success.order", "must list every endpoint once for fixed_sequence", order)
     if rule == "all" and multiplicity != "none":
