@@ -51,6 +51,7 @@ from simulator.design.boundaries import (
     MAX_LOOKS,
     TWO_SIDED_FUTILITY,
     check_design,
+    takes_param,
 )
 from simulator.endpoints import get_kind, kind_names
 from simulator.endpoints import joint_rules as joint
@@ -345,6 +346,10 @@ def _design(data: Any) -> Design:
         futility=list(futility) if isinstance(futility, tuple) else futility, futility_param=futility_param,
         binding=binding, two_sided_futility=two_sided_futility,
     )
+    # A parameter its family does not read is ignored (docs/config.md): it is dropped, so that the scenario
+    # is the one without it, seed digest included (a review: `efficacy_param = 2` beside asOF drew other trials).
+    efficacy_param = efficacy_param if takes_param(efficacy) else None
+    futility_param = futility_param if takes_param(futility) else None
     return Design(
         alpha, sided, power, looks, look_sizes, look_events, efficacy, efficacy_param, futility, futility_param,
         binding, events, two_sided_futility, look_times, max_duration,

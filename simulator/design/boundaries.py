@@ -58,6 +58,7 @@ from simulator.config.fields import toml_value
 from simulator.design.spending import (
     ALPHA_SPENDING_CODES,
     BETA_SPENDING_CODES,
+    SPENDING_FUNCTIONS,
     get_spending_function,
 )
 from simulator.errors import InputError
@@ -73,6 +74,7 @@ __all__ = [
     "group_sequential_bounds",
     "check_design",
     "fixed_design_drift",
+    "takes_param",
     "TWO_SIDED_FUTILITY",
 ]
 
@@ -838,6 +840,20 @@ def _check_scalars(alpha, sided, power, binding):
     if not isinstance(binding, (bool, np.bool_)):
         raise InputError(f"config key `design.binding`: must be true or false, got {toml_value(binding)}")
     return float(alpha), int(sided), float(power), bool(binding)
+
+
+def takes_param(code) -> bool:
+    """Whether the efficacy or futility family ``code`` reads ``design.efficacy_param`` / ``futility_param``.
+
+    Families without a parameter ignore one (docs/config.md), so that a
+    config can switch families without removing it.
+
+    >>> takes_param("asOF"), takes_param("asHSD"), takes_param("WT"), takes_param([0.0, 0.5])
+    (False, True, True, False)
+    """
+    if not isinstance(code, str):
+        return False  # fixed futility bounds
+    return code == "WT" or (code in SPENDING_FUNCTIONS and SPENDING_FUNCTIONS[code].param_name is not None)
 
 
 def _check_efficacy(code, param, n_looks, alpha):
