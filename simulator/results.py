@@ -95,7 +95,8 @@ class EndpointResult(_Streams):
 
     ``power``, ``assurance`` and ``type1`` are this endpoint's rejection
     probabilities (before any multiplicity adjustment), ``None`` where the
-    stream was not simulated; ``data`` is its report.json entry.
+    stream was not simulated; with Holm or a fixed sequence the
+    ``*_adjusted`` ones are after it; ``data`` is its report.json entry.
     """
 
     name: str
@@ -104,6 +105,21 @@ class EndpointResult(_Streams):
     data: dict = field(repr=False)
     #: Simulated trials per stream (for the rule-of-three bound of a probability of 0 or 1).
     n_sims: int | None = field(default=None, repr=False)
+
+    @property
+    def power_adjusted(self) -> Estimate | None:
+        """Rejection under the truth after Holm's or the fixed sequence's steps (``None`` without them)."""
+        return _estimate(self.data, "power_adjusted", self.n_sims)
+
+    @property
+    def assurance_adjusted(self) -> Estimate | None:
+        """The same with the effects drawn from the prior."""
+        return _estimate(self.data, "assurance_adjusted", self.n_sims)
+
+    @property
+    def type1_adjusted(self) -> Estimate | None:
+        """The same on the null boundary."""
+        return _estimate(self.data, "type1_adjusted", self.n_sims)
 
 
 @dataclass(frozen=True)
@@ -128,8 +144,8 @@ class ScenarioResult(_Streams):
 
 def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], report: dict) -> list[ScenarioResult]:
     out = []
-    n_sims = report["meta"].get("n_sims")
     for i, (scenario, bundle, block) in enumerate(zip(scenarios, bundles, report["scenarios"])):
+        n_sims = block.get("n_sims", report["meta"].get("n_sims"))  # its own, with a sweep over n_sims
         endpoints = {
             plan.endpoint.name: EndpointResult(
                 plan.endpoint.name, plan.endpoint.kind, plan, block["endpoints"][plan.endpoint.name], n_sims

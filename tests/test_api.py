@@ -312,3 +312,30 @@ def test_an_input_error_is_one_line_whatever_a_name_holds():
                             "endpoints": {"a\nb\u2028c": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.5}}}})
     assert len(str(info.value).splitlines()) == 1
     assert "endpoints.a\\nb\\u2028c" in str(info.value)
+
+
+def test_endpoint_results_carry_the_adjusted_probabilities(tmp_path):
+    # A review: the adjusted (Holm, fixed sequence) rejections were in to_dict() only.
+    text = """
+[trial]
+n_total = 400
+[endpoints.a]
+kind = "binary"
+truth = { control = 0.3, experimental = 0.42 }
+[endpoints.b]
+kind = "binary"
+truth = { control = 0.5, experimental = 0.6 }
+[success]
+rule = "any"
+multiplicity = "holm"
+"""
+    path = tmp_path / "holm.toml"
+    path.write_text(text, encoding="utf-8")
+    res = p3.Trial.from_toml(path).simulate(n_sims=2000, seed=3)
+    endpoint = res.scenarios[0].endpoints["a"]
+    data = res.to_dict()["scenarios"][0]["endpoints"]["a"]
+    assert endpoint.power_adjusted.value == data["power_adjusted"]
+    assert endpoint.power_adjusted.mcse == data["power_adjusted_mcse"]
+    assert endpoint.type1_adjusted is None and endpoint.assurance_adjusted is None  # not simulated here
+    plain = p3.Trial.from_toml(path).override({"success.multiplicity": "none", "success.rule": "all"})
+    assert plain.simulate(n_sims=500, seed=3).scenarios[0].endpoints["a"].power_adjusted is None

@@ -390,6 +390,9 @@ def _success(data: Any, names: tuple[str, ...]) -> Success:
     multiplicity = as_choice(
         t.take("multiplicity", "none"), "success.multiplicity", ("none", "bonferroni", "holm", "fixed_sequence")
     )
+    # Before the order: with rule all the procedure is the conflict (a review).
+    if rule == "all" and multiplicity != "none":
+        raise fail("success.multiplicity", 'must be "none" with rule = "all" (every test at full alpha)', multiplicity)
     order = t.take("order", [])
     if not isinstance(order, list):
         raise fail("success.order", "must be a list of endpoint names", order)
@@ -401,8 +404,6 @@ def _success(data: Any, names: tuple[str, ...]) -> Success:
                    f'"{multiplicity}")', order)
     if multiplicity == "fixed_sequence" and sorted(order) != sorted(names):
         raise fail("success.order", "must list every endpoint once for fixed_sequence", order)
-    if rule == "all" and multiplicity != "none":
-        raise fail("success.multiplicity", 'must be "none" with rule = "all" (every test at full alpha)', multiplicity)
     t.finish()
     return Success(rule, multiplicity, tuple(order))
 
