@@ -170,9 +170,9 @@ BAD = [
      r"`endpoints\.os\.weights\.rho`: must be a number in \[0, 10\]"),
     # A missing rho or gamma is not taken as 0 ({} would be the plain log-rank).
     (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={}"],
-     r"`endpoints\.os\.weights\.rho`: is required: a number >= 0"),
+     r"`endpoints\.os\.weights\.rho`: is required: a number in \[0, 10\]"),
     (['endpoints.os.test="fleming_harrington"', "endpoints.os.weights={rho=1}"],
-     r"`endpoints\.os\.weights\.gamma`: is required: a number >= 0"),
+     r"`endpoints\.os\.weights\.gamma`: is required: a number in \[0, 10\]"),
     (['endpoints.os.test="maxcombo"', "endpoints.os.weights=[{rho=0, gamma=0}, {gamma=1}]"],
      r"`endpoints\.os\.weights\[1\]\.rho`: is required"),
     (["endpoints.os.truth.cured={control=1.0}"], r"`endpoints\.os\.truth\.cured\.control`: must be a number in \[0, 1\)"),
