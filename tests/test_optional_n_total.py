@@ -74,3 +74,18 @@ def test_look_sizes_without_n_total_name_the_missing_size(no_size):
     with pytest.raises(p3.InputError, match=r"^config key `trial\.n_total`: is required with design\.look_sizes "
                                             r"\(its last look is the trial's size\)$"):
         trial.design()
+
+
+@pytest.mark.parametrize("rule, words", [("all", "the largest of the 2 endpoints' own sizes"),
+                                         ("any", "the smallest of the 2 endpoints' own sizes")])
+def test_a_size_for_several_endpoints_says_whose_it_is(no_size, rule, words):
+    # A review: with rule all, design's size (the largest endpoint's) gave a trial power far below design.power
+    # without a word. Each endpoint's own size: 458 for 0.35 vs 0.50; 0.30 vs 0.40 needs more.
+    trial = p3.Trial.from_toml(no_size).override({
+        "endpoints.tox": {"kind": "binary", "truth": {"control": 0.30, "experimental": 0.40}},
+        "success.rule": rule, **({"success.multiplicity": "bonferroni"} if rule == "any" else {}),
+    })
+    block = trial.design().scenarios[0]
+    assert words in block["n_total_note"] and "p3sim size --target power" in block["n_total_note"]
+    one = p3.Trial.from_toml(no_size).design().scenarios[0]
+    assert "n_total_note" not in one

@@ -321,6 +321,17 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             if below < scenario.config.trial.n_total:
                 note = (f"the analytic size for design.power, {below}, cannot carry the design (too few patients "
                         "at the first look): this is the smallest size that can, with more power than design.power")
+        if source == "design.power" and len(scenario.config.endpoints) > 1:
+            # A review: with rule all the trial's power at this size was far below design.power, without a word.
+            rule = scenario.config.success.rule
+            several = (f"the largest of the {len(scenario.config.endpoints)} endpoints' own sizes for design.power: "
+                       "the probability that every endpoint succeeds (rule all) is at most the least powered endpoint's, "
+                       "so usually below design.power"
+                       if rule == "all" else
+                       f"the smallest of the {len(scenario.config.endpoints)} endpoints' own sizes for design.power "
+                       "(rule any, at each endpoint's level)")
+            several += "; p3sim size --target power finds the size for the trial's success"
+            note = several if note is None else f"{note}; {several}"
         endpoints = {}
         calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
         for plan in bundle.plans:
