@@ -25,7 +25,7 @@ from simulator.report import build_report, markdown
 from simulator.report.csv import rows, write_csv
 from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
-from simulator.report.tables import endpoint_table, trial_table
+from simulator.report.tables import endpoint_table, n_sims_text, trial_table
 from simulator.runner.backends import effective_jobs
 from simulator.runner.folder import check_output_folder
 from simulator.runner.simulate import ScenarioPlans
@@ -281,7 +281,7 @@ class SimulationResult(_Reported):
 
     def __repr__(self) -> str:
         lines = [f"SimulationResult: {len(self.scenarios)} scenario(s), seed {self.meta['seed']}, "
-                 f"{self.meta['n_sims']} trials per stream"]
+                 f"{n_sims_text(self._report)} trials per stream"]
         for s in self.scenarios:
             label = ", ".join(f"{k} = {v}" for k, v in s.params.items()) or f"n_total = {s.n_total}"
             values = [f"{key} {getattr(s, key)}" for key in _STREAMS if getattr(s, key) is not None]

@@ -339,3 +339,14 @@ multiplicity = "holm"
     assert endpoint.type1_adjusted is None and endpoint.assurance_adjusted is None  # not simulated here
     plain = p3.Trial.from_toml(path).override({"success.multiplicity": "none", "success.rule": "all"})
     assert plain.simulate(n_sims=500, seed=3).scenarios[0].endpoints["a"].power_adjusted is None
+
+
+def test_a_result_with_swept_n_sims_says_so(tmp_path):
+    # A code review: repr() printed the first scenario's trials per stream for a sweep over simulation.n_sims.
+    path = tmp_path / "s.toml"
+    path.write_text('[trial]\nn_total = 100\n[endpoints.r]\nkind = "binary"\n'
+                    'truth = { control = 0.3, experimental = 0.5 }\n[sweep]\n"simulation.n_sims" = [300, 1000]\n',
+                    encoding="utf-8")
+    res = p3.Trial.from_toml(path).simulate(seed=1)
+    assert "300 to 1000 (swept: each scenario's n_sims) trials per stream" in repr(res).splitlines()[0]
+    assert [s.power.n for s in res.scenarios] == [300, 1000]

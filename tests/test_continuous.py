@@ -590,3 +590,21 @@ def test_nig_prior_p_benefit_with_a_robust_part_and_a_margin():
     vague = averaged(lambda v_c, v_e: special.ndtr(margin / np.sqrt(v_c + v_e)))
     assert got == pytest.approx((1.0 - w) * informative + w * vague, abs=1e-7)
     assert got == pytest.approx(0.7112, abs=5e-4)
+
+
+def test_nig_prior_figure_shades_its_prior_p_benefit():
+    # A code review: after the fix above the figure still drew the robust part at the truth's SDs, so its shaded
+    # area read 0.7806 beside the 0.7111 printed on it. The grid's Riemann sum is within a few 1e-3 of it.
+    from simulator.endpoints import plan_for
+    from simulator.endpoints.continuous_figures import prior_density
+
+    arms = ({"mean": 61.0, "sd": 21.0, "n": 20}, {"mean": 62.0, "sd": 19.0, "n": 20})
+    prior = {"control": arms[0], "experimental": arms[1], "model": "nig", "discount": 0.3, "robust_weight": 0.5}
+    truth = {"sd": 10.0, "control": {"mean": 60.0}, "experimental": {"mean": 60.0}}
+    scenario = trial(config(n_total=150, truth=truth, prior=prior, margin=10.0)).scenarios[0].config
+    plan = plan_for(scenario, scenario.endpoint("qol"))
+    grid, density = prior_density(plan)
+    step = grid[1] - grid[0]
+    assert density.sum() * step == pytest.approx(1.0, abs=2e-3)
+    shaded = density[plan.sign * grid > plan.theta0].sum() * step
+    assert shaded == pytest.approx(plan.prior_p_benefit(), abs=3e-3)

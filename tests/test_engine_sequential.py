@@ -202,3 +202,14 @@ def test_an_infinite_z_does_not_meet_an_infinite_bound():
     assert user.exact()["reject_per_look_exact"][0] == 0.0
     bounds = np.asarray(user.bounds.efficacy, dtype=float)
     assert user.exact()["power_exact"] == pytest.approx(_two_look_power(bounds, 2, 20, 0.3, 0.8), abs=1e-12)
+
+
+def test_fishers_test_rejects_nowhere_at_a_look_that_spends_no_alpha():
+    # A code review: Fisher's critical counts at level 0 (asUser 0 at look 1: bound +inf) still rejected the
+    # tables whose p-value the log-scale branch takes as 0 (below 1e-250): per-look rejection [1, 0] at 0.02 vs
+    # 0.95 with 1334 patients, where the z test gives [0, 1].
+    looks = dict(looks=[0.9, 1.0], efficacy="asUser", efficacy_param=[0.0, 0.025])
+    fisher = make_plan("fisher", n_total=1334, p_c=0.02, p_e=0.95, **looks).exact()
+    z = make_plan("z_pooled", n_total=1334, p_c=0.02, p_e=0.95, **looks).exact()
+    assert fisher["reject_per_look_exact"][0] == 0.0 == z["reject_per_look_exact"][0]
+    assert fisher["power_exact"] == pytest.approx(1.0, abs=1e-12)

@@ -148,6 +148,14 @@ class ContinuousPlan:
         sd_c, sd_e = self._reference_sds(adjusted=False)
         return math.sqrt(sd_c**2 + sd_e**2)
 
+    def vague_scale(self) -> float:
+        """A scale of the robust component (a figure's and a histogram's range): its SD under the normal
+        model; under ``nig`` that of the normal at the phase 2 variances, the scale of its two t's."""
+        p = self.endpoint.prior
+        if p is not None and p.model == "nig":
+            return math.hypot(p.control.sd, p.experimental.sd)
+        return self._vague_sd()
+
     def prior_p_benefit(self) -> float | None:
         """Prior probability that the oriented effect exceeds its null value: the ceiling of assurance."""
         p = self.endpoint.prior
@@ -345,7 +353,7 @@ class ContinuousPlan:
         if self.endpoint.prior is None:
             return np.linspace(-1.0, 1.0, _HISTOGRAM_BINS + 1)
         mean, sd = self._prior_difference()
-        half = _HISTOGRAM_WIDTH * max(sd, self._vague_sd() if self.endpoint.prior.robust_weight > 0 else 0.0)
+        half = _HISTOGRAM_WIDTH * max(sd, self.vague_scale() if self.endpoint.prior.robust_weight > 0 else 0.0)
         centre = mean if self.endpoint.prior.robust_weight == 0 else 0.5 * mean
         return np.linspace(centre - half - abs(mean) * 0.5, centre + half + abs(mean) * 0.5, _HISTOGRAM_BINS + 1)
 

@@ -68,19 +68,30 @@ def prior_density(plan, points: int = 801) -> tuple[np.ndarray, np.ndarray]:
     """Density of the prior of ``mean_E - mean_C`` (natural scale) on a grid.
 
     The normal model is a normal (and the robust component a normal centred
-    on 0); the normal-inverse-gamma model's difference of two scaled t
-    marginals is a numerical convolution on the grid.
+    on 0); under the normal-inverse-gamma model the difference of two scaled
+    t marginals, and the robust component at the drawn variances (the sum of
+    two centred scaled t's, as :meth:`ContinuousPlan.prior_p_benefit` has
+    it), are numerical convolutions on the grid.
     """
     prior = plan.prior
-    w, vague = prior.robust_weight, plan._vague_sd()
+    w, vague = prior.robust_weight, plan.vague_scale()
     mean, sd = plan._prior_difference()
     half = 6.0 * max(sd, vague if w > 0 else 0.0)
     grid = np.linspace(min(mean, 0.0) - half, max(mean, 0.0) + half, points)
     if prior.model == "normal":
-        informative = dist.norm.pdf(grid, mean, sd)
-    else:
-        control, experimental = plan._nig_marginals()
-        step = grid[1] - grid[0]
-        x = np.arange(control.ppf(1e-6), control.ppf(1 - 1e-6), step)
-        informative = np.array([np.sum(control.pdf(x) * experimental.pdf(x + d)) * step for d in grid])
-    return grid, (1.0 - w) * informative + w * dist.norm.pdf(grid, 0.0, vague)
+        return grid, (1.0 - w) * dist.norm.pdf(grid, mean, sd) + w * dist.norm.pdf(grid, 0.0, vague)
+    informative = _difference_density(*plan._nig_marginals(), grid, half)
+    robust = _difference_density(*plan._nig_marginals(centred=True), grid, half) if w > 0 else 0.0
+    return grid, (1.0 - w) * informative + w * robust
+
+
+def _difference_density(control, experimental, grid: np.ndarray, half: float) -> np.ndarray:
+    """Density of ``E - C`` at ``grid`` for independent scipy laws, by a Riemann sum at the grid's step.
+
+    The sum runs over the control's central range, kept within 50 half-widths of the grid (a heavy t
+    tail would otherwise ask for millions of points; the figure loses nothing it can show).
+    """
+    step = grid[1] - grid[0]
+    reach = 50.0 * half + np.abs(grid).max()
+    x = np.arange(max(control.ppf(1e-6), -reach), min(control.ppf(1 - 1e-6), reach), step)
+    return np.array([np.sum(control.pdf(x) * experimental.pdf(x + d)) * step for d in grid])

@@ -61,7 +61,8 @@ def summary_table(report: dict) -> str:
         for name, block in scenario.get("endpoints", {}).items():
             if tables.events_short(block):
                 lines.append(
-                    f"note: {tables.scenario_label(scenario)}, {name}: {_pm(block, 'events_short', n_sims)} of the "
+                    f"note: {tables.scenario_label(scenario)}, {name}: "
+                    f"{_pm(block, 'events_short', scenario.get('n_sims', n_sims))} of the "
                     "trials ran out of events before a look's target and were analysed at their last event "
                     "(\"short of target events\" in report.md, events_short in report.json)"
                 )

@@ -402,6 +402,12 @@ def fisher_thresholds(nc, ne, level, sided):
     >>> fav, unf = fisher_thresholds(10, 10, 0.05, 2)
     >>> int(fav[10]), int(unf[10])  # 10 events: reject at 8+ or 2- of 10
     (8, 2)
+
+    At level 0 no table rejects (no p-value is 0):
+
+    >>> fav, unf = fisher_thresholds(600, 600, 0.0, 1)
+    >>> bool((fav == np.minimum(np.arange(1201), 600) + 1).all())
+    True
     """
     if sided != 1 and sided != 2:
         raise ValueError("fisher_thresholds: sided must be 1 or 2")
@@ -412,6 +418,12 @@ def fisher_thresholds(nc, ne, level, sided):
     mult = 1.0 + FISHER_TIE_TOLERANCE
     for m in range(total + 1):
         lo, hi, s, mode = _relative_pmf(nc, ne, m, buf)
+        if level <= 0.0:
+            # No p-value is 0: a look that spends no alpha (efficacy bound +inf) rejects nowhere, also at the
+            # tables whose p-value the log-scale branch below takes as 0 (a code review).
+            fav[m] = hi + 1
+            unf[m] = -1 if sided == 1 else lo - 1
+            continue
         if sided == 1:
             unf[m] = -1
             fav[m] = hi + 1
