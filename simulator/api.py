@@ -344,5 +344,5 @@ class Trial:
                                  ) from None
         with session(backend, scheduler, wait_for_workers):
             outcome = search(raw, target=target, level=level, backend=backend, scheduler=scheduler, log=log)
-        axis = size_axis(size_scenario(raw)[1])
+        axis = size_axis(size_scenario(raw, quiet=True)[1])
         return SizeResult(raw, outcome, axis, {}, command=command, runtime_s=time.perf_counter() - started)

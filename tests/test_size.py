@@ -343,3 +343,34 @@ def test_events_search_under_nph_says_where_its_analytic_start_comes_from(tmp_pa
     block = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["size"]
     assert block["analytic_method"] == "the non-proportional-hazards model"
     assert f"analytic (the non-proportional-hazards model): {block['analytic_events']}" in printed
+
+
+@pytest.mark.parametrize("rule", ["all", "any"])
+def test_the_assurance_ceiling_of_several_endpoints_is_the_rules(rule, capsys):
+    # A review: for CAIRO6 (rule all) the ceiling was the smallest endpoint's, 0.9565, where every endpoint must
+    # benefit: 0.926 with independent priors (docs/multiple_endpoints.md). Rule any: one minus the product of
+    # the complements. Each endpoint's own prior P(benefit) is checked elsewhere; here their combination.
+    import simulator as p3
+
+    overrides = {"trial.n_total": 358}
+    if rule == "any":
+        overrides.update({"success.rule": "any", "success.multiplicity": "bonferroni"})
+    trial = p3.Trial.from_toml("configs/cairo6.toml").override(overrides)
+    own = [e["prior_p_benefit"] for e in trial.design().scenarios[0]["endpoints"].values()]
+    ceiling = math.prod(own) if rule == "all" else 1.0 - math.prod(1.0 - p for p in own)
+    args = ["size", "configs/cairo6.toml", "--set", "trial.n_total=358", "--target", "assurance", "--quiet",
+            "--level", f"{min(ceiling + 1e-4, 0.99999):.5f}", "--sims", "1000"]
+    if rule == "any":
+        args += ["--set", 'success.rule="any"', "--set", 'success.multiplicity="bonferroni"']
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"its ceiling is {ceiling:.4f}" in err and err.count("\n") == 1
+
+
+def test_a_list_of_sizes_is_cut_to_its_first_with_a_warning(capsys):
+    # A review: CAIRO6's [300, 358, 420] was sized at 300 with no warning that the list was cut.
+    assert main(["size", "configs/cairo6.toml", "--sims", "1000", "--quiet", "--target", "assurance",
+                 "--level", "0.999"]) == 2  # an unreachable level: stops after the warning
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("p3sim: warning: trial.n_total lists 3 sizes: size takes the first, 300 "
+                      "(--set trial.n_total=N for another)")

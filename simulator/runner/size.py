@@ -69,6 +69,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
 from dataclasses import dataclass, field
 
 from simulator.config.fields import toml_value
@@ -331,16 +332,20 @@ class SizeSearch:
         }
 
 
-def size_scenario(raw: dict) -> tuple[dict, Config]:
+def size_scenario(raw: dict, quiet: bool = False) -> tuple[dict, Config]:
     """The one scenario that ``size`` searches: ``(mapping, config)`` from the config mapping.
 
     A list-valued ``trial.n_total`` is reduced to its first value (the size is
-    what is searched); a ``[sweep]`` is bad input, since ``size`` answers
-    for one scenario.
+    what is searched), with a warning unless ``quiet``; a ``[sweep]`` is bad
+    input, since ``size`` answers for one scenario.
     """
     raw = copy.deepcopy(raw)
     trial = raw.get("trial")
     if isinstance(trial, dict) and isinstance(trial.get("n_total"), list) and trial["n_total"]:
+        if len(trial["n_total"]) > 1 and not quiet:
+            # A review: CAIRO6's [300, 358, 420] was sized at 300 with one line saying so among the results.
+            warnings.warn(f"trial.n_total lists {len(trial['n_total'])} sizes: size takes the first, "
+                          f"{trial['n_total'][0]} (--set trial.n_total=N for another)", stacklevel=2)
         trial["n_total"] = trial["n_total"][0]
     sweep = raw.get("sweep")
     swept = {k: v for k, v in sweep.items() if k != "mode"} if isinstance(sweep, dict) else sweep
@@ -376,9 +381,13 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     Power: every endpoint needs a truth, and (rule ``all``) every endpoint, or
     (rule ``any``) some endpoint, must have a benefit under it (an analytic
     size on its own axis).  Assurance: the ceiling is the prior probability of
-    benefit, the minimum over endpoints for rule ``all`` (the joint
-    probability is at most that) and at most the sum for ``any``; a level at
-    or above it is unreachable.
+    benefit, the limit of assurance as the size grows (each endpoint then
+    succeeds where its true effect is favourable). The priors are
+    independent between endpoints (docs/multiple_endpoints.md), so for rule
+    ``all`` it is the product of the endpoints' (an endpoint without a prior
+    counted as 1: its truth decides, an upper bound) and for ``any`` one
+    minus the product of their complements (1 when an endpoint has no prior:
+    its truth may be favourable); a level at or above it is unreachable.
     """
     plans = bundle.plans
     config = bundle.scenario.config
@@ -399,15 +408,33 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     ceilings = {p.endpoint.name: p.prior_p_benefit() for p in plans if p.prior is not None}
     if not ceilings:
         raise InputError("argument `--target assurance`: no endpoint has a [prior]; add one or use --target power")
-    ceiling = min(ceilings.values()) if rule == "all" else min(1.0, sum(ceilings.values()))
+    ceiling, detail = assurance_ceiling(ceilings, rule, len(plans))
     if level >= ceiling:
-        which = min(ceilings, key=ceilings.get)
-        detail = f"endpoint `{which}`'s prior probability of benefit" if rule == "all" else "the sum of the endpoints' prior probabilities of benefit"
         raise InputError(
             f"argument `--level`: assurance {level} is unreachable: its ceiling is {ceiling:.4f} "
             f"({detail}); ask for a level below it"
         )
     return ceiling
+
+
+def assurance_ceiling(ceilings: dict, rule: str, n_endpoints: int) -> tuple[float, str]:
+    """``(ceiling, what it is)`` from the endpoints' prior probabilities of benefit (:func:`check_reachable`).
+
+    >>> assurance_ceiling({"a": 0.9, "b": 0.8}, "all", 2)[0], round(assurance_ceiling({"a": 0.9, "b": 0.8}, "any", 2)[0], 4)
+    (0.7200000000000001, 0.98)
+    """
+    if len(ceilings) == 1 and n_endpoints == 1:
+        (name,) = ceilings
+        return ceilings[name], f"endpoint `{name}`'s prior probability of benefit"
+    if rule == "all":
+        # A review: the smallest endpoint's (0.9565 for CAIRO6) where every endpoint must benefit (0.926).
+        return (math.prod(ceilings.values()),
+                "the prior probability that every endpoint with a prior benefits: the product of theirs, the "
+                "priors being independent")
+    if len(ceilings) < n_endpoints:
+        return 1.0, "an endpoint without a prior may benefit under its truth"
+    return (1.0 - math.prod(1.0 - c for c in ceilings.values()),
+            "the prior probability that some endpoint benefits, the priors being independent")
 
 
 def check_level(target: str, level) -> None:
@@ -576,6 +603,7 @@ def summary(b: dict, axis) -> str:
         method = b.get("analytic_method") or "the endpoints' closed-form sizes"
         lines.append(f"analytic ({method}): {b[f'analytic_{name}']}")
     if b.get("ceiling") is not None:
-        lines.append(f"assurance ceiling (prior probability of benefit): {b['ceiling']:.4f}")
+        lines.append(f"assurance ceiling (prior probability of benefit; with several endpoints, under the "
+                     f"success rule): {b['ceiling']:.4f}")
     lines.append(f"{len(b['evaluated'])} sizes evaluated with common random numbers")
     return "\n".join(lines)
