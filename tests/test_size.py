@@ -295,7 +295,7 @@ def test_survival_with_binary_endpoints_searches_events():
     from simulator.endpoints.survival_axis import EventAxis
     from simulator.runner.size import size_axis, size_scenario
 
-    _, config = size_scenario(load_raw("configs/cairo6.toml"))
+    _, config = size_scenario(load_raw("configs/cairo6.toml"), quiet=True)
     assert size_axis(config) == EventAxis(300)
 
 
@@ -372,5 +372,5 @@ def test_a_list_of_sizes_is_cut_to_its_first_with_a_warning(capsys):
     assert main(["size", "configs/cairo6.toml", "--sims", "1000", "--quiet", "--target", "assurance",
                  "--level", "0.999"]) == 2  # an unreachable level: stops after the warning
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == ("p3sim: warning: trial.n_total lists 3 sizes: size takes the first, 300 "
-                      "(--set trial.n_total=N for another)")
+    assert err[0] == ("p3sim: warning: trial.n_total lists 3 sizes: size fixes the subjects at the first, 300, "
+                      "and searches the events (--set trial.n_total=N for another)")

@@ -341,11 +341,9 @@ def size_scenario(raw: dict, quiet: bool = False) -> tuple[dict, Config]:
     """
     raw = copy.deepcopy(raw)
     trial = raw.get("trial")
+    listed = 1
     if isinstance(trial, dict) and isinstance(trial.get("n_total"), list) and trial["n_total"]:
-        if len(trial["n_total"]) > 1 and not quiet:
-            # A review: CAIRO6's [300, 358, 420] was sized at 300 with one line saying so among the results.
-            warnings.warn(f"trial.n_total lists {len(trial['n_total'])} sizes: size takes the first, "
-                          f"{trial['n_total'][0]} (--set trial.n_total=N for another)", stacklevel=2)
+        listed = len(trial["n_total"])
         trial["n_total"] = trial["n_total"][0]
     sweep = raw.get("sweep")
     swept = {k: v for k, v in sweep.items() if k != "mode"} if isinstance(sweep, dict) else sweep
@@ -353,7 +351,14 @@ def size_scenario(raw: dict, quiet: bool = False) -> tuple[dict, Config]:
         raise InputError("config key `sweep`: `size` searches one scenario; fix the swept keys with --set or remove [sweep]")
     raw.pop("sweep", None)
     ((_, mapping),) = expand(raw)
-    return mapping, validate(mapping)
+    config = validate(mapping)
+    if listed > 1 and not quiet and size_axis(config).name != "n_total":
+        # A review: CAIRO6's [300, 358, 420] was sized at 300 with one line saying so among the results. (A
+        # search over the patients only starts there.)
+        warnings.warn(f"trial.n_total lists {listed} sizes: size fixes the subjects at the first, "
+                      f"{config.trial.n_total}, and searches the events (--set trial.n_total=N for another)",
+                      stacklevel=2)
+    return mapping, config
 
 
 def analytic_start(bundle: ScenarioPlans, config: Config, rule: str, axis) -> int | None:
