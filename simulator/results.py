@@ -66,6 +66,14 @@ def json_text(data: dict) -> str:
     return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
 
 
+def _stream(key: str, doc: str) -> property:
+    """A read-only :class:`Estimate` of report key ``key`` (``None`` where the entry has none)."""
+    def read(self: _Streams) -> Estimate | None:
+        return _estimate(self.data, key, self.n_sims)
+    read.__doc__ = doc
+    return property(read)
+
+
 class _Streams:
     """``power``, ``assurance`` and ``type1`` read from a report entry (``data``): an endpoint's
     rejection probabilities, or a scenario's trial success; ``None`` where the stream was not simulated."""
@@ -73,20 +81,9 @@ class _Streams:
     data: dict
     n_sims: int | None
 
-    @property
-    def power(self) -> Estimate | None:
-        """Under the truth."""
-        return _estimate(self.data, "power", self.n_sims)
-
-    @property
-    def assurance(self) -> Estimate | None:
-        """With the effects drawn from the prior."""
-        return _estimate(self.data, "assurance", self.n_sims)
-
-    @property
-    def type1(self) -> Estimate | None:
-        """On the null boundary (``simulation.null = true``); the favourable tail."""
-        return _estimate(self.data, "type1", self.n_sims)
+    power = _stream("power", "Under the truth.")
+    assurance = _stream("assurance", "With the effects drawn from the prior.")
+    type1 = _stream("type1", "On the null boundary (``simulation.null = true``); the favourable tail.")
 
 
 @dataclass(frozen=True)
@@ -106,20 +103,10 @@ class EndpointResult(_Streams):
     #: Simulated trials per stream (for the rule-of-three bound of a probability of 0 or 1).
     n_sims: int | None = field(default=None, repr=False)
 
-    @property
-    def power_adjusted(self) -> Estimate | None:
-        """Rejection under the truth after Holm's or the fixed sequence's steps (``None`` without them)."""
-        return _estimate(self.data, "power_adjusted", self.n_sims)
-
-    @property
-    def assurance_adjusted(self) -> Estimate | None:
-        """The same with the effects drawn from the prior."""
-        return _estimate(self.data, "assurance_adjusted", self.n_sims)
-
-    @property
-    def type1_adjusted(self) -> Estimate | None:
-        """The same on the null boundary."""
-        return _estimate(self.data, "type1_adjusted", self.n_sims)
+    power_adjusted = _stream("power_adjusted", "Rejection under the truth after Holm's or the fixed sequence's "
+                             "steps (``None`` without them).")
+    assurance_adjusted = _stream("assurance_adjusted", "The same with the effects drawn from the prior.")
+    type1_adjusted = _stream("type1_adjusted", "The same on the null boundary.")
 
 
 @dataclass(frozen=True)
