@@ -126,6 +126,12 @@ class Estimate:
     0.00004 ± 0.00002
     >>> print(Estimate(0.0, 0.0, n=40_000))
     0 (< 0.000075)
+
+    A numeric format applies to the value (``f"{e:.3f}"``), a width or
+    alignment alone to the printed text:
+
+    >>> f"{Estimate(0.81234, 0.0039):.3f}", f"[{Estimate(0.81234, 0.0039):>16}]"
+    ('0.812', '[ 0.8123 ± 0.0039]')
     """
 
     value: float
@@ -139,6 +145,10 @@ class Estimate:
             if isinstance(item, bool) or not isinstance(item, numbers.Real):
                 raise TypeError(f"Estimate.{name} must be a number, got {item!r}")
             object.__setattr__(self, name, float(item))
+        if self.mcse < 0.0:
+            raise ValueError(f"Estimate.mcse must be >= 0, got {self.mcse!r}")
+        if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, numbers.Integral) or self.n < 1):
+            raise TypeError(f"Estimate.n must be a positive integer or None, got {self.n!r}")
 
     @classmethod
     def of_proportion(cls, count: int, n: int) -> Estimate:
@@ -158,4 +168,6 @@ class Estimate:
         return pm_text(self.value, self.mcse)
 
     def __format__(self, spec: str) -> str:
+        if spec and spec[-1] in "eEfFgGn%":
+            return format(self.value, spec)  # a number's format: the value (a review: ".3f" raised)
         return format(str(self), spec) if spec else str(self)

@@ -374,9 +374,20 @@ class SizeResult(_Reported):
 
     def summary(self) -> str:
         """The lines ``p3sim size`` prints."""
+        from simulator.report.tables import events_short
         from simulator.runner.size import summary
 
-        return summary(self.block, self._axis)
+        lines = [summary(self.block, self._axis)]
+        scenario = self._report["scenarios"][0]
+        for name, block in scenario.get("endpoints", {}).items():
+            if events_short(block):
+                # A review: 340 events answered for 450 patients that give at most 321 on average, a third of
+                # the trials analysed at their last event, and only report.md said so.
+                short = Estimate(block["events_short"], block["events_short_mcse"], n=scenario.get("n_sims"))
+                lines.append(f"note: {name}: at the answer {short} of the trials ran out of events before a look's "
+                             f"target and were analysed at their last event: trial.n_total = {scenario['n_total']} "
+                             "gives too few events for it (more subjects; or accrual as a rate, which searches them)")
+        return "\n".join(lines)
 
     def save(self, out: str | Path, *, plots: bool = True) -> Path:
         """Write report.json (with its ``size`` block), report.md and report.html into the folder ``out``.

@@ -350,3 +350,20 @@ def test_a_result_with_swept_n_sims_says_so(tmp_path):
     res = p3.Trial.from_toml(path).simulate(seed=1)
     assert "300 to 1000 (swept: each scenario's n_sims) trials per stream" in repr(res).splitlines()[0]
     assert [s.power.n for s in res.scenarios] == [300, 1000]
+
+
+@pytest.mark.parametrize("scheduler", [5, ["a"], b"tcp://127.0.0.1:1"])
+def test_a_scheduler_that_is_not_a_string_is_an_input_error(scheduler):
+    # A review: an int, a list or bytes raised TypeError inside the address check.
+    trial = p3.Trial.from_toml("configs/rates_group_sequential.toml")
+    with pytest.raises(p3.InputError, match=r"argument `scheduler`: must be a scheduler address \(a string\)"):
+        trial.simulate(n_sims=100, backend="dask", scheduler=scheduler)
+
+
+def test_the_type_i_error_of_non_binding_futility_says_what_it_obeys():
+    # A review: type1 obeyed the non-binding futility stops and nothing said so.
+    res = p3.Trial.from_toml("configs/rates_group_sequential.toml").override({"simulation.null": True})
+    block = res.simulate(n_sims=1000, seed=2).to_dict()["scenarios"][0]["endpoints"]["response"]["analytic"]
+    assert "type1 obeys the futility bounds; they are non-binding" in block["note"]
+    binding = res.override({"design.binding": True}).simulate(n_sims=1000, seed=2).to_dict()
+    assert "type1 obeys" not in binding["scenarios"][0]["endpoints"]["response"]["analytic"].get("note", "")

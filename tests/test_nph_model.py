@@ -449,7 +449,7 @@ def test_the_note_tells_the_fixed_design_from_the_group_sequential_power(delay_c
     block = run(delay_config, ["design.looks=2"], n_sims=200, seed=3)["scenarios"][0]["endpoints"]["os"]["analytic"]
     assert block["note"].startswith("at one analysis of 300 events")
     assert f"has {block['power_fixed_design']:.3f}" in block["note"]
-    assert "the group-sequential design's power with these looks is the analytic `power`" in block["note"]
+    assert "the group-sequential design's power with these looks is the analytic power" in block["note"]
     assert block["power"] != block["power_fixed_design"]
 
 

@@ -89,3 +89,16 @@ def test_a_size_for_several_endpoints_says_whose_it_is(no_size, rule, words):
     assert words in block["n_total_note"] and "p3sim size --target power" in block["n_total_note"]
     one = p3.Trial.from_toml(no_size).design().scenarios[0]
     assert "n_total_note" not in one
+
+
+def test_a_fixed_sequence_is_sized_for_its_first_endpoint(no_size):
+    # A code review: under rule any a fixed sequence succeeds only where its first endpoint does, but design took
+    # the smallest endpoint's size (the other endpoint's), at which the trial had power 0.16 for the 0.9 asked.
+    trial = p3.Trial.from_toml(no_size).override({
+        "endpoints.tox": {"kind": "binary", "truth": {"control": 0.30, "experimental": 0.40}},
+        "success.rule": "any", "success.multiplicity": "fixed_sequence", "success.order": ["tox", "resp"],
+    })
+    block = trial.design().scenarios[0]
+    assert block["n_total"] == block["endpoints"]["tox"]["n_total_rounded"]
+    assert block["n_total"] > block["endpoints"]["resp"]["n_total_rounded"]
+    assert "the size of tox, the first endpoint of the fixed sequence" in block["n_total_note"]

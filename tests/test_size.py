@@ -374,3 +374,41 @@ def test_a_list_of_sizes_is_cut_to_its_first_with_a_warning(capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0] == ("p3sim: warning: trial.n_total lists 3 sizes: size fixes the subjects at the first, 300, "
                       "and searches the events (--set trial.n_total=N for another)")
+
+
+def test_a_fixed_sequences_assurance_ceiling_is_its_first_endpoints(capsys):
+    # A code review: under rule any the ceiling was one minus the product of the complements (0.9992) where a
+    # fixed sequence succeeds only where its first endpoint does.
+    import simulator as p3
+
+    sets = ["trial.n_total=358", 'success.rule="any"', 'success.multiplicity="fixed_sequence"',
+            'success.order=["complete_crs", "os", "morbidity"]']
+    trial = p3.Trial.from_toml("configs/cairo6.toml").override(sets)
+    first = trial.design().scenarios[0]["endpoints"]["complete_crs"]["prior_p_benefit"]
+    args = ["size", "configs/cairo6.toml", "--target", "assurance", "--quiet", "--sims", "1000",
+            "--level", f"{first + 1e-4:.5f}"]
+    for item in sets:
+        args += ["--set", item]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"its ceiling is {first:.4f} (endpoint `complete_crs`'s prior probability of benefit, the first" in err
+
+
+def test_an_answer_whose_trials_run_out_of_events_says_so(tmp_path):
+    # A review: size answered 340 events for 450 patients that give at most about 321 (a 36-month maximum
+    # follow-up), a third of the trials analysed at their last event, and only report.md said so.
+    import simulator as p3
+
+    trial = p3.Trial.from_dict({
+        "trial": {"allocation": [1, 2], "n_total": 450},
+        "endpoints": {"os": {
+            "kind": "survival", "test": "fleming_harrington", "weights": {"rho": 0, "gamma": 1},
+            "truth": {"control": {"median": 12.0}, "hazard_ratio": [1.0, 0.65], "hazard_ratio_times": [0.0, 3.0]},
+            "accrual": {"times": [0.0, 6.0], "rate": [10.0, 20.0]}, "dropout": {"probability": 0.1, "at": 12.0},
+            "follow_up": {"minimum": 12.0, "maximum": 36.0}}},
+        "design": {"looks": [0.4, 0.7, 1.0], "futility": "bsOF", "events": 300},
+    })
+    sz = trial.size("power", 0.8, n_sims=1000, seed=4242)
+    short = sz.to_dict()["scenarios"][0]["endpoints"]["os"]["events_short"]
+    assert short > 0.05
+    assert "of the trials ran out of events before a look's target" in sz.summary()

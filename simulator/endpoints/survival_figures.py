@@ -39,7 +39,9 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             f"plot-true-effect-{slug(name)}", f"True effect in successful and failed trials: {name}",
             "The true effects drawn from the prior in the assurance simulation, split by whether the simulated "
             "trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
-            partial(true_effect_figure, null=1.0, log_axis=True), (report, name),
+            # With non-inferiority the line that matters is the margin (a review: only HR 1 was marked).
+            partial(true_effect_figure, null=1.0, log_axis=True,
+                    boundary=_margin(scenarios, name)), (report, name),
         ),
         *survival,
         FigureSpec(
@@ -86,6 +88,12 @@ def _nph_figure(report: dict, name: str, scenarios: list):
     ax_r.set_ylabel("hazard ratio (experimental / control)")
     ax_s.set_title(f"{name}: {scenario_label(report['scenarios'][index])}" if len(scenarios) > 1 else name)
     return figure
+
+
+def _margin(scenarios: list, name: str) -> float | None:
+    """The non-inferiority hazard-ratio margin of endpoint ``name`` (the H0 boundary), ``None`` without one."""
+    margin = scenarios[0].config.endpoint(name).margin if scenarios else 0.0
+    return float(margin) if margin > 0 else None
 
 
 def _prior_figure(report: dict, name: str, scenarios: list):

@@ -198,7 +198,7 @@ def analytic(plan, config: Config) -> dict:
         f"power {at_ph:.3f}; under the configured hazards the {block['test']} test has {power:.3f} (average "
         f"hazard ratio {ahr.ahr:.3f}; Schoenfeld at the average hazard ratio: {at_ahr:.3f})"
         + ("; the proportional-hazards answer misleads" if block["schoenfeld_misleads"] else "")
-        + (" (the group-sequential design's power with these looks is the analytic `power`)" if len(events) > 1
+        + (" (the group-sequential design's power with these looks is the analytic power)" if len(events) > 1
            else "")
     )
     out = {"nph": block, "analysis_times_at_n_total": times, "note": block["note"]}

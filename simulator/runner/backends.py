@@ -67,8 +67,11 @@ _ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9
 
 def check_backend(backend: str, scheduler: str | None) -> None:
     """Validate ``--backend`` / ``--scheduler`` before any work starts."""
-    if backend not in BACKENDS:
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise InputError(f"argument `--backend`: must be one of {', '.join(BACKENDS)}, got {toml_value(backend)}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        # From Python: an int, a list or bytes raised TypeError in the address pattern (a review).
+        raise InputError(f"argument `--scheduler`: must be a scheduler address (a string), got {toml_value(scheduler)}")
     if backend == "dask":
         if not scheduler:
             raise InputError("argument `--scheduler`: required with `--backend dask` (the scheduler address, e.g. tcp://127.0.0.1:8786)")
@@ -153,6 +156,8 @@ def session(backend: str, scheduler: str | None, wait_for_workers: float = WAIT_
 
     Does nothing for the local backend.
     """
+    if backend == "dask" and not isinstance(scheduler, str):
+        check_backend(backend, scheduler)  # names a scheduler that is not an address (a list cannot be looked up)
     if backend != "dask" or scheduler in _SESSIONS:
         yield
         return

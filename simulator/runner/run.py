@@ -16,6 +16,7 @@ from pathlib import Path
 
 from simulator.config.load import Scenario
 from simulator.config.validate import validate
+from simulator.design.multiplicity import gatekeeper
 from simulator.endpoints import kind_of
 from simulator.endpoints.common import PatientAxis, add_note, clip_probabilities, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
@@ -246,8 +247,11 @@ def largest_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
 
 def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
     """The analytic size for ``design.power`` of the plans ``bundle`` built at ``probe``'s ``trial.n_total``."""
+    success = probe.config.success
+    first = gatekeeper(success.rule, success.multiplicity, success.order)
     sizes = []
-    for plan in bundle.plans:
+    # A fixed sequence's first endpoint decides under rule any (multiplicity.gatekeeper): its size alone.
+    for plan in [p for p in bundle.plans if first is None or p.endpoint.name == first]:
         block = plan.analytic(probe.config)
         size = block.get("n_total_rounded")
         if size is None and block.get("subjects_per_arm"):
@@ -290,7 +294,8 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
     a subject-driven one there has the events of that size's subjects, as
     ``run`` derives them, which the returned ``meta`` keys (``events``,
     ``events_unrounded``, ``events_derivation``, ``events_by_n_total``)
-    describe in place of the load's. A size that did not settle gets
+    describe in place of the load's. A size that did not settle, one too
+    small to carry the looks, and one of several endpoints (whose it is) get
     ``n_total_note``.
     """
     out = []
@@ -323,13 +328,18 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                         "at the first look): this is the smallest size that can, with more power than design.power")
         if source == "design.power" and len(scenario.config.endpoints) > 1:
             # A review: with rule all the trial's power at this size was far below design.power, without a word.
-            rule = scenario.config.success.rule
-            several = (f"the largest of the {len(scenario.config.endpoints)} endpoints' own sizes for design.power: "
-                       "the probability that every endpoint succeeds (rule all) is at most the least powered endpoint's, "
-                       "so usually below design.power"
-                       if rule == "all" else
-                       f"the smallest of the {len(scenario.config.endpoints)} endpoints' own sizes for design.power "
-                       "(rule any, at each endpoint's level)")
+            success = scenario.config.success
+            first = gatekeeper(success.rule, success.multiplicity, success.order)
+            m = len(scenario.config.endpoints)
+            if first is not None:
+                several = (f"the size of {first}, the first endpoint of the fixed sequence, for design.power: the "
+                           "trial succeeds only where it does")
+            elif success.rule == "all":
+                several = (f"the largest of the {m} endpoints' own sizes for design.power: the probability that "
+                           "every endpoint succeeds (rule all) is at most the least powered endpoint's, so usually "
+                           "below design.power")
+            else:
+                several = f"the smallest of the {m} endpoints' own sizes for design.power (rule any, at each endpoint's level)"
             several += "; p3sim size --target power finds the size for the trial's success"
             note = several if note is None else f"{note}; {several}"
         endpoints = {}
