@@ -206,13 +206,14 @@ class Trial:
     # ------------------------------------------------------------ views
     @property
     def scenarios(self) -> list[Scenario]:
-        """The validated scenarios (one per size and sweep point)."""
-        return list(self._scenarios)
+        """The validated scenarios (one per size and sweep point): copies, so that the Trial never changes (a
+        review: changing a scenario's ``params`` or ``raw`` changed the Trial's)."""
+        return copy.deepcopy(self._scenarios)
 
     @property
     def derived(self) -> dict:
-        """What was derived once for all scenarios (survival: ``design.events``)."""
-        return dict(self._derived)
+        """What was derived once for all scenarios (survival: ``design.events``); a copy."""
+        return copy.deepcopy(self._derived)
 
     def to_dict(self) -> dict:
         """The config mapping (what report.json's ``meta.config`` holds)."""
