@@ -130,8 +130,8 @@ class Estimate:
     A numeric format applies to the value (``f"{e:.3f}"``), a width or
     alignment alone to the printed text:
 
-    >>> f"{Estimate(0.81234, 0.0039):.3f}", f"[{Estimate(0.81234, 0.0039):>16}]"
-    ('0.812', '[ 0.8123 ± 0.0039]')
+    >>> f"{Estimate(0.81234, 0.0039):.3f}", f"{Estimate(0.81234, 0.0039):.2}", f"[{Estimate(0.81234, 0.0039):>16}]"
+    ('0.812', '0.81', '[ 0.8123 ± 0.0039]')
     """
 
     value: float
@@ -145,8 +145,9 @@ class Estimate:
             if isinstance(item, bool) or not isinstance(item, numbers.Real):
                 raise TypeError(f"Estimate.{name} must be a number, got {item!r}")
             object.__setattr__(self, name, float(item))
-        if self.mcse < 0.0:
+        if not self.mcse >= 0.0:  # NaN too
             raise ValueError(f"Estimate.mcse must be >= 0, got {self.mcse!r}")
+        object.__setattr__(self, "mcse", self.mcse + 0.0)  # -0.0 prints as 0
         if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, numbers.Integral) or self.n < 1):
             raise TypeError(f"Estimate.n must be a positive integer or None, got {self.n!r}")
 
@@ -168,6 +169,8 @@ class Estimate:
         return pm_text(self.value, self.mcse)
 
     def __format__(self, spec: str) -> str:
-        if spec and spec[-1] in "eEfFgGn%":
-            return format(self.value, spec)  # a number's format: the value (a review: ".3f" raised)
+        if spec and (spec[-1] in "eEfFgGn%" or "." in spec):
+            # A number's format (a type letter, or a precision, as for a float): the value (a review: ".3f"
+            # raised, ".2" cut the text to "0.").
+            return format(self.value, spec)
         return format(str(self), spec) if spec else str(self)

@@ -384,9 +384,12 @@ class SizeResult(_Reported):
                 # A review: 340 events answered for 450 patients that give at most 321 on average, a third of
                 # the trials analysed at their last event, and only report.md said so.
                 short = Estimate(block["events_short"], block["events_short_mcse"], n=scenario.get("n_sims"))
+                why = (f"trial.n_total = {scenario['n_total']} gives too few events for it (more subjects; or accrual "
+                       "as a rate, which searches them)" if self.axis == "events" else
+                       "the events derived at this size are not always reached (a longer follow-up, or "
+                       "design.events given)")
                 lines.append(f"note: {name}: at the answer {short} of the trials ran out of events before a look's "
-                             f"target and were analysed at their last event: trial.n_total = {scenario['n_total']} "
-                             "gives too few events for it (more subjects; or accrual as a rate, which searches them)")
+                             f"target and were analysed at their last event: {why}")
         return "\n".join(lines)
 
     def save(self, out: str | Path, *, plots: bool = True) -> Path:

@@ -367,3 +367,22 @@ def test_the_type_i_error_of_non_binding_futility_says_what_it_obeys():
     assert "type1 obeys the futility bounds; they are non-binding" in block["note"]
     binding = res.override({"design.binding": True}).simulate(n_sims=1000, seed=2).to_dict()
     assert "type1 obeys" not in binding["scenarios"][0]["endpoints"]["response"]["analytic"].get("note", "")
+
+
+def test_estimate_formats_and_checks():
+    # Reviews: ".2" cut the text to "0."; a NaN or negative MCSE was taken.
+    e = p3.Estimate(0.81234, 0.0039)
+    assert f"{e:.2}" == "0.81" and f"{e:.1%}" == "81.2%" and f"{e}" == "0.8123 ± 0.0039"
+    for bad in (float("nan"), -0.01):
+        with pytest.raises(ValueError, match="mcse must be >= 0"):
+            p3.Estimate(0.5, bad)
+    assert str(p3.Estimate(0.5, -0.0)) == str(p3.Estimate(0.5, 0.0))
+
+
+def test_a_trials_scenarios_are_copied_once():
+    # Reviews: changing a scenario changed the Trial; copying at every access was slow in large sweeps.
+    trial = p3.Trial.from_toml("configs/cairo6.toml")
+    shown = trial.scenarios
+    shown[0].params["changed"] = 1
+    assert "changed" not in trial._scenarios[0].params
+    assert trial.scenarios[0] is shown[0]  # the same copies, not new ones at each access

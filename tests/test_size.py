@@ -412,3 +412,15 @@ def test_an_answer_whose_trials_run_out_of_events_says_so(tmp_path):
     short = sz.to_dict()["scenarios"][0]["endpoints"]["os"]["events_short"]
     assert short > 0.05
     assert "of the trials ran out of events before a look's target" in sz.summary()
+
+
+def test_a_fixed_sequence_whose_first_endpoint_has_no_benefit_is_refused_at_once(tmp_path, capsys):
+    # A code review: under rule any the power target was searched to 10^6 patients although the first endpoint
+    # of the sequence, without whose success no other is tested, has no benefit under its truth.
+    path = tmp_path / "fs.toml"
+    path.write_text('[trial]\nn_total = 400\n[endpoints.tox]\nkind = "binary"\n'
+                    'truth = { control = 0.30, experimental = 0.30 }\n[endpoints.resp]\nkind = "binary"\n'
+                    'truth = { control = 0.35, experimental = 0.50 }\n[success]\nrule = "any"\n'
+                    'multiplicity = "fixed_sequence"\norder = ["tox", "resp"]\n', encoding="utf-8")
+    assert main(["size", str(path), "--target", "power", "--level", "0.8", "--sims", "1000", "--quiet"]) == 2
+    assert "endpoint `tox` shows no benefit over the null" in capsys.readouterr().err

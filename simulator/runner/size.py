@@ -409,7 +409,10 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
             p.endpoint.name for p in plans
             if kind_of(p.endpoint).size_axis(config).analytic_key() not in p.analytic(config)
         ]
-        if no_gain and (rule == "all" or len(no_gain) == len(plans)):
+        first = gatekeeper(rule, config.success.multiplicity, config.success.order)
+        if first in no_gain:
+            no_gain = [first]  # a fixed sequence's first decides under rule any (a review: searched to 10^6)
+        if no_gain and (rule == "all" or len(no_gain) == len(plans) or no_gain == [first]):
             raise InputError(
                 f"argument `--level`: endpoint `{no_gain[0]}` shows no benefit over the null under its truth, "
                 f"so power cannot reach {level} at any size (its ceiling is the type I error)"
