@@ -25,7 +25,7 @@ from simulator.report import build_report, markdown
 from simulator.report.csv import rows, write_csv
 from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
-from simulator.report.tables import endpoint_table, n_sims_text, trial_table
+from simulator.report.tables import endpoint_table, events_short, n_sims_text, trial_table
 from simulator.runner.backends import effective_jobs
 from simulator.runner.folder import check_output_folder
 from simulator.runner.simulate import ScenarioPlans
@@ -374,7 +374,6 @@ class SizeResult(_Reported):
 
     def summary(self) -> str:
         """The lines ``p3sim size`` prints."""
-        from simulator.report.tables import events_short
         from simulator.runner.size import summary
 
         lines = [summary(self.block, self._axis)]

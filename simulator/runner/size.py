@@ -401,6 +401,7 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     """
     plans = bundle.plans
     config = bundle.scenario.config
+    first = gatekeeper(rule, config.success.multiplicity, config.success.order)
     if target == "power":
         missing = [p.endpoint.name for p in plans if p.truth is None]
         if missing:
@@ -409,27 +410,20 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
             p.endpoint.name for p in plans
             if kind_of(p.endpoint).size_axis(config).analytic_key() not in p.analytic(config)
         ]
-        first = gatekeeper(rule, config.success.multiplicity, config.success.order)
         if first in no_gain:
-            no_gain = [first]  # a fixed sequence's first decides under rule any (a review: searched to 10^6)
-        if no_gain and (rule == "all" or len(no_gain) == len(plans) or no_gain == [first]):
+            blocking = [first]  # a fixed sequence's first decides under rule any (a review: searched to 10^6)
+        else:
+            blocking = no_gain if rule == "all" or len(no_gain) == len(plans) else []
+        if blocking:
             raise InputError(
-                f"argument `--level`: endpoint `{no_gain[0]}` shows no benefit over the null under its truth, "
+                f"argument `--level`: endpoint `{blocking[0]}` shows no benefit over the null under its truth, "
                 f"so power cannot reach {level} at any size (its ceiling is the type I error)"
             )
         return None
     ceilings = {p.endpoint.name: p.prior_p_benefit() for p in plans if p.prior is not None}
     if not ceilings:
         raise InputError("argument `--target assurance`: no endpoint has a [prior]; add one or use --target power")
-    success = config.success
-    first = gatekeeper(rule, success.multiplicity, success.order)
-    if first is not None:
-        # Under rule any a fixed sequence succeeds only where its first endpoint does (a review: 0.9992 for 0.766).
-        ceiling, detail = (ceilings[first], f"endpoint `{first}`'s prior probability of benefit, the first of the "
-                           "fixed sequence") if first in ceilings else (1.0, f"endpoint `{first}`, the first of the "
-                                                                         "fixed sequence, has no prior")
-    else:
-        ceiling, detail = assurance_ceiling(ceilings, rule, len(plans))
+    ceiling, detail = assurance_ceiling(ceilings, rule, len(plans), first)
     if level >= ceiling:
         raise InputError(
             f"argument `--level`: assurance {level} is unreachable: its ceiling is {ceiling:.4f} "
@@ -438,12 +432,22 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     return ceiling
 
 
-def assurance_ceiling(ceilings: dict, rule: str, n_endpoints: int) -> tuple[float, str]:
+def assurance_ceiling(ceilings: dict, rule: str, n_endpoints: int, first: str | None = None) -> tuple[float, str]:
     """``(ceiling, what it is)`` from the endpoints' prior probabilities of benefit (:func:`check_reachable`).
+
+    ``first``: a fixed sequence's first endpoint under rule ``any`` (:func:`~simulator.design.multiplicity.gatekeeper`),
+    without whose success the trial cannot succeed: its ceiling alone.
 
     >>> assurance_ceiling({"a": 0.9, "b": 0.8}, "all", 2)[0], round(assurance_ceiling({"a": 0.9, "b": 0.8}, "any", 2)[0], 4)
     (0.7200000000000001, 0.98)
+    >>> assurance_ceiling({"a": 0.9, "b": 0.8}, "any", 2, first="b")[0]
+    0.8
     """
+    if first is not None:
+        # A review: one minus the product of the complements (0.9992) where the sequence's first has 0.766.
+        if first in ceilings:
+            return ceilings[first], f"endpoint `{first}`'s prior probability of benefit, the first of the fixed sequence"
+        return 1.0, f"endpoint `{first}`, the first of the fixed sequence, has no prior"
     if len(ceilings) == 1 and n_endpoints == 1:
         (name,) = ceilings
         return ceilings[name], f"endpoint `{name}`'s prior probability of benefit"
