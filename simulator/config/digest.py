@@ -87,8 +87,7 @@ def result_digest(config: Config) -> str:
     digest and different result digests. It names checkpoints
     (:mod:`simulator.runner.checkpoint`).
     """
-    text = json.dumps(canonical(config, decisions=True), sort_keys=True, default=str)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return _blake2b(canonical(config, decisions=True)).hex()
 
 
 def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -> list[int]:
@@ -104,6 +103,11 @@ def scenario_digest(config: Config, exclude: tuple[tuple[str, str], ...] = ()) -
     data = canonical(config)
     for section, key in exclude:
         data[section].pop(key, None)
-    text = json.dumps(data, sort_keys=True, default=str)
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    digest = _blake2b(data)
     return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+
+
+def _blake2b(data: dict) -> bytes:
+    """The 16-byte blake2b digest of ``data`` as sorted JSON."""
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()

@@ -73,11 +73,6 @@ PER_TRIAL_KEYS = frozenset({
 })
 
 
-def digest_hex(config) -> str:
-    """The scenario's result digest as 32 hex digits (the checkpoint's key, :func:`simulator.config.digest.result_digest`)."""
-    return result_digest(config)
-
-
 def payload_digest(streams: dict) -> str:
     """The blake2b digest of a checkpoint's ``streams`` payload (canonical JSON)."""
     text = json.dumps(streams, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -188,7 +183,7 @@ class CheckpointStore:
     def path(self, bundle) -> Path:
         """The file of a scenario."""
         sim = bundle.scenario.config.simulation
-        return self.folder / f"{digest_hex(bundle.scenario.config)}-seed{sim.seed}-n{sim.n_sims}.json"
+        return self.folder / f"{result_digest(bundle.scenario.config)}-seed{sim.seed}-n{sim.n_sims}.json"
 
     def load(self, bundle, template=None) -> dict | None:
         """The scenario's streams (name -> StreamCounts), or None if not usable.
@@ -237,7 +232,7 @@ class CheckpointStore:
             "format": FORMAT,
             "version": __version__,
             "code": code_fingerprint(),
-            "digest": digest_hex(bundle.scenario.config),
+            "digest": result_digest(bundle.scenario.config),
             "seed": sim.seed,
             "n_sims": sim.n_sims,
             "entropy": [int(v) for v in bundle.entropy],
