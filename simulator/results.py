@@ -25,7 +25,7 @@ from simulator.report import build_report, markdown
 from simulator.report.csv import rows, write_csv
 from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
-from simulator.report.tables import endpoint_table, events_short, n_sims_text, trial_table
+from simulator.report.tables import endpoint_table, events_short, n_sims_text, own_n_sims, trial_table
 from simulator.runner.backends import effective_jobs
 from simulator.runner.folder import check_output_folder
 from simulator.runner.simulate import ScenarioPlans
@@ -132,7 +132,7 @@ class ScenarioResult(_Streams):
 def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], report: dict) -> list[ScenarioResult]:
     out = []
     for i, (scenario, bundle, block) in enumerate(zip(scenarios, bundles, report["scenarios"])):
-        n_sims = block.get("n_sims", report["meta"].get("n_sims"))  # its own, with a sweep over n_sims
+        n_sims = own_n_sims(report, block)  # its own, with a sweep over n_sims
         endpoints = {
             plan.endpoint.name: EndpointResult(
                 plan.endpoint.name, plan.endpoint.kind, plan, block["endpoints"][plan.endpoint.name], n_sims
@@ -382,7 +382,7 @@ class SizeResult(_Reported):
             if events_short(block):
                 # A review: 340 events answered for 450 patients that give at most 321 on average, a third of
                 # the trials analysed at their last event, and only report.md said so.
-                short = Estimate(block["events_short"], block["events_short_mcse"], n=scenario.get("n_sims"))
+                short = Estimate(block["events_short"], block["events_short_mcse"], n=own_n_sims(self._report, scenario))
                 why = (f"trial.n_total = {scenario['n_total']} gives too few events for it (more subjects; or accrual "
                        "as a rate, which searches them)" if self.axis == "events" else
                        "the events derived at this size are not always reached (a longer follow-up, or "

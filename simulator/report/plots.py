@@ -29,7 +29,7 @@ from simulator.figures import (
     new_figure,
 )
 from simulator.report import derived
-from simulator.report.tables import n_looks, scenario_label
+from simulator.report.tables import n_looks, own_n_sims, scenario_label
 
 __all__ = ["Plot", "build_plots", "matplotlib_available"]
 
@@ -202,7 +202,7 @@ def _sequential_figure(report: dict, i: int):
             ax.set_visible(False)
 
         ax = row[2]
-        n_sims = scenario.get("n_sims", report["meta"].get("n_sims"))
+        n_sims = own_n_sims(report, scenario)
         # Futility bars (and their legend entry) only for a design with a futility rule.
         futility = any(v is not None for v in e.get("futility_bounds") or []) or any(e.get("futility_per_look") or [])
         bars = [("reject_per_look", "reject H0")] + ([("futility_per_look", "stop for futility")] if futility else [])

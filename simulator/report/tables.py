@@ -70,10 +70,16 @@ def estimate(report: dict, path: tuple, digits: int = DIGITS) -> Cell:
     return Cell(pm_text(value, mcse, digits), path, mcse_path)
 
 
-def scenario_n_sims(report: dict, path: tuple) -> int | None:
-    """The simulated trials per stream of the scenario ``path`` is in (``("scenarios", i, ...)``), else the run's."""
-    own = lookup(report, path[:2] + ("n_sims",)) if path[:1] == ("scenarios",) else None
+def own_n_sims(report: dict, scenario: dict | None) -> int | None:
+    """The simulated trials per stream of ``scenario`` (an entry of ``report["scenarios"]``), else the run's
+    (``meta.n_sims``): a sweep over ``simulation.n_sims`` gives each scenario its own."""
+    own = scenario.get("n_sims") if isinstance(scenario, dict) else None
     return own if own is not None else report.get("meta", {}).get("n_sims")
+
+
+def scenario_n_sims(report: dict, path: tuple) -> int | None:
+    """:func:`own_n_sims` of the scenario ``path`` is in (``("scenarios", i, ...)``)."""
+    return own_n_sims(report, lookup(report, path[:2]) if path[:1] == ("scenarios",) else None)
 
 
 def probability(report: dict, path: tuple) -> Cell:

@@ -39,14 +39,13 @@ def summary_table(report: dict) -> str:
     header = ("scenario", "n_total", "power ± MCSE", "assurance ± MCSE",
               "type1 (favourable tail) ± MCSE" if two_sided else "type1 ± MCSE")
     rows = [header + ((f"E[duration] ({duration}) ± MCSE",) if duration else ())]
-    n_sims = report.get("meta", {}).get("n_sims")
     for scenario in report["scenarios"]:
         row = (
             tables.scenario_label(scenario),
             str(scenario["n_total"]),
-            _pm(scenario, "power", scenario.get("n_sims", n_sims)),
-            _pm(scenario, "assurance", scenario.get("n_sims", n_sims)),
-            _pm(scenario, "type1", scenario.get("n_sims", n_sims)),
+            _pm(scenario, "power", tables.own_n_sims(report, scenario)),
+            _pm(scenario, "assurance", tables.own_n_sims(report, scenario)),
+            _pm(scenario, "type1", tables.own_n_sims(report, scenario)),
         )
         if duration:
             block = scenario["endpoints"].get(duration) or {}
@@ -62,7 +61,7 @@ def summary_table(report: dict) -> str:
             if tables.events_short(block):
                 lines.append(
                     f"note: {tables.scenario_label(scenario)}, {name}: "
-                    f"{_pm(block, 'events_short', scenario.get('n_sims', n_sims))} of the "
+                    f"{_pm(block, 'events_short', tables.own_n_sims(report, scenario))} of the "
                     "trials ran out of events before a look's target and were analysed at their last event "
                     "(\"short of target events\" in report.md, events_short in report.json)"
                 )
