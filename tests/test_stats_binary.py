@@ -204,6 +204,28 @@ def test_fisher_thresholds_relabelling():
             assert unf[m] == ne - fav[total - m]
 
 
+@pytest.mark.parametrize("sided", [1, 2])
+@pytest.mark.parametrize("level", [1e-300, 1e-255, 1e-246])
+def test_fisher_thresholds_far_tails_at_tiny_levels(sided, level):
+    # With 450 vs 600 the tables of the middle margins reach below 1e-250 of
+    # the mode, where p-values are taken on the log scale. A level below
+    # what such a table's p-value can be (an asUser look spending almost
+    # nothing) must still reject exactly the tables whose p-value is <= level:
+    # before, every far-tail table rejected (margins 561 to 635 differed at 1e-300).
+    nc, ne = 450, 600
+    fav, unf = fisher_thresholds(nc, ne, level, sided)
+    for m in (400, 450, 525, 600, 700):
+        lo, hi = max(0, m - nc), min(ne, m)
+        for xe in range(lo, hi + 1):
+            xc = m - xe
+            rejected = fisher_pvalue(xc, nc, xe, ne, sided) <= level
+            if sided == 1:
+                assert (xe >= fav[m]) == rejected
+            else:
+                assert (xe >= fav[m]) == (rejected and xe * nc > xc * ne)
+                assert (xe <= unf[m]) == (rejected and xe * nc < xc * ne)
+
+
 def test_fisher_thresholds_2000_vs_2000():
     # Speed is measured in benchmarks/ (not asserted here); this checks the large case is right.
     fav, unf = fisher_thresholds(2000, 2000, 0.05, 2)

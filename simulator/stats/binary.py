@@ -276,6 +276,39 @@ def _log_pvalue_far_tail(xc, nc, xe, ne, sided):
 
 
 @kernel
+def _far_edge(buf, lo, hi, nc, ne, m, start, step, level, sided, certain):
+    """The far tail at one end of the support, where p-values are tiny.
+
+    The tables from ``start`` (``hi`` with ``step = -1``, ``lo`` with
+    ``step = +1``) inwards while they lie below ``_LOG_FALLBACK`` relative
+    to the mode form a run whose p-values grow inwards, so the rejecting
+    ones are a prefix of it. When ``certain`` (the level is above any
+    p-value such a table can have) all of them reject; otherwise the
+    prefix is found by bisection on the log-scale p-values, which cost
+    O(support) each. Returns ``(end, last)``: the run's last table and the
+    last rejecting one (``start - step`` when none; ``end = start - step``
+    when there is no run).
+    """
+    if buf[start - lo] >= _LOG_FALLBACK:
+        return start - step, start - step
+    end = start
+    while lo <= end + step <= hi and buf[end + step - lo] < _LOG_FALLBACK:
+        end += step
+    if certain:
+        return end, end
+    good = -1
+    bad = (end - start) * step + 1
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        xe = start + mid * step
+        if _log_pvalue_far_tail(m - xe, nc, xe, ne, sided) <= level:
+            good = mid
+        else:
+            bad = mid
+    return end, start + good * step
+
+
+@kernel
 def _two_sided_sums(buf, lo, hi, t):
     """Mass of the tables with scaled probability <= t.
 
@@ -416,6 +449,10 @@ def fisher_thresholds(nc, ne, level, sided):
     unf = np.empty(total + 1, dtype=np.int64)
     buf = np.empty(min(nc, ne) + 1)
     mult = 1.0 + FISHER_TIE_TOLERANCE
+    # A table below _LOG_FALLBACK relative to the mode (s >= 1) has a p-value
+    # below (total + 1) * 1.0000001e-250: a level above that rejects it
+    # without its log-scale p-value.
+    certain = level >= (total + 1) * 1e-249
     for m in range(total + 1):
         lo, hi, s, mode = _relative_pmf(nc, ne, m, buf)
         if level <= 0.0:
@@ -426,11 +463,15 @@ def fisher_thresholds(nc, ne, level, sided):
             continue
         if sided == 1:
             unf[m] = -1
-            fav[m] = hi + 1
+            end, fav[m] = _far_edge(buf, lo, hi, nc, ne, m, hi, -1, level, 1, certain)
+            if fav[m] != end:
+                continue  # a table of the far tail does not reject
             tail = 0.0
-            for k in range(hi, lo - 1, -1):
+            for k in range(hi, end - 1, -1):
                 tail += buf[k - lo]
-                if buf[k - lo] < _LOG_FALLBACK or min(tail / s, 1.0) <= level:
+            for k in range(end - 1, lo - 1, -1):
+                tail += buf[k - lo]
+                if min(tail / s, 1.0) <= level:
                     fav[m] = k
                 else:
                     break
@@ -439,18 +480,15 @@ def fisher_thresholds(nc, ne, level, sided):
         # Two-sided. Favourable side: walk down from hi while rejecting;
         # the threshold t only grows, so the prefix end a only moves right
         # and the suffix start b only moves left.
-        fav[m] = hi + 1
+        end, fav[m] = _far_edge(buf, lo, hi, nc, ne, m, hi, -1, level, 2, certain)
         a = lo - 1
         prefix = 0.0
         b = hi + 1
         suffix = 0.0
-        for k in range(hi, lo - 1, -1):
+        for k in range(end - 1 if fav[m] == end else lo - 1, lo - 1, -1):
             if k * total <= m * ne:
                 break  # not favourable: at or below the null mean
             r = buf[k - lo]
-            if r < _LOG_FALLBACK:
-                fav[m] = k  # p-value below 1e-250 (log-scale branch)
-                continue
             t = r * mult
             while a + 1 <= hi and buf[a + 1 - lo] <= t:
                 a += 1
@@ -465,18 +503,15 @@ def fisher_thresholds(nc, ne, level, sided):
             else:
                 break
 
-        unf[m] = lo - 1
+        end, unf[m] = _far_edge(buf, lo, hi, nc, ne, m, lo, 1, level, 2, certain)
         a = lo - 1
         prefix = 0.0
         b = hi + 1
         suffix = 0.0
-        for k in range(lo, hi + 1):
+        for k in range(end + 1 if unf[m] == end else hi + 1, hi + 1):
             if k * total >= m * ne:
                 break
             r = buf[k - lo]
-            if r < _LOG_FALLBACK:
-                unf[m] = k
-                continue
             t = r * mult
             while a + 1 <= hi and buf[a + 1 - lo] <= t:
                 a += 1
