@@ -424,3 +424,52 @@ def test_a_fixed_sequence_whose_first_endpoint_has_no_benefit_is_refused_at_once
                     'multiplicity = "fixed_sequence"\norder = ["tox", "resp"]\n', encoding="utf-8")
     assert main(["size", str(path), "--target", "power", "--level", "0.8", "--sims", "1000", "--quiet"]) == 2
     assert "endpoint `tox` shows no benefit over the null" in capsys.readouterr().err
+
+
+FIXED_GATE = """[trial]
+n_total = 300
+[endpoints.resp]
+kind = "binary"
+truth = { control = 0.30, experimental = 0.40 }
+[endpoints.os]
+kind = "survival"
+truth = { control = { median = 24.0 }, hazard_ratio = 0.6 }
+accrual = { duration = 24.0 }
+[success]
+"""
+
+
+@pytest.mark.parametrize("success", ['rule = "all"',
+                                     'rule = "any"\nmultiplicity = "fixed_sequence"\norder = ["resp", "os"]'])
+def test_an_endpoint_off_the_events_axis_that_caps_power_is_named_at_once(tmp_path, capsys, success):
+    # A review: the events search ran to 300 events (minutes) and then named trial.n_total, where the binary
+    # endpoint, whose 150 patients a side the search does not change, caps the trial's power. Its power
+    # there, by the normal approximation of the pooled z at one-sided 0.025: 0.4423.
+    from scipy.stats import norm
+
+    pbar = 0.35
+    se0, se1 = (2 * pbar * (1 - pbar) / 150) ** 0.5, ((0.3 * 0.7 + 0.4 * 0.6) / 150) ** 0.5
+    expected = norm.cdf((0.1 - norm.ppf(0.975) * se0) / se1)
+    path = tmp_path / "gate.toml"
+    path.write_text(FIXED_GATE + success + "\n", encoding="utf-8")
+    assert main(["size", str(path), "--target", "power", "--level", "0.8", "--sims", "1000", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"endpoint `resp` is not sized by it (its patients are trial.n_total = 300) and its analytic power " \
+           f"there is {expected:.4f}" in err and err.count("\n") == 1
+
+
+def test_a_level_near_an_off_axis_endpoints_power_is_left_to_the_search(tmp_path):
+    # Within the approximation's slack (0.02) of the capping endpoint's analytic power the search decides.
+    from simulator.config.load import load_raw
+    from simulator.config.validate import validate
+    from simulator.errors import InputError
+    from simulator.runner.size import _base_plans, check_reachable, size_axis
+
+    path = tmp_path / "gate.toml"
+    path.write_text(FIXED_GATE + 'rule = "all"\n', encoding="utf-8")
+    mapping = load_raw(str(path))
+    axis = size_axis(validate(mapping))
+    config, base = _base_plans(axis, mapping, "power")
+    assert check_reachable(base, "power", 0.45, "all", axis) is None
+    with pytest.raises(InputError, match="endpoint `resp` is not sized by it"):
+        check_reachable(base, "power", 0.47, "all", axis)

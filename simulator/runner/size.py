@@ -419,6 +419,7 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
                 f"argument `--level`: endpoint `{blocking[0]}` shows no benefit over the null under its truth, "
                 f"so power cannot reach {level} at any size (its ceiling is the type I error)"
             )
+        _check_fixed_gates(plans, config, level, rule, first, axis)
         return None
     ceilings = {p.endpoint.name: p.prior_p_benefit() for p in plans if p.prior is not None}
     if not ceilings:
@@ -430,6 +431,38 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
             f"({detail}); ask for a level below it"
         )
     return ceiling
+
+
+# The analytic power of an endpoint the search does not size is an approximation (normal, Schoenfeld): the
+# target is refused before the search only when it lies this far above it; closer, the search decides.
+_FIXED_GATE_SLACK = 0.02
+
+
+def _check_fixed_gates(plans, config, level: float, rule: str, first: str | None, axis) -> None:
+    """Refuse a power target that an endpoint off the searched axis caps (a review).
+
+    An events search leaves the subjects at ``trial.n_total``, and with them
+    a binary or continuous endpoint's power. The trial's power is at most
+    that endpoint's under rule ``all``, or when it is a fixed sequence's
+    first under ``any``; a level clearly above its analytic power is
+    refused at once (the search ran to the largest events and then named
+    ``trial.n_total`` without the endpoint).
+    """
+    if axis.priority == 0:
+        return  # every endpoint is sized by the searched axis
+    for p in plans:
+        name = p.endpoint.name
+        if kind_of(p.endpoint).size_axis(config).name == axis.name or not (rule == "all" or name == first):
+            continue
+        power = p.analytic(config).get("power")
+        if power is not None and power + _FIXED_GATE_SLACK < level:
+            why = "the success rule needs every endpoint" if rule == "all" else "it is the fixed sequence's first"
+            raise InputError(
+                f"argument `--level`: power {level} is out of reach of a search over {axis.name}: endpoint "
+                f"`{name}` is not sized by it (its patients are trial.n_total = {config.trial.n_total}) and its "
+                f"analytic power there is {power:.4f}, which caps the trial's ({why}); raise trial.n_total or "
+                f"ask for a lower level"
+            )
 
 
 def assurance_ceiling(ceilings: dict, rule: str, n_endpoints: int, first: str | None = None) -> tuple[float, str]:
