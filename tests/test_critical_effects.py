@@ -195,6 +195,33 @@ def test_futility_bound_reached_by_every_rate_is_clipped_below():
     assert "futility_effect clipped to -0.3, an experimental rate of 0" in out["effect_note"]
 
 
+@pytest.mark.parametrize("better", ["higher", "lower"])
+def test_yates_futility_effect_at_a_zero_bound_is_the_end_of_its_flat_stretch(better):
+    # A review: Yates' statistic is 0 for |p_E - p_C| <= N / (2 n_C n_E), and at a futility bound of 0 every
+    # such trial stops (z <= a_k stops). The futility effect is the upper end of that stretch, on whose
+    # unfavourable side every trial stops; it was the lower end (-0.0998 at 10 a side, control 3 of 10,
+    # where 2, 3 and 4 experimental responders all stop).
+    p_c, p_e = (0.3, 0.6) if better == "higher" else (0.6, 0.3)
+    plan = make_plan("chi2_yates", n_total=40, p_c=p_c, p_e=p_e, better=better, looks=2, efficacy="asOF",
+                     futility=[0.0])
+    out = plan.effect_bounds()
+    half_width = 0.5 * 20 / (10 * 10)  # |ad - bc| <= N / 2 in rates: N / (2 n_C n_E)
+    assert oriented(plan, out["futility_effect"][0]) == pytest.approx(half_width, abs=1e-12)
+    x_c = round_half_up(10 * p_c)
+    stop = out["futility_count"][0]
+    assert oriented(plan, stop / 10 - x_c / 10) == pytest.approx(half_width, abs=1e-12)
+    flat = range(2, 5) if better == "higher" else range(6, 9)  # the three counts with z = 0
+    assert all(outcome(plan, 0, x_c, x) == STOP_FUTILITY for x in flat)
+
+
+def test_strict_crossing_equals_the_root_where_the_statistic_is_not_flat():
+    # For a statistic that crosses its bound (pooled z), the end of the region at or below it is the root.
+    for bound in (-0.69, 0.0, 1.0):
+        plain = critical.effect_at_bound(0, 0.3, 88, 88, bound).effect
+        strict = critical.effect_at_bound(0, 0.3, 88, 88, bound, strict=True).effect
+        assert strict == pytest.approx(plain, abs=1e-13)
+
+
 # ---------------------------------------------------------------------------
 # Back-substitution
 # ---------------------------------------------------------------------------
@@ -331,7 +358,7 @@ def outcome(plan, k, x_c_natural, x_e_natural):
 
     The rule of docs/conventions.md for these designs (one-sided futility):
     reject favourably at z >= b, unfavourably at z <= -b (two-sided), stop
-    for futility at z < a; Fisher on the p-value scale, favourable when its
+    for futility at z <= a (a z on the bound stops); Fisher on the p-value scale, favourable when its
     p-value is at most sided x sf(b) with the experimental rate higher, futility when the one-sided
     p-value exceeds sf(a).
     """
@@ -354,7 +381,7 @@ def outcome(plan, k, x_c_natural, x_e_natural):
         return REJECT_FAVOURABLE
     if plan.sided == 2 and z <= -b:
         return REJECT_UNFAVOURABLE
-    return STOP_FUTILITY if z < a else CONTINUE
+    return STOP_FUTILITY if z <= a else CONTINUE
 
 
 @pytest.mark.parametrize("test, margin, better, allocation, design", COUNT_CASES)

@@ -63,15 +63,24 @@ def statistic(code: int, p_c: float, p_e: float, n_c: float, n_e: float, theta0:
     return float(oriented_z(code, float(n_c) * p_c, float(n_c), float(n_e) * p_e, float(n_e), float(theta0)))
 
 
-def effect_at_bound(code: int, p_c: float, n_c: float, n_e: float, bound: float, theta0: float = 0.0) -> Crossing:
+def effect_at_bound(code: int, p_c: float, n_c: float, n_e: float, bound: float, theta0: float = 0.0,
+                    strict: bool = False) -> Crossing:
     """The difference p_E - p_C at which the statistic first reaches ``bound``, control rate held at ``p_c``.
 
     The statistic is scanned on a grid of experimental rates in [0, 1]; the
     first grid point where it is at or above ``bound`` brackets the crossing
     with the point before it, and :func:`brentq` solves there (xtol 1e-15).
     "First" makes the answer the smallest observed difference that reaches
-    the bound: for the efficacy bound the smallest one that rejects, for a
-    futility bound the one below which the trial stops.
+    the bound: for the efficacy bound the smallest one that rejects.
+
+    ``strict``: the first difference where the statistic is *above*
+    ``bound``, the end of the region where it is at or below it: for a
+    futility bound (``z <= a`` stops) and an unfavourable efficacy bound
+    (``z <= -b`` rejects). The two differ only where the statistic is flat
+    at the bound: Yates' statistic is 0 over a whole range of differences,
+    and at a futility bound of 0 every one of them stops (a review: the
+    range's lower end was reported, on whose favourable side trials
+    stopped too).
 
     >>> round(effect_at_bound(0, 0.3, 124, 124, 1.959963984540054).effect, 4)  # pooled z
     0.1195
@@ -87,7 +96,7 @@ def effect_at_bound(code: int, p_c: float, n_c: float, n_e: float, bound: float,
     values = np.empty(GRID_POINTS)
     _scan(code, float(p_c), float(n_c), float(n_e), float(theta0), grid, values)
     values = np.clip(values, -Z_CAP, Z_CAP) - bound
-    above = np.flatnonzero(values >= 0.0)
+    above = np.flatnonzero(values > 0.0 if strict else values >= 0.0)
     if above.size == 0:
         return Crossing(1.0 - p_c, "above")
     first = int(above[0])
@@ -98,6 +107,16 @@ def effect_at_bound(code: int, p_c: float, n_c: float, n_e: float, bound: float,
         root = hi
     else:
         root = brentq(excess, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
+    if strict and excess(root) <= 0.0:
+        # On a flat stretch at the bound (or a root a hair below it): its upper end, by bisection.
+        lo = root
+        while hi - lo > 1e-15 * max(1.0, hi):
+            mid = 0.5 * (lo + hi)
+            if excess(mid) > 0.0:
+                hi = mid
+            else:
+                lo = mid
+        root = hi
     return Crossing(root - p_c)
 
 

@@ -455,7 +455,8 @@ class BinaryPlan:
                 if self.code == FISHER:
                     crossing = crossings[which]
                 else:
-                    crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0)
+                    crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0,
+                                                        strict=which == "futility")
                 value = float(sign * crossing.effect) + 0.0  # + 0.0: no "-0.0" for an effect of zero
                 out[key].append(value)
                 if crossing.clipped is not None:
@@ -483,7 +484,10 @@ class BinaryPlan:
                     crossing = (critical.Crossing(-x_c / n_c, "below") if count is None
                                 else critical.Crossing(count / n_e - x_c / n_c))
                 else:
-                    crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0)
+                    # Unfavourable rejection (z <= -b) ends where the statistic rises above -b; the wedge
+                    # (-a <= z) starts where it reaches -a.
+                    crossing = critical.effect_at_bound(self.code, p_c, n_c, n_e, bound, self.theta0,
+                                                        strict=key == "critical_effect_unfavourable")
                 value = float(sign * crossing.effect) + 0.0
                 lower[key].append(value)
                 if crossing.clipped is not None:
