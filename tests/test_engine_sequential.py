@@ -213,3 +213,25 @@ def test_fishers_test_rejects_nowhere_at_a_look_that_spends_no_alpha():
     z = make_plan("z_pooled", n_total=1334, p_c=0.02, p_e=0.95, **looks).exact()
     assert fisher["reject_per_look_exact"][0] == 0.0 == z["reject_per_look_exact"][0]
     assert fisher["power_exact"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_an_anti_conservative_exact_size_is_noted():
+    # A review: z_unpooled with 40 patients and a look at 4 rejects far too often under H0 (the first test
+    # above: exact size from the enumeration there), which only size_exact showed. Above 1.2 times the
+    # one-sided level the analytic note says so; the pooled z at 458 patients (size within a few per cent
+    # of its level) and Fisher's test (never above it) stay quiet.
+    from simulator.endpoints.common import analytic_and_exact
+
+    looks = dict(looks=[0.1, 1.0], efficacy="asP")
+    raw = {"trial": {"n_total": 40}, "design": {"alpha": 0.025, **looks},
+           "endpoints": {"y": {"kind": "binary", "test": "z_unpooled", "truth": {"control": 0.6, "experimental": 0.75}}}}
+    config = validate(raw)
+    plan = BinaryPlan.from_config(config, config.endpoints[0])
+    bounds = np.asarray(plan.bounds.efficacy, dtype=float)
+    size = _two_look_power(bounds, 2, 20, 0.6, 0.6)
+    assert size > 1.2 * 0.025
+    block = analytic_and_exact(plan, config)
+    assert f"the exact size of z_unpooled here is {size:.4f} against its one-sided level 0.025" in block["note"]
+    for test, n_total in (("z_pooled", 458), ("fisher", 40)):
+        quiet = make_plan(test, n_total=n_total, **looks).exact()
+        assert "exact_note" not in quiet and quiet["size_exact"] <= 1.2 * 0.025

@@ -391,6 +391,19 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
     return out
 
 
+def analytic_and_exact(plan, config: Config) -> dict:
+    """A plan's analytic and exact values in one block, probabilities clipped, their notes in one line.
+
+    ``exact()`` may give an ``exact_note``; it joins the analytic ``note``
+    (:func:`add_note`) instead of replacing it.
+    """
+    block = clip_probabilities({**plan.analytic(config), **plan.exact()})
+    extra = block.pop("exact_note", None)
+    if extra:
+        add_note(block, extra)
+    return block
+
+
 def add_note(block: dict, text: str) -> None:
     """Add ``text`` to ``block["note"]`` (the analytic block's one line, printed under the tables), after any there."""
     note = block.get("note")

@@ -12,7 +12,7 @@ import uuid
 import numpy as np
 
 from simulator import __version__
-from simulator.endpoints.common import add_note, bounds_at_mean_looks, clip_probabilities, finite_or_none
+from simulator.endpoints.common import add_note, analytic_and_exact, bounds_at_mean_looks, finite_or_none
 from simulator.estimate import proportion
 from simulator.report.reproducibility import environment
 
@@ -134,7 +134,7 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         block["true_effect_histogram"] = effect_histogram(
             streams["assurance"].endpoints[name], plan.effect_bins, block["effect_scale"]
         )
-    block["analytic"] = clip_probabilities({**plan.analytic(config), **plan.exact()})
+    block["analytic"] = analytic_and_exact(plan, config)
     if "realised_fractions_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
         add_note(block["analytic"], "analytic values at the planned looks, taken as fractions of this endpoint's "

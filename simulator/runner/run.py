@@ -18,7 +18,7 @@ from simulator.config.load import Scenario
 from simulator.config.validate import validate
 from simulator.design.multiplicity import gatekeeper
 from simulator.endpoints import kind_of
-from simulator.endpoints.common import PatientAxis, add_note, clip_probabilities, finite_or_none
+from simulator.endpoints.common import PatientAxis, add_note, analytic_and_exact, finite_or_none
 from simulator.endpoints.joint_rules import calendar_endpoints
 from simulator.endpoints.strata import deciding
 from simulator.endpoints.survival_axis import (
@@ -359,7 +359,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                 "realised_fractions": list(plan.looks.realised_fractions),
                 **plan.effect_bounds(),  # critical and futility effects (and counts where the kind has them)
                 "prior_p_benefit": plan.prior_p_benefit(),
-                **clip_probabilities({**plan.analytic(scenario.config), **plan.exact()}),
+                **analytic_and_exact(plan, scenario.config),
             }
             tests = getattr(plan, "strata_tests", None)
             if scenario.config.strata and tests is not None:
