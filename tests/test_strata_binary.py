@@ -76,6 +76,10 @@ def test_a_harm_is_analysed_on_the_oriented_scale():
 @pytest.mark.parametrize("changes, pattern", [
     (dict(endpoints__resp={"kind": "binary", "test": "fisher", "truth": {"control": 0.2, "experimental": 0.3}}),
      r'`endpoints\.resp\.test`: cannot be "fisher" with strata'),
+    # A review: the null held in the first stratum only (type I error 0.75 at alpha 0.025); CMH has no margin.
+    (dict(endpoints__resp={"kind": "binary", "test": "farrington_manning", "margin": 0.1,
+                           "truth": {"control": 0.5, "experimental": 0.45}}),
+     r'`endpoints\.resp\.margin`: must be 0 with strata .*, got 0\.1$'),
 ])
 def test_what_strata_refuse_for_binary_endpoints(changes, pattern):
     with pytest.raises(InputError, match=pattern):

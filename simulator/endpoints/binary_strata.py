@@ -49,6 +49,13 @@ class StratifiedBinaryPlan(BinaryPlan):
         if plan.code == FISHER:
             raise fail(f"endpoints.{endpoint.name}.test", 'cannot be "fisher" with strata (the arm sizes per look '
                        "are random, and Fisher's critical counts are tabulated for fixed sizes)", endpoint.test)
+        if endpoint.margin > 0.0:
+            # A review: with odds multipliers the null (control - margin) held in the first stratum only, the
+            # others' rates following the common odds ratio, so the pooled difference was well inside H1 (type I
+            # error 0.75); and the CMH test is of an odds ratio of 1, with no margin on the risk difference.
+            raise fail(f"endpoints.{endpoint.name}.margin", "must be 0 with strata (a risk-difference margin has no "
+                       "common-odds-ratio null across strata, and the CMH test has no margin); analyse "
+                       "non-inferiority without [strata]", endpoint.margin)
         if len(plan.levels) > 1:
             raise fail("success.multiplicity", 'cannot be "holm" with strata and a binary endpoint yet',
                        config.success.multiplicity)
