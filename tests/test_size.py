@@ -9,6 +9,7 @@ from _runs import size
 from simulator.cli import main
 from simulator.config.load import load_scenarios
 from simulator.endpoints import common
+from simulator.errors import InputError
 from simulator.runner.simulate import build_plans
 
 # A fixed design, 1:2 allocation (grid steps of 3 patients), z test: exact
@@ -462,7 +463,6 @@ def test_a_level_near_an_off_axis_endpoints_power_is_left_to_the_search(tmp_path
     # Within the approximation's slack (0.02) of the capping endpoint's analytic power the search decides.
     from simulator.config.load import load_raw
     from simulator.config.validate import validate
-    from simulator.errors import InputError
     from simulator.runner.size import _base_plans, check_reachable, size_axis
 
     path = tmp_path / "gate.toml"
@@ -473,3 +473,41 @@ def test_a_level_near_an_off_axis_endpoints_power_is_left_to_the_search(tmp_path
     assert check_reachable(base, "power", 0.45, "all", axis) is None
     with pytest.raises(InputError, match="endpoint `resp` is not sized by it"):
         check_reachable(base, "power", 0.47, "all", axis)
+
+
+CURED = """[trial]
+n_total = 1500
+[endpoints.os]
+kind = "survival"
+truth = { control = { median = 12.0 }, hazard_ratio = 1.0, cured = { control = 0.2, experimental = CURE } }
+prior = { hazard_ratio = { log_mean = 0.0, log_sd = 0.2 } }
+accrual = { duration = 24.0 }
+[design]
+events = 900
+"""
+
+
+@pytest.mark.parametrize("cure", [0.2, 0.3])
+def test_prior_p_benefit_bounds_assurance_only_with_equal_cure_fractions(tmp_path, cure):
+    # A review: with cured fractions 0.2 and 0.3 and a prior centred on HR 1, assurance was 0.678 beside a
+    # prior P(benefit) (P(HR < 1) of the uncured) of 0.5, and `size --target assurance --level 0.6` exited 2
+    # calling 0.5 the ceiling. With equal fractions the arms differ only through the hazard ratio.
+    from simulator.config.load import load_raw
+    from simulator.config.validate import validate
+    from simulator.runner.size import _base_plans, check_reachable, size_axis
+
+    path = tmp_path / "cure.toml"
+    path.write_text(CURED.replace("CURE", str(cure)), encoding="utf-8")
+    mapping = load_raw(str(path))
+    axis = size_axis(validate(mapping))
+    _, base = _base_plans(axis, mapping, "assurance")
+    (plan,) = base.plans
+    assert plan.prior_p_benefit() == pytest.approx(0.5, abs=1e-15)
+    note = plan.describe().get("prior_p_benefit_note")
+    if cure == 0.2:
+        assert note is None
+        with pytest.raises(InputError, match="assurance 0.6 is unreachable: its ceiling is 0.5000"):
+            check_reachable(base, "assurance", 0.6, "all", axis)
+    else:
+        assert "with cured fractions 0.2 (control) and 0.3 (experimental)" in note
+        assert check_reachable(base, "assurance", 0.6, "all", axis) is None

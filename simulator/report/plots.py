@@ -79,11 +79,12 @@ def _size_figure(report: dict):
         ax.axhline(design_power, color=COLOURS["target"], linestyle="-.", linewidth=1, zorder=REFERENCE_ZORDER,
                    gid="target-line", label=f"target {design_power:g}")
         if endpoint is not None:
-            ppb = [s["endpoints"][endpoint].get("prior_p_benefit") for s in report["scenarios"]]
-            ppb = [v for v in ppb if v is not None]
+            blocks = [s["endpoints"][endpoint] for s in report["scenarios"]]
+            ppb = [b.get("prior_p_benefit") for b in blocks if b.get("prior_p_benefit") is not None]
+            bounds = not any("prior_p_benefit_note" in b for b in blocks)
             if ppb:
                 ax.axhline(ppb[0], color=COLOURS["assurance"], linestyle=":", linewidth=1, zorder=REFERENCE_ZORDER,
-                           label="prior P(benefit): assurance ceiling")
+                           label="prior P(benefit)" + (": assurance ceiling" if bounds else " (no ceiling here)"))
         for key, marker, style in (("power", "o", "-"), ("assurance", "s", "--")):
             for series in derived.size_series(report, key, endpoint):
                 label = key + (f" ({series.label})" if series.label else "")
@@ -332,7 +333,8 @@ def build_plots(report: dict, scenarios: list, *, workers: int = 1) -> list[Plot
     add("plot-size", "Power and assurance against size",
         "Trial success and each endpoint's success against n_total, with ±2 Monte Carlo standard errors. "
         "Power assumes the configured truth; assurance averages over the prior, so it cannot exceed the "
-        "endpoint's prior P(benefit) (dotted) except by type I errors. The dash-dot line is design.power."
+        "endpoint's prior P(benefit) (dotted) except by type I errors (unless the endpoint's "
+        "prior_p_benefit_note says otherwise). The dash-dot line is design.power."
         + (" The last panel: the expected duration of each survival endpoint (months from the first patient in to "
            "the stopping analysis) against n_total." if _duration_endpoints(report) else ""),
         _size_figure, report)

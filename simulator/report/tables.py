@@ -170,6 +170,9 @@ def reading_guide(report: dict) -> list[str]:
     if has_assurance(report):
         what += ("; assurance is trial success when the true effects are drawn from the prior (the phase 2 data), "
                  "and cannot exceed the prior probability that the experimental arm is better (prior P(benefit))")
+        notes = [e["prior_p_benefit_note"] for e in blocks if e.get("prior_p_benefit_note")]
+        if notes:
+            what += f", except where that is no bound: {notes[0]}"
     if simulated_type1:
         what += "; type I error is rejection on the null boundary"
     out.append(what + ".")

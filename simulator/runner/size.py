@@ -421,9 +421,14 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
             )
         _check_fixed_gates(plans, config, level, rule, first, axis)
         return None
-    ceilings = {p.endpoint.name: p.prior_p_benefit() for p in plans if p.prior is not None}
-    if not ceilings:
+    if not any(p.prior is not None for p in plans):
         raise InputError("argument `--target assurance`: no endpoint has a [prior]; add one or use --target power")
+    # An endpoint whose prior P(benefit) is no ceiling (its report says why: `prior_p_benefit_note`) counts as one
+    # without a prior: it may benefit whatever the prior says.
+    ceilings = {p.endpoint.name: p.prior_p_benefit() for p in plans
+                if p.prior is not None and "prior_p_benefit_note" not in p.describe()}
+    if not ceilings:
+        return None
     ceiling, detail = assurance_ceiling(ceilings, rule, len(plans), first)
     if level >= ceiling:
         raise InputError(
