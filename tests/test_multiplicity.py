@@ -134,3 +134,19 @@ def test_derived_survival_events_are_at_the_level_the_endpoint_is_analysed_at(mu
     assert meta["events_unrounded"] == pytest.approx(expected, rel=1e-9)
     assert meta["events"] == math.ceil(expected)
     assert ("Bonferroni" in meta["events_derivation"]) is (multiplicity == "bonferroni")
+
+
+@pytest.mark.parametrize("multiplicity, level", [("bonferroni", 0.025 / 3), ("holm", 0.025), ("none", 0.025)])
+def test_design_gives_each_endpoints_level(multiplicity, level):
+    # A review: `design` printed "cumulative alpha spent (of design.alpha) [0.0083]" under Bonferroni, and its
+    # JSON had no level per endpoint. Each endpoint's `alpha` is its level, which its spending reaches.
+    import simulator as p3
+    from simulator.report.design_text import design_table
+
+    result = p3.Trial.from_dict(scenario((0.1, 0.1, 0.1), multiplicity).raw).design().to_dict()
+    for entry in result["scenarios"][0]["endpoints"].values():
+        assert entry["alpha"] == pytest.approx(level, rel=1e-15)
+        assert entry["alpha_spent"][-1] == pytest.approx(level, rel=1e-12)
+    text = design_table(result)
+    assert f"level (design.alpha, or the endpoint's share) {level:.4f}" in text
+    assert "cumulative alpha spent (of the level)" in text

@@ -348,6 +348,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             planned = plan.planned_bounds or plan.bounds
             entry = endpoints[plan.endpoint.name] = {
                 "test": plan.endpoint.test,
+                "alpha": plan.alpha,  # the endpoint's level: its share under Bonferroni (a review)
                 "efficacy_bounds": finite_or_none(planned.efficacy),
                 "futility_bounds": finite_or_none(planned.futility),
                 **_futility_region(planned),
