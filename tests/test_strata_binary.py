@@ -106,6 +106,15 @@ def test_the_tables_name_the_test_that_decided_and_what_the_analytic_power_is(st
     assert ("the CMH test that decides here is not modelled" in note) == stratified
     analyses = strata_tables(report, 0)[0]
     assert analyses.rows[0][2].text == ("stratified (cmh)" if stratified else "unstratified (z_pooled)")
+    # A new-user review: the hypotheses line and results.csv named z_pooled beside CMH's power.
+    from simulator.report.csv import rows
+    from simulator.report.tables import hypotheses
+
+    deciding = "cmh (stratified)" if stratified else "z_pooled (unstratified)"
+    assert f"({deciding}, one-sided alpha 0.025)" in hypotheses(report, 0)
+    header, body = rows(report)
+    endpoint_row = dict(zip(header, body[1]))
+    assert (endpoint_row["test"], endpoint_row["analysis_test"]) == ("z_pooled", "cmh" if stratified else "z_pooled")
     # p3sim design names it too, beside the configured test.
     designed = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["resp"]
     assert designed["analysis_test"] == ("cmh (stratified)" if stratified else "z_pooled (unstratified)")

@@ -421,6 +421,16 @@ def test_report_shows_events_and_times_per_look_and_the_cap(tmp_path, report_val
     text = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "ended by the cap" in text and "mean events" in text and "events (5 % to 95 %)" in text
     assert "| 60 to 60 |" in text
+    # A review: the per-look table called the bounds "realised" though each trial's follow its own events.
+    assert block["bounds_note"].startswith("each trial's bounds follow its own events")
+    assert "Bounds: os: each trial's bounds follow its own events" in text
+
+
+def test_a_fixed_design_with_a_cap_has_no_bounds_note(tmp_path):
+    # One look spends all the alpha whatever its events: the one bound is every trial's.
+    _, path = _plan(tmp_path, **CAPPED)
+    block = Trial.from_toml(path).override({"design.looks": 1, "design.events": 60}).simulate(n_sims=200).to_dict()
+    assert "bounds_note" not in block["scenarios"][0]["endpoints"]["os"]
 
 
 def test_events_at_a_calendar_look_in_the_report_match_their_expectation(tmp_path):

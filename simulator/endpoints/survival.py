@@ -489,6 +489,13 @@ class SurvivalPlan:
             out["look_times"] = list(self.looks.times)
         if design.max_duration is not None:
             out["max_duration"] = float(design.max_duration)
+        if (self.looks.times or design.max_duration is not None) and len(self.looks.events) > 1:
+            # A review: the per-look table called these "realised" beside trials whose events ranged widely.
+            out["bounds_note"] = (
+                "each trial's bounds follow its own events (calendar looks or a cap, docs/methods.md); the bounds, "
+                "fractions and critical effects shown are those at each look's planned events, which a trial that "
+                "reaches them has exactly"
+            )
         if math.isfinite(self.endpoint.max_follow_up):
             out["max_follow_up"] = float(self.endpoint.max_follow_up)
         nonprop = self.endpoint.nph

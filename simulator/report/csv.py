@@ -92,6 +92,9 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
                 params.append(key)
     endpoint_blocks = [e for s in scenarios for e in s.get("endpoints", {}).values()]
     optional = [c for c in optional_columns() if any(c in e for e in endpoint_blocks + list(scenarios))]
+    # With strata the probabilities are the deciding analysis's (a review: `test` read z_pooled beside CMH's power).
+    if any(isinstance(e.get("strata"), dict) and e["strata"].get("analysis_test") for e in endpoint_blocks):
+        optional.append("analysis_test")
     labels = ((report.get("meta") or {}).get("labels") or {}).get("endpoints") or {}
     if labels:
         optional.append("label")  # the endpoint's display text (``label``), when some endpoint has one
@@ -107,6 +110,8 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
                 **block, "n_total": scenario.get("n_total"), "level": "endpoint", "endpoint": name,
                 "power_exact": analytic.get("power_exact"), "power_analytic": analytic.get("power"),
                 "label": labels.get(name),
+                "analysis_test": (block.get("strata") or {}).get("analysis_test") if isinstance(block.get("strata"), dict)
+                else None,
             }
             body.append(lead + [_cell(values.get(c)) for c in (*COLUMNS, *optional)])
     return header, body

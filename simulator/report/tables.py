@@ -231,10 +231,7 @@ def endpoint_table(report: dict, i: int) -> Table:
 
     def test_text(e):
         margin = e.get("margin") or 0
-        strata = e.get("strata") if isinstance(e.get("strata"), dict) else {}
-        # With strata, the analysis that decided (the stratified one: CMH or the stratified log-rank).
-        test = f"{strata['analysis_test']} ({strata['analysis']})" if strata.get("analysis_test") else e.get("test", "-")
-        return test + (f" (margin {margin:g})" if margin else "")
+        return deciding_test(e) + (f" (margin {margin:g})" if margin else "")
 
     def sizes(e):
         if "n_per_arm" not in e:
@@ -290,6 +287,15 @@ def endpoint_table(report: dict, i: int) -> Table:
                  tuple(label for label, _, _ in kept), rows)
 
 
+def deciding_test(e: dict) -> str:
+    """The test whose decisions an endpoint block's probabilities are: with strata the analysis that decided
+    (``cmh (stratified)``, the stratified log-rank), else the endpoint's ``test``."""
+    strata = e.get("strata") if isinstance(e.get("strata"), dict) else {}
+    if strata.get("analysis_test"):
+        return f"{strata['analysis_test']} ({strata['analysis']})"
+    return e.get("test", "-")
+
+
 def hypotheses(report: dict, i: int) -> str | None:
     """``NAME: H0: ... against H1: ... (TEST, one-sided alpha A)`` for each endpoint of scenario ``i``: what its
     power and type I error are about (the effect scale, the direction of benefit, a non-inferiority margin)."""
@@ -312,10 +318,10 @@ def hypotheses(report: dict, i: int) -> str | None:
         if e.get("sided", 1) == 2:  # two-sided test; success is a rejection on the favourable side
             level = "" if alpha is None else f", two-sided alpha {alpha:g}"
             parts.append(f"{name}: H0: {two} against H1: {h1} (success on the favourable side; "
-                         f"{e.get('test', '-')}{level})")
+                         f"{deciding_test(e)}{level})")
         else:
             level = "" if alpha is None else f", one-sided alpha {alpha:g}"
-            parts.append(f"{name}: H0: {h0} against H1: {h1} ({e.get('test', '-')}{level})")
+            parts.append(f"{name}: H0: {h0} against H1: {h1} ({deciding_test(e)}{level})")
     return "; ".join(parts) or None
 
 
