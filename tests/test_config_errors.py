@@ -107,6 +107,17 @@ def test_bad_arguments(small_config, capsys):
     _one_line_error(capsys, ["frobnicate"], r"argument error: .*invalid choice")
 
 
+def test_set_keys_with_dots_or_equals_inside_quotes(small_config, capsys):
+    # A new-user review: a quoted key holding a dot was named as the valid key it spells, and an `=` inside a
+    # quoted part cut the key there.
+    _one_line_error(capsys, ["design", str(small_config), "--set", '"trial.n_total"=300'],
+                    r'config key `"trial\.n_total"`: unknown key \(allowed here: `trial`')
+    _one_line_error(capsys, ["design", str(small_config), "--set", 'trial."n total"=300'],
+                    r'config key `trial\."n total"`: unknown key')
+    _one_line_error(capsys, ["design", str(small_config), "--set", 'strata."=x".share=[0.5, 0.5]'],
+                    r'config key `strata`: strata factor names must start with an ASCII letter.*got "=x"')
+
+
 def test_sweep_zip_needs_equal_lengths(small_config, capsys):
     # Unquoted, a sweep key keeps the rest of its path whole (set_dotted).
     argv = [

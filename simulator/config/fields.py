@@ -122,7 +122,21 @@ class Table:
 
     def finish(self) -> None:
         for name in self.data:
-            raise unknown_key(self.key(name), name, self.known)
+            raise unknown_key(self.key(toml_key(name)), name, self.known)
+
+
+def toml_key(name: str) -> str:
+    """``name`` as one part of a dotted TOML key: bare when it can be, else quoted.
+
+    A review: ``--set '"trial.n_total"=300'`` (one key with a dot in it) was
+    called the unknown key `trial.n_total`, a valid one.
+
+    >>> toml_key("n_total"), toml_key("trial.n_total"), toml_key("")
+    ('n_total', '"trial.n_total"', '""')
+    """
+    if name and all(c.isascii() and (c.isalnum() or c in "_-") for c in name):
+        return name
+    return json.dumps(name, ensure_ascii=False)
 
 
 def unknown_key(dotted: str, name: str, known: list[str] | tuple[str, ...]) -> InputError:

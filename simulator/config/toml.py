@@ -53,6 +53,32 @@ def read_toml(path: str | Path) -> dict:
         raise InputError(f"config file `{path}`: nests arrays or tables too deeply to read") from None
 
 
+def _split_assignment(text: str) -> tuple[str, str, str]:
+    """``text.partition("=")`` at the first ``=`` outside a quoted key part.
+
+    A review: ``strata."=x".share=[0.5, 0.5]`` was cut inside its quotes, so
+    the message named ``strata."`` instead of the factor's name.
+
+    >>> _split_assignment('strata."=x".share=[1]'), _split_assignment("a=b=c")
+    (('strata."=x".share', '=', '[1]'), ('a', '=', 'b=c'))
+    """
+    quote = None
+    escaped = False
+    for i, c in enumerate(text):
+        if quote == '"' and escaped:
+            escaped = False
+        elif quote == '"' and c == "\\":
+            escaped = True
+        elif quote is not None:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "=":
+            return text[:i], "=", text[i + 1:]
+    return text, "", ""
+
+
 def parse_override(text: str, argument: str | None = None) -> tuple[str, Any]:
     """Split ``KEY=VALUE`` and parse VALUE as a TOML value.
 
@@ -64,7 +90,7 @@ def parse_override(text: str, argument: str | None = None) -> tuple[str, Any]:
         return f"argument `--set {shown}`" if argument is None else f"argument `{argument}`, item {text!r}"
 
     own = "its own --set" if argument is None else "its own item"
-    key, sep, value = text.partition("=")
+    key, sep, value = _split_assignment(text)
     key = key.strip()
     if not sep or not key:
         raise InputError(f"{where(text)}: must be KEY=VALUE with a dotted KEY")

@@ -29,6 +29,7 @@ from simulator.config.fields import (
     as_name,
     closest,
     fail,
+    toml_key,
     toml_value,
     unknown_key,
 )
@@ -461,7 +462,7 @@ def validate(raw: dict) -> Config:
     """
     for key in raw:
         if key not in TOP_LEVEL:
-            raise unknown_key(key, key, TOP_LEVEL)
+            raise unknown_key(toml_key(key), key, TOP_LEVEL)
     trial, arm_labels = _trial(raw.get("trial", {}))
     design = _design(raw.get("design", {}))
     endpoints, endpoint_labels = _endpoints(raw.get("endpoints"), ParseContext(trial.arms, design.sided))

@@ -90,6 +90,9 @@ SCAN_BLOCK = 8
 MAX_UP_BLOCKS = 8
 #: Monte Carlo standard errors that make a size clearly below / above the level.
 Z = 2.0
+#: An endpoint the search does not size stops it when the level is this many MCSE above its estimate
+#: (:meth:`SizeSearch._check_gates`): a wrong stop has probability about 0.0013 at each size evaluated.
+GATE_Z = 3.0
 TARGETS = ("power", "assurance")
 #: Fewest simulated trials per candidate size: below it the MCSE (0.013 at power 0.8 with 1000
 #: trials) is too coarse to tell neighbouring sizes apart, and with 1 trial it is 0.
@@ -150,6 +153,7 @@ class SizeSearch:
     backend: str = "threads"
     scheduler: str | None = None
     log: object = None
+    gates: tuple = ()  # endpoints off the searched axis that cap the target (off_axis_gates)
     evaluated: dict = field(default_factory=dict)  # grid index m -> Evaluation
     start: int | None = None  # the size the search began at (set by bracket)
     invalid: dict = field(default_factory=dict)  # grid index m -> why no design could be built there
@@ -185,6 +189,27 @@ class SizeSearch:
             self.evaluated[m] = Evaluation(n, self.axis.fields(n), estimate, mcse, bundle, streams)
             if self.log is not None:
                 self.log(f"size: {self.axis.name} {n}: {self.target} {estimate:.4f} ± {mcse:.4f}")
+            self._check_gates(counts)
+
+    def _check_gates(self, counts) -> None:
+        """Stop where an endpoint the search does not size caps the target below the level (a review).
+
+        Its success does not change with the searched size, and the trial's
+        is at most its own; a level more than :data:`GATE_Z` MCSE above its
+        simulated estimate is out of reach (the search ran to the largest
+        events, then named ``trial.n_total`` alone).
+        """
+        for name in self.gates:
+            estimate, mcse = proportion(int(counts.endpoints[name]["reject"].sum()), counts.n_sims)
+            if estimate + GATE_Z * mcse < self.level:
+                why = ("the success rule needs every endpoint" if self.config.success.rule == "all"
+                       else "it is the fixed sequence's first")
+                raise InputError(
+                    f"argument `--level`: {self.target} {self.level} is out of reach of a search over "
+                    f"{self.axis.name}: endpoint `{name}` is not sized by it (its patients are trial.n_total = "
+                    f"{self.config.trial.n_total}), its simulated {self.target} there is {estimate:.4f} ± "
+                    f"{mcse:.4f}, and it caps the trial's ({why}); raise trial.n_total or ask for a lower level"
+                )
 
     def reaches(self, m: int) -> bool:
         return m >= 1 and self.evaluated[m].reaches(self.level)
@@ -419,7 +444,6 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
                 f"argument `--level`: endpoint `{blocking[0]}` shows no benefit over the null under its truth, "
                 f"so power cannot reach {level} at any size (its ceiling is the type I error)"
             )
-        _check_fixed_gates(plans, config, level, rule, first, axis)
         return None
     if not any(p.prior is not None for p in plans):
         raise InputError("argument `--target assurance`: no endpoint has a [prior]; add one or use --target power")
@@ -438,36 +462,17 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     return ceiling
 
 
-# The analytic power of an endpoint the search does not size is an approximation (normal, Schoenfeld): the
-# target is refused before the search only when it lies this far above it; closer, the search decides.
-_FIXED_GATE_SLACK = 0.02
-
-
-def _check_fixed_gates(plans, config, level: float, rule: str, first: str | None, axis) -> None:
-    """Refuse a power target that an endpoint off the searched axis caps (a review).
+def off_axis_gates(plans, config, rule: str, first: str | None, axis) -> tuple[str, ...]:
+    """The endpoints the search does not size whose success the trial's needs (:class:`SizeSearch` checks them).
 
     An events search leaves the subjects at ``trial.n_total``, and with them
-    a binary or continuous endpoint's power. The trial's power is at most
-    that endpoint's under rule ``all``, or when it is a fixed sequence's
-    first under ``any``; a level clearly above its analytic power is
-    refused at once (the search ran to the largest events and then named
-    ``trial.n_total`` without the endpoint).
+    a binary or continuous endpoint's success, which caps the trial's under
+    rule ``all``, or when it is a fixed sequence's first under ``any``.
     """
     if axis.priority == 0:
-        return  # every endpoint is sized by the searched axis
-    for p in plans:
-        name = p.endpoint.name
-        if kind_of(p.endpoint).size_axis(config).name == axis.name or not (rule == "all" or name == first):
-            continue
-        power = p.analytic(config).get("power")
-        if power is not None and power + _FIXED_GATE_SLACK < level:
-            why = "the success rule needs every endpoint" if rule == "all" else "it is the fixed sequence's first"
-            raise InputError(
-                f"argument `--level`: power {level} is out of reach of a search over {axis.name}: endpoint "
-                f"`{name}` is not sized by it (its patients are trial.n_total = {config.trial.n_total}) and its "
-                f"analytic power there is {power:.4f}, which caps the trial's ({why}); raise trial.n_total or "
-                f"ask for a lower level"
-            )
+        return ()  # every endpoint is sized by the searched axis
+    return tuple(p.endpoint.name for p in plans
+                 if kind_of(p.endpoint).size_axis(config).name != axis.name and (rule == "all" or p.endpoint.name == first))
 
 
 def assurance_ceiling(ceilings: dict, rule: str, n_endpoints: int, first: str | None = None) -> tuple[float, str]:
@@ -622,7 +627,9 @@ def search(
     if analytic is not None and axis.name == "n_total":
         analytic = _settled_start(axis, mapping, target, rule, base_config.trial.n_total, analytic)
     start = analytic if analytic is not None else axis.fallback_start(base, config)
-    search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log)
+    gates = off_axis_gates(base.plans, base_config, rule, gatekeeper(rule, config.success.multiplicity,
+                                                                    config.success.order), axis)
+    search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log, gates)
     # From an analytic start the answer is near: small steps; without one, larger.
     factor = 1.1 if analytic is not None and target == "power" else 1.5
     with session(backend, scheduler):
