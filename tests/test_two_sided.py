@@ -289,3 +289,27 @@ def test_design_output_names_the_futility_region():
     assert e["futility_region"].startswith("inner") and "experimental" in e["futility_note"]
     e = Trial.from_dict(rates_config(two_sided_futility="one_sided")).design().to_dict()
     assert e["scenarios"][0]["endpoints"]["y"]["futility_region"].startswith("one_sided")
+
+
+def test_a_fixed_inner_bound_of_zero_stops_only_at_z_zero():
+    # A code review: an inner futility bound of 0 was taken as no floor, so every z <= 0 stopped (half the trials
+    # under H0: futility 0.49995, expected n 149.7, unfavourable rejection 0.00205), where the wedge |Z| <= 0
+    # (docs/conventions.md: bounds included) holds z = 0 alone: never for a continuous z (rpact: expected n
+    # 199.6949, unfavourable rejection 0.025).
+    raw = {"trial": {"n_total": 200},
+           "design": {"alpha": 0.05, "sided": 2, "looks": 2, "efficacy": "asOF", "futility": [0.0]},
+           "endpoints": {"y": {"kind": "continuous", "test": "z",
+                               "truth": {"sd": 1.0, "control": {"mean": 0.0}, "experimental": {"mean": 0.0}}}}}
+    n = 8000
+    block = Trial.from_dict(raw).simulate(n_sims=n, seed=1).to_dict()["scenarios"][0]["endpoints"]["y"]
+    assert block["futility_per_look"][0] == 0.0
+    assert abs(block["reject_unfavourable"] - 0.025) < 4 * np.sqrt(0.025 * 0.975 / n)
+    # A binary pooled z is 0 exactly when the arms' counts are equal (10 a side at look 1): those trials stop.
+    raw["trial"]["n_total"] = 40
+    raw["endpoints"] = {"r": {"kind": "binary", "test": "z_pooled", "truth": {"control": 0.3, "experimental": 0.3}}}
+    config = validate(raw)
+    plan = BinaryPlan.from_config(config, config.endpoints[0])
+    ties = float((stats.binom.pmf(np.arange(11), 10, 0.3) ** 2).sum())
+    assert plan.exact()["futility_per_look_exact"][0] == pytest.approx(ties, abs=1e-12)
+    block = Trial.from_dict(raw).simulate(n_sims=n, seed=2).to_dict()["scenarios"][0]["endpoints"]["r"]
+    assert abs(block["futility_per_look"][0] - ties) < 4 * np.sqrt(ties * (1 - ties) / n)

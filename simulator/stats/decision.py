@@ -49,12 +49,15 @@ ZBounds = namedtuple("ZBounds", ["efficacy", "unfavourable", "futility", "futili
 def futility_floor(futility, sided=1, inner=False):
     """The lower end of the futility region per look: ``-a_k`` for the inner wedge, else ``-inf``.
 
-    >>> futility_floor([0.5, -np.inf], sided=2, inner=True).tolist()
-    [-0.5, -inf]
+    A bound of 0 is a wedge of one point, ``z = 0`` (a review: it was taken
+    as no floor, so every ``z <= 0`` stopped, half the trials under H0):
+
+    >>> futility_floor([0.5, 0.0, -np.inf], sided=2, inner=True).tolist()
+    [-0.5, -0.0, -inf]
     """
     futility = np.asarray(futility, dtype=float)
     if sided == 2 and inner:
-        return np.ascontiguousarray(np.where(futility > 0.0, -futility, -np.inf))
+        return np.ascontiguousarray(np.where(np.isfinite(futility) & (futility >= 0.0), -futility, -np.inf))
     return np.full(futility.shape, -np.inf)
 
 
