@@ -235,3 +235,25 @@ def test_an_anti_conservative_exact_size_is_noted():
     for test, n_total in (("z_pooled", 458), ("fisher", 40)):
         quiet = make_plan(test, n_total=n_total, **looks).exact()
         assert "exact_note" not in quiet and quiet["size_exact"] <= 1.2 * 0.025
+
+
+def test_an_anti_conservative_two_sided_size_is_noted():
+    # A code review: 48 patients at 3:1, two-sided z_unpooled: favourable tail 0.0113 (quiet) but both tails
+    # 0.1503 against 0.05. Reference: the two-sided size by enumeration of both binomials at the null rate.
+    from scipy.stats import binom, norm
+
+    raw = {"trial": {"n_total": 48, "allocation": [3, 1]}, "design": {"alpha": 0.05, "sided": 2},
+           "endpoints": {"r": {"kind": "binary", "test": "z_unpooled", "truth": {"control": 0.1, "experimental": 0.3}}}}
+    config = validate(raw)
+    plan = BinaryPlan.from_config(config, config.endpoints[0])
+    xc, xe = np.meshgrid(np.arange(37), np.arange(13), indexing="ij")
+    pc, pe = xc / 36, xe / 12
+    se = np.sqrt(pc * (1 - pc) / 36 + pe * (1 - pe) / 12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (pe - pc) / se, np.where(pe > pc, np.inf, np.where(pe < pc, -np.inf, 0.0)))
+    weights = np.outer(binom.pmf(np.arange(37), 36, 0.1), binom.pmf(np.arange(13), 12, 0.1))
+    both = float(weights[np.abs(z) >= norm.ppf(0.975)].sum())
+    exact = plan.exact()
+    assert exact["size_exact_two_sided"] == pytest.approx(both, abs=1e-12)
+    assert exact["size_exact"] < 1.2 * 0.025 < 1.2 * 0.05 < both
+    assert exact["exact_note"].startswith(f"the exact size of z_unpooled here is {both:.4f} against its two-sided level 0.05")

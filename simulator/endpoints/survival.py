@@ -499,12 +499,12 @@ class SurvivalPlan:
         if math.isfinite(self.endpoint.max_follow_up):
             out["max_follow_up"] = float(self.endpoint.max_follow_up)
         nonprop = self.endpoint.nph
-        if self.prior is not None and nonprop is not None and nonprop.cured[0] != nonprop.cured[1]:
+        if self.prior is not None and nonprop is not None and nonprop.cured[1] > nonprop.cured[0]:
             # A review: assurance 0.678 beside a prior P(benefit) of 0.5 at HR 1 with cured 0.2 and 0.3.
             out["prior_p_benefit_note"] = (
                 f"prior P(benefit) is P(HR < {self.margin:g}) among the uncured; with cured fractions "
-                f"{nonprop.cured[0]:g} (control) and {nonprop.cured[1]:g} (experimental) the arms differ at any "
-                "hazard ratio, so it does not bound assurance"
+                f"{nonprop.cured[0]:g} (control) and {nonprop.cured[1]:g} (experimental) the experimental arm "
+                "gains at any hazard ratio, so it does not bound assurance"
             )
         return out
 

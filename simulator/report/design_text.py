@@ -51,6 +51,7 @@ def design_table(result: dict) -> str:
         ("size_exact_two_sided", "size (exact), both tails"),
         ("assurance_exact", "assurance (exact, prior predictive)"),
         ("prior_p_benefit", "prior P(benefit)"),
+        ("prior_p_benefit_note", "note on prior P(benefit)"),
         ("inflation_factor_planned", "inflation factor"),
         ("n_total_fixed_design", "n_total of the fixed design"),
         ("n_total_design", "n_total for design.power (unrounded)"),

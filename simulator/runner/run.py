@@ -360,6 +360,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                 "realised_fractions": list(plan.looks.realised_fractions),
                 **plan.effect_bounds(),  # critical and futility effects (and counts where the kind has them)
                 "prior_p_benefit": plan.prior_p_benefit(),
+                **{k: v for k, v in plan.describe().items() if k == "prior_p_benefit_note"},
                 **analytic_and_exact(plan, scenario.config),
             }
             tests = getattr(plan, "strata_tests", None)
