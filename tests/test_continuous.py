@@ -626,3 +626,36 @@ def test_nig_prior_p_benefit_with_heavy_tails(discount, n):
         draws.append(arm["mean"] + np.sqrt(variance / (discount * arm["n"])) * rng.standard_normal(10**6))
     reference = float(np.mean(draws[1] > draws[0]))
     assert got == pytest.approx(reference, abs=4.5 * math.sqrt(reference * (1 - reference) / 10**6))
+
+
+def test_a_nig_prior_needs_a_tenth_of_a_degree_of_freedom():
+    # A review: at discount 0.01 with 2 phase 2 patients (0.01 df) 5.6 % of the variance draws overflowed (the
+    # chi-square underflows to 0), and those trials counted as failures: assurance 0.41 for 0.43.
+    import simulator as p3
+    from simulator.errors import InputError
+
+    arms = {"control": {"mean": 0.0, "sd": 1.0, "n": 2}, "experimental": {"mean": 0.5, "sd": 1.0, "n": 2}}
+    raw = {"trial": {"n_total": 40},
+           "endpoints": {"y": {"kind": "continuous", "test": "z", "prior": {**arms, "model": "nig", "discount": 0.01}}}}
+    with pytest.raises(InputError, match=r"`endpoints\.y\.prior\.discount`: with model = \"nig\", discount \* \(n - 1\) "
+                                         r"is the variance's degrees of freedom and must be at least 0\.1 .*"
+                                         r"control: 0\.01 \* \(2 - 1\) = 0\.01"):
+        p3.Trial.from_dict(raw)
+    raw["endpoints"]["y"]["prior"]["discount"] = 0.1
+    result = p3.Trial.from_dict(raw).simulate(n_sims=2000, seed=1)
+    assert 0.0 < result.assurance.value < 1.0
+
+
+def test_a_t_size_at_the_formulas_floor_is_noted():
+    # A review: a difference of 6 SDs gave n_total_design 6.0 (3 a side, the formula's floor; rpact 3.903)
+    # without a word.
+    import simulator as p3
+
+    raw = {"endpoints": {"y": {"kind": "continuous", "test": "t",
+                               "truth": {"sd": 1.0, "control": {"mean": 0.0}, "experimental": {"mean": 6.0}}}}}
+    entry = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["y"]
+    assert entry["n_total_design"] == 6.0
+    assert "the t test's size formula starts at 3 evaluable patients in the smaller arm" in entry["note"]
+    raw["endpoints"]["y"]["truth"]["experimental"]["mean"] = 0.5
+    entry = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["y"]
+    assert "size formula starts" not in (entry.get("note") or "")

@@ -115,6 +115,13 @@ def power_means(
     return power
 
 
+def smallest_t_size(allocation: tuple[int, int], covariate: bool) -> float:
+    """The smallest total :func:`sample_size_means` returns for a t test: 3 patients in the smaller arm (4 with a
+    covariate), where its degrees of freedom are still several; a size for ``power`` below it is returned as it."""
+    a_c, a_e = allocation
+    return (3.0 + covariate) / (min(a_c, a_e) / (a_c + a_e))
+
+
 def sample_size_means(
     test: str, delta: float, sd_c: float, sd_e: float, alpha: float, sided: int, power: float,
     allocation: tuple[int, int] = (1, 1), covariate: bool = False,
@@ -138,9 +145,10 @@ def sample_size_means(
     def gap(n_total: float) -> float:
         return power_means(test, delta, sd_c, sd_e, n_total * f_c, n_total * f_e, alpha, sided, covariate) - power
 
-    low = max(normal, (3.0 + covariate) / min(f_c, f_e))
-    while gap(low) > 0 and low > (3.0 + covariate) / min(f_c, f_e):
-        low = max(low / 1.5, (3.0 + covariate) / min(f_c, f_e))
+    floor = smallest_t_size(allocation, covariate)
+    low = max(normal, floor)
+    while gap(low) > 0 and low > floor:
+        low = max(low / 1.5, floor)
     high = low * 1.5 + 10.0
     while gap(high) < 0:
         high *= 2.0

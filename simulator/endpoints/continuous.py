@@ -30,6 +30,7 @@ from simulator.endpoints.common import (
     Bounds,
     Looks,
     PatientKind,
+    add_note,
     add_two_sided,
     design_bounds,
     design_size,
@@ -452,6 +453,11 @@ class ContinuousPlan:
                 config.trial.allocation, covariate,
             )
             out.update(design_size(evaluable, config, self.planned_bounds.sequential))
+            if test != "z" and evaluable <= means.smallest_t_size(config.trial.allocation, covariate) * (1 + 1e-12):
+                # A review: 6.0 for an effect of 6 SDs (rpact 3.903), without a word.
+                add_note(out, f"the t test's size formula starts at {3 + covariate} evaluable patients in the smaller "
+                         "arm, which already give design.power: n_total_design is that floor, not the size at which "
+                         "the power equals design.power")
         return out
 
 
