@@ -258,3 +258,16 @@ def test_reestimation_report_gives_expected_events_per_stream_and_no_thresholds_
     for stream in ("assurance", "type1"):
         interim = block["interim"][stream]
         assert 75 <= interim["expected_events"] <= 75 + 200 and 0 < interim["expected_events_mcse"] < 2
+
+
+@pytest.mark.parametrize("sizes", [[120, 120], [120, 120, 120]])
+def test_three_looks_with_survival_reestimation_name_the_looks_first(sizes):
+    # A review: with design.looks = 3 the message asked for three stage sizes, and once they were given named
+    # design.looks. The looks are named whatever the sizes.
+    from simulator.errors import InputError
+
+    raw = ssr_raw({"conditional_power": 0.8, "min_per_stage": sizes, "max_per_stage": sizes})
+    raw["design"] = {"looks": 3, "events": 360}
+    with pytest.raises(InputError, match=r"`design\.looks`: must be 2 with \[adaptation\] for endpoint `os` "
+                                         r"\(kind = \"survival\"\) in this version \(2 stages\), got 3"):
+        Trial.from_dict(raw)

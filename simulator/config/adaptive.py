@@ -118,13 +118,17 @@ def _stage_sizes(value: Any, key: str) -> tuple[int, ...]:
     return tuple(as_int(v, key, low=2, high=MAX_STAGE) for v in value)
 
 
-def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, supports: Any, n_looks: int) -> None:
+def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, supports: Any, n_looks: int,
+          stages: Any = lambda endpoint: None) -> None:
     """What the rules need of the rest of the validated config, each refusal naming its key.
 
     ``supports(endpoint)`` gives the sections the endpoint's kind simulates
     (the kind's ``interim_rules`` attribute, read by the validator), e.g.
     ``("interim", "adaptation")``; a section the kind does not simulate is
-    refused before its details are checked.
+    refused before its details are checked. ``stages(endpoint)``: the number
+    of stages the kind's re-estimation takes (``None``: any), checked before
+    the stage sizes (a review: the sizes' count was named first, then, once
+    given, the looks).
     """
     if interim is None and adaptation is None:
         return
@@ -140,6 +144,10 @@ def check(interim: Interim | None, adaptation: Adaptation | None, config: Any, s
             raise fail(name, f"is not supported yet for endpoint `{endpoint.name}` (kind = \"{endpoint.kind}\"): "
                        f"{allowed} in this version", show_value=False)
     if adaptation is not None:
+        allowed_stages = stages(endpoint)
+        if allowed_stages is not None and n_looks != allowed_stages:
+            raise fail("design.looks", f"must be {allowed_stages} with [adaptation] for endpoint `{endpoint.name}` "
+                       f"(kind = \"{endpoint.kind}\") in this version ({allowed_stages} stages)", n_looks)
         low, high = adaptation.min_per_stage, adaptation.max_per_stage
         for key, sizes in (("adaptation.min_per_stage", low), ("adaptation.max_per_stage", high)):
             if len(sizes) != n_looks:

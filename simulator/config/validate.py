@@ -478,7 +478,8 @@ def validate(raw: dict) -> Config:
     n_looks = _n_looks(design)
     interim = adaptive.parse_interim(raw.get("interim"), n_looks)
     adaptation = adaptive.parse_adaptation(raw.get("adaptation"), n_looks)
-    adaptive.check(interim, adaptation, config, lambda e: getattr(get_kind(e.kind), "interim_rules", ()), n_looks)
+    adaptive.check(interim, adaptation, config, lambda e: getattr(get_kind(e.kind), "interim_rules", ()), n_looks,
+                   lambda e: getattr(get_kind(e.kind), "adaptation_stages", None))
     if interim is None and adaptation is None:
         return config
     if strata:

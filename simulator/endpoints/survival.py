@@ -680,6 +680,7 @@ class SurvivalKind:
     name = "survival"
     tests = survival_spec.SURVIVAL_TESTS
     interim_rules = ("interim", "adaptation")  # sections acting on survival endpoints (endpoints.adaptive_survival)
+    adaptation_stages = 2  # re-estimation of the events: two stages in this version (config.adaptive.check)
     sets_calendar = True
     has_missing_outcomes = False  # every patient is followed; losses are the endpoint's dropout
     csv_columns = ("expected_events", "expected_events_mcse", "expected_duration", "expected_duration_mcse", "events")
