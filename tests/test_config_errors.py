@@ -118,6 +118,15 @@ def test_set_keys_with_dots_or_equals_inside_quotes(small_config, capsys):
                     r'config key `strata`: strata factor names must start with an ASCII letter.*got "=x"')
 
 
+@pytest.mark.parametrize("override, message", [
+    ("trial.n_total=[200, 300, 200]", r"`trial\.n_total`: lists the value 200 twice"),
+    ('sweep."design.alpha"=[0.025, 0.05, 0.025]', r"`sweep\.design\.alpha`: lists the value 0\.025 twice"),
+])
+def test_a_value_listed_twice_is_refused(small_config, capsys, override, message):
+    # A new-user review: n_total = [200, 200] gave two scenarios of the same trials, like independent replicates.
+    _one_line_error(capsys, ["design", str(small_config), "--set", override], message)
+
+
 def test_sweep_zip_needs_equal_lengths(small_config, capsys):
     # Unquoted, a sweep key keeps the rest of its path whole (set_dotted).
     argv = [

@@ -177,6 +177,17 @@ def _display_only(key: str) -> bool:
 MAX_SCENARIOS = 10_000
 
 
+def _check_distinct(key: str, values: list, zipped: bool = False) -> None:
+    """Refuse a value listed twice (a review: `trial.n_total = [200, 200]` gave two scenarios of the same
+    trials, which read as independent replicates)."""
+    for i, value in enumerate(values):
+        if any(value == earlier for earlier in values[:i]):
+            what = "the zipped values of scenario" if zipped else "the value"
+            raise InputError(f"config key `{key}`: lists {what} {toml_value(list(value) if zipped else value)} "
+                             "twice; the same value gives the same trials (the seed depends on the values), so "
+                             "give each once")
+
+
 def expand(raw: dict) -> list[tuple[dict, dict]]:
     """Expand list-valued ``trial.n_total`` and ``[sweep]`` into scenarios.
 
@@ -221,11 +232,14 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
         if not isinstance(values, list) or not values:
             raise InputError(f"config key `sweep.{key}`: must be a non-empty list of values")
         sweep_axes.append((key, values))
+    for key, values in ([("trial.n_total", n_total)] if listed_n_total else []) + sweep_axes:
+        _check_distinct("trial.n_total" if key == "trial.n_total" and listed_n_total else f"sweep.{key}", values)
     if mode == "zip" and sweep_axes:
         lengths = {len(v) for _, v in sweep_axes}
         if len(lengths) > 1:
             raise InputError("config key `sweep`: with mode = \"zip\" every list must have the same length")
         zipped = [tuple(zip([k for k, _ in sweep_axes], combo)) for combo in zip(*[v for _, v in sweep_axes])]
+        _check_distinct("sweep", [tuple(v for _, v in point) for point in zipped], zipped=True)
     else:
         axes.extend(sweep_axes)
         sweep_axes = []
