@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING  # noqa: E402
 _PUBLIC = {
     "Trial": "simulator.api",
     "InputError": "simulator.errors",
+    "NotReadyError": "simulator.errors",
     "Estimate": "simulator.estimate",
     **{name: "simulator.results" for name in
        ("DesignResult", "EndpointResult", "ScenarioResult", "SimulationResult", "SizeResult")},
@@ -39,7 +40,7 @@ def __getattr__(name: str):
 
 if TYPE_CHECKING:
     from simulator.api import Trial
-    from simulator.errors import InputError
+    from simulator.errors import InputError, NotReadyError
     from simulator.estimate import Estimate
     from simulator.results import DesignResult, EndpointResult, ScenarioResult, SimulationResult, SizeResult
 
@@ -48,6 +49,7 @@ __all__ = [
     "EndpointResult",
     "Estimate",
     "InputError",
+    "NotReadyError",
     "ScenarioResult",
     "SimulationResult",
     "SizeResult",

@@ -113,29 +113,60 @@ def _trial(args):
     return Trial._read(args.config, lambda: [parse_override(text) for text in args.set])
 
 
+def shell_command(argv) -> str:
+    r"""The command line as one line of shell that runs it again (report.md's reproduction line).
+
+    An argument with a control character (a line break in ``--out``) is
+    written in ANSI-C quotes, ``$'...'``, which bash, zsh and ksh read: in
+    ``shlex.quote``'s quotes the line break stayed, and report.md showed it
+    as a space, another path (a review).
+
+    >>> shell_command(["run", "a b.toml", "--out", "x\ny"])
+    "p3sim run 'a b.toml' --out $'x\\ny'"
+    """
+    def quote(arg: str) -> str:
+        if not any(ord(c) < 32 or ord(c) == 127 for c in arg):
+            return shlex.quote(arg)
+        named = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+        return "$'" + "".join(named.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c)
+                              for c in arg) + "'"
+
+    return " ".join(["p3sim", *map(quote, argv)])
+
+
 def _out(args, *parts: str) -> Path:
     """``--out``, or ``reports/<safe config stem>/...``."""
     from simulator.runner.folder import default_folder_name
 
-    if args.out is not None:
-        return Path(args.out)
-    return Path("reports", default_folder_name(args.config), *parts)
+    from simulator.runner.folder import REPORT_FILES
+
+    out = Path(args.out) if args.out is not None else Path("reports", default_folder_name(args.config), *parts)
+    config = getattr(args, "config", None)
+    if isinstance(config, str) and os.path.isfile(config):
+        taken = [name for name in REPORT_FILES if os.path.realpath(out / name) == os.path.realpath(config)]
+        if taken:
+            # A review: a config kept as DIR/report.md was overwritten by the report, without a word.
+            raise InputError(f"argument `--out`: {out} would overwrite the config {config} with {taken[0]}; "
+                             "give another --out or keep the config elsewhere")
+    return out
 
 
 def _run(args, argv) -> int:
-    from simulator.runner.folder import OutputFolder
+    from simulator.runner.folder import OutputFolder, check_output_folder
     from simulator.runner.progress import ProgressHook, StderrProgress
 
     out = _out(args)
     progress = ProgressHook() if args.quiet else StderrProgress(force=args.progress)
     trial = _trial(args)
     with OutputFolder(out):
+        # Checked here, so that the message names the flag (a review: it named the API's `checkpoints`).
+        check_output_folder(out / "checkpoints", "--out")
         _STATE["checkpoints"] = out / "checkpoints"
         # The API's implementation, whose errors name the flags (Trial.simulate names its arguments).
         result = trial._simulate(
             args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler, progress=progress,
             checkpoints=out / "checkpoints", resume=not args.no_resume,
-            command=" ".join(["p3sim", *map(shlex.quote, argv)]), wait_for_workers=args.wait_for_workers,
+            command=shell_command(argv), wait_for_workers=args.wait_for_workers,
         )
         result.save(out)
     if not args.quiet:
@@ -164,7 +195,7 @@ def _size(args, argv) -> int:
     with OutputFolder(out):
         result = trial._size(
             args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
-            log=log, command=" ".join(["p3sim", *map(shlex.quote, argv)]), wait_for_workers=args.wait_for_workers,
+            log=log, command=shell_command(argv), wait_for_workers=args.wait_for_workers,
         )
         result.save(out)
     if not args.quiet:
@@ -211,6 +242,8 @@ def _design(args) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except OSError as err:  # the permission bits allowed it, the file system did not (/proc, a read-only mount)
+            if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+                raise  # the environment, not the input: exit 3, as a full disk is (a review: exit 2 at /dev/full)
             raise InputError(f"argument `--json`: cannot write {path} ({err.strerror or err})") from None
     print(result.table())
     return 0

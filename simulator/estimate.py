@@ -148,8 +148,10 @@ class Estimate:
         if not self.mcse >= 0.0:  # NaN too
             raise ValueError(f"Estimate.mcse must be >= 0, got {self.mcse!r}")
         object.__setattr__(self, "mcse", self.mcse + 0.0)  # -0.0 prints as 0
-        if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, numbers.Integral) or self.n < 1):
+        if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, numbers.Integral)):
             raise TypeError(f"Estimate.n must be a positive integer or None, got {self.n!r}")
+        if self.n is not None and self.n < 1:  # the right type, a wrong value (a review: TypeError here)
+            raise ValueError(f"Estimate.n must be a positive integer or None, got {self.n!r}")
 
     @classmethod
     def of_proportion(cls, count: int, n: int) -> Estimate:
@@ -173,4 +175,10 @@ class Estimate:
             # A number's format (a type letter, or a precision, as for a float): the value (a review: ".3f"
             # raised, ".2" cut the text to "0.").
             return format(self.value, spec)
-        return format(str(self), spec) if spec else str(self)
+        if not spec:
+            return str(self)
+        try:
+            return format(str(self), spec)  # width, fill, alignment: the text "value ± mcse"
+        except ValueError:
+            # What only a number takes (grouping "," or "_", a sign, "="): the value (a review: "," raised).
+            return format(self.value, spec)

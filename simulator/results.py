@@ -27,7 +27,7 @@ from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
 from simulator.report.tables import endpoint_table, events_short, n_sims_text, own_n_sims, trial_table
 from simulator.runner.backends import effective_jobs
-from simulator.runner.folder import check_output_folder
+from simulator.runner.folder import OutputFolder
 from simulator.runner.simulate import ScenarioPlans
 from simulator.runner.size import SizeOutcome
 
@@ -139,7 +139,9 @@ def _scenario_results(scenarios: list[Scenario], bundles: list[ScenarioPlans], r
             )
             for plan in bundle.plans
         }
-        out.append(ScenarioResult(i, dict(scenario.params), int(block["n_total"]), scenario, endpoints, block, n_sims))
+        # The report's own params (a review: a copy, so that changing it did not change what save writes, unlike
+        # every other dict of the result, docs/api.md).
+        out.append(ScenarioResult(i, block["params"], int(block["n_total"]), scenario, endpoints, block, n_sims))
     return out
 
 
@@ -200,12 +202,22 @@ class _Reported:
 
         return summary_table(self._report)
 
-    def _write_reports(self, out: str | Path, *, plots: bool) -> Path:
-        """Write report.json, report.md and report.html into the folder ``out`` (created if needed)."""
+    def _write_reports(self, out: str | Path, *, plots: bool, csv: bool = False) -> Path:
+        """Write report.json, report.md and report.html (and ``csv``: results.csv) into the folder ``out``.
+
+        The folder is checked, created if needed and held as ``p3sim run``
+        holds it (:class:`~simulator.runner.folder.OutputFolder`; a review:
+        save wrote into a folder a running ``p3sim run`` held).
+        """
         if not isinstance(plots, bool):
             raise InputError(f"argument `plots`: must be True or False, got {plots!r}")
-        folder = check_output_folder(out, "out")
-        folder.mkdir(parents=True, exist_ok=True)
+        with OutputFolder(out, "out") as held:
+            folder = self._write_into(held.path, plots)
+            if csv:
+                write_csv(self._report, folder / "results.csv")
+            return folder
+
+    def _write_into(self, folder: Path, plots: bool) -> Path:
         write_atomic(folder / "report.json", json_text(self._report))
         write_atomic(folder / "report.md", markdown(self._report))
         figures = None
@@ -262,9 +274,7 @@ class SimulationResult(_Reported):
         page says so). Without matplotlib the page has a note instead of the
         figures, and one line on stderr says how to get them.
         """
-        folder = self._write_reports(out, plots=plots)
-        write_csv(self._report, folder / "results.csv")
-        return folder
+        return self._write_reports(out, plots=plots, csv=True)
 
     def __repr__(self) -> str:
         lines = [f"SimulationResult: {len(self.scenarios)} scenario(s), seed {self.meta['seed']}, "
@@ -307,7 +317,15 @@ class DesignResult:
         return design_table(self._data)
 
     def __repr__(self) -> str:
-        return "DesignResult\n" + self.table()
+        # A short summary, as docs/api.md says (a review: the whole table, 12 kB for CAIRO6); .table() has it all.
+        lines = [f"DesignResult: {len(self.scenarios)} scenario(s); .table() prints the design"]
+        for i, scenario in enumerate(self.scenarios):
+            parts = []
+            for name, entry in (scenario.get("endpoints") or {}).items():
+                power = entry.get("power")
+                parts.append(f"{name} power {power:.4f} (analytic)" if isinstance(power, float) else name)
+            lines.append(f"  [{i}] n_total = {scenario.get('n_total')}: " + "; ".join(parts))
+        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         from html import escape

@@ -377,6 +377,12 @@ def test_estimate_formats_and_checks():
         with pytest.raises(ValueError, match="mcse must be >= 0"):
             p3.Estimate(0.5, bad)
     assert str(p3.Estimate(0.5, -0.0)) == str(p3.Estimate(0.5, 0.0))
+    # Reviews: grouping raised ("Cannot specify ',' with 's'"); n = 0 was a TypeError beside a ValueError.
+    assert f"{e:,}" == "0.81234" and f"{e:_}" == "0.81234" and f"{e:+}" == "+0.81234" and f"{e:>16}" == " 0.8123 ± 0.0039"
+    with pytest.raises(ValueError, match="Estimate.n must be a positive integer"):
+        p3.Estimate(0.5, 0.1, n=0)
+    with pytest.raises(TypeError, match="Estimate.n must be a positive integer"):
+        p3.Estimate(0.5, 0.1, n=2.0)
 
 
 def test_a_trials_scenarios_are_copied_once():
@@ -386,3 +392,38 @@ def test_a_trials_scenarios_are_copied_once():
     shown[0].params["changed"] = 1
     assert "changed" not in trial._scenarios[0].params
     assert trial.scenarios[0] is shown[0]  # the same copies, not new ones at each access
+
+
+def test_save_respects_a_folder_held_by_another_run(tmp_path):
+    # A review: save wrote another config's reports into a folder a running `p3sim run` held (the CLI exits 3).
+    import subprocess
+    import sys
+
+    from simulator.errors import NotReadyError
+
+    out = tmp_path / "held"
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(out / ".p3sim.lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = p3.Trial.from_toml("configs/rates_group_sequential.toml").simulate(n_sims=200, jobs=1)
+        with pytest.raises(NotReadyError, match="is in use by another p3sim run"):
+            result.save(out, plots=False)
+        assert not (out / "report.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.save(out, plots=False) == out
+    assert (out / "results.csv").is_file()
+
+
+def test_a_designs_repr_is_short():
+    # A review: repr was the whole design table (12 kB for CAIRO6), where docs/api.md promises a short summary.
+    d = p3.Trial.from_toml("configs/cairo6.toml").design()
+    lines = repr(d).splitlines()
+    assert lines[0] == "DesignResult: 3 scenario(s); .table() prints the design" and len(lines) == 4
+    power = d.scenarios[1]["endpoints"]["os"]["power"]
+    assert lines[2].startswith(f"  [1] n_total = 358: os power {power:.4f} (analytic)")

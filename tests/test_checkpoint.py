@@ -112,6 +112,26 @@ def test_unusable_checkpoints_are_ignored(small_config, tmp_path):
         assert counter.computed == [0]
 
 
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero", "too large"])
+def test_a_checkpoint_path_that_is_no_plain_file_is_recomputed(small_config, tmp_path, kind):
+    # A review: a FIFO at a checkpoint's path hung the run before it simulated anything, and a link to /dev/zero
+    # read until the memory ran out. Neither is read: the scenario is recomputed, and its checkpoint written.
+    first = run(small_config, n_sims=3000, out=tmp_path)
+    (path,) = (tmp_path / "checkpoints").glob("*.json")
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "too large":
+        with open(path, "wb") as handle:
+            handle.truncate(64 * 2**20 + 1)  # sparse: no disk used
+    else:
+        path.symlink_to("/dev/zero")
+    counter = Counter()
+    assert run(small_config, n_sims=3000, out=tmp_path, progress=counter)["scenarios"] == first["scenarios"]
+    assert counter.computed == [0]
+    assert path.is_file() and not path.is_symlink() and json.loads(path.read_text())["format"]
+
+
 def test_cli_interrupt_exits_130_and_says_how_to_resume(small_config, tmp_path, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -184,3 +184,38 @@ def test_looks_in_events_or_months_need_a_survival_endpoint(small_config, capsys
     # A binary (or continuous) trial has no events or calendar looks: the key was ignored.
     _one_line_error(capsys, ["design", str(small_config), "--set", f"{key}={value}"],
                     rf"`{re.escape(key)}`: needs a survival endpoint")
+
+
+def test_design_json_to_a_full_disk_is_not_ready(small_config, capsys):
+    # A review: exit 2 ("cannot write"), where docs/cli.md gives a full disk exit 3, as `run` has it.
+    assert main(["design", str(small_config), "--json", "/dev/full"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("p3sim: not ready: the disk is full")
+
+
+def test_a_config_in_the_out_folder_under_a_report_name_is_not_overwritten(small_config, tmp_path, capsys):
+    # A review: `p3sim run DIR/report.md --out DIR` replaced the config with the report, exit 0.
+    out = tmp_path / "o"
+    out.mkdir()
+    config = out / "report.md"
+    config.write_text(small_config.read_text(encoding="utf-8"), encoding="utf-8")
+    for verb in ("run", "size"):
+        assert main([verb, str(config), "--out", str(out), "--sims", "1000", "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"would overwrite the config {config} with report.md" in err[0]
+    assert config.read_text(encoding="utf-8") == small_config.read_text(encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == ["report.md"]
+
+
+def test_the_reproduction_line_keeps_a_line_break_in_out(small_config, tmp_path):
+    # A review: report.md's command showed `--out '/tmp/x/nl x'` for the folder "nl\nx", another path.
+    import subprocess
+
+    out = tmp_path / "nl\nx"
+    assert main(["run", str(small_config), "--out", str(out), "--sims", "500", "--quiet"]) == 0
+    line = next(t for t in (out / "report.md").read_text(encoding="utf-8").splitlines() if "--out" in t)
+    quoted = re.search(r"--out (\$'[^']*')", line)
+    assert quoted, line
+    # bash reads the quoted path back as the folder written.
+    echoed = subprocess.run(["bash", "-c", f"printf %s {quoted[1]}"], capture_output=True, text=True).stdout
+    assert echoed == str(out)

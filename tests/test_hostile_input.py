@@ -288,8 +288,10 @@ ROWS = [
         r"config key `design\.max_duration`: needs a survival endpoint"),
     Row("order-without-fixed-sequence", DESIGN + S('success.order=["resp"]'), 2,
         r'config key `success\.order`: is only used with success\.multiplicity = "fixed_sequence"'),
-    Row("two-sided-futility-one-sided", DESIGN + S('design.two_sided_futility="inner"'), 2,
+    Row("two-sided-futility-one-sided", DESIGN + S('design.two_sided_futility="one_sided"'), 2,
         r"config key `design\.two_sided_futility`: is only used with design\.sided = 2"),
+    # The default written out is accepted, as every default is (a review).
+    Row("two-sided-futility-default-one-sided", DESIGN + S('design.two_sided_futility="inner"'), 0),
     Row("json-to-proc", DESIGN + ["--json", "/proc/p3sim-test.json"], 2, r"argument `--json`: cannot write"),
     Row("tiny-sd-design", DESIGN, 0, config=CONTINUOUS.replace("sd = 20", "sd = 1e-9")),
     Row("sweep-key-unquoted", DESIGN, 2, r"config key `sweep\.endpoints`: a table; a dotted key in \[sweep\] must be quoted",

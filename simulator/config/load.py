@@ -113,7 +113,8 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
             raise fail(f"trial.{key}", f'is only used with trial.randomisation = "{method}", which no scenario has',
                        trial[key])
     design = raw.get("design") if isinstance(raw.get("design"), dict) else {}
-    if "two_sided_futility" in design and not any(s.config.design.sided == 2 for s in scenarios):
+    # The default written out ("inner") is accepted as any default is (a review; docs/conventions.md).
+    if design.get("two_sided_futility", "inner") != "inner" and not any(s.config.design.sided == 2 for s in scenarios):
         raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
                    "futility region), which no scenario has", design["two_sided_futility"])
     missing = [s.config.trial.missing for s in scenarios if s.config.trial.missing > 0]

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 import warnings
 from pathlib import Path
 
@@ -63,6 +64,9 @@ from simulator.files import write_atomic
 from simulator.runner.fingerprint import code_fingerprint
 
 FORMAT = 2
+#: The largest checkpoint read: a scenario's counts are kilobytes (histograms and bands included), so a larger
+#: file is not one of ours.
+MAX_CHECKPOINT_BYTES = 64 * 2**20
 
 #: Per-trial counts (each at most ``n_sims`` per look): an endpoint's count
 #: arrays under these keys, and every histogram (``*_hist``, ``*_over``,
@@ -194,6 +198,11 @@ class CheckpointStore:
         """
         path = self.path(bundle)
         try:
+            # Only a plain file of a checkpoint's size is read (a review: a FIFO there hung the run, a link to
+            # /dev/zero filled the memory); anything else is not usable, and the scenario is recomputed.
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CHECKPOINT_BYTES:
+                return None
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("streams"), dict):
                 return None

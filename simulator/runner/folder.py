@@ -34,6 +34,9 @@ from simulator.errors import InputError, NotReadyError
 
 LOCK_NAME = ".p3sim.lock"
 
+#: Output folders this process holds (real path -> nesting depth): a holder may enter again.
+_HELD: dict[str, int] = {}
+
 #: Files a run or a size search writes into its folder.
 REPORT_FILES = ("report.json", "report.md", "report.html", "results.csv")
 
@@ -100,29 +103,37 @@ class OutputFolder:
 
     def __init__(self, out: str | os.PathLike, option: str = "--out"):
         self.path = check_output_folder(out, option)
+        self.option = option
         self._handle = None
         self._created: list[Path] = []
+        self._nested = False
 
     def __enter__(self) -> OutputFolder:
         import fcntl
 
+        key = os.path.realpath(self.path)
+        if key in _HELD:
+            # This process holds it already (``p3sim run`` saving its result through the API's save).
+            _HELD[key] += 1
+            self._nested = True
+            return self
         # The folders this run creates (the output folder and any missing parents), so that a run
         # stopped by bad input before writing anything can leave no trace (__exit__).
         self._created = [p for p in [self.path, *self.path.parents] if not p.exists()]
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise InputError(f"argument `--out`: cannot create the folder {self.path} ({err.strerror})") from None
+            raise InputError(f"argument `{self.option}`: cannot create the folder {self.path} ({err.strerror})") from None
         lock = self.path / LOCK_NAME
         try:
             # Never through a link (it would truncate and write the file it points to), only a plain file.
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as err:
             why = "it is a link" if err.errno == errno.ELOOP else err.strerror
-            raise InputError(f"argument `--out`: cannot write the lock file {lock} ({why})") from None
+            raise InputError(f"argument `{self.option}`: cannot write the lock file {lock} ({why})") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise InputError(f"argument `--out`: cannot write the lock file {lock} (it is not a plain file)")
+            raise InputError(f"argument `{self.option}`: cannot write the lock file {lock} (it is not a plain file)")
         handle = os.fdopen(fd, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -133,7 +144,7 @@ class OutputFolder:
             if err.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise NotReadyError(
                     f"the output folder {self.path} is in use by another p3sim run ({holder}); wait for it to "
-                    "finish, or give this run another --out"
+                    f"finish, or give this run another {'--out' if self.option == '--out' else 'folder'}"
                 ) from None
             raise
         handle.seek(0)
@@ -141,11 +152,17 @@ class OutputFolder:
         handle.write(f"host {socket.gethostname()}, process {os.getpid()}\n")
         handle.flush()
         self._handle = handle
+        _HELD[key] = 1
         for orphan in (self.path / "checkpoints").glob("*.tmp"):
             orphan.unlink(missing_ok=True)
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
+        key = os.path.realpath(self.path)
+        if self._nested:
+            _HELD[key] -= 1
+            return
+        _HELD.pop(key, None)
         if self._handle is not None:
             self._handle.close()  # closing the descriptor releases the lock
             self._handle = None
