@@ -136,9 +136,7 @@ def shell_command(argv) -> str:
 
 def _out(args, *parts: str) -> Path:
     """``--out``, or ``reports/<safe config stem>/...``."""
-    from simulator.runner.folder import default_folder_name
-
-    from simulator.runner.folder import REPORT_FILES
+    from simulator.runner.folder import REPORT_FILES, default_folder_name
 
     out = Path(args.out) if args.out is not None else Path("reports", default_folder_name(args.config), *parts)
     config = getattr(args, "config", None)
