@@ -253,9 +253,10 @@ def test_report_holds_both_and_the_html_plots_them(tmp_path):
 @pytest.mark.parametrize("overrides, expected", [
     # A list of sizes: one survival model, one figure.
     (["trial.n_total=[300, 358]"], [("plot-survival-os", "Survival: os", 3)]),
-    # A sweep over the hazard ratio: a figure per model, for the first scenario of each (the third repeats the first).
-    (['sweep."endpoints.os.truth.hazard_ratio"=[0.6, 0.75, 0.6]'],
-     [("plot-survival-os", "Survival: os", 3), ("plot-survival-os.s1", "Survival: os, hazard_ratio = 0.75", 4)]),
+    # A sweep over the hazard ratio beside a list of sizes: a figure per model, for the first scenario of each
+    # (the third and fourth repeat the first two models at another size).
+    (["trial.n_total=[300, 358]", 'sweep."endpoints.os.truth.hazard_ratio"=[0.6, 0.75]'],
+     [("plot-survival-os", "Survival: os", 3), ("plot-survival-os.s1", "Survival: os, n_total = 300, hazard_ratio = 0.75", 4)]),
 ])
 def test_one_survival_figure_per_survival_model(overrides, expected):
     # A review found that plot-survival showed the first scenario only, whatever the sweep.
