@@ -533,3 +533,54 @@ def test_prior_p_benefit_bounds_assurance_unless_the_experimental_arm_cures_more
     else:
         assert "with cured fractions 0.2 (control) and 0.3 (experimental)" in note
         assert check_reachable(base, "assurance", 0.6, "all", axis) is None
+
+
+def test_the_downward_scan_stops_on_a_flat_curve_and_says_so():
+    # A review: near the assurance ceiling (0.91 here) no block of sizes was clearly below 0.89 for thousands
+    # of sizes, and the scan ran for many minutes. It stops after 64 sizes, leaves the interval open below and
+    # says why.
+    import simulator as p3
+
+    trial = p3.Trial.from_dict({
+        "endpoints": {"resp": {"kind": "binary", "truth": {"control": 0.35, "experimental": 0.5},
+                               "prior": {"control": {"events": 14, "n": 40}, "experimental": {"events": 20, "n": 40}}}},
+    })
+    found = trial.size("assurance", 0.89, n_sims=1000, seed=1)
+    block = found.to_dict()["size"]
+    assert block["interval"][0] is None
+    assert block["flat_note"].startswith("the assurance curve is flat near 0.89 (close to its ceiling): 64 sizes")
+    assert len(block["evaluated"]) < 64 + 8 * 9 + 40  # the scan down, the scan up, the bracket and bisection
+    assert "note: the assurance curve is flat" in found.summary()
+
+
+def test_the_level_does_not_redraw_the_trials():
+    # A review: --level sets design.power, which was in the seed digest, so each level drew other trials and a
+    # higher level could give a smaller size (82 at 0.798, 80 at 0.80 with seed 6). Each size's estimate is now
+    # the same whatever the level.
+    import simulator as p3
+
+    trial = p3.Trial.from_dict({"endpoints": {"resp": {"kind": "binary",
+                                                       "truth": {"control": 0.3, "experimental": 0.6}}}})
+    one, two = (trial.size("power", level, n_sims=2000, seed=6).to_dict()["size"] for level in (0.798, 0.8))
+    first = {e["n_total"]: e["estimate"] for e in one["evaluated"]}
+    second = {e["n_total"]: e["estimate"] for e in two["evaluated"]}
+    common = set(first) & set(second)
+    assert len(common) >= 5 and all(first[n] == second[n] for n in common)
+    assert one["n_total"] <= two["n_total"]
+
+
+def test_calendar_looks_say_that_the_subjects_are_searched():
+    # A review: with calendar looks size searched trial.n_total (560) in place of the configured 1000 without
+    # saying so.
+    import simulator as p3
+
+    trial = p3.Trial.from_dict({
+        "trial": {"n_total": 1000},
+        "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 30.0}, "hazard_ratio": 0.7},
+                             "accrual": {"duration": 24.0}}},
+        "design": {"look_times": [30.0, 42.0], "events": 300},
+    })
+    found = trial.size("power", 0.8, n_sims=1000, seed=5)
+    block = found.to_dict()["size"]
+    assert block["axis"] == "n_total" and block["searched"].startswith("trial.n_total: the looks are at calendar")
+    assert "searched trial.n_total: the looks are at calendar times" in found.summary()

@@ -28,7 +28,6 @@ from simulator.endpoints import survival_nph as nph
 from simulator.endpoints.adaptive_survival import SurvivalRules, with_survival_rules
 from simulator.endpoints.common import (
     Bounds,
-    PatientAxis,
     add_note,
     add_two_sided,
     design_bounds,
@@ -39,6 +38,7 @@ from simulator.endpoints.common import (
 )
 from simulator.endpoints.km import analysis_time_edges, km_bands
 from simulator.endpoints.survival_axis import (
+    CalendarAxis,
     EventAxis,
     SubjectAxis,
     derive_events,
@@ -691,7 +691,7 @@ class SurvivalKind:
     def plan(self, config, endpoint, alpha=None, extra_levels=()) -> SurvivalPlan:
         return SurvivalPlan.from_config(config, endpoint, alpha, extra_levels)
 
-    def size_axis(self, config) -> EventAxis | SubjectAxis:
+    def size_axis(self, config) -> EventAxis | SubjectAxis | CalendarAxis:
         """Subjects when accrual is a rate and the events are not given (:func:`subject_driven`), else events."""
         driven = subject_driven(config)
         if driven is not None:
@@ -699,7 +699,7 @@ class SurvivalKind:
         if config.design.look_times:
             # Calendar looks: more subjects give more events by the same times; design.events stays the
             # planned maximum at which the interims spend alpha.
-            return PatientAxis(config.trial.allocation)
+            return CalendarAxis(tuple(config.trial.allocation))
         if config.trial.n_total is None:
             raise InputError(
                 "config key `trial.n_total`: is required to size a survival trial by simulation (the subjects "

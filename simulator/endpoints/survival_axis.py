@@ -135,6 +135,26 @@ def events_for_subjects(endpoint, n_total: int, allocation, strata=()) -> tuple[
 
 
 @dataclass(frozen=True)
+class CalendarAxis(PatientAxis):
+    """``trial.n_total`` of a trial with calendar looks: more subjects give more events by the same times.
+
+    ``design.events`` stays the planned maximum at which the interims spend
+    alpha. Its size block says what was searched (a review: the configured
+    ``trial.n_total`` was replaced without a word).
+    """
+
+    priority = 0.25  # above binary endpoints' patients (a joint trial), so that the block says it
+
+    def report(self, base, best, config, analytic, target) -> dict:
+        return {"searched": "trial.n_total: the looks are at calendar times (design.look_times), so more subjects "
+                            "give more events by them; design.events stays the planned maximum (the configured "
+                            "trial.n_total is where the search starts only without an analytic size)"}
+
+    def summary_lines(self, block: dict) -> list[str]:
+        return super().summary_lines(block) + [f"searched {block['searched']}"]
+
+
+@dataclass(frozen=True)
 class SubjectAxis(PatientAxis):
     """``trial.n_total`` of a trial driven by its subjects (:func:`subject_driven`): the events follow.
 

@@ -88,6 +88,8 @@ from simulator.runner.simulate import ScenarioPlans, build_plans, simulate_scena
 SCAN_BLOCK = 8
 #: Blocks scanned upwards at most for the interval's upper end.
 MAX_UP_BLOCKS = 8
+#: Blocks the downward scan takes at most (:meth:`SizeSearch.scan_down`), as the upward one.
+MAX_DOWN_BLOCKS = 8
 #: Monte Carlo standard errors that make a size clearly below / above the level.
 Z = 2.0
 #: An endpoint the search does not size stops it when the level is this many MCSE above its estimate
@@ -267,7 +269,7 @@ class SizeSearch:
         n = m * self.unit
         mapping = self.axis.apply(self.mapping, n)
         scenario = Scenario(0, {self.axis.key: n}, mapping, validate(mapping))
-        return build_plans(scenario, digest_exclude=self.axis.digest_exclude, only=(self.target,))
+        return build_plans(scenario, digest_exclude=search_digest_exclude(self.axis, self.target), only=(self.target,))
 
     def _valid(self, m: int) -> bool:
         """Whether the design can be built at grid index ``m`` (its plans, no simulation); records why not."""
@@ -297,14 +299,23 @@ class SizeSearch:
                 lo = mid
         return hi
 
-    def scan_down(self, hi: int) -> None:
+    def scan_down(self, hi: int) -> bool:
+        """Scan down from ``hi`` until a block is clearly below the level; False when it gave up.
+
+        At most :data:`MAX_DOWN_BLOCKS` blocks: near a ceiling the curve is
+        flat, no block is clearly below for thousands of sizes, and the scan
+        ran for many minutes (a review: 12,298 sizes in 373 s).
+        """
         top = hi - 1
-        while top >= 1:
+        for _ in range(MAX_DOWN_BLOCKS):
+            if top < 1:
+                return True
             block = [m for m in range(top, top - SCAN_BLOCK, -1) if m >= 1]
             self.evaluate(block)
             if all(self.evaluated[m].clearly_below(self.level) for m in block):
-                return
+                return True
             top -= SCAN_BLOCK
+        return top < 1
 
     def scan_up(self, answer: int) -> int | None:
         """The smallest grid index >= ``answer`` clearly above the level, scanning contiguously."""
@@ -341,21 +352,29 @@ class SizeSearch:
         start_m = math.ceil(start / self.unit)
         lo, hi = self.bracket(start_m, factor)
         hi = self.bisect(lo, hi)
-        self.scan_down(hi)
+        closed = self.scan_down(hi)
         answer = min(m for m in self.evaluated if self.reaches(m))
         upper = self.scan_up(answer)
         lower = min(m for m, e in self.evaluated.items() if e.estimate is not None and e.estimate + Z * e.mcse >= self.level)
         best = self.evaluated[answer]
-        return {
+        block = {
             "target": self.target,
             "level": self.level,
             **best.fields,
-            "interval": [lower * self.unit, None if upper is None else upper * self.unit],
+            # Open below when the scan gave up: smaller sizes may reach the level too.
+            "interval": [lower * self.unit if closed else None, None if upper is None else upper * self.unit],
             self.target: best.estimate,
             f"{self.target}_mcse": best.mcse,
             "grid_step": self.unit,
             "evaluated": [self.evaluated[m].as_dict() for m in sorted(self.evaluated)],
         }
+        if not closed:
+            block["flat_note"] = (
+                f"the {self.target} curve is flat near {self.level} (close to its ceiling): {SCAN_BLOCK * MAX_DOWN_BLOCKS} "
+                f"sizes below the crossing found none clearly below the level, so the answer is set mostly by Monte "
+                f"Carlo error and smaller sizes may reach the level too; ask for a lower level, or more --sims"
+            )
+        return block
 
 
 def size_scenario(raw: dict, quiet: bool = False) -> tuple[dict, Config]:
@@ -460,6 +479,19 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
             f"({detail}); ask for a level below it"
         )
     return ceiling
+
+
+def search_digest_exclude(axis, target: str) -> tuple:
+    """The keys left out of the seed digest of every size a search simulates.
+
+    The searched key, so that every size draws from one stream (common
+    random numbers); and for a power target ``design.power``, which
+    ``--level`` sets: it moves decisions at most (beta-spending futility
+    bounds), and in the digest it redrew the trials, so that with one seed
+    a higher level could give a smaller size (a review: 82 at 0.798, 80 at
+    0.80, for 8 of 29 seeds).
+    """
+    return axis.digest_exclude + ((("design", "power"),) if target == "power" else ())
 
 
 def off_axis_gates(plans, config, rule: str, first: str | None, axis) -> tuple[str, ...]:
@@ -620,8 +652,10 @@ def search(
     if config.simulation.n_sims < needed:
         raise InputError(
             f"argument `--sims` (simulation.n_sims): a level of {level:g} needs at least {needed} simulated trials "
-            f"per candidate size, got {config.simulation.n_sims} (with these, an estimate of 1 only says the "
-            f"probability is above {1.0 - 3.0 / config.simulation.n_sims:.4g})"
+            f"per candidate size, got {config.simulation.n_sims} (with these, "
+            + (f"an estimate of 1 only says the probability is above {1.0 - 3.0 / config.simulation.n_sims:.4g})"
+               if level > 0.5 else
+               f"an estimate of 0 only says the probability is below {3.0 / config.simulation.n_sims:.4g})")
         )
     analytic = analytic_start(base, base_config, rule, axis) if all(p.truth is not None for p in base.plans) else None
     if analytic is not None and axis.name == "n_total":
@@ -645,7 +679,8 @@ def search(
         axis=name,
         n_sims=config.simulation.n_sims,
         seed=config.simulation.seed,
-        common_random_numbers=f"every size uses the seed entropy (seed, digest of the scenario without {axis.key})",
+        common_random_numbers=(f"every size uses the seed entropy (seed, digest of the scenario without {axis.key}"
+                               + (" and design.power, which --level sets" if target == "power" else "") + ")"),
         rule=(
             "smallest evaluated grid size whose estimate >= level; grid = multiples of grid_step"
             + events_cap
@@ -667,8 +702,10 @@ def summary(b: dict, axis) -> str:
     lines[1:1] = [
         f"{target} at {answer}: {b[target]:.4f} ± {b[target + '_mcse']:.4f} (MCSE, {b['n_sims']} simulated trials)",
         f"{'events' if name == 'events' else 'sizes'} consistent with the target within {Z:g} MCSE: "
-        f"{lo} to {'?' if hi is None else hi}",
+        f"{'below the sizes scanned' if lo is None else lo} to {'beyond the sizes scanned' if hi is None else hi}",
     ]
+    if b.get("flat_note"):
+        lines.append(f"note: {b['flat_note']}")
     if b.get(f"analytic_{name}") is not None:
         method = b.get("analytic_method") or "the endpoints' closed-form sizes"
         lines.append(f"analytic ({method}): {b[f'analytic_{name}']}")
