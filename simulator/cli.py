@@ -124,12 +124,16 @@ def shell_command(argv) -> str:
     >>> shell_command(["run", "a b.toml", "--out", "x\ny"])
     "p3sim run 'a b.toml' --out $'x\\ny'"
     """
+    def control(c: str) -> bool:
+        # C0, DEL, C1 (NEL U+0085 breaks a line too) and the Unicode line and paragraph separators (a code review).
+        return ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"
+
     def quote(arg: str) -> str:
-        if not any(ord(c) < 32 or ord(c) == 127 for c in arg):
+        if not any(control(c) for c in arg):
             return shlex.quote(arg)
         named = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
-        return "$'" + "".join(named.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c)
-                              for c in arg) + "'"
+        return "$'" + "".join(named.get(c) or (
+            (f"\\x{ord(c):02x}" if ord(c) < 128 else f"\\u{ord(c):04x}") if control(c) else c) for c in arg) + "'"
 
     return " ".join(["p3sim", *map(quote, argv)])
 
@@ -140,8 +144,9 @@ def _out(args, *parts: str) -> Path:
 
     out = Path(args.out) if args.out is not None else Path("reports", default_folder_name(args.config), *parts)
     config = getattr(args, "config", None)
+    written = REPORT_FILES if getattr(args, "verb", "run") == "run" else tuple(n for n in REPORT_FILES if n != "results.csv")
     if isinstance(config, str) and os.path.isfile(config):
-        taken = [name for name in REPORT_FILES if os.path.realpath(out / name) == os.path.realpath(config)]
+        taken = [name for name in written if os.path.realpath(out / name) == os.path.realpath(config)]
         if taken:
             # A review: a config kept as DIR/report.md was overwritten by the report, without a word.
             raise InputError(f"argument `--out`: {out} would overwrite the config {config} with {taken[0]}; "
@@ -227,6 +232,8 @@ def _check_json_path(path: Path) -> None:
 def _design(args) -> int:
     if args.json is not None and args.json != "-":
         _check_json_file(args.json)
+        if os.path.isfile(args.config) and os.path.realpath(args.json) == os.path.realpath(args.config):
+            raise InputError(f"argument `--json`: {args.json} is the config; give another file")  # a code review
     from simulator.results import json_text
 
     result = _trial(args).design()

@@ -427,3 +427,31 @@ def test_a_designs_repr_is_short():
     assert lines[0] == "DesignResult: 3 scenario(s); .table() prints the design" and len(lines) == 4
     power = d.scenarios[1]["endpoints"]["os"]["power"]
     assert lines[2].startswith(f"  [1] n_total = 358: os power {power:.4f} (analytic)")
+
+
+def test_the_folder_lock_is_the_holding_threads_alone(tmp_path):
+    # A code review: the lock let another thread's save through a folder this process held, and a folder named
+    # *.tmp among the checkpoints (an orphan's name) ended the run with an internal error.
+    import threading
+
+    from simulator.errors import NotReadyError
+    from simulator.runner.folder import _HELD, OutputFolder
+
+    out = tmp_path / "held"
+    (out / "checkpoints" / "stale.tmp").mkdir(parents=True)
+    result = p3.Trial.from_toml("configs/rates_group_sequential.toml").simulate(n_sims=200, jobs=1)
+    caught = []
+
+    def save_elsewhere():
+        try:
+            result.save(out, plots=False)
+        except NotReadyError as err:
+            caught.append(err)
+
+    with OutputFolder(out, "out"):
+        worker = threading.Thread(target=save_elsewhere)
+        worker.start()
+        worker.join()
+        assert len(caught) == 1 and not (out / "report.json").exists()
+        assert result.save(out, plots=False) == out  # the holding thread itself may write
+    assert not _HELD and (out / "checkpoints" / "stale.tmp").is_dir()

@@ -121,10 +121,22 @@ def test_set_keys_with_dots_or_equals_inside_quotes(small_config, capsys):
 @pytest.mark.parametrize("override, message", [
     ("trial.n_total=[200, 300, 200]", r"`trial\.n_total`: lists the value 200 twice"),
     ('sweep."design.alpha"=[0.025, 0.05, 0.025]', r"`sweep\.design\.alpha`: lists the value 0\.025 twice"),
+    ('sweep={mode = "zip", "design.alpha" = [0.025, 0.05, 0.025], "trial.n_total" = [200, 300, 200]}',
+     r"`sweep`: lists the zipped values of scenario \[0\.025, 200\] twice"),
 ])
 def test_a_value_listed_twice_is_refused(small_config, capsys, override, message):
     # A new-user review: n_total = [200, 200] gave two scenarios of the same trials, like independent replicates.
     _one_line_error(capsys, ["design", str(small_config), "--set", override], message)
+
+
+def test_a_zip_may_repeat_a_value_in_distinct_combinations(small_config):
+    # A code review: each zipped list was checked alone, so distinct combinations that share a value were refused.
+    import simulator as p3
+
+    sweep = {"mode": "zip", "trial.n_total": [200, 200, 300], "design.alpha": [0.025, 0.05, 0.025]}
+    trial = p3.Trial.from_toml(small_config).override({"sweep": sweep})
+    assert [(s.params["trial.n_total"], s.params["design.alpha"]) for s in trial.scenarios] == [
+        (200, 0.025), (200, 0.05), (300, 0.025)]
 
 
 def test_sweep_zip_needs_equal_lengths(small_config, capsys):
@@ -205,6 +217,14 @@ def test_a_config_in_the_out_folder_under_a_report_name_is_not_overwritten(small
         assert len(err) == 1 and f"would overwrite the config {config} with report.md" in err[0]
     assert config.read_text(encoding="utf-8") == small_config.read_text(encoding="utf-8")
     assert sorted(p.name for p in out.iterdir()) == ["report.md"]
+    # design --json onto the config itself; size does not write results.csv, so a config of that name is left be.
+    assert main(["design", str(config), "--json", str(config)]) == 2
+    assert "argument `--json`: " in capsys.readouterr().err
+    assert config.read_text(encoding="utf-8") == small_config.read_text(encoding="utf-8")
+    csv_named = out / "results.csv"
+    csv_named.write_text(small_config.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["size", str(csv_named), "--out", str(out), "--sims", "1000", "--quiet"]) == 0
+    assert csv_named.read_text(encoding="utf-8") == small_config.read_text(encoding="utf-8")
 
 
 def test_the_reproduction_line_keeps_a_line_break_in_out(small_config, tmp_path):
@@ -219,3 +239,11 @@ def test_the_reproduction_line_keeps_a_line_break_in_out(small_config, tmp_path)
     # bash reads the quoted path back as the folder written.
     echoed = subprocess.run(["bash", "-c", f"printf %s {quoted[1]}"], capture_output=True, text=True).stdout
     assert echoed == str(out)
+    # NEL and the Unicode line separators break a line too (a code review): quoted the same way.
+    from simulator.cli import shell_command
+
+    for odd in ("a\x85b", "a\u2028b", "a\u2029b", "a\x9bb"):
+        quoted = shell_command(["run", "--out", odd]).split("--out ")[1]
+        assert quoted.startswith("$'") and all(c not in quoted for c in "\x85\u2028\u2029\x9b")
+        echoed = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True).stdout
+        assert echoed == odd.encode("utf-8")

@@ -49,3 +49,21 @@ def test_each_endpoints_hypotheses_are_stated():
         "qol: H0: mean_E - mean_C = 0 against H1: mean_E - mean_C > 0 (success on the favourable side",
         "t, two-sided alpha 0.05)",
     ]
+
+
+def test_cairo6_says_what_its_minimum_follow_up_does_and_the_summary_names_all_nulls():
+    # A hand-over review of CAIRO6: the 36-month minimum follow-up read like the analysis time, which the derived
+    # 139 events set (about 61 months at 358 patients, 13 months after the last entry); and the console's trial
+    # type I error read as the trial's false-positive rate.
+    import simulator as p3
+    from simulator.report.text import summary_table
+
+    trial = p3.Trial.from_toml("configs/cairo6.toml")
+    derivation = trial.derived["events_derivation"]
+    assert "os.follow_up.minimum (36 months) sets the design's subjects and study duration (analytic.subjects), " \
+           "not when these trials are analysed: their looks come at these events" in derivation
+    report = trial.override({"trial.n_total": 358}).simulate(n_sims=300, seed=1).to_dict()
+    assert "type1 (all nulls at once) ± MCSE" in summary_table(report).splitlines()[0]
+    note = report["scenarios"][0]["endpoints"]["morbidity"]["analytic"]["note"]
+    known = report["scenarios"][0]["endpoints"]["morbidity"]["evaluable_per_look"][-1]
+    assert f"known outcome (evaluable_per_look: {known:.1f} on average, both arms)" in note

@@ -468,10 +468,30 @@ def test_an_endpoint_off_the_events_axis_that_caps_power_stops_the_search(tmp_pa
     assert main(["size", str(path), "--target", "power", "--level", "0.8", "--sims", "4000", "--quiet"]) == 2
     err = capsys.readouterr().err
     found = re.search(r"endpoint `resp` is not sized by it \(its patients are trial.n_total = 300\), its simulated "
-                      r"power there is (0\.\d+) ± (0\.\d+), and it caps the trial's", err)
+                      r"power at the largest events, 300, where its outcomes are read latest, is (0\.\d+) ± "
+                      r"(0\.\d+), and it caps the trial's", err)
     assert found and err.count("\n") == 1, err
     estimate, mcse = float(found[1]), float(found[2])
     assert abs(estimate - _pooled_z_power(150, 0.3, 0.4)) < 4 * mcse
+
+
+def test_an_off_axis_endpoint_read_at_the_looks_gains_with_the_events(tmp_path):
+    # A code review: with accrual running past the looks, fewer events mean earlier looks and fewer binary
+    # outcomes known (resp 0.768 at 247 events, 0.874 at 360): a check at the first size refused a level the
+    # trial reaches (0.78 at 335 events). The gate is read at the largest events, where resp has the most.
+    import simulator as p3
+
+    trial = p3.Trial.from_dict({
+        "trial": {"n_total": 400},
+        "endpoints": {"os": {"kind": "survival", "truth": {"control": {"survival": 0.5, "at": 3.0}, "hazard_ratio": 0.7},
+                             "accrual": {"duration": 48.0}, "follow_up": {"minimum": 12.0}},
+                      "resp": {"kind": "binary", "truth": {"control": 0.30, "experimental": 0.45}}},
+        "success": {"rule": "all"},
+    })
+    block = trial.size("power", 0.78, n_sims=4000, seed=7).to_dict()["size"]
+    assert block["power"] >= 0.78 and 300 < block["events"] < 380  # the review's 335 (interval 328 to 347)
+    first = min(block["evaluated"], key=lambda e: e["events"])
+    assert first["events"] < block["events"]
 
 
 def test_an_off_axis_endpoint_near_the_level_does_not_stop_the_search(tmp_path):
@@ -535,20 +555,22 @@ def test_prior_p_benefit_bounds_assurance_unless_the_experimental_arm_cures_more
         assert check_reachable(base, "assurance", 0.6, "all", axis) is None
 
 
-def test_the_downward_scan_stops_on_a_flat_curve_and_says_so():
+def test_the_downward_scan_stops_on_a_flat_curve_and_says_so(monkeypatch):
     # A review: near the assurance ceiling (0.91 here) no block of sizes was clearly below 0.89 for thousands
-    # of sizes, and the scan ran for many minutes. It stops after 64 sizes, leaves the interval open below and
-    # says why.
+    # of sizes, and the scan ran for many minutes. It stops after 512 sizes and says why.
     import simulator as p3
 
     trial = p3.Trial.from_dict({
         "endpoints": {"resp": {"kind": "binary", "truth": {"control": 0.35, "experimental": 0.5},
                                "prior": {"control": {"events": 14, "n": 40}, "experimental": {"events": 20, "n": 40}}}},
     })
+    from simulator.runner import size as size_module
+
+    assert size_module.MAX_DOWN_BLOCKS * size_module.SCAN_BLOCK == 512
+    monkeypatch.setattr(size_module, "MAX_DOWN_BLOCKS", 8)  # the same stop at 64 sizes, in a test's time
     found = trial.size("assurance", 0.89, n_sims=1000, seed=1)
     block = found.to_dict()["size"]
-    assert block["interval"][0] is None
-    assert block["flat_note"].startswith("the assurance curve is flat near 0.89 (close to its ceiling): 64 sizes")
+    assert block["flat_note"].startswith("the assurance curve is flat near 0.89: 64 sizes below the crossing")
     assert len(block["evaluated"]) < 64 + 8 * 9 + 40  # the scan down, the scan up, the bracket and bisection
     assert "note: the assurance curve is flat" in found.summary()
 

@@ -456,8 +456,9 @@ class ContinuousPlan:
             if test != "z" and evaluable <= means.smallest_t_size(config.trial.allocation, covariate) * (1 + 1e-12):
                 # A review: 6.0 for an effect of 6 SDs (rpact 3.903), without a word.
                 add_note(out, f"the t test's size formula starts at {3 + covariate} evaluable patients in the smaller "
-                         "arm, which already give design.power: n_total_design is that floor, not the size at which "
-                         "the power equals design.power")
+                         "arm, which already give design.power: n_total_design comes from that floor (over the "
+                         "evaluable share and times the looks' inflation), not from the size at which the power "
+                         "equals design.power")
         return out
 
 

@@ -24,7 +24,8 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
         FigureSpec(
             f"plot-true-effect-{slug(name)}", f"True effect in successful and failed trials: {name}",
             "The true differences of means drawn from the prior in the assurance simulation, split by whether the "
-            "simulated trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
+            "endpoint succeeded in that trial (green; its own success, not the trial's under the success rule) or "
+            "not (grey); the green area is the endpoint's assurance.",
             _true_effect, (report, name),
         ),
     ]

@@ -428,6 +428,12 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
             + f" x inflation factor {inflation:.6f}"
             + (" (calendar looks: none, their information fractions come from the events)" if design.look_times
                else "") + ", rounded up; held fixed across scenarios"
+            # A review: CAIRO6's 36-month minimum follow-up looked like the analysis time, which these events set.
+            + (f"; {endpoint.name}.follow_up.minimum ({float(endpoint.follow_up):g} months) sets the design's "
+               "subjects and study duration (analytic.subjects), not when these trials are analysed: their looks "
+               "come at these events (to analyse at the end of accrual plus the minimum follow-up, give the "
+               "accrual as a rate, whose events follow from the subjects, or design.events)"
+               if float(endpoint.follow_up) > 0 and not design.look_times else "")
         ),
     }
     return fixed, meta

@@ -37,8 +37,9 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
         ),
         FigureSpec(
             f"plot-true-effect-{slug(name)}", f"True effect in successful and failed trials: {name}",
-            "The true effects drawn from the prior in the assurance simulation, split by whether the simulated "
-            "trial succeeded (green) or failed (grey); the green area is the endpoint's assurance.",
+            "The true effects drawn from the prior in the assurance simulation, split by whether the endpoint "
+            "succeeded in that trial (green; its own success, not the trial's under the success rule) or not (grey); "
+            "the green area is the endpoint's assurance.",
             # With non-inferiority the line that matters is the margin (a review: only HR 1 was marked).
             partial(true_effect_figure, null=1.0, log_axis=True,
                     boundary=_margin(scenarios, name)), (report, name),
@@ -109,8 +110,10 @@ def _survival_prior_figure(report, name, endpoint, e, index):
     figure = new_figure(6.0, 3.3)
     ax = figure.subplots()
     hr = np.exp(np.linspace(prior.log_mean - 4 * prior.log_sd, prior.log_mean + 4 * prior.log_sd, 801))
-    density = np.exp(-0.5 * ((np.log(hr) - prior.log_mean) / prior.log_sd) ** 2) / (hr * prior.log_sd * math.sqrt(2 * math.pi))
-    ax.plot(hr, density, color="black", label="prior density of the hazard ratio")
+    # The density of log HR, drawn on the log axis: area on the drawn axis is probability (a review: the density
+    # of HR itself on a log axis made the shaded area look like 0.991 for a P(HR < 1) of 0.984).
+    density = np.exp(-0.5 * ((np.log(hr) - prior.log_mean) / prior.log_sd) ** 2) / (prior.log_sd * math.sqrt(2 * math.pi))
+    ax.plot(hr, density, color="black", label="prior density of log HR")
     null = endpoint.null_hazard_ratio  # benefit: below the margin with non-inferiority (prior_p_benefit's)
     mask = hr < null
     ax.fill_between(hr[mask], density[mask], color=COLOURS["success"], alpha=0.25,
@@ -120,7 +123,7 @@ def _survival_prior_figure(report, name, endpoint, e, index):
         ax.axvline(truth, color="black", linestyle="--", linewidth=1, label=f"truth {truth:g}")
     log_ratio_axis(ax)
     ax.set_xlabel("true hazard ratio (experimental / control)")
-    ax.set_ylabel("density")
+    ax.set_ylabel("density per unit of log HR")
     ax.set_title(f"{name}: prior of the effect")
     ax.legend(loc="upper right")
     return figure

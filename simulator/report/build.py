@@ -137,9 +137,12 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["analytic"] = analytic_and_exact(plan, config)
     if "realised_fractions_note" in block and block["analytic"]:
         # Read at a survival endpoint's looks: the analytic and exact values are the planned looks' design.
+        # The numbers themselves (a review: the note named a key that report.md and report.html do not show).
+        known = ", ".join(f"{v:.1f}" for v in block.get("evaluable_per_look") or [])
         add_note(block["analytic"], "analytic values at the planned looks, taken as fractions of this endpoint's "
                  "patients; the simulation reads it at the survival endpoint's looks, where the patients with a "
-                 "known outcome (evaluable_per_look) and the fractions (tested_fractions) differ: compare with care")
+                 f"known outcome (evaluable_per_look: {known} on average, both arms) and the fractions "
+                 "(tested_fractions) differ: compare with care")
     futility = np.asarray(plan.bounds.futility, dtype=float)[:-1]
     if "type1" in streams and not config.design.binding and np.isfinite(futility).any():
         # A review: the type I error shown obeyed the non-binding futility stops, and nothing said so.

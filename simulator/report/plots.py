@@ -117,11 +117,9 @@ def _size_search_figure(size: dict):
                         markersize=4, linestyle="-", color=COLOURS["power"], label=series.label)
     _name_errorbar(drawn, size.get("target", "power"))
     interval = size.get("interval")
-    if isinstance(interval, (list, tuple)) and len(interval) == 2:
-        # An open end (null): the band runs to the sizes evaluated (the scan stopped before it was clear).
-        lower = interval[0] if isinstance(interval[0], (int, float)) else min(series.n_total)
-        upper = interval[1] if isinstance(interval[1], (int, float)) else max(series.n_total)
-        ax.axvspan(lower, upper, color=COLOURS["target"], alpha=0.12, label="sizes consistent with target")
+    if isinstance(interval, (list, tuple)) and len(interval) == 2 and isinstance(interval[0], (int, float)):
+        upper = interval[1] if isinstance(interval[1], (int, float)) else max(series.n_total)  # open: not yet clear
+        ax.axvspan(interval[0], upper, color=COLOURS["target"], alpha=0.12, label="sizes consistent with target")
     axis = size.get("axis") if size.get("axis") in ("n_total", "events") else "n_total"  # events: survival
     chosen = size.get(axis)
     if isinstance(chosen, (int, float)):

@@ -23,19 +23,21 @@ they work:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import socket
 import stat
+import threading
 from pathlib import Path
 
 from simulator.errors import InputError, NotReadyError
 
 LOCK_NAME = ".p3sim.lock"
 
-#: Output folders this process holds (real path -> nesting depth): a holder may enter again.
-_HELD: dict[str, int] = {}
+#: Output folders held, by (real path, thread) -> nesting depth: the thread that holds one may enter it again.
+_HELD: dict[tuple[str, int], int] = {}
 
 #: Files a run or a size search writes into its folder.
 REPORT_FILES = ("report.json", "report.md", "report.html", "results.csv")
@@ -107,14 +109,17 @@ class OutputFolder:
         self._handle = None
         self._created: list[Path] = []
         self._nested = False
+        self._key: tuple[str, int] | None = None
 
     def __enter__(self) -> OutputFolder:
         import fcntl
 
-        key = os.path.realpath(self.path)
-        if key in _HELD:
-            # This process holds it already (``p3sim run`` saving its result through the API's save).
-            _HELD[key] += 1
+        # Per thread (a code review: another thread's save went through a folder this process held) and taken
+        # once (the real path at entry: a chdir before the exit left the entry behind).
+        self._key = (os.path.realpath(self.path), threading.get_ident())
+        if self._key in _HELD:
+            # This thread holds it already (``p3sim run`` saving its result through the API's save).
+            _HELD[self._key] += 1
             self._nested = True
             return self
         # The folders this run creates (the output folder and any missing parents), so that a run
@@ -152,17 +157,19 @@ class OutputFolder:
         handle.write(f"host {socket.gethostname()}, process {os.getpid()}\n")
         handle.flush()
         self._handle = handle
-        _HELD[key] = 1
         for orphan in (self.path / "checkpoints").glob("*.tmp"):
-            orphan.unlink(missing_ok=True)
+            # Only plain files (a code review: a folder named *.tmp ended the run with an internal error).
+            with contextlib.suppress(OSError):
+                if orphan.is_file() and not orphan.is_symlink():
+                    orphan.unlink()
+        _HELD[self._key] = 1
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
-        key = os.path.realpath(self.path)
         if self._nested:
-            _HELD[key] -= 1
+            _HELD[self._key] -= 1
             return
-        _HELD.pop(key, None)
+        _HELD.pop(self._key, None)
         if self._handle is not None:
             self._handle.close()  # closing the descriptor releases the lock
             self._handle = None

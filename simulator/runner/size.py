@@ -49,7 +49,7 @@ digest *with* that key and so other numbers, equally valid.)
    reaching the level until they are one grid step apart.
 4. **Scan down** from there in blocks of :data:`SCAN_BLOCK` grid sizes until
    a whole block is *clearly below* the level (estimate + 2 MCSE < level, or
-   too small to be a valid design).  Power of a discrete test is only
+   too small to be a valid design), at most :data:`MAX_DOWN_BLOCKS` blocks.  Power of a discrete test is only
    roughly monotone in n (a sawtooth), so a size below the bisection's
    crossing may reach the level; the scan finds it.
 
@@ -88,12 +88,14 @@ from simulator.runner.simulate import ScenarioPlans, build_plans, simulate_scena
 SCAN_BLOCK = 8
 #: Blocks scanned upwards at most for the interval's upper end.
 MAX_UP_BLOCKS = 8
-#: Blocks the downward scan takes at most (:meth:`SizeSearch.scan_down`), as the upward one.
-MAX_DOWN_BLOCKS = 8
+#: Blocks the downward scan takes at most (:meth:`SizeSearch.scan_down`): 512 sizes, more than an ordinary search
+#: needs (a binary power search near 7,500 patients at 10^4 trials closed after about 200, a code review),
+#: far fewer than a curve flat near an assurance ceiling would take (12,298 sizes in 373 s, a review).
+MAX_DOWN_BLOCKS = 64
 #: Monte Carlo standard errors that make a size clearly below / above the level.
 Z = 2.0
 #: An endpoint the search does not size stops it when the level is this many MCSE above its estimate
-#: (:meth:`SizeSearch._check_gates`): a wrong stop has probability about 0.0013 at each size evaluated.
+#: (:meth:`SizeSearch.check_gates`): a wrong stop has probability about 0.0013.
 GATE_Z = 3.0
 TARGETS = ("power", "assurance")
 #: Fewest simulated trials per candidate size: below it the MCSE (0.013 at power 0.8 with 1000
@@ -191,16 +193,25 @@ class SizeSearch:
             self.evaluated[m] = Evaluation(n, self.axis.fields(n), estimate, mcse, bundle, streams)
             if self.log is not None:
                 self.log(f"size: {self.axis.name} {n}: {self.target} {estimate:.4f} ± {mcse:.4f}")
-            self._check_gates(counts)
 
-    def _check_gates(self, counts) -> None:
-        """Stop where an endpoint the search does not size caps the target below the level (a review).
+    def check_gates(self) -> None:
+        """Stop at once where an endpoint the search does not size caps the target below the level (a review).
 
-        Its success does not change with the searched size, and the trial's
-        is at most its own; a level more than :data:`GATE_Z` MCSE above its
-        simulated estimate is out of reach (the search ran to the largest
-        events, then named ``trial.n_total`` alone).
+        Its patients stay at ``trial.n_total``, and its outcomes are read at
+        the survival looks, which come latest at the largest events: there
+        its success is the most it has at any size (a code review: it grows
+        with the events, so a check at the first size refused reachable
+        levels), and the trial's is at most its own. A level more than
+        :data:`GATE_Z` MCSE above its estimate there is out of reach (the
+        search ran to the largest events, then named ``trial.n_total`` alone).
         """
+        if not self.gates:
+            return
+        self.evaluate([self.m_max])
+        top = self.evaluated[self.m_max]
+        if top.estimate is None:
+            return  # the largest size carries no design: the search finds out what does
+        counts = top.streams[self.target]
         for name in self.gates:
             estimate, mcse = proportion(int(counts.endpoints[name]["reject"].sum()), counts.n_sims)
             if estimate + GATE_Z * mcse < self.level:
@@ -209,8 +220,9 @@ class SizeSearch:
                 raise InputError(
                     f"argument `--level`: {self.target} {self.level} is out of reach of a search over "
                     f"{self.axis.name}: endpoint `{name}` is not sized by it (its patients are trial.n_total = "
-                    f"{self.config.trial.n_total}), its simulated {self.target} there is {estimate:.4f} ± "
-                    f"{mcse:.4f}, and it caps the trial's ({why}); raise trial.n_total or ask for a lower level"
+                    f"{self.config.trial.n_total}), its simulated {self.target} at the largest {self.axis.name}, "
+                    f"{top.size}, where its outcomes are read latest, is {estimate:.4f} ± {mcse:.4f}, and it caps "
+                    f"the trial's ({why}); raise trial.n_total or ask for a lower level"
                 )
 
     def reaches(self, m: int) -> bool:
@@ -350,6 +362,7 @@ class SizeSearch:
     def run(self, start: int, factor: float) -> dict:
         """Search from the size ``start`` and return the ``size`` block (see the module docstring)."""
         start_m = math.ceil(start / self.unit)
+        self.check_gates()
         lo, hi = self.bracket(start_m, factor)
         hi = self.bisect(lo, hi)
         closed = self.scan_down(hi)
@@ -361,8 +374,7 @@ class SizeSearch:
             "target": self.target,
             "level": self.level,
             **best.fields,
-            # Open below when the scan gave up: smaller sizes may reach the level too.
-            "interval": [lower * self.unit if closed else None, None if upper is None else upper * self.unit],
+            "interval": [lower * self.unit, None if upper is None else upper * self.unit],
             self.target: best.estimate,
             f"{self.target}_mcse": best.mcse,
             "grid_step": self.unit,
@@ -370,9 +382,10 @@ class SizeSearch:
         }
         if not closed:
             block["flat_note"] = (
-                f"the {self.target} curve is flat near {self.level} (close to its ceiling): {SCAN_BLOCK * MAX_DOWN_BLOCKS} "
-                f"sizes below the crossing found none clearly below the level, so the answer is set mostly by Monte "
-                f"Carlo error and smaller sizes may reach the level too; ask for a lower level, or more --sims"
+                f"the {self.target} curve is flat near {self.level}: {SCAN_BLOCK * MAX_DOWN_BLOCKS} sizes below the "
+                f"crossing found no block of {SCAN_BLOCK} clearly below the level (estimate + {Z:g} MCSE < level), so "
+                "the answer is set mostly by Monte Carlo error and smaller sizes than the interval's lower end may "
+                "reach the level too (near an assurance ceiling: ask for a lower level); more --sims narrow it"
             )
         return block
 
@@ -685,7 +698,7 @@ def search(
             "smallest evaluated grid size whose estimate >= level; grid = multiples of grid_step"
             + events_cap
             + f"; bracket from the start, bisection, then a downward scan in blocks of {SCAN_BLOCK} until a block "
-            f"is clearly below (estimate + {Z:g} MCSE < level); interval = [smallest size with estimate + {Z:g} MCSE "
+            f"is clearly below (estimate + {Z:g} MCSE < level), at most {SCAN_BLOCK * MAX_DOWN_BLOCKS} sizes; interval = [smallest size with estimate + {Z:g} MCSE "
             f">= level, smallest size >= the answer with estimate - {Z:g} MCSE >= level]"
         ),
     )
@@ -702,7 +715,7 @@ def summary(b: dict, axis) -> str:
     lines[1:1] = [
         f"{target} at {answer}: {b[target]:.4f} ± {b[target + '_mcse']:.4f} (MCSE, {b['n_sims']} simulated trials)",
         f"{'events' if name == 'events' else 'sizes'} consistent with the target within {Z:g} MCSE: "
-        f"{'below the sizes scanned' if lo is None else lo} to {'beyond the sizes scanned' if hi is None else hi}",
+        f"{lo} to {'beyond the sizes scanned' if hi is None else hi}",
     ]
     if b.get("flat_note"):
         lines.append(f"note: {b['flat_note']}")
