@@ -535,3 +535,26 @@ def test_a_delay_no_trial_outlives_is_noted(tmp_path):
     assert "endpoints.resp.delay = 5000 months" in block["analytic"]["note"]
     kept = run(_write(tmp_path, SURVIVAL_AND_BINARY), n_sims=500)["scenarios"][0]["endpoints"]["resp"]
     assert "never rejects" not in kept["analytic"].get("note", "")
+
+
+def test_means_read_at_the_survival_looks_carry_their_mcse():
+    # A review: evaluable_per_look and the fractions had no MCSE, though docs/reports.md gives every simulated
+    # mean one. Three trials, two looks: the MCSE is the sample SD over the square root of the trials.
+    import numpy as np
+
+    from simulator.endpoints.common import expected_patients
+    from simulator.endpoints.joint import _bounds_used, _calendar_counts
+
+    fractions = np.array([[0.4, 1.0], [0.0, 1.0], [0.6, 1.0]])
+    evaluable = np.array([[80, 200], [90, 190], [100, 210]])
+    counts = _calendar_counts(np.array([200.0, 190.0, 210.0]), fractions, _bounds_used(2), evaluable)
+    counts["stopped"] = np.array([0, 3])
+    out = expected_patients(counts, np.array([100, 200]))
+
+    def mcse(values):
+        values = np.asarray(values, dtype=float)
+        return float(values.std(ddof=1) / np.sqrt(values.size))
+
+    assert out["evaluable_per_look_mcse"] == pytest.approx([mcse([80, 90, 100]), mcse([200, 190, 210])], rel=1e-12)
+    assert out["realised_fractions_mcse"] == pytest.approx([mcse([0.4, 0.0, 0.6]), 0.0], abs=1e-12)
+    assert out["tested_fractions_mcse"] == pytest.approx([mcse([0.4, 0.6]), 0.0], abs=1e-12)

@@ -369,10 +369,13 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
     mean, mcse = mean_from_sums(float(counts["enrolled_sum"][0]), float(counts["enrolled_sq"][0]), n)
     out = {"expected_n": mean, "expected_n_mcse": mcse}
     if "fraction_sum" in counts:
+        sums, squares = counts["fraction_sum"].tolist(), counts["fraction_sq"].tolist()
         out["realised_fractions"] = (counts["fraction_sum"] / n).tolist()
+        out["realised_fractions_mcse"] = [mean_from_sums(s, q, n)[1] for s, q in zip(sums, squares)]
         tested = counts["fraction_tested"].tolist()
         # Over the trials that tested each look (null where none did).
-        out["tested_fractions"] = [float(s / t) if t else None for s, t in zip(counts["fraction_sum"].tolist(), tested)]
+        out["tested_fractions"] = [float(s / t) if t else None for s, t in zip(sums, tested)]
+        out["tested_fractions_mcse"] = [mean_from_sums(s, q, t)[1] if t else None for s, q, t in zip(sums, squares, tested)]
         # The bounds the trials used, each trial at its own fractions: their means over the trials testing each
         # look (null where none did; the cumulative alpha stays at the previous look's there).
         for key in ("efficacy", "futility"):  # over the trials with such a bound at the look (null: none had one)
@@ -384,6 +387,8 @@ def expected_patients(counts: dict, enrolled_total: np.ndarray) -> dict:
             spent.append(previous)
         out["alpha_spent"] = spent
         out["evaluable_per_look"] = (counts["evaluable_sum"] / n).tolist()
+        out["evaluable_per_look_mcse"] = [mean_from_sums(float(s), float(q), n)[1] for s, q in
+                                          zip(counts["evaluable_sum"].tolist(), counts["evaluable_sq"].tolist())]
         out["realised_fractions_note"] = (
             "analysed at the survival looks' calendar times: mean over simulated trials of each look's "
             "information fraction (0 where a look adds no information); bounds use each trial's own fractions"

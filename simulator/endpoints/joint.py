@@ -117,7 +117,7 @@ class JointPlan:
             of the trials (favourable rejection at some look), counts with
             the keys the member plan's own ``run_chunk`` produces (binary
             members at calendar looks also ``enrolled_sum``, ``enrolled_sq``,
-            ``fraction_sum`` and ``evaluable_sum``). A binary member with
+            ``fraction_sum``, ``fraction_sq``, ``evaluable_sum`` and ``evaluable_sq``). A binary member with
             extra significance levels (Holm) gives success of shape
             (levels, trials), as :meth:`BinaryPlan.run_chunk`; counts are at
             level 0. The survival member has one level.
@@ -345,9 +345,11 @@ def _calendar_counts(enrolled: np.ndarray, fractions: np.ndarray, used: dict, ev
         enrolled_sum=np.array([enrolled.sum()]),
         enrolled_sq=np.array([(enrolled**2).sum()]),
         fraction_sum=fractions.sum(axis=0),
+        fraction_sq=(fractions**2).sum(axis=0),  # for the MCSEs of the means (a review: none were given)
         fraction_tested=(fractions > 0).sum(axis=0).astype(np.int64),  # trials that tested each look
         **used,
         evaluable_sum=evaluable.sum(axis=0).astype(np.int64),
+        evaluable_sq=(np.asarray(evaluable, dtype=np.float64) ** 2).sum(axis=0),
     )
 
 
