@@ -553,3 +553,20 @@ def test_as_user_takes_a_zero_cumulative_alpha():
     efficacy, _ = _config_bounds(efficacy="asUser", efficacy_param=[0.0, 0.01, 0.025])
     assert efficacy[0] is None
     np.testing.assert_allclose(efficacy[1:], [2.326347895, 2.028650217], atol=1e-7)
+
+
+def test_a_user_spending_that_does_not_grow_spends_nothing():
+    # A review: asUser [0.01, 0.01, 0.025] left the recursion's 8e-18 of rounding to spend at look 2, a finite
+    # bound of 8.33 that rejected trials with an infinite z. rpact 3.3.4:
+    # getDesignGroupSequential(typeOfDesign = "asUser", userAlphaSpending = c(0.01, 0.01, 0.025),
+    #   informationRates = c(4, 30, 60) / 60, futilityBounds = c(0, 0), bindingFutility = TRUE)$criticalValues
+    # = 2.326347874, Inf, 2.021377333.
+    import simulator as p3
+
+    raw = {"trial": {"n_total": 60},
+           "endpoints": {"r": {"kind": "binary", "test": "z_pooled", "truth": {"control": 0.3, "experimental": 0.6}}},
+           "design": {"alpha": 0.025, "looks": [4 / 60, 30 / 60, 1.0], "efficacy": "asUser",
+                      "efficacy_param": [0.01, 0.01, 0.025], "futility": [0.0, 0.0], "binding": True}}
+    bounds = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["r"]["efficacy_bounds"]
+    assert bounds[0] == pytest.approx(2.326347874, abs=1e-8) and bounds[1] is None
+    assert bounds[2] == pytest.approx(2.021377333, abs=1e-7)  # rpact's tolerance

@@ -329,3 +329,17 @@ def test_round_half_up():
     assert out.dtype == np.int64 and out.tolist() == [1, 1, 2, 101]
     with pytest.raises(InputError, match="non-finite"):
         round_half_up(math.nan)
+
+
+def test_unpooled_z_at_rates_zero_and_one_has_the_smallest_size():
+    # A review: with no variance under either hypothesis every design.power was refused ("below what any positive
+    # size gives"), also at a configured n_total, so such a config could not run. Its power is 1 at any size.
+    import simulator as p3
+    from simulator.design.rates import sample_size_rates
+
+    assert sample_size_rates("z_unpooled", 0.0, 1.0, 0.025, 1, 0.9) == 2.0
+    assert sample_size_rates("z_unpooled", 0.0, 1.0, 0.025, 1, 0.9, [1, 9]) == 10.0
+    trial = p3.Trial.from_dict({"trial": {"n_total": 10}, "endpoints": {"r": {
+        "kind": "binary", "test": "z_unpooled", "truth": {"control": 0.0, "experimental": 1.0}}}})
+    entry = trial.design().scenarios[0]["endpoints"]["r"]
+    assert entry["power"] == 1.0 and entry["power_exact"] == 1.0 and entry["n_total_rounded"] == 2

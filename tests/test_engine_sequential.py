@@ -257,3 +257,28 @@ def test_an_anti_conservative_two_sided_size_is_noted():
     assert exact["size_exact_two_sided"] == pytest.approx(both, abs=1e-12)
     assert exact["size_exact"] < 1.2 * 0.025 < 1.2 * 0.05 < both
     assert exact["exact_note"].startswith(f"the exact size of z_unpooled here is {both:.4f} against its two-sided level 0.05")
+
+
+def test_a_fisher_p_value_equal_to_the_level_rejects():
+    # A review: with 3 a side, 0/3 vs 3/3 has p = 1/C(6, 3) = 1/20, alpha 0.05 exactly, and did not reject (the
+    # level went through the normal quantile and back, 3e-17 below alpha); R's fisher.test gives p <= alpha. At
+    # 0.5 vs 0.5 and alpha 0.2 the tables (1, 3) and (0, 2) have p = 3/15 = 0.2: the size is 0.109375, not 0.015625.
+    from fractions import Fraction
+    from math import comb
+
+    def exact_size():
+        # Enumeration in rational arithmetic: each table's one-sided hypergeometric p-value against 1/5.
+        total = Fraction(0)
+        for xc in range(4):
+            for xe in range(4):
+                m = xc + xe
+                p = sum(Fraction(comb(3, k) * comb(3, m - k), comb(6, m)) for k in range(xe, min(3, m) + 1))
+                if p <= Fraction(1, 5):
+                    total += Fraction(comb(3, xc) * comb(3, xe), 64)
+        return total
+
+    one = make_plan("fisher", n_total=6, p_c=0.0, p_e=1.0, alpha=0.05)
+    assert one.exact()["power_exact"] == 1.0
+    tie = make_plan("fisher", n_total=6, p_c=0.5, p_e=0.5, alpha=0.2)
+    assert exact_size() == Fraction(7, 64)
+    assert tie.exact()["size_exact"] == pytest.approx(7 / 64, abs=1e-15)

@@ -374,6 +374,15 @@ def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetr
 # --------------------------------------------------------------------------
 
 
+def _increment(alpha_cum, k: int, spent: float) -> float:
+    """The alpha look ``k`` spends: what is left of ``alpha_cum[k]`` after ``spent``, or 0 where the cumulative
+    alpha does not grow there (a review: an asUser repeat, 0.01 then 0.01, left the recursion's 8e-18 of rounding
+    to spend, a finite bound of 8.33 that rejected trials with an infinite z, where rpact has none)."""
+    if k > 0 and alpha_cum[k] <= alpha_cum[k - 1]:
+        return 0.0
+    return alpha_cum[k] - spent
+
+
 def _efficacy_for_spend(rec, increment, symmetric):
     """The bound b at the current look that spends ``increment`` of alpha."""
     if increment <= 0.0:
@@ -416,7 +425,7 @@ def _alpha_spending_bounds(t, alpha_cum, futility, symmetric, r, inner=False):
     rec = _Recursion(t, np.zeros(t.size), r)
     b, spent = np.empty(t.size), 0.0
     for k in range(t.size):
-        b[k] = _efficacy_for_spend(rec, alpha_cum[k] - spent, symmetric)
+        b[k] = _efficacy_for_spend(rec, _increment(alpha_cum, k, spent), symmetric)
         spent += rec.above(b[k]) + (rec.below(-b[k]) if symmetric else 0.0)
         if k + 1 < t.size:
             rec.advance_regions(_regions(b[k], futility[k], symmetric, inner))
@@ -491,7 +500,7 @@ def _beta_spending_pass(t, drift, beta_cum, efficacy, alpha_cum, symmetric, r):
     alpha_spent = 0.0
     for k in range(K):
         if h0 is not None:
-            b[k] = _efficacy_for_spend(h0, alpha_cum[k] - alpha_spent, symmetric)
+            b[k] = _efficacy_for_spend(h0, _increment(alpha_cum, k, alpha_spent), symmetric)
             alpha_spent += h0.above(b[k]) + (h0.below(-b[k]) if symmetric else 0.0)
         if k == K - 1:
             break
@@ -554,7 +563,7 @@ def _inner_beta_spending_pass(t, drift, beta_cum, none_at, efficacy, alpha_cum, 
     alpha_spent = 0.0
     for k in range(K):
         if h0 is not None:
-            b[k] = _efficacy_for_spend(h0, alpha_cum[k] - alpha_spent, True)
+            b[k] = _efficacy_for_spend(h0, _increment(alpha_cum, k, alpha_spent), True)
             alpha_spent += h0.above(b[k]) + h0.below(-b[k])
         if k == K - 1:
             break
@@ -1158,7 +1167,7 @@ def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", e
         rec = _Recursion(t, np.zeros(t.size), r)
         interim, spent_sum = np.empty(t.size - 1), 0.0
         for k in range(t.size - 1):
-            interim[k] = _efficacy_for_spend(rec, alpha_cum[k] - spent_sum, symmetric)
+            interim[k] = _efficacy_for_spend(rec, _increment(alpha_cum, k, spent_sum), symmetric)
             spent_sum += rec.above(interim[k]) + (rec.below(-interim[k]) if symmetric else 0.0)
             rec.advance_regions(_regions(interim[k], lower[k], symmetric, inner))
         state = (interim, spent_sum, rec._z, rec._g)
@@ -1167,5 +1176,5 @@ def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", e
     rec = _Recursion(t, np.zeros(t.size), r)
     rec.k, rec._z, rec._g = t.size - 1, z, g
     rec._set_kernel()
-    final = _efficacy_for_spend(rec, alpha_cum[-1] - spent_sum, symmetric)
+    final = _efficacy_for_spend(rec, _increment(alpha_cum, t.size - 1, spent_sum), symmetric)
     return np.append(interim, final)

@@ -171,6 +171,11 @@ def sample_size_rates(test, p_c, p_e, alpha, sided, power, allocation=(1, 1), th
     z_alpha = float(dist.norm.isf(alpha / sided))
     z_beta = float(dist.norm.ppf(power))
     k = z_alpha * math.sqrt(v0) + z_beta * math.sqrt(v1)
+    if v0 == 0.0 and v1 == 0.0:
+        # No variance under either hypothesis (z_unpooled at rates 0 and 1): the approximation's power is 1 at any
+        # size, so the size is one patient in the smaller arm (the design takes the smallest that carries its
+        # looks; a review: every power was refused, also at a configured trial.n_total).
+        return 1.0 / min(f_c, f_e)
     if not k > 0.0:
         raise InputError(
             f"`power` ({power}) is below what any positive size gives for these "
