@@ -140,11 +140,11 @@ def shell_command(argv) -> str:
 
 def _out(args, *parts: str) -> Path:
     """``--out``, or ``reports/<safe config stem>/...``."""
-    from simulator.runner.folder import REPORT_FILES, default_folder_name
+    from simulator.runner.folder import default_folder_name, report_files
 
     out = Path(args.out) if args.out is not None else Path("reports", default_folder_name(args.config), *parts)
     config = getattr(args, "config", None)
-    written = REPORT_FILES if getattr(args, "verb", "run") == "run" else tuple(n for n in REPORT_FILES if n != "results.csv")
+    written = report_files(csv=getattr(args, "verb", "run") == "run")
     if isinstance(config, str) and os.path.isfile(config):
         taken = [name for name in written if os.path.realpath(out / name) == os.path.realpath(config)]
         if taken:
@@ -189,13 +189,13 @@ def _run(args, argv) -> int:
 
 
 def _size(args, argv) -> int:
-    from simulator.runner.folder import OutputFolder
+    from simulator.runner.folder import OutputFolder, report_files
 
     out = _out(args, "size")
     tty = sys.stderr.isatty()
     log = None if args.quiet or not (tty or args.progress) else (lambda line: print(line, file=sys.stderr, flush=True))
     trial = _trial(args)
-    with OutputFolder(out):
+    with OutputFolder(out, "--out", report_files(csv=False)):
         result = trial._size(
             args.target, args.level, args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler,
             log=log, command=shell_command(argv), wait_for_workers=args.wait_for_workers,
@@ -303,9 +303,10 @@ def _command(args, argv) -> int:
 
             check_backend(args.backend, args.scheduler)  # a malformed address is bad input, before anything else
         if args.out is not None:
-            from simulator.runner.folder import check_output_folder
+            from simulator.runner.folder import check_output_folder, report_files
 
-            check_output_folder(args.out)  # before the config is even read: a bad --out loses nothing
+            # Before the config is even read: a bad --out loses nothing. `size` writes no results.csv.
+            check_output_folder(args.out, "--out", report_files(csv=args.verb == "run"))
         return _run(args, argv) if args.verb == "run" else _size(args, argv)
     return _design(args)
 

@@ -27,7 +27,7 @@ from simulator.report.html import render_html, table_html
 from simulator.report.plots import build_plots, matplotlib_available
 from simulator.report.tables import endpoint_table, events_short, n_sims_text, own_n_sims, trial_table
 from simulator.runner.backends import effective_jobs
-from simulator.runner.folder import OutputFolder
+from simulator.runner.folder import OutputFolder, report_files
 from simulator.runner.simulate import ScenarioPlans
 from simulator.runner.size import SizeOutcome
 
@@ -211,7 +211,7 @@ class _Reported:
         """
         if not isinstance(plots, bool):
             raise InputError(f"argument `plots`: must be True or False, got {plots!r}")
-        with OutputFolder(out, "out") as held:
+        with OutputFolder(out, "out", report_files(csv)) as held:
             folder = self._write_into(held.path, plots)
             if csv:
                 write_csv(self._report, folder / "results.csv")

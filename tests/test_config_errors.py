@@ -247,3 +247,36 @@ def test_the_reproduction_line_keeps_a_line_break_in_out(small_config, tmp_path)
         assert quoted.startswith("$'") and all(c not in quoted for c in "\x85\u2028\u2029\x9b")
         echoed = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True).stdout
         assert echoed == odd.encode("utf-8")
+
+
+def test_docs_contract_review_fixes(small_config, tmp_path, capsys):
+    # A review of the docs as a contract: `design.sided = 2.0` was refused (every integer key takes a whole
+    # float); a UTF-32 config was called UTF-16; `size` refused a folder named results.csv, a file it never writes.
+    import simulator as p3
+
+    assert p3.Trial.from_toml(small_config, "design.sided=2.0").scenarios[0].config.design.sided == 2
+    u32 = tmp_path / "u32.toml"
+    u32.write_bytes(small_config.read_text(encoding="utf-8").encode("utf-32"))
+    _one_line_error(capsys, ["design", str(u32)], r"is UTF-32 text; TOML files are UTF-8")
+    out = tmp_path / "o"
+    (out / "results.csv").mkdir(parents=True)
+    assert main(["size", str(small_config), "--out", str(out), "--sims", "1000", "--quiet"]) == 0
+    assert main(["run", str(small_config), "--out", str(out), "--sims", "500", "--quiet"]) == 2
+    assert "results.csv is a folder" in capsys.readouterr().err
+
+
+def test_an_order_rides_a_sweep_over_the_procedure(tmp_path):
+    # A review: success.order was refused in each scenario without a fixed sequence, so a sweep comparing Holm
+    # with a fixed sequence could not carry it; it is refused only where no scenario uses it.
+    import simulator as p3
+
+    raw = {"trial": {"n_total": 200},
+           "endpoints": {"tox": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.4}},
+                         "resp": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.45}}},
+           "success": {"rule": "any", "order": ["tox", "resp"]},
+           "sweep": {"success.multiplicity": ["holm", "fixed_sequence"]}}
+    assert [s.config.success.multiplicity for s in p3.Trial.from_dict(raw).scenarios] == ["holm", "fixed_sequence"]
+    raw["sweep"] = {"success.multiplicity": ["holm", "bonferroni"]}
+    with pytest.raises(p3.InputError, match=r'`success\.order`: is only used with success\.multiplicity = '
+                                             r'"fixed_sequence", which no scenario has'):
+        p3.Trial.from_dict(raw)

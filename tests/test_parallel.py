@@ -86,6 +86,18 @@ def test_dask_missing_exits_2_with_install_hint(small_config, monkeypatch, capsy
     assert 'pip install "phase3-simulator[dask]"' in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("scheme", "needs"), [("tls", "tls:// needs Dask's TLS configuration"),
+                                               ("ucx", "ucx:// needs ucx-py")])
+def test_a_scheme_this_machine_cannot_use_is_not_ready(small_config, tmp_path, capsys, scheme, needs):
+    # A review: tls:// (no TLS configuration) and ucx:// (no ucx-py), both documented forms, ended in an
+    # internal error with a traceback; they exit 3 in one line, as an unreachable scheduler does.
+    argv = ["run", str(small_config), "--backend", "dask", "--scheduler", f"{scheme}://127.0.0.1:1",
+            "--out", str(tmp_path / "o")]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("p3sim: not ready: ") and needs in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

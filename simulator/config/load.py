@@ -105,7 +105,8 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
 
     Each is checked always and ignored where it does not apply, so that a sweep can carry it: the
     randomisation methods' parameters in [trial], ``design.two_sided_futility`` (one-sided designs), a
-    survival endpoint's ``weights`` (the log-rank), and ``trial.missing`` (survival endpoints).
+    survival endpoint's ``weights`` (the log-rank), ``success.order`` (a fixed sequence) and ``trial.missing``
+    (survival endpoints).
     """
     trial = raw.get("trial") if isinstance(raw.get("trial"), dict) else {}
     for key, method in METHOD_PARAMETERS:
@@ -117,6 +118,11 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
     if design.get("two_sided_futility", "inner") != "inner" and not any(s.config.design.sided == 2 for s in scenarios):
         raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
                    "futility region), which no scenario has", design["two_sided_futility"])
+    success = raw.get("success") if isinstance(raw.get("success"), dict) else {}
+    if success.get("order") and not any(s.config.success.multiplicity == "fixed_sequence" for s in scenarios):
+        multiplicity = scenarios[0].config.success.multiplicity if scenarios else "none"
+        raise fail("success.order", f'is only used with success.multiplicity = "fixed_sequence", which no scenario '
+                   f'has (this config has "{multiplicity}")', success["order"])
     missing = [s.config.trial.missing for s in scenarios if s.config.trial.missing > 0]
     if missing and not any(kind_of(e).has_missing_outcomes for e in scenarios[0].config.endpoints):
         raise fail("trial.missing", "applies to binary and continuous endpoints (a survival endpoint follows every "

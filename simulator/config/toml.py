@@ -34,6 +34,8 @@ def read_toml(path: str | Path) -> dict:
         data = path.read_bytes()
     except OSError as err:
         raise InputError(f"config file `{path}`: cannot be read ({err.strerror})") from None
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # before UTF-16, whose mark starts UTF-32's
+        raise InputError(f"config file `{path}`: is UTF-32 text; TOML files are UTF-8 (save it as UTF-8)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"config file `{path}`: is UTF-16 text; TOML files are UTF-8 (save it as UTF-8)")
     if data.startswith(b"\xef\xbb\xbf"):

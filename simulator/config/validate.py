@@ -263,6 +263,8 @@ def _design(data: Any) -> Design:
     t = Table(data, "design")
     alpha = as_float(t.take("alpha", 0.025), "design.alpha", allowed="in (0, 0.5)", check=lambda v: 0 < v < 0.5)
     sided = t.take("sided", 1)
+    if isinstance(sided, float) and sided in (1.0, 2.0):
+        sided = int(sided)  # a whole number written as a float, as every integer key takes it (a review)
     if isinstance(sided, bool) or not isinstance(sided, int) or sided not in (1, 2):
         raise fail("design.sided", "must be 1 or 2", sided)
     power = as_float(
@@ -400,9 +402,8 @@ def _success(data: Any, names: tuple[str, ...]) -> Success:
     for name in order:
         if name not in names:
             raise fail("success.order", f"must name endpoints ({', '.join(names)})", name)
-    if order and multiplicity != "fixed_sequence":
-        raise fail("success.order", f'is only used with success.multiplicity = "fixed_sequence" (this config has '
-                   f'"{multiplicity}")', order)
+    # An order beside another procedure is ignored there, so that a sweep over the procedure can carry it; given
+    # where no scenario has a fixed sequence it is refused (config.load, a review).
     if multiplicity == "fixed_sequence" and sorted(order) != sorted(names):
         raise fail("success.order", "must list every endpoint once for fixed_sequence", order)
     t.finish()

@@ -120,13 +120,30 @@ def versions() -> dict:
 
 def _connect(scheduler: str, wait_for_workers: float = WAIT_FOR_WORKERS_S):
     """A client of a scheduler with at least one worker of the same versions, or NotReadyError."""
+    import importlib.util
+
+    import dask
     from distributed import Client
 
+    # Schemes this machine cannot use are named before a client is made (a review: a failed client ended in an
+    # internal error, or in a traceback from its clean-up 6 s later).
+    if scheduler.startswith("ucx://") and importlib.util.find_spec("ucp") is None:
+        raise NotReadyError(f"cannot connect to the Dask scheduler at {scheduler}: ucx:// needs ucx-py (the `ucp` "
+                            "module), which is not installed; install it, or use tcp://")
+    if scheduler.startswith("tls://") and not dask.config.get("distributed.comm.tls.ca-file", None):
+        raise NotReadyError(f"cannot connect to the Dask scheduler at {scheduler}: tls:// needs Dask's TLS "
+                            "configuration (distributed.comm.tls: ca-file, client cert and key); set it, or use tcp://")
     try:
         client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S:g}s", set_as_default=False)
     except (OSError, TimeoutError) as err:
         raise NotReadyError(
             f"cannot reach the Dask scheduler at {scheduler} ({type(err).__name__}); start it, or check --scheduler"
+        ) from None
+    except Exception as err:  # noqa: BLE001 -- a scheme the client cannot use here (a review: tls:// without an
+        # SSL context in Dask's config, ucx:// without ucx-py) ended in an internal error and a traceback
+        raise NotReadyError(
+            f"cannot connect to the Dask scheduler at {scheduler} ({type(err).__name__}: {err}); for tls:// set "
+            "Dask's TLS configuration (distributed.comm.tls), for ucx:// install ucx-py, or use tcp://"
         ) from None
     try:
         try:

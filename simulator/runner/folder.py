@@ -43,6 +43,11 @@ _HELD: dict[tuple[str, int], int] = {}
 REPORT_FILES = ("report.json", "report.md", "report.html", "results.csv")
 
 
+def report_files(csv: bool = True) -> tuple[str, ...]:
+    """The report files a verb writes: ``run`` (and ``SimulationResult.save``) all of them, ``size`` no results.csv."""
+    return REPORT_FILES if csv else tuple(name for name in REPORT_FILES if name != "results.csv")
+
+
 def default_folder_name(config_path: str) -> str:
     """A safe folder name from a config's file name (``reports/<this>/``).
 
@@ -58,7 +63,7 @@ def default_folder_name(config_path: str) -> str:
     return safe or "config"
 
 
-def check_output_folder(out: str | os.PathLike, option: str = "--out") -> Path:
+def check_output_folder(out: str | os.PathLike, option: str = "--out", files: tuple = REPORT_FILES) -> Path:
     """Raise InputError (naming ``option``) unless ``out`` can hold the reports.
 
     Creates nothing: the folder is made when the run starts
@@ -75,12 +80,12 @@ def check_output_folder(out: str | os.PathLike, option: str = "--out") -> Path:
         raise InputError(f"argument `{option}`: a path cannot hold a NUL character, got {text!r}")
     folder = Path(text)
     try:
-        return _check_folder(folder, option)
+        return _check_folder(folder, option, files)
     except OSError as err:  # a folder on the way that this user may not even look into
         raise InputError(f"argument `{option}`: cannot use {folder} ({err.strerror})") from None
 
 
-def _check_folder(folder: Path, option: str) -> Path:
+def _check_folder(folder: Path, option: str, files: tuple = REPORT_FILES) -> Path:
     for parent in [folder, *folder.parents]:
         if not parent.exists():
             continue
@@ -90,7 +95,7 @@ def _check_folder(folder: Path, option: str) -> Path:
         if not os.access(parent, os.W_OK | os.X_OK):
             raise InputError(f"argument `{option}`: cannot write to {folder} (the folder {parent} is not writable)")
         break
-    for name in REPORT_FILES:
+    for name in files:  # the files this verb writes (`size` no results.csv: a review)
         if (folder / name).is_dir():
             raise InputError(f"argument `{option}`: {folder / name} is a folder, where the report file {name} goes")
     return folder
@@ -103,8 +108,8 @@ class OutputFolder:
     kernel if the process dies).
     """
 
-    def __init__(self, out: str | os.PathLike, option: str = "--out"):
-        self.path = check_output_folder(out, option)
+    def __init__(self, out: str | os.PathLike, option: str = "--out", files: tuple = REPORT_FILES):
+        self.path = check_output_folder(out, option, files)
         self.option = option
         self._handle = None
         self._created: list[Path] = []
