@@ -132,8 +132,10 @@ def shell_command(argv) -> str:
         if not any(control(c) for c in arg):
             return shlex.quote(arg)
         named = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+        # A character past ASCII as its UTF-8 bytes, \xHH each: bash reads \x alike in every locale, where \u
+        # needs a UTF-8 one (a code review: LC_ALL=C left "\u0085" as text).
         return "$'" + "".join(named.get(c) or (
-            (f"\\x{ord(c):02x}" if ord(c) < 128 else f"\\u{ord(c):04x}") if control(c) else c) for c in arg) + "'"
+            "".join(f"\\x{b:02x}" for b in c.encode("utf-8")) if control(c) else c) for c in arg) + "'"
 
     return " ".join(["p3sim", *map(quote, argv)])
 

@@ -606,3 +606,20 @@ def test_calendar_looks_say_that_the_subjects_are_searched():
     block = found.to_dict()["size"]
     assert block["axis"] == "n_total" and block["searched"].startswith("trial.n_total: the looks are at calendar")
     assert "searched trial.n_total: the looks are at calendar times" in found.summary()
+
+
+def test_a_cure_model_with_a_benefit_is_searched():
+    # A code review: with cure fractions the analytic block has no events for design.power (the
+    # non-proportional-hazards model requires design.events), and size took that for no benefit, although the
+    # run's power was 0.65 at 150 events.
+    import simulator as p3
+
+    trial = p3.Trial.from_dict({
+        "trial": {"n_total": 300},
+        "endpoints": {"os": {"kind": "survival", "accrual": {"duration": 12.0}, "follow_up": {"minimum": 24.0},
+                             "truth": {"control": {"survival": 0.5, "at": 12.0}, "hazard_ratio": 0.6,
+                                       "cured": {"control": 0.3, "experimental": 0.3}}}},
+        "design": {"events": 150},
+    })
+    block = trial.size("power", 0.5, n_sims=1000, seed=1).to_dict()["size"]
+    assert block["power"] >= 0.5 and block["events"] < 150

@@ -118,11 +118,12 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
     if design.get("two_sided_futility", "inner") != "inner" and not any(s.config.design.sided == 2 for s in scenarios):
         raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
                    "futility region), which no scenario has", design["two_sided_futility"])
-    success = raw.get("success") if isinstance(raw.get("success"), dict) else {}
-    if success.get("order") and not any(s.config.success.multiplicity == "fixed_sequence" for s in scenarios):
-        multiplicity = scenarios[0].config.success.multiplicity if scenarios else "none"
+    # From the scenarios, so that an order given by a sweep is seen too (a code review).
+    orders = [list(s.config.success.order) for s in scenarios if s.config.success.order]
+    if orders and not any(s.config.success.multiplicity == "fixed_sequence" for s in scenarios):
+        multiplicity = scenarios[0].config.success.multiplicity
         raise fail("success.order", f'is only used with success.multiplicity = "fixed_sequence", which no scenario '
-                   f'has (this config has "{multiplicity}")', success["order"])
+                   f'has (this config has "{multiplicity}")', orders[0])
     missing = [s.config.trial.missing for s in scenarios if s.config.trial.missing > 0]
     if missing and not any(kind_of(e).has_missing_outcomes for e in scenarios[0].config.endpoints):
         raise fail("trial.missing", "applies to binary and continuous endpoints (a survival endpoint follows every "

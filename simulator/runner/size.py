@@ -463,9 +463,13 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
         missing = [p.endpoint.name for p in plans if p.truth is None]
         if missing:
             raise InputError(f"argument `--target power`: endpoint `{missing[0]}` has no [truth]; use --target assurance or add one")
+        # No analytic size on its axis means no benefit, except under the non-proportional-hazards model (a
+        # piecewise hazard ratio or cure fractions), which requires design.events and gives no analytic size
+        # at all (a review: a cure model with HR 0.6 was refused as showing no benefit); its search decides.
         no_gain = [
             p.endpoint.name for p in plans
-            if kind_of(p.endpoint).size_axis(config).analytic_key() not in p.analytic(config)
+            if kind_of(p.endpoint).size_axis(config).analytic_key() not in (block := p.analytic(config))
+            and "nph" not in block
         ]
         if first in no_gain:
             blocking = [first]  # a fixed sequence's first decides under rule any (a review: searched to 10^6)
