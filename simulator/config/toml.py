@@ -236,9 +236,10 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
         sweep_axes.append((key, values))
     # Each grid axis lists each value once; under "zip" the swept lists may repeat a value, each combination
     # once (a code review: a zip over distinct combinations was refused).
-    grid_axes = ([("trial.n_total", n_total)] if listed_n_total else []) + (sweep_axes if mode != "zip" else [])
-    for key, values in grid_axes:
-        _check_distinct("trial.n_total" if key == "trial.n_total" and listed_n_total else f"sweep.{key}", values)
+    grid_axes = ([("trial.n_total", n_total)] if listed_n_total else []) + (
+        [(f"sweep.{key}", values) for key, values in sweep_axes] if mode != "zip" else [])
+    for name, values in grid_axes:
+        _check_distinct(name, values)
     if mode == "zip" and sweep_axes:
         lengths = {len(v) for _, v in sweep_axes}
         if len(lengths) > 1:

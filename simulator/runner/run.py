@@ -360,9 +360,11 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                 "realised_fractions": list(plan.looks.realised_fractions),
                 **plan.effect_bounds(),  # critical and futility effects (and counts where the kind has them)
                 "prior_p_benefit": plan.prior_p_benefit(),
-                **{k: v for k, v in plan.describe().items() if k == "prior_p_benefit_note"},
                 **analytic_and_exact(plan, scenario.config),
             }
+            ceiling_note = plan.describe().get("prior_p_benefit_note")  # where prior P(benefit) is no ceiling
+            if ceiling_note:
+                entry["prior_p_benefit_note"] = ceiling_note
             tests = getattr(plan, "strata_tests", None)
             if scenario.config.strata and tests is not None:
                 # With strata, the analysis that decides (the tables' test column), beside the configured test.

@@ -511,7 +511,7 @@ def search_digest_exclude(axis, target: str) -> tuple:
     return axis.digest_exclude + ((("design", "power"),) if target == "power" else ())
 
 
-def off_axis_gates(plans, config, rule: str, first: str | None, axis) -> tuple[str, ...]:
+def off_axis_gates(plans, config, axis) -> tuple[str, ...]:
     """The endpoints the search does not size whose success the trial's needs (:class:`SizeSearch` checks them).
 
     An events search leaves the subjects at ``trial.n_total``, and with them
@@ -520,6 +520,8 @@ def off_axis_gates(plans, config, rule: str, first: str | None, axis) -> tuple[s
     """
     if axis.priority == 0:
         return ()  # every endpoint is sized by the searched axis
+    rule = config.success.rule
+    first = gatekeeper(rule, config.success.multiplicity, config.success.order)
     return tuple(p.endpoint.name for p in plans
                  if kind_of(p.endpoint).size_axis(config).name != axis.name and (rule == "all" or p.endpoint.name == first))
 
@@ -678,9 +680,8 @@ def search(
     if analytic is not None and axis.name == "n_total":
         analytic = _settled_start(axis, mapping, target, rule, base_config.trial.n_total, analytic)
     start = analytic if analytic is not None else axis.fallback_start(base, config)
-    gates = off_axis_gates(base.plans, base_config, rule, gatekeeper(rule, config.success.multiplicity,
-                                                                    config.success.order), axis)
-    search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log, gates)
+    search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log,
+                        off_axis_gates(base.plans, base_config, axis))
     # From an analytic start the answer is near: small steps; without one, larger.
     factor = 1.1 if analytic is not None and target == "power" else 1.5
     with session(backend, scheduler):
