@@ -58,15 +58,17 @@ def mcse_decimals(mcse: float) -> int:
 
 
 def pm_text(value: float, mcse: float, digits: int = DIGITS) -> str:
-    """``value ± mcse`` with ``digits`` decimals, or more when the MCSE would print as 0.
+    """``value ± mcse`` with ``digits`` decimals, or more when the MCSE's first significant digit comes later.
 
     A rare event (4e-05 ± 2e-05 after 10^5 trials) must not read ``0.0000 ±
-    0.0000``: the decimals then follow the MCSE's first significant digit.
+    0.0000``, nor a mean duration of 32.707 ± 0.062 months ``32.7 ± 0.1``
+    (an MCSE shown 1.6 times too large): the decimals then follow the
+    MCSE's first significant digit.
 
-    >>> pm_text(0.66803, 0.01489), pm_text(4e-05, 2e-05)
-    ('0.6680 ± 0.0149', '0.00004 ± 0.00002')
+    >>> pm_text(0.66803, 0.01489), pm_text(4e-05, 2e-05), pm_text(32.7074, 0.0621, 1)
+    ('0.6680 ± 0.0149', '0.00004 ± 0.00002', '32.71 ± 0.06')
     """
-    if 0 < mcse and round(mcse, digits) == 0:
+    if 0 < mcse and mcse_decimals(mcse) > digits:
         digits = mcse_decimals(mcse)
     return f"{number_text(value, digits)} ± {number_text(mcse, digits)}"
 

@@ -121,8 +121,19 @@ def prob_difference_above(control: BetaMixture, experimental: BetaMixture, theta
         return experimental.pdf(p) * control.cdf(p - theta0)
 
     lower = max(0.0, theta0)
-    # Beta densities can be sharply peaked: give quad the modes as break points.
+    # Beta densities can be sharply peaked (phase 2 counts of 10^7 give a peak 1e-4 wide, which quad's nodes over
+    # [lower, 1] step over): break points at the modes, and at each component's mean plus some standard deviations,
+    # the control's shifted by theta0, so that every peak and every step of the integrand has nodes on it.
     modes = [min(max((a - 1) / (a + b - 2), 0.0), 1.0) if a + b > 2 else 0.5 for a, b in zip(experimental.a, experimental.b)]
-    points = sorted(m for m in modes if lower < m < 1.0)
-    value, _ = integrate.quad(integrand, lower, 1.0, points=points or None, limit=200, epsabs=1e-11, epsrel=1e-10)
+    spread = [(a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0))), 0.0)
+              for a, b in zip(experimental.a, experimental.b)]
+    spread += [(a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0))), theta0) for a, b in zip(control.a, control.b)]
+    around = [mean + shift + k * sd for mean, sd, shift in spread for k in _SPREAD]
+    points = sorted({float(m) for m in modes + around if lower < m < 1.0})
+    value, _ = integrate.quad(integrand, lower, 1.0, points=points or None, limit=50 * (len(points) + 4),
+                              epsabs=1e-11, epsrel=1e-10)
     return float(min(max(value, 0.0), 1.0))
+
+
+#: Standard deviations from each prior component's mean at which :func:`prob_difference_above` breaks its integral.
+_SPREAD = (-12.0, -6.0, -3.0, -1.5, 0.0, 1.5, 3.0, 6.0, 12.0)

@@ -193,6 +193,28 @@ def test_prior_p_benefit_is_the_ceiling_of_assurance():
     assert ceiling - 0.03 < estimate < ceiling + 4 * math.sqrt(ceiling * (1 - ceiling) / 40_000)
 
 
+@pytest.mark.parametrize("events_e, n", [(2_998_000, 10**7), (2_997_000, 10**7), (2_990_000, 10**7),
+                                         (296_000, 10**6), (29_000, 10**5)])
+def test_prior_p_benefit_of_sharply_peaked_priors(events_e, n):
+    # An assurance review: phase 2 counts of 10^7 (the largest allowed) gave P(benefit) 4.2e-13 for 0.1645: quad's
+    # nodes over [0, 1] stepped over a peak 1e-4 wide. Reference: Monte Carlo of the two Beta priors with numpy,
+    # 4 MCSE (at least 1e-5 absolute: the Beta's skew at these counts moves no digit that size).
+    from simulator.priors import ArmCounts, beta_from_counts, prob_difference_above
+
+    control = beta_from_counts(ArmCounts(0.3 * n, n), (1.0, 1.0), 1.0, 0.0)
+    experimental = beta_from_counts(ArmCounts(events_e, n), (1.0, 1.0), 1.0, 0.0)
+    value = prob_difference_above.__wrapped__(control, experimental, 0.0)  # higher is better: P(p_E > p_C)
+    rng = np.random.default_rng(17)
+    draws = 2_000_000
+    mc = np.mean(rng.beta(experimental.a[0], experimental.b[0], draws) > rng.beta(control.a[0], control.b[0], draws))
+    assert abs(value - mc) < max(4 * math.sqrt(mc * (1 - mc) / draws), 1e-5), (value, mc)
+    # And the normal approximation, close at these counts (the Beta's skewness is below 1e-3).
+    mean = lambda d: d.a[0] / (d.a[0] + d.b[0])  # noqa: E731
+    var = lambda d: d.a[0] * d.b[0] / ((d.a[0] + d.b[0]) ** 2 * (d.a[0] + d.b[0] + 1))  # noqa: E731
+    normal = stats.norm.cdf((mean(experimental) - mean(control)) / math.sqrt(var(control) + var(experimental)))
+    assert value == pytest.approx(normal, rel=0.02, abs=1e-9)
+
+
 def test_robust_mixture_draws():
     # The kernel's mixture draws have the mixture's mean and variance (4 MCSE).
     plan = make_plan("z_pooled", 40, (1, 1), 0.3, 0.4, prior=PRIORS[1])

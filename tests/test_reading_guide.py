@@ -67,3 +67,18 @@ def test_cairo6_says_what_its_minimum_follow_up_does_and_the_summary_names_all_n
     note = report["scenarios"][0]["endpoints"]["morbidity"]["analytic"]["note"]
     known = report["scenarios"][0]["endpoints"]["morbidity"]["evaluable_per_look"][-1]
     assert f"known outcome (evaluable_per_look: {known:.1f} on average, both arms)" in note
+
+
+def test_the_assurance_ceiling_follows_the_success_rule():
+    # A report review: under rule "any" the guide said the trial's assurance cannot exceed prior P(benefit), beside
+    # a trial assurance of 0.9937 and an endpoint's prior P(benefit) of 0.3932.
+    one = " ".join(reading_guide(_report({"resp": {"prior_p_benefit": 0.4}}, assurance=0.3)))
+    assert "and cannot exceed the prior probability that the experimental arm is better (prior P(benefit)), " \
+           "except by type I errors" in one
+    endpoints = {"a": {"prior_p_benefit": 0.39}, "b": {}}
+    under_all = " ".join(reading_guide(_report(endpoints, assurance=0.3, meta={"success_rule": "all"})))
+    assert "under the rule \"all\" the trial's cannot exceed the smallest endpoint's assurance" in under_all
+    under_any = " ".join(reading_guide(_report(endpoints, assurance=0.99, meta={"success_rule": "any"})))
+    assert "an endpoint's assurance cannot exceed its prior probability" in under_any
+    assert "under the rule \"any\" the trial's assurance can exceed every endpoint's" in under_any
+    assert "the trial's cannot exceed" not in under_any

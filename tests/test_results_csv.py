@@ -33,3 +33,26 @@ def test_results_csv_layout_and_values(small_config, tmp_path):
             assert float(endpoint[key]) == block[key]
         assert float(endpoint["power_exact"]) == block["analytic"]["power_exact"]
         assert trial["expected_n"] == ""
+
+
+def test_analytic_columns_say_when_they_describe_another_design():
+    # A report review: with interim rules power_analytic was the design without them, and an endpoint read at the
+    # survival looks had its planned looks' values; report.md said so in its headers, results.csv did not.
+    from simulator.report.csv import rows
+
+    def endpoint(extra):
+        return {"kind": "binary", "power": 0.9, "analytic": {"power": 0.8}, **extra}
+
+    report = {"scenarios": [{"params": {}, "n_total": 100, "endpoints": {
+        "plain": endpoint({}),
+        "ruled": endpoint({"interim": {"power": {}}}),
+        "joint": endpoint({"realised_fractions_note": "read at os's looks"}),
+        "both": endpoint({"interim": {}, "realised_fractions_note": "x"}),
+    }}]}
+    header, body = rows(report)
+    column = header.index("analytic_of")
+    assert [row[column] for row in body] == ["", "", "the design without the rules", "the planned looks",
+                                             "the design without the rules; the planned looks"]
+    del report["scenarios"][0]["endpoints"]["ruled"], report["scenarios"][0]["endpoints"]["joint"]
+    del report["scenarios"][0]["endpoints"]["both"]
+    assert "analytic_of" not in rows(report)[0]  # only when some row has it

@@ -119,3 +119,29 @@ def test_the_tables_name_the_test_that_decided_and_what_the_analytic_power_is(st
     designed = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["resp"]
     assert designed["analysis_test"] == ("cmh (stratified)" if stratified else "z_pooled (unstratified)")
     assert designed["note"].startswith("with strata, the analytic values are the unstratified z_pooled test's")
+
+
+def test_an_endpoint_without_a_prior_reports_no_assurance_in_its_strata_block():
+    # A report review: beside an endpoint with a prior, one without reported a strata `assurance` (its success there
+    # is a power under its truth), shown as row "prior" of the analyses table.
+    raw = copy.deepcopy(BINARY)
+    raw["endpoints"]["resp"]["prior"] = {"control": {"events": 8, "n": 40}, "experimental": {"events": 13, "n": 40}}
+    raw["endpoints"]["tox"] = {"kind": "binary", "better": "lower", "truth": {"control": 0.3, "experimental": 0.2}}
+    raw["success"] = {"rule": "any", "multiplicity": "bonferroni"}
+    endpoints = p3.Trial.from_dict(raw).simulate(n_sims=400, seed=2).to_dict()["scenarios"][0]["endpoints"]
+    assert set(endpoints["resp"]["strata"]) >= {"power", "assurance", "type1"}
+    assert "assurance" not in endpoints["tox"] and "assurance" not in endpoints["tox"]["strata"]
+    assert set(endpoints["tox"]["strata"]) >= {"power", "type1"}
+    assert endpoints["tox"]["strata"]["power"]["this"] == endpoints["tox"]["power"]
+
+
+def test_per_look_values_of_an_endpoint_without_a_prior_are_under_its_truth():
+    # Without a power stream (an endpoint without a truth), an endpoint without a prior keeps its truth in the
+    # assurance stream: its per-look values are under that truth, not the prior.
+    raw = {"trial": {"n_total": 300},
+           "endpoints": {"a": {"kind": "binary", "prior": {"control": {"events": 8, "n": 40},
+                                                           "experimental": {"events": 13, "n": 40}}},
+                         "b": {"kind": "binary", "truth": {"control": 0.2, "experimental": 0.35}}}}
+    endpoints = p3.Trial.from_dict(raw).simulate(n_sims=400, seed=2).to_dict()["scenarios"][0]["endpoints"]
+    assert endpoints["a"]["per_look_under"] == "prior"
+    assert endpoints["b"]["per_look_under"] == "truth" and "assurance" not in endpoints["b"]

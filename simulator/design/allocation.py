@@ -143,19 +143,26 @@ def _ceil_tol(x):
     return math.ceil(x - REL_TOL * max(1.0, abs(x)))
 
 
-def round_up_per_arm(n_total, allocation):
+def round_up_per_arm(n_total, allocation, missing=0.0):
     """Whole patients per arm for a size computed for a power target.
 
     Each arm's exact share of ``n_total`` is rounded up (rpact's
     convention), allowing a relative tolerance of 1e-9 for float noise.
-    Every arm gets at least one patient.
+    Every arm gets at least one patient. With missing outcomes an arm is
+    then raised, if need be, until its evaluable patients,
+    ``round_half_up(n_arm (1 - missing))``, reach its share of the evaluable
+    size ``n_total (1 - missing)`` rounded up: rounding the patients up can
+    leave the evaluable ones rounded down below what the power needs (a
+    review: 68 patients at 20 % missing are 54 evaluable for 54.34).
 
     Parameters
     ----------
     n_total : float
-        Unrounded total size, > 0.
+        Unrounded total size, > 0 (patients randomised).
     allocation : sequence of two positive numbers
         Ratio ``[control, experimental]``.
+    missing : float
+        Share of patients without an outcome, in [0, 1).
 
     Returns
     -------
@@ -174,13 +181,22 @@ def round_up_per_arm(n_total, allocation):
     (116, 231)
     >>> round_up_per_arm(230.00000000001, [1, 1])
     (115, 115)
+    >>> round_up_per_arm(135.838, [1, 1], missing=0.2)  # 54.34 evaluable per arm needed; 68 give 54
+    (69, 69)
     """
     if not _is_real(n_total) or not math.isfinite(n_total) or n_total <= 0:
         raise InputError(f"`n_total` must be a positive finite number; got {n_total!r}")
     w_c, w_e = allocation_weights(allocation)
-    n_c = _ceil_tol(float(n_total) * float(w_c))
-    n_e = _ceil_tol(float(n_total) * float(w_e))
-    return max(1, n_c), max(1, n_e)
+    keep = 1.0 - float(missing)
+    arms = []
+    for w in (float(w_c), float(w_e)):
+        n = max(1, _ceil_tol(float(n_total) * w))
+        if missing > 0.0:
+            needed = _ceil_tol(float(n_total) * w * keep)
+            while round_half_up(n * keep) < needed:
+                n += 1
+        arms.append(n)
+    return arms[0], arms[1]
 
 
 def round_half_up(x):

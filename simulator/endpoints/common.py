@@ -344,7 +344,7 @@ def design_size(evaluable: float, config: Config, planned) -> dict:
         # n_total (`expected_n_h1` of sequential_power).
         out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
         out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
-    per_arm = round_up_per_arm(enrolled, config.trial.allocation)
+    per_arm = round_up_per_arm(enrolled, config.trial.allocation, config.trial.missing)
     out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
     if out["n_total_rounded"] > LARGEST_N_TOTAL:
         # A review: `design` printed 4728340376 patients without a word, a size no config can give.

@@ -54,12 +54,13 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         **plan.describe(),
     }
     name = plan.endpoint.name
+    # Another endpoint's prior may have made the assurance stream; an endpoint without a prior keeps its truth
+    # there (the trial's assurance needs it), so its success in that stream is a power, not an assurance: none of
+    # its blocks reports it (the strata block did, as an assurance: a report review).
+    truth_only = "assurance" in streams and plan.prior is None
+    every_stream, streams = streams, {s: v for s, v in streams.items() if not (s == "assurance" and plan.prior is None)}
     for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1")):
         if stream not in streams:
-            continue
-        if stream == "assurance" and plan.prior is None:
-            # Another endpoint's prior made the assurance stream; this one keeps its truth there (the trial's
-            # assurance needs it), so its success in that stream is a power, not an assurance: not reported.
             continue
         counts = streams[stream].endpoints[name]
         n = streams[stream].n_sims
@@ -102,9 +103,10 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     block["planned_fractions"] = list(looks.planned_fractions)
     block["realised_fractions"] = list(looks.realised_fractions)
     reference = "power" if "power" in streams else "assurance"
-    counts = streams[reference].endpoints[name]
-    n = streams[reference].n_sims
-    block["per_look_under"] = "truth" if reference == "power" else "prior"
+    counts = every_stream[reference].endpoints[name]
+    n = every_stream[reference].n_sims
+    # Without a power stream, an endpoint without a prior has its truth in the assurance stream.
+    block["per_look_under"] = "truth" if reference == "power" or truth_only else "prior"
     block["reject_per_look"] = [c / n for c in counts["reject"].tolist()]
     block["futility_per_look"] = [c / n for c in counts["futility"].tolist()]
     # Reports (issue 6): per-look MCSEs and the bounds on the effect scale.

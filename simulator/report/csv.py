@@ -95,6 +95,9 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
     # With strata the probabilities are the deciding analysis's (a review: `test` read z_pooled beside CMH's power).
     if any(isinstance(e.get("strata"), dict) and e["strata"].get("analysis_test") for e in endpoint_blocks):
         optional.append("analysis_test")
+    # What power_exact and power_analytic describe where it is not the simulated design (a review: unmarked).
+    if any(_analytic_of(e) for e in endpoint_blocks):
+        optional.append("analytic_of")
     labels = ((report.get("meta") or {}).get("labels") or {}).get("endpoints") or {}
     if labels:
         optional.append("label")  # the endpoint's display text (``label``), when some endpoint has one
@@ -109,12 +112,27 @@ def rows(report: dict) -> tuple[list[str], list[list[str]]]:
             values = {
                 **block, "n_total": scenario.get("n_total"), "level": "endpoint", "endpoint": name,
                 "power_exact": analytic.get("power_exact"), "power_analytic": analytic.get("power"),
-                "label": labels.get(name),
+                "label": labels.get(name), "analytic_of": _analytic_of(block),
                 "analysis_test": (block.get("strata") or {}).get("analysis_test") if isinstance(block.get("strata"), dict)
                 else None,
             }
             body.append(lead + [_cell(values.get(c)) for c in (*COLUMNS, *optional)])
     return header, body
+
+
+def _analytic_of(block: dict) -> str | None:
+    """What an endpoint's analytic and exact values describe when it is not the design simulated, else None.
+
+    With interim rules or re-estimation (``interim``) they are the design without its rules; read at a survival
+    endpoint's looks (``realised_fractions_note``) they are its design at the planned looks (report.md's
+    operating characteristics say the same in their column headers).
+    """
+    parts = []
+    if isinstance(block.get("interim"), dict):
+        parts.append("the design without the rules")
+    if "realised_fractions_note" in block:
+        parts.append("the planned looks")
+    return "; ".join(parts) or None
 
 
 def to_csv(report: dict) -> str:

@@ -168,8 +168,8 @@ def reading_guide(report: dict) -> list[str]:
            "analytic and prior values are computed, not simulated, and are labelled so."]
     what = "Power is trial success under the fixed truth"
     if has_assurance(report):
-        what += ("; assurance is trial success when the true effects are drawn from the prior (the phase 2 data), "
-                 "and cannot exceed the prior probability that the experimental arm is better (prior P(benefit))")
+        what += ("; assurance is trial success when the true effects are drawn from the prior (the phase 2 data)"
+                 + _assurance_ceiling(report))
         notes = [e["prior_p_benefit_note"] for e in blocks if e.get("prior_p_benefit_note")]
         if notes:
             what += f", except where that is no bound: {notes[0]}"
@@ -190,6 +190,20 @@ def reading_guide(report: dict) -> list[str]:
         out.append(f"Survival events at the final look (design.events, derived): {events}: "
                    f"{meta['events_derivation']}.")
     return out
+
+
+def _assurance_ceiling(report: dict) -> str:
+    """What bounds assurance, as the success rule has it (the tail of the reading guide's sentence)."""
+    endpoints = (report.get("scenarios") or [{}])[0].get("endpoints") or {}
+    ceiling = ("prior probability that the experimental arm is better (prior P(benefit)), except by "
+               "type I errors")
+    if len(endpoints) <= 1:
+        return f", and cannot exceed the {ceiling}"
+    if report["meta"].get("success_rule", "all") == "all":
+        return (f"; an endpoint's assurance cannot exceed its {ceiling}, and under the rule \"all\" the trial's "
+                "cannot exceed the smallest endpoint's assurance")
+    return (f"; an endpoint's assurance cannot exceed its {ceiling}; under the rule \"any\" the trial's "
+            "assurance can exceed every endpoint's")
 
 
 def type1_label(blocks) -> str:

@@ -325,7 +325,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                 below = scenario.config.trial.n_total  # no analytic size here: nothing to say
             if below < scenario.config.trial.n_total:
                 note = (f"the analytic size for design.power, {below}, cannot carry the design (too few patients "
-                        "at the first look): this is the smallest size that can, with more power than design.power")
+                        "per arm for its looks or its test): this is the smallest size that can, with more power than design.power")
         if source == "design.power" and len(scenario.config.endpoints) > 1:
             # A review: with rule all the trial's power at this size was far below design.power, without a word.
             success = scenario.config.success

@@ -493,7 +493,8 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     if level >= ceiling:
         raise InputError(
             f"argument `--level`: assurance {level} is unreachable: its ceiling is {ceiling:.4f} "
-            f"({detail}); ask for a level below it"
+            f"({detail}), its limit as the size grows, which a smaller size passes only by type I errors; "
+            "ask for a level below it"
         )
     return ceiling
 
