@@ -180,7 +180,16 @@ def test_size_search_report_has_its_plot(small_config, tmp_path):
     (tmp_path / "report.html").write_text(render_html(report, figures), encoding="utf-8")
     page = parse_page(tmp_path / "report.html")
     assert {"plot-size-search", "size-search", "size-table"} <= set(page.figures) | page.ids
-    assert "plot-failed" not in (tmp_path / "report.html").read_text(encoding="utf-8")
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "plot-failed" not in text
+    # Its numbers carry their exact values, as the other tables' (a review: data-key without data-value).
+    import html as html_lib
+    import re
+
+    cells = re.findall(r'data-key="size/([^"]+)" data-value="([^"]*)"', text)
+    assert {key for key, _ in cells} >= {"n_total", "analytic_n_total", "level"}
+    for key, value in cells:
+        assert json.loads(html_lib.unescape(value)) == report["size"][key]
 
 
 def test_every_number_in_the_oc_tables_is_report_json(reports):

@@ -32,7 +32,7 @@ def test_summary_and_size_plot_show_the_expected_duration(tmp_path):
     # More patients reach the same 250 events sooner.
     assert durations[1] < durations[0]
     table = summary_table(report)
-    assert "E[duration] (os) ± MCSE" in table.splitlines()[0]
+    assert "E[duration] (os, months) ± MCSE" in table.splitlines()[0]
     for duration, line in zip(durations, table.splitlines()[2:]):
         assert re.search(rf"\b{duration:.2f} ± ", line), line
     result.save(tmp_path / "out")

@@ -100,7 +100,9 @@ def _size_block(report: dict) -> list[str]:
             text = ", ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in value)
         else:
             text = str(value)
-        attrs = f' data-key="{_esc(pointer(("size", key)))}"' if isinstance(value, (int, float)) else ""
+        # As the other tables' cells: the key and the exact value, for a script reading values back (a review).
+        attrs = (f' data-key="{_esc(pointer(("size", key)))}" data-value="{_esc(json.dumps(value))}"'
+                 if isinstance(value, (int, float)) else "")
         rows.append(f"<tr><th>{_esc(key)}</th><td{attrs}>{_esc(text)}</td></tr>")
     return ['<section id="size-search">', "<h2>Size search</h2>", '<div class="scroll"><table id="size-table">', *rows,
             "</table></div>", "</section>"]

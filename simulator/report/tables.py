@@ -392,7 +392,7 @@ def look_table(report: dict, i: int) -> Table | None:
          per_look("futility_effect_unfavourable")),
         ("critical count", lambda n, k, e: plain(report, base + (n, "critical_count", k)), per_look("critical_count")),
         ("futility count", lambda n, k, e: plain(report, base + (n, "futility_count", k)), per_look("futility_count")),
-        ("mean analysis time", lambda n, k, e: estimate(report, base + (n, "expected_look_times", k), 1),
+        ("mean analysis time (months)", lambda n, k, e: estimate(report, base + (n, "expected_look_times", k), 1),
          per_look("expected_look_times")),
         ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), realised_events),
         ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), realised_events),

@@ -24,7 +24,7 @@ def _duration_endpoint(report: dict) -> str | None:
 
 
 def summary_table(report: dict) -> str:
-    """One line per scenario: trial-level power, assurance and type I error.
+    """One line per scenario: trial-level power, assurance and type I error (those some scenario simulated).
 
     With a survival endpoint, also its expected study duration (months from
     the first patient in to the stopping analysis): a sweep over n_total
@@ -40,16 +40,18 @@ def summary_table(report: dict) -> str:
     # as the trial's false-positive rate, 0.00002 under rule all where each endpoint's is about alpha).
     several = any(len(s.get("endpoints", {})) > 1 for s in report["scenarios"])
     type1 = "type1 (favourable tail)" if two_sided else "type1"
-    header = ("scenario", "n_total", "power ± MCSE", "assurance ± MCSE",
-              type1 + (" (all nulls at once)" if several else "") + " ± MCSE")
-    rows = [header + ((f"E[duration] ({duration}) ± MCSE",) if duration else ())]
+    # Only the streams some scenario simulated (a review: empty assurance and type I error columns, one headed
+    # "all nulls at once" for a null never simulated).
+    streams = [(key, text) for key, text in (
+        ("power", "power"), ("assurance", "assurance"), ("type1", type1 + (" (all nulls at once)" if several else "")),
+    ) if any(s.get(key) is not None for s in report["scenarios"])]
+    header = ("scenario", "n_total", *(f"{text} ± MCSE" for _, text in streams))
+    rows = [header + ((f"E[duration] ({duration}, months) ± MCSE",) if duration else ())]
     for scenario in report["scenarios"]:
         row = (
             tables.scenario_label(scenario),
             str(scenario["n_total"]),
-            _pm(scenario, "power", tables.own_n_sims(report, scenario)),
-            _pm(scenario, "assurance", tables.own_n_sims(report, scenario)),
-            _pm(scenario, "type1", tables.own_n_sims(report, scenario)),
+            *(_pm(scenario, key, tables.own_n_sims(report, scenario)) for key, _ in streams),
         )
         if duration:
             block = scenario["endpoints"].get(duration) or {}
