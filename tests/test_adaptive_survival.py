@@ -271,3 +271,23 @@ def test_three_looks_with_survival_reestimation_name_the_looks_first(sizes):
     with pytest.raises(InputError, match=r"`design\.looks`: must be 2 with \[adaptation\] for endpoint `os` "
                                          r"\(kind = \"survival\"\) in this version \(2 stages\), got 3"):
         Trial.from_dict(raw)
+
+
+@pytest.mark.parametrize("allocation", [[1, 2], [2, 1]])
+def test_thresholds_hold_for_a_margin_with_unequal_allocation(allocation):
+    # The log-rank z shifted by log(M) sqrt(V) was not centred on 0 at HR = M with unequal allocation: the
+    # threshold for a 30 % stop stopped 0.3239 +- 0.0015 of the H0 trials at 2:1 (an adaptive review). The score
+    # test at M is: the first look's futility stops under H0 within 4 MCSE plus the normal approximation's 0.01
+    # (as for superiority above).
+    mapping = raw(below=[0.0, 0.0], on="conditional_power")
+    mapping["trial"]["allocation"] = allocation
+    mapping["endpoints"]["os"]["margin"] = 1.3
+    mapping["endpoints"]["os"]["truth"]["hazard_ratio"] = 1.0
+    del mapping["endpoints"]["os"]["prior"]
+    plan = plan_of(mapping)
+    row = next(r for r in plan.rules.thresholds(plan)[0] if r["target"] == 0.3)
+    mapping["interim"]["futility"]["below"] = [row["threshold"], 0.0]
+    n = 20_000
+    _, counts = plan_of(mapping).run_chunk(np.random.default_rng(4), n, "type1")
+    stops = counts["rule_futility"][0] / n
+    assert stops == pytest.approx(row["stop_probability"], abs=4 * math.sqrt(0.3 * 0.7 / n) + 0.01)

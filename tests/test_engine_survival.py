@@ -34,17 +34,19 @@ ASOF_3 = [3.710, 2.511, 1.993]  # rpact getDesignGroupSequential(kMax = 3, typeO
 # --------------------------------------------------------------------------
 
 
-def logrank_plain(time, event, group):
-    """Textbook log-rank (Mantel-Haenszel, ties corrected), written plainly."""
+def logrank_plain(time, event, group, margin=1.0):
+    """Textbook log-rank (Mantel-Haenszel, ties corrected), written plainly; at a hazard ratio ``margin`` under
+    H0 the experimental share of the hazard at risk is ``M n_e / (M n_e + n_c)`` (the score test at M)."""
     score = variance = 0.0
     for t in np.unique(time[event == 1]):
         at_risk = time >= t
         n, n_e = at_risk.sum(), (at_risk & (group == 1)).sum()
+        share = margin * n_e / (margin * n_e + (n - n_e))
         dead = (time == t) & (event == 1)
         d, d_e = dead.sum(), (dead & (group == 1)).sum()
-        score += d * n_e / n - d_e
+        score += d * share - d_e
         if n > 1:
-            variance += d * (n_e / n) * (1 - n_e / n) * (n - d) / (n - 1)
+            variance += d * share * (1 - share) * (n - d) / (n - 1)
     return score, variance
 
 
@@ -129,7 +131,7 @@ def test_logrank_orientation_and_bool_events():
 # --------------------------------------------------------------------------
 
 
-def kernel_look(entry, exit_time, event, group, cut):
+def kernel_look(entry, exit_time, event, group, cut, margin=None):
     """Run the shared one-pass log-rank at a cut on arbitrary (possibly tied) data."""
     by_entry = np.argsort(entry, kind="stable")
     n = entry.size
@@ -138,7 +140,7 @@ def kernel_look(entry, exit_time, event, group, cut):
     work = shared.workspace(n, 1)
     at_cut = int(np.sum(event & (entry + exit_time <= cut)))
     n_a = shared.prepare_cuts(pts, cut, work)
-    z, _, _, o_c, e_c, o_e, e_e, enrolled = shared.logrank_at_cut(cut, at_cut, pts, work, n_a)
+    z, _, _, o_c, e_c, o_e, e_e, enrolled = shared.logrank_at_cut(cut, at_cut, pts, work, n_a, margin)
     hr = (o_e / e_e) / (o_c / e_c) if at_cut > 0 else np.nan
     return z, hr, enrolled
 
@@ -150,8 +152,9 @@ def cut_data(entry, exit_time, event, group, cut):
     return time, observed, group[enrolled]
 
 
+@pytest.mark.parametrize("margin", [None, 1.4])
 @pytest.mark.parametrize("rounding", [None, 1.0])
-def test_kernel_look_equals_logrank_on_cut_data(rounding):
+def test_kernel_look_equals_logrank_on_cut_data(rounding, margin):
     rng = np.random.default_rng(21)
     for _ in range(100):
         n = int(rng.integers(10, 200))
@@ -162,14 +165,14 @@ def test_kernel_look_equals_logrank_on_cut_data(rounding):
         if rounding:  # ties among exits, among censorings, and between them
             entry, exit_time = np.round(entry), np.round(exit_time) + 1.0
         cut = float(rng.uniform(5, 60))
-        z, hr, enrolled = kernel_look(entry, exit_time, event, group, cut)
+        z, hr, enrolled = kernel_look(entry, exit_time, event, group, cut, margin)
         data = cut_data(entry, exit_time, event, group, cut)
-        ref = logrank(*data)
+        ref = logrank(*data, margin=margin or 1.0)
         assert enrolled == np.sum(entry <= cut)
         assert z == pytest.approx(ref[0], abs=1e-12)
         # And against the plain numpy loop, which shares no code with the passes (without rounding
         # the look takes the merged pass, with it the grouped one).
-        ref_score, ref_variance = logrank_plain(*data)
+        ref_score, ref_variance = logrank_plain(*data, margin=margin or 1.0)
         assert z == pytest.approx(ref_score / np.sqrt(ref_variance) if ref_variance > 0 else 0.0, rel=1e-12, abs=1e-12)
         if ref[3] > 0 and ref[6] > 0:
             assert hr == pytest.approx((ref[5] / ref[6]) / (ref[3] / ref[4]), rel=1e-12)

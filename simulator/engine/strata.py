@@ -75,6 +75,7 @@ from simulator.engine.patients import (
     exit_from_pieces,
     load_data_set,
     logrank_terms,
+    null_share,
     patients,
     record_look,
     schedule_cuts,
@@ -586,7 +587,7 @@ def exit_order(patients, cell, final_cut, work):
 
 
 @kernel(counted=False)
-def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
+def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k, margin):
     """The log-rank pass of every cell at calendar time ``cut``, summed into ``work.sums[:, k]``.
 
     The pass of :func:`simulator.engine.patients.logrank_at_cut` (see its
@@ -601,16 +602,20 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k):
     As ``logrank_at_cut``, two passes give these sums: :func:`_cells_merged`,
     one patient at a time without branches, when no event time is shared
     with the exit before it, and :func:`_cells_grouped` otherwise (the
-    first finds out, and the second then starts over).
+    first finds out, and the second then starts over). With a
+    non-inferiority ``margin`` (a hazard ratio; 1 for superiority) each
+    cell's score and variance are the score test's at it, as in
+    :func:`simulator.engine.patients.weighted_logrank_at_cut` (O and E stay
+    at HR 1).
     """
     n_cells = work.risk.shape[1]
     cal_y, event_y, inside = work.cal_y, work.event_y, work.inside
     enrolled = np.searchsorted(entry, cut, side="right")
     m = stream_a(cut, events_at_cut, cal_y, event_y, inside, n_a)
     _start_cells(work)
-    if _cells_merged(cut, m, enrolled, entry, cell, work):
+    if _cells_merged(cut, m, enrolled, entry, cell, work, margin):
         _start_cells(work)
-        _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work)
+        _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work, margin)
     score, variance, expected_e, observed_e, observed = (work.cell_sums[0], work.cell_sums[1], work.cell_sums[2],
                                                          work.cell_sums[3], work.cell_sums[4])
     sums = work.sums
@@ -635,7 +640,7 @@ def _start_cells(work):
 
 
 @kernel(counted=False)
-def _cells_merged(cut, m, enrolled, entry, cell, work):
+def _cells_merged(cut, m, enrolled, entry, cell, work, margin):
     """:func:`cells_at_cut`'s sums one patient at a time, without branches; returns whether a time was tied.
 
     As :func:`simulator.engine.patients` merges the two streams of one data
@@ -687,9 +692,11 @@ def _cells_merged(cut, m, enrolled, entry, cell, work):
         c = code >> 2
         d = float(event)
         share = at_risk_e[c] / at_risk[c]
-        score[c] += d * share - d * g  # per time: less cancellation than E_e - O_e
+        # At a margin of 1 the share itself, bit for bit (null_share).
+        at_null = null_share(at_risk[c], at_risk_e[c], margin)
+        score[c] += d * at_null - d * g  # per time: less cancellation than E_e - O_e
         expected_e[c] += d * share
-        variance[c] += d * (share * (1.0 - share))
+        variance[c] += d * (at_null * (1.0 - at_null))
         observed_e[c] += event * g
         observed[c] += event
         tied |= (t == previous) & (event == 1)
@@ -702,7 +709,7 @@ def _cells_merged(cut, m, enrolled, entry, cell, work):
 
 
 @kernel(counted=False)
-def _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work):
+def _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work, margin):
     """:func:`cells_at_cut`'s sums with tied times grouped.
 
     Merges stream A (``work.inside[:m]``) with stream B as it goes; at each
@@ -731,10 +738,11 @@ def _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work):
             for q in range(n_touched):
                 c = touched[q]
                 if deaths[c] > 0:
-                    mean, var = logrank_terms(at_risk[c], at_risk_e[c], deaths[c])
-                    score[c] += mean - deaths_e[c]  # per time: less cancellation than E_e - O_e
+                    mean, var = logrank_terms(at_risk[c], at_risk_e[c], deaths[c], 1.0)
+                    mean_null, var_null = logrank_terms(at_risk[c], at_risk_e[c], deaths[c], margin)
+                    score[c] += mean_null - deaths_e[c]  # per time: less cancellation than E_e - O_e
                     expected_e[c] += mean
-                    variance[c] += var
+                    variance[c] += var_null
                     observed_e[c] += deaths_e[c]
                     observed[c] += deaths[c]
                     left -= deaths[c]
@@ -769,7 +777,7 @@ def _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work):
 
 
 @kernel(counted=False)
-def add_cells(cuts, at_cuts, last, patients, cell, work):
+def add_cells(cuts, at_cuts, last, patients, cell, work, margin):
     """The stratified log-rank at ``cuts[:last + 1]`` (``at_cuts``: the events by each), into ``work.sums`` and
     ``work.enrolled``.
 
@@ -799,7 +807,7 @@ def add_cells(cuts, at_cuts, last, patients, cell, work):
             entered[0, cell[p]] += 1
             entered[1, cell[p]] += group_e[p]
         counted = enrolled
-        cells_at_cut(cuts[k], at_cuts[k], entry, cell, n_a, work, k)
+        cells_at_cut(cuts[k], at_cuts[k], entry, cell, n_a, work, k, margin)
 
 
 @kernel(counted=False)
@@ -811,7 +819,7 @@ def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_wor
     """
     n = patients.entry.size
     reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
-    add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work)
+    add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work, math.exp(design.log_margin))
     return reachable, last, capped
 
 
@@ -823,7 +831,7 @@ def _stratified_logrank(time, event, group, cell, pts, strata_work):
     for p in range(time.size):
         strata_work.per_cell[cell[p], pts.label[p] >> 1] += 1
     cuts = np.full(1, np.inf)
-    add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work)
+    add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work, 1.0)
     return strata_work.sums[0, 0], strata_work.sums[1, 0]
 
 
@@ -843,9 +851,8 @@ def analyse_stratified_looks(i, n_events, design, bounds, patients, cell, n_cell
     for k in range(last + 1):
         score, variance = sums[0, k], sums[1, k]
         o_c, e_c, o_e, e_e = sums[2, k], sums[3, k], sums[4, k], sums[5, k]
-        z = 0.0
-        if variance > 0.0:
-            z = (score + design.log_margin * variance) / np.sqrt(variance)
+        # At a margin the score test's sums already (cells_at_cut), as the unstratified analysis.
+        z = score / np.sqrt(variance) if variance > 0.0 else 0.0
         decided = record_look(i, k, last, reachable, z, o_c, e_c, o_e, e_e, work.cuts[k], work.at_cuts[k],
                               strata_work.enrolled[k], bounds, out, decided)
     return last

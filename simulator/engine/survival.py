@@ -18,6 +18,8 @@ analysed in order until one decides (or the events run out).
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,14 +50,14 @@ __all__ = ["SurvivalTrials", "logrank", "simulate_trials"]
 
 
 @kernel
-def _logrank(time, event, group, pts, work):
+def _logrank(time, event, group, pts, work, margin):
     n_events = load_data_set(time, event, group, pts)
     n_a = prepare_cuts(pts, np.inf, work)
-    return logrank_at_cut(np.inf, n_events, pts, work, n_a)
+    return logrank_at_cut(np.inf, n_events, pts, work, n_a, margin)
 
 
-def logrank(time, event, group):
-    """Log-rank test of experimental (``group == 1``) vs control (``group == 0``).
+def logrank(time, event, group, margin=1.0):
+    """Log-rank test of experimental (``group == 1``) vs control (``group == 0``), or its score test at a margin.
 
     The data set is the data cut of :func:`simulator.engine.patients.logrank_at_cut`
     with every subject entered at 0 and the cut after the last time, so this
@@ -71,18 +73,25 @@ def logrank(time, event, group):
         True (non-zero) for an event, False (0) for a censoring.
     group : array_like of int
         1 for experimental, 0 for control.
+    margin : float
+        The hazard ratio M of the null, > 0: 1 (default) for the log-rank
+        test of HR = 1; for non-inferiority (H0: HR >= M) the score test at
+        M, whose expected experimental deaths and variance at each event
+        time are at the hazard ratio M (docs/methods.md).
 
     Returns
     -------
     z : float
         ``score / sqrt(variance)``, positive when the experimental arm has
-        fewer events than expected (hazard ratio below 1); 0 if the variance
-        is 0.
+        fewer events than expected (hazard ratio below 1, or below M); 0 if
+        the variance is 0.
     score : float
-        ``E_e - O_e``.
+        ``E_e - O_e``, the expected deaths at the hazard ratio M.
     variance : float
+        At the hazard ratio M.
     observed_c, expected_c, observed_e, expected_e : float
-        Observed and expected events per arm (``O_c + O_e = E_c + E_e``).
+        Observed and expected events per arm at HR 1 (``O_c + O_e = E_c + E_e``),
+        whatever the margin (Pike's estimate).
 
     Examples
     --------
@@ -93,7 +102,10 @@ def logrank(time, event, group):
     1.6977
     """
     time, event, group = data_set_iv(time, event, group)
-    return _logrank(time, event, group, patients(time.size), workspace(time.size, 1))[:7]
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (math.isfinite(margin) and margin > 0):
+        raise InputError(f"`margin` must be a finite hazard ratio > 0, got {margin!r}")
+    null = None if margin == 1 else float(margin)
+    return _logrank(time, event, group, patients(time.size), workspace(time.size, 1), null)[:7]
 
 
 # --------------------------------------------------------------------------

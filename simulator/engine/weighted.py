@@ -52,7 +52,7 @@ class WeightedLogrank:
 def _weighted(time, event, group, weights, pts, work, levels):
     n_events = load_data_set(time, event, group, pts)
     n_a = prepare_cuts(pts, np.inf, work)
-    weighted_logrank_at_cut(np.inf, n_events, pts, work, n_a, weights)
+    weighted_logrank_at_cut(np.inf, n_events, pts, work, n_a, weights, None)
     m = weights.shape[0]
     combo = weighted_z(work, m, levels, False) if m > 1 else np.nan
     return work.fh[: m * (m + 1)].copy(), combo
