@@ -269,7 +269,9 @@ class Trial:
         progress : ProgressHook, optional
             Told about finished chunks and scenarios.
         checkpoints : path, optional
-            Folder for per-scenario checkpoints; a rerun resumes from it (``resume``).
+            The folder of the per-scenario checkpoint files themselves (``p3sim run --out DIR`` keeps them
+            in ``DIR/checkpoints``); a rerun resumes from it (``resume``). Not locked: give concurrent runs
+            their own.
         command : str
             Recorded as ``meta.command`` (the command line, for reports).
         wait_for_workers : float

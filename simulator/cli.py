@@ -163,10 +163,11 @@ def _run(args, argv) -> int:
     out = _out(args)
     progress = ProgressHook() if args.quiet else StderrProgress(force=args.progress)
     trial = _trial(args)
+    # Set first: an interrupt from here on says what is kept there (nothing, before the first scenario ends).
+    _STATE["checkpoints"] = out / "checkpoints"
     with OutputFolder(out):
         # Checked here, so that the message names the flag (a review: it named the API's `checkpoints`).
         check_output_folder(out / "checkpoints", "--out")
-        _STATE["checkpoints"] = out / "checkpoints"
         # The API's implementation, whose errors name the flags (Trial.simulate names its arguments).
         result = trial._simulate(
             args.sims, args.seed, args.jobs, backend=args.backend, scheduler=args.scheduler, progress=progress,
@@ -370,12 +371,23 @@ def _interrupted(code: int) -> int:
         stop_drawing()  # report.html's forked figure processes likewise
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
-    if where is not None:
+    if where is not None and _has_checkpoints(where):
         print(f"p3sim: {what}; finished scenarios are kept in {where}/, run the same command again to resume",
               file=sys.stderr)
+    elif where is not None:
+        # A review: the line above claimed finished scenarios where none had finished (no folder yet).
+        print(f"p3sim: {what} before any scenario finished; nothing is kept", file=sys.stderr)
     else:
         print(f"p3sim: {what}", file=sys.stderr)
     return code
+
+
+def _has_checkpoints(folder) -> bool:
+    """Whether ``folder`` holds a checkpoint file (of this run, or resumable by it)."""
+    try:
+        return any(entry.name.endswith(".json") and entry.is_file() for entry in os.scandir(folder))
+    except OSError:
+        return False
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:

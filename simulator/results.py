@@ -212,14 +212,20 @@ class _Reported:
         if not isinstance(plots, bool):
             raise InputError(f"argument `plots`: must be True or False, got {plots!r}")
         with OutputFolder(out, "out", report_files(csv)) as held:
-            folder = self._write_into(held.path, plots)
-            if csv:
-                write_csv(self._report, folder / "results.csv")
-            return folder
+            return self._write_into(held.path, plots, csv)
 
-    def _write_into(self, folder: Path, plots: bool) -> Path:
+    def _write_into(self, folder: Path, plots: bool, csv: bool = False) -> Path:
+        # An earlier run's files that this one rewrites go first, so that an interrupted write leaves no file of
+        # another run beside the new ones (a review: results.csv, which carries no run id, kept another seed's
+        # numbers beside a new report.json); the quick files before the figures.
+        for name in report_files(csv):
+            path = folder / name
+            if path.is_file() or path.is_symlink():
+                path.unlink()
         write_atomic(folder / "report.json", json_text(self._report))
         write_atomic(folder / "report.md", markdown(self._report))
+        if csv:
+            write_csv(self._report, folder / "results.csv")
         figures = None
         if plots and matplotlib_available():
             # The run's simulation.jobs (0: every core) draws the figures too.

@@ -192,3 +192,29 @@ def test_keys_that_change_decisions_but_not_draws_get_their_own_checkpoints(smal
     one_sided = run(small_config, [*two_sided, 'design.two_sided_futility="one_sided"'], n_sims=3000,
                     out=tmp_path / "two", progress=recount)
     assert recount.resumed == [] and one_sided["scenarios"] != inner["scenarios"]
+
+
+def test_an_interrupted_write_leaves_no_report_of_an_earlier_run(small_config, tmp_path, monkeypatch):
+    # A review: results.csv (which has no run id) kept an earlier seed's numbers beside a new report.json when a run
+    # was interrupted while it wrote its reports. The earlier files go first, the quick ones are written before the
+    # figures: an interruption in report.html leaves report.json, report.md and results.csv of this run only.
+    import csv
+
+    from _runs import trial
+    from simulator import results as results_module
+
+    trial(small_config).simulate(n_sims=500, seed=5).save(tmp_path, plots=False)
+    second = trial(small_config).simulate(n_sims=500, seed=6)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results_module, "render_html", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        second.save(tmp_path, plots=False)
+    assert not (tmp_path / "report.html").exists()
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["meta"]["seed"] == 6
+    with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:
+        first_row = next(csv.DictReader(handle))
+    assert float(first_row["power"]) == report["scenarios"][0]["power"]

@@ -540,6 +540,24 @@ def test_sigterm_exits_143_keeping_finished_scenarios(tmp_path):
     assert 1 <= len(kept) < 8 and not list((out / "checkpoints").glob("*.tmp"))
 
 
+def test_sigterm_before_any_scenario_finished_says_nothing_is_kept(tmp_path):
+    # A review: an early interrupt said "finished scenarios are kept in DIR/checkpoints/", a folder that did not
+    # exist yet. Terminated as soon as the run holds its folder, long before its first scenario of 1.5M trials ends.
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    process = _p3sim("run", str(cfg), "--out", str(out), "--quiet", "--sims", "1500000")
+    deadline = time.monotonic() + 300
+    while not (out / ".p3sim.lock").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 143, err
+    assert not list((out / "checkpoints").glob("*.json"))
+    assert err.strip() == "p3sim: terminated before any scenario finished; nothing is kept", err
+
+
 def _loky_workers(parent: int | None = None) -> set:
     """PIDs of loky worker processes (``ps``), those of ``parent`` only when given (orphans are re-parented)."""
     listing = subprocess.run(["ps", "-ww", "-eo", "pid,ppid,args"], capture_output=True, text=True, check=True).stdout
