@@ -215,6 +215,25 @@ def test_prior_p_benefit_of_sharply_peaked_priors(events_e, n):
     assert value == pytest.approx(normal, rel=0.02, abs=1e-9)
 
 
+def test_prior_p_benefit_of_unbounded_beta_densities_without_a_warning():
+    # A fuzzing review: base = [0.001, 0.001] with 0/1 and 1/1 (the documented lower edge) printed quad's
+    # "does not converge" on a successful run; the densities are unbounded at 0 and 1. Reference: Monte Carlo of
+    # the two Betas with numpy, 4 MCSE.
+    import warnings
+
+    from simulator.priors import ArmCounts, beta_from_counts, prob_difference_above
+
+    control = beta_from_counts(ArmCounts(0, 1), (0.001, 0.001), 1.0, 0.0)
+    experimental = beta_from_counts(ArmCounts(1, 1), (0.001, 0.001), 1.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = prob_difference_above.__wrapped__(control, experimental, 0.0)
+    rng = np.random.default_rng(23)
+    draws = 4_000_000
+    mc = np.mean(rng.beta(experimental.a[0], experimental.b[0], draws) > rng.beta(control.a[0], control.b[0], draws))
+    assert abs(value - mc) < 4 * math.sqrt(max(mc * (1 - mc), 1 / draws) / draws), (value, mc)
+
+
 def test_robust_mixture_draws():
     # The kernel's mixture draws have the mixture's mean and variance (4 MCSE).
     plan = make_plan("z_pooled", 40, (1, 1), 0.3, 0.4, prior=PRIORS[1])

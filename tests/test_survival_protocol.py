@@ -414,6 +414,14 @@ BAD = [
         r"`design\.events`: cannot be derived from endpoints\.os\.truth\.hazard_ratio = 1 \(no benefit to power "
         r"for\); give design\.events, or a hazard ratio below 1$",
     ),
+    # A fuzzing review: a tiny level called the interval too wide (sd inf) after a numpy warning line.
+    (["endpoints.os.prior.hazard_ratio={lower=0.5, upper=0.9, level=1e-17}"],
+     r"`endpoints\.os\.prior\.hazard_ratio\.level`: is too small for the interval 0\.5-0\.9: as a 1e-17 interval its "
+     r"log-scale sd would be inf, above 3; give the interval's confidence level \(0\.95 by default\), got 1e-17$"),
+    (["endpoints.os.prior.hazard_ratio={lower=0.5, upper=0.9}",
+      "endpoints.os.prior.control_median={lower=20, upper=40, level=1e-300}"],
+     r"`endpoints\.os\.prior\.control_median\.level`: is too small"),
+    (["endpoints.os.prior.hazard_ratio={lower=0.001, upper=5000}"], r"`endpoints\.os\.prior\.hazard_ratio`: is too wide"),
 ]
 
 

@@ -270,8 +270,15 @@ def _log_normal(value: Any, key: str) -> LogNormal:
                     estimate,
                 )
         log_mean = math.log(estimate)
-        log_sd = (math.log(upper) - math.log(lower)) / (2.0 * dist.norm.isf((1.0 - level) / 2.0))
+        z = float(dist.norm.isf((1.0 - level) / 2.0))  # 0 for a level below about 1e-16
+        log_sd = (math.log(upper) - math.log(lower)) / (2.0 * z) if z > 0.0 else math.inf
         if log_sd > LOG_SD:
+            if (math.log(upper) - math.log(lower)) / (2.0 * float(dist.norm.isf(0.025))) <= LOG_SD:
+                # A review: level = 1e-17 called the interval 0.5-0.9 too wide (sd inf), beside a numpy warning.
+                raise fail(f"{key}.level", f"is too small for the interval {toml_value(lower)}-{toml_value(upper)}: "
+                                          f"as a {level:g} interval its log-scale sd would be {log_sd:.3g}, above "
+                                          f"{LOG_SD:g}; give the interval's confidence level (0.95 by default)",
+                           level)
             raise fail(key, f"is too wide: its log-scale sd {log_sd:.2f} exceeds {LOG_SD:g} (a factor of "
                             f"{math.exp(LOG_SD):.0f} per sd)", value)
     t.finish()
