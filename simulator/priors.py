@@ -150,8 +150,8 @@ def _over_quantiles(control: BetaMixture, experimental: BetaMixture, theta0: flo
     """P(p_E - p_C > theta0) as the integral of ``F_C(Q_E(u) - theta0)`` over u in (0, 1), per experimental component."""
     total = 0.0
     for w, a, b in zip(experimental.weights, experimental.a, experimental.b):
-        value, _ = integrate.quad(lambda u: control.cdf(dist.beta.ppf(u, a, b) - theta0), 0.0, 1.0, limit=400,
-                                  epsabs=1e-11, epsrel=1e-10)
+        value, _ = integrate.quad(lambda u, a, b: control.cdf(dist.beta.ppf(u, a, b) - theta0), 0.0, 1.0,
+                                  args=(a, b), limit=400, epsabs=1e-11, epsrel=1e-10)
         total += w * value
     return total
 
