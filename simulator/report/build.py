@@ -149,8 +149,9 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     if "type1" in streams and not config.design.binding and np.isfinite(futility).any():
         # A review: the type I error shown obeyed the non-binding futility stops, and nothing said so.
         add_note(block["analytic"], "type1 obeys the futility bounds; they are non-binding, so the design keeps "
-                 "alpha also when a trial goes on past one: design.futility = \"none\" (the same efficacy bounds) "
-                 "gives the type I error with the futility rule ignored")
+                 "alpha (to the normal approximation of its bounds) also when a trial goes on past one: "
+                 "design.futility = \"none\" (the same efficacy bounds) gives the type I error with the futility "
+                 "rule ignored")
     if block.get("evaluable_per_look") and block["evaluable_per_look"][-1] == 0.0:
         # A review: a delay longer than the trials gave power 0 without a word.
         delay = getattr(config.endpoint(name), "delay", 0.0)
