@@ -234,6 +234,42 @@ def test_prior_p_benefit_of_unbounded_beta_densities_without_a_warning():
     assert abs(value - mc) < 4 * math.sqrt(max(mc * (1 - mc), 1 / draws) / draws), (value, mc)
 
 
+def test_prior_p_benefit_of_two_equal_priors_is_one_half_or_noted():
+    # A code review: break points meant for sharply peaked priors made quad return 1.0 for 0.5 between two equal
+    # Beta(101, 0.01) (100 of 864 equal-prior cases went wrong). Over that grid of bases, discounts, counts and
+    # robust weights, equal priors give 0.5 (by symmetry) to 1e-6 wherever the rates are resolved in double
+    # precision; where a prior puts more than 1e-6 of its mass within 1e-15 of 0 or 1, the endpoint says so in a
+    # prior_p_benefit_note, and `size` does not take the value as a ceiling.
+    import itertools
+    import warnings
+
+    import simulator as p3
+    from simulator.priors import ArmCounts, beta_from_counts, prob_difference_above, unresolved_mass
+
+    noted = 0
+    for a, b, discount, (x, n), robust in itertools.product(
+            [0.001, 0.01, 0.1, 1.0], [0.001, 0.01, 0.1, 1.0], [0.0, 0.1, 1.0],
+            [(0, 10), (10, 10), (5, 10), (100, 100), (1, 1)], [0.0, 0.5]):
+        prior = beta_from_counts(ArmCounts(x, n), (a, b), discount, robust)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            value = prob_difference_above.__wrapped__(prior, prior, 0.0)
+        if unresolved_mass(prior) > 1e-6:
+            noted += 1
+        else:
+            assert value == pytest.approx(0.5, abs=1e-6), (a, b, discount, x, n, robust, value)
+    assert 0 < noted < 480
+    raw = {"trial": {"n_total": 200},
+           "endpoints": {"resp": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.45},
+                                  "prior": {"control": {"events": 100, "n": 100},
+                                            "experimental": {"events": 100, "n": 100}, "base": [1.0, 0.01]}}}}
+    block = p3.Trial.from_dict(raw).design().to_dict()["scenarios"][0]["endpoints"]["resp"]
+    assert "closer than double precision resolves" in block["prior_p_benefit_note"]
+    plain = dict(raw, endpoints={"resp": dict(raw["endpoints"]["resp"], prior={
+        "control": {"events": 14, "n": 42}, "experimental": {"events": 8, "n": 37}})})
+    assert "prior_p_benefit_note" not in p3.Trial.from_dict(plain).design().to_dict()["scenarios"][0]["endpoints"]["resp"]
+
+
 def test_robust_mixture_draws():
     # The kernel's mixture draws have the mixture's mean and variance (4 MCSE).
     plan = make_plan("z_pooled", 40, (1, 1), 0.3, 0.4, prior=PRIORS[1])

@@ -145,3 +145,20 @@ def test_per_look_values_of_an_endpoint_without_a_prior_are_under_its_truth():
     endpoints = p3.Trial.from_dict(raw).simulate(n_sims=400, seed=2).to_dict()["scenarios"][0]["endpoints"]
     assert endpoints["a"]["per_look_under"] == "prior"
     assert endpoints["b"]["per_look_under"] == "truth" and "assurance" not in endpoints["b"]
+
+
+def test_strata_with_an_endpoint_of_a_prior_only_and_one_of_a_truth_only():
+    # A code review: without a power stream (endpoint a has no truth), endpoint b (no prior) had no stream left for
+    # its strata block: an internal error. Its block keeps the factors and the imbalance, and no rejection rates.
+    raw = {"trial": {"n_total": 300, "randomisation": "blocks"},
+           "strata": {"site": {"share": [0.5, 0.5]}},
+           "endpoints": {"a": {"kind": "binary", "stratified": True,
+                               "prior": {"control": {"events": 12, "n": 40}, "experimental": {"events": 18, "n": 40}}},
+                         "b": {"kind": "binary", "stratified": True,
+                               "truth": {"control": 0.2, "experimental": 0.35}}},
+           "design": {"looks": [0.5, 1.0]}}
+    endpoints = p3.Trial.from_dict(raw).simulate(n_sims=400, seed=3).to_dict()["scenarios"][0]["endpoints"]
+    assert "assurance" in endpoints["a"]["strata"]
+    b = endpoints["b"]["strata"]
+    assert not {"power", "assurance", "type1"} & set(b) and b["imbalance_under"] == "assurance"
+    assert set(b["imbalance"]) == {"site"}

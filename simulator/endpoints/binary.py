@@ -43,7 +43,7 @@ from simulator.engine.binary import (
     simulate_prior,
 )
 from simulator.errors import InputError
-from simulator.priors import BetaMixture, binary_priors, prob_difference_above
+from simulator.priors import UNRESOLVED, BetaMixture, binary_priors, prob_difference_above, unresolved_mass
 from simulator.stats import distributions as dist
 from simulator.stats.binary import FISHER, FISHER_TIE_TOLERANCE, TEST_CODES, fisher_thresholds
 from simulator.stats.decision import REJECT_FAVOURABLE
@@ -63,6 +63,10 @@ JOINT_MAX_CELLS = 1 << 17
 _NO_ALIAS = (np.ones(1), np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
              np.zeros((1, 2), dtype=np.int64), np.ones((1, 2), dtype=np.int64))
 _NO_WEIGHTS = np.zeros(1)
+
+#: Prior mass near a rate of 0 or 1 (:func:`simulator.priors.unresolved_mass`) above which prior P(benefit) gets a
+#: note and is no ceiling for ``size``: a millionth moves no digit of the four reported.
+_UNRESOLVED_NOTE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -355,7 +359,7 @@ class BinaryPlan:
     def describe(self) -> dict:
         """Kind-specific facts for the report."""
         looks = self.looks
-        return {
+        out = {
             "better": self.endpoint.better,
             "margin": self.endpoint.margin,
             "n_per_arm": [int(looks.enrolled_c[-1]), int(looks.enrolled_e[-1])],
@@ -363,6 +367,16 @@ class BinaryPlan:
             "look_sizes": looks.enrolled_total.tolist(),
             "effect_scale": "p_E - p_C",
         }
+        if self.prior is not None:
+            mass = max(unresolved_mass(arm) for arm in self.prior)
+            if mass > _UNRESOLVED_NOTE:
+                out["prior_p_benefit_note"] = (
+                    f"the prior puts {mass:.2g} of its probability within {UNRESOLVED:g} of a rate of 0 or 1 (a Beta "
+                    "parameter far below 1: a small prior.base with few events or non-events), closer than double "
+                    "precision resolves, so prior P(benefit) may be off there and is not used as the ceiling of "
+                    "assurance"
+                )
+        return out
 
     effect_bins = EFFECT_BINS
 

@@ -87,10 +87,14 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
         if thresholds is not None:
             block["interim"]["thresholds_h0"] = thresholds
     strata_report = getattr(plan, "strata_report", None)  # [strata] (simulator.endpoints.strata)
+    # Every stream drawn (the arm imbalance is the randomisation's, whatever the stream), then not the assurance
+    # stream's rejections of an endpoint without a prior (a code review: with no power stream it had none left).
     strata = strata_report and strata_report(
-        {stream: (streams[stream].endpoints[name], streams[stream].n_sims) for stream in streams}
+        {stream: (every_stream[stream].endpoints[name], every_stream[stream].n_sims) for stream in every_stream}
     )
     if strata:
+        if truth_only:
+            strata.pop("assurance", None)
         block["strata"] = strata
     block["prior_p_benefit"] = plan.prior_p_benefit()
     block["efficacy_bounds"] = finite_or_none(plan.bounds.efficacy)
