@@ -218,3 +218,13 @@ def test_an_interrupted_write_leaves_no_report_of_an_earlier_run(small_config, t
     with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:
         first_row = next(csv.DictReader(handle))
     assert float(first_row["power"]) == report["scenarios"][0]["power"]
+
+
+def test_size_into_a_run_folder_leaves_no_results_csv_of_the_run(small_config, tmp_path):
+    # A code review: `size` removed only the files it writes, so a run's results.csv stayed beside size's reports.
+    from _runs import trial
+
+    trial(small_config).simulate(n_sims=500, seed=5).save(tmp_path, plots=False)
+    assert (tmp_path / "results.csv").is_file()
+    trial(small_config).size(level=0.8, n_sims=1000).save(tmp_path, plots=False)
+    assert not (tmp_path / "results.csv").exists() and (tmp_path / "report.json").is_file()

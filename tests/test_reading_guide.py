@@ -82,3 +82,13 @@ def test_the_assurance_ceiling_follows_the_success_rule():
     assert "an endpoint's assurance cannot exceed its prior probability" in under_any
     assert "under the rule \"any\" the trial's assurance can exceed every endpoint's" in under_any
     assert "the trial's cannot exceed" not in under_any
+
+
+def test_the_assurance_ceiling_with_a_sweep_over_the_rule():
+    # A code review: a sweep over success.rule took the first scenario's rule (meta's) for every scenario.
+    report = {"meta": {"success_rule": "all"},
+              "scenarios": [{"params": {"success.rule": rule}, "assurance": 0.5, "type1": None,
+                             "endpoints": {"a": {"prior_p_benefit": 0.6}, "b": {}}} for rule in ("all", "any")]}
+    guide = " ".join(reading_guide(report))
+    assert "under the rule \"all\" the trial's cannot exceed the smallest endpoint's assurance, under \"any\" it can " \
+           "exceed every endpoint's" in guide

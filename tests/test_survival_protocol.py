@@ -369,6 +369,16 @@ def test_non_inferiority_z_is_the_score_test_at_the_margin(margin):
     assert z == pytest.approx(reference_score / math.sqrt(reference_variance), rel=1e-12)
 
 
+@pytest.mark.parametrize("margin", [0.0005, 1e308, float("nan"), True, "1.5"])
+def test_logrank_margin_is_a_hazard_ratio_in_range(margin):
+    # A code review: a margin of 1e308 overflowed to a NaN score and z = 0 without a word.
+    from simulator.engine.survival import logrank
+    from simulator.errors import InputError
+
+    with pytest.raises(InputError, match=r"`margin` must be a hazard ratio in \[0\.001, 1000\]"):
+        logrank(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1]), np.array([0, 1, 1]), margin=margin)
+
+
 @pytest.mark.parametrize("allocation", [[1, 3], [3, 1]])
 def test_non_inferiority_type1_with_unequal_allocation(allocation):
     # A survival review: the log-rank z shifted by log(M) sqrt(V) had a type I error of 0.0647 +- 0.0017 at alpha

@@ -199,6 +199,31 @@ def round_up_per_arm(n_total, allocation, missing=0.0):
     return arms[0], arms[1]
 
 
+def total_for_arms(per_arm, allocation):
+    """The smallest total whose :func:`split_total` gives each arm at least ``per_arm``; returns ``(total, arms)``.
+
+    A size computed for a power target is rounded up per arm
+    (:func:`round_up_per_arm`), but a run splits its ``trial.n_total`` by
+    largest remainder: the split of the arms' sum can take a patient from
+    the arm that needed it (a review: 154 + 459 = 613 at 1:3 splits as 153 +
+    460, short of ``design.power``). The total then grows until the split
+    covers both arms.
+
+    Examples
+    --------
+    >>> total_for_arms((154, 459), [1, 3])
+    (614, (154, 460))
+    >>> total_for_arms((116, 231), [1, 2])
+    (347, (116, 231))
+    """
+    total = int(sum(per_arm))
+    while True:
+        arms = split_total(total, allocation)
+        if arms[0] >= per_arm[0] and arms[1] >= per_arm[1]:
+            return total, arms
+        total += 1
+
+
 def round_half_up(x):
     """Round to the nearest integer, halves upwards, with a 1e-9 tolerance.
 

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from simulator.config.schema import LARGEST_N_TOTAL, Config
-from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
+from simulator.design.allocation import round_half_up, round_up_per_arm, split_total, total_for_arms
 from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.errors import InputError
 from simulator.estimate import mean_from_sums
@@ -344,8 +344,10 @@ def design_size(evaluable: float, config: Config, planned) -> dict:
         # n_total (`expected_n_h1` of sequential_power).
         out["expected_n_h1_design"] = enrolled * planned.expected_fraction_h1
         out["expected_n_h0_design"] = enrolled * planned.expected_fraction_h0
-    per_arm = round_up_per_arm(enrolled, config.trial.allocation, config.trial.missing)
-    out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=int(sum(per_arm)))
+    # The arms rounded up, then the total whose split (what `run` simulates at it) gives them both.
+    total, per_arm = total_for_arms(round_up_per_arm(enrolled, config.trial.allocation, config.trial.missing),
+                                    config.trial.allocation)
+    out.update(n_total_design=enrolled, n_per_arm=list(per_arm), n_total_rounded=total)
     if out["n_total_rounded"] > LARGEST_N_TOTAL:
         # A review: `design` printed 4728340376 patients without a word, a size no config can give.
         add_note(out, f"the size for design.power, {out['n_total_rounded']}, is above the largest trial.n_total a "

@@ -74,7 +74,7 @@ def logrank(time, event, group, margin=1.0):
     group : array_like of int
         1 for experimental, 0 for control.
     margin : float
-        The hazard ratio M of the null, > 0: 1 (default) for the log-rank
+        The hazard ratio M of the null, in [0.001, 1000]: 1 (default) for the log-rank
         test of HR = 1; for non-inferiority (H0: HR >= M) the score test at
         M, whose expected experimental deaths and variance at each event
         time are at the hazard ratio M (docs/methods.md).
@@ -102,8 +102,9 @@ def logrank(time, event, group, margin=1.0):
     1.6977
     """
     time, event, group = data_set_iv(time, event, group)
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (math.isfinite(margin) and margin > 0):
-        raise InputError(f"`margin` must be a finite hazard ratio > 0, got {margin!r}")
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not 1e-3 <= margin <= 1e3:
+        # Bounded, as the config's margins are (a code review: 1e308 overflowed M n_e to a NaN score).
+        raise InputError(f"`margin` must be a hazard ratio in [0.001, 1000], got {margin!r}")
     null = None if margin == 1 else float(margin)
     return _logrank(time, event, group, patients(time.size), workspace(time.size, 1), null)[:7]
 
@@ -286,9 +287,9 @@ def simulate_trials(n_sims, n_control, n_experimental, *, accrual, control,
         The only source of randomness; it is advanced.
     margin : float
         Non-inferiority hazard-ratio margin (H0: HR >= margin); 1 (default)
-        is superiority. The z of each look is then
-        ``(log margin - log HR_hat) sqrt(V)`` with the log-rank estimate
-        ``log HR_hat = (O_e - E_e) / V`` (:func:`simulator.engine.patients.analyse_looks`).
+        is superiority. The z of each look is then the score test at the
+        margin: each event time's expected experimental deaths and variance
+        at the hazard ratio ``margin`` (:func:`simulator.engine.patients.analyse_looks`).
     look_times : array_like of float, optional
         Calendar looks (months from the first entry, increasing) instead of
         ``look_events``.

@@ -199,7 +199,13 @@ def _assurance_ceiling(report: dict) -> str:
                "type I errors")
     if len(endpoints) <= 1:
         return f", and cannot exceed the {ceiling}"
-    if report["meta"].get("success_rule", "all") == "all":
+    # The rule of every scenario (a sweep over success.rule gives them both; meta has the first scenario's).
+    first = report["meta"].get("success_rule", "all")
+    rules = {(s.get("params") or {}).get("success.rule", first) for s in report.get("scenarios") or []} or {first}
+    if rules == {"all", "any"}:
+        return (f"; an endpoint's assurance cannot exceed its {ceiling}; under the rule \"all\" the trial's cannot "
+                "exceed the smallest endpoint's assurance, under \"any\" it can exceed every endpoint's")
+    if rules == {"all"}:
         return (f"; an endpoint's assurance cannot exceed its {ceiling}, and under the rule \"all\" the trial's "
                 "cannot exceed the smallest endpoint's assurance")
     return (f"; an endpoint's assurance cannot exceed its {ceiling}; under the rule \"any\" the trial's "
