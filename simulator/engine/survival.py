@@ -18,7 +18,6 @@ analysed in order until one decides (or the events run out).
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 from dataclasses import dataclass
 
