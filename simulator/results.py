@@ -218,7 +218,9 @@ class _Reported:
         # An earlier run's files that this one rewrites go first, so that an interrupted write leaves no file of
         # another run beside the new ones (a review: results.csv, which carries no run id, kept another seed's
         # numbers beside a new report.json); the quick files before the figures.
-        for name in report_files(csv=True):  # results.csv too, which `size` does not write (a code review)
+        # Only the files this call writes: `size` leaves a results.csv be, which may be the user's config of that
+        # name (a run refuses one; docs/cli.md).
+        for name in report_files(csv):
             path = folder / name
             if path.is_file() or path.is_symlink():
                 path.unlink()

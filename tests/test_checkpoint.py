@@ -139,7 +139,10 @@ def test_cli_interrupt_exits_130_and_says_how_to_resume(small_config, tmp_path, 
     monkeypatch.setattr(run_module, "simulate_scenarios", interrupted)
     assert main(["run", str(small_config), "--out", str(tmp_path), "--quiet"]) == 130
     err = capsys.readouterr().err
-    assert "checkpoints" in err and "resume" in err
+    # Interrupted before any scenario finished: nothing is kept, and the line says so (a review: it named a
+    # checkpoints folder to resume from that did not exist). With a finished scenario it says how to resume
+    # (tests/test_hostile_input.py, test_sigterm_exits_143_keeping_finished_scenarios).
+    assert err.strip() == "p3sim: interrupted before any scenario finished; nothing is kept"
 
 
 def test_cli_no_resume(small_config, tmp_path, monkeypatch):
@@ -218,13 +221,3 @@ def test_an_interrupted_write_leaves_no_report_of_an_earlier_run(small_config, t
     with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:
         first_row = next(csv.DictReader(handle))
     assert float(first_row["power"]) == report["scenarios"][0]["power"]
-
-
-def test_size_into_a_run_folder_leaves_no_results_csv_of_the_run(small_config, tmp_path):
-    # A code review: `size` removed only the files it writes, so a run's results.csv stayed beside size's reports.
-    from _runs import trial
-
-    trial(small_config).simulate(n_sims=500, seed=5).save(tmp_path, plots=False)
-    assert (tmp_path / "results.csv").is_file()
-    trial(small_config).size(level=0.8, n_sims=1000).save(tmp_path, plots=False)
-    assert not (tmp_path / "results.csv").exists() and (tmp_path / "report.json").is_file()

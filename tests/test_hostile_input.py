@@ -866,7 +866,8 @@ def test_a_signal_while_figures_are_drawn_ends_the_figure_processes(tmp_path, se
     started = time.time()
     process = _p3sim(*argv)  # resumed: straight to the reports, report.json first, then the figures
     deadline = time.monotonic() + 120
-    while not ((out / "report.json").stat().st_mtime > started
+    # report.json is removed before it is rewritten (an earlier run's reports go first): wait for the new one.
+    while not ((out / "report.json").exists() and (out / "report.json").stat().st_mtime > started
                and (forked := {pid for pid in _children(process.pid) if _running(pid)})):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.02)
