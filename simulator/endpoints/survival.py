@@ -646,8 +646,9 @@ class SurvivalPlan:
         control, experimental = config.trial.allocation
         if control != experimental:
             add_note(out, "with unequal allocation Schoenfeld's approximation (rpact's too) can be off by several "
-                     "points of power, in a direction that depends on which arm is larger (docs/validation.md); "
-                     "the simulated power is the reference, and p3sim size sizes by simulation")
+                     "points of power, in a direction that depends on which arm is larger (docs/validation.md), "
+                     "and so can its per-look stopping probabilities and expected events; the simulated values are "
+                     "the reference, and p3sim size sizes by simulation")
         return self._with_strata_note(out)
 
 
