@@ -28,6 +28,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 import traceback
 import warnings
 from pathlib import Path
@@ -165,6 +166,7 @@ def _run(args, argv) -> int:
     trial = _trial(args)
     # Set first: an interrupt from here on says what is kept there (nothing, before the first scenario ends).
     _STATE["checkpoints"] = out / "checkpoints"
+    _STATE["started"] = time.time()
     with OutputFolder(out):
         # Checked here, so that the message names the flag (a review: it named the API's `checkpoints`).
         check_output_folder(out / "checkpoints", "--out")
@@ -371,21 +373,26 @@ def _interrupted(code: int) -> int:
         stop_drawing()  # report.html's forked figure processes likewise
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
-    if where is not None and _has_checkpoints(where):
+    if where is not None and _has_checkpoints(where, _STATE.get("started", 0.0)):
         print(f"p3sim: {what}; finished scenarios are kept in {where}/, run the same command again to resume",
               file=sys.stderr)
+    elif where is not None and _has_checkpoints(where):
+        # Files of earlier runs only (another seed's, say): kept, and they resume whatever scenarios they hold.
+        print(f"p3sim: {what} before this run finished a scenario; the checkpoints already in {where}/ are kept, "
+              "and running the same command again resumes any scenario they hold", file=sys.stderr)
     elif where is not None:
-        # A review: the line above claimed finished scenarios where none had finished (no folder yet).
+        # A review: the first line claimed finished scenarios where none had finished (no folder yet).
         print(f"p3sim: {what} before any scenario finished; nothing is kept", file=sys.stderr)
     else:
         print(f"p3sim: {what}", file=sys.stderr)
     return code
 
 
-def _has_checkpoints(folder) -> bool:
-    """Whether ``folder`` holds a checkpoint file (of this run, or resumable by it)."""
+def _has_checkpoints(folder, since: float = 0.0) -> bool:
+    """Whether ``folder`` holds a checkpoint file written at or after ``since`` (a time stamp; 0: any)."""
     try:
-        return any(entry.name.endswith(".json") and entry.is_file() for entry in os.scandir(folder))
+        return any(entry.name.endswith(".json") and entry.is_file() and entry.stat().st_mtime >= since
+                   for entry in os.scandir(folder))
     except OSError:
         return False
 

@@ -221,3 +221,21 @@ def test_an_interrupted_write_leaves_no_report_of_an_earlier_run(small_config, t
     with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:
         first_row = next(csv.DictReader(handle))
     assert float(first_row["power"]) == report["scenarios"][0]["power"]
+
+
+def test_an_interrupt_with_only_earlier_checkpoints_says_so(small_config, tmp_path, monkeypatch, capsys):
+    # A review: with another seed's checkpoints in the folder, an interrupt before this run finished a scenario said
+    # "finished scenarios are kept ... to resume"; those files are kept, and resume only what they hold.
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    (tmp_path / "checkpoints").mkdir()
+    earlier = tmp_path / "checkpoints" / "0123-seed1-n10.json"
+    earlier.write_text("{}", encoding="utf-8")
+    os.utime(earlier, (0, 0))
+    monkeypatch.setattr(run_module, "simulate_scenarios", interrupted)
+    assert main(["run", str(small_config), "--out", str(tmp_path), "--quiet"]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == (f"p3sim: interrupted before this run finished a scenario; the checkpoints already in "
+                   f"{tmp_path / 'checkpoints'}/ are kept, and running the same command again resumes any scenario "
+                   "they hold"), err

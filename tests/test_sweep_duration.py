@@ -72,3 +72,13 @@ def test_a_sweep_over_a_list_valued_key_draws_its_size_curves(tmp_path):
     assert sorted(s.label for s in series) == ["looks = [0.3, 1.0]", "looks = [0.5, 1.0]"]
     result.save(tmp_path / "out")
     assert 'id="plot-size"' in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_console_duration_keeps_its_mcse_visible():
+    # A review: the console printed an MCSE of 0.005 months as "25.35 +- 0.00" where report.md has 25.352 +- 0.005.
+    from simulator.report.text import summary_table
+
+    report = {"meta": {}, "scenarios": [{"params": {}, "n_total": 600, "power": 0.5, "power_mcse": 0.01,
+                                         "endpoints": {"os": {"expected_duration": 25.3521,
+                                                              "expected_duration_mcse": 0.00499}}}]}
+    assert summary_table(report).splitlines()[2].endswith("25.352 ± 0.005")

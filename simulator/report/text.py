@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.estimate import Estimate
+from simulator.estimate import Estimate, pm_text
 from simulator.report import tables
 from simulator.report.reproducibility import markdown_block
 
@@ -56,7 +56,8 @@ def summary_table(report: dict) -> str:
         if duration:
             block = scenario["endpoints"].get(duration) or {}
             value = block.get("expected_duration")
-            row += ("-" if value is None else f"{value:.2f} ± {block.get('expected_duration_mcse', 0.0):.2f}",)
+            # The tables' rule for an MCSE's decimals (a review: an MCSE of 0.005 printed as ± 0.00).
+            row += ("-" if value is None else pm_text(value, block.get("expected_duration_mcse", 0.0), 2),)
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
