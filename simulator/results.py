@@ -215,11 +215,10 @@ class _Reported:
             return self._write_into(held.path, plots, csv)
 
     def _write_into(self, folder: Path, plots: bool, csv: bool = False) -> Path:
-        # An earlier run's files that this one rewrites go first, so that an interrupted write leaves no file of
-        # another run beside the new ones (a review: results.csv, which carries no run id, kept another seed's
-        # numbers beside a new report.json); the quick files before the figures.
-        # Only the files this call writes: `size` leaves a results.csv be, which may be the user's config of that
-        # name (a run refuses one; docs/cli.md).
+        # The files of an earlier run that this call rewrites go first, so that an interrupted write leaves none of
+        # them beside the new ones (a review: results.csv, which has no run id, kept another seed's numbers beside a
+        # new report.json); then the quick files before the figures. Only these: `size` writes no results.csv and
+        # leaves one be, which may be the user's config of that name (docs/cli.md).
         for name in report_files(csv):
             path = folder / name
             if path.is_file() or path.is_symlink():

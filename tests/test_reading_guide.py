@@ -90,5 +90,5 @@ def test_the_assurance_ceiling_with_a_sweep_over_the_rule():
               "scenarios": [{"params": {"success.rule": rule}, "assurance": 0.5, "type1": None,
                              "endpoints": {"a": {"prior_p_benefit": 0.6}, "b": {}}} for rule in ("all", "any")]}
     guide = " ".join(reading_guide(report))
-    assert "under the rule \"all\" the trial's cannot exceed the smallest endpoint's assurance, under \"any\" it can " \
-           "exceed every endpoint's" in guide
+    assert "under the rule \"all\" the trial's cannot exceed the smallest endpoint's assurance; under the rule " \
+           "\"any\" the trial's assurance can exceed every endpoint's" in guide

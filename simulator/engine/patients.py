@@ -1324,14 +1324,16 @@ def analyse_looks(i, n_events, design, bounds, patients, work, out, all_looks):
     for k in range(last + 1):
         cut = work.cuts[k]
         at_cut = work.at_cuts[k]
+        # Two calls, not one with a conditional argument: Numba compiles the None one (superiority) without the
+        # margin's arithmetic, which a conditional would keep as an Optional checked at every subject.
         if design.log_margin == 0.0:
-            z, score, variance, o_c, e_c, o_e, e_e, enrolled = weighted_logrank_at_cut(
+            z, _, _, o_c, e_c, o_e, e_e, enrolled = weighted_logrank_at_cut(
                 cut, at_cut, patients, work, n_a, design.weights, None
             )
         else:
             # Non-inferiority, H0: HR >= M: the score test at M (a review: the log-rank z shifted by
             # log M sqrt(V) had a type I error of 0.065 at alpha 0.025 with 1:3 allocation and M = 1.6).
-            z, score, variance, o_c, e_c, o_e, e_e, enrolled = weighted_logrank_at_cut(
+            z, _, _, o_c, e_c, o_e, e_e, enrolled = weighted_logrank_at_cut(
                 cut, at_cut, patients, work, n_a, design.weights, math.exp(design.log_margin)
             )
         if n_weights > 0:

@@ -603,8 +603,9 @@ def cells_at_cut(cut, events_at_cut, entry, cell, n_a, work, k, margin):
     one patient at a time without branches, when no event time is shared
     with the exit before it, and :func:`_cells_grouped` otherwise (the
     first finds out, and the second then starts over). With a
-    non-inferiority ``margin`` (a hazard ratio; 1 for superiority) each
-    cell's score and variance are the score test's at it, as in
+    non-inferiority ``margin`` (a hazard ratio; None for superiority, the
+    margin's arithmetic then compiled out) each cell's score and variance
+    are the score test's at it, as in
     :func:`simulator.engine.patients.weighted_logrank_at_cut` (O and E stay
     at HR 1).
     """
@@ -692,8 +693,7 @@ def _cells_merged(cut, m, enrolled, entry, cell, work, margin):
         c = code >> 2
         d = float(event)
         share = at_risk_e[c] / at_risk[c]
-        # At a margin of 1 the share itself, bit for bit (null_share).
-        at_null = null_share(at_risk[c], at_risk_e[c], margin)
+        at_null = share if margin is None else null_share(at_risk[c], at_risk_e[c], margin)
         score[c] += d * at_null - d * g  # per time: less cancellation than E_e - O_e
         expected_e[c] += d * share
         variance[c] += d * (at_null * (1.0 - at_null))
@@ -739,7 +739,8 @@ def _cells_grouped(cut, events_at_cut, m, enrolled, entry, cell, work, margin):
                 c = touched[q]
                 if deaths[c] > 0:
                     mean, var = logrank_terms(at_risk[c], at_risk_e[c], deaths[c], 1.0)
-                    mean_null, var_null = logrank_terms(at_risk[c], at_risk_e[c], deaths[c], margin)
+                    mean_null, var_null = (mean, var) if margin is None else logrank_terms(
+                        at_risk[c], at_risk_e[c], deaths[c], margin)
                     score[c] += mean_null - deaths_e[c]  # per time: less cancellation than E_e - O_e
                     expected_e[c] += mean
                     variance[c] += var_null
@@ -819,7 +820,11 @@ def stratified_looks(n_events, design, patients, cell, n_cells, work, strata_wor
     """
     n = patients.entry.size
     reachable, last, capped = schedule_cuts(n_events, patients.entry[n - 1], design, work)
-    add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work, math.exp(design.log_margin))
+    # Two calls, not one with a conditional argument: Numba compiles the None one without the margin's arithmetic.
+    if design.log_margin == 0.0:
+        add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work, None)
+    else:
+        add_cells(work.cuts, work.at_cuts, last, patients, cell, strata_work, math.exp(design.log_margin))
     return reachable, last, capped
 
 
@@ -831,7 +836,7 @@ def _stratified_logrank(time, event, group, cell, pts, strata_work):
     for p in range(time.size):
         strata_work.per_cell[cell[p], pts.label[p] >> 1] += 1
     cuts = np.full(1, np.inf)
-    add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work, 1.0)
+    add_cells(cuts, np.full(1, n_events), 0, pts, cell, strata_work, None)
     return strata_work.sums[0, 0], strata_work.sums[1, 0]
 
 

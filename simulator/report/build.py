@@ -58,7 +58,7 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     # there (the trial's assurance needs it), so its success in that stream is a power, not an assurance: none of
     # its blocks reports it (the strata block did, as an assurance: a report review).
     truth_only = "assurance" in streams and plan.prior is None
-    every_stream, streams = streams, {s: v for s, v in streams.items() if not (s == "assurance" and plan.prior is None)}
+    every_stream, streams = streams, {s: v for s, v in streams.items() if not (truth_only and s == "assurance")}
     for stream, key in (("power", "power"), ("assurance", "assurance"), ("type1", "type1")):
         if stream not in streams:
             continue

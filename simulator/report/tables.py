@@ -202,14 +202,10 @@ def _assurance_ceiling(report: dict) -> str:
     # The rule of every scenario (a sweep over success.rule gives them both; meta has the first scenario's).
     first = report["meta"].get("success_rule", "all")
     rules = {(s.get("params") or {}).get("success.rule", first) for s in report.get("scenarios") or []} or {first}
-    if rules == {"all", "any"}:
-        return (f"; an endpoint's assurance cannot exceed its {ceiling}; under the rule \"all\" the trial's cannot "
-                "exceed the smallest endpoint's assurance, under \"any\" it can exceed every endpoint's")
-    if rules == {"all"}:
-        return (f"; an endpoint's assurance cannot exceed its {ceiling}, and under the rule \"all\" the trial's "
-                "cannot exceed the smallest endpoint's assurance")
-    return (f"; an endpoint's assurance cannot exceed its {ceiling}; under the rule \"any\" the trial's "
-            "assurance can exceed every endpoint's")
+    clauses = {"all": "under the rule \"all\" the trial's cannot exceed the smallest endpoint's assurance",
+               "any": "under the rule \"any\" the trial's assurance can exceed every endpoint's"}
+    return f"; an endpoint's assurance cannot exceed its {ceiling}; " + "; ".join(
+        clauses[rule] for rule in ("all", "any") if rule in rules)
 
 
 def type1_label(blocks) -> str:
