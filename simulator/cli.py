@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import errno
 import os
 import re
@@ -286,8 +285,15 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated
+def _on_signal(signum, frame):
+    """Ctrl-C or SIGTERM: both ignored from now on, so that a second one cannot cut the cleanup
+    short with a traceback (CI caught one arriving while the message was chosen), then raised."""
+    for sent in _STOPS:
+        signal.signal(sent, signal.SIG_IGN)
+    raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _command(args, argv) -> int:
@@ -350,27 +356,13 @@ def _not_ready(err: BaseException) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _signals_ignored():
-    """SIGINT and SIGTERM ignored inside, their handlers restored after (main thread only)."""
-    saved = {}
-    for sent in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread: signals are not ours to set
-            saved[sent] = signal.signal(sent, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        for sent, handler in saved.items():
-            signal.signal(sent, handler)
-
-
 def _interrupted(code: int) -> int:
     from simulator.figures import stop_drawing
     from simulator.runner.backends import stop_process_workers
 
-    with _signals_ignored():  # a second Ctrl-C (or SIGTERM) meanwhile must not end in a traceback
-        stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
-        stop_drawing()  # report.html's forked figure processes likewise
+    # Both signals are ignored by now (_on_signal): a second one cannot interrupt this.
+    stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
+    stop_drawing()  # report.html's forked figure processes likewise
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
     if where is not None and _has_checkpoints(where, _STATE.get("started", 0.0)):
@@ -403,10 +395,15 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
+    return _main(argv, restore_signals=True)
+
+
+def _main(argv: list[str] | None, restore_signals: bool) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _STATE.clear()
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    previous = {sent: signal.signal(sent, _on_signal) for sent in _STOPS} if in_main else {}
     shown, warnings.showwarning = warnings.showwarning, _warning_line
     try:
         args = _parser().parse_args(argv)
@@ -435,13 +432,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         warnings.showwarning = shown
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if restore_signals:  # not for the console script: a signal after this would end in a traceback
+            for sent, handler in previous.items():
+                signal.signal(sent, handler)
 
 
 def entry_point() -> None:
     """The ``p3sim`` console script: :func:`main`, then :func:`exit_process`."""
-    exit_process(main())
+    exit_process(_main(None, restore_signals=False))
 
 
 def exit_process(code: int) -> NoReturn:
