@@ -692,6 +692,7 @@ def search(
     block[f"analytic_{name}"] = analytic if target == "power" else None
     block.update(axis.report(base, best, config, analytic, target))
     block[f"start_{name}"] = search.start  # the grid size the search began at (SizeSearch.bracket)
+    block.update(_closed_form(best, axis, mapping, target, level, block))
     events_cap = f" up to trial.n_total = {config.trial.n_total}" if axis.name == "events" else ""
     block.update(
         ceiling=ceiling,
@@ -711,6 +712,56 @@ def search(
     return SizeOutcome(block, best.bundle, best.streams)
 
 
+def _closed_form(best, axis, mapping: dict, target: str, level: float, block: dict) -> dict:
+    """The closed-form power at the answer of a one-endpoint power search, and the exact crossing.
+
+    ``power_closed_form`` is the endpoint's exact power where it has one
+    (``power_exact``: binary enumeration, the Student t's noncentral t),
+    else its analytic ``power``; ``power_closed_form_method`` says which.
+    Where the exact power at the answer is below the level (the simulated
+    estimate reached it by Monte Carlo error; a review: 168 patients, exact
+    power 0.8965 for 0.9), ``exact_n_total`` is the smallest grid size at or
+    above the answer, up to the interval's end, whose exact power reaches it,
+    and ``closed_form_note`` says so. Nothing with several endpoints (no closed
+    form for the rule), strata or ``[interim]`` rules (the analytic values
+    are the design's without them).
+    """
+    config = best.bundle.scenario.config
+    if target != "power" or len(best.bundle.plans) != 1 or config.strata or config.interim is not None:
+        return {}
+    exact, value = _power_at(best.bundle.plans[0], config)
+    if value is None:
+        return {}
+    out = {"power_closed_form": value, "power_closed_form_method": "exact" if exact else "analytic"}
+    if not exact or value >= level or axis.name != "n_total":
+        return out
+    answer, high = block["n_total"], block["interval"][1]
+    last = answer + MAX_UP_BLOCKS * SCAN_BLOCK * axis.unit if high is None else high
+    found = None
+    for size in range(answer + axis.unit, last + 1, axis.unit):
+        at = axis.apply(mapping, size)
+        config_at = validate(at)
+        plans = build_plans(Scenario(0, {}, at, config_at), digest_exclude=axis.digest_exclude, only=(target,))
+        if _power_at(plans.plans[0], config_at)[1] >= level:
+            found = size
+            break
+    out["exact_n_total"] = found
+    out["closed_form_note"] = (
+        f"the exact power at {answer} is {value:.6f}, below {level:g}: the simulated estimate reached the level by "
+        "Monte Carlo error; " + (f"the smallest size from {answer} whose exact power reaches it is {found}"
+                                 if found is not None else f"no size up to {last} has an exact power reaching it")
+    )
+    return out
+
+
+def _power_at(plan, config) -> tuple[bool, float | None]:
+    """``(exact, power)``: the plan's exact power where it has one, else its analytic power (or None)."""
+    values = {**plan.analytic(config), **plan.exact()}
+    if values.get("power_exact") is not None:
+        return True, float(values["power_exact"])
+    return False, None if values.get("power") is None else float(values["power"])
+
+
 def summary(b: dict, axis) -> str:
     """The few lines ``p3sim size`` prints for the ``size`` block ``b`` searched on ``axis``."""
     target = b["target"]
@@ -728,6 +779,10 @@ def summary(b: dict, axis) -> str:
     if b.get(f"analytic_{name}") is not None:
         method = b.get("analytic_method") or "the endpoints' closed-form sizes"
         lines.append(f"analytic ({method}): {b[f'analytic_{name}']}")
+    if b.get("power_closed_form") is not None:
+        lines.append(f"{b['power_closed_form_method']} power at {answer}: {b['power_closed_form']:.6f}")
+    if b.get("closed_form_note"):
+        lines.append(f"note: {b['closed_form_note']}")
     if b.get("ceiling") is not None:
         lines.append(f"assurance ceiling (prior probability of benefit; with several endpoints, under the "
                      f"success rule): {b['ceiling']:.4f}")
