@@ -168,11 +168,24 @@ def test_capped_design_expects_the_events_at_the_cap(tmp_path):
     mu, sd = 200 * p, math.sqrt(200 * p * (1 - p))
     v = (120 - 0.5 - mu) / sd
     expected_final = mu * stats.norm.cdf(v) - sd * stats.norm.pdf(v) + 120 * stats.norm.sf(v)
-    first = time_for_events(60.0, 200, **model)
-    assert analytic["expected_analysis_times"] == pytest.approx([first, 26.0])
     assert analytic["expected_events_per_look"] == pytest.approx([60.0, expected_final], rel=1e-4)
     assert analytic["cap_probability"] == pytest.approx(stats.norm.cdf(v), abs=1e-3)
     assert 60 < expected_final < 120
+    # The looks' expected times among the trials reaching them, E[min(T_k, cap) | T_(k-1) <= cap], T_k the time of
+    # the d_k-th event; here from the exact law of the events by t, the sum of two binomials (100 a side, each
+    # patient's event by t independent), not the model's normal: the two agree to the normal's error.
+    def by(t, d):  # P(events by t >= d)
+        arms = [event_fraction(t, **{**model, "hazard_ratio": 1.0, "control": (times, np.asarray(rates) * m)})
+                for m in (1.0, 0.65) for times, rates in [model["control"]]]
+        pmf = np.convolve(stats.binom.pmf(np.arange(101), 100, arms[0]), stats.binom.pmf(np.arange(101), 100, arms[1]))
+        return pmf[d:].sum()
+
+    def expected_time(d, d_before):
+        reached = 1.0 if d_before is None else by(26.0, d_before)
+        return 26.0 - integrate.quad(by, 0.0, 26.0, args=(d,), limit=200)[0] / reached
+
+    reference = [expected_time(60, None), expected_time(120, 60)]
+    assert analytic["expected_analysis_times"] == pytest.approx(reference, abs=0.02)
 
 
 def test_capped_expected_events_at_stopping_follow_the_cap(tmp_path):
@@ -193,6 +206,13 @@ def test_capped_expected_events_at_stopping_follow_the_cap(tmp_path):
     analytic = os_["analytic"]["expected_events_h1"]
     assert analytic < os_["analytic"]["expected_events_per_look"][-1] < 200
     assert abs(analytic - os_["expected_events"]) <= 4 * os_["expected_events_mcse"]
+    # The looks' expected times too (the same model; 4 MCSE plus 0.02 months for the normal approximation; a review
+    # found the final look's uncapped time, 25.35 months, beside 25.006 simulated under a cap at 25.5).
+    for expected, simulated, mcse in zip(os_["analytic"]["expected_analysis_times"], os_["expected_look_times"],
+                                         os_["expected_look_times_mcse"]):
+        assert abs(expected - simulated) <= 4 * mcse + 0.02, (expected, simulated, mcse)
+    # Where the cap binds: the final target's uncapped expected time (what the times were before) is 0.7 months off.
+    assert os_["analytic"]["analysis_times_at_n_total"][-1] - os_["expected_look_times"][-1] > 0.5
 
 
 # --------------------------------------------------------------------------

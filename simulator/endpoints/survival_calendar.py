@@ -374,7 +374,7 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         at_stop += w * (float(stops @ looks[:-1]) + (1.0 - float(stops.sum())) * float(looks[-1]))
     return {
         "expected_events_per_look": (events_sum / np.where(reached > 0, reached, 1.0)).tolist(),
-        "expected_analysis_times": np.minimum(times, cap).tolist(),
+        "expected_analysis_times": _capped_times(model, n_total, targets, cap, reached),
         # P(X < D) = P(X <= D - 1) for whole events X, with the continuity correction.
         "cap_probability": float(_normal_cdf((targets[-1] - 0.5 - mean) / sd)) if sd > 0 else float(mean < targets[-1]),
         "power": float(power),
@@ -382,6 +382,36 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         "futility_per_look": futility.tolist(),
         "expected_events_h1": float(at_stop),
     }
+
+
+def _capped_times(model: dict, n_total: float, targets: np.ndarray, cap: float, reached: np.ndarray) -> list:
+    """Expected time of each look among the trials that reach it, under a cap, in the events model of :func:`analytic`.
+
+    Look k is at ``min(T_k, cap)``, ``T_k`` the time of its ``d_k``-th
+    event, and is reached when the earlier targets came by the cap
+    (probability ``reached[k]``). Since ``T_k <= t <= cap`` implies that,
+    ``E[min(T_k, cap) | reached] = cap - int_0^cap P(T_k <= t) dt / reached[k]``,
+    with ``P(T_k <= t) = P(events by t >= d_k)`` from the same normal
+    model with the continuity correction as the events at the cap. A review
+    found the times not averaged where the events were: 25.35 months
+    (the final target's expected time, just before a cap at 25.5) against
+    25.006 ± 0.002 simulated.
+    """
+    from scipy.integrate import quad
+
+    def by(t: float, target: float) -> float:
+        fraction = min(max(float(expected_events_at(model, 1.0, [t])[0]), 0.0), 1.0)
+        mean, sd = n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
+        return _normal_cdf((mean - target + 0.5) / sd) if sd > 0 else float(mean >= target - 0.5)
+
+    out = []
+    for target, chance in zip(targets, reached):
+        if chance <= 0.0:
+            out.append(cap)
+            continue
+        area = quad(by, 0.0, cap, args=(float(target),), limit=200, epsabs=1e-10, epsrel=1e-10)[0]
+        out.append(float(min(max(cap - area / chance, 0.0), cap)))
+    return out
 
 
 def _calendar_subjects(plan, config: Config, model: dict, times, hazard_ratio: float) -> dict:
