@@ -64,8 +64,11 @@ from simulator.design.spending import (
 from simulator.errors import InputError
 
 __all__ = [
+    "FINE_GRID_R",
     "GRID_R",
     "MAX_LOOKS",
+    "TRIAL_GRID_R",
+    "grid_resolution",
     "EFFICACY_CODES",
     "FUTILITY_CODES",
     "StageProbabilities",
@@ -78,10 +81,35 @@ __all__ = [
     "TWO_SIDED_FUTILITY",
 ]
 
-GRID_R = 32
-"""Grid resolution r of Jennison & Turnbull (chapter 19); the grid per look has
-at most ``12 r - 1`` points. With r = 32 boundaries lie within 1e-7 of their
-limit as r grows (checked in the tests); r = 16 gets within about 1e-6."""
+GRID_R = 64
+"""Grid resolution r of Jennison & Turnbull (chapter 19) of a design's bounds; the grid per
+look has at most ``12 r - 1`` points and the error falls as r^-4. With r = 64 the bounds of
+designs at conventional levels lie within about 5e-8 of their limit as r grows (3e-9 for
+three asOF looks, 4e-8 for ten asHSD(-10) looks; tests/test_design_boundaries.py); r = 32
+was 7e-7 off there (a review)."""
+
+FINE_GRID_R = 128
+"""The resolution where r = 64 is not enough: small levels, whose bounds lie in the grid's
+sparse tails, and short increments, whose narrow kernels the grid must resolve
+(:func:`grid_resolution`; a review: 2.4e-5 in z at alpha 1e-6 with looks at 0.05, 0.95, 1
+with r = 32, 1.2e-7 with r = 128)."""
+
+TRIAL_GRID_R = 32
+"""The resolution of the bounds recomputed per group of trials at the looks they reached
+(calendar looks, a cap, endpoints read at survival looks): their fractions are rounded to
+1/1000 or 1/200 (docs/methods.md), far above this grid's 1e-6, and they are solved many times."""
+
+#: Below this level, or with an increment of information under this share of its look's, :data:`FINE_GRID_R`.
+_FINE_ALPHA = 1e-3
+_SHORT_INCREMENT = 0.08
+
+
+def grid_resolution(fractions, alpha: float) -> int:
+    """The grid resolution for a design's bounds: :data:`GRID_R`, or :data:`FINE_GRID_R` at a small
+    ``alpha`` or a short increment ``(t_k - t_(k-1)) / t_k``."""
+    t = np.asarray(fractions, dtype=float)
+    short = t.size > 1 and float(np.min(np.diff(t) / t[1:])) < _SHORT_INCREMENT
+    return FINE_GRID_R if alpha < _FINE_ALPHA or short else GRID_R
 
 MAX_LOOKS = 10
 HAYBITTLE_PETO_BOUND = 3.0
@@ -972,7 +1000,7 @@ def group_sequential_bounds(
     power=0.8,
     *,
     two_sided_futility="inner",
-    r=GRID_R,
+    r=None,
 ):
     """Efficacy and futility bounds of a group-sequential design.
 
@@ -1009,8 +1037,9 @@ def group_sequential_bounds(
         :func:`_solve_inner_beta_spending`). ``"one_sided"``: stop when
         ``-b_k < Z_k < a_k``, the one-sided design's futility mirrored.
         Ignored when ``sided = 1``.
-    r : int
-        Integration grid resolution.
+    r : int, optional
+        Integration grid resolution; default :func:`grid_resolution` of the
+        looks and ``alpha``.
 
     Returns
     -------
@@ -1035,6 +1064,7 @@ def group_sequential_bounds(
     inner = symmetric and two_sided_futility == "inner"
     beta = 1.0 - power
     fixed_drift = fixed_design_drift(alpha, sided, power)
+    r = grid_resolution(t, alpha) if r is None else r
 
     # Fixed futility bounds that the efficacy search must respect (binding only);
     # beta-spending bounds depend on the efficacy bounds and are solved jointly below.
@@ -1100,7 +1130,7 @@ REACHED_FRACTION_CODES = ("asOF", "asP", "asKD", "asHSD")
 
 
 def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", efficacy_param=None,
-                    futility=None, binding=False, two_sided_futility="inner", r=GRID_R, prefix_cache=None,
+                    futility=None, binding=False, two_sided_futility="inner", r=TRIAL_GRID_R, prefix_cache=None,
                     prefix_key=None):
     """Efficacy bounds of one trial whose looks did not come at the planned fractions.
 
@@ -1115,9 +1145,11 @@ def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", e
     ----------
     spent, information : sequence of float
         Per look analysed, increasing; ``information`` ends at 1.
-    alpha, sided, efficacy, efficacy_param, two_sided_futility, r
+    alpha, sided, efficacy, efficacy_param, two_sided_futility
         As :func:`group_sequential_bounds`; ``efficacy`` one of
         :data:`REACHED_FRACTION_CODES`.
+    r : int
+        Grid resolution, default :data:`TRIAL_GRID_R` (bounds solved per group of trials).
     futility : sequence of float, optional
         Fixed z futility bounds at the looks (``-inf`` for none); they move
         the efficacy bounds only when ``binding``.

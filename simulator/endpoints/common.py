@@ -126,8 +126,9 @@ def fixed_bounds(alpha: float, sided: int) -> Bounds:
     )
 
 
-def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float) -> Bounds:
-    """Bounds at the given information fractions: fixed, or group-sequential."""
+def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float, r: int | None = None) -> Bounds:
+    """Bounds at the given information fractions: fixed, or group-sequential (grid resolution ``r``,
+    default :func:`simulator.design.boundaries.grid_resolution`'s)."""
     design = config.design
     if len(fractions) == 1:
         return fixed_bounds(alpha, design.sided)
@@ -136,7 +137,7 @@ def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float) ->
         efficacy_param=design.efficacy_param,
         futility=list(design.futility) if isinstance(design.futility, tuple) else design.futility,
         futility_param=design.futility_param, binding=design.binding, power=design.power,
-        two_sided_futility=design.two_sided_futility,
+        two_sided_futility=design.two_sided_futility, r=r,
     )
     efficacy = np.asarray(sequential.efficacy, dtype=float)
     futility = np.asarray(sequential.futility, dtype=float)

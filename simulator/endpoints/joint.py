@@ -24,6 +24,7 @@ import numpy as np
 
 from simulator.config.schema import Config
 from simulator.design.allocation import round_half_up
+from simulator.design.boundaries import TRIAL_GRID_R
 from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
 from simulator.endpoints.common import Bounds, add_two_sided, decide_groups, design_bounds, per_look_counts
 from simulator.endpoints.continuous import ContinuousPlan
@@ -322,7 +323,7 @@ class JointPlan:
         key = (alpha, grid, codes)
         bounds = self._bounds.get(key)
         if bounds is None:
-            bounds = design_bounds(self.config, tuple(c / grid for c in codes), alpha)
+            bounds = design_bounds(self.config, tuple(c / grid for c in codes), alpha, TRIAL_GRID_R)
             self._bounds[key] = bounds
         return bounds
 
