@@ -48,7 +48,6 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq
@@ -64,11 +63,9 @@ from simulator.design.spending import (
 from simulator.errors import InputError
 
 __all__ = [
-    "FINE_GRID_R",
     "GRID_R",
     "MAX_LOOKS",
     "TRIAL_GRID_R",
-    "grid_resolution",
     "EFFICACY_CODES",
     "FUTILITY_CODES",
     "StageProbabilities",
@@ -81,35 +78,27 @@ __all__ = [
     "TWO_SIDED_FUTILITY",
 ]
 
-GRID_R = 64
-"""Grid resolution r of Jennison & Turnbull (chapter 19) of a design's bounds; the grid per
-look has at most ``12 r - 1`` points and the error falls as r^-4. With r = 64 the bounds of
-designs at conventional levels lie within about 5e-8 of their limit as r grows (3e-9 for
-three asOF looks, 4e-8 for ten asHSD(-10) looks; tests/test_design_boundaries.py); r = 32
-was 7e-7 off there (a review)."""
+GRID_R = 16
+"""Grid resolution r of a design's bounds. At each look the integration variable is split into
+panels :data:`PANEL_NODES`-point Gauss-Legendre each, ``16 / r`` wide in units of the narrowest
+smoothing kernel that meets there: ``min(1, sqrt(dt_k / t_k), sqrt(dt_(k+1) / t_k))`` standard
+deviations of ``Z_k``, at least :data:`NARROWEST` (so a tiny increment does not blow up the grid),
+over the mean +- :data:`SPAN`. With r = 16 (panels of one kernel width) the bounds are within about
+1e-10 of their limit as r grows and of a review's independent integration, also at a level of 1e-6
+and with a short last increment (tests/test_design_boundaries.py). Jennison & Turnbull's Simpson
+grid with r = 32, used before, was 7e-7 off with 10 looks at 0.025 and 2.4e-5 at 1e-6 (a review)."""
 
-FINE_GRID_R = 128
-"""The resolution where r = 64 is not enough: small levels, whose bounds lie in the grid's
-sparse tails, and short increments, whose narrow kernels the grid must resolve
-(:func:`grid_resolution`; a review: 2.4e-5 in z at alpha 1e-6 with looks at 0.05, 0.95, 1
-with r = 32, 1.2e-7 with r = 128)."""
-
-TRIAL_GRID_R = 32
+TRIAL_GRID_R = 8
 """The resolution of the bounds recomputed per group of trials at the looks they reached
-(calendar looks, a cap, endpoints read at survival looks): their fractions are rounded to
-1/1000 or 1/200 (docs/methods.md), far above this grid's 1e-6, and they are solved many times."""
+(calendar looks, a cap, endpoints read at survival looks): their fractions are rounded to 1/1000
+or 1/200 (docs/methods.md), and they are solved many times; panels of two kernel widths are
+within about 1e-10 as well."""
 
-#: Below this level, or with an increment of information under this share of its look's, :data:`FINE_GRID_R`.
-_FINE_ALPHA = 1e-3
-_SHORT_INCREMENT = 0.08
-
-
-def grid_resolution(fractions, alpha: float) -> int:
-    """The grid resolution for a design's bounds: :data:`GRID_R`, or :data:`FINE_GRID_R` at a small
-    ``alpha`` or a short increment ``(t_k - t_(k-1)) / t_k``."""
-    t = np.asarray(fractions, dtype=float)
-    short = t.size > 1 and float(np.min(np.diff(t) / t[1:])) < _SHORT_INCREMENT
-    return FINE_GRID_R if alpha < _FINE_ALPHA or short else GRID_R
+#: Gauss-Legendre nodes per panel, the span around each look's mean (sd), and the narrowest panel unit.
+PANEL_NODES = 8
+SPAN = 12.0
+NARROWEST = 0.25
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(PANEL_NODES)
 
 MAX_LOOKS = 10
 HAYBITTLE_PETO_BOUND = 3.0
@@ -137,51 +126,25 @@ def _is_real(value):
 # --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _grid_offsets(r):
-    """The 6r - 1 standardised grid points of Jennison & Turnbull (19.2).
+def _panel_grid(mean, lo, hi, width):
+    """Nodes and weights for integrating over (lo, hi): Gauss-Legendre panels at most ``width`` wide.
 
-    Evenly spaced (step 3 / (2r)) within 3 sd of the mean, then spreading
-    logarithmically out to ``3 + 4 log r`` sd, where the density is negligible.
-    """
-    i = np.arange(1, 6 * r)
-    x = np.empty(i.size)
-    left, mid, right = i < r, (i >= r) & (i <= 5 * r), i > 5 * r
-    x[left] = -3.0 - 4.0 * np.log(r / i[left])
-    x[mid] = -3.0 + 3.0 * (i[mid] - r) / (2.0 * r)
-    x[right] = 3.0 + 4.0 * np.log(r / (6.0 * r - i[right]))
-    x.flags.writeable = False
-    return x
-
-
-def _simpson_grid(mean, lo, hi, r):
-    """Grid points and Simpson weights for integrating over (lo, hi).
-
-    The standard grid around ``mean`` is cut to (lo, hi), the cut ends become
-    grid points, and the midpoint of every interval is added so that each
-    interval is a Simpson panel.
+    The interval is cut to ``mean`` +- :data:`SPAN` (beyond it the density
+    is below 1e-31) and split into equal panels.
 
     Returns
     -------
     z, w : numpy.ndarray
         Points and weights; both empty when (lo, hi) holds no probability mass
-        worth integrating (it lies entirely beyond the grid's reach).
+        worth integrating (it lies entirely beyond the span).
     """
-    base = mean + _grid_offsets(r)
-    lo_eff, hi_eff = max(lo, base[0]), min(hi, base[-1])
+    lo_eff, hi_eff = max(lo, mean - SPAN), min(hi, mean + SPAN)
     if not lo_eff < hi_eff:
         return np.empty(0), np.empty(0)
-    inner = base[(base > lo_eff) & (base < hi_eff)]
-    nodes = np.concatenate(([lo_eff], inner, [hi_eff]))
-    width = np.diff(nodes)
-    z = np.empty(2 * nodes.size - 1)
-    z[0::2] = nodes
-    z[1::2] = nodes[:-1] + width / 2.0
-    w = np.zeros(z.size)
-    w[0:-1:2] += width / 6.0
-    w[1::2] += 4.0 * width / 6.0
-    w[2::2] += width / 6.0
-    return z, w
+    panels = max(1, math.ceil((hi_eff - lo_eff) / width))
+    half = 0.5 * (hi_eff - lo_eff) / panels
+    centres = lo_eff + half * (2.0 * np.arange(panels) + 1.0)
+    return (centres[:, None] + half * _NODES[None, :]).ravel(), np.tile(half * _WEIGHTS, panels)
 
 
 class _Recursion:
@@ -242,12 +205,23 @@ class _Recursion:
         """Continue the paths with ``lo < Z_k < hi`` to the next look."""
         self.advance_regions([(lo, hi)])
 
+    def _panel_width(self):
+        """Panels of ``16 / r`` units of the narrowest kernel meeting at this look (see :data:`GRID_R`)."""
+        k, t = self.k, self.t
+        unit = 1.0
+        if k > 0:
+            unit = min(unit, math.sqrt((t[k] - t[k - 1]) / t[k]))
+        if k + 1 < t.size:
+            unit = min(unit, math.sqrt((t[k + 1] - t[k]) / t[k]))
+        return max(unit, NARROWEST) * 16.0 / self.r
+
     def advance_regions(self, regions):
         """Continue the paths with ``Z_k`` in any of the intervals ``regions`` (disjoint, (lo, hi) pairs)."""
+        width = self._panel_width()
         if len(regions) == 1:
-            z, w = _simpson_grid(self.mean, regions[0][0], regions[0][1], self.r)
+            z, w = _panel_grid(self.mean, regions[0][0], regions[0][1], width)
         else:
-            parts = [_simpson_grid(self.mean, lo, hi, self.r) for lo, hi in regions]
+            parts = [_panel_grid(self.mean, lo, hi, width) for lo, hi in regions]
             z = np.concatenate([p[0] for p in parts]) if parts else np.empty(0)
             w = np.concatenate([p[1] for p in parts]) if parts else np.empty(0)
         if self.k == 0:
@@ -1000,7 +974,7 @@ def group_sequential_bounds(
     power=0.8,
     *,
     two_sided_futility="inner",
-    r=None,
+    r=GRID_R,
 ):
     """Efficacy and futility bounds of a group-sequential design.
 
@@ -1037,9 +1011,8 @@ def group_sequential_bounds(
         :func:`_solve_inner_beta_spending`). ``"one_sided"``: stop when
         ``-b_k < Z_k < a_k``, the one-sided design's futility mirrored.
         Ignored when ``sided = 1``.
-    r : int, optional
-        Integration grid resolution; default :func:`grid_resolution` of the
-        looks and ``alpha``.
+    r : int
+        Integration grid resolution (:data:`GRID_R`).
 
     Returns
     -------
@@ -1064,7 +1037,6 @@ def group_sequential_bounds(
     inner = symmetric and two_sided_futility == "inner"
     beta = 1.0 - power
     fixed_drift = fixed_design_drift(alpha, sided, power)
-    r = grid_resolution(t, alpha) if r is None else r
 
     # Fixed futility bounds that the efficacy search must respect (binding only);
     # beta-spending bounds depend on the efficacy bounds and are solved jointly below.

@@ -13,7 +13,7 @@ from scipy.special import ndtr, ndtri
 
 from simulator.config.schema import LARGEST_N_TOTAL, Config
 from simulator.design.allocation import round_half_up, round_up_per_arm, split_total, total_for_arms
-from simulator.design.boundaries import GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
+from simulator.design.boundaries import GRID_R, GroupSequentialBounds, fixed_design_drift, group_sequential_bounds
 from simulator.errors import InputError
 from simulator.estimate import mean_from_sums
 from simulator.stats import distributions as dist
@@ -126,9 +126,9 @@ def fixed_bounds(alpha: float, sided: int) -> Bounds:
     )
 
 
-def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float, r: int | None = None) -> Bounds:
+def design_bounds(config: Config, fractions: tuple[float, ...], alpha: float, r: int = GRID_R) -> Bounds:
     """Bounds at the given information fractions: fixed, or group-sequential (grid resolution ``r``,
-    default :func:`simulator.design.boundaries.grid_resolution`'s)."""
+    default :data:`simulator.design.boundaries.GRID_R`)."""
     design = config.design
     if len(fractions) == 1:
         return fixed_bounds(alpha, design.sided)
