@@ -9,6 +9,7 @@ z scale, which is the tolerance used here.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from simulator.design.boundaries import (
     fixed_design_drift,
     group_sequential_bounds,
     sequential_probabilities,
+    spending_bounds,
 )
 from simulator.design.spending import (
     ALPHA_SPENDING_CODES,
@@ -244,6 +246,44 @@ def test_grid_resolution_is_converged():
 ])
 def test_bounds_at_many_looks_small_levels_and_short_increments(kwargs, look, bound, atol):
     assert group_sequential_bounds(**kwargs).efficacy[look] == pytest.approx(bound, abs=atol)
+
+
+def _two_look_final_bound(t1: float, alpha: float = 0.025) -> float:
+    """asOF at ``t1`` (spending ``2 (1 - Phi(z_(alpha/2) / sqrt(t1)))``), then all of ``alpha`` at 1: the final
+    bound by one-dimensional quadrature of P(Z_1 < b_1, Z_2 >= b_2), independent of the recursion."""
+    from scipy import integrate, optimize, stats
+
+    spent = 2.0 * stats.norm.sf(stats.norm.isf(alpha / 2.0) / math.sqrt(t1))
+    b1 = stats.norm.isf(spent)
+    s = math.sqrt(1.0 - t1)
+
+    def crossing(b2):
+        inner = lambda z: stats.norm.pdf(z) * stats.norm.sf((b2 - math.sqrt(t1) * z) / s)  # noqa: E731
+        return integrate.quad(inner, -12.0, b1, epsabs=1e-15, epsrel=1e-13, limit=400)[0] - (alpha - spent)
+
+    return optimize.brentq(crossing, 1.0, 4.0, xtol=1e-14)
+
+
+@pytest.mark.parametrize("t1", [0.5, 0.9, 0.998])
+def test_a_short_final_increment_against_quadrature(t1):
+    # A code review: with the panel width floored at a quarter sd the design's bound was 2e-5 off at increments of
+    # 0.1 %; the per-group bounds (two kernel widths) 1e-3 off at a final look 1/1000 after the interim.
+    reference = _two_look_final_bound(t1)
+    assert group_sequential_bounds([t1, 1.0]).efficacy[1] == pytest.approx(reference, abs=1e-9)
+    per_group = spending_bounds([t1, 1.0], [1000 * t1, 1000.0])[1]
+    assert per_group == pytest.approx(reference, abs=1e-9)
+
+
+def test_a_groups_bound_does_not_depend_on_the_groups_before_it():
+    # A code review: the shared prefix (the recursion up to the last interim) was cached without its grid, whose
+    # panels follow the final increment, so a bound depended on which trials filled the cache first (0.064 in z).
+    # Trials ended 1/1000 after an interim at 500 of 1000 planned events, with and without a group before them.
+    cache = {}
+    spending_bounds([0.5, 1.0], [500.0, 1000.0], prefix_cache=cache, prefix_key="interim 500")
+    after = spending_bounds([0.5, 0.501], [500.0, 501.0], prefix_cache=cache, prefix_key="interim 500")
+    alone = spending_bounds([0.5, 0.501], [500.0, 501.0])
+    np.testing.assert_array_equal(after, alone)
+    assert alone[1] == pytest.approx(1.9599639845, abs=1e-9)  # the review's quadrature
 
 
 def test_the_inflation_factor_at_a_small_level_with_binding_beta_spending():

@@ -108,7 +108,9 @@ def test_one_sided_futility_keeps_todays_design():
     assert d.two_sided_futility == "one_sided" and not d.inner
     np.testing.assert_allclose(d.efficacy, [3.71030287326237, 2.511427433405497, 1.9930474833117549], atol=1e-9)
     np.testing.assert_allclose(d.futility[:2], [-0.694541167858815, 1.0024595535463379], atol=1e-9)
-    assert d.inflation_factor == pytest.approx(1.0593934570568464, rel=1e-9)
+    # 1.0593934570568464 on Jennison and Turnbull's Simpson grid (r = 32); the Gauss-Legendre panels give
+    # 1.05939345406745, the same to 1e-15 at four times the resolution.
+    assert d.inflation_factor == pytest.approx(1.05939345406745, rel=1e-12)
     e = Trial.from_dict(rates_config(two_sided_futility="one_sided")).design().to_dict()
     e = e["scenarios"][0]["endpoints"]["y"]
     assert e["n_total_design"] == pytest.approx(262.73, abs=0.01)

@@ -9,11 +9,11 @@ the z statistic at full information. Equivalently the score ``S_k = Z_k sqrt(t_k
 has independent normal increments of variance ``t_k - t_{k-1}``.
 
 Probabilities of crossing boundaries are computed by the recursion of
-Armitage, McPherson & Rowe (1969) with the grid and Simpson weights of
-Jennison & Turnbull (2000), chapter 19: the sub-density of Z_k on the paths
-that have not stopped is carried on a grid of about ``12 r`` points concentrated
-near its mean, and the next look's exit probabilities are exact normal tail
-integrals against it.
+Armitage, McPherson & Rowe (1969) as Jennison & Turnbull (2000), chapter 19,
+set it out: the sub-density of Z_k on the paths that have not stopped is
+carried on Gauss-Legendre nodes over its continuation region (panels as wide
+as the narrowest kernel meeting at the look, :data:`GRID_R`), and the next
+look's exit probabilities are exact normal tail integrals against it.
 
 Conventions (rpact's, see ``src/f_design_group_sequential.cpp``):
 
@@ -80,25 +80,42 @@ __all__ = [
 
 GRID_R = 16
 """Grid resolution r of a design's bounds. At each look the integration variable is split into
-panels :data:`PANEL_NODES`-point Gauss-Legendre each, ``16 / r`` wide in units of the narrowest
-smoothing kernel that meets there: ``min(1, sqrt(dt_k / t_k), sqrt(dt_(k+1) / t_k))`` standard
-deviations of ``Z_k``, at least :data:`NARROWEST` (so a tiny increment does not blow up the grid),
-over the mean +- :data:`SPAN`. With r = 16 (panels of one kernel width) the bounds are within about
-1e-10 of their limit as r grows and of a review's independent integration, also at a level of 1e-6
-and with a short last increment (tests/test_design_boundaries.py). Jennison & Turnbull's Simpson
-grid with r = 32, used before, was 7e-7 off with 10 looks at 0.025 and 2.4e-5 at 1e-6 (a review)."""
+panels of :data:`PANEL_NODES`-point Gauss-Legendre each, ``16 / r`` wide in units of the narrowest
+smoothing kernel that meets there, ``min(1, sqrt(dt_k / t_k), sqrt(dt_(k+1) / t_k))`` standard
+deviations of ``Z_k`` rounded down to a power of 2 (:func:`_panel_width`), over the mean +-
+:data:`SPAN`, in at most :data:`MAX_PANELS` panels. With r = 16 the bounds are within about 1e-10
+of their limit as r grows and of independent integrations, up to 10 looks, at levels down to
+1e-6 and with increments of information down to 1 % of a look's; at 0.1 % the panel cap leaves
+up to 2e-8 at a level of 1e-6 and 2e-10 at 0.025 (tests/test_design_boundaries.py). Jennison & Turnbull's Simpson grid with r = 32, used before,
+was 7e-7 off with 10 looks at 0.025 and 2.4e-5 at 1e-6 with a short last increment (a review)."""
 
 TRIAL_GRID_R = 8
 """The resolution of the bounds recomputed per group of trials at the looks they reached
-(calendar looks, a cap, endpoints read at survival looks): their fractions are rounded to 1/1000
-or 1/200 (docs/methods.md), and they are solved many times; panels of two kernel widths are
-within about 1e-10 as well."""
+(calendar looks, a cap, endpoints read at survival looks), which are solved many times:
+panels of two kernel widths, within about 1e-9 (docs/methods.md)."""
 
-#: Gauss-Legendre nodes per panel, the span around each look's mean (sd), and the narrowest panel unit.
+#: Gauss-Legendre nodes per panel, the span around each look's mean (sd), and the most panels per
+#: interval (an increment below about 1 % of its look's then gets panels wider than its kernel: the
+#: bound on the cost, about 0.3 s for a design with power and two such increments).
 PANEL_NODES = 8
-SPAN = 12.0
-NARROWEST = 0.25
+SPAN = 10.0
+MAX_PANELS = 128
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(PANEL_NODES)
+
+
+def _panel_width(t, k: int, r: int) -> float:
+    """Panel width at look ``k`` of fractions ``t``: ``16 / r`` units of the narrowest kernel there.
+
+    The unit is rounded down to a power of 2, so that the looks of trials whose
+    next increments differ a little share one grid (the prefix cache of
+    :func:`spending_bounds` is keyed on it).
+    """
+    unit = 1.0
+    if k > 0:
+        unit = min(unit, math.sqrt((t[k] - t[k - 1]) / t[k]))
+    if k + 1 < len(t):
+        unit = min(unit, math.sqrt((t[k + 1] - t[k]) / t[k]))
+    return 2.0 ** math.floor(math.log2(unit)) * 16.0 / r
 
 MAX_LOOKS = 10
 HAYBITTLE_PETO_BOUND = 3.0
@@ -130,7 +147,7 @@ def _panel_grid(mean, lo, hi, width):
     """Nodes and weights for integrating over (lo, hi): Gauss-Legendre panels at most ``width`` wide.
 
     The interval is cut to ``mean`` +- :data:`SPAN` (beyond it the density
-    is below 1e-31) and split into equal panels.
+    is below 1e-22) and split into equal panels, at most :data:`MAX_PANELS`.
 
     Returns
     -------
@@ -141,7 +158,7 @@ def _panel_grid(mean, lo, hi, width):
     lo_eff, hi_eff = max(lo, mean - SPAN), min(hi, mean + SPAN)
     if not lo_eff < hi_eff:
         return np.empty(0), np.empty(0)
-    panels = max(1, math.ceil((hi_eff - lo_eff) / width))
+    panels = min(max(1, math.ceil((hi_eff - lo_eff) / width)), MAX_PANELS)
     half = 0.5 * (hi_eff - lo_eff) / panels
     centres = lo_eff + half * (2.0 * np.arange(panels) + 1.0)
     return (centres[:, None] + half * _NODES[None, :]).ravel(), np.tile(half * _WEIGHTS, panels)
@@ -205,19 +222,9 @@ class _Recursion:
         """Continue the paths with ``lo < Z_k < hi`` to the next look."""
         self.advance_regions([(lo, hi)])
 
-    def _panel_width(self):
-        """Panels of ``16 / r`` units of the narrowest kernel meeting at this look (see :data:`GRID_R`)."""
-        k, t = self.k, self.t
-        unit = 1.0
-        if k > 0:
-            unit = min(unit, math.sqrt((t[k] - t[k - 1]) / t[k]))
-        if k + 1 < t.size:
-            unit = min(unit, math.sqrt((t[k + 1] - t[k]) / t[k]))
-        return max(unit, NARROWEST) * 16.0 / self.r
-
     def advance_regions(self, regions):
         """Continue the paths with ``Z_k`` in any of the intervals ``regions`` (disjoint, (lo, hi) pairs)."""
-        width = self._panel_width()
+        width = _panel_width(self.t, self.k, self.r)
         if len(regions) == 1:
             z, w = _panel_grid(self.mean, regions[0][0], regions[0][1], width)
         else:
@@ -337,7 +344,7 @@ def sequential_probabilities(fractions, upper, lower=None, drift=0.0, *, symmetr
         Two-sided designs: futility is the inner wedge, stop when ``|Z_k| < a_k``
         (rpact's); otherwise futility is one-sided, ``-b_k < Z_k < a_k``.
     r : int
-        Grid resolution (Jennison & Turnbull, chapter 19).
+        Grid resolution (:data:`GRID_R`).
 
     Returns
     -------
@@ -1166,6 +1173,8 @@ def spending_bounds(spent, information, alpha=0.025, sided=1, efficacy="asOF", e
         lower[-1] = -np.inf
     if prefix_cache is None or t.size < 2:
         return _alpha_spending_bounds(t, alpha_cum, lower, symmetric, r, inner)
+    # The last interim's grid depends on the final increment (its panel width): part of the key.
+    prefix_key = (prefix_key, _panel_width(t, t.size - 2, r))
     state = prefix_cache.get(prefix_key)
     if state is None:
         rec = _Recursion(t, np.zeros(t.size), r)
