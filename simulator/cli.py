@@ -176,6 +176,7 @@ def _run(args, argv) -> int:
             command=shell_command(argv), wait_for_workers=args.wait_for_workers,
         )
         result.save(out)
+    _STATE["written"] = out
     if not args.quiet:
         print(result.summary())
         print(
@@ -205,6 +206,7 @@ def _size(args, argv) -> int:
             log=log, command=shell_command(argv), wait_for_workers=args.wait_for_workers,
         )
         result.save(out)
+    _STATE["written"] = out
     if not args.quiet:
         print(result.summary())
         print(f"\nreport written to {out}/report.json, report.md and report.html ({result.meta['runtime_s']:.1f} s)")
@@ -365,7 +367,10 @@ def _interrupted(code: int) -> int:
     stop_drawing()  # report.html's forked figure processes likewise
     where = _STATE.get("checkpoints")
     what = "interrupted" if code == EXIT_INTERRUPTED else "terminated"
-    if where is not None and _has_checkpoints(where, _STATE.get("started", 0.0)):
+    if _STATE.get("written") is not None:
+        # A code review: a signal after the reports were written said to run the command again.
+        print(f"p3sim: {what} after the report was written to {_STATE['written']}/ (it is complete)", file=sys.stderr)
+    elif where is not None and _has_checkpoints(where, _STATE.get("started", 0.0)):
         print(f"p3sim: {what}; finished scenarios are kept in {where}/, run the same command again to resume",
               file=sys.stderr)
     elif where is not None and _has_checkpoints(where):
@@ -403,9 +408,13 @@ def _main(argv: list[str] | None, restore_signals: bool) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _STATE.clear()
     in_main = threading.current_thread() is threading.main_thread()
-    previous = {sent: signal.signal(sent, _on_signal) for sent in _STOPS} if in_main else {}
-    shown, warnings.showwarning = warnings.showwarning, _warning_line
+    previous: dict = {}
+    shown = warnings.showwarning
     try:
+        # Inside the try: a signal while they are installed is answered below, and what was saved is restored.
+        for sent in (_STOPS if in_main else ()):
+            previous[sent] = signal.signal(sent, _on_signal)
+        warnings.showwarning = _warning_line
         args = _parser().parse_args(argv)
         code = _in_worker(_command, args, argv) if in_main else _command(args, argv)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
@@ -431,10 +440,10 @@ def _main(argv: list[str] | None, restore_signals: bool) -> int:
         print(f"p3sim: internal error: {err}", file=sys.stderr)
         return 1
     finally:
-        warnings.showwarning = shown
         if restore_signals:  # not for the console script: a signal after this would end in a traceback
             for sent, handler in previous.items():
                 signal.signal(sent, handler)
+        warnings.showwarning = shown
 
 
 def entry_point() -> None:

@@ -987,3 +987,15 @@ def test_the_first_signal_ignores_both_until_the_command_ends(tmp_path, sent, ra
     cfg.write_text(SMALL, encoding="utf-8")
     assert cli.main(["design", str(cfg)]) == 0
     assert {s: signal.getsignal(s) for s in cli._STOPS} == saved
+
+
+def test_a_signal_after_the_report_was_written_says_it_is_complete(tmp_path, capsys):
+    # A code review: a Ctrl-C 25 ms after "report written" said the finished scenarios were kept and to run the
+    # command again. The message follows what the run had done.
+    cli._STATE.clear()
+    cli._STATE.update(checkpoints=tmp_path / "checkpoints", started=0.0, written=tmp_path)
+    try:
+        assert cli._interrupted(130) == 130
+    finally:
+        cli._STATE.clear()
+    assert capsys.readouterr().err.strip() == f"p3sim: interrupted after the report was written to {tmp_path}/ (it is complete)"
