@@ -291,8 +291,13 @@ def _on_signal(signum, frame):
     """Ctrl-C or SIGTERM: both ignored from now on, so that a second one cannot cut the cleanup
     short with a traceback (CI caught one arriving while the message was chosen), then raised."""
     for sent in _STOPS:
-        signal.signal(sent, signal.SIG_IGN)
+        signal.signal(sent, _ignore)
     raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _ignore(signum, frame):
+    """A signal after the first: nothing to do. Not ``SIG_IGN``: for a signal already pending when the
+    handler changes, Python then raises "Signal 15 ignored due to race condition" (CI caught one)."""
 
 
 _STOPS = (signal.SIGINT, signal.SIGTERM)
@@ -362,7 +367,7 @@ def _interrupted(code: int) -> int:
     from simulator.figures import stop_drawing
     from simulator.runner.backends import stop_process_workers
 
-    # Both signals are ignored by now (_on_signal): a second one cannot interrupt this.
+    # Both signals are ignored by now (_on_signal, _ignore): a second one cannot interrupt this.
     stop_process_workers()  # --backend loky: its workers would go on (threads stop with the process)
     stop_drawing()  # report.html's forked figure processes likewise
     where = _STATE.get("checkpoints")

@@ -261,7 +261,7 @@ def _two_look_final_bound(t1: float, alpha: float = 0.025) -> float:
         inner = lambda z: stats.norm.pdf(z) * stats.norm.sf((b2 - math.sqrt(t1) * z) / s)  # noqa: E731
         return integrate.quad(inner, -12.0, b1, epsabs=1e-15, epsrel=1e-13, limit=400)[0] - (alpha - spent)
 
-    return optimize.brentq(crossing, 1.0, 4.0, xtol=1e-14)
+    return optimize.brentq(crossing, 1.0, 8.0, xtol=1e-14)
 
 
 @pytest.mark.parametrize("t1", [0.5, 0.9, 0.998])
@@ -632,3 +632,14 @@ def test_a_user_spending_that_does_not_grow_spends_nothing():
     bounds = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["r"]["efficacy_bounds"]
     assert bounds[0] == pytest.approx(2.326347874, abs=1e-8) and bounds[1] is None
     assert bounds[2] == pytest.approx(2.021377333, abs=1e-7)  # rpact's tolerance
+
+
+def test_looks_a_thousandth_apart():
+    # A review: Haybittle-Peto at ten looks 0.001 apart ending at 1 has the final bound z_0.975 exactly (no path
+    # falls from 3 to below 1.96 within 0.009 of information, to double precision) and an inflation factor of 1;
+    # with panels floored at a quarter sd it gave 1.96030108 and 0.9995 (below 1, impossible one-sided).
+    from scipy.stats import norm as normal
+
+    d = group_sequential_bounds([0.991 + 0.001 * k for k in range(9)] + [1.0], efficacy="HP", power=0.9)
+    assert d.efficacy[-1] == pytest.approx(normal.isf(0.025), abs=1e-9)
+    assert d.inflation_factor == pytest.approx(1.0, abs=1e-9)

@@ -591,9 +591,12 @@ def test_an_interrupted_loky_run_leaves_no_workers(tmp_path, sent, code, again):
             break
         process.send_signal(more)
     _, err = process.communicate(timeout=30)  # the workers held stderr open for 300 s
-    assert process.returncode == code, err
-    (line,) = err.strip().splitlines()  # one line: no resource-tracker warnings
-    assert line.startswith("p3sim: interrupted" if code == 130 else "p3sim: terminated"), line
+    # Signals pending together are handled in signal-number order (SIGINT before SIGTERM), whichever came first:
+    # a SIGTERM followed 2 ms later by a Ctrl-C may end as either.
+    codes = {code} if set(again) <= {sent} else {130, 143}
+    assert process.returncode in codes, err
+    (line,) = err.strip().splitlines()  # one line: no resource-tracker warnings, no "ignored due to race condition"
+    assert line.startswith("p3sim: interrupted" if process.returncode == 130 else "p3sim: terminated"), line
     deadline = time.monotonic() + 10
     while workers & _loky_workers():
         assert time.monotonic() < deadline, "loky workers outlived the run"
@@ -979,7 +982,8 @@ def test_the_first_signal_ignores_both_until_the_command_ends(tmp_path, sent, ra
     try:
         with pytest.raises(raised):
             cli._on_signal(sent, None)
-        assert all(signal.getsignal(s) is signal.SIG_IGN for s in cli._STOPS)
+        assert all(signal.getsignal(s) is cli._ignore for s in cli._STOPS)
+        assert cli._ignore(signal.SIGINT, None) is None  # and does nothing
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)

@@ -83,10 +83,10 @@ GRID_R = 16
 panels of :data:`PANEL_NODES`-point Gauss-Legendre each, ``16 / r`` wide in units of the narrowest
 smoothing kernel that meets there, ``min(1, sqrt(dt_k / t_k), sqrt(dt_(k+1) / t_k))`` standard
 deviations of ``Z_k`` rounded down to a power of 2 (:func:`_panel_width`), over the mean +-
-:data:`SPAN`, in at most :data:`MAX_PANELS` panels. With r = 16 the bounds are within about 1e-10
+:data:`SPAN`, in at most :data:`MAX_PANELS` panels over all its intervals. With r = 16 the bounds are within about 1e-10
 of their limit as r grows and of independent integrations, up to 10 looks, at levels down to
-1e-6 and with increments of information down to 1 % of a look's; at 0.1 % the panel cap leaves
-up to 2e-8 at a level of 1e-6 and 2e-10 at 0.025 (tests/test_design_boundaries.py). Jennison & Turnbull's Simpson grid with r = 32, used before,
+1e-6 and with increments of information down to 0.1 % of a look's (at 0.05 % the panel cap leaves
+up to 3e-8) (tests/test_design_boundaries.py). Jennison & Turnbull's Simpson grid with r = 32, used before,
 was 7e-7 off with 10 looks at 0.025 and 2.4e-5 at 1e-6 with a short last increment (a review)."""
 
 TRIAL_GRID_R = 8
@@ -95,11 +95,11 @@ TRIAL_GRID_R = 8
 panels of two kernel widths, within about 1e-9 (docs/methods.md)."""
 
 #: Gauss-Legendre nodes per panel, the span around each look's mean (sd), and the most panels per
-#: interval (an increment below about 1 % of its look's then gets panels wider than its kernel: the
-#: bound on the cost, about 0.3 s for a design with power and two such increments).
+#: look (an increment below about 1 % of its look's then gets panels wider than its kernel: the bound
+#: on the cost, up to a few seconds for ten looks in pairs 0.1 % apart with binding beta spending).
 PANEL_NODES = 8
 SPAN = 10.0
-MAX_PANELS = 128
+MAX_PANELS = 96
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(PANEL_NODES)
 
 
@@ -225,6 +225,9 @@ class _Recursion:
     def advance_regions(self, regions):
         """Continue the paths with ``Z_k`` in any of the intervals ``regions`` (disjoint, (lo, hi) pairs)."""
         width = _panel_width(self.t, self.k, self.r)
+        # At most MAX_PANELS panels over all the regions together (a two-sided wedge has three): the cost's cap.
+        span = sum(max(0.0, min(hi, self.mean + SPAN) - max(lo, self.mean - SPAN)) for lo, hi in regions)
+        width = max(width, span / MAX_PANELS)
         if len(regions) == 1:
             z, w = _panel_grid(self.mean, regions[0][0], regions[0][1], width)
         else:
