@@ -427,9 +427,11 @@ def _main(argv: list[str] | None, restore_signals: bool) -> int:
     except BrokenPipeError:
         # `p3sim run ... | head -1`: the reader has gone; close quietly. `run` and
         # `size` write their reports before printing anything on stdout.
+        _quiet(previous)
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except InputError as err:
+        _quiet(previous)
         print(f"p3sim: error: {one_line(err)}", file=sys.stderr)
         return 2
     except _Terminated:
@@ -437,6 +439,7 @@ def _main(argv: list[str] | None, restore_signals: bool) -> int:
     except KeyboardInterrupt:
         return _interrupted(EXIT_INTERRUPTED)
     except Exception as err:  # noqa: BLE001 - the last line of defence
+        _quiet(previous)
         line = _not_ready(err)
         if line is not None:
             print(f"p3sim: not ready: {one_line(line)}", file=sys.stderr)
@@ -446,9 +449,23 @@ def _main(argv: list[str] | None, restore_signals: bool) -> int:
         return 1
     finally:
         if restore_signals:  # not for the console script: a signal after this would end in a traceback
+            # Held while the handlers change (a code review: a SIGTERM between the two restores left both
+            # ignored); one that came meanwhile then goes to the caller's handler.
+            held = set(previous) if hasattr(signal, "pthread_sigmask") else set()
+            if held:
+                signal.pthread_sigmask(signal.SIG_BLOCK, held)
             for sent, handler in previous.items():
                 signal.signal(sent, handler)
+            if held:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
         warnings.showwarning = shown
+
+
+def _quiet(previous: dict) -> None:
+    """Before an error's message: later signals do nothing (a code review: a Ctrl-C while the message was
+    written escaped as a traceback). ``previous`` holds the handlers this command installed, if any."""
+    for sent in previous:
+        signal.signal(sent, _ignore)
 
 
 def entry_point() -> None:

@@ -92,7 +92,8 @@ was 7e-7 off with 10 looks at 0.025 and 2.4e-5 at 1e-6 with a short last increme
 TRIAL_GRID_R = 8
 """The resolution of the bounds recomputed per group of trials at the looks they reached
 (calendar looks, a cap, endpoints read at survival looks), which are solved many times:
-panels of two kernel widths, within about 1e-9 (docs/methods.md)."""
+panels of two kernel widths, within about 1e-8 in z (4e-10 at 0.025 for a final look one event
+in 1000 after its interim, 6e-9 at 1e-6; at most 3.5e-11 in alpha; docs/methods.md)."""
 
 #: Gauss-Legendre nodes per panel, the span around each look's mean (sd), and the most panels per
 #: look (an increment below about 1 % of its look's then gets panels wider than its kernel: the bound
@@ -100,6 +101,9 @@ panels of two kernel widths, within about 1e-9 (docs/methods.md)."""
 PANEL_NODES = 8
 SPAN = 10.0
 MAX_PANELS = 96
+#: The closest two looks may be, as a share of the later one's information: below it the panels' cap
+#: leaves them wider than their kernel (1.8e-7 in z at 0.05 %, 9e-3 at 0.01 %; a code review).
+CLOSEST = 5e-4
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(PANEL_NODES)
 
 
@@ -846,6 +850,15 @@ def _check_fractions(looks):
     ):
         raise InputError(f"config key `{key}`: must be {allowed}, got {toml_value(looks)}")
     t[-1] = 1.0
+    apart = np.diff(t) / t[1:]
+    if apart.size and float(apart.min()) < CLOSEST:
+        # A code review: at 0.01 % apart the panels' cap left the bounds spending 0.0255 for 0.025.
+        k = int(np.argmin(apart))
+        raise InputError(
+            f"config key `{key}`: looks {k + 1} and {k + 2} (information {t[k]:.6g} and {t[k + 1]:.6g}) are "
+            f"{100 * apart[k]:.3g} % of the information apart; the bounds need at least {100 * CLOSEST:g} % "
+            "(docs/methods.md): merge them into one look"
+        )
     return t
 
 
