@@ -651,10 +651,11 @@ def test_looks_closer_than_the_integration_resolves_are_refused(monkeypatch):
                                          r"0\.01 % of the information apart; the bounds need at least 0\.05 %"):
         group_sequential_bounds([0.5, 0.50005, 1.0])
     # At 0.06 % they are resolved: the same integration without the panels' cap (converged: 400 and 1200 panels
-    # agree to 1e-11, the review found) gives the same bounds. (scipy's multivariate normal, randomised, is not
+    # agree to 1e-11, the review found) gives the same bounds to 1e-7 (3.1e-8 here). (scipy's multivariate normal, randomised, is not
     # accurate enough here: its correlation of 0.99985 left 2e-6 between runs.)
     import simulator.design.boundaries as boundaries
 
     default = group_sequential_bounds([0.5, 0.5003, 1.0])
     monkeypatch.setattr(boundaries, "MAX_PANELS", 1200)
-    np.testing.assert_allclose(default.efficacy, group_sequential_bounds([0.5, 0.5003, 1.0]).efficacy, atol=1e-8)
+    np.testing.assert_allclose(default.efficacy, group_sequential_bounds([0.5, 0.5003, 1.0]).efficacy, atol=1e-7,
+                               rtol=0)
