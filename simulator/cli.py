@@ -290,8 +290,7 @@ class _Terminated(KeyboardInterrupt):
 def _on_signal(signum, frame):
     """Ctrl-C or SIGTERM: both ignored from now on, so that a second one cannot cut the cleanup
     short with a traceback (CI caught one arriving while the message was chosen), then raised."""
-    for sent in _STOPS:
-        signal.signal(sent, _ignore)
+    _quiet(_STOPS)
     raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
@@ -461,10 +460,10 @@ def _main(argv: list[str] | None, restore_signals: bool) -> int:
         warnings.showwarning = shown
 
 
-def _quiet(previous: dict) -> None:
-    """Before an error's message: later signals do nothing (a code review: a Ctrl-C while the message was
-    written escaped as a traceback). ``previous`` holds the handlers this command installed, if any."""
-    for sent in previous:
+def _quiet(signals) -> None:
+    """Later ``signals`` do nothing: after the first, and before an error's message (a code review: a Ctrl-C
+    while the message was written escaped as a traceback); there, the ones this command installed, if any."""
+    for sent in signals:
         signal.signal(sent, _ignore)
 
 

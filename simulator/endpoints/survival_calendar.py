@@ -347,8 +347,7 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
         out = {"expected_events_per_look": targets.tolist(), "expected_analysis_times": times.tolist()}
         out.update(_power(plan, config, targets, hazard_ratio))
         return out
-    fraction = min(max(float(expected_events_at(model, 1.0, [cap])[0]), 0.0), 1.0)  # rounding: [0, 1]
-    mean, sd = n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
+    mean, sd = _events_by(model, n_total, cap)
     nodes, weights = np.polynomial.hermite_e.hermegauss(CAP_NODES)
     weights = weights / weights.sum()
     K = targets.size
@@ -384,6 +383,12 @@ def analytic(plan, config: Config, hazard_ratio: float) -> dict:
     }
 
 
+def _events_by(model: dict, n_total: float, time: float) -> tuple[float, float]:
+    """Mean and sd of the events by calendar ``time``, taken as binomial: ``N p`` and ``sqrt(N p (1 - p))``."""
+    fraction = min(max(float(expected_events_at(model, 1.0, [time])[0]), 0.0), 1.0)  # rounding: [0, 1]
+    return n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
+
+
 def _capped_times(model: dict, n_total: float, targets: np.ndarray, cap: float) -> list:
     """Expected time of each look among the trials that reach it, under a cap, in the events model of :func:`analytic`.
 
@@ -401,8 +406,7 @@ def _capped_times(model: dict, n_total: float, targets: np.ndarray, cap: float) 
     from scipy.integrate import quad
 
     def by(t: float, target: float) -> float:
-        fraction = min(max(float(expected_events_at(model, 1.0, [t])[0]), 0.0), 1.0)
-        mean, sd = n_total * fraction, math.sqrt(n_total * fraction * (1.0 - fraction))
+        mean, sd = _events_by(model, n_total, t)
         return _normal_cdf((mean - target + 0.5) / sd) if sd > 0 else float(mean >= target - 0.5)
 
     out = []

@@ -602,6 +602,12 @@ def _base_plans(axis, mapping: dict, target: str) -> tuple[Config, ScenarioPlans
     raise first
 
 
+def _plans_at(axis, mapping: dict, size: int, target: str) -> ScenarioPlans:
+    """The plans of the scenario at ``size`` on the searched axis (validated, as the search builds them)."""
+    at = axis.apply(mapping, size)
+    return build_plans(Scenario(0, {}, at, validate(at)), digest_exclude=axis.digest_exclude, only=(target,))
+
+
 def _settled_start(axis, mapping: dict, target: str, rule: str, built: int, analytic: int) -> int:
     """The analytic size computed again at the size found until it no longer moves, as ``design`` does
     (:func:`simulator.runner.run.settle`): with calendar looks (whose planned events grow with the
@@ -611,10 +617,8 @@ def _settled_start(axis, mapping: dict, target: str, rule: str, built: int, anal
     from simulator.runner.run import settle
 
     def analytic_at(n_total: int) -> int | None:
-        at = axis.apply(mapping, n_total)
-        config = validate(at)
-        return analytic_start(build_plans(Scenario(0, {}, at, config), digest_exclude=axis.digest_exclude,
-                                          only=(target,)), config, rule, axis)
+        bundle = _plans_at(axis, mapping, n_total, target)
+        return analytic_start(bundle, bundle.scenario.config, rule, axis)
 
     try:
         return settle(built, analytic, analytic_at, axis.unit)[0]
@@ -739,10 +743,8 @@ def _closed_form(best, axis, mapping: dict, target: str, level: float, block: di
     last = answer + MAX_UP_BLOCKS * SCAN_BLOCK * axis.unit if high is None else high
     found = None
     for size in range(answer + axis.unit, last + 1, axis.unit):
-        at = axis.apply(mapping, size)
-        config_at = validate(at)
-        plans = build_plans(Scenario(0, {}, at, config_at), digest_exclude=axis.digest_exclude, only=(target,))
-        if _power_at(plans.plans[0], config_at)[1] >= level:
+        bundle = _plans_at(axis, mapping, size, target)
+        if _power_at(bundle.plans[0], bundle.scenario.config)[1] >= level:
             found = size
             break
     out["exact_n_total"] = found
