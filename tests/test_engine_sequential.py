@@ -231,7 +231,7 @@ def test_an_anti_conservative_exact_size_is_noted():
     size = _two_look_power(bounds, 2, 20, 0.6, 0.6)
     assert size > 1.2 * 0.025
     block = analytic_and_exact(plan, config)
-    assert f"the exact size of z_unpooled here is {size:.4f} against its one-sided level 0.025" in block["note"]
+    assert f"the exact size of z_unpooled here is {size:.4g} against its one-sided level 0.025" in block["note"]
     for test, n_total in (("z_pooled", 458), ("fisher", 40)):
         quiet = make_plan(test, n_total=n_total, **looks).exact()
         assert "exact_note" not in quiet and quiet["size_exact"] <= 1.2 * 0.025
@@ -256,7 +256,30 @@ def test_an_anti_conservative_two_sided_size_is_noted():
     exact = plan.exact()
     assert exact["size_exact_two_sided"] == pytest.approx(both, abs=1e-12)
     assert exact["size_exact"] < 1.2 * 0.025 < 1.2 * 0.05 < both
-    assert exact["exact_note"].startswith(f"the exact size of z_unpooled here is {both:.4f} against its two-sided level 0.05")
+    assert exact["exact_note"].startswith(f"the exact size of z_unpooled here is {both:.4g} against its two-sided level 0.05")
+
+
+def test_an_anti_conservative_size_at_a_small_level_is_printed_with_its_digits():
+    # A review: at alpha 2e-5 the note said "the exact size of z_pooled here is 0.0000" beside a size of
+    # 4.9e-05. Reference: the pooled z by enumeration of both binomials at the control rate (225 + 75).
+    from scipy.stats import binom, norm
+
+    raw = {"trial": {"n_total": 300, "allocation": [3, 1]}, "design": {"alpha": 2e-5},
+           "endpoints": {"r": {"kind": "binary", "test": "z_pooled", "truth": {"control": 0.2, "experimental": 0.4}}}}
+    config = validate(raw)
+    plan = BinaryPlan.from_config(config, config.endpoints[0])
+    xc, xe = np.meshgrid(np.arange(226), np.arange(76), indexing="ij")
+    pooled = (xc + xe) / 300
+    se = np.sqrt(pooled * (1 - pooled) * (1 / 225 + 1 / 75))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (xe / 75 - xc / 225) / se, 0.0)
+    size = float(np.outer(binom.pmf(np.arange(226), 225, 0.2), binom.pmf(np.arange(76), 75, 0.2))[
+        z >= norm.isf(2e-5)].sum())
+    exact = plan.exact()
+    assert exact["size_exact"] == pytest.approx(size, rel=1e-9)
+    assert size > 1.2 * 2e-5
+    assert exact["exact_note"].startswith(f"the exact size of z_pooled here is {size:.4g} against its one-sided level 2e-05")
+    assert "0.0000" not in exact["exact_note"]
 
 
 def test_a_fisher_p_value_equal_to_the_level_rejects():

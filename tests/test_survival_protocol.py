@@ -562,6 +562,19 @@ def test_design_says_why_it_cannot_compute_a_size(rate_config, overrides, messag
         design(rate_config, ["endpoints.os.accrual={duration = 24.0}", *overrides])
 
 
+def test_design_without_a_size_names_a_key_refused_at_every_size(tmp_path, capsys):
+    # A review: HP's interim bounds spend more than alpha = 0.001 whatever the size, and `design` without
+    # trial.n_total said trial.n_total was required; the key to change is design.efficacy.
+    from simulator.cli import main
+
+    path = tmp_path / "hp.toml"
+    path.write_text('[endpoints.r]\nkind = "binary"\ntest = "z_pooled"\n[endpoints.r.truth]\ncontrol = 0.2\n'
+                    'experimental = 0.4\n[design]\nalpha = 0.001\nlooks = 3\nefficacy = "HP"\n', encoding="utf-8")
+    assert main(["design", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(
+        "p3sim: error: config key `design.efficacy`: HP interim bounds of 3.0 already spend")
+
+
 @pytest.mark.parametrize("base", ["rate = 20", "duration = 24.0"])
 def test_design_follows_loadings_rule_when_a_sweep_changes_the_accrual(tmp_path, base):
     # A code review found an internal error (base accrual a duration, a rate swept in) and events other than

@@ -534,7 +534,7 @@ class BinaryPlan:
             size = out.get(key)
             if size is not None and size > ANTI_CONSERVATIVE * nominal:
                 out["exact_note"] = (
-                    f"the exact size of {self.endpoint.test} here is {size:.4f} against its {what} "
+                    f"the exact size of {self.endpoint.test} here is {size:.4g} against its {what} "
                     f"{nominal:.4g}: at these sizes its normal approximation rejects too often under H0"
                 )
                 break

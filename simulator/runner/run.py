@@ -102,6 +102,13 @@ def with_n_total(scenario: Scenario, n_total: int) -> Scenario:
     return dataclasses.replace(scenario, raw=raw, config=config)
 
 
+#: Keys whose refusal at a size can be about the size itself (too few patients for the looks or the events):
+#: refused at every provisional size, ``design`` asks for ``trial.n_total`` (:func:`design_size`).
+_COUNTING_KEYS = frozenset(f"config key `{key}`" for key in (
+    "trial.n_total", "trial.allocation", "design.looks", "design.events", "design.look_sizes", "design.look_times",
+))
+
+
 def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = lambda s: s) -> tuple[int, bool]:
     """The size ``design`` uses when ``trial.n_total`` is not given: each endpoint's analytic size
     for ``design.power`` (patients; subjects for survival endpoints), the largest (rule ``all``) or
@@ -119,15 +126,22 @@ def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = la
     if scenario.config.design.look_sizes:
         raise InputError("config key `trial.n_total`: is required with design.look_sizes (its last look is the "
                          "trial's size)")
-    first: InputError | None = None
+    failures: list[InputError] = []
     for provisional in PROVISIONAL_N_TOTAL:
         probe = at_size(with_n_total(scenario, provisional))
         try:
             bundle = build_plans(probe)
             break
         except InputError as err:  # too small for the looks or the events (or too large for calendar looks)
-            first = first or err
+            failures.append(err)
     else:
+        first = failures[0]
+        keys = {str(err).split(":")[0] for err in failures}
+        if len(keys) == 1 and not keys & _COUNTING_KEYS:
+            # The same key refused at every size, and not one that counts patients or events, is the key to
+            # change (a review: HP bounds that spend more than alpha, refused at each size by
+            # design.efficacy, were reported as trial.n_total being required).
+            raise first
         raise InputError(
             "config key `trial.n_total`: is required here: no size for design.power could be computed, the "
             f"plans fail at every provisional size (at {PROVISIONAL_N_TOTAL[0]} patients: {first})"

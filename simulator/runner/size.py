@@ -158,6 +158,7 @@ class SizeSearch:
     scheduler: str | None = None
     log: object = None
     gates: tuple = ()  # endpoints off the searched axis that cap the target (off_axis_gates)
+    level_key: str = "argument `--level`"  # where the level came from (level_source), named in errors
     evaluated: dict = field(default_factory=dict)  # grid index m -> Evaluation
     start: int | None = None  # the size the search began at (set by bracket)
     invalid: dict = field(default_factory=dict)  # grid index m -> why no design could be built there
@@ -218,7 +219,7 @@ class SizeSearch:
                 why = ("the success rule needs every endpoint" if self.config.success.rule == "all"
                        else "it is the fixed sequence's first")
                 raise InputError(
-                    f"argument `--level`: {self.target} {self.level} is out of reach of a search over "
+                    f"{self.level_key}: {self.target} {self.level} is out of reach of a search over "
                     f"{self.axis.name}: endpoint `{name}` is not sized by it (its patients are trial.n_total = "
                     f"{self.config.trial.n_total}), its simulated {self.target} at the largest {self.axis.name}, "
                     f"{top.size}, where its outcomes are read latest, is {estimate:.4f} ± {mcse:.4f}, and it caps "
@@ -352,12 +353,12 @@ class SizeSearch:
             last = f"at {name} = {self.evaluated[max(valid)].size} it is {self.evaluated[max(valid)].estimate:.4f} ± " \
                    f"{self.evaluated[max(valid)].mcse:.4f}; " if valid else ""
             raise InputError(
-                f"argument `--level`: {self.target} {self.level} is not reached by a size that can carry the "
+                f"{self.level_key}: {self.target} {self.level} is not reached by a size that can carry the "
                 f"design: {last}at {name} = {above[0] * self.unit} and above no design could be built "
                 f"({self.invalid[above[0]]})"
             )
         where = f"; at {name} = {top.size} it is {top.estimate:.4f} ± {top.mcse:.4f}" if top and top.estimate is not None else ""
-        raise InputError(f"argument `--level`: {self.target} {self.level} is not reached by {self.axis.limit()}{where}")
+        raise InputError(f"{self.level_key}: {self.target} {self.level} is not reached by {self.axis.limit()}{where}")
 
     def run(self, start: int, factor: float) -> dict:
         """Search from the size ``start`` and return the ``size`` block (see the module docstring)."""
@@ -442,7 +443,8 @@ def analytic_start(bundle: ScenarioPlans, config: Config, rule: str, axis) -> in
     return min(known)
 
 
-def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str, axis) -> float | None:
+def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str, axis,
+                    level_key: str = "argument `--level`") -> float | None:
     """Refuse targets that no size reaches; return the assurance ceiling (or None).
 
     Power: every endpoint needs a truth, and (rule ``all``) every endpoint, or
@@ -477,7 +479,7 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
             blocking = no_gain if rule == "all" or len(no_gain) == len(plans) else []
         if blocking:
             raise InputError(
-                f"argument `--level`: endpoint `{blocking[0]}` shows no benefit over the null under its truth, "
+                f"{level_key}: endpoint `{blocking[0]}` shows no benefit over the null under its truth, "
                 f"so power cannot reach {level} at any size (its ceiling is the type I error)"
             )
         return None
@@ -492,7 +494,7 @@ def check_reachable(bundle: ScenarioPlans, target: str, level: float, rule: str,
     ceiling, detail = assurance_ceiling(ceilings, rule, len(plans), first)
     if level >= ceiling:
         raise InputError(
-            f"argument `--level`: assurance {level} is unreachable: its ceiling is {ceiling:.4f} "
+            f"{level_key}: assurance {level} is unreachable: its ceiling is {ceiling:.4f} "
             f"({detail}), its limit as the size grows, which a smaller size passes only by type I errors; "
             "ask for a level below it"
         )
@@ -567,6 +569,14 @@ def check_level(target: str, level) -> None:
         raise InputError(f"argument `--level`: must be in (0, 1), got {shown}")
 
 
+def level_source(level) -> str:
+    """How errors name the level: ``--level`` where it was given, else ``design.power``, its default (a
+    review: an unreachable target named ``--level``, never passed)."""
+    if level is not None:
+        return "argument `--level`"
+    return "config key `design.power` (the level, as --level was not given)"
+
+
 @dataclass(frozen=True)
 class SizeOutcome:
     """What a size search found: the ``size`` block and the simulated scenario at the answer."""
@@ -579,16 +589,22 @@ class SizeOutcome:
 def _base_plans(axis, mapping: dict, target: str) -> tuple[Config, ScenarioPlans]:
     """The config and plans the ceilings and the analytic start are computed from (``axis.base_mapping``).
 
-    Without ``trial.n_total`` on a search over it, at the first size of
-    :data:`~simulator.runner.run.PROVISIONAL_N_TOTAL` the plans can be built
-    at, as ``design`` does: calendar looks at 1000 patients may expect an
+    On a search over ``trial.n_total``, at the given ``n_total`` if the
+    plans can be built there, else at the first size of
+    :data:`~simulator.runner.run.PROVISIONAL_N_TOTAL` they can be built at,
+    as ``design`` does: calendar looks at 1000 patients may expect an
     interim to have the planned maximum events already, where a smaller
     size does not. The first size's error is raised when none can be built.
     """
     from simulator.runner.run import PROVISIONAL_N_TOTAL
 
     given = (mapping.get("trial") or {}).get("n_total") is not None
-    sizes: tuple = (None,) if given or axis.name != "n_total" else PROVISIONAL_N_TOTAL
+    if axis.name != "n_total":
+        sizes: tuple = (None,)
+    else:
+        # A given n_total is only where the search may start: one too small for the looks must not stop it (a
+        # review: n_total = 7 with three looks exited 2, where the same config without it was sized at 12).
+        sizes = ((None,) if given else ()) + PROVISIONAL_N_TOTAL
     first: InputError | None = None
     for n_total in sizes:
         base_mapping = axis.base_mapping(mapping) if n_total is None else axis.apply(mapping, n_total)
@@ -656,6 +672,7 @@ def search(
             f"argument `--sims` (simulation.n_sims): `size` needs at least {MIN_SIZE_SIMS} simulated trials per "
             f"candidate size, got {config.simulation.n_sims}"
         )
+    level_key = level_source(level)
     level = config.design.power if level is None else float(level)
     if config.adaptation is not None:
         # Its stage sizes are fixed by min_per_stage / max_per_stage: every other size fails to build, and the
@@ -669,7 +686,7 @@ def search(
     axis.check(config)
     base_config, base = _base_plans(axis, mapping, target)
     rule = config.success.rule
-    ceiling = check_reachable(base, target, level, rule, axis)
+    ceiling = check_reachable(base, target, level, rule, axis, level_key)
     # An estimate of 1 (or 0) from n trials only says the probability is above 1 - 3/n (the rule of three,
     # 95 %): a level closer to 1 than that cannot be told from certainty (a review: 0.9999 "reached" at 2000).
     needed = math.ceil(3.0 / min(level, 1.0 - level) - 1e-6)  # 1 - 0.9999 is a hair under 1e-4
@@ -686,7 +703,7 @@ def search(
         analytic = _settled_start(axis, mapping, target, rule, base_config.trial.n_total, analytic)
     start = analytic if analytic is not None else axis.fallback_start(base, config)
     search = SizeSearch(mapping, config, target, level, config.simulation.jobs, backend, scheduler, log,
-                        off_axis_gates(base.plans, base_config, axis))
+                        off_axis_gates(base.plans, base_config, axis), level_key)
     # From an analytic start the answer is near: small steps; without one, larger.
     factor = 1.1 if analytic is not None and target == "power" else 1.5
     with session(backend, scheduler):
@@ -717,26 +734,29 @@ def search(
 
 
 def _closed_form(best, axis, mapping: dict, target: str, level: float, block: dict) -> dict:
-    """The closed-form power at the answer of a one-endpoint power search, and the exact crossing.
+    """The closed-form power or assurance at the answer of a one-endpoint search, and the exact crossing.
 
     ``power_closed_form`` is the endpoint's exact power where it has one
     (``power_exact``: binary enumeration, the Student t's noncentral t),
-    else its analytic ``power``; ``power_closed_form_method`` says which.
-    Where the exact power at the answer is below the level (the simulated
-    estimate reached it by Monte Carlo error; a review: 168 patients, exact
-    power 0.8965 for 0.9), ``exact_n_total`` is the smallest grid size at or
-    above the answer, up to the interval's end, whose exact power reaches it,
-    and ``closed_form_note`` says so. Nothing with several endpoints (no closed
+    else its analytic ``power``; ``assurance_closed_form`` its exact
+    assurance (``assurance_exact``: a fixed binary design, by enumeration
+    over the prior predictive), where it has one. ``*_closed_form_method``
+    says which. Where the exact value at the answer is below the level (the
+    simulated estimate reached it by Monte Carlo error; a review: 168
+    patients, exact power 0.8965 for 0.9; another: assurance 0.5959 for
+    0.6), ``exact_n_total`` is the smallest grid size at or above the
+    answer, up to the interval's end, whose exact value reaches it, and
+    ``closed_form_note`` says so. Nothing with several endpoints (no closed
     form for the rule), strata or ``[interim]`` rules (the analytic values
     are the design's without them).
     """
     config = best.bundle.scenario.config
-    if target != "power" or len(best.bundle.plans) != 1 or config.strata or config.interim is not None:
+    if len(best.bundle.plans) != 1 or config.strata or config.interim is not None:
         return {}
-    exact, value = _power_at(best.bundle.plans[0], config)
+    exact, value = _closed_form_at(best.bundle.plans[0], config, target)
     if value is None:
         return {}
-    out = {"power_closed_form": value, "power_closed_form_method": "exact" if exact else "analytic"}
+    out = {f"{target}_closed_form": value, f"{target}_closed_form_method": "exact" if exact else "analytic"}
     if not exact or value >= level or axis.name != "n_total":
         return out
     answer, high = block["n_total"], block["interval"][1]
@@ -744,24 +764,27 @@ def _closed_form(best, axis, mapping: dict, target: str, level: float, block: di
     found = None
     for size in range(answer + axis.unit, last + 1, axis.unit):
         bundle = _plans_at(axis, mapping, size, target)
-        if _power_at(bundle.plans[0], bundle.scenario.config)[1] >= level:
+        if _closed_form_at(bundle.plans[0], bundle.scenario.config, target)[1] >= level:
             found = size
             break
     out["exact_n_total"] = found
     out["closed_form_note"] = (
-        f"the exact power at {answer} is {value:.6f}, below {level:g}: the simulated estimate reached the level by "
-        "Monte Carlo error; " + (f"the smallest size from {answer} whose exact power reaches it is {found}"
-                                 if found is not None else f"no size up to {last} has an exact power reaching it")
+        f"the exact {target} at {answer} is {value:.6f}, below {level:g}: the simulated estimate reached the level "
+        "by Monte Carlo error; " + (f"the smallest size from {answer} whose exact {target} reaches it is {found}"
+                                   if found is not None else f"no size up to {last} has an exact {target} reaching it")
     )
     return out
 
 
-def _power_at(plan, config) -> tuple[bool, float | None]:
-    """``(exact, power)``: the plan's exact power where it has one, else its analytic power (or None)."""
+def _closed_form_at(plan, config, target: str) -> tuple[bool, float | None]:
+    """``(exact, value)``: the plan's exact power (or assurance) where it has one, else its analytic power
+    (or None; no analytic assurance)."""
     values = {**plan.analytic(config), **plan.exact()}
-    if values.get("power_exact") is not None:
-        return True, float(values["power_exact"])
-    return False, None if values.get("power") is None else float(values["power"])
+    if values.get(f"{target}_exact") is not None:
+        return True, float(values[f"{target}_exact"])
+    if target != "power" or values.get("power") is None:
+        return False, None
+    return False, float(values["power"])
 
 
 def summary(b: dict, axis) -> str:
@@ -781,8 +804,8 @@ def summary(b: dict, axis) -> str:
     if b.get(f"analytic_{name}") is not None:
         method = b.get("analytic_method") or "the endpoints' closed-form sizes"
         lines.append(f"analytic ({method}): {b[f'analytic_{name}']}")
-    if b.get("power_closed_form") is not None:
-        lines.append(f"{b['power_closed_form_method']} power at {answer}: {b['power_closed_form']:.6f}")
+    if b.get(f"{target}_closed_form") is not None:
+        lines.append(f"{b[target + '_closed_form_method']} {target} at {answer}: {b[target + '_closed_form']:.6f}")
     if b.get("closed_form_note"):
         lines.append(f"note: {b['closed_form_note']}")
     if b.get("ceiling") is not None:
