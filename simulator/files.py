@@ -9,9 +9,11 @@ a truncated one. Used for checkpoints and for every report file.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from simulator.errors import NotReadyError
 
@@ -50,3 +52,19 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
         raise NotReadyError(f"cannot write {path} ({err.strerror}); make it writable and run the same command "
                             "again (finished scenarios are kept)") from None
     return path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite number written as the string ``"inf"``, ``"-inf"`` or ``"nan"``.
+
+    JSON has no infinity or NaN (Python writes ``-Infinity``, which other
+    readers refuse). Reports hold one only where the config does: a TOML
+    ``-inf`` in ``meta.config`` (a futility list's "no bound at this look").
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value

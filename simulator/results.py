@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from simulator.config.load import Scenario
 from simulator.config.schema import Config
 from simulator.errors import InputError
 from simulator.estimate import Estimate
-from simulator.files import write_atomic
+from simulator.files import json_safe, write_atomic
 from simulator.report import build_report, markdown
 from simulator.report.csv import rows, write_csv
 from simulator.report.html import render_html, table_html
@@ -43,22 +42,6 @@ def _estimate(block: dict, key: str, n_sims: int | None = None) -> Estimate | No
 def _json_roundtrip(data: dict) -> dict:
     """The data as report.json holds it (tuples -> lists, numpy scalars -> numbers)."""
     return json.loads(json.dumps(data))
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with every non-finite number written as the string ``"inf"``, ``"-inf"`` or ``"nan"``.
-
-    JSON has no infinity or NaN (Python writes ``-Infinity``, which other
-    readers refuse). Reports hold one only where the config does: a TOML
-    ``-inf`` in ``meta.config`` (a futility list's "no bound at this look").
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    return value
 
 
 def json_text(data: dict) -> str:

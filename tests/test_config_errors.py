@@ -130,6 +130,23 @@ def test_a_value_listed_twice_is_refused(small_config, capsys, override, message
     _one_line_error(capsys, ["design", str(small_config), "--set", override], message)
 
 
+@pytest.mark.parametrize("override, message", [
+    ('sweep."trial.block_size"=[4, 8]', r"`trial\.block_size`: is only used with trial\.randomisation = \"blocks\""),
+    ('sweep."trial.minimisation_probability"=[0.6, 0.9]',
+     r"`trial\.minimisation_probability`: is only used with trial\.randomisation = \"minimisation\""),
+    ('sweep."design.two_sided_futility"=["inner", "one_sided"]',
+     r"`design\.two_sided_futility`: is only used with design\.sided = 2"),
+    ('sweep."design.efficacy_param"=[1.0, 2.0]',
+     r"`sweep\.design\.efficacy_param`: the scenarios design\.efficacy_param = 1\.0 and design\.efficacy_param = "
+     r"2\.0 are the same trial"),
+])
+def test_a_sweep_over_a_key_without_effect_is_refused(small_config, capsys, override, message):
+    # A review: these values, refused outside a sweep or without effect in the design (asOF has no parameter),
+    # gave rows of identical results, read as a sensitivity analysis that showed none.
+    _one_line_error(capsys, ["design", str(small_config), "--set", "design.looks=3", "--set", 'design.efficacy="asOF"',
+                             "--set", override], message)
+
+
 def test_a_zip_may_repeat_a_value_in_distinct_combinations(small_config):
     # A code review: each zipped list was checked alone, so distinct combinations that share a value were refused.
     import simulator as p3
@@ -290,3 +307,16 @@ def test_an_order_rides_a_sweep_over_the_procedure(tmp_path):
     raw["sweep"] = {"success.order": [["tox", "resp"], ["resp", "tox"]]}
     with pytest.raises(p3.InputError, match=r'`success\.order`: is only used with'):
         p3.Trial.from_dict(raw)
+
+
+def test_a_blank_trial_name_is_refused(small_config, capsys):
+    # A review: "" titled the reports ": simulation report".
+    for name in ('""', '"   "'):
+        _one_line_error(capsys, ["design", str(small_config), "--set", f"trial.name={name}"],
+                        r"config key `trial\.name`: must not be blank")
+
+
+def test_an_arm_without_patients_names_the_key(small_config, capsys):
+    # A review: the message read "`n_total` (50) is too small", unlike every other error's "config key".
+    _one_line_error(capsys, ["design", str(small_config), "--set", "trial.n_total=50", "--set", "trial.allocation=[1, 100]"],
+                    r"config key `trial\.n_total`: 50 is too small for trial\.allocation = \[1, 100\]")

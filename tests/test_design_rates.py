@@ -285,9 +285,9 @@ def test_split_total_properties(n_total, a, b):
 
 
 @pytest.mark.parametrize("n_total, match", [
-    (1, "`n_total` must be an integer >= 2"),
-    (200.0, "`n_total` must be an integer >= 2"),
-    (True, "`n_total` must be an integer >= 2"),
+    (1, "`trial.n_total`: must be an integer >= 2"),
+    (200.0, "`trial.n_total`: must be an integer >= 2"),
+    (True, "`trial.n_total`: must be an integer >= 2"),
 ])
 def test_split_total_validation(n_total, match):
     with pytest.raises(InputError, match=match):
@@ -295,7 +295,7 @@ def test_split_total_validation(n_total, match):
 
 
 def test_split_total_refuses_an_empty_arm():
-    with pytest.raises(InputError, match="too small for `allocation`"):
+    with pytest.raises(InputError, match=r"config key `trial\.n_total`: 3 is too small for trial\.allocation"):
         split_total(3, [1, 10])
 
 

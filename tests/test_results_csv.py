@@ -56,3 +56,14 @@ def test_analytic_columns_say_when_they_describe_another_design():
     del report["scenarios"][0]["endpoints"]["ruled"], report["scenarios"][0]["endpoints"]["joint"]
     del report["scenarios"][0]["endpoints"]["both"]
     assert "analytic_of" not in rows(report)[0]  # only when some row has it
+
+
+def test_a_swept_list_with_an_infinite_value_is_written_as_in_toml(small_config, tmp_path):
+    # A review: a futility list [-inf, 0.5] was written [-Infinity, 0.5], neither TOML nor strict JSON; report.json
+    # writes its params as ["-inf", 0.5].
+    report = run(small_config, ["design.looks=3", 'sweep."design.futility"=[[-inf, 0.5], [0.0, 0.5]]'],
+                 n_sims=1000, out=tmp_path)
+    with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:
+        cells = [row["design.futility"] for row in csv.DictReader(handle) if row["level"] == "trial"]
+    assert cells == ['["-inf", 0.5]', "[0.0, 0.5]"]
+    assert report["scenarios"][0]["params"]["design.futility"] == ["-inf", 0.5]

@@ -142,7 +142,9 @@ def test_survival_tables_name_the_analysis_and_what_schoenfeld_approximates(stra
     block = report["scenarios"][0]["endpoints"]["os"]
     table = endpoint_table(report, 0)
     test = table.rows[0][table.headers.index("test")].text
-    assert test == ("logrank (stratified)" if stratified else "logrank (unstratified)")
+    assert test == ("stratified_logrank (stratified)" if stratified else "logrank (unstratified)")
+    assert block["strata"]["analysis_test"] == ("stratified_logrank" if stratified else "logrank")
+    assert block["strata"]["other_test"] == ("logrank" if stratified else "stratified_logrank")
     note = block["analytic"]["note"]
     assert note.count("with strata, Schoenfeld's power does not model the strata") == 1  # once, not twice
     assert ("not the unstratified log-rank's that decides here" in note) == (not stratified)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.config.digest import scenario_digest
+from simulator.config.digest import result_digest, scenario_digest
 from simulator.config.fields import fail, toml_value
 from simulator.config.schema import Config
 from simulator.config.toml import expand, parse_override, read_toml, set_dotted
@@ -71,7 +71,31 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
     for name in kind_names() if complete else ():
         scenarios, meta = get_kind(name).complete(raw, scenarios, validate)
         derived.update(meta)
+    _check_distinct_scenarios(scenarios)
     return scenarios, derived
+
+
+def _check_distinct_scenarios(scenarios: list) -> None:
+    """Refuse two scenarios that are the same trial: values of a swept key that has no effect in them.
+
+    A value listed twice is refused where the config is expanded; this catches distinct values that give
+    the same scenario (a review: a sweep over ``design.efficacy_param`` with ``asOF``, which has no
+    parameter, reported identical rows as a sensitivity analysis).
+    """
+    if len(scenarios) < 2:
+        return
+    seen: dict = {}
+    for scenario in scenarios:
+        earlier = seen.setdefault(result_digest(scenario.config), scenario)
+        if earlier is scenario:
+            continue
+        keys = [k for k in scenario.params if scenario.params[k] != earlier.params.get(k)] or list(scenario.params)
+        first, second = (", ".join(f"{k} = {toml_value(s.params[k])}" for k in keys) for s in (earlier, scenario))
+        raise InputError(
+            f"config key `sweep.{keys[0]}`: the scenarios {first} and {second} are the same "
+            f"trial (`{keys[0]}` has no effect in them: see its entry in docs/config.md for where it applies), so "
+            "they would draw and decide the same trials; sweep a key that changes the design, or give one value"
+        )
 
 
 def _common_error(message: str, expanded: list) -> bool:
@@ -108,16 +132,21 @@ def _check_unused_parameters(raw: dict, scenarios: list) -> None:
     survival endpoint's ``weights`` (the log-rank), ``success.order`` (a fixed sequence) and ``trial.missing``
     (survival endpoints).
     """
-    trial = raw.get("trial") if isinstance(raw.get("trial"), dict) else {}
+    def given(section: str, key: str) -> list:
+        # From the scenarios' mappings, so that a value given by a sweep is seen too (a review).
+        tables = [s.raw.get(section) for s in scenarios] or [raw.get(section)]
+        return [t[key] for t in tables if isinstance(t, dict) and key in t]
+
     for key, method in METHOD_PARAMETERS:
-        if key in trial and not any(s.config.trial.randomisation == method for s in scenarios):
+        values = given("trial", key)
+        if values and not any(s.config.trial.randomisation == method for s in scenarios):
             raise fail(f"trial.{key}", f'is only used with trial.randomisation = "{method}", which no scenario has',
-                       trial[key])
-    design = raw.get("design") if isinstance(raw.get("design"), dict) else {}
+                       values[0])
     # The default written out ("inner") is accepted as any default is (a review; docs/conventions.md).
-    if design.get("two_sided_futility", "inner") != "inner" and not any(s.config.design.sided == 2 for s in scenarios):
+    futility = [v for v in given("design", "two_sided_futility") if v != "inner"]
+    if futility and not any(s.config.design.sided == 2 for s in scenarios):
         raise fail("design.two_sided_futility", "is only used with design.sided = 2 (a one-sided design has one "
-                   "futility region), which no scenario has", design["two_sided_futility"])
+                   "futility region), which no scenario has", futility[0])
     # From the scenarios, so that an order given by a sweep is seen too (a code review).
     orders = [list(s.config.success.order) for s in scenarios if s.config.success.order]
     if orders and not any(s.config.success.multiplicity == "fixed_sequence" for s in scenarios):

@@ -69,6 +69,9 @@ MULTIPLICITY = ("none", "bonferroni", "holm", "fixed_sequence")
 def _trial(data: Any) -> Trial:
     t = Table(data, "trial")
     name = as_label(t.take("name", "trial"), "trial.name")
+    if not name.strip():
+        # A review: "" titled the reports ": simulation report".
+        raise fail("trial.name", 'must not be blank: it titles the reports (leave it out for "trial")', name)
     arms = t.take("arms", ["control", "experimental"])
     if (
         not isinstance(arms, list)

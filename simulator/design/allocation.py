@@ -122,7 +122,7 @@ def split_total(n_total, allocation):
     (33, 67)
     """
     if not isinstance(n_total, numbers.Integral) or isinstance(n_total, bool) or n_total < 2:
-        raise InputError(f"`n_total` must be an integer >= 2; got {n_total!r}")
+        raise InputError(f"config key `trial.n_total`: must be an integer >= 2, got {n_total!r}")
     w_c, w_e = allocation_weights(allocation)
     share_c, share_e = n_total * w_c, n_total * w_e
     n_c, n_e = math.floor(share_c), math.floor(share_e)
@@ -133,7 +133,7 @@ def split_total(n_total, allocation):
             n_e += 1
     if n_c == 0 or n_e == 0:
         raise InputError(
-            f"`n_total` ({n_total}) is too small for `allocation` "
+            f"config key `trial.n_total`: {n_total} is too small for trial.allocation = "
             f"{list(allocation)!r}: an arm would get no patient"
         )
     return int(n_c), int(n_e)

@@ -279,8 +279,9 @@ class SurvivalPlan:
         return strata.report(self.config, self.endpoint.stratified, streams, self.strata_note(), self.strata_tests())
 
     def strata_tests(self) -> tuple[str, str]:
-        """The tests of the stratified and the unstratified analysis."""
-        return "logrank", "logrank"
+        """The tests of the stratified and the unstratified analysis (a review: both named "logrank", results.csv
+        could not tell which decided)."""
+        return "stratified_logrank", "logrank"
 
     def strata_note(self) -> str:
         """What the analytic values are with strata (the analytic block's note and the strata block's)."""

@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 
 from simulator.endpoints import get_kind, kind_names
-from simulator.files import write_atomic
+from simulator.files import json_safe, write_atomic
 
 #: Columns of every results.csv after ``scenario`` and the swept keys.
 COLUMNS = (
@@ -65,7 +65,7 @@ def _cell(value) -> str:
         return _inert(value)
     if isinstance(value, (int, float)):
         return str(value)
-    return _inert(json.dumps(value))
+    return _inert(json.dumps(json_safe(value)))  # a review: -inf in a swept list was written -Infinity
 
 
 def _inert(text: str) -> str:
