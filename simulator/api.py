@@ -297,9 +297,13 @@ class Trial:
         trial = self._with_simulation(n_sims, seed, jobs)
         for scenario in trial._scenarios:
             if scenario.config.trial.n_total is None:
+                # A review: "design and size can compute one" where no endpoint has a truth, which both refuse.
+                sizable = all(e.truth is not None for e in scenario.config.endpoints)
                 raise InputError(
                     "config key `trial.n_total`: is required to simulate (the patients randomised); "
-                    "`design` and `size` can compute one"
+                    + ("`design` and `size` can compute one" if sizable else
+                       "with no truth there is no analytic size, so give one (`size --target assurance` then "
+                       "searches from it)")
                 )
         first = trial._scenarios[0].config.simulation
         with session(backend, scheduler, wait_for_workers):

@@ -102,3 +102,18 @@ def test_a_fixed_sequence_is_sized_for_its_first_endpoint(no_size):
     assert block["n_total"] == block["endpoints"]["tox"]["n_total_rounded"]
     assert block["n_total"] > block["endpoints"]["resp"]["n_total_rounded"]
     assert "the size of tox, the first endpoint of the fixed sequence" in block["n_total_note"]
+
+
+def test_run_without_n_total_and_without_a_truth_does_not_point_at_design(tmp_path, capsys):
+    # A review: the message said `design` and `size` could compute a size, which both refuse without a truth.
+    from simulator.cli import main
+
+    path = tmp_path / "prior.toml"
+    path.write_text('[endpoints.resp]\nkind = "binary"\nprior = { control = { events = 9, n = 30 }, '
+                    'experimental = { events = 13, n = 30 } }\n', encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("p3sim: error: config key `trial.n_total`: is required to simulate")
+    assert "with no truth there is no analytic size" in err and "can compute one" not in err
+    assert main(["design", str(path)]) == 2
+    assert main(["size", str(path), "--target", "assurance", "--out", str(tmp_path / "s")]) == 2

@@ -53,3 +53,57 @@ def test_one_sided_designs_have_no_wedge_or_two_sided_columns(small_config, tmp_
     result.save(tmp_path / "out")
     header = (tmp_path / "out" / "results.csv").read_text(encoding="utf-8").splitlines()[0]
     assert "type1_two_sided" not in header
+
+
+PRIOR_ONLY = """
+[trial]
+n_total = 120
+[endpoints.resp]
+kind = "binary"
+test = "z_pooled"
+prior = { control = { events = 9, n = 30 }, experimental = { events = 11, n = 30 } }
+[design]
+alpha = 0.05
+sided = 2
+"""
+
+
+def _exact_unfavourable(n_per_arm: int) -> float:
+    """P(z_pooled <= -z_0.975) over the prior predictive of each arm: Beta(1 + x, 1 + n - x) (docs/config.md),
+    beta-binomial counts (scipy), enumerated."""
+    import numpy as np
+    from scipy.stats import betabinom, norm
+
+    k = np.arange(n_per_arm + 1)
+    xc, xe = np.meshgrid(k, k, indexing="ij")
+    pooled = (xc + xe) / (2 * n_per_arm)
+    se = np.sqrt(pooled * (1 - pooled) * 2 / n_per_arm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (xe - xc) / n_per_arm / se, 0.0)
+    weights = np.outer(betabinom.pmf(k, n_per_arm, 10, 22), betabinom.pmf(k, n_per_arm, 12, 20))
+    return float(weights[z <= -norm.isf(0.025)].sum())
+
+
+def test_unfavourable_rejections_under_the_prior_are_reported(tmp_path):
+    # A review: a two-sided design with a prior only reported no unfavourable rejection anywhere, and its per-look
+    # stops under the prior did not add up to the trials that stopped (expected n said otherwise).
+    config = tmp_path / "prior.toml"
+    config.write_text(PRIOR_ONLY, encoding="utf-8")
+    block = trial(config).simulate(n_sims=40000, seed=5).to_dict()["scenarios"][0]["endpoints"]["resp"]
+    exact = _exact_unfavourable(60)
+    assert 0.02 < exact < 0.2
+    assert abs(block["assurance_unfavourable"] - exact) < 4 * block["assurance_unfavourable_mcse"]  # 4 MCSE: one check
+    assert block["reject_unfavourable_per_look"] == [block["assurance_unfavourable"]]
+    assert "reject_unfavourable" not in block  # no truth: no power stream
+    # With looks: every way a trial stops at the interim, under the prior, gives the expected size.
+    result = trial(config, ["design.looks=[0.5, 1.0]", 'design.efficacy="asP"', "design.futility=[0.3]"]).simulate(
+        n_sims=20000, seed=2)
+    looks = result.to_dict()["scenarios"][0]["endpoints"]["resp"]
+    assert looks["per_look_under"] == "prior"
+    first = looks["reject_per_look"][0] + looks["futility_per_look"][0] + looks["reject_unfavourable_per_look"][0]
+    assert looks["reject_unfavourable_per_look"][0] > 0
+    sizes = looks["look_sizes"]
+    assert abs(looks["expected_n"] - (sizes[0] * first + sizes[1] * (1 - first))) < 1e-9
+    from simulator.report.tables import look_table
+
+    assert "P(unfavourable rejection at look)" in look_table(result.to_dict(), 0).headers

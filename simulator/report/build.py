@@ -72,6 +72,11 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
             block["reject_unfavourable"], block["reject_unfavourable_mcse"] = proportion(
                 int(counts["reject_unfavourable"].sum()), n
             )
+        if stream == "assurance" and plan.sided == 2:
+            # A review: under the prior the unfavourable rejections (10 % of a design's trials) were nowhere.
+            block["assurance_unfavourable"], block["assurance_unfavourable_mcse"] = proportion(
+                int(counts["reject_unfavourable"].sum()), n
+            )
         if stream == "type1" and plan.sided == 2:
             # `type1` is the favourable tail; both tails together:
             both = int(counts["reject"].sum() + counts["reject_unfavourable"].sum())
@@ -116,6 +121,11 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     # Reports (issue 6): per-look MCSEs and the bounds on the effect scale.
     block["reject_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject"].tolist()]
     block["futility_per_look_mcse"] = [proportion(c, n)[1] for c in counts["futility"].tolist()]
+    if plan.sided == 2:
+        # The third way a two-sided trial stops (a review: the per-look table's stops under the prior did not add
+        # up to the trials that stopped).
+        block["reject_unfavourable_per_look"] = [c / n for c in counts["reject_unfavourable"].tolist()]
+        block["reject_unfavourable_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject_unfavourable"].tolist()]
     block.update(plan.effect_bounds())
     if rules is not None and getattr(rules, "ssr", False):
         # Re-estimation: a later stage's size varies by trial and the combination test decides there, so the

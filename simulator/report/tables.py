@@ -279,7 +279,9 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
         # A one-sided test never rejects the other way: the column would only say 0 (< 3/n).
         ("reject unfavourable", lambda n, e: probability(report, base + (n, "reject_unfavourable")),
-         lambda e: e.get("sided") == 2),
+         has("reject_unfavourable")),
+        ("assurance, unfavourable", lambda n, e: probability(report, base + (n, "assurance_unfavourable")),
+         has("assurance_unfavourable")),
         (type1_label(endpoints.values()), lambda n, e: probability(report, base + (n, "type1")), has("type1")),
         ("type I error (both tails)", lambda n, e: probability(report, base + (n, "type1_two_sided")),
          has("type1_two_sided")),
@@ -400,6 +402,8 @@ def look_table(report: dict, i: int) -> Table | None:
         ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), realised_events),
         ("P(reject at look)", lambda n, k, e: Cell("-") if _untested(e, k)
          else probability(report, base + (n, "reject_per_look", k)), None),
+        ("P(unfavourable rejection at look)", lambda n, k, e: Cell("-") if _untested(e, k)
+         else probability(report, base + (n, "reject_unfavourable_per_look", k)), per_look("reject_unfavourable_per_look")),
         ("P(futility stop at look)", lambda n, k, e: _futility_cell(report, base + (n,), k, e), None),
     ]
     kept = _keep(columns, list(endpoints.values()))
