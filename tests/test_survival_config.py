@@ -202,3 +202,22 @@ def test_the_tools_own_notes_show_no_escape_characters_in_report_md(os_config, t
     notes = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("Analytic:")]
     assert notes and "Schoenfeld's approximation" in notes[0]
     assert "\\" not in notes[0], notes[0]
+
+
+def test_subjects_without_follow_up_say_what_they_are(tmp_path):
+    # A review: beside n_total = 500 the design printed 1222 subjects for design.power, the design whose events all
+    # come by the end of accrual (follow_up.minimum = 0, the default), with no word; rpact's default follows up
+    # 6 months. With a minimum follow-up there is nothing to say.
+    import simulator as p3
+
+    raw = {"trial": {"n_total": 500},
+           "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 30.0}, "hazard_ratio": 0.65},
+                                "accrual": {"duration": 18.0}}},
+           "design": {"power": 0.9}}
+    block = p3.Trial.from_dict(raw).design().to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert block["study_duration"] == pytest.approx(18.0) and block["subjects"] > 500
+    assert "with follow_up.minimum = 0 (the default) the subjects for design.power are those whose events all come " \
+           "by the end of accrual" in block["note"]
+    raw["endpoints"]["os"]["follow_up"] = {"minimum": 12.0}
+    block = p3.Trial.from_dict(raw).design().to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert "follow_up.minimum = 0" not in (block.get("note") or "")

@@ -596,3 +596,45 @@ def test_a_size_that_cannot_carry_the_design_says_why(rate_config):
                                          r"but trial\.n_total = 188$"):
         design(rate_config, ["endpoints.os.accrual={duration = 24.0}", "design.events=400",
                              "endpoints.os.truth.hazard_ratio=0.6"])
+
+
+SMALL_UNEQUAL = """
+[trial]
+allocation = [1, 3]
+n_total = 200
+[endpoints.os]
+kind = "survival"
+truth = { control = { median = 6.0 }, hazard_ratio = 0.5 }
+accrual = { duration = 12.0 }
+dropout = { probability = 0.2, at = 12.0 }
+[design]
+power = 0.8
+looks = 4
+efficacy = "asP"
+futility = "bsP"
+binding = true
+[simulation]
+null = true
+"""
+
+
+def test_a_type1_error_clearly_above_alpha_is_noted(tmp_path):
+    # A review: 0.0334 ± 0.0004 at alpha 0.025 was shown without a word. Reference: rpact 3.3.4
+    # getSimulationSurvival(getDesignGroupSequential(kMax = 4, alpha = 0.025, beta = 0.2, typeOfDesign = "asP",
+    # typeBetaSpending = "bsP", bindingFutility = TRUE, informationRates = the realised fractions), pi2 = median 6,
+    # hazardRatio = 1, allocation1 = 3, plannedEvents = the looks' events, maxNumberOfSubjects = 200,
+    # accrualTime = 12, dropoutRate1 = dropoutRate2 = 0.2, dropoutTime = 12, maxNumberOfIterations = 1e5):
+    # 0.03455 ± 0.00058 (the reviewer's run).
+    import simulator as p3
+
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_UNEQUAL, encoding="utf-8")
+    block = p3.Trial.from_toml(path).simulate(n_sims=20000, seed=3).to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert abs(block["type1"] - 0.03455) < 3 * math.hypot(block["type1_mcse"], 0.00058)
+    assert f"the simulated type1 {block['type1']:.4g} ± {block['type1_mcse']:.2g} is above the one-sided level " \
+           "0.025 by more than 3 MCSE" in block["analytic"]["note"]
+    # At 1:1 with more events the log-rank keeps its level: no such note.
+    balanced = p3.Trial.from_toml(path).override(["trial.allocation=[1, 1]", "trial.n_total=400"]).simulate(
+        n_sims=20000, seed=3).to_dict()["scenarios"][0]["endpoints"]["os"]
+    assert balanced["type1"] - 3 * balanced["type1_mcse"] < 0.025
+    assert "simulated type1" not in (balanced["analytic"].get("note") or "")

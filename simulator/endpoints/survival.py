@@ -638,6 +638,15 @@ class SurvivalPlan:
                 accrual_duration=float(size.accrual_duration),
                 study_duration=float(size.analysis_times[-1]),
             )
+            if not accrual.is_rate and float(self.endpoint.follow_up) == 0.0:
+                # A review: beside n_total = 500, 1222 subjects read as "the N I need"; they are the design whose
+                # events all come by the end of accrual (rpact's getSampleSizeSurvival follows up 6 months by
+                # default).
+                add_note(out, "with follow_up.minimum = 0 (the default) the subjects for design.power are those "
+                              "whose events all come by the end of accrual, with no follow-up after it (study "
+                              f"duration = accrual duration); the configured {int(config.trial.n_total)} subjects "
+                              "reach the events at analysis_times_at_n_total; set follow_up.minimum for a design "
+                              "with follow-up after accrual")
             if accrual.is_rate:  # subjects drive the trial: `size` searches n_total from here
                 out["n_total_rounded"] = int(sum(per_arm))
                 if config.design.look_times:

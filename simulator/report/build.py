@@ -166,12 +166,38 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
                  "alpha (to the normal approximation of its bounds) also when a trial goes on past one: "
                  "design.futility = \"none\" (the same efficacy bounds) gives the type I error with the futility "
                  "rule ignored")
+    excess = _type1_excess(plan, block)
+    if excess and "exact_note" not in block["analytic"]:  # a binary test's exact size already says so
+        # A review: 0.0334 ± 0.0004 at alpha 0.025 (a log-rank at 1:3 with 118 events) was shown without a word.
+        add_note(block["analytic"], excess)
     if block.get("evaluable_per_look") and block["evaluable_per_look"][-1] == 0.0:
         # A review: a delay longer than the trials gave power 0 without a word.
         delay = getattr(config.endpoint(name), "delay", 0.0)
         add_note(block["analytic"], f"no simulated trial knew any outcome of {name} by its last look (its delay, "
                  f"endpoints.{name}.delay = {delay:g} months, is longer than the trials last): it never rejects")
     return block
+
+
+#: A simulated type I error counts as above its level when it is more than this many MCSE above it ...
+EXCESS_Z = 3.0
+#: ... and more than this factor of it (so that a million trials do not flag a test a hair above its level).
+EXCESS_RATIO = 1.1
+
+
+def _type1_excess(plan, block: dict) -> str | None:
+    """A sentence where the simulated type I error (either tail's or, two-sided, both tails') is clearly above
+    the endpoint's level (:data:`EXCESS_Z` MCSE and :data:`EXCESS_RATIO` times), else None."""
+    checks = [("type1", plan.alpha / plan.sided, "one-sided level")]
+    if plan.sided == 2:
+        checks.append(("type1_two_sided", plan.alpha, "two-sided level"))
+    for key, level, what in checks:
+        value, mcse = block.get(key), block.get(f"{key}_mcse")
+        if value is not None and value - EXCESS_Z * mcse > level and value > EXCESS_RATIO * level:
+            return (f"the simulated {key} {value:.4g} ± {mcse:.2g} is above the {what} {level:g} by more than "
+                    f"{EXCESS_Z:g} MCSE: the test's normal approximation rejects too often under H0 in this design "
+                    "(few events or patients, unequal allocation or a margin); the design's nominal alpha is not its "
+                    "type I error here")
+    return None
 
 
 def scenario_block(bundle, streams: dict, side: dict | None = None) -> dict:
