@@ -298,12 +298,13 @@ class Trial:
         for scenario in trial._scenarios:
             if scenario.config.trial.n_total is None:
                 # A review: "design and size can compute one" where no endpoint has a truth, which both refuse.
-                sizable = all(e.truth is not None for e in scenario.config.endpoints)
+                without = [e.name for e in scenario.config.endpoints if e.truth is None]
                 raise InputError(
                     "config key `trial.n_total`: is required to simulate (the patients randomised); "
-                    + ("`design` and `size` can compute one" if sizable else
-                       "with no truth there is no analytic size, so give one (`size --target assurance` then "
-                       "searches from it)")
+                    + ("`design` and `size` can compute one where each endpoint's truth shows a benefit over the "
+                       "null" if not without else
+                       f"endpoint `{without[0]}` has no truth, so there is no analytic size: give one "
+                       "(`size --target assurance` then searches from it)")
                 )
         first = trial._scenarios[0].config.simulation
         with session(backend, scheduler, wait_for_workers):

@@ -320,3 +320,15 @@ def test_an_arm_without_patients_names_the_key(small_config, capsys):
     # A review: the message read "`n_total` (50) is too small", unlike every other error's "config key".
     _one_line_error(capsys, ["design", str(small_config), "--set", "trial.n_total=50", "--set", "trial.allocation=[1, 100]"],
                     r"config key `trial\.n_total`: 50 is too small for trial\.allocation = \[1, 100\]")
+
+
+def test_a_sweep_over_a_key_that_changes_some_scenarios_runs(small_config):
+    # A code review: the first version refused a family swept with its parameter (asOF ignores it, asKD reads
+    # it), a sweep docs/config.md offers.
+    import simulator as p3
+
+    trial = p3.Trial.from_toml(small_config).override([
+        "design.looks=2", 'sweep."design.efficacy"=["asOF", "asKD"]', 'sweep."design.efficacy_param"=[1.0, 2.0]'])
+    bounds = [tuple(s.config.design.efficacy_param or ()) if isinstance(s.config.design.efficacy_param, tuple)
+              else s.config.design.efficacy_param for s in trial.scenarios]
+    assert len(trial.scenarios) == 4 and bounds[2:] == [1.0, 2.0]

@@ -41,7 +41,7 @@ def test_run_needs_it_with_one_line_and_exit_2(no_size, capsys):
     assert main(["run", str(no_size), "--sims", "100", "--out", str(no_size.parent / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["p3sim: error: config key `trial.n_total`: is required to simulate (the patients randomised); "
-                   "`design` and `size` can compute one"]
+                   "`design` and `size` can compute one where each endpoint's truth shows a benefit over the null"]
 
 
 def test_binary_size_searches_without_it(no_size):
@@ -114,6 +114,6 @@ def test_run_without_n_total_and_without_a_truth_does_not_point_at_design(tmp_pa
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("p3sim: error: config key `trial.n_total`: is required to simulate")
-    assert "with no truth there is no analytic size" in err and "can compute one" not in err
+    assert "endpoint `resp` has no truth, so there is no analytic size" in err and "can compute one" not in err
     assert main(["design", str(path)]) == 2
     assert main(["size", str(path), "--target", "assurance", "--out", str(tmp_path / "s")]) == 2

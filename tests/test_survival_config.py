@@ -9,6 +9,7 @@ import pytest
 
 from _runs import design, run
 from simulator.cli import main
+from simulator.errors import InputError
 
 CONFIG = """
 [trial]
@@ -218,6 +219,58 @@ def test_subjects_without_follow_up_say_what_they_are(tmp_path):
     assert block["study_duration"] == pytest.approx(18.0) and block["subjects"] > 500
     assert "with follow_up.minimum = 0 (the default) the subjects for design.power are those whose events all come " \
            "by the end of accrual" in block["note"]
+    assert "at trial.n_total = 500 the looks' events come at analysis_times_at_n_total" in block["note"]
     raw["endpoints"]["os"]["follow_up"] = {"minimum": 12.0}
     block = p3.Trial.from_dict(raw).design().to_dict()["scenarios"][0]["endpoints"]["os"]
     assert "follow_up.minimum = 0" not in (block.get("note") or "")
+
+
+GIVEN_EVENTS = {
+    "trial": {"allocation": [1, 2]},
+    "endpoints": {"os": {"kind": "survival",
+                         "truth": {"control": {"times": [0, 6, 12], "hazards": [0.07, 0.05, 0.04]}, "hazard_ratio": 0.72},
+                         "accrual": {"duration": 24.0}, "dropout": {"probability": 0.05, "at": 12.0}}},
+    "design": {"power": 0.9, "looks": [0.4, 0.7, 1.0], "events": 380, "efficacy": "asOF", "futility": "bsOF"},
+}
+
+
+def _event_fraction_at_end_of_accrual(ratio: float) -> float:
+    """P(an event by month 24) for a patient entering uniformly over 24 months, piecewise hazards times ``ratio``
+    and dropout at 5 % by 12 months as a competing risk, by quadrature (scipy)."""
+    from scipy import integrate
+
+    drop = -math.log(0.95) / 12.0
+
+    def hazard(t):
+        return ratio * (0.07 if t < 6 else 0.05 if t < 12 else 0.04)
+
+    def cumulative(t):
+        return ratio * (0.07 * min(t, 6) + 0.05 * min(max(t - 6, 0), 6) + 0.04 * max(t - 12, 0)) + drop * t
+
+    def events_by(t):
+        return sum(integrate.quad(lambda s: hazard(s) * math.exp(-cumulative(s)), a, b)[0]
+                   for a, b in ((0, min(t, 6)), (min(t, 6), min(t, 12)), (min(t, 12), t)) if b > a)
+
+    return integrate.quad(lambda e: events_by(24.0 - e), 0.0, 24.0, limit=200)[0] / 24.0
+
+
+def test_design_without_n_total_sizes_given_events():
+    # A new-user review: with design.events = 380 and no trial.n_total, design showed the subjects for design.power's
+    # 469 events (1206) beside the design at 380 events (power 0.8315): now the subjects that give the 380 events by
+    # the end of accrual, as its source says. Reference: quadrature of the event fraction (above).
+    import simulator as p3
+
+    scenario = p3.Trial.from_dict(GIVEN_EVENTS).design().to_dict()["scenarios"][0]
+    fraction = (_event_fraction_at_end_of_accrual(1.0) + 2 * _event_fraction_at_end_of_accrual(0.72)) / 3
+    subjects = 380 / fraction
+    assert scenario["n_total_source"] == "design.events"
+    assert scenario["n_total"] == math.ceil(subjects / 3) + math.ceil(2 * subjects / 3)
+    os = scenario["endpoints"]["os"]
+    assert os["analysis_times_at_n_total"][-1] == pytest.approx(24.0, abs=0.1)  # the events by the end of accrual
+    # A delayed effect (non-proportional hazards) has no analytic size: the message says so.
+    delayed = {**GIVEN_EVENTS, "endpoints": {"os": {**GIVEN_EVENTS["endpoints"]["os"], "truth": {
+        "control": {"times": [0, 6, 12], "hazards": [0.07, 0.05, 0.04]}, "hazard_ratio": [1.0, 0.65],
+        "hazard_ratio_times": [0, 3]}}}}
+    with pytest.raises(InputError, match=r"`trial\.n_total`: is required here: endpoint `os`'s non-proportional "
+                                         r"hazards or weighted test have no analytic size"):
+        p3.Trial.from_dict(delayed).design()

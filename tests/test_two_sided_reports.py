@@ -95,6 +95,11 @@ def test_unfavourable_rejections_under_the_prior_are_reported(tmp_path):
     assert abs(block["assurance_unfavourable"] - exact) < 4 * block["assurance_unfavourable_mcse"]  # 4 MCSE: one check
     assert block["reject_unfavourable_per_look"] == [block["assurance_unfavourable"]]
     assert "reject_unfavourable" not in block  # no truth: no power stream
+    result = trial(config).simulate(n_sims=2000, seed=5)
+    result.save(tmp_path / "out", plots=False)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "results.csv").read_text(encoding="utf-8"))))
+    unfavourable = result.to_dict()["scenarios"][0]["endpoints"]["resp"]["assurance_unfavourable"]
+    assert float(rows[1]["assurance_unfavourable"]) == unfavourable
     # With looks: every way a trial stops at the interim, under the prior, gives the expected size.
     result = trial(config, ["design.looks=[0.5, 1.0]", 'design.efficacy="asP"', "design.futility=[0.3]"]).simulate(
         n_sims=20000, seed=2)

@@ -76,26 +76,41 @@ def scenarios_from_mapping(raw: dict, *, complete: bool = True) -> tuple[list[Sc
 
 
 def _check_distinct_scenarios(scenarios: list) -> None:
-    """Refuse two scenarios that are the same trial: values of a swept key that has no effect in them.
+    """Refuse a swept key that has no effect in any scenario: its values give the same scenarios.
 
     A value listed twice is refused where the config is expanded; this catches distinct values that give
-    the same scenario (a review: a sweep over ``design.efficacy_param`` with ``asOF``, which has no
-    parameter, reported identical rows as a sensitivity analysis).
+    the same scenario everywhere (a review: a sweep over ``design.efficacy_param`` with ``asOF``, which has no
+    parameter, reported identical rows as a sensitivity analysis). A key that changes some scenarios passes
+    (a code review: ``design.efficacy`` over asOF and asKD with ``efficacy_param`` over 1 and 2 is a sweep the
+    docs offer; its asOF rows are alike, as asOF has no parameter).
     """
     if len(scenarios) < 2:
         return
+    digests = [result_digest(scenario.config) for scenario in scenarios]
     seen: dict = {}
-    for scenario in scenarios:
-        earlier = seen.setdefault(result_digest(scenario.config), scenario)
+    for scenario, digest in zip(scenarios, digests):
+        earlier = seen.setdefault(digest, scenario)
         if earlier is scenario:
             continue
         keys = [k for k in scenario.params if scenario.params[k] != earlier.params.get(k)] or list(scenario.params)
+        if _changes_some(keys, scenarios, digests):
+            continue
         first, second = (", ".join(f"{k} = {toml_value(s.params[k])}" for k in keys) for s in (earlier, scenario))
         raise InputError(
             f"config key `sweep.{keys[0]}`: the scenarios {first} and {second} are the same "
-            f"trial (`{keys[0]}` has no effect in them: see its entry in docs/config.md for where it applies), so "
-            "they would draw and decide the same trials; sweep a key that changes the design, or give one value"
+            f"trial, as are all that differ only there (`{keys[0]}` has no effect in them: see its entry in "
+            "docs/config.md for where it applies), so they would draw and decide the same trials; sweep a key "
+            "that changes the design, or give one value"
         )
+
+
+def _changes_some(keys: list, scenarios: list, digests: list) -> bool:
+    """Whether two scenarios that differ only in ``keys`` are different scenarios somewhere."""
+    groups: dict = {}
+    for scenario, digest in zip(scenarios, digests):
+        rest = tuple((k, toml_value(v)) for k, v in scenario.params.items() if k not in keys)
+        groups.setdefault(rest, set()).add(digest)
+    return any(len(found) > 1 for found in groups.values())
 
 
 def _common_error(message: str, expanded: list) -> bool:

@@ -547,6 +547,21 @@ class SurvivalPlan:
         """Keyword arguments of :mod:`simulator.design.survival` for this endpoint at ``hazard_ratio``."""
         return analytic_model(self.config, self.endpoint, hazard_ratio)
 
+    def subjects_for(self, events: float) -> float | None:
+        """Subjects whose expected events under the truth by the end of accrual plus ``follow_up.minimum`` are
+        ``events`` (with a rate of accrual, its duration follows from them): the size of a design whose events
+        are given (``design`` without ``trial.n_total``); None without a truth or under non-proportional hazards.
+        """
+        if self.truth is None or self.endpoint.nph is not None:
+            return None
+        model = self.model(self.truth)
+        accrual = self.endpoint.accrual
+        if accrual.is_rate:
+            rest = {k: v for k, v in model.items() if k != "accrual"}
+            return float(analytic_survival.subjects_at_rate(events, follow_up=self.endpoint.follow_up,
+                                                            starts=accrual.starts, rates=accrual.per_month, **rest)[0])
+        return float(analytic_survival.subjects_for_events(events, follow_up=self.endpoint.follow_up, **model))
+
     def expected_time(self, config: Config, hazard_ratio: float, events: float) -> float:
         """:func:`expected_time` of this endpoint."""
         return expected_time(config, self.endpoint, hazard_ratio, events)
@@ -642,11 +657,14 @@ class SurvivalPlan:
                 # A review: beside n_total = 500, 1222 subjects read as "the N I need"; they are the design whose
                 # events all come by the end of accrual (rpact's getSampleSizeSurvival follows up 6 months by
                 # default).
+                # (A code review: not "the configured" size, which design may have computed, nor a time that
+                # does not come.)
                 add_note(out, "with follow_up.minimum = 0 (the default) the subjects for design.power are those "
                               "whose events all come by the end of accrual, with no follow-up after it (study "
-                              f"duration = accrual duration); the configured {int(config.trial.n_total)} subjects "
-                              "reach the events at analysis_times_at_n_total; set follow_up.minimum for a design "
-                              "with follow-up after accrual")
+                              "duration = accrual duration); set follow_up.minimum for a design with follow-up "
+                              "after accrual" + ("" if None in times else
+                                                 f"; at trial.n_total = {int(config.trial.n_total)} the looks' "
+                                                 "events come at analysis_times_at_n_total"))
             if accrual.is_rate:  # subjects drive the trial: `size` searches n_total from here
                 out["n_total_rounded"] = int(sum(per_arm))
                 if config.design.look_times:

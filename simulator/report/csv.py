@@ -39,6 +39,8 @@ COLUMNS = (
 #: Optional columns of every kind: the two-sided type I error (``design.sided = 2``) and the
 #: multiplicity-adjusted successes.
 GENERIC_OPTIONAL = ("type1_two_sided", "type1_two_sided_mcse",
+                    # Two-sided with a prior: the unfavourable rejections under the prior.
+                    "assurance_unfavourable", "assurance_unfavourable_mcse",
                     # Holm or fixed sequence: each endpoint's success after the adjustment.
                     "power_adjusted", "power_adjusted_mcse", "assurance_adjusted", "assurance_adjusted_mcse",
                     "type1_adjusted", "type1_adjusted_mcse")

@@ -88,7 +88,9 @@ def design_table(result: dict) -> str:
         lines += [f"design.events (derived, the final look's events): {derived}",
                   f"  {meta.get('events_derivation', '')}".rstrip(), ""]
     for scenario in result["scenarios"]:
-        computed = " (computed for design.power: trial.n_total not given)" if scenario.get("n_total_source") == "design.power" else ""
+        computed = {"design.power": " (computed for design.power: trial.n_total not given)",
+                    "design.events": " (the subjects expected to give design.events by the end of accrual plus "
+                                     "follow_up.minimum: trial.n_total not given)"}.get(scenario.get("n_total_source"), "")
         # The swept values as the reports write them (n_total is given first already).
         params = {k: v for k, v in (scenario["params"] or {}).items() if k != "trial.n_total"}
         swept = f": {params_label(params)}" if params else ""

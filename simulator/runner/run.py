@@ -16,6 +16,7 @@ from pathlib import Path
 
 from simulator.config.load import Scenario
 from simulator.config.validate import validate
+from simulator.design.allocation import round_up_per_arm
 from simulator.design.multiplicity import gatekeeper
 from simulator.endpoints import kind_of
 from simulator.endpoints.common import PatientAxis, add_note, analytic_and_exact, finite_or_none
@@ -260,16 +261,33 @@ def largest_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
 
 
 def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
-    """The analytic size for ``design.power`` of the plans ``bundle`` built at ``probe``'s ``trial.n_total``."""
+    """The analytic size for ``design.power`` of the plans ``bundle`` built at ``probe``'s ``trial.n_total``;
+    a survival endpoint whose events are given (:func:`_events_given`) counts the subjects that give them
+    (``SurvivalPlan.subjects_for``)."""
     success = probe.config.success
     first = gatekeeper(success.rule, success.multiplicity, success.order)
     sizes = []
+    given = _analysed_at_given_events(probe)
     # A fixed sequence's first endpoint decides under rule any (multiplicity.gatekeeper): its size alone.
     for plan in [p for p in bundle.plans if first is None or p.endpoint.name == first]:
-        block = plan.analytic(probe.config)
-        size = block.get("n_total_rounded")
-        if size is None and block.get("subjects_per_arm"):
-            size = int(sum(block["subjects_per_arm"]))
+        subjects_for = getattr(plan, "subjects_for", None)
+        if given and subjects_for is not None:
+            # Survival events given: they set its power, so its size is the subjects that give them (a new-user
+            # review: the subjects for design.power's 469 events were shown beside the design at the given 380).
+            subjects = subjects_for(float(plan.looks.events[-1]))
+            size = None if subjects is None else int(sum(round_up_per_arm(subjects, probe.config.trial.allocation)))
+            block = {}
+        else:
+            block = plan.analytic(probe.config)
+            size = block.get("n_total_rounded")
+            if size is None and block.get("subjects_per_arm"):
+                size = int(sum(block["subjects_per_arm"]))
+        if size is None and (given or "nph" in block or getattr(plan.endpoint, "weights", ())):
+            # A new-user review: a delayed effect was called "no truth with a benefit".
+            raise InputError(
+                f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}`'s "
+                "non-proportional hazards or weighted test have no analytic size (docs/survival_nph.md)"
+            )
         if size is None:
             raise InputError(
                 f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}` has no truth with a "
@@ -279,12 +297,23 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
     return max(sizes) if probe.config.success.rule == "all" else min(sizes)
 
 
+def _events_given(scenario: Scenario) -> bool:
+    """Whether ``design.events`` or ``design.look_events`` is given (in the config or by a sweep)."""
+    given = scenario.raw.get("design") or {}
+    return any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events"))
+
+
+def _analysed_at_given_events(scenario: Scenario) -> bool:
+    """Whether the looks are at given events (not calendar looks, whose ``design.events`` is only the planned
+    maximum at which the interims spend alpha): those events set a survival endpoint's power."""
+    return _events_given(scenario) and not scenario.config.design.look_times
+
+
 def _derives_events(scenario: Scenario) -> bool:
     """Whether loading derived ``scenario``'s events (a survival endpoint, and neither ``design.events`` nor
     ``design.look_events`` given): from the unswept base config, as :func:`~simulator.endpoints.survival_axis.derive_events`
     decides, the subjects' events when its accrual is a rate, else Schoenfeld's."""
-    given = scenario.raw.get("design") or {}
-    if any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events")):
+    if _events_given(scenario):
         return False
     return scenario.config.design.events is not None  # not given, so derived while loading
 
@@ -304,7 +333,8 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
     and ``meta``'s events where they had to be derived again.
 
     A scenario without ``trial.n_total`` is designed at its computed size
-    (:func:`design_size`), reported with ``n_total_source = "design.power"``;
+    (:func:`design_size`), reported with ``n_total_source = "design.power"`` (``"design.events"`` where a
+    survival endpoint's events are given: the subjects that give them, :func:`_analytic_size`);
     a subject-driven one there has the events of that size's subjects, as
     ``run`` derives them, which the returned ``meta`` keys (``events``,
     ``events_unrounded``, ``events_derivation``, ``events_by_n_total``)
@@ -324,7 +354,9 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             from_subjects = driven and _derives_events(scenario)
             at_size = (lambda s: _with_subject_events(s, base)) if from_subjects else (lambda s: s)
             size, settled = design_size(scenario, at_size)
-            scenario, source = at_size(with_n_total(scenario, size)), "design.power"
+            survival = any(e.kind == "survival" for e in scenario.config.endpoints)
+            source = "design.events" if survival and _analysed_at_given_events(scenario) else "design.power"
+            scenario = at_size(with_n_total(scenario, size))
             if from_subjects:
                 derived.setdefault(size, subject_events(base, size))
             if not settled:
@@ -332,7 +364,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                         "events derived from the subjects move it), had not settled: this is the last size the "
                         "design could be built at; give trial.n_total")
         bundle = build_plans(scenario)
-        if source == "design.power" and note is None:
+        if source != "trial.n_total" and note is None:
             try:
                 below = _analytic_size(bundle, scenario)
             except InputError:
