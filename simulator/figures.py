@@ -40,6 +40,7 @@ COLOURS = {
     "failure": "#BBBBBB",
     "efficacy": "#009E73",
     "futility": "#CC79A7",
+    "unfavourable": "#E69F00",
     "target": "#555555",
 }
 

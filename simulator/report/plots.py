@@ -207,11 +207,15 @@ def _sequential_figure(report: dict, i: int):
         # Futility bars (and their legend entry) only for a design with a futility rule.
         futility = any(v is not None for v in e.get("futility_bounds") or []) or any(e.get("futility_per_look") or [])
         bars = [("reject_per_look", "reject H0")] + ([("futility_per_look", "stop for futility")] if futility else [])
-        width = 0.35
+        if e.get("reject_unfavourable_per_look") is not None:
+            # Two-sided: the third way a trial stops (a code review: 43 % of a design's trials stopped so, unseen).
+            bars.append(("reject_unfavourable_per_look", "reject H0, unfavourable direction"))
+        width = 0.35 if len(bars) <= 2 else 0.7 / len(bars)
         for k, (key, label) in enumerate(bars):
             values = np.asarray(e.get(key) or [0.0] * len(looks), dtype=float)
             mcse = np.asarray(e.get(f"{key}_mcse") or [0.0] * len(looks), dtype=float)
-            colour = COLOURS["efficacy"] if key.startswith("reject") else COLOURS["futility"]
+            colour = {"reject_per_look": COLOURS["efficacy"], "futility_per_look": COLOURS["futility"]}.get(
+                key, COLOURS["unfavourable"])
             offset = (k - (len(bars) - 1) / 2) * width
             ax.bar(looks + offset, values, width, yerr=2 * mcse, capsize=2, color=colour, label=label)
         ax.set_xticks(looks, ticks)

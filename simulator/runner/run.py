@@ -354,9 +354,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             from_subjects = driven and _derives_events(scenario)
             at_size = (lambda s: _with_subject_events(s, base)) if from_subjects else (lambda s: s)
             size, settled = design_size(scenario, at_size)
-            survival = any(e.kind == "survival" for e in scenario.config.endpoints)
-            source = "design.events" if survival and _analysed_at_given_events(scenario) else "design.power"
-            scenario = at_size(with_n_total(scenario, size))
+            scenario, source = at_size(with_n_total(scenario, size)), "design.power"
             if from_subjects:
                 derived.setdefault(size, subject_events(base, size))
             if not settled:
@@ -364,6 +362,9 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                         "events derived from the subjects move it), had not settled: this is the last size the "
                         "design could be built at; give trial.n_total")
         bundle = build_plans(scenario)
+        if source == "design.power" and _analysed_at_given_events(scenario) and any(
+                getattr(plan, "subjects_for", None) for plan in bundle.plans):
+            source = "design.events"  # the subjects that give the given events (_analytic_size)
         if source != "trial.n_total" and note is None:
             try:
                 below = _analytic_size(bundle, scenario)
