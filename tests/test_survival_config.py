@@ -274,3 +274,29 @@ def test_design_without_n_total_sizes_given_events():
     with pytest.raises(InputError, match=r"`trial\.n_total`: is required here: endpoint `os`'s non-proportional "
                                          r"hazards or weighted test have no analytic size"):
         p3.Trial.from_dict(delayed).design()
+
+
+def test_given_events_size_one_survival_endpoint_only(tmp_path):
+    # A code review: in a joint trial the binary endpoint's size for design.power was labelled as the subjects
+    # for the survival endpoint's events, and the several-endpoints note was gone; a binary endpoint without a
+    # benefit got the non-proportional-hazards message; a survival prior without a true hazard ratio too.
+    import simulator as p3
+
+    joint = {"endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+                                  "accrual": {"duration": 24.0}, "follow_up": {"minimum": 12.0}},
+                           "resp": {"kind": "binary", "truth": {"control": 0.30, "experimental": 0.36}}},
+             "design": {"looks": [0.5, 1.0], "events": 300}}
+    scenario = p3.Trial.from_dict(joint).design().to_dict()["scenarios"][0]
+    assert scenario["n_total_source"] == "design.power"
+    assert "the largest of the 2 endpoints' own sizes for design.power" in scenario["n_total_note"]
+    flat = {**joint, "endpoints": {**joint["endpoints"], "resp": {"kind": "binary", "truth": {
+        "control": 0.30, "experimental": 0.30}}}}
+    with pytest.raises(InputError, match=r"endpoint `resp` has no truth with a benefit over the null"):
+        p3.Trial.from_dict(flat).design()
+    prior_only = {"endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}},
+                                       "prior": {"hazard_ratio": {"estimate": 0.7, "lower": 0.5, "upper": 0.98}},
+                                       "accrual": {"duration": 24.0}}},
+                  "design": {"events": 300}}
+    with pytest.raises(InputError, match=r"endpoint `os` has no true hazard ratio to compute the subjects for "
+                                         r"design\.events from"):
+        p3.Trial.from_dict(prior_only).design()

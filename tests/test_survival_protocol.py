@@ -656,3 +656,29 @@ def test_a_binary_endpoint_gets_no_simulated_type1_sentence_beside_its_exact_siz
     assert block["analytic"]["size_exact"] > 1.2 * 0.025 and block["type1"] - 4 * block["type1_mcse"] > 0.025
     assert "the exact size of z_unpooled" in block["analytic"]["note"]
     assert "simulated type1" not in block["analytic"]["note"]
+
+
+def test_a_binary_type1_between_its_exact_notes_threshold_and_the_screen_is_noted():
+    # A second code review: with the simulated sentence dropped wherever an exact size exists, z_unpooled at
+    # 50 + 50 (exact size 0.0297 for 0.025: 1.19 times, under the exact note's 1.2) had no word in report.md.
+    # Reference: the exact size by enumeration of both binomials at the control rate (scipy).
+    from scipy.stats import binom, norm
+
+    import simulator as p3
+
+    raw = {"trial": {"n_total": 100},
+           "endpoints": {"r": {"kind": "binary", "test": "z_unpooled", "truth": {"control": 0.10, "experimental": 0.25}}},
+           "simulation": {"null": True}}
+    k = np.arange(51)
+    xc, xe = np.meshgrid(k, k, indexing="ij")
+    pc, pe = xc / 50, xe / 50
+    se = np.sqrt(pc * (1 - pc) / 50 + pe * (1 - pe) / 50)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (pe - pc) / se, np.where(pe > pc, np.inf, np.where(pe < pc, -np.inf, 0.0)))
+    size = float(np.outer(binom.pmf(k, 50, 0.1), binom.pmf(k, 50, 0.1))[z >= norm.isf(0.025)].sum())
+    assert 1.1 * 0.025 < size < 1.2 * 0.025
+    block = p3.Trial.from_dict(raw).simulate(n_sims=100000, seed=5).to_dict()["scenarios"][0]["endpoints"]["r"]
+    assert block["analytic"]["size_exact"] == pytest.approx(size, abs=1e-12)
+    assert abs(block["type1"] - size) < 3 * block["type1_mcse"]
+    assert "the exact size of" not in block["analytic"].get("note", "")
+    assert f"the simulated type1 {block['type1']:.4g}" in block["analytic"]["note"]

@@ -22,6 +22,7 @@ from simulator.endpoints import binary_spec
 from simulator.endpoints.adaptive import InterimRules, with_rules
 from simulator.endpoints.binary_spec import BinaryEndpoint
 from simulator.endpoints.common import (
+    EXACT_SIZE_NOTE,
     Bounds,
     Looks,
     PatientKind,
@@ -534,7 +535,7 @@ class BinaryPlan:
             size = out.get(key)
             if size is not None and size > ANTI_CONSERVATIVE * nominal:
                 out["exact_note"] = (
-                    f"the exact size of {self.endpoint.test} here is {size:.4g} against its {what} "
+                    f"{EXACT_SIZE_NOTE} {self.endpoint.test} here is {size:.4g} against its {what} "
                     f"{nominal:.4g}: at these sizes its normal approximation rejects too often under H0"
                 )
                 break

@@ -412,6 +412,11 @@ def analytic_and_exact(plan, config: Config) -> dict:
     return block
 
 
+#: How an exact-size note begins (``exact()``'s ``exact_note`` where a test's exact size is above its level):
+#: the report builder gives no simulated type I error sentence beside one.
+EXACT_SIZE_NOTE = "the exact size of"
+
+
 def add_note(block: dict, text: str) -> None:
     """Add ``text`` to ``block["note"]`` (the analytic block's one line, printed under the tables), after any there."""
     note = block.get("note")

@@ -267,14 +267,13 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
     success = probe.config.success
     first = gatekeeper(success.rule, success.multiplicity, success.order)
     sizes = []
-    given = _analysed_at_given_events(probe)
+    given = _sized_by_given_events(bundle, probe)
     # A fixed sequence's first endpoint decides under rule any (multiplicity.gatekeeper): its size alone.
     for plan in [p for p in bundle.plans if first is None or p.endpoint.name == first]:
-        subjects_for = getattr(plan, "subjects_for", None)
-        if given and subjects_for is not None:
+        if given:
             # Survival events given: they set its power, so its size is the subjects that give them (a new-user
             # review: the subjects for design.power's 469 events were shown beside the design at the given 380).
-            subjects = subjects_for(float(plan.looks.events[-1]))
+            subjects = plan.subjects_for(float(plan.looks.events[-1]))
             size = None if subjects is None else int(sum(round_up_per_arm(subjects, probe.config.trial.allocation)))
             block = {}
         else:
@@ -282,11 +281,17 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
             size = block.get("n_total_rounded")
             if size is None and block.get("subjects_per_arm"):
                 size = int(sum(block["subjects_per_arm"]))
-        if size is None and (given or "nph" in block or getattr(plan.endpoint, "weights", ())):
+        if size is None and ("nph" in block or getattr(plan.endpoint, "weights", ())
+                             or (given and getattr(plan.endpoint, "nph", None) is not None)):
             # A new-user review: a delayed effect was called "no truth with a benefit".
             raise InputError(
                 f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}`'s "
                 "non-proportional hazards or weighted test have no analytic size (docs/survival_nph.md)"
+            )
+        if size is None and given:
+            raise InputError(
+                f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}` has no true hazard "
+                "ratio to compute the subjects for design.events from"
             )
         if size is None:
             raise InputError(
@@ -303,10 +308,14 @@ def _events_given(scenario: Scenario) -> bool:
     return any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events"))
 
 
-def _analysed_at_given_events(scenario: Scenario) -> bool:
-    """Whether the looks are at given events (not calendar looks, whose ``design.events`` is only the planned
-    maximum at which the interims spend alpha): those events set a survival endpoint's power."""
-    return _events_given(scenario) and not scenario.config.design.look_times
+def _sized_by_given_events(bundle: ScenarioPlans, scenario: Scenario) -> bool:
+    """Whether ``design`` sizes ``scenario`` by the subjects that give its events: one survival endpoint (its
+    plan has ``subjects_for``) whose looks are at given events (not calendar looks, whose ``design.events`` is
+    only the planned maximum at which the interims spend alpha), which set its power. With several endpoints
+    the size stays the largest or smallest of their sizes for design.power (a code review: a joint trial's
+    binary size was labelled as the survival endpoint's subjects for its events)."""
+    return (len(bundle.plans) == 1 and getattr(bundle.plans[0], "subjects_for", None) is not None
+            and _events_given(scenario) and not scenario.config.design.look_times)
 
 
 def _derives_events(scenario: Scenario) -> bool:
@@ -362,8 +371,7 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
                         "events derived from the subjects move it), had not settled: this is the last size the "
                         "design could be built at; give trial.n_total")
         bundle = build_plans(scenario)
-        if source == "design.power" and _analysed_at_given_events(scenario) and any(
-                getattr(plan, "subjects_for", None) for plan in bundle.plans):
+        if source == "design.power" and _sized_by_given_events(bundle, scenario):
             source = "design.events"  # the subjects that give the given events (_analytic_size)
         if source != "trial.n_total" and note is None:
             try:
