@@ -53,6 +53,12 @@ def test_one_sided_designs_have_no_wedge_or_two_sided_columns(small_config, tmp_
     result.save(tmp_path / "out")
     header = (tmp_path / "out" / "results.csv").read_text(encoding="utf-8").splitlines()[0]
     assert "type1_two_sided" not in header
+    # A one-sided test never rejects the other way: no column of zeros (the column once followed the key).
+    from simulator.report.tables import endpoint_table, look_table
+
+    report = result.to_dict()
+    assert "reject unfavourable" not in endpoint_table(report, 0).headers
+    assert "P(unfavourable rejection at look)" not in look_table(report, 0).headers
 
 
 PRIOR_ONLY = """

@@ -279,7 +279,7 @@ def endpoint_table(report: dict, i: int) -> Table:
         ("prior P(benefit)", lambda n, e: plain(report, base + (n, "prior_p_benefit")), has("prior_p_benefit")),
         # A one-sided test never rejects the other way: the column would only say 0 (< 3/n).
         ("reject unfavourable", lambda n, e: probability(report, base + (n, "reject_unfavourable")),
-         has("reject_unfavourable")),
+         lambda e: e.get("sided") == 2 and e.get("reject_unfavourable") is not None),
         ("assurance, unfavourable", lambda n, e: probability(report, base + (n, "assurance_unfavourable")),
          has("assurance_unfavourable")),
         (type1_label(endpoints.values()), lambda n, e: probability(report, base + (n, "type1")), has("type1")),
