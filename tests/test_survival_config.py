@@ -300,3 +300,18 @@ def test_given_events_size_one_survival_endpoint_only(tmp_path):
     with pytest.raises(InputError, match=r"endpoint `os` has no true hazard ratio to compute the subjects for "
                                          r"design\.events from"):
         p3.Trial.from_dict(prior_only).design()
+
+
+def test_a_joint_trial_with_given_events_says_whose_size_it_is():
+    # A docs review: CAIRO6 without n_total and with design.events = 200 showed os's subjects for design.power's
+    # 139 events beside its design at the 200 given, without a word.
+    import simulator as p3
+
+    joint = {"endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+                                  "accrual": {"duration": 24.0}, "follow_up": {"minimum": 12.0}},
+                           "resp": {"kind": "binary", "truth": {"control": 0.30, "experimental": 0.45}}},
+             "design": {"events": 300}}
+    note = p3.Trial.from_dict(joint).design().to_dict()["scenarios"][0]["n_total_note"]
+    assert "os's own size is its subjects for design.power's events, not for the design.events given" in note
+    del joint["design"]["events"]
+    assert "design.events given" not in p3.Trial.from_dict(joint).design().to_dict()["scenarios"][0]["n_total_note"]

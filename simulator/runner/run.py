@@ -396,6 +396,13 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             else:
                 several = f"the smallest of the {m} endpoints' own sizes for design.power (rule any, at each endpoint's level)"
             several += "; p3sim size --target power finds the size for the trial's success"
+            given = [plan.endpoint.name for plan in bundle.plans if getattr(plan, "subjects_for", None) is not None]
+            if given and _events_given(scenario) and not scenario.config.design.look_times:
+                # A review: CAIRO6 with design.events = 200 showed os's subjects for design.power's 139 events
+                # beside its design at the 200 given (whose events then come at 239 months), without a word.
+                several += (f"; {given[0]}'s own size is its subjects for design.power's events, not for the "
+                            "design.events given (which set its power): give trial.n_total for a design at the "
+                            "given events")
             note = several if note is None else f"{note}; {several}"
         endpoints = {}
         calendar = [e.name for e in calendar_endpoints(scenario.config.endpoints)]
