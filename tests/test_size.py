@@ -445,14 +445,11 @@ def _pooled_z_power(n, p_c, p_e, alpha=0.025):
     """Exact power of the one-sided pooled z test with n a side, by enumeration of both binomials."""
     from scipy.stats import binom, norm
 
+    from _binary_reference import z_table
+
     x = np.arange(n + 1)
-    xc, xe = np.meshgrid(x, x, indexing="ij")
-    pbar = (xc + xe) / (2 * n)
-    se = np.sqrt(pbar * (1 - pbar) * 2 / n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (xe - xc) / n / se, 0.0)
     weights = np.outer(binom.pmf(x, n, p_c), binom.pmf(x, n, p_e))
-    return float(weights[z >= norm.ppf(1 - alpha)].sum())
+    return float(weights[z_table(n, n) >= norm.ppf(1 - alpha)].sum())
 
 
 @pytest.mark.parametrize("success", ['rule = "all"',
@@ -716,13 +713,10 @@ def _exact_assurance(n_total: int) -> float:
         k = np.arange(n + 1)
         return 0.2 * betabinom.pmf(k, n, 1, 1) + 0.8 * betabinom.pmf(k, n, 0.5 + 0.5 * x, 0.5 + 0.5 * (30 - x))
 
+    from _binary_reference import z_table
+
     nc, ne = n_total // 3, 2 * n_total // 3
-    xc, xe = np.meshgrid(np.arange(nc + 1), np.arange(ne + 1), indexing="ij")
-    pooled = (xc + xe) / n_total
-    se = np.sqrt(pooled * (1 - pooled) * (1 / nc + 1 / ne))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (xe / ne - xc / nc) / se, 0.0)
-    return float(np.outer(predictive(nc, 6), predictive(ne, 12))[z >= norm.isf(0.025)].sum())
+    return float(np.outer(predictive(nc, 6), predictive(ne, 12))[z_table(nc, ne) >= norm.isf(0.025)].sum())
 
 
 def test_an_assurance_answer_below_its_exact_assurance_says_so(tmp_path, capsys):

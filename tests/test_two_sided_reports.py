@@ -80,14 +80,11 @@ def _exact_unfavourable(n_per_arm: int) -> float:
     import numpy as np
     from scipy.stats import betabinom, norm
 
+    from _binary_reference import z_table
+
     k = np.arange(n_per_arm + 1)
-    xc, xe = np.meshgrid(k, k, indexing="ij")
-    pooled = (xc + xe) / (2 * n_per_arm)
-    se = np.sqrt(pooled * (1 - pooled) * 2 / n_per_arm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (xe - xc) / n_per_arm / se, 0.0)
     weights = np.outer(betabinom.pmf(k, n_per_arm, 10, 22), betabinom.pmf(k, n_per_arm, 12, 20))
-    return float(weights[z <= -norm.isf(0.025)].sum())
+    return float(weights[z_table(n_per_arm, n_per_arm) <= -norm.isf(0.025)].sum())
 
 
 def test_unfavourable_rejections_under_the_prior_are_reported(tmp_path):
