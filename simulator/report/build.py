@@ -122,16 +122,15 @@ def endpoint_block(plan, streams: dict, config, side: dict | None = None) -> dic
     n = every_stream[reference].n_sims
     # Without a power stream, an endpoint without a prior has its truth in the assurance stream.
     block["per_look_under"] = "truth" if reference == "power" or truth_only else "prior"
-    block["reject_per_look"] = [c / n for c in counts["reject"].tolist()]
-    block["futility_per_look"] = [c / n for c in counts["futility"].tolist()]
-    # Reports (issue 6): per-look MCSEs and the bounds on the effect scale.
-    block["reject_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject"].tolist()]
-    block["futility_per_look_mcse"] = [proportion(c, n)[1] for c in counts["futility"].tolist()]
+    # Per look, each way a trial stops, with MCSEs (issue 6); two-sided, also the unfavourable rejections (a
+    # review: the per-look stops under the prior did not add up to the trials that stopped).
+    per_look = {"reject_per_look": "reject", "futility_per_look": "futility"}
     if plan.sided == 2:
-        # The third way a two-sided trial stops (a review: the per-look table's stops under the prior did not add
-        # up to the trials that stopped).
-        block["reject_unfavourable_per_look"] = [c / n for c in counts["reject_unfavourable"].tolist()]
-        block["reject_unfavourable_per_look_mcse"] = [proportion(c, n)[1] for c in counts["reject_unfavourable"].tolist()]
+        per_look["reject_unfavourable_per_look"] = "reject_unfavourable"
+    for key, count in per_look.items():
+        block[key] = [c / n for c in counts[count].tolist()]
+    for key, count in per_look.items():
+        block[f"{key}_mcse"] = [proportion(c, n)[1] for c in counts[count].tolist()]
     block.update(plan.effect_bounds())
     if rules is not None and getattr(rules, "ssr", False):
         # Re-estimation: a later stage's size varies by trial and the combination test decides there, so the

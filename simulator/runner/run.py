@@ -270,34 +270,26 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
     given = _sized_by_given_events(bundle, probe)
     # A fixed sequence's first endpoint decides under rule any (multiplicity.gatekeeper): its size alone.
     for plan in [p for p in bundle.plans if first is None or p.endpoint.name == first]:
+        required = f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}`"
+        # A new-user review: a delayed effect was called "no truth with a benefit".
+        no_model = f"{required}'s non-proportional hazards or weighted test have no analytic size (docs/survival_nph.md)"
         if given:
             # Survival events given: they set its power, so its size is the subjects that give them (a new-user
             # review: the subjects for design.power's 469 events were shown beside the design at the given 380).
             subjects = plan.subjects_for(float(plan.looks.events[-1]))
-            size = None if subjects is None else int(sum(round_up_per_arm(subjects, probe.config.trial.allocation)))
-            block = {}
-        else:
-            block = plan.analytic(probe.config)
-            size = block.get("n_total_rounded")
-            if size is None and block.get("subjects_per_arm"):
-                size = int(sum(block["subjects_per_arm"]))
-        if size is None and ("nph" in block or getattr(plan.endpoint, "weights", ())
-                             or (given and getattr(plan.endpoint, "nph", None) is not None)):
-            # A new-user review: a delayed effect was called "no truth with a benefit".
-            raise InputError(
-                f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}`'s "
-                "non-proportional hazards or weighted test have no analytic size (docs/survival_nph.md)"
-            )
-        if size is None and given:
-            raise InputError(
-                f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}` has no true hazard "
-                "ratio to compute the subjects for design.events from"
-            )
+            if subjects is None:
+                raise InputError(no_model if plan.endpoint.nph is not None else
+                                 f"{required} has no true hazard ratio to compute the subjects for design.events from")
+            sizes.append(int(sum(round_up_per_arm(subjects, probe.config.trial.allocation))))
+            continue
+        block = plan.analytic(probe.config)
+        size = block.get("n_total_rounded")
+        if size is None and block.get("subjects_per_arm"):
+            size = int(sum(block["subjects_per_arm"]))
+        if size is None and ("nph" in block or getattr(plan.endpoint, "weights", ())):
+            raise InputError(no_model)
         if size is None:
-            raise InputError(
-                f"config key `trial.n_total`: is required here: endpoint `{plan.endpoint.name}` has no truth with a "
-                "benefit over the null to compute a size for"
-            )
+            raise InputError(f"{required} has no truth with a benefit over the null to compute a size for")
         sizes.append(int(size))
     return max(sizes) if probe.config.success.rule == "all" else min(sizes)
 
@@ -308,14 +300,19 @@ def _events_given(scenario: Scenario) -> bool:
     return any(given.get(key) or scenario.params.get(f"design.{key}") for key in ("events", "look_events"))
 
 
+def _at_given_events(scenario: Scenario) -> bool:
+    """Whether the looks are at given events (not calendar looks, whose ``design.events`` is only the planned
+    maximum at which the interims spend alpha): those events set a survival endpoint's power."""
+    return _events_given(scenario) and not scenario.config.design.look_times
+
+
 def _sized_by_given_events(bundle: ScenarioPlans, scenario: Scenario) -> bool:
     """Whether ``design`` sizes ``scenario`` by the subjects that give its events: one survival endpoint (its
-    plan has ``subjects_for``) whose looks are at given events (not calendar looks, whose ``design.events`` is
-    only the planned maximum at which the interims spend alpha), which set its power. With several endpoints
-    the size stays the largest or smallest of their sizes for design.power (a code review: a joint trial's
-    binary size was labelled as the survival endpoint's subjects for its events)."""
+    plan has ``subjects_for``) at given events (:func:`_at_given_events`). With several endpoints the size
+    stays the largest or smallest of their sizes for design.power (a code review: a joint trial's binary size
+    was labelled as the survival endpoint's subjects for its events)."""
     return (len(bundle.plans) == 1 and getattr(bundle.plans[0], "subjects_for", None) is not None
-            and _events_given(scenario) and not scenario.config.design.look_times)
+            and _at_given_events(scenario))
 
 
 def _derives_events(scenario: Scenario) -> bool:
@@ -396,11 +393,11 @@ def design_blocks(scenarios: list[Scenario], raw: dict) -> tuple[list[dict], dic
             else:
                 several = f"the smallest of the {m} endpoints' own sizes for design.power (rule any, at each endpoint's level)"
             several += "; p3sim size --target power finds the size for the trial's success"
-            given = [plan.endpoint.name for plan in bundle.plans if getattr(plan, "subjects_for", None) is not None]
-            if given and _events_given(scenario) and not scenario.config.design.look_times:
+            survival = [plan.endpoint.name for plan in bundle.plans if getattr(plan, "subjects_for", None) is not None]
+            if survival and _at_given_events(scenario):
                 # A review: CAIRO6 with design.events = 200 showed os's subjects for design.power's 139 events
                 # beside its design at the 200 given (whose events then come at 239 months), without a word.
-                several += (f"; {given[0]}'s own size is its subjects for design.power's events, not for the "
+                several += (f"; {survival[0]}'s own size is its subjects for design.power's events, not for the "
                             "design.events given (which set its power): give trial.n_total for a design at the "
                             "given events")
             note = several if note is None else f"{note}; {several}"
