@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 from numba import njit
-from numba.np.random._constants import fe_double, ke_double, we_double
+from numba.np.random._constants import fe_double, fi_double, ke_double, ki_double, we_double, wi_double
 from scipy import stats
 
 from simulator.engine import bits
@@ -24,7 +24,8 @@ N_DRAWS = 10**7
 
 @njit
 def _fill(state, out, kind):
-    """``out`` filled from ``state``: 0 exponentials, 1 uniforms, 2 raw 64-bit draws (``out`` of uint64)."""
+    """``out`` filled from ``state``: 0 exponentials, 1 uniforms, 3 normals, 4 open uniforms, 2 raw 64-bit
+    draws (``out`` of uint64)."""
     a, b, c, w = bits.load(state)
     for k in range(out.size):
         if kind == 0:
@@ -32,6 +33,12 @@ def _fill(state, out, kind):
             out[k] = x
         elif kind == 1:
             u, a, b, c, w = bits.uniform(a, b, c, w)
+            out[k] = u
+        elif kind == 3:
+            x, a, b, c, w = bits.normal(a, b, c, w)
+            out[k] = x
+        elif kind == 4:
+            u, a, b, c, w = bits.open_uniform(a, b, c, w)
             out[k] = u
         else:
             r, a, b, c, w = bits.next_bits(a, b, c, w)
@@ -49,6 +56,10 @@ def _uniforms(state, out):
 
 def _raw(state, out):
     _fill(state, out, 2)
+
+
+def _normals(state, out):
+    _fill(state, out, 3)
 
 
 def _seeded(seed):
@@ -99,6 +110,70 @@ def test_draws_follow_numpys_generator_draw_for_draw():
     _uniforms(state, uniforms)
     np.testing.assert_array_equal(uniforms, theirs.random(1000))
     np.testing.assert_array_equal(state, numpys.state["state"]["state"])
+
+
+def test_normal_ziggurat_tables_file_holds_the_computed_tables():
+    tables = bits.normal_ziggurat_tables()
+    np.testing.assert_array_equal(np.stack([bits.KI.astype(float), bits.WI, bits.FI]), tables)
+
+
+def test_normal_ziggurat_tables_have_equal_areas_and_match_numpys():
+    x = bits.WI * 2.0**52
+    f = np.exp(-0.5 * x * x)
+    # Layer i >= 2: width x[i] times the height f(x[i-1]) - f(x[i]); the top layer 1 - f(x[1]); the base
+    # r f(r) plus the tail beyond r (x[0] = area / f(r)).
+    area = x[0] * f[255]
+    np.testing.assert_allclose(x[2:] * (f[1:255] - f[2:]), area, rtol=1e-13)
+    assert x[1] * (1.0 - f[1]) == pytest.approx(area, rel=1e-13)
+    tail = math.sqrt(math.pi / 2) * math.erfc(bits.NORMAL_R / math.sqrt(2.0))
+    assert bits.NORMAL_R * math.exp(-0.5 * bits.NORMAL_R**2) + tail == pytest.approx(area, rel=1e-14)
+    # NumPy's tables (Numba's copy) come from a recurrence in doubles: within 2e-14, and a few dozen units of
+    # the 2^52 scale for the integer thresholds.
+    np.testing.assert_allclose(bits.WI, wi_double, rtol=2e-14)
+    np.testing.assert_allclose(bits.FI, fi_double, rtol=2e-14)
+    assert np.max(np.abs(bits.KI.astype(float) - ki_double.astype(float))) <= 64
+
+
+def test_normals_follow_numpys_generator_draw_for_draw():
+    # NumPy's Generator(SFC64).standard_normal runs the same ziggurat on the same bits (layer, sign, 52-bit
+    # magnitude; wedge and tail tests): every draw takes the same branch, so the streams stay in step, equal
+    # to the tables' 2e-14, and end in the same state.
+    state = _seeded(32)
+    numpys = np.random.SFC64()
+    numpys.state = {"bit_generator": "SFC64", "state": {"state": state.copy()}, "has_uint32": 0, "uinteger": 0}
+    theirs = np.random.Generator(numpys)
+    ours = np.empty(10**6)
+    _normals(state, ours)
+    np.testing.assert_allclose(ours, theirs.standard_normal(10**6), rtol=5e-14, atol=0)
+    np.testing.assert_array_equal(state, numpys.state["state"]["state"])
+
+
+def test_normals_follow_the_normal_law():
+    x = np.empty(N_DRAWS)
+    _normals(_seeded(13), x)
+    # 200 equiprobable bins; the ziggurat's own tail beyond r on both sides; the tail's mean excess.
+    edges = stats.norm.ppf(np.arange(1, 200) / 200.0)
+    counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=200)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    for beyond in (np.count_nonzero(x > bits.NORMAL_R), np.count_nonzero(x < -bits.NORMAL_R)):
+        expected = N_DRAWS * stats.norm.sf(bits.NORMAL_R)
+        assert abs(beyond - expected) < 4 * math.sqrt(expected)
+    far = x[np.abs(x) > 4.0]
+    excess = stats.norm.pdf(4.0) / stats.norm.sf(4.0) - 4.0  # E[X - 4 | X > 4]
+    assert np.mean(np.abs(far) - 4.0) == pytest.approx(excess, abs=4 * 0.25 / math.sqrt(far.size))
+    assert np.all(np.isfinite(x))
+
+
+def test_open_uniforms_are_the_half_grid_of_52_bits():
+    state = _seeded(14)
+    u = np.empty(10**6)
+    _fill(state, u, 4)
+    k = u * 2.0**52 - 0.5
+    # On the grid (k + 1/2) 2^-52, so never 0 nor 1, and 1 - u, 1/2 - u exact (on the same grid).
+    np.testing.assert_array_equal(k, np.floor(k))
+    assert np.all((u > 0.0) & (u < 1.0))
+    np.testing.assert_array_equal((1.0 - u) * 2.0**52 - 0.5, np.floor((1.0 - u) * 2.0**52 - 0.5))
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
 
 
 def test_exponentials_follow_the_exponential_law():

@@ -226,6 +226,60 @@ def test_delayed_binary_outcome_counts_only_known_patients():
     np.testing.assert_array_equal(many.z[:1], one.z)
 
 
+def test_survival_latent_is_the_normal_quantile_of_its_uniform():
+    # Z_s = Phi^-1(1 - v) = -Phi^-1(v) by AS241 against scipy's ndtri (Cephes), and E = -log(v),
+    # over the open uniforms' grid: the centre, both tails and their extremes (2^-53 is the smallest v).
+    from numba import njit
+    from scipy import special
+
+    @njit
+    def latents(v, z, e):
+        for k in range(v.size):
+            z[k], e[k] = joint_engine._survival_latent(v[k])
+
+    rng = np.random.default_rng(3)
+    grid = np.concatenate([rng.random(10**5), 10.0 ** -rng.uniform(0, 15.9, 10**5),
+                           1 - 10.0 ** -rng.uniform(0, 15.6, 10**5)])
+    v = (np.floor(grid * 2.0**52) + 0.5) / 2.0**52
+    v = np.concatenate([v, [2.0**-53, 1 - 2.0**-53, 0.5 - 2.0**-53, 0.075, 0.925, math.exp(-25.0)]])
+    z, e = np.empty_like(v), np.empty_like(v)
+    latents(v, z, e)
+    reference = np.where(v < 0.5, -special.ndtri(v), special.ndtri(1.0 - v))  # each from its exact tail
+    np.testing.assert_allclose(z, reference, rtol=3e-15, atol=1e-300)
+    np.testing.assert_allclose(e, -np.log(v), rtol=4e-16, atol=0)  # libm against NumPy: an ulp
+    assert np.all(np.sign(z) == np.sign(0.5 - v))
+
+
+def test_the_survival_exit_and_binary_outcomes_follow_the_gaussian_copula():
+    # One trial of 40,000 patients, every one with an exit (no dropout, HR 1) and both outcomes, so the patients
+    # are a sample of the copula: each exit Exp(0.05); the binary events at their rates; and the joint law of
+    # (binary event, early exit): an exit before the q-quantile is Z_s < Phi^-1(q), so
+    # P(event and exit before it) = Phi2(Phi^-1(p), Phi^-1(q); r), with r the latent correlation.
+    corr = np.array([[1.0, -0.4, 0.6], [-0.4, 1.0, 0.3], [0.6, 0.3, 1.0]])  # a, b, then survival
+    rates = np.array([0.3, 0.7])
+    thresholds = np.repeat(stats.norm.ppf(rates)[None, :, None], 2, axis=2)
+    trial, patients = calendar_trial_patients(
+        np.random.default_rng(17), 20000, 20000, accrual=([0.0, 1.0], [1.0]), control=([0.0], [0.05]),
+        hazard_ratio=1.0, cholesky=np.linalg.cholesky(corr), thresholds=thresholds, delays=[0.0, 0.0],
+        look_events=[40000],
+    )
+    n = 40000
+    exit_time, events = patients["exit_time"], patients["binary_event"]
+    assert patients["is_event"].all()
+    assert stats.kstest(exit_time, stats.expon(scale=20.0).cdf).pvalue > 1e-3
+    for b, p in enumerate(rates):
+        assert abs(events[:, b].mean() - p) < 4 * math.sqrt(p * (1 - p) / n)
+    for b, r in enumerate((0.6, 0.3)):
+        for q in (0.2, 0.5, 0.8):
+            early = exit_time < stats.expon(scale=20.0).ppf(q)
+            wanted = stats.multivariate_normal.cdf([stats.norm.ppf(rates[b]), stats.norm.ppf(q)], cov=[[1, r], [r, 1]])
+            both = np.mean(events[:, b] & early)
+            assert abs(both - wanted) < 4 * math.sqrt(wanted * (1 - wanted) / n), (b, q)
+    # The two binary endpoints: P(both) = Phi2(t_a, t_b; -0.4).
+    wanted = stats.multivariate_normal.cdf(stats.norm.ppf(rates), cov=[[1, -0.4], [-0.4, 1]])
+    assert abs(np.mean(events[:, 0] & events[:, 1]) - wanted) < 4 * math.sqrt(wanted * (1 - wanted) / n)
+
+
 def test_binary_at_calendar_looks_keeps_its_level(tmp_path):
     # Two looks at half and all of the survival events; the binary endpoint's
     # bounds are spent at each trial's own information fractions, so its type
@@ -395,9 +449,9 @@ def test_a_binary_endpoint_at_survival_looks_reports_the_bounds_its_trials_used(
     assert "look_sizes" not in resp and "means over the trials that tested each look" in resp["bounds_note"]
     assert len({round(f, 3) for _, _, f, _ in seen}) > 1  # the trials' fractions differ
     assert resp["efficacy_bounds"][0] == pytest.approx(_of_first_look(seen, len(seen)), rel=1e-12)
-    for k, total in enumerate(np.rint(resp["evaluable_per_look"])):
-        n_e = np.rint(total / 2)
-        n_c = total - n_e
+    for k, mean in enumerate(resp["evaluable_per_look"]):
+        n_e = max(np.rint(mean / 2), 1)  # the split docs/reports.md gives (1:1)
+        n_c = max(np.rint(mean) - n_e, 1)
         p_c, p_e = 0.30, 0.30 + resp["critical_effect"][k]
         pooled = (p_c * n_c + p_e * n_e) / (n_c + n_e)
         z_at = (p_e - p_c) / math.sqrt(pooled * (1 - pooled) * (1 / n_c + 1 / n_e))
