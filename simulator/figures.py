@@ -141,6 +141,13 @@ def svg(figure, salt: str) -> str:
     text = re.sub(r"<\?xml[^>]*\?>\s*", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
     text = re.sub(r"<!--.*?-->\s*", "", text, flags=re.S)
+    # matplotlib names every group by an id numbered per file (figure_1, axes_1, patch_1) or by its gid
+    # (value-label, on many labels): in a report that inlines many figures they repeat, which HTML forbids (a
+    # review). Those no reference points to become classes; the referenced ones (clip paths, markers) are
+    # hashed with the figure's own salt, so they are unique already.
+    referenced = set(re.findall(r"url\(#([^)]+)\)", text)) | set(re.findall(r'href="#([^"]+)"', text))
+    text = re.sub(r'\bid="([^"]+)"', lambda m: m.group(0) if m.group(1) in referenced else f'class="{m.group(1)}"',
+                  text)
     return text.strip()
 
 
@@ -302,15 +309,15 @@ def _collect(pid: int, fd: int) -> dict:
     return drawn if isinstance(drawn, dict) else {}
 
 
-def figure_legend(figure, axes) -> None:
-    """One legend under the figure for every labelled artist (none hides data)."""
+def figure_legend(figure, axes, columns: int = 4) -> None:
+    """One legend under the figure for every labelled artist (none hides data), at most ``columns`` entries a row."""
     seen: dict = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             if not label.startswith("_"):
                 seen.setdefault(label, handle)
     if seen:
-        figure.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=min(len(seen), 4))
+        figure.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=min(len(seen), columns))
 
 
 def visible(x, density, mass=0.99999, points=600):
@@ -454,7 +461,8 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
         ax.set_visible(False)
     axes[0].set_ylabel("density per unit of log ratio\n(area = share of trials)" if log_axis
                        else "density (area = share of trials)")
-    axes[0].legend(loc="upper left")
+    # Under the panels (a review: inside the first panel the legend covered the histogram's peak).
+    figure_legend(figure, axes[:len(scenarios)], columns=2 if columns == 1 else 4)  # one narrow panel: two a row
     return figure
 
 

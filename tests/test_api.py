@@ -455,3 +455,14 @@ def test_the_folder_lock_is_the_holding_threads_alone(tmp_path):
         assert len(caught) == 1 and not (out / "report.json").exists()
         assert result.save(out, plots=False) == out  # the holding thread itself may write
     assert not _HELD and (out / "checkpoints" / "stale.tmp").is_dir()
+
+
+def test_derived_events_of_a_rate_accrual_without_a_size_say_what_design_does():
+    # A review: with the accrual already a rate, the derivation advised giving the accrual as a rate.
+    trial = p3.Trial.from_dict({"endpoints": {"os": {
+        "kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+        "accrual": {"rate": 20}, "follow_up": {"minimum": 12.0}}}, "design": {"power": 0.8}})
+    text = trial.derived["events_derivation"]
+    assert "give the accrual as a rate" not in text
+    assert "the accrual is a rate and trial.n_total is not given" in text
+    assert trial.design().meta["events_derivation"].startswith("expected events of trial.n_total = 388")

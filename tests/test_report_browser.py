@@ -64,16 +64,18 @@ MEASURE = r"""
       const r = text.getBoundingClientRect();
       if (r.width === 0 && r.height === 0) continue;  // an empty label
       figure.texts.push({text: text.textContent, box: box(text, origin)});
-      if (text.closest('g[id^="legend"]')) figure.legend.push(text.textContent);
+      if (text.closest('g[class^="legend"]')) figure.legend.push(text.textContent);
     }
-    for (const label of svg.querySelectorAll('g[id="value-label"] text')) {
-      const axes = label.closest('g[id^="axes_"]');
-      const patch = axes.querySelector(':scope > g[id^="patch_"] > path');  // the panel's background
+    for (const label of svg.querySelectorAll('g[class="value-label"] text')) {
+      const axes = label.closest('g[class^="axes_"]');
+      const patch = axes.querySelector(':scope > g[class^="patch_"] > path');  // the panel's background
       figure.labels.push({text: label.textContent, box: box(label, origin), panel: box(patch, origin)});
     }
-    for (const axes of svg.querySelectorAll('g[id^="axes_"]')) {
+    // matplotlib's ids and gids are classes in the report (simulator.figures.svg).
+    for (const axes of svg.querySelectorAll('g[class^="axes_"]')) {
       const named = /^(target|power|assurance)-(line|caps|bars)$/;  // the size figure's gids
-      figure.lines.push(Array.from(axes.querySelectorAll('g[id]'), g => g.id).filter(id => named.test(id)));
+      figure.lines.push(Array.from(axes.querySelectorAll('g[class]'), g => g.getAttribute('class'))
+                          .filter(name => named.test(name)));
     }
     out.figures.push(figure);
   }

@@ -152,6 +152,17 @@ def test_html_is_self_contained(reports):
                                  "https://matplotlib.org")) for a in addresses), addresses
 
 
+def test_element_ids_are_unique_and_every_reference_resolves(reports):
+    # A review: every inlined figure reused matplotlib's per-file ids (figure_1, axes_1, patch_1), invalid HTML.
+    for folder, _ in reports.values():
+        text = (folder / "report.html").read_text(encoding="utf-8")
+        ids = re.findall(r'\bid="([^"]+)"', text)
+        assert len(ids) > 20 and len(ids) == len(set(ids))
+        assert 'class="axes_1"' in text and not re.search(r"<[^>]*\bclass=[^>]*\bclass=", text)
+        references = set(re.findall(r"url\(#([^)]+)\)", text)) | set(re.findall(r'href="#([^"]+)"', text))
+        assert references and references <= set(ids)
+
+
 def test_expected_plots_are_present(reports):
     folder, report = reports["fixed"]
     page = parse_page(folder / "report.html")

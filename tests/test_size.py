@@ -375,7 +375,8 @@ def test_a_list_of_sizes_is_cut_to_its_first_with_a_warning(capsys):
                  "--level", "0.999"]) == 2  # an unreachable level: stops after the warning
     err = capsys.readouterr().err.splitlines()
     assert err[0] == ("p3sim: warning: trial.n_total lists 3 sizes: size fixes the subjects at the first, 300, "
-                      "and searches the events (--set trial.n_total=N for another)")
+                      "and searches the events (for another, give trial.n_total one size: --set trial.n_total=N, "
+                      "or Trial.override({'trial.n_total': N}) from Python)")
 
 
 def test_a_fixed_sequences_assurance_ceiling_is_its_first_endpoints(capsys):

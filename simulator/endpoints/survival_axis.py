@@ -433,7 +433,11 @@ def derive_events(raw: dict, scenarios: list, validate) -> tuple[list, dict]:
                "subjects and study duration (analytic.subjects), not when these trials are analysed: their looks "
                "come at these events (to analyse at the end of accrual plus the minimum follow-up, give the "
                "accrual as a rate, whose events follow from the subjects, or design.events)"
-               if float(endpoint.follow_up) > 0 and not design.look_times else "")
+               if float(endpoint.follow_up) > 0 and not design.look_times and driven is None else "")
+            # A review: with the accrual a rate but no trial.n_total the text above advised a rate.
+            + ("; the accrual is a rate and trial.n_total is not given: `design` sizes the subjects for "
+               "design.power and then takes the events they are expected to give by the end of accrual plus "
+               f"{endpoint.name}.follow_up.minimum (its events_derivation says so)" if driven is not None else "")
         ),
     }
     return fixed, meta

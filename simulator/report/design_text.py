@@ -57,7 +57,7 @@ def design_table(result: dict) -> str:
         ("n_total_design", "n_total for design.power (unrounded)"),
         ("expected_n_h1_design", "expected n under H1 at the design size"),
         ("expected_n_h0_design", "expected n under H0 at the design size"),
-        ("n_per_arm", "n per arm (rounded up)"),
+        ("n_per_arm", "n per arm (split of n_total (rounded))"),
         ("analysis_times_at_n_total", "expected time of each look's events at n_total"),
         ("expected_events_per_look", "expected events per look (calendar looks, or with the cap)"),
         ("expected_analysis_times", "expected look times (calendar looks, or with the cap)"),

@@ -334,11 +334,16 @@ def build_plots(report: dict, scenarios: list, *, workers: int = 1) -> list[Plot
     def add(plot_id, title, caption, builder, *args):
         specs.append((plot_id, title, caption, builder, args))
 
-    add("plot-size", "Power and assurance against size",
+    # Said only of what is drawn (a review: a config without a prior read of assurance and a dotted line).
+    streams = {stream for s in report["scenarios"] for stream in ("power", "assurance") if s.get(stream) is not None}
+    drawn = " and ".join(name for name in ("power", "assurance") if name in streams) or "success"
+    add("plot-size", f"{drawn[0].upper()}{drawn[1:]} against size",
         "Trial success and each endpoint's success against n_total, with ±2 Monte Carlo standard errors. "
-        "Power assumes the configured truth; assurance averages over the prior, so it cannot exceed the "
-        "endpoint's prior P(benefit) (dotted) except by type I errors (unless the endpoint's "
-        "prior_p_benefit_note says otherwise). The dash-dot line is design.power."
+        + ("Power assumes the configured truth. " if "power" in streams else "")
+        + ("Assurance averages over the prior, so it cannot exceed the "
+           "endpoint's prior P(benefit) (dotted) except by type I errors (unless the endpoint's "
+           "prior_p_benefit_note says otherwise). " if "assurance" in streams else "")
+        + "The dash-dot line is design.power."
         + (" The last panel: the expected duration of each survival endpoint (months from the first patient in to "
            "the stopping analysis) against n_total." if _duration_endpoints(report) else ""),
         _size_figure, report)

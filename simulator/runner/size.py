@@ -416,7 +416,8 @@ def size_scenario(raw: dict, quiet: bool = False) -> tuple[dict, Config]:
         # A review: CAIRO6's [300, 358, 420] was sized at 300 with one line saying so among the results. (A
         # search over the patients only starts there.)
         warnings.warn(f"trial.n_total lists {listed} sizes: size fixes the subjects at the first, "
-                      f"{config.trial.n_total}, and searches the events (--set trial.n_total=N for another)",
+                      f"{config.trial.n_total}, and searches the events (for another, give trial.n_total one size: "
+                      "--set trial.n_total=N, or Trial.override({'trial.n_total': N}) from Python)",
                       stacklevel=2)
     return mapping, config
 
