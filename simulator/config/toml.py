@@ -168,11 +168,73 @@ def set_dotted(mapping: dict, key: str, value: Any) -> None:
     table[parts[-1]] = value
 
 
-def _display_only(key: str) -> bool:
-    """Whether a dotted key names display text, which one report shows once for every scenario."""
-    parts = key.split(".")
-    return (parts[:2] in (["trial", "name"], ["trial", "labels"])
-            or (len(parts) == 3 and parts[0] == "endpoints" and parts[2] == "label"))
+def _endpoint_kinds(mapping: dict) -> dict:
+    """Each endpoint's name -> its ``kind`` as given (``None`` where it has none), in a config mapping."""
+    endpoints = mapping.get("endpoints")
+    if not isinstance(endpoints, dict):
+        return {}
+    return {name: table.get("kind") if isinstance(table, dict) else None for name, table in endpoints.items()}
+
+
+def _display_text(mapping: dict) -> dict:
+    """Display text by its dotted key (``trial.name``, ``trial.labels.ARM``, ``endpoints.NAME.label``), as given."""
+    trial = mapping.get("trial") if isinstance(mapping.get("trial"), dict) else {}
+    text = {"trial.name": trial["name"]} if "name" in trial else {}
+    labels = trial.get("labels")
+    if isinstance(labels, dict):
+        text.update({f"trial.labels.{arm}": label for arm, label in labels.items()})
+    elif "labels" in trial:
+        text["trial.labels"] = labels  # not a table: the validator names it
+    endpoints = mapping.get("endpoints")
+    for name, table in endpoints.items() if isinstance(endpoints, dict) else ():
+        if isinstance(table, dict) and "label" in table:
+            text[f"endpoints.{name}.label"] = table["label"]
+    return text
+
+
+def _check_sweep_keeps(base: dict, key: str, values: list) -> None:
+    """Refuse a swept value that changes the endpoints (names, kinds) or display text of the config.
+
+    Both are the run's, not a scenario's: the reports show display text once
+    (the first scenario's labels, the unswept ``trial.name``), and what is
+    derived once for a run (survival: ``design.events``) and every per-endpoint
+    table, column and figure read the unswept config's endpoints (a review:
+    a sweep adding an endpoint crashed with a KeyError or a StopIteration). A
+    swept parent table (``trial``, ``endpoints.resp``) changes them as much as
+    a swept key does, so each value is set into the unswept config and compared.
+    """
+    top = key_path(key)[0]
+    if top not in ("trial", "endpoints"):
+        return
+    endpoints, text = _endpoint_kinds(base), _display_text(base)
+    for value in values:
+        probe = {top: copy.deepcopy(base[top])} if top in base else {}
+        set_dotted(probe, key, value)
+        given = _endpoint_kinds({"endpoints": base.get("endpoints"), **probe})
+        if list(given) != list(endpoints):
+            raise InputError(
+                f"config key `sweep.{key}`: gives the endpoints {', '.join(given) or 'none'} where the config has "
+                f"{', '.join(endpoints) or 'none'}; a sweep varies the endpoints' values, not which endpoints the "
+                "trial has, or their order (every report, table and figure is per endpoint across the scenarios): run "
+                "each set of endpoints as its own config"
+            )
+        for name, kind in given.items():
+            # No kind at all is the validator's to name (a required key).
+            if kind is not None and kind != endpoints[name]:
+                raise InputError(
+                    f"config key `sweep.{key}`: gives endpoints.{name}.kind = {toml_value(kind)} where the config "
+                    f"has {toml_value(endpoints[name])}; a sweep varies an endpoint's values, not its kind: run each "
+                    "kind as its own config"
+                )
+        swept = _display_text({**base, **probe})
+        for name in dict.fromkeys([*text, *swept]):
+            if swept.get(name) != text.get(name):
+                raise InputError(
+                    f"config key `sweep.{key}`: gives `{name}` = {toml_value(swept.get(name))} where the config has "
+                    f"{toml_value(text.get(name))}; display text (`trial.name`, `trial.labels`, an endpoint's "
+                    "`label`) is shown once for the whole report, so it cannot be swept, by its key or by a table "
+                    "that holds it: set it once, outside the sweep"
+                )
 
 
 #: Most scenarios one config may give (sizes times sweep points): each is designed, simulated and reported.
@@ -218,11 +280,6 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
                 f"config key `sweep.{key}`: names no config key; a sweep key is the dotted key it varies "
                 "(e.g. `endpoints.resp.truth.experimental`)"
             )
-        if _display_only(key):
-            raise InputError(
-                f"config key `sweep.{key}`: display text (`trial.name`, `trial.labels`, an endpoint's `label`) "
-                "is the same in every scenario and cannot be swept; set it once"
-            )
         if key == "trial.n_total" and axes:
             raise InputError("config key `sweep.trial.n_total`: `trial.n_total` is already a list; vary it in one place")
         if isinstance(values, dict):
@@ -233,6 +290,7 @@ def expand(raw: dict) -> list[tuple[dict, dict]]:
             )
         if not isinstance(values, list) or not values:
             raise InputError(f"config key `sweep.{key}`: must be a non-empty list of values")
+        _check_sweep_keeps(base, key, values)
         sweep_axes.append((key, values))
     # Each grid axis lists each value once; under "zip" the swept lists may repeat a value, each combination
     # once (a code review: a zip over distinct combinations was refused).
