@@ -572,7 +572,12 @@ def test_calendar_looks_are_sized_in_subjects(tmp_path):
     # from the subjects whose expected events at the looks give design.power.
     from simulator.endpoints import get_kind
 
-    plan, path = _plan(tmp_path, hr=0.7, **dict(CALENDAR, design="look_times = [15.0, 30.0]\nevents = 400"))
+    path = tmp_path / "os.toml"
+    # No more planned events than subjects, calendar looks too (docs/config.md): 400 of each.
+    path.write_text(BASE.format(hr=0.7, **dict(CALENDAR, design="look_times = [15.0, 30.0]\nevents = 400"))
+                    .replace("n_total = 200", "n_total = 400"), encoding="utf-8")
+    config = Trial.from_toml(path).scenarios[0].config
+    plan = plan_for(config, config.endpoints[0])
     axis = get_kind("survival").size_axis(plan.config)
     assert axis.name == "n_total"
     analytic = plan.analytic(plan.config)

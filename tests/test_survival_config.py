@@ -58,6 +58,9 @@ BAD = [
     (["endpoints.os.truth.hazard_ratio=0"], r"`endpoints\.os\.truth\.hazard_ratio`: must be a number in \[0.001, 1000\]"),
     (["endpoints.os.dropout.probability=1.0"], r"`endpoints\.os\.dropout\.probability`: must be a number in \[0, 1\)"),
     (["design.events=400"], r"`design\.events`: 400 events need at least as many patients, but trial\.n_total = 300"),
+    # Calendar looks too (a review: their events, the expected ones at each time, hid the planned maximum's).
+    (["design.events=400", "design.look_times=[24.0, 48.0]"],
+     r"`design\.events`: 400 events need at least as many patients, but trial\.n_total = 300$"),
     # A misspelt `times` beside `duration` gets its suggestion; `times` with `duration` is named.
     (["endpoints.os.accrual.tims=[0, 12]"], r"`endpoints\.os\.accrual\.tims`: unknown key; did you mean `times`\?"),
     (["endpoints.os.accrual.times=[0, 12]"], r"`endpoints\.os\.accrual\.times`: goes with `rates` or `rate`, not with"),

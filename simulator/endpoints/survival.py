@@ -106,12 +106,16 @@ def make_survival_looks(config: Config, n_total: int, endpoint: SurvivalEndpoint
         events = np.array([round_half_up(f * design.events) for f in fractions], dtype=np.int64)
     if np.any(np.diff(events) <= 0) or events[0] < 1:
         raise InputError(f"config key `design.looks`: the looks must give strictly increasing event counts, got {events.tolist()}")
-    if events[-1] > n_total:
-        raise InputError(
-            f"config key `design.events`: {int(events[-1])} events need at least as many patients, "
-            f"but trial.n_total = {n_total}"
-        )
+    _check_events_fit(int(events[-1]), n_total)
     return SurvivalLooks(fractions, events)
+
+
+def _check_events_fit(events: int, n_total: int) -> None:
+    """Refuse more events at the final look than patients: each patient has one event at most."""
+    if events > n_total:
+        raise InputError(
+            f"config key `design.events`: {events} events need at least as many patients, but trial.n_total = {n_total}"
+        )
 
 
 def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks:
@@ -122,6 +126,8 @@ def _calendar_looks(config: Config, endpoint: SurvivalEndpoint) -> SurvivalLooks
             "config key `design.events`: is required with design.look_times (the planned maximum events, "
             "at which the interims' alpha is spent)"
         )
+    # The planned maximum, although calendar looks may end below it: the docs bound it by n_total either way.
+    _check_events_fit(design.events, config.trial.n_total)
     model = analytic_model(config, endpoint, calendar.reference_ratio(endpoint))
     events = calendar.calendar_events(config, model)
     fractions = tuple(float(e / events[-1]) for e in events)
