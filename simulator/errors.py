@@ -2,8 +2,10 @@
 
 import unicodedata
 
-#: Bidirectional embeddings, overrides and isolates: they reorder how the text around them is shown.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Unicode's Bidi_Control characters (PropList.txt): the Arabic letter mark, the left-to-right and
+#: right-to-left marks, the embeddings and overrides, and the isolates. Each reorders how the text around
+#: it is shown, and Python's unicodedata has no property for them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def breaks_text(c: str) -> bool:

@@ -224,6 +224,20 @@ def test_a_sweep_that_adds_an_endpoint_raises_input_error_from_python(small_conf
         p3.Trial.from_toml(small_config).override({"sweep": sweep}).design()
 
 
+# Unicode's Bidi_Control characters (PropList.txt), written out here rather than read from simulator.errors.
+BIDI_CONTROL = "\u061c\u200e\u200f" + "".join(map(chr, range(0x202A, 0x202F))) + "".join(map(chr, range(0x2066, 0x206A)))
+
+
+@pytest.mark.parametrize("char", list(BIDI_CONTROL), ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("key", ["trial.name", "trial.labels.control", "endpoints.resp.label"])
+def test_display_text_with_a_bidi_control_is_refused(small_config, capsys, key, char):
+    # A review: the marks U+200E, U+200F and U+061C went through, which reorder the text around them as the
+    # embeddings and overrides do.
+    line = _one_line_error(capsys, ["design", str(small_config), "--set", f'{key}="a{char}b"'],
+                           rf"`{re.escape(key)}`: must be a string of at most 200 characters")
+    assert char not in line  # escaped in the error line too
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("--seed", "-5", "must be an integer >= 0, got -5"),
     ("--sims", "abc", "must be an integer, got 'abc'"),
