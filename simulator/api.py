@@ -236,7 +236,14 @@ class Trial:
     def _with_simulation(self, n_sims: int | None, seed: int | None, jobs: int | None) -> Trial:
         n_sims, seed, jobs = _check_count(n_sims, "n_sims"), _check_count(seed, "seed"), _check_count(jobs, "jobs")
         changes = {f"simulation.{k}": v for k, v in (("n_sims", n_sims), ("seed", seed), ("jobs", jobs)) if v is not None}
-        return self.override(changes) if changes else self
+        trial = self.override(changes) if changes else self
+        # A swept seed is each scenario's own and would silently win over the argument (a review): refuse both.
+        swept = [s for s in trial._scenarios if seed is not None and s.config.simulation.seed != seed]
+        if swept:
+            key = next((k for k in swept[0].params if k.split(".")[0] == "simulation"), "simulation.seed")
+            raise InputError(f"argument `--seed`: the config's sweep sets each scenario's seed (`sweep.{key}`), so "
+                             "--seed would be no scenario's seed; drop --seed, or the seed from the sweep")
+        return trial
 
     def design(self) -> DesignResult:
         """Analytic operating characteristics of every scenario (no simulation)."""

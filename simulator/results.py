@@ -249,8 +249,11 @@ class SimulationResult(_Reported):
     def __init__(self, raw: dict, scenarios: list[Scenario], bundles: list[ScenarioPlans], streams: list[dict],
                  side: list[dict], derived: dict, *, command: str, runtime_s: float, resumed: list | None = None):
         first = scenarios[0].config.simulation
+        # A swept simulation.seed gives each scenario its own: then the list, in scenario order, not the first.
+        seeds = [s.config.simulation.seed for s in scenarios]
         report = build_report(
-            raw, bundles, streams, command=command, runtime_s=runtime_s, seed=first.seed, n_sims=first.n_sims,
+            raw, bundles, streams, command=command, runtime_s=runtime_s,
+            seed=first.seed if len(set(seeds)) == 1 else seeds, n_sims=first.n_sims,
             derived=derived, side=side, resumed=resumed,
         )
         self._report = _json_roundtrip(report)

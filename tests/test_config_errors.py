@@ -248,6 +248,23 @@ def test_bad_options_are_named_like_keys(small_config, capsys, option, value, me
     _one_line_error(capsys, ["run", str(small_config), option, value], rf"argument `{option}`: {re.escape(message)}$")
 
 
+def test_a_seed_option_with_a_swept_seed_is_refused(small_config, tmp_path, capsys, report_validator):
+    # A review: the swept seeds silently won over --seed, and meta.seed showed the first scenario's.
+    _one_line_error(capsys, ["run", str(small_config), "--out", str(tmp_path / "out"), "--quiet", "--seed", "5",
+                             "--set", 'sweep."simulation.seed"=[1, 2]'],
+                    r"argument `--seed`: the config's sweep sets each scenario's seed \(`sweep\.simulation\.seed`\), "
+                    r"so --seed would be no scenario's seed")
+    import simulator as p3
+
+    swept = p3.Trial.from_toml(small_config).override({"sweep": {"simulation.seed": [1, 2]}})
+    with pytest.raises(p3.InputError, match=r"^argument `seed`: the config's sweep sets each scenario's seed"):
+        swept.simulate(n_sims=100, seed=5)
+    # Without the option, meta.seed says which seeds the scenarios took.
+    report = swept.simulate(n_sims=100).to_dict()
+    assert report["meta"]["seed"] == [1, 2] and list(report_validator.iter_errors(report)) == []
+    assert p3.Trial.from_toml(small_config).simulate(n_sims=100, seed=5).meta["seed"] == 5
+
+
 def test_two_answers_to_how_many_looks_exit_2(small_config, capsys):
     _one_line_error(capsys, ["design", str(small_config), "--set", "design.looks=2", "--set", "design.look_sizes=[40, 80, 120]"],
                     r"`design\.look_sizes`: gives 3 looks but `design\.looks` gives 2; give the looks one way")

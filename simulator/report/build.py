@@ -235,7 +235,7 @@ def _labels(labels) -> dict:
 
 
 def build_report(
-    raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int, n_sims: int,
+    raw: dict, bundles, results, *, command: str, runtime_s: float, seed: int | list[int], n_sims: int,
     derived: dict | None = None, side: list | None = None, resumed: list | None = None,
 ) -> dict:
     """The whole report.json document.
@@ -244,7 +244,9 @@ def build_report(
     ``results`` their summed stream counts, ``derived`` what the endpoint
     kinds derived once for the run (it goes into ``meta``), ``side`` per
     scenario the endpoints' side-sample results (``plan.side_results()``),
-    ``resumed`` the indices of the scenarios taken from checkpoints. Each
+    ``resumed`` the indices of the scenarios taken from checkpoints, ``seed``
+    the run's seed (the scenarios' seeds, in order, where a sweep gives them
+    their own). Each
     report gets a new random ``run_id``, printed in every report file, so
     that files from different runs can be told apart.
     """
