@@ -390,6 +390,19 @@ def test_an_order_rides_a_sweep_over_the_procedure(tmp_path):
         p3.Trial.from_dict(raw)
 
 
+@pytest.mark.parametrize("looks", ["design.looks=[0.5, 1.0]", "design.look_events=[100, 200]",
+                                   "design.look_times=[24.0, 48.0]"])
+def test_holm_with_a_group_sequential_survival_endpoint_names_the_scenario(small_config, capsys, looks):
+    # A review: refused while the plans were built, the message lacked the scenario that the other sweep errors name.
+    survival = ['endpoints.os={ kind = "survival", truth = { control = { median = 12.0 }, hazard_ratio = 0.7 }, '
+                "accrual = { duration = 24.0 } }", "trial.n_total=300", "design.events=200", looks]
+    argv = ["design", str(small_config), "--set", 'success.rule="any"']
+    for override in survival + ['sweep."success.multiplicity"=["bonferroni", "holm"]']:
+        argv += ["--set", override]
+    _one_line_error(capsys, argv, r'`success\.multiplicity`: "holm" with a group-sequential survival endpoint is not '
+                    r'supported yet .* \(in the scenario success\.multiplicity = "holm"\)$')
+
+
 def test_a_blank_trial_name_is_refused(small_config, capsys):
     # A review: "" titled the reports ": simulation report".
     for name in ('""', '"   "'):

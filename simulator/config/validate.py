@@ -480,6 +480,12 @@ def validate(raw: dict) -> Config:
     config = Config(trial, endpoints, design, simulation, success, correlation, strata,
                     labels=Labels(arm_labels, endpoint_labels))
     n_looks = _n_looks(design)
+    # Read when the config is, so that a sweep's message names its scenario (a review: from the plan it did not).
+    if success.multiplicity == "holm" and n_looks > 1 and joint.calendar_endpoints(endpoints):
+        raise InputError(
+            'config key `success.multiplicity`: "holm" with a group-sequential survival endpoint is not '
+            'supported yet (use looks = 1, or "bonferroni" / "fixed_sequence")'
+        )
     interim = adaptive.parse_interim(raw.get("interim"), n_looks)
     adaptation = adaptive.parse_adaptation(raw.get("adaptation"), n_looks)
     adaptive.check(interim, adaptation, config, lambda e: getattr(get_kind(e.kind), "interim_rules", ()), n_looks,

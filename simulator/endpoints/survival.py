@@ -169,7 +169,8 @@ class SurvivalPlan:
     def from_config(
         cls, config: Config, endpoint: SurvivalEndpoint, alpha: float | None = None, extra_levels: tuple = ()
     ) -> SurvivalPlan:
-        """Events per look and bounds; ``extra_levels`` as for binary plans (fixed designs only)."""
+        """Events per look and bounds; ``extra_levels`` as for binary plans (fixed designs only: the validator
+        refuses Holm's further levels with several looks, :func:`simulator.config.validate.validate`)."""
         alpha = config.design.alpha if alpha is None else alpha
         # Accrual given as a rate ends when trial.n_total have entered.
         endpoint = dataclasses.replace(endpoint, accrual=endpoint.accrual.for_subjects(config.trial.n_total))
@@ -189,11 +190,6 @@ class SurvivalPlan:
             )
         else:
             bounds, planned = look_bounds(config, looks, alpha)
-        if extra_levels and len(looks.events) > 1:
-            raise InputError(
-                'config key `success.multiplicity`: "holm" with a group-sequential survival endpoint is not '
-                'supported yet (use looks = 1, or "bonferroni" / "fixed_sequence")'
-            )
         levels = (bounds,) + tuple(design_bounds(config, looks.realised_fractions, a) for a in extra_levels)
         return with_survival_rules(
             config, cls(endpoint, config, alpha, config.design.sided, n_arms, looks, bounds, planned, levels)
