@@ -117,3 +117,23 @@ def test_run_without_n_total_and_without_a_truth_does_not_point_at_design(tmp_pa
     assert "endpoint `resp` has no truth, so there is no analytic size" in err and "can compute one" not in err
     assert main(["design", str(path)]) == 2
     assert main(["size", str(path), "--target", "assurance", "--out", str(tmp_path / "s")]) == 2
+
+
+@pytest.mark.parametrize("endpoint, allocation, size", [
+    # z test, a difference of 10 SDs: the formula's 0.4 patients round to 1 + 1, which 1:7 cannot split; the
+    # smallest split with an arm of 1 is 4 (1 + 3), and a variance needs 2 a side: 16 (2 + 14) carries it.
+    ('kind = "continuous"\ntest = "z"\n[endpoints.y.truth]\ncontrol = { mean = 0, sd = 1 }\n'
+     'experimental = { mean = 10, sd = 1 }', [1, 7], 16),
+    ('kind = "continuous"\ntest = "z"\n[endpoints.y.truth]\ncontrol = { mean = 0, sd = 1 }\n'
+     'experimental = { mean = 10, sd = 1 }', [1, 3], 8),
+    # Rates 0.01 against 0.99 at 1:20: the arms rounded up sum to 8, which leaves the control arm empty.
+    ('kind = "binary"\ntruth = { control = 0.01, experimental = 0.99 }', [1, 20], 11),
+])
+def test_a_size_too_small_to_split_grows_to_the_smallest_workable(tmp_path, endpoint, allocation, size):
+    # A review: `design` refused with "trial.n_total: 2 is too small for trial.allocation = [1, 7]", a key the
+    # user never gave; the derived size grows to the smallest total whose split gives each arm its patients.
+    path = tmp_path / "large_effect.toml"
+    path.write_text(f'[trial]\nname = "large"\nallocation = {allocation}\n[endpoints.y]\n{endpoint}\n'
+                    "[design]\npower = 0.8\n", encoding="utf-8")
+    block = p3.Trial.from_toml(path).design().scenarios[0]
+    assert block["n_total"] == size and block["n_total_source"] == "design.power"

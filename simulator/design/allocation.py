@@ -123,6 +123,18 @@ def split_total(n_total, allocation):
     """
     if not isinstance(n_total, numbers.Integral) or isinstance(n_total, bool) or n_total < 2:
         raise InputError(f"config key `trial.n_total`: must be an integer >= 2, got {n_total!r}")
+    n_c, n_e = _largest_remainder(n_total, allocation)
+    if n_c == 0 or n_e == 0:
+        raise InputError(
+            f"config key `trial.n_total`: {n_total} is too small for trial.allocation = "
+            f"{list(allocation)!r}: an arm would get no patient"
+        )
+    return int(n_c), int(n_e)
+
+
+def _largest_remainder(n_total: int, allocation) -> tuple[int, int]:
+    """``n_total`` split in the ratio ``allocation`` by largest remainder (the rule of :func:`split_total`),
+    an arm possibly left with no patient (which :func:`split_total` refuses and :func:`total_for_arms` grows past)."""
     w_c, w_e = allocation_weights(allocation)
     share_c, share_e = n_total * w_c, n_total * w_e
     n_c, n_e = math.floor(share_c), math.floor(share_e)
@@ -131,11 +143,6 @@ def split_total(n_total, allocation):
             n_c += 1
         else:
             n_e += 1
-    if n_c == 0 or n_e == 0:
-        raise InputError(
-            f"config key `trial.n_total`: {n_total} is too small for trial.allocation = "
-            f"{list(allocation)!r}: an arm would get no patient"
-        )
     return int(n_c), int(n_e)
 
 
@@ -215,11 +222,16 @@ def total_for_arms(per_arm, allocation):
     (614, (154, 460))
     >>> total_for_arms((116, 231), [1, 2])
     (347, (116, 231))
+    >>> total_for_arms((1, 1), [1, 7])  # 2 and 3 would leave the control arm empty
+    (4, (1, 3))
     """
-    total = int(sum(per_arm))
+    total = max(2, int(sum(per_arm)))
     while True:
-        arms = split_total(total, allocation)
-        if arms[0] >= per_arm[0] and arms[1] >= per_arm[1]:
+        # Split without split_total's refusal: a size computed for a large effect can be smaller than the
+        # allocation can split (a review: 2 patients at 1:7 refused, naming a trial.n_total nobody gave);
+        # the total grows to the smallest one that gives every arm its patients.
+        arms = _largest_remainder(total, allocation)
+        if arms[0] >= max(1, per_arm[0]) and arms[1] >= max(1, per_arm[1]):
             return total, arms
         total += 1
 
