@@ -10,7 +10,9 @@ only.
   T = (dbar + margin) / (s_p sqrt(1/n_C + 1/n_E)) is noncentral t with
   df = n_C + n_E - 2 and noncentrality (delta + margin) / (sigma sqrt(1/n_C + 1/n_E)).
 * z (known variance): Phi((delta + margin) / se - z_{1 - alpha / sided}).
-* ANCOVA (rho): sigma^2 -> sigma^2 (1 - rho^2), df - 1.
+* ANCOVA (rho): sigma^2 -> sigma^2 (1 - rho^2), df - 1, and the noncentrality
+  divided by sqrt(1 + V / (N - 2)) for the covariate's chance imbalance,
+  V ~ F(1, N - 2), averaged by quadrature over V's density (u = sqrt(V)).
 * Welch and Student's t with unequal SDs: the exact rejection probability by
   numerical integration over the two independent sample variances
   (s_i^2 (n_i - 1) / sigma_i^2 ~ chi^2_{n_i - 1}), Gauss-Legendre on the
@@ -37,7 +39,22 @@ def t_power(delta, sd, n_c, n_e, alpha=0.025, sided=1, margin=0.0, rho=0.0):
     se = sd * np.sqrt(1.0 - rho**2) * np.sqrt(1.0 / n_c + 1.0 / n_e)
     ncp = (np.asarray(delta, dtype=float) + margin) / se
     crit = stats.t.ppf(1.0 - alpha / sided, df)
-    return stats.nct.sf(crit, df, ncp)
+    if rho == 0.0:
+        return stats.nct.sf(crit, df, ncp)
+    m = n_c + n_e - 2
+    if np.all(stats.nct.sf(crit, df, ncp / np.sqrt(1.0 + stats.f.isf(1e-15, 1, m) / m)) == 1.0):
+        return np.ones_like(ncp)  # power 1 to double precision at every imbalance but the 1e-15 largest
+
+    def averaged(shift):
+        # E over V ~ F(1, m) of the noncentral t power at shift / sqrt(1 + V / m); V = u^2 removes the
+        # density's u^-1 singularity at 0.
+        def integrand(u):
+            return stats.nct.sf(crit, df, shift / np.sqrt(1.0 + u * u / m)) * stats.f.pdf(u * u, 1, m) * 2.0 * u
+        # Beyond V's 1 - 1e-15 quantile the integrand (at most the density) adds under 1e-15.
+        top = np.sqrt(stats.f.isf(1e-15, 1, m))
+        return integrate.quad(integrand, 0.0, top, epsabs=1e-11, epsrel=1e-10, limit=400)[0]
+
+    return np.vectorize(averaged)(ncp)
 
 
 def z_power(delta, sd, n_c, n_e, alpha=0.025, sided=1, margin=0.0):

@@ -36,7 +36,7 @@ from scipy import optimize
 
 from simulator.stats import distributions as dist
 
-__all__ = ["degrees_of_freedom", "pooled_t_scale", "power_means", "sample_size_means", "statistic_se"]
+__all__ = ["covariate_average", "degrees_of_freedom", "pooled_t_scale", "power_means", "sample_size_means", "statistic_se"]
 
 
 def pooled_t_scale(n_c: float, n_e: float, sd_c: float, sd_e: float, covariate: bool = False) -> tuple[float, float]:
@@ -102,17 +102,75 @@ def power_means(
     ncp = delta / se
     df = degrees_of_freedom(test, n_c, n_e, sd_c, sd_e, covariate)
     if math.isinf(df):
-        return float(dist.norm.sf(dist.norm.isf(alpha / sided) - ncp))
-    from scipy import stats  # Student's t (scipy.stats is imported where it is needed: simulator.stats.distributions)
+        critical = dist.norm.isf(alpha / sided)
+        conditional = lambda shift: float(dist.norm.sf(critical - shift))  # noqa: E731
+    else:
+        # Student's t (scipy.stats is imported where it is needed: simulator.stats.distributions).
+        from scipy import stats
 
-    critical = stats.t.isf(alpha / sided, df)
-    k, f = pooled_t_scale(n_c, n_e, sd_c, sd_e, covariate) if test == "t" else (1.0, df)
-    power = float(stats.nct.sf(critical / k, f, ncp))
-    if not math.isfinite(power):
-        # scipy's noncentral t fails (NaN) at an extreme noncentrality (SDs tiny beside the difference),
-        # where the power is 0 or 1 to double precision.
-        return 1.0 if ncp > critical / k else 0.0
-    return power
+        critical = stats.t.isf(alpha / sided, df)
+        k, f = pooled_t_scale(n_c, n_e, sd_c, sd_e, covariate) if test == "t" else (1.0, df)
+
+        def conditional(shift: float) -> float:
+            power = float(stats.nct.sf(critical / k, f, shift))
+            if not math.isfinite(power):
+                # scipy's noncentral t fails (NaN) at an extreme noncentrality (SDs tiny beside the difference),
+                # where the power is 0 or 1 to double precision.
+                return 1.0 if shift > critical / k else 0.0
+            return power
+
+    if not covariate:
+        return conditional(ncp)
+    return covariate_average(conditional, ncp, n_c + n_e)
+
+
+def covariate_average(conditional, ncp: float, n_total: float) -> float:
+    """``E[conditional(ncp / sqrt(1 + W))]`` over the chance imbalance ``W`` of a baseline covariate.
+
+    With a standard-normal covariate independent of the arm, the ANCOVA's
+    adjusted difference has, given the covariates, the variance ``sigma^2
+    (1/n_C + 1/n_E) (1 + W)``, ``W = dbar^2 / ((1/n_C + 1/n_E) S_xx)``
+    (``dbar`` the difference of the arms' covariate means, ``S_xx`` their
+    pooled within-arm sum of squares), with ``(N - 2) W ~ F(1, N - 2)``;
+    the residual sum of squares does not depend on the covariates. So
+    ``B = W / (1 + W) ~ Beta(1/2, (N - 2)/2)``, and with ``B = sin^2 theta``
+    the average is ``2 / Beta(1/2, m) * integral_0^{pi/2} conditional(ncp cos
+    theta) cos^{2m - 1} theta d theta``, ``m = (N - 2)/2``: a smooth
+    integrand on a bounded range (adaptive quadrature, within 1e-10).
+
+    Parameters
+    ----------
+    conditional : callable
+        The power at a noncentrality (the test's power given the covariates).
+    ncp : float
+        The noncentrality without imbalance, ``delta / (sigma sqrt(1/n_C + 1/n_E))``.
+    n_total : float
+        ``n_C + n_E`` (continuous, as sizes are solved).
+
+    Returns
+    -------
+    float
+        The power averaged over the covariate's imbalance.
+
+    Examples
+    --------
+    >>> round(covariate_average(lambda shift: 0.3, 2.0, 20), 12)  # a constant averages to itself
+    0.3
+    """
+    from scipy import integrate, special
+
+    m = 0.5 * (n_total - 2.0)
+    # cos^(2m-1) is below 1e-300 beyond theta = 40 / sqrt(2m - 1) (exp(-800)): the range shrinks with N so
+    # that the quadrature sees the peak at 0.
+    top = min(0.5 * math.pi, 40.0 / math.sqrt(max(2.0 * m - 1.0, 1.0)))
+    log_norm = math.log(2.0) - special.betaln(0.5, m)
+
+    def integrand(theta: float) -> float:
+        c = math.cos(theta)
+        return conditional(ncp * c) * math.exp(log_norm + (2.0 * m - 1.0) * math.log(c)) if c > 0 else 0.0
+
+    value = integrate.quad(integrand, 0.0, top, epsabs=1e-12, epsrel=1e-12, limit=200)[0]
+    return float(min(max(value, 0.0), 1.0))
 
 
 def smallest_t_size(allocation: tuple[int, int], covariate: bool) -> float:

@@ -10,8 +10,12 @@ Orientation: the effect is ``mean_E - mean_C`` on the natural scale; with
 ``better = "lower"`` it is analysed as ``-(mean_E - mean_C)``, so that a
 large statistic always favours the experimental arm. ``theta0 = -margin``
 is the null value of the oriented effect. With a baseline covariate
-(``rho``) the outcome SD is multiplied by ``sqrt(1 - rho^2)`` (the ANCOVA
-residual SD) and the t test loses one degree of freedom.
+(``rho``) the analysis is the ANCOVA of a standard-normal covariate drawn
+per patient: the outcome SD is multiplied by ``sqrt(1 - rho^2)`` (the ANCOVA
+residual SD), the t test loses one degree of freedom, and the covariate's
+chance imbalance between the arms widens each trial's standard error (the
+kernel draws it; the analytic power averages over it,
+:func:`simulator.design.means.covariate_average`).
 """
 
 from __future__ import annotations
@@ -407,7 +411,8 @@ class ContinuousPlan:
 
     # ------------------------------------------------------------ analytic
     def exact(self) -> dict:
-        """Exact power and size of a fixed Student-t design with equal SDs (noncentral t)."""
+        """Exact power and size of a fixed Student-t design with equal SDs (noncentral t; with a covariate,
+        averaged over its chance imbalance between the arms: the ANCOVA the kernel simulates)."""
         truth = self.truth
         if (truth is None or self.endpoint.test != "t" or len(self.looks.planned_fractions) > 1
                 or not math.isclose(truth.sd_c, truth.sd_e)):
