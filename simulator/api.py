@@ -238,7 +238,10 @@ class Trial:
         changes = {f"simulation.{k}": v for k, v in (("n_sims", n_sims), ("seed", seed), ("jobs", jobs)) if v is not None}
         trial = self.override(changes) if changes else self
         # A swept seed is each scenario's own and would silently win over the argument (a review): refuse both.
-        swept = [s for s in trial._scenarios if seed is not None and s.config.simulation.seed != seed]
+        # Only where a sweep could set it: the scenarios are derived here (a config `size` refuses later, with its
+        # own message, must not fail first on them).
+        swept = [] if seed is None or not self._raw.get("sweep") else [
+            s for s in trial._scenarios if s.config.simulation.seed != seed]
         if swept:
             key = next((k for k in swept[0].params if k.split(".")[0] == "simulation"), "simulation.seed")
             raise InputError(f"argument `--seed`: the config's sweep sets each scenario's seed (`sweep.{key}`), so "

@@ -25,7 +25,6 @@ from simulator.design.survival import (
     subjects_at_rate,
     survival_sample_size,
 )
-from simulator.errors import InputError
 
 # rpact: getSampleSizeSurvival(alpha = 0.025, sided = 1, beta = 0.2, hazardRatio = 0.7,
 #   lambda2 = log(2) / 12, accrualTime = 0, accrualIntensity = 20, followUpTime = 12)
@@ -551,15 +550,12 @@ def test_calendar_looks_with_derived_events_settle_on_a_size_and_say_what_it_is(
     assert "calendar looks with an accrual rate have no analytic size" in _os({"scenarios": [scenario]})["note"]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["design.events=200000"], r"^config key `trial\.n_total`: is required here: no size for design\.power could be "
-                               r"computed, the plans fail at every provisional size \(at 1000 patients: config key "
-                               r"`design\.events`"),
-])
-def test_design_says_why_it_cannot_compute_a_size(rate_config, overrides, message):
-    # A review found errors naming a made-up `trial.n_total = 60` (the last provisional size tried).
-    with pytest.raises(InputError, match=message):
-        design(rate_config, ["endpoints.os.accrual={duration = 24.0}", *overrides])
+def test_given_events_beyond_every_provisional_size_set_the_size(rate_config):
+    # A review found errors naming a made-up `trial.n_total = 60` (the last provisional size tried); then
+    # 200,000 given events, more than any provisional size, were refused. The plans are now also built at
+    # sizes just above the given events, and a trial of one survival endpoint is sized by its given events.
+    scenario = design(rate_config, ["endpoints.os.accrual={duration = 24.0}", "design.events=200000"])["scenarios"][0]
+    assert scenario["n_total_source"] == "design.events" and scenario["n_total"] > 200_000
 
 
 def test_design_without_a_size_names_a_key_refused_at_every_size(tmp_path, capsys):

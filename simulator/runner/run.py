@@ -128,7 +128,11 @@ def design_size(scenario: Scenario, at_size: Callable[[Scenario], Scenario] = la
         raise InputError("config key `trial.n_total`: is required with design.look_sizes (its last look is the "
                          "trial's size)")
     failures: list[InputError] = []
-    for provisional in PROVISIONAL_N_TOTAL:
+    # Given survival events bound the size from below (one event a patient at most): calendar looks whose
+    # interims expect the maximum events at 500 patients or more are built at a size just above them.
+    events = scenario.config.design.events
+    above_events = () if events is None else tuple(int(math.ceil(events * f)) for f in (1.0, 1.25, 1.5, 2.0))
+    for provisional in PROVISIONAL_N_TOTAL + above_events:
         probe = at_size(with_n_total(scenario, provisional))
         try:
             bundle = build_plans(probe)
