@@ -53,39 +53,49 @@ def _time(tree: Path, cache: Path, chunks: int) -> float:
     return statistics.median(json.loads(out.strip().splitlines()[-1]))
 
 
+def compare(baseline: str | None = BASELINE, rounds: int = 5, chunks: int = 3, say=print) -> dict:
+    """CPU microseconds per CAIRO6 joint trial of this tree, and of ``baseline`` (a git revision) alternated
+    with it round by round: ``{"rounds": [{name: us}], "median": {name: us}, "ratio": {...}}``."""
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        trees = {"this tree": ROOT}
+        if baseline is not None:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(scratch / "baseline"),
+                            baseline], check=True)
+            trees[f"baseline {baseline}"] = scratch / "baseline"
+        try:
+            caches = {name: scratch / f"cache-{k}" for k, name in enumerate(trees)}
+            for name, tree in trees.items():  # compile each once, apart from the timed rounds
+                _time(tree, caches[name], 1)
+            times = []
+            for r in range(rounds):
+                times.append({name: _time(tree, caches[name], chunks) for name, tree in trees.items()})
+                say(f"round {r + 1}: " + ", ".join(f"{name} {t:.2f} us" for name, t in times[-1].items()))
+        finally:
+            if baseline is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch / "baseline")],
+                               check=False)
+    out = {"baseline": baseline, "rounds": times, "median": {name: statistics.median(t[name] for t in times)
+                                                              for name in trees}}
+    if baseline is not None:
+        ratios = [t[f"baseline {baseline}"] / t["this tree"] for t in times]
+        out["ratio"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="a git revision, or 'none'")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--chunks", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
-        trees = {"this tree": ROOT}
-        if args.baseline != "none":
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(scratch / "baseline"),
-                            args.baseline], check=True)
-            trees[f"baseline {args.baseline}"] = scratch / "baseline"
-        try:
-            caches = {name: scratch / f"cache-{k}" for k, name in enumerate(trees)}
-            for name, tree in trees.items():  # compile each once, apart from the timed rounds
-                _time(tree, caches[name], 1)
-            rounds = []
-            for r in range(args.rounds):
-                times = {name: _time(tree, caches[name], args.chunks) for name, tree in trees.items()}
-                rounds.append(times)
-                print(f"round {r + 1}: " + ", ".join(f"{name} {t:.2f} us" for name, t in times.items()), flush=True)
-            for name in trees:
-                print(f"{name}: median {statistics.median(t[name] for t in rounds):.2f} us a trial (CPU time)")
-            if len(trees) == 2:
-                base, ours = f"baseline {args.baseline}", "this tree"
-                ratios = [t[base] / t[ours] for t in rounds]
-                print(f"speed-up: median {statistics.median(ratios):.2f}x (range {min(ratios):.2f}x to "
-                      f"{max(ratios):.2f}x) over {args.rounds} alternated rounds")
-        finally:
-            if args.baseline != "none":
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch / "baseline")],
-                               check=False)
+    out = compare(None if args.baseline == "none" else args.baseline, args.rounds, args.chunks)
+    for name, us in out["median"].items():
+        print(f"{name}: median {us:.2f} us a trial (CPU time)")
+    if "ratio" in out:
+        r = out["ratio"]
+        print(f"speed-up: median {r['median']:.2f}x (range {r['min']:.2f}x to {r['max']:.2f}x) over "
+              f"{args.rounds} alternated rounds")
 
 
 if __name__ == "__main__":

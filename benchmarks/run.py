@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--binary-rpact-only] [--out benchmarks/results]
+    python benchmarks/run.py [--quick] [--binary-rpact-only | --survival-rpact-only | --fixed-costs-only |
+                             --joint-only] [--out benchmarks/results]
 
 Writes ``OUT/results.json`` (every measurement, with the machine) and
 ``OUT/results.md`` (one Markdown table, also printed). What it measures:
@@ -48,7 +49,10 @@ Writes ``OUT/results.json`` (every measurement, with the machine) and
     10^7 trials (10^6 with ``--quick``), and where ``p3sim run
     configs/cairo6.toml --sims 10000`` (plots on) spends its wall time:
     imports, simulation, side samples, figures, the rest
-    (``_fixed_costs.py``).
+    (``_fixed_costs.py``);
+11. the CAIRO6 joint kernel (358 patients, survival and two binary
+    endpoints) against the code of issue 13 (``87a42ea``, checked out by
+    ``git worktree``), by CPU time, rounds alternated (``bench_joint.py``).
 
 Sections that cannot run say why in the results instead of failing the run.
 """
@@ -61,6 +65,7 @@ import inspect
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,6 +113,8 @@ def settings(quick: bool) -> dict:
         "rpact_iterations": 50_000 if quick else 100_000,
         # binary against rpact, by CPU time: alternated rounds, chunks of 65,536 trials per round and design
         "binary_rounds": 3 if quick else 5,
+        # the joint kernel against the issue's code (bench_joint.py), alternated rounds
+        "joint_rounds": 3 if quick else 5,
         "binary_chunks": {"z_pooled": 16 if quick else 64, "fisher": 16 if quick else 64,
                           "group_sequential": 8 if quick else 32, "assurance": 4 if quick else 16},
         "end_to_end_trials_cpu": 10**7 if quick else 10**8,
@@ -586,6 +593,28 @@ def bench_adaptive(cfg: dict) -> dict:
 
 
 # ------------------------------------------------------------------ table
+def bench_joint(cfg: dict) -> dict:
+    """The CAIRO6 joint kernel against the code of issue 13 (``bench_joint.py``): CPU time, alternated rounds."""
+    import bench_joint
+
+    log("joint kernel (CAIRO6, 358 patients) against the issue's code, alternated rounds")
+    try:
+        return bench_joint.compare(rounds=cfg["joint_rounds"], say=log)
+    except (OSError, subprocess.CalledProcessError) as err:  # no git, or the baseline is not in this clone
+        return {"skipped": f"the baseline {bench_joint.BASELINE} could not be checked out or run: {err}"}
+
+
+def _joint_row(joint: dict) -> tuple[str, str, str, str]:
+    if "skipped" in joint:
+        return ("Joint kernel, CAIRO6 at N = 358, against the issue's code", "-", "skipped", joint["skipped"])
+    r, median = joint["ratio"], joint["median"]
+    return (f"Joint kernel, CAIRO6 at N = 358 (JointPlan.run_chunk), against the issue's code ({joint['baseline']})",
+            f"median of {len(joint['rounds'])} rounds alternated, 4,000 trials a chunk, CPU time, 1 core",
+            f"{median['this tree']:.2f} us against {median['baseline ' + joint['baseline']]:.2f} us per trial",
+            f"{r['median']:.2f}x (range {r['min']:.2f}x to {r['max']:.2f}x); goal 2x: "
+            + ("met" if r["median"] >= 2 else "NOT met"))
+
+
 def _count(n: int) -> str:
     """``10^6`` for powers of ten, ``131,072`` otherwise."""
     exponent = round(math.log10(n)) if n > 0 else 0
@@ -1035,7 +1064,7 @@ def markdown(results: dict) -> str:
 
 # ------------------------------------------------------------------ main
 def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_only: bool = False,
-        fixed_costs_only: bool = False) -> dict:
+        fixed_costs_only: bool = False, joint_only: bool = False) -> dict:
     """Run every measurement (or only the binary or survival comparison with rpact); write ``out/results.json``, ``.md``."""
     started = time.perf_counter()
     cfg = settings(quick)
@@ -1044,7 +1073,8 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
             "command": "python benchmarks/run.py" + (" --quick" if quick else "")
                        + (" --binary-rpact-only" if binary_rpact_only else "")
                        + (" --survival-rpact-only" if survival_rpact_only else "")
-                       + (" --fixed-costs-only" if fixed_costs_only else ""),
+                       + (" --fixed-costs-only" if fixed_costs_only else "")
+                       + (" --joint-only" if joint_only else ""),
             "quick": quick,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "settings": cfg,
@@ -1060,6 +1090,9 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         with tempfile.TemporaryDirectory(prefix="p3sim-bench-") as folder:
             results["binary_rpact"] = bench_binary_rpact(_designs.write_base(Path(folder)), cfg)
         return _finish(results, started, out, _binary_rpact_rows(results["binary_rpact"]))
+    if joint_only:
+        results["joint"] = bench_joint(cfg)
+        return _finish(results, started, out, [_joint_row(results["joint"])])
     if fixed_costs_only:
         results["fixed_costs"] = bench_fixed_costs(cfg)
         return _finish(results, started, out, [_fixed_costs_row(results["fixed_costs"])])
@@ -1099,7 +1132,8 @@ def run(quick: bool, out: Path, binary_rpact_only: bool = False, survival_rpact_
         results["size_search"] = bench_size_search(Path(folder), cfg)
         results["sweep"] = bench_sweep(cfg)
         results["adaptive"] = bench_adaptive(cfg)
-    return _finish(results, started, out, table_rows(results))
+        results["joint"] = bench_joint(cfg)
+    return _finish(results, started, out, table_rows(results) + [_joint_row(results["joint"])])
 
 
 def _finish(results: dict, started: float, out: Path, rows: list) -> dict:
@@ -1134,8 +1168,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixed-costs-only", action="store_true",
                         help="only the fixed costs of p3sim run configs/cairo6.toml (section 7: the median of 3 or "
                              "5 runs), about a minute")
+    parser.add_argument("--joint-only", action="store_true",
+                        help="only the CAIRO6 joint kernel against the issue's code (bench_joint.py: alternated "
+                             "rounds of two trees), about five minutes")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.out, args.binary_rpact_only, args.survival_rpact_only, args.fixed_costs_only)
+    results = run(args.quick, args.out, args.binary_rpact_only, args.survival_rpact_only, args.fixed_costs_only,
+                  args.joint_only)
     print(markdown(results))
     log(f"done in {results['meta']['duration_s']:.0f} s; wrote {args.out}/results.json and results.md")
     return 0
