@@ -234,6 +234,8 @@ def _check_sweep_keeps(base: dict, key: str, values: list) -> None:
                     f"{toml_value(text.get(name))}; display text (`trial.name`, `trial.labels`, an endpoint's "
                     "`label`) is shown once for the whole report, so it cannot be swept, by its key or by a table "
                     "that holds it: set it once, outside the sweep"
+                    + (f" (a swept table replaces the config's whole table: give `{name}` in each of its values too, "
+                       "or sweep the keys inside the table one by one)" if name not in swept and key != name else "")
                 )
 
 
