@@ -62,6 +62,13 @@ def _normals(state, out):
     _fill(state, out, 3)
 
 
+def _twin(state):
+    """NumPy's ``SFC64`` at ``state`` (four ``uint64``) and a ``Generator`` on it."""
+    numpys = np.random.SFC64()
+    numpys.state = {"bit_generator": "SFC64", "state": {"state": state.copy()}, "has_uint32": 0, "uinteger": 0}
+    return numpys, np.random.Generator(numpys)
+
+
 def _seeded(seed):
     state = np.zeros(4, dtype=np.uint64)
     bits.seed_bits(np.random.default_rng(seed), state)
@@ -100,9 +107,7 @@ def test_draws_follow_numpys_generator_draw_for_draw():
     # every draw takes the same branch, so the two streams stay in step, equal to 1e-14 relative, and
     # end in the same state (a wrong acceptance or wedge test would put them out of step).
     state = _seeded(31)
-    numpys = np.random.SFC64()
-    numpys.state = {"bit_generator": "SFC64", "state": {"state": state.copy()}, "has_uint32": 0, "uinteger": 0}
-    theirs = np.random.Generator(numpys)
+    numpys, theirs = _twin(state)
     ours = np.empty(10**6)
     _exponentials(state, ours)
     np.testing.assert_allclose(ours, theirs.standard_exponential(10**6), rtol=1e-14, atol=0)
@@ -139,9 +144,7 @@ def test_normals_follow_numpys_generator_draw_for_draw():
     # magnitude; wedge and tail tests): every draw takes the same branch, so the streams stay in step, equal
     # to the tables' 2e-14, and end in the same state.
     state = _seeded(32)
-    numpys = np.random.SFC64()
-    numpys.state = {"bit_generator": "SFC64", "state": {"state": state.copy()}, "has_uint32": 0, "uinteger": 0}
-    theirs = np.random.Generator(numpys)
+    numpys, theirs = _twin(state)
     ours = np.empty(10**6)
     _normals(state, ours)
     np.testing.assert_allclose(ours, theirs.standard_normal(10**6), rtol=5e-14, atol=0)

@@ -187,7 +187,8 @@ SURVIVAL_OS = ('kind = "survival", truth = { control = { median = 12.0 }, hazard
      r'`sweep\.trial`: gives `trial\.name` = "first <b>" where the config has "small"; display text'),
     # A swept table that leaves the config's name out changes it too.
     ("sweep.trial=[{ n_total = 120 }, { n_total = 200 }]",
-     r'`sweep\.trial`: gives `trial\.name` = nothing where the config has "small"; display text'),
+     r'`sweep\.trial`: gives `trial\.name` = nothing where the config has "small"; display text.*a swept table '
+     r"replaces the config's whole table: give `trial\.name` in each of its values too"),
 ])
 def test_display_text_cannot_be_swept_through_its_table(small_config, capsys, override, message):
     _one_line_error(capsys, ["design", str(small_config), "--set", override], message)
