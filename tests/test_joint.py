@@ -93,7 +93,7 @@ def calendar_trial_patients(rng, n_control, n_experimental, **kwargs):
     The same numbers as the first trial of ``simulate_calendar`` on the same
     generator, so that every look can be recomputed from the patients.
     """
-    trial, pts, binary_event = joint_engine._run_calendar(rng, n_control, n_experimental, **kwargs)
+    trial, pts, binary_event, _ = joint_engine._run_calendar(rng, n_control, n_experimental, **kwargs)
     assert trial.z.shape[0] == 1
     patients = dict(entry=pts.entry, arm=(pts.label >= 2).astype(np.int64), evaluable=(pts.label % 2 == 0),
                     exit_time=pts.exit_time, is_event=pts.is_event, binary_event=binary_event.astype(bool))

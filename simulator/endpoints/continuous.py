@@ -49,6 +49,7 @@ from simulator.endpoints.continuous_spec import ContinuousEndpoint
 from simulator.engine.continuous import (
     TEST_CODES,
     WELCH,
+    ancova_moment_statistics,
     moment_statistics,
     sequential_decisions,
     simulate_statistics,
@@ -289,14 +290,29 @@ class ContinuousPlan:
         stat, df, mean_c, mean_e = self._statistics(rng, n_sims, stream)
         return self.result(stat, df, mean_c, mean_e, stream)
 
-    def statistics_from_moments(self, sums, squares, sd_c, sd_e) -> tuple[np.ndarray, np.ndarray]:
+    def statistics_from_moments(self, sums, squares, sd_c, sd_e, covariates=None) -> tuple[np.ndarray, np.ndarray]:
         """The statistic and df per trial and look from per-patient moments (a joint trial).
 
         ``sums`` and ``squares`` have shape (trials, 2 arms, looks): the
-        cumulative sum of the outcomes and their sum of squares about their mean.
+        cumulative sum of the outcomes and their sum of squares about their
+        mean. With a covariate (``rho``), ``covariates`` (trials, 2 arms, 3,
+        looks) holds the covariate's sum, sum of squares and product with the
+        outcome about the arm's means, and the statistic is the ANCOVA's
+        (:func:`simulator.engine.continuous.ancova_moment_statistics`).
         """
         n_sims, _, n_looks = sums.shape
         stat, df = np.empty((n_sims, n_looks)), np.empty((n_sims, n_looks))
+        if self.endpoint.rho != 0:
+            d = self.kernel_design
+            part = lambda a, arm, j: np.ascontiguousarray(a[:, arm, j])  # noqa: E731
+            ancova_moment_statistics(
+                d, d.n_c[None, :], d.n_e[None, :], np.ascontiguousarray(sums[:, 0]),
+                np.ascontiguousarray(sums[:, 1]), np.ascontiguousarray(squares[:, 0]),
+                np.ascontiguousarray(squares[:, 1]), part(covariates, 0, 0), part(covariates, 1, 0),
+                part(covariates, 0, 1), part(covariates, 1, 1), part(covariates, 0, 2), part(covariates, 1, 2),
+                np.ascontiguousarray(sd_c, dtype=float), np.ascontiguousarray(sd_e, dtype=float), stat, df,
+            )
+            return stat, df
         moment_statistics(
             self.kernel_design, np.ascontiguousarray(sums[:, 0]), np.ascontiguousarray(sums[:, 1]),
             np.ascontiguousarray(squares[:, 0]), np.ascontiguousarray(squares[:, 1]),
@@ -326,18 +342,31 @@ class ContinuousPlan:
             counts["effect_failure"] = np.histogram(effect[~first], bins=self.effect_bins)[0]
         return success, counts
 
-    def calendar_z(self, sum_c, sum_e, ss_c, ss_e, n_c, n_e, sd_c, sd_e) -> np.ndarray:
+    def calendar_z(self, sum_c, sum_e, ss_c, ss_e, n_c, n_e, sd_c, sd_e, covariate=None) -> np.ndarray:
         """The statistic on the z scale per trial and look, with each trial's own patients per look.
 
         For a member read at a survival endpoint's calendar looks: the
         patients with a known outcome vary by trial, and so do the t tests'
         df; each statistic is moved to the z scale through its one-sided
         p-value (as Welch's always is), so that the z bounds apply. Looks with
-        too few patients for a variance give 0 (they are not tested).
+        too few patients for a variance give 0 (they are not tested). With a
+        covariate (``rho``), ``covariate`` holds its moments per arm (sums,
+        sums of squares and products with the outcome about the arm's means:
+        ``sx_c, sx_e, sxx_c, sxx_e, sxe_c, sxe_e``) and the statistic is the
+        ANCOVA's (:func:`simulator.engine.continuous.ancova_moment_statistics`).
         """
         n_c = np.asarray(n_c, dtype=float)
         n_e = np.asarray(n_e, dtype=float)
-        covariate = float(self.endpoint.rho != 0)
+        if self.endpoint.rho != 0:
+            stat, df = np.empty(n_c.shape), np.empty(n_c.shape)
+            c = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
+            ancova_moment_statistics(
+                self.kernel_design, c(n_c), c(n_e), c(sum_c), c(sum_e), c(ss_c), c(ss_e), *(c(a) for a in covariate),
+                c(np.ravel(sd_c)), c(np.ravel(sd_e)), stat, df,
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = stat if self.endpoint.test == "z" else special.ndtri(special.stdtr(df, stat))
+            return np.nan_to_num(z, nan=0.0, posinf=np.inf, neginf=-np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
             diff = self.sign * (sum_e / n_e - sum_c / n_c) - self.theta0
             if self.endpoint.test == "z":
@@ -346,12 +375,12 @@ class ContinuousPlan:
                 z = diff / np.sqrt(sd_c**2 / n_c + sd_e**2 / n_e)
             else:
                 if self.endpoint.test == "t":
-                    df = n_c + n_e - 2.0 - covariate
+                    df = n_c + n_e - 2.0
                     se = np.sqrt((ss_c + ss_e) / df * (1.0 / n_c + 1.0 / n_e))
                 else:
                     v_c, v_e = ss_c / (n_c - 1.0) / n_c, ss_e / (n_e - 1.0) / n_e
                     se = np.sqrt(v_c + v_e)
-                    df = (v_c + v_e) ** 2 / (v_c**2 / (n_c - 1.0) + v_e**2 / (n_e - 1.0)) - covariate
+                    df = (v_c + v_e) ** 2 / (v_c**2 / (n_c - 1.0) + v_e**2 / (n_e - 1.0))
                 z = special.ndtri(special.stdtr(df, diff / se))
         return np.nan_to_num(z, nan=0.0, posinf=np.inf, neginf=-np.inf)
 

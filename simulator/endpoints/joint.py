@@ -150,13 +150,13 @@ class JointPlan:
         for c, (mean_c, mean_e, sd_c, sd_e) in enumerate(draws):
             mu[:, c, 0], mu[:, c, 1], sd[:, c, 0], sd[:, c, 1] = mean_c, mean_e, sd_c, sd_e
         looks = members[0].looks
-        x_c, x_e, sums, squares = simulate_entry_order_mixed(
-            rng, looks.evaluable_c, looks.evaluable_e, self.cholesky, thresholds, mu, sd, _drops(members),
+        x_c, x_e, sums, squares, covariates = simulate_entry_order_mixed(
+            rng, looks.evaluable_c, looks.evaluable_e, self.cholesky, thresholds, mu, sd, _covariates(members),
         )
         out = self._binary_outcomes(binaries, truths, stream, x_c, x_e)
         for c, plan in enumerate(members):
             mean_c, mean_e, sd_c, sd_e = draws[c]
-            stat, df = plan.statistics_from_moments(sums[c], squares[c], sd_c, sd_e)
+            stat, df = plan.statistics_from_moments(sums[c], squares[c], sd_c, sd_e, covariates[c])
             out[plan.endpoint.name] = plan.result(stat, df, mean_c, mean_e, stream)
         return out
 
@@ -200,7 +200,7 @@ class JointPlan:
             control=(np.array(endpoint.truth.control.times), np.array(endpoint.truth.control.hazards)),
             hazard_ratio=ratios, multiplier=multiplier, dropout=endpoint.dropout, cholesky=self.cholesky,
             thresholds=thresholds, delays=[p.endpoint.delay for p in binaries], margin=plan.margin,
-            continuous=(mu, sd, np.array([m.endpoint.delay for m in continuous], dtype=float), _drops(continuous))
+            continuous=(mu, sd, np.array([m.endpoint.delay for m in continuous], dtype=float), _covariates(continuous))
             if continuous else None,
             **plan._schedule(), **plan.trial_kwargs(stream),
         )
@@ -301,7 +301,9 @@ class JointPlan:
         sums = trials.continuous
         n_c, n_e = sums.n_c[c], sums.n_e[c]
         mean_c, mean_e, sd_c, sd_e = draw
-        z = member.calendar_z(sums.sum_c[c], sums.sum_e[c], sums.ss_c[c], sums.ss_e[c], n_c, n_e, sd_c, sd_e)
+        z = member.calendar_z(sums.sum_c[c], sums.sum_e[c], sums.ss_c[c], sums.ss_e[c], n_c, n_e, sd_c, sd_e,
+                              covariate=(sums.sx_c[c], sums.sx_e[c], sums.sxx_c[c], sums.sxx_e[c], sums.sxe_c[c],
+                                         sums.sxe_e[c]))
         # Too few patients for a variance: that look adds no information (not tested).
         minimum = 2 + (member.endpoint.rho != 0)
         usable_c = np.where((n_c >= minimum) & (n_e >= minimum), n_c, 0)
@@ -329,10 +331,10 @@ class JointPlan:
 
 
 # ---------------------------------------------------------------- helpers
-def _drops(members) -> np.ndarray:
-    """Per continuous member, 1 where its sums of squares give up a degree of freedom: ANCOVA's pooled t
-    (one df for the covariate), whose own engine draws them with one df less."""
-    return np.array([float(m.endpoint.test == "t" and m.endpoint.rho != 0) for m in members])
+def _covariates(members) -> np.ndarray:
+    """Per continuous member, 1 where it has a baseline covariate (``rho``): its patients draw one and the
+    analysis is the ANCOVA of the endpoint's own engine, the covariate's chance imbalance included."""
+    return np.array([float(m.endpoint.rho != 0) for m in members])
 
 
 def _calendar_counts(enrolled: np.ndarray, fractions: np.ndarray, used: dict, evaluable: np.ndarray) -> dict:

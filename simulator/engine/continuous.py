@@ -238,6 +238,39 @@ def moment_statistics(d, sum_c, sum_e, ss_c, ss_e, sd_c, sd_e, stat, df):
 
 
 @kernel
+def ancova_moment_statistics(d, n_c, n_e, sum_c, sum_e, ss_c, ss_e, sx_c, sx_e, sxx_c, sxx_e, sxe_c, sxe_e,
+                             sd_c, sd_e, stat, df):
+    """The ANCOVA statistic and its df from per-patient moments (trials x looks): a joint trial's covariate.
+
+    Per arm: the patients ``n_*`` (one row per trial, or one row that every
+    trial shares), the sum of the outcomes, the outcomes' and the
+    covariate's sums of squares and their product about the arm's means
+    (``ss_*``, ``sxx_*``, ``sxe_*``) and the sum of the covariate ``sx_*``.
+    The statistic is :func:`_ancova_statistic`'s, the rule of the endpoint's
+    own engine; a look with fewer than two patients in an arm gives NaN.
+    ``sd_*`` (the true residual SDs, for the z test) hold one value per trial or one.
+    """
+    n_sims, n_looks = stat.shape
+    out = np.empty((2, n_looks))
+    for i in range(n_sims):
+        j = i if sd_c.size > 1 else 0
+        r = i if n_c.shape[0] > 1 else 0
+        for k in range(n_looks):
+            nc, ne = float(n_c[r, k]), float(n_e[r, k])
+            if nc < 2.0 or ne < 2.0:
+                out[0, k] = np.nan
+                out[1, k] = np.nan
+                continue
+            est = sum_e[i, k] / ne - sum_c[i, k] / nc
+            dx = sx_e[i, k] / ne - sx_c[i, k] / nc
+            _ancova_statistic(d, est, ss_c[i, k], ss_e[i, k], sxe_c[i, k], sxe_e[i, k], sxx_c[i, k], sxx_e[i, k],
+                              dx, sd_c[j] ** 2, sd_e[j] ** 2, nc, ne, out, k)
+        for k in range(n_looks):
+            stat[i, k] = out[0, k]
+            df[i, k] = out[1, k]
+
+
+@kernel
 def sequential_decisions(stat, efficacy, unfavourable, futility, floor, stop_look, decision):
     """Stopping look and outcome of every trial: the first look whose decision is not to continue.
 

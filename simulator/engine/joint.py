@@ -75,35 +75,20 @@ Copula = namedtuple("Copula", ["cholesky", "thresholds", "delays"])
 BinaryCounts = namedtuple("BinaryCounts", ["x_c", "x_e", "n_c", "n_e"])
 #: Continuous endpoints of a calendar trial: true means and SDs per trial (or one
 #: row for all), endpoint and arm (``(n_sims or 1, C, 2)``), each outcome's delay,
-#: and ``drop``: 1 for an endpoint whose sums of squares give up one degree of
-#: freedom (ANCOVA's t test, :func:`_drop_one_df`), 0 otherwise.
-ContinuousIn = namedtuple("ContinuousIn", ["mu", "sd", "delays", "drop"])
+#: and ``covariate``: 1 for an endpoint analysed by ANCOVA (each patient draws a
+#: standard-normal baseline covariate, independent of the latent vector), 0 otherwise.
+ContinuousIn = namedtuple("ContinuousIn", ["mu", "sd", "delays", "covariate"])
 #: Their per-look statistics (``(C, n_sims, K)``): evaluable patients with a known
-#: outcome, the sum of the outcomes and their sum of squares about their mean, per arm.
-ContinuousSums = namedtuple("ContinuousSums", ["n_c", "n_e", "sum_c", "sum_e", "ss_c", "ss_e"])
+#: outcome, the sum of the outcomes and their sum of squares about their mean, per arm;
+#: with a covariate also its sum, its sum of squares about its mean and its sum of
+#: products with the outcome about their means, per arm (0 without one).
+ContinuousSums = namedtuple("ContinuousSums", ["n_c", "n_e", "sum_c", "sum_e", "ss_c", "ss_e", "sx_c", "sx_e",
+                                               "sxx_c", "sxx_e", "sxe_c", "sxe_e"])
 
 
 # --------------------------------------------------------------------------
 # Per patient
 # --------------------------------------------------------------------------
-
-
-@kernel(inline="always")
-def _drop_one_df(pair):
-    """``(y_1 - y_2)^2 / 2``, from an arm's first two outcomes: what its sum of squares gives up for one df.
-
-    The sum of squares of ``n`` normal outcomes about their mean is
-    ``sd^2 chi^2_{n-1}``: the sum of ``n - 1`` independent squared Helmert
-    contrasts, the first ``(y_1 - y_2) / sqrt(2)``, all independent of the
-    mean. Without the first it is ``sd^2 chi^2_{n-2}``, still independent of
-    the mean, so the pooled t of an ANCOVA (one df for the covariate) is
-    exactly t with ``n_C + n_E - 3`` df with the arms' covariates balanced.
-    The endpoint's own engine (:func:`simulator.engine.continuous.simulate_statistics`)
-    also draws the covariate's chance imbalance, which this one does not: a
-    joint trial's ANCOVA power is above the real one at small sizes
-    (docs/methods.md).
-    """
-    return 0.5 * pair * pair
 
 
 #: Wichura's algorithm AS241 (PPND16, Applied Statistics 37, 1988) for ``Phi^-1``: the coefficients of its
@@ -226,13 +211,13 @@ def simulate_entry_order(rng, looks_c, looks_e, cholesky, thresholds):
         raise InputError("`looks_c` and `looks_e` must be increasing positive patient counts of the same length")
     if chol.shape[0] != thresholds.shape[1]:
         raise InputError("`cholesky` must have one row per binary endpoint of `thresholds`")
-    x_c, x_e, _, _ = simulate_entry_order_mixed(rng, looks_c, looks_e, chol, thresholds, np.zeros((1, 0, 2)),
+    x_c, x_e, _, _, _ = simulate_entry_order_mixed(rng, looks_c, looks_e, chol, thresholds, np.zeros((1, 0, 2)),
                                                 np.ones((1, 0, 2)))
     return x_c, x_e
 
 
 @kernel
-def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, drop, x_c, x_e, s1, s2):
+def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, covariate, x_c, x_e, s1, s2, sx):
     """Binary counts and continuous sums per look, for patients in entry order (see the wrapper)."""
     n_binary = thresholds.shape[1]
     n_continuous = mu.shape[1]
@@ -242,8 +227,10 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
     running = np.zeros(n_binary, dtype=np.int64)
     sums = np.zeros(n_continuous)
     squares = np.zeros(n_continuous)
-    first = np.zeros(n_continuous)
-    pair = np.zeros(n_continuous)  # the first two control outcomes' difference (_drop_one_df)
+    # The covariate's sum, sum of squares and product with the outcome (endpoints with one).
+    x_sums = np.zeros(n_continuous)
+    x_squares = np.zeros(n_continuous)
+    products = np.zeros(n_continuous)
     for i in range(n_sims):
         ib = i if thresholds.shape[0] > 1 else 0
         ic = i if mu.shape[0] > 1 else 0
@@ -255,8 +242,9 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
             for c in range(n_continuous):
                 sums[c] = 0.0
                 squares[c] = 0.0
-                if arm == 0:
-                    pair[c] = 0.0
+                x_sums[c] = 0.0
+                x_squares[c] = 0.0
+                products[c] = 0.0
             look = 0
             for patient in range(looks[n_looks - 1]):
                 _latent(rng, chol, e, z)
@@ -268,25 +256,30 @@ def _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, 
                     y = sd[jc, c, arm] * z[n_binary + c]
                     sums[c] += y
                     squares[c] += y * y
-                    if arm == 0 and patient == 0:
-                        first[c] = y
-                    elif arm == 0 and patient == 1:
-                        pair[c] = first[c] - y
+                    if covariate[c] != 0.0:
+                        # The baseline covariate, independent of the latent vector: y is the residual.
+                        x = rng.standard_normal()
+                        x_sums[c] += x
+                        x_squares[c] += x * x
+                        products[c] += x * y
                 while look < n_looks and patient + 1 == looks[look]:
                     for b in range(n_binary):
                         if arm == 0:
                             x_c[b, i, look] = running[b]
                         else:
                             x_e[b, i, look] = running[b]
+                    n = patient + 1
                     for c in range(n_continuous):
-                        s1[c, i, arm, look] = mu[ic, c, arm] * (patient + 1) + sums[c]
-                        s2[c, i, arm, look] = squares[c] - sums[c] * sums[c] / (patient + 1)
-                        if arm == 0:
-                            s2[c, i, arm, look] -= drop[c] * _drop_one_df(pair[c])
+                        s1[c, i, arm, look] = mu[ic, c, arm] * n + sums[c]
+                        s2[c, i, arm, look] = squares[c] - sums[c] * sums[c] / n
+                        if covariate[c] != 0.0:
+                            sx[c, i, arm, 0, look] = x_sums[c]
+                            sx[c, i, arm, 1, look] = x_squares[c] - x_sums[c] * x_sums[c] / n
+                            sx[c, i, arm, 2, look] = products[c] - x_sums[c] * sums[c] / n
                     look += 1
 
 
-def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, sd, drop=None):
+def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, sd, covariate=None):
     """Correlated binary and continuous endpoints analysed at fixed numbers of patients.
 
     Every patient carries a latent normal vector ``Z = L e`` (binary
@@ -305,9 +298,12 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
         ``Phi^-1(p)`` per trial, binary endpoint and arm.
     mu, sd : ndarray, shape (n_sims or 1, C, 2)
         True mean and SD per trial, continuous endpoint and arm.
-    drop : array_like, shape (C,), optional
-        1 for an endpoint whose control sum of squares gives up one degree
-        of freedom (:func:`_drop_one_df`; ANCOVA's t test), 0 (default) otherwise.
+    covariate : array_like, shape (C,), optional
+        1 for an endpoint analysed by ANCOVA: each patient also draws a
+        standard-normal baseline covariate, independent of the latent vector
+        (the outcome ``sd Z_c`` is then the residual about the covariate's
+        regression, whose slope the ANCOVA estimates, so the true slope does
+        not enter); 0 (default) otherwise.
 
     Returns
     -------
@@ -316,6 +312,11 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
     sums, squares : ndarray, shape (C, n_sims, 2, K)
         Per continuous endpoint and arm: the sum of the outcomes and their
         sum of squares about their own mean, cumulative at each look.
+    covariates : ndarray, shape (C, n_sims, 2, 3, K)
+        Per continuous endpoint and arm, for endpoints with a covariate (0
+        otherwise): the sum of the covariate, its sum of squares about its
+        mean and its sum of products with the outcome about their means
+        (:func:`simulator.engine.continuous.ancova_moment_statistics`).
     """
     looks_c = np.ascontiguousarray(looks_c, dtype=np.int64)
     looks_e = np.ascontiguousarray(looks_e, dtype=np.int64)
@@ -333,11 +334,13 @@ def simulate_entry_order_mixed(rng, looks_c, looks_e, cholesky, thresholds, mu, 
     x_e = np.zeros_like(x_c)
     sums = np.zeros((n_continuous, n_sims, 2, n_looks))
     squares = np.zeros_like(sums)
-    drop = np.zeros(n_continuous) if drop is None else np.ascontiguousarray(drop, dtype=float)
-    if drop.shape != (n_continuous,):
-        raise InputError("`drop` needs one value per continuous endpoint")
-    _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, drop, x_c, x_e, sums, squares)
-    return x_c, x_e, sums, squares
+    covariates = np.zeros((n_continuous, n_sims, 2, 3, n_looks))
+    covariate = np.zeros(n_continuous) if covariate is None else np.ascontiguousarray(covariate, dtype=float)
+    if covariate.shape != (n_continuous,):
+        raise InputError("`covariate` needs one value per continuous endpoint")
+    _entry_order_mixed(rng, n_sims, looks_c, looks_e, chol, thresholds, mu, sd, covariate, x_c, x_e, sums, squares,
+                       covariates)
+    return x_c, x_e, sums, squares, covariates
 
 
 # --------------------------------------------------------------------------
@@ -403,7 +406,11 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             binary_event[q, p] = z[1 + q] < thresholds[i, q, arm]
         for q in range(n_continuous):
             # The outcome's deviation from its arm's true mean (sums stay small: SS keeps its digits).
-            values[p, q] = sd[js, q, arm] * z[1 + n_binary + q]
+            values[p, q, 0] = sd[js, q, arm] * z[1 + n_binary + q]
+            if continuous.covariate[q] != 0.0:
+                # The baseline covariate (ANCOVA), independent of the latent vector: the outcome is its residual.
+                x, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                values[p, q, 1] = x
         # The arm picked by selects, not branches (as in draw_patients).
         experimental = arm == 1
         dropout = drop_e if experimental else drop_c
@@ -455,19 +462,15 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             s1e = 0.0
             s2c = 0.0
             s2e = 0.0
-            first = 0.0
-            pair = 0.0  # the first two control outcomes' difference (_drop_one_df)
+            if continuous.covariate[c] != 0.0:
+                _covariate_sums(label, values, c, known, sums, i, k)
             for p in range(known):
-                v = values[p, c]
-                if pts.label[p] == 0:
-                    if nc == 0:
-                        first = v
-                    elif nc == 1:
-                        pair = first - v
+                v = values[p, c, 0]
+                if label[p] == 0:
                     nc += 1
                     s1c += v
                     s2c += v * v
-                elif pts.label[p] == 2:
+                elif label[p] == 2:
                     ne += 1
                     s1e += v
                     s2e += v * v
@@ -475,7 +478,7 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             sums.n_e[c, i, k] = ne
             sums.sum_c[c, i, k] = continuous.mu[jm, c, 0] * nc + s1c
             sums.sum_e[c, i, k] = continuous.mu[jm, c, 1] * ne + s1e
-            sums.ss_c[c, i, k] = s2c - s1c * s1c / nc - continuous.drop[c] * _drop_one_df(pair) if nc > 0 else 0.0
+            sums.ss_c[c, i, k] = s2c - s1c * s1c / nc if nc > 0 else 0.0
             sums.ss_e[c, i, k] = s2e - s1e * s1e / ne if ne > 0 else 0.0
     # Looks never reached repeat the last one's data (decisions stop there).
     for k in range(last + 1, n_looks):
@@ -494,7 +497,51 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             sums.sum_e[c, i, k] = sums.sum_e[c, i, last]
             sums.ss_c[c, i, k] = sums.ss_c[c, i, last]
             sums.ss_e[c, i, k] = sums.ss_e[c, i, last]
+            if continuous.covariate[c] != 0.0:
+                sums.sx_c[c, i, k] = sums.sx_c[c, i, last]
+                sums.sx_e[c, i, k] = sums.sx_e[c, i, last]
+                sums.sxx_c[c, i, k] = sums.sxx_c[c, i, last]
+                sums.sxx_e[c, i, k] = sums.sxx_e[c, i, last]
+                sums.sxe_c[c, i, k] = sums.sxe_c[c, i, last]
+                sums.sxe_e[c, i, k] = sums.sxe_e[c, i, last]
     return last
+
+
+@kernel(counted=False)
+def _covariate_sums(label, values, c, known, sums, i, k):
+    """The covariate's moments of continuous endpoint ``c`` among the first ``known`` patients, per arm, at look
+    ``k`` of trial ``i``: its sum, and its sum of squares and product with the outcome about the arm's means."""
+    nc = 0.0
+    ne = 0.0
+    ec = 0.0
+    ee = 0.0
+    xc = 0.0
+    xe = 0.0
+    xxc = 0.0
+    xxe = 0.0
+    xec = 0.0
+    xee = 0.0
+    for p in range(known):
+        v = values[p, c, 0]
+        x = values[p, c, 1]
+        if label[p] == 0:
+            nc += 1.0
+            ec += v
+            xc += x
+            xxc += x * x
+            xec += x * v
+        elif label[p] == 2:
+            ne += 1.0
+            ee += v
+            xe += x
+            xxe += x * x
+            xee += x * v
+    sums.sx_c[c, i, k] = xc
+    sums.sx_e[c, i, k] = xe
+    sums.sxx_c[c, i, k] = xxc - xc * xc / nc if nc > 0 else 0.0
+    sums.sxx_e[c, i, k] = xxe - xe * xe / ne if ne > 0 else 0.0
+    sums.sxe_c[c, i, k] = xec - xc * ec / nc if nc > 0 else 0.0
+    sums.sxe_e[c, i, k] = xee - xe * ee / ne if ne > 0 else 0.0
 
 
 @kernel
@@ -572,7 +619,8 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
                   futility=None, sided=1, inner=False, max_follow_up=np.inf, look_times=None,
                   max_duration=np.inf, margin=1.0, continuous=None, hazard_ratio_pieces=None, cured=(0.0, 0.0),
                   weights=None, refine_levels=()):
-    """:func:`simulate_calendar`, also returning the last trial's patients and binary outcomes."""
+    """:func:`simulate_calendar`, also returning the last trial's patients, binary outcomes and continuous
+    values (``(n, C, 2)``: each outcome's deviation from its arm's true mean, and the covariate or 0)."""
     design = survival_design(n_control, n_experimental, accrual=accrual, control=control, dropout=dropout,
                              look_events=None if look_times is not None else look_events, missing=missing, margin=margin,
                              max_follow_up=max_follow_up, look_times=look_times, max_duration=max_duration,
@@ -582,12 +630,12 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     chol = _survival_first(chol)
     if continuous is None:
         continuous = (np.zeros((1, 0, 2)), np.ones((1, 0, 2)), np.zeros(0))
-    if len(continuous) == 3:  # no endpoint gives up a degree of freedom
+    if len(continuous) == 3:  # no endpoint has a covariate
         continuous = (*continuous, np.zeros(np.shape(continuous[0])[1]))
     continuous = ContinuousIn(*(np.ascontiguousarray(v, dtype=float) for v in continuous))
     n_continuous = continuous.mu.shape[1]
-    if continuous.delays.shape != (n_continuous,) or continuous.drop.shape != (n_continuous,):
-        raise InputError("`continuous` needs one delay and one `drop` per continuous endpoint")
+    if continuous.delays.shape != (n_continuous,) or continuous.covariate.shape != (n_continuous,):
+        raise InputError("`continuous` needs one delay and one `covariate` per continuous endpoint")
     if chol.shape[0] != n_binary + n_continuous + 1:
         raise InputError(
             "`cholesky` must have one row per binary endpoint, one per continuous endpoint and one (survival, last)"
@@ -613,17 +661,18 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     out = look_results(n_sims, n_looks)
     binary = BinaryCounts(*(np.zeros((n_binary, n_sims, n_looks), dtype=np.int64) for _ in range(4)))
     shape = (n_continuous, n_sims, n_looks)
+    values = np.zeros((n, n_continuous, 2))
     sums = ContinuousSums(
-        np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64), *(np.zeros(shape) for _ in range(4))
+        np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64), *(np.zeros(shape) for _ in range(10))
     )
     _calendar(rng, n_sims, design, bounds, Copula(chol, thresholds, delays), per_trial[0], per_trial[1], pts,
               binary_event, workspace(n, n_looks, refine_levels), out, binary, continuous, sums,
-              np.empty((n, n_continuous)))
+              values)
     trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,
                             events=out.events, enrolled=out.enrolled, short=out.short, last_look=out.last_look,
                             stop_look=out.stop_look, decision=out.decision, capped=out.capped,
                             continuous=sums if n_continuous else None)
-    return trials, pts, binary_event.T
+    return trials, pts, binary_event.T, values
 
 
 def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, control, hazard_ratio,
@@ -688,9 +737,9 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
         afterwards (:func:`simulator.engine.survival.simulate_trials`).
     continuous : tuple, optional
         Continuous endpoints read at the looks (:data:`ContinuousIn`):
-        ``(mu, sd, delays)`` or ``(mu, sd, delays, drop)``, ``mu`` and ``sd``
-        of shape ``(n_sims or 1, C, 2)``, one delay and one ``drop`` (0
-        without it) per endpoint; their latent components come after the
+        ``(mu, sd, delays)`` or ``(mu, sd, delays, covariate)``, ``mu`` and ``sd``
+        of shape ``(n_sims or 1, C, 2)``, one delay and one ``covariate`` (1:
+        ANCOVA on a drawn standard-normal covariate, 0 without) per endpoint; their latent components come after the
         binary ones in ``cholesky``. None: no continuous endpoint.
 
     Returns
