@@ -708,8 +708,9 @@ def simulate_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual
     dropout : (float, float)
         Exponential dropout hazards (control, experimental).
     cholesky : ndarray, shape (B + 1, B + 1)
-        Lower Cholesky factor of the latent correlation matrix, binary
-        endpoints first and the survival endpoint last.
+        Lower Cholesky factor of the latent correlation matrix (positive
+        definite, unit diagonal: InputError otherwise), binary endpoints
+        first and the survival endpoint last.
     thresholds : ndarray, shape (n_sims, B, 2)
         ``Phi^-1(p)`` per trial, binary endpoint and arm (natural scale).
     delays : array_like, shape (B,)
