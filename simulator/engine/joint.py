@@ -462,24 +462,44 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
             s1e = 0.0
             s2c = 0.0
             s2e = 0.0
-            if continuous.covariate[c] != 0.0:
-                _covariate_sums(label, values, c, known, sums, i, k)
+            # The covariate's sum, sum of squares and product with the outcome (all 0 without a covariate).
+            xc = 0.0
+            xe = 0.0
+            xxc = 0.0
+            xxe = 0.0
+            xvc = 0.0
+            xve = 0.0
             for p in range(known):
                 v = values[p, c, 0]
+                x = values[p, c, 1]
                 if label[p] == 0:
                     nc += 1
                     s1c += v
                     s2c += v * v
+                    xc += x
+                    xxc += x * x
+                    xvc += x * v
                 elif label[p] == 2:
                     ne += 1
                     s1e += v
                     s2e += v * v
+                    xe += x
+                    xxe += x * x
+                    xve += x * v
             sums.n_c[c, i, k] = nc
             sums.n_e[c, i, k] = ne
             sums.sum_c[c, i, k] = continuous.mu[jm, c, 0] * nc + s1c
             sums.sum_e[c, i, k] = continuous.mu[jm, c, 1] * ne + s1e
             sums.ss_c[c, i, k] = s2c - s1c * s1c / nc if nc > 0 else 0.0
             sums.ss_e[c, i, k] = s2e - s1e * s1e / ne if ne > 0 else 0.0
+            if continuous.covariate[c] != 0.0:
+                # About each arm's means, as the ANCOVA takes them (ancova_moment_statistics).
+                sums.sx_c[c, i, k] = xc
+                sums.sx_e[c, i, k] = xe
+                sums.sxx_c[c, i, k] = xxc - xc * xc / nc if nc > 0 else 0.0
+                sums.sxx_e[c, i, k] = xxe - xe * xe / ne if ne > 0 else 0.0
+                sums.sxe_c[c, i, k] = xvc - xc * s1c / nc if nc > 0 else 0.0
+                sums.sxe_e[c, i, k] = xve - xe * s1e / ne if ne > 0 else 0.0
     # Looks never reached repeat the last one's data (decisions stop there).
     for k in range(last + 1, n_looks):
         out.events[i, k] = out.events[i, last]
@@ -505,43 +525,6 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
                 sums.sxe_c[c, i, k] = sums.sxe_c[c, i, last]
                 sums.sxe_e[c, i, k] = sums.sxe_e[c, i, last]
     return last
-
-
-@kernel(counted=False)
-def _covariate_sums(label, values, c, known, sums, i, k):
-    """The covariate's moments of continuous endpoint ``c`` among the first ``known`` patients, per arm, at look
-    ``k`` of trial ``i``: its sum, and its sum of squares and product with the outcome about the arm's means."""
-    nc = 0.0
-    ne = 0.0
-    ec = 0.0
-    ee = 0.0
-    xc = 0.0
-    xe = 0.0
-    xxc = 0.0
-    xxe = 0.0
-    xec = 0.0
-    xee = 0.0
-    for p in range(known):
-        v = values[p, c, 0]
-        x = values[p, c, 1]
-        if label[p] == 0:
-            nc += 1.0
-            ec += v
-            xc += x
-            xxc += x * x
-            xec += x * v
-        elif label[p] == 2:
-            ne += 1.0
-            ee += v
-            xe += x
-            xxe += x * x
-            xee += x * v
-    sums.sx_c[c, i, k] = xc
-    sums.sx_e[c, i, k] = xe
-    sums.sxx_c[c, i, k] = xxc - xc * xc / nc if nc > 0 else 0.0
-    sums.sxx_e[c, i, k] = xxe - xe * xe / ne if ne > 0 else 0.0
-    sums.sxe_c[c, i, k] = xec - xc * ec / nc if nc > 0 else 0.0
-    sums.sxe_e[c, i, k] = xee - xe * ee / ne if ne > 0 else 0.0
 
 
 @kernel
