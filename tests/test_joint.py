@@ -281,6 +281,56 @@ def test_the_survival_exit_and_binary_outcomes_follow_the_gaussian_copula():
     assert abs(np.mean(events[:, 0] & events[:, 1]) - wanted) < 4 * math.sqrt(wanted * (1 - wanted) / n)
 
 
+def test_a_binary_endpoint_correlated_with_nothing_keeps_its_law():
+    # Endpoint c is correlated with nothing, so the kernel draws its event as a uniform below its rate
+    # (no latent normal): flagged alone, and still Bernoulli(p) per arm, independent of the survival
+    # exit and of the correlated endpoint a (P(c and x) = p P(x) for each event x), at 40,000 patients.
+    corr = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.0], [0.5, 0.0, 1.0]])  # a, c, then survival
+    chol = joint_engine._survival_first(np.linalg.cholesky(corr))
+    np.testing.assert_array_equal(joint_engine._alone(chol, 2), [0, 0, 1])
+    np.testing.assert_array_equal(joint_engine._alone(joint_engine._survival_first(np.eye(3)), 2), [0, 1, 1])
+    rates = np.array([[0.3, 0.3], [0.2, 0.6]])  # per endpoint, control then experimental
+    trial, patients = calendar_trial_patients(
+        np.random.default_rng(29), 20000, 20000, accrual=([0.0, 1.0], [1.0]), control=([0.0], [0.05]),
+        hazard_ratio=1.0, cholesky=np.linalg.cholesky(corr), thresholds=stats.norm.ppf(rates)[None],
+        delays=[0.0, 0.0], look_events=[40000],
+    )
+    n_arm = 20000
+    events, arm, exit_time = patients["binary_event"], patients["arm"], patients["exit_time"]
+    for a, p in enumerate(rates[1]):
+        assert abs(events[arm == a, 1].mean() - p) < 4 * math.sqrt(p * (1 - p) / n_arm), a
+    treated = arm == 1
+    for other in (exit_time < stats.expon(scale=20.0).ppf(0.3), events[:, 0]):
+        q = other[treated].mean()
+        both = np.mean(events[treated, 1] & other[treated])
+        assert abs(both - 0.6 * q) < 4 * math.sqrt(0.6 * q * (1 - 0.6 * q) / n_arm)
+    # The correlated pair still follows the copula: P(a and early exit) = Phi2(t_a, t_q; 0.5).
+    early = exit_time < stats.expon(scale=20.0).ppf(0.3)
+    wanted = stats.multivariate_normal.cdf(stats.norm.ppf([0.3, 0.3]), cov=[[1, 0.5], [0.5, 1]])
+    assert abs(np.mean(events[:, 0] & early) - wanted) < 4 * math.sqrt(wanted * (1 - wanted) / (2 * n_arm))
+
+
+def test_exponential_exits_are_the_piecewise_rule():
+    # One hazard piece per arm takes the kernel's product unit * mean; the same hazard written as two
+    # equal pieces takes exit_from_pieces's inverse, from the same random numbers: the exits agree to
+    # rounding and every patient's event, dropout and censoring (max_follow_up) are the same.
+    kwargs = dict(missing=(2, 3), accrual=([0.0, 20.0], [1.0]), hazard_ratio=0.7, dropout=(0.02, 0.03),
+                  cholesky=np.linalg.cholesky(np.array([[1.0, 0.3], [0.3, 1.0]])),
+                  thresholds=np.full((1, 1, 2), -0.4), delays=[1.0], look_events=[40, 80],
+                  max_follow_up=30.0)
+    for seed in range(20):
+        one, pts_one = calendar_trial_patients(np.random.default_rng(seed), 60, 70, control=([0.0], [0.04]),
+                                               **kwargs)
+        two, pts_two = calendar_trial_patients(np.random.default_rng(seed), 60, 70,
+                                               control=([0.0, 9.0], [0.04, 0.04]), **kwargs)
+        np.testing.assert_array_equal(pts_one["is_event"], pts_two["is_event"])
+        np.testing.assert_allclose(pts_one["exit_time"], pts_two["exit_time"], rtol=1e-13, atol=0)
+        np.testing.assert_array_equal(pts_one["binary_event"], pts_two["binary_event"])
+        np.testing.assert_allclose(one.z, two.z, rtol=1e-12)
+        assert pts_one["is_event"].any() and not pts_one["is_event"].all()
+        assert np.any(pts_one["exit_time"] == 30.0)  # some censored at the maximum follow-up
+
+
 def test_binary_at_calendar_looks_keeps_its_level(tmp_path):
     # Two looks at half and all of the survival events; the binary endpoint's
     # bounds are spent at each trial's own information fractions, so its type
@@ -613,3 +663,32 @@ def test_means_read_at_the_survival_looks_carry_their_mcse():
     assert out["evaluable_per_look_mcse"] == pytest.approx([mcse([80, 90, 100]), mcse([200, 190, 210])], rel=1e-12)
     assert out["realised_fractions_mcse"] == pytest.approx([mcse([0.4, 0.0, 0.6]), 0.0], abs=1e-12)
     assert out["tested_fractions_mcse"] == pytest.approx([mcse([0.4, 0.6]), 0.0], abs=1e-12)
+
+
+def test_decide_groups_groups_the_trials_by_their_looks():
+    # Each group of equal rows is decided once, with its trials in order and the looks it tests, and
+    # in the order of np.unique(code, axis=0) (the rows sorted); rows with no look tested are left alone.
+    from simulator.endpoints.common import decide_groups
+
+    rng = np.random.default_rng(4)
+    code = rng.integers(-1, 3, (500, 3))
+    code[::7] = -1
+    calls = []
+
+    def decide(rows, looks, codes):
+        calls.append((rows, looks, codes))
+        return np.full(rows.size, looks.size - 1), np.full(rows.size, 1 + rows % 2, dtype=np.int8)
+
+    stop, decision = decide_groups(code, np.full(500, 2), decide)
+    keys = [key for key in np.unique(code, axis=0) if np.any(key >= 0)]
+    assert [tuple(int(v) for v in key[key >= 0]) for key in keys] == [c for _, _, c in calls]
+    for key, (rows, looks, _) in zip(keys, calls):
+        np.testing.assert_array_equal(rows, np.flatnonzero(np.all(code == key, axis=1)))
+        np.testing.assert_array_equal(looks, np.flatnonzero(key >= 0))
+        np.testing.assert_array_equal(stop[rows], looks[-1])
+    untested = np.all(code < 0, axis=1)
+    assert untested.sum() >= 500 // 7
+    np.testing.assert_array_equal(stop[untested], 2)
+    np.testing.assert_array_equal(decision, np.where(untested, 0, 1 + np.arange(500) % 2))
+    empty = decide_groups(np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), decide)
+    assert empty[0].size == 0 and empty[1].size == 0

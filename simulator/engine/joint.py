@@ -9,6 +9,9 @@ Cholesky factor of the endpoints' correlation matrix): a Gaussian copula.
 - Binary endpoint ``j``: the event (the outcome the rate counts, on its
   natural scale) happens when ``Z_j < Phi^-1(p)``, so its marginal is exactly
   Bernoulli(p) for the patient's arm. The caller passes these thresholds.
+  The calendar kernel draws a binary endpoint correlated with no other as a
+  uniform below ``p`` instead (:func:`_alone`): the same law, without a
+  normal.
 - Survival endpoint (the last component): ``E = -log(1 - Phi(Z_s))`` is a
   standard exponential variable, and the event time is the inverse of the
   arm's cumulative hazard at ``E``. A small ``Z_s`` gives an early event, as
@@ -43,6 +46,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from simulator._jit import kernel
 from simulator.engine.bits import exponential, load, normal, open_uniform, seed_bits, store
@@ -51,6 +55,7 @@ from simulator.engine.patients import (
     draw_arms,
     draw_entries,
     exit_from_pieces,
+    exponential_means,
     look_results,
     patients,
     survival_design,
@@ -68,8 +73,10 @@ __all__ = [
 
 #: The Gaussian copula of the calendar kernel: lower Cholesky factor with the survival component
 #: first (:func:`_survival_first`; callers give it last), ``Phi^-1(p)`` thresholds per
-#: trial, binary endpoint and arm, and the delay of each binary outcome.
-Copula = namedtuple("Copula", ["cholesky", "thresholds", "delays"])
+#: trial, binary endpoint and arm, and the delay of each binary outcome; ``rates``, the
+#: thresholds' ``p = Phi(threshold)``, and ``alone``, 1 for a component that is a binary
+#: endpoint correlated with no other (:func:`_alone`), 0 otherwise.
+Copula = namedtuple("Copula", ["cholesky", "thresholds", "delays", "rates", "alone"])
 #: Binary counts per endpoint, trial and look (``(B, n_sims, K)``): events
 #: and evaluable patients with a known outcome, per arm.
 BinaryCounts = namedtuple("BinaryCounts", ["x_c", "x_e", "n_c", "n_e"])
@@ -367,7 +374,7 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
     to the last one analysed (the binary endpoints need them all).
     """
     n = design.n_c + design.n_e
-    chol, thresholds, delays = copula
+    chol, thresholds, delays, rates, alone = copula
     x_c, x_e, m_c, m_e = counts
     n_binary = thresholds.shape[1]
     n_continuous = continuous.mu.shape[1]
@@ -386,6 +393,10 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
     label, entry, exit_out, event_out, calendar = pts.label, pts.entry, pts.exit_time, pts.is_event, work.calendar
     sd = continuous.sd
     m = chol.shape[0]
+    exponential_exits, mean_c, mean_e = exponential_means(design, theta_c, theta_e)
+    # Mean dropout times (inf without dropout): a product per patient instead of a division.
+    drop_mean_c = 1.0 / drop_c
+    drop_mean_e = 1.0 / drop_e
     n_events = 0
     s0, s1, s2, s3 = load(pts.bits)
     for p in range(n):
@@ -396,6 +407,8 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
         z[0], unit = _survival_latent(v)
         # The other components given it: z = chol @ e with e[0] = Z_s (chol's survival row first).
         for j in range(1, m):
+            if alone[j]:
+                continue  # drawn below, by a uniform; its e[j] stays 0 (no other component uses it)
             x, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
             e[j] = x
             total = chol[j, 0] * z[0]
@@ -403,7 +416,12 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
                 total += chol[j, k] * e[k]
             z[j] = total
         for q in range(n_binary):
-            binary_event[q, p] = z[1 + q] < thresholds[i, q, arm]
+            if alone[1 + q]:
+                # Correlated with nothing: Bernoulli(p) from a uniform, where Z < Phi^-1(p) needs a normal.
+                u, s0, s1, s2, s3 = open_uniform(s0, s1, s2, s3)
+                binary_event[q, p] = u < rates[i, q, arm]
+            else:
+                binary_event[q, p] = z[1 + q] < thresholds[i, q, arm]
         for q in range(n_continuous):
             # The outcome's deviation from its arm's true mean (sums stay small: SS keeps its digits).
             values[p, q, 0] = sd[js, q, arm] * z[1 + n_binary + q]
@@ -413,16 +431,22 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
                 values[p, q, 1] = x
         # The arm picked by selects, not branches (as in draw_patients).
         experimental = arm == 1
-        dropout = drop_e if experimental else drop_c
+        drop_mean = drop_mean_e if experimental else drop_mean_c
         drop_time = np.inf
-        if dropout > 0.0:
+        if drop_mean < np.inf:
             x, s0, s1, s2, s3 = exponential(s0, s1, s2, s3)
-            drop_time = x / dropout
-        exit_time, is_event = exit_from_pieces(
-            unit, theta_e if experimental else theta_c, drop_time, times_e if experimental else times,
-            hazards_e if experimental else hazards, cumulative_e if experimental else cumulative,
-            cure_e if experimental else cure_c, longest,
-        )
+            drop_time = x * drop_mean
+        if exponential_exits:
+            # exit_from_pieces's rule with the event time unit * mean (exponential_means).
+            event_time = unit * (mean_e if experimental else mean_c)
+            is_event = event_time <= drop_time and event_time < np.inf and event_time <= longest
+            exit_time = event_time if is_event else min(drop_time, longest)
+        else:
+            exit_time, is_event = exit_from_pieces(
+                unit, theta_e if experimental else theta_c, drop_time, times_e if experimental else times,
+                hazards_e if experimental else hazards, cumulative_e if experimental else cumulative,
+                cure_e if experimental else cure_c, longest,
+            )
         exit_out[p] = exit_time
         event_out[p] = is_event
         # Appended without a branch (an event or not is a coin toss for the CPU); the slot is
@@ -532,7 +556,7 @@ def _calendar(rng, n_sims, design, bounds, copula, hazard_ratio, multiplier, pts
               continuous, sums, values):
     """Simulate ``n_sims`` trials; the patient arrays are reused from trial to
     trial and hold the last trial's patients on return."""
-    e = np.empty(copula.cholesky.shape[0])
+    e = np.zeros(copula.cholesky.shape[0])  # zeros: the entries of components drawn alone stay 0
     z = np.empty(copula.cholesky.shape[0])
     for i in range(n_sims):
         theta_c = multiplier[i]
@@ -580,6 +604,20 @@ def _copula_iv(cholesky, thresholds):
     if thresholds.ndim != 3 or thresholds.shape[2] != 2 or np.any(np.isnan(thresholds)):
         raise InputError("`thresholds` must have shape (n_sims, B, 2) without NaN")
     return chol, thresholds
+
+
+def _alone(chol, n_binary):
+    """1 for each binary component of the survival-first factor ``chol`` that is correlated with no other.
+
+    Its row is ``e_j`` and no other row uses ``e_j``: its latent normal is
+    its own, so its event ``Z_j < Phi^-1(p)`` is Bernoulli(p) independent of
+    everything, and the calendar kernel draws it as a uniform below ``p``.
+    Exact zeros (a zero correlation gives exact zeros in the factor).
+    """
+    alone = np.zeros(chol.shape[0], dtype=np.int64)
+    for j in range(1, 1 + n_binary):
+        alone[j] = not np.any(chol[j, :j]) and not np.any(chol[j + 1:, j])
+    return alone
 
 
 def _survival_first(chol):
@@ -648,7 +686,8 @@ def _run_calendar(rng, n_control, n_experimental, *, missing=(0, 0), accrual, co
     sums = ContinuousSums(
         np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64), *(np.zeros(shape) for _ in range(10))
     )
-    _calendar(rng, n_sims, design, bounds, Copula(chol, thresholds, delays), per_trial[0], per_trial[1], pts,
+    copula = Copula(chol, thresholds, delays, special.ndtr(thresholds), _alone(chol, n_binary))
+    _calendar(rng, n_sims, design, bounds, copula, per_trial[0], per_trial[1], pts,
               binary_event, workspace(n, n_looks, refine_levels), out, binary, continuous, sums,
               values)
     trials = CalendarTrials(*binary, z=out.z, hazard_ratio=out.hazard_ratio, look_times=out.look_times,

@@ -105,6 +105,7 @@ __all__ = [
     "draw_entries",
     "draw_patients",
     "exit_from_pieces",
+    "exponential_means",
     "final_analysis_sample",
     "logrank_at_cut",
     "logrank_terms",
@@ -489,6 +490,24 @@ def exit_from_pieces(unit, theta, drop_time, times, hazards, cumulative, cure, m
     return min(drop_time, max_follow_up), False
 
 
+@kernel(inline="always")
+def exponential_means(design, theta_c, theta_e):
+    """``(exponential, mean_c, mean_e)``: whether each arm's event times are exponential, and their means.
+
+    Exponential when each arm's hazard is one piece with no cure fraction
+    and both means ``1 / (theta hazard)`` are finite (a hazard of 0, or one
+    so small that its inverse overflows, is not). Then
+    :func:`exit_from_pieces`'s event time ``(unit / theta) / hazard`` is
+    ``unit * mean`` within a few ulp: one product, where its two divisions
+    and its walk over the pieces were most of a patient's exit.
+    """
+    mean_c = 1.0 / (theta_c * design.hazards[0])
+    mean_e = 1.0 / (theta_e * design.hazards_e[0])
+    one_piece = design.times.size == 1 and design.times_e.size == 1 and design.cure_c == 0.0 \
+        and design.cure_e == 0.0
+    return one_piece and mean_c < np.inf and mean_e < np.inf, mean_c, mean_e
+
+
 @kernel(counted=False)
 def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     """Entries, arms and exits of one trial (unit exponentials drawn directly).
@@ -514,18 +533,13 @@ def draw_patients(rng, design, theta_c, theta_e, patients, calendar):
     left1, left2, left3 = design.evaluable_c, design.n_c, design.n_c + design.evaluable_e
     a, b, c, w = load(patients.bits)
     n_events = 0
-    # Mean exit times of the exponential case below (inf for a hazard of 0, or one so small that its
-    # inverse overflows: those take the general loop, whose exits are then inf, as they should be).
-    mean_c = 1.0 / (theta_c * hazards[0])
-    mean_e = 1.0 / (theta_e * hazards_e[0])
-    if times.size == 1 and times_e.size == 1 and cure_c == 0.0 and cure_e == 0.0 and drop_c == 0.0 \
-            and drop_e == 0.0 and longest == np.inf and mean_c < np.inf and mean_e < np.inf \
-            and left1 == left2 and left3 == n:
-        # Exponential survival in both arms at finite mean exit times, nothing else, every patient
-        # with an outcome (labels 0 and 2 only): exit_from_pieces reduces to unit / (theta hazard)
-        # (equal to its (unit / theta) / hazard within a few ulp), here a product by the arm's mean
-        # exit time (two divisions a patient were most of the loop's time), and every patient has an
-        # event; next_label reduces to one compare. The same random numbers as the loop below.
+    exponential_exits, mean_c, mean_e = exponential_means(design, theta_c, theta_e)
+    if exponential_exits and drop_c == 0.0 and drop_e == 0.0 and longest == np.inf and left1 == left2 \
+            and left3 == n:
+        # Exponential survival in both arms (exponential_means), nothing else, every patient with an
+        # outcome (labels 0 and 2 only): the exit is the product of the unit exponential and the
+        # arm's mean, and every patient has an event; next_label reduces to one compare. The same
+        # random numbers as the loop below.
         for p in range(n):
             u, a, b, c, w = uniform(a, b, c, w)
             control = np.int64(int(u * (n - p)) < left1)
