@@ -692,3 +692,6 @@ def test_decide_groups_groups_the_trials_by_their_looks():
     np.testing.assert_array_equal(decision, np.where(untested, 0, 1 + np.arange(500) % 2))
     empty = decide_groups(np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), decide)
     assert empty[0].size == 0 and empty[1].size == 0
+    no_looks = decide_groups(np.zeros((3, 0), dtype=np.int64), np.full(3, 0), decide)
+    np.testing.assert_array_equal(no_looks[0], 0)
+    np.testing.assert_array_equal(no_looks[1], 0)

@@ -245,6 +245,8 @@ def decide_groups(code: np.ndarray, last_look: np.ndarray, decide) -> tuple[np.n
     # The trials sorted by their rows (first look first; stable, so each group's trials stay in
     # order), then cut where the row changes: the groups of np.unique(code, axis=0), in its order,
     # at a twentieth of its cost (it sorts the rows as records).
+    if code.shape[1] == 0:
+        return stop, decision  # no look to test (np.lexsort needs a key)
     order = np.lexsort(code.T[::-1])
     ordered = code[order]
     starts = np.flatnonzero(np.r_[n_sims > 0, np.any(ordered[1:] != ordered[:-1], axis=1)])
