@@ -197,7 +197,7 @@ def sample_size_means(
     f_c, f_e = a_c / (a_c + a_e), a_e / (a_c + a_e)
     z_total = dist.norm.isf(alpha / sided) + dist.norm.isf(1.0 - power)
     normal = z_total**2 * (sd_c**2 / f_c + sd_e**2 / f_e) / delta**2
-    if test == "z":
+    if test == "z" and not covariate:
         return float(normal)
 
     def gap(n_total: float) -> float:
