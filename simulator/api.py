@@ -67,18 +67,20 @@ def _plain(value: Any, path: str) -> Any:
     return copy.deepcopy(value)
 
 
-def _overrides(overrides: Any, name: str) -> list[tuple[str, Any]]:
+def _overrides(overrides: Any, name: str, mapping: bool = False) -> list[tuple[str, Any]]:
     """``(key, value)`` of ``KEY=VALUE`` strings (one string, or an iterable of them), read as ``--set`` reads
-    them; errors name the argument ``name``, not ``--set``."""
+    them; errors name the argument ``name``, not ``--set``, and what it takes (``mapping``: a mapping too)."""
+    allowed = ('a mapping {"KEY": value}, one "KEY=VALUE" string or a list of them' if mapping
+               else 'a list of "KEY=VALUE" strings')
     if isinstance(overrides, str):
         overrides = [overrides]
     if overrides is None or isinstance(overrides, (bytes, Mapping)) or not isinstance(overrides, Iterable):
-        raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got {overrides!r}")
+        raise InputError(f"argument `{name}`: must be {allowed}, got {overrides!r}")
     texts = list(overrides)
     out = []
     for text in texts:
         if not isinstance(text, str):
-            raise InputError(f"argument `{name}`: must be a list of \"KEY=VALUE\" strings, got the item {text!r}")
+            raise InputError(f"argument `{name}`: must be {allowed}, got the item {text!r}")
         out.append(parse_override(text, name))
     return out
 
@@ -197,7 +199,7 @@ class Trial:
         ``"KEY=VALUE"`` strings (VALUE parsed as TOML, as on the command line).
         """
         raw = copy.deepcopy(self._raw)
-        items = changes.items() if isinstance(changes, Mapping) else _overrides(changes, "override")
+        items = changes.items() if isinstance(changes, Mapping) else _overrides(changes, "override", mapping=True)
         for key, value in items:
             if not isinstance(key, str) or not key:
                 raise InputError(f"argument `override`: keys must be dotted config keys, got {key!r}")
@@ -308,11 +310,13 @@ class Trial:
         for scenario in trial._scenarios:
             if scenario.config.trial.n_total is None:
                 # A review: "design and size can compute one" where no endpoint has a truth, which both refuse.
-                without = [e.name for e in scenario.config.endpoints if e.truth is None]
+                without = [e.name for e in scenario.config.endpoints
+                           if e.truth is None or getattr(e.truth, "hazard_ratio", 0.0) is None]
                 raise InputError(
                     "config key `trial.n_total`: is required to simulate (the patients randomised); "
-                    + ("`design` and `size` can compute one where each endpoint's truth shows a benefit over the "
-                       "null" if not without else
+                    + ("`design` can compute one where each endpoint's truth shows a benefit over the null, and "
+                       "`size` too, except for event-driven survival (it searches the events at a given "
+                       "`trial.n_total`)" if not without else
                        f"endpoint `{without[0]}` has no truth, so there is no analytic size: give one "
                        "(`size --target assurance` then searches from it)")
                 )

@@ -203,8 +203,10 @@ CONFIG = ROOT / "configs" / "rates_group_sequential.toml"
 @pytest.mark.parametrize("call, pattern", [
     (lambda t: p3.Trial.from_dict({1: 2}), r"^config: keys must be strings \(TOML keys\), got 1$"),
     (lambda t: p3.Trial.from_dict({**t.to_dict(), "sweep": {5: [1]}}), r"^config key `sweep`: keys must be strings"),
-    (lambda t: t.override(None), r'^argument `override`: must be a list of "KEY=VALUE" strings, got None$'),
-    (lambda t: t.override([5]), r'^argument `override`: must be a list of "KEY=VALUE" strings, got the item 5$'),
+    (lambda t: t.override(None), r'^argument `override`: must be a mapping \{"KEY": value\}, one "KEY=VALUE" string '
+                                 r'or a list of them, got None$'),
+    (lambda t: t.override([5]), r'^argument `override`: must be a mapping \{"KEY": value\}, one "KEY=VALUE" string '
+                                r'or a list of them, got the item 5$'),
     (lambda t: p3.Trial.from_toml(None), r"^argument `path`: must be a config file name \(str or Path\), got None$"),
     (lambda t: t.simulate(n_sims=10, progress=5), r"^argument `progress`: must be a ProgressHook"),
     (lambda t: t.simulate(n_sims=10, checkpoints=__file__), r"^argument `checkpoints`: .* is not a folder"),

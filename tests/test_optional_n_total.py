@@ -41,7 +41,24 @@ def test_run_needs_it_with_one_line_and_exit_2(no_size, capsys):
     assert main(["run", str(no_size), "--sims", "100", "--out", str(no_size.parent / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["p3sim: error: config key `trial.n_total`: is required to simulate (the patients randomised); "
-                   "`design` and `size` can compute one where each endpoint's truth shows a benefit over the null"]
+                   "`design` can compute one where each endpoint's truth shows a benefit over the null, and `size` "
+                   "too, except for event-driven survival (it searches the events at a given `trial.n_total`)"]
+
+
+def test_design_without_it_names_an_endpoint_with_a_prior_only(tmp_path):
+    # A new-user review: a survival endpoint with a prior and no hazard ratio was said to have no truth "with a
+    # benefit over the null", after the events were derived at its prior median.
+    path = tmp_path / "prior_only.toml"
+    path.write_text(
+        '[trial]\nname = "os"\n[endpoints.os]\nkind = "survival"\n[endpoints.os.truth]\n'
+        'control = { median = 12 }\n[endpoints.os.prior]\nhazard_ratio = { lower = 0.5, upper = 0.95 }\n'
+        '[endpoints.os.accrual]\nduration = 24\n[endpoints.os.follow_up]\nminimum = 12\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(p3.InputError, match=r"endpoint `os` has no truth \(a prior only\), so no analytic size"):
+        p3.Trial.from_toml(path).design()
+    with pytest.raises(p3.InputError, match=r"endpoint `os` has no truth, so there is no analytic size"):
+        p3.Trial.from_toml(path).simulate(n_sims=10)
 
 
 def test_binary_size_searches_without_it(no_size):

@@ -251,7 +251,12 @@ def test_events_follow_each_n_total_of_a_sweep(rate_config):
     result = design(rate_config, ["trial.n_total=[300, 388, 500]"])
     events = [s["endpoints"]["os"]["events_rounded"] for s in result["scenarios"]]
     assert events == [247, 247, 247]  # the analytic (Schoenfeld) events do not move ...
-    assert result["meta"]["events_by_n_total"]["300"] < 247 < result["meta"]["events_by_n_total"]["500"]
+    by_n = result["meta"]["events_by_n_total"]
+    assert by_n["300"] < 247 < by_n["500"]
+    # Its sentence names every size and its events (a new-user review: it named the first only).
+    assert result["meta"]["events_derivation"].startswith("expected events of each trial.n_total (300, 388, 500)")
+    assert f"{by_n['300']} at 300, {by_n['388']} at 388, {by_n['500']} at 500 (events_by_n_total)" \
+        in result["meta"]["events_derivation"]
     powers = [s["endpoints"]["os"]["power"] for s in result["scenarios"]]
     assert powers[0] < powers[1] < powers[2]  # ... but the events simulated, and power, do
 

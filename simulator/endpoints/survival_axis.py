@@ -463,10 +463,15 @@ def _events_from_subjects(scenarios: list, needs: list, base, endpoint, source: 
             scenario = dataclasses.replace(scenario, config=dataclasses.replace(scenario.config, design=design))
         fixed.append(scenario)
     expected, rounded = subject_events(base, int(base.trial.n_total))
+    sizes = sorted(by_n)
+    # A new-user review: with a list of sizes the sentence named only the first.
+    subjects = f"trial.n_total = {base.trial.n_total}" if len(sizes) <= 1 else \
+        "each trial.n_total (" + ", ".join(map(str, sizes)) + ")"
     meta = {
         "events": rounded,
         "events_unrounded": expected,
-        "events_derivation": subject_events_derivation(endpoint, f"trial.n_total = {base.trial.n_total}", source)
+        "events_derivation": subject_events_derivation(endpoint, subjects, source)
+        + ("" if len(sizes) <= 1 else ": " + ", ".join(f"{by_n[n][1]} at {n}" for n in sizes) + " (events_by_n_total)")
         + "; from each scenario's n_total, held fixed across the other swept keys",
     }
     if len(by_n) > 1:

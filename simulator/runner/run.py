@@ -293,6 +293,11 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
         if size is None and ("nph" in block or getattr(plan.endpoint, "weights", ())):
             raise InputError(no_model)
         if size is None:
+            truth = plan.endpoint.truth
+            if truth is None or getattr(truth, "hazard_ratio", 0.0) is None:
+                # A new-user review: a prior-only endpoint was said to have no truth "with a benefit".
+                raise InputError(f"{required} has no truth (a prior only), so no analytic size: the size for "
+                                 "design.power is computed under a truth")
             raise InputError(f"{required} has no truth with a benefit over the null to compute a size for")
         sizes.append(int(size))
     return max(sizes) if probe.config.success.rule == "all" else min(sizes)
