@@ -626,7 +626,11 @@ def test_beta_spending_futility_at_survival_looks_is_the_mean_of_the_bounds_used
     table = look_table(report, 0)
     column = table.headers.index("information fraction (realised)")
     shown = [row[column].text for row in table.rows if row[0].text == "resp"]
-    assert shown == [f"{f:.4f}" for f in resp["tested_fractions"]]
+    # A simulated mean with its MCSE (a review: shown without one).
+    from simulator.estimate import pm_text
+
+    assert shown == [pm_text(f, m, 4) for f, m in zip(resp["tested_fractions"], resp["tested_fractions_mcse"])]
+    assert all("±" in text for text in shown)
     adaptive = run(Path(__file__).resolve().parent.parent / "configs" / "rates_adaptive.toml", n_sims=500, seed=1)
     assert "survival endpoint's looks" not in (adaptive["scenarios"][0]["endpoints"]["response"]["analytic"].get("note") or "")
 

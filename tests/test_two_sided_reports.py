@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 from _runs import trial
 
@@ -59,6 +60,25 @@ def test_one_sided_designs_have_no_wedge_or_two_sided_columns(small_config, tmp_
     report = result.to_dict()
     assert "reject unfavourable" not in endpoint_table(report, 0).headers
     assert "P(unfavourable rejection at look)" not in look_table(report, 0).headers
+
+
+
+def test_a_look_that_spends_no_alpha_shows_no_rejection_estimate(tmp_path):
+    # A review: an asUser look spending nothing (efficacy bound +inf) showed "0 (< 0.001)" as if estimated.
+    import simulator as p3
+    from simulator.report.tables import look_table
+
+    raw = {"trial": {"n_total": 300},
+           "endpoints": {"r": {"kind": "binary", "truth": {"control": 0.3, "experimental": 0.45}}},
+           "design": {"looks": 3, "efficacy": "asUser", "efficacy_param": [0.0, 0.01, 0.025],
+                      "futility": [-math.inf, 0.5]}}
+    report = p3.Trial.from_dict(raw).simulate(n_sims=3000, seed=1).to_dict()
+    block = report["scenarios"][0]["endpoints"]["r"]
+    assert block["efficacy_bounds"][0] is None and block["reject_per_look"][0] == 0
+    table = look_table(report, 0)
+    column = table.headers.index("P(reject at look)")
+    cells = [row[column].text for row in table.rows]
+    assert cells[0] == "-" and all(c[0].isdigit() for c in cells[1:])
 
 
 PRIOR_ONLY = """

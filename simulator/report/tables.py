@@ -385,7 +385,8 @@ def look_table(report: dict, i: int) -> Table | None:
         ("look", lambda n, k, e: Cell(str(k + 1)), None),
         # Read at a survival endpoint's looks: the mean fraction of the trials that tested the look, where its
         # mean bounds come from (a plain mean counts 0 for the others).
-        ("information fraction (realised)", lambda n, k, e: plain(report, base + (n, _fraction_key(e), k)), None),
+        # With its MCSE where it is a simulated mean (tested_fractions_mcse; a review: shown without one).
+        ("information fraction (realised)", lambda n, k, e: estimate(report, base + (n, _fraction_key(e), k)), None),
         # Survival: the events each look waits for (event-driven looks; calendar looks' vary: "mean events").
         ("events", lambda n, k, e: plain(report, base + (n, "look_events", k)),
          lambda e: isinstance(e.get("look_events"), list) and not varying_events(e)),
@@ -404,8 +405,7 @@ def look_table(report: dict, i: int) -> Table | None:
          per_look("expected_look_times")),
         ("mean events", lambda n, k, e: estimate(report, base + (n, "expected_look_events", k), 1), realised_events),
         ("events (5 % to 95 %)", lambda n, k, e: Cell(_events_range(e, k)), realised_events),
-        ("P(reject at look)", lambda n, k, e: Cell("-") if _untested(e, k)
-         else probability(report, base + (n, "reject_per_look", k)), None),
+        ("P(reject at look)", lambda n, k, e: _reject_cell(report, base + (n,), k, e), None),
         ("P(unfavourable rejection at look)", lambda n, k, e: Cell("-") if _untested(e, k)
          else probability(report, base + (n, "reject_unfavourable_per_look", k)), per_look("reject_unfavourable_per_look")),
         ("P(futility stop at look)", lambda n, k, e: _futility_cell(report, base + (n,), k, e), None),
@@ -447,6 +447,17 @@ def _untested(endpoint: dict, k: int) -> bool:
 
 def _fraction_key(endpoint: dict) -> str:
     return "tested_fractions" if "tested_fractions" in endpoint else "realised_fractions"
+
+
+def _reject_cell(report: dict, path: tuple, k: int, endpoint: dict) -> Cell:
+    """A look's favourable rejection probability; "-" where no trial tested the look, or where the look has no
+    efficacy bound (it spends no alpha) and none rejected there: 0 by construction, not a Monte Carlo estimate
+    (a review: an asUser look spending nothing showed "0 (< 0.001)")."""
+    bounds = endpoint.get("efficacy_bounds") or []
+    no_bound = k < len(bounds) and bounds[k] is None
+    if _untested(endpoint, k) or (no_bound and endpoint.get("reject_per_look", [None] * (k + 1))[k] == 0):
+        return Cell("-")
+    return probability(report, path + ("reject_per_look", k))
 
 
 def _futility_cell(report: dict, path: tuple, k: int, endpoint: dict) -> Cell:
