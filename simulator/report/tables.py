@@ -386,7 +386,8 @@ def look_table(report: dict, i: int) -> Table | None:
         # Read at a survival endpoint's looks: the mean fraction of the trials that tested the look, where its
         # mean bounds come from (a plain mean counts 0 for the others).
         # With its MCSE where it is a simulated mean (tested_fractions_mcse; a review: shown without one).
-        ("information fraction (realised)", lambda n, k, e: estimate(report, base + (n, _fraction_key(e), k)), None),
+        ("information fraction (realised)", lambda n, k, e: _fraction_cell(report, base + (n, _fraction_key(e), k)),
+         None),
         # Survival: the events each look waits for (event-driven looks; calendar looks' vary: "mean events").
         ("events", lambda n, k, e: plain(report, base + (n, "look_events", k)),
          lambda e: isinstance(e.get("look_events"), list) and not varying_events(e)),
@@ -447,6 +448,13 @@ def _untested(endpoint: dict, k: int) -> bool:
 
 def _fraction_key(endpoint: dict) -> str:
     return "tested_fractions" if "tested_fractions" in endpoint else "realised_fractions"
+
+
+def _fraction_cell(report: dict, path: tuple) -> Cell:
+    """A look's information fraction: ``value ± mcse`` where it varies over the trials, plain where it does not
+    (the final look's 1 of every trial that tested it, a fixed look's planned fraction)."""
+    mcse = lookup(report, path[:-2] + (f"{path[-2]}_mcse", path[-1]))
+    return estimate(report, path) if _is_number(mcse) and mcse > 0 else plain(report, path)
 
 
 def _reject_cell(report: dict, path: tuple, k: int, endpoint: dict) -> Cell:
