@@ -433,7 +433,9 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
         e = scenario["endpoints"][name]
         histogram = e["true_effect_histogram"]
         edges, success, failure = rebin(histogram["edges"], histogram["success"], histogram["failure"])
-        total = success.sum() + failure.sum()
+        # Trials whose true effect lies outside the bins count in the total (areas stay shares of all trials).
+        outside = sum(histogram.get("success_outside", ())) + sum(histogram.get("failure_outside", ()))
+        total = success.sum() + failure.sum() + outside
         # On a ratio (log) axis the density is per unit of log ratio, so that area on the drawn axis is the share
         # (a review: per unit of hazard ratio, the green area read 0.755 for an assurance of 0.697).
         widths = np.diff(np.log(edges)) if log_axis else np.diff(edges)
@@ -455,6 +457,8 @@ def true_effect_figure(report: dict, name: str, *, null: float, log_axis: bool =
             # The reports' rounding of an estimate with its MCSE (a review: 0.00145 showed as ± 0.001).
             title += (f"\nassurance {assurance:.3f}" if mcse is None else f"\nassurance {pm_text(assurance, mcse)}") + (
                 "" if ppb is None else f"\nof prior P(benefit) {ppb:.3f}")
+        if outside:
+            title += f"\n{outside / total:.1%} of trials off the axis"
         ax.set_title(title)
         ax.set_xlabel(f"true effect {scale}")
     for ax in axes[len(scenarios):]:

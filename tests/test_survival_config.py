@@ -318,3 +318,45 @@ def test_a_joint_trial_with_given_events_says_whose_size_it_is():
     assert "os's own size is its subjects for design.power's events, not for the design.events given" in note
     del joint["design"]["events"]
     assert "design.events given" not in p3.Trial.from_dict(joint).design().to_dict()["scenarios"][0]["n_total_note"]
+
+
+def test_hazard_ratio_quantiles_count_every_trial():
+    # A review: estimates outside the histogram's 0.1 to 10 were dropped, so the quantiles were those of the
+    # others (a median of 0.255 where all trials give 0.213). Reference: np.quantile of the values themselves.
+    from simulator.endpoints.survival import HR_BINS, _histogram_quantiles, hr_counts
+
+    rng = np.random.default_rng(5)
+    values = np.exp(rng.normal(np.log(0.2), 1.2, 200_000))
+    values[:1000] = 0.0  # an arm without events
+    counts, over = hr_counts(values)
+    assert counts.sum() + over.sum() == values.size and over[0] == np.count_nonzero(values < 0.1)
+    levels = (0.05, 0.25, 0.5, 0.75, 0.95)
+    quantiles = _histogram_quantiles(counts, HR_BINS, levels, *over)
+    share_below = over[0] / values.size
+    assert share_below > 0.05  # so q05 is among the estimates below 0.1
+    for level in levels:
+        reference = np.quantile(values, level)
+        if level < share_below:
+            assert quantiles[f"q{int(level * 100):02d}"] is None
+        else:  # within a bin's width (1.2 %)
+            assert quantiles[f"q{int(level * 100):02d}"] == pytest.approx(reference, rel=0.012)
+
+
+def test_a_tiny_trial_notes_estimates_off_the_histogram(tmp_path):
+    # 20 subjects and 10 events at HR 0.2: about 16 % of the estimates lie below 0.1 (an arm with no event gives 0).
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        '[trial]\nn_total = 20\n[endpoints.os]\nkind = "survival"\n[endpoints.os.truth]\n'
+        'control = { median = 12.0 }\nhazard_ratio = 0.2\n'
+        '[endpoints.os.prior]\nhazard_ratio = { estimate = 0.5, lower = 0.02, upper = 12.5 }\n'
+        '[endpoints.os.accrual]\nduration = 24.0\n[design]\nevents = 10\n',
+        encoding="utf-8",
+    )
+    report = run(path, n_sims=4000, seed=3, jobs=1)
+    block = report["scenarios"][0]["endpoints"]["os"]
+    assert block["hr_estimate_quantiles"]["q05"] is None and 0.15 < block["hr_estimate_quantiles"]["q50"] < 0.3
+    assert "of the estimates lie below 0.1" in block["hr_estimate_note"]
+    histogram = block["true_effect_histogram"]
+    counted = sum(histogram["success"]) + sum(histogram["failure"])
+    outside = sum(histogram["success_outside"]) + sum(histogram["failure_outside"])
+    assert outside > 0 and counted + outside == 4000  # every trial of the assurance stream

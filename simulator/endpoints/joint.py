@@ -29,7 +29,7 @@ from simulator.endpoints.binary import EFFECT_BINS, BinaryPlan
 from simulator.endpoints.common import Bounds, add_two_sided, decide_groups, design_bounds, per_look_counts
 from simulator.endpoints.continuous import ContinuousPlan
 from simulator.endpoints.joint_rules import correlation_matrix, simulated_jointly
-from simulator.endpoints.survival import HR_BINS, SurvivalPlan
+from simulator.endpoints.survival import SurvivalPlan, effect_counts, hr_counts
 from simulator.endpoints.survival_calendar import decide_reached, look_counts
 from simulator.engine.binary import decide_counts
 from simulator.engine.continuous import sequential_decisions
@@ -497,7 +497,7 @@ def _survival_result(plan: SurvivalPlan, trials, stop, decision, ratios, stream)
         look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
         look_time_sq=(np.where(reached, trials.look_times, 0.0) ** 2).sum(axis=0),
         look_reached=reached.sum(axis=0).astype(np.int64),
-        hr_estimate=np.histogram(trials.hazard_ratio[rows, stop], bins=HR_BINS)[0],
+        **dict(zip(("hr_estimate", "hr_estimate_over"), hr_counts(trials.hazard_ratio[rows, stop]))),
         **plan.look_time_counts(np.where(reached, trials.look_times, np.nan)),
         **look_counts(SimpleNamespace(
             look_times=np.where(reached, trials.look_times, np.nan), events_looks=trials.events,
@@ -506,8 +506,7 @@ def _survival_result(plan: SurvivalPlan, trials, stop, decision, ratios, stream)
     )
     if stream == "assurance" and plan.prior is not None:
         ratios = np.broadcast_to(ratios, (n_sims,))
-        counts["effect_success"] = np.histogram(ratios[success], bins=HR_BINS)[0]
-        counts["effect_failure"] = np.histogram(ratios[~success], bins=HR_BINS)[0]
+        counts.update(effect_counts(ratios, success))
     if len(plan.levels) > 1:
         # Holm: a fixed design (SurvivalPlan refuses sequential ones), so the
         # final z decides at every further level.

@@ -59,6 +59,27 @@ from simulator.stats.decision import REJECT_FAVOURABLE, REJECT_UNFAVOURABLE
 HR_BINS = np.exp(np.linspace(math.log(0.1), math.log(10.0), 401))
 
 
+def hr_counts(ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Summable counts of hazard ratios: the histogram on :data:`HR_BINS` and ``[below 0.1, above 10]``.
+
+    ``np.histogram`` drops what lies outside its bins; counting those apart
+    keeps every trial (a review: with 16 % of the estimates below 0.1 the
+    quantiles were those of the others, a median of 0.255 for 0.213).
+    """
+    ratios = np.asarray(ratios, dtype=float)
+    return (np.histogram(ratios, bins=HR_BINS)[0],
+            np.array([np.count_nonzero(ratios < HR_BINS[0]), np.count_nonzero(ratios > HR_BINS[-1])], dtype=np.int64))
+
+
+def effect_counts(ratios: np.ndarray, success: np.ndarray) -> dict:
+    """The assurance run's true hazard ratios among successful and failed trials (:func:`hr_counts`):
+    ``effect_success``, ``effect_failure`` and ``effect_over`` (below 0.1 and above 10, successes then failures)."""
+    success_counts, success_over = hr_counts(ratios[success])
+    failure_counts, failure_over = hr_counts(ratios[~success])
+    return {"effect_success": success_counts, "effect_failure": failure_counts,
+            "effect_over": np.concatenate([success_over, failure_over])}
+
+
 @dataclass(frozen=True)
 class SurvivalLooks:
     """Events that trigger each analysis."""
@@ -387,7 +408,7 @@ class SurvivalPlan:
             look_time_sum=np.where(reached, trials.look_times, 0.0).sum(axis=0),
             look_time_sq=(np.where(reached, trials.look_times, 0.0) ** 2).sum(axis=0),
             look_reached=reached.sum(axis=0).astype(np.int64),
-            hr_estimate=np.histogram(trials.hazard_ratio, bins=HR_BINS)[0],
+            **dict(zip(("hr_estimate", "hr_estimate_over"), hr_counts(trials.hazard_ratio))),
             **self.look_time_counts(trials.look_times),
             **calendar.look_counts(trials, int(self.config.trial.n_total)),
         )
@@ -397,8 +418,7 @@ class SurvivalPlan:
         if stream == "assurance" and self.prior is not None:
             ratios = np.broadcast_to(ratios, (n_sims,))
             first = success if success.ndim == 1 else success[0]
-            counts["effect_success"] = np.histogram(ratios[first], bins=HR_BINS)[0]
-            counts["effect_failure"] = np.histogram(ratios[~first], bins=HR_BINS)[0]
+            counts.update(effect_counts(ratios, first))
         return success, counts
 
     @property
@@ -464,7 +484,7 @@ class SurvivalPlan:
             "fraction of trials whose patients never produced a look's target events: "
             "that look is analysed at the last event and the trial stops there"
         )
-        out["hr_estimate_quantiles"] = _histogram_quantiles(counts["hr_estimate"], HR_BINS, (0.05, 0.25, 0.5, 0.75, 0.95))
+        out.update(hr_estimate_report(counts))
         if "look_time_hist" in counts:
             out["analysis_time_histogram"] = {
                 "edges": self.time_edges.tolist(),
@@ -696,13 +716,31 @@ def expected_time(config: Config, endpoint: SurvivalEndpoint, hazard_ratio: floa
     ))
 
 
-def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels) -> dict:
-    """Quantiles from a histogram by linear interpolation within bins."""
-    total = counts.sum()
+def _histogram_quantiles(counts: np.ndarray, edges: np.ndarray, levels, below: int = 0, above: int = 0) -> dict:
+    """Quantiles from a histogram by linear interpolation within bins, over every value counted: ``below`` and
+    ``above`` the edges too. A quantile among those is outside the histogram: None."""
+    total = counts.sum() + below + above
     if total == 0:
         return {}
-    cumulative = np.concatenate([[0.0], np.cumsum(counts) / total])
-    return {f"q{int(round(level * 100)):02d}": float(np.interp(level, cumulative, edges)) for level in levels}
+    cumulative = np.concatenate([[below], below + np.cumsum(counts)]) / total
+    return {f"q{int(round(level * 100)):02d}": float(np.interp(level, cumulative, edges))
+            if cumulative[0] <= level <= cumulative[-1] else None for level in levels}
+
+
+def hr_estimate_report(counts: dict) -> dict:
+    """``hr_estimate_quantiles`` of the stopping analysis's hazard-ratio estimates, and a note where some lie
+    outside the histogram's 0.1 to 10 (those quantiles are null)."""
+    below, above = (int(v) for v in counts.get("hr_estimate_over", (0, 0)))
+    histogram = np.asarray(counts["hr_estimate"])
+    out: dict = {"hr_estimate_quantiles": _histogram_quantiles(histogram, HR_BINS, (0.05, 0.25, 0.5, 0.75, 0.95),
+                                                              below, above)}
+    total = int(histogram.sum()) + below + above
+    if below or above:
+        out["hr_estimate_note"] = (
+            f"{below / total:.2%} of the estimates lie below 0.1 and {above / total:.2%} above 10, outside the "
+            "histogram the quantiles are read from: a quantile among them is null"
+        )
+    return out
 
 
 class SurvivalKind:

@@ -31,12 +31,19 @@ def effect_histogram(counts: dict, edges: np.ndarray, scale: str) -> dict:
     success, failure = counts["effect_success"], counts["effect_failure"]
     used = np.nonzero(success + failure)[0]
     lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 0)
-    return {
+    out = {
         "scale": scale,
         "edges": [round(float(e), 6) for e in edges[lo : hi + 1]],
         "success": success[lo:hi].tolist(),
         "failure": failure[lo:hi].tolist(),
     }
+    over = counts.get("effect_over")
+    if over is not None and np.any(np.asarray(over) > 0):
+        # Survival: true hazard ratios below and above the bins (a review: a quarter of a wide prior left out).
+        s_below, s_above, f_below, f_above = (int(v) for v in over)
+        out["success_outside"] = [s_below, s_above]
+        out["failure_outside"] = [f_below, f_above]
+    return out
 
 
 def _multiplicity(config) -> dict:
