@@ -360,3 +360,34 @@ def test_a_tiny_trial_notes_estimates_off_the_histogram(tmp_path):
     counted = sum(histogram["success"]) + sum(histogram["failure"])
     outside = sum(histogram["success_outside"]) + sum(histogram["failure_outside"])
     assert outside > 0 and counted + outside == 4000  # every trial of the assurance stream
+
+
+def test_a_design_too_large_for_any_config_is_noted(tmp_path):
+    # A review: HR 0.999 at alpha 0.001 gave 76373534 events and 104717668 subjects without a word (exit 0),
+    # sizes no config can give and `run` refuses.
+    import simulator as p3
+
+    raw = {"endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.999},
+                                "accrual": {"duration": 24.0}, "follow_up": {"minimum": 12.0}}},
+           "design": {"alpha": 0.001, "power": 0.9}}
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["os"]
+    assert block["events_rounded"] > 10_000_000
+    assert "is above the largest design.events and trial.n_total a config can give (10000000)" in block["note"]
+    raw["endpoints"]["os"]["truth"]["hazard_ratio"] = 0.7
+    block = p3.Trial.from_dict(raw).design().scenarios[0]["endpoints"]["os"]
+    assert "above the largest" not in (block.get("note") or "")
+
+
+def test_survival_subjects_for_design_power_are_a_split_run_simulates():
+    # A review: at 1:5 the subjects rounded up per arm were 119 + 591 = 710, which `run` splits 118 + 592, one
+    # control patient short of its share (118.15). The total now grows until its split covers both arms.
+    import simulator as p3
+    from simulator.design.allocation import split_total
+
+    raw = {"trial": {"allocation": [1, 5]},
+           "endpoints": {"os": {"kind": "survival", "truth": {"control": {"median": 12.0}, "hazard_ratio": 0.7},
+                                "accrual": {"duration": 24.0}, "follow_up": {"minimum": 12.0}}}}
+    scenario = p3.Trial.from_dict(raw).design().scenarios[0]
+    block = scenario["endpoints"]["os"]
+    assert tuple(block["subjects_per_arm"]) == split_total(scenario["n_total"], [1, 5]) == (119, 592)
+    assert block["subjects_per_arm"][0] >= block["subjects"] / 6 and block["subjects_per_arm"][1] >= block["subjects"] * 5 / 6

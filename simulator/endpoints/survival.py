@@ -17,10 +17,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from simulator.config.schema import Config
+from simulator.config.schema import LARGEST_N_TOTAL, Config
 from simulator.design import nph as analytic_nph
 from simulator.design import survival as analytic_survival
-from simulator.design.allocation import round_half_up, round_up_per_arm, split_total
+from simulator.design.allocation import round_half_up, round_up_per_arm, split_total, total_for_arms
 from simulator.design.survival import control_median
 from simulator.endpoints import strata, survival_spec
 from simulator.endpoints import survival_calendar as calendar
@@ -665,7 +665,10 @@ class SurvivalPlan:
                 accrual_rate=(accrual.starts, accrual.per_month) if accrual.is_rate else None,
                 **{k: v for k, v in model.items() if k != "hazard_ratio"},
             )
-            per_arm = round_up_per_arm(size.subjects, config.trial.allocation)
+            # The arms rounded up, then the total whose split (what `run` simulates at it) gives them both
+            # (a review: 119 + 591 at 1:5 summed to 710, which `run` splits 118 + 592).
+            _, per_arm = total_for_arms(round_up_per_arm(size.subjects, config.trial.allocation),
+                                        config.trial.allocation)
             out.update(
                 events=float(size.events),
                 events_rounded=int(math.ceil(size.events - 1e-9)),
@@ -675,6 +678,12 @@ class SurvivalPlan:
                 accrual_duration=float(size.accrual_duration),
                 study_duration=float(size.analysis_times[-1]),
             )
+            if max(int(sum(per_arm)), out["events_rounded"]) > LARGEST_N_TOTAL:
+                # A review: HR 0.999 at alpha 0.001 gave 76373534 events and 104717668 subjects, exit 0, which
+                # `run` then refused.
+                add_note(out, f"the design for design.power, {out['events_rounded']} events and {int(sum(per_arm))} "
+                              f"subjects, is above the largest design.events and trial.n_total a config can give "
+                              f"({LARGEST_N_TOTAL}): the effect is too small to size a trial for")
             if not accrual.is_rate and float(self.endpoint.follow_up) == 0.0:
                 # A review: beside n_total = 500, 1222 subjects read as "the N I need"; they are the design whose
                 # events all come by the end of accrual (rpact's getSampleSizeSurvival follows up 6 months by

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.design.allocation import round_up_per_arm, split_total
+from simulator.design.allocation import round_up_per_arm, split_total, total_for_arms
 from simulator.design.multiplicity import endpoint_levels
 from simulator.design.survival import (
     accrual_pieces,
@@ -355,7 +355,8 @@ def subjects_reference(bundle, config, events: int) -> dict:
     analytic = max(subjects) if subjects else None
     return {
         "analytic_subjects": analytic,
-        "analytic_subjects_per_arm": None if analytic is None else list(round_up_per_arm(analytic, config.trial.allocation)),
+        "analytic_subjects_per_arm": None if analytic is None else list(
+            total_for_arms(round_up_per_arm(analytic, config.trial.allocation), config.trial.allocation)[1]),
         "analysis_time": None if not times or None in times else max(times),
     }
 

@@ -429,7 +429,7 @@ def _calendar_subjects(plan, config: Config, model: dict, times, hazard_ratio: f
     """
     from scipy.optimize import brentq
 
-    from simulator.design.allocation import round_up_per_arm
+    from simulator.design.allocation import round_up_per_arm, total_for_arms
     from simulator.endpoints.common import MAX_N_TOTAL
 
     target = config.design.power
@@ -449,8 +449,8 @@ def _calendar_subjects(plan, config: Config, model: dict, times, hazard_ratio: f
         subjects = low
     else:
         subjects = brentq(gap, low, high, xtol=1e-6, rtol=1e-10)
-    per_arm = round_up_per_arm(subjects, config.trial.allocation)
-    return {"subjects_for_calendar_looks": float(subjects), "n_total_rounded": int(sum(per_arm))}
+    total, _ = total_for_arms(round_up_per_arm(subjects, config.trial.allocation), config.trial.allocation)
+    return {"subjects_for_calendar_looks": float(subjects), "n_total_rounded": int(total)}
 
 
 def _normal_cdf(x: float) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from simulator.config.load import Scenario
 from simulator.config.validate import validate
-from simulator.design.allocation import round_up_per_arm
+from simulator.design.allocation import round_up_per_arm, total_for_arms
 from simulator.design.multiplicity import gatekeeper
 from simulator.endpoints import kind_of
 from simulator.endpoints.common import PatientAxis, add_note, analytic_and_exact, finite_or_none
@@ -284,7 +284,8 @@ def _analytic_size(bundle: ScenarioPlans, probe: Scenario) -> int:
             if subjects is None:
                 raise InputError(no_model if plan.endpoint.nph is not None else
                                  f"{required} has no true hazard ratio to compute the subjects for design.events from")
-            sizes.append(int(sum(round_up_per_arm(subjects, probe.config.trial.allocation))))
+            allocation = probe.config.trial.allocation
+            sizes.append(int(total_for_arms(round_up_per_arm(subjects, allocation), allocation)[0]))
             continue
         block = plan.analytic(probe.config)
         size = block.get("n_total_rounded")
