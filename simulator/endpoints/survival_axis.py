@@ -90,11 +90,17 @@ def hazard_ratio_source(endpoint) -> str:
 def subject_events_derivation(endpoint, subjects: str, source: str) -> str:
     """The sentence of ``events_derivation`` for events derived by :func:`events_for_subjects`."""
     rates = " / ".join(f"{r:g}" for r in endpoint.accrual.per_month)
-    return (
+    text = (
         f"expected events of {subjects} subjects (accrual at {rates} per month until they have entered, then "
         f"follow_up.minimum = {endpoint.follow_up:g}) at hazard ratio {endpoint_hazard_ratio(endpoint):g} "
         f"({source}), rounded up"
     )
+    if endpoint.max_follow_up < endpoint.follow_up:
+        # A review: with the maximum below the minimum about half the trials fell short of these events, unsaid.
+        text += (f"; follow_up.maximum = {endpoint.max_follow_up:g} ends every patient's follow-up before that "
+                 "planned end, so these are about all the events the trial can have: about half the trials fall "
+                 "short of them and are analysed at their last event (events_short)")
+    return text
 
 
 def patient_model(endpoint, hazard_ratio, allocation, strata=(), accrual=None) -> dict:
