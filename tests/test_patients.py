@@ -265,3 +265,20 @@ def test_entry_time_is_independent_of_arm_and_survival_time(shape):
         se = rho.std(ddof=1) / math.sqrt(rho.size)
         assert abs(rho.mean()) <= 4 * se, (rho.mean(), se)
         assert rho.std(ddof=1) == pytest.approx(1 / math.sqrt(299), rel=0.1)  # the null spread: not degenerate
+
+
+def test_looks_after_the_events_ran_out_repeat_the_last_ones_counts_and_sums():
+    # The joint engine copies every binary count and continuous sum (with a covariate's moments) of the last
+    # look analysed into the looks never reached: the third look here, after the events ran out at the second.
+    kwargs = dict(accrual=UNIFORM_24, control=([0.0], [0.01]), hazard_ratio=1.0, dropout=(0.1, 0.1),
+                  look_events=[5, 150, 160], efficacy=[np.inf, np.inf, np.inf])
+    n = 40
+    chol = np.linalg.cholesky(np.array([[1.0, 0.3, 0.2], [0.3, 1.0, -0.4], [0.2, -0.4, 1.0]]))
+    continuous = (np.zeros((1, 1, 2)), np.ones((1, 1, 2)), np.array([1.0]), np.array([1.0]))
+    joint = simulate_calendar(np.random.default_rng(4), 100, 100, cholesky=chol, thresholds=np.zeros((n, 1, 2)),
+                              delays=[1.0], continuous=continuous, **kwargs)
+    assert np.all(joint.last_look == 1) and joint.short[:, 2].all()
+    for array in (joint.x_c, joint.x_e, joint.n_c, joint.n_e, *joint.continuous):
+        np.testing.assert_array_equal(array[:, :, 2], array[:, :, 1])
+    # The sums are real ones, covariate moments included.
+    assert np.all(joint.n_c[0, :, 1] > 0) and np.all(joint.continuous.sxx_c[0, :, 1] > 0)

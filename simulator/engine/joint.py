@@ -46,6 +46,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
+from numba import literal_unroll
 from scipy import special
 
 from simulator._jit import kernel
@@ -529,25 +530,14 @@ def _calendar_trial(rng, i, design, bounds, copula, theta_c, theta_e, pts, binar
         out.events[i, k] = out.events[i, last]
         out.enrolled[i, k] = out.enrolled[i, last]
         out.short[i, k] = True
-        for b in range(n_binary):
-            x_c[b, i, k] = x_c[b, i, last]
-            x_e[b, i, k] = x_e[b, i, last]
-            m_c[b, i, k] = m_c[b, i, last]
-            m_e[b, i, k] = m_e[b, i, last]
-        for c in range(n_continuous):
-            sums.n_c[c, i, k] = sums.n_c[c, i, last]
-            sums.n_e[c, i, k] = sums.n_e[c, i, last]
-            sums.sum_c[c, i, k] = sums.sum_c[c, i, last]
-            sums.sum_e[c, i, k] = sums.sum_e[c, i, last]
-            sums.ss_c[c, i, k] = sums.ss_c[c, i, last]
-            sums.ss_e[c, i, k] = sums.ss_e[c, i, last]
-            if continuous.covariate[c] != 0.0:
-                sums.sx_c[c, i, k] = sums.sx_c[c, i, last]
-                sums.sx_e[c, i, k] = sums.sx_e[c, i, last]
-                sums.sxx_c[c, i, k] = sums.sxx_c[c, i, last]
-                sums.sxx_e[c, i, k] = sums.sxx_e[c, i, last]
-                sums.sxe_c[c, i, k] = sums.sxe_c[c, i, last]
-                sums.sxe_e[c, i, k] = sums.sxe_e[c, i, last]
+        # Every array of the binary counts and the continuous sums, field by field (the covariate's are 0
+        # without one, so copying them changes nothing).
+        for counted in literal_unroll(counts):
+            for b in range(n_binary):
+                counted[b, i, k] = counted[b, i, last]
+        for summed in literal_unroll(sums):
+            for c in range(n_continuous):
+                summed[c, i, k] = summed[c, i, last]
     return last
 
 
