@@ -39,7 +39,8 @@ def figures(name: str, report: dict, scenarios: list) -> list[FigureSpec]:
             f"plot-true-effect-{slug(name)}", f"True effect in successful and failed trials: {name}",
             "The true effects drawn from the prior in the assurance simulation, split by whether the endpoint "
             "succeeded in that trial (green; its own success, not the trial's under the success rule) or not (grey); "
-            "the green area is the endpoint's assurance.",
+            "the green area is the endpoint's assurance, less the share of trials whose true hazard ratio lies off "
+            "the axis (0.1 to 10) where a panel's title gives one.",
             # With non-inferiority the line that matters is the margin (a review: only HR 1 was marked).
             partial(true_effect_figure, null=1.0, log_axis=True,
                     boundary=_margin(scenarios, name)), (report, name),
